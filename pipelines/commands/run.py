@@ -1,0 +1,81 @@
+"""`wirewatch run`: one cycle (--once) or the continuous watch loop."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime, timezone
+
+from pipelines.state import resolve_state_dir
+from transforms.config import Config, load_config
+
+NAME = "run"
+HELP = "run the pipeline: one cycle with --once, else watch continuously"
+ACCEPTS_BEAM_ARGS = True
+LOCAL_RUNNER_HELP = ("Beam options pass through (e.g. --runner FlinkRunner, "
+                     "--direct_num_workers 2 --direct_running_mode multi_processing). Without "
+                     "--runner, wirewatch uses Beam's in-process engine (FnApiRunner) and never "
+                     "downloads Prism.")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--once", action="store_true", help="run one cycle over every feed, then exit")
+    parser.add_argument("--state-dir", help="state directory (default: config state_dir, else the "
+                                            "user state dir)")
+    parser.epilog = LOCAL_RUNNER_HELP
+
+
+def preflight(config: Config) -> None:
+    """Compile rules and tagger before any pipeline starts, so bad config fails fast."""
+    from transforms.rules import compile_rules
+    from transforms.tagging.tagger import Tagger
+    compile_rules(config)
+    Tagger.from_config(config)
+
+
+def run_cycle(config: Config, feeds, state_dir: str, beam_args: list[str]):
+    """Build and run one cycle; returns its CycleSummary."""
+    from pipelines.beam_setup import quiet_beam_logging
+    from pipelines.cycle import build_cycle
+    from pipelines.options import make_pipeline
+    from pipelines.summary import CycleSummary
+    quiet_beam_logging()
+    started = time.monotonic()
+    pipeline = make_pipeline(beam_args)
+    build_cycle(pipeline, config, feeds, state_dir, dead_letter_path(config, state_dir))
+    result = pipeline.run()
+    result.wait_until_finish()
+    return CycleSummary.from_result(result, time.monotonic() - started)
+
+
+def dead_letter_path(config: Config, state_dir: str) -> str:
+    return config.dead_letters or f"{state_dir}/dead-letters.jsonl"
+
+
+def run(args) -> int:
+    config = load_config(args.config)
+    state_dir = resolve_state_dir(args.state_dir, config)
+    preflight(config)
+    if not args.once:
+        from pipelines.watch import watch
+        return watch(config, state_dir, args.beam_args)
+    started_at = datetime.now(timezone.utc)
+    summary = run_cycle(config, config.feeds, state_dir, args.beam_args)
+    if args.json:
+        print(json.dumps(summary.model_dump()))
+    else:
+        print(summary.render(), file=sys.stderr)
+        print_dead_letters(state_dir, started_at, dead_letter_path(config, state_dir))
+    return 1 if summary.get("dead_letters") else 0
+
+
+def print_dead_letters(state_dir: str, since: datetime, path: str) -> None:
+    from transforms.store import StateStore
+    store = StateStore(state_dir)
+    letters = [d for d in store.dead_letters(limit=200) if d.at >= since]
+    store.close()
+    for letter in reversed(letters):
+        print(f"    - {letter.stage} {letter.source}: {letter.reason}", file=sys.stderr)
+    if letters:
+        print(f"  dead letters written to {path}", file=sys.stderr)

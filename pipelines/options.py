@@ -1,0 +1,18 @@
+"""Beam options and runner choice. Locally we run Beam's in-process engine (FnApiRunner) directly:
+plain DirectRunner in Beam 2.77 first tries to download a Prism binary, which must never happen
+offline. Any --runner (FlinkRunner, DataflowRunner, ...) and its options pass through untouched.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+
+def make_pipeline(beam_args: list[str]) -> beam.Pipeline:
+    options = PipelineOptions(beam_args)
+    runner_name = options.view_as(StandardOptions).runner
+    if runner_name is None or runner_name in ("DirectRunner", "direct"):
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+        return beam.Pipeline(runner=FnApiRunner(), options=options)
+    return beam.Pipeline(options=options)

@@ -1,0 +1,133 @@
+"""Real protocol peers on 127.0.0.1 for tests: a feed server and a Slack server.
+
+The Slack server speaks the two protocols slack_sdk uses: incoming webhooks (POST JSON to
+/services/..., answers "ok") and the Web API (POST /api/chat.postMessage with a bearer token,
+answers {"ok": true, "ts": ...}). Tests script failures per path: a queue of (status, headers,
+body) answers consumed one per request, then the normal answer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _Server:
+    def __init__(self):
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                outer._handle(self, b"")
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                outer._handle(self, self.rfile.read(length))
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @staticmethod
+    def _reply(handler, status: int, headers: dict, body: bytes):
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+class FeedServer(_Server):
+    """Serves `feeds[path] = (status, headers, body)`; tests change them between polls."""
+
+    def __init__(self):
+        super().__init__()
+        self.feeds: dict[str, tuple[int, dict, bytes]] = {}
+        self.requests: list[tuple[str, dict]] = []
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{path}"
+
+    def _handle(self, handler, body):
+        with self.lock:
+            self.requests.append((handler.path, dict(handler.headers)))
+            status, headers, content = self.feeds.get(handler.path, (404, {}, b"not found"))
+        self._reply(handler, status, headers, content)
+
+
+class SlackServer(_Server):
+    WEBHOOK_PATH = "/services/T000/B000/XXXX"
+
+    def __init__(self):
+        super().__init__()
+        self.received: list[dict] = []          # accepted messages, in order
+        self.attempts: dict[str, int] = defaultdict(int)
+        self.scripted: dict[str, deque] = defaultdict(deque)
+        self.token = "xoxb-test-token"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.base}{self.WEBHOOK_PATH}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def fail_next(self, path: str, status: int, headers: dict | None = None, body: bytes = b"",
+                  times: int = 1, delay: float = 0.0):
+        """The next `times` requests to `path` get this answer (after `delay` seconds)."""
+        for _ in range(times):
+            self.scripted[path].append((status, headers or {}, body, delay))
+
+    def texts(self) -> list[str]:
+        return [m.get("text", "") for m in self.received]
+
+    def _handle(self, handler, body):
+        path = handler.path.split("?")[0]
+        with self.lock:
+            self.attempts[path] += 1
+            scripted = self.scripted[path].popleft() if self.scripted[path] else None
+        if scripted:
+            status, headers, content, delay = scripted
+            time.sleep(delay)
+            return self._reply(handler, status, headers, content)
+        payload = json.loads(body or b"{}")
+        if path == self.WEBHOOK_PATH:
+            with self.lock:
+                self.received.append(payload)
+            return self._reply(handler, 200, {"Content-Type": "text/plain"}, b"ok")
+        if path == "/api/chat.postMessage":
+            if handler.headers.get("Authorization") != f"Bearer {self.token}":
+                return self._reply(handler, 200, {"Content-Type": "application/json"},
+                                   b'{"ok": false, "error": "invalid_auth"}')
+            if not payload.get("channel"):
+                return self._reply(handler, 200, {"Content-Type": "application/json"},
+                                   b'{"ok": false, "error": "channel_not_found"}')
+            with self.lock:
+                self.received.append(payload)
+                ts = f"{time.time():.6f}"
+            answer = {"ok": True, "channel": payload["channel"], "ts": ts,
+                      "message": {"text": payload.get("text", ""), "ts": ts}}
+            return self._reply(handler, 200, {"Content-Type": "application/json"},
+                               json.dumps(answer).encode())
+        return self._reply(handler, 404, {}, b"no such endpoint")

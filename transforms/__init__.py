@@ -1,0 +1,1 @@
+"""Everything that processes data: pure cores plus thin Beam wrappers (beam_*.py)."""

@@ -1,0 +1,365 @@
+"""Load, validate and cross-check the YAML config; fail fast with file, field and fix.
+
+The config travels to workers as plain data (`Config.model_dump()` round-trips), so nothing in
+here may hold a client or a compiled object.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError,
+                      model_validator)
+
+from transforms.rules.schema import RuleConfig
+from transforms.tagging.schema import EntityConfig, TopicConfig
+
+DEFAULT_CONFIG = "configs/wirewatch.yaml"
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\}$")
+
+
+class ConfigError(Exception):
+    """One or more config problems, each a line naming the file, the field and the fix."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _resolve_env_ref(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    ref = _ENV_REF.match(value.strip())
+    if not ref:
+        return value
+    name, default = ref.groups()
+    resolved = os.environ.get(name)
+    if resolved is None:
+        if default is None:
+            raise ValueError(f"environment variable {name} is not set. "
+                             f"Fix: export {name}=... or write ${{{name}:-}} to make it optional")
+        resolved = default
+    return resolved
+
+
+def _require_env_ref(value: Any) -> Any:
+    if value is None or isinstance(value, SecretStr):
+        return value
+    if not isinstance(value, str) or not _ENV_REF.match(value.strip()):
+        raise ValueError("secrets must be given as an environment reference, not written in the "
+                         "config. Fix: write ${SOME_ENV_VAR} and export SOME_ENV_VAR")
+    return _resolve_env_ref(value)
+
+
+EnvStr = Annotated[str, BeforeValidator(_resolve_env_ref)]
+"""A string that may be written as ${ENV} or ${ENV:-default}."""
+Secret = Annotated[SecretStr, BeforeValidator(_require_env_ref)]
+"""A secret: must be an ${ENV} reference; never printed (SecretStr)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class FeedConfig(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    url: str = Field(min_length=1)
+    interval: int = Field(default=300, ge=1, description="seconds between polls")
+    tags: list[str] = Field(default_factory=list)
+
+
+class FetchSettings(_Strict):
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
+    deadline: float = Field(default=30.0, gt=0, description="total seconds for one fetch")
+    max_bytes: int = Field(default=10_000_000, gt=0, description="body cap, after decompression")
+    max_redirects: int = Field(default=5, ge=0)
+    per_host: int = Field(default=2, ge=1, description="concurrent requests per host")
+
+
+class ConsoleSink(_Strict):
+    type: Literal["console"]
+    color: bool | None = None
+
+
+class JsonlSink(_Strict):
+    type: Literal["jsonl"]
+    path: str
+
+
+class SlackSink(_Strict):
+    type: Literal["slack"]
+    webhook_url: Secret | None = None
+    token: Secret | None = None
+    channel: EnvStr | None = None
+    api_url: EnvStr | None = Field(default=None, description="Web API base URL (tests, GovSlack)")
+    optional: bool = Field(default=False, description="skip quietly when no credentials resolve")
+    timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    retry_backoff: float = Field(default=0.5, ge=0, description="first retry delay, doubled each time")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_url and self.webhook_url.get_secret_value()) or bool(
+            self.token and self.token.get_secret_value() and self.channel)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SlackSink:
+        if not self.enabled and not self.optional:
+            raise ValueError("needs webhook_url, or token and channel. Fix: set webhook_url: "
+                             "${SLACK_WEBHOOK_URL}, or mark the sink optional: true")
+        return self
+
+
+class WebhookSink(_Strict):
+    type: Literal["webhook"]
+    url: EnvStr
+    secret: Secret | None = None
+    timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    retry_backoff: float = Field(default=0.5, ge=0, description="first retry delay, doubled each time")
+
+
+Sink = Annotated[Union[ConsoleSink, JsonlSink, SlackSink, WebhookSink], Field(discriminator="type")]
+
+
+class RouteConfig(_Strict):
+    rules: list[str] = Field(default_factory=list, description="rule ids; empty means every rule")
+    severity: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    sinks: list[str] = Field(default_factory=list)
+    continue_: bool = Field(default=False, alias="continue")
+
+    def selects(self, rule_id: str, severity: str, labels: dict[str, str]) -> bool:
+        return ((not self.rules or rule_id in self.rules)
+                and (not self.severity or severity in self.severity)
+                and all(labels.get(k) == v for k, v in self.labels.items()))
+
+
+class ConfigFragment(_Strict):
+    """What one file may hold. The main file may also hold `include` and the settings."""
+
+    include: list[str] = Field(default_factory=list)
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    taxonomy: list[TopicConfig] = Field(default_factory=list)
+    entities: list[EntityConfig] = Field(default_factory=list)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    sinks: dict[str, Sink] = Field(default_factory=dict)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    state_dir: EnvStr | None = None
+    dead_letters: str | None = Field(default=None, description="JSONL file for dead letters")
+
+
+class Config(ConfigFragment):
+    """The merged, cross-checked config. `source` is the main file, for messages."""
+
+    source: str = ""
+
+    def redacted(self) -> dict:
+        """A dump safe to print: every secret shows as <secret>."""
+        def scrub(value):
+            if isinstance(value, SecretStr):
+                return "<secret>" if value.get_secret_value() else ""
+            if isinstance(value, dict):
+                return {k: scrub(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [scrub(v) for v in value]
+            return value
+        return scrub(self.model_dump(by_alias=True, exclude={"source"}))
+
+    def sinks_for(self, rule: RuleConfig) -> list[str]:
+        """The sinks a rule's matches reach: its own list, else the routes that select it."""
+        if rule.sinks:
+            return list(rule.sinks)
+        chosen: list[str] = []
+        for route in self.routes:
+            if route.selects(rule.id, rule.severity, rule.labels):
+                chosen += [s for s in route.sinks if s not in chosen]
+                if not route.continue_:
+                    break
+        return chosen
+
+
+# --- loading -------------------------------------------------------------------------------
+
+_SECTION_LISTS = ("feeds", "taxonomy", "entities", "rules", "routes")
+_MAIN_ONLY = ("include", "fetch", "state_dir", "dead_letters")
+
+
+def load_config(path: str | os.PathLike = DEFAULT_CONFIG) -> Config:
+    """Read the main file and its includes, validate each, merge, cross-check. Raises ConfigError."""
+    main = Path(path)
+    raw = _read_yaml(main)
+    problems: list[str] = []
+    fragments = [(main, _validate_fragment(main, raw, problems))]
+    for pattern in (raw.get("include") or []) if isinstance(raw.get("include"), list) else []:
+        matches = sorted(glob.glob(str(main.parent / pattern)))
+        if not matches:
+            problems.append(f"{main}: include: no file matches '{pattern}'. Fix: correct the path "
+                            f"(relative to {main.parent}) or remove it from include")
+        for name in matches:
+            part = Path(name)
+            part_raw = _read_yaml(part)
+            for key in _MAIN_ONLY:
+                if key in part_raw:
+                    problems.append(f"{part}: {key}: only allowed in the main config file. "
+                                    f"Fix: move it to {main}")
+                    part_raw.pop(key)
+            fragments.append((part, _validate_fragment(part, part_raw, problems)))
+    if problems:
+        raise ConfigError(problems)
+    config = _merge(main, [f for _, f in fragments])
+    problems = cross_check(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config: {exc.strerror}. Fix: pass --config PATH "
+                           f"pointing at a readable YAML file"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        what = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{path}: {where}: YAML syntax error: {what}. "
+                           f"Fix: correct the YAML at that position"]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: top level must be a mapping of sections (feeds, rules, ...), "
+                           f"got {type(data).__name__}. Fix: start the file with 'feeds:' or "
+                           f"another section name"])
+    return data
+
+
+def _validate_fragment(path: Path, raw: dict, problems: list[str]) -> ConfigFragment | None:
+    try:
+        fragment = ConfigFragment.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_describe(path, raw, err) for err in exc.errors())
+        return None
+    for feed in fragment.feeds:
+        feed.url = _resolve_feed_url(path, feed.url)
+    return fragment
+
+
+def _resolve_feed_url(config_path: Path, url: str) -> str:
+    """http(s) URLs stay; file:// and plain paths become absolute paths (relative to the file)."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) and not url.startswith("file://"):
+        return url
+    local = url[len("file://"):] if url.startswith("file://") else url
+    return str((config_path.parent / local).resolve())
+
+
+def _merge(main: Path, fragments: list[ConfigFragment]) -> Config:
+    head = fragments[0]
+    merged: dict[str, Any] = {k: getattr(head, k) for k in _MAIN_ONLY}
+    for key in _SECTION_LISTS:
+        merged[key] = [item for f in fragments for item in getattr(f, key)]
+    merged["sinks"] = {}
+    for f in fragments:
+        merged["sinks"].update(f.sinks)
+    if head.state_dir:
+        merged["state_dir"] = str((main.parent / head.state_dir).resolve())
+    if head.dead_letters:
+        merged["dead_letters"] = str((main.parent / head.dead_letters).resolve())
+    return Config.model_construct(source=str(main), **merged)
+
+
+def cross_check(config: Config) -> list[str]:
+    """References between sections: the kind of mistake that silently disables a rule."""
+    src = config.source
+    problems: list[str] = []
+    for section in ("feeds", "taxonomy", "entities", "rules"):
+        seen: set[str] = set()
+        for item in getattr(config, section):
+            if item.id in seen:
+                problems.append(f"{src}: {section}: duplicate id '{item.id}'. "
+                                f"Fix: give each entry of {section} its own id")
+            seen.add(item.id)
+    topic_ids = {t.id for t in config.taxonomy}
+    for topic in config.taxonomy:
+        if topic.parent and topic.parent not in topic_ids:
+            problems.append(f"{src}: taxonomy[{topic.id}].parent: unknown topic '{topic.parent}'"
+                            f"{_did_you_mean(topic.parent, topic_ids)}. Fix: name a topic id "
+                            f"defined in taxonomy")
+    sinks = set(config.sinks)
+    rule_ids = {r.id for r in config.rules}
+    for rule in config.rules:
+        for sink in rule.sinks:
+            if sink not in sinks:
+                problems.append(f"{src}: rules[{rule.id}].sinks: rule '{rule.id}' names sink "
+                                f"'{sink}', which is not defined{_did_you_mean(sink, sinks)}. "
+                                f"Fix: define it under sinks or correct the name")
+    for i, route in enumerate(config.routes):
+        for sink in route.sinks:
+            if sink not in sinks:
+                problems.append(f"{src}: routes[{i}].sinks: route {i} names sink '{sink}', which "
+                                f"is not defined{_did_you_mean(sink, sinks)}. Fix: define it "
+                                f"under sinks or correct the name")
+        for rule_id in route.rules:
+            if rule_id not in rule_ids:
+                problems.append(f"{src}: routes[{i}].rules: route {i} names rule '{rule_id}', "
+                                f"which is not defined{_did_you_mean(rule_id, rule_ids)}. "
+                                f"Fix: define it under rules or correct the name")
+    return problems
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_FIELD_NAMES = sorted({name for model in (ConfigFragment, FeedConfig, FetchSettings, ConsoleSink,
+                                          JsonlSink, SlackSink, WebhookSink, RouteConfig,
+                                          RuleConfig, TopicConfig, EntityConfig)
+                       for name in model.model_fields} | {"continue"})
+
+
+def _describe(path: Path, raw: dict, err: dict) -> str:
+    """One pydantic error as 'FILE: FIELD: problem. Fix: ...', naming list items by their id."""
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p in
+                                          ("console", "jsonl", "slack", "webhook"))]
+    field = _field_path(raw, loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        bad = str(loc[-1])
+        return (f"{path}: {field}: unknown field '{bad}'{_did_you_mean(bad, _FIELD_NAMES)}. "
+                f"Fix: remove it or correct the spelling")
+    if kind == "missing":
+        return f"{path}: {field}: required field is missing. Fix: add '{loc[-1]}: ...'"
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return (f"{path}: {field}: sink type must be one of console, jsonl, slack, webhook. "
+                f"Fix: set 'type:' to one of them")
+    message = err["msg"].removeprefix("Value error, ")
+    if "Fix:" not in message:
+        message += ". Fix: correct the value"
+    return f"{path}: {field}: {message}"
+
+
+def _field_path(raw: Any, loc: list) -> str:
+    parts: list[str] = []
+    node = raw
+    for part in loc:
+        if isinstance(part, int):
+            item = node[part] if isinstance(node, list) and part < len(node) else None
+            ident = item.get("id") if isinstance(item, dict) else None
+            parts.append(f"[{ident}]" if ident else f"[{part}]")
+            node = item
+        else:
+            parts.append(f".{part}" if parts else str(part))
+            node = node.get(part) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"

@@ -1,0 +1,244 @@
+"""Fetch one feed politely and safely: conditional GET, hard limits, never raises.
+
+Pure core (no Beam): `fetch()` returns a `FetchResult` for every outcome, including network
+failures, so the Beam wrapper only counts and routes. Limits (FetchSettings): connect and read
+timeouts, a total deadline enforced by a watchdog that cuts even a one-byte-a-second trickle,
+a body cap that holds after gzip/deflate decoding (gzip bombs), a redirect cap with loop
+detection, and http/https only (a redirect can never reach a local file).
+Local feeds (an absolute path, as the config resolves file:// and relative paths) are read
+with the same size cap, so samples and tests go through the same code path.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from importlib import metadata
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from transforms.config import FetchSettings
+from transforms.ingest.deadline import Deadline, DeadlineExceeded
+from transforms.ingest.http_body import BadEncoding, BodyTooLarge, decoded_chunks, read_capped
+from transforms.ingest.http_headers import max_age_seconds, retry_after_seconds
+
+
+def _version() -> str:
+    try:
+        return metadata.version("wirewatch")
+    except metadata.PackageNotFoundError:
+        return "0.1"
+
+
+USER_AGENT = f"wirewatch/{_version()} (news feed monitor; +https://github.com/wirewatch/wirewatch)"
+ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json,"
+          " application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
+_REDIRECTS = {301, 302, 303, 307, 308}
+_CHUNK = 64 * 1024
+
+Outcome = Literal["ok", "not_modified", "http_error", "deadline", "timeout", "connect_error",
+                  "too_large", "too_many_redirects", "bad_url", "bad_encoding", "protocol_error",
+                  "io_error"]
+
+
+class FetchResult(BaseModel):
+    """What one fetch produced. `status` is the coarse result; `outcome` the metric name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    status: Literal["ok", "not_modified", "failed"]
+    outcome: Outcome
+    http_status: int | None = None
+    body: bytes = b""
+    headers: dict[str, str] = {}
+    etag: str | None = None
+    last_modified: str | None = None
+    retry_after: float | None = None
+    max_age: float | None = None
+    error: str | None = None
+    elapsed: float = 0.0
+    final_url: str | None = None
+    redirects: int = 0
+    bytes_read: int = 0
+
+
+def make_client(settings: FetchSettings) -> httpx.Client:
+    """One client per worker, shared by threads (httpx.Client is thread-safe).
+
+    No keep-alive: polls of one host are minutes apart, and a fresh connection per request is
+    what lets the deadline watchdog see (and cut) every socket.
+    """
+    return httpx.Client(
+        timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
+                              write=settings.read_timeout, pool=settings.deadline),
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
+    )
+
+
+def fetch(url: str, settings: FetchSettings, *, client: httpx.Client | None = None,
+          etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    """Fetch `url` (http/https or an absolute local path). Never raises for I/O problems."""
+    started = time.monotonic()
+    if _is_local(url):
+        return _read_local(url, settings, started)
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return _failed(url, "bad_url", f"only http, https and local paths are fetched, got {url!r}",
+                       started)
+    own = client is None
+    client = client or make_client(settings)
+    try:
+        return _fetch_http(url, settings, client, etag, last_modified, started)
+    finally:
+        if own:
+            client.close()
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith("/") or url.startswith("file://")
+
+
+def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResult:
+    path = url[len("file://"):] if url.startswith("file://") else url
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return _failed(url, "io_error", f"{path} is not a regular file", started)
+            body = handle.read(settings.max_bytes + 1)
+    except OSError as exc:
+        return _failed(url, "io_error", f"cannot read {path}: {exc.strerror or exc}", started)
+    if len(body) > settings.max_bytes:
+        return _failed(url, "too_large", f"file larger than max_bytes={settings.max_bytes}",
+                       started, bytes_read=len(body))
+    return FetchResult(url=url, status="ok", outcome="ok", body=body, final_url=url,
+                       elapsed=time.monotonic() - started, bytes_read=len(body))
+
+
+def _fetch_http(url: str, settings: FetchSettings, client: httpx.Client, etag: str | None,
+                last_modified: str | None, started: float) -> FetchResult:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    counter = _Counter()
+    visited = [url]
+    current = url
+    with Deadline(settings.deadline) as deadline:
+        try:
+            while True:
+                with client.stream("GET", current, headers=headers,
+                                   extensions={"trace": deadline.trace}) as response:
+                    deadline.check()
+                    if response.status_code in _REDIRECTS and "location" in response.headers:
+                        target = urljoin(current, response.headers["location"])
+                        problem = _redirect_problem(target, visited, settings.max_redirects)
+                        if problem:
+                            return _failed(url, *problem, started, http_status=response.status_code,
+                                           redirects=len(visited) - 1, final_url=current)
+                        visited.append(target)
+                        current = target
+                        continue
+                    return _finish(url, current, response, settings, deadline, counter, started,
+                                   len(visited) - 1, etag, last_modified)
+        except (DeadlineExceeded, httpx.TransportError) as exc:
+            if deadline.expired or isinstance(exc, DeadlineExceeded):
+                return _failed(url, "deadline", f"deadline of {settings.deadline:g} s exceeded "
+                               f"after {counter.bytes} bytes", started, bytes_read=counter.bytes,
+                               final_url=current)
+            return _failed(url, *_describe_transport(exc, settings, counter.bytes), started,
+                           bytes_read=counter.bytes, final_url=current)
+        except httpx.HTTPError as exc:  # e.g. an invalid URL after a redirect
+            return _failed(url, "bad_url", f"{type(exc).__name__}: {exc}", started,
+                           final_url=current)
+
+
+def _redirect_problem(target: str, visited: list[str], limit: int) -> tuple[str, str] | None:
+    if urlsplit(target).scheme.lower() not in ("http", "https"):
+        return "bad_url", f"redirect to a non-http(s) URL refused: {target!r}"
+    if target in visited:
+        return "too_many_redirects", f"redirect loop: {' -> '.join(visited + [target])}"
+    if len(visited) > limit:
+        return "too_many_redirects", f"more than max_redirects={limit} redirects"
+    return None
+
+
+class _Counter:
+    """Counts raw bytes as they arrive, for error messages ("... after 12 bytes")."""
+
+    def __init__(self):
+        self.bytes = 0
+
+    def wrap(self, chunks, deadline: Deadline):
+        for chunk in chunks:
+            self.bytes += len(chunk)
+            deadline.check()
+            yield chunk
+
+
+def _finish(url: str, final_url: str, response: httpx.Response, settings: FetchSettings,
+            deadline: Deadline, counter: _Counter, started: float, redirects: int,
+            etag: str | None, last_modified: str | None) -> FetchResult:
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    common = dict(url=url, http_status=response.status_code, headers=headers,
+                  etag=headers.get("etag") or etag,
+                  last_modified=headers.get("last-modified") or last_modified,
+                  retry_after=retry_after_seconds(headers.get("retry-after")),
+                  max_age=max_age_seconds(headers.get("cache-control")),
+                  final_url=final_url, redirects=redirects)
+    if response.status_code == 304:
+        return FetchResult(status="not_modified", outcome="not_modified",
+                           elapsed=time.monotonic() - started, **common)
+    if not 200 <= response.status_code < 300:
+        reason = response.reason_phrase or ""
+        return FetchResult(status="failed", outcome="http_error",
+                           error=f"HTTP {response.status_code} {reason}".strip(),
+                           elapsed=time.monotonic() - started, **common)
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_bytes:
+        return FetchResult(status="failed", outcome="too_large",
+                           error=f"Content-Length {declared} exceeds max_bytes="
+                                 f"{settings.max_bytes}", elapsed=time.monotonic() - started,
+                           **common)
+    try:
+        raw = counter.wrap(response.iter_raw(_CHUNK), deadline)
+        body = read_capped(decoded_chunks(raw, headers.get("content-encoding"), settings.max_bytes),
+                           settings.max_bytes)
+    except BodyTooLarge as exc:
+        return FetchResult(status="failed", outcome="too_large",
+                           error=f"body larger than max_bytes={settings.max_bytes} (after "
+                                 f"decoding; stopped after {counter.bytes} bytes received)",
+                           elapsed=time.monotonic() - started, bytes_read=counter.bytes, **common)
+    except BadEncoding as exc:
+        return FetchResult(status="failed", outcome="bad_encoding", error=str(exc),
+                           elapsed=time.monotonic() - started, bytes_read=counter.bytes, **common)
+    return FetchResult(status="ok", outcome="ok", body=body, elapsed=time.monotonic() - started,
+                       bytes_read=counter.bytes, **common)
+
+
+def _describe_transport(exc: httpx.TransportError, settings: FetchSettings,
+                        received: int) -> tuple[str, str]:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "timeout", f"connect timeout ({settings.connect_timeout:g} s)"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout", (f"read timeout: no data for {settings.read_timeout:g} s "
+                           f"(after {received} bytes)")
+    if isinstance(exc, httpx.ConnectError):
+        return "connect_error", f"cannot connect: {exc or type(exc).__name__}"
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "bad_url", f"unsupported URL: {exc}"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
+        return "protocol_error", f"HTTP protocol error after {received} bytes: {exc}"
+    return "connect_error", f"network error after {received} bytes: {type(exc).__name__}: {exc}"
+
+
+def _failed(url: str, outcome: str, error: str, started: float, **extra) -> FetchResult:
+    return FetchResult(url=url, status="failed", outcome=outcome, error=error,
+                       elapsed=time.monotonic() - started, **extra)

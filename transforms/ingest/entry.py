@@ -1,0 +1,121 @@
+"""One feedparser entry (or a JSON Feed item shaped like one) to an `Article`.
+
+Decisions (documented in docs/ingestion.md):
+- id: see ids.py (guid, else canonical link, else hash of title + summary).
+- title missing: the first words of the summary, else the link; an entry with no title, no
+  summary and no link carries nothing to alert on and is dead-lettered ("empty_entry").
+- link: resolved against xml:base / the feed URL by feedparser, then against the feed's home
+  page; kept only when it ends up absolute http(s); tracking params and fragment removed.
+- summary: the summary, else the first content block, as plain text, capped at SUMMARY_LIMIT.
+- dates: UTC; see dates.py for the fallback and future-date rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from transforms.ingest.dates import choose_dates, from_struct
+from transforms.ingest.ids import article_id, entry_key
+from transforms.ingest.links import canonical_link
+from transforms.ingest.text import plain_text
+from transforms.model import Article
+
+SUMMARY_LIMIT = 20_000
+TITLE_FROM_SUMMARY = 120
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+
+
+class EntryError(Exception):
+    """This entry cannot become an Article; the rest of the feed still goes through."""
+
+    def __init__(self, reason: str, detail: str):
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+@dataclass(frozen=True)
+class FeedContext:
+    """What an entry needs from its feed: ids, link bases, defaults."""
+
+    feed_id: str
+    fetched_at: datetime
+    base: str | None = None
+    home: str | None = None
+    language: str | None = None
+
+
+def key_of(entry, ctx: FeedContext) -> str:
+    """The identity key of an entry (ids.entry_key over this entry's fields)."""
+    return entry_key(entry.get("id"), link_of(entry, ctx), entry.get("title") or "",
+                     entry.get("summary") or "")
+
+
+def link_of(entry, ctx: FeedContext) -> str | None:
+    link = entry.get("link")
+    return canonical_link(link, ctx.base) or canonical_link(link, ctx.home)
+
+
+def to_article(entry, ctx: FeedContext) -> Article:
+    link = link_of(entry, ctx)
+    summary = _text(entry.get("summary"), entry.get("summary_detail"), limit=SUMMARY_LIMIT)
+    if not summary:
+        content = entry.get("content") or []
+        if content:
+            summary = _text(content[0].get("value"), content[0], limit=SUMMARY_LIMIT)
+    title = _text(entry.get("title"), entry.get("title_detail"))
+    if not title:
+        title = plain_text(summary, is_html=False, limit=TITLE_FROM_SUMMARY) or link or ""
+    if not title:
+        raise EntryError("empty_entry", "entry has no title, no summary and no link")
+    published, updated = choose_dates(from_struct(entry.get("published_parsed")),
+                                      from_struct(entry.get("updated_parsed")), ctx.fetched_at)
+    guid = (entry.get("id") or "").strip() or None
+    return Article(
+        id=article_id(ctx.feed_id, key_of(entry, ctx)),
+        feed_id=ctx.feed_id,
+        title=title,
+        link=link,
+        summary=summary,
+        published=published,
+        updated=updated,
+        authors=_authors(entry),
+        categories=_categories(entry),
+        language=_language(entry, ctx),
+        guid=guid,
+        fetched_at=ctx.fetched_at,
+    )
+
+
+def _text(value, detail, limit: int | None = None) -> str:
+    kind = (detail or {}).get("type") or "text/html"
+    return plain_text(value, is_html=kind in _HTML_TYPES, limit=limit)
+
+
+def _authors(entry) -> tuple[str, ...]:
+    names: list[str] = []
+    for author in entry.get("authors") or []:
+        name = plain_text(author.get("name") or author.get("email") or "", is_html=False)
+        if name and name not in names:
+            names.append(name)
+    if not names and entry.get("author"):
+        names.append(plain_text(entry.get("author"), is_html=False))
+    return tuple(n for n in names if n)
+
+
+def _categories(entry) -> tuple[str, ...]:
+    terms: list[str] = []
+    for tag in entry.get("tags") or []:
+        term = plain_text(tag.get("term") or tag.get("label") or "", is_html=False)
+        if term and term not in terms:
+            terms.append(term)
+    return tuple(terms)
+
+
+def _language(entry, ctx: FeedContext) -> str | None:
+    for detail in (entry.get("summary_detail"), entry.get("title_detail")):
+        lang = (detail or {}).get("language")
+        if lang:
+            return lang.strip().lower() or None
+    return ctx.language

@@ -1,0 +1,46 @@
+"""Name what a body is when it is not a feed, for the dead-letter reason.
+
+Run only on the failure path (and on a few bytes), so it costs nothing on good feeds.
+"""
+
+from __future__ import annotations
+
+import re
+
+_HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
+_XML_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+
+
+def looks_empty(body: bytes) -> bool:
+    return not body.strip(b" \t\r\n\x00\xef\xbb\xbf")
+
+
+def looks_binary(body: bytes) -> bool:
+    """NULs or many control bytes in the head: an image, an archive, a compressed body."""
+    head = body[:1024]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return controls > len(head) // 20
+
+
+def looks_json(body: bytes) -> bool:
+    return body.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in (b"{", b"[")
+
+
+def not_a_feed_reason(body: bytes) -> tuple[str, str]:
+    """(reason, detail) for a body from which no feed could be read."""
+    if looks_empty(body):
+        return "empty_body", "the body is empty"
+    if looks_binary(body):
+        return "binary", "the body is binary data, not text"
+    head = body[:4096]
+    if _HTML.search(head):
+        return "not_a_feed", "an HTML page, not a feed (wrong URL, or a login/consent page?)"
+    if looks_json(body):
+        return "not_a_feed", "JSON that is not a JSON Feed (no jsonfeed.org version)"
+    root = _XML_ROOT.search(head)
+    if root:
+        name = root.group(1).decode("ascii", "replace")
+        return "not_a_feed", f"XML whose root element <{name}> is not rss, feed or rdf:RDF"
+    return "not_a_feed", "neither XML nor JSON"

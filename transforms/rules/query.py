@@ -1,0 +1,126 @@
+"""The parsed form of a rule query: a small tree that prints back as a canonical query.
+
+Why a tree of its own (and not lark's): later stages (binding to the taxonomy, the presearch
+index, the never-matches check) pattern-match on a handful of node types, and every node keeps
+the character span it came from so a problem found late still points at the right column.
+`str(node)` is a query that parses back to an equal tree (positions are not compared).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field as _field
+
+TEXT_FIELDS = ("title", "text", "author")
+TAG_FIELDS = ("topic", "entity", "type", "feed", "lang")
+FIELDS = TEXT_FIELDS + TAG_FIELDS
+DEFAULT_FIELDS = ("title", "text")
+
+Span = tuple[int, int]
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', "") + '"'
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word (`wall`), a prefix (`deport*`) or a phrase (`"border wall"`, `"border wall"~5`).
+
+    `field` None means the default fields (title and text). `phrase` records whether it was
+    quoted, so that the tree prints back as written.
+    """
+
+    text: str
+    field: str | None = None
+    phrase: bool = False
+    prefix: bool = False
+    slop: int | None = None
+    span: Span = _field(default=(0, 0), compare=False)
+
+    def __str__(self) -> str:
+        body = _quote(self.text) if self.phrase else self.text
+        body += "*" if self.prefix and not self.phrase else ""
+        body += f"~{self.slop}" if self.slop is not None else ""
+        return f"{self.field}:{body}" if self.field else body
+
+
+@dataclass(frozen=True)
+class Tag:
+    """`topic:ID`, `entity:ID`, `type:PERSON`, `feed:ID`, `lang:en`, with an optional threshold
+    (`topic:immigration>=0.5` on the topic score, `entity:tillerson>=2` on the mention count)."""
+
+    field: str
+    value: str
+    op: str | None = None
+    threshold: float | None = None
+    prefix: bool = False
+    span: Span = _field(default=(0, 0), compare=False)
+
+    def __str__(self) -> str:
+        value = _quote(self.value) if any(c in self.value for c in ' ()"<>=:') else self.value
+        value += "*" if self.prefix else ""
+        if self.op is not None:
+            value += f"{self.op}{self.threshold:g}"
+        return f"{self.field}:{value}"
+
+
+@dataclass(frozen=True)
+class Near:
+    """`a NEAR/5 b`: both sides (words, prefixes or phrases) within 5 words of each other."""
+
+    left: Term
+    right: Term
+    distance: int
+    span: Span = _field(default=(0, 0), compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.left} NEAR/{self.distance} {self.right}"
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+    span: Span = _field(default=(0, 0), compare=False)
+
+    def __str__(self) -> str:
+        return f"NOT {_wrap(self.child, Not)}"
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+    span: Span = _field(default=(0, 0), compare=False)
+
+    def __str__(self) -> str:
+        return " AND ".join(_wrap(c, And) for c in self.children)
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+    span: Span = _field(default=(0, 0), compare=False)
+
+    def __str__(self) -> str:
+        return " OR ".join(_wrap(c, Or) for c in self.children)
+
+
+Node = Term | Tag | Near | Not | And | Or
+
+
+def _wrap(node: Node, parent: type) -> str:
+    """Parentheses only where precedence (NOT > NEAR > AND > OR) needs them."""
+    tight = {Not: (Term, Tag, Not), And: (Term, Tag, Not, Near), Or: (Term, Tag, Not, Near, And)}
+    return str(node) if isinstance(node, tight[parent]) else f"({node})"
+
+
+def walk(node: Node):
+    """Every node of the tree, parents first."""
+    yield node
+    if isinstance(node, (And, Or)):
+        for child in node.children:
+            yield from walk(child)
+    elif isinstance(node, Not):
+        yield from walk(node.child)
+    elif isinstance(node, Near):
+        yield node.left
+        yield node.right

@@ -1,0 +1,29 @@
+"""Alerts printed for a person at a terminal; coloured when stdout is a TTY."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from transforms.model import Alert
+from transforms.sinks.render import plain_text
+
+_COLOURS = {"info": "\033[36m", "warning": "\033[33m", "critical": "\033[1;31m"}
+_LOCK = threading.Lock()
+
+
+class ConsoleSink:
+    def __init__(self, name: str, config):
+        self.name = name
+        self.color = config.color if config.color is not None else sys.stdout.isatty()
+
+    def send(self, alert: Alert) -> None:
+        text = plain_text(alert)
+        if self.color:
+            head, _, rest = text.partition("\n")
+            text = f"{_COLOURS.get(alert.match.severity, '')}{head}\033[0m\n{rest}"
+        with _LOCK:
+            print(text, flush=True)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,111 @@
+"""Turn an Alert into text people read: Slack Block Kit, plain text, console lines.
+
+Everything that came from a feed is untrusted: in Slack mrkdwn it is escaped (&, <, >) so a title
+cannot ping <!channel>, mention <@U123> or forge <https://evil|bank>; only http(s) URLs are ever
+linked. Slack's documented limits are respected by truncating cleanly, never by failing.
+"""
+
+from __future__ import annotations
+
+from transforms.model import Alert, Hit
+
+SECTION_TEXT_MAX = 3000   # Slack: section text
+CONTEXT_ELEMENTS_MAX = 10  # Slack: elements in a context block
+FALLBACK_TEXT_MAX = 3000   # keep notifications short; Slack truncates at 40,000
+SNIPPET_CHARS = 280
+SEVERITY_ICON = {"info": ":large_blue_circle:", "warning": ":warning:", "critical": ":rotating_light:"}
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn escaping: the only three characters Slack asks to escape."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def safe_url(url: str | None) -> str | None:
+    """http(s) URLs only, with the characters that would break <url|text> percent-encoded."""
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return None
+    return url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def snippet(text: str, hits: tuple[Hit, ...], width: int = SNIPPET_CHARS) -> str:
+    """A window of `text` around the first hit, matched spans in *bold*, everything escaped."""
+    spans = sorted({(h.start, h.end) for h in hits if 0 <= h.start < h.end <= len(text)})
+    start = max(0, spans[0][0] - width // 3) if spans else 0
+    end = min(len(text), start + width)
+    out, pos = [], start
+    for s, e in spans:
+        if s < pos or e > end:
+            continue
+        out += [escape(text[pos:s]), "*", escape(text[s:e]), "*"]
+        pos = e
+    out.append(escape(text[pos:end]))
+    return ("…" if start > 0 else "") + "".join(out) + ("…" if end < len(text) else "")
+
+
+def why(alert: Alert) -> str:
+    """The evidence as one short line: terms with their fields."""
+    parts = []
+    for hit in alert.match.hits:
+        part = f"{hit.field}:{hit.term}"
+        if part not in parts:
+            parts.append(part)
+    return ", ".join(parts[:12]) or "(rule matched)"
+
+
+def _field_text(alert: Alert, field: str) -> str:
+    article = alert.match.article.article
+    return article.title if field == "title" else article.summary
+
+
+def slack_message(alert: Alert) -> tuple[str, list[dict]]:
+    """(fallback text, Block Kit blocks) for one alert."""
+    match = alert.match
+    article = match.article.article
+    title = escape(truncate(article.title or "(untitled)", 250))
+    url = safe_url(article.link)
+    headline = f"*<{url}|{title}>*" if url else f"*{title}*"
+    icon = SEVERITY_ICON.get(match.severity, "")
+    body_hits = tuple(h for h in match.hits if h.field not in ("title", "topic", "entity", "type"))
+    text_block = snippet(article.summary, body_hits) if article.summary else ""
+    published = article.published.strftime("%Y-%m-%d %H:%M UTC")
+    blocks: list[dict] = [
+        {"type": "section", "text": {"type": "mrkdwn",
+                                     "text": truncate(f"{icon} {headline}".strip(), SECTION_TEXT_MAX)}},
+    ]
+    if text_block:
+        blocks.append({"type": "section",
+                       "text": {"type": "mrkdwn", "text": truncate(text_block, SECTION_TEXT_MAX)}})
+    meta = [f"*{escape(article.feed_id)}*", published,
+            f"rule *{escape(match.rule_id)}* ({escape(match.severity)})",
+            f"why: {escape(truncate(why(alert), 300))}"]
+    chips = [f"#{escape(t.id)}" for t in match.article.topics[:4]]
+    chips += [escape(e.name) for e in match.article.entities[:4]]
+    if chips:
+        meta.append(" · ".join(chips))
+    blocks.append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": truncate(m, SECTION_TEXT_MAX)} for m in meta[:CONTEXT_ELEMENTS_MAX]]})
+    fallback = truncate(f"[{match.rule_id}] {article.title} {article.link or ''}".strip(),
+                        FALLBACK_TEXT_MAX)
+    return escape(fallback), blocks
+
+
+def plain_text(alert: Alert) -> str:
+    """A readable multi-line rendering for the console and previews (no escaping needed)."""
+    match = alert.match
+    article = match.article.article
+    topics = ", ".join(f"{t.id} {t.score:.2f}" for t in match.article.topics[:5]) or "-"
+    entities = ", ".join(f"{e.name} ({e.type})" for e in match.article.entities[:6]) or "-"
+    lines = [
+        f"[{match.severity}] {match.rule_id} · {article.feed_id} · "
+        f"{article.published.strftime('%Y-%m-%d %H:%M UTC')}",
+        f"  {article.title}",
+    ]
+    if article.link:
+        lines.append(f"  {article.link}")
+    lines += [f"  why: {why(alert)}", f"  topics: {topics}", f"  entities: {entities}"]
+    return "\n".join(lines)

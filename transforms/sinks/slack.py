@@ -1,0 +1,72 @@
+"""Slack delivery through slack_sdk: an incoming webhook, or a bot token and chat.postMessage.
+
+Retries are slack_sdk's own strategy objects, passed explicitly: its default handlers retry only
+connection errors, so 429 (honouring Retry-After) and 500/503 must be added by hand. What is left
+after the retry budget raises DeliveryError and becomes a dead letter the caller can redeliver.
+"""
+
+from __future__ import annotations
+
+import socket
+from http.client import RemoteDisconnected
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import (BackoffRetryIntervalCalculator, ConnectionErrorRetryHandler,
+                                  RateLimitErrorRetryHandler)
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
+
+from transforms.model import Alert
+from transforms.sinks.base import DeliveryError
+from transforms.sinks.render import slack_message
+
+
+def retry_handlers(max_retries: int, backoff: float) -> list:
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff)
+    return [
+        ConnectionErrorRetryHandler(
+            max_retry_count=max_retries, interval_calculator=interval,
+            error_types=[URLError, ConnectionError, RemoteDisconnected, socket.timeout,
+                         TimeoutError]),
+        RateLimitErrorRetryHandler(max_retry_count=max_retries),
+        ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+    ]
+
+
+class SlackSink:
+    def __init__(self, name: str, config):
+        self.name = name
+        handlers = retry_handlers(config.max_retries, config.retry_backoff)
+        timeout = int(max(1, config.timeout))
+        self.channel = config.channel
+        self.webhook = self.web = None
+        if config.webhook_url and config.webhook_url.get_secret_value():
+            self.webhook = WebhookClient(config.webhook_url.get_secret_value(), timeout=timeout,
+                                         retry_handlers=handlers)
+        else:
+            kwargs = {"base_url": config.api_url} if config.api_url else {}
+            self.web = WebClient(token=config.token.get_secret_value(), timeout=timeout,
+                                 retry_handlers=handlers, **kwargs)
+
+    def send(self, alert: Alert) -> None:
+        text, blocks = slack_message(alert)
+        try:
+            if self.webhook is not None:
+                response = self.webhook.send(text=text, blocks=blocks, unfurl_links=False)
+                # WebhookClient returns 4xx/5xx instead of raising: check it.
+                if response.status_code != 200:
+                    raise DeliveryError(f"Slack webhook answered HTTP {response.status_code}: "
+                                        f"{response.body[:200]}")
+            else:
+                self.web.chat_postMessage(channel=self.channel, text=text, blocks=blocks,
+                                          unfurl_links=False)
+        except SlackApiError as exc:
+            raise DeliveryError(f"Slack API error: {exc.response.get('error', exc)} "
+                                f"(HTTP {exc.response.status_code})") from None
+        except (URLError, OSError) as exc:
+            raise DeliveryError(f"Slack unreachable: {exc}") from None
+
+    def close(self) -> None:
+        pass

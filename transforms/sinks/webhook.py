@@ -1,0 +1,62 @@
+"""Generic webhook sink: the Alert as JSON POST, optionally signed with HMAC-SHA256.
+
+The signature header is `X-Wirewatch-Signature: sha256=<hex>` over the exact body bytes, like
+GitHub's webhooks, so receivers can verify with the shared secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import time
+
+import httpx
+
+from transforms.model import Alert
+from transforms.sinks.base import DeliveryError
+
+RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+
+
+class WebhookSink:
+    def __init__(self, name: str, config):
+        self.name = name
+        self.url = config.url
+        self.secret = config.secret.get_secret_value().encode() if config.secret else None
+        self.max_retries = config.max_retries
+        self.backoff = config.retry_backoff
+        self.client = httpx.Client(timeout=config.timeout,
+                                   headers={"User-Agent": "wirewatch-webhook/0.1"})
+
+    def send(self, alert: Alert) -> None:
+        body = alert.model_dump_json().encode()
+        headers = {"Content-Type": "application/json", "X-Wirewatch-Key": alert.key}
+        if self.secret:
+            digest = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+            headers["X-Wirewatch-Signature"] = f"sha256={digest}"
+        problem, retry_after = "", None
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(self._delay(attempt, retry_after))
+            try:
+                response = self.client.post(self.url, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                problem, retry_after = f"{type(exc).__name__}: {exc}", None
+                continue
+            if response.is_success:
+                return
+            problem = f"HTTP {response.status_code}"
+            retry_after = response.headers.get("Retry-After") if response.status_code == 429 else None
+            if response.status_code not in RETRYABLE:
+                break
+        raise DeliveryError(f"webhook {self.url} failed after {attempt + 1} attempts: {problem}")
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        """Retry-After when the server gave one, else exponential backoff with jitter."""
+        if retry_after and retry_after.strip().isdigit():
+            return float(retry_after)
+        return self.backoff * (2 ** (attempt - 1)) * (1 + random.random() / 2)
+
+    def close(self) -> None:
+        self.client.close()

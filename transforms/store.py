@@ -1,0 +1,197 @@
+"""The embedded state store: one SQLite file that makes cycles restart-safe.
+
+It holds what must survive a restart: each feed's HTTP validators and schedule, the keys of
+articles already processed, the alert ledger (idempotency), and dead letters. WAL mode and a busy
+timeout make it safe for several worker processes on one machine; a distributed runner needs a
+shared backend implementing the same methods.
+
+Why a ledger and not just "seen" keys: an article is marked seen only after all of its alerts were
+delivered or dead-lettered, so a crash mid-cycle re-processes it, and the ledger then stops the
+alerts that did go out from going out again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable
+
+from pydantic import BaseModel
+
+from transforms.model import DeadLetter
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feeds (
+  feed_id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL DEFAULT 0,
+  next_due TEXT, last_status TEXT, last_error TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
+CREATE TABLE IF NOT EXISTS alerts (
+  key TEXT PRIMARY KEY, sink TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+  error TEXT, payload TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alerts_status_idx ON alerts (status, updated_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, source TEXT NOT NULL,
+  reason TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+class FeedState(BaseModel):
+    feed_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    next_due: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+
+
+class AlertRecord(BaseModel):
+    key: str
+    sink: str
+    status: str  # sending | sent | dead
+    attempts: int
+    error: str | None
+    payload: str  # Alert JSON, so a dead alert can be redelivered without the article
+    updated_at: datetime
+
+
+class StateStore:
+    """Open with `StateStore(state_dir)`; cheap to open, so open one per DoFn in setup()."""
+
+    FILENAME = "state.sqlite3"
+
+    def __init__(self, state_dir: str | Path):
+        self.path = Path(state_dir) / self.FILENAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        with self._tx():
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} has schema {row[0]}, newer than this wirewatch "
+                                   f"({SCHEMA_VERSION}); upgrade wirewatch or use another "
+                                   f"--state-dir")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tx(self):
+        store = self
+
+        class _Tx:
+            def __enter__(self):
+                store._lock.acquire()
+                store._db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, kind, *_):
+                try:
+                    store._db.execute("ROLLBACK" if kind else "COMMIT")
+                finally:
+                    store._lock.release()
+        return _Tx()
+
+    # --- feeds --------------------------------------------------------------------------------
+    def feed_state(self, feed_id: str) -> FeedState:
+        row = self._db.execute(
+            "SELECT etag, last_modified, failures, next_due, last_status, last_error "
+            "FROM feeds WHERE feed_id=?", (feed_id,)).fetchone()
+        if row is None:
+            return FeedState(feed_id=feed_id)
+        return FeedState(feed_id=feed_id, etag=row[0], last_modified=row[1], failures=row[2],
+                         next_due=row[3], last_status=row[4], last_error=row[5])
+
+    def save_feed_state(self, state: FeedState) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT OR REPLACE INTO feeds VALUES (?,?,?,?,?,?,?,?)",
+                (state.feed_id, state.etag, state.last_modified, state.failures,
+                 state.next_due.isoformat() if state.next_due else None, state.last_status,
+                 state.last_error, _now()))
+
+    # --- seen articles ------------------------------------------------------------------------
+    def seen(self, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._db.execute(
+                f"SELECT key FROM seen WHERE key IN ({marks})", chunk))
+        return found
+
+    def mark_seen(self, keys: Iterable[str]) -> None:
+        now = _now()
+        with self._tx():
+            self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)",
+                                 [(k, now) for k in keys])
+
+    def prune_seen(self, older_than: timedelta) -> int:
+        cutoff = (datetime.now(timezone.utc) - older_than).isoformat()
+        with self._tx():
+            return self._db.execute("DELETE FROM seen WHERE seen_at < ?", (cutoff,)).rowcount
+
+    # --- alert ledger -------------------------------------------------------------------------
+    def alert(self, key: str) -> AlertRecord | None:
+        row = self._db.execute("SELECT key, sink, status, attempts, error, payload, updated_at "
+                               "FROM alerts WHERE key=?", (key,)).fetchone()
+        return AlertRecord(**dict(zip(AlertRecord.model_fields, row))) if row else None
+
+    def claim_alert(self, key: str, sink: str, payload: str) -> bool:
+        """Record intent to send. False when the alert was already sent (never send it again)."""
+        with self._tx():
+            row = self._db.execute("SELECT status FROM alerts WHERE key=?", (key,)).fetchone()
+            if row and row[0] == "sent":
+                return False
+            self._db.execute(
+                "INSERT INTO alerts VALUES (?,?,'sending',0,NULL,?,?) ON CONFLICT(key) DO UPDATE "
+                "SET status='sending', updated_at=excluded.updated_at", (key, sink, payload, _now()))
+            return True
+
+    def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
+        with self._tx():
+            self._db.execute("UPDATE alerts SET status=?, attempts=attempts+?, error=?, "
+                             "updated_at=? WHERE key=?", (status, attempts, error, _now(), key))
+
+    def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
+        rows = self._db.execute(
+            "SELECT key, sink, status, attempts, error, payload, updated_at FROM alerts "
+            "WHERE status=? AND updated_at>=? ORDER BY updated_at",
+            (status, since.isoformat() if since else "")).fetchall()
+        return [AlertRecord(**dict(zip(AlertRecord.model_fields, r))) for r in rows]
+
+    # --- dead letters -------------------------------------------------------------------------
+    def add_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
+        with self._tx():
+            self._db.executemany(
+                "INSERT INTO dead_letters (stage, source, reason, record, at) VALUES (?,?,?,?,?)",
+                [(d.stage, d.source, d.reason, d.model_dump_json(), d.at.isoformat())
+                 for d in letters])
+
+    def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
+        rows = self._db.execute("SELECT record FROM dead_letters ORDER BY id DESC LIMIT ?",
+                                (limit,)).fetchall()
+        return [DeadLetter.model_validate(json.loads(r[0])) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        out = {t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+               for t in ("feeds", "seen", "dead_letters")}
+        for status, n in self._db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status"):
+            out[f"alerts_{status}"] = n
+        return out

@@ -1,0 +1,53 @@
+"""`TagArticles`: the Beam wrapper around the pure Tagger.
+
+The transform carries only the config (plain, picklable data). Each worker compiles the Tagger
+in `DoFn.setup()`: the automaton is a C object that must not travel with the graph, and
+compiling it per element would cost far more than tagging.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms.model import Article, TaggedArticle
+from transforms.tagging.tagger import Tagger
+
+
+class _TagDoFn(beam.DoFn):
+    def __init__(self, config):
+        self._config = config
+        self._tagger: Tagger | None = None
+        self.tagged = Metrics.counter(self.__class__, "articles_tagged")
+        self.with_topics = Metrics.counter(self.__class__, "articles_with_topics")
+        self.without_topics = Metrics.counter(self.__class__, "articles_without_topics")
+        self.with_entities = Metrics.counter(self.__class__, "articles_with_entities")
+        self.entity_mentions = Metrics.counter(self.__class__, "entity_mentions")
+
+    def setup(self) -> None:
+        self._tagger = Tagger.from_config(self._config)
+
+    def process(self, article: Article) -> Iterable[TaggedArticle]:
+        tagged = self._tagger.tag(article)
+        self.tagged.inc()
+        (self.with_topics if tagged.topics else self.without_topics).inc()
+        if tagged.entities:
+            self.with_entities.inc()
+            self.entity_mentions.inc(sum(e.count for e in tagged.entities))
+        yield tagged
+
+
+class TagArticles(beam.PTransform):
+    """PCollection[Article] -> PCollection[TaggedArticle] (topics with evidence, entities)."""
+
+    def __init__(self, config, label: str | None = None):
+        super().__init__(label)
+        if not hasattr(config, "taxonomy") or not hasattr(config, "entities"):
+            raise TypeError(f"TagArticles(config): expected a transforms.config.Config with "
+                            f"'taxonomy' and 'entities', got {type(config).__name__}")
+        self._config = config
+
+    def expand(self, articles: beam.PCollection[Article]) -> beam.PCollection[TaggedArticle]:
+        return articles | "Tag" >> beam.ParDo(_TagDoFn(self._config))

@@ -1,0 +1,118 @@
+"""Turn gazetteer hits into resolved mentions: case checks, ambiguity, longest match.
+
+The order matters and is why this is not a one-liner over the automaton:
+1. drop hits whose case says they are ordinary words ("turkey", "us");
+2. pick the leftmost-longest spans ("Mexico City" hides the "Mexico" inside it) and note which
+   entities they name outright (the article's anchors);
+3. resolve every hit: an entity anchored elsewhere in the article wins (surname after full
+   name), then one whose context words appear, then the single outright reading of the alias;
+4. pick the leftmost-longest spans again among the resolved hits, so an unresolvable long
+   alias does not hide a good shorter one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transforms.tagging.gazetteer import STRONG_KINDS, AliasRef, Gazetteer
+from transforms.tagging.text import STOPWORDS, Prepared
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One resolved span of the prepared text naming one entity."""
+
+    start: int
+    end: int
+    surface: str
+    id: str
+    name: str
+    type: str
+    kind: str               # name | alias | demonym | ambiguous | partial | ner
+    wikidata: str | None = None
+    source: str = "gazetteer"
+
+
+def _shouting(original: str, start: int, end: int) -> bool:
+    """True when the words around a span are all upper-case (a headline or a results line)."""
+    around = original[max(0, start - 24):start] + original[end:end + 24]
+    letters = [c for c in around if c.isalpha()]
+    return len(letters) >= 3 and all(c.isupper() for c in letters)
+
+
+def passes_case(ref: AliasRef, surface: str, text: Prepared, start: int, end: int,
+                folded_key: str) -> bool:
+    if ref.check == "any":
+        return True
+    if ref.check == "capital":
+        first = surface[0]
+        return first.isupper() or first.isdigit() or not text.has_upper
+    written = "".join(c for c in surface if c.isalnum())
+    if written != ref.form and not (len(ref.form) >= 4 and written == ref.form.capitalize()):
+        return False
+    return folded_key not in STOPWORDS or not _shouting(text.original, start, end)
+
+
+def _longest(spans: list[tuple[int, int, object]]) -> list[tuple[int, int, object]]:
+    chosen = []
+    last_end = -1
+    for span in sorted(spans, key=lambda s: (s[0], s[0] - s[1])):
+        if span[0] >= last_end:
+            chosen.append(span)
+            last_end = span[1]
+    return chosen
+
+
+def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
+    """`hits` are matcher hits (start, end, payload); returns mentions in text order."""
+    candidates = []      # (start, end, refs that pass the case checks)
+    context: set[int] = set()
+    for start, end, payload in hits:
+        if payload.context:
+            context.update(payload.context)
+        if not payload.aliases:
+            continue
+        surface = text.original[start:end]
+        folded_key = text.folded[start:end]
+        refs = [r for r in payload.aliases
+                if passes_case(r, surface, text, start, end, folded_key)]
+        if refs:
+            candidates.append((start, end, refs))
+    if not candidates:
+        return []
+
+    anchors: set[int] = set()
+    for _, _, refs in _longest(candidates):
+        strong = {r.entity for r in refs if r.kind in STRONG_KINDS}
+        if len(strong) == 1:
+            anchors.update(strong)
+
+    resolved = []
+    for start, end, refs in candidates:
+        ref = _choose(refs, anchors, context)
+        if ref is not None:
+            resolved.append((start, end, ref))
+
+    mentions = []
+    for start, end, ref in _longest(resolved):
+        info = gazetteer.entities[ref.entity]
+        mentions.append(Mention(start, end, text.original[start:end], info.id, info.name,
+                                info.type, ref.kind, info.wikidata))
+    return mentions
+
+
+def _choose(refs: list[AliasRef], anchors: set[int], context: set[int]) -> AliasRef | None:
+    by_entity: dict[int, AliasRef] = {}
+    for ref in refs:
+        by_entity.setdefault(ref.entity, ref)
+    if len(by_entity) == 1:
+        ref = next(iter(by_entity.values()))
+        if ref.kind in STRONG_KINDS or ref.entity in anchors or ref.entity in context:
+            return ref
+        return None
+    for pool in (anchors, context):
+        picked = [r for e, r in by_entity.items() if e in pool]
+        if len(picked) == 1:
+            return picked[0]
+    strong = [r for r in by_entity.values() if r.kind in STRONG_KINDS]
+    return strong[0] if len(strong) == 1 else None

@@ -1,0 +1,119 @@
+"""Compile the gazetteer (EntityConfig list) into alias references keyed by folded text.
+
+Each alias carries how it may be trusted:
+- kind: `name`/`alias`/`demonym` name the entity outright; `ambiguous` needs a full mention or a
+  context word; `partial` is a person's surname ("Kelly", "Osorio Chong"), which only counts
+  after the article has named that person in full.
+- check: `any` (multi-word names: specific enough in any case), `capital` (single words must be
+  capitalized, so "turkey" the bird or "chad" the verb is not a country), `exact` (short
+  acronyms: "US" is the country, "us" is a pronoun).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from transforms.tagging.schema import EntityConfig
+from transforms.tagging.text import is_acronym, key
+
+_NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+_PARTICLES = {"de", "da", "del", "der", "van", "von", "la", "le", "di", "bin", "al", "el"}
+
+
+@dataclass(frozen=True)
+class EntityInfo:
+    id: str
+    name: str
+    type: str
+    wikidata: str | None
+
+
+@dataclass(frozen=True)
+class AliasRef:
+    entity: int
+    kind: str   # name | alias | demonym | ambiguous | partial
+    check: str  # any | capital | exact
+    form: str   # the alphanumerics of the alias as written, for `exact`
+
+
+STRONG_KINDS = frozenset({"name", "alias", "demonym"})
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    entities: tuple[EntityInfo, ...]
+    aliases: dict[str, tuple[AliasRef, ...]]   # folded key -> refs
+    context: dict[str, tuple[int, ...]]        # folded context word -> entities it supports
+
+    @property
+    def alias_count(self) -> int:
+        return sum(len(refs) for refs in self.aliases.values())
+
+
+def surname_forms(name: str) -> list[str]:
+    """Trailing parts of a person's name that news text uses alone after a first full mention.
+
+    "Miguel Angel Osorio Chong" -> ["Angel Osorio Chong", "Osorio Chong", "Chong"]. A form that
+    starts with a particle keeps it ("de la Fuente"), a bare particle is never a form.
+    """
+    tokens = name.split()
+    while len(tokens) > 1 and key(tokens[-1]) in _NAME_SUFFIXES:
+        tokens.pop()
+    forms = []
+    for i in range(1, len(tokens)):
+        if tokens[i - 1].lower() in _PARTICLES:
+            continue
+        rest = tokens[i:]
+        if len(rest) == 1 and rest[0].lower() in _PARTICLES:
+            continue
+        forms.append(" ".join(rest))
+    return forms
+
+
+def _check_for(alias: str) -> str:
+    if is_acronym(alias):
+        return "exact"
+    return "capital" if len(key(alias).split()) == 1 else "any"
+
+
+def _form(alias: str) -> str:
+    return "".join(c for c in alias if c.isalnum())
+
+
+def compile_gazetteer(entries: list[EntityConfig]) -> Gazetteer:
+    entities = []
+    aliases: dict[str, dict[tuple[int, str], AliasRef]] = defaultdict(dict)
+    context: dict[str, set[int]] = defaultdict(set)
+
+    def add(index: int, alias: str, kind: str) -> None:
+        k = key(alias)
+        if not k:
+            return
+        check = _check_for(alias)
+        existing = aliases[k].get((index, check))
+        rank = ("name", "alias", "demonym", "ambiguous", "partial")
+        if existing is None or rank.index(kind) < rank.index(existing.kind):
+            aliases[k][(index, check)] = AliasRef(index, kind, check, _form(alias))
+
+    for index, entry in enumerate(entries):
+        entities.append(EntityInfo(entry.id, entry.name, entry.type, entry.wikidata))
+        add(index, entry.name, "name")
+        ambiguous = {key(a) for a in entry.ambiguous}
+        for alias in entry.aliases:
+            add(index, alias, "ambiguous" if key(alias) in ambiguous else "alias")
+        for alias in entry.ambiguous:
+            add(index, alias, "ambiguous")
+        for demonym in entry.demonyms:
+            add(index, demonym, "demonym")
+        if entry.type == "PERSON":
+            for form in surname_forms(entry.name):
+                add(index, form, "partial")
+        for word in entry.context:
+            if key(word):
+                context[key(word)].add(index)
+    return Gazetteer(
+        entities=tuple(entities),
+        aliases={k: tuple(v.values()) for k, v in aliases.items()},
+        context={k: tuple(sorted(v)) for k, v in context.items()},
+    )

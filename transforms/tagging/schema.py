@@ -1,0 +1,88 @@
+"""Config models for the taxonomy (topics), the gazetteer (entities) and the tagging settings.
+
+These are plain data: they travel to Beam workers inside `Config`, and each worker compiles them
+once (see `tagger.Tagger.from_config`). Unknown keys are errors, so a typo cannot silently turn a
+topic or an alias off.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TopicTerm(_Strict):
+    """A term with its own weight. `term*` matches any word starting with `term` (elect*)."""
+
+    term: str = Field(min_length=1)
+    weight: float = 1.0
+
+
+class TopicConfig(_Strict):
+    """One topic. Terms are matched case- and accent-insensitively on word boundaries.
+
+    A plain string term has weight 1.0. A child topic (`parent`) also lends its score to its
+    ancestors, so `topic:politics` is found on an article that only talks about elections.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    label: str
+    iptc: str | None = None
+    parent: str | None = None
+    terms: list[str | TopicTerm] = Field(default_factory=list)
+    threshold: float | None = Field(
+        default=None, description="minimum score (0..1) for this topic; default: tagging.threshold")
+
+    def weighted_terms(self) -> list[TopicTerm]:
+        return [t if isinstance(t, TopicTerm) else TopicTerm(term=t) for t in self.terms]
+
+
+class EntityConfig(_Strict):
+    """One gazetteer entry: a canonical id and the names that refer to it.
+
+    `aliases` are other names (any case, accents optional). `demonyms` are adjectival forms
+    ("Mexican") that also point at the entity but are not names of it. `ambiguous` aliases
+    count only when the article also names the entity unambiguously or contains one of its
+    `context` words ("Georgia" the US state needs "Atlanta" or "Georgia state").
+    """
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    name: str
+    type: str = Field(pattern=r"^[A-Z][A-Z_]*$")
+    aliases: list[str] = Field(default_factory=list)
+    demonyms: list[str] = Field(default_factory=list)
+    ambiguous: list[str] = Field(default_factory=list)
+    context: list[str] = Field(default_factory=list)
+    wikidata: str | None = Field(default=None, pattern=r"^Q[0-9]+$")
+
+
+class NerSettings(_Strict):
+    """Optional statistical NER (spaCy; `pip install wirewatch[ner]`)."""
+
+    enabled: bool = False
+    model: str = Field(default="en_core_web_sm",
+                       description="installed spaCy pipeline package name or path")
+    max_chars: int = Field(default=20000, ge=100, description="text beyond this is not NER-tagged")
+
+
+class TaggingSettings(_Strict):
+    """How topic scores are computed and which topics are kept."""
+
+    title_weight: float = Field(default=2.0, ge=0)
+    body_weight: float = Field(default=1.0, ge=0)
+    threshold: float = Field(default=0.35, ge=0, le=1,
+                             description="minimum topic score (0..1) to tag an article")
+    max_topics: int = Field(default=6, ge=1)
+    saturation: float = Field(default=6.0, gt=0,
+                              description="raw evidence at which a topic scores about 0.63")
+    ner: NerSettings = Field(default_factory=NerSettings)
+
+    @field_validator("body_weight")
+    @classmethod
+    def _some_weight(cls, value: float, info) -> float:
+        if value == 0 and info.data.get("title_weight", 0) == 0:
+            raise ValueError("title_weight and body_weight cannot both be 0. Fix: set one above 0")
+        return value

@@ -1,0 +1,93 @@
+"""The pure tagging core: an Article in, a TaggedArticle out. No Beam here.
+
+Build it once per process (`Tagger.from_config`): construction compiles the gazetteer and the
+taxonomy into one automaton (and loads the NER model when enabled), which is the expensive part;
+`tag()` is then a single pass over the text plus a little bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from transforms.model import Article, EntityTag, TaggedArticle
+from transforms.tagging.entities import Mention, resolve
+from transforms.tagging.gazetteer import compile_gazetteer
+from transforms.tagging.matcher import Matcher
+from transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
+from transforms.tagging.text import Prepared, key, prepare
+from transforms.tagging.topics import TopicScorer
+
+
+class Tagger:
+    def __init__(self, topics: list[TopicConfig], entities: list[EntityConfig],
+                 settings: TaggingSettings | None = None):
+        self.settings = settings or TaggingSettings()
+        self.gazetteer = compile_gazetteer(entities)
+        self.scorer = TopicScorer(topics, self.settings)
+        matcher = Matcher()
+        for folded_key, refs in self.gazetteer.aliases.items():
+            matcher.add_aliases(folded_key, refs)
+        for folded_key, supported in self.gazetteer.context.items():
+            matcher.add_context(folded_key, supported)
+        for index, topic in enumerate(self.scorer.topics):
+            for term in topic.weighted_terms():
+                text = term.term.strip()
+                prefix = text.endswith("*")
+                folded_key = key(text.rstrip("*"))
+                if folded_key:
+                    matcher.add_term(folded_key, prefix, index, term.weight, text)
+        self.matcher = matcher.compile()
+        self.ner = None
+        if self.settings.ner.enabled:
+            from transforms.tagging.ner import NerModel
+            self.ner = NerModel(self.settings.ner, self.gazetteer)
+
+    @classmethod
+    def from_config(cls, config) -> Tagger:
+        """`config` is a transforms.config.Config; `config.tagging` is used when it exists."""
+        settings = getattr(config, "tagging", None) or TaggingSettings()
+        if isinstance(settings, dict):
+            settings = TaggingSettings.model_validate(settings)
+        return cls(list(config.taxonomy), list(config.entities), settings)
+
+    def analyze(self, title: str, body: str) -> tuple[Prepared, list, list[Mention]]:
+        """The prepared text, the topic term hits and the entity mentions (for tag() and evals)."""
+        text = prepare(title, body)
+        hits = self.matcher.scan(text.folded)
+        title_end, folded = text.title_end, text.folded
+        term_hits = [(topic, weight, term, start < title_end, _word(folded, start, end, term))
+                     for start, end, payload in hits if payload.terms
+                     for topic, weight, term in payload.terms]
+        mentions = resolve(text, hits, self.gazetteer)
+        if self.ner is not None:
+            mentions = self.ner.merge(text, mentions)
+        return text, term_hits, mentions
+
+    def tag(self, article: Article) -> TaggedArticle:
+        _, term_hits, mentions = self.analyze(article.title, article.summary)
+        return TaggedArticle(article=article, topics=tuple(self.scorer.score(term_hits)),
+                             entities=tuple(aggregate(mentions)))
+
+
+def _word(folded: str, start: int, end: int, term: str) -> str:
+    """What a term matched, for evidence: `deport*` shows as the word it found (deportations)."""
+    if not term.endswith("*"):
+        return term
+    stop = folded.find(" ", end)
+    return folded[start:stop if stop >= 0 else len(folded)]
+
+
+def aggregate(mentions: list[Mention]) -> list[EntityTag]:
+    """One EntityTag per entity: mention count and distinct surface forms; most mentioned first."""
+    groups: dict[str, list[Mention]] = defaultdict(list)
+    for mention in mentions:
+        groups[mention.id].append(mention)
+    tags = []
+    for entity_id, group in groups.items():
+        first = group[0]
+        surfaces = tuple(dict.fromkeys(m.surface for m in group))
+        tags.append((-len(group), first.start, EntityTag(
+            id=entity_id, name=first.name, type=first.type, count=len(group), mentions=surfaces,
+            wikidata=first.wikidata, source=first.source)))
+    tags.sort(key=lambda t: (t[0], t[1]))
+    return [tag for _, _, tag in tags]

@@ -1,0 +1,92 @@
+"""Text folding shared by the gazetteer, the taxonomy and the matcher.
+
+Why one fold: an alias and the article text must be normalized by the *same* function or they
+never meet. The fold lower-cases, strips accents (Peña -> pena) and turns every character that is
+not a letter or digit into a space, one character for one character. Keeping the length lets a
+match in the folded text index the original text directly (for surface forms and case checks)
+without an offset map. Patterns are stored padded with spaces (" mexico city "), so the matcher
+only ever finds whole words: word-boundary safety comes from the data, not from checks.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+# Letters NFKD does not decompose but that readers treat as their base letter.
+_EXTRA = {"ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d",
+          "þ": "t", "Þ": "t", "æ": "a", "Æ": "a", "œ": "o", "Œ": "o", "ß": "s", "ı": "i"}
+
+
+def _fold_char(ch: str) -> str:
+    if ch in _EXTRA:
+        return _EXTRA[ch]
+    if not ch.isalnum():
+        return " "
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    base = base.lower()
+    if len(base) == 1 and base.isalnum():
+        return base
+    low = ch.lower()
+    return low if len(low) == 1 else ch
+
+
+def _build_table() -> dict[int, str]:
+    """Only characters that change are in the table; str.translate leaves the rest as they are."""
+    table = {}
+    for code in range(0x3000):
+        ch = chr(code)
+        folded = _fold_char(ch)
+        if folded != ch:
+            table[code] = folded
+    for code in range(0x3000, 0x3040):  # CJK punctuation
+        table[code] = " "
+    table[0xFEFF] = " "
+    return table
+
+
+_TABLE = _build_table()
+
+# Function words that are also acronyms (US, IT, WHO): in all-caps text they are just words.
+STOPWORDS = frozenset("""a an and are as at be but by for from has have he her his i if in into
+is it its no not of on or our she so that the their they this to up us was we were who will
+with you""".split())
+
+
+def fold(text: str) -> str:
+    """Same length as `text` (after NFC): lower-case, accent-free, non-alphanumerics as spaces."""
+    return text.translate(_TABLE)
+
+
+def key(phrase: str) -> str:
+    """The matching key of an alias or term: folded, single-spaced, stripped ("U.S." -> "u s")."""
+    return " ".join(fold(unicodedata.normalize("NFC", phrase)).split())
+
+
+def is_acronym(alias: str) -> bool:
+    """US, U.S., UN, NATO, WHO: all letters upper-case and at most 5 of them."""
+    letters = [c for c in alias if c.isalpha()]
+    return 0 < len(letters) <= 5 and all(c.isupper() for c in letters) and " " not in alias.strip()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An article's text ready for matching: `original` and `folded` have the same length.
+
+    Title and body are joined with a separator that folds to three spaces, so that no
+    (single-spaced) pattern can match across them; `title_end` tells which part a hit is in.
+    """
+
+    original: str
+    folded: str
+    title_end: int
+    has_upper: bool
+
+
+def prepare(title: str, body: str) -> Prepared:
+    title = " ".join(unicodedata.normalize("NFC", title).split())
+    body = " ".join(unicodedata.normalize("NFC", body).split())
+    original = f" {title} | {body} "
+    folded = fold(original)
+    return Prepared(original=original, folded=folded, title_end=len(title) + 2,
+                    has_upper=any(c.isupper() for c in original))

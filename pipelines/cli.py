@@ -20,7 +20,8 @@ from transforms.config import DEFAULT_CONFIG, ConfigError
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
-    parser = argparse.ArgumentParser(prog="wirewatch", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="wirewatch", description="News wire alerting: feeds in, tagged and rule-matched alerts out.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = {}

@@ -331,8 +331,9 @@ _FIELD_NAMES = sorted({name for model in (ConfigFragment, FeedConfig, FetchSetti
 
 def _describe(path: Path, raw: dict, err: dict) -> str:
     """One pydantic error as 'FILE: FIELD: problem. Fix: ...', naming list items by their id."""
-    loc = [p for p in err["loc"] if not (isinstance(p, str) and p in
-                                          ("console", "jsonl", "slack", "webhook"))]
+    loc = list(err["loc"])
+    if loc[:1] == ["sinks"] and len(loc) > 2 and loc[2] in ("console", "jsonl", "slack", "webhook"):
+        del loc[2]  # pydantic's discriminator tag, not a field the user wrote
     field = _field_path(raw, loc)
     kind = err["type"]
     if kind == "extra_forbidden":

@@ -76,6 +76,7 @@ class Hit(_Element):
     term: str
     start: int = -1
     end: int = -1
+    detail: str = ""  # tags: topic score, entity name; for alerts that show why
 
 
 class Match(_Element):

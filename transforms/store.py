@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable
@@ -79,8 +80,8 @@ class StateStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.executescript(_SCHEMA)  # idempotent; executescript manages its own commit
         with self._tx():
-            self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None:
                 self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -92,20 +93,17 @@ class StateStore:
     def close(self) -> None:
         self._db.close()
 
+    @contextmanager
     def _tx(self):
-        store = self
-
-        class _Tx:
-            def __enter__(self):
-                store._lock.acquire()
-                store._db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, kind, *_):
-                try:
-                    store._db.execute("ROLLBACK" if kind else "COMMIT")
-                finally:
-                    store._lock.release()
-        return _Tx()
+        """One write transaction; the lock serialises threads sharing this connection."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # --- feeds --------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:

@@ -23,6 +23,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--once", action="store_true", help="run one cycle over every feed, then exit")
     parser.add_argument("--state-dir", help="state directory (default: config state_dir, else the "
                                             "user state dir)")
+    parser.add_argument("--interval", type=float, help="watch: poll every feed every N seconds "
+                                                       "(overrides each feed's interval)")
+    parser.add_argument("--cycles", type=int, help="watch: stop after N cycles")
     parser.epilog = LOCAL_RUNNER_HELP
 
 
@@ -59,7 +62,8 @@ def run(args) -> int:
     preflight(config)
     if not args.once:
         from pipelines.watch import watch
-        return watch(config, state_dir, args.beam_args)
+        return watch(config, state_dir, args.beam_args, interval=args.interval,
+                     cycles=args.cycles)
     started_at = datetime.now(timezone.utc)
     summary = run_cycle(config, config.feeds, state_dir, args.beam_args)
     if args.json:

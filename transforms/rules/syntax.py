@@ -111,8 +111,11 @@ def _syntax_error(query: str, exc: UnexpectedInput) -> QueryError:
         return QueryError(f"{token.value} needs a term on each side", start, end,
                           f"add a term before {token.value}, or write {token.value.lower()!r} "
                           f"in quotes to search for the word")
-    return QueryError(f"unexpected {_NAMES.get(token.type, token.type)} '{token.value}'", start,
-                      end, "expected " + " or ".join(expected[:4]))
+    if token.type == "FIELD":
+        return QueryError(f"'{token.value}:' where a value is expected", start, end + 1,
+                          "quote a value that contains ':'")
+    return QueryError(f"unexpected '{token.value}'", start, end,
+                      "expected " + " or ".join(expected[:4]) + " here")
 
 
 def _unclosed_paren(query: str) -> int | None:
@@ -240,6 +243,9 @@ class _Build(Transformer):
     def near_expr(self, *items) -> Node:
         left = items[0]
         for op, right in zip(items[1::2], items[2::2]):
+            if isinstance(left, Near):
+                raise QueryError("NEAR cannot be chained", op.start_pos, op.end_pos,
+                                 "write (a NEAR/5 b) AND (b NEAR/5 c)")
             for side in (left, right):
                 if not isinstance(side, Term):
                     raise QueryError("NEAR joins words, prefixes or phrases", *side.span,

@@ -98,8 +98,8 @@ def compile_gazetteer(entries: list[EntityConfig]) -> Gazetteer:
 
     for index, entry in enumerate(entries):
         entities.append(EntityInfo(entry.id, entry.name, entry.type, entry.wikidata))
-        add(index, entry.name, "name")
         ambiguous = {key(a) for a in entry.ambiguous}
+        add(index, entry.name, "ambiguous" if key(entry.name) in ambiguous else "name")
         for alias in entry.aliases:
             add(index, alias, "ambiguous" if key(alias) in ambiguous else "alias")
         for alias in entry.ambiguous:

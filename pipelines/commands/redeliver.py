@@ -1,0 +1,59 @@
+"""`wirewatch redeliver`: resend dead-lettered alerts, each exactly once.
+
+Dead alerts keep their full payload in the state store's ledger, so they can be resent after the
+feed item is long gone. Each goes through the same ledger claim as a first delivery: an alert
+that another process already resent is not sent again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from pipelines.state import resolve_state_dir
+from transforms.config import load_config
+from transforms.model import Alert
+from transforms.store import StateStore
+
+NAME = "redeliver"
+HELP = "resend dead-lettered alerts (exit 1 if some still fail)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--state-dir")
+    parser.add_argument("--since", type=datetime.fromisoformat,
+                        help="only alerts that died at or after this ISO time")
+    parser.add_argument("--sink", help="only alerts for this sink")
+    parser.add_argument("--dry-run", action="store_true", help="list, do not send")
+
+
+def run(args) -> int:
+    from transforms.sinks.base import build_sink
+    from transforms.sinks.deliver import deliver
+    config = load_config(args.config)
+    store = StateStore(resolve_state_dir(args.state_dir, config))
+    records = [r for r in store.alerts("dead", args.since) if not args.sink or r.sink == args.sink]
+    sinks, results = {}, {"sent": 0, "already_sent": 0, "dead": 0, "unknown_sink": 0}
+    for record in records:
+        alert = Alert.model_validate_json(record.payload)
+        if args.dry_run:
+            print(json.dumps({"key": record.key, "sink": record.sink, "error": record.error}))
+            continue
+        if record.sink not in config.sinks:
+            results["unknown_sink"] += 1
+            print(f"skip {record.key}: sink '{record.sink}' is no longer in {config.source}")
+            continue
+        if record.sink not in sinks:
+            sinks[record.sink] = build_sink(record.sink, config.sinks[record.sink])
+        outcome = deliver(alert, sinks[record.sink], store)
+        results[outcome.status] += 1
+        if outcome.status == "dead":
+            print(f"still failing {record.key}: {outcome.dead_letter.reason}")
+    for sink in sinks.values():
+        sink.close()
+    store.close()
+    if not args.dry_run:
+        print(json.dumps(results) if args.json else
+              f"redelivered {results['sent']}, still dead {results['dead']}, "
+              f"skipped {results['already_sent'] + results['unknown_sink']}")
+    return 1 if results["dead"] or results["unknown_sink"] else 0

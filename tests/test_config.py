@@ -1,0 +1,86 @@
+"""Config validation: one fixture per error case, each carrying its exact expected messages."""
+
+from pathlib import Path
+
+import pytest
+
+from transforms.config import ConfigError, load_config
+
+FIXTURES = Path(__file__).parent / "fixtures" / "config"
+
+
+def expected_messages(path: Path) -> list[str]:
+    lines = path.read_text().splitlines()
+    return [line.removeprefix("# expect: ").replace("{file}", str(path)).replace(
+        "{dir}", str(path.parent)) for line in lines if line.startswith("# expect: ")]
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_bad_config_fails_with_its_exact_message(fixture, monkeypatch):
+    monkeypatch.delenv("WIREWATCH_TEST_UNSET_TOKEN", raising=False)
+    monkeypatch.delenv("WIREWATCH_TEST_UNSET_HOOK", raising=False)
+    with pytest.raises(ConfigError) as err:
+        load_config(fixture)
+    assert err.value.problems == expected_messages(fixture)
+
+
+def write(tmp_path, text: str) -> Path:
+    path = tmp_path / "wirewatch.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_secrets_resolve_from_env_and_never_show_in_a_dump(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOOK", "https://hooks.example/secret-value")
+    config = load_config(write(tmp_path, "sinks:\n  s: {type: slack, webhook_url: '${HOOK}'}\n"))
+    assert config.sinks["s"].webhook_url.get_secret_value() == "https://hooks.example/secret-value"
+    dumped = repr(config.redacted()) + repr(config)
+    assert "secret-value" not in dumped
+    assert config.redacted()["sinks"]["s"]["webhook_url"] == "<secret>"
+
+
+def test_optional_slack_without_credentials_is_disabled(tmp_path):
+    config = load_config(write(tmp_path, "sinks:\n  s: {type: slack, optional: true, "
+                                         "webhook_url: '${WIREWATCH_NOPE:-}'}\n"))
+    assert config.sinks["s"].enabled is False
+
+
+def test_relative_feed_paths_resolve_against_the_config_file(tmp_path):
+    config = load_config(write(tmp_path, "feeds:\n  - {id: a, url: samples/a.xml}\n"
+                                         "  - {id: b, url: 'file://samples/b.xml'}\n"
+                                         "  - {id: c, url: 'https://example.org/c'}\n"))
+    assert [f.url for f in config.feeds] == [str(tmp_path / "samples/a.xml"),
+                                             str(tmp_path / "samples/b.xml"),
+                                             "https://example.org/c"]
+
+
+def test_includes_merge_sections_and_name_their_own_file_in_errors(tmp_path):
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "rules.yaml").write_text("rules:\n  - {id: r2, query: b, sevrity: info}\n")
+    main = write(tmp_path, "include: [more/*.yaml]\nrules:\n  - {id: r1, query: a}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(main)
+    assert err.value.problems == [
+        f"{tmp_path}/more/rules.yaml: rules[r2].sevrity: unknown field 'sevrity' (did you mean "
+        f"'severity'?). Fix: remove it or correct the spelling"]
+    (tmp_path / "more" / "rules.yaml").write_text("rules:\n  - {id: r2, query: b}\n")
+    assert [r.id for r in load_config(main).rules] == ["r1", "r2"]
+
+
+def test_routes_choose_sinks_with_continue(tmp_path):
+    config = load_config(write(tmp_path, """
+rules:
+  - {id: quake, query: earthquake, severity: critical}
+  - {id: markets, query: stocks, labels: {desk: business}}
+  - {id: direct, query: x, sinks: [file]}
+routes:
+  - {severity: [critical], sinks: [pager], continue: true}
+  - {labels: {desk: business}, sinks: [file]}
+  - {sinks: [console]}
+sinks:
+  console: {type: console}
+  pager: {type: console}
+  file: {type: jsonl, path: out.jsonl}
+"""))
+    by_id = {r.id: config.sinks_for(r) for r in config.rules}
+    assert by_id == {"quake": ["pager", "console"], "markets": ["file"], "direct": ["file"]}

@@ -1,0 +1,229 @@
+"""Parse fetched feed bytes into `Article`s and dead letters. Pure core, never raises.
+
+RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and RDF go through feedparser (always on bytes, after
+`sanitize` removed the DOCTYPE internal subset); JSON Feed through `ingest.jsonfeed`.
+With `is_seen`, a cheap lxml pre-scan (`ingest.prescan`) computes each entry's id and only the
+new entries are handed to feedparser, wrapped in the feed's own envelope, so a poll where most
+entries were seen before costs a fraction of a full parse. Articles are always built from
+feedparser's output, whichever path ran, so the result for a new entry is the same.
+
+Outcomes: a body that is not a feed gives one dead letter (reason, first bytes); an entry that
+cannot be normalized gives its own dead letter while the rest go through; a feed recovered
+from malformed XML gives its articles plus a warning (a dead letter when its tail was lost).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from pydantic import BaseModel, ValidationError
+
+from transforms.ingest import jsonfeed, prescan
+from transforms.ingest.entry import EntryError, FeedContext, key_of, to_article
+from transforms.ingest.ids import article_id
+from transforms.ingest.sanitize import sanitize, to_utf8_if_wide
+from transforms.ingest.sniff import looks_binary, looks_empty, looks_json, not_a_feed_reason
+from transforms.model import Article, DeadLetter, utc_now
+
+STAGE = "parse"
+RAW_BYTES = 200
+_ENTRY_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+_BENIGN = ("NonXMLContentType",)
+"""feedparser flags feeds served without an XML Content-Type; they parse normally."""
+
+
+class ParseResult(BaseModel):
+    """Everything one body produced. `entries` counts entries in the feed (seen ones too)."""
+
+    articles: list[Article] = []
+    dead_letters: list[DeadLetter] = []
+    ttl: int | None = None
+    skipped_seen: int = 0
+    entries: int = 0
+    duplicates: int = 0
+    warnings: list[str] = []
+    version: str = ""
+    title: str = ""
+    fast_path: bool = False
+
+
+def parse_feed(body: bytes, *, feed_id: str, feed_url: str,
+               headers: dict[str, str] | None = None, fetched_at: datetime | None = None,
+               is_seen: Callable[[str], bool] | None = None) -> ParseResult:
+    """Parse one feed body. `is_seen(article_id)` lets already-stored entries skip parsing."""
+    source = feed_id or feed_url
+    try:
+        return _parse(body, feed_id, feed_url, {k.lower(): v for k, v in (headers or {}).items()},
+                      fetched_at or utc_now(), is_seen, source)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: a bug must not lose the feed
+        return ParseResult(dead_letters=[_dead(source, "parser_error",
+                                               f"{type(exc).__name__}: {exc}", body)])
+
+
+def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
+           fetched_at: datetime, is_seen, source: str) -> ParseResult:
+    body = to_utf8_if_wide(body)
+    if looks_empty(body) or looks_binary(body):
+        return ParseResult(dead_letters=[_dead(source, *not_a_feed_reason(body), body)])
+    if looks_json(body):
+        return _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source)
+    data = sanitize(body)
+    base = _base_url(feed_url, headers)
+    scan = prescan.select_new(data, feed_id=feed_id, base=base, is_seen=is_seen) if is_seen \
+        else None
+    if scan is not None and scan.kept == 0:
+        return ParseResult(ttl=scan.ttl, entries=scan.total, skipped_seen=scan.skipped,
+                           version=scan.version, fast_path=True)
+    parsed = feedparser.parse(io.BytesIO(scan.envelope if scan else data),
+                              response_headers=_fp_headers(headers, base, utf8=scan is not None))
+    result = ParseResult(version=parsed.get("version") or "", fast_path=scan is not None,
+                         title=_feed_title(parsed.feed), ttl=_ttl(parsed.feed.get("ttl")))
+    entries = list(parsed.entries)
+    if not result.version and not entries:
+        reason, detail = not_a_feed_reason(data)
+        if parsed.get("bozo") and reason == "not_a_feed" and _looks_like_feed_root(data):
+            reason, detail = "malformed_xml", _bozo(parsed)
+        result.dead_letters.append(_dead(source, reason, detail, body))
+        return result
+    if parsed.get("bozo") and scan is None:
+        entries = _check_recovered(parsed, data, entries, result, source, body)
+    ctx = FeedContext(feed_id=feed_id, fetched_at=fetched_at, base=base,
+                      home=parsed.feed.get("link"),
+                      language=_lang(parsed.feed.get("language") or headers.get("content-language")))
+    _emit(entries, ctx, is_seen, result, source)
+    if scan is not None:
+        result.entries = scan.total
+        result.skipped_seen += scan.skipped
+        result.duplicates += scan.duplicates
+    return result
+
+
+def _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source) -> ParseResult:
+    try:
+        doc = jsonfeed.load(body)
+    except jsonfeed.NotJsonFeed as exc:
+        return ParseResult(dead_letters=[_dead(source, exc.reason, exc.detail, body)])
+    info = jsonfeed.feed_info(doc)
+    result = ParseResult(version="json1", title=info["title"])
+    ctx = FeedContext(feed_id=feed_id, fetched_at=fetched_at, base=_base_url(feed_url, headers),
+                      home=info["link"] or None,
+                      language=_lang(info["language"] or headers.get("content-language")))
+    _emit(jsonfeed.entries(doc, feed_url), ctx, is_seen, result, source)
+    return result
+
+
+def _emit(entries: list, ctx: FeedContext, is_seen, result: ParseResult, source: str) -> None:
+    """Normalize each entry; duplicates inside the feed keep the first occurrence."""
+    ids: set[str] = set()
+    for index, entry in enumerate(entries):
+        result.entries += 1
+        if not hasattr(entry, "get"):
+            result.dead_letters.append(_dead(source, "entry_invalid",
+                                             f"entry {index} is not an object", repr(entry)))
+            continue
+        try:
+            ident = article_id(ctx.feed_id, key_of(entry, ctx))
+            if ident in ids:
+                result.duplicates += 1
+                continue
+            ids.add(ident)
+            if is_seen is not None and is_seen(ident):
+                result.skipped_seen += 1
+                continue
+            result.articles.append(to_article(entry, ctx))
+        except EntryError as exc:
+            result.dead_letters.append(_dead(source, exc.reason, f"entry {index}: {exc.detail}",
+                                             _entry_raw(entry)))
+        except (ValidationError, ValueError, TypeError, AttributeError) as exc:
+            result.dead_letters.append(_dead(source, "entry_invalid",
+                                             f"entry {index}: {type(exc).__name__}: {exc}"[:500],
+                                             _entry_raw(entry)))
+
+
+def _check_recovered(parsed, data: bytes, entries: list, result: ParseResult, source: str,
+                     body: bytes) -> list:
+    """Malformed XML that feedparser's lenient parser still read: keep what is complete.
+
+    A truncated body leaves its last entry unclosed; entries beyond the count of closing tags
+    are cut (they are incomplete) and reported as one "truncated" dead letter.
+    """
+    problem = _bozo(parsed)
+    if not _is_syntax_problem(parsed):
+        if type(parsed.get("bozo_exception")).__name__ not in _BENIGN:
+            result.warnings.append(f"recovered: {problem}")
+        return entries
+    complete = len(_ENTRY_CLOSE.findall(data))
+    if complete < len(entries):
+        lost = len(entries) - complete
+        result.dead_letters.append(_dead(source, "truncated", f"XML ends inside entry "
+                                         f"{complete + 1} ({lost} incomplete entr"
+                                         f"{'y' if lost == 1 else 'ies'} dropped): {problem}",
+                                         body[-RAW_BYTES:]))
+        return entries[:complete]
+    result.warnings.append(f"malformed XML parsed leniently: {problem}")
+    return entries
+
+
+def _is_syntax_problem(parsed) -> bool:
+    exc = parsed.get("bozo_exception")
+    return exc is not None and "SAX" in type(exc).__name__ or "not well-formed" in str(exc)
+
+
+def _bozo(parsed) -> str:
+    exc = parsed.get("bozo_exception")
+    return f"{type(exc).__name__}: {exc}"[:300] if exc is not None else "unknown problem"
+
+
+def _looks_like_feed_root(data: bytes) -> bool:
+    return re.search(rb"<(?:[\w.-]+:)?(?:rss|feed|RDF|channel)[\s>/]", data[:4096]) is not None
+
+
+def _base_url(feed_url: str, headers: dict[str, str]) -> str | None:
+    """The URL relative links resolve against: Content-Location (if any) over the feed URL."""
+    if urlsplit(feed_url).scheme.lower() not in ("http", "https"):
+        return None
+    location = headers.get("content-location")
+    return urljoin(feed_url, location) if location else feed_url
+
+
+def _fp_headers(headers: dict[str, str], base: str | None, *, utf8: bool) -> dict[str, str]:
+    """The response headers feedparser sees: only what affects decoding, base and language."""
+    out = {k: v for k, v in headers.items() if k in ("content-type", "content-language")}
+    if base:
+        out["content-location"] = base
+    if utf8 and "content-type" in out:  # the envelope was re-serialized as UTF-8
+        out["content-type"] = re.sub(r";\s*charset=[^;]*", "", out["content-type"]) + \
+            "; charset=utf-8"
+    return out
+
+
+def _ttl(value) -> int | None:
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return minutes if 0 < minutes <= 7 * 24 * 60 else None
+
+
+def _lang(value: str | None) -> str | None:
+    return value.strip().lower() or None if isinstance(value, str) else None
+
+
+def _feed_title(feed) -> str:
+    from transforms.ingest.text import plain_text
+    return plain_text(feed.get("title"), is_html=False, limit=300)
+
+
+def _entry_raw(entry) -> str:
+    if not hasattr(entry, "get"):
+        return repr(entry)[:RAW_BYTES]
+    return repr({k: entry.get(k) for k in ("id", "title", "link") if entry.get(k)})[:RAW_BYTES]
+
+
+def _dead(source: str, reason: str, detail: str, raw: bytes | str) -> DeadLetter:
+    return DeadLetter.of(STAGE, source, reason, detail, raw, raw_limit=RAW_BYTES)

@@ -1,0 +1,127 @@
+"""Bind a parsed query to the config: topic ids to their subtrees, entity names to ids, words to
+folded tokens (and stems). Unknown ids are errors that point at the value, with "did you mean".
+
+Why bind at compile time: a typo in `topic:imigration` must stop the config from loading, not
+silently never match; and resolving names and subtrees once keeps matching to set lookups.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from transforms.rules import match as m
+from transforms.rules.errors import QueryError
+from transforms.rules.query import DEFAULT_FIELDS, And, Near, Node, Not, Or, Tag, Term
+from transforms.rules.text import stem, words
+from transforms.tagging.text import key
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What queries may name: topic ids (with their descendants) and entity ids and names."""
+
+    topic_ids: tuple[str, ...]
+    descendants: dict[str, frozenset[str]]
+    entity_ids: tuple[str, ...]
+    entity_keys: dict[str, frozenset[str]]  # folded id/name/alias -> ids
+
+    @classmethod
+    def from_config(cls, config) -> Vocabulary:
+        children: dict[str, list[str]] = {}
+        for topic in config.taxonomy:
+            if topic.parent:
+                children.setdefault(topic.parent, []).append(topic.id)
+        descendants = {}
+        for topic in config.taxonomy:
+            seen, todo = {topic.id}, [topic.id]
+            while todo:
+                for child in children.get(todo.pop(), ()):
+                    if child not in seen:
+                        seen.add(child)
+                        todo.append(child)
+            descendants[topic.id] = frozenset(seen)
+        keys: dict[str, set[str]] = {}
+        for entity in config.entities:
+            for name in (entity.id, entity.name, *entity.aliases):
+                keys.setdefault(key(name), set()).add(entity.id)
+        return cls(tuple(t.id for t in config.taxonomy), descendants,
+                   tuple(e.id for e in config.entities),
+                   {k: frozenset(v) for k, v in keys.items()})
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryError]):
+    """The executable node for `node`; problems are appended (binding goes on, to report all)."""
+    if isinstance(node, Term):
+        return _text(node, use_stems)
+    if isinstance(node, Near):
+        fields = (node.left.field,) if node.left.field else DEFAULT_FIELDS
+        return m.NearNode(_unit(node.left, use_stems), _unit(node.right, use_stems),
+                          node.distance, fields, (_label(node.left), _label(node.right)))
+    if isinstance(node, Tag):
+        return _tag(node, vocab, problems)
+    if isinstance(node, Not):
+        return m.NotNode(bind(node.child, vocab, use_stems, problems))
+    children = tuple(bind(c, vocab, use_stems, problems) for c in node.children)
+    return m.AndNode(children) if isinstance(node, And) else m.OrNode(children)
+
+
+def _label(term: Term) -> str:
+    return term.text + ("*" if term.prefix else "")
+
+
+def _unit(term: Term, use_stems: bool) -> m.Unit:
+    leaves: list[m.Leaf] = []
+    raw_words = term.text.split() if term.phrase else [term.text + ("*" if term.prefix else "")]
+    for raw in raw_words:
+        is_prefix = raw.endswith("*")
+        tokens = words(raw.rstrip("*"))
+        for i, token in enumerate(tokens):
+            if is_prefix and i == len(tokens) - 1:
+                leaves.append(m.Prefix(token))
+            elif use_stems and token.isalpha():
+                leaves.append(m.Stemmed(stem(token)))
+            else:
+                leaves.append(m.Exact(token))
+    return m.Unit(tuple(leaves), term.slop if len(leaves) > 1 else None)
+
+
+def _text(term: Term, use_stems: bool):
+    unit = _unit(term, use_stems)
+    if not unit.leaves:
+        return m.NeverNode(str(term))
+    return m.TextNode(unit, (term.field,) if term.field else DEFAULT_FIELDS, _label(term))
+
+
+def _tag(tag: Tag, vocab: Vocabulary, problems: list[QueryError]):
+    value_start = tag.span[0] + len(tag.field) + 1
+    value_span = (value_start, tag.span[1])
+    if tag.field == "topic":
+        ids = vocab.descendants.get(tag.value) or vocab.descendants.get(tag.value.lower())
+        if ids is None:
+            problems.append(QueryError(
+                f"unknown topic '{tag.value}'", *value_span,
+                f"{_did_you_mean(tag.value, vocab.topic_ids)}topic: takes an id defined under "
+                f"taxonomy"))
+            return m.NeverNode(str(tag))
+        return m.TopicNode(ids, tag.op, tag.threshold)
+    if tag.field == "entity":
+        ids = vocab.entity_keys.get(key(tag.value))
+        if ids is None:
+            names = list(vocab.entity_ids) + [k for k in vocab.entity_keys]
+            problems.append(QueryError(
+                f"unknown entity '{tag.value}'", *value_span,
+                f"{_did_you_mean(tag.value, names)}entity: takes an id, name or alias defined "
+                f"under entities"))
+            return m.NeverNode(str(tag))
+        return m.EntityNode(ids, tag.op, tag.threshold)
+    if tag.field == "type":
+        return m.TypeNode(tag.value.upper())
+    if tag.field == "feed":
+        return m.FeedNode(tag.value.casefold(), tag.prefix)
+    return m.LangNode(tag.value.casefold().replace("_", "-"), tag.prefix)

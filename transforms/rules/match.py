@@ -1,0 +1,284 @@
+"""Executable rule nodes: each answers "does this article satisfy me, and where?".
+
+`eval(view)` returns None when the node does not hold, else the evidence that it holds: a list
+of (field, term, start, end, detail) tuples (offsets index the field's text, -1 for tags). NOT
+holds with no evidence. Evidence is gathered while evaluating because alerts must say why; it
+stays cheap because most nodes fail at their first dict lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from transforms.rules.view import ArticleView, FieldView
+
+Evidence = tuple[str, str, int, int, str]
+MAX_SPANS = 20  # evidence kept per term and field: enough to highlight, bounded in size
+
+
+# --- text leaves: one token position test each ---------------------------------------------
+
+@dataclass(frozen=True)
+class Exact:
+    token: str
+
+    def positions(self, fv: FieldView) -> list[int]:
+        return fv.index.get(self.token, ())
+
+    def at(self, fv: FieldView, pos: int) -> bool:
+        return fv.tokens[pos] == self.token
+
+
+@dataclass(frozen=True)
+class Stemmed:
+    stem: str
+
+    def positions(self, fv: FieldView) -> list[int]:
+        return fv.stem_index().get(self.stem, ())
+
+    def at(self, fv: FieldView, pos: int) -> bool:
+        return fv.stems()[pos] == self.stem
+
+
+@dataclass(frozen=True)
+class Prefix:
+    prefix: str
+
+    def positions(self, fv: FieldView) -> list[int]:
+        return fv.prefix_positions(self.prefix)
+
+    def at(self, fv: FieldView, pos: int) -> bool:
+        return fv.tokens[pos].startswith(self.prefix)
+
+
+Leaf = Exact | Stemmed | Prefix
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A word, prefix or phrase: leaves at consecutive positions, or within `slop` extra words
+    in any order (`"border wall"~5`: at most 5 other words inside the window)."""
+
+    leaves: tuple[Leaf, ...]
+    slop: int | None = None
+
+    def spans(self, fv: FieldView) -> list[tuple[int, int]]:
+        """(first, last) token positions of each occurrence, in order."""
+        leaves = self.leaves
+        if not leaves:
+            return []
+        first = leaves[0].positions(fv)
+        if not first:
+            return []
+        if len(leaves) == 1:
+            return [(p, p) for p in first]
+        if self.slop is None:
+            n = len(fv.tokens)
+            k = len(leaves)
+            return [(p, p + k - 1) for p in first if p + k <= n
+                    and all(leaf.at(fv, p + i) for i, leaf in enumerate(leaves[1:], 1))]
+        return self._sloppy(fv)
+
+    def _sloppy(self, fv: FieldView) -> list[tuple[int, int]]:
+        k = len(self.leaves)
+        width = k - 1 + self.slop
+        found_per_leaf = [leaf.positions(fv) for leaf in self.leaves]
+        if not all(found_per_leaf):
+            return []
+        starts = sorted({p for ps in found_per_leaf for p in ps})
+        out: list[tuple[int, int]] = []
+        for lo in starts:
+            if out and lo <= out[-1][1]:
+                continue
+            window = [[p for p in ps if lo <= p <= lo + width] for ps in found_per_leaf]
+            chosen = _distinct_choice(window)
+            if chosen is not None:
+                out.append((min(chosen), max(chosen)))
+        return out
+
+
+def _distinct_choice(window: list[list[int]], used: frozenset = frozenset()
+                     ) -> tuple[int, ...] | None:
+    """One position per leaf, all different (a phrase may repeat a word). Windows are a few
+    positions wide, so a plain backtracking search is enough."""
+    if not window:
+        return ()
+    for pos in window[0]:
+        if pos not in used:
+            rest = _distinct_choice(window[1:], used | {pos})
+            if rest is not None:
+                return (pos,) + rest
+    return None
+
+
+def _char_span(fv: FieldView, first: int, last: int) -> tuple[int, int]:
+    return fv.spans[first][0], fv.spans[last][1]
+
+
+# --- nodes -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TextNode:
+    """A unit searched in some fields (title, text, author); `label` is the term as written."""
+
+    unit: Unit
+    fields: tuple[str, ...]
+    label: str
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        out: list[Evidence] = []
+        for name in self.fields:
+            fv = view.field(name)
+            for first, last in self.unit.spans(fv)[:MAX_SPANS]:
+                start, end = _char_span(fv, first, last)
+                out.append((name, self.label, start, end, ""))
+        return out or None
+
+
+@dataclass(frozen=True)
+class NearNode:
+    """Two units in the same field, at most `distance` words apart (gap between their spans)."""
+
+    left: Unit
+    right: Unit
+    distance: int
+    fields: tuple[str, ...]
+    labels: tuple[str, str]
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        out: list[Evidence] = []
+        for name in self.fields:
+            fv = view.field(name)
+            lefts = self.left.spans(fv)
+            if not lefts:
+                continue
+            rights = self.right.spans(fv)
+            for ls, le in lefts:
+                for rs, re_ in rights:
+                    gap = rs - le if rs > le else ls - re_
+                    if 1 <= gap <= self.distance:
+                        out.append((name, self.labels[0], *_char_span(fv, ls, le), ""))
+                        out.append((name, self.labels[1], *_char_span(fv, rs, re_), ""))
+                if len(out) >= MAX_SPANS:
+                    break
+        return out or None
+
+
+def _passes(value: float, op: str | None, threshold: float | None) -> bool:
+    if op is None:
+        return True
+    if op == ">=":
+        return value >= threshold
+    if op == ">":
+        return value > threshold
+    if op == "<=":
+        return value <= threshold
+    return value < threshold
+
+
+@dataclass(frozen=True)
+class TopicNode:
+    """The article has one of `ids` (a topic and its descendants), scored past the threshold."""
+
+    ids: frozenset[str]
+    op: str | None = None
+    threshold: float | None = None
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        out = [("topic", tid, -1, -1, f"{score:.2f}") for tid, score in view.topics.items()
+               if tid in self.ids and _passes(score, self.op, self.threshold)]
+        return out or None
+
+
+@dataclass(frozen=True)
+class EntityNode:
+    """The article names one of `ids`, with at least/most the threshold's mention count."""
+
+    ids: frozenset[str]
+    op: str | None = None
+    threshold: float | None = None
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        out = [("entity", e.id, -1, -1, e.name) for e in view.entities
+               if e.id in self.ids and _passes(e.count, self.op, self.threshold)]
+        return out or None
+
+
+@dataclass(frozen=True)
+class TypeNode:
+    type: str
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        out = [("type", self.type, -1, -1, f"{e.id} {e.name}") for e in view.entities
+               if e.type.upper() == self.type]
+        return out or None
+
+
+@dataclass(frozen=True)
+class FeedNode:
+    value: str
+    prefix: bool = False
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        ok = view.feed.startswith(self.value) if self.prefix else view.feed == self.value
+        return [("feed", view.tagged.article.feed_id, -1, -1, "")] if ok else None
+
+
+@dataclass(frozen=True)
+class LangNode:
+    """`lang:en` holds for en, en-US, en_GB; `lang:en-us` only for en-US; `lang:e*` a prefix."""
+
+    value: str
+    prefix: bool = False
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        lang = view.lang
+        if self.prefix:
+            ok = lang.startswith(self.value)
+        else:
+            ok = lang == self.value or lang.startswith(self.value + "-")
+        return [("lang", lang, -1, -1, "")] if ok else None
+
+
+@dataclass(frozen=True)
+class AndNode:
+    children: tuple
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        out: list[Evidence] = []
+        for child in self.children:
+            found = child.eval(view)
+            if found is None:
+                return None
+            out += found
+        return out
+
+
+@dataclass(frozen=True)
+class OrNode:
+    children: tuple
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        out = None
+        for child in self.children:
+            found = child.eval(view)
+            if found is not None:
+                out = found if out is None else out + found
+        return out
+
+
+@dataclass(frozen=True)
+class NotNode:
+    child: object
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        return None if self.child.eval(view) is not None else []
+
+
+@dataclass(frozen=True)
+class NeverNode:
+    """A term with no letters or digits ("&"): it cannot match; `wirewatch check` says so."""
+
+    label: str
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        return None

@@ -1,0 +1,95 @@
+"""Compile the `rules` section into a RuleSet and match tagged articles against it.
+
+Why compile everything up front: every rule is parsed and bound once (a worker does it in
+`DoFn.setup()`), every problem in every rule is reported in one go, and matching an article is
+then one presearch pass plus the evaluation of the few candidate rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transforms.model import Hit, Match, TaggedArticle
+from transforms.rules.bind import Vocabulary, bind
+from transforms.rules.errors import QueryError, RuleError
+from transforms.rules.presearch import Presearch
+from transforms.rules.query import Node
+from transforms.rules.schema import RuleConfig
+from transforms.rules.syntax import parse
+from transforms.rules.view import ArticleView
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    config: RuleConfig
+    query: Node       # the parsed query, for `check` and for printing
+    node: object      # the executable tree (transforms.rules.match)
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+
+class RuleSet:
+    """Compiled rules. `match` uses the presearch index; `match_naive` evaluates every rule
+    (the baseline the index must agree with, and what the benchmark compares against)."""
+
+    def __init__(self, rules: list[CompiledRule]):
+        self.rules = tuple(rules)
+        self.presearch = Presearch([r.node for r in rules])
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def match(self, tagged: TaggedArticle) -> list[Match]:
+        view = ArticleView(tagged)
+        return self._evaluate(view, self.presearch.candidates(view))
+
+    def match_naive(self, tagged: TaggedArticle) -> list[Match]:
+        return self._evaluate(ArticleView(tagged), range(len(self.rules)))
+
+    def _evaluate(self, view: ArticleView, indexes) -> list[Match]:
+        matches = []
+        for i in indexes:
+            rule = self.rules[i]
+            evidence = rule.node.eval(view)
+            if evidence is not None:
+                matches.append(_match(rule.config, view.tagged, evidence))
+        return matches
+
+
+def _match(rule: RuleConfig, tagged: TaggedArticle, evidence) -> Match:
+    hits = []
+    seen = set()
+    for field, term, start, end, detail in evidence:
+        if (field, term, start, end) not in seen:
+            seen.add((field, term, start, end))
+            hits.append(Hit(field=field, term=term, start=start, end=end, detail=detail))
+    hits.sort(key=lambda h: (h.field, h.start, h.term))
+    return Match(rule_id=rule.id, severity=rule.severity, labels=dict(rule.labels),
+                 article=tagged, hits=tuple(hits))
+
+
+def compile_rule(rule: RuleConfig, vocab: Vocabulary, source: str,
+                 problems: list[str]) -> CompiledRule | None:
+    """One rule, or None with its problems appended (each with the caret line)."""
+    try:
+        query = parse(rule.query)
+    except QueryError as exc:
+        problems.append(exc.describe(source, rule.id, rule.query))
+        return None
+    found: list[QueryError] = []
+    node = bind(query, vocab, rule.stem, found)
+    problems.extend(exc.describe(source, rule.id, rule.query) for exc in found)
+    return None if found else CompiledRule(rule, query, node)
+
+
+def compile_rules(config) -> RuleSet:
+    """The RuleSet for `config.rules`; RuleError listing every rule that does not compile."""
+    vocab = Vocabulary.from_config(config)
+    problems: list[str] = []
+    compiled = [compile_rule(rule, vocab, config.source or "<config>", problems)
+                for rule in config.rules]
+    if problems:
+        raise RuleError(problems)
+    return RuleSet(compiled)

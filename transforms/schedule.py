@@ -1,0 +1,48 @@
+"""When to poll a feed next: its interval, stretched by failures and by what the server asks.
+
+Pure (the clock and the random source are arguments), so the watch driver and tests agree.
+Rules, in order:
+- the configured interval is the base;
+- `Cache-Control: max-age` and RSS `<ttl>` are a floor (the publisher says the feed will not
+  change sooner), honoured up to HINT_CAP so a careless header cannot mute a feed for days;
+- after `failures` consecutive failures the delay doubles each time (exponential backoff) up to
+  BACKOFF_CAP, with "equal jitter" (half fixed, half random) so feeds that failed together (one
+  host down) do not come back in lockstep;
+- `Retry-After` (429/503) is a hard minimum: never poll earlier than the server asked;
+- every delay gets up to JITTER of random extra, never less than the computed delay.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+HINT_CAP = 24 * 3600.0
+BACKOFF_CAP = 6 * 3600.0
+RETRY_AFTER_CAP = 24 * 3600.0
+JITTER = 0.1
+
+
+def next_due(now: datetime, interval: float, *, failures: int = 0,
+             retry_after: float | None = None, max_age: float | None = None,
+             ttl_minutes: int | None = None, rng: random.Random | None = None) -> datetime:
+    """The next poll time for a feed polled every `interval` seconds."""
+    return now + timedelta(seconds=next_delay(interval, failures=failures, retry_after=retry_after,
+                                              max_age=max_age, ttl_minutes=ttl_minutes, rng=rng))
+
+
+def next_delay(interval: float, *, failures: int = 0, retry_after: float | None = None,
+               max_age: float | None = None, ttl_minutes: int | None = None,
+               rng: random.Random | None = None) -> float:
+    """Seconds until the next poll (see the module docstring for the rules)."""
+    rand = rng or random
+    delay = max(float(interval), 1.0)
+    hints = [h for h in (max_age, (ttl_minutes or 0) * 60.0) if h and h > 0]
+    if hints:
+        delay = max(delay, min(max(hints), HINT_CAP))
+    if failures > 0:
+        backoff = min(delay * 2.0 ** min(failures, 32), max(BACKOFF_CAP, delay))
+        delay = max(delay, backoff / 2 + rand.uniform(0, backoff / 2))
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, min(retry_after, RETRY_AFTER_CAP))
+    return delay * (1 + rand.uniform(0, JITTER))

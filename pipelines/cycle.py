@@ -28,6 +28,7 @@ def build_cycle(pipeline: beam.Pipeline, config: Config, feeds: list[FeedConfig]
     ((fetched.dead, parsed.dead, delivered.dead)
      | "AllDeadLetters" >> beam.Flatten()
      | "WriteDeadLetters" >> WriteDeadLetters(state_dir, dead_letter_path))
-    to_commit = (articles, fetched.feed_state) | "ToCommit" >> beam.Flatten()
+    to_commit = ((articles, parsed.backfill, fetched.feed_state)
+                 | "ToCommit" >> beam.Flatten())
     (to_commit, delivered.outcomes) | "CommitCycle" >> CommitCycle(state_dir)
     return pipeline

@@ -46,7 +46,8 @@ class CycleSummary(BaseModel):
             f"{g('feeds_failed')} failed",
             *feed_lines,
             f"  articles:     {g('articles_new')} new, {g('articles_seen')} seen before, "
-            f"{g('articles_duplicate_in_run')} duplicate in this run "
+            f"{g('articles_duplicate_in_run')} duplicate in this run, "
+            f"{g('articles_backfill_skipped')} older than the first-poll backfill window "
             f"({g('entries')} entries, {g('entries_skipped_seen')} skipped unparsed)",
             f"  matches:      {g('matches')}",
             f"  alerts:       {g('alerts_sent')} sent, {g('alerts_already_sent')} already sent, "

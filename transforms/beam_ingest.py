@@ -9,7 +9,7 @@ after delivery (see beam_commit.py), so a crash never turns unprocessed items in
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 from urllib.parse import urlsplit
 
@@ -23,6 +23,7 @@ from transforms.store import FeedState, StateStore
 NS = "wirewatch"
 DEAD = "dead"
 FEED_STATE = "feed_state"
+BACKFILL = "backfill"
 
 
 def feed_host(feed: FeedConfig) -> str:
@@ -78,7 +79,7 @@ class _FetchHostDoFn(beam.DoFn):
                     "fetch", feed.id, result.error or "fetch failed", detail=feed.url,
                     raw=result.body))
             elif result.status == "ok":
-                yield feed, result
+                yield feed, result, st.last_status is None
 
 
 class FetchFeeds(beam.PTransform):
@@ -108,20 +109,30 @@ class _ParseDoFn(beam.DoFn):
 
     def process(self, fetched) -> Iterable:
         from transforms.parse import parse_feed
-        feed, result = fetched
+        feed, result, first_sight = fetched
+        now = datetime.now(timezone.utc)
         parsed = parse_feed(result.body, feed_id=feed.id, feed_url=result.url or feed.url,
-                            headers=result.headers, fetched_at=datetime.now(timezone.utc),
+                            headers=result.headers, fetched_at=now,
                             is_seen=lambda article_id: bool(self.store.seen([article_id])))
         Metrics.counter(NS, "entries").inc(parsed.entries)
         Metrics.counter(NS, "entries_skipped_seen").inc(parsed.skipped_seen)
         Metrics.counter(NS, "articles_parsed").inc(len(parsed.articles))
         for letter in parsed.dead_letters:
             yield beam.pvalue.TaggedOutput(DEAD, letter)
-        yield from parsed.articles
+        cutoff = (now - timedelta(hours=feed.backfill_hours)
+                  if first_sight and feed.backfill_hours is not None else None)
+        for article in parsed.articles:
+            if cutoff and article.published < cutoff:
+                Metrics.counter(NS, "articles_backfill_skipped").inc()
+                yield beam.pvalue.TaggedOutput(BACKFILL, article)
+            else:
+                yield article
 
 
 class ParseFeeds(beam.PTransform):
-    """(feed, FetchResult) -> Article main output and DEAD output."""
+    """(feed, FetchResult, first_sight) -> Article main output, DEAD, and BACKFILL: the backlog
+    found on a feed's first poll, older than its backfill window; it is marked seen, not alerted.
+    """
 
     def __init__(self, state_dir: str):
         super().__init__()
@@ -129,7 +140,7 @@ class ParseFeeds(beam.PTransform):
 
     def expand(self, fetched):
         return fetched | "Parse" >> beam.ParDo(_ParseDoFn(self.state_dir)).with_outputs(
-            DEAD, main="articles")
+            DEAD, BACKFILL, main="articles")
 
 
 def seen_keys(article: Article) -> list[str]:

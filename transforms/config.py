@@ -72,6 +72,9 @@ class FeedConfig(_Strict):
     url: str = Field(min_length=1)
     interval: int = Field(default=300, ge=1, description="seconds between polls")
     tags: list[str] = Field(default_factory=list)
+    backfill_hours: float | None = Field(
+        default=24, ge=0, description="first poll of a feed: alert only items published within "
+                                      "this many hours (null: alert the whole backlog)")
 
 
 class FetchSettings(_Strict):

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from transforms.ingest import jsonfeed, prescan
 from transforms.ingest.entry import EntryError, FeedContext, key_of, to_article
 from transforms.ingest.ids import article_id
+from transforms.ingest.prescan_bytes import select_new_lenient
 from transforms.ingest.sanitize import sanitize, to_utf8_if_wide
 from transforms.ingest.sniff import looks_binary, looks_empty, looks_json, not_a_feed_reason
 from transforms.model import Article, DeadLetter, utc_now
@@ -74,13 +75,13 @@ def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
         return _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source)
     data = sanitize(body)
     base = _base_url(feed_url, headers)
-    scan = prescan.select_new(data, feed_id=feed_id, base=base, is_seen=is_seen) if is_seen \
-        else None
+    scan = _prescan(data, feed_id, base, is_seen) if is_seen else None
     if scan is not None and scan.kept == 0:
         return ParseResult(ttl=scan.ttl, entries=scan.total, skipped_seen=scan.skipped,
                            version=scan.version, fast_path=True)
     parsed = feedparser.parse(io.BytesIO(scan.envelope if scan else data),
-                              response_headers=_fp_headers(headers, base, utf8=scan is not None))
+                              response_headers=_fp_headers(headers, base,
+                                                           utf8=bool(scan and scan.reencoded)))
     result = ParseResult(version=parsed.get("version") or "", fast_path=scan is not None,
                          title=_feed_title(parsed.feed), ttl=_ttl(parsed.feed.get("ttl")))
     entries = list(parsed.entries)
@@ -90,17 +91,26 @@ def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
             reason, detail = "malformed_xml", _bozo(parsed)
         result.dead_letters.append(_dead(source, reason, detail, body))
         return result
-    if parsed.get("bozo") and scan is None:
-        entries = _check_recovered(parsed, data, entries, result, source, body)
+    if parsed.get("bozo"):
+        entries = _check_recovered(parsed, scan.envelope if scan else data, entries, result,
+                                   source, body)
     ctx = FeedContext(feed_id=feed_id, fetched_at=fetched_at, base=base,
                       home=parsed.feed.get("link"),
                       language=_lang(parsed.feed.get("language") or headers.get("content-language")))
     _emit(entries, ctx, is_seen, result, source)
     if scan is not None:
-        result.entries = scan.total
+        result.entries += scan.skipped + scan.duplicates
         result.skipped_seen += scan.skipped
         result.duplicates += scan.duplicates
     return result
+
+
+def _prescan(data: bytes, feed_id: str, base: str | None, is_seen) -> prescan.Scan | None:
+    """The tree pre-scan for well-formed XML, the byte-span one for malformed XML."""
+    try:
+        return prescan.select_new(data, feed_id=feed_id, base=base, is_seen=is_seen)
+    except prescan.Malformed:
+        return select_new_lenient(data, feed_id=feed_id, base=base, is_seen=is_seen)
 
 
 def _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source) -> ParseResult:

@@ -1,13 +1,16 @@
-"""`wirewatch check`: validate the config (and run the rules' examples) before anything runs."""
+"""`wirewatch check`: validate the config before anything runs: schema and cross-references,
+rule syntax and ids, the gazetteer and taxonomy, routing, and every rule's examples.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 
 from transforms.config import load_config
 
 NAME = "check"
-HELP = "validate the config; exit 0 when valid, 2 with messages naming file, field and fix"
+HELP = "validate the config and run the rules' examples; exit 0 when valid, 2 with messages naming file, field and fix"
 
 
 def add_arguments(parser) -> None:
@@ -15,13 +18,23 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from transforms.routing_check import routing_problems
+    from transforms.rules import check_rules, compile_rules
+    from transforms.tagging.tagger import Tagger
     config = load_config(args.config)
+    compile_rules(config)          # raises RuleError (a ConfigError) with rule id and caret
+    Tagger.from_config(config)
+    problems = routing_problems(config) + check_rules(config)
     if args.show:
         print(json.dumps(config.redacted(), indent=2, default=str))
     counts = {k: len(getattr(config, k)) for k in ("feeds", "taxonomy", "entities", "rules", "routes")}
     counts["sinks"] = len(config.sinks)
     if args.json:
-        print(json.dumps({"ok": True, "config": config.source, **counts}))
+        print(json.dumps({"ok": not problems, "config": config.source, "problems": problems,
+                          **counts}))
     else:
-        print(f"{config.source}: ok (" + ", ".join(f"{v} {k}" for k, v in counts.items()) + ")")
-    return 0
+        for problem in problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        status = "ok" if not problems else f"{len(problems)} problem(s)"
+        print(f"{config.source}: {status} (" + ", ".join(f"{v} {k}" for k, v in counts.items()) + ")")
+    return 2 if problems else 0

@@ -38,8 +38,8 @@ NOT_A_FEED = b"<!DOCTYPE html><html><head><title>Login</title></head><body>Sign 
 
 CONFIG = """
 feeds:
-  - {{id: world, url: "{world}"}}
-  - {{id: business, url: "{business}"}}
+  - {{id: world, url: "{world}", backfill_hours: null}}
+  - {{id: business, url: "{business}", backfill_hours: null}}
   - {{id: broken, url: "{broken}"}}
 entities:
   - {{id: chile, name: Chile, type: PLACE, aliases: [Chile]}}
@@ -120,3 +120,35 @@ def test_slack_down_for_the_whole_run_dead_letters_the_alerts(world):
     delivery = sorted(d["detail"] for d in dead if d["stage"] == "deliver")
     assert len(delivery) == 2 and all(key.endswith("|hook") for key in delivery)
     assert [m.get("channel") for m in slack.received] == ["#desk"]  # the other sink still delivered
+
+
+def test_first_poll_alerts_only_items_inside_the_backfill_window(tmp_path, monkeypatch):
+    from email.utils import format_datetime
+    from datetime import datetime, timedelta, timezone
+    now = datetime.now(timezone.utc)
+
+    def item(guid, hours_ago):
+        when = format_datetime(now - timedelta(hours=hours_ago), usegmt=True)
+        return (f"<item><title>Earthquake report {guid}</title><guid>{guid}</guid>"
+                f"<link>https://example.org/{guid}</link><pubDate>{when}</pubDate></item>")
+
+    def rss(*items):
+        return ("<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+                + "".join(items) + "</channel></rss>").encode()
+
+    with FeedServer() as feeds:
+        feeds.feeds["/f.xml"] = (200, {}, rss(item("old", 72), item("fresh", 1)))
+        config = tmp_path / "c.yaml"
+        config.write_text(f"""
+feeds: [{{id: f, url: "{feeds.url('/f.xml')}", backfill_hours: 24}}]
+rules: [{{id: quake, query: earthquake}}]
+routes: [{{sinks: [file]}}]
+sinks: {{file: {{type: jsonl, path: "{tmp_path / 'alerts.jsonl'}"}}}}
+""")
+        assert run_once(config, tmp_path / "state") == 0
+        feeds.feeds["/f.xml"] = (200, {}, rss(item("old", 72), item("fresh", 1), item("new", 0.1)))
+        assert run_once(config, tmp_path / "state") == 0
+    titles = [json.loads(line)["match"]["article"]["article"]["title"]
+              for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    # the 3-day-old backlog item is never alerted; items after the first poll always are
+    assert titles == ["Earthquake report fresh", "Earthquake report new"]

@@ -10,7 +10,8 @@ namespace declaration and xml:base stay, so the new entries parse exactly as in 
 document. Articles are still built from feedparser's output, so a wrong prediction can only
 make an entry be parsed again, never change what an article contains.
 
-Returns None (full parse) when the document is not well-formed XML or not a known feed shape.
+Returns None (full parse) for an unknown feed shape; raises Malformed for XML that is not
+well-formed (then prescan_bytes takes over).
 """
 
 from __future__ import annotations
@@ -34,8 +35,14 @@ _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": 
                  "2.0": "rss20", "2.00": "rss20", "2.0.1": "rss20"}
 
 
+class Malformed(Exception):
+    """The document is not well-formed XML: the byte-span pre-scan (prescan_bytes) applies."""
+
+
 @dataclass(frozen=True)
 class Scan:
+    """The envelope for feedparser and the counts of what was left out of it."""
+
     envelope: bytes
     total: int
     kept: int
@@ -43,6 +50,7 @@ class Scan:
     duplicates: int
     ttl: int | None
     version: str
+    reencoded: bool = False
 
 
 def _parser() -> etree.XMLParser:
@@ -53,11 +61,14 @@ def _parser() -> etree.XMLParser:
 
 def select_new(data: bytes, *, feed_id: str, base: str | None,
                is_seen: Callable[[str], bool]) -> Scan | None:
-    """The envelope holding only entries not yet seen, or None to fall back to a full parse."""
+    """The envelope holding only entries not yet seen, or None to fall back to a full parse.
+
+    Raises Malformed when the document is not well-formed XML.
+    """
     try:
         root = etree.fromstring(data, _parser())
-    except (etree.XMLSyntaxError, ValueError):
-        return None
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise Malformed(str(exc)) from None
     shape = _shape(root)
     if shape is None:
         return None
@@ -82,7 +93,8 @@ def select_new(data: bytes, *, feed_id: str, base: str | None,
     envelope = data if removed == 0 else etree.tostring(root.getroottree(), encoding="utf-8",
                                                         xml_declaration=True)
     return Scan(envelope=envelope, total=len(entries), kept=len(entries) - removed,
-                skipped=skipped, duplicates=duplicates, ttl=ttl, version=version)
+                skipped=skipped, duplicates=duplicates, ttl=ttl, version=version,
+                reencoded=removed > 0)
 
 
 def _shape(root) -> tuple[str, list, int | None] | None:

@@ -22,6 +22,10 @@ class QueryError(ValueError):
 
     def describe(self, source: str, rule_id: str, query: str) -> str:
         """'FILE: rules[ID].query: column N: message. Fix: ...' then the query and a caret line."""
+        return f"{source}: rules[{rule_id}].query: {self.located(query)}"
+
+    def located(self, query: str) -> str:
+        """'column N: message. Fix: ...' then the query line and a caret line under the span."""
         line_start = query.rfind("\n", 0, self.start) + 1
         line_end = query.find("\n", self.start)
         line_end = len(query) if line_end < 0 else line_end
@@ -30,6 +34,6 @@ class QueryError(ValueError):
         width = max(1, min(self.end, line_end + 1) - self.start)
         where = f"line {query.count(chr(10), 0, self.start) + 1}, " if "\n" in query else ""
         fix = f". Fix: {self.fix}" if self.fix else ""
-        return (f"{source}: rules[{rule_id}].query: {where}column {column + 1}: {self.message}{fix}\n"
+        return (f"{where}column {column + 1}: {self.message}{fix}\n"
                 f"    {line}\n"
                 f"    {' ' * column}{'^' * width}")

@@ -34,8 +34,9 @@ class RuleSet:
     """Compiled rules. `match` uses the presearch index; `match_naive` evaluates every rule
     (the baseline the index must agree with, and what the benchmark compares against)."""
 
-    def __init__(self, rules: list[CompiledRule]):
+    def __init__(self, rules: list[CompiledRule], vocab: Vocabulary | None = None):
         self.rules = tuple(rules)
+        self.vocab = vocab
         self.presearch = Presearch([r.node for r in rules])
 
     def __len__(self) -> int:
@@ -92,4 +93,4 @@ def compile_rules(config) -> RuleSet:
                 for rule in config.rules]
     if problems:
         raise RuleError(problems)
-    return RuleSet(compiled)
+    return RuleSet(compiled, vocab)

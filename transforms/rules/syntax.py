@@ -8,6 +8,8 @@ in Lucene; precedence is NOT > NEAR > AND (also implicit) > OR.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken,
                              VisitError)
@@ -29,8 +31,8 @@ GRAMMAR = r"""
          | PLUS not_expr        -> require
          | near_expr
 ?near_expr: primary (NEAR primary)*
-?primary: LPAR or_expr _RPAR               -> group
-        | FIELD _COLON LPAR or_expr _RPAR  -> field_group
+?primary: LPAR or_expr RPAR               -> group
+        | FIELD _COLON LPAR or_expr RPAR  -> field_group
         | FIELD _COLON value (CMP WORD)?   -> field_value
         | value
 value: WORD | PHRASE SLOP?
@@ -47,14 +49,14 @@ CMP: />=|<=|>|</
 MINUS: "-"
 PLUS: "+"
 LPAR: "("
-_RPAR: ")"
+RPAR: ")"
 _COLON: ":"
 %ignore /\s+/
 """
 
 _PARSER = Lark(GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False)
 
-_NAMES = {"WORD": "a word", "PHRASE": 'a "phrase"', "LPAR": "'('", "_RPAR": "')'",
+_NAMES = {"WORD": "a word", "PHRASE": 'a "phrase"', "LPAR": "'('", "RPAR": "')'",
           "FIELD": "a field", "NOT": "NOT", "MINUS": "'-'", "PLUS": "'+'", "_OR": "OR",
           "_AND": "AND", "NEAR": "NEAR/n", "CMP": "a comparison", "SLOP": "~n", "_COLON": "':'",
           "$END": "the end of the query"}
@@ -102,7 +104,7 @@ def _syntax_error(query: str, exc: UnexpectedInput) -> QueryError:
     token: Token = exc.token
     start = token.start_pos
     end = token.end_pos if token.end_pos is not None else start + 1
-    if token.type == "_RPAR":
+    if token.type == "RPAR":
         return QueryError("this ')' closes nothing" if _unclosed_paren(query[:start]) is None
                           else "')' where a term is expected", start, end,
                           "remove it or add the missing term")
@@ -213,12 +215,12 @@ class _Build(Transformer):
                              "thresholds apply to topic: (score) and entity: (mention count)")
         return Term(term.text, field, term.phrase, term.prefix, term.slop, span)
 
-    def field_group(self, name: Token, lpar: Token, inner: Node) -> Node:
+    def field_group(self, name: Token, lpar: Token, inner: Node, rpar: Token) -> Node:
         field = self._field(name)
         if field in TAG_FIELDS:
             raise QueryError(f"{field}:( ... ) is not supported", name.start_pos, lpar.end_pos,
                              f"write ({field}:a OR {field}:b)")
-        return _with_field(inner, field)
+        return replace(_with_field(inner, field), span=_span(name, rpar))
 
     def _field(self, name: Token) -> str:
         field = name.value.lower()
@@ -231,8 +233,8 @@ class _Build(Transformer):
                              + "; quote the text to search for it")
         return field
 
-    def group(self, lpar: Token, inner: Node) -> Node:
-        return inner
+    def group(self, lpar: Token, inner: Node, rpar: Token) -> Node:
+        return replace(inner, span=_span(lpar, rpar))
 
     def negate(self, op: Token, child: Node) -> Node:
         return Not(child, _span(op, child))
@@ -264,10 +266,18 @@ class _Build(Transformer):
         return left
 
     def and_expr(self, *children) -> Node:
-        return And(tuple(children), _span(*children))
+        return And(_flat(And, children), _span(*children))
 
     def or_expr(self, *children) -> Node:
-        return Or(tuple(children), _span(*children))
+        return Or(_flat(Or, children), _span(*children))
+
+
+def _flat(kind: type, children) -> tuple:
+    """`a AND (b AND c)` is `a AND b AND c`: one canonical tree for one meaning."""
+    out = []
+    for child in children:
+        out += child.children if type(child) is kind else [child]
+    return tuple(out)
 
 
 def _with_field(node: Node, field: str) -> Node:

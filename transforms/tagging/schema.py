@@ -36,8 +36,38 @@ class TopicConfig(_Strict):
     threshold: float | None = Field(
         default=None, description="minimum score (0..1) for this topic; default: tagging.threshold")
 
+    @field_validator("terms")
+    @classmethod
+    def _parse_terms(cls, terms: list) -> list:
+        for term in terms:
+            if isinstance(term, str):
+                _split_weight(term)
+        return terms
+
     def weighted_terms(self) -> list[TopicTerm]:
-        return [t if isinstance(t, TopicTerm) else TopicTerm(term=t) for t in self.terms]
+        """Terms as TopicTerm; a string may carry its weight after a caret: "shares^2"."""
+        out = []
+        for term in self.terms:
+            if isinstance(term, TopicTerm):
+                out.append(term)
+            else:
+                text, weight = _split_weight(term)
+                out.append(TopicTerm(term=text, weight=weight))
+        return out
+
+
+def _split_weight(term: str) -> tuple[str, float]:
+    text, caret, weight = term.rpartition("^")
+    if not caret:
+        return term, 1.0
+    try:
+        value = float(weight)
+    except ValueError:
+        raise ValueError(f"term '{term}': the part after '^' must be a number (weight). "
+                         f"Fix: write '{text}^2' or use {{term: ..., weight: ...}}") from None
+    if not text.strip():
+        raise ValueError(f"term '{term}' is empty before '^'. Fix: write 'word^{weight}'")
+    return text, value
 
 
 class EntityConfig(_Strict):

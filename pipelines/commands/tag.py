@@ -1,0 +1,80 @@
+"""`wirewatch tag [FILE...|-]`: show the topics and entities the pipeline would see.
+
+Runs the same Tagger as the pipeline (no Beam import), on plain text, HTML or a JSON article, so
+a person can see why an alert fired or did not. Exit 1 when some input could not be read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from transforms.config import load_config
+
+NAME = "tag"
+HELP = "print the topics (score, evidence) and entities of articles: plain text, HTML or JSON"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="files to tag; '-' or nothing reads standard input")
+
+
+def run(args) -> int:
+    from transforms.tagging.inputs import InputError, article_from_text
+    from transforms.tagging.tagger import Tagger
+
+    config = load_config(args.config)
+    tagger = Tagger.from_config(config)
+    failed = 0
+    for name in args.files or ["-"]:
+        try:
+            data = sys.stdin.read() if name == "-" else _read(name)
+            tagged = tagger.tag(article_from_text(data, "stdin" if name == "-" else name))
+        except (OSError, InputError, UnicodeDecodeError) as exc:
+            failed += 1
+            _report_error(args.json, name, exc)
+            continue
+        if args.json:
+            print(json.dumps(_as_json(name, tagged), ensure_ascii=False))
+        else:
+            print(_as_text(name, tagged))
+    return 1 if failed else 0
+
+
+def _read(path: str) -> str:
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    return raw.decode("utf-8-sig", errors="replace")
+
+
+def _report_error(as_json: bool, name: str, exc: Exception) -> None:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    if as_json:
+        print(json.dumps({"source": name, "error": reason}))
+    else:
+        print(f"{name}: error: {reason}", file=sys.stderr)
+
+
+def _as_json(name: str, tagged) -> dict:
+    return {"source": name, "title": tagged.article.title,
+            "topics": [t.model_dump() for t in tagged.topics],
+            "entities": [e.model_dump() for e in tagged.entities]}
+
+
+def _as_text(name: str, tagged) -> str:
+    lines = [f"{name}: {tagged.article.title or '(no title)'}", "  topics:"]
+    for topic in tagged.topics:
+        lines.append(f"    {topic.score:.2f}  {topic.id:<18} {topic.label}"
+                     f"  [{', '.join(topic.evidence)}]")
+    if not tagged.topics:
+        lines.append("    (none above threshold)")
+    lines.append("  entities:")
+    for entity in tagged.entities:
+        qid = f" {entity.wikidata}" if entity.wikidata else ""
+        lines.append(f"    {entity.count:>3}x {entity.type:<7} {entity.id:<28} {entity.name}{qid}"
+                     f"  [{', '.join(entity.mentions)}]" + ("" if entity.source == "gazetteer"
+                                                            else f" ({entity.source})"))
+    if not tagged.entities:
+        lines.append("    (none)")
+    return "\n".join(lines)

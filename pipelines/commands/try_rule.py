@@ -1,0 +1,123 @@
+"""`wirewatch try-rule QUERY [FILE...|-]`: see what a rule would match before it can page anyone.
+
+Each input (text: first line is the title; a JSON article per line; a feed file; a folder) is
+tagged like the pipeline tags it, then matched: MATCH or no match, the title and text with the
+matched words marked, why, and the tags. `--archive PATH` backtests over a past run's articles
+(a folder of feed files or a JSONL of articles): how many would have matched, and which.
+No Beam import. Exit 0 ok, 1 when some input could not be read, 2 for a bad query or config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from transforms.config import DEFAULT_CONFIG, Config, load_config
+
+NAME = "try-rule"
+HELP = ("match one query against texts, articles or feeds (or backtest it with --archive) and "
+        "show the evidence and tags")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("query", metavar="QUERY", help="a rule query, e.g. 'topic:immigration "
+                                                       "AND (wall OR deport*)'")
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="text, JSONL of articles, feed files or folders; '-' reads stdin")
+    parser.add_argument("--archive", metavar="PATH",
+                        help="backtest: a folder of feed files or a JSONL of articles")
+    parser.add_argument("--stem", action="store_true", help="light English stemming, as a rule's "
+                                                            "'stem: true'")
+    parser.add_argument("--limit", type=int, default=50,
+                        help="archive: list at most N matching articles (default 50)")
+
+
+def run(args) -> int:
+    from transforms.rules.bind import Vocabulary
+    from transforms.rules.inputs import Loaded, make_tagger, read_source
+    from transforms.rules.never import never_matches
+    from transforms.rules.ruleset import compile_rule
+    from transforms.rules.schema import RuleConfig
+
+    if not args.files and not args.archive:
+        if sys.stdin.isatty():
+            print("try-rule: give FILE..., '-' for stdin, or --archive PATH", file=sys.stderr)
+            return 2
+        args.files = ["-"]
+    config = _config(args.config)
+    rule = RuleConfig(id="try-rule", query=args.query, stem=args.stem)
+    problems: list[str] = []
+    compiled = compile_rule(rule, Vocabulary.from_config(config), "try-rule", problems)
+    if compiled is None:
+        for problem in problems:
+            print(f"error: {problem.split(': ', 2)[-1]}", file=sys.stderr)
+        return 2
+    for warning in never_matches(compiled.query, config):
+        print(f"warning: {warning.located(args.query)}", file=sys.stderr)
+
+    loaded = Loaded()
+    for source in ([args.archive] if args.archive else []) + list(args.files):
+        loaded.extend(read_source(source))
+    for problem in loaded.problems:
+        print(f"input error: {problem}", file=sys.stderr)
+    tag = make_tagger(config)
+    from transforms.rules.ruleset import RuleSet
+    ruleset = RuleSet([compiled])
+    results = []
+    for item in loaded.items:
+        tagged = tag(item)
+        found = ruleset.match(tagged)
+        results.append((tagged, found[0] if found else None))
+    if args.archive:
+        _backtest(results, args)
+    else:
+        _show(results, args)
+    return 1 if loaded.problems else 0
+
+
+def _config(path: str) -> Config:
+    """The config for topic and entity ids; none needed when the default file is absent."""
+    if path == DEFAULT_CONFIG and not os.path.exists(path):
+        return Config(source="(no config)")
+    return load_config(path)
+
+
+def _show(results, args) -> None:
+    from transforms.rules.report import match_lines
+    color = sys.stdout.isatty() and not args.json
+    for tagged, match in results:
+        if args.json:
+            print(json.dumps(_as_json(tagged, match), ensure_ascii=False))
+        else:
+            print("\n".join(match_lines(match, tagged, color)))
+
+
+def _backtest(results, args) -> None:
+    matched = [(t, m) for t, m in results if m is not None]
+    matched.sort(key=lambda tm: tm[0].article.published, reverse=True)
+    total = len(results)
+    share = f"{100 * len(matched) / total:.1f}%" if total else "-"
+    if args.json:
+        print(json.dumps({"query": args.query, "articles": total, "matched": len(matched),
+                          "matches": [_as_json(t, m) for t, m in matched[: args.limit]]},
+                         ensure_ascii=False))
+        return
+    print(f"{len(matched)} of {total} articles would have matched ({share})")
+    for tagged, match in matched[: args.limit]:
+        article = tagged.article
+        why = ", ".join(dict.fromkeys(f"{h.field}:{h.term}" for h in match.hits))
+        print(f"  {article.published:%Y-%m-%d %H:%M}  {article.feed_id:<16} {article.title}")
+        print(f"      why: {why}")
+    if len(matched) > args.limit:
+        print(f"  ... and {len(matched) - args.limit} more (--limit)")
+
+
+def _as_json(tagged, match) -> dict:
+    article = tagged.article
+    return {"id": article.id, "feed_id": article.feed_id, "title": article.title,
+            "link": article.link, "published": article.published.isoformat(),
+            "matched": match is not None,
+            "hits": [h.model_dump() for h in match.hits] if match else [],
+            "topics": [{"id": t.id, "score": t.score} for t in tagged.topics],
+            "entities": [{"id": e.id, "name": e.name, "type": e.type} for e in tagged.entities]}

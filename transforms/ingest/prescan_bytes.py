@@ -1,0 +1,114 @@
+"""Pre-scan for feeds that are not well-formed XML (feedparser's lenient path).
+
+Real feeds are often slightly broken (an undefined `&nbsp;`, a stray merge-conflict marker),
+and then feedparser's lenient sgmllib parser costs twice the strict one per entry. Its parse is
+lexical: cutting out the exact bytes of a complete `<item>…</item>` (or `<entry>…</entry>`)
+leaves every other entry parsed as before. So we locate entry spans in the bytes, outside
+comments and CDATA, check each span is a well-formed element on its own (lxml, wrapped in the
+document's root start tag so namespaces resolve), compute its id with the same rules as the
+tree pre-scan, and cut the spans of entries already seen.
+
+Returns None (full lenient parse) when the document uses xml:base (a span alone would lose its
+base) or has no recognizable root start tag.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+
+from lxml import etree
+
+from transforms.ingest.ids import article_id
+from transforms.ingest.prescan import Scan, _parser, predict_key
+
+_OPAQUE = re.compile(rb"<!\[CDATA\[.*?(?:\]\]>|$)|<!--.*?(?:-->|$)", re.DOTALL)
+_ROOT = re.compile(rb"<((?:[\w.-]+:)?(?:rss|feed|RDF))(?=[\s>])[^>]*>")
+_START = re.compile(rb"<((?:[\w.-]+:)?(?:item|entry))(?=[\s>])")
+
+
+def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
+                       is_seen: Callable[[str], bool]) -> Scan | None:
+    """Like prescan.select_new for a malformed document, or None for a full lenient parse."""
+    if b"base=" in data:
+        return None
+    opaque = [(m.start(), m.end()) for m in _OPAQUE.finditer(data)]
+    starts = [s for s, _ in opaque]
+    root = _first_outside(_ROOT, data, 0, opaque, starts)
+    if root is None:
+        return None
+    root_name = root.group(1)
+    wrapper_open, wrapper_close = root.group(0), b"</" + root_name + b">"
+    cuts: list[tuple[int, int]] = []
+    seen_ids: set[str] = set()
+    total = skipped = duplicates = 0
+    pos = root.end()
+    while True:
+        start = _first_outside(_START, data, pos, opaque, starts)
+        if start is None:
+            break
+        total += 1
+        end = _span_end(data, start, opaque, starts)
+        if end is None:
+            break
+        pos = end
+        key = _span_key(data[start.start():end], wrapper_open, wrapper_close, base)
+        if key is None:
+            continue
+        ident = article_id(feed_id, key)
+        if ident in seen_ids:
+            duplicates += 1
+        elif is_seen(ident):
+            seen_ids.add(ident)
+            skipped += 1
+        else:
+            continue
+        cuts.append((start.start(), end))
+    envelope = _cut(data, cuts)
+    return Scan(envelope=envelope, total=total, kept=total - len(cuts), skipped=skipped,
+                duplicates=duplicates, ttl=None, version="")
+
+
+def _inside(pos: int, opaque: list[tuple[int, int]], starts: list[int]) -> bool:
+    i = bisect.bisect_right(starts, pos) - 1
+    return i >= 0 and opaque[i][0] <= pos < opaque[i][1]
+
+
+def _first_outside(pattern: re.Pattern, data: bytes, pos: int, opaque, starts):
+    for match in pattern.finditer(data, pos):
+        if not _inside(match.start(), opaque, starts):
+            return match
+    return None
+
+
+def _span_end(data: bytes, start: re.Match, opaque, starts) -> int | None:
+    """End of the element opened at `start`: its first closing tag outside comments/CDATA."""
+    close = re.compile(rb"</" + re.escape(start.group(1)) + rb"\s*>")
+    for match in close.finditer(data, start.end()):
+        if not _inside(match.start(), opaque, starts):
+            return match.end()
+    return None
+
+
+def _span_key(span: bytes, wrapper_open: bytes, wrapper_close: bytes,
+              base: str | None) -> str | None:
+    """The entry's key if the span is a well-formed element on its own, else None (keep it)."""
+    try:
+        wrapper = etree.fromstring(wrapper_open + span + wrapper_close, _parser())
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    if len(wrapper) != 1:
+        return None
+    return predict_key(wrapper[0], base or "")
+
+
+def _cut(data: bytes, cuts: list[tuple[int, int]]) -> bytes:
+    if not cuts:
+        return data
+    parts, pos = [], 0
+    for start, end in cuts:
+        parts.append(data[pos:start])
+        pos = end
+    parts.append(data[pos:])
+    return b"".join(parts)

@@ -1,0 +1,34 @@
+"""`check_rules(config)`: what `wirewatch check` reports about rules beyond compiling them.
+
+Compile errors are raised (RuleError, exit 2). This returns the rest, one problem per line
+group: rules or parts of rules that can never match, and rule examples that fail.
+"""
+
+from __future__ import annotations
+
+from transforms.rules.examples import run_examples
+from transforms.rules.inputs import make_tagger
+from transforms.rules.never import never_matches
+from transforms.rules.report import example_failure
+from transforms.rules.ruleset import RuleSet, compile_rules
+
+
+def never_matching(config, ruleset: RuleSet) -> list[str]:
+    source = config.source or "<config>"
+    return [problem.describe(source, rule.id, rule.config.query)
+            for rule in ruleset.rules for problem in never_matches(rule.query, config)]
+
+
+def failing_examples(config, ruleset: RuleSet, tag=None, rule_ids=None) -> list[str]:
+    if not any(r.config.examples.match or r.config.examples.no_match for r in ruleset.rules):
+        return []
+    source = config.source or "<config>"
+    results, problems = run_examples(config, ruleset, tag or make_tagger(config), rule_ids)
+    return ([f"{source}: {p}" for p in problems]
+            + [example_failure(r, source) for r in results if not r.passed])
+
+
+def check_rules(config) -> list[str]:
+    """Never-matching rules and failing examples (RuleError if a rule does not compile)."""
+    ruleset = compile_rules(config)
+    return never_matching(config, ruleset) + failing_examples(config, ruleset)

@@ -1,0 +1,78 @@
+"""Run the examples kept with each rule: texts (or files) that must, or must not, match.
+
+Why with the rule: a rule is tested before it can page anyone, and stays tested when someone
+edits the taxonomy or the gazetteer later, because `wirewatch check` runs these too. An example
+is inline text (first line the title) or a path, relative to the main config file, to a text
+file, a JSON-lines file of articles or a feed file; every article of a file is one example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from transforms.model import TaggedArticle
+from transforms.rules.explain import Clause, clauses
+from transforms.rules.inputs import PATH_SUFFIXES, Loaded, article_from_text, read_source
+from transforms.rules.ruleset import CompiledRule, RuleSet
+from transforms.rules.view import ArticleView
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    rule_id: str
+    expect: str          # "match" or "no_match"
+    index: int
+    origin: str          # "inline" or the path
+    tagged: TaggedArticle
+    matched: bool
+    clauses: tuple[Clause, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.matched == (self.expect == "match")
+
+    @property
+    def where(self) -> str:
+        return f"rules[{self.rule_id}].examples.{self.expect}[{self.index}]"
+
+
+def example_items(entry: str, rule_id: str, expect: str, index: int, base: Path) -> Loaded:
+    """The articles one example entry stands for; a path that does not exist is a problem."""
+    stripped = entry.strip()
+    if "\n" not in stripped:
+        path = Path(stripped) if Path(stripped).is_absolute() else base / stripped
+        if path.exists():
+            return read_source(str(path))
+        if " " not in stripped and stripped.lower().endswith(PATH_SUFFIXES):
+            return Loaded(problems=[f"rules[{rule_id}].examples.{expect}[{index}]: file "
+                                    f"'{stripped}' not found (paths are relative to {base})"])
+    return Loaded(items=[article_from_text(entry, f"example:{rule_id}:{expect}:{index}")])
+
+
+def run_examples(config, ruleset: RuleSet, tag, rule_ids: set[str] | None = None
+                 ) -> tuple[list[ExampleResult], list[str]]:
+    """Results for every example of every (selected) rule, and problems loading them."""
+    base = Path(config.source).parent if config.source else Path(".")
+    results: list[ExampleResult] = []
+    problems: list[str] = []
+    for rule in ruleset.rules:
+        if rule_ids is not None and rule.id not in rule_ids:
+            continue
+        for expect in ("match", "no_match"):
+            for index, entry in enumerate(getattr(rule.config.examples, expect)):
+                loaded = example_items(entry, rule.id, expect, index, base)
+                problems += loaded.problems
+                origin = "inline" if loaded.items and loaded.items[0].id.startswith(
+                    "example:") else entry.strip()
+                for item in loaded.items:
+                    results.append(_run_one(rule, ruleset, tag(item), expect, index, origin))
+    return results, problems
+
+
+def _run_one(rule: CompiledRule, ruleset: RuleSet, tagged: TaggedArticle, expect: str,
+             index: int, origin: str) -> ExampleResult:
+    view = ArticleView(tagged)
+    matched = rule.node.eval(view) is not None
+    parts = clauses(rule.query, ruleset.vocab, rule.config.stem, view)
+    return ExampleResult(rule.id, expect, index, origin, tagged, matched, tuple(parts))

@@ -24,10 +24,9 @@ BBC_MAP = {"business": "economy", "entertainment": "arts-culture-entertainment",
 
 
 def predict(tagger: Tagger, text: str) -> tuple[str, dict]:
-    _, term_hits, _ = tagger.analyze("", text)
-    raw = tagger.scorer.raw(term_hits)
-    index = {t.id: i for i, t in enumerate(tagger.scorer.topics)}
-    scores = {bbc: sum(raw.get(index[ours], {}).values()) for bbc, ours in BBC_MAP.items()}
+    _, counts, _ = tagger.analyze("", text)
+    raw = tagger.scorer.raw(counts)
+    scores = {bbc: raw.get(ours, 0.0) for bbc, ours in BBC_MAP.items()}
     best = max(scores, key=scores.get)
     return (best if scores[best] > 0 else "none"), scores
 

@@ -27,7 +27,8 @@ class CycleSummary(BaseModel):
         for counter in query["counters"]:
             namespace, name = counter.key.metric.namespace, counter.key.metric.name
             value = counter.committed if counter.committed is not None else counter.attempted
-            if namespace == "wirewatch":
+            if namespace == "wirewatch" or namespace.startswith("transforms."):
+                # our DoFns count under "wirewatch" or their class path (Metrics.counter(cls, ..))
                 counters[name] += value
             elif namespace in ("wirewatch.feed", "wirewatch.sink"):
                 owner, _, status = name.rpartition(".")

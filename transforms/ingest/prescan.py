@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
@@ -143,22 +144,28 @@ def predict_key(element, base: str) -> str | None:
     if ns in (ATOM10, ATOM03):
         ident = _text(element.find(f"{ns}id"))
         if ident:
-            return entry_key(_urljoin(base, ident), None)
+            return entry_key(_resolve(base, ident), None)
         return _link_key(_atom_link(element, ns), base)
     guid_el = element.find(f"{ns}guid")
     guid = _text(guid_el)
     if guid:
         permalink = guid_el.get("isPermaLink", "true") == "true"
-        return entry_key(_urljoin(base, guid) if permalink else guid, None)
+        return entry_key(_resolve(base, guid) if permalink else guid, None)
     if ns in (RSS10, RSS090) and element.get(f"{RDF}about"):
         return entry_key(element.get(f"{RDF}about"), None)
     return _link_key(_text(element.find(f"{ns}link")), base)
 
 
+@lru_cache(maxsize=65536)
+def _resolve(base: str, uri: str) -> str:
+    """feedparser's own URI join, memoized: the same guids come back on every poll."""
+    return _urljoin(base, uri)
+
+
 def _link_key(link: str | None, base: str) -> str | None:
     if not link:
         return None
-    resolved = canonical_link(_urljoin(base, link), base or None)
+    resolved = canonical_link(_resolve(base, link), base or None)
     return entry_key(None, resolved) if resolved else None
 
 

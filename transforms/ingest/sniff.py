@@ -9,6 +9,7 @@ import re
 
 _HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
 _XML_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_CONTROLS = bytes([b for b in range(32) if b not in (9, 10, 11, 12, 13)])
 
 
 def looks_empty(body: bytes) -> bool:
@@ -20,7 +21,7 @@ def looks_binary(body: bytes) -> bool:
     head = body[:1024]
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    controls = len(head) - len(head.translate(None, _CONTROLS))
     return controls > len(head) // 20
 
 

@@ -23,7 +23,7 @@ class Payload:
 
     length: int
     aliases: tuple[AliasRef, ...] = ()
-    terms: list[tuple[int, float, str]] = field(default_factory=list)  # topic, weight, term
+    terms: list[int] = field(default_factory=list)  # ids into TopicScorer.terms
     context: tuple[int, ...] = ()
 
 
@@ -49,9 +49,9 @@ class Matcher:
     def add_context(self, folded_key: str, entities: tuple[int, ...]) -> None:
         self._payload(f" {folded_key} ", len(folded_key)).context = entities
 
-    def add_term(self, folded_key: str, prefix: bool, topic: int, weight: float, term: str) -> None:
+    def add_term(self, folded_key: str, prefix: bool, term_id: int) -> None:
         pattern = f" {folded_key}" if prefix else f" {folded_key} "
-        self._payload(pattern, len(folded_key)).terms.append((topic, weight, term))
+        self._payload(pattern, len(folded_key)).terms.append(term_id)
 
     def compile(self) -> Matcher:
         automaton = ahocorasick.Automaton()

@@ -14,8 +14,8 @@ from transforms.tagging.entities import Mention, resolve
 from transforms.tagging.gazetteer import compile_gazetteer
 from transforms.tagging.matcher import Matcher
 from transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
-from transforms.tagging.text import Prepared, key, prepare
-from transforms.tagging.topics import TopicScorer
+from transforms.tagging.text import Prepared, prepare
+from transforms.tagging.topics import TermCounts, TopicScorer
 
 
 class Tagger:
@@ -29,13 +29,8 @@ class Tagger:
             matcher.add_aliases(folded_key, refs)
         for folded_key, supported in self.gazetteer.context.items():
             matcher.add_context(folded_key, supported)
-        for index, topic in enumerate(self.scorer.topics):
-            for term in topic.weighted_terms():
-                text = term.term.strip()
-                prefix = text.endswith("*")
-                folded_key = key(text.rstrip("*"))
-                if folded_key:
-                    matcher.add_term(folded_key, prefix, index, term.weight, text)
+        for term_id, term in enumerate(self.scorer.terms):
+            matcher.add_term(term.key, term.prefix, term_id)
         self.matcher = matcher.compile()
         self.ner = None
         if self.settings.ner.enabled:
@@ -50,29 +45,38 @@ class Tagger:
             settings = TaggingSettings.model_validate(settings)
         return cls(list(config.taxonomy), list(config.entities), settings)
 
-    def analyze(self, title: str, body: str) -> tuple[Prepared, list, list[Mention]]:
-        """The prepared text, the topic term hits and the entity mentions (for tag() and evals)."""
+    def analyze(self, title: str, body: str) -> tuple[Prepared, TermCounts, list[Mention]]:
+        """The prepared text, the topic term counts and the entity mentions (tag() and evals)."""
         text = prepare(title, body)
         hits = self.matcher.scan(text.folded)
-        title_end, folded = text.title_end, text.folded
-        term_hits = [(topic, weight, term, start < title_end, _word(folded, start, end, term))
-                     for start, end, payload in hits if payload.terms
-                     for topic, weight, term in payload.terms]
+        counts = self._count_terms(text, hits)
         mentions = resolve(text, hits, self.gazetteer)
         if self.ner is not None:
             mentions = self.ner.merge(text, mentions)
-        return text, term_hits, mentions
+        return text, counts, mentions
+
+    def _count_terms(self, text: Prepared, hits: list) -> TermCounts:
+        counts = TermCounts()
+        tf, words, terms = counts.tf, counts.words, self.scorer.terms
+        title_end = text.title_end
+        title_weight, body_weight = self.settings.title_weight, self.settings.body_weight
+        for start, end, payload in hits:
+            if payload.terms:
+                inc = title_weight if start < title_end else body_weight
+                for tid in payload.terms:
+                    tf[tid] = tf.get(tid, 0.0) + inc
+                    if terms[tid].prefix and tid not in words:
+                        words[tid] = _word(text.folded, start, end)
+        return counts
 
     def tag(self, article: Article) -> TaggedArticle:
-        _, term_hits, mentions = self.analyze(article.title, article.summary)
-        return TaggedArticle(article=article, topics=tuple(self.scorer.score(term_hits)),
+        _, counts, mentions = self.analyze(article.title, article.summary)
+        return TaggedArticle(article=article, topics=tuple(self.scorer.score(counts)),
                              entities=tuple(aggregate(mentions)))
 
 
-def _word(folded: str, start: int, end: int, term: str) -> str:
-    """What a term matched, for evidence: `deport*` shows as the word it found (deportations)."""
-    if not term.endswith("*"):
-        return term
+def _word(folded: str, start: int, end: int) -> str:
+    """What a prefix term matched, for evidence: `deport*` shows as the word it found."""
     stop = folded.find(" ", end)
     return folded[start:stop if stop >= 0 else len(folded)]
 

@@ -10,6 +10,7 @@ only ever finds whole words: word-boundary safety comes from the data, not from 
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -46,6 +47,15 @@ def _build_table() -> dict[int, str]:
 
 
 _TABLE = _build_table()
+# ASCII fast path: bytes.translate is a C table lookup per byte (~1 ns/char); str.translate with
+# a dict costs ~30 ns/char. Non-ASCII characters are folded first, one for one.
+_BYTES_TABLE = bytes(ord(_TABLE.get(i, chr(i))) for i in range(128)) + bytes(range(128, 256))
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _fold_one(match: re.Match) -> str:
+    ch = match.group()
+    return _TABLE.get(ord(ch), ch)
 
 # Function words that are also acronyms (US, IT, WHO): in all-caps text they are just words.
 STOPWORDS = frozenset("""a an and are as at be but by for from has have he her his i if in into
@@ -55,7 +65,11 @@ with you""".split())
 
 def fold(text: str) -> str:
     """Same length as `text` (after NFC): lower-case, accent-free, non-alphanumerics as spaces."""
-    return text.translate(_TABLE)
+    if not text.isascii():
+        text = _NON_ASCII.sub(_fold_one, text)
+        if not text.isascii():  # letters of other scripts stay (lower-cased): slow path
+            return text.translate(_TABLE)
+    return text.encode("ascii").translate(_BYTES_TABLE).decode("ascii")
 
 
 def key(phrase: str) -> str:
@@ -84,9 +98,12 @@ class Prepared:
 
 
 def prepare(title: str, body: str) -> Prepared:
-    title = " ".join(unicodedata.normalize("NFC", title).split())
-    body = " ".join(unicodedata.normalize("NFC", body).split())
+    title = " ".join(_nfc(title).split())
+    body = " ".join(_nfc(body).split())
     original = f" {title} | {body} "
-    folded = fold(original)
-    return Prepared(original=original, folded=folded, title_end=len(title) + 2,
-                    has_upper=any(c.isupper() for c in original))
+    return Prepared(original=original, folded=fold(original), title_end=len(title) + 2,
+                    has_upper=original.lower() != original)
+
+
+def _nfc(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFC", text)

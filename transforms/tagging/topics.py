@@ -4,22 +4,39 @@ Per topic, each distinct term contributes `weight * tf * (k + 1) / (tf + k)` whe
 title hits `title_weight` times and body hits `body_weight` times (BM25's saturation: the tenth
 "goal" adds little over the third, so one repetitive term cannot carry a topic). A child topic's
 evidence also counts for its ancestors. The raw sum is squashed to 0..1 with
-`1 - exp(-raw / saturation)` so that one threshold means the same on short and long articles,
-and every tag keeps the terms that fired, strongest first, so an alert can say why.
+`1 - exp(-raw / saturation)` so that one threshold applies to every topic, and every tag keeps
+the words that fired, strongest first, so an alert can say why.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from dataclasses import dataclass, field
 
 from transforms.model import TopicTag
 from transforms.tagging.schema import TaggingSettings, TopicConfig
+from transforms.tagging.text import key
 
 _K = 1.2
-# (topic index, term weight, term as configured, hit is in the title, word shown as evidence)
-TermHit = tuple[int, float, str, bool, str]
 _EVIDENCE = 8
+
+
+@dataclass(frozen=True)
+class Term:
+    topic: int
+    weight: float
+    text: str    # as configured, for messages
+    key: str     # folded, without the trailing '*'
+    prefix: bool
+
+
+@dataclass
+class TermCounts:
+    """What one article's text gave the scorer: weighted counts per term id, and for prefix
+    terms the first word they matched (shown as evidence instead of `deport*`)."""
+
+    tf: dict[int, float] = field(default_factory=dict)
+    words: dict[int, str] = field(default_factory=dict)
 
 
 class TopicScorer:
@@ -37,39 +54,51 @@ class TopicScorer:
             self.lineage.append(tuple(chain))
         self.thresholds = [t.threshold if t.threshold is not None else settings.threshold
                            for t in self.topics]
+        self.terms: list[Term] = []
+        for i, topic in enumerate(self.topics):
+            for term in topic.weighted_terms():
+                text = term.term.strip()
+                folded = key(text.rstrip("*"))
+                if folded:
+                    self.terms.append(Term(i, term.weight, text, folded, text.endswith("*")))
 
-    def raw(self, term_hits: list[TermHit]) -> dict[int, dict[str, float]]:
-        """topic -> {evidence word: contribution}, ancestors included."""
-        tf: dict[tuple[int, str], float] = defaultdict(float)
-        weights: dict[tuple[int, str], float] = {}
-        words: dict[tuple[int, str], str] = {}
-        tw, bw = self.settings.title_weight, self.settings.body_weight
-        for topic, weight, term, in_title, word in term_hits:
-            tf[topic, term] += tw if in_title else bw
-            weights[topic, term] = weight
-            words.setdefault((topic, term), word)
-        evidence: dict[int, dict[str, float]] = defaultdict(dict)
-        for (topic, term), count in tf.items():
-            value = weights[topic, term] * count * (_K + 1) / (count + _K)
-            word = words[topic, term]
-            for target in self.lineage[topic]:
-                bucket = evidence[target]
-                bucket[word] = bucket.get(word, 0.0) + value
-        return evidence
+    def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
+        """(per term id, per topic with ancestors) raw evidence."""
+        per_term: dict[int, float] = {}
+        per_topic: dict[int, float] = {}
+        terms, lineage, k1 = self.terms, self.lineage, _K + 1
+        for tid, count in counts.tf.items():
+            term = terms[tid]
+            value = term.weight * count * k1 / (count + _K)
+            per_term[tid] = value
+            for target in lineage[term.topic]:
+                per_topic[target] = per_topic.get(target, 0.0) + value
+        return per_term, per_topic
 
-    def score(self, term_hits: list[TermHit]) -> list[TopicTag]:
-        tags = []
+    def raw(self, counts: TermCounts) -> dict[str, float]:
+        """Topic id -> raw evidence (children included): what evaluations rank by."""
+        return {self.topics[t].id: v for t, v in self.contributions(counts)[1].items()}
+
+    def score(self, counts: TermCounts) -> list[TopicTag]:
+        per_term, per_topic = self.contributions(counts)
         saturation = self.settings.saturation
-        for topic, terms in self.raw(term_hits).items():
-            raw = sum(terms.values())
-            if raw <= 0:
-                continue
-            score = 1.0 - math.exp(-raw / saturation)
-            if score < self.thresholds[topic]:
-                continue
+        kept = []
+        for topic, raw in per_topic.items():
+            if raw > 0:
+                score = 1.0 - math.exp(-raw / saturation)
+                if score >= self.thresholds[topic]:
+                    kept.append((-score, self.topics[topic].id, topic, score))
+        kept.sort()
+        tags = []
+        for _, _, topic, score in kept[:self.settings.max_topics]:
+            evidence: dict[str, float] = {}
+            for tid, value in per_term.items():
+                term = self.terms[tid]
+                if value > 0 and topic in self.lineage[term.topic]:
+                    word = counts.words.get(tid, term.text)
+                    evidence[word] = evidence.get(word, 0.0) + value
+            strongest = sorted(evidence.items(), key=lambda kv: (-kv[1], kv[0]))[:_EVIDENCE]
             config = self.topics[topic]
-            strongest = sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:_EVIDENCE]
             tags.append(TopicTag(id=config.id, label=config.label, score=round(score, 4),
-                                 evidence=tuple(term for term, _ in strongest)))
-        tags.sort(key=lambda t: (-t.score, t.id))
-        return tags[:self.settings.max_topics]
+                                 evidence=tuple(word for word, _ in strongest)))
+        return tags

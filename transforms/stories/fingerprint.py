@@ -1,0 +1,173 @@
+"""Title+lead fingerprints: content words, word features, MinHash signatures, similarity.
+
+Why these features: a near-duplicate story is the same headline lightly edited, or the same
+lead under a rewritten headline. Words are folded (case, accents, punctuation: the tagger's
+`fold`), function words dropped and plurals folded ("talks" = "talk"), so "Mexico's talks"
+and "Mexico talks" agree. Each text becomes the set of its content words *and* of its adjacent
+content-word pairs: single words make a reordered headline still overlap, pairs make two
+different stories that merely share names ("Trump", "Powell", "Fed") overlap much less.
+
+Similarity is exact Jaccard over 32-bit feature hashes, the larger of:
+  - title+lead ("full"): catches wire copy whose headline was rewritten but whose lead was not;
+  - title alone, when both titles have enough content words: catches the same headline over
+    leads that each outlet wrote (or cut) differently.
+MinHash signatures of both sets feed the LSH index (lsh.py), which only finds candidates; the
+decision is always the exact Jaccard, so LSH noise never merges anything.
+
+MinHash is our own (MinHasher below, ~30 lines, no numpy, no new dependency).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from array import array
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+from transforms.tagging.text import fold
+
+STOPWORDS = frozenset("""a about after against ahead all also am amid among an and any are as at
+back be been before being between but by can could did do does during each even for from had has
+have he her here his how i if in into is it its just may me might more most much my new no nor
+not now of off on once only or other our out over own says said say she should since so some
+still such than that the their them then there these they this those through to too under until
+up upon us very via was we were what when where which while who whom why will with within would
+yet you your""".split())
+"""Function words carry no story identity. "not", "no" are here too: negation is judged by the
+headline-change rule (material.py), not by similarity."""
+
+NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11",
+                "twelve": "12", "dozen": "12", "hundred": "100", "thousand": "1000",
+                "million": "m", "billion": "bn"}
+"""Outlets spell small numbers differently ("nine" vs "9"); both mean the same figure."""
+
+
+def stem(word: str) -> str:
+    """Fold a plural or third-person "s" only: light, predictable, same on both sides."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+        if word.endswith("ie") and len(word) > 4:  # "companies" -> "company"
+            word = word[:-2] + "y"
+    return word
+
+
+def content_words(text: str, limit: int | None = None) -> list[str]:
+    """Folded, stop-word-free, stemmed words in order; at most `limit` of them."""
+    out: list[str] = []
+    for word in fold(text).split():
+        if word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
+            continue
+        out.append(stem(NUMBER_WORDS.get(word, word)))
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def features(words: list[str]) -> set[str]:
+    """Content words and adjacent content-word pairs (word 1- and 2-shingles)."""
+    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What the index stores per article. Signatures are None when the set is empty or, for
+    the title, when the title is too short to be compared on its own."""
+
+    full: frozenset[int]
+    title: frozenset[int]
+    title_words: int
+    full_sig: tuple[int, ...] | None
+    title_sig: tuple[int, ...] | None
+
+
+class MinHasher:
+    """MinHash signatures over string features, `num_perm` 31-bit values each.
+
+    One SHAKE-128 call per feature yields all `num_perm` hash values at once (lane i = bytes
+    4i..4i+3, top bit cleared) plus, in an extra lane, the feature's own 32-bit hash used for
+    exact Jaccard. The per-lane minimum over features is computed on the whole packed integer
+    at once (SWAR): with bit 31 of every lane as a guard, `((a | G) - b) & G` keeps the guard
+    of the lanes where a >= b and never borrows across lanes, so
+    `b ^ ((a ^ b) & ~mask)` picks the smaller value in every lane. Pure Python, deterministic
+    across processes (unlike `hash()`), about 10 µs per feature for 96 values on this machine —
+    5x faster than unpacking tuples and `map(min, zip(*rows))`.
+    """
+
+    def __init__(self, num_perm: int):
+        self.num_perm = num_perm
+        self._nbytes = 4 * (num_perm + 1)
+        self._lanes = int.from_bytes(b"\xff\xff\xff\x7f" * num_perm, "little")
+        self._guard = int.from_bytes(b"\x00\x00\x00\x80" * num_perm, "little")
+        self._unpack = struct.Struct(f"<{num_perm}I").unpack
+
+    def update(self, acc: int | None, feats: Iterable[str], own: set[int]) -> int | None:
+        """Fold features into the packed running minimum `acc`; add their hashes to `own`."""
+        lanes, guard = self._lanes, self._guard
+        for feat in feats:
+            digest = hashlib.shake_128(feat.encode("utf-8")).digest(self._nbytes)
+            own.add(int.from_bytes(digest[-4:], "little"))
+            value = int.from_bytes(digest, "little") & lanes
+            if acc is None:
+                acc = value
+                continue
+            ge = ((acc | guard) - value) & guard
+            acc = value ^ ((acc ^ value) & ~(ge - (ge >> 31)))
+        return acc
+
+    def signature(self, acc: int | None) -> tuple[int, ...] | None:
+        if acc is None:
+            return None
+        return self._unpack(acc.to_bytes(self._nbytes, "little")[:-4])
+
+
+@lru_cache(maxsize=8)
+def minhasher(num_perm: int) -> MinHasher:
+    return MinHasher(num_perm)
+
+
+def fingerprint(title: str, lead: str, *, num_perm: int, lead_words: int,
+                min_title_words: int) -> Fingerprint:
+    """Title features are folded first, so the title signature is a snapshot on the way."""
+    hasher = minhasher(num_perm)
+    title_w = content_words(title)
+    title_f = features(title_w)
+    lead_f = features(content_words(lead, lead_words)) - title_f if lead_words else set()
+    title_own: set[int] = set()
+    title_acc = hasher.update(None, title_f, title_own)
+    full_own = set(title_own)
+    full_acc = hasher.update(title_acc, lead_f, full_own)
+    return Fingerprint(
+        full=frozenset(full_own), title=frozenset(title_own), title_words=len(title_w),
+        full_sig=hasher.signature(full_acc),
+        title_sig=hasher.signature(title_acc) if len(title_w) >= min_title_words else None)
+
+
+def jaccard(a: frozenset[int] | set[int], b: frozenset[int] | set[int]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def similarity(a: Fingerprint, b: Fingerprint, min_title_words: int) -> tuple[float, str]:
+    """(score, basis): the larger of the title+lead and the title-only Jaccard."""
+    full = jaccard(a.full, b.full)
+    if a.title_words >= min_title_words and b.title_words >= min_title_words:
+        title = jaccard(a.title, b.title)
+        if title > full:
+            return title, "title"
+    return full, "text"
+
+
+def pack(hashes: frozenset[int]) -> bytes:
+    """Feature hashes as a compact blob for the store (4 bytes each)."""
+    return array("I", sorted(hashes)).tobytes()
+
+
+def unpack(blob: bytes) -> frozenset[int]:
+    values = array("I")
+    values.frombytes(blob)
+    return frozenset(values)

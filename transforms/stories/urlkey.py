@@ -1,0 +1,38 @@
+"""The URL key that makes two articles the same story regardless of how the link was dressed.
+
+On top of `canonical_link` (tracking parameters and fragment removed, http(s) only) the key
+ignores what still differs between copies of one page: the scheme, a leading "www.", a trailing
+slash, and archive wrappers (archive.is/newest/<url>, archive.ph/<url>,
+web.archive.org/web/<timestamp>/<url>) which some feeds put around every link.
+A link to a site's front page is no key: broken feeds give every item the home page as link.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from transforms.ingest.links import canonical_link
+
+_WRAPPER = re.compile(
+    r"^https?://(?:www\.)?(?:archive\.(?:is|ph|today|li|vn|md|fo)/(?:newest/|oldest/|\d{14}/)?"
+    r"|web\.archive\.org/web/\d{1,14}[a-z_]*/)(?=https?://)", re.IGNORECASE)
+
+
+def url_key(link: str | None) -> str | None:
+    link = canonical_link(link)
+    for _ in range(3):  # a wrapper in a wrapper is possible, a loop is not
+        if not link:
+            return None
+        unwrapped = _WRAPPER.sub("", link)
+        if unwrapped == link:
+            break
+        link = canonical_link(unwrapped)
+    if not link:
+        return None
+    parts = urlsplit(link)
+    host = parts.netloc.removeprefix("www.")
+    path = parts.path.rstrip("/")
+    if not path and not parts.query:
+        return None
+    return host + path + ("?" + parts.query if parts.query else "")

@@ -26,11 +26,11 @@ from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import feedparser  # noqa: E402
+import feedparser
 
-from transforms.config import FetchSettings  # noqa: E402
-from transforms.fetch import fetch  # noqa: E402
-from transforms.parse import parse_feed  # noqa: E402
+from transforms.config import FetchSettings
+from transforms.fetch import fetch
+from transforms.parse import parse_feed
 
 FEED_URL = "https://feeds.example.com/{}"
 
@@ -91,7 +91,10 @@ def main(argv=None) -> int:
         print(f"no snapshots under {args.data}", file=sys.stderr)
         return 2
     settings = FetchSettings()
-    bodies = [open(path, "rb").read() for _, path, _ in polls]
+    bodies = []
+    for _, path, _ in polls:
+        with open(path, "rb") as handle:
+            bodies.append(handle.read())
     ours, base = [], []
     for _ in range(args.repeat):
         start = time.perf_counter()

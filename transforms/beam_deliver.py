@@ -7,6 +7,7 @@ channel is then simple), and a sink that fails or stalls never holds up another 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
@@ -30,7 +31,12 @@ class _RouteDoFn(beam.DoFn):
         self.router = Router(self.config)
 
     def process(self, match: Match) -> Iterable[Alert]:
-        alerts = self.router.route(match)
+        from transforms.grouping import silenced
+        now = datetime.now(timezone.utc)
+        if silenced(match, self.config.silences, now):
+            Metrics.counter(NS, "matches_silenced").inc()
+            return
+        alerts = self.router.route(match, now)
         if not alerts:
             Metrics.counter(NS, "matches_unrouted").inc()
         yield from alerts
@@ -48,31 +54,29 @@ class RouteAlerts(beam.PTransform):
 
 
 class _DeliverSinkDoFn(beam.DoFn):
+    """All of one sink's new alerts in order, then the sink's held groups that are due."""
+
     def __init__(self, config: Config, state_dir: str):
         self.config, self.state_dir = config, state_dir
 
     def setup(self):
+        from transforms.sinks.base import build_sink
+        from transforms.sinks.deliver import Dispatcher
         self.store = StateStore(self.state_dir)
-        self.sinks = {}
+        self.dispatcher = Dispatcher(self.config, self.store,
+                                     lambda name: build_sink(name, self.config.sinks[name]))
 
     def teardown(self):
-        for sink in self.sinks.values():
-            sink.close()
+        self.dispatcher.close()
         self.store.close()
 
-    def _sink(self, name: str):
-        from transforms.sinks.base import build_sink
-        if name not in self.sinks:
-            self.sinks[name] = build_sink(name, self.config.sinks[name])
-        return self.sinks[name]
-
     def process(self, sink_alerts) -> Iterable:
-        from transforms.sinks.deliver import deliver
         name, alerts = sink_alerts
-        sink = self._sink(name)
-        ordered = sorted(alerts, key=lambda a: (a.match.article.article.published, a.key))
-        for alert in ordered:
-            outcome = deliver(alert, sink, self.store)
+        ordered = sorted((a for a in alerts if a is not None),
+                         key=lambda a: (a.match.article.article.published, a.key))
+        outcomes = [self.dispatcher.offer(alert) for alert in ordered]
+        outcomes += self.dispatcher.flush_due(name)
+        for outcome in outcomes:
             Metrics.counter(NS, f"alerts_{outcome.status}").inc()
             Metrics.counter(f"{NS}.sink", f"{name}.{outcome.status}").inc()
             if outcome.dead_letter is not None:
@@ -81,15 +85,24 @@ class _DeliverSinkDoFn(beam.DoFn):
 
 
 class Deliver(beam.PTransform):
-    """PCollection[Alert] -> Outcome main output and DEAD output (alerts that gave up)."""
+    """PCollection[Alert] -> Outcome main output and DEAD output (alerts that gave up).
+
+    Every active sink also gets a tick (None) each cycle, so held digests go out when due even
+    in a cycle that brought no new alert for that sink.
+    """
 
     def __init__(self, config: Config, state_dir: str):
         super().__init__()
         self.config, self.state_dir = config, state_dir
 
     def expand(self, alerts):
-        return (alerts
-                | "BySink" >> beam.Map(lambda a: (a.sink, a))
+        from transforms.routing import active_sinks
+        ticks = (alerts.pipeline
+                 | "SinkTicks" >> beam.Create(sorted(active_sinks(self.config)))
+                 | "Tick" >> beam.Map(lambda name: (name, None)))
+        keyed = alerts | "BySink" >> beam.Map(lambda a: (a.sink, a))
+        return ((keyed, ticks)
+                | "WithTicks" >> beam.Flatten()
                 | "GroupBySink" >> beam.GroupByKey()
                 | "Send" >> beam.ParDo(_DeliverSinkDoFn(self.config, self.state_dir))
                 .with_outputs(DEAD, main="outcomes"))

@@ -10,6 +10,7 @@ import difflib
 import glob
 import os
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -103,6 +104,8 @@ class SlackSink(_Strict):
     channel: EnvStr | None = None
     api_url: EnvStr | None = Field(default=None, description="Web API base URL (tests, GovSlack)")
     optional: bool = Field(default=False, description="skip quietly when no credentials resolve")
+    pace: float = Field(default=1.0, ge=0, description="seconds between two messages (Slack "
+                                                       "allows about one per second per channel)")
     timeout: float = Field(default=10.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
     retry_backoff: float = Field(default=0.5, ge=0, description="first retry delay, doubled each time")
@@ -132,17 +135,85 @@ class WebhookSink(_Strict):
 Sink = Annotated[Union[ConsoleSink, JsonlSink, SlackSink, WebhookSink], Field(discriminator="type")]
 
 
+def _seconds(value: Any) -> Any:
+    """Durations: a number of seconds, or '90s', '5m', '2h', '1d'."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+        if not found:
+            raise ValueError(f"'{value}' is not a duration. Fix: write seconds (90) or a number "
+                             f"with s, m, h or d (90s, 5m, 2h, 1d)")
+        number, unit = found.groups()
+        return float(number) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+
+
+class QuietHours(_Strict):
+    """A daily window in which a route's alerts are held, then sent as one digest."""
+
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
+    timezone: str = "UTC"
+    except_severity: list[Literal["info", "warning", "critical"]] = Field(
+        default_factory=lambda: ["critical"], description="severities that still go out at once")
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> QuietHours:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone '{self.timezone}'. Fix: use an IANA name such as "
+                             f"Europe/Berlin or America/New_York") from None
+        return self
+
+
+GroupField = Literal["rule", "story", "entity", "topic", "feed"]
+
+
 class RouteConfig(_Strict):
     rules: list[str] = Field(default_factory=list, description="rule ids; empty means every rule")
     severity: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
-    sinks: list[str] = Field(default_factory=list)
+    sinks: list[str] = Field(default_factory=list, description="empty: matches selected here "
+                                                                "are dropped")
     continue_: bool = Field(default=False, alias="continue")
+    group_by: list[GroupField] = Field(default_factory=lambda: ["rule"])
+    group_wait: Duration = Field(default=0, description="hold a new group's first alert this "
+                                                        "long so a burst goes out as one digest")
+    group_interval: Duration = Field(default=300, description="window for max_alerts")
+    max_alerts: int = Field(default=10, ge=1, description="messages per group per window; the "
+                                                          "overflow becomes one digest")
+    repeat_interval: Duration = Field(default=0, description="at least this long between two "
+                                                             "digests of one group (0: "
+                                                             "group_interval)")
+    quiet_hours: QuietHours | None = None
 
     def selects(self, rule_id: str, severity: str, labels: dict[str, str]) -> bool:
         return ((not self.rules or rule_id in self.rules)
                 and (not self.severity or severity in self.severity)
                 and all(labels.get(k) == v for k, v in self.labels.items()))
+
+
+class Silence(_Strict):
+    """Mute matches of a rule, entity, topic or feed until a time (all given fields must hold)."""
+
+    rule: str | None = None
+    entity: str | None = None
+    topic: str | None = None
+    feed: str | None = None
+    until: datetime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> Silence:
+        if not (self.rule or self.entity or self.topic or self.feed):
+            raise ValueError("a silence needs rule, entity, topic or feed. Fix: add one of them")
+        if self.until.tzinfo is None:
+            self.until = self.until.replace(tzinfo=timezone.utc)
+        return self
 
 
 class ConfigFragment(_Strict):
@@ -158,6 +229,7 @@ class ConfigFragment(_Strict):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     state_dir: EnvStr | None = None
     dead_letters: str | None = Field(default=None, description="JSONL file for dead letters")
+    silences: list[Silence] = Field(default_factory=list)
 
 
 class Config(ConfigFragment):
@@ -179,21 +251,29 @@ class Config(ConfigFragment):
 
     def sinks_for(self, rule: RuleConfig) -> list[str]:
         """The sinks a rule's matches reach: its own list, else the routes that select it."""
-        if rule.sinks:
-            return list(rule.sinks)
         chosen: list[str] = []
-        for route in self.routes:
+        for _, sink in self.deliveries_for(rule):
+            if sink not in chosen:
+                chosen.append(sink)
+        return chosen
+
+    def deliveries_for(self, rule: RuleConfig) -> list[tuple[int, str]]:
+        """(route index, sink) pairs for a rule; route -1 means the rule's own `sinks:`."""
+        if rule.sinks:
+            return [(-1, sink) for sink in rule.sinks]
+        pairs: list[tuple[int, str]] = []
+        for i, route in enumerate(self.routes):
             if route.selects(rule.id, rule.severity, rule.labels):
-                chosen += [s for s in route.sinks if s not in chosen]
+                pairs += [(i, s) for s in route.sinks if s not in {p[1] for p in pairs}]
                 if not route.continue_:
                     break
-        return chosen
+        return pairs
 
 
 # --- loading -------------------------------------------------------------------------------
 
 _SECTION_LISTS = ("feeds", "taxonomy", "entities", "rules", "routes")
-_MAIN_ONLY = ("include", "fetch", "state_dir", "dead_letters")
+_MAIN_ONLY = ("include", "fetch", "state_dir", "dead_letters", "silences")
 
 
 def load_config(path: str | os.PathLike = DEFAULT_CONFIG) -> Config:

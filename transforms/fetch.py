@@ -88,9 +88,9 @@ def fetch(url: str, settings: FetchSettings, *, client: httpx.Client | None = No
     started = time.monotonic()
     if _is_local(url):
         return _read_local(url, settings, started)
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return _failed(url, "bad_url", f"only http, https and local paths are fetched, got {url!r}",
-                       started)
+    problem = _url_problem(url)
+    if problem:
+        return _failed(url, "bad_url", problem, started)
     own = client is None
     client = client or make_client(settings)
     try:
@@ -100,12 +100,23 @@ def fetch(url: str, settings: FetchSettings, *, client: httpx.Client | None = No
             client.close()
 
 
+def _url_problem(url: str) -> str | None:
+    """Why httpx would refuse this URL (it raises plain ValueError/IDNA errors), else None."""
+    try:
+        if urlsplit(url).scheme.lower() not in ("http", "https"):
+            return f"only http, https and local paths are fetched, got {url!r}"
+        httpx.URL(url).host  # .host decodes IDNA, which raises for bad labels
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:  # IDNA errors are UnicodeError
+        return f"invalid URL {url!r}: {exc}"
+    return None
+
+
 def _is_local(url: str) -> bool:
-    return url.startswith("/") or url.startswith("file://")
+    return url.startswith(("/", "file://"))
 
 
 def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResult:
-    path = url[len("file://"):] if url.startswith("file://") else url
+    path = url.removeprefix("file://")
     try:
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
@@ -161,8 +172,9 @@ def _fetch_http(url: str, settings: FetchSettings, client: httpx.Client, etag: s
 
 
 def _redirect_problem(target: str, visited: list[str], limit: int) -> tuple[str, str] | None:
-    if urlsplit(target).scheme.lower() not in ("http", "https"):
-        return "bad_url", f"redirect to a non-http(s) URL refused: {target!r}"
+    problem = _url_problem(target)
+    if problem:
+        return "bad_url", f"redirect refused: {problem}"
     if target in visited:
         return "too_many_redirects", f"redirect loop: {' -> '.join(visited + [target])}"
     if len(visited) > limit:
@@ -187,12 +199,12 @@ def _finish(url: str, final_url: str, response: httpx.Response, settings: FetchS
             deadline: Deadline, counter: _Counter, started: float, redirects: int,
             etag: str | None, last_modified: str | None) -> FetchResult:
     headers = {k.lower(): v for k, v in response.headers.items()}
-    common = dict(url=url, http_status=response.status_code, headers=headers,
-                  etag=headers.get("etag") or etag,
-                  last_modified=headers.get("last-modified") or last_modified,
-                  retry_after=retry_after_seconds(headers.get("retry-after")),
-                  max_age=max_age_seconds(headers.get("cache-control")),
-                  final_url=final_url, redirects=redirects)
+    common = {"url": url, "http_status": response.status_code, "headers": headers,
+              "etag": headers.get("etag") or etag,
+              "last_modified": headers.get("last-modified") or last_modified,
+              "retry_after": retry_after_seconds(headers.get("retry-after")),
+              "max_age": max_age_seconds(headers.get("cache-control")),
+              "final_url": final_url, "redirects": redirects}
     if response.status_code == 304:
         return FetchResult(status="not_modified", outcome="not_modified",
                            elapsed=time.monotonic() - started, **common)
@@ -211,7 +223,7 @@ def _finish(url: str, final_url: str, response: httpx.Response, settings: FetchS
         raw = counter.wrap(response.iter_raw(_CHUNK), deadline)
         body = read_capped(decoded_chunks(raw, headers.get("content-encoding"), settings.max_bytes),
                            settings.max_bytes)
-    except BodyTooLarge as exc:
+    except BodyTooLarge:
         return FetchResult(status="failed", outcome="too_large",
                            error=f"body larger than max_bytes={settings.max_bytes} (after "
                                  f"decoding; stopped after {counter.bytes} bytes received)",

@@ -35,6 +35,7 @@ class Article(_Element):
     language: str | None = None
     guid: str | None = None
     fetched_at: datetime = Field(default_factory=utc_now)
+    story_id: str | None = None  # set by story clustering: copies of one story share it
 
     @property
     def dedupe_key(self) -> str:
@@ -93,10 +94,13 @@ class Alert(_Element):
     key: str
     sink: str
     match: Match
+    route: int = -1   # index of the route that sent it here; -1: the rule's own sinks
+    group: str = ""   # flood-control group label, e.g. "rule:quake · entity:Chile"
 
     @classmethod
-    def for_match(cls, match: Match, sink: str) -> Alert:
-        return cls(key=f"{match.rule_id}|{match.article.article.id}|{sink}", sink=sink, match=match)
+    def for_match(cls, match: Match, sink: str, route: int = -1, group: str = "") -> Alert:
+        return cls(key=f"{match.rule_id}|{match.article.article.id}|{sink}", sink=sink,
+                   match=match, route=route, group=group)
 
 
 class DeadLetter(_Element):

@@ -34,6 +34,8 @@ from transforms.model import Article, DeadLetter, utc_now
 STAGE = "parse"
 RAW_BYTES = 200
 _ENTRY_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+_ROOT_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*$",
+                         re.DOTALL)
 _BENIGN = ("NonXMLContentType",)
 """feedparser flags feeds served without an XML Content-Type; they parse normally."""
 
@@ -51,6 +53,16 @@ class ParseResult(BaseModel):
     version: str = ""
     title: str = ""
     fast_path: bool = False
+
+    def counters(self) -> dict[str, int]:
+        """Named counts for metrics and the run summary (dead letters by reason)."""
+        counts = {"entries": self.entries, "articles": len(self.articles),
+                  "skipped_seen": self.skipped_seen, "duplicates": self.duplicates,
+                  "fast_path": int(self.fast_path), "warnings": len(self.warnings)}
+        for dead in self.dead_letters:
+            key = f"dead_letter.{dead.reason}"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
 
 def parse_feed(body: bytes, *, feed_id: str, feed_url: str,
@@ -159,8 +171,8 @@ def _check_recovered(parsed, data: bytes, entries: list, result: ParseResult, so
                      body: bytes) -> list:
     """Malformed XML that feedparser's lenient parser still read: keep what is complete.
 
-    A truncated body leaves its last entry unclosed; entries beyond the count of closing tags
-    are cut (they are incomplete) and reported as one "truncated" dead letter.
+    A truncated body (no closing root tag, or fewer closing entry tags than entries) is one
+    "truncated" dead letter; entries beyond the count of closing tags are incomplete and cut.
     """
     problem = _bozo(parsed)
     if not _is_syntax_problem(parsed):
@@ -168,12 +180,12 @@ def _check_recovered(parsed, data: bytes, entries: list, result: ParseResult, so
             result.warnings.append(f"recovered: {problem}")
         return entries
     complete = len(_ENTRY_CLOSE.findall(data))
-    if complete < len(entries):
-        lost = len(entries) - complete
-        result.dead_letters.append(_dead(source, "truncated", f"XML ends inside entry "
-                                         f"{complete + 1} ({lost} incomplete entr"
-                                         f"{'y' if lost == 1 else 'ies'} dropped): {problem}",
-                                         body[-RAW_BYTES:]))
+    if complete < len(entries) or not _ROOT_CLOSE.search(data[-512:]):
+        lost = max(len(entries) - complete, 0)
+        result.dead_letters.append(_dead(
+            source, "truncated", f"the document ends early: {lost} incomplete entr"
+            f"{'y' if lost == 1 else 'ies'} dropped, {min(complete, len(entries))} kept; "
+            f"{problem}", body[-RAW_BYTES:]))
         return entries[:complete]
     result.warnings.append(f"malformed XML parsed leniently: {problem}")
     return entries

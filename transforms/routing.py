@@ -1,8 +1,13 @@
-"""Which sinks a match goes to: the rule's own sinks, else the routes that select it."""
+"""Which sinks a match goes to (the rule's own sinks, else the routes that select it), and in
+which flood-control group. Silenced matches stop here.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from transforms.config import Config
+from transforms.grouping import group_label, silenced
 from transforms.model import Alert, Match
 
 
@@ -12,12 +17,20 @@ def active_sinks(config: Config) -> set[str]:
 
 
 class Router:
-    """Resolves each rule's sinks once, so routing a match is a dict lookup."""
+    """Resolves each rule's (route, sink) pairs once, so routing a match is a dict lookup."""
 
     def __init__(self, config: Config):
         active = active_sinks(config)
-        self.sinks_by_rule = {rule.id: [s for s in config.sinks_for(rule) if s in active]
-                              for rule in config.rules}
+        self.config = config
+        self.deliveries = {rule.id: [(i, s) for i, s in config.deliveries_for(rule) if s in active]
+                           for rule in config.rules}
 
-    def route(self, match: Match) -> list[Alert]:
-        return [Alert.for_match(match, sink) for sink in self.sinks_by_rule.get(match.rule_id, [])]
+    def route(self, match: Match, now: datetime) -> list[Alert]:
+        if silenced(match, self.config.silences, now):
+            return []
+        alerts = []
+        for index, sink in self.deliveries.get(match.rule_id, []):
+            group_by = self.config.routes[index].group_by if index >= 0 else ["rule"]
+            alerts.append(Alert.for_match(match, sink, route=index,
+                                          group=group_label(match, group_by)))
+        return alerts

@@ -22,6 +22,7 @@ from typing import Iterable
 
 from pydantic import BaseModel
 
+from transforms.grouping import GroupState
 from transforms.model import DeadLetter
 
 SCHEMA_VERSION = 1
@@ -34,8 +35,12 @@ CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
 CREATE TABLE IF NOT EXISTS alerts (
   key TEXT PRIMARY KEY, sink TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
-  error TEXT, payload TEXT NOT NULL, updated_at TEXT NOT NULL);
+  error TEXT, payload TEXT NOT NULL, updated_at TEXT NOT NULL, group_key TEXT);
 CREATE INDEX IF NOT EXISTS alerts_status_idx ON alerts (status, updated_at);
+CREATE INDEX IF NOT EXISTS alerts_group_idx ON alerts (group_key, status);
+CREATE TABLE IF NOT EXISTS groups (
+  group_key TEXT PRIMARY KEY, sink TEXT NOT NULL, state TEXT NOT NULL, due_at TEXT);
+CREATE INDEX IF NOT EXISTS groups_due_idx ON groups (sink, due_at);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, source TEXT NOT NULL,
   reason TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL);
@@ -59,7 +64,7 @@ class FeedState(BaseModel):
 class AlertRecord(BaseModel):
     key: str
     sink: str
-    status: str  # sending | sent | dead
+    status: str  # sending | held (waiting for a digest) | sent | dead
     attempts: int
     error: str | None
     payload: str  # Alert JSON, so a dead alert can be redelivered without the article
@@ -155,17 +160,50 @@ class StateStore:
         """Record intent to send. False when the alert was already sent (never send it again)."""
         with self._tx():
             row = self._db.execute("SELECT status FROM alerts WHERE key=?", (key,)).fetchone()
-            if row and row[0] == "sent":
+            if row and row[0] in ("sent", "held"):
                 return False
             self._db.execute(
-                "INSERT INTO alerts VALUES (?,?,'sending',0,NULL,?,?) ON CONFLICT(key) DO UPDATE "
-                "SET status='sending', updated_at=excluded.updated_at", (key, sink, payload, _now()))
+                "INSERT INTO alerts VALUES (?,?,'sending',0,NULL,?,?,NULL) ON CONFLICT(key) DO "
+                "UPDATE SET status='sending', updated_at=excluded.updated_at",
+                (key, sink, payload, _now()))
             return True
 
     def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
         with self._tx():
             self._db.execute("UPDATE alerts SET status=?, attempts=attempts+?, error=?, "
                              "updated_at=? WHERE key=?", (status, attempts, error, _now(), key))
+
+    # --- flood-control groups -------------------------------------------------------------
+    def group_state(self, group_key: str) -> GroupState:
+        row = self._db.execute("SELECT state FROM groups WHERE group_key=?",
+                               (group_key,)).fetchone()
+        return GroupState.model_validate_json(row[0]) if row else GroupState()
+
+    def save_group(self, group_key: str, sink: str, state: GroupState,
+                   hold_key: str | None = None) -> None:
+        """Save a group's state; with `hold_key`, that claimed alert now waits in the group."""
+        with self._tx():
+            self._db.execute("INSERT OR REPLACE INTO groups VALUES (?,?,?,?)",
+                             (group_key, sink, state.model_dump_json(),
+                              state.due_at.isoformat() if state.due_at else None))
+            if hold_key:
+                self._db.execute("UPDATE alerts SET status='held', group_key=?, updated_at=? "
+                                 "WHERE key=?", (group_key, _now(), hold_key))
+
+    def due_groups(self, sink: str, now: datetime) -> list[str]:
+        return [r[0] for r in self._db.execute(
+            "SELECT group_key FROM groups WHERE sink=? AND due_at IS NOT NULL AND due_at<=? "
+            "ORDER BY due_at", (sink, now.isoformat()))]
+
+    def next_group_due(self) -> datetime | None:
+        row = self._db.execute("SELECT MIN(due_at) FROM groups WHERE due_at IS NOT NULL").fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def held_alerts(self, group_key: str) -> list[AlertRecord]:
+        rows = self._db.execute(
+            "SELECT key, sink, status, attempts, error, payload, updated_at FROM alerts "
+            "WHERE group_key=? AND status='held' ORDER BY updated_at", (group_key,)).fetchall()
+        return [AlertRecord(**dict(zip(AlertRecord.model_fields, r))) for r in rows]
 
     def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
         rows = self._db.execute(

@@ -29,11 +29,12 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from transforms.sinks.base import build_sink
-    from transforms.sinks.deliver import deliver
+    from transforms.sinks.deliver import Dispatcher
     config = load_config(args.config)
     store = StateStore(resolve_state_dir(args.state_dir, config))
+    dispatcher = Dispatcher(config, store, lambda name: build_sink(name, config.sinks[name]))
     records = [r for r in store.alerts("dead", args.since) if not args.sink or r.sink == args.sink]
-    sinks, results = {}, {"sent": 0, "already_sent": 0, "dead": 0, "unknown_sink": 0}
+    results = {"sent": 0, "already_sent": 0, "dead": 0, "unknown_sink": 0}
     for record in records:
         alert = Alert.model_validate_json(record.payload)
         if args.dry_run:
@@ -43,14 +44,11 @@ def run(args) -> int:
             results["unknown_sink"] += 1
             print(f"skip {record.key}: sink '{record.sink}' is no longer in {config.source}")
             continue
-        if record.sink not in sinks:
-            sinks[record.sink] = build_sink(record.sink, config.sinks[record.sink])
-        outcome = deliver(alert, sinks[record.sink], store)
+        outcome = dispatcher.redeliver(alert)
         results[outcome.status] += 1
         if outcome.status == "dead":
             print(f"still failing {record.key}: {outcome.dead_letter.reason}")
-    for sink in sinks.values():
-        sink.close()
+    dispatcher.close()
     store.close()
     if not args.dry_run:
         print(json.dumps(results) if args.json else

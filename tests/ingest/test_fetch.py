@@ -194,7 +194,9 @@ def test_connection_refused(refused_url):
     assert "connect" in result.error
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/feed", "gopher://x", "javascript:alert(1)"])
+@pytest.mark.parametrize("url", ["ftp://example.com/feed", "gopher://x", "javascript:alert(1)",
+                                 "http://[bad", "http://xn--a.com/", "http://\u2603.com/",
+                                 "http:///nohost", "relative/path.xml"])
 def test_only_http_and_https(url):
     result = fetch(url, FAST)
     assert result.outcome == "bad_url"

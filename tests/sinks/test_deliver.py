@@ -1,4 +1,4 @@
-"""deliver(): the ledger makes delivery exactly-once across retries, re-runs and restarts."""
+"""Dispatcher: the ledger makes delivery exactly-once across retries, re-runs and restarts."""
 
 import hashlib
 import hmac
@@ -10,10 +10,15 @@ from tests.factories import alert
 from tests.loopback import FeedServer, SlackServer
 from transforms.config import SlackSink as SlackSinkConfig
 from transforms.config import WebhookSink as WebhookSinkConfig
-from transforms.sinks.deliver import deliver
+from transforms.config import Config
+from transforms.sinks.deliver import Dispatcher
 from transforms.sinks.slack import SlackSink
 from transforms.sinks.webhook import WebhookSink
 from transforms.store import StateStore
+
+
+def deliver(alert, sink, store):
+    return Dispatcher(Config(), store, lambda name: sink).offer(alert)
 
 
 class Recorder:

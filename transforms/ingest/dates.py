@@ -28,10 +28,15 @@ def from_struct(value: time.struct_time | None) -> datetime | None:
 
 def choose_dates(published: datetime | None, updated: datetime | None,
                  fetched_at: datetime) -> tuple[datetime, datetime | None]:
-    """(published, updated): published falls back to updated, then to fetched_at."""
+    """(published, updated): published falls back to updated, then to fetched_at.
+
+    `updated` is kept only when it says something `published` does not (feedparser copies
+    the RSS pubDate into both).
+    """
     published = _plausible(published, fetched_at)
     updated = _plausible(updated, fetched_at)
-    return published or updated or fetched_at, updated
+    published = published or updated or fetched_at
+    return published, (updated if updated != published else None)
 
 
 def _plausible(value: datetime | None, fetched_at: datetime) -> datetime | None:

@@ -26,7 +26,7 @@ class Deadline:
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
 
-    def __enter__(self) -> Deadline:
+    def __enter__(self) -> Deadline:  # noqa: PYI034 - final class, Self needs 3.11
         self._timer.start()
         return self
 

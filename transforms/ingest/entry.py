@@ -6,7 +6,8 @@ Decisions (documented in docs/ingestion.md):
   summary and no link carries nothing to alert on and is dead-lettered ("empty_entry").
 - link: resolved against xml:base / the feed URL by feedparser, then against the feed's home
   page; kept only when it ends up absolute http(s); tracking params and fragment removed.
-- summary: the summary, else the first content block, as plain text, capped at SUMMARY_LIMIT.
+- summary: the summary, else the first content block, as plain text, capped at SUMMARY_LIMIT;
+  titles are capped at TITLE_LIMIT (a hostile feed must not make a 150 KB Slack title).
 - dates: UTC; see dates.py for the fallback and future-date rules.
 """
 
@@ -22,6 +23,7 @@ from transforms.ingest.text import plain_text
 from transforms.model import Article
 
 SUMMARY_LIMIT = 20_000
+TITLE_LIMIT = 1_000
 TITLE_FROM_SUMMARY = 120
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 
@@ -64,7 +66,7 @@ def to_article(entry, ctx: FeedContext) -> Article:
         content = entry.get("content") or []
         if content:
             summary = _text(content[0].get("value"), content[0], limit=SUMMARY_LIMIT)
-    title = _text(entry.get("title"), entry.get("title_detail"))
+    title = _text(entry.get("title"), entry.get("title_detail"), limit=TITLE_LIMIT)
     if not title:
         title = plain_text(summary, is_html=False, limit=TITLE_FROM_SUMMARY) or link or ""
     if not title:

@@ -19,9 +19,9 @@ def entry_key(guid: str | None, link: str | None, title: str = "", summary: str 
         return "guid:" + guid
     if link:
         return "link:" + link
-    digest = hashlib.sha1(f"{title}\x1f{summary}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(f"{title}\x1f{summary}".encode()).hexdigest()
     return "hash:" + digest
 
 
 def article_id(feed_id: str, key: str) -> str:
-    return hashlib.sha1(f"{feed_id}\x1f{key}".encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(f"{feed_id}\x1f{key}".encode()).hexdigest()[:16]

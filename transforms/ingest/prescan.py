@@ -103,7 +103,11 @@ def _shape(root) -> tuple[str, list, int | None] | None:
     if tag == "rss":
         channel = root.find("channel")
         items = root.findall("channel/item") + root.findall("item")
-        return _RSS_VERSIONS.get(root.get("version", "").strip(), "rss"), items, _ttl(channel)
+        version = _RSS_VERSIONS.get(root.get("version", "").strip(), "rss")
+        if version == "rss091u" and "netscape" in (root.getroottree().docinfo.public_id or
+                                                   "").lower():
+            version = "rss091n"
+        return version, items, _ttl(channel)
     if tag == f"{RDF}RDF":
         items = root.findall(f"{RSS10}item")
         if items or root.find(f"{RSS10}channel") is not None:

@@ -95,7 +95,10 @@ def _text(term: Term, use_stems: bool):
     unit = _unit(term, use_stems)
     if not unit.leaves:
         return m.NeverNode(str(term))
-    return m.TextNode(unit, (term.field,) if term.field else DEFAULT_FIELDS, _label(term))
+    fields = (term.field,) if term.field else DEFAULT_FIELDS
+    if len(unit.leaves) == 1 and isinstance(unit.leaves[0], m.Exact):
+        return m.WordNode(unit, fields, _label(term))
+    return m.TextNode(unit, fields, _label(term))
 
 
 def _tag(tag: Tag, vocab: Vocabulary, problems: list[QueryError]):

@@ -1,9 +1,10 @@
 """Executable rule nodes: each answers "does this article satisfy me, and where?".
 
-`eval(view)` returns None when the node does not hold, else the evidence that it holds: a list
-of (field, term, start, end, detail) tuples (offsets index the field's text, -1 for tags). NOT
-holds with no evidence. Evidence is gathered while evaluating because alerts must say why; it
-stays cheap because most nodes fail at their first dict lookup.
+Two questions, two methods. `holds(view)` is the fast yes/no asked of every candidate rule.
+`eval(view)` is asked only of rules that hold, and returns the evidence: a list of
+(field, term, start, end, detail) tuples (offsets index the field's text, -1 for tags); NOT
+holds with no evidence; None means the node does not hold. Splitting them keeps the evidence
+that alerts need from costing anything for the many candidates that do not match.
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ class Unit:
     leaves: tuple[Leaf, ...]
     slop: int | None = None
 
+    def any(self, fv: FieldView) -> bool:
+        """Whether the unit occurs at all: the fast test, no spans built."""
+        leaves = self.leaves
+        if len(leaves) == 1:
+            return bool(leaves[0].positions(fv))
+        return bool(self.spans(fv))
+
     def spans(self, fv: FieldView) -> list[tuple[int, int]]:
         """(first, last) token positions of each occurrence, in order."""
         leaves = self.leaves
@@ -116,6 +124,13 @@ def _char_span(fv: FieldView, first: int, last: int) -> tuple[int, int]:
 
 # --- nodes -----------------------------------------------------------------------------------
 
+class _ByEval:
+    """Nodes whose evidence is as cheap as the yes/no (tags, NEAR): holds = eval found some."""
+
+    def holds(self, view: ArticleView) -> bool:
+        return self.eval(view) is not None
+
+
 @dataclass(frozen=True)
 class TextNode:
     """A unit searched in some fields (title, text, author); `label` is the term as written."""
@@ -123,6 +138,14 @@ class TextNode:
     unit: Unit
     fields: tuple[str, ...]
     label: str
+
+    def holds(self, view: ArticleView) -> bool:
+        unit = self.unit
+        fields = view.fields
+        for name in self.fields:
+            if unit.any(fields[name]):
+                return True
+        return False
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         out: list[Evidence] = []
@@ -135,7 +158,20 @@ class TextNode:
 
 
 @dataclass(frozen=True)
-class NearNode:
+class WordNode(TextNode):
+    """The commonest rule leaf, a plain word: its test is one dict lookup per field."""
+
+    def holds(self, view: ArticleView) -> bool:
+        token = self.unit.leaves[0].token
+        fields = view.fields
+        for name in self.fields:
+            if token in fields[name].index:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class NearNode(_ByEval):
     """Two units in the same field, at most `distance` words apart (gap between their spans)."""
 
     left: Unit
@@ -176,7 +212,7 @@ def _passes(value: float, op: str | None, threshold: float | None) -> bool:
 
 
 @dataclass(frozen=True)
-class TopicNode:
+class TopicNode(_ByEval):
     """The article has one of `ids` (a topic and its descendants), scored past the threshold."""
 
     ids: frozenset[str]
@@ -190,7 +226,7 @@ class TopicNode:
 
 
 @dataclass(frozen=True)
-class EntityNode:
+class EntityNode(_ByEval):
     """The article names one of `ids`, with at least/most the threshold's mention count."""
 
     ids: frozenset[str]
@@ -204,7 +240,7 @@ class EntityNode:
 
 
 @dataclass(frozen=True)
-class TypeNode:
+class TypeNode(_ByEval):
     type: str
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
@@ -214,7 +250,7 @@ class TypeNode:
 
 
 @dataclass(frozen=True)
-class FeedNode:
+class FeedNode(_ByEval):
     value: str
     prefix: bool = False
 
@@ -224,7 +260,7 @@ class FeedNode:
 
 
 @dataclass(frozen=True)
-class LangNode:
+class LangNode(_ByEval):
     """`lang:en` holds for en, en-US, en_GB; `lang:en-us` only for en-US; `lang:e*` a prefix."""
 
     value: str
@@ -243,6 +279,12 @@ class LangNode:
 class AndNode:
     children: tuple
 
+    def holds(self, view: ArticleView) -> bool:
+        for child in self.children:
+            if not child.holds(view):
+                return False
+        return True
+
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         out: list[Evidence] = []
         for child in self.children:
@@ -257,6 +299,12 @@ class AndNode:
 class OrNode:
     children: tuple
 
+    def holds(self, view: ArticleView) -> bool:
+        for child in self.children:
+            if child.holds(view):
+                return True
+        return False
+
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         out = None
         for child in self.children:
@@ -270,12 +318,15 @@ class OrNode:
 class NotNode:
     child: object
 
+    def holds(self, view: ArticleView) -> bool:
+        return not self.child.holds(view)
+
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         return None if self.child.eval(view) is not None else []
 
 
 @dataclass(frozen=True)
-class NeverNode:
+class NeverNode(_ByEval):
     """A term with no letters or digits ("&"): it cannot match; `wirewatch check` says so."""
 
     label: str

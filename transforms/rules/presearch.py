@@ -16,6 +16,7 @@ cannot anchor, so a rule made of those alone is evaluated for every article.
 from __future__ import annotations
 
 from transforms.rules import match as m
+from transforms.rules.text import stem
 from transforms.rules.view import ArticleView
 
 STEM = "\x01"   # key prefixes: tokens never contain control characters (fold blanks them)
@@ -116,8 +117,7 @@ class Presearch:
             tokens.update(fv.index)
         keys: set[str] = set()
         if self.uses_stems:
-            for fv in fields:
-                keys.update(STEM + s for s in fv.stem_index())
+            keys.update(STEM + stem(t) for t in tokens)
         keys.update(f"{TAG}t:{t}" for t in view.topics)
         for e in view.entities:
             keys.add(f"{TAG}e:{e.id}")

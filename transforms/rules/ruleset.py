@@ -52,10 +52,9 @@ class RuleSet:
     def _evaluate(self, view: ArticleView, indexes) -> list[Match]:
         matches = []
         for i in indexes:
-            rule = self.rules[i]
-            evidence = rule.node.eval(view)
-            if evidence is not None:
-                matches.append(_match(rule.config, view.tagged, evidence))
+            node = self.rules[i].node
+            if node.holds(view):
+                matches.append(_match(self.rules[i].config, view.tagged, node.eval(view)))
         return matches
 
 

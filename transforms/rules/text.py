@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from transforms.tagging.text import fold
 
@@ -40,13 +41,15 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(fold(nfc(text)))
 
 
+@lru_cache(maxsize=200_000)
 def stem(token: str) -> str:
     """A light English stemmer: plurals, -ed, -ing and a final -e.
 
     Light on purpose: it only conflates forms of one word (talks/talked/talking -> talk,
     policies -> policy, moved/moving/move -> mov) and never reaches into derivations
     (deportation stays apart from deport; use `deport*` for that). Applied to rule terms and
-    article tokens alike, so consistency matters more than linguistics.
+    article tokens alike, so consistency matters more than linguistics. Cached: news reuses
+    its words, and every article token is stemmed when any rule asks for stems.
     """
     if len(token) <= 3 or token in _KEEP or not token.isalpha():
         return token

@@ -2,13 +2,12 @@
 
 Why a view: 10,000 rules look at the same article; tokenizing, folding and indexing it once
 and answering "where does this word occur" with a dict lookup is what keeps each rule's own
-cost to a few microseconds. Stems, prefixes and the author field are computed only if a rule
-asks for them.
+cost to a few microseconds. Stems and prefix lookups are computed only if a rule asks for them.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+from bisect import bisect_left
 
 from transforms.model import EntityTag, TaggedArticle
 from transforms.rules.text import stem, tokenize
@@ -19,7 +18,8 @@ AUTHOR_GAP = "\x00"  # a token no term equals: phrases never run from one author
 class FieldView:
     """One text field: folded tokens, their character spans and a token -> positions index."""
 
-    __slots__ = ("text", "tokens", "spans", "index", "_stems", "_stem_index", "_prefixes")
+    __slots__ = ("text", "tokens", "spans", "index", "_stems", "_stem_index", "_prefixes",
+                 "_sorted")
 
     def __init__(self, text: str, tokens: list[str] | None = None,
                  spans: list[tuple[int, int]] | None = None):
@@ -34,6 +34,7 @@ class FieldView:
         self._stems: list[str] | None = None
         self._stem_index: dict[str, list[int]] | None = None
         self._prefixes: dict[str, list[int]] = {}
+        self._sorted: list[str] | None = None
 
     def stems(self) -> list[str]:
         if self._stems is None:
@@ -49,10 +50,18 @@ class FieldView:
         return self._stem_index
 
     def prefix_positions(self, prefix: str) -> list[int]:
+        """Positions of tokens starting with `prefix`: a range of the sorted distinct tokens."""
         found = self._prefixes.get(prefix)
         if found is None:
-            found = sorted(p for token, ps in self.index.items() if token.startswith(prefix)
-                           for p in ps)
+            if self._sorted is None:
+                self._sorted = sorted(self.index)
+            ordered = self._sorted
+            found = []
+            for i in range(bisect_left(ordered, prefix), len(ordered)):
+                if not ordered[i].startswith(prefix):
+                    break
+                found += self.index[ordered[i]]
+            found.sort()
             self._prefixes[prefix] = found
         return found
 
@@ -78,6 +87,8 @@ class ArticleView:
         self.tagged = tagged
         self.title = FieldView(article.title)
         self.text = FieldView(article.summary)
+        self.author = _author_field(article.authors)
+        self.fields = {"title": self.title, "text": self.text, "author": self.author}
         self.topics: dict[str, float] = {}
         for topic in tagged.topics:
             self.topics[topic.id] = max(topic.score, self.topics.get(topic.id, topic.score))
@@ -85,12 +96,8 @@ class ArticleView:
         self.feed = article.feed_id.casefold()
         self.lang = (article.language or "").casefold().replace("_", "-")
 
-    @cached_property
-    def author(self) -> FieldView:
-        return _author_field(self.tagged.article.authors)
-
     def field(self, name: str) -> FieldView:
-        return getattr(self, name)
+        return self.fields[name]
 
     def topic_labels(self) -> dict[str, str]:
         return {t.id: t.label for t in self.tagged.topics}

@@ -6,7 +6,7 @@ import sys
 import threading
 
 from transforms.model import Alert
-from transforms.sinks.render import plain_text
+from transforms.sinks.render import plain_digest, plain_text
 
 _COLOURS = {"info": "\033[36m", "warning": "\033[33m", "critical": "\033[1;31m"}
 _LOCK = threading.Lock()
@@ -18,10 +18,15 @@ class ConsoleSink:
         self.color = config.color if config.color is not None else sys.stdout.isatty()
 
     def send(self, alert: Alert) -> None:
-        text = plain_text(alert)
+        self._print(plain_text(alert), alert.match.severity)
+
+    def send_digest(self, alerts: list[Alert], label: str) -> None:
+        self._print(plain_digest(alerts, label), "info")
+
+    def _print(self, text: str, severity: str) -> None:
         if self.color:
             head, _, rest = text.partition("\n")
-            text = f"{_COLOURS.get(alert.match.severity, '')}{head}\033[0m\n{rest}"
+            text = f"{_COLOURS.get(severity, '')}{head}\033[0m\n{rest}"
         with _LOCK:
             print(text, flush=True)
 

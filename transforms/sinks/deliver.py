@@ -1,18 +1,23 @@
-"""Deliver one alert through one sink, exactly once as far as the ledger can tell.
+"""Deliver alerts through sinks with flood control, exactly once as far as the ledger can tell.
 
-Order: claim in the ledger (skip if already sent) → send (the sink retries) → record sent, or
-record dead with the reason. The one window left: a crash after Slack accepted the message and
-before 'sent' is written leaves the alert 'sending'; the next cycle sends it again (at-least-once
-in that window of a few milliseconds, never silently lost).
+Order for each alert: claim in the ledger (skip if already sent or held) → flood control decides
+(send now, or hold in its group for a digest) → send (the sink retries) → record sent, or dead
+with the reason. Held alerts are durable in the ledger; `flush_due` sends each due group as one
+message. The one window left: a crash after the sink accepted a message and before 'sent' is
+written leaves the alert 'sending'; the next cycle sends it again (at-least-once in that window
+of a few milliseconds, never silently lost).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Callable, Literal
 
 from pydantic import BaseModel
 
-from transforms.model import Alert, DeadLetter
+from transforms.config import Config
+from transforms.grouping import GroupState, after_flush, decide
+from transforms.model import Alert, DeadLetter, utc_now
 from transforms.sinks.base import DeliveryError, Sink
 from transforms.store import StateStore
 
@@ -21,23 +26,84 @@ class Outcome(BaseModel):
     key: str
     sink: str
     article_id: str
-    status: Literal["sent", "already_sent", "dead"]
+    status: Literal["sent", "already_sent", "held", "dead"]
     dead_letter: DeadLetter | None = None
 
 
-def deliver(alert: Alert, sink: Sink, store: StateStore) -> Outcome:
-    article_id = alert.match.article.article.id
-    if not store.claim_alert(alert.key, alert.sink, alert.model_dump_json()):
-        return Outcome(key=alert.key, sink=alert.sink, article_id=article_id,
-                       status="already_sent")
-    try:
-        sink.send(alert)
-    except Exception as exc:  # a bug in one sink must not lose the alert or stop the others
-        reason = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-        store.finish_alert(alert.key, "dead", 1, reason)
-        letter = DeadLetter.of("deliver", f"sink:{alert.sink}", reason, detail=alert.key,
-                               raw=alert.model_dump_json(), raw_limit=100_000)
-        return Outcome(key=alert.key, sink=alert.sink, article_id=article_id, status="dead",
-                       dead_letter=letter)
-    store.finish_alert(alert.key, "sent", 1)
-    return Outcome(key=alert.key, sink=alert.sink, article_id=article_id, status="sent")
+class Dispatcher:
+    """One per worker: the store, the sinks (built on first use) and an injectable clock."""
+
+    def __init__(self, config: Config, store: StateStore, build_sink: Callable[[str], Sink],
+                 clock: Callable[[], datetime] = utc_now):
+        self.config, self.store, self.clock = config, store, clock
+        self._build, self.sinks = build_sink, {}
+
+    def sink(self, name: str) -> Sink:
+        if name not in self.sinks:
+            self.sinks[name] = self._build(name)
+        return self.sinks[name]
+
+    def close(self) -> None:
+        for sink in self.sinks.values():
+            sink.close()
+
+    def offer(self, alert: Alert) -> Outcome:
+        """A new alert: send it now, hold it for a digest, or skip it if it already went out."""
+        if not self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json()):
+            return _outcome(alert, "already_sent")
+        route = self.config.routes[alert.route] if 0 <= alert.route < len(self.config.routes) \
+            else None
+        if route is not None:
+            key = group_key(alert)
+            decision = decide(route, alert.match.severity, self.store.group_state(key), self.clock())
+            hold = alert.key if decision.action == "hold" else None
+            self.store.save_group(key, alert.sink, decision.state, hold_key=hold)
+            if hold:
+                return _outcome(alert, "held")
+        return self._send([alert], lambda sink: sink.send(alert))[0]
+
+    def flush_due(self, sink_name: str) -> list[Outcome]:
+        """Send every group of this sink whose hold ended: one message (a digest if several)."""
+        outcomes: list[Outcome] = []
+        now = self.clock()
+        for key in self.store.due_groups(sink_name, now):
+            alerts = [Alert.model_validate_json(r.payload) for r in self.store.held_alerts(key)]
+            if len(alerts) == 1:
+                outcomes += self._send(alerts, lambda sink: sink.send(alerts[0]))
+            elif alerts:
+                label = alerts[0].group
+                outcomes += self._send(alerts, lambda sink: sink.send_digest(alerts, label))
+            self.store.save_group(key, sink_name, after_flush(GroupState(), now))
+        return outcomes
+
+    def redeliver(self, alert: Alert) -> Outcome:
+        """A dead alert, resent on its own (no flood control: a person asked for it)."""
+        if not self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json()):
+            return _outcome(alert, "already_sent")
+        return self._send([alert], lambda sink: sink.send(alert))[0]
+
+    def _send(self, alerts: list[Alert], send: Callable[[Sink], None]) -> list[Outcome]:
+        sink_name = alerts[0].sink
+        try:
+            send(self.sink(sink_name))
+        except Exception as exc:  # a bug in one sink must not lose alerts or stop the others
+            reason = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+            outcomes = []
+            for alert in alerts:
+                self.store.finish_alert(alert.key, "dead", 1, reason)
+                letter = DeadLetter.of("deliver", f"sink:{sink_name}", reason, detail=alert.key,
+                                       raw=alert.model_dump_json(), raw_limit=100_000)
+                outcomes.append(_outcome(alert, "dead", letter))
+            return outcomes
+        for alert in alerts:
+            self.store.finish_alert(alert.key, "sent", 1)
+        return [_outcome(alert, "sent") for alert in alerts]
+
+
+def group_key(alert: Alert) -> str:
+    return f"{alert.sink}|{alert.route}|{alert.group}"
+
+
+def _outcome(alert: Alert, status: str, letter: DeadLetter | None = None) -> Outcome:
+    return Outcome(key=alert.key, sink=alert.sink, article_id=alert.match.article.article.id,
+                   status=status, dead_letter=letter)

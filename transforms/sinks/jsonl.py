@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -16,9 +17,16 @@ class JsonlSink:
         self._file = None
 
     def send(self, alert: Alert) -> None:
+        self._write(alert.model_dump_json())
+
+    def send_digest(self, alerts: list[Alert], label: str) -> None:
+        self._write(json.dumps({"digest": label, "alerts": [a.model_dump(mode="json")
+                                                            for a in alerts]}))
+
+    def _write(self, line: str) -> None:
         if self._file is None:
             self._file = open(self.path, "a", encoding="utf-8")
-        self._file.write(alert.model_dump_json() + "\n")
+        self._file.write(line + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
 

@@ -109,3 +109,42 @@ def plain_text(alert: Alert) -> str:
         lines.append(f"  {article.link}")
     lines += [f"  why: {why(alert)}", f"  topics: {topics}", f"  entities: {entities}"]
     return "\n".join(lines)
+
+
+def _digest_title(alerts: list[Alert], label: str) -> str:
+    return f"{len(alerts)} alerts · {label}" if label else f"{len(alerts)} alerts"
+
+
+def slack_digest(alerts: list[Alert], label: str) -> tuple[str, list[dict]]:
+    """One message for a held group: a linked line per article, cut cleanly at Slack's limits."""
+    lines, shown = [], 0
+    for alert in alerts:
+        article = alert.match.article.article
+        url = safe_url(article.link)
+        title = escape(truncate(article.title or "(untitled)", 200))
+        line = (f"• <{url}|{title}>" if url else f"• {title}") + (
+            f" — {escape(article.feed_id)}, {article.published:%H:%M}")
+        if sum(len(x) + 1 for x in lines) + len(line) + 40 > SECTION_TEXT_MAX:
+            break
+        lines.append(line)
+        shown += 1
+    if shown < len(alerts):
+        lines.append(f"…and {len(alerts) - shown} more")
+    rules = sorted({a.match.rule_id for a in alerts})
+    header = f":newspaper: *{escape(_digest_title(alerts, label))}*"
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(header, SECTION_TEXT_MAX)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(
+            "rules: " + ", ".join(escape(r) for r in rules), SECTION_TEXT_MAX)}]},
+    ]
+    return escape(truncate(_digest_title(alerts, label), FALLBACK_TEXT_MAX)), blocks
+
+
+def plain_digest(alerts: list[Alert], label: str) -> str:
+    lines = [f"[digest] {_digest_title(alerts, label)}"]
+    for alert in alerts:
+        article = alert.match.article.article
+        lines.append(f"  - {article.title} ({article.feed_id}, {article.published:%Y-%m-%d %H:%M})"
+                     + (f" {article.link}" if article.link else ""))
+    return "\n".join(lines)

@@ -8,6 +8,7 @@ after the retry budget raises DeliveryError and becomes a dead letter the caller
 from __future__ import annotations
 
 import socket
+import time
 from http.client import RemoteDisconnected
 from urllib.error import URLError
 
@@ -20,7 +21,7 @@ from slack_sdk.webhook import WebhookClient
 
 from transforms.model import Alert
 from transforms.sinks.base import DeliveryError
-from transforms.sinks.render import slack_message
+from transforms.sinks.render import slack_digest, slack_message
 
 
 def retry_handlers(max_retries: int, backoff: float) -> list:
@@ -41,6 +42,7 @@ class SlackSink:
         handlers = retry_handlers(config.max_retries, config.retry_backoff)
         timeout = int(max(1, config.timeout))
         self.channel = config.channel
+        self.pace, self._last_post = config.pace, 0.0
         self.webhook = self.web = None
         if config.webhook_url and config.webhook_url.get_secret_value():
             self.webhook = WebhookClient(config.webhook_url.get_secret_value(), timeout=timeout,
@@ -51,7 +53,20 @@ class SlackSink:
                                  retry_handlers=handlers, **kwargs)
 
     def send(self, alert: Alert) -> None:
-        text, blocks = slack_message(alert)
+        self._post(*slack_message(alert))
+
+    def send_digest(self, alerts: list[Alert], label: str) -> None:
+        self._post(*slack_digest(alerts, label))
+
+    def _pace(self) -> None:
+        """Slack allows about one message per second per channel: space them out."""
+        wait = self._last_post + self.pace - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last_post = time.monotonic()
+
+    def _post(self, text: str, blocks: list[dict]) -> None:
+        self._pace()
         try:
             if self.webhook is not None:
                 response = self.webhook.send(text=text, blocks=blocks, unfurl_links=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import random
 import time
 
@@ -30,8 +31,14 @@ class WebhookSink:
                                    headers={"User-Agent": "wirewatch-webhook/0.1"})
 
     def send(self, alert: Alert) -> None:
-        body = alert.model_dump_json().encode()
-        headers = {"Content-Type": "application/json", "X-Wirewatch-Key": alert.key}
+        self._post(alert.model_dump_json().encode(), alert.key)
+
+    def send_digest(self, alerts: list[Alert], label: str) -> None:
+        body = json.dumps({"digest": label, "alerts": [a.model_dump(mode="json") for a in alerts]})
+        self._post(body.encode(), "digest:" + ",".join(a.key for a in alerts)[:1000])
+
+    def _post(self, body: bytes, key: str) -> None:
+        headers = {"Content-Type": "application/json", "X-Wirewatch-Key": key}
         if self.secret:
             digest = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
             headers["X-Wirewatch-Signature"] = f"sha256={digest}"

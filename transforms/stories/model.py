@@ -27,6 +27,8 @@ class StoryAssignment(_Frozen):
     similarity: for copies and updates, the score against the matched member (1.0 for a shared
     URL); for a new story, the best score that stayed below the threshold (0.0 if none), which
     is what you look at when tuning the threshold.
+    matched_article_id: the member it matched; for a new story, that near-miss (or None).
+    Route on `kind`, never on whether this is set.
     """
 
     story_id: str

@@ -83,9 +83,10 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
 
     anchors: set[int] = set()
     for _, _, refs in _longest(candidates):
-        strong = {r.entity for r in refs if r.kind in STRONG_KINDS}
-        if len(strong) == 1:
-            anchors.update(strong)
+        # Only a span that can mean one entity anchors it: "Georgia" (country, or the state
+        # with context) anchors neither.
+        if len({r.entity for r in refs}) == 1 and refs[0].kind in STRONG_KINDS:
+            anchors.add(refs[0].entity)
 
     resolved = []
     for start, end, refs in candidates:

@@ -1,0 +1,59 @@
+"""Shared fixtures: a story index on a fresh state store, with a clock the test controls."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from transforms.model import Article
+from transforms.parse import parse_feed
+from transforms.store import StateStore
+from transforms.stories import StoryIndex, StorySettings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+T0 = datetime(2017, 1, 26, 12, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = StateStore(tmp_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def index(store, clock) -> StoryIndex:
+    return StoryIndex(store, StorySettings(), clock=clock)
+
+
+def fixture_feed(name: str) -> dict[str, Article]:
+    """The articles of fixtures/<name>.xml by guid (the parser resolves it against the feed URL)."""
+    result = parse_feed((FIXTURES / f"{name}.xml").read_bytes(), feed_id=name,
+                        feed_url=f"https://{name}.example/rss",
+                        fetched_at=T0 + timedelta(days=1))  # the parser caps dates at fetch time
+    assert not result.dead_letters
+    return {a.guid.rsplit("/", 1)[-1]: a for a in result.articles}
+
+
+def make(id: str, title: str, summary: str = "", *, feed: str = "feed", hours: float = 0,
+         link: str | None = None) -> Article:
+    return Article(id=id, feed_id=feed, title=title, summary=summary, link=link,
+                   published=T0 + timedelta(hours=hours))

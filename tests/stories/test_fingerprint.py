@@ -1,0 +1,79 @@
+"""Features, MinHash and similarity: the pure parts the index builds on."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+from hypothesis import given, settings, strategies as st
+
+from transforms.stories.fingerprint import (MinHasher, content_words, features, fingerprint,
+                                            jaccard, pack, similarity, unpack)
+
+ARGS = dict(num_perm=96, lead_words=30, min_title_words=4)
+
+
+def test_content_words_fold_case_accents_possessives_plurals_and_numbers():
+    assert content_words("Peña Nieto's TALKS with the U.S. on Nine tariffs") == \
+        ["pena", "nieto", "talk", "9", "tariff"]
+    assert content_words("Companies say") == ["company"]
+
+
+def test_features_are_words_and_adjacent_pairs():
+    assert features(["fed", "cut", "rate"]) == {"fed", "cut", "rate", "fed cut", "cut rate"}
+
+
+def test_lead_is_cut_to_lead_words():
+    long_lead = " ".join(f"word{i}" for i in range(100))
+    assert len(fingerprint("Title words here now", long_lead, **{**ARGS, "lead_words": 5}).full) \
+        == len(fingerprint("Title words here now", " ".join(f"word{i}" for i in range(5)),
+                           **ARGS).full)
+
+
+def _naive_minhash(feats, num_perm):
+    rows = [struct.unpack(f"<{num_perm + 1}I", hashlib.shake_128(f.encode()).digest(
+        4 * (num_perm + 1))) for f in feats]
+    return tuple(min(r[i] & 0x7FFFFFFF for r in rows) for i in range(num_perm))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sets(st.text(min_size=1, max_size=12), min_size=1, max_size=40),
+       st.sampled_from([1, 7, 96]))
+def test_packed_minhash_equals_the_textbook_per_position_minimum(feats, num_perm):
+    hasher = MinHasher(num_perm)
+    own: set[int] = set()
+    assert hasher.signature(hasher.update(None, feats, own)) == _naive_minhash(feats, num_perm)
+    assert len(own) <= len(feats)
+
+
+def test_signature_agreement_estimates_jaccard():
+    a = {f"w{i}" for i in range(0, 60)}
+    b = {f"w{i}" for i in range(20, 80)}  # Jaccard 40/80 = 0.5
+    hasher = MinHasher(512)
+    sa = hasher.signature(hasher.update(None, a, set()))
+    sb = hasher.signature(hasher.update(None, b, set()))
+    agree = sum(x == y for x, y in zip(sa, sb)) / 512
+    assert abs(agree - 0.5) < 0.08
+
+
+def test_similarity_takes_the_better_of_full_text_and_title():
+    lead_a = "Officials met in Washington on Tuesday to discuss migration and trade."
+    lead_b = "A completely different standfirst written by another desk entirely."
+    a = fingerprint("Mexico and US resume immigration talks in Washington", lead_a, **ARGS)
+    b = fingerprint("Mexico and US resume immigration talks in Washington", lead_b, **ARGS)
+    score, basis = similarity(a, b, 4)
+    assert (score, basis) == (1.0, "title")
+    assert similarity(a, b, 4) == similarity(b, a, 4)
+
+
+def test_empty_text_has_no_signature_and_no_similarity():
+    empty = fingerprint("", "", **ARGS)
+    assert empty.full_sig is None and empty.title_sig is None
+    assert similarity(empty, fingerprint("Something happened today in town", "", **ARGS), 4)[0] \
+        == 0.0
+
+
+def test_pack_round_trips():
+    hashes = frozenset({0, 1, 2**32 - 1, 12345})
+    assert unpack(pack(hashes)) == hashes
+    assert jaccard(frozenset(), hashes) == 0.0

@@ -1,0 +1,48 @@
+"""URL keys, LSH bands and settings validation."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from transforms.stories import StorySettings
+from transforms.stories.lsh import band_keys, candidate_probability
+from transforms.stories.urlkey import url_key
+
+
+@pytest.mark.parametrize("link, key", [
+    ("https://www.news.example/a/b/?utm_source=x&id=7#top", "news.example/a/b?id=7"),
+    ("http://news.example/a/b", "news.example/a/b"),
+    ("https://archive.is/newest/https://www.wsj.com/world/x", "wsj.com/world/x"),
+    ("https://web.archive.org/web/20250101000000/https://ft.com/content/abc",
+     "ft.com/content/abc"),
+    ("https://news.example/", None),
+    ("javascript:alert(1)", None),
+    (None, None),
+])
+def test_url_key(link, key):
+    assert url_key(link) == key
+
+
+def test_band_keys_are_deterministic_and_salted_by_kind():
+    sig = tuple(range(96))
+    full = band_keys(sig, kind="f", bands=32, rows=3)
+    assert full == band_keys(sig, kind="f", bands=32, rows=3)
+    assert len(set(full)) == 32
+    assert not set(full) & set(band_keys(sig, kind="t", bands=32, rows=3))
+    assert all(-2**63 <= k < 2**63 for k in full)
+    with pytest.raises(ValueError, match="32 bands x 4 rows need 128"):
+        band_keys(sig, kind="f", bands=32, rows=4)
+
+
+def test_default_banding_finds_pairs_at_the_threshold_and_few_strangers():
+    s = StorySettings()
+    assert candidate_probability(s.threshold, bands=s.bands, rows=s.rows) > 0.98
+    assert candidate_probability(0.05, bands=s.bands, rows=s.rows) < 0.01
+
+
+def test_settings_reject_a_retention_shorter_than_the_window():
+    with pytest.raises(ValidationError, match="retain_hours"):
+        StorySettings(window_hours=48, retain_hours=24)
+    with pytest.raises(ValidationError, match="threshold"):
+        StorySettings(threshold=1.5)

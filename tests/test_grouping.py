@@ -1,0 +1,127 @@
+"""Flood control with an injected clock: caps and digests, group_wait, quiet hours, silences."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.factories import alert
+from transforms.config import Config, RouteConfig, Silence
+from transforms.grouping import quiet_until, silenced
+from transforms.sinks.deliver import Dispatcher
+from transforms.store import StateStore
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+class Recorder:
+    def __init__(self):
+        self.messages = []
+
+    def send(self, a):
+        self.messages.append(("single", a.match.article.article.title))
+
+    def send_digest(self, alerts, label):
+        self.messages.append(("digest", label, [a.match.article.article.title for a in alerts]))
+
+    def close(self):
+        pass
+
+
+class Clock:
+    def __init__(self):
+        self.now = T0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def setup(tmp_path):
+    def make(**route):
+        config = Config(routes=[RouteConfig(sinks=["s"], **route)])
+        sink, clock = Recorder(), Clock()
+        return Dispatcher(config, StateStore(tmp_path), lambda name: sink, clock), sink, clock
+    return make
+
+
+def routed(title, group="rule:quake", severity="warning"):
+    a = alert(sink="s", title=title, id=title, severity=severity)
+    return a.model_copy(update={"route": 0, "group": group})
+
+
+def test_cap_per_window_then_one_digest_of_the_overflow(setup):
+    dispatcher, sink, clock = setup(max_alerts=2, group_interval=300)
+    statuses = [dispatcher.offer(routed(f"a{i}")).status for i in range(5)]
+    assert statuses == ["sent", "sent", "held", "held", "held"]
+    clock.now = T0 + timedelta(seconds=299)
+    assert dispatcher.flush_due("s") == []
+    clock.now = T0 + timedelta(seconds=300)
+    assert [o.status for o in dispatcher.flush_due("s")] == ["sent"] * 3
+    assert sink.messages == [("single", "a0"), ("single", "a1"),
+                             ("digest", "rule:quake", ["a2", "a3", "a4"])]
+    assert dispatcher.flush_due("s") == []  # nothing is sent twice
+
+
+def test_groups_are_separate(setup):
+    dispatcher, sink, _ = setup(max_alerts=1, group_interval=300)
+    assert dispatcher.offer(routed("a", group="entity:Mexico")).status == "sent"
+    assert dispatcher.offer(routed("b", group="entity:Chile")).status == "sent"
+    assert dispatcher.offer(routed("c", group="entity:Mexico")).status == "held"
+
+
+def test_group_wait_turns_a_burst_into_one_message(setup):
+    dispatcher, sink, clock = setup(group_wait=30)
+    assert [dispatcher.offer(routed(t)).status for t in "xyz"] == ["held"] * 3
+    clock.now = T0 + timedelta(seconds=30)
+    dispatcher.flush_due("s")
+    assert sink.messages == [("digest", "rule:quake", ["x", "y", "z"])]
+    clock.now = T0 + timedelta(seconds=31)
+    assert dispatcher.offer(routed("w")).status == "sent"  # the group's window is open now
+
+
+def test_a_held_alert_is_not_held_or_sent_again_when_offered_again(setup):
+    dispatcher, sink, clock = setup(group_wait=30)
+    a = routed("x")
+    assert dispatcher.offer(a).status == "held"
+    assert dispatcher.offer(a).status == "already_sent"
+    clock.now = T0 + timedelta(seconds=60)
+    dispatcher.flush_due("s")
+    assert dispatcher.offer(a).status == "already_sent"
+    assert sink.messages == [("single", "x")]
+
+
+QUIET = {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"}
+
+
+@pytest.mark.parametrize("utc_time, severity, until", [
+    ("2026-11-26T21:30:00", "info", "2026-11-27T06:00:00"),     # 22:30 in Berlin (UTC+1)
+    ("2026-11-27T05:59:00", "warning", "2026-11-27T06:00:00"),  # 06:59 in Berlin
+    ("2026-11-27T06:00:00", "info", None),                      # 07:00: quiet hours are over
+    ("2026-11-26T12:00:00", "info", None),
+    ("2026-11-26T21:30:00", "critical", None),                  # critical still goes out
+])
+def test_quiet_hours(utc_time, severity, until):
+    from transforms.config import QuietHours
+    now = datetime.fromisoformat(utc_time).replace(tzinfo=timezone.utc)
+    end = quiet_until(QuietHours(**QUIET), severity, now)
+    assert end == (datetime.fromisoformat(until).replace(tzinfo=timezone.utc) if until else None)
+
+
+def test_quiet_hours_deliver_a_digest_afterwards(setup):
+    dispatcher, sink, clock = setup(quiet_hours=QUIET)
+    clock.now = datetime(2026, 11, 26, 23, 0, tzinfo=timezone.utc)  # midnight in Berlin
+    assert dispatcher.offer(routed("night 1")).status == "held"
+    assert dispatcher.offer(routed("night 2")).status == "held"
+    assert dispatcher.offer(routed("urgent", severity="critical")).status == "sent"
+    clock.now = datetime(2026, 11, 27, 6, 0, tzinfo=timezone.utc)
+    dispatcher.flush_due("s")
+    assert sink.messages == [("single", "urgent"), ("digest", "rule:quake", ["night 1", "night 2"])]
+
+
+def test_silences_mute_by_rule_or_entity_until_their_time():
+    a = alert(rule_id="layoffs")
+    until = T0 + timedelta(hours=1)
+    assert silenced(a.match, [Silence(rule="layoffs", until=until)], T0)
+    assert silenced(a.match, [Silence(entity="Mexico", until=until)], T0)
+    assert not silenced(a.match, [Silence(entity="Chile", until=until)], T0)
+    assert not silenced(a.match, [Silence(rule="layoffs", until=until)], until)

@@ -1,0 +1,121 @@
+"""Flood control: decide, per alert, whether it goes out now or waits for a digest.
+
+Modelled on Alertmanager's routing (group_by / group_wait / group_interval / repeat_interval),
+adapted to news: alerts are individual messages until a group exceeds `max_alerts` within
+`group_interval`; the overflow waits and goes out as ONE digest ("and 14 more on Mexico").
+Quiet hours hold a route's alerts (except the severities it lets through) until the window ends.
+Pure functions over a small GroupState and an injected `now`, so tests drive the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from transforms.config import QuietHours, RouteConfig, Silence
+from transforms.model import Match
+
+
+class GroupState(BaseModel):
+    window_start: datetime | None = None
+    sent_in_window: int = 0
+    last_digest_at: datetime | None = None
+    due_at: datetime | None = None  # set while alerts of the group are held
+
+
+class Decision(BaseModel):
+    action: Literal["send", "hold"]
+    due_at: datetime | None = None
+    state: GroupState
+
+
+def group_label(match: Match, group_by: list[str]) -> str:
+    """What the group is about, for keys and for digest titles: 'rule:quake · entity:Chile'."""
+    tagged = match.article
+    parts = []
+    for field in group_by:
+        if field == "rule":
+            parts.append(f"rule:{match.rule_id}")
+        elif field == "feed":
+            parts.append(f"feed:{tagged.article.feed_id}")
+        elif field == "story":
+            parts.append(f"story:{tagged.article.story_id or tagged.article.id}")
+        elif field == "entity":
+            parts.append(f"entity:{tagged.entities[0].name if tagged.entities else '-'}")
+        elif field == "topic":
+            parts.append(f"topic:{tagged.topics[0].label if tagged.topics else '-'}")
+    return " · ".join(parts)
+
+
+def quiet_until(quiet: QuietHours | None, severity: str, now: datetime) -> datetime | None:
+    """End of the quiet window `now` falls in, or None when alerts may go out now."""
+    if quiet is None or severity in quiet.except_severity:
+        return None
+    zone = ZoneInfo(quiet.timezone)
+    local = now.astimezone(zone)
+    start, end = (time.fromisoformat(quiet.start), time.fromisoformat(quiet.end))
+    today = local.date()
+    for day in (today - timedelta(days=1), today):
+        begin = datetime.combine(day, start, zone)
+        finish = datetime.combine(day if end > start else day + timedelta(days=1), end, zone)
+        if begin <= local < finish:
+            return finish.astimezone(now.tzinfo)
+    return None
+
+
+def silenced(match: Match, silences: list[Silence], now: datetime) -> Silence | None:
+    tagged = match.article
+    for silence in silences:
+        if silence.until <= now:
+            continue
+        if silence.rule and silence.rule != match.rule_id:
+            continue
+        if silence.feed and silence.feed != tagged.article.feed_id:
+            continue
+        if silence.entity and not any(silence.entity in (e.id, e.name) for e in tagged.entities):
+            continue
+        if silence.topic and not any(silence.topic == t.id for t in tagged.topics):
+            continue
+        return silence
+    return None
+
+
+def decide(route: RouteConfig | None, severity: str, state: GroupState,
+           now: datetime) -> Decision:
+    """Send now, or hold until `due_at`. A group with alerts on hold keeps holding (order)."""
+    if route is None:
+        return Decision(action="send", state=state)
+    quiet = route.quiet_hours
+    if quiet and severity in quiet.except_severity and quiet_until(quiet, "", now):
+        return Decision(action="send", state=state)  # breaks through quiet hours, on its own
+    if state.due_at is not None:
+        return Decision(action="hold", due_at=state.due_at, state=state)
+    quiet_end = quiet_until(route.quiet_hours, severity, now)
+    if quiet_end is not None:
+        return _hold(state, quiet_end)
+    window_open = (state.window_start is not None
+                   and now < state.window_start + timedelta(seconds=route.group_interval))
+    if not window_open:
+        if route.group_wait > 0:
+            return _hold(state, now + timedelta(seconds=route.group_wait))
+        return Decision(action="send", state=GroupState(window_start=now, sent_in_window=1,
+                                                        last_digest_at=state.last_digest_at))
+    if state.sent_in_window < route.max_alerts:
+        return Decision(action="send", state=state.model_copy(
+            update={"sent_in_window": state.sent_in_window + 1}))
+    window_end = state.window_start + timedelta(seconds=route.group_interval)
+    repeat = timedelta(seconds=route.repeat_interval or route.group_interval)
+    due = max(window_end, state.last_digest_at + repeat) if state.last_digest_at else window_end
+    return _hold(state, due)
+
+
+def after_flush(state: GroupState, now: datetime) -> GroupState:
+    """A held group went out as one message: it counts in a (possibly new) window."""
+    return GroupState(window_start=now, sent_in_window=1, last_digest_at=now)
+
+
+def _hold(state: GroupState, due: datetime) -> Decision:
+    return Decision(action="hold", due_at=due, state=state.model_copy(update={"due_at": due}))

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class _Server:
-    def __init__(self):
+    def __init__(self, port: int = 0):
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,7 +32,7 @@ class _Server:
                 length = int(self.headers.get("Content-Length") or 0)
                 outer._handle(self, self.rfile.read(length))
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
@@ -78,8 +78,8 @@ class FeedServer(_Server):
 class SlackServer(_Server):
     WEBHOOK_PATH = "/services/T000/B000/XXXX"
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, port: int = 0):
+        super().__init__(port)
         self.received: list[dict] = []          # accepted messages, in order
         self.attempts: dict[str, int] = defaultdict(int)
         self.scripted: dict[str, deque] = defaultdict(deque)

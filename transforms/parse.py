@@ -87,7 +87,7 @@ def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
         return _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source)
     data = sanitize(body)
     base = _base_url(feed_url, headers)
-    scan = _prescan(data, feed_id, base, is_seen) if is_seen else None
+    scan = _prescan(data, feed_id, base, is_seen, _charset(headers)) if is_seen else None
     if scan is not None and scan.kept == 0:
         return ParseResult(ttl=scan.ttl, entries=scan.total, skipped_seen=scan.skipped,
                            version=scan.version, fast_path=True)
@@ -117,11 +117,13 @@ def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
     return result
 
 
-def _prescan(data: bytes, feed_id: str, base: str | None, is_seen) -> prescan.Scan | None:
-    """The tree pre-scan for well-formed XML, the byte-span one for malformed XML."""
+def _prescan(data: bytes, feed_id: str, base: str | None, is_seen,
+             charset: str | None) -> prescan.Scan | None:
+    """The tree pre-scan for well-formed UTF-8 XML, the byte-span one for everything else."""
     try:
-        return prescan.select_new(data, feed_id=feed_id, base=base, is_seen=is_seen)
-    except prescan.Malformed:
+        return prescan.select_new(data, feed_id=feed_id, base=base, is_seen=is_seen,
+                                  charset=charset)
+    except prescan.UseByteScan:
         return select_new_lenient(data, feed_id=feed_id, base=base, is_seen=is_seen)
 
 
@@ -222,6 +224,11 @@ def _fp_headers(headers: dict[str, str], base: str | None, *, utf8: bool) -> dic
         out["content-type"] = re.sub(r";\s*charset=[^;]*", "", out["content-type"]) + \
             "; charset=utf-8"
     return out
+
+
+def _charset(headers: dict[str, str]) -> str | None:
+    found = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", headers.get("content-type", ""), re.I)
+    return found.group(1) if found else None
 
 
 def _ttl(value) -> int | None:

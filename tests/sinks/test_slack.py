@@ -93,3 +93,50 @@ def test_connection_refused_raises_delivery_error(monkeypatch):
                              retry_backoff=0.01)
     with pytest.raises(DeliveryError, match="unreachable"):
         SlackSink("slack", config).send(alert())
+
+
+def test_a_timeout_is_retried(slack, monkeypatch):
+    slack.fail_next(slack.WEBHOOK_PATH, 200, body=b"ok", delay=2.5)  # answers too late
+    webhook_sink(slack, monkeypatch, timeout=1).send(alert(title="late"))
+    assert slack.attempts[slack.WEBHOOK_PATH] == 2
+    assert [m["text"].split("] ")[1][:4] for m in slack.received] == ["late"]
+
+
+def test_connection_refused_then_recovery(monkeypatch):
+    import socket
+    import threading
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    started = {}
+
+    def start_later():
+        time.sleep(0.4)
+        started["server"] = SlackServer(port).__enter__()
+    threading.Thread(target=start_later).start()
+    monkeypatch.setenv("TEST_SLACK_WEBHOOK", f"http://127.0.0.1:{port}{SlackServer.WEBHOOK_PATH}")
+    config = SlackSinkConfig(type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", max_retries=6,
+                             retry_backoff=0.2)
+    try:
+        SlackSink("slack", config).send(alert(title="after the outage"))
+        time.sleep(0.1)
+        assert len(started["server"].received) == 1
+    finally:
+        time.sleep(0.5)
+        started["server"].__exit__(None)
+
+
+def test_429_storm_every_alert_arrives_exactly_once(slack, monkeypatch, tmp_path):
+    from transforms.config import Config
+    from transforms.sinks.deliver import Dispatcher
+    from transforms.store import StateStore
+    slack.fail_next(slack.WEBHOOK_PATH, 429, {"Retry-After": "1"}, b"rate_limited", times=3)
+    slack.fail_next(slack.WEBHOOK_PATH, 500, body=b"oops", times=2)
+    sink = webhook_sink(slack, monkeypatch, pace=0)
+    dispatcher = Dispatcher(Config(), StateStore(tmp_path), lambda name: sink)
+    alerts = [alert(title=f"story {i}", id=f"s{i}") for i in range(4)]
+    assert [dispatcher.offer(a).status for a in alerts] == ["sent"] * 4
+    assert [dispatcher.offer(a).status for a in alerts] == ["already_sent"] * 4  # a re-run
+    assert sorted(m["text"].split("] ")[1] for m in slack.received) == [
+        f"story {i} https://example.org/a" for i in range(4)]

@@ -10,12 +10,13 @@ namespace declaration and xml:base stay, so the new entries parse exactly as in 
 document. Articles are still built from feedparser's output, so a wrong prediction can only
 make an entry be parsed again, never change what an article contains.
 
-Returns None (full parse) for an unknown feed shape; raises Malformed for XML that is not
-well-formed (then prescan_bytes takes over).
+Returns None (full parse) for an unknown feed shape; raises UseByteScan when the byte-span
+pre-scan (prescan_bytes) must be used instead.
 """
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,8 +37,13 @@ _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": 
                  "2.0": "rss20", "2.00": "rss20", "2.0.1": "rss20"}
 
 
-class Malformed(Exception):
-    """The document is not well-formed XML: the byte-span pre-scan (prescan_bytes) applies."""
+class UseByteScan(Exception):
+    """Re-serializing this document could change what feedparser reads: cut bytes instead.
+
+    Raised when the XML is not well-formed (feedparser's lenient parser will read it), and when
+    the document is not UTF-8 or the HTTP charset disagrees with it (feedparser trusts the
+    header, lxml the XML declaration; a re-encoded envelope could then decode differently).
+    """
 
 
 @dataclass(frozen=True)
@@ -61,15 +67,17 @@ def _parser() -> etree.XMLParser:
 
 
 def select_new(data: bytes, *, feed_id: str, base: str | None,
-               is_seen: Callable[[str], bool]) -> Scan | None:
+               is_seen: Callable[[str], bool], charset: str | None = None) -> Scan | None:
     """The envelope holding only entries not yet seen, or None to fall back to a full parse.
 
-    Raises Malformed when the document is not well-formed XML.
+    `charset` is the HTTP Content-Type charset, if any. Raises UseByteScan (see there).
     """
     try:
         root = etree.fromstring(data, _parser())
     except (etree.XMLSyntaxError, ValueError) as exc:
-        raise Malformed(str(exc)) from None
+        raise UseByteScan(f"not well-formed: {exc}") from None
+    if not (_is_utf8(root.getroottree().docinfo.encoding) and _is_utf8(charset or "utf-8")):
+        raise UseByteScan("not UTF-8, or the HTTP charset disagrees with the document")
     shape = _shape(root)
     if shape is None:
         return None
@@ -96,6 +104,13 @@ def select_new(data: bytes, *, feed_id: str, base: str | None,
     return Scan(envelope=envelope, total=len(entries), kept=len(entries) - removed,
                 skipped=skipped, duplicates=duplicates, ttl=ttl, version=version,
                 reencoded=removed > 0)
+
+
+def _is_utf8(name: str | None) -> bool:
+    try:
+        return codecs.lookup(name or "").name == "utf-8"
+    except LookupError:
+        return False
 
 
 def _shape(root) -> tuple[str, list, int | None] | None:

@@ -8,7 +8,9 @@ comments and CDATA, check each span is a well-formed element on its own (lxml, w
 document's root start tag so namespaces resolve), compute its id with the same rules as the
 tree pre-scan, and cut the spans of entries already seen.
 
-Returns None (full lenient parse) when the document uses xml:base (a span alone would lose its
+Also used for well-formed documents whose encoding makes re-serializing unsafe (see
+prescan.UseByteScan): cutting bytes keeps everything else byte-for-byte.
+Returns None (full parse) when the document uses xml:base (a span alone would lose its
 base) or has no recognizable root start tag.
 """
 
@@ -21,11 +23,14 @@ from collections.abc import Callable
 from lxml import etree
 
 from transforms.ingest.ids import article_id
-from transforms.ingest.prescan import Scan, _parser, predict_key
+from transforms.ingest.prescan import _RSS_VERSIONS, Scan, _parser, predict_key
 
 _OPAQUE = re.compile(rb"<!\[CDATA\[.*?(?:\]\]>|$)|<!--.*?(?:-->|$)", re.DOTALL)
 _ROOT = re.compile(rb"<((?:[\w.-]+:)?(?:rss|feed|RDF))(?=[\s>])[^>]*>")
 _START = re.compile(rb"<((?:[\w.-]+:)?(?:item|entry))(?=[\s>])")
+_XMLNS = re.compile(rb"\sxmlns(:[\w.-]+)?\s*=\s*[\"']([^\"'<>]*)[\"']")
+_DECLARATION = re.compile(rb"<\?xml[^>]*\?>")
+_TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>")
 
 
 def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
@@ -38,8 +43,11 @@ def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
     root = _first_outside(_ROOT, data, 0, opaque, starts)
     if root is None:
         return None
-    root_name = root.group(1)
-    wrapper_open, wrapper_close = root.group(0), b"</" + root_name + b">"
+    first = _first_outside(_START, data, root.end(), opaque, starts)
+    head = data[root.start():first.start() if first else len(data)]
+    declaration = _DECLARATION.match(data)
+    wrapper_open = (declaration.group(0) if declaration else b"") + _wrapper(head)
+    wrapper_close = b"</wirewatch-envelope>"
     cuts: list[tuple[int, int]] = []
     seen_ids: set[str] = set()
     total = skipped = duplicates = 0
@@ -67,7 +75,31 @@ def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
         cuts.append((start.start(), end))
     envelope = _cut(data, cuts)
     return Scan(envelope=envelope, total=total, kept=total - len(cuts), skipped=skipped,
-                duplicates=duplicates, ttl=None, version="")
+                duplicates=duplicates, ttl=_ttl(head),
+                version=_version(root.group(0), b"netscape" in data[:root.start()].lower()))
+
+
+def _wrapper(head: bytes) -> bytes:
+    """A start tag declaring every namespace declared before the first entry (last one wins)."""
+    decls = {prefix: uri for prefix, uri in _XMLNS.findall(head)}
+    attrs = b"".join(b" xmlns" + prefix + b'="' + uri + b'"' for prefix, uri in decls.items())
+    return b"<wirewatch-envelope" + attrs + b">"
+
+
+def _ttl(head: bytes) -> int | None:
+    found = _TTL.search(head)
+    minutes = int(found.group(1)) if found else 0
+    return minutes if 0 < minutes <= 7 * 24 * 60 else None
+
+
+def _version(root_tag: bytes, netscape: bool) -> str:
+    if b"RDF" in root_tag[:12]:
+        return "rss10" if b"purl.org/rss/1.0" in root_tag else "rss090"
+    if b"feed" in root_tag[:12]:
+        return "atom03" if b"purl.org/atom/ns#" in root_tag else "atom10"
+    found = re.search(rb"version\s*=\s*[\"']([\d.]+)", root_tag)
+    version = _RSS_VERSIONS.get(found.group(1).decode(), "rss") if found else "rss"
+    return "rss091n" if version == "rss091u" and netscape else version
 
 
 def _inside(pos: int, opaque: list[tuple[int, int]], starts: list[int]) -> bool:

@@ -1,29 +1,35 @@
 """The presearch index: which rules could possibly match this article?
 
-Why: evaluating 10,000 rules per article costs 10,000 tree walks, almost all of them for rules
-whose words the article does not contain. Each rule gets an *anchor*: a set of keys (words,
-stems, prefixes, tags) such that the rule can only match if the article has at least one of
-them. One pass over the article's distinct tokens and tags (a set intersection, plus prefix
-lookups) yields the candidate rules; only those are evaluated, so the cost follows the rules
-that can match, not the size of the rule set. The result is exactly the naive evaluator's: an
-anchor is a necessary condition, never a guess.
+Why: evaluating 10,000 rules per article costs 10,000 tree walks, almost all for rules whose
+words the article does not contain. Each rule is reduced to *required key sets*: sets of keys
+(words, stems, prefixes, tags) of which the article must contain at least one each, for the
+rule to have any chance (a conjunction of disjunctions: `"border wall" AND (mexico OR peso*)`
+requires {border}, {wall} and {mexico, peso*}). One set per rule, the most selective, is its
+anchor in an inverted index; one pass over the article (a set intersection of its distinct
+tokens with the indexed words, an Aho-Corasick pass for prefixes) finds the rules anchored on
+something the article has; the rule's other required sets are then checked with C-level set
+tests, and only rules passing all are evaluated. So matching cost follows the rules that can
+match, not the size of the rule set. Every required set is a necessary condition, never a
+guess: the result is exactly the naive evaluator's (tests/rules/test_presearch.py).
 
-Anchors: a word is its own key; a phrase or NEAR anchors on its rarest-looking word; AND takes
-its most selective child; OR needs all of its children's keys; NOT (and `feed:x*`, `lang:x*`)
-cannot anchor, so a rule made of those alone is evaluated for every article.
+What cannot be required: NOT (its absence proves nothing), `feed:x*` and `lang:x*`. A rule made
+only of those is evaluated for every article.
 """
 
 from __future__ import annotations
 
+import ahocorasick
+
 from transforms.rules import match as m
-from transforms.rules.text import stem
+from transforms.rules.text import stem_key
 from transforms.rules.view import ArticleView
 
 STEM = "\x01"   # key prefixes: tokens never contain control characters (fold blanks them)
 TAG = "\x02"
 PREFIX = "\x03"
+_SEP = "\x00"   # joins tokens for the prefix automaton: a pattern "\0pre" only fits a token start
 
-Anchor = frozenset[str] | None  # None: cannot anchor (always a candidate); empty: never matches
+Clauses = list[frozenset[str]]  # all must meet the article's keys; [] = nothing known
 
 
 def _leaf_key(leaf: m.Leaf) -> str:
@@ -35,8 +41,8 @@ def _leaf_key(leaf: m.Leaf) -> str:
 
 
 def _key_cost(key: str) -> float:
-    """How often a key is expected in an article (lower is better). A heuristic: long words are
-    rare, tags and short prefixes common."""
+    """How likely an article has the key (lower: more selective). A heuristic without corpus
+    statistics: long words are rare, short prefixes and tags such as lang: or type: common."""
     if key.startswith(TAG):
         return {"t": 0.3, "e": 0.1, "y": 0.6, "f": 0.2, "l": 0.9}[key[1]]
     if key.startswith(PREFIX):
@@ -44,81 +50,100 @@ def _key_cost(key: str) -> float:
     return 1.0 / max(len(key.lstrip(STEM)), 1)
 
 
-def _unit_anchor(unit: m.Unit) -> Anchor:
+def cost(clause: frozenset[str]) -> float:
+    return sum(_key_cost(k) for k in clause)
+
+
+def _unit_clauses(unit: m.Unit) -> Clauses:
     if not unit.leaves:
-        return frozenset()
-    return frozenset({min((_leaf_key(leaf) for leaf in unit.leaves), key=_key_cost)})
+        return [frozenset()]
+    return [frozenset({_leaf_key(leaf)}) for leaf in unit.leaves]
 
 
-def _cost(anchor: Anchor) -> float:
-    return float("inf") if anchor is None else sum(_key_cost(k) for k in anchor)
-
-
-def anchor(node) -> Anchor:
-    """Keys of which an article must have one for `node` to hold (see module doc)."""
+def required(node) -> Clauses:
+    """The key sets an article must each meet for `node` to hold (see the module doc)."""
     if isinstance(node, m.TextNode):
-        return _unit_anchor(node.unit)
+        return _unit_clauses(node.unit)
     if isinstance(node, m.NearNode):
-        return min((_unit_anchor(node.left), _unit_anchor(node.right)), key=_cost)
+        return _unit_clauses(node.left) + _unit_clauses(node.right)
     if isinstance(node, m.TopicNode):
-        return frozenset(f"{TAG}t:{i}" for i in node.ids)
+        return [frozenset(f"{TAG}t:{i}" for i in node.ids)]
     if isinstance(node, m.EntityNode):
-        return frozenset(f"{TAG}e:{i}" for i in node.ids)
+        return [frozenset(f"{TAG}e:{i}" for i in node.ids)]
     if isinstance(node, m.TypeNode):
-        return frozenset({f"{TAG}y:{node.type}"})
+        return [frozenset({f"{TAG}y:{node.type}"})]
     if isinstance(node, m.FeedNode):
-        return None if node.prefix else frozenset({f"{TAG}f:{node.value}"})
+        return [] if node.prefix else [frozenset({f"{TAG}f:{node.value}"})]
     if isinstance(node, m.LangNode):
-        return None if node.prefix else frozenset({f"{TAG}l:{node.value.split('-')[0]}"})
+        return [] if node.prefix else [frozenset({f"{TAG}l:{node.value.split('-')[0]}"})]
     if isinstance(node, m.NeverNode):
-        return frozenset()
+        return [frozenset()]
     if isinstance(node, m.NotNode):
-        return None
+        return []
     if isinstance(node, m.AndNode):
-        return min((anchor(c) for c in node.children), key=_cost)
+        return list(dict.fromkeys(c for child in node.children for c in required(child)))
     if isinstance(node, m.OrNode):
-        keys: set[str] = set()
+        union: set[str] = set()
         for child in node.children:
-            found = anchor(child)
-            if found is None:
-                return None
-            keys |= found
-        return frozenset(keys)
-    raise TypeError(f"no anchor rule for {type(node).__name__}")
+            clauses = required(child)
+            if not clauses:
+                return []
+            union |= min(clauses, key=cost)
+        return [frozenset(union)]
+    raise TypeError(f"no presearch rule for {type(node).__name__}")
+
+
+def anchor(node) -> frozenset[str] | None:
+    """The rule's indexed key set (its most selective required set); None: always evaluated."""
+    clauses = required(node)
+    return min(clauses, key=cost) if clauses else None
 
 
 class Presearch:
-    """Rule indexes by anchor key; `candidates(view)` are the rules worth evaluating."""
+    """Rules indexed by anchor; `candidates(view)` are the rules worth evaluating."""
+
+    MAX_CHECKS = 4  # extra required sets checked per candidate: the most selective ones
 
     def __init__(self, nodes: list):
         self.words: dict[str, list[int]] = {}
-        self.prefixes: dict[str, list[int]] = {}
+        prefix_rules: dict[str, list[int]] = {}
         self.always: list[int] = []
+        self.checks: list[tuple[frozenset[str], ...]] = []
+        all_keys: set[str] = set()
         for i, node in enumerate(nodes):
-            keys = anchor(node)
-            if keys is None:
+            clauses = sorted(required(node), key=cost)
+            all_keys.update(k for c in clauses for k in c)
+            self.checks.append(tuple(clauses[1: 1 + self.MAX_CHECKS]))
+            if not clauses:
                 self.always.append(i)
                 continue
-            for k in keys:
+            for k in clauses[0]:
                 if k.startswith(PREFIX):
-                    self.prefixes.setdefault(k[1:], []).append(i)
+                    prefix_rules.setdefault(k[1:], []).append(i)
                 else:
                     self.words.setdefault(k, []).append(i)
         self.word_keys = frozenset(self.words)
-        self.prefix_lengths = sorted({len(p) for p in self.prefixes})
-        self.uses_stems = any(k.startswith(STEM) for k in self.words)
+        self.uses_stems = any(k.startswith(STEM) for k in all_keys)
         self.uses_author = any(_uses_author(n) for n in nodes)
+        prefixes = {k[1:] for k in all_keys if k.startswith(PREFIX)}
+        self.prefixes = None
+        if prefixes:
+            automaton = ahocorasick.Automaton()
+            for prefix in prefixes:
+                automaton.add_word(_SEP + prefix, (PREFIX + prefix, prefix_rules.get(prefix, ())))
+            automaton.make_automaton()
+            self.prefixes = automaton
 
     def keys(self, view: ArticleView) -> tuple[set[str], set[str]]:
-        """The article's distinct tokens, and its other keys: stems, tags, feed and language."""
+        """The article's distinct tokens, and all its keys (tokens, stems, tags, prefixes)."""
         fields = [view.title, view.text] + ([view.author] if self.uses_author else [])
         tokens: set[str] = set()
         for fv in fields:
             tokens.update(fv.index)
-        keys: set[str] = set()
+        keys = set(tokens)
         if self.uses_stems:
-            keys.update(STEM + stem(t) for t in tokens)
-        keys.update(f"{TAG}t:{t}" for t in view.topics)
+            keys.update([stem_key(t, STEM) for t in tokens])
+        keys.update([f"{TAG}t:{t}" for t in view.topics])
         for e in view.entities:
             keys.add(f"{TAG}e:{e.id}")
             keys.add(f"{TAG}y:{e.type.upper()}")
@@ -130,20 +155,22 @@ class Presearch:
         tokens, keys = self.keys(view)
         found = set(self.always)
         words = self.words
-        for k in tokens.intersection(self.word_keys):
-            found.update(words[k])
         for k in keys.intersection(self.word_keys):
             found.update(words[k])
-        if self.prefixes:
-            prefixes = self.prefixes
-            for token in tokens:
-                for n in self.prefix_lengths:
-                    if n > len(token):
-                        break
-                    ids = prefixes.get(token[:n])
-                    if ids:
-                        found.update(ids)
-        return sorted(found)
+        if self.prefixes is not None:
+            for _, (key, rule_ids) in self.prefixes.iter(_SEP + _SEP.join(tokens)):
+                keys.add(key)
+                found.update(rule_ids)
+        checks = self.checks
+        out = []
+        for i in found:
+            for clause in checks[i]:
+                if keys.isdisjoint(clause):
+                    break
+            else:
+                out.append(i)
+        out.sort()
+        return out
 
 
 def _uses_author(node) -> bool:

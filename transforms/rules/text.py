@@ -28,12 +28,19 @@ def nfc(text: str) -> str:
 
 def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     """Folded tokens and their (start, end) character offsets in `nfc(text)`."""
-    tokens: list[str] = []
-    spans: list[tuple[int, int]] = []
-    for m in _TOKEN.finditer(fold(nfc(text))):
-        tokens.append(m.group())
-        spans.append(m.span())
-    return tokens, spans
+    folded = fold(nfc(text))
+    return folded.split(), token_spans(folded)
+
+
+def token_spans(folded: str) -> list[tuple[int, int]]:
+    """(start, end) of each token of a folded text, in the order of `folded.split()`."""
+    return [m.span() for m in _TOKEN.finditer(folded)]
+
+
+@lru_cache(maxsize=200_000)
+def stem_key(token: str, mark: str) -> str:
+    """`mark + stem(token)`, cached: the presearch key of a token's stem."""
+    return mark + stem(token)
 
 
 def words(text: str) -> list[str]:

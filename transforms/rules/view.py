@@ -10,7 +10,8 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from transforms.model import EntityTag, TaggedArticle
-from transforms.rules.text import stem, tokenize
+from transforms.rules.text import nfc, stem, token_spans, tokenize
+from transforms.tagging.text import fold
 
 AUTHOR_GAP = "\x00"  # a token no term equals: phrases never run from one author into the next
 
@@ -18,15 +19,16 @@ AUTHOR_GAP = "\x00"  # a token no term equals: phrases never run from one author
 class FieldView:
     """One text field: folded tokens, their character spans and a token -> positions index."""
 
-    __slots__ = ("text", "tokens", "spans", "index", "_stems", "_stem_index", "_prefixes",
-                 "_sorted")
+    __slots__ = ("text", "folded", "tokens", "_spans", "index", "_stems", "_stem_index",
+                 "_prefixes", "_sorted")
 
     def __init__(self, text: str, tokens: list[str] | None = None,
                  spans: list[tuple[int, int]] | None = None):
         self.text = text
         if tokens is None:
-            tokens, spans = tokenize(text)
-        self.tokens, self.spans = tokens, spans
+            self.folded = fold(nfc(text))
+            tokens = self.folded.split()
+        self.tokens, self._spans = tokens, spans
         index: dict[str, list[int]] = {}
         for pos, token in enumerate(tokens):
             index.setdefault(token, []).append(pos)
@@ -35,6 +37,13 @@ class FieldView:
         self._stem_index: dict[str, list[int]] | None = None
         self._prefixes: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Character offsets of the tokens: only needed for evidence, so computed on demand."""
+        if self._spans is None:
+            self._spans = token_spans(self.folded)
+        return self._spans
 
     def stems(self) -> list[str]:
         if self._stems is None:

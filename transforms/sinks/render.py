@@ -35,8 +35,14 @@ def truncate(text: str, limit: int) -> str:
 def snippet(text: str, hits: tuple[Hit, ...], width: int = SNIPPET_CHARS) -> str:
     """A window of `text` around the first hit, matched spans in *bold*, everything escaped."""
     spans = sorted({(h.start, h.end) for h in hits if 0 <= h.start < h.end <= len(text)})
-    start = max(0, spans[0][0] - width // 3) if spans else 0
+    start = max(0, spans[0][0] - width // 3) if spans and len(text) > width else 0
+    if start > 0:  # begin at a word, not inside one
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < spans[0][0] else start
     end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > (spans[-1][1] if spans else start) else end
     out, pos = [], start
     for s, e in spans:
         if s < pos or e > end:
@@ -48,13 +54,14 @@ def snippet(text: str, hits: tuple[Hit, ...], width: int = SNIPPET_CHARS) -> str
 
 
 def why(alert: Alert) -> str:
-    """The evidence as one short line: terms with their fields."""
-    parts = []
+    """The evidence as one short line: each term once, with the fields it matched in."""
+    fields: dict[str, list[str]] = {}
     for hit in alert.match.hits:
-        part = f"{hit.field}:{hit.term}"
-        if part not in parts:
-            parts.append(part)
-    return ", ".join(parts[:12]) or "(rule matched)"
+        seen = fields.setdefault(hit.term, [])
+        if hit.field not in seen:
+            seen.append(hit.field)
+    parts = [f"{term} ({', '.join(where)})" for term, where in fields.items()]
+    return " · ".join(parts[:12]) or "(rule matched)"
 
 
 def _field_text(alert: Alert, field: str) -> str:

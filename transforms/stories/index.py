@@ -61,6 +61,16 @@ def _dt(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, timezone.utc)
 
 
+_SUMMARY = ("story_id, first_article_id, title, first_published, last_published, size, "
+            "updates")
+
+
+def _summary(row) -> StorySummary:
+    return StorySummary(story_id=row[0], first_article_id=row[1], title=row[2],
+                        first_published=_dt(row[3]), last_published=_dt(row[4]), size=row[5],
+                        updates=row[6])
+
+
 class _Prepared(NamedTuple):
     """An article with everything computed outside the write transaction."""
 
@@ -267,12 +277,14 @@ class StoryIndex:
     def recent(self, limit: int = 20, min_size: int = 1) -> list[StorySummary]:
         """Stories by latest activity, newest first; `min_size=2` shows only merges."""
         rows = self._db.execute(
-            "SELECT story_id, first_article_id, title, first_published, last_published, size, "
-            "updates FROM stories_clusters WHERE size >= ? "
+            f"SELECT {_SUMMARY} FROM stories_clusters WHERE size >= ? "
             "ORDER BY last_published DESC, story_id LIMIT ?", (min_size, limit)).fetchall()
-        return [StorySummary(story_id=r[0], first_article_id=r[1], title=r[2],
-                             first_published=_dt(r[3]), last_published=_dt(r[4]), size=r[5],
-                             updates=r[6]) for r in rows]
+        return [_summary(r) for r in rows]
+
+    def story(self, story_id: str) -> StorySummary | None:
+        row = self._db.execute(f"SELECT {_SUMMARY} FROM stories_clusters WHERE story_id=?",
+                               (story_id,)).fetchone()
+        return _summary(row) if row else None
 
     def counts(self) -> dict[str, int]:
         return {table: self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]

@@ -96,6 +96,8 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
 
     mentions = []
     for start, end, ref in _longest(resolved):
+        if ref.dotted and text.original[end:end + 1] == ".":
+            end += 1
         info = gazetteer.entities[ref.entity]
         mentions.append(Mention(start, end, text.original[start:end], info.id, info.name,
                                 info.type, ref.kind, info.wikidata))

@@ -35,6 +35,7 @@ class AliasRef:
     kind: str   # name | alias | demonym | ambiguous | partial
     check: str  # any | capital | exact
     form: str   # the alphanumerics of the alias as written, for `exact`
+    dotted: bool = False  # the alias ends with "." (U.S.): the mention keeps the final dot
 
 
 STRONG_KINDS = frozenset({"name", "alias", "demonym"})
@@ -94,7 +95,8 @@ def compile_gazetteer(entries: list[EntityConfig]) -> Gazetteer:
         existing = aliases[k].get((index, check))
         rank = ("name", "alias", "demonym", "ambiguous", "partial")
         if existing is None or rank.index(kind) < rank.index(existing.kind):
-            aliases[k][(index, check)] = AliasRef(index, kind, check, _form(alias))
+            aliases[k][(index, check)] = AliasRef(index, kind, check, _form(alias),
+                                                  alias.rstrip().endswith("."))
 
     for index, entry in enumerate(entries):
         entities.append(EntityInfo(entry.id, entry.name, entry.type, entry.wikidata))

@@ -70,12 +70,32 @@ def parse_feed(body: bytes, *, feed_id: str, feed_url: str,
                is_seen: Callable[[str], bool] | None = None) -> ParseResult:
     """Parse one feed body. `is_seen(article_id)` lets already-stored entries skip parsing."""
     source = feed_id or feed_url
+    lookup = _StoreLookup(is_seen) if is_seen is not None else None
     try:
         return _parse(body, feed_id, feed_url, {k.lower(): v for k, v in (headers or {}).items()},
-                      fetched_at or utc_now(), is_seen, source)
+                      fetched_at or utc_now(), lookup, source)
+    except _StoreFailed as failed:  # infrastructure, not data: let the runner retry
+        raise failed.__cause__ from None
     except Exception as exc:  # noqa: BLE001 - last line of defence: a bug must not lose the feed
         return ParseResult(dead_letters=[_dead(source, "parser_error",
                                                f"{type(exc).__name__}: {exc}", body)])
+
+
+class _StoreFailed(Exception):
+    """`is_seen` raised: the state store failed, which must not become a dead letter."""
+
+
+class _StoreLookup:
+    """Wraps `is_seen` so its failures are told apart from parsing problems."""
+
+    def __init__(self, is_seen: Callable[[str], bool]):
+        self.is_seen = is_seen
+
+    def __call__(self, article_id: str) -> bool:
+        try:
+            return bool(self.is_seen(article_id))
+        except Exception as exc:
+            raise _StoreFailed() from exc
 
 
 def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],

@@ -15,17 +15,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from pydantic import BaseModel
 
 from transforms.grouping import GroupState
 from transforms.model import DeadLetter
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: alerts.group_key (digests)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -45,6 +46,29 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   id INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, source TEXT NOT NULL,
   reason TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL);
 """
+
+
+def _add_column(db: sqlite3.Connection, table: str, column: str, decl: str) -> None:
+    if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
+# target version -> step from the version before. Steps run inside the open transaction and
+# must be idempotent; tables and indexes that are only new come from _SCHEMA (IF NOT EXISTS).
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    2: lambda db: _add_column(db, "alerts", "group_key", "TEXT"),
+}
+
+
+def _retry_locked(step: Callable[[], None], attempts: int = 100, pause: float = 0.05) -> None:
+    """Run `step`, retrying while another process holds a lock SQLite will not wait for."""
+    for attempt in range(attempts):
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause)
 
 
 def _now() -> str:
@@ -82,18 +106,45 @@ class StateStore:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.executescript(_SCHEMA)  # idempotent; executescript manages its own commit
+        _retry_locked(self._enable_wal)
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        _retry_locked(self._migrate)
+
+    def _enable_wal(self) -> None:
+        # WAL is a property of the file: switch once. Switching needs an exclusive lock that
+        # SQLite does not wait for, hence the retry when another worker opens the file too.
+        if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            self._db.execute("PRAGMA journal_mode=WAL")
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION: a new file gets _SCHEMA, an older one its
+        migrations in order, in one transaction (a crash leaves the old version intact)."""
+        if self._schema_version() == SCHEMA_VERSION:
+            return  # the common case: every DoFn opens the store, most files are current
         with self._tx():
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta "
+                             "(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} has schema {row[0]}, newer than this wirewatch "
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} has schema {version}, newer than this wirewatch "
                                    f"({SCHEMA_VERSION}); upgrade wirewatch or use another "
                                    f"--state-dir")
+            if version and version < SCHEMA_VERSION:
+                for target in range(version + 1, SCHEMA_VERSION + 1):
+                    _MIGRATIONS[target](self._db)
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self._db.execute(statement)  # idempotent: IF NOT EXISTS
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
+                             (str(SCHEMA_VERSION),))
+
+    def _schema_version(self) -> int:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.OperationalError:  # no meta table: a new file
+            return 0
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         self._db.close()

@@ -123,8 +123,8 @@ def test_slack_down_for_the_whole_run_dead_letters_the_alerts(world):
 
 
 def test_first_poll_alerts_only_items_inside_the_backfill_window(tmp_path, monkeypatch):
-    from email.utils import format_datetime
     from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
     now = datetime.now(timezone.utc)
 
     def item(guid, hours_ago):

@@ -185,3 +185,31 @@ def test_fast_path_with_xml_base_and_relative_guids():
                                                "https://b.example.com/x/p/2"]
     ids = {a.id for a in full.articles}
     assert parse(body, is_seen=ids.__contains__).skipped_seen == 2
+
+
+@pytest.mark.parametrize("name", sorted(set(feeds.ALL_XML) - {"atom10"}))  # atom10 uses xml:base
+def test_byte_span_prescan_matches_the_full_parse(name):
+    from transforms.ingest.prescan_bytes import select_new_lenient
+    from transforms.ingest.sanitize import sanitize
+    body = feeds.ALL_XML[name]
+    full = parse(body)
+    seen = {full.articles[0].id}
+    scan = select_new_lenient(sanitize(body), feed_id="f", base=URL, is_seen=seen.__contains__)
+    assert scan.skipped == 1 and scan.kept == len(full.articles) - 1
+    assert parse(scan.envelope).articles == full.articles[1:]
+
+
+def test_charset_disagreement_uses_byte_cuts_and_matches_the_full_parse():
+    body = feeds.rss(feeds.item("a", "Caf\u00e9"), feeds.item("b", "Cr\u00e8me"))
+    headers = {"Content-Type": "application/rss+xml; charset=iso-8859-1"}
+    full = parse(body, headers=headers)
+    seen = {full.articles[0].id}
+    fast = parse(body, headers=headers, is_seen=seen.__contains__)
+    assert fast.fast_path and fast.articles == full.articles[1:]
+
+
+def test_is_seen_failures_propagate():
+    def broken(_):
+        raise RuntimeError("store down")
+    with pytest.raises(RuntimeError, match="store down"):
+        parse(feeds.RSS20, is_seen=broken)

@@ -8,9 +8,9 @@ import pytest
 
 from tests.factories import alert
 from tests.loopback import FeedServer, SlackServer
+from transforms.config import Config
 from transforms.config import SlackSink as SlackSinkConfig
 from transforms.config import WebhookSink as WebhookSinkConfig
-from transforms.config import Config
 from transforms.sinks.deliver import Dispatcher
 from transforms.sinks.slack import SlackSink
 from transforms.sinks.webhook import WebhookSink

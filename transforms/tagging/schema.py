@@ -86,6 +86,8 @@ class EntityConfig(_Strict):
     demonyms: list[str] = Field(default_factory=list)
     ambiguous: list[str] = Field(default_factory=list)
     context: list[str] = Field(default_factory=list)
+    subtype: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$",
+                                description="finer kind: country, city, us-state, region, ...")
     wikidata: str | None = Field(default=None, pattern=r"^Q[0-9]+$")
 
 
@@ -108,6 +110,9 @@ class TaggingSettings(_Strict):
     max_topics: int = Field(default=6, ge=1)
     saturation: float = Field(default=6.0, gt=0,
                               description="raw evidence at which a topic scores about 0.63")
+    club_topic: str | None = Field(
+        default="sport", description="in articles about this topic, a city followed by a score "
+        "is the club named after it (ORG), not the place")
     ner: NerSettings = Field(default_factory=NerSettings)
 
     @field_validator("body_weight")

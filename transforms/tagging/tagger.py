@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from transforms.model import Article, EntityTag, TaggedArticle
+from transforms.tagging import context
 from transforms.tagging.entities import Mention, resolve
 from transforms.tagging.gazetteer import compile_gazetteer
 from transforms.tagging.matcher import Matcher
@@ -32,6 +33,9 @@ class Tagger:
         for term_id, term in enumerate(self.scorer.terms):
             matcher.add_term(term.key, term.prefix, term_id)
         self.matcher = matcher.compile()
+        self._subtypes = {e.id: e.subtype for e in self.gazetteer.entities}
+        topic_index = {t.id: i for i, t in enumerate(self.scorer.topics)}
+        self._club_topic = topic_index.get(self.settings.club_topic or "")
         self.ner = None
         if self.settings.ner.enabled:
             from transforms.tagging.ner import NerModel
@@ -53,7 +57,17 @@ class Tagger:
         mentions = resolve(text, hits, self.gazetteer)
         if self.ner is not None:
             mentions = self.ner.merge(text, mentions)
+        if mentions:
+            mentions = context.apply(text, mentions, self._subtypes, self._is_sport(counts))
         return text, counts, mentions
+
+    def _is_sport(self, counts: TermCounts) -> bool:
+        """Whether the article's strongest topic is the club topic (sport) or one of its kids."""
+        if self._club_topic is None or not counts.tf:
+            return False
+        per_topic = self.scorer.contributions(counts)[1]
+        best = max(per_topic, key=per_topic.get)
+        return self._club_topic in self.scorer.lineage[best] and per_topic[best] > 0
 
     def _count_terms(self, text: Prepared, hits: list) -> TermCounts:
         counts = TermCounts()

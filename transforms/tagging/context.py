@@ -1,0 +1,104 @@
+"""Context rules that fix what a dictionary alone gets wrong about one-word names.
+
+A gazetteer knows that "Jordan" is a country and "Chicago" a city; the text around a mention
+says when it is not:
+- a part of a longer name: "Neil Jordan", "Colorado Rockies", "China Daily", "U.S. Open".
+  The mention is dropped, and so are later bare mentions of the same word in the article (one
+  sense per discourse: after "Neil Jordan", "Jordan said" is the director);
+- an adjective: "New York-based", "Hong Kong-listed" still name the place, but as a modifier
+  (kind `modifier`, like a demonym), not as a name of it;
+- a sports club: in a sport article a city or US state followed by a score, or in an all-caps
+  fixture line ("CHICAGO 72 64", "ATLANTA AT CHICAGO"), or the subject of a sports verb, is the
+  club named after it: an ORG with a generated id (`org:chicago`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from transforms.tagging.entities import Mention
+from transforms.tagging.text import STOPWORDS, Prepared, fold
+
+# Capitalized words that follow a place without making a longer name (U.S. President ...).
+_TITLES = frozenset("""president vice secretary minister prime foreign interior defence defense
+finance trade ambassador envoy senator governor mayor king queen prince leader government
+officials official army navy police troops forces embassy consulate
+monday tuesday wednesday thursday friday saturday sunday january february march april may
+june july august september october november december""".split())
+# Capitalized words that start sentences without being part of a name ("In Jordan, ...").
+_OPENERS = STOPWORDS | frozenset("""after before when while since during despite although though
+because meanwhile also then however across throughout like unlike outside inside near
+officials both neither either many most some""".split())
+_CLUB_SUBTYPES = frozenset({"city", "us-state"})
+_SCORE = re.compile(r"\s*\d{1,3}(?:[ ,.]|$)")
+_DATE = re.compile(r"\s*\d{4}-\d\d-\d\d")
+_SPORT_VERBS = frozenset("""beat beats defeated defeats edged blanked routed tied trailed led
+leads won wins lost loses scored rallied swept hosts host visit visits""".split())
+_PLACE_PREPOSITIONS = frozenset("in from near to of outside inside around across".split())
+
+
+def _next_token(original: str, end: int) -> str:
+    rest = original[end:end + 40]
+    if rest[:1] == " ":
+        rest = rest[1:]
+    return rest.split(" ", 1)[0]
+
+
+def _prev_token(original: str, start: int) -> str:
+    before = original[max(0, start - 40):start]
+    return before.rstrip(" ").rsplit(" ", 1)[-1] if before.endswith(" ") else ""
+
+
+def _titlecase(token: str) -> bool:
+    letters = [c for c in token if c.isalpha()]
+    return bool(letters) and letters[0].isupper() and any(c.islower() for c in letters)
+
+
+def _continues_name(text: Prepared, m: Mention) -> bool:
+    after = _next_token(text.original, m.end)
+    if after == "&" or (after and text.original[m.end:m.end + 1] == " " and _titlecase(after)
+                        and fold(after).strip() not in _TITLES):
+        return True
+    before = _prev_token(text.original, m.start)
+    return _titlecase(before) and fold(before).strip() not in _OPENERS
+
+
+def _is_modifier(text: Prepared, m: Mention) -> bool:
+    return bool(re.match(r"-[a-z]", text.original[m.end:m.end + 2]))
+
+
+def _club_context(text: Prepared, m: Mention) -> bool:
+    after = text.original[m.end:m.end + 12]
+    if _DATE.match(after):
+        return False  # dateline: "CHICAGO 1996-08-31"
+    if _SCORE.match(after):
+        return True
+    next_word = fold(_next_token(text.original, m.end)).strip()
+    prev_word = fold(_prev_token(text.original, m.start)).strip()
+    if m.surface.isupper() and "at" in (next_word, prev_word):
+        return True
+    if prev_word in _PLACE_PREPOSITIONS:
+        return False
+    return next_word in _SPORT_VERBS or prev_word in _SPORT_VERBS
+
+
+def apply(text: Prepared, mentions: list[Mention], subtypes: dict[str, str | None],
+          sport: bool) -> list[Mention]:
+    """Drop, re-kind or re-type mentions by their context. `subtypes`: entity id -> subtype."""
+    out: list[Mention] = []
+    name_parts: set[str] = set()
+    for m in mentions:
+        single = m.source == "gazetteer" and " " not in m.surface.strip(".")
+        if single and m.type in ("PLACE", "ORG") and m.kind in ("name", "alias", "ambiguous"):
+            key = fold(m.surface).strip()
+            if key in name_parts or _continues_name(text, m):
+                name_parts.add(key)
+                continue
+        if m.type == "PLACE" and m.kind != "demonym" and _is_modifier(text, m):
+            m = replace(m, kind="modifier")
+        elif (sport and m.type == "PLACE" and subtypes.get(m.id) in _CLUB_SUBTYPES
+              and _club_context(text, m)):
+            m = replace(m, id=f"org:{m.id}", type="ORG", kind="club", wikidata=None)
+        out.append(m)
+    return out

@@ -32,7 +32,7 @@ def routing_problems(config: Config) -> list[str]:
             problems.append(f"{src}: rules[{rule.id}]: every sink rule '{rule.id}' reaches "
                             f"({', '.join(sorted(set(reached)))}) is disabled. Fix: set the sink's "
                             f"credentials or route the rule to another sink too")
-    for i, route in enumerate(config.routes):
+    for i in range(len(config.routes)):
         if config.rules and not fired[i] and not _only_direct(config):
             problems.append(f"{src}: routes[{i}]: route {i} can never fire: no rule reaches it "
                             f"(earlier routes take them, or none has the rules/severity/labels it "

@@ -1,5 +1,5 @@
-"""Build one cycle's pipeline: feeds due → fetch → parse → drop seen → tag → match → route →
-deliver → commit. Builds, never runs: the caller (run --once, the watch driver, a test) runs it.
+"""Build one cycle's pipeline: feeds due → fetch → parse → drop seen → tag → stories → match →
+route → deliver → commit. Builds, never runs: the caller (run --once, the watch driver, a test) runs it.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import apache_beam as beam
 
 from transforms.beam_deliver import CommitCycle, Deliver, RouteAlerts, WriteDeadLetters
 from transforms.beam_ingest import DropSeen, FetchFeeds, ParseFeeds
+from transforms.beam_stories import AssignStories
 from transforms.config import Config, FeedConfig
 from transforms.rules.beam import MatchRules
 from transforms.tagging.beam import TagArticles
@@ -22,6 +23,7 @@ def build_cycle(pipeline: beam.Pipeline, config: Config, feeds: list[FeedConfig]
     articles = parsed.articles | "DropSeen" >> DropSeen(state_dir)
     delivered = (articles
                  | "TagArticles" >> TagArticles(config)
+                 | "AssignStories" >> AssignStories(config, state_dir)
                  | "MatchRules" >> MatchRules(config)
                  | "RouteAlerts" >> RouteAlerts(config)
                  | "Deliver" >> Deliver(config, state_dir))

@@ -1,24 +1,37 @@
 """The continuous watch: a driver loop that runs one short batch cycle per tick.
 
 Why not a streaming pipeline: Beam's Python DirectRunner cannot run an unbounded poller well
-(see DESIGN.md). Each tick runs the cycle pipeline over the feeds that are due; all schedule state
-lives in the state store, so a restart continues where the last committed cycle ended.
+(see DESIGN.md). Each tick runs the cycle pipeline over the feeds that are due (and, when none
+is, a feedless cycle if a held digest is due); all schedule state lives in the state store, so a
+restart continues where the last committed cycle ended.
 
-Signals: the first SIGINT/SIGTERM lets the current cycle finish and then exits 0; a second one
-aborts at once (nothing half-done is committed: see CommitCycle).
+Per-cycle cost: building and translating the cycle graph costs more than running it (~1 s on a
+small machine). On the in-process engine the driver builds each distinct graph once (one per
+set of due feeds) and re-runs its translated form (`CycleRunner`).
+
+Signals: the first SIGINT/SIGTERM lets the current cycle finish (or, if a signal killed its
+workers, abandons it: nothing of it is committed, see CommitCycle) and exits 0; a second one
+aborts at once.
 """
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
+import time
+from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
 
 from transforms.config import Config, FeedConfig
 from transforms.store import StateStore
 
 MAX_SLEEP = 5.0
+SEEN_RETENTION = timedelta(days=30)   # seen keys older than this are pruned (bounded store)
+PRUNE_EVERY = 3600.0                  # seconds between prunes
+FAILED_CYCLE_BACKOFF = (1.0, 60.0)    # first and longest wait after a cycle that raised
+GRAPH_CACHE_SIZE = 32
 
 
 def feeds_due(feeds: list[FeedConfig], store: StateStore, now: datetime) -> list[FeedConfig]:
@@ -31,9 +44,18 @@ def feeds_due(feeds: list[FeedConfig], store: StateStore, now: datetime) -> list
 
 
 def seconds_until_next(feeds: list[FeedConfig], store: StateStore, now: datetime) -> float:
+    """Until the next feed (or held digest) is due; 0 if some feed was never polled."""
     times = [store.feed_state(f.id).next_due for f in feeds]
-    pending = [(t - now).total_seconds() for t in times if t is not None]
-    return max(0.0, min(pending)) if pending and all(t is not None for t in times) else 0.0
+    if any(t is None for t in times):
+        return 0.0
+    group_due = store.next_group_due()
+    pending = [(t - now).total_seconds() for t in times + [group_due] if t is not None]
+    return max(0.0, min(pending)) if pending else MAX_SLEEP
+
+
+def group_due(store: StateStore, now: datetime) -> bool:
+    due = store.next_group_due()
+    return due is not None and due <= now
 
 
 class StopFlag:
@@ -48,38 +70,126 @@ class StopFlag:
 
     def _handle(self, signum, frame):
         if self.event.is_set():
-            print("wirewatch: aborting", file=sys.stderr)
+            print("wirewatch: aborting", file=sys.stderr, flush=True)
             raise KeyboardInterrupt
         print("wirewatch: stopping after the current cycle (signal again to abort)",
-              file=sys.stderr)
+              file=sys.stderr, flush=True)
         self.event.set()
+
+
+class CycleRunner:
+    """Runs one cycle over the given feeds; returns its CycleSummary.
+
+    On the in-process engine (no --runner) each distinct cycle graph is built, translated and
+    validated once, then its runner-API form is re-run: the graph only depends on the config,
+    the state directory and which feeds are due, never on the clock. Other runners get a fresh
+    pipeline every cycle (`run_cycle`), as `run --once` does.
+    """
+
+    def __init__(self, config: Config, state_dir: str, beam_args: list[str]):
+        from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+        self.config, self.state_dir, self.beam_args = config, state_dir, beam_args
+        self.options = PipelineOptions(beam_args)
+        runner = self.options.view_as(StandardOptions).runner
+        self.local = runner is None or runner in ("DirectRunner", "direct")
+        self.graphs: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
+
+    def run(self, feeds: list[FeedConfig]):
+        from pipelines.commands.run import run_cycle
+        from pipelines.summary import CycleSummary
+        if not self.local:
+            return run_cycle(self.config, feeds, self.state_dir, self.beam_args)
+        started = time.monotonic()
+        key = tuple(f.id for f in feeds)
+        if key in self.graphs:
+            self.graphs.move_to_end(key)
+            runner, proto = self.graphs[key]
+            result = runner.run_via_runner_api(proto, self.options)
+        else:
+            runner, result = self._build_and_run(feeds)
+            self.graphs[key] = (runner, runner.proto)
+            while len(self.graphs) > GRAPH_CACHE_SIZE:
+                self.graphs.popitem(last=False)
+        return CycleSummary.from_result(result, time.monotonic() - started)
+
+    def _build_and_run(self, feeds: list[FeedConfig]):
+        import apache_beam as beam
+
+        from pipelines.beam_setup import quiet_beam_logging
+        from pipelines.commands.run import dead_letter_path
+        from pipelines.cycle import build_cycle
+        quiet_beam_logging()
+        runner = _proto_keeping_runner()()
+        pipeline = beam.Pipeline(runner=runner, options=self.options)
+        build_cycle(pipeline, self.config, feeds, self.state_dir,
+                    dead_letter_path(self.config, self.state_dir))
+        result = pipeline.run()
+        result.wait_until_finish()
+        return runner, result
+
+
+@functools.cache
+def _proto_keeping_runner() -> type:
+    """Defined on first use, so importing this module does not import Beam."""
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    class ProtoKeepingRunner(FnApiRunner):
+        """The in-process engine, remembering the translated graph it last ran."""
+
+        proto = None
+
+        def run_via_runner_api(self, pipeline_proto, options):
+            self.proto = pipeline_proto
+            return super().run_via_runner_api(pipeline_proto, options)
+
+    return ProtoKeepingRunner
+
+
+def log_cycle(n: int, at: datetime, polled: int, summary) -> None:
+    g = summary.get
+    print(f"{at:%Y-%m-%dT%H:%M:%SZ} cycle {n}: {polled} feeds polled "
+          f"({g('feeds_not_modified')} not modified, {g('feeds_failed')} failed), "
+          f"{g('articles_new')} new articles, {g('matches')} matches, "
+          f"{g('alerts_sent')} alerts sent, {g('dead_letters')} dead letters, "
+          f"{summary.seconds:.2f} s", file=sys.stderr, flush=True)
 
 
 def watch(config: Config, state_dir: str, beam_args: list[str], *, interval: float | None = None,
           cycles: int | None = None) -> int:
-    from pipelines.commands.run import run_cycle
     feeds = [f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds]
     stop = StopFlag()
     stop.install()
     store = StateStore(state_dir)
-    done = 0
+    runner = CycleRunner(config, state_dir, beam_args)
+    done, failures, last_prune = 0, 0, float("-inf")
     try:
         while not stop.event.is_set() and (cycles is None or done < cycles):
+            if time.monotonic() - last_prune >= PRUNE_EVERY:
+                store.prune_seen(SEEN_RETENTION)
+                last_prune = time.monotonic()
             now = datetime.now(timezone.utc)
             due = feeds_due(feeds, store, now)
-            if due:
-                summary = run_cycle(config, due, state_dir, beam_args)
-                done += 1
-                g = summary.get
-                print(f"{now:%Y-%m-%dT%H:%M:%SZ} cycle {done}: {len(due)} feeds polled "
-                      f"({g('feeds_failed')} failed), {g('articles_new')} new articles, "
-                      f"{g('matches')} matches, {g('alerts_sent')} alerts sent, "
-                      f"{g('dead_letters')} dead letters, {summary.seconds:.2f} s",
-                      file=sys.stderr, flush=True)
+            if not due and not group_due(store, now):
+                wait = seconds_until_next(feeds, store, datetime.now(timezone.utc))
+                stop.event.wait(min(MAX_SLEEP, max(0.05, wait)))
                 continue
-            wait = seconds_until_next(feeds, store, datetime.now(timezone.utc))
-            stop.event.wait(min(MAX_SLEEP, max(0.05, wait)))
+            try:
+                summary = runner.run(due)
+            except Exception as exc:  # noqa: BLE001  (a cycle that raised committed nothing)
+                if stop.event.is_set():
+                    print(f"wirewatch: cycle abandoned ({type(exc).__name__}); nothing of it "
+                          f"was committed", file=sys.stderr, flush=True)
+                    break
+                failures += 1
+                wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
+                print(f"{now:%Y-%m-%dT%H:%M:%SZ} cycle failed ({type(exc).__name__}: "
+                      f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}); "
+                      f"retrying in {wait:.0f} s", file=sys.stderr, flush=True)
+                stop.event.wait(wait)
+                continue
+            failures = 0
+            done += 1
+            log_cycle(done, now, len(due), summary)
     finally:
         store.close()
     return 0
-

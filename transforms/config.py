@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from transforms.rules.schema import RuleConfig
+from transforms.stories.settings import StorySettings
 from transforms.tagging.schema import EntityConfig, TopicConfig
 
 DEFAULT_CONFIG = "configs/wirewatch.yaml"
@@ -237,6 +238,7 @@ class ConfigFragment(_Strict):
     state_dir: EnvStr | None = None
     dead_letters: str | None = Field(default=None, description="JSONL file for dead letters")
     silences: list[Silence] = Field(default_factory=list)
+    stories: StorySettings = Field(default_factory=StorySettings)
 
 
 class Config(ConfigFragment):
@@ -280,7 +282,7 @@ class Config(ConfigFragment):
 # --- loading -------------------------------------------------------------------------------
 
 _SECTION_LISTS = ("feeds", "taxonomy", "entities", "rules", "routes")
-_MAIN_ONLY = ("include", "fetch", "state_dir", "dead_letters", "silences")
+_MAIN_ONLY = ("include", "fetch", "state_dir", "dead_letters", "silences", "stories")
 
 
 def load_config(path: str | os.PathLike = DEFAULT_CONFIG) -> Config:

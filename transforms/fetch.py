@@ -74,12 +74,20 @@ def make_client(settings: FetchSettings) -> httpx.Client:
     what lets the deadline watchdog see (and cut) every socket.
     """
     return httpx.Client(
+        headers=_headers(settings),
         timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
                               write=settings.read_timeout, pool=settings.deadline),
         follow_redirects=False,
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
     )
+
+
+def _headers(settings: FetchSettings) -> dict[str, str]:
+    """Request headers. An operator contact (FetchSettings.contact, if the config has it) is
+    appended to the User-Agent, as publishers ask of polite crawlers."""
+    contact = getattr(settings, "contact", None)
+    agent = f"{USER_AGENT[:-1]}; {contact})" if contact else USER_AGENT
+    return {"User-Agent": agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
 
 
 def fetch(url: str, settings: FetchSettings, *, client: httpx.Client | None = None,
@@ -118,9 +126,10 @@ def _is_local(url: str) -> bool:
 def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResult:
     path = url.removeprefix("file://")
     try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return _failed(url, "io_error", f"{path} is not a regular file", started)
             body = handle.read(settings.max_bytes + 1)
     except OSError as exc:

@@ -10,13 +10,15 @@ Pure functions over a small GroupState and an injected `now`, so tests drive the
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from transforms.config import QuietHours, RouteConfig, Silence
 from transforms.model import Match
+
+if TYPE_CHECKING:  # the store imports this module; config must not be imported at run time here
+    from transforms.config import QuietHours, RouteConfig, Silence
 
 
 class GroupState(BaseModel):
@@ -42,7 +44,7 @@ def group_label(match: Match, group_by: list[str]) -> str:
         elif field == "feed":
             parts.append(f"feed:{tagged.article.feed_id}")
         elif field == "story":
-            parts.append(f"story:{tagged.article.story_id or tagged.article.id}")
+            parts.append(f"story:{tagged.story_id or tagged.article.id}")
         elif field == "entity":
             parts.append(f"entity:{tagged.entities[0].name if tagged.entities else '-'}")
         elif field == "topic":

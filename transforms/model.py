@@ -8,6 +8,7 @@ the next stage must not change under it (Beam may reuse or re-send elements).
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,7 +36,6 @@ class Article(_Element):
     language: str | None = None
     guid: str | None = None
     fetched_at: datetime = Field(default_factory=utc_now)
-    story_id: str | None = None  # set by story clustering: copies of one story share it
 
     @property
     def dedupe_key(self) -> str:
@@ -68,6 +68,8 @@ class TaggedArticle(_Element):
     article: Article
     topics: tuple[TopicTag, ...] = ()
     entities: tuple[EntityTag, ...] = ()
+    story_id: str | None = None  # set by story clustering: copies of one story share it
+    story_kind: Literal["new", "copy", "update"] = "new"  # first of its story, a copy, an update
 
 
 class Hit(_Element):

@@ -34,6 +34,8 @@ from transforms.model import Article, DeadLetter, utc_now
 STAGE = "parse"
 RAW_BYTES = 200
 _ENTRY_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+_ANY_ENTRY = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)\b", re.IGNORECASE)
+"""Anything feedparser might still read as an entry; only without it may parsing be skipped."""
 _ROOT_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*$",
                          re.DOTALL)
 _BENIGN = ("NonXMLContentType",)
@@ -108,7 +110,7 @@ def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
     data = sanitize(body)
     base = _base_url(feed_url, headers)
     scan = _prescan(data, feed_id, base, is_seen, _charset(headers)) if is_seen else None
-    if scan is not None and scan.kept == 0:
+    if scan is not None and scan.kept == 0 and not _ANY_ENTRY.search(scan.envelope):
         return ParseResult(ttl=scan.ttl, entries=scan.total, skipped_seen=scan.skipped,
                            version=scan.version, fast_path=True)
     parsed = feedparser.parse(io.BytesIO(scan.envelope if scan else data),

@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS alerts (
   error TEXT, payload TEXT NOT NULL, updated_at TEXT NOT NULL, group_key TEXT);
 CREATE INDEX IF NOT EXISTS alerts_status_idx ON alerts (status, updated_at);
 CREATE INDEX IF NOT EXISTS alerts_group_idx ON alerts (group_key, status);
+CREATE TABLE IF NOT EXISTS story_alerts (
+  story_id TEXT NOT NULL, rule_id TEXT NOT NULL, sink TEXT NOT NULL, alert_key TEXT NOT NULL,
+  ts TEXT, PRIMARY KEY (story_id, rule_id, sink));
 CREATE TABLE IF NOT EXISTS groups (
   group_key TEXT PRIMARY KEY, sink TEXT NOT NULL, state TEXT NOT NULL, due_at TEXT);
 CREATE INDEX IF NOT EXISTS groups_due_idx ON groups (sink, due_at);
@@ -231,15 +234,29 @@ class StateStore:
         return GroupState.model_validate_json(row[0]) if row else GroupState()
 
     def save_group(self, group_key: str, sink: str, state: GroupState,
-                   hold_key: str | None = None) -> None:
+                   hold_key: str | None = None, hold_payload: str | None = None) -> None:
         """Save a group's state; with `hold_key`, that claimed alert now waits in the group."""
         with self._tx():
             self._db.execute("INSERT OR REPLACE INTO groups VALUES (?,?,?,?)",
                              (group_key, sink, state.model_dump_json(),
                               state.due_at.isoformat() if state.due_at else None))
             if hold_key:
-                self._db.execute("UPDATE alerts SET status='held', group_key=?, updated_at=? "
-                                 "WHERE key=?", (group_key, _now(), hold_key))
+                self._db.execute("UPDATE alerts SET status='held', group_key=?, updated_at=?, "
+                                 "payload=COALESCE(?, payload) WHERE key=?",
+                                 (group_key, _now(), hold_payload, hold_key))
+
+    # --- the first alert of each story, per rule and sink (thread parent) --------------------
+    def story_alert(self, story_id: str, rule_id: str, sink: str) -> tuple[str, str | None] | None:
+        """(alert key, Slack ts or None) of the story's first alert for this rule and sink."""
+        row = self._db.execute("SELECT alert_key, ts FROM story_alerts WHERE story_id=? AND "
+                               "rule_id=? AND sink=?", (story_id, rule_id, sink)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def record_story_alert(self, story_id: str, rule_id: str, sink: str, alert_key: str,
+                           ts: str | None) -> None:
+        with self._tx():
+            self._db.execute("INSERT OR IGNORE INTO story_alerts VALUES (?,?,?,?,?)",
+                             (story_id, rule_id, sink, alert_key, ts))
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         return [r[0] for r in self._db.execute(

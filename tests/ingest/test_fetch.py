@@ -212,6 +212,15 @@ def test_local_file(tmp_path):
     assert fetch(str(tmp_path / "nope.xml"), FAST).outcome == "io_error"
 
 
+def test_local_fifo_does_not_block(tmp_path):
+    import os
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    assert fetch(str(fifo), FAST).outcome == "io_error"
+    assert time.monotonic() - started < 1
+
+
 def test_shared_client_is_thread_safe(server):
     server.route("/feed", reply(200, FEED))
     with make_client(FAST) as client, ThreadPoolExecutor(8) as pool:

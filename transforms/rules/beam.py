@@ -1,45 +1,52 @@
 """Beam wrapper: MatchRules(config) turns TaggedArticles into Matches.
 
-The config travels as plain data (only the sections rules need, so no secret is pickled with
-the graph); the RuleSet (parsed queries, presearch index) is built once per worker in
-`setup()`. Construction compiles once too, so a bad rule fails when the pipeline is built, not
-on a worker.
+The config travels as plain data: a JSON string of only the sections rules need (rules,
+taxonomy, entities, feeds), so no secret is pickled with the graph. The RuleSet (parsed
+queries, presearch index) is built in `setup()`, once per worker; a small per-process memo
+keyed by that JSON lets the watch loop, which builds a new pipeline every cycle, skip
+recompiling 10,000 unchanged rules (seconds) on every tick. Construction compiles once too,
+so a bad rule fails when the pipeline is built, not on a worker.
 """
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Iterable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms.model import Match, TaggedArticle
-from transforms.rules.ruleset import compile_rules
+from transforms.rules.ruleset import RuleSet, compile_rules
 
 _SECTIONS = ("rules", "taxonomy", "entities", "feeds")
 
 
-def _rules_config(config) -> dict:
+def rules_config_json(config) -> str:
+    """The part of the config that rules depend on, as canonical JSON."""
     data = {k: [item.model_dump(mode="json") for item in getattr(config, k)] for k in _SECTIONS}
     data["source"] = config.source
-    return data
+    return json.dumps(data, sort_keys=True)
 
 
-def _load(data: dict):
+@lru_cache(maxsize=4)
+def ruleset_for(config_json: str) -> RuleSet:
+    """Compile once per process and rules config (a pure function of its argument)."""
     from transforms.config import Config
-    return Config.model_validate(data)
+    return compile_rules(Config.model_validate_json(config_json))
 
 
 class _MatchDoFn(beam.DoFn):
-    def __init__(self, config_data: dict):
-        self._config_data = config_data
-        self._rules = None
+    def __init__(self, config_json: str):
+        self._config_json = config_json
+        self._rules: RuleSet | None = None
         self.articles = Metrics.counter(self.__class__, "articles")
         self.articles_matched = Metrics.counter(self.__class__, "articles_matched")
         self.matches = Metrics.counter(self.__class__, "matches")
 
     def setup(self) -> None:
-        self._rules = compile_rules(_load(self._config_data))
+        self._rules = ruleset_for(self._config_json)
 
     def process(self, element: TaggedArticle) -> Iterable[Match]:
         self.articles.inc()
@@ -47,9 +54,9 @@ class _MatchDoFn(beam.DoFn):
         if found:
             self.articles_matched.inc()
             self.matches.inc(len(found))
-            for match in found:
-                Metrics.counter(self.__class__, f"rule:{match.rule_id}").inc()
-                yield match
+        for match in found:
+            Metrics.counter(self.__class__, f"rule:{match.rule_id}").inc()
+            yield match
 
 
 class MatchRules(beam.PTransform):
@@ -57,8 +64,8 @@ class MatchRules(beam.PTransform):
 
     def __init__(self, config, label: str | None = None):
         super().__init__(label)
-        compile_rules(config)  # fail at construction: RuleError names the rule and column
-        self._config_data = _rules_config(config)
+        self._config_json = rules_config_json(config)
+        ruleset_for(self._config_json)  # fail at construction: RuleError names rule and column
 
     def expand(self, articles: beam.PCollection[TaggedArticle]) -> beam.PCollection[Match]:
-        return articles | "Match" >> beam.ParDo(_MatchDoFn(self._config_data))
+        return articles | "Match" >> beam.ParDo(_MatchDoFn(self._config_json))

@@ -165,7 +165,7 @@ class WordNode(TextNode):
         token = self.unit.leaves[0].token
         fields = view.fields
         for name in self.fields:
-            if token in fields[name].index:
+            if token in fields[name].vocab:
                 return True
         return False
 

@@ -139,7 +139,7 @@ class Presearch:
         fields = [view.title, view.text] + ([view.author] if self.uses_author else [])
         tokens: set[str] = set()
         for fv in fields:
-            tokens.update(fv.index)
+            tokens |= fv.vocab
         keys = set(tokens)
         if self.uses_stems:
             keys.update([stem_key(t, STEM) for t in tokens])

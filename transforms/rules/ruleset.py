@@ -64,9 +64,7 @@ def _match(rule: RuleConfig, tagged: TaggedArticle, evidence) -> Match:
     for field, term, start, end, detail in evidence:
         if (field, term, start, end) not in seen:
             seen.add((field, term, start, end))
-            # our own values, already typed: skip re-validation (this runs for every match)
-            hits.append(Hit.model_construct(field=field, term=term, start=start, end=end,
-                                            detail=detail))
+            hits.append(Hit(field=field, term=term, start=start, end=end, detail=detail))
     hits.sort(key=lambda h: (h.field, h.start, h.term))
     return Match(rule_id=rule.id, severity=rule.severity, labels=dict(rule.labels),
                  article=tagged, hits=tuple(hits))

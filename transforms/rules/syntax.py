@@ -54,7 +54,6 @@ _COLON: ":"
 %ignore /\s+/
 """
 
-_PARSER = Lark(GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False)
 
 _NAMES = {"WORD": "a word", "PHRASE": 'a "phrase"', "LPAR": "'('", "RPAR": "')'",
           "FIELD": "a field", "NOT": "NOT", "MINUS": "'-'", "PLUS": "'+'", "_OR": "OR",
@@ -67,11 +66,9 @@ def parse(query: str) -> Node:
     if not query.strip():
         raise QueryError("the query is empty", 0, 0, "write at least one word")
     try:
-        tree = _PARSER.parse(query)
+        return _PARSER.parse(query)
     except UnexpectedInput as exc:
         raise _syntax_error(query, exc) from None
-    try:
-        return _Build(query).transform(tree)
     except VisitError as exc:
         raise exc.orig_exc from None
 
@@ -148,11 +145,8 @@ def _span(*items) -> tuple[int, int]:
 
 @v_args(inline=True)
 class _Build(Transformer):
-    """lark tree -> query tree; checks what the grammar cannot (field names, wildcards)."""
-
-    def __init__(self, query: str):
-        super().__init__()
-        self.query = query
+    """lark rules -> query nodes, run by the LALR parser as it reduces (no lark tree is built);
+    checks what the grammar cannot (field names, wildcards). Stateless, so one is shared."""
 
     def value(self, token: Token, slop: Token | None = None) -> Term:
         if token.type == "PHRASE":
@@ -278,6 +272,10 @@ def _flat(kind: type, children) -> tuple:
     for child in children:
         out += child.children if type(child) is kind else [child]
     return tuple(out)
+
+
+_PARSER = Lark(GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False,
+               transformer=_Build())
 
 
 def _with_field(node: Node, field: str) -> Node:

@@ -17,10 +17,11 @@ AUTHOR_GAP = "\x00"  # a token no term equals: phrases never run from one author
 
 
 class FieldView:
-    """One text field: folded tokens, their character spans and a token -> positions index."""
+    """One text field: folded tokens, the set of distinct ones (all a plain word needs), and on
+    demand their character spans and a token -> positions index (phrases, NEAR, evidence)."""
 
-    __slots__ = ("text", "folded", "tokens", "_spans", "index", "_stems", "_stem_index",
-                 "_prefixes", "_sorted")
+    __slots__ = ("text", "folded", "tokens", "vocab", "_spans", "_index", "_stems",
+                 "_stem_index", "_prefixes", "_sorted")
 
     def __init__(self, text: str, tokens: list[str] | None = None,
                  spans: list[tuple[int, int]] | None = None):
@@ -29,14 +30,24 @@ class FieldView:
             self.folded = fold(nfc(text))
             tokens = self.folded.split()
         self.tokens, self._spans = tokens, spans
-        index: dict[str, list[int]] = {}
-        for pos, token in enumerate(tokens):
-            index.setdefault(token, []).append(pos)
-        self.index = index
+        self.vocab = set(tokens)
+        self._index: dict[str, list[int]] | None = None
         self._stems: list[str] | None = None
         self._stem_index: dict[str, list[int]] | None = None
         self._prefixes: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None
+
+    @property
+    def index(self) -> dict[str, list[int]]:
+        if self._index is None:
+            index: dict[str, list[int]] = {}
+            for pos, token in enumerate(self.tokens):
+                if token in index:
+                    index[token].append(pos)
+                else:
+                    index[token] = [pos]
+            self._index = index
+        return self._index
 
     @property
     def spans(self) -> list[tuple[int, int]]:
@@ -63,7 +74,7 @@ class FieldView:
         found = self._prefixes.get(prefix)
         if found is None:
             if self._sorted is None:
-                self._sorted = sorted(self.index)
+                self._sorted = sorted(self.vocab)
             ordered = self._sorted
             found = []
             for i in range(bisect_left(ordered, prefix), len(ordered)):

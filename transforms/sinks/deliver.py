@@ -10,7 +10,7 @@ of a few milliseconds, never silently lost).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Literal
 
 from pydantic import BaseModel
@@ -53,6 +53,11 @@ class Dispatcher:
             return _outcome(alert, "already_sent")
         route = self.config.routes[alert.route] if 0 <= alert.route < len(self.config.routes) \
             else None
+        tagged = alert.match.article
+        first = (self.store.story_alert(tagged.story_id, alert.match.rule_id, alert.sink)
+                 if tagged.story_id and tagged.story_kind == "copy" else None)
+        if first is not None:
+            return self._another_source(alert, route, thread_ts=first[1])
         if route is not None:
             key = group_key(alert)
             decision = decide(route, alert.match.severity, self.store.group_state(key), self.clock())
@@ -61,6 +66,24 @@ class Dispatcher:
             if hold:
                 return _outcome(alert, "held")
         return self._send([alert], _send_one)[0]
+
+    def _another_source(self, alert: Alert, route, thread_ts: str | None) -> Outcome:
+        """A copy of a story this rule already alerted on this sink: never a new top-level
+        alert. A thread reply where the sink has threads (Slack bot token), else folded into
+        one 'more sources' digest after the route's group_interval."""
+        sink = self.sink(alert.sink)
+        if thread_ts and getattr(sink, "threads", False):
+            return self._send([alert], lambda s, a: s.reply(a[0], thread_ts))[0]
+        story = alert.match.article.story_id
+        key = f"{alert.sink}|story|{story}"
+        state = self.store.group_state(key)
+        if state.due_at is None:
+            wait = route.group_interval if route is not None else 300
+            state = state.model_copy(update={"due_at": self.clock() + timedelta(seconds=wait)})
+        folded = alert.model_copy(update={"group": f"more sources for story {story}"})
+        self.store.save_group(key, alert.sink, state, hold_key=alert.key,
+                              hold_payload=folded.model_dump_json())
+        return _outcome(alert, "held")
 
     def flush_due(self, sink_name: str) -> list[Outcome]:
         """Send every group of this sink whose hold ended: one message (a digest if several)."""
@@ -83,7 +106,7 @@ class Dispatcher:
               send: Callable[[Sink, list[Alert]], None]) -> list[Outcome]:
         sink_name = alerts[0].sink
         try:
-            send(self.sink(sink_name), alerts)
+            ts = send(self.sink(sink_name), alerts)
         except Exception as exc:  # a bug in one sink must not lose alerts or stop the others
             reason = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
             outcomes = []
@@ -95,19 +118,27 @@ class Dispatcher:
             return outcomes
         for alert in alerts:
             self.store.finish_alert(alert.key, "sent", 1)
+        if len(alerts) == 1 and alerts[0].match.article.story_kind != "copy":
+            self._remember_story(alerts[0], ts)
         return [_outcome(alert, "sent") for alert in alerts]
 
+    def _remember_story(self, alert: Alert, ts: str | None) -> None:
+        """The story's first top-level alert for this rule and sink: later copies reply to it."""
+        story = alert.match.article.story_id
+        if story:
+            self.store.record_story_alert(story, alert.match.rule_id, alert.sink, alert.key, ts)
 
-def _send_held(sink: Sink, alerts: list[Alert]) -> None:
+
+def _send_held(sink: Sink, alerts: list[Alert]) -> str | None:
     """One held alert goes out as itself; several as one digest."""
     if len(alerts) == 1:
-        sink.send(alerts[0])
-    else:
-        sink.send_digest(alerts, alerts[0].group)
+        return sink.send(alerts[0])
+    sink.send_digest(alerts, alerts[0].group)
+    return None
 
 
-def _send_one(sink: Sink, alerts: list[Alert]) -> None:
-    sink.send(alerts[0])
+def _send_one(sink: Sink, alerts: list[Alert]) -> str | None:
+    return sink.send(alerts[0])
 
 
 def group_key(alert: Alert) -> str:

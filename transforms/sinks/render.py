@@ -76,6 +76,8 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
     title = escape(truncate(article.title or "(untitled)", 250))
     url = safe_url(article.link)
     headline = f"*<{url}|{title}>*" if url else f"*{title}*"
+    if match.article.story_kind == "update":
+        headline = f"*Update:* {headline}"
     icon = SEVERITY_ICON.get(match.severity, "")
     body_hits = tuple(h for h in match.hits if h.field not in ("title", "topic", "entity", "type"))
     text_block = snippet(article.summary, body_hits) if article.summary else ""
@@ -101,14 +103,26 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
     return escape(fallback), blocks
 
 
+def slack_reply(alert: Alert) -> tuple[str, list[dict]]:
+    """'Also: FT, 14:05 — edited headline' as a thread reply under the story's first alert."""
+    article = alert.match.article.article
+    title = escape(truncate(article.title or "(untitled)", 250))
+    url = safe_url(article.link)
+    linked = f"<{url}|{title}>" if url else title
+    text = f"Also: {escape(article.feed_id)}, {article.published:%H:%M} — {linked}"
+    return escape(f"Also: {article.feed_id} — {truncate(article.title, 200)}"), [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}]
+
+
 def plain_text(alert: Alert) -> str:
     """A readable multi-line rendering for the console and previews (no escaping needed)."""
     match = alert.match
     article = match.article.article
     topics = ", ".join(f"{t.id} {t.score:.2f}" for t in match.article.topics[:5]) or "-"
     entities = ", ".join(f"{e.name} ({e.type})" for e in match.article.entities[:6]) or "-"
+    update = "UPDATE " if match.article.story_kind == "update" else ""
     lines = [
-        f"[{match.severity}] {match.rule_id} · {article.feed_id} · "
+        f"{update}[{match.severity}] {match.rule_id} · {article.feed_id} · "
         f"{article.published.strftime('%Y-%m-%d %H:%M UTC')}",
         f"  {article.title}",
     ]

@@ -24,7 +24,7 @@ from slack_sdk.webhook import WebhookClient
 
 from transforms.model import Alert
 from transforms.sinks.base import DeliveryError
-from transforms.sinks.render import slack_digest, slack_message
+from transforms.sinks.render import slack_digest, slack_message, slack_reply
 
 
 def retry_handlers(max_retries: int, backoff: float) -> list:
@@ -55,11 +55,21 @@ class SlackSink:
             self.web = WebClient(token=config.token.get_secret_value(), timeout=timeout,
                                  retry_handlers=handlers, **kwargs)
 
-    def send(self, alert: Alert) -> None:
-        self._post(*slack_message(alert))
+    @property
+    def threads(self) -> bool:
+        """Only the Web API (bot token) returns a message ts that replies can thread under."""
+        return self.web is not None
+
+    def send(self, alert: Alert) -> str | None:
+        """Returns the message ts (bot token), so later copies of the story can reply to it."""
+        return self._post(*slack_message(alert))
 
     def send_digest(self, alerts: list[Alert], label: str) -> None:
         self._post(*slack_digest(alerts, label))
+
+    def reply(self, alert: Alert, thread_ts: str) -> None:
+        """Another source for a story already alerted: a reply in that message's thread."""
+        self._post(*slack_reply(alert), thread_ts=thread_ts)
 
     def _pace(self) -> None:
         """Slack allows about one message per second per channel: space them out."""
@@ -68,7 +78,7 @@ class SlackSink:
             time.sleep(wait)
         self._last_post = time.monotonic()
 
-    def _post(self, text: str, blocks: list[dict]) -> None:
+    def _post(self, text: str, blocks: list[dict], thread_ts: str | None = None) -> str | None:
         self._pace()
         try:
             if self.webhook is not None:
@@ -77,9 +87,10 @@ class SlackSink:
                 if response.status_code != 200:
                     raise DeliveryError(f"Slack webhook answered HTTP {response.status_code}: "
                                         f"{response.body[:200]}")
-            else:
-                self.web.chat_postMessage(channel=self.channel, text=text, blocks=blocks,
-                                          unfurl_links=False)
+                return None
+            response = self.web.chat_postMessage(channel=self.channel, text=text, blocks=blocks,
+                                                 unfurl_links=False, thread_ts=thread_ts)
+            return response.get("ts")
         except SlackApiError as exc:
             raise DeliveryError(f"Slack API error: {exc.response.get('error', exc)} "
                                 f"(HTTP {exc.response.status_code})") from None

@@ -3,8 +3,9 @@
 A gazetteer knows that "Jordan" is a country and "Chicago" a city; the text around a mention
 says when it is not:
 - a part of a longer name: "Neil Jordan", "Colorado Rockies", "China Daily", "U.S. Open".
-  The mention is dropped, and so are later bare mentions of the same word in the article (one
-  sense per discourse: after "Neil Jordan", "Jordan said" is the director);
+  The mention is dropped; after a name that *ends* with the word ("Neil Jordan") later bare
+  mentions in the article are dropped too (one sense per discourse: "Jordan said" is the
+  director), while "U.S. Open" says nothing about a later "U.S.";
 - an adjective: "New York-based", "Hong Kong-listed" still name the place, but as a modifier
   (kind `modifier`, like a demonym), not as a name of it;
 - a sports club: in a sport article a city or US state followed by a score, or in an all-caps
@@ -51,21 +52,27 @@ def _prev_token(original: str, start: int) -> str:
 
 
 def _titlecase(token: str) -> bool:
-    letters = [c for c in token if c.isalpha()]
-    return bool(letters) and letters[0].isupper() and any(c.islower() for c in letters)
+    """Starts upper-case and is not all upper-case: Gaal, MaliVai, Daily (not USA, not 1996)."""
+    return token[:1].isupper() and token != token.upper()
 
 
-def _continues_name(text: Prepared, m: Mention) -> bool:
+def _starts_name(text: Prepared, m: Mention) -> bool:
+    """"China Daily", "U.S. Open", "Douglas & Lomason": the place begins a longer name."""
     after = _next_token(text.original, m.end)
-    if after == "&" or (after and text.original[m.end:m.end + 1] == " " and _titlecase(after)
-                        and fold(after).strip() not in _TITLES):
-        return True
+    return after == "&" or (text.original[m.end:m.end + 1] == " " and _titlecase(after)
+                            and fold(after).strip() not in _TITLES)
+
+
+def _ends_name(text: Prepared, m: Mention) -> bool:
+    """"Neil Jordan", "MaliVai Washington": a capitalized word right before it (no comma)."""
     before = _prev_token(text.original, m.start)
-    return _titlecase(before) and fold(before).strip() not in _OPENERS
+    return (_titlecase(before) and before[-1].isalnum()
+            and fold(before).strip() not in _OPENERS)
 
 
 def _is_modifier(text: Prepared, m: Mention) -> bool:
-    return bool(re.match(r"-[a-z]", text.original[m.end:m.end + 2]))
+    after = text.original[m.end:m.end + 2]
+    return after[:1] == "-" and after[1:].islower()
 
 
 def _club_context(text: Prepared, m: Mention) -> bool:
@@ -89,11 +96,13 @@ def apply(text: Prepared, mentions: list[Mention], subtypes: dict[str, str | Non
     out: list[Mention] = []
     name_parts: set[str] = set()
     for m in mentions:
-        single = m.source == "gazetteer" and " " not in m.surface.strip(".")
-        if single and m.type in ("PLACE", "ORG") and m.kind in ("name", "alias", "ambiguous"):
-            key = fold(m.surface).strip()
-            if key in name_parts or _continues_name(text, m):
-                name_parts.add(key)
+        if m.type in ("PLACE", "ORG") and m.kind in ("name", "alias", "ambiguous"):
+            if " " not in m.surface.strip("."):
+                key = fold(m.surface).strip()
+                if key in name_parts or _ends_name(text, m):
+                    name_parts.add(key)  # later "Jordan" is the person too
+                    continue
+            if m.type == "PLACE" and _starts_name(text, m):
                 continue
         if m.type == "PLACE" and m.kind != "demonym" and _is_modifier(text, m):
             m = replace(m, kind="modifier")

@@ -18,9 +18,10 @@ from transforms.tagging.gazetteer import STRONG_KINDS, AliasRef, Gazetteer
 from transforms.tagging.text import STOPWORDS, Prepared
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Mention:
-    """One resolved span of the prepared text naming one entity."""
+    """One resolved span of the prepared text naming one entity. (Not frozen: a frozen
+    dataclass costs twice as much to build, and an article makes dozens.)"""
 
     start: int
     end: int
@@ -40,13 +41,14 @@ def _shouting(original: str, start: int, end: int) -> bool:
     return len(letters) >= 3 and all(c.isupper() for c in letters)
 
 
-def passes_case(ref: AliasRef, surface: str, text: Prepared, start: int, end: int,
-                folded_key: str) -> bool:
-    if ref.check == "any":
+def passes_case(ref: AliasRef, text: Prepared, start: int, end: int) -> bool:
+    check = ref.check
+    if check == "any":
         return True
-    if ref.check == "capital":
-        first = surface[0]
+    if check == "capital":
+        first = text.original[start]
         return first.isupper() or first.isdigit() or not text.has_upper
+    surface, folded_key = text.original[start:end], text.folded[start:end]
     written = "".join(c for c in surface if c.isalnum())
     if written != ref.form and not (len(ref.form) >= 4 and written == ref.form.capitalize()):
         return False
@@ -72,10 +74,7 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
             context.update(payload.context)
         if not payload.aliases:
             continue
-        surface = text.original[start:end]
-        folded_key = text.folded[start:end]
-        refs = [r for r in payload.aliases
-                if passes_case(r, surface, text, start, end, folded_key)]
+        refs = [r for r in payload.aliases if passes_case(r, text, start, end)]
         if refs:
             candidates.append((start, end, refs))
     if not candidates:
@@ -105,6 +104,11 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
 
 
 def _choose(refs: list[AliasRef], anchors: set[int], context: set[int]) -> AliasRef | None:
+    if len(refs) == 1:
+        ref = refs[0]
+        if ref.kind in STRONG_KINDS or ref.entity in anchors or ref.entity in context:
+            return ref
+        return None
     by_entity: dict[int, AliasRef] = {}
     for ref in refs:
         by_entity.setdefault(ref.entity, ref)

@@ -55,19 +55,18 @@ class Tagger:
         hits = self.matcher.scan(text.folded)
         counts = self._count_terms(text, hits)
         mentions = resolve(text, hits, self.gazetteer)
-        if self.ner is not None:
-            mentions = self.ner.merge(text, mentions)
         if mentions:
             mentions = context.apply(text, mentions, self._subtypes, self._is_sport(counts))
+        if self.ner is not None:
+            mentions = self.ner.merge(text, mentions)
         return text, counts, mentions
 
     def _is_sport(self, counts: TermCounts) -> bool:
         """Whether the article's strongest topic is the club topic (sport) or one of its kids."""
-        if self._club_topic is None or not counts.tf:
+        if self._club_topic is None:
             return False
-        per_topic = self.scorer.contributions(counts)[1]
-        best = max(per_topic, key=per_topic.get)
-        return self._club_topic in self.scorer.lineage[best] and per_topic[best] > 0
+        best = self.scorer.best(counts)
+        return best is not None and self._club_topic in self.scorer.lineage[best]
 
     def _count_terms(self, text: Prepared, hits: list) -> TermCounts:
         counts = TermCounts()

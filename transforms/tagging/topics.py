@@ -37,6 +37,7 @@ class TermCounts:
 
     tf: dict[int, float] = field(default_factory=dict)
     words: dict[int, str] = field(default_factory=dict)
+    _contributions: tuple | None = None  # cached by TopicScorer.contributions
 
 
 class TopicScorer:
@@ -63,7 +64,9 @@ class TopicScorer:
                     self.terms.append(Term(i, term.weight, text, folded, text.endswith("*")))
 
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
-        """(per term id, per topic with ancestors) raw evidence."""
+        """(per term id, per topic with ancestors) raw evidence; computed once per article."""
+        if counts._contributions is not None:
+            return counts._contributions
         per_term: dict[int, float] = {}
         per_topic: dict[int, float] = {}
         terms, lineage, k1 = self.terms, self.lineage, _K + 1
@@ -73,7 +76,16 @@ class TopicScorer:
             per_term[tid] = value
             for target in lineage[term.topic]:
                 per_topic[target] = per_topic.get(target, 0.0) + value
+        counts._contributions = (per_term, per_topic)
         return per_term, per_topic
+
+    def best(self, counts: TermCounts) -> int | None:
+        """The index of the topic with the most evidence, or None."""
+        per_topic = self.contributions(counts)[1]
+        if not per_topic:
+            return None
+        top = max(per_topic, key=per_topic.get)
+        return top if per_topic[top] > 0 else None
 
     def raw(self, counts: TermCounts) -> dict[str, float]:
         """Topic id -> raw evidence (children included): what evaluations rank by."""
@@ -89,15 +101,21 @@ class TopicScorer:
                 if score >= self.thresholds[topic]:
                     kept.append((-score, self.topics[topic].id, topic, score))
         kept.sort()
+        kept = kept[:self.settings.max_topics]
+        evidence: dict[int, dict[str, float]] = {topic: {} for _, _, topic, _ in kept}
+        words, terms, lineage = counts.words, self.terms, self.lineage
+        for tid, value in per_term.items():
+            if value > 0:
+                term = terms[tid]
+                for target in lineage[term.topic]:
+                    bucket = evidence.get(target)
+                    if bucket is not None:
+                        word = words.get(tid, term.text)
+                        bucket[word] = bucket.get(word, 0.0) + value
         tags = []
-        for _, _, topic, score in kept[:self.settings.max_topics]:
-            evidence: dict[str, float] = {}
-            for tid, value in per_term.items():
-                term = self.terms[tid]
-                if value > 0 and topic in self.lineage[term.topic]:
-                    word = counts.words.get(tid, term.text)
-                    evidence[word] = evidence.get(word, 0.0) + value
-            strongest = sorted(evidence.items(), key=lambda kv: (-kv[1], kv[0]))[:_EVIDENCE]
+        for _, _, topic, score in kept:
+            strongest = sorted(evidence[topic].items(), key=lambda kv: (-kv[1], kv[0]))
+            strongest = strongest[:_EVIDENCE]
             config = self.topics[topic]
             tags.append(TopicTag(id=config.id, label=config.label, score=round(score, 4),
                                  evidence=tuple(word for word, _ in strongest)))

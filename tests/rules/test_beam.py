@@ -1,0 +1,56 @@
+"""MatchRules in a real (in-process) pipeline: matches out, metrics counted, errors early."""
+
+import pytest
+
+apache_beam = pytest.importorskip("apache_beam")
+
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E402
+from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
+
+from transforms.rules import RuleError  # noqa: E402
+from transforms.rules.beam import MatchRules  # noqa: E402
+from transforms.rules.schema import RuleConfig  # noqa: E402
+
+from tests.rules.helpers import config, tagged  # noqa: E402
+
+
+def test_match_rules_in_a_pipeline_counts_metrics():
+    cfg = config(RuleConfig(id="wall", query='"border wall"', severity="critical",
+                            labels={"desk": "americas"}),
+                 RuleConfig(id="tillerson", query="entity:tillerson"))
+    articles = [tagged("Talks on the border wall", ident="a1"),
+                tagged("Tillerson visits", entities=[("tillerson", "Rex Tillerson", "PERSON")],
+                       ident="a2"),
+                tagged("Nothing here", ident="a3")]
+    pipeline = apache_beam.Pipeline(runner=FnApiRunner())
+    matches = (pipeline | apache_beam.Create(articles) | MatchRules(cfg)
+               | apache_beam.Map(lambda m: (m.rule_id, m.article.article.id, m.severity,
+                                            m.labels.get("desk"))))
+    assert_that(matches, equal_to([("wall", "a1", "critical", "americas"),
+                                   ("tillerson", "a2", "info", None)]))
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = {c.key.metric.name: c.committed
+                for c in result.metrics().query()["counters"]}
+    assert counters["articles"] == 3
+    assert counters["articles_matched"] == 2
+    assert counters["matches"] == 2
+    assert counters["rule:wall"] == 1
+
+
+def test_bad_rule_fails_when_the_pipeline_is_built():
+    with pytest.raises(RuleError) as info:
+        MatchRules(config(RuleConfig(id="typo", query="topic:imigration")))
+    assert "rules[typo]" in str(info.value) and "did you mean 'immigration'" in str(info.value)
+
+
+def test_the_dofn_ships_plain_config_not_the_compiled_rules():
+    from apache_beam.internal import pickler
+
+    from transforms.rules.beam import _MatchDoFn
+    transform = MatchRules(config(*[f"word{i} OR deport*" for i in range(200)]))
+    fn = _MatchDoFn(transform._config_json)
+    restored = pickler.loads(pickler.dumps(fn))
+    assert restored._rules is None            # built in setup(), on the worker
+    restored.setup()
+    assert len(restored._rules) == 200

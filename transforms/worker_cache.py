@@ -1,0 +1,119 @@
+"""Per-process cache for what DoFns build from the config: the config itself, the compiled
+Tagger, the RuleSet. No Beam import.
+
+Why: the watch driver runs a new short pipeline every tick, and every run unpickles its DoFns and
+calls their setup() again. Unpickling a full Config (taxonomy and gazetteer: ~300 KB) in each
+DoFn and recompiling the tagger's automaton then cost more than the cycle's work. With this
+module, a worker process pays for each once per distinct config:
+
+- `ref(value)` wraps plain data (a Config, a dict) for a DoFn. It pickles as (fingerprint, bytes); unpickling looks
+  the fingerprint up in this process first and decodes the bytes only on a miss. The value still
+  travels with the graph, so workers in other processes or on other machines (Flink, Dataflow)
+  get it as before: nothing depends on a module global being pre-filled.
+- `shared(kind, key, build)` returns the object `build()` made for (kind, key) in this process,
+  building it on first use. Key it by `Ref.key` so a changed config builds anew.
+
+Both caches are bounded (least recently used out), so a long-running worker does not grow.
+Objects from `shared` are used by several DoFn instances, possibly on several threads: only put
+objects whose use does not mutate them (Tagger.tag, RuleSet.match).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+import zlib
+from collections import OrderedDict
+from typing import Any, Callable, Generic, TypeVar
+
+T = TypeVar("T")
+MAX_ENTRIES = 16
+
+_lock = threading.RLock()
+_values: OrderedDict[str, Any] = OrderedDict()          # Ref key -> decoded value
+_objects: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (kind, key) -> built object
+
+
+def _remember(table: OrderedDict, key, value) -> None:
+    table[key] = value
+    table.move_to_end(key)
+    while len(table) > MAX_ENTRIES:
+        table.popitem(last=False)
+
+
+class Ref(Generic[T]):
+    """Plain data for a DoFn, decoded once per process. `ref.value` is the data, `ref.key` its
+    fingerprint (sha256 of its pickle)."""
+
+    __slots__ = ("value", "key", "_blob")
+
+    def __init__(self, value: T):
+        self.value = value
+        self._blob = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        self.key = hashlib.sha256(self._blob).hexdigest()[:32]
+        with _lock:
+            _remember(_values, self.key, value)
+
+    def __reduce__(self):
+        return _restore, (self.key, self._blob)
+
+    def __repr__(self) -> str:
+        return f"Ref({type(self.value).__name__}, key={self.key[:12]})"
+
+
+_by_id: OrderedDict[int, Ref] = OrderedDict()
+
+
+def ref(value: T) -> Ref[T]:
+    """`Ref(value)`, made once per object: several DoFns holding the same Config share one
+    encoding (the object is kept alive here, so its id is not reused)."""
+    if isinstance(value, Ref):
+        return value
+    with _lock:
+        known = _by_id.get(id(value))
+        if known is not None and known.value is value:
+            return known
+    made = Ref(value)
+    with _lock:
+        _remember(_by_id, id(value), made)
+    return made
+
+
+def _restore(key: str, blob: bytes) -> Ref:
+    ref = Ref.__new__(Ref)
+    ref.key, ref._blob = key, blob
+    with _lock:
+        if key in _values:
+            _values.move_to_end(key)
+            ref.value = _values[key]
+            return ref
+    ref.value = pickle.loads(zlib.decompress(blob))
+    with _lock:
+        _remember(_values, key, ref.value)
+    return ref
+
+
+def fingerprint(value: Any) -> str:
+    """A cache key for small plain data (settings objects): sha256 of its pickle."""
+    return hashlib.sha256(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()[:32]
+
+
+def shared(kind: str, key: str, build: Callable[[], T]) -> T:
+    """The object `build()` made for (kind, key) in this process; built on first use."""
+    with _lock:
+        if (kind, key) in _objects:
+            _objects.move_to_end((kind, key))
+            return _objects[(kind, key)]
+    obj = build()  # outside the lock: compiling can take a while; a racing twin is harmless
+    with _lock:
+        _remember(_objects, (kind, key), obj)
+        return _objects[(kind, key)]
+
+
+def clear() -> None:
+    """Forget everything (tests)."""
+    with _lock:
+        _values.clear()
+        _objects.clear()
+        _by_id.clear()

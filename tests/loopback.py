@@ -124,8 +124,8 @@ class SlackServer(_Server):
                 return self._reply(handler, 200, {"Content-Type": "application/json"},
                                    b'{"ok": false, "error": "channel_not_found"}')
             with self.lock:
-                self.received.append(payload)
                 ts = f"{time.time():.6f}"
+                self.received.append({**payload, "_ts": ts})  # _ts: the ts we answered with
             answer = {"ok": True, "channel": payload["channel"], "ts": ts,
                       "message": {"text": payload.get("text", ""), "ts": ts}}
             return self._reply(handler, 200, {"Content-Type": "application/json"},

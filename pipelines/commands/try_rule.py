@@ -106,11 +106,19 @@ def _backtest(results, args) -> None:
     print(f"{len(matched)} of {total} articles would have matched ({share})")
     for tagged, match in matched[: args.limit]:
         article = tagged.article
-        why = ", ".join(dict.fromkeys(f"{h.field}:{h.term}" for h in match.hits))
+        why = ", ".join(dict.fromkeys(_why(article, h) for h in match.hits))
         print(f"  {article.published:%Y-%m-%d %H:%M}  {article.feed_id:<16} {article.title}")
         print(f"      why: {why}")
     if len(matched) > args.limit:
         print(f"  ... and {len(matched) - args.limit} more (--limit)")
+
+
+def _why(article, hit) -> str:
+    """A hit as the reader sees it: the words found (`title "Deported"`), or the tag."""
+    text = {"title": article.title, "text": article.summary}.get(hit.field)
+    if text is not None and 0 <= hit.start < hit.end <= len(text):
+        return f'{hit.field} "{text[hit.start:hit.end]}"'
+    return f"{hit.field}:{hit.term}" + (f" ({hit.detail})" if hit.detail else "")
 
 
 def _as_json(tagged, match) -> dict:

@@ -3,10 +3,13 @@
 Real feeds are often slightly broken (an undefined `&nbsp;`, a stray merge-conflict marker),
 and then feedparser's lenient sgmllib parser costs twice the strict one per entry. Its parse is
 lexical: cutting out the exact bytes of a complete `<item>…</item>` (or `<entry>…</entry>`)
-leaves every other entry parsed as before. So we locate entry spans in the bytes, outside
-comments and CDATA, check each span is a well-formed element on its own (lxml, wrapped in the
-document's root start tag so namespaces resolve), compute its id with the same rules as the
-tree pre-scan, and cut the spans of entries already seen.
+leaves every other entry parsed as before, provided the lexer is in its plain-text state where
+the span starts. So we locate entry spans in the bytes, outside comments and CDATA, and cut the
+spans of entries already seen, under two conditions that keep the cut invisible to the lexer:
+each span is a well-formed element on its own (lxml, wrapped in the namespace declarations seen
+before it; undefined entities like `&nbsp;` are tolerated, they are lexically harmless), and
+every tag in the gap before it is complete (closed, quotes balanced). A span or gap that fails
+stops all cutting after it: a broken quote can make the lexer swallow the next entries.
 
 Also used for well-formed documents whose encoding makes re-serializing unsafe (see
 prescan.UseByteScan): cutting bytes keeps everything else byte-for-byte.
@@ -29,6 +32,9 @@ _OPAQUE = re.compile(rb"<!\[CDATA\[.*?(?:\]\]>|$)|<!--.*?(?:-->|$)", re.DOTALL)
 _ROOT = re.compile(rb"<((?:[\w.-]+:)?(?:rss|feed|RDF))(?=[\s>])[^>]*>")
 _START = re.compile(rb"<((?:[\w.-]+:)?(?:item|entry))(?=[\s>])")
 _XMLNS = re.compile(rb"\sxmlns(:[\w.-]+)?\s*=\s*[\"']([^\"'<>]*)[\"']")
+_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)[A-Za-z_][\w.-]*;")
+_TAG_OPEN = re.compile(rb"<[A-Za-z/?]")
+_COMPLETE_TAG = re.compile(rb"<[A-Za-z/?][^<>\"']*(?:(?:\"[^\"<]*\"|'[^'<]*')[^<>\"']*)*>")
 _DECLARATION = re.compile(rb"<\?xml[^>]*\?>")
 _TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>")
 
@@ -52,6 +58,7 @@ def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
     seen_ids: set[str] = set()
     total = skipped = duplicates = 0
     pos = root.end()
+    clean = True
     while True:
         start = _first_outside(_START, data, pos, opaque, starts)
         if start is None:
@@ -60,8 +67,14 @@ def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
         end = _span_end(data, start, opaque, starts)
         if end is None:
             break
+        clean = clean and _clean_gap(data, pos, start.start(), opaque, starts)
         pos = end
+        if not clean:
+            continue
         key = _span_key(data[start.start():end], wrapper_open, wrapper_close, base)
+        if key is _BROKEN:
+            clean = False
+            continue
         if key is None:
             continue
         ident = article_id(feed_id, key)
@@ -123,16 +136,39 @@ def _span_end(data: bytes, start: re.Match, opaque, starts) -> int | None:
     return None
 
 
+_BROKEN = object()
+"""Marker: the span is not a complete element (stop cutting from here on)."""
+
+
 def _span_key(span: bytes, wrapper_open: bytes, wrapper_close: bytes,
-              base: str | None) -> str | None:
-    """The entry's key if the span is a well-formed element on its own, else None (keep it)."""
+              base: str | None):
+    """The entry's key; None to keep it; _BROKEN when the span is not a complete element."""
     try:
         wrapper = etree.fromstring(wrapper_open + span + wrapper_close, _parser())
     except (etree.XMLSyntaxError, ValueError):
+        try:  # undefined entities only: the span is sound, but its key cannot be trusted
+            etree.fromstring(wrapper_open + _ENTITY.sub(b"?", span) + wrapper_close, _parser())
+        except (etree.XMLSyntaxError, ValueError):
+            return _BROKEN
         return None
     if len(wrapper) != 1:
-        return None
+        return _BROKEN
     return predict_key(wrapper[0], base or "")
+
+
+def _clean_gap(data: bytes, start: int, end: int, opaque, starts) -> bool:
+    """Every tag-like `<x` in data[start:end] (outside comments/CDATA) is a complete tag."""
+    for match in _TAG_OPEN.finditer(data, start, end):
+        at = match.start()
+        if _inside(at, opaque, starts):
+            continue
+        tag = _COMPLETE_TAG.match(data, at, end)
+        if tag is None:
+            return False
+    for s, e in opaque:  # a comment or CDATA in the gap must be terminated inside it
+        if start <= s < end and e > end:
+            return False
+    return True
 
 
 def _cut(data: bytes, cuts: list[tuple[int, int]]) -> bytes:

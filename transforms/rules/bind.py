@@ -25,6 +25,7 @@ class Vocabulary:
     descendants: dict[str, frozenset[str]]
     entity_ids: tuple[str, ...]
     entity_keys: dict[str, frozenset[str]]  # folded id/name/alias -> ids
+    entity_names: dict[str, str]             # folded id/name/alias -> as written in the config
 
     @classmethod
     def from_config(cls, config) -> Vocabulary:
@@ -42,12 +43,14 @@ class Vocabulary:
                         todo.append(child)
             descendants[topic.id] = frozenset(seen)
         keys: dict[str, set[str]] = {}
+        names: dict[str, str] = {}
         for entity in config.entities:
             for name in (entity.id, entity.name, *entity.aliases):
                 keys.setdefault(key(name), set()).add(entity.id)
+                names.setdefault(key(name), name)
         return cls(tuple(t.id for t in config.taxonomy), descendants,
                    tuple(e.id for e in config.entities),
-                   {k: frozenset(v) for k, v in keys.items()})
+                   {k: frozenset(v) for k, v in keys.items()}, names)
 
 
 def _did_you_mean(word: str, choices) -> str:
@@ -116,11 +119,11 @@ def _tag(tag: Tag, vocab: Vocabulary, problems: list[QueryError]):
     if tag.field == "entity":
         ids = vocab.entity_keys.get(key(tag.value))
         if ids is None:
-            names = list(vocab.entity_ids) + [k for k in vocab.entity_keys]
+            close = difflib.get_close_matches(key(tag.value), list(vocab.entity_names), n=1)
+            hint = f"did you mean '{vocab.entity_names[close[0]]}'? " if close else ""
             problems.append(QueryError(
                 f"unknown entity '{tag.value}'", *value_span,
-                f"{_did_you_mean(tag.value, names)}entity: takes an id, name or alias defined "
-                f"under entities"))
+                f"{hint}entity: takes an id, name or alias defined under entities"))
             return m.NeverNode(str(tag))
         return m.EntityNode(ids, tag.op, tag.threshold)
     if tag.field == "type":

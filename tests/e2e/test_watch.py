@@ -1,0 +1,203 @@
+"""End to end: `wirewatch run` in watch mode, as a real subprocess, against a loopback feed server
+that changes its feed between polls and a loopback Slack server.
+
+The crash case: the Slack server holds one alert's request open (so the crash lands mid-cycle,
+after an earlier alert of the same cycle went out and before the cycle committed), the test
+kills the whole process group with SIGKILL (what a service manager does when the service dies),
+then restarts: every expected alert reaches Slack exactly once. Run in-process and with two
+worker processes (which catches most of what breaks on a distributed runner).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+
+from tests.loopback import FeedServer, SlackServer
+
+ROOT = Path(__file__).resolve().parents[2]
+TWO_PROCESSES = ("--direct_num_workers=2", "--direct_running_mode=multi_processing")
+WAIT = 60.0  # seconds: generous for a loaded 2-core machine; the happy path takes a few
+
+CONFIG = """
+feeds:
+  - {{id: wire, url: "{feed}"}}
+rules:
+  - {{id: quake, query: 'earthquake'}}
+routes:
+  - {{sinks: [hook]}}
+sinks:
+  hook: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01,
+         max_retries: 1}}
+dead_letters: "{dead}"
+"""
+
+
+class HoldingSlackServer(SlackServer):
+    """A Slack webhook that can hold the n-th message's request open until released; a held
+    request is never accepted (its sender is dead by then)."""
+
+    def __init__(self):
+        super().__init__()
+        self.posts = 0
+        self.hold_at: int | None = None
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def _handle(self, handler, body):
+        with self.lock:
+            self.posts += 1
+            hold = self.posts == self.hold_at
+        if not hold:
+            return super()._handle(handler, body)
+        self.holding.set()
+        self.release.wait(WAIT)
+        try:
+            self._reply(handler, 503, {}, b"sender gone")
+        except OSError:
+            pass
+
+
+class Wire:
+    """The feed: items added over time, each published when added."""
+
+    def __init__(self, server: FeedServer):
+        self.server, self.items = server, []
+
+    def add(self, *titles: str) -> None:
+        now = datetime.now(timezone.utc) - timedelta(minutes=5)
+        for title in titles:
+            n = len(self.items) + 1
+            self.items.append((n, title, now + timedelta(seconds=n)))
+        entries = "".join(
+            f"<item><title>{title}</title><link>https://example.org/{n}</link><guid>g{n}</guid>"
+            f"<pubDate>{format_datetime(at, usegmt=True)}</pubDate></item>"
+            for n, title, at in self.items)
+        body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+                f"<link>https://example.org/</link>{entries}</channel></rss>").encode()
+        self.server.feeds["/wire.xml"] = (200, {"Content-Type": "application/rss+xml"}, body)
+
+
+class Watch:
+    """`wirewatch run` (watch mode) in its own process group; stderr goes to a file."""
+
+    def __init__(self, config: Path, state: Path, log: Path, env: dict, beam_args):
+        self.log = log
+        self.handle = open(log, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config),
+             "--state-dir", str(state), "--interval", "1", *beam_args],
+            cwd=ROOT, env=env, stdout=self.handle, stderr=self.handle, start_new_session=True)
+
+    def cycles(self) -> int:
+        return sum(" cycle " in line and "feeds polled" in line
+                   for line in self.log.read_text(errors="replace").splitlines())
+
+    def kill_group(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(WAIT)
+        self.handle.close()
+
+    def terminate(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(WAIT)
+        self.handle.close()
+        return code
+
+    def cleanup(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.handle.close()
+
+
+def wait_for(condition, what: str, watch: Watch | None = None) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if watch is not None and watch.proc.poll() is not None:
+            pytest.fail(f"wirewatch exited ({watch.proc.returncode}) while waiting for {what}:\n"
+                        + watch.log.read_text(errors="replace")[-3000:])
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}:\n"
+                        + (watch.log.read_text(errors="replace")[-3000:] if watch else ""))
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def world(tmp_path):
+    with FeedServer() as feeds, HoldingSlackServer() as slack:
+        wire = Wire(feeds)
+        config = tmp_path / "wirewatch.yaml"
+        config.write_text(CONFIG.format(feed=feeds.url("/wire.xml"), dead=tmp_path / "dead.jsonl"))
+        env = {**os.environ, "E2E_SLACK_WEBHOOK": slack.webhook_url, "PYTHONPATH": str(ROOT)}
+        started: list[Watch] = []
+
+        def start(*beam_args) -> Watch:
+            watch = Watch(config, tmp_path / "state", tmp_path / "watch.log", env, beam_args)
+            started.append(watch)
+            return watch
+
+        try:
+            yield wire, slack, start
+        finally:
+            slack.release.set()
+            for watch in started:
+                watch.cleanup()
+
+
+def received_titles(slack: SlackServer) -> Counter:
+    return Counter(text.split("] ", 1)[1].rsplit(" https://", 1)[0] for text in slack.texts())
+
+
+@pytest.mark.parametrize("beam_args", [(), TWO_PROCESSES], ids=["in_process", "two_processes"])
+def test_kill_9_mid_cycle_then_restart_sends_each_alert_exactly_once(world, beam_args):
+    wire, slack, start = world
+    wire.add("Earthquake one", "Markets calm")
+    first = start(*beam_args)
+    wait_for(lambda: len(slack.received) == 1, "the first alert", first)
+
+    # Next poll brings three alerts: the first goes out, the second is held open, then a crash.
+    slack.hold_at = slack.posts + 2
+    wire.add("Earthquake two", "Earthquake three", "Earthquake four")
+    wait_for(slack.holding.is_set, "the held request", first)
+    first.kill_group()
+    slack.release.set()
+    assert received_titles(slack) == {"Earthquake one": 1, "Earthquake two": 1}
+
+    wire.add("Earthquake five")  # published while wirewatch was down
+    second = start(*beam_args)
+    wait_for(lambda: len(slack.received) >= 5, "the remaining alerts", second)
+    cycles = second.cycles()
+    wait_for(lambda: second.cycles() >= cycles + 2, "two more cycles", second)
+    assert second.terminate() == 0
+    assert received_titles(slack) == {f"Earthquake {n}": 1
+                                      for n in ("one", "two", "three", "four", "five")}
+
+
+def test_sigterm_finishes_the_cycle_in_flight_and_exits_0(world):
+    wire, slack, start = world
+    wire.add("Earthquake one")
+    slack.hold_at = 1
+    watch = start()
+    wait_for(slack.holding.is_set, "the held request", watch)
+    watch.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert watch.proc.poll() is None  # still finishing its cycle
+    slack.hold_at, slack.posts = None, 0
+    slack.release.set()  # the held request fails (503); the sink retries and delivers
+    assert watch.proc.wait(WAIT) == 0
+    watch.handle.close()
+    log = watch.log.read_text()
+    assert "stopping after the current cycle" in log
+    assert "cycle 1: 1 feeds polled" in log and "1 alerts sent" in log
+    assert received_titles(slack) == {"Earthquake one": 1}

@@ -125,3 +125,26 @@ def test_silences_mute_by_rule_or_entity_until_their_time():
     assert silenced(a.match, [Silence(entity="Mexico", until=until)], T0)
     assert not silenced(a.match, [Silence(entity="Chile", until=until)], T0)
     assert not silenced(a.match, [Silence(rule="layoffs", until=until)], until)
+
+
+def story_alert(title, kind, story="st1"):
+    a = routed(title)
+    tagged = a.match.article.model_copy(update={"story_id": story, "story_kind": kind})
+    return a.model_copy(update={"match": a.match.model_copy(update={"article": tagged})})
+
+
+def test_story_copies_fold_into_one_digest_on_sinks_without_threads(setup):
+    dispatcher, sink, clock = setup(group_interval=300)
+    assert dispatcher.offer(story_alert("first", "new")).status == "sent"
+    assert dispatcher.offer(story_alert("copy 1", "copy")).status == "held"
+    assert dispatcher.offer(story_alert("copy 2", "copy")).status == "held"
+    assert dispatcher.offer(story_alert("correction", "update")).status == "sent"
+    clock.now = T0 + timedelta(seconds=300)
+    dispatcher.flush_due("s")
+    assert sink.messages == [("single", "first"), ("single", "correction"),
+                             ("digest", "more sources for story st1", ["copy 1", "copy 2"])]
+
+
+def test_a_copy_of_a_story_not_yet_alerted_is_an_alert(setup):
+    dispatcher, sink, _ = setup()
+    assert dispatcher.offer(story_alert("copy seen first", "copy", story="st2")).status == "sent"

@@ -14,9 +14,9 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.beam_store import StoreDoFn
 from transforms.config import Config
 from transforms.model import Alert, DeadLetter, Match
-from transforms.store import StateStore
 
 NS = "wirewatch"
 DEAD = "dead"
@@ -53,22 +53,23 @@ class RouteAlerts(beam.PTransform):
         return matches | "Route" >> beam.ParDo(_RouteDoFn(self.config))
 
 
-class _DeliverSinkDoFn(beam.DoFn):
+class _DeliverSinkDoFn(StoreDoFn):
     """All of one sink's new alerts in order, then the sink's held groups that are due."""
 
     def __init__(self, config: Config, state_dir: str):
-        self.config, self.state_dir = config, state_dir
+        super().__init__(state_dir)
+        self.config = config
 
     def setup(self):
         from transforms.sinks.base import build_sink
         from transforms.sinks.deliver import Dispatcher
-        self.store = StateStore(self.state_dir)
+        super().setup()
         self.dispatcher = Dispatcher(self.config, self.store,
                                      lambda name: build_sink(name, self.config.sinks[name]))
 
     def teardown(self):
         self.dispatcher.close()
-        self.store.close()
+        super().teardown()
 
     def process(self, sink_alerts) -> Iterable:
         name, alerts = sink_alerts
@@ -108,17 +109,12 @@ class Deliver(beam.PTransform):
                 .with_outputs(DEAD, main="outcomes"))
 
 
-class _WriteDeadLettersDoFn(beam.DoFn):
+class _WriteDeadLettersDoFn(StoreDoFn):
     """Dead letters land in the state store (for `redeliver`) and a JSONL file (for people)."""
 
     def __init__(self, state_dir: str, path: str):
-        self.state_dir, self.path = state_dir, path
-
-    def setup(self):
-        self.store = StateStore(self.state_dir)
-
-    def teardown(self):
-        self.store.close()
+        super().__init__(state_dir)
+        self.path = path
 
     def start_bundle(self):
         self.batch: list[DeadLetter] = []
@@ -148,17 +144,8 @@ class WriteDeadLetters(beam.PTransform):
         return letters | "Write" >> beam.ParDo(_WriteDeadLettersDoFn(self.state_dir, self.path))
 
 
-class _CommitDoFn(beam.DoFn):
+class _CommitDoFn(StoreDoFn):
     """Runs only after the barrier side input (all deliveries) is complete."""
-
-    def __init__(self, state_dir: str):
-        self.state_dir = state_dir
-
-    def setup(self):
-        self.store = StateStore(self.state_dir)
-
-    def teardown(self):
-        self.store.close()
 
     def process(self, item, barrier):
         from transforms.beam_ingest import seen_keys

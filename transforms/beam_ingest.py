@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.beam_store import StoreDoFn
 from transforms.config import Config, FeedConfig
 from transforms.model import Article, DeadLetter
-from transforms.store import FeedState, StateStore
+from transforms.store import FeedState
 
 NS = "wirewatch"
 DEAD = "dead"
@@ -31,21 +32,21 @@ def feed_host(feed: FeedConfig) -> str:
     return urlsplit(feed.url).netloc.lower() or "(local files)"
 
 
-class _FetchHostDoFn(beam.DoFn):
+class _FetchHostDoFn(StoreDoFn):
     """Fetches all due feeds of one host, at most `per_host` at a time."""
 
     def __init__(self, config: Config, state_dir: str):
+        super().__init__(state_dir)
         self.settings = config.fetch
-        self.state_dir = state_dir
 
     def setup(self):
         from transforms.fetch import make_client
+        super().setup()
         self.client = make_client(self.settings)
-        self.store = StateStore(self.state_dir)
 
     def teardown(self):
         self.client.close()
-        self.store.close()
+        super().teardown()
 
     def process(self, host_feeds) -> Iterable:
         from transforms.fetch import fetch
@@ -97,16 +98,7 @@ class FetchFeeds(beam.PTransform):
                 .with_outputs(DEAD, FEED_STATE, main="fetched"))
 
 
-class _ParseDoFn(beam.DoFn):
-    def __init__(self, state_dir: str):
-        self.state_dir = state_dir
-
-    def setup(self):
-        self.store = StateStore(self.state_dir)
-
-    def teardown(self):
-        self.store.close()
-
+class _ParseDoFn(StoreDoFn):
     def process(self, fetched) -> Iterable:
         from transforms.parse import parse_feed
         feed, result, first_sight = fetched
@@ -148,16 +140,7 @@ def seen_keys(article: Article) -> list[str]:
     return [article.id] + ([f"link:{article.link}"] if article.link else [])
 
 
-class _DropSeenDoFn(beam.DoFn):
-    def __init__(self, state_dir: str):
-        self.state_dir = state_dir
-
-    def setup(self):
-        self.store = StateStore(self.state_dir)
-
-    def teardown(self):
-        self.store.close()
-
+class _DropSeenDoFn(StoreDoFn):
     def process(self, article: Article) -> Iterable[Article]:
         if self.store.seen(seen_keys(article)):
             Metrics.counter(NS, "articles_seen").inc()

@@ -12,24 +12,22 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.beam_store import StoreDoFn
 from transforms.config import Config
 from transforms.model import TaggedArticle
-from transforms.store import StateStore
 
 NS = "wirewatch"
 
 
-class _AssignDoFn(beam.DoFn):
+class _AssignDoFn(StoreDoFn):
     def __init__(self, config: Config, state_dir: str):
-        self.settings, self.state_dir = config.stories, state_dir
+        super().__init__(state_dir)
+        self.settings = config.stories
 
     def setup(self):
         from transforms.stories import StoryIndex
-        self.store = StateStore(self.state_dir)
+        super().setup()
         self.index = StoryIndex(self.store, self.settings)
-
-    def teardown(self):
-        self.store.close()
 
     def process(self, keyed) -> Iterable[TaggedArticle]:
         _, tagged = keyed

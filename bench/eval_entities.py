@@ -114,15 +114,21 @@ def main() -> int:
     parser.add_argument("--data", required=True, help="CoNLL-2003 file (eng.testa)")
     parser.add_argument("--config", help="main config (default: the shipped gazetteer)")
     parser.add_argument("--ner", action="store_true", help="gazetteer + spaCy NER (the extra)")
+    parser.add_argument("--ner-only", action="store_true",
+                        help="the NER model alone (empty gazetteer), for comparison")
     parser.add_argument("--errors", type=int, default=0, help="print N errors of each kind")
     args = parser.parse_args()
-    tagger = Tagger.from_config(config_from_args(args.config, ner=args.ner))
+    config = config_from_args(args.config, ner=args.ner or args.ner_only)
+    if args.ner_only:
+        tagger = Tagger(list(config.taxonomy), [], getattr(config, "tagging", None))
+    else:
+        tagger = Tagger.from_config(config)
     docs = read_conll(args.data)
     started = time.perf_counter()
     counts, errors = evaluate(tagger, docs)
     elapsed = time.perf_counter() - started
     p, r, f = prf(counts["tp"], counts["pred"], counts["gold"])
-    mode = "gazetteer+NER" if args.ner else "gazetteer only"
+    mode = "NER only" if args.ner_only else "gazetteer+NER" if args.ner else "gazetteer only"
     print(f"{args.data} ({mode}): {len(docs)} documents, {counts['gold']} gold entities, "
           f"{counts['pred']} predicted: P {p:.3f} R {r:.3f} F1 {f:.3f} ({elapsed:.1f} s)")
     for kind in sorted(GOLD_TYPES):

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -31,13 +32,15 @@ from transforms.model import Article  # noqa: E402
 from transforms.parse import parse_feed  # noqa: E402
 from transforms.store import StateStore  # noqa: E402
 from transforms.stories import StoryIndex, StorySettings  # noqa: E402
-from transforms.stories.fingerprint import (content_words, fingerprint, jaccard,  # noqa: E402
-                                            similarity)
+from transforms.stories.fingerprint import content_words, fingerprint, jaccard, similarity  # noqa: E402
+from transforms.stories.index import bucket_keys  # noqa: E402
 from transforms.stories.material import markers, new_markers  # noqa: E402
 
 
-def load_snapshots(data: Path) -> tuple[list[tuple[datetime, list[Article]]], dict[str, list]]:
-    """[(fetched_at, new articles of that snapshot)] in fetch order; all title versions by id."""
+def load_snapshots(data: Path):
+    """Per snapshot in fetch order: (fetched_at, articles never seen before); the same plus
+    every edited headline as an article of its own (id~vN, no link: a feed that re-issues an
+    edit under a new guid); and all title versions by article id."""
     snapshots = []
     for feed_dir in sorted(p for p in data.iterdir() if p.is_dir()):
         for path in sorted(feed_dir.glob("*.xml")):
@@ -49,17 +52,21 @@ def load_snapshots(data: Path) -> tuple[list[tuple[datetime, list[Article]]], di
     snapshots.sort(key=lambda s: (s[0], s[1]))
     seen: set[str] = set()
     versions: dict[str, list[Article]] = defaultdict(list)
-    out = []
+    out, reissued = [], []
     for fetched, _, articles in snapshots:
-        fresh = []
+        fresh, edited = [], []
         for a in articles:
             if not versions[a.id] or versions[a.id][-1].title != a.title:
                 versions[a.id].append(a)
+                if len(versions[a.id]) > 1:
+                    edited.append(a.model_copy(update={
+                        "id": f"{a.id}~v{len(versions[a.id])}", "link": None}))
             if a.id not in seen:
                 seen.add(a.id)
                 fresh.append(a)
         out.append((fetched, fresh))
-    return out, versions
+        reissued.append((fetched, fresh + edited))
+    return out, reissued, versions
 
 
 def entity_tagger(config_path: Path):
@@ -70,30 +77,46 @@ def entity_tagger(config_path: Path):
     return lambda article: tagger.tag(article).entities
 
 
+class Timer:
+    """Wall and CPU time: on a shared machine the wall clock also counts other processes and
+    the disk; the CPU time is what clustering itself costs."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+    def rate(self, n: int) -> str:
+        return (f"{self.wall:.2f} s wall = {n / self.wall:.0f} articles/s "
+                f"(CPU {self.cpu:.2f} s = {n / self.cpu:.0f} articles/s)")
+
+
 def short(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def cluster_real(snapshots, settings: StorySettings, sample: int, seed: int,
-                 entities) -> list[Article]:
+                 tag) -> list[Article]:
     clock = {"now": snapshots[0][0]}
     with tempfile.TemporaryDirectory() as tmp:
         store = StateStore(tmp)
         index = StoryIndex(store, settings, clock=lambda: clock["now"])
         results, articles = [], []
-        start = time.perf_counter()
-        for fetched, fresh in snapshots:
-            clock["now"] = fetched
-            results += zip(fresh, index.assign_many([(a, entities[a.id]) for a in fresh]))
-            articles += fresh
-        elapsed = time.perf_counter() - start
+        with Timer() as timer:
+            for fetched, fresh in snapshots:
+                clock["now"] = fetched
+                results += zip(fresh, index.assign_many([(a, tag(a)) for a in fresh]))
+                articles += fresh
         by_id = {a.id: a for a in articles}
         stories = Counter(r.story_id for _, r in results)
         multi = [s for s, n in stories.items() if n > 1]
         joined = [(a, r) for a, r in results if not r.is_new]
         print(f"articles (unique ids): {len(articles)} in {len(snapshots)} snapshots, "
-              f"clustered in {elapsed:.2f} s ({len(articles) / elapsed:.0f} articles/s, "
-              f"small index)")
+              f"clustered (one assign_many per snapshot, small index) in "
+              f"{timer.rate(len(articles))}")
         print(f"stories: {len(stories)}; with more than one member: {len(multi)} "
               f"(largest {max(stories.values())}); articles merged into an earlier story: "
               f"{len(joined)}")
@@ -136,10 +159,13 @@ def edits(versions: dict[str, list[Article]], settings: StorySettings, tag) -> N
 
     scored = [(score(a, b), a, b) for a, b in pairs]
     joined = [x for x in scored if x[0] >= s.threshold]
+    found = [x for x in joined if set(bucket_keys(fp(x[1]), s)) & set(bucket_keys(fp(x[2]), s))]
     updates = [x for x in joined if new_markers(x[2].title, markers(x[1].title))]
     wordy = [x for x in joined if set(content_words(x[2].title)) - set(content_words(x[1].title))]
-    print(f"\nreal headline edits (same id, title changed between polls): {len(pairs)} pairs in "
+    print(f"real headline edits (same id, title changed between polls): {len(pairs)} pairs in "
           f"{sum(1 for v in versions.values() if len(v) > 1)} articles")
+    print(f"  LSH found {len(found)} of the {len(joined)} pairs at or above the threshold "
+          f"(they share a bucket)")
     print(f"  would join one story at threshold {s.threshold}: {len(joined)}/{len(pairs)}; "
           f"called an update: {len(updates)}/{len(joined)} (any new content word would flag "
           f"{len(wordy)}/{len(joined)})")
@@ -183,39 +209,57 @@ def throughput(articles: list[Article], snapshots, settings: StorySettings, n: i
     with tempfile.TemporaryDirectory() as tmp:
         store = StateStore(tmp)
         index = StoryIndex(store, settings, clock=clock)
-        start = time.perf_counter()
-        for i in range(0, len(pre), 1000):
-            index.assign_many(pre[i:i + 1000])
-        load = time.perf_counter() - start
+        with Timer() as load:
+            for i in range(0, len(pre), 1000):
+                index.assign_many(pre[i:i + 1000])
         counts = index.counts()
         size_mb = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 1e6
-        print(f"\nthroughput: loaded {n} synthetic recent articles in {load:.1f} s "
-              f"({n / load:.0f} articles/s, batches of 1000, index growing); "
-              f"{counts['stories_bands']} band entries, state file {size_mb:.0f} MB")
-        start = time.perf_counter()
+        print(f"throughput (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+        print(f"  loaded {n} synthetic recent articles, batches of 1000, index growing: "
+              f"{load.rate(n)}; {counts['stories_bands']} band entries, state file "
+              f"{size_mb:.0f} MB")
+        stats = candidate_stats(index, shifted)
+        print(f"  LSH candidates verified per look-up of a real article ({n} synthetic in its "
+              f"window): mean {stats[0]:.1f}, max {stats[1]}")
         done = 0
-        for size in sizes:
-            index.assign_many(shifted[done:done + size])
-            done += size
-        batched = time.perf_counter() - start
-        print(f"  {done} real articles against {n} in the index, one batch per snapshot "
-              f"(median {sorted(sizes)[len(sizes) // 2]}): {batched:.2f} s = "
-              f"{done / batched:.0f} articles/s")
-        again = [a.model_copy(update={"id": a.id + "-b"}) for a in shifted]
-        start = time.perf_counter()
-        for a in again:
-            index.assign(a)
-        single = time.perf_counter() - start
-        print(f"  {len(again)} more, one assign() (one transaction) each: {single:.2f} s = "
-              f"{len(again) / single:.0f} articles/s")
+        with Timer() as batched:
+            for size in sizes:
+                index.assign_many(shifted[done:done + size])
+                done += size
+        print(f"  {done} real articles against the {n}, one assign_many per snapshot "
+              f"(median {sorted(sizes)[len(sizes) // 2]} articles): {batched.rate(done)}")
+        again = [a.model_copy(update={"id": a.id + "-b", "link": None}) for a in shifted]
+        with Timer() as single:
+            for a in again:
+                index.assign(a)
+        print(f"  {len(again)} more (copies without links: every one a text match), one "
+              f"assign() = one transaction each: {single.rate(len(again))}")
+        with Timer() as whole:
+            index.assign_many([a.model_copy(update={"id": a.id + "-c"}) for a in again])
+        print(f"  the same {len(again)} again as one batch: {whole.rate(len(again))}")
         s = settings
-        start = time.perf_counter()
-        for a in again:
-            fingerprint(a.title, a.summary, num_perm=s.num_perm, lead_words=s.lead_words,
-                        min_title_words=s.min_title_words)
-        fp_time = time.perf_counter() - start
-        print(f"  of which fingerprinting alone: {fp_time / len(again) * 1e3:.2f} ms/article")
+        with Timer() as fp:
+            for a in again:
+                fingerprint(a.title, a.summary, num_perm=s.num_perm, lead_words=s.lead_words,
+                            min_title_words=s.min_title_words)
+        print(f"  of which fingerprinting: {fp.cpu / len(again) * 1e3:.2f} ms CPU per article")
         store.close()
+
+
+def candidate_stats(index: StoryIndex, articles: list[Article]) -> tuple[float, int]:
+    """How many indexed articles each look-up had to verify (read-only, after the run)."""
+    from transforms.stories.index import _candidates_sql
+    s, window = index.settings, index.settings.window_hours * 3600
+    counts = []
+    for a in articles:
+        keys = bucket_keys(fingerprint(a.title, a.summary, num_perm=s.num_perm,
+                                       lead_words=s.lead_words,
+                                       min_title_words=s.min_title_words), s)
+        published = a.published.timestamp()
+        counts.append(len(index._db.execute(_candidates_sql(len(keys)),
+                                            (*keys, published - window,
+                                             published + window)).fetchall()))
+    return sum(counts) / len(counts), max(counts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,17 +275,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = StorySettings(**({"threshold": args.threshold} if args.threshold else {}))
     start = time.perf_counter()
-    snapshots, versions = load_snapshots(args.data)
+    snapshots, reissued, versions = load_snapshots(args.data)
     print(f"parsed {len(snapshots)} snapshots from {args.data} in "
           f"{time.perf_counter() - start:.1f} s; settings: {settings.model_dump()}")
-    tag = entity_tagger(args.config)
-    start = time.perf_counter()
-    entities = {a.id: tag(a) for _, fresh in snapshots for a in fresh}
-    print(f"tagged entities with {args.config} in {time.perf_counter() - start:.1f} s "
-          f"({sum(1 for e in entities.values() if e)} of {len(entities)} articles have some)")
-    articles = cluster_real(snapshots, settings, args.sample, args.seed, entities)
+    tagger = entity_tagger(args.config)
+    cache: dict[str, tuple] = {}
+
+    def tag(article: Article) -> tuple:
+        if article.id not in cache:
+            cache[article.id] = tuple(tagger(article))
+        return cache[article.id]
+
+    print(f"\n== 1. the snapshots as polled (one article per id), entities from {args.config}")
+    articles = cluster_real(snapshots, settings, args.sample, args.seed, tag)
+    print("\n== 2. the same, plus every edited headline re-issued as a new article (no link)")
+    cluster_real(reissued, settings, args.sample, args.seed, tag)
+    print("\n== 3. real headline edits scored pairwise")
     edits(versions, settings, tag)
     if args.synthetic:
+        print("\n== 4. throughput")
         throughput(articles, snapshots, settings, args.synthetic, args.seed)
     return 0
 

@@ -17,6 +17,7 @@ aborts at once.
 from __future__ import annotations
 
 import functools
+import json
 import signal
 import sys
 import threading
@@ -155,7 +156,9 @@ def log_cycle(n: int, at: datetime, polled: int, summary) -> None:
 
 
 def watch(config: Config, state_dir: str, beam_args: list[str], *, interval: float | None = None,
-          cycles: int | None = None) -> int:
+          cycles: int | None = None, json_lines: bool = False) -> int:
+    """Run cycles until stopped (or `cycles` ran). `json_lines`: also print each cycle's full
+    summary (every Beam counter) as one JSON line on stdout."""
     feeds = [f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds]
     stop = StopFlag()
     stop.install()
@@ -173,23 +176,32 @@ def watch(config: Config, state_dir: str, beam_args: list[str], *, interval: flo
                 wait = seconds_until_next(feeds, store, datetime.now(timezone.utc))
                 stop.event.wait(min(MAX_SLEEP, max(0.05, wait)))
                 continue
+            done += 1
             try:
                 summary = runner.run(due)
-            except Exception as exc:  # noqa: BLE001  (a cycle that raised committed nothing)
+            except Exception as exc:  # noqa: BLE001  (the cycle's commit did not happen)
                 if stop.event.is_set():
-                    print(f"wirewatch: cycle abandoned ({type(exc).__name__}); nothing of it "
-                          f"was committed", file=sys.stderr, flush=True)
-                    break
+                    print(f"wirewatch: cycle {done} abandoned ({type(exc).__name__}); the next "
+                          f"start redoes what it did not commit", file=sys.stderr, flush=True)
+                    return 0
                 failures += 1
                 wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
-                print(f"{now:%Y-%m-%dT%H:%M:%SZ} cycle failed ({type(exc).__name__}: "
-                      f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}); "
+                print(f"{now:%Y-%m-%dT%H:%M:%SZ} cycle {done} failed: {_last_line(exc)}; "
                       f"retrying in {wait:.0f} s", file=sys.stderr, flush=True)
-                stop.event.wait(wait)
+                if cycles is None or done < cycles:
+                    stop.event.wait(wait)
                 continue
             failures = 0
-            done += 1
             log_cycle(done, now, len(due), summary)
+            if json_lines:
+                print(json.dumps({"cycle": done, "at": now.isoformat(), "feeds_polled": len(due),
+                                  **summary.model_dump()}), flush=True)
+        return 1 if failures and not stop.event.is_set() else 0
     finally:
         store.close()
-    return 0
+
+
+def _last_line(exc: Exception) -> str:
+    """Beam wraps a worker's error in a RuntimeError carrying the whole traceback."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1].strip() if lines else ''}"[:500]

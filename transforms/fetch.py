@@ -113,7 +113,8 @@ def _url_problem(url: str) -> str | None:
     try:
         if urlsplit(url).scheme.lower() not in ("http", "https"):
             return f"only http, https and local paths are fetched, got {url!r}"
-        httpx.URL(url).host  # .host decodes IDNA, which raises for bad labels
+        if not httpx.URL(url).host:  # .host also decodes IDNA, which raises for bad labels
+            return f"no host in URL {url!r}"
     except (httpx.InvalidURL, ValueError, UnicodeError) as exc:  # IDNA errors are UnicodeError
         return f"invalid URL {url!r}: {exc}"
     return None
@@ -158,7 +159,7 @@ def _fetch_http(url: str, settings: FetchSettings, client: httpx.Client, etag: s
                                    extensions={"trace": deadline.trace}) as response:
                     deadline.check()
                     if response.status_code in _REDIRECTS and "location" in response.headers:
-                        target = urljoin(current, response.headers["location"])
+                        target = _join(current, response.headers["location"])
                         problem = _redirect_problem(target, visited, settings.max_redirects)
                         if problem:
                             return _failed(url, *problem, started, http_status=response.status_code,
@@ -175,9 +176,19 @@ def _fetch_http(url: str, settings: FetchSettings, client: httpx.Client, etag: s
                                final_url=current)
             return _failed(url, *_describe_transport(exc, settings, counter.bytes), started,
                            bytes_read=counter.bytes, final_url=current)
-        except httpx.HTTPError as exc:  # e.g. an invalid URL after a redirect
-            return _failed(url, "bad_url", f"{type(exc).__name__}: {exc}", started,
-                           final_url=current)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
+            # httpx parses a redirect's Location itself (for response.next_request) and raises
+            # InvalidURL / IDNA errors for garbage, even with follow_redirects off.
+            return _failed(url, "bad_url", f"redirect refused or invalid URL: "
+                           f"{type(exc).__name__}: {exc}", started, final_url=current)
+
+
+def _join(current: str, location: str) -> str:
+    """The redirect target; an unparsable Location is returned as is for _url_problem to name."""
+    try:
+        return urljoin(current, location.strip())
+    except ValueError:
+        return location
 
 
 def _redirect_problem(target: str, visited: list[str], limit: int) -> tuple[str, str] | None:

@@ -2,9 +2,10 @@
 
 RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and RDF go through feedparser (always on bytes, after
 `sanitize` removed the DOCTYPE internal subset); JSON Feed through `ingest.jsonfeed`.
-With `is_seen`, a cheap lxml pre-scan (`ingest.prescan`) computes each entry's id and only the
-new entries are handed to feedparser, wrapped in the feed's own envelope, so a poll where most
-entries were seen before costs a fraction of a full parse. Articles are always built from
+With `is_seen`, a cheap pre-scan computes each entry's id (`ingest.prescan`: lxml tree for
+well-formed UTF-8 XML; `ingest.prescan_bytes`: entry byte spans for everything else) and only
+the new entries are handed to feedparser, wrapped in the feed's own envelope, so a poll where
+most entries were seen before costs a fraction of a full parse. Articles are always built from
 feedparser's output, whichever path ran, so the result for a new entry is the same.
 
 Outcomes: a body that is not a feed gives one dead letter (reason, first bytes); an entry that
@@ -18,28 +19,23 @@ import io
 import re
 from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from pydantic import BaseModel, ValidationError
 
-from transforms.ingest import jsonfeed, prescan
+from transforms.ingest import jsonfeed, prescan, recovery, response
 from transforms.ingest.entry import EntryError, FeedContext, key_of, to_article
 from transforms.ingest.ids import article_id
 from transforms.ingest.prescan_bytes import select_new_lenient
 from transforms.ingest.sanitize import sanitize, to_utf8_if_wide
 from transforms.ingest.sniff import looks_binary, looks_empty, looks_json, not_a_feed_reason
+from transforms.ingest.text import plain_text
 from transforms.model import Article, DeadLetter, utc_now
 
 STAGE = "parse"
 RAW_BYTES = 200
-_ENTRY_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>")
 _ANY_ENTRY = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)\b", re.IGNORECASE)
 """Anything feedparser might still read as an entry; only without it may parsing be skipped."""
-_ROOT_CLOSE = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*$",
-                         re.DOTALL)
-_BENIGN = ("NonXMLContentType",)
-"""feedparser flags feeds served without an XML Content-Type; they parse normally."""
 
 
 class ParseResult(BaseModel):
@@ -107,30 +103,41 @@ def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
         return ParseResult(dead_letters=[_dead(source, *not_a_feed_reason(body), body)])
     if looks_json(body):
         return _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source)
+    return _parse_xml(body, feed_id, feed_url, headers, fetched_at, is_seen, source)
+
+
+def _parse_xml(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
+               fetched_at: datetime, is_seen, source: str) -> ParseResult:
+    """RSS, Atom and RDF: sanitize, pre-scan (with is_seen), feedparser, normalize."""
     data = sanitize(body)
-    base = _base_url(feed_url, headers)
-    scan = _prescan(data, feed_id, base, is_seen, _charset(headers)) if is_seen else None
+    base = response.base_url(feed_url, headers)
+    scan = _prescan(data, feed_id, base, is_seen, response.charset(headers)) if is_seen else None
     if scan is not None and scan.kept == 0 and not _ANY_ENTRY.search(scan.envelope):
         return ParseResult(ttl=scan.ttl, entries=scan.total, skipped_seen=scan.skipped,
-                           version=scan.version, fast_path=True)
+                           duplicates=scan.duplicates, version=scan.version, fast_path=True)
     parsed = feedparser.parse(io.BytesIO(scan.envelope if scan else data),
-                              response_headers=_fp_headers(headers, base,
-                                                           utf8=bool(scan and scan.reencoded)))
+                              response_headers=response.feedparser_headers(
+                                  headers, base, utf8=bool(scan and scan.reencoded)))
     result = ParseResult(version=parsed.get("version") or "", fast_path=scan is not None,
                          title=_feed_title(parsed.feed), ttl=_ttl(parsed.feed.get("ttl")))
     entries = list(parsed.entries)
     if not result.version and not entries:
         reason, detail = not_a_feed_reason(data)
-        if parsed.get("bozo") and reason == "not_a_feed" and _looks_like_feed_root(data):
-            reason, detail = "malformed_xml", _bozo(parsed)
+        if parsed.get("bozo") and reason == "not_a_feed" and recovery.looks_like_feed_root(data):
+            reason, detail = "malformed_xml", recovery.describe(parsed)
         result.dead_letters.append(_dead(source, reason, detail, body))
         return result
     if parsed.get("bozo"):
-        entries = _check_recovered(parsed, scan.envelope if scan else data, entries, result,
-                                   source, body)
+        kept = recovery.salvage(parsed, scan.envelope if scan else data)
+        entries = kept.entries
+        if kept.warning:
+            result.warnings.append(kept.warning)
+        if kept.truncated:
+            result.dead_letters.append(_dead(source, "truncated", kept.truncated,
+                                             body[-RAW_BYTES:]))
     ctx = FeedContext(feed_id=feed_id, fetched_at=fetched_at, base=base,
-                      home=parsed.feed.get("link"),
-                      language=_lang(parsed.feed.get("language") or headers.get("content-language")))
+                      home=parsed.feed.get("link"), language=response.language(
+                          parsed.feed.get("language") or headers.get("content-language")))
     _emit(entries, ctx, is_seen, result, source)
     if scan is not None:
         result.entries += scan.skipped + scan.duplicates
@@ -156,9 +163,10 @@ def _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source) -
         return ParseResult(dead_letters=[_dead(source, exc.reason, exc.detail, body)])
     info = jsonfeed.feed_info(doc)
     result = ParseResult(version="json1", title=info["title"])
-    ctx = FeedContext(feed_id=feed_id, fetched_at=fetched_at, base=_base_url(feed_url, headers),
-                      home=info["link"] or None,
-                      language=_lang(info["language"] or headers.get("content-language")))
+    ctx = FeedContext(feed_id=feed_id, fetched_at=fetched_at,
+                      base=response.base_url(feed_url, headers), home=info["link"] or None,
+                      language=response.language(info["language"] or
+                                                 headers.get("content-language")))
     _emit(jsonfeed.entries(doc, feed_url), ctx, is_seen, result, source)
     return result
 
@@ -191,68 +199,6 @@ def _emit(entries: list, ctx: FeedContext, is_seen, result: ParseResult, source:
                                              _entry_raw(entry)))
 
 
-def _check_recovered(parsed, data: bytes, entries: list, result: ParseResult, source: str,
-                     body: bytes) -> list:
-    """Malformed XML that feedparser's lenient parser still read: keep what is complete.
-
-    A truncated body (no closing root tag, or fewer closing entry tags than entries) is one
-    "truncated" dead letter; entries beyond the count of closing tags are incomplete and cut.
-    """
-    problem = _bozo(parsed)
-    if not _is_syntax_problem(parsed):
-        if type(parsed.get("bozo_exception")).__name__ not in _BENIGN:
-            result.warnings.append(f"recovered: {problem}")
-        return entries
-    complete = len(_ENTRY_CLOSE.findall(data))
-    if complete < len(entries) or not _ROOT_CLOSE.search(data[-512:]):
-        lost = max(len(entries) - complete, 0)
-        result.dead_letters.append(_dead(
-            source, "truncated", f"the document ends early: {lost} incomplete entr"
-            f"{'y' if lost == 1 else 'ies'} dropped, {min(complete, len(entries))} kept; "
-            f"{problem}", body[-RAW_BYTES:]))
-        return entries[:complete]
-    result.warnings.append(f"malformed XML parsed leniently: {problem}")
-    return entries
-
-
-def _is_syntax_problem(parsed) -> bool:
-    exc = parsed.get("bozo_exception")
-    return exc is not None and "SAX" in type(exc).__name__ or "not well-formed" in str(exc)
-
-
-def _bozo(parsed) -> str:
-    exc = parsed.get("bozo_exception")
-    return f"{type(exc).__name__}: {exc}"[:300] if exc is not None else "unknown problem"
-
-
-def _looks_like_feed_root(data: bytes) -> bool:
-    return re.search(rb"<(?:[\w.-]+:)?(?:rss|feed|RDF|channel)[\s>/]", data[:4096]) is not None
-
-
-def _base_url(feed_url: str, headers: dict[str, str]) -> str | None:
-    """The URL relative links resolve against: Content-Location (if any) over the feed URL."""
-    if urlsplit(feed_url).scheme.lower() not in ("http", "https"):
-        return None
-    location = headers.get("content-location")
-    return urljoin(feed_url, location) if location else feed_url
-
-
-def _fp_headers(headers: dict[str, str], base: str | None, *, utf8: bool) -> dict[str, str]:
-    """The response headers feedparser sees: only what affects decoding, base and language."""
-    out = {k: v for k, v in headers.items() if k in ("content-type", "content-language")}
-    if base:
-        out["content-location"] = base
-    if utf8 and "content-type" in out:  # the envelope was re-serialized as UTF-8
-        out["content-type"] = re.sub(r";\s*charset=[^;]*", "", out["content-type"]) + \
-            "; charset=utf-8"
-    return out
-
-
-def _charset(headers: dict[str, str]) -> str | None:
-    found = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", headers.get("content-type", ""), re.I)
-    return found.group(1) if found else None
-
-
 def _ttl(value) -> int | None:
     try:
         minutes = int(str(value).strip())
@@ -261,12 +207,7 @@ def _ttl(value) -> int | None:
     return minutes if 0 < minutes <= 7 * 24 * 60 else None
 
 
-def _lang(value: str | None) -> str | None:
-    return value.strip().lower() or None if isinstance(value, str) else None
-
-
 def _feed_title(feed) -> str:
-    from transforms.ingest.text import plain_text
     return plain_text(feed.get("title"), is_html=False, limit=300)
 
 

@@ -294,8 +294,9 @@ class StateStore:
         return [DeadLetter.model_validate(json.loads(r[0])) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        out = {t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-               for t in ("feeds", "seen", "dead_letters")}
+        out = {"schema": self._schema_version()}
+        out.update({t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                    for t in ("feeds", "seen", "dead_letters")})
         for status, n in self._db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status"):
             out[f"alerts_{status}"] = n
         return out

@@ -21,9 +21,9 @@ objects whose use does not mutate them (Tagger.tag, RuleSet.match).
 from __future__ import annotations
 
 import hashlib
+import lzma
 import pickle
 import threading
-import zlib
 from collections import OrderedDict
 from typing import Any, Callable, Generic, TypeVar
 
@@ -50,7 +50,9 @@ class Ref(Generic[T]):
 
     def __init__(self, value: T):
         self.value = value
-        self._blob = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        # lzma: the smallest blob. On every run Beam bz2-decompresses each DoFn payload twice
+        # and recompresses it once, at a cost that grows with the payload's size.
+        self._blob = lzma.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         self.key = hashlib.sha256(self._blob).hexdigest()[:32]
         with _lock:
             _remember(_values, self.key, value)
@@ -88,7 +90,7 @@ def _restore(key: str, blob: bytes) -> Ref:
             _values.move_to_end(key)
             ref.value = _values[key]
             return ref
-    ref.value = pickle.loads(zlib.decompress(blob))
+    ref.value = pickle.loads(lzma.decompress(blob))
     with _lock:
         _remember(_values, key, ref.value)
     return ref

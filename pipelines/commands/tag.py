@@ -7,6 +7,7 @@ a person can see why an alert fired or did not. Exit 1 when some input could not
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from transforms.config import load_config
@@ -21,6 +22,14 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    try:
+        return _run(args)
+    except BrokenPipeError:  # `wirewatch tag ... | head`: the reader left, not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+
+
+def _run(args) -> int:
     from transforms.tagging.inputs import InputError, article_from_text
     from transforms.tagging.tagger import Tagger
 

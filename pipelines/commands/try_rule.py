@@ -36,7 +36,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from transforms.rules.bind import Vocabulary
     from transforms.rules.inputs import Loaded, make_tagger, read_source
-    from transforms.rules.never import never_matches
+    from transforms.rules.never import matches_everything, never_matches
     from transforms.rules.ruleset import compile_rule
     from transforms.rules.schema import RuleConfig
 
@@ -53,7 +53,8 @@ def run(args) -> int:
         for problem in problems:
             print(f"error: {problem.split(': ', 2)[-1]}", file=sys.stderr)
         return 2
-    for warning in never_matches(compiled.query, config):
+    broad = matches_everything(compiled.query)
+    for warning in never_matches(compiled.query, config) + ([broad] if broad else []):
         print(f"warning: {warning.located(args.query)}", file=sys.stderr)
 
     loaded = Loaded()

@@ -8,6 +8,8 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.ingest.conftest import reply
 from transforms.config import FetchSettings
@@ -168,6 +170,13 @@ def test_redirect_chain_longer_than_max(server):
     assert result.outcome == "too_many_redirects" and "max_redirects=3" in result.error
 
 
+@pytest.mark.parametrize("location", ["http://[bad", "javascript:alert(1)", "http://xn--a.com/",
+                                      "data:text/xml,<rss/>"])
+def test_garbage_redirects_are_refused(server, location):
+    result = fetch(server.route("/r", reply(302, b"", {"Location": location})), FAST)
+    assert result.outcome == "bad_url" and result.body == b""
+
+
 def test_redirect_to_a_local_file_is_refused(server, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
@@ -227,3 +236,14 @@ def test_shared_client_is_thread_safe(server):
         results = list(pool.map(lambda _: fetch(server.url("/feed"), FAST, client=client),
                                 range(32)))
     assert all(r.status == "ok" and r.body == FEED for r in results)
+
+
+@settings(max_examples=20, deadline=5000, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(location=st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF,
+                                      blacklist_characters="\x7f"), max_size=60))
+def test_any_location_header_never_raises(server, location):
+    """Garbage in a Location path is followed on loopback or refused (never another host)."""
+    server.route("/start", reply(302, b"", {"Location": "/r" + location}))
+    result = fetch(server.url("/start"), FAST)
+    assert result.status in ("ok", "failed")

@@ -7,11 +7,10 @@ apache_beam = pytest.importorskip("apache_beam")
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E402
 from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
 
+from tests.rules.helpers import config, tagged  # noqa: E402
 from transforms.rules import RuleError  # noqa: E402
 from transforms.rules.beam import MatchRules  # noqa: E402
 from transforms.rules.schema import RuleConfig  # noqa: E402
-
-from tests.rules.helpers import config, tagged  # noqa: E402
 
 
 def test_match_rules_in_a_pipeline_counts_metrics():

@@ -1,7 +1,6 @@
 """`wirewatch rules test` and `wirewatch try-rule`, end to end through the CLI entry point."""
 
 import json
-import textwrap
 
 import pytest
 

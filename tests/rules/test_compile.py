@@ -2,12 +2,11 @@
 
 import pytest
 
+from tests.rules.helpers import config, tagged
 from transforms.config import ConfigError
 from transforms.model import Hit
 from transforms.rules import RuleError, compile_rules
 from transforms.rules.schema import RuleConfig
-
-from tests.rules.helpers import config, tagged
 
 
 def test_rule_error_is_a_config_error_listing_every_bad_rule():

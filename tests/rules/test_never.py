@@ -2,11 +2,10 @@
 
 import pytest
 
+from tests.rules.helpers import config
 from transforms.config import FeedConfig
 from transforms.rules import check_rules
 from transforms.rules.schema import RuleConfig
-
-from tests.rules.helpers import config
 
 FEEDS = [FeedConfig(id="reuters", url="https://example.com/rss")]
 
@@ -29,6 +28,12 @@ def test_never_matching_rules_are_reported(query, message):
     assert problems[0].startswith("test.yaml: rules[r].query: column ")
     assert message in problems[0]
     assert problems[0].count("\n") == 2  # the query and the caret line
+
+
+@pytest.mark.parametrize("query", ["-sport", "NOT (sport OR football)", "NOT wall AND NOT fence"])
+def test_rules_with_only_not_parts_are_reported(query):
+    [problem] = check_rules(config(RuleConfig(id="r", query=query)))
+    assert "matches every article that lacks these terms" in problem
 
 
 def test_a_dead_part_of_a_live_rule_is_reported_alone():

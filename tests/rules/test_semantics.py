@@ -6,10 +6,9 @@ table also pins the index to the naive semantics.
 
 import pytest
 
+from tests.rules.helpers import config, tagged
 from transforms.rules import compile_rules
 from transforms.rules.schema import RuleConfig
-
-from tests.rules.helpers import config, tagged
 
 TITLE = "Tillerson and Videgaray discuss the border wall"
 TEXT = ("Officials from México and the U.S. met on Tuesday. Deportations rose while the "

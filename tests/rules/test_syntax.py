@@ -104,6 +104,17 @@ def test_errors_point_at_the_mistake(query, column, width, message):
     assert caret == "    " + " " * (column - 1) + "^" * width
 
 
+def test_absurd_nesting_is_an_error_not_a_crash():
+    assert parse("(" * 200 + "a" + ")" * 200) == Term("a")  # parentheses alone do not nest
+    alternating = "x"
+    for _ in range(60):
+        alternating = f"a AND (c OR {alternating})"
+    for query in ["NOT " * 300 + "a", alternating]:
+        with pytest.raises(QueryError) as info:
+            parse(query)
+        assert "nests more than 50 levels" in str(info.value)
+
+
 def test_error_on_a_later_line_names_the_line():
     query = "wall\n  AND titel:x"
     with pytest.raises(QueryError) as info:

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 from pipelines.cli import main
+from tests.stories.conftest import fixture_feed
 from transforms.store import StateStore
 from transforms.stories import StoryIndex
-from tests.stories.conftest import fixture_feed
 
 
 def _fill(state_dir) -> None:

@@ -5,10 +5,19 @@ from __future__ import annotations
 import hashlib
 import struct
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from transforms.stories.fingerprint import (MinHasher, content_words, features, fingerprint,
-                                            jaccard, pack, similarity, unpack)
+from transforms.stories.fingerprint import (
+    MinHasher,
+    content_words,
+    features,
+    fingerprint,
+    jaccard,
+    pack,
+    similarity,
+    unpack,
+)
 
 ARGS = dict(num_perm=96, lead_words=30, min_title_words=4)
 
@@ -33,7 +42,7 @@ def test_lead_is_cut_to_lead_words():
 def _naive_minhash(feats, num_perm):
     rows = [struct.unpack(f"<{num_perm + 1}I", hashlib.shake_128(f.encode()).digest(
         4 * (num_perm + 1))) for f in feats]
-    return tuple(min(r[i] & 0x7FFFFFFF for r in rows) for i in range(num_perm))
+    return tuple(min(r[i + 1] & 0x7FFFFFFF for r in rows) for i in range(num_perm))
 
 
 @settings(max_examples=50, deadline=None)
@@ -44,6 +53,15 @@ def test_packed_minhash_equals_the_textbook_per_position_minimum(feats, num_perm
     own: set[int] = set()
     assert hasher.signature(hasher.update(None, feats, own)) == _naive_minhash(feats, num_perm)
     assert len(own) <= len(feats)
+
+
+def test_feature_hashes_and_leading_values_do_not_depend_on_num_perm():
+    small, large = MinHasher(8), MinHasher(96)
+    own_small: set[int] = set()
+    own_large: set[int] = set()
+    sig_small = small.signature(small.update(None, ["fed cut", "rate"], own_small))
+    sig_large = large.signature(large.update(None, ["fed cut", "rate"], own_large))
+    assert own_small == own_large and sig_large[:8] == sig_small
 
 
 def test_signature_agreement_estimates_jaccard():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from transforms.model import EntityTag
 from tests.stories.conftest import fixture_feed
+from transforms.model import EntityTag
 
 TRUMP = EntityTag(id="donald-trump", name="Donald Trump", type="PERSON")
 PENA = EntityTag(id="enrique-pena-nieto", name="Enrique Peña Nieto", type="PERSON")

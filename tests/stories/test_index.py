@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 
+from tests.stories.conftest import make
 from transforms.model import EntityTag
 from transforms.store import StateStore
 from transforms.stories import StoryIndex, StorySettings
-from tests.stories.conftest import make
 
 LEAD = ("The central bank raised its main interest rate by half a point on Tuesday, its first "
         "increase in a decade, and signalled more rises this year as inflation stays high.")

@@ -37,8 +37,10 @@ def test_band_keys_are_deterministic_and_salted_by_kind():
 
 def test_default_banding_finds_pairs_at_the_threshold_and_few_strangers():
     s = StorySettings()
-    assert candidate_probability(s.threshold, bands=s.bands, rows=s.rows) > 0.98
+    assert candidate_probability(s.threshold, bands=s.bands, rows=s.rows) > 0.95
+    assert candidate_probability(0.6, bands=s.bands, rows=s.rows) > 0.99
     assert candidate_probability(0.05, bands=s.bands, rows=s.rows) < 0.01
+    assert s.num_perm == 72
 
 
 def test_settings_reject_a_retention_shorter_than_the_window():

@@ -7,8 +7,8 @@ from apache_beam.metrics import MetricsFilter  # noqa: E402
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E402
 from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
 
-from transforms.tagging.beam import TagArticles, _TagDoFn  # noqa: E402
 from tests.tagging.conftest import article  # noqa: E402
+from transforms.tagging.beam import TagArticles, _TagDoFn  # noqa: E402
 
 
 class _MakeArticles(beam.DoFn):

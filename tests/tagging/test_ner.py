@@ -6,11 +6,10 @@ import sys
 
 import pytest
 
-from transforms.config import Config
+from tests.tagging.conftest import SMALL_ENTITIES, SMALL_TOPICS, article
 from transforms.tagging.ner import repair_case, slug
 from transforms.tagging.schema import NerSettings, TaggingSettings
 from transforms.tagging.tagger import Tagger
-from tests.tagging.conftest import SMALL_ENTITIES, SMALL_TOPICS, article
 
 
 def test_repair_case_title_cases_shouting_and_keeps_length():

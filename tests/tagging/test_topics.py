@@ -1,10 +1,10 @@
 import pytest
 from pydantic import ValidationError
 
+from tests.tagging.conftest import article
 from transforms.config import Config
 from transforms.tagging.schema import TaggingSettings, TopicConfig
 from transforms.tagging.tagger import Tagger
-from tests.tagging.conftest import article
 
 
 def topics(tagger, title, body=""):

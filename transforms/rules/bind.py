@@ -11,8 +11,9 @@ import difflib
 from dataclasses import dataclass
 
 from transforms.rules import match as m
+from transforms.rules import units as u
 from transforms.rules.errors import QueryError
-from transforms.rules.query import DEFAULT_FIELDS, And, Near, Node, Not, Or, Tag, Term
+from transforms.rules.query import DEFAULT_FIELDS, And, Near, Node, Not, Tag, Term
 from transforms.rules.text import stem, words
 from transforms.tagging.text import key
 
@@ -78,20 +79,24 @@ def _label(term: Term) -> str:
     return term.text + ("*" if term.prefix else "")
 
 
-def _unit(term: Term, use_stems: bool) -> m.Unit:
-    leaves: list[m.Leaf] = []
+def _unit(term: Term, use_stems: bool) -> u.Unit:
+    leaves: list[u.Leaf] = []
     raw_words = term.text.split() if term.phrase else [term.text + ("*" if term.prefix else "")]
     for raw in raw_words:
         is_prefix = raw.endswith("*")
         tokens = words(raw.rstrip("*"))
         for i, token in enumerate(tokens):
             if is_prefix and i == len(tokens) - 1:
-                leaves.append(m.Prefix(token))
+                leaves.append(u.Prefix(token))
             elif use_stems and token.isalpha():
-                leaves.append(m.Stemmed(stem(token)))
+                leaves.append(u.Stemmed(stem(token)))
             else:
-                leaves.append(m.Exact(token))
-    return m.Unit(tuple(leaves), term.slop if len(leaves) > 1 else None)
+                leaves.append(u.Exact(token))
+    slop = term.slop if len(leaves) > 1 else None
+    joined = None
+    if len(leaves) > 1 and slop is None and all(isinstance(x, u.Exact) for x in leaves):
+        joined = " " + " ".join(x.token for x in leaves) + " "
+    return u.Unit(tuple(leaves), slop, joined)
 
 
 def _text(term: Term, use_stems: bool):
@@ -99,7 +104,7 @@ def _text(term: Term, use_stems: bool):
     if not unit.leaves:
         return m.NeverNode(str(term))
     fields = (term.field,) if term.field else DEFAULT_FIELDS
-    if len(unit.leaves) == 1 and isinstance(unit.leaves[0], m.Exact):
+    if len(unit.leaves) == 1 and isinstance(unit.leaves[0], u.Exact):
         return m.WordNode(unit, fields, _label(term))
     return m.TextNode(unit, fields, _label(term))
 

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from transforms.rules.examples import run_examples
 from transforms.rules.inputs import make_tagger
-from transforms.rules.never import never_matches
+from transforms.rules.never import matches_everything, never_matches
 from transforms.rules.report import example_failure
 from transforms.rules.ruleset import RuleSet, compile_rules
 
 
 def never_matching(config, ruleset: RuleSet) -> list[str]:
+    """Rules that can never match, and rules that match everything (only NOT parts)."""
     source = config.source or "<config>"
-    return [problem.describe(source, rule.id, rule.config.query)
-            for rule in ruleset.rules for problem in never_matches(rule.query, config)]
+    problems = []
+    for rule in ruleset.rules:
+        found = never_matches(rule.query, config)
+        broad = matches_everything(rule.query)
+        found += [broad] if broad else []
+        problems += [p.describe(source, rule.id, rule.config.query) for p in found]
+    return problems
 
 
 def failing_examples(config, ruleset: RuleSet, tag=None, rule_ids=None) -> list[str]:
@@ -28,7 +34,8 @@ def failing_examples(config, ruleset: RuleSet, tag=None, rule_ids=None) -> list[
             + [example_failure(r, source) for r in results if not r.passed])
 
 
-def check_rules(config) -> list[str]:
-    """Never-matching rules and failing examples (RuleError if a rule does not compile)."""
-    ruleset = compile_rules(config)
-    return never_matching(config, ruleset) + failing_examples(config, ruleset)
+def check_rules(config, ruleset: RuleSet | None = None, tag=None) -> list[str]:
+    """Never-matching rules and failing examples (RuleError if a rule does not compile).
+    Pass the RuleSet (and a tagger function) when the caller already built them."""
+    ruleset = ruleset if ruleset is not None else compile_rules(config)
+    return never_matching(config, ruleset) + failing_examples(config, ruleset, tag)

@@ -10,116 +10,12 @@ that alerts need from costing anything for the many candidates that do not match
 from __future__ import annotations
 
 from dataclasses import dataclass
-from transforms.rules.view import ArticleView, FieldView
+
+from transforms.rules.units import Unit, char_span
+from transforms.rules.view import ArticleView
 
 Evidence = tuple[str, str, int, int, str]
 MAX_SPANS = 20  # evidence kept per term and field: enough to highlight, bounded in size
-
-
-# --- text leaves: one token position test each ---------------------------------------------
-
-@dataclass(frozen=True)
-class Exact:
-    token: str
-
-    def positions(self, fv: FieldView) -> list[int]:
-        return fv.index.get(self.token, ())
-
-    def at(self, fv: FieldView, pos: int) -> bool:
-        return fv.tokens[pos] == self.token
-
-
-@dataclass(frozen=True)
-class Stemmed:
-    stem: str
-
-    def positions(self, fv: FieldView) -> list[int]:
-        return fv.stem_index().get(self.stem, ())
-
-    def at(self, fv: FieldView, pos: int) -> bool:
-        return fv.stems()[pos] == self.stem
-
-
-@dataclass(frozen=True)
-class Prefix:
-    prefix: str
-
-    def positions(self, fv: FieldView) -> list[int]:
-        return fv.prefix_positions(self.prefix)
-
-    def at(self, fv: FieldView, pos: int) -> bool:
-        return fv.tokens[pos].startswith(self.prefix)
-
-
-Leaf = Exact | Stemmed | Prefix
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A word, prefix or phrase: leaves at consecutive positions, or within `slop` extra words
-    in any order (`"border wall"~5`: at most 5 other words inside the window)."""
-
-    leaves: tuple[Leaf, ...]
-    slop: int | None = None
-
-    def any(self, fv: FieldView) -> bool:
-        """Whether the unit occurs at all: the fast test, no spans built."""
-        leaves = self.leaves
-        if len(leaves) == 1:
-            return bool(leaves[0].positions(fv))
-        return bool(self.spans(fv))
-
-    def spans(self, fv: FieldView) -> list[tuple[int, int]]:
-        """(first, last) token positions of each occurrence, in order."""
-        leaves = self.leaves
-        if not leaves:
-            return []
-        first = leaves[0].positions(fv)
-        if not first:
-            return []
-        if len(leaves) == 1:
-            return [(p, p) for p in first]
-        if self.slop is None:
-            n = len(fv.tokens)
-            k = len(leaves)
-            return [(p, p + k - 1) for p in first if p + k <= n
-                    and all(leaf.at(fv, p + i) for i, leaf in enumerate(leaves[1:], 1))]
-        return self._sloppy(fv)
-
-    def _sloppy(self, fv: FieldView) -> list[tuple[int, int]]:
-        k = len(self.leaves)
-        width = k - 1 + self.slop
-        found_per_leaf = [leaf.positions(fv) for leaf in self.leaves]
-        if not all(found_per_leaf):
-            return []
-        starts = sorted({p for ps in found_per_leaf for p in ps})
-        out: list[tuple[int, int]] = []
-        for lo in starts:
-            if out and lo <= out[-1][1]:
-                continue
-            window = [[p for p in ps if lo <= p <= lo + width] for ps in found_per_leaf]
-            chosen = _distinct_choice(window)
-            if chosen is not None:
-                out.append((min(chosen), max(chosen)))
-        return out
-
-
-def _distinct_choice(window: list[list[int]], used: frozenset = frozenset()
-                     ) -> tuple[int, ...] | None:
-    """One position per leaf, all different (a phrase may repeat a word). Windows are a few
-    positions wide, so a plain backtracking search is enough."""
-    if not window:
-        return ()
-    for pos in window[0]:
-        if pos not in used:
-            rest = _distinct_choice(window[1:], used | {pos})
-            if rest is not None:
-                return (pos,) + rest
-    return None
-
-
-def _char_span(fv: FieldView, first: int, last: int) -> tuple[int, int]:
-    return fv.spans[first][0], fv.spans[last][1]
 
 
 # --- nodes -----------------------------------------------------------------------------------
@@ -152,14 +48,37 @@ class TextNode:
         for name in self.fields:
             fv = view.field(name)
             for first, last in self.unit.spans(fv)[:MAX_SPANS]:
-                start, end = _char_span(fv, first, last)
+                start, end = char_span(fv, first, last)
                 out.append((name, self.label, start, end, ""))
         return out or None
 
 
 @dataclass(frozen=True)
 class WordNode(TextNode):
-    """The commonest rule leaf, a plain word: its test is one dict lookup per field."""
+    """The commonest rule leaf, a plain word: its test is one set lookup per field, and its
+    evidence a few `str.find` calls in the folded text (no position index needed)."""
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        token = self.unit.leaves[0].token
+        out: list[Evidence] = []
+        for name in self.fields:
+            fv = view.fields[name]
+            if token not in fv.vocab:
+                continue
+            if name == "author":
+                out.append((name, self.label, -1, -1, ""))
+                continue
+            folded, n, at = fv.folded, len(token), 0
+            while len(out) < MAX_SPANS:
+                at = folded.find(token, at)
+                if at < 0:
+                    break
+                end = at + n
+                if (at == 0 or folded[at - 1] == " ") and (end == len(folded)
+                                                             or folded[end] == " "):
+                    out.append((name, self.label, at, end, ""))
+                at = end
+        return out or None
 
     def holds(self, view: ArticleView) -> bool:
         token = self.unit.leaves[0].token
@@ -192,8 +111,8 @@ class NearNode(_ByEval):
                 for rs, re_ in rights:
                     gap = rs - le if rs > le else ls - re_
                     if 1 <= gap <= self.distance:
-                        out.append((name, self.labels[0], *_char_span(fv, ls, le), ""))
-                        out.append((name, self.labels[1], *_char_span(fv, rs, re_), ""))
+                        out.append((name, self.labels[0], *char_span(fv, ls, le), ""))
+                        out.append((name, self.labels[1], *char_span(fv, rs, re_), ""))
                 if len(out) >= MAX_SPANS:
                     break
         return out or None

@@ -94,6 +94,24 @@ def _atom(node) -> str:
     return str(node)
 
 
+def _has_positive(node: Node, negated: bool = False) -> bool:
+    """Whether some leaf must be present (not under an odd number of NOTs)."""
+    if isinstance(node, (Term, Tag, Near)):
+        return not negated
+    if isinstance(node, Not):
+        return _has_positive(node.child, not negated)
+    return any(_has_positive(child, negated) for child in node.children)
+
+
+def matches_everything(query: Node) -> QueryError | None:
+    """A rule made only of NOTs (`-sport`) alerts on every other article: surely a mistake."""
+    if _has_positive(query):
+        return None
+    return QueryError("matches every article that lacks these terms (the rule has only NOT "
+                      "parts)", *query.span, "add a term the article must contain, e.g. "
+                      "topic:... AND NOT ...")
+
+
 def never_matches(query: Node, config) -> list[QueryError]:
     """Problems (with spans into the query): dead leaves, and the whole rule if it cannot hold."""
     leaves = _leaves(query)

@@ -18,10 +18,13 @@ only of those is evaluated for every article.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import ahocorasick
 
 from transforms.rules import match as m
-from transforms.rules.text import stem_key
+from transforms.rules import units as u
+from transforms.rules.text import StemCache
 from transforms.rules.view import ArticleView
 
 STEM = "\x01"   # key prefixes: tokens never contain control characters (fold blanks them)
@@ -32,10 +35,10 @@ _SEP = "\x00"   # joins tokens for the prefix automaton: a pattern "\0pre" only 
 Clauses = list[frozenset[str]]  # all must meet the article's keys; [] = nothing known
 
 
-def _leaf_key(leaf: m.Leaf) -> str:
-    if isinstance(leaf, m.Exact):
+def _leaf_key(leaf: u.Leaf) -> str:
+    if isinstance(leaf, u.Exact):
         return leaf.token
-    if isinstance(leaf, m.Stemmed):
+    if isinstance(leaf, u.Stemmed):
         return STEM + leaf.stem
     return PREFIX + leaf.prefix
 
@@ -50,18 +53,19 @@ def _key_cost(key: str) -> float:
     return 1.0 / max(len(key.lstrip(STEM)), 1)
 
 
-def cost(clause: frozenset[str]) -> float:
-    return sum(_key_cost(k) for k in clause)
+def cost(clause: frozenset[str], key_cost=_key_cost) -> float:
+    return sum(key_cost(k) for k in clause)
 
 
-def _unit_clauses(unit: m.Unit) -> Clauses:
+def _unit_clauses(unit: u.Unit) -> Clauses:
     if not unit.leaves:
         return [frozenset()]
     return [frozenset({_leaf_key(leaf)}) for leaf in unit.leaves]
 
 
-def required(node) -> Clauses:
-    """The key sets an article must each meet for `node` to hold (see the module doc)."""
+def required(node, key_cost=_key_cost) -> Clauses:
+    """The key sets an article must each meet for `node` to hold (see the module doc).
+    `key_cost` picks, for each branch of an OR, which of its required sets joins the union."""
     if isinstance(node, m.TextNode):
         return _unit_clauses(node.unit)
     if isinstance(node, m.NearNode):
@@ -81,14 +85,15 @@ def required(node) -> Clauses:
     if isinstance(node, m.NotNode):
         return []
     if isinstance(node, m.AndNode):
-        return list(dict.fromkeys(c for child in node.children for c in required(child)))
+        return list(dict.fromkeys(c for child in node.children
+                                  for c in required(child, key_cost)))
     if isinstance(node, m.OrNode):
         union: set[str] = set()
         for child in node.children:
-            clauses = required(child)
+            clauses = required(child, key_cost)
             if not clauses:
                 return []
-            union |= min(clauses, key=cost)
+            union |= min(clauses, key=lambda c: cost(c, key_cost))
         return [frozenset(union)]
     raise TypeError(f"no presearch rule for {type(node).__name__}")
 
@@ -99,50 +104,71 @@ def anchor(node) -> frozenset[str] | None:
     return min(clauses, key=cost) if clauses else None
 
 
-class Presearch:
-    """Rules indexed by anchor; `candidates(view)` are the rules worth evaluating."""
+class Plan:
+    """One choice of anchor per rule, and the index it gives. Immutable once built, so a
+    re-plan swaps it in one assignment while other threads keep reading the old one."""
 
-    MAX_CHECKS = 4  # extra required sets checked per candidate: the most selective ones
-
-    def __init__(self, nodes: list):
+    def __init__(self, nodes: list, key_cost, max_checks: int):
         self.words: dict[str, list[int]] = {}
         prefix_rules: dict[str, list[int]] = {}
         self.always: list[int] = []
         self.checks: list[tuple[frozenset[str], ...]] = []
-        all_keys: set[str] = set()
+        prefixes: set[str] = set()
         for i, node in enumerate(nodes):
-            clauses = sorted(required(node), key=cost)
-            all_keys.update(k for c in clauses for k in c)
-            self.checks.append(tuple(clauses[1: 1 + self.MAX_CHECKS]))
-            if not clauses:
+            ordered = sorted(dict.fromkeys(required(node, key_cost)),
+                             key=lambda c: cost(c, key_cost))
+            prefixes.update(k[1:] for c in ordered for k in c if k.startswith(PREFIX))
+            self.checks.append(tuple(ordered[1: 1 + max_checks]))
+            if not ordered:
                 self.always.append(i)
                 continue
-            for k in clauses[0]:
+            for k in ordered[0]:
                 if k.startswith(PREFIX):
                     prefix_rules.setdefault(k[1:], []).append(i)
                 else:
                     self.words.setdefault(k, []).append(i)
         self.word_keys = frozenset(self.words)
-        self.uses_stems = any(k.startswith(STEM) for k in all_keys)
-        self.uses_author = any(_uses_author(n) for n in nodes)
-        prefixes = {k[1:] for k in all_keys if k.startswith(PREFIX)}
         self.prefixes = None
-        if prefixes:
+        if prefixes:  # every prefix any check needs, so matched prefixes become keys too
             automaton = ahocorasick.Automaton()
             for prefix in prefixes:
                 automaton.add_word(_SEP + prefix, (PREFIX + prefix, prefix_rules.get(prefix, ())))
             automaton.make_automaton()
             self.prefixes = automaton
 
+
+class Presearch:
+    """Rules indexed by anchor; `candidates(view)` are the rules worth evaluating.
+
+    The first plan ranks required sets with the `_key_cost` heuristic. The index then counts
+    how often each key of any required set occurs in the articles it sees, and re-plans at
+    REPLAN_AT articles with observed frequencies (a key never seen counts as rare): anchors
+    move to the keys that are actually rare in this news stream. Any required set is a valid
+    anchor, so re-planning changes the speed, never the result.
+    """
+
+    MAX_CHECKS = 4  # extra required sets checked per candidate: the most selective ones
+    REPLAN_AT = (256, 4096, 65536)
+
+    def __init__(self, nodes: list):
+        self.nodes = nodes
+        self.clause_keys = frozenset(_all_keys(nodes))
+        self.uses_stems = any(k.startswith(STEM) for k in self.clause_keys)
+        self.uses_author = any(_uses_author(n) for n in nodes)
+        self.stem_keys = StemCache(STEM)
+        self.seen: Counter[str] = Counter()
+        self.articles = 0
+        self.plan = Plan(nodes, _key_cost, self.MAX_CHECKS)
+
     def keys(self, view: ArticleView) -> tuple[set[str], set[str]]:
-        """The article's distinct tokens, and all its keys (tokens, stems, tags, prefixes)."""
-        fields = [view.title, view.text] + ([view.author] if self.uses_author else [])
-        tokens: set[str] = set()
-        for fv in fields:
-            tokens |= fv.vocab
+        """The article's distinct tokens, and its keys (tokens, stems, tags; prefixes are added
+        by `candidates` as the automaton finds them)."""
+        tokens: set[str] = view.title.vocab | view.text.vocab
+        if self.uses_author:
+            tokens |= view.author.vocab
         keys = set(tokens)
         if self.uses_stems:
-            keys.update([stem_key(t, STEM) for t in tokens])
+            keys.update(map(self.stem_keys.__getitem__, tokens))
         keys.update([f"{TAG}t:{t}" for t in view.topics])
         for e in view.entities:
             keys.add(f"{TAG}e:{e.id}")
@@ -152,16 +178,17 @@ class Presearch:
         return tokens, keys
 
     def candidates(self, view: ArticleView) -> list[int]:
+        plan = self.plan
         tokens, keys = self.keys(view)
-        found = set(self.always)
-        words = self.words
-        for k in keys.intersection(self.word_keys):
+        found = set(plan.always)
+        words = plan.words
+        for k in keys & plan.word_keys:
             found.update(words[k])
-        if self.prefixes is not None:
-            for _, (key, rule_ids) in self.prefixes.iter(_SEP + _SEP.join(tokens)):
+        if plan.prefixes is not None:
+            for _, (key, rule_ids) in plan.prefixes.iter(_SEP + _SEP.join(tokens)):
                 keys.add(key)
                 found.update(rule_ids)
-        checks = self.checks
+        checks = plan.checks
         out = []
         for i in found:
             for clause in checks[i]:
@@ -170,7 +197,42 @@ class Presearch:
             else:
                 out.append(i)
         out.sort()
+        self._observe(keys)
         return out
+
+    def _observe(self, keys: set[str]) -> None:
+        """Count the article's keys that some rule requires; re-plan at the REPLAN_AT marks,
+        and stop counting after the last one."""
+        if self.articles > self.REPLAN_AT[-1]:
+            return
+        self.seen.update(keys & self.clause_keys)
+        self.articles += 1
+        if self.articles in self.REPLAN_AT:
+            self.replan()
+
+    def replan(self) -> None:
+        n = self.articles + 1
+        seen = self.seen
+
+        def observed(key: str) -> float:
+            return (seen.get(key, 0) + _key_cost(key) / 4) / n
+
+        self.plan = Plan(self.nodes, observed, self.MAX_CHECKS)
+
+
+def _all_keys(nodes):
+    """Every key any plan could require: all leaves' keys (an OR's union may use any)."""
+    for node in nodes:
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, (m.AndNode, m.OrNode)):
+                stack += item.children
+            elif isinstance(item, m.NotNode):
+                continue  # nothing under a NOT is ever required
+            else:
+                for clause in required(item):
+                    yield from clause
 
 
 def _uses_author(node) -> bool:

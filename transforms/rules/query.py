@@ -8,7 +8,8 @@ the character span it came from so a problem found late still points at the righ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as _field
+from dataclasses import dataclass
+from dataclasses import field as _field
 
 TEXT_FIELDS = ("title", "text", "author")
 TAG_FIELDS = ("topic", "entity", "type", "feed", "lang")
@@ -111,16 +112,3 @@ def _wrap(node: Node, parent: type) -> str:
     """Parentheses only where precedence (NOT > NEAR > AND > OR) needs them."""
     tight = {Not: (Term, Tag, Not), And: (Term, Tag, Not, Near), Or: (Term, Tag, Not, Near, And)}
     return str(node) if isinstance(node, tight[parent]) else f"({node})"
-
-
-def walk(node: Node):
-    """Every node of the tree, parents first."""
-    yield node
-    if isinstance(node, (And, Or)):
-        for child in node.children:
-            yield from walk(child)
-    elif isinstance(node, Not):
-        yield from walk(node.child)
-    elif isinstance(node, Near):
-        yield node.left
-        yield node.right

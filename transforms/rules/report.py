@@ -46,7 +46,8 @@ def match_lines(match: Match | None, tagged: TaggedArticle, color: bool = False)
     if summary:
         lines.append(f"  text:  {_short(summary, 600) if not match else summary}")
     if match:
-        lines.append("  why:   " + ", ".join(
-            f"{h.field}:{h.term}" + (f" ({h.detail})" if h.detail else "") for h in hits))
+        lines.append("  why:   " + (", ".join(
+            f"{h.field}:{h.term}" + (f" ({h.detail})" if h.detail else "") for h in hits)
+            or "(no term found: the rule held through its NOT parts)"))
     lines.append(f"  tags:  {describe_tags(tagged)}")
     return lines

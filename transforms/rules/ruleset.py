@@ -8,6 +8,7 @@ then one presearch pass plus the evaluation of the few candidate rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 
 from transforms.model import Hit, Match, TaggedArticle
 from transforms.rules.bind import Vocabulary, bind
@@ -58,16 +59,15 @@ class RuleSet:
         return matches
 
 
+_HIT_ORDER = itemgetter(0, 2, 1)  # field, start, term
+
+
 def _match(rule: RuleConfig, tagged: TaggedArticle, evidence) -> Match:
-    hits = []
-    seen = set()
-    for field, term, start, end, detail in evidence:
-        if (field, term, start, end) not in seen:
-            seen.add((field, term, start, end))
-            hits.append(Hit(field=field, term=term, start=start, end=end, detail=detail))
-    hits.sort(key=lambda h: (h.field, h.start, h.term))
+    """The Match with its evidence as Hits: each distinct hit once, by field and position."""
+    hits = tuple(Hit(field=field, term=term, start=start, end=end, detail=detail)
+                 for field, term, start, end, detail in sorted(set(evidence), key=_HIT_ORDER))
     return Match(rule_id=rule.id, severity=rule.severity, labels=dict(rule.labels),
-                 article=tagged, hits=tuple(hits))
+                 article=tagged, hits=hits)
 
 
 def compile_rule(rule: RuleConfig, vocab: Vocabulary, source: str,

@@ -11,8 +11,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import (UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken,
-                             VisitError)
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from transforms.rules.errors import QueryError
 from transforms.rules.query import FIELDS, TAG_FIELDS, And, Near, Node, Not, Or, Tag, Term
@@ -20,6 +25,7 @@ from transforms.rules.query import FIELDS, TAG_FIELDS, And, Near, Node, Not, Or,
 DEFAULT_NEAR = 5
 MAX_DISTANCE = 100
 MIN_PREFIX = 2
+MAX_DEPTH = 50
 
 GRAMMAR = r"""
 ?start: or_expr
@@ -66,11 +72,28 @@ def parse(query: str) -> Node:
     if not query.strip():
         raise QueryError("the query is empty", 0, 0, "write at least one word")
     try:
-        return _PARSER.parse(query)
+        tree = _PARSER.parse(query)
     except UnexpectedInput as exc:
         raise _syntax_error(query, exc) from None
     except VisitError as exc:
         raise exc.orig_exc from None
+    if _depth(tree) > MAX_DEPTH:
+        raise QueryError(f"the query nests more than {MAX_DEPTH} levels deep", 0, len(query),
+                         "flatten it: a OR b OR c needs no parentheses")
+    return tree
+
+
+def _depth(node: Node) -> int:
+    """Nesting depth, without recursion (later stages recurse; this bounds them)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, (And, Or)):
+            stack += [(child, depth + 1) for child in item.children]
+        elif isinstance(item, Not):
+            stack.append((item.child, depth + 1))
+    return deepest
 
 
 def _syntax_error(query: str, exc: UnexpectedInput) -> QueryError:

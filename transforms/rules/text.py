@@ -37,10 +37,20 @@ def token_spans(folded: str) -> list[tuple[int, int]]:
     return [m.span() for m in _TOKEN.finditer(folded)]
 
 
-@lru_cache(maxsize=200_000)
-def stem_key(token: str, mark: str) -> str:
-    """`mark + stem(token)`, cached: the presearch key of a token's stem."""
-    return mark + stem(token)
+class StemCache(dict):
+    """token -> `prefix + stem(token)`, filled on first use; `cache[token]` is a C-level dict
+    lookup, which is what lets every article token be stemmed for a few microseconds in all.
+    Cleared when it grows past `limit` (news text keeps inventing tokens: numbers, typos)."""
+
+    def __init__(self, prefix: str = "", limit: int = 500_000):
+        super().__init__()
+        self.prefix, self.limit = prefix, limit
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[token] = self.prefix + stem(token)
+        return value
 
 
 def words(text: str) -> list[str]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from transforms.model import EntityTag, TaggedArticle
-from transforms.rules.text import nfc, stem, token_spans, tokenize
+from transforms.rules.text import StemCache, nfc, token_spans, tokenize
 from transforms.tagging.text import fold
 
+_STEMS = StemCache()  # a memo of a pure function, shared by every view in the process
 AUTHOR_GAP = "\x00"  # a token no term equals: phrases never run from one author into the next
 
 
@@ -21,7 +22,7 @@ class FieldView:
     demand their character spans and a token -> positions index (phrases, NEAR, evidence)."""
 
     __slots__ = ("text", "folded", "tokens", "vocab", "_spans", "_index", "_stems",
-                 "_stem_index", "_prefixes", "_sorted")
+                 "_stem_vocab", "_stem_index", "_prefixes", "_sorted", "_joined")
 
     def __init__(self, text: str, tokens: list[str] | None = None,
                  spans: list[tuple[int, int]] | None = None):
@@ -33,6 +34,8 @@ class FieldView:
         self.vocab = set(tokens)
         self._index: dict[str, list[int]] | None = None
         self._stems: list[str] | None = None
+        self._stem_vocab: set[str] | None = None
+        self._joined: str | None = None
         self._stem_index: dict[str, list[int]] | None = None
         self._prefixes: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None
@@ -58,8 +61,30 @@ class FieldView:
 
     def stems(self) -> list[str]:
         if self._stems is None:
-            self._stems = [stem(t) for t in self.tokens]
+            self._stems = list(map(_STEMS.__getitem__, self.tokens))
         return self._stems
+
+    def joined(self) -> str:
+        """" tok1 tok2 ... ": a plain phrase occurs iff " w1 w2 " is a substring."""
+        if self._joined is None:
+            self._joined = " " + " ".join(self.tokens) + " "
+        return self._joined
+
+    def stem_vocab(self) -> set[str]:
+        """The distinct stems: all a stemmed word needs to know whether it occurs."""
+        if self._stem_vocab is None:
+            self._stem_vocab = set(map(_STEMS.__getitem__, self.vocab))
+        return self._stem_vocab
+
+    def has_prefix(self, prefix: str) -> bool:
+        ordered = self.sorted_vocab()
+        i = bisect_left(ordered, prefix)
+        return i < len(ordered) and ordered[i].startswith(prefix)
+
+    def sorted_vocab(self) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self.vocab)
+        return self._sorted
 
     def stem_index(self) -> dict[str, list[int]]:
         if self._stem_index is None:
@@ -73,9 +98,7 @@ class FieldView:
         """Positions of tokens starting with `prefix`: a range of the sorted distinct tokens."""
         found = self._prefixes.get(prefix)
         if found is None:
-            if self._sorted is None:
-                self._sorted = sorted(self.vocab)
-            ordered = self._sorted
+            ordered = self.sorted_vocab()
             found = []
             for i in range(bisect_left(ordered, prefix), len(ordered)):
                 if not ordered[i].startswith(prefix):

@@ -86,9 +86,10 @@ class Fingerprint:
 class MinHasher:
     """MinHash signatures over string features, `num_perm` 31-bit values each.
 
-    One SHAKE-128 call per feature yields all `num_perm` hash values at once (lane i = bytes
-    4i..4i+3, top bit cleared) plus, in an extra lane, the feature's own 32-bit hash used for
-    exact Jaccard. The per-lane minimum over features is computed on the whole packed integer
+    One SHAKE-128 call per feature yields the feature's own 32-bit hash (bytes 0..3, used for
+    exact Jaccard) and all `num_perm` hash values at once (lane i = bytes 4+4i..7+4i, top bit
+    cleared). SHAKE output is a stream, so both are the same whatever `num_perm` is: changing
+    the banding never changes stored feature hashes or the leading signature values. The per-lane minimum over features is computed on the whole packed integer
     at once (SWAR): with bit 31 of every lane as a guard, `((a | G) - b) & G` keeps the guard
     of the lanes where a >= b and never borrows across lanes, so
     `b ^ ((a ^ b) & ~mask)` picks the smaller value in every lane. Pure Python, deterministic
@@ -108,8 +109,9 @@ class MinHasher:
         lanes, guard = self._lanes, self._guard
         for feat in feats:
             digest = hashlib.shake_128(feat.encode("utf-8")).digest(self._nbytes)
-            own.add(int.from_bytes(digest[-4:], "little"))
-            value = int.from_bytes(digest, "little") & lanes
+            view = memoryview(digest)
+            own.add(int.from_bytes(view[:4], "little"))
+            value = int.from_bytes(view[4:], "little") & lanes
             if acc is None:
                 acc = value
                 continue
@@ -120,7 +122,7 @@ class MinHasher:
     def signature(self, acc: int | None) -> tuple[int, ...] | None:
         if acc is None:
             return None
-        return self._unpack(acc.to_bytes(self._nbytes, "little")[:-4])
+        return self._unpack(acc.to_bytes(self._nbytes - 4, "little"))
 
 
 @lru_cache(maxsize=8)

@@ -137,7 +137,7 @@ def cities(ids: Ids, capitals: dict[str, str], country_names: set[str]) -> list[
             if city["population"] >= MIN_CITY_POPULATION or is_capital:
                 chosen.setdefault((code, city["name"]), city)
     entries = []
-    for (code, name), city in sorted(chosen.items(), key=lambda kv: -kv[1]["population"]):
+    for code, name in sorted(chosen, key=lambda k: -chosen[k]["population"]):
         if slug(name) in country_names:  # Singapore, Kuwait, Djibouti: the country keeps it
             continue
         aliases = [name.replace("-", " ")] if "-" in name else []

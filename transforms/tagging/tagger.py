@@ -31,9 +31,10 @@ class Tagger:
         for folded_key, supported in self.gazetteer.context.items():
             matcher.add_context(folded_key, supported)
         for term_id, term in enumerate(self.scorer.terms):
-            matcher.add_term(term.key, term.prefix, term_id)
+            matcher.add_term(term.key.rstrip("*"), term.prefix, term_id)
         self.matcher = matcher.compile()
         self._subtypes = {e.id: e.subtype for e in self.gazetteer.entities}
+        self._prefix_terms = frozenset(i for i, t in enumerate(self.scorer.terms) if t.prefix)
         topic_index = {t.id: i for i, t in enumerate(self.scorer.topics)}
         self._club_topic = topic_index.get(self.settings.club_topic or "")
         self.ner = None
@@ -70,7 +71,7 @@ class Tagger:
 
     def _count_terms(self, text: Prepared, hits: list) -> TermCounts:
         counts = TermCounts()
-        tf, words, terms = counts.tf, counts.words, self.scorer.terms
+        tf, words, prefixes = counts.tf, counts.words, self._prefix_terms
         title_end = text.title_end
         title_weight, body_weight = self.settings.title_weight, self.settings.body_weight
         for start, end, payload in hits:
@@ -78,7 +79,7 @@ class Tagger:
                 inc = title_weight if start < title_end else body_weight
                 for tid in payload.terms:
                     tf[tid] = tf.get(tid, 0.0) + inc
-                    if terms[tid].prefix and tid not in words:
+                    if tid in prefixes and tid not in words:
                         words[tid] = _word(text.folded, start, end)
         return counts
 

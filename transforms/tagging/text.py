@@ -97,12 +97,20 @@ class Prepared:
     has_upper: bool
 
 
+def _squeeze(text: str) -> str:
+    """Single-space the text, but only when it needs it ("Mexico\n  City"): splitting 500
+    words costs more than all the substring checks, and fold() blanks the rest one for one."""
+    text = _nfc(text).strip()
+    if "  " in text or "\n" in text or "\t" in text or "\r" in text or "\xa0" in text:
+        return " ".join(text.split())
+    return text
+
+
 def prepare(title: str, body: str) -> Prepared:
-    title = " ".join(_nfc(title).split())
-    body = " ".join(_nfc(body).split())
+    title, body = _squeeze(title), _squeeze(body)
     original = f" {title} | {body} "
     return Prepared(original=original, folded=fold(original), title_end=len(title) + 2,
-                    has_upper=original.lower() != original)
+                    has_upper=not original.islower())
 
 
 def _nfc(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from transforms.model import TopicTag
 from transforms.tagging.schema import TaggingSettings, TopicConfig
@@ -26,7 +27,7 @@ class Term:
     topic: int
     weight: float
     text: str    # as configured, for messages
-    key: str     # folded, without the trailing '*'
+    key: str     # folded, without the trailing '*' (a prefix term's key ends with '*')
     prefix: bool
 
 
@@ -61,7 +62,19 @@ class TopicScorer:
                 text = term.term.strip()
                 folded = key(text.rstrip("*"))
                 if folded:
-                    self.terms.append(Term(i, term.weight, text, folded, text.endswith("*")))
+                    prefix = text.endswith("*")
+                    self.terms.append(Term(i, term.weight, text, folded + "*" * prefix, prefix))
+        # Where each term's evidence goes: straight into a topic's sum, or, where the same word
+        # is also listed lower in that topic's tree, through a max (see contributions()).
+        holders: dict[tuple[int, str], int] = {}
+        for term in self.terms:
+            for target in self.lineage[term.topic]:
+                holders[target, term.key] = holders.get((target, term.key), 0) + 1
+        self.fanout: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        for term in self.terms:
+            targets = self.lineage[term.topic]
+            shared = tuple(t for t in targets if holders[t, term.key] > 1)
+            self.fanout.append((tuple(t for t in targets if t not in shared), shared))
 
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
         """(per term id, per topic with ancestors) raw evidence; computed once per article."""
@@ -69,13 +82,23 @@ class TopicScorer:
             return counts._contributions
         per_term: dict[int, float] = {}
         per_topic: dict[int, float] = {}
-        terms, lineage, k1 = self.terms, self.lineage, _K + 1
+        best: dict[tuple[int, str], float] = {}
+        terms, fanout, k1 = self.terms, self.fanout, _K + 1
         for tid, count in counts.tf.items():
             term = terms[tid]
             value = term.weight * count * k1 / (count + _K)
             per_term[tid] = value
-            for target in lineage[term.topic]:
+            plain, shared = fanout[tid]
+            for target in plain:
                 per_topic[target] = per_topic.get(target, 0.0) + value
+            # A word listed by a topic and by its child (or by two children) counts once for
+            # the topic they share, at its highest weight: no double counting up the tree.
+            for target in shared:
+                slot = (target, term.key)
+                if value > best.get(slot, 0.0):
+                    best[slot] = value
+        for (target, _), value in best.items():
+            per_topic[target] = per_topic.get(target, 0.0) + value
         counts._contributions = (per_term, per_topic)
         return per_term, per_topic
 
@@ -111,10 +134,12 @@ class TopicScorer:
                     bucket = evidence.get(target)
                     if bucket is not None:
                         word = words.get(tid, term.text)
-                        bucket[word] = bucket.get(word, 0.0) + value
+                        if value > bucket.get(word, 0.0):
+                            bucket[word] = value
         tags = []
         for _, _, topic, score in kept:
-            strongest = sorted(evidence[topic].items(), key=lambda kv: (-kv[1], kv[0]))
+            # Stable sort: ties keep text order, so the evidence is deterministic.
+            strongest = sorted(evidence[topic].items(), key=itemgetter(1), reverse=True)
             strongest = strongest[:_EVIDENCE]
             config = self.topics[topic]
             tags.append(TopicTag(id=config.id, label=config.label, score=round(score, 4),

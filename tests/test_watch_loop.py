@@ -1,0 +1,93 @@
+"""The watch driver's loop, with a fake cycle runner (no Beam): scheduling, failures, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from pipelines import watch as watch_module
+from pipelines.summary import CycleSummary
+from transforms.config import Config, FeedConfig
+from transforms.store import FeedState, StateStore
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+
+
+def config_with(*feed_ids: str) -> Config:
+    return Config.model_construct(feeds=[FeedConfig(id=f, url=f"http://127.0.0.1/{f}")
+                                         for f in feed_ids])
+
+
+def test_a_feed_is_due_when_never_polled_or_its_time_came(tmp_path):
+    store = StateStore(tmp_path)
+    feeds = config_with("new", "late", "later").feeds
+    store.save_feed_state(FeedState(feed_id="late", next_due=NOW - timedelta(seconds=1)))
+    store.save_feed_state(FeedState(feed_id="later", next_due=NOW + timedelta(seconds=30)))
+    assert [f.id for f in watch_module.feeds_due(feeds, store, NOW)] == ["new", "late"]
+    assert watch_module.seconds_until_next(feeds, store, NOW) == 0.0  # "new" was never polled
+    assert watch_module.seconds_until_next(feeds[2:], store, NOW) == 30.0
+
+
+class FakeRunner:
+    """Stands in for CycleRunner: records the feeds of each cycle, can raise or send a signal."""
+
+    def __init__(self, outcomes):
+        self.outcomes, self.calls = list(outcomes), []
+
+    def __call__(self, config, state_dir, beam_args):
+        return self
+
+    def run(self, feeds):
+        self.calls.append([f.id for f in feeds])
+        outcome = self.outcomes.pop(0) if self.outcomes else "ok"
+        if outcome == "raise":
+            raise RuntimeError("Traceback (most recent call last):\n  ...\nOSError: disk full")
+        if outcome == "sigterm":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return CycleSummary(seconds=0.1, counters={"articles_new": 2})
+
+
+@pytest.fixture
+def run_watch(tmp_path, monkeypatch):
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(watch_module, "FAILED_CYCLE_BACKOFF", (0.01, 0.01))
+
+    def run(fake: FakeRunner, **kwargs) -> int:
+        monkeypatch.setattr(watch_module, "CycleRunner", fake)
+        return watch_module.watch(config_with("a", "b"), str(tmp_path), [], **kwargs)
+
+    yield run
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+def test_runs_the_due_feeds_for_the_given_number_of_cycles(run_watch, capsys):
+    fake = FakeRunner([])
+    assert run_watch(fake, cycles=2, json_lines=True) == 0
+    assert fake.calls == [["a", "b"], ["a", "b"]]
+    err = capsys.readouterr()
+    assert "cycle 2: 2 feeds polled" in err.err and "2 new articles" in err.err
+    assert '"cycle": 2' in err.out and '"articles_new": 2' in err.out
+
+
+def test_a_failing_cycle_is_logged_and_retried_not_fatal(run_watch, capsys):
+    fake = FakeRunner(["raise", "ok"])
+    assert run_watch(fake, cycles=2) == 0
+    err = capsys.readouterr().err
+    assert "cycle 1 failed: RuntimeError: OSError: disk full; retrying" in err
+    assert "cycle 2: 2 feeds polled" in err
+
+
+def test_the_last_cycle_failing_exits_1(run_watch):
+    assert run_watch(FakeRunner(["raise"]), cycles=1) == 1
+
+
+def test_sigterm_lets_the_cycle_finish_then_exits_0(run_watch, capsys):
+    fake = FakeRunner(["sigterm"])
+    assert run_watch(fake, cycles=5) == 0
+    assert len(fake.calls) == 1
+    err = capsys.readouterr().err
+    assert "stopping after the current cycle" in err and "cycle 1: 2 feeds polled" in err

@@ -1,0 +1,54 @@
+"""The per-process cache DoFns use for the config and what they compile from it."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from transforms import worker_cache
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    worker_cache.clear()
+    yield
+    worker_cache.clear()
+
+
+def test_a_ref_travels_with_its_value_and_decodes_once_per_process():
+    data = {"rules": ["a", "b"]}
+    ref = worker_cache.ref(data)
+    assert worker_cache.ref(data) is ref  # one encoding per object
+    same_process = pickle.loads(pickle.dumps(ref))
+    assert same_process.value is data and same_process.key == ref.key
+
+    worker_cache.clear()  # as in a fresh worker process: decoded from the pickled bytes
+    elsewhere = pickle.loads(pickle.dumps(ref))
+    assert elsewhere.value == data and elsewhere.value is not data
+    assert pickle.loads(pickle.dumps(ref)).value is elsewhere.value
+
+
+def test_shared_builds_once_per_kind_and_key():
+    built = []
+
+    def build():
+        built.append(1)
+        return object()
+
+    first = worker_cache.shared("tagger", "k1", build)
+    assert worker_cache.shared("tagger", "k1", build) is first
+    assert worker_cache.shared("tagger", "k2", build) is not first
+    assert worker_cache.shared("rules", "k1", build) is not first
+    assert len(built) == 3
+
+
+def test_the_cache_is_bounded():
+    for n in range(worker_cache.MAX_ENTRIES + 5):
+        worker_cache.shared("tagger", str(n), object)
+    assert len(worker_cache._objects) == worker_cache.MAX_ENTRIES
+
+
+def test_fingerprint_follows_content():
+    assert worker_cache.fingerprint({"a": 1}) == worker_cache.fingerprint({"a": 1})
+    assert worker_cache.fingerprint({"a": 1}) != worker_cache.fingerprint({"a": 2})

@@ -279,12 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"parsed {len(snapshots)} snapshots from {args.data} in "
           f"{time.perf_counter() - start:.1f} s; settings: {settings.model_dump()}")
     tagger = entity_tagger(args.config)
-    cache: dict[str, tuple] = {}
+    cache: dict[tuple[str, str], tuple] = {}
 
     def tag(article: Article) -> tuple:
-        if article.id not in cache:
-            cache[article.id] = tuple(tagger(article))
-        return cache[article.id]
+        key = (article.title, article.summary)
+        if key not in cache:
+            cache[key] = tuple(tagger(article))
+        return cache[key]
 
     print(f"\n== 1. the snapshots as polled (one article per id), entities from {args.config}")
     articles = cluster_real(snapshots, settings, args.sample, args.seed, tag)

@@ -106,12 +106,26 @@ def main() -> int:
             tagger.tag(doc)
         done += len(docs)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    reference = _reference_us()
     mode = "gazetteer+topics+NER" if args.ner else "gazetteer+topics"
     print(f"{mode}: {tagger.gazetteer.alias_count} aliases ({len(tagger.gazetteer.entities)} "
           f"entities), {len(tagger.matcher)} patterns, built in {build:.2f} s")
     print(f"{done} articles of {args.words} words: {done / cpu:.0f} articles/s per core "
           f"(CPU time; {done / wall:.0f}/s wall), {cpu / done * 1e6:.0f} us/article")
+    print(f"machine reference: sum(range(1000)) takes {reference:.1f} us here (about 8-10 us "
+          f"on an idle modern core; a larger number means a slower or busier machine)")
     return 0
+
+
+def _reference_us() -> float:
+    """A fixed pure-Python workload, so numbers from busy or slow machines can be compared."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        for _ in range(2000):
+            sum(range(1000))
+        best = min(best, (time.process_time() - started) / 2000 * 1e6)
+    return best
 
 
 if __name__ == "__main__":

@@ -45,3 +45,20 @@ def test_prune_seen_removes_only_old_keys(tmp_path):
     store.mark_seen(["new"])
     assert store.prune_seen(timedelta(days=30)) == 1
     assert store.seen(["old", "new"]) == {"new"}
+
+
+def test_a_feeds_ttl_survives_the_end_of_cycle_state_save(tmp_path):
+    store = StateStore(tmp_path)
+    store.save_feed_ttl("f", 15)  # parse saw <ttl>15</ttl> on the feed's first poll
+    store.save_feed_state(FeedState(feed_id="f", etag='"v2"'))  # the commit, unaware of it
+    assert (store.feed_state("f").ttl_minutes, store.feed_state("f").etag) == (15, '"v2"')
+
+
+def test_touch_seen_keeps_listed_keys_from_expiring(tmp_path):
+    store = StateStore(tmp_path)
+    store.mark_seen(["listed", "gone"])
+    store._db.execute("UPDATE seen SET seen_at=?", (
+        (datetime.now(timezone.utc) - timedelta(days=40)).isoformat(),))
+    store.touch_seen(["listed"])
+    assert store.prune_seen(timedelta(days=30)) == 1
+    assert store.seen(["listed", "gone"]) == {"listed"}

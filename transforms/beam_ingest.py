@@ -66,19 +66,21 @@ class _FetchHostDoFn(StoreDoFn):
         for feed, result in zip(feeds, results):
             st = states[feed.id]
             Metrics.counter(NS, f"feeds_{result.status}").inc()
+            Metrics.counter(NS, f"fetch_{result.outcome}").inc()
             Metrics.counter(f"{NS}.feed", f"{feed.id}.{result.status}").inc()
             failures = st.failures + 1 if result.status == "failed" else 0
             new_state = FeedState(
                 feed_id=feed.id, etag=result.etag or st.etag,
                 last_modified=result.last_modified or st.last_modified, failures=failures,
                 next_due=next_due(now, feed.interval, failures=failures,
-                                  retry_after=result.retry_after, max_age=result.max_age),
-                last_status=result.status, last_error=result.error)
+                                  retry_after=result.retry_after, max_age=result.max_age,
+                                  ttl_minutes=st.ttl_minutes),
+                last_status=result.status, last_error=result.error, ttl_minutes=st.ttl_minutes)
             yield beam.pvalue.TaggedOutput(FEED_STATE, new_state)
             if result.status == "failed":
                 yield beam.pvalue.TaggedOutput(DEAD, DeadLetter.of(
-                    "fetch", feed.id, result.error or "fetch failed", detail=feed.url,
-                    raw=result.body))
+                    "fetch", feed.id, result.outcome,
+                    detail=f"{feed.url}: {result.error or 'fetch failed'}", raw=result.body))
             elif result.status == "ok":
                 yield feed, result, st.last_status is None
 
@@ -103,12 +105,27 @@ class _ParseDoFn(StoreDoFn):
         from transforms.parse import parse_feed
         feed, result, first_sight = fetched
         now = datetime.now(timezone.utc)
-        parsed = parse_feed(result.body, feed_id=feed.id, feed_url=result.url or feed.url,
-                            headers=result.headers, fetched_at=now,
-                            is_seen=lambda article_id: bool(self.store.seen([article_id])))
+        still_listed: list[str] = []
+
+        def is_seen(article_id: str) -> bool:
+            if self.store.seen([article_id]):
+                still_listed.append(article_id)
+                return True
+            return False
+
+        parsed = parse_feed(result.body, feed_id=feed.id,
+                            feed_url=result.final_url or result.url or feed.url,
+                            headers=result.headers, fetched_at=now, is_seen=is_seen)
+        # An entry still in the feed stays "seen": refresh its key so retention never expires
+        # it while the feed keeps listing it (it would come back as new). And remember <ttl>.
+        self.store.touch_seen(still_listed)
+        if parsed.ttl:
+            self.store.save_feed_ttl(feed.id, parsed.ttl)
+        counts = parsed.counters()
         Metrics.counter(NS, "entries").inc(parsed.entries)
         Metrics.counter(NS, "entries_skipped_seen").inc(parsed.skipped_seen)
         Metrics.counter(NS, "articles_parsed").inc(len(parsed.articles))
+        Metrics.counter(NS, "entries_duplicate_in_feed").inc(counts.get("duplicates", 0))
         for letter in parsed.dead_letters:
             yield beam.pvalue.TaggedOutput(DEAD, letter)
         cutoff = (now - timedelta(hours=feed.backfill_hours)

@@ -93,6 +93,8 @@ class FetchSettings(_Strict):
     max_bytes: int = Field(default=10_000_000, gt=0, description="body cap, after decompression")
     max_redirects: int = Field(default=5, ge=0)
     per_host: int = Field(default=2, ge=1, description="concurrent requests per host")
+    contact: str | None = Field(default=None, description="operator URL or email, added to the "
+                                                          "User-Agent so feed owners can reach you")
 
 
 class ConsoleSink(_Strict):

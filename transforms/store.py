@@ -26,12 +26,13 @@ from pydantic import BaseModel
 from transforms.grouping import GroupState
 from transforms.model import DeadLetter
 
-SCHEMA_VERSION = 2  # 2: alerts.group_key (digests)
+SCHEMA_VERSION = 3  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
   feed_id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL DEFAULT 0,
-  next_due TEXT, last_status TEXT, last_error TEXT, updated_at TEXT NOT NULL);
+  next_due TEXT, last_status TEXT, last_error TEXT, updated_at TEXT NOT NULL,
+  ttl_minutes INTEGER);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
 CREATE TABLE IF NOT EXISTS alerts (
@@ -60,6 +61,7 @@ def _add_column(db: sqlite3.Connection, table: str, column: str, decl: str) -> N
 # must be idempotent; tables and indexes that are only new come from _SCHEMA (IF NOT EXISTS).
 _MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: lambda db: _add_column(db, "alerts", "group_key", "TEXT"),
+    3: lambda db: _add_column(db, "feeds", "ttl_minutes", "INTEGER"),
 }
 
 
@@ -86,6 +88,7 @@ class FeedState(BaseModel):
     next_due: datetime | None = None
     last_status: str | None = None
     last_error: str | None = None
+    ttl_minutes: int | None = None  # the feed's own <ttl>, a floor on its poll interval
 
 
 class AlertRecord(BaseModel):
@@ -167,20 +170,34 @@ class StateStore:
     # --- feeds --------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:
         row = self._db.execute(
-            "SELECT etag, last_modified, failures, next_due, last_status, last_error "
-            "FROM feeds WHERE feed_id=?", (feed_id,)).fetchone()
+            "SELECT etag, last_modified, failures, next_due, last_status, last_error, "
+            "ttl_minutes FROM feeds WHERE feed_id=?", (feed_id,)).fetchone()
         if row is None:
             return FeedState(feed_id=feed_id)
         return FeedState(feed_id=feed_id, etag=row[0], last_modified=row[1], failures=row[2],
-                         next_due=row[3], last_status=row[4], last_error=row[5])
+                         next_due=row[3], last_status=row[4], last_error=row[5],
+                         ttl_minutes=row[6])
 
     def save_feed_state(self, state: FeedState) -> None:
         with self._tx():
             self._db.execute(
-                "INSERT OR REPLACE INTO feeds VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO feeds (feed_id, etag, last_modified, failures, next_due, last_status, "
+                "last_error, updated_at, ttl_minutes) VALUES (?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(feed_id) DO UPDATE SET etag=excluded.etag, "
+                "last_modified=excluded.last_modified, failures=excluded.failures, "
+                "next_due=excluded.next_due, last_status=excluded.last_status, "
+                "last_error=excluded.last_error, updated_at=excluded.updated_at, "
+                "ttl_minutes=COALESCE(excluded.ttl_minutes, feeds.ttl_minutes)",
                 (state.feed_id, state.etag, state.last_modified, state.failures,
                  state.next_due.isoformat() if state.next_due else None, state.last_status,
-                 state.last_error, _now()))
+                 state.last_error, _now(), state.ttl_minutes))
+
+    def save_feed_ttl(self, feed_id: str, ttl_minutes: int) -> None:
+        """The feed's <ttl>, used as a floor on its poll interval from the next poll on."""
+        with self._tx():
+            self._db.execute("INSERT INTO feeds (feed_id, updated_at, ttl_minutes) VALUES (?,?,?) "
+                             "ON CONFLICT(feed_id) DO UPDATE SET ttl_minutes=excluded.ttl_minutes",
+                             (feed_id, _now(), ttl_minutes))
 
     # --- seen articles ------------------------------------------------------------------------
     def seen(self, keys: Iterable[str]) -> set[str]:
@@ -192,6 +209,15 @@ class StateStore:
             found.update(r[0] for r in self._db.execute(
                 f"SELECT key FROM seen WHERE key IN ({marks})", chunk))
         return found
+
+    def touch_seen(self, keys: Iterable[str]) -> None:
+        """Refresh keys still listed by their feed, so retention only forgets what left it."""
+        keys = list(keys)
+        if keys:
+            now = _now()
+            with self._tx():
+                self._db.executemany("UPDATE seen SET seen_at=? WHERE key=?",
+                                     [(now, k) for k in keys])
 
     def mark_seen(self, keys: Iterable[str]) -> None:
         now = _now()

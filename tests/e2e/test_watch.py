@@ -44,24 +44,34 @@ dead_letters: "{dead}"
 
 
 class HoldingSlackServer(SlackServer):
-    """A Slack webhook that can hold the n-th message's request open until released; a held
-    request is never accepted (its sender is dead by then)."""
+    """A Slack webhook that can hold the n-th message's request open until released. A held
+    request is then accepted, or refused (503: its sender is dead by then)."""
 
     def __init__(self):
         super().__init__()
         self.posts = 0
         self.hold_at: int | None = None
+        self.accept_held = False
         self.holding = threading.Event()
         self.release = threading.Event()
+
+    def hold(self, nth_from_now: int, *, accept: bool) -> None:
+        """Hold the n-th request from now; new events, so an earlier hold cannot leak in."""
+        with self.lock:
+            self.hold_at, self.accept_held = self.posts + nth_from_now, accept
+            self.holding, self.release = threading.Event(), threading.Event()
 
     def _handle(self, handler, body):
         with self.lock:
             self.posts += 1
             hold = self.posts == self.hold_at
+            accept, holding, release = self.accept_held, self.holding, self.release
         if not hold:
             return super()._handle(handler, body)
-        self.holding.set()
-        self.release.wait(WAIT)
+        holding.set()
+        release.wait(WAIT)
+        if accept:
+            return super()._handle(handler, body)
         try:
             self._reply(handler, 503, {}, b"sender gone")
         except OSError:
@@ -108,8 +118,7 @@ class Watch:
         self.proc.wait(WAIT)
         self.handle.close()
 
-    def terminate(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
+    def wait(self) -> int:
         code = self.proc.wait(WAIT)
         self.handle.close()
         return code
@@ -164,7 +173,7 @@ def test_kill_9_mid_cycle_then_restart_sends_each_alert_exactly_once(world, beam
     wire, slack, start = world
     # The first cycle brings three alerts: the first goes out, the second is held open, crash.
     wire.add("Earthquake one", "Markets calm", "Earthquake two", "Earthquake three")
-    slack.hold_at = 2
+    slack.hold(2, accept=False)
     first = start(*beam_args)
     wait_for(slack.holding.is_set, "the held request", first)
     first.kill_group()
@@ -172,29 +181,31 @@ def test_kill_9_mid_cycle_then_restart_sends_each_alert_exactly_once(world, beam
     assert received_titles(slack) == {"Earthquake one": 1}
 
     wire.add("Earthquake four")  # published while wirewatch was down
-    second = start(*beam_args)
-    wait_for(lambda: len(slack.received) >= 4, "the alerts left from the crash", second)
-    wire.add("Earthquake five")  # a later poll: only the new item may alert
-    wait_for(lambda: len(slack.received) >= 5, "the alert from a later poll", second)
-    assert second.terminate() == 0
+    slack.hold(3, accept=True)   # the last alert of the restart's first cycle ("four")
+    second = start(*beam_args, "--cycles", "2")
+    wait_for(slack.holding.is_set, "the restart's first cycle to deliver", second)
+    wire.add("Earthquake five")  # so the second cycle's poll finds one new item
+    slack.release.set()
+    assert second.wait() == 0
     assert received_titles(slack) == {f"Earthquake {n}": 1
                                       for n in ("one", "two", "three", "four", "five")}
+    log = second.log.read_text()
+    assert "cycle 1: 1 feeds polled" in log and "cycle 2: 1 feeds polled" in log
 
 
 def test_sigterm_finishes_the_cycle_in_flight_and_exits_0(world):
     wire, slack, start = world
     wire.add("Earthquake one")
-    slack.hold_at = 1
+    slack.hold(1, accept=True)
     watch = start()
     wait_for(slack.holding.is_set, "the held request", watch)
     watch.proc.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     assert watch.proc.poll() is None  # still finishing its cycle
-    slack.hold_at, slack.posts = None, 0
-    slack.release.set()  # the held request fails (503); the sink retries and delivers
-    assert watch.proc.wait(WAIT) == 0
-    watch.handle.close()
+    slack.release.set()
+    assert watch.wait() == 0
     log = watch.log.read_text()
     assert "stopping after the current cycle" in log
     assert "cycle 1: 1 feeds polled" in log and "1 alerts sent" in log
+    assert "cycle 2" not in log
     assert received_titles(slack) == {"Earthquake one": 1}

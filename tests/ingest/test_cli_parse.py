@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.cli import main
 from tests.ingest import feeds
-from tests.ingest.conftest import reply
+from tests.ingest.loopback import reply
 
 
 @pytest.fixture

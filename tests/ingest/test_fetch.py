@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.ingest.conftest import reply
+from tests.ingest.loopback import reply
 from transforms.config import FetchSettings
 from transforms.fetch import USER_AGENT, fetch, make_client
 

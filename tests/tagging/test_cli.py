@@ -36,12 +36,27 @@ def test_tag_json_lines_for_html_and_json_inputs(shipped_config_path, tmp_path, 
     assert [e["id"] for e in lines[1]["entities"]] == ["vladimir-putin"]
 
 
-def test_unreadable_input_is_a_partial_failure(shipped_config_path, tmp_path, capsys):
+SMALL_CONFIG = """\
+taxonomy:
+  - {id: politics, label: Politics, terms: [minister, government]}
+entities:
+  - {id: mexico-city, name: Mexico City, type: PLACE}
+  - {id: mexico, name: Mexico, type: PLACE}
+"""
+
+
+def small_config(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL_CONFIG)
+    return path
+
+
+def test_unreadable_input_is_a_partial_failure(tmp_path, capsys):
     good = tmp_path / "good.txt"
     good.write_text("Mexico\nbody")
     empty = tmp_path / "empty.txt"
     empty.write_text("  ")
-    code = main(["tag", "--json", "--config", str(shipped_config_path), str(good), str(empty),
+    code = main(["tag", "--json", "--config", str(small_config(tmp_path)), str(good), str(empty),
                  str(tmp_path / "missing.txt")])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1
@@ -55,10 +70,10 @@ def test_bad_config_exits_2(tmp_path, capsys):
     assert "termz" in capsys.readouterr().err
 
 
-def test_tag_command_does_not_import_beam(shipped_config_path):
+def test_tag_command_does_not_import_beam(tmp_path):
     code = ("import sys, io; sys.stdin = io.StringIO('Mexico City news'); "
             "from pipelines.cli import main; rc = main(['tag', '--config', "
-            f"{str(shipped_config_path)!r}]); "
+            f"{str(small_config(tmp_path))!r}]); "
             "assert 'apache_beam' not in sys.modules, 'beam imported'; sys.exit(rc)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

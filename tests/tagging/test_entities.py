@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.tagging.conftest import article
 
 
@@ -71,3 +74,14 @@ def test_entities_sorted_by_count(small_tagger):
     found = small_tagger.tag(article("Turkey", "Mexico, Mexico and Mexico City")).entities
     assert [e.id for e in found] == ["mexico", "turkey", "mexico-city"]
     assert all(e.source == "gazetteer" for e in found)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("Mexico City Kelly John .,-'\n\tÑñ US us 5 AT")),
+               max_size=80), st.text(max_size=40))
+def test_any_text_tags_without_error_and_mentions_are_real_spans(small_tagger, body, title):
+    tagged = small_tagger.tag(article(title, body))
+    text = " ".join(f"{title} {body}".split())
+    for entity in tagged.entities:
+        assert entity.count >= len(entity.mentions) >= 1
+        assert all(" ".join(m.split()) in text for m in entity.mentions)

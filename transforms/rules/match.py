@@ -45,8 +45,17 @@ class TextNode:
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         out: list[Evidence] = []
+        finder = self.unit.finder()
         for name in self.fields:
-            fv = view.field(name)
+            fv = view.fields[name]
+            if not self.unit.any(fv):
+                continue
+            if finder is not None and name != "author":
+                for found in finder.finditer(fv.folded):
+                    out.append((name, self.label, found.start(), found.end(), ""))
+                    if len(out) >= MAX_SPANS:
+                        break
+                continue
             for first, last in self.unit.spans(fv)[:MAX_SPANS]:
                 start, end = char_span(fv, first, last)
                 out.append((name, self.label, start, end, ""))

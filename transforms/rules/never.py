@@ -3,8 +3,9 @@
 Why: a rule that cannot match is a silent hole in the watch list: it loads, it runs, it never
 pages. Two causes are caught. A leaf that no article can satisfy (a type no entity has, a feed
 that is not configured, a score above 1, a term with no letters). And a contradiction in the
-boolean structure (`wall AND NOT wall`), found by trying every truth assignment of the rule's
-distinct leaves; leaves are treated as independent, so a reported contradiction is real (a
+boolean structure (`wall AND NOT wall`), found by trying every truth assignment of the leaves
+that appear both negated and not (the others are set to their one polarity, which can only
+help the rule hold); leaves are treated as independent, so a reported contradiction is real (a
 contradiction hidden behind an implication, like `"border wall" AND NOT wall`, goes unreported).
 """
 
@@ -18,7 +19,7 @@ from transforms.rules.errors import QueryError
 from transforms.rules.query import And, Near, Node, Not, Tag, Term
 from transforms.rules.text import words
 
-MAX_ATOMS = 14  # 2**14 assignments: instant; beyond that the structure check is skipped
+MAX_ATOMS = 12  # leaves both required and excluded somewhere; more is not worth 2**n tries
 # Types the NER model or the gazetteer may give an entity; gazetteer types are added per config.
 NER_TYPES = frozenset("PERSON ORG PLACE GPE LOC NORP FAC EVENT PRODUCT WORK_OF_ART LAW LANGUAGE "
                       "MISC".split())
@@ -90,6 +91,17 @@ def _holds(node: Node, truth: dict) -> bool:
     return any(_holds(c, truth) for c in node.children)
 
 
+def _polarities(node: Node, negated: bool, out: dict[str, set[bool]]) -> None:
+    """For each leaf: whether it appears un-negated (True), negated (False), or both."""
+    if isinstance(node, (Term, Tag, Near)):
+        out.setdefault(_atom(node), set()).add(not negated)
+    elif isinstance(node, Not):
+        _polarities(node.child, not negated, out)
+    else:
+        for child in node.children:
+            _polarities(child, negated, out)
+
+
 def _atom(node) -> str:
     return str(node)
 
@@ -123,12 +135,17 @@ def never_matches(query: Node, config) -> list[QueryError]:
             dead[_atom(leaf)] = True
             problems.append(QueryError(f"never matches: {reason}", *leaf.span,
                                        "correct the value or remove it"))
-    atoms = sorted({_atom(leaf) for leaf in leaves} - set(dead))
-    if len(atoms) > MAX_ATOMS:
+    polarity: dict[str, set[bool]] = {}
+    _polarities(query, False, polarity)
+    # A leaf that only appears un-negated is best true, one only under NOT best false (pure
+    # literals): only leaves appearing both ways need trying both values.
+    fixed = {a: (True in p) for a, p in polarity.items() if len(p) == 1}
+    fixed.update({a: False for a in dead})
+    mixed = sorted(a for a in polarity if a not in fixed)
+    if len(mixed) > MAX_ATOMS:
         return problems
-    for values in product((False, True), repeat=len(atoms)):
-        truth = dict(zip(atoms, values))
-        truth.update({a: False for a in dead})
+    for values in product((False, True), repeat=len(mixed)):
+        truth = dict(fixed, **dict(zip(mixed, values)))
         if _holds(query, truth):
             return problems
     if not problems:

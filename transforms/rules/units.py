@@ -7,9 +7,12 @@ Cheap tests come first (set lookups, one substring search); positions only when 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from transforms.rules.view import FieldView
+
 
 @dataclass(frozen=True)
 class Exact:
@@ -77,6 +80,15 @@ class Unit:
             return self.joined in fv.joined()
         return bool(self.spans(fv))
 
+    def finder(self) -> re.Pattern | None:
+        """A regex over the folded text that finds exactly this unit's character spans, for
+        an exact phrase of plain words or a single prefix (evidence without positions)."""
+        if self.joined is not None:
+            return _pattern("phrase", self.joined)
+        if len(self.leaves) == 1 and isinstance(self.leaves[0], Prefix):
+            return _pattern("prefix", self.leaves[0].prefix)
+        return None
+
     def spans(self, fv: FieldView) -> list[tuple[int, int]]:
         """(first, last) token positions of each occurrence, in order."""
         leaves = self.leaves
@@ -110,6 +122,14 @@ class Unit:
             if chosen is not None:
                 out.append((min(chosen), max(chosen)))
         return out
+
+
+@lru_cache(maxsize=50_000)
+def _pattern(kind: str, text: str) -> re.Pattern:
+    """Folded text has letters, digits and spaces only: words are runs between spaces."""
+    if kind == "phrase":
+        return re.compile(r"(?<!\S)" + r"\s+".join(map(re.escape, text.split())) + r"(?!\S)")
+    return re.compile(r"(?<!\S)" + re.escape(text) + r"\S*")
 
 
 def _distinct_choice(window: list[list[int]], used: frozenset = frozenset()

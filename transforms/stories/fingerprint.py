@@ -89,12 +89,14 @@ class MinHasher:
     One SHAKE-128 call per feature yields the feature's own 32-bit hash (bytes 0..3, used for
     exact Jaccard) and all `num_perm` hash values at once (lane i = bytes 4+4i..7+4i, top bit
     cleared). SHAKE output is a stream, so both are the same whatever `num_perm` is: changing
-    the banding never changes stored feature hashes or the leading signature values. The per-lane minimum over features is computed on the whole packed integer
-    at once (SWAR): with bit 31 of every lane as a guard, `((a | G) - b) & G` keeps the guard
-    of the lanes where a >= b and never borrows across lanes, so
-    `b ^ ((a ^ b) & ~mask)` picks the smaller value in every lane. Pure Python, deterministic
-    across processes (unlike `hash()`), about 10 µs per feature for 96 values on this machine —
-    5x faster than unpacking tuples and `map(min, zip(*rows))`.
+    the banding never changes stored feature hashes or the leading signature values.
+
+    The per-lane minimum over features is computed on the whole packed integer at once (SWAR):
+    with bit 31 of every lane as a guard, `((a | G) - b) & G` keeps the guard of the lanes
+    where a >= b and never borrows across lanes, so `b ^ ((a ^ b) & ~mask)` picks the smaller
+    value in every lane. Pure Python, deterministic across processes (unlike `hash()`), about
+    5 µs of CPU per feature for 72 values here (0.16 ms per article) — 5x faster than
+    unpacking tuples and `map(min, zip(*rows))`.
     """
 
     def __init__(self, num_perm: int):

@@ -1,9 +1,9 @@
 """Clustering settings: one small model, validated once, that travels as plain data.
 
 Defaults were tuned with `bench/stories.py` on the real feed snapshots (see docs/stories.md):
-at 0.5, 36 of the 48 real same-story headline edits join one story, the one cross-feed
-near-duplicate in the set is found, and the only false merge seen at 0.45 (two Economist pieces
-on Fed rate cuts, two days apart) is gone. A wrong merge swallows an alert while a missed one
+at 0.5, 36 of the 48 real same-story headline edits join one story, both cross-feed
+near-duplicates in the snapshots are found, and the only false merge seen at 0.45 (two Economist
+pieces on Fed rate cuts, two days apart) is gone. A wrong merge swallows an alert while a missed one
 only repeats it, so the default leans to precision.
 """
 

@@ -63,6 +63,12 @@ EXTRA_PLACES = [
     ("Central America", [], ["Central American"], None), ("Middle East", ["Mideast"], [], None),
     ("North America", [], ["North American"], None), ("South America", [], ["South American"], None),
     ("Caribbean", [], [], None), ("Balkans", [], [], None), ("Scandinavia", [], ["Scandinavian"], None),
+    ("Pacific Ocean", ["Pacific"], [], None), ("Atlantic Ocean", ["Atlantic"], [], None),
+    ("Indian Ocean", [], [], None), ("Arctic", ["Arctic Ocean"], [], None),
+    ("Mediterranean Sea", ["Mediterranean"], [], None), ("Black Sea", [], [], None),
+    ("Red Sea", [], [], None), ("South China Sea", [], [], None),
+    ("Persian Gulf", ["Gulf"], [], None), ("Gulf of Mexico", ["Gulf of America"], [], None), ("Baltic Sea", ["Baltic"], [], None),
+    ("Strait of Hormuz", [], [], None), ("Taiwan Strait", [], [], None),
 ]
 
 

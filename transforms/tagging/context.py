@@ -2,7 +2,8 @@
 
 A gazetteer knows that "Jordan" is a country and "Chicago" a city; the text around a mention
 says when it is not:
-- a part of a longer name: "Neil Jordan", "Colorado Rockies", "China Daily", "U.S. Open".
+- a part of a longer name: "Neil Jordan", "Colorado Rockies", "China Daily", "U.S. Open"
+  (except in Headline Case titles, where every word is capitalized).
   The mention is dropped; after a name that *ends* with the word ("Neil Jordan") later bare
   mentions in the article are dropped too (one sense per discourse: "Jordan said" is the
   director), while "U.S. Open" says nothing about a later "U.S.";
@@ -70,6 +71,19 @@ def _ends_name(text: Prepared, m: Mention) -> bool:
             and fold(before).strip() not in _OPENERS)
 
 
+def _acronym(surface: str) -> bool:
+    """U.S., UN, NATO: not a surname, so "Top U.S. officials" says nothing about later U.S."""
+    return surface.isupper() and (len(surface) <= 5 or "." in surface)
+
+
+def _headline_case(title: str) -> bool:
+    """"Beijing Doesn't Want America to See Its Trade-War Pain": every word is capitalized, so
+    capitals say nothing about names (CoNLL's all-caps headlines are not affected)."""
+    words = [w for w in title.split() if len(w) >= 4 and w[0].isalpha()]
+    capitalized = sum(1 for w in words if _titlecase(w))
+    return len(words) >= 3 and capitalized >= 0.6 * len(words)
+
+
 def _is_modifier(text: Prepared, m: Mention) -> bool:
     after = text.original[m.end:m.end + 2]
     return after[:1] == "-" and after[1:].islower()
@@ -95,9 +109,12 @@ def apply(text: Prepared, mentions: list[Mention], subtypes: dict[str, str | Non
     """Drop, re-kind or re-type mentions by their context. `subtypes`: entity id -> subtype."""
     out: list[Mention] = []
     name_parts: set[str] = set()
+    headline_case = _headline_case(text.original[:text.title_end])
     for m in mentions:
-        if m.type in ("PLACE", "ORG") and m.kind in ("name", "alias", "ambiguous"):
-            if " " not in m.surface.strip("."):
+        in_headline_case = headline_case and m.start < text.title_end
+        if (m.type in ("PLACE", "ORG") and m.kind in ("name", "alias", "ambiguous")
+                and not in_headline_case):
+            if " " not in m.surface.strip(".") and not _acronym(m.surface):
                 key = fold(m.surface).strip()
                 if key in name_parts or _ends_name(text, m):
                     name_parts.add(key)  # later "Jordan" is the person too

@@ -17,7 +17,7 @@ import ahocorasick
 from transforms.tagging.gazetteer import AliasRef
 
 
-@dataclass
+@dataclass(slots=True)
 class Payload:
     """Everything one pattern means. `length` is the folded key's length (without padding)."""
 

@@ -108,7 +108,7 @@ class TaggingSettings(_Strict):
     threshold: float = Field(default=0.35, ge=0, le=1,
                              description="minimum topic score (0..1) to tag an article")
     max_topics: int = Field(default=6, ge=1)
-    saturation: float = Field(default=6.0, gt=0,
+    saturation: float = Field(default=5.0, gt=0,
                               description="raw evidence at which a topic scores about 0.63")
     club_topic: str | None = Field(
         default="sport", description="in articles about this topic, a city followed by a score "

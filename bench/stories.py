@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import sys
@@ -94,6 +95,11 @@ class Timer:
                 f"(CPU {self.cpu:.2f} s = {n / self.cpu:.0f} articles/s)")
 
 
+def floor2(score: float) -> str:
+    """Two decimals, rounded down: a 0.4996 that did not merge must not print as 0.50."""
+    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"
+
+
 def short(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
@@ -130,14 +136,14 @@ def cluster_real(snapshots, settings: StorySettings, sample: int, seed: int,
         for a, r in sorted(random.Random(seed).sample(joined, min(sample, len(joined))),
                            key=lambda x: x[0].published):
             m = by_id[r.matched_article_id]
-            print(f"  [{r.kind} via {r.basis} {r.similarity:.2f}] "
+            print(f"  [{r.kind} via {r.basis} {floor2(r.similarity)}] "
                   f"{m.feed_id} {m.published:%m-%d %H:%M} {short(m.title, 70)!r}\n"
                   f"  {'':>23}{a.feed_id} {a.published:%m-%d %H:%M} {short(a.title, 70)!r}")
         near = sorted(((r.similarity, a, by_id[r.matched_article_id]) for a, r in results
                        if r.is_new and r.matched_article_id), key=lambda x: -x[0])[:10]
         print(f"\nclosest non-merges (threshold {settings.threshold}):")
         for score, a, m in near:
-            print(f"  {score:.2f} {m.feed_id} {short(m.title, 70)!r}\n"
+            print(f"  {floor2(score)} {m.feed_id} {short(m.title, 70)!r}\n"
                   f"  {'':>4} {a.feed_id} {short(a.title, 70)!r}")
         store.close()
     return articles
@@ -171,11 +177,11 @@ def edits(versions: dict[str, list[Article]], settings: StorySettings, tag) -> N
           f"{len(wordy)}/{len(joined)})")
     print("  updates:")
     for score, a, b in updates:
-        print(f"    {score:.2f} {short(a.title, 60)!r} -> {short(b.title, 60)!r} "
+        print(f"    {floor2(score)} {short(a.title, 60)!r} -> {short(b.title, 60)!r} "
               f"{sorted(new_markers(b.title, markers(a.title)))}")
     print("  not joined (score, before -> after):")
     for score, a, b in sorted((x for x in scored if x[0] < s.threshold), key=lambda x: -x[0]):
-        print(f"    {score:.2f} {short(a.title, 60)!r} -> {short(b.title, 60)!r}")
+        print(f"    {floor2(score)} {short(a.title, 60)!r} -> {short(b.title, 60)!r}")
 
 
 def synthetic(articles: list[Article], n: int, seed: int, start: datetime,

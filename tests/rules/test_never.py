@@ -62,3 +62,14 @@ def test_topic_below_the_tagging_threshold_never_holds():
     taxonomy = [TopicConfig(id="economy", label="Economy", threshold=0.4)]
     problems = check_rules(config("topic:economy<0.3", taxonomy=taxonomy))
     assert "topic 'economy' is only tagged from score 0.4, so <0.3 never holds" in problems[0]
+
+
+def test_check_rules_also_runs_the_examples():
+    from transforms.rules.schema import RuleExamples
+    rule = RuleConfig(id="wall", query='"border wall"',
+                      examples=RuleExamples(match=["Border wall talks", "A wall on the border"],
+                                            no_match=["Football"]))
+    [problem] = check_rules(config(rule))
+    assert problem.startswith("test.yaml: rules[wall].examples.match[1]: expected a match, "
+                              "got none\n")
+    assert '✗ "border wall"' in problem

@@ -45,7 +45,7 @@ def _naive_minhash(feats, num_perm):
     return tuple(min(r[i + 1] & 0x7FFFFFFF for r in rows) for i in range(num_perm))
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50, deadline=None, derandomize=True)
 @given(st.sets(st.text(min_size=1, max_size=12), min_size=1, max_size=40),
        st.sampled_from([1, 7, 96]))
 def test_packed_minhash_equals_the_textbook_per_position_minimum(feats, num_perm):

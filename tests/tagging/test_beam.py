@@ -45,3 +45,14 @@ def test_dofn_pickles_without_the_automaton(small_config):
 def test_rejects_what_is_not_a_config():
     with pytest.raises(TypeError, match="expected a transforms.config.Config"):
         TagArticles({"taxonomy": []})
+
+
+def test_a_tagger_failure_passes_the_article_on_untagged(small_config):
+    class Broken:
+        def tag(self, article):
+            raise ValueError("bug")
+
+    dofn = _TagDoFn(small_config)
+    dofn._tagger = Broken()
+    doc = article("Mexico City", "John Kelly")
+    assert [t.article for t in dofn.process(doc)] == [doc]

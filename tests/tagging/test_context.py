@@ -80,3 +80,8 @@ def test_phrase_terms_hide_the_words_inside_them(tagger):
 def test_acronyms_after_capitalized_words_stay(tagger):
     found = ids(tagger, "", "Top U.S. and Chinese officials met. The U.S. said China agreed.")
     assert found["united-states"].count == 2
+
+
+def test_a_final_dot_may_end_the_sentence(tagger):
+    found = ids(tagger, "", "They came to the U.S. But Jordan left the U.S. China agreed.")
+    assert found["united-states"].count == 2 and "china" in found

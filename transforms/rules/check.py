@@ -34,8 +34,9 @@ def failing_examples(config, ruleset: RuleSet, tag=None, rule_ids=None) -> list[
             + [example_failure(r, source) for r in results if not r.passed])
 
 
-def check_rules(config, ruleset: RuleSet | None = None, tag=None) -> list[str]:
+def check_rules(config, ruleset: RuleSet | None = None, tagger=None) -> list[str]:
     """Never-matching rules and failing examples (RuleError if a rule does not compile).
-    Pass the RuleSet (and a tagger function) when the caller already built them."""
+    Pass the RuleSet and the Tagger when the caller already built them (each costs time)."""
     ruleset = ruleset if ruleset is not None else compile_rules(config)
+    tag = make_tagger(config, tagger) if tagger is not None else None
     return never_matching(config, ruleset) + failing_examples(config, ruleset, tag)

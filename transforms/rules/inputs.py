@@ -137,16 +137,18 @@ def _read_feed(data: bytes, source: str) -> Loaded:
     return Loaded(items=list(result.articles), problems=problems)
 
 
-def make_tagger(config):
-    """article -> TaggedArticle with the config's taxonomy and gazetteer. Items that are already
-    TaggedArticles are re-tagged, so a backtest sees today's taxonomy. Without the tagging
-    module, articles stay untagged (topic:/entity: rules then cannot match)."""
-    try:
-        from transforms.tagging.tagger import Tagger
-    except ImportError:
-        tagger = None
-    else:
-        tagger = Tagger.from_config(config)
+def make_tagger(config, tagger=None):
+    """article -> TaggedArticle with the config's taxonomy and gazetteer (or with `tagger`, a
+    Tagger the caller already built). Items that are already TaggedArticles are re-tagged, so
+    a backtest sees today's taxonomy. Without the tagging module, articles stay untagged
+    (topic:/entity: rules then cannot match)."""
+    if tagger is None:
+        try:
+            from transforms.tagging.tagger import Tagger
+        except ImportError:
+            tagger = None
+        else:
+            tagger = Tagger.from_config(config)
 
     def tag(item: Item) -> TaggedArticle:
         article = item.article if isinstance(item, TaggedArticle) else item

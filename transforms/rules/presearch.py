@@ -19,6 +19,7 @@ only of those is evaluated for every article.
 from __future__ import annotations
 
 from collections import Counter
+from itertools import chain
 
 import ahocorasick
 
@@ -149,6 +150,7 @@ class Presearch:
 
     MAX_CHECKS = 4  # extra required sets checked per candidate: the most selective ones
     REPLAN_AT = (256, 4096, 65536)
+    SAMPLE = 8
 
     def __init__(self, nodes: list):
         self.nodes = nodes
@@ -157,7 +159,8 @@ class Presearch:
         self.uses_author = any(_uses_author(n) for n in nodes)
         self.stem_keys = StemCache(STEM)
         self.seen: Counter[str] = Counter()
-        self.articles = 0
+        self.articles = 0   # seen by candidates()
+        self.observed = 0   # of which counted in `seen`
         self.plan = Plan(nodes, _key_cost, self.MAX_CHECKS)
 
     def keys(self, view: ArticleView) -> tuple[set[str], set[str]]:
@@ -180,10 +183,8 @@ class Presearch:
     def candidates(self, view: ArticleView) -> list[int]:
         plan = self.plan
         tokens, keys = self.keys(view)
-        found = set(plan.always)
-        words = plan.words
-        for k in keys & plan.word_keys:
-            found.update(words[k])
+        found = set(chain.from_iterable(map(plan.words.__getitem__, keys & plan.word_keys)))
+        found.update(plan.always)
         if plan.prefixes is not None:
             for _, (key, rule_ids) in plan.prefixes.iter(_SEP + _SEP.join(tokens)):
                 keys.add(key)
@@ -201,17 +202,19 @@ class Presearch:
         return out
 
     def _observe(self, keys: set[str]) -> None:
-        """Count the article's keys that some rule requires; re-plan at the REPLAN_AT marks,
-        and stop counting after the last one."""
+        """Count the keys that some rule requires in every article up to the first re-plan,
+        then in one article in SAMPLE (frequencies need no more); stop after the last one."""
+        self.articles += 1
         if self.articles > self.REPLAN_AT[-1]:
             return
-        self.seen.update(keys & self.clause_keys)
-        self.articles += 1
+        if self.articles <= self.REPLAN_AT[0] or self.articles % self.SAMPLE == 0:
+            self.seen.update(keys & self.clause_keys)
+            self.observed += 1
         if self.articles in self.REPLAN_AT:
             self.replan()
 
     def replan(self) -> None:
-        n = self.articles + 1
+        n = self.observed + 1
         seen = self.seen
 
         def observed(key: str) -> float:

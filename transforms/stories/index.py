@@ -49,8 +49,9 @@ from transforms.stories.urlkey import url_key
 _SEP = "\x1f"
 CACHE_KIB = 65536
 """Page cache of the connection the index uses. Band look-ups and inserts touch random pages
-of a B-tree that holds ~48 entries per recent article (~90 MB at 50,000 articles); SQLite's
-default 2 MB cache made every one of them a read from the OS. Raised, never lowered."""
+of a B-tree that holds ~48 entries per recent article (most of a 163 MB state file at 50,000
+articles); with SQLite's default 2 MB cache every one was a read and throughput halved.
+Raised, never lowered."""
 _CANDIDATES = ("SELECT seq, article_id, story_id, full_fp, title_fp, title_words, entities, "
                "published FROM stories_articles WHERE seq IN "
                "(SELECT seq FROM stories_bands WHERE band IN ({marks})) "

@@ -7,6 +7,7 @@ compiling it per element would cost far more than tagging.
 
 from __future__ import annotations
 
+import logging
 from typing import Iterable
 
 import apache_beam as beam
@@ -14,6 +15,8 @@ from apache_beam.metrics import Metrics
 
 from transforms.model import Article, TaggedArticle
 from transforms.tagging.tagger import Tagger
+
+_LOG = logging.getLogger(__name__)
 
 
 class _TagDoFn(beam.DoFn):
@@ -25,12 +28,22 @@ class _TagDoFn(beam.DoFn):
         self.without_topics = Metrics.counter(self.__class__, "articles_without_topics")
         self.with_entities = Metrics.counter(self.__class__, "articles_with_entities")
         self.entity_mentions = Metrics.counter(self.__class__, "entity_mentions")
+        self.failed = Metrics.counter(self.__class__, "tagging_failed")
 
     def setup(self) -> None:
         self._tagger = Tagger.from_config(self._config)
 
     def process(self, article: Article) -> Iterable[TaggedArticle]:
-        tagged = self._tagger.tag(article)
+        try:
+            tagged = self._tagger.tag(article)
+        except Exception:  # noqa: BLE001 - a tagger bug must not drop the article or the cycle
+            # The article still reaches the rules (keyword rules keep working), untagged, and
+            # the failure is counted and logged with the article id for a bug report.
+            self.failed.inc()
+            _LOG.exception("tagging failed for article %s (feed %s)", article.id,
+                           article.feed_id)
+            yield TaggedArticle(article=article)
+            return
         self.tagged.inc()
         (self.with_topics if tagged.topics else self.without_topics).inc()
         if tagged.entities:

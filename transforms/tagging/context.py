@@ -57,11 +57,20 @@ def _titlecase(token: str) -> bool:
     return token[:1].isupper() and token != token.upper()
 
 
-def _starts_name(text: Prepared, m: Mention) -> bool:
-    """"China Daily", "U.S. Open", "Douglas & Lomason": the place begins a longer name."""
+def _starts_name(text: Prepared, m: Mention, starts: set[int]) -> bool:
+    """"China Daily", "U.S. Open", "Douglas & Lomason": the place begins a longer name.
+
+    After a final dot ("... from the U.S. But ...", "... the U.S. Tillerson said") the next
+    word may start a sentence: then it must not be an opener nor another mention."""
     after = _next_token(text.original, m.end)
-    return after == "&" or (text.original[m.end:m.end + 1] == " " and _titlecase(after)
-                            and fold(after).strip() not in _TITLES)
+    if after == "&":
+        return True
+    if text.original[m.end:m.end + 1] != " " or not _titlecase(after):
+        return False
+    word = fold(after).strip()
+    if m.surface.endswith(".") and (word in _OPENERS or m.end + 1 in starts):
+        return False
+    return word not in _TITLES
 
 
 def _ends_name(text: Prepared, m: Mention) -> bool:
@@ -110,6 +119,7 @@ def apply(text: Prepared, mentions: list[Mention], subtypes: dict[str, str | Non
     out: list[Mention] = []
     name_parts: set[str] = set()
     headline_case = _headline_case(text.original[:text.title_end])
+    starts = {m.start for m in mentions}
     for m in mentions:
         in_headline_case = headline_case and m.start < text.title_end
         if (m.type in ("PLACE", "ORG") and m.kind in ("name", "alias", "ambiguous")
@@ -119,7 +129,7 @@ def apply(text: Prepared, mentions: list[Mention], subtypes: dict[str, str | Non
                 if key in name_parts or _ends_name(text, m):
                     name_parts.add(key)  # later "Jordan" is the person too
                     continue
-            if m.type == "PLACE" and _starts_name(text, m):
+            if m.type == "PLACE" and _starts_name(text, m, starts):
                 continue
         if m.type == "PLACE" and m.kind != "demonym" and _is_modifier(text, m):
             m = replace(m, kind="modifier")

@@ -25,7 +25,9 @@ def run(args) -> int:
     store = StateStore(resolve_state_dir(args.state_dir, config))
     report = {"path": str(store.path), **store.counts()}
     if args.prune_days is not None:
+        from transforms.stories import StoryIndex
         report["pruned_seen"] = store.prune_seen(timedelta(days=args.prune_days))
+        report["pruned_stories"] = StoryIndex(store, config.stories).prune()
     feeds = {f.id: store.feed_state(f.id).model_dump(mode="json") for f in config.feeds}
     letters = [d.model_dump(mode="json") for d in store.dead_letters(args.dead_letters)] \
         if args.dead_letters else []

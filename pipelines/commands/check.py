@@ -22,9 +22,9 @@ def run(args) -> int:
     from transforms.rules import check_rules, compile_rules
     from transforms.tagging.tagger import Tagger
     config = load_config(args.config)
-    compile_rules(config)          # raises RuleError (a ConfigError) with rule id and caret
-    Tagger.from_config(config)
-    problems = routing_problems(config) + check_rules(config)
+    ruleset = compile_rules(config)  # raises RuleError (a ConfigError) with rule id and caret
+    tagger = Tagger.from_config(config)
+    problems = routing_problems(config) + check_rules(config, ruleset, tagger)
     if args.show:
         print(json.dumps(config.redacted(), indent=2, default=str))
     counts = {k: len(getattr(config, k)) for k in ("feeds", "taxonomy", "entities", "rules", "routes")}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 from transforms.config import load_config
@@ -39,16 +40,31 @@ def _run(args) -> int:
     for name in args.files or ["-"]:
         try:
             data = sys.stdin.read() if name == "-" else _read(name)
-            tagged = tagger.tag(article_from_text(data, "stdin" if name == "-" else name))
-        except (OSError, InputError, UnicodeDecodeError) as exc:
+            articles = (_feed_articles(data, name) if _FEED_START.match(data)
+                        else [article_from_text(data, "stdin" if name == "-" else name)])
+        except (OSError, InputError, ValueError) as exc:
             failed += 1
             _report_error(args.json, name, exc)
             continue
-        if args.json:
-            print(json.dumps(_as_json(name, tagged), ensure_ascii=False))
-        else:
-            print(_as_text(name, tagged))
+        for article in articles:
+            tagged = tagger.tag(article)
+            if args.json:
+                print(json.dumps(_as_json(name, tagged), ensure_ascii=False))
+            else:
+                print(_as_text(name, tagged))
     return 1 if failed else 0
+
+
+_FEED_START = re.compile(r"\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(rss|feed|rdf:RDF)\b", re.S)
+
+
+def _feed_articles(data: str, name: str) -> list:
+    """A feed file: every entry is an article (parsed exactly as the pipeline parses)."""
+    from transforms.parse import parse_feed
+    parsed = parse_feed(data.encode("utf-8"), feed_id=os.path.basename(name), feed_url=name)
+    if not parsed.articles and parsed.dead_letters:
+        raise InputError(f"{name}: {parsed.dead_letters[0].reason}: {parsed.dead_letters[0].detail}")
+    return parsed.articles
 
 
 def _read(path: str) -> str:

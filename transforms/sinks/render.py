@@ -79,7 +79,7 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
     if match.article.story_kind == "update":
         headline = f"*Update:* {headline}"
     icon = SEVERITY_ICON.get(match.severity, "")
-    body_hits = tuple(h for h in match.hits if h.field not in ("title", "topic", "entity", "type"))
+    body_hits = tuple(h for h in match.hits if h.field == "text")
     text_block = snippet(article.summary, body_hits) if article.summary else ""
     published = article.published.strftime("%Y-%m-%d %H:%M UTC")
     blocks: list[dict] = [

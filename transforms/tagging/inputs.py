@@ -63,6 +63,7 @@ def _from_html(markup: str) -> tuple[str, str]:
     import lxml.html
 
     parser = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True)
+    markup = re.sub(r"^\s*<\?xml[^>]*\?>", "", markup)  # lxml refuses str with a declaration
     root = lxml.html.fromstring(markup, parser=parser)
     for bad in root.xpath("|".join(f"//{tag}" for tag in _DROP_TAGS)):
         bad.drop_tree()

@@ -74,3 +74,16 @@ def test_message_says_source_time_rule_and_tags():
 
 def test_escape_is_only_the_three_characters():
     assert escape("a*b_c~") == "a*b_c~"
+
+
+def test_a_huge_digest_stays_within_slack_limits_and_says_how_many_more():
+    from transforms.sinks.render import slack_digest
+    alerts = [alert(title=f"<!here> story {i} " + "x" * 150, link=f"https://e.org/{i}", id=f"a{i}")
+              for i in range(500)]
+    text, blocks = slack_digest(alerts, "rule:quake · entity:Chile")
+    assert len(blocks) <= 50
+    assert all(len(b["text"]["text"]) <= SECTION_TEXT_MAX for b in blocks if b["type"] == "section")
+    assert "500 alerts" in blocks[0]["text"]["text"]
+    body = blocks[1]["text"]["text"]
+    assert body.endswith("more") and "…and " in body
+    assert "<!here>" not in json.dumps(blocks) and "&lt;!here&gt;" in body

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import logging
 
+_NOISE = ("apitools not found", "No semi_persistent_directory found")
+
 
 class _DropApitoolsWarning(logging.Filter):
+    """Beam's import-time and per-worker warnings that say nothing to a wirewatch user."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return "apitools not found" not in record.getMessage()
+        message = record.getMessage()
+        return not any(noise in message for noise in _NOISE)
 
 
 def configure_logging(level: int = logging.WARNING) -> None:

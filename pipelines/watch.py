@@ -29,7 +29,6 @@ from transforms.config import Config, FeedConfig
 from transforms.store import StateStore
 
 MAX_SLEEP = 5.0
-SEEN_RETENTION = timedelta(days=30)   # seen keys older than this are pruned (bounded store)
 PRUNE_EVERY = 3600.0                  # seconds between prunes
 FAILED_CYCLE_BACKOFF = (1.0, 60.0)    # first and longest wait after a cycle that raised
 GRAPH_CACHE_SIZE = 32
@@ -168,7 +167,7 @@ def watch(config: Config, state_dir: str, beam_args: list[str], *, interval: flo
     try:
         while not stop.event.is_set() and (cycles is None or done < cycles):
             if time.monotonic() - last_prune >= PRUNE_EVERY:
-                store.prune_seen(SEEN_RETENTION)
+                store.prune_seen(timedelta(days=config.seen_retention_days))
                 last_prune = time.monotonic()
             now = datetime.now(timezone.utc)
             due = feeds_due(feeds, store, now)

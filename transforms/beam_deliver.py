@@ -17,6 +17,7 @@ from apache_beam.metrics import Metrics
 from transforms.beam_store import StoreDoFn
 from transforms.config import Config
 from transforms.model import Alert, DeadLetter, Match
+from transforms.worker_cache import ref
 
 NS = "wirewatch"
 DEAD = "dead"
@@ -24,10 +25,11 @@ DEAD = "dead"
 
 class _RouteDoFn(beam.DoFn):
     def __init__(self, config: Config):
-        self.config = config
+        self.config_ref = ref(config)  # decoded once per process, not once per cycle
 
     def setup(self):
         from transforms.routing import Router
+        self.config = self.config_ref.value
         self.router = Router(self.config)
 
     def process(self, match: Match) -> Iterable[Alert]:
@@ -58,12 +60,13 @@ class _DeliverSinkDoFn(StoreDoFn):
 
     def __init__(self, config: Config, state_dir: str):
         super().__init__(state_dir)
-        self.config = config
+        self.config_ref = ref(config)  # decoded once per process, not once per cycle
 
     def setup(self):
         from transforms.sinks.base import build_sink
         from transforms.sinks.deliver import Dispatcher
         super().setup()
+        self.config = self.config_ref.value
         self.dispatcher = Dispatcher(self.config, self.store,
                                      lambda name: build_sink(name, self.config.sinks[name]))
 

@@ -20,6 +20,7 @@ from transforms.beam_store import StoreDoFn
 from transforms.config import Config, FeedConfig
 from transforms.model import Article, DeadLetter
 from transforms.store import FeedState
+from transforms.worker_cache import fingerprint, shared
 
 NS = "wirewatch"
 DEAD = "dead"
@@ -42,11 +43,9 @@ class _FetchHostDoFn(StoreDoFn):
     def setup(self):
         from transforms.fetch import make_client
         super().setup()
-        self.client = make_client(self.settings)
-
-    def teardown(self):
-        self.client.close()
-        super().teardown()
+        # one client per process, reused by later cycles (building one loads the CA bundle)
+        self.client = shared("http_client", fingerprint(self.settings),
+                             lambda: make_client(self.settings))
 
     def process(self, host_feeds) -> Iterable:
         from transforms.fetch import fetch

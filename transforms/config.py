@@ -240,6 +240,8 @@ class ConfigFragment(_Strict):
     state_dir: EnvStr | None = None
     dead_letters: str | None = Field(default=None, description="JSONL file for dead letters")
     silences: list[Silence] = Field(default_factory=list)
+    seen_retention_days: float = Field(default=30, gt=0, description="watch mode forgets seen "
+                                       "articles no feed has listed for this long")
     stories: StorySettings = Field(default_factory=StorySettings)
     tagging: TaggingSettings = Field(default_factory=TaggingSettings)
 
@@ -286,7 +288,7 @@ class Config(ConfigFragment):
 
 _SECTION_LISTS = ("feeds", "taxonomy", "entities", "rules", "routes")
 _MAIN_ONLY = ("include", "fetch", "state_dir", "dead_letters", "silences", "stories",
-              "tagging")
+              "tagging", "seen_retention_days")
 
 
 def load_config(path: str | os.PathLike = DEFAULT_CONFIG) -> Config:

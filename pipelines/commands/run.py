@@ -63,7 +63,7 @@ def run(args) -> int:
     if not args.once:
         from pipelines.watch import watch
         return watch(config, state_dir, args.beam_args, interval=args.interval,
-                     cycles=args.cycles)
+                     cycles=args.cycles, json_lines=args.json)
     started_at = datetime.now(timezone.utc)
     summary = run_cycle(config, config.feeds, state_dir, args.beam_args)
     if args.json:

@@ -61,6 +61,7 @@ _FEED_START = re.compile(r"\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(rss|feed|rdf:R
 def _feed_articles(data: str, name: str) -> list:
     """A feed file: every entry is an article (parsed exactly as the pipeline parses)."""
     from transforms.parse import parse_feed
+    from transforms.tagging.inputs import InputError
     parsed = parse_feed(data.encode("utf-8"), feed_id=os.path.basename(name), feed_url=name)
     if not parsed.articles and parsed.dead_letters:
         raise InputError(f"{name}: {parsed.dead_letters[0].reason}: {parsed.dead_letters[0].detail}")

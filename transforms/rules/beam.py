@@ -19,6 +19,7 @@ from apache_beam.metrics import Metrics
 
 from transforms.model import Match, TaggedArticle
 from transforms.rules.ruleset import RuleSet, compile_rules
+from transforms.worker_cache import ref
 
 _SECTIONS = ("rules", "taxonomy", "entities", "feeds")
 
@@ -39,14 +40,14 @@ def ruleset_for(config_json: str) -> RuleSet:
 
 class _MatchDoFn(beam.DoFn):
     def __init__(self, config_json: str):
-        self._config_json = config_json
+        self._config_json = ref(config_json)  # travels compressed, decoded once per process
         self._rules: RuleSet | None = None
         self.articles = Metrics.counter(self.__class__, "articles")
         self.articles_matched = Metrics.counter(self.__class__, "articles_matched")
         self.matches = Metrics.counter(self.__class__, "matches")
 
     def setup(self) -> None:
-        self._rules = ruleset_for(self._config_json)
+        self._rules = ruleset_for(self._config_json.value)
 
     def process(self, element: TaggedArticle) -> Iterable[Match]:
         self.articles.inc()

@@ -15,13 +15,14 @@ from apache_beam.metrics import Metrics
 
 from transforms.model import Article, TaggedArticle
 from transforms.tagging.tagger import Tagger
+from transforms.worker_cache import ref, shared
 
 _LOG = logging.getLogger(__name__)
 
 
 class _TagDoFn(beam.DoFn):
     def __init__(self, config):
-        self._config = config
+        self._config = ref(config)  # decoded once per process, not once per cycle
         self._tagger: Tagger | None = None
         self.tagged = Metrics.counter(self.__class__, "articles_tagged")
         self.with_topics = Metrics.counter(self.__class__, "articles_with_topics")
@@ -31,7 +32,8 @@ class _TagDoFn(beam.DoFn):
         self.failed = Metrics.counter(self.__class__, "tagging_failed")
 
     def setup(self) -> None:
-        self._tagger = Tagger.from_config(self._config)
+        config = self._config
+        self._tagger = shared("tagger", config.key, lambda: Tagger.from_config(config.value))
 
     def process(self, article: Article) -> Iterable[TaggedArticle]:
         try:

@@ -46,6 +46,27 @@ class UseByteScan(Exception):
     """
 
 
+class KnownEntries:
+    """Which entries the pre-scan cuts: seen in an earlier poll, or a repeat of one of those
+    in this feed. Shared by the lxml scan and the byte scan so both count the same way."""
+
+    def __init__(self, feed_id: str, is_seen: Callable[[str], bool]):
+        self.feed_id, self.is_seen = feed_id, is_seen
+        self.seen_ids: set[str] = set()
+        self.skipped = self.duplicates = 0
+
+    def cut(self, key: str) -> bool:
+        ident = article_id(self.feed_id, key)
+        if ident in self.seen_ids:
+            self.duplicates += 1
+            return True
+        if self.is_seen(ident):
+            self.seen_ids.add(ident)
+            self.skipped += 1
+            return True
+        return False
+
+
 @dataclass(frozen=True)
 class Scan:
     """The envelope for feedparser and the counts of what was left out of it."""
@@ -83,21 +104,12 @@ def select_new(data: bytes, *, feed_id: str, base: str | None,
         return None
     version, entries, ttl = shape
     tracks_base = b"base=" in data
-    seen_ids: set[str] = set()
-    skipped = duplicates = 0
+    known = KnownEntries(feed_id, is_seen)
     for element in entries:
         key = predict_key(element, _base_of(element, base) if tracks_base else (base or ""))
-        if key is None:
-            continue
-        ident = article_id(feed_id, key)
-        if ident in seen_ids:
-            duplicates += 1
-        elif is_seen(ident):
-            seen_ids.add(ident)
-            skipped += 1
-        else:
-            continue
-        element.getparent().remove(element)
+        if key is not None and known.cut(key):
+            element.getparent().remove(element)
+    skipped, duplicates = known.skipped, known.duplicates
     removed = skipped + duplicates
     envelope = data if removed == 0 else etree.tostring(root.getroottree(), encoding="utf-8",
                                                         xml_declaration=True)

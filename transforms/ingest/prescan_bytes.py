@@ -25,8 +25,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from transforms.ingest.ids import article_id
-from transforms.ingest.prescan import _RSS_VERSIONS, Scan, _parser, predict_key
+from transforms.ingest.prescan import _RSS_VERSIONS, KnownEntries, Scan, _parser, predict_key
 
 _OPAQUE = re.compile(rb"<!\[CDATA\[.*?(?:\]\]>|$)|<!--.*?(?:-->|$)", re.DOTALL)
 _ROOT = re.compile(rb"<((?:[\w.-]+:)?(?:rss|feed|RDF))(?=[\s>])[^>]*>")
@@ -55,8 +54,8 @@ def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
     wrapper_open = (declaration.group(0) if declaration else b"") + _wrapper(head)
     wrapper_close = b"</wirewatch-envelope>"
     cuts: list[tuple[int, int]] = []
-    seen_ids: set[str] = set()
-    total = skipped = duplicates = 0
+    known = KnownEntries(feed_id, is_seen)
+    total = 0
     pos = root.end()
     clean = True
     while True:
@@ -75,20 +74,11 @@ def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
         if key is _BROKEN:
             clean = False
             continue
-        if key is None:
-            continue
-        ident = article_id(feed_id, key)
-        if ident in seen_ids:
-            duplicates += 1
-        elif is_seen(ident):
-            seen_ids.add(ident)
-            skipped += 1
-        else:
-            continue
-        cuts.append((start.start(), end))
+        if key is not None and known.cut(key):
+            cuts.append((start.start(), end))
     envelope = _cut(data, cuts)
-    return Scan(envelope=envelope, total=total, kept=total - len(cuts), skipped=skipped,
-                duplicates=duplicates, ttl=_ttl(head),
+    return Scan(envelope=envelope, total=total, kept=total - len(cuts), skipped=known.skipped,
+                duplicates=known.duplicates, ttl=_ttl(head),
                 version=_version(root.group(0), b"netscape" in data[:root.start()].lower()))
 
 

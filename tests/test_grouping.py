@@ -148,3 +148,19 @@ def test_story_copies_fold_into_one_digest_on_sinks_without_threads(setup):
 def test_a_copy_of_a_story_not_yet_alerted_is_an_alert(setup):
     dispatcher, sink, _ = setup()
     assert dispatcher.offer(story_alert("copy seen first", "copy", story="st2")).status == "sent"
+
+
+def test_repeat_interval_spaces_out_the_digests_of_a_group_that_keeps_overflowing(setup):
+    dispatcher, sink, clock = setup(max_alerts=1, group_interval=60, repeat_interval=600)
+    assert [dispatcher.offer(routed(f"a{i}")).status for i in range(3)] == ["sent", "held", "held"]
+    clock.now = T0 + timedelta(seconds=60)
+    dispatcher.flush_due("s")                       # first digest at the window's end
+    clock.now = T0 + timedelta(seconds=61)
+    assert dispatcher.offer(routed("b0")).status == "held"  # the flush opened a full window
+    assert dispatcher.offer(routed("b1")).status == "held"
+    clock.now = T0 + timedelta(seconds=121)
+    assert dispatcher.flush_due("s") == []           # window over, but repeat_interval is not
+    clock.now = T0 + timedelta(seconds=660)
+    dispatcher.flush_due("s")
+    assert sink.messages == [("single", "a0"), ("digest", "rule:quake", ["a1", "a2"]),
+                             ("digest", "rule:quake", ["b0", "b1"])]

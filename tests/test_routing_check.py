@@ -27,3 +27,8 @@ def test_continue_lets_later_routes_fire():
     assert routing_problems(config([
         RouteConfig(sinks=["console"], **{"continue": True}),
         RouteConfig(rules=["a"], sinks=["console"])])) == []
+
+
+def test_a_route_without_sinks_drops_on_purpose_and_is_not_a_problem():
+    assert routing_problems(config([RouteConfig(rules=["b"], sinks=[]),
+                                    RouteConfig(sinks=["console"])])) == []

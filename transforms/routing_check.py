@@ -14,16 +14,19 @@ def routing_problems(config: Config) -> list[str]:
     active = active_sinks(config)
     fired = [False] * len(config.routes)
     for rule in config.rules:
+        selected = bool(rule.sinks)
         if rule.sinks:
             reached = list(rule.sinks)
         else:
             reached = []
             for i, route in enumerate(config.routes):
                 if route.selects(rule.id, rule.severity, rule.labels):
-                    fired[i] = True
+                    fired[i] = selected = True
                     reached += route.sinks
                     if not route.continue_:
                         break
+        if selected and not reached:
+            continue  # a route with no sinks drops these matches on purpose
         if not reached:
             problems.append(f"{src}: rules[{rule.id}]: no route selects rule '{rule.id}', so its "
                             f"matches reach no sink. Fix: add a route for it, a catch-all route "

@@ -9,10 +9,15 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 
+def is_local(options: PipelineOptions) -> bool:
+    """No --runner, or the DirectRunner: both mean Beam's in-process engine here."""
+    runner_name = options.view_as(StandardOptions).runner
+    return runner_name is None or runner_name in ("DirectRunner", "direct")
+
+
 def make_pipeline(beam_args: list[str]) -> beam.Pipeline:
     options = PipelineOptions(beam_args)
-    runner_name = options.view_as(StandardOptions).runner
-    if runner_name is None or runner_name in ("DirectRunner", "direct"):
+    if is_local(options):
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
         return beam.Pipeline(runner=FnApiRunner(), options=options)
     return beam.Pipeline(options=options)

@@ -87,11 +87,12 @@ class CycleRunner:
     """
 
     def __init__(self, config: Config, state_dir: str, beam_args: list[str]):
-        from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        from pipelines.options import is_local
         self.config, self.state_dir, self.beam_args = config, state_dir, beam_args
         self.options = PipelineOptions(beam_args)
-        runner = self.options.view_as(StandardOptions).runner
-        self.local = runner is None or runner in ("DirectRunner", "direct")
+        self.local = is_local(self.options)
         self.graphs: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
 
     def run(self, feeds: list[FeedConfig]):

@@ -34,11 +34,10 @@ class _RouteDoFn(beam.DoFn):
 
     def process(self, match: Match) -> Iterable[Alert]:
         from transforms.grouping import silenced
-        now = datetime.now(timezone.utc)
-        if silenced(match, self.config.silences, now):
+        if silenced(match, self.config.silences, datetime.now(timezone.utc)):
             Metrics.counter(NS, "matches_silenced").inc()
             return
-        alerts = self.router.route(match, now)
+        alerts = self.router.route(match)
         if not alerts:
             Metrics.counter(NS, "matches_unrouted").inc()
         yield from alerts

@@ -120,11 +120,10 @@ class _ParseDoFn(StoreDoFn):
         self.store.touch_seen(still_listed)
         if parsed.ttl:
             self.store.save_feed_ttl(feed.id, parsed.ttl)
-        counts = parsed.counters()
         Metrics.counter(NS, "entries").inc(parsed.entries)
         Metrics.counter(NS, "entries_skipped_seen").inc(parsed.skipped_seen)
         Metrics.counter(NS, "articles_parsed").inc(len(parsed.articles))
-        Metrics.counter(NS, "entries_duplicate_in_feed").inc(counts.get("duplicates", 0))
+        Metrics.counter(NS, "entries_duplicate_in_feed").inc(parsed.duplicates)
         for letter in parsed.dead_letters:
             yield beam.pvalue.TaggedOutput(DEAD, letter)
         cutoff = (now - timedelta(hours=feed.backfill_hours)

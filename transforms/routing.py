@@ -1,13 +1,11 @@
 """Which sinks a match goes to (the rule's own sinks, else the routes that select it), and in
-which flood-control group. Silenced matches stop here.
+which flood-control group. Silences are checked before routing (RouteAlerts), not here.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from transforms.config import Config
-from transforms.grouping import group_label, silenced
+from transforms.grouping import group_label
 from transforms.model import Alert, Match
 
 
@@ -25,9 +23,7 @@ class Router:
         self.deliveries = {rule.id: [(i, s) for i, s in config.deliveries_for(rule) if s in active]
                            for rule in config.rules}
 
-    def route(self, match: Match, now: datetime) -> list[Alert]:
-        if silenced(match, self.config.silences, now):
-            return []
+    def route(self, match: Match) -> list[Alert]:
         alerts = []
         for index, sink in self.deliveries.get(match.rule_id, []):
             group_by = self.config.routes[index].group_by if index >= 0 else ["rule"]

@@ -22,6 +22,7 @@ class Payload:
     """Everything one pattern means. `length` is the folded key's length (without padding)."""
 
     length: int
+    tail: int  # 1 for a prefix term (the pattern ends on the key's last letter), else 0
     aliases: tuple[AliasRef, ...] = ()
     terms: list[int] = field(default_factory=list)  # ids into TopicScorer.terms
     context: tuple[int, ...] = ()
@@ -40,7 +41,8 @@ class Matcher:
     def _payload(self, pattern: str, length: int) -> Payload:
         payload = self._payloads.get(pattern)
         if payload is None:
-            payload = self._payloads[pattern] = Payload(length=length)
+            tail = 0 if pattern.endswith(" ") else 1
+            payload = self._payloads[pattern] = Payload(length=length, tail=tail)
         return payload
 
     def add_aliases(self, folded_key: str, refs: tuple[AliasRef, ...]) -> None:
@@ -65,15 +67,31 @@ class Matcher:
     def __len__(self) -> int:
         return len(self._payloads)
 
-    def scan(self, folded: str) -> list[Hit]:
-        """All whole-word hits, overlapping ones included (longest-match is the caller's call)."""
+    def scan(self, folded: str) -> tuple[list[Hit], list[Hit]]:
+        """(term hits, name hits) in text order.
+
+        Term hits are only the outermost ones: "trade war" is trade, not also war; "border
+        security" is not also "border"; `elect*` inside "election" is not counted twice.
+        Hits with the same span are all kept. Name hits (aliases and context words) are all
+        of them, overlapping ones included: which reading wins is the resolver's call.
+        """
+        terms: list[Hit] = []
+        names: list[Hit] = []
         if self._automaton is None or not len(self._automaton):
-            return []
-        hits = []
-        append = hits.append
+            return terms, names
+        # `last` is the index of the pattern's last character: a padding space, or for a
+        # prefix term the last letter of the prefix. Hits come by ascending end, so the kept
+        # term hits, none inside another, also ascend by start: a new hit can only swallow
+        # a tail of them, or be swallowed by the last one.
         for last, payload in self._automaton.iter(folded):
-            # `last` is the index of the pattern's last character: a padding space, or for a
-            # prefix term the last letter of the prefix.
-            end = last if folded[last] == " " else last + 1
-            append((end - payload.length, end, payload))
-        return hits
+            end = last + payload.tail
+            start = end - payload.length
+            if payload.aliases or payload.context:
+                names.append((start, end, payload))
+            if payload.terms:
+                while terms and terms[-1][0] >= start and terms[-1][:2] != (start, end):
+                    terms.pop()
+                if terms and terms[-1][1] == end and terms[-1][0] < start:
+                    continue
+                terms.append((start, end, payload))
+        return terms, names

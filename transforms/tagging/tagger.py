@@ -53,9 +53,9 @@ class Tagger:
     def analyze(self, title: str, body: str) -> tuple[Prepared, TermCounts, list[Mention]]:
         """The prepared text, the topic term counts and the entity mentions (tag() and evals)."""
         text = prepare(title, body)
-        hits = self.matcher.scan(text.folded)
-        counts = self._count_terms(text, hits)
-        mentions = resolve(text, hits, self.gazetteer)
+        term_hits, name_hits = self.matcher.scan(text.folded)
+        counts = self._count_terms(text, term_hits)
+        mentions = resolve(text, name_hits, self.gazetteer)
         if mentions:
             mentions = context.apply(text, mentions, self._subtypes, self._is_sport(counts))
         if self.ner is not None:
@@ -74,7 +74,7 @@ class Tagger:
         tf, words, prefixes = counts.tf, counts.words, self._prefix_terms
         title_end = text.title_end
         title_weight, body_weight = self.settings.title_weight, self.settings.body_weight
-        for start, end, payload in _outermost([h for h in hits if h[2].terms]):
+        for start, end, payload in hits:
             inc = title_weight if start < title_end else body_weight
             for tid in payload.terms:
                 tf[tid] = tf.get(tid, 0.0) + inc
@@ -86,21 +86,6 @@ class Tagger:
         _, counts, mentions = self.analyze(article.title, article.summary)
         return TaggedArticle(article=article, topics=tuple(self.scorer.score(counts)),
                              entities=tuple(aggregate(mentions)))
-
-
-def _outermost(hits: list) -> list:
-    """Term hits not inside a longer term hit: "trade war" is trade, not also war; "border
-    security" is not also "border". Hits with the same span are all kept."""
-    hits.sort(key=lambda h: (h[0], -h[1]))
-    kept, reach, reach_start = [], -1, -1
-    for hit in hits:
-        start, end = hit[0], hit[1]
-        if end <= reach and (start, end) != (reach_start, reach):
-            continue
-        if end > reach:
-            reach, reach_start = end, start
-        kept.append(hit)
-    return kept
 
 
 def _word(folded: str, start: int, end: int) -> str:

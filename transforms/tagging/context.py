@@ -118,7 +118,9 @@ def apply(text: Prepared, mentions: list[Mention], subtypes: dict[str, str | Non
     """Drop, re-kind or re-type mentions by their context. `subtypes`: entity id -> subtype."""
     out: list[Mention] = []
     name_parts: set[str] = set()
-    headline_case = _headline_case(text.original[:text.title_end])
+    # Mentions come in text order: only a title mention needs the title's casing looked at.
+    headline_case = (mentions and mentions[0].start < text.title_end
+                     and _headline_case(text.original[:text.title_end]))
     starts = {m.start for m in mentions}
     for m in mentions:
         in_headline_case = headline_case and m.start < text.title_end

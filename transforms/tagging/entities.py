@@ -12,10 +12,11 @@ The order matters and is why this is not a one-liner over the automaton:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from transforms.tagging.gazetteer import STRONG_KINDS, AliasRef, Gazetteer
-from transforms.tagging.text import STOPWORDS, Prepared
+from transforms.tagging.text import STOPWORDS, Prepared, alnum
 
 
 @dataclass(slots=True)
@@ -34,9 +35,15 @@ class Mention:
     source: str = "gazetteer"
 
 
+_NOT_ASCII_LETTER = re.compile(r"[^A-Za-z]+")
+
+
 def _shouting(original: str, start: int, end: int) -> bool:
     """True when the words around a span are all upper-case (a headline or a results line)."""
     around = original[max(0, start - 24):start] + original[end:end + 24]
+    if around.isascii():  # the usual case, without a Python-level loop over characters
+        ascii_letters = _NOT_ASCII_LETTER.sub("", around)
+        return len(ascii_letters) >= 3 and ascii_letters.isupper()
     letters = [c for c in around if c.isalpha()]
     return len(letters) >= 3 and all(c.isupper() for c in letters)
 
@@ -49,7 +56,7 @@ def passes_case(ref: AliasRef, text: Prepared, start: int, end: int) -> bool:
         first = text.original[start]
         return first.isupper() or first.isdigit() or not text.has_upper
     surface, folded_key = text.original[start:end], text.folded[start:end]
-    written = "".join(c for c in surface if c.isalnum())
+    written = alnum(surface)
     if written != ref.form and not (len(ref.form) >= 4 and written == ref.form.capitalize()):
         return False
     return folded_key not in STOPWORDS or not _shouting(text.original, start, end)
@@ -84,7 +91,7 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
     for _, _, refs in _longest(candidates):
         # Only a span that can mean one entity anchors it: "Georgia" (country, or the state
         # with context) anchors neither.
-        if len({r.entity for r in refs}) == 1 and refs[0].kind in STRONG_KINDS:
+        if refs[0].kind in STRONG_KINDS and (len(refs) == 1 or len({r.entity for r in refs}) == 1):
             anchors.add(refs[0].entity)
 
     resolved = []

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from transforms.tagging.schema import EntityConfig
-from transforms.tagging.text import is_acronym, key
+from transforms.tagging.text import alnum, is_acronym, key
 
 _NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 _PARTICLES = {"de", "da", "del", "der", "van", "von", "la", "le", "di", "bin", "al", "el"}
@@ -81,10 +81,6 @@ def _check_for(alias: str) -> str:
     return "capital" if len(key(alias).split()) == 1 else "any"
 
 
-def _form(alias: str) -> str:
-    return "".join(c for c in alias if c.isalnum())
-
-
 def compile_gazetteer(entries: list[EntityConfig]) -> Gazetteer:
     entities = []
     aliases: dict[str, dict[tuple[int, str], AliasRef]] = defaultdict(dict)
@@ -98,7 +94,7 @@ def compile_gazetteer(entries: list[EntityConfig]) -> Gazetteer:
         existing = aliases[k].get((index, check))
         rank = ("name", "alias", "demonym", "ambiguous", "partial")
         if existing is None or rank.index(kind) < rank.index(existing.kind):
-            aliases[k][(index, check)] = AliasRef(index, kind, check, _form(alias),
+            aliases[k][(index, check)] = AliasRef(index, kind, check, alnum(alias),
                                                   alias.rstrip().endswith("."), " " not in k)
 
     for index, entry in enumerate(entries):

@@ -7,8 +7,6 @@ taxonomy into one automaton (and loads the NER model when enabled), which is the
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from transforms.model import Article, EntityTag, TaggedArticle
 from transforms.tagging import context
 from transforms.tagging.entities import Mention, resolve
@@ -96,15 +94,18 @@ def _word(folded: str, start: int, end: int) -> str:
 
 def aggregate(mentions: list[Mention]) -> list[EntityTag]:
     """One EntityTag per entity: mention count and distinct surface forms; most mentioned first."""
-    groups: dict[str, list[Mention]] = defaultdict(list)
+    groups: dict[str, list[Mention]] = {}
     for mention in mentions:
-        groups[mention.id].append(mention)
+        group = groups.get(mention.id)
+        if group is None:
+            groups[mention.id] = [mention]
+        else:
+            group.append(mention)
     tags = []
-    for entity_id, group in groups.items():
+    for group in sorted(groups.values(), key=lambda g: (-len(g), g[0].start)):
         first = group[0]
-        surfaces = tuple(dict.fromkeys(m.surface for m in group))
-        tags.append((-len(group), first.start, EntityTag(
-            id=entity_id, name=first.name, type=first.type, count=len(group), mentions=surfaces,
-            wikidata=first.wikidata, source=first.source)))
-    tags.sort(key=lambda t: (t[0], t[1]))
-    return [tag for _, _, tag in tags]
+        surfaces = (first.surface,) if len(group) == 1 else tuple(
+            dict.fromkeys([m.surface for m in group]))
+        tags.append(EntityTag(id=first.id, name=first.name, type=first.type, count=len(group),
+                              mentions=surfaces, wikidata=first.wikidata, source=first.source))
+    return tags

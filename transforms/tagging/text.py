@@ -77,6 +77,14 @@ def key(phrase: str) -> str:
     return " ".join(fold(unicodedata.normalize("NFC", phrase)).split())
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is exactly str.isalnum() plus "_"
+
+
+def alnum(text: str) -> str:
+    """Only the letters and digits of `text`, as written: "U.S." -> "US"."""
+    return _NOT_ALNUM.sub("", text)
+
+
 def is_acronym(alias: str) -> bool:
     """US, U.S., UN, NATO, WHO: all letters upper-case and at most 5 of them."""
     letters = [c for c in alias if c.isalpha()]

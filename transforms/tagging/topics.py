@@ -70,11 +70,16 @@ class TopicScorer:
         for term in self.terms:
             for target in self.lineage[term.topic]:
                 holders[target, term.key] = holders.get((target, term.key), 0) + 1
-        self.fanout: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        # Per term id: (weight, topics its evidence goes straight into, topics it
+        # reaches through a max, its key), looked up once per hit term and article.
+        self._spread: list[tuple[float, tuple[int, ...], tuple[int, ...], str]] = []
         for term in self.terms:
             targets = self.lineage[term.topic]
             shared = tuple(t for t in targets if holders[t, term.key] > 1)
-            self.fanout.append((tuple(t for t in targets if t not in shared), shared))
+            plain = tuple(t for t in targets if t not in shared)
+            self._spread.append((term.weight, plain, shared, term.key))
+        # Per term id: the topics its evidence is shown for, and how it is shown.
+        self._shown = [(self.lineage[term.topic], term.text) for term in self.terms]
 
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
         """(per term id, per topic with ancestors) raw evidence; computed once per article."""
@@ -83,18 +88,16 @@ class TopicScorer:
         per_term: dict[int, float] = {}
         per_topic: dict[int, float] = {}
         best: dict[tuple[int, str], float] = {}
-        terms, fanout, k1 = self.terms, self.fanout, _K + 1
+        spread, k1 = self._spread, _K + 1
         for tid, count in counts.tf.items():
-            term = terms[tid]
-            value = term.weight * count * k1 / (count + _K)
-            per_term[tid] = value
-            plain, shared = fanout[tid]
+            weight, plain, shared, term_key = spread[tid]
+            per_term[tid] = value = weight * count * k1 / (count + _K)
             for target in plain:
                 per_topic[target] = per_topic.get(target, 0.0) + value
             # A word listed by a topic and by its child (or by two children) counts once for
             # the topic they share, at its highest weight: no double counting up the tree.
             for target in shared:
-                slot = (target, term.key)
+                slot = (target, term_key)
                 if value > best.get(slot, 0.0):
                     best[slot] = value
         for (target, _), value in best.items():
@@ -116,26 +119,25 @@ class TopicScorer:
 
     def score(self, counts: TermCounts) -> list[TopicTag]:
         per_term, per_topic = self.contributions(counts)
-        saturation = self.settings.saturation
+        saturation, thresholds, topics = self.settings.saturation, self.thresholds, self.topics
         kept = []
         for topic, raw in per_topic.items():
             if raw > 0:
                 score = 1.0 - math.exp(-raw / saturation)
-                if score >= self.thresholds[topic]:
-                    kept.append((-score, self.topics[topic].id, topic, score))
+                if score >= thresholds[topic]:
+                    kept.append((-score, topics[topic].id, topic, score))
         kept.sort()
         kept = kept[:self.settings.max_topics]
         evidence: dict[int, dict[str, float]] = {topic: {} for _, _, topic, _ in kept}
-        words, terms, lineage = counts.words, self.terms, self.lineage
+        words, shown = counts.words, self._shown
         for tid, value in per_term.items():
             if value > 0:
-                term = terms[tid]
-                for target in lineage[term.topic]:
+                targets, text = shown[tid]
+                word = words.get(tid, text)
+                for target in targets:
                     bucket = evidence.get(target)
-                    if bucket is not None:
-                        word = words.get(tid, term.text)
-                        if value > bucket.get(word, 0.0):
-                            bucket[word] = value
+                    if bucket is not None and value > bucket.get(word, 0.0):
+                        bucket[word] = value
         tags = []
         for _, _, topic, score in kept:
             # Stable sort: ties keep text order, so the evidence is deterministic.

@@ -41,15 +41,22 @@ _PLACE_PREPOSITIONS = frozenset("in from near to of outside inside around across
 
 
 def _next_token(original: str, end: int) -> str:
-    rest = original[end:end + 40]
-    if rest[:1] == " ":
-        rest = rest[1:]
-    return rest.split(" ", 1)[0]
+    """The word after a span (within 40 characters), skipping one space."""
+    start = end + 1 if original[end:end + 1] == " " else end
+    stop = original.find(" ", start, end + 40)
+    return original[start:stop if stop >= 0 else end + 40]
 
 
 def _prev_token(original: str, start: int) -> str:
-    before = original[max(0, start - 40):start]
-    return before.rstrip(" ").rsplit(" ", 1)[-1] if before.endswith(" ") else ""
+    """The word before a span (within 40 characters), or "" when the span is not after a space."""
+    low = max(0, start - 40)
+    if start <= low or original[start - 1] != " ":
+        return ""
+    stop = start - 1
+    while stop > low and original[stop - 1] == " ":
+        stop -= 1
+    space = original.rfind(" ", low, stop)
+    return original[space + 1 if space >= 0 else low:stop]
 
 
 def _titlecase(token: str) -> bool:
@@ -127,7 +134,7 @@ def apply(text: Prepared, mentions: list[Mention], subtypes: dict[str, str | Non
         if (m.type in ("PLACE", "ORG") and m.kind in ("name", "alias", "ambiguous")
                 and not in_headline_case):
             if " " not in m.surface.strip(".") and not _acronym(m.surface):
-                key = fold(m.surface).strip()
+                key = text.folded[m.start:m.end].strip()  # fold() of the surface
                 if key in name_parts or _ends_name(text, m):
                     name_parts.add(key)  # later "Jordan" is the person too
                     continue

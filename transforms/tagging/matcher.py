@@ -58,7 +58,11 @@ class Matcher:
     def compile(self) -> Matcher:
         automaton = ahocorasick.Automaton()
         for pattern, payload in self._payloads.items():
-            automaton.add_word(pattern, payload)
+            # What scan() asks of every hit, unpacked in one go rather than read attribute
+            # by attribute: a long article yields a hundred hits.
+            named = bool(payload.aliases or payload.context)
+            automaton.add_word(pattern, (payload.tail, payload.length, named, bool(payload.terms),
+                                         payload))
         if len(automaton):
             automaton.make_automaton()
         self._automaton = automaton
@@ -83,12 +87,12 @@ class Matcher:
         # prefix term the last letter of the prefix. Hits come by ascending end, so the kept
         # term hits, none inside another, also ascend by start: a new hit can only swallow
         # a tail of them, or be swallowed by the last one.
-        for last, payload in self._automaton.iter(folded):
-            end = last + payload.tail
-            start = end - payload.length
-            if payload.aliases or payload.context:
+        for last, (tail, length, named, termed, payload) in self._automaton.iter(folded):
+            end = last + tail
+            start = end - length
+            if named:
                 names.append((start, end, payload))
-            if payload.terms:
+            if termed:
                 while terms and terms[-1][0] >= start and terms[-1][:2] != (start, end):
                     terms.pop()
                 if terms and terms[-1][1] == end and terms[-1][0] < start:

@@ -32,7 +32,6 @@ class Tagger:
             matcher.add_term(term.key.rstrip("*"), term.prefix, term_id)
         self.matcher = matcher.compile()
         self._subtypes = {e.id: e.subtype for e in self.gazetteer.entities}
-        self._prefix_terms = frozenset(i for i, t in enumerate(self.scorer.terms) if t.prefix)
         topic_index = {t.id: i for i, t in enumerate(self.scorer.topics)}
         self._club_topic = topic_index.get(self.settings.club_topic or "")
         self.ner = None
@@ -69,15 +68,17 @@ class Tagger:
 
     def _count_terms(self, text: Prepared, hits: list) -> TermCounts:
         counts = TermCounts()
-        tf, words, prefixes = counts.tf, counts.words, self._prefix_terms
+        tf, words = counts.tf, counts.words
         title_end = text.title_end
         title_weight, body_weight = self.settings.title_weight, self.settings.body_weight
         for start, end, payload in hits:
             inc = title_weight if start < title_end else body_weight
             for tid in payload.terms:
                 tf[tid] = tf.get(tid, 0.0) + inc
-                if tid in prefixes and tid not in words:
-                    words[tid] = _word(text.folded, start, end)
+            if payload.tail:  # prefix terms: the first word each matched is their evidence
+                for tid in payload.terms:
+                    if tid not in words:
+                        words[tid] = _word(text.folded, start, end)
         return counts
 
     def tag(self, article: Article) -> TaggedArticle:

@@ -128,22 +128,21 @@ class TopicScorer:
                     kept.append((-score, topics[topic].id, topic, score))
         kept.sort()
         kept = kept[:self.settings.max_topics]
-        evidence: dict[int, dict[str, float]] = {topic: {} for _, _, topic, _ in kept}
+        # Evidence: each kept topic's strongest words, one pass over the terms from strongest
+        # to weakest (a stable sort: ties keep text order, so the evidence is deterministic).
+        evidence: dict[int, dict[str, None]] = {topic: {} for _, _, topic, _ in kept}
         words, shown = counts.words, self._shown
-        for tid, value in per_term.items():
-            if value > 0:
-                targets, text = shown[tid]
-                word = words.get(tid, text)
-                for target in targets:
-                    bucket = evidence.get(target)
-                    if bucket is not None and value > bucket.get(word, 0.0):
-                        bucket[word] = value
+        for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
+            if value <= 0:
+                break
+            targets, text = shown[tid]
+            word = words.get(tid, text)
+            for target in targets:
+                bucket = evidence.get(target)
+                if bucket is not None and len(bucket) < _EVIDENCE:
+                    bucket[word] = None
         tags = []
-        for _, _, topic, score in kept:
-            # Stable sort: ties keep text order, so the evidence is deterministic.
-            strongest = sorted(evidence[topic].items(), key=itemgetter(1), reverse=True)
-            strongest = strongest[:_EVIDENCE]
-            config = self.topics[topic]
-            tags.append(TopicTag(id=config.id, label=config.label, score=round(score, 4),
-                                 evidence=tuple(word for word, _ in strongest)))
+        for _, topic_id, topic, score in kept:
+            tags.append(TopicTag(id=topic_id, label=topics[topic].label, score=round(score, 4),
+                                 evidence=tuple(evidence[topic])))
         return tags

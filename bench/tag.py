@@ -1,20 +1,22 @@
 """Tagging speed: articles per second per core, 500-word articles, gazetteer grown to 50k aliases.
 
     python bench/tag.py --data ../shared/datasets/bbc/val.csv [--aliases 50000] [--words 500]
-                        [--ner] [--seconds 10]
+                        [--ner] [--seconds 10] [--no-pin]
 
 Articles are cut from the texts in --data (a CSV with a `text` column, or plain text files),
 joined and split into --words-word articles. The shipped gazetteer is grown with synthetic
 entities (pronounceable names, people with surnames, multi-word organisations) to --aliases
 aliases, so the automaton has the size of a real newsroom list. One process, one core: the
 number is CPU time (time.process_time), so other load on the machine does not skew it; wall
-time is printed too.
+time is printed too. The process is pinned to one CPU (see _pin_to_one_cpu); --no-pin shows
+the unpinned number.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import sys
 import time
@@ -88,8 +90,11 @@ def main() -> int:
     parser.add_argument("--words", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=10.0, help="measure at least this long")
     parser.add_argument("--ner", action="store_true", help="also run the spaCy NER (extra)")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the kernel move the process between cores")
     args = parser.parse_args()
 
+    pinned = None if args.no_pin else _pin_to_one_cpu()
     config = config_from_args(args.config, ner=args.ner)
     entities = grow(list(config.entities), args.aliases)
     started = time.perf_counter()
@@ -111,10 +116,23 @@ def main() -> int:
     print(f"{mode}: {tagger.gazetteer.alias_count} aliases ({len(tagger.gazetteer.entities)} "
           f"entities), {len(tagger.matcher)} patterns, built in {build:.2f} s")
     print(f"{done} articles of {args.words} words: {done / cpu:.0f} articles/s per core "
-          f"(CPU time; {done / wall:.0f}/s wall), {cpu / done * 1e6:.0f} us/article")
+          f"(CPU time; {done / wall:.0f}/s wall), {cpu / done * 1e6:.0f} us/article, "
+          + (f"pinned to CPU {pinned}" if pinned is not None else "not pinned"))
     print(f"machine reference: sum(range(1000)) takes {reference:.1f} us here (about 8-10 us "
           f"on an idle modern core; a larger number means a slower or busier machine)")
     return 0
+
+
+def _pin_to_one_cpu() -> int | None:
+    """Stay on one CPU for the whole run. A single busy process on an otherwise idle machine
+    gets moved between cores, and every move costs it the caches holding the automaton and the
+    gazetteer: on the 2-vCPU development VM that alone moved single runs by +-20%. A worker on
+    a loaded machine (one per core) stays put, so the pinned number is the per-core one."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    return cpu
 
 
 def _reference_us() -> float:

@@ -60,12 +60,12 @@ _FEED_START = re.compile(r"\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(rss|feed|rdf:R
 
 def _feed_articles(data: str, name: str) -> list:
     """A feed file: every entry is an article (parsed exactly as the pipeline parses)."""
-    from transforms.parse import parse_feed
+    from transforms.rules.inputs import read_feed
     from transforms.tagging.inputs import InputError
-    parsed = parse_feed(data.encode("utf-8"), feed_id=os.path.basename(name), feed_url=name)
-    if not parsed.articles and parsed.dead_letters:
-        raise InputError(f"{name}: {parsed.dead_letters[0].reason}: {parsed.dead_letters[0].detail}")
-    return parsed.articles
+    loaded = read_feed(data.encode("utf-8"), "stdin" if name == "-" else name)
+    if not loaded.items and loaded.problems:
+        raise InputError(loaded.problems[0])
+    return loaded.items
 
 
 def _read(path: str) -> str:

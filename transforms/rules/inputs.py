@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from transforms.model import Article, TaggedArticle, utc_now
+from transforms.tagging.inputs import split_plain
 
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
@@ -39,9 +40,8 @@ class Loaded:
 
 def article_from_text(text: str, ident: str, feed_id: str = "example") -> Article:
     """First non-empty line is the title, the rest the summary."""
-    lines = text.strip().splitlines() or [""]
-    return Article(id=ident, feed_id=feed_id, title=lines[0].strip(),
-                   summary="\n".join(lines[1:]).strip(), published=utc_now())
+    title, summary = split_plain(text)
+    return Article(id=ident, feed_id=feed_id, title=title, summary=summary, published=utc_now())
 
 
 def item_from_json(obj) -> Item | None:
@@ -94,7 +94,7 @@ def read_bytes(data: bytes, source: str, suffix: str = "") -> Loaded:
     if suffix in JSON_SUFFIXES or (not suffix and head in (b"{", b"[")):
         return _read_json(data, source)
     if suffix in FEED_SUFFIXES or (suffix not in TEXT_SUFFIXES and head == b"<"):
-        return _read_feed(data, source)
+        return read_feed(data, source)
     text = data.decode("utf-8", "replace")
     if not text.strip():
         return Loaded(problems=[f"{source}: empty input"])
@@ -128,7 +128,8 @@ def _read_json(data: bytes, source: str) -> Loaded:
     return loaded
 
 
-def _read_feed(data: bytes, source: str) -> Loaded:
+def read_feed(data: bytes, source: str) -> Loaded:
+    """Every entry of a feed file, parsed exactly as the pipeline parses it."""
     from transforms.parse import parse_feed  # feedparser is heavy; only feeds need it
     feed_id = Path(source).stem if source != "stdin" else "stdin"
     url = os.path.abspath(source) if source != "stdin" else "stdin"

@@ -35,7 +35,7 @@ def article_from_text(data: str, source: str) -> Article:
     if _HTML_HINT.search(stripped[:4096]):
         title, body = _from_html(stripped)
     else:
-        title, body = _split_plain(stripped)
+        title, body = split_plain(stripped)
     return _article(source, title, body)
 
 
@@ -79,10 +79,10 @@ def _from_html(markup: str) -> tuple[str, str]:
     return title, body
 
 
-def _split_plain(text: str) -> tuple[str, str]:
-    lines = text.splitlines()
-    first = next(i for i, line in enumerate(lines) if line.strip())
-    return lines[first].strip(), "\n".join(lines[first + 1:]).strip()
+def split_plain(text: str) -> tuple[str, str]:
+    """(title, body) of plain text: the first non-empty line is the title, the rest the body."""
+    lines = text.strip().splitlines() or [""]
+    return lines[0].strip(), "\n".join(lines[1:]).strip()
 
 
 def _article(source: str, title: str, body: str, link: str | None = None) -> Article:

@@ -70,16 +70,17 @@ class TopicScorer:
         for term in self.terms:
             for target in self.lineage[term.topic]:
                 holders[target, term.key] = holders.get((target, term.key), 0) + 1
-        # Per term id: (weight, topics its evidence goes straight into, topics it
-        # reaches through a max, its key), looked up once per hit term and article.
+        # Per term id, looked up once per hit term and article: (weight, topics its evidence
+        # goes straight into, topics it reaches through a max, its key) for the sums, and
+        # (topics it is shown for, how it is shown) for the evidence.
         self._spread: list[tuple[float, tuple[int, ...], tuple[int, ...], str]] = []
+        self._shown: list[tuple[tuple[int, ...], str]] = []
         for term in self.terms:
             targets = self.lineage[term.topic]
             shared = tuple(t for t in targets if holders[t, term.key] > 1)
             plain = tuple(t for t in targets if t not in shared)
             self._spread.append((term.weight, plain, shared, term.key))
-        # Per term id: the topics its evidence is shown for, and how it is shown.
-        self._shown = [(self.lineage[term.topic], term.text) for term in self.terms]
+            self._shown.append((targets, term.text))
 
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
         """(per term id, per topic with ancestors) raw evidence; computed once per article."""

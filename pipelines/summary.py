@@ -6,6 +6,8 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
+from transforms.beam_metrics import NS
+
 
 class CycleSummary(BaseModel):
     seconds: float = 0.0
@@ -27,10 +29,10 @@ class CycleSummary(BaseModel):
         for counter in query["counters"]:
             namespace, name = counter.key.metric.namespace, counter.key.metric.name
             value = counter.committed if counter.committed is not None else counter.attempted
-            if namespace == "wirewatch" or namespace.startswith("transforms."):
-                # our DoFns count under "wirewatch" or their class path (Metrics.counter(cls, ..))
+            if namespace == NS or namespace.startswith("transforms."):
+                # our DoFns count under NS or their class path (Metrics.counter(cls, ..))
                 counters[name] += value
-            elif namespace in ("wirewatch.feed", "wirewatch.sink"):
+            elif namespace in (f"{NS}.feed", f"{NS}.sink"):
                 owner, _, status = name.rpartition(".")
                 bucket = per[namespace.split(".")[1]].setdefault(owner, {})
                 bucket[status] = bucket.get(status, 0) + value

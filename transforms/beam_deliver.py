@@ -14,12 +14,12 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.beam_metrics import NS
 from transforms.beam_store import StoreDoFn
 from transforms.config import Config
 from transforms.model import Alert, DeadLetter, Match
 from transforms.worker_cache import ref
 
-NS = "wirewatch"
 DEAD = "dead"
 
 

@@ -16,13 +16,13 @@ from urllib.parse import urlsplit
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.beam_metrics import NS
 from transforms.beam_store import StoreDoFn
 from transforms.config import Config, FeedConfig
 from transforms.model import Article, DeadLetter
 from transforms.store import FeedState
 from transforms.worker_cache import fingerprint, shared
 
-NS = "wirewatch"
 DEAD = "dead"
 FEED_STATE = "feed_state"
 BACKFILL = "backfill"

@@ -12,11 +12,10 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from transforms.beam_metrics import NS
 from transforms.beam_store import StoreDoFn
 from transforms.config import Config
 from transforms.model import TaggedArticle
-
-NS = "wirewatch"
 
 
 class _AssignDoFn(StoreDoFn):

@@ -10,6 +10,13 @@ def test_fold_lowercases_strips_accents_and_blanks_punctuation():
     assert fold("Łódź ØRESUND") == "lodz oresund"
 
 
+def test_fold_of_text_mixing_other_scripts_keeps_their_letters_lower_cased():
+    # Latin-only text folds through the ASCII codec; a run that stays non-ASCII (東京, Αθήνα)
+    # sends the whole text down the per-character path, with the same result for the Latin.
+    assert fold("Tōkyō 東京, Αθήνα’s café") == "tokyo 東京  αθηνα s cafe"
+    assert fold("Αθήνα") == "αθηνα"
+
+
 @given(st.text())
 def test_fold_keeps_length_so_offsets_need_no_map(text):
     assert len(fold(text)) == len(text)

@@ -10,6 +10,7 @@ only ever finds whole words: word-boundary safety comes from the data, not from 
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -51,11 +52,26 @@ _TABLE = _build_table()
 # a dict costs ~30 ns/char. Non-ASCII characters are folded first, one for one.
 _BYTES_TABLE = bytes(ord(_TABLE.get(i, chr(i))) for i in range(128)) + bytes(range(128, 256))
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_FOLD_ERRORS = "wirewatch.fold"
 
 
 def _fold_one(match: re.Match) -> str:
     ch = match.group()
     return _TABLE.get(ord(ch), ch)
+
+
+def _fold_unencodable(error: UnicodeEncodeError) -> tuple[str, int]:
+    """Encoding to ASCII calls this once per run of non-ASCII characters ("£", "’", "é"), so
+    mostly-ASCII text (most news) folds at codec speed instead of through a regex callback per
+    character. A run that does not fold to ASCII (other scripts) re-raises: the caller's slow
+    path then handles the whole text."""
+    folded = error.object[error.start:error.end].translate(_TABLE)
+    if not folded.isascii():
+        raise error
+    return folded, error.end
+
+
+codecs.register_error(_FOLD_ERRORS, _fold_unencodable)
 
 # Function words that are also acronyms (US, IT, WHO): in all-caps text they are just words.
 STOPWORDS = frozenset("""a an and are as at be but by for from has have he her his i if in into
@@ -65,11 +81,11 @@ with you""".split())
 
 def fold(text: str) -> str:
     """Same length as `text` (after NFC): lower-case, accent-free, non-alphanumerics as spaces."""
-    if not text.isascii():
-        text = _NON_ASCII.sub(_fold_one, text)
-        if not text.isascii():  # letters of other scripts stay (lower-cased): slow path
-            return text.translate(_TABLE)
-    return text.encode("ascii").translate(_BYTES_TABLE).decode("ascii")
+    try:
+        data = text.encode("ascii", _FOLD_ERRORS)
+    except UnicodeEncodeError:  # letters of other scripts stay (lower-cased): slow path
+        return _NON_ASCII.sub(_fold_one, text).translate(_TABLE)
+    return data.translate(_BYTES_TABLE).decode("ascii")
 
 
 def key(phrase: str) -> str:

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from transforms.config import load_config  # noqa: E402
+from wirewatch.transforms.config import load_config  # noqa: E402
 
 
 def shipped_config(ner: bool = False, extra_yaml: str = ""):
@@ -30,7 +30,7 @@ def shipped_config(ner: bool = False, extra_yaml: str = ""):
     finally:
         os.unlink(handle.name)
     if ner:
-        from transforms.tagging.schema import NerSettings, TaggingSettings
+        from wirewatch.transforms.tagging.schema import NerSettings, TaggingSettings
         settings = getattr(config, "tagging", None) or TaggingSettings()
         settings = settings.model_copy(update={"ner": NerSettings(enabled=True)})
         object.__setattr__(config, "tagging", settings)
@@ -41,7 +41,7 @@ def config_from_args(path: str | None, ner: bool = False):
     if path:
         config = load_config(path)
         if ner:
-            from transforms.tagging.schema import NerSettings, TaggingSettings
+            from wirewatch.transforms.tagging.schema import NerSettings, TaggingSettings
             settings = getattr(config, "tagging", None) or TaggingSettings()
             object.__setattr__(config, "tagging",
                                settings.model_copy(update={"ner": NerSettings(enabled=True)}))

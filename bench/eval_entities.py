@@ -19,7 +19,7 @@ from collections import Counter
 
 from _common import config_from_args
 
-from transforms.tagging.tagger import Tagger
+from wirewatch.transforms.tagging.tagger import Tagger
 
 TYPE_MAP = {"PERSON": "PER", "ORG": "ORG", "PLACE": "LOC"}
 GOLD_TYPES = {"PER", "ORG", "LOC"}

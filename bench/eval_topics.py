@@ -17,7 +17,7 @@ from collections import Counter
 
 from _common import config_from_args
 
-from transforms.tagging.tagger import Tagger
+from wirewatch.transforms.tagging.tagger import Tagger
 
 BBC_MAP = {"business": "economy", "entertainment": "arts-culture-entertainment",
            "politics": "politics", "sport": "sport", "tech": "science-technology"}

@@ -99,7 +99,7 @@ def main() -> int:
         env = {**os.environ, "BENCH_SLACK_WEBHOOK": slack.webhook_url, "PYTHONPATH": str(ROOT)}
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config),
+                [sys.executable, "-m", "wirewatch.pipelines.cli", "run", "--config", str(config),
                  "--state-dir", f"{tmp}/state", "--interval", str(args.interval), *beam_args],
                 cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
             try:

@@ -28,9 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import feedparser
 
-from transforms.config import FetchSettings
-from transforms.fetch import fetch
-from transforms.parse import parse_feed
+from wirewatch.transforms.config import FetchSettings
+from wirewatch.transforms.ingest.fetch import fetch
+from wirewatch.transforms.ingest.parse import parse_feed
 
 FEED_URL = "https://feeds.example.com/{}"
 

@@ -34,12 +34,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from transforms.config import Config  # noqa: E402
-from transforms.model import Article, EntityTag, TaggedArticle, TopicTag  # noqa: E402
-from transforms.rules import compile_rules  # noqa: E402
-from transforms.rules.schema import RuleConfig  # noqa: E402
-from transforms.rules.view import ArticleView  # noqa: E402
-from transforms.tagging.schema import EntityConfig, TopicConfig  # noqa: E402
+from wirewatch.transforms.config import Config  # noqa: E402
+from wirewatch.transforms.model import Article, EntityTag, TaggedArticle, TopicTag  # noqa: E402
+from wirewatch.transforms.rules.ruleset import compile_rules  # noqa: E402
+from wirewatch.transforms.rules.schema import RuleConfig  # noqa: E402
+from wirewatch.transforms.rules.view import ArticleView  # noqa: E402
+from wirewatch.transforms.tagging.schema import EntityConfig, TopicConfig  # noqa: E402
 
 NEWS = ("the of and to in a on for said with that by as at from is was government minister "
         "president talks border wall immigration migrants deportation trade tariffs oil prices "

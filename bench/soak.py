@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines.beam_setup import configure_logging  # noqa: E402
 from tests.loopback import FeedServer  # noqa: E402
-from transforms.config import load_config  # noqa: E402
+from wirewatch.pipelines.logs import configure_logging  # noqa: E402
+from wirewatch.transforms.config import load_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = """
@@ -86,7 +86,7 @@ def main() -> int:
     if not snapshots:
         parser.error(f"no <feed>/*.xml under {args.data}")
 
-    from pipelines.watch import CycleRunner
+    from wirewatch.pipelines.watch import CycleRunner
     with tempfile.TemporaryDirectory() as tmp, ReplayServer(snapshots, args.cycles) as server:
         feeds = "\n".join(f'  - {{id: {feed}, url: "{server.url(f"/{feed}.xml")}", '
                           f"backfill_hours: null}}" for feed in snapshots)

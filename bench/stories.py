@@ -29,13 +29,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from transforms.model import Article  # noqa: E402
-from transforms.parse import parse_feed  # noqa: E402
-from transforms.store import StateStore  # noqa: E402
-from transforms.stories import StoryIndex, StorySettings  # noqa: E402
-from transforms.stories.fingerprint import content_words, fingerprint, jaccard, similarity  # noqa: E402
-from transforms.stories.index import bucket_keys  # noqa: E402
-from transforms.stories.material import markers, new_markers  # noqa: E402
+from wirewatch.transforms.ingest.parse import parse_feed  # noqa: E402
+from wirewatch.transforms.model import Article  # noqa: E402
+from wirewatch.transforms.state.sqlite import StateStore  # noqa: E402
+from wirewatch.transforms.stories import StoryIndex, StorySettings  # noqa: E402
+from wirewatch.transforms.stories.fingerprint import content_words, fingerprint, jaccard, similarity  # noqa: E402
+from wirewatch.transforms.stories.index import bucket_keys  # noqa: E402
+from wirewatch.transforms.stories.material import markers, new_markers  # noqa: E402
 
 
 def load_snapshots(data: Path):
@@ -72,8 +72,8 @@ def load_snapshots(data: Path):
 
 def entity_tagger(config_path: Path):
     """The pipeline tags before it clusters; the bench does the same with the repo's gazetteer."""
-    from transforms.config import load_config
-    from transforms.tagging.tagger import Tagger
+    from wirewatch.transforms.config import load_config
+    from wirewatch.transforms.tagging.tagger import Tagger
     tagger = Tagger.from_config(load_config(config_path))
     return lambda article: tagger.tag(article).entities
 
@@ -254,7 +254,7 @@ def throughput(articles: list[Article], snapshots, settings: StorySettings, n: i
 
 def candidate_stats(index: StoryIndex, articles: list[Article]) -> tuple[float, int]:
     """How many indexed articles each look-up had to verify (read-only, after the run)."""
-    from transforms.stories.index import _candidates_sql
+    from wirewatch.transforms.stories.index import _candidates_sql
     s, window = index.settings, index.settings.window_hours * 3600
     counts = []
     for a in articles:

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from _common import config_from_args
 
-from transforms.model import Article
-from transforms.tagging.schema import EntityConfig
-from transforms.tagging.tagger import Tagger
+from wirewatch.transforms.model import Article
+from wirewatch.transforms.tagging.schema import EntityConfig
+from wirewatch.transforms.tagging.tagger import Tagger
 
 _SYLLABLES = ("ka ri to na mo le sa vi du ber gan tor mel fi ro ste lin dar qua zen hol "
               "bra cor ent pal mun sor tev ula wik yor").split()

@@ -14,9 +14,9 @@ import logging
 import pkgutil
 import sys
 
-from pipelines import commands
-from pipelines.beam_setup import configure_logging
-from transforms.config import DEFAULT_CONFIG, ConfigError
+from wirewatch.pipelines import commands
+from wirewatch.pipelines.logs import configure_logging
+from wirewatch.transforms.config import DEFAULT_CONFIG, ConfigError
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -26,7 +26,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = {}
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"pipelines.commands.{info.name}")
+        module = importlib.import_module(f"wirewatch.pipelines.commands.{info.name}")
         if not hasattr(module, "NAME"):
             continue
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)

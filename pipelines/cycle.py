@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from transforms.beam_deliver import CommitCycle, Deliver, RouteAlerts, WriteDeadLetters
-from transforms.beam_ingest import DropSeen, FetchFeeds, ParseFeeds
-from transforms.beam_stories import AssignStories
-from transforms.config import Config, FeedConfig
-from transforms.rules.beam import MatchRules
-from transforms.tagging.beam import TagArticles
+from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.ingest.beam import DropSeen, FetchFeeds, ParseFeeds
+from wirewatch.transforms.routing.beam import RouteAlerts
+from wirewatch.transforms.rules.beam import MatchRules
+from wirewatch.transforms.sinks.beam import Deliver
+from wirewatch.transforms.state.beam import CommitCycle, WriteDeadLetters
+from wirewatch.transforms.stories.beam import AssignStories
+from wirewatch.transforms.tagging.beam import TagArticles
 
 
 def build_cycle(pipeline: beam.Pipeline, config: Config, feeds: list[FeedConfig],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transforms.config import Config
+from wirewatch.transforms.config import Config
 
 
 def resolve_state_dir(cli_value: str | None, config: Config) -> str:

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
-from transforms.beam_metrics import NS
+from wirewatch.transforms.beam_support.metrics import NS
 
 
 class CycleSummary(BaseModel):
@@ -29,7 +29,7 @@ class CycleSummary(BaseModel):
         for counter in query["counters"]:
             namespace, name = counter.key.metric.namespace, counter.key.metric.name
             value = counter.committed if counter.committed is not None else counter.attempted
-            if namespace == NS or namespace.startswith("transforms."):
+            if namespace == NS or namespace.startswith("wirewatch."):
                 # our DoFns count under NS or their class path (Metrics.counter(cls, ..))
                 counters[name] += value
             elif namespace in (f"{NS}.feed", f"{NS}.sink"):

@@ -25,8 +25,8 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 
-from transforms.config import Config, FeedConfig
-from transforms.store import StateStore
+from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.state.sqlite import StateStore
 
 MAX_SLEEP = 5.0
 PRUNE_EVERY = 3600.0                  # seconds between prunes
@@ -89,15 +89,15 @@ class CycleRunner:
     def __init__(self, config: Config, state_dir: str, beam_args: list[str]):
         from apache_beam.options.pipeline_options import PipelineOptions
 
-        from pipelines.options import is_local
+        from wirewatch.pipelines.options import is_local
         self.config, self.state_dir, self.beam_args = config, state_dir, beam_args
         self.options = PipelineOptions(beam_args)
         self.local = is_local(self.options)
         self.graphs: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
 
     def run(self, feeds: list[FeedConfig]):
-        from pipelines.commands.run import run_cycle
-        from pipelines.summary import CycleSummary
+        from wirewatch.pipelines.commands.run import run_cycle
+        from wirewatch.pipelines.summary import CycleSummary
         if not self.local:
             return run_cycle(self.config, feeds, self.state_dir, self.beam_args)
         started = time.monotonic()
@@ -116,9 +116,9 @@ class CycleRunner:
     def _build_and_run(self, feeds: list[FeedConfig]):
         import apache_beam as beam
 
-        from pipelines.beam_setup import quiet_beam_logging
-        from pipelines.commands.run import dead_letter_path
-        from pipelines.cycle import build_cycle
+        from wirewatch.pipelines.commands.run import dead_letter_path
+        from wirewatch.pipelines.cycle import build_cycle
+        from wirewatch.pipelines.logs import quiet_beam_logging
         quiet_beam_logging()
         runner = _proto_keeping_runner()()
         pipeline = beam.Pipeline(runner=runner, options=self.options)

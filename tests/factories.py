@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from transforms.model import Alert, Article, EntityTag, Hit, Match, TaggedArticle, TopicTag
+from wirewatch.transforms.model import (
+    Alert,
+    Article,
+    EntityTag,
+    Hit,
+    Match,
+    TaggedArticle,
+    TopicTag,
+)
 
 
 def article(title="Talks resume", summary="Officials met on immigration.", link="https://example.org/a",

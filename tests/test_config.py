@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.config import ConfigError, load_config
+from wirewatch.transforms.config import ConfigError, load_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
 

@@ -5,10 +5,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.factories import alert
-from transforms.config import Config, RouteConfig, Silence
-from transforms.grouping import quiet_until, silenced
-from transforms.sinks.deliver import Dispatcher
-from transforms.store import StateStore
+from wirewatch.transforms.config import Config, RouteConfig, Silence
+from wirewatch.transforms.routing.flood import quiet_until
+from wirewatch.transforms.routing.silences import silenced
+from wirewatch.transforms.sinks.dispatch import Dispatcher
+from wirewatch.transforms.state.sqlite import StateStore
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -101,7 +102,7 @@ QUIET = {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"}
     ("2026-11-26T21:30:00", "critical", None),                  # critical still goes out
 ])
 def test_quiet_hours(utc_time, severity, until):
-    from transforms.config import QuietHours
+    from wirewatch.transforms.config import QuietHours
     now = datetime.fromisoformat(utc_time).replace(tzinfo=timezone.utc)
     end = quiet_until(QuietHours(**QUIET), severity, now)
     assert end == (datetime.fromisoformat(until).replace(tzinfo=timezone.utc) if until else None)

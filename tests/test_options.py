@@ -2,7 +2,7 @@
 
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipelines.options import make_pipeline
+from wirewatch.pipelines.options import make_pipeline
 
 
 def test_default_runner_is_the_in_process_engine():

@@ -1,6 +1,6 @@
-from transforms.config import Config, RouteConfig
-from transforms.routing_check import routing_problems
-from transforms.rules.schema import RuleConfig
+from wirewatch.transforms.config import Config, RouteConfig
+from wirewatch.transforms.routing.checks import routing_problems
+from wirewatch.transforms.rules.schema import RuleConfig
 
 
 def config(routes, rules=("a", "b")):

@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
-from transforms.model import DeadLetter
-from transforms.store import FeedState, StateStore
+from wirewatch.transforms.model import DeadLetter
+from wirewatch.transforms.state.sqlite import FeedState, StateStore
 
 
 def test_state_survives_reopening(tmp_path):

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from transforms.store import SCHEMA_VERSION, StateStore
+from wirewatch.transforms.state.sqlite import SCHEMA_VERSION, StateStore
 
 V1_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipelines import watch as watch_module
-from pipelines.summary import CycleSummary
-from transforms.config import Config, FeedConfig
-from transforms.store import FeedState, StateStore
+from wirewatch.pipelines import watch as watch_module
+from wirewatch.pipelines.summary import CycleSummary
+from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.state.sqlite import FeedState, StateStore
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from transforms import worker_cache
+from wirewatch.transforms.beam_support import cache as worker_cache
 
 
 @pytest.fixture(autouse=True)

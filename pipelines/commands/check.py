@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
-from transforms.config import load_config
+from wirewatch.transforms.config import load_config
 
 NAME = "check"
 HELP = "validate the config and run the rules' examples; exit 0 when valid, 2 with messages naming file, field and fix"
@@ -18,9 +18,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from transforms.routing_check import routing_problems
-    from transforms.rules import check_rules, compile_rules
-    from transforms.tagging.tagger import Tagger
+    from wirewatch.pipelines.tooling.rule_check import check_rules
+    from wirewatch.transforms.routing.checks import routing_problems
+    from wirewatch.transforms.rules.ruleset import compile_rules
+    from wirewatch.transforms.tagging.tagger import Tagger
     config = load_config(args.config)
     ruleset = compile_rules(config)  # raises RuleError (a ConfigError) with rule id and caret
     tagger = Tagger.from_config(config)

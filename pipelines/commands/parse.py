@@ -15,10 +15,10 @@ import re
 import sys
 from urllib.parse import urlsplit
 
-from transforms.config import DEFAULT_CONFIG, FetchSettings, load_config
-from transforms.fetch import fetch, make_client
-from transforms.model import DeadLetter
-from transforms.parse import parse_feed
+from wirewatch.transforms.config import DEFAULT_CONFIG, FetchSettings, load_config
+from wirewatch.transforms.ingest.fetch import fetch, make_client
+from wirewatch.transforms.ingest.parse import parse_feed
+from wirewatch.transforms.model import DeadLetter
 
 NAME = "parse"
 HELP = ("fetch and parse feeds (files, URLs or - for stdin); print one JSON line per article "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
-from transforms.config import load_config
+from wirewatch.transforms.config import load_config
 
 NAME = "preview"
 HELP = "print the Slack Block Kit message (and a text rendering) an article would produce"
@@ -24,11 +24,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from transforms.model import Alert
-    from transforms.rules import compile_rules
-    from transforms.rules.inputs import Loaded, make_tagger, read_source
-    from transforms.rules.schema import RuleConfig
-    from transforms.sinks.render import plain_text, slack_message
+    from wirewatch.pipelines.tooling.inputs import Loaded, make_tagger, read_source
+    from wirewatch.transforms.model import Alert
+    from wirewatch.transforms.rules.ruleset import compile_rules
+    from wirewatch.transforms.rules.schema import RuleConfig
+    from wirewatch.transforms.sinks.render import plain_text, slack_message
 
     config = load_config(args.config)
     rule = next((r for r in config.rules if r.id == args.rule), None) or RuleConfig(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from pipelines.state import resolve_state_dir
-from transforms.config import load_config
-from transforms.model import Alert
-from transforms.store import StateStore
+from wirewatch.pipelines.state import resolve_state_dir
+from wirewatch.transforms.config import load_config
+from wirewatch.transforms.model import Alert
+from wirewatch.transforms.state.sqlite import StateStore
 
 NAME = "redeliver"
 HELP = "resend dead-lettered alerts (exit 1 if some still fail)"
@@ -28,8 +28,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from transforms.sinks.base import build_sink
-    from transforms.sinks.deliver import Dispatcher
+    from wirewatch.transforms.sinks.base import build_sink
+    from wirewatch.transforms.sinks.dispatch import Dispatcher
     config = load_config(args.config)
     store = StateStore(resolve_state_dir(args.state_dir, config))
     dispatcher = Dispatcher(config, store, lambda name: build_sink(name, config.sinks[name]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from transforms.config import load_config
+from wirewatch.transforms.config import load_config
 
 NAME = "rules"
 HELP = "work with watch rules: 'rules test' runs every rule's examples (exit 1 on a failure)"
@@ -27,10 +27,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from transforms.rules.examples import run_examples
-    from transforms.rules.inputs import make_tagger
-    from transforms.rules.report import example_failure
-    from transforms.rules.ruleset import compile_rules
+    from wirewatch.pipelines.tooling.examples import run_examples
+    from wirewatch.pipelines.tooling.inputs import make_tagger
+    from wirewatch.pipelines.tooling.report import example_failure
+    from wirewatch.transforms.rules.ruleset import compile_rules
 
     as_json = args.json or getattr(args, "json_after", False)
     config = load_config(getattr(args, "config_after", None) or args.config)

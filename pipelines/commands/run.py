@@ -7,8 +7,8 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from pipelines.state import resolve_state_dir
-from transforms.config import Config, load_config
+from wirewatch.pipelines.state import resolve_state_dir
+from wirewatch.transforms.config import Config, load_config
 
 NAME = "run"
 HELP = "run the pipeline: one cycle with --once, else watch continuously"
@@ -31,18 +31,18 @@ def add_arguments(parser) -> None:
 
 def preflight(config: Config) -> None:
     """Compile rules and tagger before any pipeline starts, so bad config fails fast."""
-    from transforms.rules import compile_rules
-    from transforms.tagging.tagger import Tagger
+    from wirewatch.transforms.rules.ruleset import compile_rules
+    from wirewatch.transforms.tagging.tagger import Tagger
     compile_rules(config)
     Tagger.from_config(config)
 
 
 def run_cycle(config: Config, feeds, state_dir: str, beam_args: list[str]):
     """Build and run one cycle; returns its CycleSummary."""
-    from pipelines.beam_setup import quiet_beam_logging
-    from pipelines.cycle import build_cycle
-    from pipelines.options import make_pipeline
-    from pipelines.summary import CycleSummary
+    from wirewatch.pipelines.cycle import build_cycle
+    from wirewatch.pipelines.logs import quiet_beam_logging
+    from wirewatch.pipelines.options import make_pipeline
+    from wirewatch.pipelines.summary import CycleSummary
     quiet_beam_logging()
     started = time.monotonic()
     pipeline = make_pipeline(beam_args)
@@ -61,7 +61,7 @@ def run(args) -> int:
     state_dir = resolve_state_dir(args.state_dir, config)
     preflight(config)
     if not args.once:
-        from pipelines.watch import watch
+        from wirewatch.pipelines.watch import watch
         return watch(config, state_dir, args.beam_args, interval=args.interval,
                      cycles=args.cycles, json_lines=args.json)
     started_at = datetime.now(timezone.utc)
@@ -75,7 +75,7 @@ def run(args) -> int:
 
 
 def print_dead_letters(state_dir: str, since: datetime, path: str) -> None:
-    from transforms.store import StateStore
+    from wirewatch.transforms.state.sqlite import StateStore
     store = StateStore(state_dir)
     letters = [d for d in store.dead_letters(limit=200) if d.at >= since]
     store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from transforms.config import ConfigFragment
+from wirewatch.transforms.config import ConfigFragment
 
 NAME = "schema"
 HELP = "print the JSON Schema of the config file"

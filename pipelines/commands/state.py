@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from pipelines.state import resolve_state_dir
-from transforms.config import load_config
-from transforms.store import StateStore
+from wirewatch.pipelines.state import resolve_state_dir
+from wirewatch.transforms.config import load_config
+from wirewatch.transforms.state.sqlite import StateStore
 
 NAME = "state"
 HELP = "show the state store (feeds, seen articles, alert ledger, dead letters); --prune-days N"
@@ -25,7 +25,7 @@ def run(args) -> int:
     store = StateStore(resolve_state_dir(args.state_dir, config))
     report = {"path": str(store.path), **store.counts()}
     if args.prune_days is not None:
-        from transforms.stories import StoryIndex
+        from wirewatch.transforms.stories import StoryIndex
         report["pruned_seen"] = store.prune_seen(timedelta(days=args.prune_days))
         report["pruned_stories"] = StoryIndex(store, config.stories).prune()
     feeds = {f.id: store.feed_state(f.id).model_dump(mode="json") for f in config.feeds}

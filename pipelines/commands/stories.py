@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 
-from pipelines.state import resolve_state_dir
-from transforms.config import load_config
-from transforms.store import StateStore
-from transforms.stories import StoryIndex, StoryMember, StorySettings, StorySummary
+from wirewatch.pipelines.state import resolve_state_dir
+from wirewatch.transforms.config import load_config
+from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.stories import StoryIndex, StoryMember, StorySettings, StorySummary
 
 NAME = "stories"
 HELP = "list recent stories (clusters of near-duplicate articles) with their members"

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-from transforms.config import load_config
+from wirewatch.transforms.config import load_config
 
 NAME = "tag"
 HELP = "print the topics (score, evidence) and entities of articles: plain text, HTML or JSON"
@@ -31,8 +31,8 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from transforms.tagging.inputs import InputError, article_from_text
-    from transforms.tagging.tagger import Tagger
+    from wirewatch.pipelines.tooling.text_input import InputError, article_from_text
+    from wirewatch.transforms.tagging.tagger import Tagger
 
     config = load_config(args.config)
     tagger = Tagger.from_config(config)
@@ -60,8 +60,8 @@ _FEED_START = re.compile(r"\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(rss|feed|rdf:R
 
 def _feed_articles(data: str, name: str) -> list:
     """A feed file: every entry is an article (parsed exactly as the pipeline parses)."""
-    from transforms.rules.inputs import read_feed
-    from transforms.tagging.inputs import InputError
+    from wirewatch.pipelines.tooling.inputs import read_feed
+    from wirewatch.pipelines.tooling.text_input import InputError
     loaded = read_feed(data.encode("utf-8"), "stdin" if name == "-" else name)
     if not loaded.items and loaded.problems:
         raise InputError(loaded.problems[0])

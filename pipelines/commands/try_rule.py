@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from transforms.config import DEFAULT_CONFIG, Config, load_config
+from wirewatch.transforms.config import DEFAULT_CONFIG, Config, load_config
 
 NAME = "try-rule"
 HELP = ("match one query against texts, articles or feeds (or backtest it with --archive) and "
@@ -34,11 +34,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from transforms.rules.bind import Vocabulary
-    from transforms.rules.inputs import Loaded, make_tagger, read_source
-    from transforms.rules.never import matches_everything, never_matches
-    from transforms.rules.ruleset import compile_rule
-    from transforms.rules.schema import RuleConfig
+    from wirewatch.pipelines.tooling.inputs import Loaded, make_tagger, read_source
+    from wirewatch.pipelines.tooling.never import matches_everything, never_matches
+    from wirewatch.transforms.rules.bind import Vocabulary
+    from wirewatch.transforms.rules.ruleset import compile_rule
+    from wirewatch.transforms.rules.schema import RuleConfig
 
     if not args.files and not args.archive:
         if sys.stdin.isatty():
@@ -63,7 +63,7 @@ def run(args) -> int:
     for problem in loaded.problems:
         print(f"input error: {problem}", file=sys.stderr)
     tag = make_tagger(config)
-    from transforms.rules.ruleset import RuleSet
+    from wirewatch.transforms.rules.ruleset import RuleSet
     ruleset = RuleSet([compiled])
     results = []
     for item in loaded.items:
@@ -85,7 +85,7 @@ def _config(path: str) -> Config:
 
 
 def _show(results, args) -> None:
-    from transforms.rules.report import match_lines
+    from wirewatch.pipelines.tooling.report import match_lines
     color = sys.stdout.isatty() and not args.json
     for tagged, match in results:
         if args.json:

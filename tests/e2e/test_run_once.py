@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from pipelines.cli import main
 from tests.loopback import FeedServer, SlackServer
+from wirewatch.pipelines.cli import main
 
 WORLD_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>World</title><link>https://example.org/</link>

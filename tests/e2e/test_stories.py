@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.cli import main
 from tests.loopback import FeedServer, SlackServer
+from wirewatch.pipelines.cli import main
 
 
 def rss(*items: tuple[str, str, str, str]) -> bytes:

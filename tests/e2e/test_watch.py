@@ -105,7 +105,7 @@ class Watch:
         self.log = log
         self.handle = open(log, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", "run", "--config", str(config),
+            [sys.executable, "-m", "wirewatch.pipelines.cli", "run", "--config", str(config),
              "--state-dir", str(state), "--interval", "1", *beam_args],
             cwd=ROOT, env=env, stdout=self.handle, stderr=self.handle, start_new_session=True)
 

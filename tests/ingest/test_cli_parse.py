@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from pipelines.cli import main
 from tests.ingest import feeds
 from tests.ingest.loopback import reply
+from wirewatch.pipelines.cli import main
 
 
 @pytest.fixture
@@ -51,12 +51,12 @@ def test_errors_give_error_lines_and_exit_1(tmp_path, config, capsys, server):
 def test_bad_bytes_never_traceback(tmp_path):
     path = tmp_path / "junk.bin"
     path.write_bytes(b"\x00\xff\xfe<rss" * 100)
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "parse", "--config",
+    done = subprocess.run([sys.executable, "-m", "wirewatch.pipelines.cli", "parse", "--config",
                            str(tmp_path / "missing.yaml"), str(path)],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr  # missing explicit config
     (tmp_path / "ok.yaml").write_text("feeds: []\n")
-    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "parse", "--config",
+    done = subprocess.run([sys.executable, "-m", "wirewatch.pipelines.cli", "parse", "--config",
                            str(tmp_path / "ok.yaml"), str(path)],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and "Traceback" not in done.stderr

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.ingest.loopback import reply
-from transforms.config import FetchSettings
-from transforms.fetch import USER_AGENT, fetch, make_client
+from wirewatch.transforms.config import FetchSettings
+from wirewatch.transforms.ingest.fetch import USER_AGENT, fetch, make_client
 
 FAST = FetchSettings(connect_timeout=1, read_timeout=2, deadline=1.5, max_bytes=100_000,
                      max_redirects=3)

@@ -6,9 +6,9 @@ import gzip
 import pickle
 
 from tests.ingest import feeds
-from transforms.config import FetchSettings
-from transforms.fetch import fetch
-from transforms.parse import parse_feed
+from wirewatch.transforms.config import FetchSettings
+from wirewatch.transforms.ingest.fetch import fetch
+from wirewatch.transforms.ingest.parse import parse_feed
 
 SETTINGS = FetchSettings(connect_timeout=1, read_timeout=2, deadline=3)
 

@@ -8,11 +8,16 @@ from datetime import datetime, timezone
 
 import pytest
 
-from transforms.ingest.http_body import BadEncoding, BodyTooLarge, decoded_chunks, read_capped
-from transforms.ingest.http_headers import max_age_seconds, retry_after_seconds
-from transforms.ingest.links import canonical_link
-from transforms.ingest.sanitize import sanitize
-from transforms.ingest.text import plain_text, repair_mojibake
+from wirewatch.transforms.ingest.http_body import (
+    BadEncoding,
+    BodyTooLarge,
+    decoded_chunks,
+    read_capped,
+)
+from wirewatch.transforms.ingest.http_headers import max_age_seconds, retry_after_seconds
+from wirewatch.transforms.ingest.links import canonical_link
+from wirewatch.transforms.ingest.sanitize import sanitize
+from wirewatch.transforms.ingest.text import plain_text, repair_mojibake
 
 
 @pytest.mark.parametrize("body,expected", [

@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CHILD = """
 import json, resource, sys, time
 resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
-from transforms.parse import parse_feed
+from wirewatch.transforms.ingest.parse import parse_feed
 report = {}
 for path in sys.argv[1:]:
     body = open(path, "rb").read()

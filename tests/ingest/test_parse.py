@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.ingest import feeds
-from transforms.parse import parse_feed
+from wirewatch.transforms.ingest.parse import parse_feed
 
 NOW = datetime(2017, 3, 1, tzinfo=timezone.utc)
 URL = "https://news.example.com/feed.xml"
@@ -189,8 +189,8 @@ def test_fast_path_with_xml_base_and_relative_guids():
 
 @pytest.mark.parametrize("name", sorted(set(feeds.ALL_XML) - {"atom10"}))  # atom10 uses xml:base
 def test_byte_span_prescan_matches_the_full_parse(name):
-    from transforms.ingest.prescan_bytes import select_new_lenient
-    from transforms.ingest.sanitize import sanitize
+    from wirewatch.transforms.ingest.prescan_bytes import select_new_lenient
+    from wirewatch.transforms.ingest.sanitize import sanitize
     body = feeds.ALL_XML[name]
     full = parse(body)
     seen = {full.articles[0].id}

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.ingest import feeds
-from transforms.parse import ParseResult, parse_feed
+from wirewatch.transforms.ingest.parse import ParseResult, parse_feed
 
 BOUNDED = settings(max_examples=150, deadline=2000, derandomize=True,
                    suppress_health_check=[HealthCheck.too_slow])

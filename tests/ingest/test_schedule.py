@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from transforms.schedule import BACKOFF_CAP, HINT_CAP, JITTER, next_delay, next_due
+from wirewatch.transforms.ingest.schedule import BACKOFF_CAP, HINT_CAP, JITTER, next_delay, next_due
 
 NOW = datetime(2025, 4, 19, 12, 0, tzinfo=timezone.utc)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from transforms.config import Config
-from transforms.model import Article, EntityTag, TaggedArticle, TopicTag
-from transforms.rules.schema import RuleConfig
-from transforms.tagging.schema import EntityConfig, TopicConfig
+from wirewatch.transforms.config import Config
+from wirewatch.transforms.model import Article, EntityTag, TaggedArticle, TopicTag
+from wirewatch.transforms.rules.schema import RuleConfig
+from wirewatch.transforms.tagging.schema import EntityConfig, TopicConfig
 
 WHEN = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 

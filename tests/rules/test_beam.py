@@ -8,9 +8,9 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E
 from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
 
 from tests.rules.helpers import config, tagged  # noqa: E402
-from transforms.rules import RuleError  # noqa: E402
-from transforms.rules.beam import MatchRules  # noqa: E402
-from transforms.rules.schema import RuleConfig  # noqa: E402
+from wirewatch.transforms.rules.beam import MatchRules  # noqa: E402
+from wirewatch.transforms.rules.errors import RuleError  # noqa: E402
+from wirewatch.transforms.rules.schema import RuleConfig  # noqa: E402
 
 
 def test_match_rules_in_a_pipeline_counts_metrics():
@@ -46,7 +46,7 @@ def test_bad_rule_fails_when_the_pipeline_is_built():
 def test_the_dofn_ships_plain_config_not_the_compiled_rules():
     from apache_beam.internal import pickler
 
-    from transforms.rules.beam import _MatchDoFn
+    from wirewatch.transforms.rules.beam import _MatchDoFn
     transform = MatchRules(config(*[f"word{i} OR deport*" for i in range(200)]))
     fn = _MatchDoFn(transform._config_json)
     restored = pickler.loads(pickler.dumps(fn))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipelines.cli import main
+from wirewatch.pipelines.cli import main
 
 CONFIG = """\
 entities:

@@ -3,10 +3,11 @@
 import pytest
 
 from tests.rules.helpers import config, tagged
-from transforms.config import ConfigError
-from transforms.model import Hit
-from transforms.rules import RuleError, compile_rules
-from transforms.rules.schema import RuleConfig
+from wirewatch.transforms.config import ConfigError
+from wirewatch.transforms.model import Hit
+from wirewatch.transforms.rules.errors import RuleError
+from wirewatch.transforms.rules.ruleset import compile_rules
+from wirewatch.transforms.rules.schema import RuleConfig
 
 
 def test_rule_error_is_a_config_error_listing_every_bad_rule():

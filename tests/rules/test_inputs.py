@@ -3,8 +3,8 @@
 import json
 
 from tests.rules.helpers import tagged
-from transforms.model import Match, TaggedArticle
-from transforms.rules.inputs import article_from_text, read_bytes, read_source
+from wirewatch.pipelines.tooling.inputs import article_from_text, read_bytes, read_source
+from wirewatch.transforms.model import Match, TaggedArticle
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:t</id>

@@ -3,9 +3,9 @@
 import pytest
 
 from tests.rules.helpers import config
-from transforms.config import FeedConfig
-from transforms.rules import check_rules
-from transforms.rules.schema import RuleConfig
+from wirewatch.pipelines.tooling.rule_check import check_rules
+from wirewatch.transforms.config import FeedConfig
+from wirewatch.transforms.rules.schema import RuleConfig
 
 FEEDS = [FeedConfig(id="reuters", url="https://example.com/rss")]
 
@@ -58,14 +58,14 @@ def test_live_rules_are_not_reported(query):
 
 
 def test_topic_below_the_tagging_threshold_never_holds():
-    from transforms.tagging.schema import TopicConfig
+    from wirewatch.transforms.tagging.schema import TopicConfig
     taxonomy = [TopicConfig(id="economy", label="Economy", threshold=0.4)]
     problems = check_rules(config("topic:economy<0.3", taxonomy=taxonomy))
     assert "topic 'economy' is only tagged from score 0.4, so <0.3 never holds" in problems[0]
 
 
 def test_check_rules_also_runs_the_examples():
-    from transforms.rules.schema import RuleExamples
+    from wirewatch.transforms.rules.schema import RuleExamples
     rule = RuleConfig(id="wall", query='"border wall"',
                       examples=RuleExamples(match=["Border wall talks", "A wall on the border"],
                                             no_match=["Football"]))

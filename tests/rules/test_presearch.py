@@ -8,11 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.rules.helpers import ENTITIES, TAXONOMY, config, tagged
-from transforms.rules import compile_rules
-from transforms.rules import match as m
-from transforms.rules.presearch import anchor
-from transforms.rules.query import And, Near, Not, Or, Tag, Term
-from transforms.rules.schema import RuleConfig
+from wirewatch.transforms.rules import match as m
+from wirewatch.transforms.rules.presearch import anchor
+from wirewatch.transforms.rules.query import And, Near, Not, Or, Tag, Term
+from wirewatch.transforms.rules.ruleset import compile_rules
+from wirewatch.transforms.rules.schema import RuleConfig
 
 VOCAB = ["wall", "walls", "border", "mexico", "méxico", "deport", "deported", "deportation",
          "talks", "talked", "peña", "nieto", "u.s", "the", "of", "trade", "tariff", "oil"]
@@ -117,7 +117,7 @@ def test_presearch_equals_naive_on_a_large_random_corpus():
     after re-planning the anchors (yes/no here; evidence is compared in full on some)."""
     import random
 
-    from transforms.rules.view import ArticleView
+    from wirewatch.transforms.rules.view import ArticleView
     rng = random.Random(20261128)
     rules = [RuleConfig(id=f"r{i}", query=_random_query(rng), stem=rng.random() < 0.2)
              for i in range(2000)]
@@ -148,7 +148,7 @@ def test_presearch_skips_rules_that_cannot_match():
     ruleset = compile_rules(config(*[f"word{i} AND wall" for i in range(500)], "wall OR fence",
                                    "NOT fence"))
     view_article = tagged("A wall", "and word7")
-    from transforms.rules.view import ArticleView
+    from wirewatch.transforms.rules.view import ArticleView
     candidates = ruleset.presearch.candidates(ArticleView(view_article))
     assert candidates == [7, 500, 501]
     assert [x.rule_id for x in ruleset.match(view_article)] == ["r7", "r500", "r501"]
@@ -158,7 +158,7 @@ def test_replanning_moves_anchors_to_keys_seen_rarely():
     ruleset = compile_rules(config("mexico AND deportations"))  # prior: longer is rarer
     assert anchor(ruleset.rules[0].node) == {"deportations"}
     presearch = ruleset.presearch
-    from transforms.rules.view import ArticleView
+    from wirewatch.transforms.rules.view import ArticleView
     for i in range(20):
         presearch.candidates(ArticleView(tagged("deportations rise", f"filler {i}")))
     presearch.replan()

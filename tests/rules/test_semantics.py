@@ -7,8 +7,8 @@ table also pins the index to the naive semantics.
 import pytest
 
 from tests.rules.helpers import config, tagged
-from transforms.rules import compile_rules
-from transforms.rules.schema import RuleConfig
+from wirewatch.transforms.rules.ruleset import compile_rules
+from wirewatch.transforms.rules.schema import RuleConfig
 
 TITLE = "Tillerson and Videgaray discuss the border wall"
 TEXT = ("Officials from México and the U.S. met on Tuesday. Deportations rose while the "

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.rules.errors import QueryError
-from transforms.rules.query import And, Near, Not, Or, Tag, Term
-from transforms.rules.syntax import parse
+from wirewatch.transforms.rules.errors import QueryError
+from wirewatch.transforms.rules.query import And, Near, Not, Or, Tag, Term
+from wirewatch.transforms.rules.syntax import parse
 
 
 @pytest.mark.parametrize("query, canonical", [

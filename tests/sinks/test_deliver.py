@@ -8,13 +8,13 @@ import pytest
 
 from tests.factories import alert
 from tests.loopback import FeedServer, SlackServer
-from transforms.config import Config
-from transforms.config import SlackSink as SlackSinkConfig
-from transforms.config import WebhookSink as WebhookSinkConfig
-from transforms.sinks.deliver import Dispatcher
-from transforms.sinks.slack import SlackSink
-from transforms.sinks.webhook import WebhookSink
-from transforms.store import StateStore
+from wirewatch.transforms.config import Config
+from wirewatch.transforms.config import SlackSink as SlackSinkConfig
+from wirewatch.transforms.config import WebhookSink as WebhookSinkConfig
+from wirewatch.transforms.sinks.dispatch import Dispatcher
+from wirewatch.transforms.sinks.slack import SlackSink
+from wirewatch.transforms.sinks.webhook import WebhookSink
+from wirewatch.transforms.state.sqlite import StateStore
 
 
 def deliver(alert, sink, store):
@@ -54,7 +54,7 @@ def test_a_crashing_sink_dead_letters_the_alert_with_its_payload(tmp_path):
 
 
 def test_redeliver_after_slack_was_down_sends_each_alert_exactly_once(tmp_path, monkeypatch):
-    from pipelines.cli import main
+    from wirewatch.pipelines.cli import main
     with SlackServer() as slack:
         monkeypatch.setenv("T_HOOK", slack.webhook_url)
         config_path = tmp_path / "c.yaml"
@@ -96,7 +96,7 @@ def test_webhook_sink_signs_the_body_and_retries_5xx(monkeypatch):
 
 @pytest.mark.parametrize("status, attempts", [(503, 3), (404, 1)])
 def test_webhook_retries_only_what_can_succeed_later(status, attempts):
-    from transforms.sinks.base import DeliveryError
+    from wirewatch.transforms.sinks.base import DeliveryError
     with FeedServer() as server:
         server.feeds["/hook"] = (status, {}, b"no")
         sink = WebhookSink("hook", WebhookSinkConfig(type="webhook", url=server.url("/hook"),

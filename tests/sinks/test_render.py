@@ -3,8 +3,8 @@ import json
 import pytest
 
 from tests.factories import alert
-from transforms.model import Hit
-from transforms.sinks.render import (
+from wirewatch.transforms.model import Hit
+from wirewatch.transforms.sinks.render import (
     CONTEXT_ELEMENTS_MAX,
     SECTION_TEXT_MAX,
     escape,
@@ -77,7 +77,7 @@ def test_escape_is_only_the_three_characters():
 
 
 def test_a_huge_digest_stays_within_slack_limits_and_says_how_many_more():
-    from transforms.sinks.render import slack_digest
+    from wirewatch.transforms.sinks.render import slack_digest
     alerts = [alert(title=f"<!here> story {i} " + "x" * 150, link=f"https://e.org/{i}", id=f"a{i}")
               for i in range(500)]
     text, blocks = slack_digest(alerts, "rule:quake · entity:Chile")

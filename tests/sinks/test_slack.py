@@ -6,9 +6,9 @@ import pytest
 
 from tests.factories import alert
 from tests.loopback import SlackServer
-from transforms.config import SlackSink as SlackSinkConfig
-from transforms.sinks.base import DeliveryError
-from transforms.sinks.slack import SlackSink
+from wirewatch.transforms.config import SlackSink as SlackSinkConfig
+from wirewatch.transforms.sinks.base import DeliveryError
+from wirewatch.transforms.sinks.slack import SlackSink
 
 
 @pytest.fixture
@@ -128,9 +128,9 @@ def test_connection_refused_then_recovery(monkeypatch):
 
 
 def test_429_storm_every_alert_arrives_exactly_once(slack, monkeypatch, tmp_path):
-    from transforms.config import Config
-    from transforms.sinks.deliver import Dispatcher
-    from transforms.store import StateStore
+    from wirewatch.transforms.config import Config
+    from wirewatch.transforms.sinks.dispatch import Dispatcher
+    from wirewatch.transforms.state.sqlite import StateStore
     slack.fail_next(slack.WEBHOOK_PATH, 429, {"Retry-After": "1"}, b"rate_limited", times=3)
     slack.fail_next(slack.WEBHOOK_PATH, 500, body=b"oops", times=2)
     sink = webhook_sink(slack, monkeypatch, pace=0)

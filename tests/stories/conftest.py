@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from transforms.model import Article
-from transforms.parse import parse_feed
-from transforms.store import StateStore
-from transforms.stories import StoryIndex, StorySettings
+from wirewatch.transforms.ingest.parse import parse_feed
+from wirewatch.transforms.model import Article
+from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.stories import StoryIndex, StorySettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 T0 = datetime(2017, 1, 26, 12, 0, tzinfo=timezone.utc)

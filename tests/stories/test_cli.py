@@ -6,10 +6,10 @@ import json
 import subprocess
 import sys
 
-from pipelines.cli import main
 from tests.stories.conftest import fixture_feed
-from transforms.store import StateStore
-from transforms.stories import StoryIndex
+from wirewatch.pipelines.cli import main
+from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.stories import StoryIndex
 
 
 def _fill(state_dir) -> None:
@@ -49,6 +49,6 @@ def test_text_output_and_unknown_story(tmp_path, capsys):
 
 
 def test_command_does_not_import_beam():
-    code = ("import sys; from pipelines.commands import stories; "
+    code = ("import sys; from wirewatch.pipelines.commands import stories; "
             "sys.exit('apache_beam' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

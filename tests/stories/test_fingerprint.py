@@ -8,7 +8,7 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.stories.fingerprint import (
+from wirewatch.transforms.stories.fingerprint import (
     MinHasher,
     content_words,
     features,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.stories.conftest import fixture_feed
-from transforms.model import EntityTag
+from wirewatch.transforms.model import EntityTag
 
 TRUMP = EntityTag(id="donald-trump", name="Donald Trump", type="PERSON")
 PENA = EntityTag(id="enrique-pena-nieto", name="Enrique Peña Nieto", type="PERSON")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 from tests.stories.conftest import make
-from transforms.model import EntityTag
-from transforms.store import StateStore
-from transforms.stories import StoryIndex, StorySettings
+from wirewatch.transforms.model import EntityTag
+from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.stories import StoryIndex, StorySettings
 
 LEAD = ("The central bank raised its main interest rate by half a point on Tuesday, its first "
         "increase in a decade, and signalled more rises this year as inflation stays high.")
@@ -136,7 +136,7 @@ def test_assign_prunes_on_its_own_at_most_every_prune_interval(index, clock):
 
 
 def test_lookup_reads_buckets_through_indexes_never_scans(index):
-    from transforms.stories.index import _candidates_sql
+    from wirewatch.transforms.stories.index import _candidates_sql
     plan = index._db.execute("EXPLAIN QUERY PLAN " + _candidates_sql(3),
                              (1, 2, 3, 0.0, 1.0)).fetchall()
     text = " ".join(row[-1] for row in plan)

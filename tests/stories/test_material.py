@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transforms.stories.material import markers, new_markers
+from wirewatch.transforms.stories.material import markers, new_markers
 
 
 @pytest.mark.parametrize("before, after", [

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from transforms.stories import StorySettings
-from transforms.stories.lsh import band_keys, candidate_probability
-from transforms.stories.urlkey import url_key
+from wirewatch.transforms.stories import StorySettings
+from wirewatch.transforms.stories.lsh import band_keys, candidate_probability
+from wirewatch.transforms.stories.urlkey import url_key
 
 
 @pytest.mark.parametrize("link, key", [

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from transforms.config import Config, load_config
-from transforms.model import Article
-from transforms.tagging.schema import EntityConfig, TopicConfig
-from transforms.tagging.tagger import Tagger
+from wirewatch.transforms.config import Config, load_config
+from wirewatch.transforms.model import Article
+from wirewatch.transforms.tagging.schema import EntityConfig, TopicConfig
+from wirewatch.transforms.tagging.tagger import Tagger
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

@@ -8,7 +8,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E
 from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
 
 from tests.tagging.conftest import article  # noqa: E402
-from transforms.tagging.beam import TagArticles, _TagDoFn  # noqa: E402
+from wirewatch.transforms.tagging.beam import TagArticles, _TagDoFn  # noqa: E402
 
 
 class _MakeArticles(beam.DoFn):
@@ -43,7 +43,7 @@ def test_dofn_pickles_without_the_automaton(small_config):
 
 
 def test_rejects_what_is_not_a_config():
-    with pytest.raises(TypeError, match="expected a transforms.config.Config"):
+    with pytest.raises(TypeError, match="expected a wirewatch.transforms.config.Config"):
         TagArticles({"taxonomy": []})
 
 

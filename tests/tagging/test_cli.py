@@ -2,7 +2,7 @@ import json
 import subprocess
 import sys
 
-from pipelines.cli import main
+from wirewatch.pipelines.cli import main
 
 SEED = """U.S. and Mexican officials meet in Mexico City
 
@@ -72,7 +72,7 @@ def test_bad_config_exits_2(tmp_path, capsys):
 
 def test_tag_command_does_not_import_beam(tmp_path):
     code = ("import sys, io; sys.stdin = io.StringIO('Mexico City news'); "
-            "from pipelines.cli import main; rc = main(['tag', '--config', "
+            "from wirewatch.pipelines.cli import main; rc = main(['tag', '--config', "
             f"{str(small_config(tmp_path))!r}]); "
             "assert 'apache_beam' not in sys.modules, 'beam imported'; sys.exit(rc)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

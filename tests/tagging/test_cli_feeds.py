@@ -1,6 +1,6 @@
 """`wirewatch tag` on a feed file tags every entry; an XML-declared HTML page does not crash."""
 
-from pipelines.cli import main
+from wirewatch.pipelines.cli import main
 
 FEED = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>t</title>

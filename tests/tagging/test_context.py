@@ -3,8 +3,8 @@
 import pytest
 
 from tests.tagging.conftest import article
-from transforms.tagging.schema import EntityConfig, TopicConfig
-from transforms.tagging.tagger import Tagger
+from wirewatch.transforms.tagging.schema import EntityConfig, TopicConfig
+from wirewatch.transforms.tagging.tagger import Tagger
 
 ENTITIES = [
     EntityConfig(id="jordan", name="Jordan", type="PLACE", subtype="country"),

@@ -1,5 +1,5 @@
-from transforms.tagging.gazetteer import compile_gazetteer, surname_forms
-from transforms.tagging.schema import EntityConfig
+from wirewatch.transforms.tagging.gazetteer import compile_gazetteer, surname_forms
+from wirewatch.transforms.tagging.schema import EntityConfig
 
 
 def test_surname_forms_are_the_trailing_parts_of_a_name():

@@ -1,6 +1,6 @@
 import pytest
 
-from transforms.tagging.inputs import InputError, article_from_text
+from wirewatch.pipelines.tooling.text_input import InputError, article_from_text
 
 
 def test_plain_text_first_line_is_the_title():

@@ -1,7 +1,7 @@
 """The matcher keeps only outermost topic-term hits while it scans: the rules the scorer relies on."""
 
-from transforms.tagging.matcher import Matcher
-from transforms.tagging.text import fold
+from wirewatch.transforms.tagging.matcher import Matcher
+from wirewatch.transforms.tagging.text import fold
 
 
 def term_spans(terms: dict[str, int], text: str) -> list[tuple[str, tuple[int, ...]]]:

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from tests.tagging.conftest import SMALL_ENTITIES, SMALL_TOPICS, article
-from transforms.tagging.ner import repair_case, slug
-from transforms.tagging.schema import NerSettings, TaggingSettings
-from transforms.tagging.tagger import Tagger
+from wirewatch.transforms.tagging.ner import repair_case, slug
+from wirewatch.transforms.tagging.schema import NerSettings, TaggingSettings
+from wirewatch.transforms.tagging.tagger import Tagger
 
 
 def test_repair_case_title_cases_shouting_and_keeps_length():
@@ -25,8 +25,8 @@ def test_generated_ids_are_normalized_names():
 
 
 def test_default_config_never_imports_spacy():
-    code = ("import sys; from transforms.config import Config; "
-            "from transforms.tagging.tagger import Tagger; "
+    code = ("import sys; from wirewatch.transforms.config import Config; "
+            "from wirewatch.transforms.tagging.tagger import Tagger; "
             "from tests.tagging.conftest import SMALL_TOPICS, SMALL_ENTITIES, article; "
             "t = Tagger.from_config(Config(taxonomy=SMALL_TOPICS, entities=SMALL_ENTITIES)); "
             "t.tag(article('Mexico', 'John Kelly')); "
@@ -44,7 +44,7 @@ def ner_tagger():
 
 def test_missing_model_is_an_actionable_error():
     pytest.importorskip("spacy")
-    from transforms.tagging.ner import NerUnavailable
+    from wirewatch.transforms.tagging.ner import NerUnavailable
     settings = TaggingSettings(ner=NerSettings(enabled=True, model="no_such_model_pkg"))
     with pytest.raises(NerUnavailable, match="not installed. Fix: pip install"):
         Tagger(SMALL_TOPICS, SMALL_ENTITIES, settings)

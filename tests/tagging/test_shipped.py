@@ -3,7 +3,7 @@
 import pycountry
 
 from tests.tagging.conftest import article
-from transforms.config import load_config
+from wirewatch.transforms.config import load_config
 
 STORY = """Secretary of State Rex Tillerson and Homeland Security Secretary John Kelly met with
 Mexican Foreign Affairs Minister Luis Videgaray and Interior Minister Miguel Angel Osorio Chong in

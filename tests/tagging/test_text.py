@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.tagging.text import fold, is_acronym, key, prepare
+from wirewatch.transforms.tagging.text import fold, is_acronym, key, prepare
 
 
 def test_fold_lowercases_strips_accents_and_blanks_punctuation():

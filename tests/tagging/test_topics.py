@@ -2,9 +2,9 @@ import pytest
 from pydantic import ValidationError
 
 from tests.tagging.conftest import article
-from transforms.config import Config
-from transforms.tagging.schema import TaggingSettings, TopicConfig
-from transforms.tagging.tagger import Tagger
+from wirewatch.transforms.config import Config
+from wirewatch.transforms.tagging.schema import TaggingSettings, TopicConfig
+from wirewatch.transforms.tagging.tagger import Tagger
 
 
 def topics(tagger, title, body=""):

@@ -1,5 +1,4 @@
-"""Helpers of feed ingestion (fetch, parse, schedule): small pure modules, no Beam imports.
-
-The public entry points are `transforms.fetch`, `transforms.parse` and `transforms.schedule`;
-everything in here is an implementation detail they share.
+"""Feed ingestion: fetch (HTTP with limits), parse (feedparser on bytes, only what is new),
+schedule (when to poll next), dedupe (seen keys), and beam.py (the Beam wrappers).
+Everything else in here is a small pure helper those share. No Beam outside beam.py.
 """

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from transforms.ingest.dates import choose_dates, from_struct
-from transforms.ingest.ids import article_id, entry_key
-from transforms.ingest.links import canonical_link
-from transforms.ingest.text import plain_text
-from transforms.model import Article
+from wirewatch.transforms.ingest.dates import choose_dates, from_struct
+from wirewatch.transforms.ingest.ids import article_id, entry_key
+from wirewatch.transforms.ingest.links import canonical_link
+from wirewatch.transforms.ingest.text import plain_text
+from wirewatch.transforms.model import Article
 
 SUMMARY_LIMIT = 20_000
 TITLE_LIMIT = 1_000

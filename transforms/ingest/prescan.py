@@ -24,8 +24,8 @@ from functools import lru_cache
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
-from transforms.ingest.ids import article_id, entry_key
-from transforms.ingest.links import canonical_link
+from wirewatch.transforms.ingest.ids import article_id, entry_key
+from wirewatch.transforms.ingest.links import canonical_link
 
 ATOM10 = "{http://www.w3.org/2005/Atom}"
 ATOM03 = "{http://purl.org/atom/ns#}"

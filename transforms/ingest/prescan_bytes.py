@@ -25,7 +25,13 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from transforms.ingest.prescan import _RSS_VERSIONS, KnownEntries, Scan, _parser, predict_key
+from wirewatch.transforms.ingest.prescan import (
+    _RSS_VERSIONS,
+    KnownEntries,
+    Scan,
+    _parser,
+    predict_key,
+)
 
 _OPAQUE = re.compile(rb"<!\[CDATA\[.*?(?:\]\]>|$)|<!--.*?(?:-->|$)", re.DOTALL)
 _ROOT = re.compile(rb"<((?:[\w.-]+:)?(?:rss|feed|RDF))(?=[\s>])[^>]*>")

@@ -17,9 +17,9 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.model import Match, TaggedArticle
-from transforms.rules.ruleset import RuleSet, compile_rules
-from transforms.worker_cache import ref
+from wirewatch.transforms.beam_support.cache import ref
+from wirewatch.transforms.model import Match, TaggedArticle
+from wirewatch.transforms.rules.ruleset import RuleSet, compile_rules
 
 _SECTIONS = ("rules", "taxonomy", "entities", "feeds")
 
@@ -34,7 +34,7 @@ def rules_config_json(config) -> str:
 @lru_cache(maxsize=4)
 def ruleset_for(config_json: str) -> RuleSet:
     """Compile once per process and rules config (a pure function of its argument)."""
-    from transforms.config import Config
+    from wirewatch.transforms.config import Config
     return compile_rules(Config.model_validate_json(config_json))
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from transforms.rules import match as m
-from transforms.rules import units as u
-from transforms.rules.errors import QueryError
-from transforms.rules.query import DEFAULT_FIELDS, And, Near, Node, Not, Tag, Term
-from transforms.rules.text import stem, words
-from transforms.tagging.text import key
+from wirewatch.transforms.rules import match as m
+from wirewatch.transforms.rules import units as u
+from wirewatch.transforms.rules.errors import QueryError
+from wirewatch.transforms.rules.query import DEFAULT_FIELDS, And, Near, Node, Not, Tag, Term
+from wirewatch.transforms.rules.text import stem, words
+from wirewatch.transforms.tagging.text import key
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ a bad rule behaves exactly like any other config mistake.
 
 from __future__ import annotations
 
-from transforms.config import ConfigError
+from wirewatch.transforms.errors import ConfigError
 
 
 class RuleError(ConfigError):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transforms.rules.units import Unit, char_span
-from transforms.rules.view import ArticleView
+from wirewatch.transforms.rules.units import Unit, char_span
+from wirewatch.transforms.rules.view import ArticleView
 
 Evidence = tuple[str, str, int, int, str]
 MAX_SPANS = 20  # evidence kept per term and field: enough to highlight, bounded in size

@@ -23,10 +23,10 @@ from itertools import chain
 
 import ahocorasick
 
-from transforms.rules import match as m
-from transforms.rules import units as u
-from transforms.rules.text import StemCache
-from transforms.rules.view import ArticleView
+from wirewatch.transforms.rules import match as m
+from wirewatch.transforms.rules import units as u
+from wirewatch.transforms.rules.text import StemCache
+from wirewatch.transforms.rules.view import ArticleView
 
 STEM = "\x01"   # key prefixes: tokens never contain control characters (fold blanks them)
 TAG = "\x02"

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import itemgetter
 
-from transforms.model import Hit, Match, TaggedArticle
-from transforms.rules.bind import Vocabulary, bind
-from transforms.rules.errors import QueryError, RuleError
-from transforms.rules.presearch import Presearch
-from transforms.rules.query import Node
-from transforms.rules.schema import RuleConfig
-from transforms.rules.syntax import parse
-from transforms.rules.view import ArticleView
+from wirewatch.transforms.model import Hit, Match, TaggedArticle
+from wirewatch.transforms.rules.bind import Vocabulary, bind
+from wirewatch.transforms.rules.errors import QueryError, RuleError
+from wirewatch.transforms.rules.presearch import Presearch
+from wirewatch.transforms.rules.query import Node
+from wirewatch.transforms.rules.schema import RuleConfig
+from wirewatch.transforms.rules.syntax import parse
+from wirewatch.transforms.rules.view import ArticleView
 
 
 @dataclass(frozen=True)

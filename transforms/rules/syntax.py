@@ -19,8 +19,8 @@ from lark.exceptions import (
     VisitError,
 )
 
-from transforms.rules.errors import QueryError
-from transforms.rules.query import FIELDS, TAG_FIELDS, And, Near, Node, Not, Or, Tag, Term
+from wirewatch.transforms.rules.errors import QueryError
+from wirewatch.transforms.rules.query import FIELDS, TAG_FIELDS, And, Near, Node, Not, Or, Tag, Term
 
 DEFAULT_NEAR = 5
 MAX_DISTANCE = 100

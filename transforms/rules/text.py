@@ -13,7 +13,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from transforms.tagging.text import fold
+from wirewatch.transforms.tagging.text import fold
 
 _TOKEN = re.compile(r"\S+")
 _VOWELS = frozenset("aeiouy")

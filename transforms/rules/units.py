@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from transforms.rules.view import FieldView
+from wirewatch.transforms.rules.view import FieldView
 
 
 @dataclass(frozen=True)

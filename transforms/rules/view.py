@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from transforms.model import EntityTag, TaggedArticle
-from transforms.rules.text import StemCache, nfc, token_spans, tokenize
-from transforms.tagging.text import fold
+from wirewatch.transforms.model import EntityTag, TaggedArticle
+from wirewatch.transforms.rules.text import StemCache, nfc, token_spans, tokenize
+from wirewatch.transforms.tagging.text import fold
 
 _STEMS = StemCache()  # a memo of a pure function, shared by every view in the process
 AUTHOR_GAP = "\x00"  # a token no term equals: phrases never run from one author into the next

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from transforms.model import Alert
+from wirewatch.transforms.model import Alert
 
 
 class DeliveryError(Exception):
@@ -25,15 +25,15 @@ def build_sink(name: str, config) -> Sink:
     """Construct the sink for a config entry; imports each client only when it is used."""
     kind = config.type
     if kind == "console":
-        from transforms.sinks.console import ConsoleSink
+        from wirewatch.transforms.sinks.console import ConsoleSink
         return ConsoleSink(name, config)
     if kind == "jsonl":
-        from transforms.sinks.jsonl import JsonlSink
+        from wirewatch.transforms.sinks.jsonl import JsonlSink
         return JsonlSink(name, config)
     if kind == "slack":
-        from transforms.sinks.slack import SlackSink
+        from wirewatch.transforms.sinks.slack import SlackSink
         return SlackSink(name, config)
     if kind == "webhook":
-        from transforms.sinks.webhook import WebhookSink
+        from wirewatch.transforms.sinks.webhook import WebhookSink
         return WebhookSink(name, config)
     raise ValueError(f"unknown sink type {kind!r}")

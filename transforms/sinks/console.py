@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 import threading
 
-from transforms.model import Alert
-from transforms.sinks.render import plain_digest, plain_text
+from wirewatch.transforms.model import Alert
+from wirewatch.transforms.sinks.render import plain_digest, plain_text
 
 _COLOURS = {"info": "\033[36m", "warning": "\033[33m", "critical": "\033[1;31m"}
 _LOCK = threading.Lock()

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from transforms.model import Alert
+from wirewatch.transforms.model import Alert
 
 
 class JsonlSink:

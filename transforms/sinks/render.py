@@ -7,7 +7,7 @@ linked. Slack's documented limits are respected by truncating cleanly, never by 
 
 from __future__ import annotations
 
-from transforms.model import Alert, Hit
+from wirewatch.transforms.model import Alert, Hit
 
 SECTION_TEXT_MAX = 3000   # Slack: section text
 CONTEXT_ELEMENTS_MAX = 10  # Slack: elements in a context block

@@ -22,9 +22,9 @@ from slack_sdk.http_retry import (
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from transforms.model import Alert
-from transforms.sinks.base import DeliveryError
-from transforms.sinks.render import slack_digest, slack_message, slack_reply
+from wirewatch.transforms.model import Alert
+from wirewatch.transforms.sinks.base import DeliveryError
+from wirewatch.transforms.sinks.render import slack_digest, slack_message, slack_reply
 
 
 def retry_handlers(max_retries: int, backoff: float) -> list:

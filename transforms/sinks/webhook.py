@@ -14,8 +14,8 @@ import time
 
 import httpx
 
-from transforms.model import Alert
-from transforms.sinks.base import DeliveryError
+from wirewatch.transforms.model import Alert
+from wirewatch.transforms.sinks.base import DeliveryError
 
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
 

@@ -3,8 +3,8 @@ through. Pure core (no Beam): fingerprint.py (features, MinHash, similarity), ls
 urlkey.py (same page), material.py (copy or update), index.py (StoryIndex on the state store).
 """
 
-from transforms.stories.index import StoryIndex
-from transforms.stories.model import StoryAssignment, StoryMember, StorySummary
-from transforms.stories.settings import StorySettings
+from wirewatch.transforms.stories.index import StoryIndex
+from wirewatch.transforms.stories.model import StoryAssignment, StoryMember, StorySummary
+from wirewatch.transforms.stories.settings import StorySettings
 
 __all__ = ["StoryAssignment", "StoryIndex", "StoryMember", "StorySettings", "StorySummary"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
-from transforms.tagging.text import fold
+from wirewatch.transforms.tagging.text import fold
 
 STOPWORDS = frozenset("""a about after against ahead all also am amid among an and any are as at
 back be been before being between but by can could did do does during each even for from had has

@@ -29,9 +29,9 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Callable, Iterable, NamedTuple
 
-from transforms.model import Article, EntityTag, utc_now
-from transforms.store import StateStore
-from transforms.stories.fingerprint import (
+from wirewatch.transforms.model import Article, EntityTag, utc_now
+from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.stories.fingerprint import (
     Fingerprint,
     fingerprint,
     jaccard,
@@ -39,12 +39,12 @@ from transforms.stories.fingerprint import (
     similarity,
     unpack,
 )
-from transforms.stories.lsh import band_keys
-from transforms.stories.material import markers
-from transforms.stories.model import StoryAssignment, StoryMember, StorySummary
-from transforms.stories.schema import SCHEMA
-from transforms.stories.settings import StorySettings
-from transforms.stories.urlkey import url_key
+from wirewatch.transforms.stories.lsh import band_keys
+from wirewatch.transforms.stories.material import markers
+from wirewatch.transforms.stories.model import StoryAssignment, StoryMember, StorySummary
+from wirewatch.transforms.stories.schema import SCHEMA
+from wirewatch.transforms.stories.settings import StorySettings
+from wirewatch.transforms.stories.urlkey import url_key
 
 _SEP = "\x1f"
 CACHE_KIB = 65536

@@ -23,8 +23,8 @@ call 26 an update, which is every small rewording.
 
 from __future__ import annotations
 
-from transforms.stories.fingerprint import NUMBER_WORDS
-from transforms.tagging.text import fold
+from wirewatch.transforms.stories.fingerprint import NUMBER_WORDS
+from wirewatch.transforms.tagging.text import fold
 
 _CLASSES = {
     "death": "die dies died dying dead death deaths kill kills killed killing slain fatal "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from transforms.ingest.links import canonical_link
+from wirewatch.transforms.ingest.links import canonical_link
 
 _WRAPPER = re.compile(
     r"^https?://(?:www\.)?(?:archive\.(?:is|ph|today|li|vn|md|fo)/(?:newest/|oldest/|\d{14}/)?"

@@ -13,9 +13,9 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.model import Article, TaggedArticle
-from transforms.tagging.tagger import Tagger
-from transforms.worker_cache import ref, shared
+from wirewatch.transforms.beam_support.cache import ref, shared
+from wirewatch.transforms.model import Article, TaggedArticle
+from wirewatch.transforms.tagging.tagger import Tagger
 
 _LOG = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class TagArticles(beam.PTransform):
     def __init__(self, config, label: str | None = None):
         super().__init__(label)
         if not hasattr(config, "taxonomy") or not hasattr(config, "entities"):
-            raise TypeError(f"TagArticles(config): expected a transforms.config.Config with "
+            raise TypeError(f"TagArticles(config): expected a wirewatch.transforms.config.Config with "
                             f"'taxonomy' and 'entities', got {type(config).__name__}")
         self._config = config
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from transforms.tagging.entities import Mention
-from transforms.tagging.text import STOPWORDS, Prepared, fold
+from wirewatch.transforms.tagging.entities import Mention
+from wirewatch.transforms.tagging.text import STOPWORDS, Prepared, fold
 
 # Capitalized words that follow a place without making a longer name (U.S. President ...).
 _TITLES = frozenset("""president vice secretary minister prime foreign interior defence defense

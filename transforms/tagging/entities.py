@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from transforms.tagging.gazetteer import STRONG_KINDS, AliasRef, Gazetteer
-from transforms.tagging.text import STOPWORDS, Prepared, alnum
+from wirewatch.transforms.tagging.gazetteer import STRONG_KINDS, AliasRef, Gazetteer
+from wirewatch.transforms.tagging.text import STOPWORDS, Prepared, alnum
 
 
 @dataclass(slots=True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from transforms.tagging.schema import EntityConfig
-from transforms.tagging.text import alnum, is_acronym, key
+from wirewatch.transforms.tagging.schema import EntityConfig
+from wirewatch.transforms.tagging.text import alnum, is_acronym, key
 
 _NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 _PARTICLES = {"de", "da", "del", "der", "van", "von", "la", "le", "di", "bin", "al", "el"}

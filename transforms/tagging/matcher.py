@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
-from transforms.tagging.gazetteer import AliasRef
+from wirewatch.transforms.tagging.gazetteer import AliasRef
 
 
 @dataclass(slots=True)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 
-from transforms.tagging.entities import Mention
-from transforms.tagging.gazetteer import Gazetteer
-from transforms.tagging.schema import NerSettings
-from transforms.tagging.text import Prepared, fold
+from wirewatch.transforms.tagging.entities import Mention
+from wirewatch.transforms.tagging.gazetteer import Gazetteer
+from wirewatch.transforms.tagging.schema import NerSettings
+from wirewatch.transforms.tagging.text import Prepared, fold
 
 _TYPES = {"PERSON": "PERSON", "PER": "PERSON", "ORG": "ORG", "GPE": "PLACE", "LOC": "PLACE",
           "FAC": "PLACE"}

@@ -7,14 +7,14 @@ taxonomy into one automaton (and loads the NER model when enabled), which is the
 
 from __future__ import annotations
 
-from transforms.model import Article, EntityTag, TaggedArticle
-from transforms.tagging import context
-from transforms.tagging.entities import Mention, resolve
-from transforms.tagging.gazetteer import compile_gazetteer
-from transforms.tagging.matcher import Matcher
-from transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
-from transforms.tagging.text import Prepared, prepare
-from transforms.tagging.topics import TermCounts, TopicScorer
+from wirewatch.transforms.model import Article, EntityTag, TaggedArticle
+from wirewatch.transforms.tagging import context
+from wirewatch.transforms.tagging.entities import Mention, resolve
+from wirewatch.transforms.tagging.gazetteer import compile_gazetteer
+from wirewatch.transforms.tagging.matcher import Matcher
+from wirewatch.transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
+from wirewatch.transforms.tagging.text import Prepared, prepare
+from wirewatch.transforms.tagging.topics import TermCounts, TopicScorer
 
 
 class Tagger:
@@ -36,7 +36,7 @@ class Tagger:
         self._club_topic = topic_index.get(self.settings.club_topic or "")
         self.ner = None
         if self.settings.ner.enabled:
-            from transforms.tagging.ner import NerModel
+            from wirewatch.transforms.tagging.ner import NerModel
             self.ner = NerModel(self.settings.ner, self.gazetteer)
 
     @classmethod

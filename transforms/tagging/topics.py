@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from transforms.model import TopicTag
-from transforms.tagging.schema import TaggingSettings, TopicConfig
-from transforms.tagging.text import key
+from wirewatch.transforms.model import TopicTag
+from wirewatch.transforms.tagging.schema import TaggingSettings, TopicConfig
+from wirewatch.transforms.tagging.text import key
 
 _K = 1.2
 _EVIDENCE = 8

@@ -25,20 +25,18 @@ from pydantic import (
     model_validator,
 )
 
-from transforms.rules.schema import RuleConfig
-from transforms.stories.settings import StorySettings
-from transforms.tagging.schema import EntityConfig, NerSettings, TaggingSettings, TopicConfig
+from wirewatch.transforms.errors import ConfigError
+from wirewatch.transforms.rules.schema import RuleConfig
+from wirewatch.transforms.stories.settings import StorySettings
+from wirewatch.transforms.tagging.schema import (
+    EntityConfig,
+    NerSettings,
+    TaggingSettings,
+    TopicConfig,
+)
 
 DEFAULT_CONFIG = "configs/wirewatch.yaml"
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\}$")
-
-
-class ConfigError(Exception):
-    """One or more config problems, each a line naming the file, the field and the fix."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 def _resolve_env_ref(value: Any) -> Any:

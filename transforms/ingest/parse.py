@@ -23,14 +23,19 @@ from datetime import datetime
 import feedparser
 from pydantic import BaseModel, ValidationError
 
-from transforms.ingest import jsonfeed, prescan, recovery, response
-from transforms.ingest.entry import EntryError, FeedContext, key_of, to_article
-from transforms.ingest.ids import article_id
-from transforms.ingest.prescan_bytes import select_new_lenient
-from transforms.ingest.sanitize import sanitize, to_utf8_if_wide
-from transforms.ingest.sniff import looks_binary, looks_empty, looks_json, not_a_feed_reason
-from transforms.ingest.text import plain_text
-from transforms.model import Article, DeadLetter, utc_now
+from wirewatch.transforms.ingest import jsonfeed, prescan, recovery, response
+from wirewatch.transforms.ingest.entry import EntryError, FeedContext, key_of, to_article
+from wirewatch.transforms.ingest.ids import article_id
+from wirewatch.transforms.ingest.prescan_bytes import select_new_lenient
+from wirewatch.transforms.ingest.sanitize import sanitize, to_utf8_if_wide
+from wirewatch.transforms.ingest.sniff import (
+    looks_binary,
+    looks_empty,
+    looks_json,
+    not_a_feed_reason,
+)
+from wirewatch.transforms.ingest.text import plain_text
+from wirewatch.transforms.model import Article, DeadLetter, utc_now
 
 STAGE = "parse"
 RAW_BYTES = 200

@@ -15,11 +15,11 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel
 
-from transforms.config import Config
-from transforms.grouping import GroupState, after_flush, decide
-from transforms.model import Alert, DeadLetter, utc_now
-from transforms.sinks.base import DeliveryError, Sink
-from transforms.store import StateStore
+from wirewatch.transforms.config import Config
+from wirewatch.transforms.model import Alert, DeadLetter, utc_now
+from wirewatch.transforms.routing.flood import GroupState, after_flush, decide
+from wirewatch.transforms.sinks.base import DeliveryError, Sink
+from wirewatch.transforms.state.sqlite import StateStore
 
 
 class Outcome(BaseModel):

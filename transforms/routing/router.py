@@ -4,9 +4,9 @@ which flood-control group. Silences are checked before routing (RouteAlerts), no
 
 from __future__ import annotations
 
-from transforms.config import Config
-from transforms.grouping import group_label
-from transforms.model import Alert, Match
+from wirewatch.transforms.config import Config
+from wirewatch.transforms.model import Alert, Match
+from wirewatch.transforms.routing.flood import group_label
 
 
 def active_sinks(config: Config) -> set[str]:

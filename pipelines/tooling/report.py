@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from transforms.model import Match, TaggedArticle
-from transforms.rules.examples import ExampleResult
-from transforms.rules.explain import describe_evidence, describe_tags, highlight
-from transforms.rules.view import ArticleView
+from wirewatch.pipelines.tooling.examples import ExampleResult
+from wirewatch.pipelines.tooling.explain import describe_evidence, describe_tags, highlight
+from wirewatch.transforms.model import Match, TaggedArticle
+from wirewatch.transforms.rules.view import ArticleView
 
 HELD, FAILED = "✓", "✗"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transforms.model import TaggedArticle
-from transforms.rules.bind import Vocabulary, bind
-from transforms.rules.query import And, Node, Or
-from transforms.rules.view import ArticleView
+from wirewatch.transforms.model import TaggedArticle
+from wirewatch.transforms.rules.bind import Vocabulary, bind
+from wirewatch.transforms.rules.query import And, Node, Or
+from wirewatch.transforms.rules.view import ArticleView
 
 
 @dataclass(frozen=True)

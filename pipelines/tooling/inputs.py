@@ -15,8 +15,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from transforms.model import Article, TaggedArticle, utc_now
-from transforms.tagging.inputs import split_plain
+from wirewatch.pipelines.tooling.text_input import split_plain
+from wirewatch.transforms.model import Article, TaggedArticle, utc_now
 
 JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
@@ -130,7 +130,9 @@ def _read_json(data: bytes, source: str) -> Loaded:
 
 def read_feed(data: bytes, source: str) -> Loaded:
     """Every entry of a feed file, parsed exactly as the pipeline parses it."""
-    from transforms.parse import parse_feed  # feedparser is heavy; only feeds need it
+    from wirewatch.transforms.ingest.parse import (
+        parse_feed,  # feedparser is heavy; only feeds need it
+    )
     feed_id = Path(source).stem if source != "stdin" else "stdin"
     url = os.path.abspath(source) if source != "stdin" else "stdin"
     result = parse_feed(data, feed_id=feed_id, feed_url=url)
@@ -145,7 +147,7 @@ def make_tagger(config, tagger=None):
     (topic:/entity: rules then cannot match)."""
     if tagger is None:
         try:
-            from transforms.tagging.tagger import Tagger
+            from wirewatch.transforms.tagging.tagger import Tagger
         except ImportError:
             tagger = None
         else:

@@ -12,10 +12,10 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.beam_metrics import NS
-from transforms.beam_store import StoreDoFn
-from transforms.config import Config
-from transforms.model import TaggedArticle
+from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.config import Config
+from wirewatch.transforms.model import TaggedArticle
+from wirewatch.transforms.state.beam import StoreDoFn
 
 
 class _AssignDoFn(StoreDoFn):
@@ -24,7 +24,7 @@ class _AssignDoFn(StoreDoFn):
         self.settings = config.stories
 
     def setup(self):
-        from transforms.stories import StoryIndex
+        from wirewatch.transforms.stories import StoryIndex
         super().setup()
         self.index = StoryIndex(self.store, self.settings)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.model import TaggedArticle
-from transforms.rules.explain import Clause, clauses
-from transforms.rules.inputs import PATH_SUFFIXES, Loaded, article_from_text, read_source
-from transforms.rules.ruleset import CompiledRule, RuleSet
-from transforms.rules.view import ArticleView
+from wirewatch.pipelines.tooling.explain import Clause, clauses
+from wirewatch.pipelines.tooling.inputs import PATH_SUFFIXES, Loaded, article_from_text, read_source
+from wirewatch.transforms.model import TaggedArticle
+from wirewatch.transforms.rules.ruleset import CompiledRule, RuleSet
+from wirewatch.transforms.rules.view import ArticleView
 
 
 @dataclass(frozen=True)

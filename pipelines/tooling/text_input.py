@@ -12,7 +12,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from transforms.model import Article
+from wirewatch.transforms.model import Article
 
 _BODY_FIELDS = ("summary", "body", "text", "content", "description")
 _HTML_HINT = re.compile(r"<(html|body|p|div|article|h1|title|br)\b", re.I)

@@ -6,11 +6,11 @@ group: rules or parts of rules that can never match, and rule examples that fail
 
 from __future__ import annotations
 
-from transforms.rules.examples import run_examples
-from transforms.rules.inputs import make_tagger
-from transforms.rules.never import matches_everything, never_matches
-from transforms.rules.report import example_failure
-from transforms.rules.ruleset import RuleSet, compile_rules
+from wirewatch.pipelines.tooling.examples import run_examples
+from wirewatch.pipelines.tooling.inputs import make_tagger
+from wirewatch.pipelines.tooling.never import matches_everything, never_matches
+from wirewatch.pipelines.tooling.report import example_failure
+from wirewatch.transforms.rules.ruleset import RuleSet, compile_rules
 
 
 def never_matching(config, ruleset: RuleSet) -> list[str]:

@@ -15,9 +15,9 @@ import difflib
 import re
 from itertools import product
 
-from transforms.rules.errors import QueryError
-from transforms.rules.query import And, Near, Node, Not, Tag, Term
-from transforms.rules.text import words
+from wirewatch.transforms.rules.errors import QueryError
+from wirewatch.transforms.rules.query import And, Near, Node, Not, Tag, Term
+from wirewatch.transforms.rules.text import words
 
 MAX_ATOMS = 12  # leaves both required and excluded somewhere; more is not worth 2**n tries
 # Types the NER model or the gazetteer may give an entity; gazetteer types are added per config.

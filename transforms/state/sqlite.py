@@ -23,8 +23,8 @@ from typing import Callable, Iterable
 
 from pydantic import BaseModel
 
-from transforms.grouping import GroupState
-from transforms.model import DeadLetter
+from wirewatch.transforms.model import DeadLetter
+from wirewatch.transforms.routing.flood import GroupState
 
 SCHEMA_VERSION = 3  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes
 _SCHEMA = """

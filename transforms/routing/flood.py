@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from transforms.model import Match
+from wirewatch.transforms.model import Match
 
 if TYPE_CHECKING:  # the store imports this module; config must not be imported at run time here
-    from transforms.config import QuietHours, RouteConfig, Silence
+    from wirewatch.transforms.config import QuietHours, RouteConfig
 
 
 class GroupState(BaseModel):
@@ -65,23 +65,6 @@ def quiet_until(quiet: QuietHours | None, severity: str, now: datetime) -> datet
         finish = datetime.combine(day if end > start else day + timedelta(days=1), end, zone)
         if begin <= local < finish:
             return finish.astimezone(now.tzinfo)
-    return None
-
-
-def silenced(match: Match, silences: list[Silence], now: datetime) -> Silence | None:
-    tagged = match.article
-    for silence in silences:
-        if silence.until <= now:
-            continue
-        if silence.rule and silence.rule != match.rule_id:
-            continue
-        if silence.feed and silence.feed != tagged.article.feed_id:
-            continue
-        if silence.entity and not any(silence.entity in (e.id, e.name) for e in tagged.entities):
-            continue
-        if silence.topic and not any(silence.topic == t.id for t in tagged.topics):
-            continue
-        return silence
     return None
 
 

@@ -21,10 +21,15 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from transforms.config import FetchSettings
-from transforms.ingest.deadline import Deadline, DeadlineExceeded
-from transforms.ingest.http_body import BadEncoding, BodyTooLarge, decoded_chunks, read_capped
-from transforms.ingest.http_headers import max_age_seconds, retry_after_seconds
+from wirewatch.transforms.config import FetchSettings
+from wirewatch.transforms.ingest.deadline import Deadline, DeadlineExceeded
+from wirewatch.transforms.ingest.http_body import (
+    BadEncoding,
+    BodyTooLarge,
+    decoded_chunks,
+    read_capped,
+)
+from wirewatch.transforms.ingest.http_headers import max_age_seconds, retry_after_seconds
 
 
 def _version() -> str:

@@ -4,8 +4,8 @@ can never fire (every rule they could select is taken by an earlier route that d
 
 from __future__ import annotations
 
-from transforms.config import Config
-from transforms.routing import active_sinks
+from wirewatch.transforms.config import Config
+from wirewatch.transforms.routing.router import active_sinks
 
 
 def routing_problems(config: Config) -> list[str]:

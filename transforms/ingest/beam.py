@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.beam_metrics import NS
-from transforms.beam_store import StoreDoFn
-from transforms.config import Config, FeedConfig
-from transforms.model import Article, DeadLetter
-from transforms.store import FeedState
-from transforms.worker_cache import fingerprint, shared
+from wirewatch.transforms.beam_support.cache import fingerprint, shared
+from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.model import Article, DeadLetter
+from wirewatch.transforms.state.beam import StoreDoFn
+from wirewatch.transforms.state.sqlite import FeedState
 
 DEAD = "dead"
 FEED_STATE = "feed_state"
@@ -41,15 +41,15 @@ class _FetchHostDoFn(StoreDoFn):
         self.settings = config.fetch
 
     def setup(self):
-        from transforms.fetch import make_client
+        from wirewatch.transforms.ingest.fetch import make_client
         super().setup()
         # one client per process, reused by later cycles (building one loads the CA bundle)
         self.client = shared("http_client", fingerprint(self.settings),
                              lambda: make_client(self.settings))
 
     def process(self, host_feeds) -> Iterable:
-        from transforms.fetch import fetch
-        from transforms.schedule import next_due
+        from wirewatch.transforms.ingest.fetch import fetch
+        from wirewatch.transforms.ingest.schedule import next_due
         _, feeds = host_feeds
         feeds = sorted(feeds, key=lambda f: f.id)
         states = {f.id: self.store.feed_state(f.id) for f in feeds}
@@ -101,7 +101,7 @@ class FetchFeeds(beam.PTransform):
 
 class _ParseDoFn(StoreDoFn):
     def process(self, fetched) -> Iterable:
-        from transforms.parse import parse_feed
+        from wirewatch.transforms.ingest.parse import parse_feed
         feed, result, first_sight = fetched
         now = datetime.now(timezone.utc)
         still_listed: list[str] = []

@@ -21,8 +21,7 @@ def shipped_config(ner: bool = False, extra_yaml: str = ""):
     `load_config` gives the pipeline (validation and cross-checks included).
     """
     configs = ROOT / "configs"
-    text = (f"include:\n  - {configs}/taxonomy/*.yaml\n  - {configs}/entities/*.yaml\n"
-            + extra_yaml)
+    text = f"include:\n  - {configs}/taxonomy/*.yaml\n  - {configs}/entities/*.yaml\n" + extra_yaml
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
         handle.write(text)
     try:
@@ -31,6 +30,7 @@ def shipped_config(ner: bool = False, extra_yaml: str = ""):
         os.unlink(handle.name)
     if ner:
         from wirewatch.transforms.tagging.schema import NerSettings, TaggingSettings
+
         settings = getattr(config, "tagging", None) or TaggingSettings()
         settings = settings.model_copy(update={"ner": NerSettings(enabled=True)})
         object.__setattr__(config, "tagging", settings)
@@ -42,8 +42,10 @@ def config_from_args(path: str | None, ner: bool = False):
         config = load_config(path)
         if ner:
             from wirewatch.transforms.tagging.schema import NerSettings, TaggingSettings
+
             settings = getattr(config, "tagging", None) or TaggingSettings()
-            object.__setattr__(config, "tagging",
-                               settings.model_copy(update={"ner": NerSettings(enabled=True)}))
+            object.__setattr__(
+                config, "tagging", settings.model_copy(update={"ner": NerSettings(enabled=True)})
+            )
         return config
     return shipped_config(ner=ner)

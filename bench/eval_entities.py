@@ -88,7 +88,7 @@ def evaluate(tagger: Tagger, docs) -> tuple[Counter, list]:
             if span not in gold:
                 errors.append(("FP", m.surface, kind, m.id, _context(text.original, m)))
         for span in gold - predicted:
-            errors.append(("FN", " ".join(all_tokens[span[0]:span[1]]), span[2], "", ""))
+            errors.append(("FN", " ".join(all_tokens[span[0] : span[1]]), span[2], "", ""))
         counts["tp"] += len(predicted & gold)
         counts["pred"] += len(predicted)
         counts["gold"] += len(gold)
@@ -100,7 +100,7 @@ def evaluate(tagger: Tagger, docs) -> tuple[Counter, list]:
 
 
 def _context(original: str, m) -> str:
-    return original[max(0, m.start - 40):m.end + 40].replace("\n", " ")
+    return original[max(0, m.start - 40) : m.end + 40].replace("\n", " ")
 
 
 def prf(tp: int, pred: int, gold: int) -> tuple[float, float, float]:
@@ -114,8 +114,11 @@ def main() -> int:
     parser.add_argument("--data", required=True, help="CoNLL-2003 file (eng.testa)")
     parser.add_argument("--config", help="main config (default: the shipped gazetteer)")
     parser.add_argument("--ner", action="store_true", help="gazetteer + spaCy NER (the extra)")
-    parser.add_argument("--ner-only", action="store_true",
-                        help="the NER model alone (empty gazetteer), for comparison")
+    parser.add_argument(
+        "--ner-only",
+        action="store_true",
+        help="the NER model alone (empty gazetteer), for comparison",
+    )
     parser.add_argument("--errors", type=int, default=0, help="print N errors of each kind")
     args = parser.parse_args()
     config = config_from_args(args.config, ner=args.ner or args.ner_only)
@@ -129,8 +132,10 @@ def main() -> int:
     elapsed = time.perf_counter() - started
     p, r, f = prf(counts["tp"], counts["pred"], counts["gold"])
     mode = "NER only" if args.ner_only else "gazetteer+NER" if args.ner else "gazetteer only"
-    print(f"{args.data} ({mode}): {len(docs)} documents, {counts['gold']} gold entities, "
-          f"{counts['pred']} predicted: P {p:.3f} R {r:.3f} F1 {f:.3f} ({elapsed:.1f} s)")
+    print(
+        f"{args.data} ({mode}): {len(docs)} documents, {counts['gold']} gold entities, "
+        f"{counts['pred']} predicted: P {p:.3f} R {r:.3f} F1 {f:.3f} ({elapsed:.1f} s)"
+    )
     for kind in sorted(GOLD_TYPES):
         kp, kr, kf = prf(counts[f"tp_{kind}"], counts[f"pred_{kind}"], counts[f"gold_{kind}"])
         print(f"  {kind}: P {kp:.3f} R {kr:.3f} F1 {kf:.3f} (gold {counts[f'gold_{kind}']})")

@@ -19,8 +19,13 @@ from _common import config_from_args
 
 from wirewatch.transforms.tagging.tagger import Tagger
 
-BBC_MAP = {"business": "economy", "entertainment": "arts-culture-entertainment",
-           "politics": "politics", "sport": "sport", "tech": "science-technology"}
+BBC_MAP = {
+    "business": "economy",
+    "entertainment": "arts-culture-entertainment",
+    "politics": "politics",
+    "sport": "sport",
+    "tech": "science-technology",
+}
 
 
 def predict(tagger: Tagger, text: str) -> tuple[str, dict]:
@@ -59,12 +64,18 @@ def main() -> int:
         rec = tp / (tp + fn) if tp + fn else 0.0
         f1s[label] = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
     macro = sum(f1s.values()) / len(f1s)
-    print(f"{args.data}: {len(gold)} articles, accuracy {accuracy:.4f}, macro-F1 {macro:.4f} "
-          f"({len(gold) / elapsed:.0f} articles/s)")
+    print(
+        f"{args.data}: {len(gold)} articles, accuracy {accuracy:.4f}, macro-F1 {macro:.4f} "
+        f"({len(gold) / elapsed:.0f} articles/s)"
+    )
     print("  per class F1: " + ", ".join(f"{k} {v:.3f}" for k, v in f1s.items()))
-    print("  confusions (gold->pred): " + ", ".join(
-        f"{g}->{p} {n}" for (g, p), n in Counter((e[0], e[1]) for e in errors).most_common(8)))
-    for gold_label, label, scores, text in errors[:args.errors]:
+    print(
+        "  confusions (gold->pred): "
+        + ", ".join(
+            f"{g}->{p} {n}" for (g, p), n in Counter((e[0], e[1]) for e in errors).most_common(8)
+        )
+    )
+    for gold_label, label, scores, text in errors[: args.errors]:
         shown = " ".join(f"{k}={v:.1f}" for k, v in scores.items())
         print(f"- {gold_label} -> {label} [{shown}] {text}")
     return 0

@@ -73,9 +73,12 @@ class Wire:
         entries = "".join(
             f"<item><title>{title}</title><link>https://example.org/{n}</link><guid>g{n}</guid>"
             f"<pubDate>{format_datetime(at, usegmt=True)}</pubDate></item>"
-            for n, (title, at) in enumerate(self.items))
-        body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
-                f"<link>https://example.org/</link>{entries}</channel></rss>").encode()
+            for n, (title, at) in enumerate(self.items)
+        )
+        body = (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+            f"<link>https://example.org/</link>{entries}</channel></rss>"
+        ).encode()
         self.server.feeds["/wire.xml"] = (200, {"Content-Type": "application/rss+xml"}, body)
 
 
@@ -99,9 +102,25 @@ def main() -> int:
         env = {**os.environ, "BENCH_SLACK_WEBHOOK": slack.webhook_url, "PYTHONPATH": str(ROOT)}
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "wirewatch.pipelines.cli", "run", "--config", str(config),
-                 "--state-dir", f"{tmp}/state", "--interval", str(args.interval), *beam_args],
-                cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "wirewatch.pipelines.cli",
+                    "run",
+                    "--config",
+                    str(config),
+                    "--state-dir",
+                    f"{tmp}/state",
+                    "--interval",
+                    str(args.interval),
+                    *beam_args,
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
             try:
                 deadline = time.monotonic() + 120
                 while "cycle 1:" not in log.read_text(errors="replace"):
@@ -123,25 +142,34 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     code = proc.wait()
-        cycles = [line for line in log.read_text(errors="replace").splitlines()
-                  if " cycle " in line and "feeds polled" in line]
+        cycles = [
+            line
+            for line in log.read_text(errors="replace").splitlines()
+            if " cycle " in line and "feeds polled" in line
+        ]
     latencies = []
     for text, at in slack.received_at.items():
         title = text.split("] ", 1)[-1].rsplit(" https://", 1)[0]
         if title in published:
             latencies.append(at - published[title])
     cycle_seconds = [float(line.rsplit(", ", 1)[1].split()[0]) for line in cycles]
-    print(f"latency: {len(latencies)}/{args.items} alerts received, poll interval "
-          f"{args.interval:g} s, beam args {beam_args or 'none'}, exit code {code}")
+    print(
+        f"latency: {len(latencies)}/{args.items} alerts received, poll interval "
+        f"{args.interval:g} s, beam args {beam_args or 'none'}, exit code {code}"
+    )
     if latencies:
         p95 = percentile(latencies, 0.95)
-        print(f"  p50 {percentile(latencies, 0.50):.2f} s, p95 {p95:.2f} s, "
-              f"max {max(latencies):.2f} s, mean {statistics.fmean(latencies):.2f} s "
-              f"(target p95 <= {args.interval + 1:g} s: {'met' if p95 <= args.interval + 1 else 'NOT met'})")
+        print(
+            f"  p50 {percentile(latencies, 0.50):.2f} s, p95 {p95:.2f} s, "
+            f"max {max(latencies):.2f} s, mean {statistics.fmean(latencies):.2f} s "
+            f"(target p95 <= {args.interval + 1:g} s: {'met' if p95 <= args.interval + 1 else 'NOT met'})"
+        )
     if cycle_seconds:
-        print(f"  {len(cycle_seconds)} cycles, cycle time median "
-              f"{statistics.median(cycle_seconds):.2f} s, max {max(cycle_seconds):.2f} s; "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"  {len(cycle_seconds)} cycles, cycle time median "
+            f"{statistics.median(cycle_seconds):.2f} s, max {max(cycle_seconds):.2f} s; "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+        )
     return 0 if len(latencies) == args.items else 1
 
 

@@ -42,7 +42,9 @@ def snapshots(data: str) -> list[tuple[str, str, datetime]]:
         stamp = int(os.path.basename(path).split("_")[1].split(".")[0])
         polls.append((stamp, os.path.basename(os.path.dirname(path)), path))
     polls.sort()
-    return [(feed, path, datetime.fromtimestamp(stamp, timezone.utc)) for stamp, feed, path in polls]
+    return [
+        (feed, path, datetime.fromtimestamp(stamp, timezone.utc)) for stamp, feed, path in polls
+    ]
 
 
 def run_pipeline(polls, settings):
@@ -52,8 +54,14 @@ def run_pipeline(polls, settings):
     entries = skipped = fast = 0
     for feed, path, when in polls:
         fetched = fetch(path, settings)
-        result = parse_feed(fetched.body, feed_id=feed, feed_url=FEED_URL.format(feed),
-                            headers=fetched.headers, fetched_at=when, is_seen=store.__contains__)
+        result = parse_feed(
+            fetched.body,
+            feed_id=feed,
+            feed_url=FEED_URL.format(feed),
+            headers=fetched.headers,
+            fetched_at=when,
+            is_seen=store.__contains__,
+        )
         entries += result.entries
         skipped += result.skipped_seen
         fast += result.fast_path
@@ -75,8 +83,9 @@ def full_parse_reference(polls, bodies):
     """Every snapshot parsed in full (no is_seen): the unique articles, first appearance wins."""
     reference = {}
     for (feed, _, when), body in zip(polls, bodies):
-        for article in parse_feed(body, feed_id=feed, feed_url=FEED_URL.format(feed),
-                                  fetched_at=when).articles:
+        for article in parse_feed(
+            body, feed_id=feed, feed_url=FEED_URL.format(feed), fetched_at=when
+        ).articles:
             reference.setdefault(article.id, article)
     return reference
 
@@ -106,19 +115,29 @@ def main(argv=None) -> int:
     reference = full_parse_reference(polls, bodies)
     same_set = set(emitted) == set(reference)
     strip = {"fetched_at"}
-    same_content = all(emitted[i].model_dump(exclude=strip) == reference[i].model_dump(exclude=strip)
-                       for i in emitted if i in reference)
+    same_content = all(
+        emitted[i].model_dump(exclude=strip) == reference[i].model_dump(exclude=strip)
+        for i in emitted
+        if i in reference
+    )
     best, best_base = min(ours), min(base)
-    print(f"snapshots: {len(polls)} in {len({p[0] for p in polls})} feeds; entries: {entries} "
-          f"(baseline counted {base_entries}); {stats}")
+    print(
+        f"snapshots: {len(polls)} in {len({p[0] for p in polls})} feeds; entries: {entries} "
+        f"(baseline counted {base_entries}); {stats}"
+    )
     print(f"pipeline fetch+parse(is_seen)+dedupe: {best:.3f} s  {entries / best:,.0f} entries/s")
-    print(f"plain feedparser.parse every snapshot: {best_base:.3f} s  "
-          f"{base_entries / best_base:,.0f} entries/s")
-    print(f"ratio: {best_base / best:.1f}x faster than re-parsing everything "
-          f"(best of {args.repeat})")
-    print(f"unique articles: {len(emitted)} (full-parse reference {len(reference)}); "
-          f"same set: {'yes' if same_set else 'no'}; same content: "
-          f"{'yes' if same_content else 'no'}")
+    print(
+        f"plain feedparser.parse every snapshot: {best_base:.3f} s  "
+        f"{base_entries / best_base:,.0f} entries/s"
+    )
+    print(
+        f"ratio: {best_base / best:.1f}x faster than re-parsing everything (best of {args.repeat})"
+    )
+    print(
+        f"unique articles: {len(emitted)} (full-parse reference {len(reference)}); "
+        f"same set: {'yes' if same_set else 'no'}; same content: "
+        f"{'yes' if same_content else 'no'}"
+    )
     return 0 if same_set and same_content else 1
 
 

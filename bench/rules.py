@@ -41,12 +41,39 @@ from wirewatch.transforms.rules.schema import RuleConfig  # noqa: E402
 from wirewatch.transforms.rules.view import ArticleView  # noqa: E402
 from wirewatch.transforms.tagging.schema import EntityConfig, TopicConfig  # noqa: E402
 
-NEWS = ("the of and to in a on for said with that by as at from is was government minister "
-        "president talks border wall immigration migrants deportation trade tariffs oil prices "
-        "election court police army attack ceasefire earthquake tsunami storm flood layoffs "
-        "company shares market bank inflation rates strike protest refugees asylum sanctions").split()
-SYLLABLES = ["ka", "lo", "mi", "ter", "an", "vo", "su", "rel", "dor", "pe", "ni", "ta", "gra",
-             "mon", "el", "bi", "zu", "ro", "sha", "ven", "qui", "lar", "tes", "om", "ex"]
+NEWS = (
+    "the of and to in a on for said with that by as at from is was government minister "
+    "president talks border wall immigration migrants deportation trade tariffs oil prices "
+    "election court police army attack ceasefire earthquake tsunami storm flood layoffs "
+    "company shares market bank inflation rates strike protest refugees asylum sanctions"
+).split()
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ter",
+    "an",
+    "vo",
+    "su",
+    "rel",
+    "dor",
+    "pe",
+    "ni",
+    "ta",
+    "gra",
+    "mon",
+    "el",
+    "bi",
+    "zu",
+    "ro",
+    "sha",
+    "ven",
+    "qui",
+    "lar",
+    "tes",
+    "om",
+    "ex",
+]
 
 
 def vocabulary(rng: random.Random, size: int) -> list[str]:
@@ -74,10 +101,18 @@ class Zipf:
 def make_world(seed: int, vocab_size: int = 30_000):
     rng = random.Random(seed)
     words = vocabulary(rng, vocab_size)
-    topics = [TopicConfig(id=f"t{i}", label=f"Topic {i}", parent=f"t{i // 5}" if i >= 5 else None)
-              for i in range(40)]
-    entities = [EntityConfig(id=f"e{i}", name=f"{words[300 + i].title()} {words[900 + i].title()}",
-                             type=rng.choice(["PERSON", "ORG", "PLACE"])) for i in range(500)]
+    topics = [
+        TopicConfig(id=f"t{i}", label=f"Topic {i}", parent=f"t{i // 5}" if i >= 5 else None)
+        for i in range(40)
+    ]
+    entities = [
+        EntityConfig(
+            id=f"e{i}",
+            name=f"{words[300 + i].title()} {words[900 + i].title()}",
+            type=rng.choice(["PERSON", "ORG", "PLACE"]),
+        )
+        for i in range(500)
+    ]
     return rng, words, Zipf(len(words)), topics, entities
 
 
@@ -86,20 +121,32 @@ def make_articles(rng, words, zipf, topics, entities, n: int) -> list[TaggedArti
     for i in range(n):
         title = " ".join(words[zipf.draw(rng)] for _ in range(rng.randint(7, 13))).capitalize()
         text = " ".join(words[zipf.draw(rng)] for _ in range(rng.randint(45, 95))) + "."
-        tops = tuple(TopicTag(id=t.id, label=t.label, score=round(rng.uniform(0.35, 1), 2))
-                     for t in rng.sample(topics, rng.randint(0, 3)))
-        ents = tuple(EntityTag(id=e.id, name=e.name, type=e.type, count=rng.randint(1, 4))
-                     for e in rng.sample(entities, rng.randint(0, 4)))
-        article = Article(id=f"a{i}", feed_id=rng.choice(["wire", "biz", "world"]), title=title,
-                          summary=text, published="2026-11-26T12:00:00Z", language="en")
+        tops = tuple(
+            TopicTag(id=t.id, label=t.label, score=round(rng.uniform(0.35, 1), 2))
+            for t in rng.sample(topics, rng.randint(0, 3))
+        )
+        ents = tuple(
+            EntityTag(id=e.id, name=e.name, type=e.type, count=rng.randint(1, 4))
+            for e in rng.sample(entities, rng.randint(0, 4))
+        )
+        article = Article(
+            id=f"a{i}",
+            feed_id=rng.choice(["wire", "biz", "world"]),
+            title=title,
+            summary=text,
+            published="2026-11-26T12:00:00Z",
+            language="en",
+        )
         out.append(TaggedArticle(article=article, topics=tops, entities=ents))
     return out
 
 
-def make_rules(rng, words, topics, entities, n: int, context=None, prefix="rule"
-               ) -> list[RuleConfig]:
+def make_rules(
+    rng, words, topics, entities, n: int, context=None, prefix="rule"
+) -> list[RuleConfig]:
     """`words`: where specific terms come from (ranks 2,000 on); `context`: where context
     terms come from (default: ranks 50..2,000 of `words`)."""
+
     def w():  # rule terms: ranks 2,000..30,000, uniformly: specific words, not "said"
         return words[rng.randint(2000, len(words) - 1)]
 
@@ -118,8 +165,10 @@ def make_rules(rng, words, topics, entities, n: int, context=None, prefix="rule"
         lambda: f"({w()} OR {w()}) AND {mid()} AND NOT {mid()}",
         lambda: f"{w()} {mid()} type:PERSON",
     ]
-    return [RuleConfig(id=f"{prefix}{i}", query=rng.choice(forms)(), stem=rng.random() < 0.1)
-            for i in range(n)]
+    return [
+        RuleConfig(id=f"{prefix}{i}", query=rng.choice(forms)(), stem=rng.random() < 0.1)
+        for i in range(n)
+    ]
 
 
 def unmatchable_rules(rng, words, n: int) -> tuple[list[RuleConfig], list, list]:
@@ -128,8 +177,11 @@ def unmatchable_rules(rng, words, n: int) -> tuple[list[RuleConfig], list, list]
     unseen = ["xq" + word for word in words]
     topics = [TopicConfig(id=f"unused{i}", label=f"Unused {i}") for i in range(40)]
     entities = [EntityConfig(id=f"unused{i}", name=f"Unused {i}", type="ORG") for i in range(500)]
-    return (make_rules(rng, unseen, topics, entities, n, context=unseen[50:2000], prefix="dead"),
-            topics, entities)
+    return (
+        make_rules(rng, unseen, topics, entities, n, context=unseen[50:2000], prefix="dead"),
+        topics,
+        entities,
+    )
 
 
 def rate(fn, articles, min_seconds: float = 1.0, min_passes: int = 3) -> tuple[float, int]:
@@ -155,22 +207,32 @@ def measure(rules, topics, entities, articles, naive_articles: int) -> dict:
     ruleset = compile_rules(config)
     compile_s = time.perf_counter() - t0
     fast, matches = rate(ruleset.match, articles)
-    cands = statistics.mean(len(ruleset.presearch.candidates(ArticleView(a)))
-                            for a in articles)  # after the index re-planned
+    cands = statistics.mean(
+        len(ruleset.presearch.candidates(ArticleView(a))) for a in articles
+    )  # after the index re-planned
     naive, naive_matches = rate(ruleset.match_naive, articles[:naive_articles], min_seconds=0.5)
     fast_sub = sum(len(ruleset.match(a)) for a in articles[:naive_articles])
     assert fast_sub == naive_matches, "presearch and naive disagree"
-    return {"compile": compile_s, "cands": cands, "matches": matches / len(articles),
-            "fast": fast, "naive": naive}
+    return {
+        "compile": compile_s,
+        "cands": cands,
+        "matches": matches / len(articles),
+        "fast": fast,
+        "naive": naive,
+    }
 
 
 def table(title: str, rows: list[tuple[str, dict]]) -> None:
     print(title)
-    print(f"  {'rules':>14} {'compile s':>9} {'cands/art':>9} {'matches/art':>11} "
-          f"{'indexed art/s':>13} {'naive art/s':>11} {'speed-up':>8}")
+    print(
+        f"  {'rules':>14} {'compile s':>9} {'cands/art':>9} {'matches/art':>11} "
+        f"{'indexed art/s':>13} {'naive art/s':>11} {'speed-up':>8}"
+    )
     for label, r in rows:
-        print(f"  {label:>14} {r['compile']:>9.2f} {r['cands']:>9.2f} {r['matches']:>11.2f} "
-              f"{r['fast']:>13,.0f} {r['naive']:>11,.0f} {r['fast'] / r['naive']:>7.1f}x")
+        print(
+            f"  {label:>14} {r['compile']:>9.2f} {r['cands']:>9.2f} {r['matches']:>11.2f} "
+            f"{r['fast']:>13,.0f} {r['naive']:>11,.0f} {r['fast'] / r['naive']:>7.1f}x"
+        )
 
 
 def main(argv=None) -> int:
@@ -184,35 +246,55 @@ def main(argv=None) -> int:
     small, big = min(sizes), max(sizes)
 
     reference = min(timeit.repeat("sum(range(10**6))", number=1, repeat=5)) * 1000
-    print(f"machine now: load average {os.getloadavg()[0]:.1f}, sum(range(10**6)) takes "
-          f"{reference:.1f} ms; a busy machine slows every column alike. One process, one core.")
+    print(
+        f"machine now: load average {os.getloadavg()[0]:.1f}, sum(range(10**6)) takes "
+        f"{reference:.1f} ms; a busy machine slows every column alike. One process, one core."
+    )
     rng, words, zipf, topics, entities = make_world(args.seed)
     articles = make_articles(rng, words, zipf, topics, entities, args.articles)
     words_per = statistics.mean(len(a.article.summary.split()) for a in articles)
     print(f"{len(articles)} articles of ~{words_per:.0f} words; rules from one generator\n")
 
     live = make_rules(rng, words, topics, entities, big)
-    mixed = [(f"{n:,}", measure(live[:n], topics, entities, articles, args.naive_articles))
-             for n in sizes]
+    mixed = [
+        (f"{n:,}", measure(live[:n], topics, entities, articles, args.naive_articles))
+        for n in sizes
+    ]
     table("A. Realistic mix: the more rules, the more of them match (matches are output)", mixed)
 
     dead, dead_topics, dead_entities = unmatchable_rules(rng, words, big - small)
-    grown = [(f"{small:,} + {n - small:,}",
-              measure(live[:small] + dead[: n - small], topics + dead_topics,
-                      entities + dead_entities, articles, args.naive_articles)) for n in sizes]
+    grown = [
+        (
+            f"{small:,} + {n - small:,}",
+            measure(
+                live[:small] + dead[: n - small],
+                topics + dead_topics,
+                entities + dead_entities,
+                articles,
+                args.naive_articles,
+            ),
+        )
+        for n in sizes
+    ]
     table(f"\nB. {small:,} live rules plus rules that cannot match any article", grown)
 
     ratio_mixed = mixed[0][1]["fast"] / mixed[-1][1]["fast"]
     ratio_dead = grown[0][1]["fast"] / grown[-1][1]["fast"]
     at_big = mixed[-1][1]["fast"]
     print(f"\ncost of {big:,} rules / cost of {small:,} rules (target <= 2):")
-    print(f"  B, extra rules cannot match: {ratio_dead:.2f}x -> "
-          f"{'ok' if ratio_dead <= 2 else 'MISSED'}")
-    print(f"  A, extra rules also match:   {ratio_mixed:.2f}x "
-          f"({mixed[-1][1]['matches'] / max(mixed[0][1]['matches'], 1e-9):.0f}x the matches)"
-          f" -> {'ok' if ratio_mixed <= 2 else 'MISSED'}")
-    print(f"articles/s/core at {big:,} rules, A (target >= 3,000): {at_big:,.0f} -> "
-          f"{'ok' if at_big >= 3000 else 'MISSED'}")
+    print(
+        f"  B, extra rules cannot match: {ratio_dead:.2f}x -> "
+        f"{'ok' if ratio_dead <= 2 else 'MISSED'}"
+    )
+    print(
+        f"  A, extra rules also match:   {ratio_mixed:.2f}x "
+        f"({mixed[-1][1]['matches'] / max(mixed[0][1]['matches'], 1e-9):.0f}x the matches)"
+        f" -> {'ok' if ratio_mixed <= 2 else 'MISSED'}"
+    )
+    print(
+        f"articles/s/core at {big:,} rules, A (target >= 3,000): {at_big:,.0f} -> "
+        f"{'ok' if at_big >= 3000 else 'MISSED'}"
+    )
     return 0
 
 

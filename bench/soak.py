@@ -81,15 +81,21 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=100, help="print a line every N cycles")
     args, beam_args = parser.parse_known_args()
     configure_logging()
-    snapshots = {os.path.basename(d): sorted(glob.glob(os.path.join(d, "*.xml")))
-                 for d in sorted(glob.glob(os.path.join(args.data, "*"))) if os.path.isdir(d)}
+    snapshots = {
+        os.path.basename(d): sorted(glob.glob(os.path.join(d, "*.xml")))
+        for d in sorted(glob.glob(os.path.join(args.data, "*")))
+        if os.path.isdir(d)
+    }
     if not snapshots:
         parser.error(f"no <feed>/*.xml under {args.data}")
 
     from wirewatch.pipelines.watch import CycleRunner
+
     with tempfile.TemporaryDirectory() as tmp, ReplayServer(snapshots, args.cycles) as server:
-        feeds = "\n".join(f'  - {{id: {feed}, url: "{server.url(f"/{feed}.xml")}", '
-                          f"backfill_hours: null}}" for feed in snapshots)
+        feeds = "\n".join(
+            f'  - {{id: {feed}, url: "{server.url(f"/{feed}.xml")}", backfill_hours: null}}'
+            for feed in snapshots
+        )
         path = Path(tmp) / "soak.yaml"
         path.write_text(CONFIG.format(root=ROOT, feeds=feeds, tmp=tmp))
         config = load_config(str(path))
@@ -99,8 +105,10 @@ def main() -> int:
         rss: dict[int, float] = {}
         totals = {"articles_new": 0, "matches": 0, "alerts_sent": 0, "dead_letters": 0}
         started = time.monotonic()
-        print(f"soak: {args.cycles} cycles, {len(snapshots)} feeds x "
-              f"{max(map(len, snapshots.values()))} snapshots, beam args {beam_args or 'none'}")
+        print(
+            f"soak: {args.cycles} cycles, {len(snapshots)} feeds x "
+            f"{max(map(len, snapshots.values()))} snapshots, beam args {beam_args or 'none'}"
+        )
         for n in range(1, args.cycles + 1):
             cpu = time.process_time()
             summary = runner.run(config.feeds)
@@ -112,28 +120,39 @@ def main() -> int:
                 idle_cpu.append(cpu)
             if n in (1, 100, args.cycles) or n % args.every == 0:
                 rss[n] = rss_mib()
-                recent = idle[-args.every:] or [float("nan")]
-                print(f"cycle {n:5d}: RSS {rss[n]:7.1f} MiB, idle cycle median "
-                      f"{statistics.median(recent):.3f} s (last {len(recent)}), "
-                      f"{totals['articles_new']} new articles so far, "
-                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+                recent = idle[-args.every :] or [float("nan")]
+                print(
+                    f"cycle {n:5d}: RSS {rss[n]:7.1f} MiB, idle cycle median "
+                    f"{statistics.median(recent):.3f} s (last {len(recent)}), "
+                    f"{totals['articles_new']} new articles so far, "
+                    f"load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
         elapsed = time.monotonic() - started
     idle.sort()
     idle_cpu.sort()
     base = rss.get(100, rss[1])
-    print(f"\nran {args.cycles} cycles in {elapsed:.0f} s ({elapsed / args.cycles:.3f} s per cycle; "
-          f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f})")
+    print(
+        f"\nran {args.cycles} cycles in {elapsed:.0f} s ({elapsed / args.cycles:.3f} s per cycle; "
+        f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f})"
+    )
     print(f"totals: {totals}")
-    print(f"RSS: cycle 1 {rss[1]:.1f} MiB, cycle 100 {rss.get(100, float('nan')):.1f} MiB, "
-          f"cycle {args.cycles} {rss[args.cycles]:.1f} MiB "
-          f"({(rss[args.cycles] - base) / base * 100:+.1f}% from cycle {100 if 100 in rss else 1}; "
-          f"target within 10%)")
+    print(
+        f"RSS: cycle 1 {rss[1]:.1f} MiB, cycle 100 {rss.get(100, float('nan')):.1f} MiB, "
+        f"cycle {args.cycles} {rss[args.cycles]:.1f} MiB "
+        f"({(rss[args.cycles] - base) / base * 100:+.1f}% from cycle {100 if 100 in rss else 1}; "
+        f"target within 10%)"
+    )
     if idle:
-        print(f"cycles with nothing new: {len(idle)}, median {statistics.median(idle):.3f} s, "
-              f"p95 {idle[int(0.95 * (len(idle) - 1))]:.3f} s, mean {statistics.fmean(idle):.3f} s "
-              f"(target <= 0.5 s)")
-        print(f"  CPU time of those cycles: median {statistics.median(idle_cpu):.3f} s, "
-              f"p95 {idle_cpu[int(0.95 * (len(idle_cpu) - 1))]:.3f} s")
+        print(
+            f"cycles with nothing new: {len(idle)}, median {statistics.median(idle):.3f} s, "
+            f"p95 {idle[int(0.95 * (len(idle) - 1))]:.3f} s, mean {statistics.fmean(idle):.3f} s "
+            f"(target <= 0.5 s)"
+        )
+        print(
+            f"  CPU time of those cycles: median {statistics.median(idle_cpu):.3f} s, "
+            f"p95 {idle_cpu[int(0.95 * (len(idle_cpu) - 1))]:.3f} s"
+        )
     return 0
 
 

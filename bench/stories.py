@@ -46,9 +46,12 @@ def load_snapshots(data: Path):
     for feed_dir in sorted(p for p in data.iterdir() if p.is_dir()):
         for path in sorted(feed_dir.glob("*.xml")):
             fetched = datetime.fromtimestamp(int(path.stem.split("_")[1]), timezone.utc)
-            result = parse_feed(path.read_bytes(), feed_id=feed_dir.name,
-                                feed_url=f"https://{feed_dir.name}.example/rss",
-                                fetched_at=fetched)
+            result = parse_feed(
+                path.read_bytes(),
+                feed_id=feed_dir.name,
+                feed_url=f"https://{feed_dir.name}.example/rss",
+                fetched_at=fetched,
+            )
             snapshots.append((fetched, feed_dir.name, result.articles))
     snapshots.sort(key=lambda s: (s[0], s[1]))
     seen: set[str] = set()
@@ -60,8 +63,9 @@ def load_snapshots(data: Path):
             if not versions[a.id] or versions[a.id][-1].title != a.title:
                 versions[a.id].append(a)
                 if len(versions[a.id]) > 1:
-                    edited.append(a.model_copy(update={
-                        "id": f"{a.id}~v{len(versions[a.id])}", "link": None}))
+                    edited.append(
+                        a.model_copy(update={"id": f"{a.id}~v{len(versions[a.id])}", "link": None})
+                    )
             if a.id not in seen:
                 seen.add(a.id)
                 fresh.append(a)
@@ -74,6 +78,7 @@ def entity_tagger(config_path: Path):
     """The pipeline tags before it clusters; the bench does the same with the repo's gazetteer."""
     from wirewatch.transforms.config import load_config
     from wirewatch.transforms.tagging.tagger import Tagger
+
     tagger = Tagger.from_config(load_config(config_path))
     return lambda article: tagger.tag(article).entities
 
@@ -91,8 +96,10 @@ class Timer:
         self.cpu = time.process_time() - self.cpu
 
     def rate(self, n: int) -> str:
-        return (f"{self.wall:.2f} s wall = {n / self.wall:.0f} articles/s "
-                f"(CPU {self.cpu:.2f} s = {n / self.cpu:.0f} articles/s)")
+        return (
+            f"{self.wall:.2f} s wall = {n / self.wall:.0f} articles/s "
+            f"(CPU {self.cpu:.2f} s = {n / self.cpu:.0f} articles/s)"
+        )
 
 
 def floor2(score: float) -> str:
@@ -101,11 +108,10 @@ def floor2(score: float) -> str:
 
 
 def short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def cluster_real(snapshots, settings: StorySettings, sample: int, seed: int,
-                 tag) -> list[Article]:
+def cluster_real(snapshots, settings: StorySettings, sample: int, seed: int, tag) -> list[Article]:
     clock = {"now": snapshots[0][0]}
     with tempfile.TemporaryDirectory() as tmp:
         store = StateStore(tmp)
@@ -120,31 +126,53 @@ def cluster_real(snapshots, settings: StorySettings, sample: int, seed: int,
         stories = Counter(r.story_id for _, r in results)
         multi = [s for s, n in stories.items() if n > 1]
         joined = [(a, r) for a, r in results if not r.is_new]
-        print(f"articles (unique ids): {len(articles)} in {len(snapshots)} snapshots, "
-              f"clustered (one assign_many per snapshot, small index) in "
-              f"{timer.rate(len(articles))}")
-        print(f"stories: {len(stories)}; with more than one member: {len(multi)} "
-              f"(largest {max(stories.values())}); articles merged into an earlier story: "
-              f"{len(joined)}")
-        print("merges by basis/kind: " + ", ".join(
-            f"{k}={n}" for k, n in sorted(Counter(f"{r.basis}/{r.kind}"
-                                                  for _, r in joined).items())))
+        print(
+            f"articles (unique ids): {len(articles)} in {len(snapshots)} snapshots, "
+            f"clustered (one assign_many per snapshot, small index) in "
+            f"{timer.rate(len(articles))}"
+        )
+        print(
+            f"stories: {len(stories)}; with more than one member: {len(multi)} "
+            f"(largest {max(stories.values())}); articles merged into an earlier story: "
+            f"{len(joined)}"
+        )
+        print(
+            "merges by basis/kind: "
+            + ", ".join(
+                f"{k}={n}"
+                for k, n in sorted(Counter(f"{r.basis}/{r.kind}" for _, r in joined).items())
+            )
+        )
         cross = sum(1 for a, r in joined if by_id[r.matched_article_id].feed_id != a.feed_id)
         print(f"cross-feed merges: {cross}; same-feed merges: {len(joined) - cross}")
-        print(f"\nsample of merges for review ({min(sample, len(joined))} of {len(joined)}, "
-              f"seed {seed}):")
-        for a, r in sorted(random.Random(seed).sample(joined, min(sample, len(joined))),
-                           key=lambda x: x[0].published):
+        print(
+            f"\nsample of merges for review ({min(sample, len(joined))} of {len(joined)}, "
+            f"seed {seed}):"
+        )
+        for a, r in sorted(
+            random.Random(seed).sample(joined, min(sample, len(joined))),
+            key=lambda x: x[0].published,
+        ):
             m = by_id[r.matched_article_id]
-            print(f"  [{r.kind} via {r.basis} {floor2(r.similarity)}] "
-                  f"{m.feed_id} {m.published:%m-%d %H:%M} {short(m.title, 70)!r}\n"
-                  f"  {'':>23}{a.feed_id} {a.published:%m-%d %H:%M} {short(a.title, 70)!r}")
-        near = sorted(((r.similarity, a, by_id[r.matched_article_id]) for a, r in results
-                       if r.is_new and r.matched_article_id), key=lambda x: -x[0])[:10]
+            print(
+                f"  [{r.kind} via {r.basis} {floor2(r.similarity)}] "
+                f"{m.feed_id} {m.published:%m-%d %H:%M} {short(m.title, 70)!r}\n"
+                f"  {'':>23}{a.feed_id} {a.published:%m-%d %H:%M} {short(a.title, 70)!r}"
+            )
+        near = sorted(
+            (
+                (r.similarity, a, by_id[r.matched_article_id])
+                for a, r in results
+                if r.is_new and r.matched_article_id
+            ),
+            key=lambda x: -x[0],
+        )[:10]
         print(f"\nclosest non-merges (threshold {settings.threshold}):")
         for score, a, m in near:
-            print(f"  {floor2(score)} {m.feed_id} {short(m.title, 70)!r}\n"
-                  f"  {'':>4} {a.feed_id} {short(a.title, 70)!r}")
+            print(
+                f"  {floor2(score)} {m.feed_id} {short(m.title, 70)!r}\n"
+                f"  {'':>4} {a.feed_id} {short(a.title, 70)!r}"
+            )
         store.close()
     return articles
 
@@ -155,8 +183,13 @@ def edits(versions: dict[str, list[Article]], settings: StorySettings, tag) -> N
     pairs = [(v[i], v[i + 1]) for v in versions.values() if len(v) > 1 for i in range(len(v) - 1)]
 
     def fp(a: Article):
-        return fingerprint(a.title, a.summary, num_perm=s.num_perm, lead_words=s.lead_words,
-                           min_title_words=s.min_title_words)
+        return fingerprint(
+            a.title,
+            a.summary,
+            num_perm=s.num_perm,
+            lead_words=s.lead_words,
+            min_title_words=s.min_title_words,
+        )
 
     def score(a: Article, b: Article) -> float:
         text = similarity(fp(a), fp(b), s.min_title_words)[0]
@@ -168,24 +201,33 @@ def edits(versions: dict[str, list[Article]], settings: StorySettings, tag) -> N
     found = [x for x in joined if set(bucket_keys(fp(x[1]), s)) & set(bucket_keys(fp(x[2]), s))]
     updates = [x for x in joined if new_markers(x[2].title, markers(x[1].title))]
     wordy = [x for x in joined if set(content_words(x[2].title)) - set(content_words(x[1].title))]
-    print(f"real headline edits (same id, title changed between polls): {len(pairs)} pairs in "
-          f"{sum(1 for v in versions.values() if len(v) > 1)} articles")
-    print(f"  LSH found {len(found)} of the {len(joined)} pairs at or above the threshold "
-          f"(they share a bucket)")
-    print(f"  would join one story at threshold {s.threshold}: {len(joined)}/{len(pairs)}; "
-          f"called an update: {len(updates)}/{len(joined)} (any new content word would flag "
-          f"{len(wordy)}/{len(joined)})")
+    print(
+        f"real headline edits (same id, title changed between polls): {len(pairs)} pairs in "
+        f"{sum(1 for v in versions.values() if len(v) > 1)} articles"
+    )
+    print(
+        f"  LSH found {len(found)} of the {len(joined)} pairs at or above the threshold "
+        f"(they share a bucket)"
+    )
+    print(
+        f"  would join one story at threshold {s.threshold}: {len(joined)}/{len(pairs)}; "
+        f"called an update: {len(updates)}/{len(joined)} (any new content word would flag "
+        f"{len(wordy)}/{len(joined)})"
+    )
     print("  updates:")
     for score, a, b in updates:
-        print(f"    {floor2(score)} {short(a.title, 60)!r} -> {short(b.title, 60)!r} "
-              f"{sorted(new_markers(b.title, markers(a.title)))}")
+        print(
+            f"    {floor2(score)} {short(a.title, 60)!r} -> {short(b.title, 60)!r} "
+            f"{sorted(new_markers(b.title, markers(a.title)))}"
+        )
     print("  not joined (score, before -> after):")
     for score, a, b in sorted((x for x in scored if x[0] < s.threshold), key=lambda x: -x[0]):
         print(f"    {floor2(score)} {short(a.title, 60)!r} -> {short(b.title, 60)!r}")
 
 
-def synthetic(articles: list[Article], n: int, seed: int, start: datetime,
-              hours: float) -> list[Article]:
+def synthetic(
+    articles: list[Article], n: int, seed: int, start: datetime, hours: float
+) -> list[Article]:
     """n articles whose words follow the real corpus's frequencies; published over `hours`."""
     rng = random.Random(seed)
     counts = Counter(w for a in articles for w in f"{a.title} {a.summary}".split())
@@ -195,21 +237,33 @@ def synthetic(articles: list[Article], n: int, seed: int, start: datetime,
     for i in range(n):
         title = " ".join(rng.choices(words, weights, k=rng.randint(6, 12)))
         lead = " ".join(rng.choices(words, weights, k=rng.randint(12, 30)))
-        out.append(Article(id=f"syn{i:06d}", feed_id=f"syn{i % 200}", title=title, summary=lead,
-                           link=f"https://syn{i % 200}.example/{i}",
-                           published=start + timedelta(seconds=rng.random() * span)))
+        out.append(
+            Article(
+                id=f"syn{i:06d}",
+                feed_id=f"syn{i % 200}",
+                title=title,
+                summary=lead,
+                link=f"https://syn{i % 200}.example/{i}",
+                published=start + timedelta(seconds=rng.random() * span),
+            )
+        )
     return out
 
 
-def throughput(articles: list[Article], snapshots, settings: StorySettings, n: int,
-               seed: int) -> None:
+def throughput(
+    articles: list[Article], snapshots, settings: StorySettings, n: int, seed: int
+) -> None:
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
     pre = synthetic(articles, n, seed, t0, settings.window_hours - 1)
     # the real articles, in their order, all published in the window's last hour
     ordered = [a for _, fresh in snapshots for a in fresh]
     step = 3600 / max(1, len(ordered))
-    shifted = [a.model_copy(update={"published": t0 + timedelta(
-        hours=settings.window_hours - 1, seconds=i * step)}) for i, a in enumerate(ordered)]
+    shifted = [
+        a.model_copy(
+            update={"published": t0 + timedelta(hours=settings.window_hours - 1, seconds=i * step)}
+        )
+        for i, a in enumerate(ordered)
+    ]
     clock = lambda: t0 + timedelta(hours=settings.window_hours)  # noqa: E731
     sizes = [len(fresh) for _, fresh in snapshots if fresh]
     with tempfile.TemporaryDirectory() as tmp:
@@ -217,37 +271,50 @@ def throughput(articles: list[Article], snapshots, settings: StorySettings, n: i
         index = StoryIndex(store, settings, clock=clock)
         with Timer() as load:
             for i in range(0, len(pre), 1000):
-                index.assign_many(pre[i:i + 1000])
+                index.assign_many(pre[i : i + 1000])
         counts = index.counts()
         size_mb = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 1e6
         print(f"throughput (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
-        print(f"  loaded {n} synthetic recent articles, batches of 1000, index growing: "
-              f"{load.rate(n)}; {counts['stories_bands']} band entries, state file "
-              f"{size_mb:.0f} MB")
+        print(
+            f"  loaded {n} synthetic recent articles, batches of 1000, index growing: "
+            f"{load.rate(n)}; {counts['stories_bands']} band entries, state file "
+            f"{size_mb:.0f} MB"
+        )
         stats = candidate_stats(index, shifted)
-        print(f"  LSH candidates verified per look-up of a real article ({n} synthetic in its "
-              f"window): mean {stats[0]:.1f}, max {stats[1]}")
+        print(
+            f"  LSH candidates verified per look-up of a real article ({n} synthetic in its "
+            f"window): mean {stats[0]:.1f}, max {stats[1]}"
+        )
         done = 0
         with Timer() as batched:
             for size in sizes:
-                index.assign_many(shifted[done:done + size])
+                index.assign_many(shifted[done : done + size])
                 done += size
-        print(f"  {done} real articles against the {n}, one assign_many per snapshot "
-              f"(median {sorted(sizes)[len(sizes) // 2]} articles): {batched.rate(done)}")
+        print(
+            f"  {done} real articles against the {n}, one assign_many per snapshot "
+            f"(median {sorted(sizes)[len(sizes) // 2]} articles): {batched.rate(done)}"
+        )
         again = [a.model_copy(update={"id": a.id + "-b", "link": None}) for a in shifted]
         with Timer() as single:
             for a in again:
                 index.assign(a)
-        print(f"  {len(again)} more (copies without links: every one a text match), one "
-              f"assign() = one transaction each: {single.rate(len(again))}")
+        print(
+            f"  {len(again)} more (copies without links: every one a text match), one "
+            f"assign() = one transaction each: {single.rate(len(again))}"
+        )
         with Timer() as whole:
             index.assign_many([a.model_copy(update={"id": a.id + "-c"}) for a in again])
         print(f"  the same {len(again)} again as one batch: {whole.rate(len(again))}")
         s = settings
         with Timer() as fp:
             for a in again:
-                fingerprint(a.title, a.summary, num_perm=s.num_perm, lead_words=s.lead_words,
-                            min_title_words=s.min_title_words)
+                fingerprint(
+                    a.title,
+                    a.summary,
+                    num_perm=s.num_perm,
+                    lead_words=s.lead_words,
+                    min_title_words=s.min_title_words,
+                )
         print(f"  of which fingerprinting: {fp.cpu / len(again) * 1e3:.2f} ms CPU per article")
         store.close()
 
@@ -255,35 +322,54 @@ def throughput(articles: list[Article], snapshots, settings: StorySettings, n: i
 def candidate_stats(index: StoryIndex, articles: list[Article]) -> tuple[float, int]:
     """How many indexed articles each look-up had to verify (read-only, after the run)."""
     from wirewatch.transforms.stories.index import _candidates_sql
+
     s, window = index.settings, index.settings.window_hours * 3600
     counts = []
     for a in articles:
-        keys = bucket_keys(fingerprint(a.title, a.summary, num_perm=s.num_perm,
-                                       lead_words=s.lead_words,
-                                       min_title_words=s.min_title_words), s)
+        keys = bucket_keys(
+            fingerprint(
+                a.title,
+                a.summary,
+                num_perm=s.num_perm,
+                lead_words=s.lead_words,
+                min_title_words=s.min_title_words,
+            ),
+            s,
+        )
         published = a.published.timestamp()
-        counts.append(len(index._db.execute(_candidates_sql(len(keys)),
-                                            (*keys, published - window,
-                                             published + window)).fetchall()))
+        counts.append(
+            len(
+                index._db.execute(
+                    _candidates_sql(len(keys)), (*keys, published - window, published + window)
+                ).fetchall()
+            )
+        )
     return sum(counts) / len(counts), max(counts)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path,
-                        default=Path(__file__).resolve().parents[2] / "shared/datasets/feeds")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/datasets/feeds"
+    )
     parser.add_argument("--synthetic", type=int, default=50_000)
     parser.add_argument("--sample", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threshold", type=float)
-    parser.add_argument("--config", type=Path, default=Path("configs/wirewatch.yaml"),
-                        help="config whose gazetteer tags entities (as the pipeline does)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("configs/wirewatch.yaml"),
+        help="config whose gazetteer tags entities (as the pipeline does)",
+    )
     args = parser.parse_args(argv)
     settings = StorySettings(**({"threshold": args.threshold} if args.threshold else {}))
     start = time.perf_counter()
     snapshots, reissued, versions = load_snapshots(args.data)
-    print(f"parsed {len(snapshots)} snapshots from {args.data} in "
-          f"{time.perf_counter() - start:.1f} s; settings: {settings.model_dump()}")
+    print(
+        f"parsed {len(snapshots)} snapshots from {args.data} in "
+        f"{time.perf_counter() - start:.1f} s; settings: {settings.model_dump()}"
+    )
     tagger = entity_tagger(args.config)
     cache: dict[tuple[str, str], tuple] = {}
 

@@ -29,8 +29,10 @@ from wirewatch.transforms.model import Article
 from wirewatch.transforms.tagging.schema import EntityConfig
 from wirewatch.transforms.tagging.tagger import Tagger
 
-_SYLLABLES = ("ka ri to na mo le sa vi du ber gan tor mel fi ro ste lin dar qua zen hol "
-              "bra cor ent pal mun sor tev ula wik yor").split()
+_SYLLABLES = (
+    "ka ri to na mo le sa vi du ber gan tor mel fi ro ste lin dar qua zen hol "
+    "bra cor ent pal mun sor tev ula wik yor"
+).split()
 
 
 def read_texts(path: str) -> list[str]:
@@ -51,9 +53,16 @@ def articles(texts: list[str], words: int) -> list[Article]:
     now = datetime.now(timezone.utc)
     out = []
     for i in range(0, len(stream) - words + 1, words):
-        chunk = stream[i:i + words]
-        out.append(Article(id=str(i), feed_id="bench", title=" ".join(chunk[:10]),
-                           summary=" ".join(chunk[10:]), published=now))
+        chunk = stream[i : i + words]
+        out.append(
+            Article(
+                id=str(i),
+                feed_id="bench",
+                title=" ".join(chunk[:10]),
+                summary=" ".join(chunk[10:]),
+                published=now,
+            )
+        )
     return out
 
 
@@ -90,8 +99,9 @@ def main() -> int:
     parser.add_argument("--words", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=10.0, help="measure at least this long")
     parser.add_argument("--ner", action="store_true", help="also run the spaCy NER (extra)")
-    parser.add_argument("--no-pin", action="store_true",
-                        help="let the kernel move the process between cores")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the kernel move the process between cores"
+    )
     args = parser.parse_args()
 
     pinned = None if args.no_pin else _pin_to_one_cpu()
@@ -113,13 +123,19 @@ def main() -> int:
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     reference = _reference_us()
     mode = "gazetteer+topics+NER" if args.ner else "gazetteer+topics"
-    print(f"{mode}: {tagger.gazetteer.alias_count} aliases ({len(tagger.gazetteer.entities)} "
-          f"entities), {len(tagger.matcher)} patterns, built in {build:.2f} s")
-    print(f"{done} articles of {args.words} words: {done / cpu:.0f} articles/s per core "
-          f"(CPU time; {done / wall:.0f}/s wall), {cpu / done * 1e6:.0f} us/article, "
-          + (f"pinned to CPU {pinned}" if pinned is not None else "not pinned"))
-    print(f"machine reference: sum(range(1000)) takes {reference:.1f} us here (about 8-10 us "
-          f"on an idle modern core; a larger number means a slower or busier machine)")
+    print(
+        f"{mode}: {tagger.gazetteer.alias_count} aliases ({len(tagger.gazetteer.entities)} "
+        f"entities), {len(tagger.matcher)} patterns, built in {build:.2f} s"
+    )
+    print(
+        f"{done} articles of {args.words} words: {done / cpu:.0f} articles/s per core "
+        f"(CPU time; {done / wall:.0f}/s wall), {cpu / done * 1e6:.0f} us/article, "
+        + (f"pinned to CPU {pinned}" if pinned is not None else "not pinned")
+    )
+    print(
+        f"machine reference: sum(range(1000)) takes {reference:.1f} us here (about 8-10 us "
+        f"on an idle modern core; a larger number means a slower or busier machine)"
+    )
     return 0
 
 

@@ -21,7 +21,9 @@ from wirewatch.transforms.config import DEFAULT_CONFIG, ConfigError
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = argparse.ArgumentParser(
-        prog="wirewatch", description="News wire alerting: feeds in, tagged and rule-matched alerts out.")
+        prog="wirewatch",
+        description="News wire alerting: feeds in, tagged and rule-matched alerts out.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = {}
@@ -30,8 +32,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         if not hasattr(module, "NAME"):
             continue
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        cmd.add_argument("--config", default=DEFAULT_CONFIG,
-                         help=f"config file (default: {DEFAULT_CONFIG})")
+        cmd.add_argument(
+            "--config", default=DEFAULT_CONFIG, help=f"config file (default: {DEFAULT_CONFIG})"
+        )
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
         module.add_arguments(cmd)
         modules[module.NAME] = module

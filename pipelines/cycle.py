@@ -16,23 +16,31 @@ from wirewatch.transforms.stories.beam import AssignStories
 from wirewatch.transforms.tagging.beam import TagArticles
 
 
-def build_cycle(pipeline: beam.Pipeline, config: Config, feeds: list[FeedConfig],
-                state_dir: str, dead_letter_path: str) -> beam.Pipeline:
-    fetched = (pipeline
-               | "FeedsDue" >> beam.Create(feeds)
-               | "FetchFeeds" >> FetchFeeds(config, state_dir))
+def build_cycle(
+    pipeline: beam.Pipeline,
+    config: Config,
+    feeds: list[FeedConfig],
+    state_dir: str,
+    dead_letter_path: str,
+) -> beam.Pipeline:
+    fetched = (
+        pipeline | "FeedsDue" >> beam.Create(feeds) | "FetchFeeds" >> FetchFeeds(config, state_dir)
+    )
     parsed = fetched.fetched | "ParseFeeds" >> ParseFeeds(state_dir)
     articles = parsed.articles | "DropSeen" >> DropSeen(state_dir)
-    delivered = (articles
-                 | "TagArticles" >> TagArticles(config)
-                 | "AssignStories" >> AssignStories(config, state_dir)
-                 | "MatchRules" >> MatchRules(config)
-                 | "RouteAlerts" >> RouteAlerts(config)
-                 | "Deliver" >> Deliver(config, state_dir))
-    ((fetched.dead, parsed.dead, delivered.dead)
-     | "AllDeadLetters" >> beam.Flatten()
-     | "WriteDeadLetters" >> WriteDeadLetters(state_dir, dead_letter_path))
-    to_commit = ((articles, parsed.backfill, fetched.feed_state)
-                 | "ToCommit" >> beam.Flatten())
+    delivered = (
+        articles
+        | "TagArticles" >> TagArticles(config)
+        | "AssignStories" >> AssignStories(config, state_dir)
+        | "MatchRules" >> MatchRules(config)
+        | "RouteAlerts" >> RouteAlerts(config)
+        | "Deliver" >> Deliver(config, state_dir)
+    )
+    (
+        (fetched.dead, parsed.dead, delivered.dead)
+        | "AllDeadLetters" >> beam.Flatten()
+        | "WriteDeadLetters" >> WriteDeadLetters(state_dir, dead_letter_path)
+    )
+    to_commit = (articles, parsed.backfill, fetched.feed_state) | "ToCommit" >> beam.Flatten()
     (to_commit, delivered.outcomes) | "CommitCycle" >> CommitCycle(state_dir)
     return pipeline

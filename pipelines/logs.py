@@ -28,5 +28,6 @@ def quiet_beam_logging() -> None:
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     import apache_beam  # noqa: F401
+
     if root.handlers != handlers or not handlers:
         configure_logging(level or logging.WARNING)

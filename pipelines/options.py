@@ -19,5 +19,6 @@ def make_pipeline(beam_args: list[str]) -> beam.Pipeline:
     options = PipelineOptions(beam_args)
     if is_local(options):
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
         return beam.Pipeline(runner=FnApiRunner(), options=options)
     return beam.Pipeline(options=options)

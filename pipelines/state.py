@@ -11,4 +11,5 @@ def resolve_state_dir(cli_value: str | None, config: Config) -> str:
     if config.state_dir:
         return config.state_dir
     from platformdirs import user_state_dir
+
     return user_state_dir("wirewatch")

@@ -36,24 +36,29 @@ class CycleSummary(BaseModel):
                 owner, _, status = name.rpartition(".")
                 bucket = per[namespace.split(".")[1]].setdefault(owner, {})
                 bucket[status] = bucket.get(status, 0) + value
-        return cls(seconds=seconds, counters=dict(counters), per_feed=per["feed"],
-                   per_sink=per["sink"])
+        return cls(
+            seconds=seconds, counters=dict(counters), per_feed=per["feed"], per_sink=per["sink"]
+        )
 
     def render(self) -> str:
         g = self.get
-        feed_lines = [f"    {feed}: " + ", ".join(f"{v} {k}" for k, v in sorted(st.items()))
-                      for feed, st in sorted(self.per_feed.items())]
-        return "\n".join([
-            f"cycle finished in {self.seconds:.1f} s",
-            f"  feeds:        {g('feeds_ok')} ok, {g('feeds_not_modified')} not modified, "
-            f"{g('feeds_failed')} failed",
-            *feed_lines,
-            f"  articles:     {g('articles_new')} new, {g('articles_seen')} seen before, "
-            f"{g('articles_duplicate_in_run')} duplicate in this run, "
-            f"{g('articles_backfill_skipped')} older than the first-poll backfill window "
-            f"({g('entries')} entries, {g('entries_skipped_seen')} skipped unparsed)",
-            f"  matches:      {g('matches')}",
-            f"  alerts:       {g('alerts_sent')} sent, {g('alerts_already_sent')} already sent, "
-            f"{g('alerts_dead')} dead",
-            f"  dead letters: {g('dead_letters')}",
-        ])
+        feed_lines = [
+            f"    {feed}: " + ", ".join(f"{v} {k}" for k, v in sorted(st.items()))
+            for feed, st in sorted(self.per_feed.items())
+        ]
+        return "\n".join(
+            [
+                f"cycle finished in {self.seconds:.1f} s",
+                f"  feeds:        {g('feeds_ok')} ok, {g('feeds_not_modified')} not modified, "
+                f"{g('feeds_failed')} failed",
+                *feed_lines,
+                f"  articles:     {g('articles_new')} new, {g('articles_seen')} seen before, "
+                f"{g('articles_duplicate_in_run')} duplicate in this run, "
+                f"{g('articles_backfill_skipped')} older than the first-poll backfill window "
+                f"({g('entries')} entries, {g('entries_skipped_seen')} skipped unparsed)",
+                f"  matches:      {g('matches')}",
+                f"  alerts:       {g('alerts_sent')} sent, {g('alerts_already_sent')} already sent, "
+                f"{g('alerts_dead')} dead",
+                f"  dead letters: {g('dead_letters')}",
+            ]
+        )

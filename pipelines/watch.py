@@ -29,8 +29,8 @@ from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.state.sqlite import StateStore
 
 MAX_SLEEP = 5.0
-PRUNE_EVERY = 3600.0                  # seconds between prunes
-FAILED_CYCLE_BACKOFF = (1.0, 60.0)    # first and longest wait after a cycle that raised
+PRUNE_EVERY = 3600.0  # seconds between prunes
+FAILED_CYCLE_BACKOFF = (1.0, 60.0)  # first and longest wait after a cycle that raised
 GRAPH_CACHE_SIZE = 32
 
 
@@ -72,8 +72,11 @@ class StopFlag:
         if self.event.is_set():
             print("wirewatch: aborting", file=sys.stderr, flush=True)
             raise KeyboardInterrupt
-        print("wirewatch: stopping after the current cycle (signal again to abort)",
-              file=sys.stderr, flush=True)
+        print(
+            "wirewatch: stopping after the current cycle (signal again to abort)",
+            file=sys.stderr,
+            flush=True,
+        )
         self.event.set()
 
 
@@ -90,6 +93,7 @@ class CycleRunner:
         from apache_beam.options.pipeline_options import PipelineOptions
 
         from wirewatch.pipelines.options import is_local
+
         self.config, self.state_dir, self.beam_args = config, state_dir, beam_args
         self.options = PipelineOptions(beam_args)
         self.local = is_local(self.options)
@@ -98,6 +102,7 @@ class CycleRunner:
     def run(self, feeds: list[FeedConfig]):
         from wirewatch.pipelines.commands.run import run_cycle
         from wirewatch.pipelines.summary import CycleSummary
+
         if not self.local:
             return run_cycle(self.config, feeds, self.state_dir, self.beam_args)
         started = time.monotonic()
@@ -119,11 +124,17 @@ class CycleRunner:
         from wirewatch.pipelines.commands.run import dead_letter_path
         from wirewatch.pipelines.cycle import build_cycle
         from wirewatch.pipelines.logs import quiet_beam_logging
+
         quiet_beam_logging()
         runner = _proto_keeping_runner()()
         pipeline = beam.Pipeline(runner=runner, options=self.options)
-        build_cycle(pipeline, self.config, feeds, self.state_dir,
-                    dead_letter_path(self.config, self.state_dir))
+        build_cycle(
+            pipeline,
+            self.config,
+            feeds,
+            self.state_dir,
+            dead_letter_path(self.config, self.state_dir),
+        )
         result = pipeline.run()
         result.wait_until_finish()
         return runner, result
@@ -148,15 +159,26 @@ def _proto_keeping_runner() -> type:
 
 def log_cycle(n: int, at: datetime, polled: int, summary) -> None:
     g = summary.get
-    print(f"{at:%Y-%m-%dT%H:%M:%SZ} cycle {n}: {polled} feeds polled "
-          f"({g('feeds_not_modified')} not modified, {g('feeds_failed')} failed), "
-          f"{g('articles_new')} new articles, {g('matches')} matches, "
-          f"{g('alerts_sent')} alerts sent, {g('dead_letters')} dead letters, "
-          f"{summary.seconds:.2f} s", file=sys.stderr, flush=True)
+    print(
+        f"{at:%Y-%m-%dT%H:%M:%SZ} cycle {n}: {polled} feeds polled "
+        f"({g('feeds_not_modified')} not modified, {g('feeds_failed')} failed), "
+        f"{g('articles_new')} new articles, {g('matches')} matches, "
+        f"{g('alerts_sent')} alerts sent, {g('dead_letters')} dead letters, "
+        f"{summary.seconds:.2f} s",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
-def watch(config: Config, state_dir: str, beam_args: list[str], *, interval: float | None = None,
-          cycles: int | None = None, json_lines: bool = False) -> int:
+def watch(
+    config: Config,
+    state_dir: str,
+    beam_args: list[str],
+    *,
+    interval: float | None = None,
+    cycles: int | None = None,
+    json_lines: bool = False,
+) -> int:
     """Run cycles until stopped (or `cycles` ran). `json_lines`: also print each cycle's full
     summary (every Beam counter) as one JSON line on stdout."""
     feeds = [f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds]
@@ -181,21 +203,38 @@ def watch(config: Config, state_dir: str, beam_args: list[str], *, interval: flo
                 summary = runner.run(due)
             except Exception as exc:  # noqa: BLE001  (the cycle's commit did not happen)
                 if stop.event.is_set():
-                    print(f"wirewatch: cycle {done} abandoned ({type(exc).__name__}); the next "
-                          f"start redoes what it did not commit", file=sys.stderr, flush=True)
+                    print(
+                        f"wirewatch: cycle {done} abandoned ({type(exc).__name__}); the next "
+                        f"start redoes what it did not commit",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     return 0
                 failures += 1
                 wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
-                print(f"{now:%Y-%m-%dT%H:%M:%SZ} cycle {done} failed: {_last_line(exc)}; "
-                      f"retrying in {wait:.0f} s", file=sys.stderr, flush=True)
+                print(
+                    f"{now:%Y-%m-%dT%H:%M:%SZ} cycle {done} failed: {_last_line(exc)}; "
+                    f"retrying in {wait:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 if cycles is None or done < cycles:
                     stop.event.wait(wait)
                 continue
             failures = 0
             log_cycle(done, now, len(due), summary)
             if json_lines:
-                print(json.dumps({"cycle": done, "at": now.isoformat(), "feeds_polled": len(due),
-                                  **summary.model_dump()}), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "cycle": done,
+                            "at": now.isoformat(),
+                            "feeds_polled": len(due),
+                            **summary.model_dump(),
+                        }
+                    ),
+                    flush=True,
+                )
         return 1 if failures and not stop.event.is_set() else 0
     finally:
         store.close()

@@ -15,18 +15,33 @@ from wirewatch.transforms.model import (
 )
 
 
-def article(title="Talks resume", summary="Officials met on immigration.", link="https://example.org/a",
-            feed_id="feed", id=None, published=None) -> Article:
-    return Article(id=id or f"{feed_id}:{abs(hash(title)) % 10**8}", feed_id=feed_id, title=title,
-                   summary=summary, link=link,
-                   published=published or datetime(2026, 11, 26, 14, 5, tzinfo=timezone.utc))
+def article(
+    title="Talks resume",
+    summary="Officials met on immigration.",
+    link="https://example.org/a",
+    feed_id="feed",
+    id=None,
+    published=None,
+) -> Article:
+    return Article(
+        id=id or f"{feed_id}:{abs(hash(title)) % 10**8}",
+        feed_id=feed_id,
+        title=title,
+        summary=summary,
+        link=link,
+        published=published or datetime(2026, 11, 26, 14, 5, tzinfo=timezone.utc),
+    )
 
 
 def alert(sink="slack", rule_id="rule-1", severity="warning", hits=(), **kwargs) -> Alert:
     tagged = TaggedArticle(
         article=article(**kwargs),
-        topics=(TopicTag(id="immigration", label="Immigration", score=0.8, evidence=("immigration",)),),
-        entities=(EntityTag(id="mexico", name="Mexico", type="PLACE"),))
-    match = Match(rule_id=rule_id, severity=severity, article=tagged,
-                  hits=tuple(Hit(**h) for h in hits))
+        topics=(
+            TopicTag(id="immigration", label="Immigration", score=0.8, evidence=("immigration",)),
+        ),
+        entities=(EntityTag(id="mexico", name="Mexico", type="PLACE"),),
+    )
+    match = Match(
+        rule_id=rule_id, severity=severity, article=tagged, hits=tuple(Hit(**h) for h in hits)
+    )
     return Alert.for_match(match, sink)

@@ -80,7 +80,7 @@ class SlackServer(_Server):
 
     def __init__(self, port: int = 0):
         super().__init__(port)
-        self.received: list[dict] = []          # accepted messages, in order
+        self.received: list[dict] = []  # accepted messages, in order
         self.attempts: dict[str, int] = defaultdict(int)
         self.scripted: dict[str, deque] = defaultdict(deque)
         self.token = "xoxb-test-token"
@@ -93,8 +93,15 @@ class SlackServer(_Server):
     def api_url(self) -> str:
         return f"{self.base}/api/"
 
-    def fail_next(self, path: str, status: int, headers: dict | None = None, body: bytes = b"",
-                  times: int = 1, delay: float = 0.0):
+    def fail_next(
+        self,
+        path: str,
+        status: int,
+        headers: dict | None = None,
+        body: bytes = b"",
+        times: int = 1,
+        delay: float = 0.0,
+    ):
         """The next `times` requests to `path` get this answer (after `delay` seconds)."""
         for _ in range(times):
             self.scripted[path].append((status, headers or {}, body, delay))
@@ -118,16 +125,29 @@ class SlackServer(_Server):
             return self._reply(handler, 200, {"Content-Type": "text/plain"}, b"ok")
         if path == "/api/chat.postMessage":
             if handler.headers.get("Authorization") != f"Bearer {self.token}":
-                return self._reply(handler, 200, {"Content-Type": "application/json"},
-                                   b'{"ok": false, "error": "invalid_auth"}')
+                return self._reply(
+                    handler,
+                    200,
+                    {"Content-Type": "application/json"},
+                    b'{"ok": false, "error": "invalid_auth"}',
+                )
             if not payload.get("channel"):
-                return self._reply(handler, 200, {"Content-Type": "application/json"},
-                                   b'{"ok": false, "error": "channel_not_found"}')
+                return self._reply(
+                    handler,
+                    200,
+                    {"Content-Type": "application/json"},
+                    b'{"ok": false, "error": "channel_not_found"}',
+                )
             with self.lock:
                 ts = f"{time.time():.6f}"
                 self.received.append({**payload, "_ts": ts})  # _ts: the ts we answered with
-            answer = {"ok": True, "channel": payload["channel"], "ts": ts,
-                      "message": {"text": payload.get("text", ""), "ts": ts}}
-            return self._reply(handler, 200, {"Content-Type": "application/json"},
-                               json.dumps(answer).encode())
+            answer = {
+                "ok": True,
+                "channel": payload["channel"],
+                "ts": ts,
+                "message": {"text": payload.get("text", ""), "ts": ts},
+            }
+            return self._reply(
+                handler, 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+            )
         return self._reply(handler, 404, {}, b"no such endpoint")

@@ -11,8 +11,13 @@ FIXTURES = Path(__file__).parent / "fixtures" / "config"
 
 def expected_messages(path: Path) -> list[str]:
     lines = path.read_text().splitlines()
-    return [line.removeprefix("# expect: ").replace("{file}", str(path)).replace(
-        "{dir}", str(path.parent)) for line in lines if line.startswith("# expect: ")]
+    return [
+        line.removeprefix("# expect: ")
+        .replace("{file}", str(path))
+        .replace("{dir}", str(path.parent))
+        for line in lines
+        if line.startswith("# expect: ")
+    ]
 
 
 @pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.yaml")), ids=lambda p: p.stem)
@@ -40,18 +45,29 @@ def test_secrets_resolve_from_env_and_never_show_in_a_dump(tmp_path, monkeypatch
 
 
 def test_optional_slack_without_credentials_is_disabled(tmp_path):
-    config = load_config(write(tmp_path, "sinks:\n  s: {type: slack, optional: true, "
-                                         "webhook_url: '${WIREWATCH_NOPE:-}'}\n"))
+    config = load_config(
+        write(
+            tmp_path,
+            "sinks:\n  s: {type: slack, optional: true, webhook_url: '${WIREWATCH_NOPE:-}'}\n",
+        )
+    )
     assert config.sinks["s"].enabled is False
 
 
 def test_relative_feed_paths_resolve_against_the_config_file(tmp_path):
-    config = load_config(write(tmp_path, "feeds:\n  - {id: a, url: samples/a.xml}\n"
-                                         "  - {id: b, url: 'file://samples/b.xml'}\n"
-                                         "  - {id: c, url: 'https://example.org/c'}\n"))
-    assert [f.url for f in config.feeds] == [str(tmp_path / "samples/a.xml"),
-                                             str(tmp_path / "samples/b.xml"),
-                                             "https://example.org/c"]
+    config = load_config(
+        write(
+            tmp_path,
+            "feeds:\n  - {id: a, url: samples/a.xml}\n"
+            "  - {id: b, url: 'file://samples/b.xml'}\n"
+            "  - {id: c, url: 'https://example.org/c'}\n",
+        )
+    )
+    assert [f.url for f in config.feeds] == [
+        str(tmp_path / "samples/a.xml"),
+        str(tmp_path / "samples/b.xml"),
+        "https://example.org/c",
+    ]
 
 
 def test_includes_merge_sections_and_name_their_own_file_in_errors(tmp_path):
@@ -62,13 +78,17 @@ def test_includes_merge_sections_and_name_their_own_file_in_errors(tmp_path):
         load_config(main)
     assert err.value.problems == [
         f"{tmp_path}/more/rules.yaml: rules[r2].sevrity: unknown field 'sevrity' (did you mean "
-        f"'severity'?). Fix: remove it or correct the spelling"]
+        f"'severity'?). Fix: remove it or correct the spelling"
+    ]
     (tmp_path / "more" / "rules.yaml").write_text("rules:\n  - {id: r2, query: b}\n")
     assert [r.id for r in load_config(main).rules] == ["r1", "r2"]
 
 
 def test_routes_choose_sinks_with_continue(tmp_path):
-    config = load_config(write(tmp_path, """
+    config = load_config(
+        write(
+            tmp_path,
+            """
 rules:
   - {id: quake, query: earthquake, severity: critical}
   - {id: markets, query: stocks, labels: {desk: business}}
@@ -81,6 +101,8 @@ sinks:
   console: {type: console}
   pager: {type: console}
   file: {type: jsonl, path: out.jsonl}
-"""))
+""",
+        )
+    )
     by_id = {r.id: config.sinks_for(r) for r in config.rules}
     assert by_id == {"quake": ["pager", "console"], "markets": ["file"], "direct": ["file"]}

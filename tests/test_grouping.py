@@ -42,6 +42,7 @@ def setup(tmp_path):
         config = Config(routes=[RouteConfig(sinks=["s"], **route)])
         sink, clock = Recorder(), Clock()
         return Dispatcher(config, StateStore(tmp_path), lambda name: sink, clock), sink, clock
+
     return make
 
 
@@ -58,8 +59,11 @@ def test_cap_per_window_then_one_digest_of_the_overflow(setup):
     assert dispatcher.flush_due("s") == []
     clock.now = T0 + timedelta(seconds=300)
     assert [o.status for o in dispatcher.flush_due("s")] == ["sent"] * 3
-    assert sink.messages == [("single", "a0"), ("single", "a1"),
-                             ("digest", "rule:quake", ["a2", "a3", "a4"])]
+    assert sink.messages == [
+        ("single", "a0"),
+        ("single", "a1"),
+        ("digest", "rule:quake", ["a2", "a3", "a4"]),
+    ]
     assert dispatcher.flush_due("s") == []  # nothing is sent twice
 
 
@@ -94,15 +98,19 @@ def test_a_held_alert_is_not_held_or_sent_again_when_offered_again(setup):
 QUIET = {"start": "22:00", "end": "07:00", "timezone": "Europe/Berlin"}
 
 
-@pytest.mark.parametrize("utc_time, severity, until", [
-    ("2026-11-26T21:30:00", "info", "2026-11-27T06:00:00"),     # 22:30 in Berlin (UTC+1)
-    ("2026-11-27T05:59:00", "warning", "2026-11-27T06:00:00"),  # 06:59 in Berlin
-    ("2026-11-27T06:00:00", "info", None),                      # 07:00: quiet hours are over
-    ("2026-11-26T12:00:00", "info", None),
-    ("2026-11-26T21:30:00", "critical", None),                  # critical still goes out
-])
+@pytest.mark.parametrize(
+    "utc_time, severity, until",
+    [
+        ("2026-11-26T21:30:00", "info", "2026-11-27T06:00:00"),  # 22:30 in Berlin (UTC+1)
+        ("2026-11-27T05:59:00", "warning", "2026-11-27T06:00:00"),  # 06:59 in Berlin
+        ("2026-11-27T06:00:00", "info", None),  # 07:00: quiet hours are over
+        ("2026-11-26T12:00:00", "info", None),
+        ("2026-11-26T21:30:00", "critical", None),  # critical still goes out
+    ],
+)
 def test_quiet_hours(utc_time, severity, until):
     from wirewatch.transforms.config import QuietHours
+
     now = datetime.fromisoformat(utc_time).replace(tzinfo=timezone.utc)
     end = quiet_until(QuietHours(**QUIET), severity, now)
     assert end == (datetime.fromisoformat(until).replace(tzinfo=timezone.utc) if until else None)
@@ -142,8 +150,11 @@ def test_story_copies_fold_into_one_digest_on_sinks_without_threads(setup):
     assert dispatcher.offer(story_alert("correction", "update")).status == "sent"
     clock.now = T0 + timedelta(seconds=300)
     dispatcher.flush_due("s")
-    assert sink.messages == [("single", "first"), ("single", "correction"),
-                             ("digest", "more sources for story st1", ["copy 1", "copy 2"])]
+    assert sink.messages == [
+        ("single", "first"),
+        ("single", "correction"),
+        ("digest", "more sources for story st1", ["copy 1", "copy 2"]),
+    ]
 
 
 def test_a_copy_of_a_story_not_yet_alerted_is_an_alert(setup):
@@ -155,13 +166,16 @@ def test_repeat_interval_spaces_out_the_digests_of_a_group_that_keeps_overflowin
     dispatcher, sink, clock = setup(max_alerts=1, group_interval=60, repeat_interval=600)
     assert [dispatcher.offer(routed(f"a{i}")).status for i in range(3)] == ["sent", "held", "held"]
     clock.now = T0 + timedelta(seconds=60)
-    dispatcher.flush_due("s")                       # first digest at the window's end
+    dispatcher.flush_due("s")  # first digest at the window's end
     clock.now = T0 + timedelta(seconds=61)
     assert dispatcher.offer(routed("b0")).status == "held"  # the flush opened a full window
     assert dispatcher.offer(routed("b1")).status == "held"
     clock.now = T0 + timedelta(seconds=121)
-    assert dispatcher.flush_due("s") == []           # window over, but repeat_interval is not
+    assert dispatcher.flush_due("s") == []  # window over, but repeat_interval is not
     clock.now = T0 + timedelta(seconds=660)
     dispatcher.flush_due("s")
-    assert sink.messages == [("single", "a0"), ("digest", "rule:quake", ["a1", "a2"]),
-                             ("digest", "rule:quake", ["b0", "b1"])]
+    assert sink.messages == [
+        ("single", "a0"),
+        ("digest", "rule:quake", ["a1", "a2"]),
+        ("digest", "rule:quake", ["b0", "b1"]),
+    ]

@@ -10,8 +10,16 @@ def test_default_runner_is_the_in_process_engine():
 
 
 def test_direct_runner_also_maps_to_the_in_process_engine_and_keeps_its_options():
-    pipeline = make_pipeline(["--runner", "DirectRunner", "--direct_num_workers", "2",
-                              "--direct_running_mode", "multi_processing"])
+    pipeline = make_pipeline(
+        [
+            "--runner",
+            "DirectRunner",
+            "--direct_num_workers",
+            "2",
+            "--direct_running_mode",
+            "multi_processing",
+        ]
+    )
     assert isinstance(pipeline.runner, FnApiRunner)
     assert pipeline.options.get_all_options()["direct_num_workers"] == 2
 

@@ -75,8 +75,10 @@ def _open_and_write(state_dir, barrier, results):
 def test_several_processes_can_open_a_new_file_at_once(tmp_path):
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(4), ctx.Queue()
-    procs = [ctx.Process(target=_open_and_write, args=(str(tmp_path), barrier, results))
-             for _ in range(4)]
+    procs = [
+        ctx.Process(target=_open_and_write, args=(str(tmp_path), barrier, results))
+        for _ in range(4)
+    ]
     for proc in procs:
         proc.start()
     outcomes = [results.get(timeout=60) for _ in procs]

@@ -17,8 +17,9 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
 
 def config_with(*feed_ids: str) -> Config:
-    return Config.model_construct(feeds=[FeedConfig(id=f, url=f"http://127.0.0.1/{f}")
-                                         for f in feed_ids])
+    return Config.model_construct(
+        feeds=[FeedConfig(id=f, url=f"http://127.0.0.1/{f}") for f in feed_ids]
+    )
 
 
 def test_a_feed_is_due_when_never_polled_or_its_time_came(tmp_path):

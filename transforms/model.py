@@ -96,13 +96,18 @@ class Alert(_Element):
     key: str
     sink: str
     match: Match
-    route: int = -1   # index of the route that sent it here; -1: the rule's own sinks
-    group: str = ""   # flood-control group label, e.g. "rule:quake · entity:Chile"
+    route: int = -1  # index of the route that sent it here; -1: the rule's own sinks
+    group: str = ""  # flood-control group label, e.g. "rule:quake · entity:Chile"
 
     @classmethod
     def for_match(cls, match: Match, sink: str, route: int = -1, group: str = "") -> Alert:
-        return cls(key=f"{match.rule_id}|{match.article.article.id}|{sink}", sink=sink,
-                   match=match, route=route, group=group)
+        return cls(
+            key=f"{match.rule_id}|{match.article.article.id}|{sink}",
+            sink=sink,
+            match=match,
+            route=route,
+            group=group,
+        )
 
 
 class DeadLetter(_Element):
@@ -116,8 +121,15 @@ class DeadLetter(_Element):
     at: datetime = Field(default_factory=utc_now)
 
     @classmethod
-    def of(cls, stage: str, source: str, reason: str, detail: str = "", raw: bytes | str = b"",
-           raw_limit: int = 200) -> DeadLetter:
+    def of(
+        cls,
+        stage: str,
+        source: str,
+        reason: str,
+        detail: str = "",
+        raw: bytes | str = b"",
+        raw_limit: int = 200,
+    ) -> DeadLetter:
         if isinstance(raw, bytes):
             raw = raw[:raw_limit].decode("utf-8", "replace")
         return cls(stage=stage, source=source, reason=reason, detail=detail, raw=raw[:raw_limit])

@@ -21,16 +21,25 @@ from wirewatch.transforms.ingest.parse import parse_feed
 from wirewatch.transforms.model import DeadLetter
 
 NAME = "parse"
-HELP = ("fetch and parse feeds (files, URLs or - for stdin); print one JSON line per article "
-        "and per error; exit 1 when something was dead-lettered")
+HELP = (
+    "fetch and parse feeds (files, URLs or - for stdin); print one JSON line per article "
+    "and per error; exit 1 when something was dead-lettered"
+)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="FILE_OR_URL",
-                        help="a feed file, an http(s) URL, or - to read stdin")
-    parser.add_argument("--feed-id", default=None,
-                        help="feed id for the article ids (default: the configured feed with "
-                             "this URL, else derived from the file name or host)")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="FILE_OR_URL",
+        help="a feed file, an http(s) URL, or - to read stdin",
+    )
+    parser.add_argument(
+        "--feed-id",
+        default=None,
+        help="feed id for the article ids (default: the configured feed with "
+        "this URL, else derived from the file name or host)",
+    )
 
 
 def run(args) -> int:
@@ -41,8 +50,14 @@ def run(args) -> int:
             try:
                 lines = list(_lines(source, settings, client, feeds, args.feed_id))
             except Exception as exc:  # noqa: BLE001 - never a traceback for one bad input
-                lines = [_error(source, DeadLetter.of("cli", source, "internal_error",
-                                                      f"{type(exc).__name__}: {exc}"))]
+                lines = [
+                    _error(
+                        source,
+                        DeadLetter.of(
+                            "cli", source, "internal_error", f"{type(exc).__name__}: {exc}"
+                        ),
+                    )
+                ]
             failed |= any(line["type"] == "error" for line in lines)
             if not _write(lines):
                 return 1
@@ -61,15 +76,24 @@ def _lines(source: str, settings, client, feeds: dict[str, str], feed_id: str | 
     if source == "-":
         body, url, headers = sys.stdin.buffer.read(settings.max_bytes + 1), "stdin", {}
         if len(body) > settings.max_bytes:
-            yield _error(source, DeadLetter.of("fetch", source, "too_large",
-                                               f"stdin larger than max_bytes={settings.max_bytes}"))
+            yield _error(
+                source,
+                DeadLetter.of(
+                    "fetch",
+                    source,
+                    "too_large",
+                    f"stdin larger than max_bytes={settings.max_bytes}",
+                ),
+            )
             return
     else:
         url = source if _is_url(source) else os.path.abspath(source)
         fetched = fetch(url, settings, client=client)
         if fetched.status != "ok":
-            yield _error(source, DeadLetter.of("fetch", source, fetched.outcome,
-                                               fetched.error or fetched.status))
+            yield _error(
+                source,
+                DeadLetter.of("fetch", source, fetched.outcome, fetched.error or fetched.status),
+            )
             return
         body, headers = fetched.body, fetched.headers
         url = fetched.final_url or url
@@ -82,19 +106,29 @@ def _lines(source: str, settings, client, feeds: dict[str, str], feed_id: str | 
 
 
 def _is_url(source: str) -> bool:
-    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", source)) and \
-        not source.startswith("file://")
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", source)) and not source.startswith(
+        "file://"
+    )
 
 
 def _derive_id(source: str) -> str:
-    name = urlsplit(source).netloc if _is_url(source) else os.path.splitext(
-        os.path.basename(source))[0]
+    name = (
+        urlsplit(source).netloc
+        if _is_url(source)
+        else os.path.splitext(os.path.basename(source))[0]
+    )
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "feed"
 
 
 def _error(source: str, dead: DeadLetter) -> dict:
-    return {"type": "error", "input": source, "stage": dead.stage, "reason": dead.reason,
-            "detail": dead.detail, "raw": dead.raw}
+    return {
+        "type": "error",
+        "input": source,
+        "stage": dead.stage,
+        "reason": dead.reason,
+        "detail": dead.detail,
+        "raw": dead.raw,
+    }
 
 
 def _write(lines: list[dict]) -> bool:

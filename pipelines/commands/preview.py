@@ -18,9 +18,15 @@ HELP = "print the Slack Block Kit message (and a text rendering) an article woul
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("rule", metavar="RULE_OR_QUERY", help="a rule id from the config, or a query")
-    parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="text, JSONL of articles, a feed file or a folder; '-' reads stdin")
+    parser.add_argument(
+        "rule", metavar="RULE_OR_QUERY", help="a rule id from the config, or a query"
+    )
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="text, JSONL of articles, a feed file or a folder; '-' reads stdin",
+    )
 
 
 def run(args) -> int:
@@ -32,7 +38,8 @@ def run(args) -> int:
 
     config = load_config(args.config)
     rule = next((r for r in config.rules if r.id == args.rule), None) or RuleConfig(
-        id="preview", query=args.rule)
+        id="preview", query=args.rule
+    )
     ruleset = compile_rules(config.model_copy(update={"rules": [rule]}))
     tag = make_tagger(config)
     loaded = Loaded()
@@ -48,8 +55,15 @@ def run(args) -> int:
             alert = Alert.for_match(match, "preview")
             text, blocks = slack_message(alert)
             if args.json:
-                print(json.dumps({"rule": rule.id, "article": tagged.article.id,
-                                  "payload": {"text": text, "blocks": blocks}}))
+                print(
+                    json.dumps(
+                        {
+                            "rule": rule.id,
+                            "article": tagged.article.id,
+                            "payload": {"text": text, "blocks": blocks},
+                        }
+                    )
+                )
             else:
                 print(plain_text(alert))
                 print(json.dumps({"text": text, "blocks": blocks}, indent=2, ensure_ascii=False))

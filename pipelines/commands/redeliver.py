@@ -21,8 +21,11 @@ HELP = "resend dead-lettered alerts (exit 1 if some still fail)"
 
 def add_arguments(parser) -> None:
     parser.add_argument("--state-dir")
-    parser.add_argument("--since", type=datetime.fromisoformat,
-                        help="only alerts that died at or after this ISO time")
+    parser.add_argument(
+        "--since",
+        type=datetime.fromisoformat,
+        help="only alerts that died at or after this ISO time",
+    )
     parser.add_argument("--sink", help="only alerts for this sink")
     parser.add_argument("--dry-run", action="store_true", help="list, do not send")
 
@@ -30,6 +33,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from wirewatch.transforms.sinks.base import build_sink
     from wirewatch.transforms.sinks.dispatch import Dispatcher
+
     config = load_config(args.config)
     store = StateStore(resolve_state_dir(args.state_dir, config))
     dispatcher = Dispatcher(config, store, lambda name: build_sink(name, config.sinks[name]))
@@ -51,7 +55,10 @@ def run(args) -> int:
     dispatcher.close()
     store.close()
     if not args.dry_run:
-        print(json.dumps(results) if args.json else
-              f"redelivered {results['sent']}, still dead {results['dead']}, "
-              f"skipped {results['already_sent'] + results['unknown_sink']}")
+        print(
+            json.dumps(results)
+            if args.json
+            else f"redelivered {results['sent']}, still dead {results['dead']}, "
+            f"skipped {results['already_sent'] + results['unknown_sink']}"
+        )
     return 1 if results["dead"] or results["unknown_sink"] else 0

@@ -17,10 +17,12 @@ HELP = "work with watch rules: 'rules test' runs every rule's examples (exit 1 o
 
 def add_arguments(parser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    test = actions.add_parser("test", help="run the examples kept with each rule",
-                              description="run the examples kept with each rule")
-    test.add_argument("--rule", action="append", metavar="ID",
-                      help="only this rule (repeatable)")
+    test = actions.add_parser(
+        "test",
+        help="run the examples kept with each rule",
+        description="run the examples kept with each rule",
+    )
+    test.add_argument("--rule", action="append", metavar="ID", help="only this rule (repeatable)")
     # the global options also after the action: `wirewatch rules test --json`
     test.add_argument("--json", action="store_true", dest="json_after", help="JSON output")
     test.add_argument("--config", dest="config_after", help="config file")
@@ -43,9 +45,17 @@ def run(args) -> int:
     results, problems = run_examples(config, ruleset, make_tagger(config), selected)
     failures = [r for r in results if not r.passed]
     if as_json:
-        print(json.dumps({"ok": not failures and not problems, "examples": len(results),
-                          "failed": [_as_json(r) for r in failures], "problems": problems},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "ok": not failures and not problems,
+                    "examples": len(results),
+                    "failed": [_as_json(r) for r in failures],
+                    "problems": problems,
+                },
+                ensure_ascii=False,
+            )
+        )
         return 1 if failures or problems else 0
     source = config.source
     for rule in ruleset.rules:
@@ -63,13 +73,20 @@ def run(args) -> int:
             print(f"ok    {rule.id}: {len(mine)} examples")
     for problem in problems:
         print(f"error {source}: {problem}")
-    print(f"{len(results)} examples, {len(failures)} failed"
-          + (f", {len(problems)} could not be read" if problems else ""))
+    print(
+        f"{len(results)} examples, {len(failures)} failed"
+        + (f", {len(problems)} could not be read" if problems else "")
+    )
     return 1 if failures or problems else 0
 
 
 def _as_json(result) -> dict:
-    return {"rule": result.rule_id, "expect": result.expect, "index": result.index,
-            "origin": result.origin, "title": result.tagged.article.title,
-            "matched": result.matched,
-            "clauses": [{"clause": c.text, "held": c.held} for c in result.clauses]}
+    return {
+        "rule": result.rule_id,
+        "expect": result.expect,
+        "index": result.index,
+        "origin": result.origin,
+        "title": result.tagged.article.title,
+        "matched": result.matched,
+        "clauses": [{"clause": c.text, "held": c.held} for c in result.clauses],
+    }

@@ -13,18 +13,26 @@ from wirewatch.transforms.config import Config, load_config
 NAME = "run"
 HELP = "run the pipeline: one cycle with --once, else watch continuously"
 ACCEPTS_BEAM_ARGS = True
-LOCAL_RUNNER_HELP = ("Beam options pass through (e.g. --runner FlinkRunner, "
-                     "--direct_num_workers 2 --direct_running_mode multi_processing). Without "
-                     "--runner, wirewatch uses Beam's in-process engine (FnApiRunner) and never "
-                     "downloads Prism.")
+LOCAL_RUNNER_HELP = (
+    "Beam options pass through (e.g. --runner FlinkRunner, "
+    "--direct_num_workers 2 --direct_running_mode multi_processing). Without "
+    "--runner, wirewatch uses Beam's in-process engine (FnApiRunner) and never "
+    "downloads Prism."
+)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--once", action="store_true", help="run one cycle over every feed, then exit")
-    parser.add_argument("--state-dir", help="state directory (default: config state_dir, else the "
-                                            "user state dir)")
-    parser.add_argument("--interval", type=float, help="watch: poll every feed every N seconds "
-                                                       "(overrides each feed's interval)")
+    parser.add_argument(
+        "--once", action="store_true", help="run one cycle over every feed, then exit"
+    )
+    parser.add_argument(
+        "--state-dir", help="state directory (default: config state_dir, else the user state dir)"
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        help="watch: poll every feed every N seconds (overrides each feed's interval)",
+    )
     parser.add_argument("--cycles", type=int, help="watch: stop after N cycles")
     parser.epilog = LOCAL_RUNNER_HELP
 
@@ -33,6 +41,7 @@ def preflight(config: Config) -> None:
     """Compile rules and tagger before any pipeline starts, so bad config fails fast."""
     from wirewatch.transforms.rules.ruleset import compile_rules
     from wirewatch.transforms.tagging.tagger import Tagger
+
     compile_rules(config)
     Tagger.from_config(config)
 
@@ -43,6 +52,7 @@ def run_cycle(config: Config, feeds, state_dir: str, beam_args: list[str]):
     from wirewatch.pipelines.logs import quiet_beam_logging
     from wirewatch.pipelines.options import make_pipeline
     from wirewatch.pipelines.summary import CycleSummary
+
     quiet_beam_logging()
     started = time.monotonic()
     pipeline = make_pipeline(beam_args)
@@ -62,8 +72,15 @@ def run(args) -> int:
     preflight(config)
     if not args.once:
         from wirewatch.pipelines.watch import watch
-        return watch(config, state_dir, args.beam_args, interval=args.interval,
-                     cycles=args.cycles, json_lines=args.json)
+
+        return watch(
+            config,
+            state_dir,
+            args.beam_args,
+            interval=args.interval,
+            cycles=args.cycles,
+            json_lines=args.json,
+        )
     started_at = datetime.now(timezone.utc)
     summary = run_cycle(config, config.feeds, state_dir, args.beam_args)
     if args.json:
@@ -76,6 +93,7 @@ def run(args) -> int:
 
 def print_dead_letters(state_dir: str, since: datetime, path: str) -> None:
     from wirewatch.transforms.state.sqlite import StateStore
+
     store = StateStore(state_dir)
     letters = [d for d in store.dead_letters(limit=200) if d.at >= since]
     store.close()

@@ -20,10 +20,16 @@ HELP = "list recent stories (clusters of near-duplicate articles) with their mem
 
 def add_arguments(parser) -> None:
     parser.add_argument("--state-dir", help="state directory (default: the config's state_dir)")
-    parser.add_argument("--limit", type=int, default=20, metavar="N",
-                        help="newest N stories by latest member (default: 20)")
-    parser.add_argument("--merged", action="store_true",
-                        help="only stories with more than one member")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=20,
+        metavar="N",
+        help="newest N stories by latest member (default: 20)",
+    )
+    parser.add_argument(
+        "--merged", action="store_true", help="only stories with more than one member"
+    )
     parser.add_argument("--story", metavar="STORY_ID", help="show only this story")
 
 
@@ -41,9 +47,17 @@ def run(args) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps([{**s.model_dump(mode="json"),
-                           "members": [m.model_dump(mode="json") for m in members]}
-                          for s, members in listing]))
+        print(
+            json.dumps(
+                [
+                    {
+                        **s.model_dump(mode="json"),
+                        "members": [m.model_dump(mode="json") for m in members],
+                    }
+                    for s, members in listing
+                ]
+            )
+        )
     else:
         for story, members in listing:
             print(_story_line(story))
@@ -56,11 +70,16 @@ def run(args) -> int:
 
 def _story_line(s: StorySummary) -> str:
     updates = f", {s.updates} update{'s' * (s.updates != 1)}" if s.updates else ""
-    return (f"{s.story_id}  {s.size} article{'s' * (s.size != 1)}{updates}  "
-            f"{s.first_published:%Y-%m-%d %H:%M}..{s.last_published:%m-%d %H:%M}  {s.title}")
+    return (
+        f"{s.story_id}  {s.size} article{'s' * (s.size != 1)}{updates}  "
+        f"{s.first_published:%Y-%m-%d %H:%M}..{s.last_published:%m-%d %H:%M}  {s.title}"
+    )
 
 
 def _member_line(m: StoryMember) -> str:
-    how = f"{m.basis} {m.similarity:.2f}" if m.kind != "new" else (
-        f"near {m.similarity:.2f}" if m.matched_article_id else "")
-    return (f"    {m.kind:<6} {m.feed_id:<14} {m.published:%m-%d %H:%M}  {how:<10}  {m.title}")
+    how = (
+        f"{m.basis} {m.similarity:.2f}"
+        if m.kind != "new"
+        else (f"near {m.similarity:.2f}" if m.matched_article_id else "")
+    )
+    return f"    {m.kind:<6} {m.feed_id:<14} {m.published:%m-%d %H:%M}  {how:<10}  {m.title}"

@@ -18,8 +18,9 @@ HELP = "print the topics (score, evidence) and entities of articles: plain text,
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="files to tag; '-' or nothing reads standard input")
+    parser.add_argument(
+        "files", nargs="*", metavar="FILE", help="files to tag; '-' or nothing reads standard input"
+    )
 
 
 def run(args) -> int:
@@ -40,8 +41,11 @@ def _run(args) -> int:
     for name in args.files or ["-"]:
         try:
             data = sys.stdin.read() if name == "-" else _read(name)
-            articles = (_feed_articles(data, name) if _FEED_START.match(data)
-                        else [article_from_text(data, "stdin" if name == "-" else name)])
+            articles = (
+                _feed_articles(data, name)
+                if _FEED_START.match(data)
+                else [article_from_text(data, "stdin" if name == "-" else name)]
+            )
         except (OSError, InputError, ValueError) as exc:
             failed += 1
             _report_error(args.json, name, exc)
@@ -62,6 +66,7 @@ def _feed_articles(data: str, name: str) -> list:
     """A feed file: every entry is an article (parsed exactly as the pipeline parses)."""
     from wirewatch.pipelines.tooling.inputs import read_feed
     from wirewatch.pipelines.tooling.text_input import InputError
+
     loaded = read_feed(data.encode("utf-8"), "stdin" if name == "-" else name)
     if not loaded.items and loaded.problems:
         raise InputError(loaded.problems[0])
@@ -83,24 +88,30 @@ def _report_error(as_json: bool, name: str, exc: Exception) -> None:
 
 
 def _as_json(name: str, tagged) -> dict:
-    return {"source": name, "title": tagged.article.title,
-            "topics": [t.model_dump() for t in tagged.topics],
-            "entities": [e.model_dump() for e in tagged.entities]}
+    return {
+        "source": name,
+        "title": tagged.article.title,
+        "topics": [t.model_dump() for t in tagged.topics],
+        "entities": [e.model_dump() for e in tagged.entities],
+    }
 
 
 def _as_text(name: str, tagged) -> str:
     lines = [f"{name}: {tagged.article.title or '(no title)'}", "  topics:"]
     for topic in tagged.topics:
-        lines.append(f"    {topic.score:.2f}  {topic.id:<18} {topic.label}"
-                     f"  [{', '.join(topic.evidence)}]")
+        lines.append(
+            f"    {topic.score:.2f}  {topic.id:<18} {topic.label}  [{', '.join(topic.evidence)}]"
+        )
     if not tagged.topics:
         lines.append("    (none above threshold)")
     lines.append("  entities:")
     for entity in tagged.entities:
         qid = f" {entity.wikidata}" if entity.wikidata else ""
-        lines.append(f"    {entity.count:>3}x {entity.type:<7} {entity.id:<28} {entity.name}{qid}"
-                     f"  [{', '.join(entity.mentions)}]" + ("" if entity.source == "gazetteer"
-                                                            else f" ({entity.source})"))
+        lines.append(
+            f"    {entity.count:>3}x {entity.type:<7} {entity.id:<28} {entity.name}{qid}"
+            f"  [{', '.join(entity.mentions)}]"
+            + ("" if entity.source == "gazetteer" else f" ({entity.source})")
+        )
     if not tagged.entities:
         lines.append("    (none)")
     return "\n".join(lines)

@@ -16,21 +16,36 @@ import sys
 from wirewatch.transforms.config import DEFAULT_CONFIG, Config, load_config
 
 NAME = "try-rule"
-HELP = ("match one query against texts, articles or feeds (or backtest it with --archive) and "
-        "show the evidence and tags")
+HELP = (
+    "match one query against texts, articles or feeds (or backtest it with --archive) and "
+    "show the evidence and tags"
+)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("query", metavar="QUERY", help="a rule query, e.g. 'topic:immigration "
-                                                       "AND (wall OR deport*)'")
-    parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="text, JSONL of articles, feed files or folders; '-' reads stdin")
-    parser.add_argument("--archive", metavar="PATH",
-                        help="backtest: a folder of feed files or a JSONL of articles")
-    parser.add_argument("--stem", action="store_true", help="light English stemming, as a rule's "
-                                                            "'stem: true'")
-    parser.add_argument("--limit", type=int, default=50,
-                        help="archive: list at most N matching articles (default 50)")
+    parser.add_argument(
+        "query",
+        metavar="QUERY",
+        help="a rule query, e.g. 'topic:immigration AND (wall OR deport*)'",
+    )
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="text, JSONL of articles, feed files or folders; '-' reads stdin",
+    )
+    parser.add_argument(
+        "--archive", metavar="PATH", help="backtest: a folder of feed files or a JSONL of articles"
+    )
+    parser.add_argument(
+        "--stem", action="store_true", help="light English stemming, as a rule's 'stem: true'"
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        help="archive: list at most N matching articles (default 50)",
+    )
 
 
 def run(args) -> int:
@@ -64,6 +79,7 @@ def run(args) -> int:
         print(f"input error: {problem}", file=sys.stderr)
     tag = make_tagger(config)
     from wirewatch.transforms.rules.ruleset import RuleSet
+
     ruleset = RuleSet([compiled])
     results = []
     for item in loaded.items:
@@ -86,6 +102,7 @@ def _config(path: str) -> Config:
 
 def _show(results, args) -> None:
     from wirewatch.pipelines.tooling.report import match_lines
+
     color = sys.stdout.isatty() and not args.json
     for tagged, match in results:
         if args.json:
@@ -100,9 +117,17 @@ def _backtest(results, args) -> None:
     total = len(results)
     share = f"{100 * len(matched) / total:.1f}%" if total else "-"
     if args.json:
-        print(json.dumps({"query": args.query, "articles": total, "matched": len(matched),
-                          "matches": [_as_json(t, m) for t, m in matched[: args.limit]]},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "query": args.query,
+                    "articles": total,
+                    "matched": len(matched),
+                    "matches": [_as_json(t, m) for t, m in matched[: args.limit]],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     print(f"{len(matched)} of {total} articles would have matched ({share})")
     for tagged, match in matched[: args.limit]:
@@ -118,15 +143,20 @@ def _why(article, hit) -> str:
     """A hit as the reader sees it: the words found (`title "Deported"`), or the tag."""
     text = {"title": article.title, "text": article.summary}.get(hit.field)
     if text is not None and 0 <= hit.start < hit.end <= len(text):
-        return f'{hit.field} "{text[hit.start:hit.end]}"'
+        return f'{hit.field} "{text[hit.start : hit.end]}"'
     return f"{hit.field}:{hit.term}" + (f" ({hit.detail})" if hit.detail else "")
 
 
 def _as_json(tagged, match) -> dict:
     article = tagged.article
-    return {"id": article.id, "feed_id": article.feed_id, "title": article.title,
-            "link": article.link, "published": article.published.isoformat(),
-            "matched": match is not None,
-            "hits": [h.model_dump() for h in match.hits] if match else [],
-            "topics": [{"id": t.id, "score": t.score} for t in tagged.topics],
-            "entities": [{"id": e.id, "name": e.name, "type": e.type} for e in tagged.entities]}
+    return {
+        "id": article.id,
+        "feed_id": article.feed_id,
+        "title": article.title,
+        "link": article.link,
+        "published": article.published.isoformat(),
+        "matched": match is not None,
+        "hits": [h.model_dump() for h in match.hits] if match else [],
+        "topics": [{"id": t.id, "score": t.score} for t in tagged.topics],
+        "entities": [{"id": e.id, "name": e.name, "type": e.type} for e in tagged.entities],
+    }

@@ -21,9 +21,9 @@ from wirewatch.transforms.rules.view import ArticleView
 @dataclass(frozen=True)
 class ExampleResult:
     rule_id: str
-    expect: str          # "match" or "no_match"
+    expect: str  # "match" or "no_match"
     index: int
-    origin: str          # "inline" or the path
+    origin: str  # "inline" or the path
     tagged: TaggedArticle
     matched: bool
     clauses: tuple[Clause, ...]
@@ -45,13 +45,18 @@ def example_items(entry: str, rule_id: str, expect: str, index: int, base: Path)
         if path.exists():
             return read_source(str(path))
         if " " not in stripped and stripped.lower().endswith(PATH_SUFFIXES):
-            return Loaded(problems=[f"rules[{rule_id}].examples.{expect}[{index}]: file "
-                                    f"'{stripped}' not found (paths are relative to {base})"])
+            return Loaded(
+                problems=[
+                    f"rules[{rule_id}].examples.{expect}[{index}]: file "
+                    f"'{stripped}' not found (paths are relative to {base})"
+                ]
+            )
     return Loaded(items=[article_from_text(entry, f"example:{rule_id}:{expect}:{index}")])
 
 
-def run_examples(config, ruleset: RuleSet, tag, rule_ids: set[str] | None = None
-                 ) -> tuple[list[ExampleResult], list[str]]:
+def run_examples(
+    config, ruleset: RuleSet, tag, rule_ids: set[str] | None = None
+) -> tuple[list[ExampleResult], list[str]]:
     """Results for every example of every (selected) rule, and problems loading them."""
     base = Path(config.source).parent if config.source else Path(".")
     results: list[ExampleResult] = []
@@ -63,15 +68,24 @@ def run_examples(config, ruleset: RuleSet, tag, rule_ids: set[str] | None = None
             for index, entry in enumerate(getattr(rule.config.examples, expect)):
                 loaded = example_items(entry, rule.id, expect, index, base)
                 problems += loaded.problems
-                origin = "inline" if loaded.items and loaded.items[0].id.startswith(
-                    "example:") else entry.strip()
+                origin = (
+                    "inline"
+                    if loaded.items and loaded.items[0].id.startswith("example:")
+                    else entry.strip()
+                )
                 for item in loaded.items:
                     results.append(_run_one(rule, ruleset, tag(item), expect, index, origin))
     return results, problems
 
 
-def _run_one(rule: CompiledRule, ruleset: RuleSet, tagged: TaggedArticle, expect: str,
-             index: int, origin: str) -> ExampleResult:
+def _run_one(
+    rule: CompiledRule,
+    ruleset: RuleSet,
+    tagged: TaggedArticle,
+    expect: str,
+    index: int,
+    origin: str,
+) -> ExampleResult:
     view = ArticleView(tagged)
     matched = rule.node.eval(view) is not None
     parts = clauses(rule.query, ruleset.vocab, rule.config.stem, view)

@@ -72,8 +72,11 @@ def read_source(source: str) -> Loaded:
     path = Path(source)
     if path.is_dir():
         loaded = Loaded()
-        for child in sorted(p for p in path.rglob("*") if p.is_file()
-                            and not any(part.startswith(".") for part in p.parts)):
+        for child in sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.parts)
+        ):
             loaded.extend(read_file(child))
         if not loaded.items and not loaded.problems:
             loaded.problems.append(f"{source}: the folder holds no files")
@@ -133,6 +136,7 @@ def read_feed(data: bytes, source: str) -> Loaded:
     from wirewatch.transforms.ingest.parse import (
         parse_feed,  # feedparser is heavy; only feeds need it
     )
+
     feed_id = Path(source).stem if source != "stdin" else "stdin"
     url = os.path.abspath(source) if source != "stdin" else "stdin"
     result = parse_feed(data, feed_id=feed_id, feed_url=url)

@@ -21,8 +21,9 @@ from wirewatch.transforms.rules.text import words
 
 MAX_ATOMS = 12  # leaves both required and excluded somewhere; more is not worth 2**n tries
 # Types the NER model or the gazetteer may give an entity; gazetteer types are added per config.
-NER_TYPES = frozenset("PERSON ORG PLACE GPE LOC NORP FAC EVENT PRODUCT WORK_OF_ART LAW LANGUAGE "
-                      "MISC".split())
+NER_TYPES = frozenset(
+    "PERSON ORG PLACE GPE LOC NORP FAC EVENT PRODUCT WORK_OF_ART LAW LANGUAGE MISC".split()
+)
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*$")
 
 
@@ -53,7 +54,9 @@ def dead_leaf(node: Term | Tag | Near, config) -> str | None:
     if node.field == "entity" and node.op:
         op, t = node.op, node.threshold
         if (op == "<" and t <= 1) or (op == "<=" and t < 1):
-            return f"an entity is only tagged when mentioned at least once, so {op}{t:g} never holds"
+            return (
+                f"an entity is only tagged when mentioned at least once, so {op}{t:g} never holds"
+            )
     return None
 
 
@@ -67,8 +70,10 @@ def _dead_topic_threshold(node: Tag, config) -> str | None:
         topic = next((x for x in config.taxonomy if x.id == node.value), None)
         floor = topic.threshold if topic and topic.threshold is not None else default
         if floor is not None and ((op == "<" and t <= floor) or (op == "<=" and t < floor)):
-            return (f"topic '{node.value}' is only tagged from score {floor:g}, so {op}{t:g} "
-                    f"never holds")
+            return (
+                f"topic '{node.value}' is only tagged from score {floor:g}, so {op}{t:g} "
+                f"never holds"
+            )
     return None
 
 
@@ -119,9 +124,11 @@ def matches_everything(query: Node) -> QueryError | None:
     """A rule made only of NOTs (`-sport`) alerts on every other article: surely a mistake."""
     if _has_positive(query):
         return None
-    return QueryError("matches every article that lacks these terms (the rule has only NOT "
-                      "parts)", *query.span, "add a term the article must contain, e.g. "
-                      "topic:... AND NOT ...")
+    return QueryError(
+        "matches every article that lacks these terms (the rule has only NOT parts)",
+        *query.span,
+        "add a term the article must contain, e.g. topic:... AND NOT ...",
+    )
 
 
 def never_matches(query: Node, config) -> list[QueryError]:
@@ -133,8 +140,9 @@ def never_matches(query: Node, config) -> list[QueryError]:
         reason = dead_leaf(leaf, config)
         if reason:
             dead[_atom(leaf)] = True
-            problems.append(QueryError(f"never matches: {reason}", *leaf.span,
-                                       "correct the value or remove it"))
+            problems.append(
+                QueryError(f"never matches: {reason}", *leaf.span, "correct the value or remove it")
+            )
     polarity: dict[str, set[bool]] = {}
     _polarities(query, False, polarity)
     # A leaf that only appears un-negated is best true, one only under NOT best false (pure
@@ -149,10 +157,20 @@ def never_matches(query: Node, config) -> list[QueryError]:
         if _holds(query, truth):
             return problems
     if not problems:
-        problems.append(QueryError("never matches: the query contradicts itself "
-                                   "(a term is both required and excluded)", *query.span,
-                                   "remove the NOT or the term it excludes"))
+        problems.append(
+            QueryError(
+                "never matches: the query contradicts itself "
+                "(a term is both required and excluded)",
+                *query.span,
+                "remove the NOT or the term it excludes",
+            )
+        )
     else:
-        problems.append(QueryError("the whole rule never matches because of the above",
-                                   *query.span, "correct the parts marked above"))
+        problems.append(
+            QueryError(
+                "the whole rule never matches because of the above",
+                *query.span,
+                "correct the parts marked above",
+            )
+        )
     return problems

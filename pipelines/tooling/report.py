@@ -21,8 +21,10 @@ def example_failure(result: ExampleResult, source: str) -> str:
     want = "a match, got none" if result.expect == "match" else "no match, but it matched"
     origin = "" if result.origin == "inline" else f" ({result.origin}: {article.id})"
     view = ArticleView(result.tagged)
-    lines = [f"{source}: {result.where}: expected {want}{origin}",
-             f'    article: "{_short(article.title, 80)}" {_short(article.summary, 80)}'.rstrip()]
+    lines = [
+        f"{source}: {result.where}: expected {want}{origin}",
+        f'    article: "{_short(article.title, 80)}" {_short(article.summary, 80)}'.rstrip(),
+    ]
     width = max(len(c.text) for c in result.clauses) if result.clauses else 0
     for clause in result.clauses:
         mark = HELD if clause.held else FAILED
@@ -37,17 +39,29 @@ def match_lines(match: Match | None, tagged: TaggedArticle, color: bool = False)
     article = tagged.article
     marks = ("\033[1;33m", "\033[0m") if color else ("[", "]")
     hits = match.hits if match else ()
-    title = highlight(article.title, [(h.start, h.end) for h in hits if h.field == "title"
-                                      and h.start >= 0], marks)
-    summary = highlight(article.summary, [(h.start, h.end) for h in hits if h.field == "text"
-                                          and h.start >= 0], marks)
+    title = highlight(
+        article.title,
+        [(h.start, h.end) for h in hits if h.field == "title" and h.start >= 0],
+        marks,
+    )
+    summary = highlight(
+        article.summary,
+        [(h.start, h.end) for h in hits if h.field == "text" and h.start >= 0],
+        marks,
+    )
     verdict = "MATCH" if match else "no match"
     lines = [f"{verdict}  {article.id}  ({article.feed_id})", f"  title: {title}"]
     if summary:
         lines.append(f"  text:  {_short(summary, 600) if not match else summary}")
     if match:
-        lines.append("  why:   " + (", ".join(
-            f"{h.field}:{h.term}" + (f" ({h.detail})" if h.detail else "") for h in hits)
-            or "(no term found: the rule held through its NOT parts)"))
+        lines.append(
+            "  why:   "
+            + (
+                ", ".join(
+                    f"{h.field}:{h.term}" + (f" ({h.detail})" if h.detail else "") for h in hits
+                )
+                or "(no term found: the rule held through its NOT parts)"
+            )
+        )
     lines.append(f"  tags:  {describe_tags(tagged)}")
     return lines

@@ -30,8 +30,9 @@ def failing_examples(config, ruleset: RuleSet, tag=None, rule_ids=None) -> list[
         return []
     source = config.source or "<config>"
     results, problems = run_examples(config, ruleset, tag or make_tagger(config), rule_ids)
-    return ([f"{source}: {p}" for p in problems]
-            + [example_failure(r, source) for r in results if not r.passed])
+    return [f"{source}: {p}" for p in problems] + [
+        example_failure(r, source) for r in results if not r.passed
+    ]
 
 
 def check_rules(config, ruleset: RuleSet | None = None, tagger=None) -> list[str]:

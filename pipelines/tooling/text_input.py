@@ -43,8 +43,10 @@ def _from_json(value, source: str) -> Article:
     if isinstance(value, dict) and isinstance(value.get("article"), dict):
         value = value["article"]  # a TaggedArticle dump
     if not isinstance(value, dict):
-        raise InputError(f"{source}: JSON input must be an object with 'title' and one of "
-                         f"{', '.join(_BODY_FIELDS)}; got {type(value).__name__}")
+        raise InputError(
+            f"{source}: JSON input must be an object with 'title' and one of "
+            f"{', '.join(_BODY_FIELDS)}; got {type(value).__name__}"
+        )
     try:
         return Article.model_validate(value)
     except ValueError:
@@ -52,8 +54,9 @@ def _from_json(value, source: str) -> Article:
     title = str(value.get("title") or "")
     body = next((str(value[f]) for f in _BODY_FIELDS if value.get(f)), "")
     if not title and not body:
-        raise InputError(f"{source}: JSON object has neither 'title' nor any of "
-                         f"{', '.join(_BODY_FIELDS)}")
+        raise InputError(
+            f"{source}: JSON object has neither 'title' nor any of {', '.join(_BODY_FIELDS)}"
+        )
     if _HTML_HINT.search(body[:4096]):
         body = _from_html(body)[1]
     return _article(source, title, body, link=value.get("link") or value.get("url"))
@@ -87,5 +90,11 @@ def split_plain(text: str) -> tuple[str, str]:
 
 def _article(source: str, title: str, body: str, link: str | None = None) -> Article:
     digest = hashlib.sha1(f"{title}\n{body}".encode()).hexdigest()[:16]
-    return Article(id=f"tag:{digest}", feed_id=source, title=title, summary=body, link=link,
-                   published=datetime.now(timezone.utc))
+    return Article(
+        id=f"tag:{digest}",
+        feed_id=source,
+        title=title,
+        summary=body,
+        link=link,
+        published=datetime.now(timezone.utc),
+    )

@@ -69,33 +69,50 @@ def world(tmp_path, monkeypatch):
         monkeypatch.setenv("E2E_SLACK_WEBHOOK", slack.webhook_url)
         monkeypatch.setenv("E2E_SLACK_TOKEN", slack.token)
         config = tmp_path / "wirewatch.yaml"
-        config.write_text(CONFIG.format(
-            world=feeds.url("/world.xml"), business=feeds.url("/business.atom"),
-            broken=feeds.url("/broken.xml"), api=slack.api_url,
-            alerts=tmp_path / "alerts.jsonl", dead=tmp_path / "dead.jsonl"))
+        config.write_text(
+            CONFIG.format(
+                world=feeds.url("/world.xml"),
+                business=feeds.url("/business.atom"),
+                broken=feeds.url("/broken.xml"),
+                api=slack.api_url,
+                alerts=tmp_path / "alerts.jsonl",
+                dead=tmp_path / "dead.jsonl",
+            )
+        )
         yield feeds, slack, config, tmp_path
 
 
 def run_once(config, state_dir, *beam_args):
-    return main(["run", "--once", "--config", str(config), "--state-dir", str(state_dir),
-                 *beam_args])
+    return main(
+        ["run", "--once", "--config", str(config), "--state-dir", str(state_dir), *beam_args]
+    )
 
 
-@pytest.mark.parametrize("beam_args", [
-    (),
-    ("--direct_num_workers=2", "--direct_running_mode=multi_processing"),
-], ids=["in_process", "two_processes"])
+@pytest.mark.parametrize(
+    "beam_args",
+    [
+        (),
+        ("--direct_num_workers=2", "--direct_running_mode=multi_processing"),
+    ],
+    ids=["in_process", "two_processes"],
+)
 def test_one_cycle_delivers_exactly_the_expected_alerts(world, beam_args):
     feeds, slack, config, tmp = world
     assert run_once(config, tmp / "state", *beam_args) == 1  # 1: the broken feed was dead-lettered
 
     by_channel = sorted((m.get("channel", "webhook"), m["text"]) for m in slack.received)
     assert by_channel == [
-        ("#desk", "[quake] Strong earthquake hits Chile &amp; tsunami warning issued "
-                  "https://example.org/quake"),
+        (
+            "#desk",
+            "[quake] Strong earthquake hits Chile &amp; tsunami warning issued "
+            "https://example.org/quake",
+        ),
         ("webhook", "[layoffs] Carmaker announces 4,000 job cuts https://example.com/job-cuts"),
-        ("webhook", "[quake] Strong earthquake hits Chile &amp; tsunami warning issued "
-                    "https://example.org/quake"),
+        (
+            "webhook",
+            "[quake] Strong earthquake hits Chile &amp; tsunami warning issued "
+            "https://example.org/quake",
+        ),
     ]
     quake = next(m for m in slack.received if m.get("channel") == "#desk")
     assert "*earthquake*" in json.dumps(quake["blocks"])  # the evidence, in bold
@@ -125,35 +142,47 @@ def test_slack_down_for_the_whole_run_dead_letters_the_alerts(world):
 def test_first_poll_alerts_only_items_inside_the_backfill_window(tmp_path, monkeypatch):
     from datetime import datetime, timedelta, timezone
     from email.utils import format_datetime
+
     now = datetime.now(timezone.utc)
 
-    titles = {"old": "Earthquake shakes northern Japan coast overnight",
-              "fresh": "Earthquake damages bridges across central Chile",
-              "new": "Earthquake drill held at Istanbul schools today"}
+    titles = {
+        "old": "Earthquake shakes northern Japan coast overnight",
+        "fresh": "Earthquake damages bridges across central Chile",
+        "new": "Earthquake drill held at Istanbul schools today",
+    }
 
     def item(guid, hours_ago):
         when = format_datetime(now - timedelta(hours=hours_ago), usegmt=True)
-        return (f"<item><title>{titles[guid]}</title><guid>{guid}</guid>"
-                f"<link>https://example.org/{guid}</link><pubDate>{when}</pubDate></item>")
+        return (
+            f"<item><title>{titles[guid]}</title><guid>{guid}</guid>"
+            f"<link>https://example.org/{guid}</link><pubDate>{when}</pubDate></item>"
+        )
 
     def rss(*items):
-        return ("<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
-                + "".join(items) + "</channel></rss>").encode()
+        return (
+            "<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+            + "".join(items)
+            + "</channel></rss>"
+        ).encode()
 
     with FeedServer() as feeds:
         feeds.feeds["/f.xml"] = (200, {}, rss(item("old", 72), item("fresh", 1)))
         config = tmp_path / "c.yaml"
         config.write_text(f"""
-feeds: [{{id: f, url: "{feeds.url('/f.xml')}", backfill_hours: 24}}]
+feeds: [{{id: f, url: "{feeds.url("/f.xml")}", backfill_hours: 24}}]
 rules: [{{id: quake, query: earthquake}}]
 routes: [{{sinks: [file]}}]
-sinks: {{file: {{type: jsonl, path: "{tmp_path / 'alerts.jsonl'}"}}}}
+sinks: {{file: {{type: jsonl, path: "{tmp_path / "alerts.jsonl"}"}}}}
 """)
         assert run_once(config, tmp_path / "state") == 0
         feeds.feeds["/f.xml"] = (200, {}, rss(item("old", 72), item("fresh", 1), item("new", 0.1)))
         assert run_once(config, tmp_path / "state") == 0
-    sent = [json.loads(line)["match"]["article"]["article"]["title"]
-            for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    sent = [
+        json.loads(line)["match"]["article"]["article"]["title"]
+        for line in (tmp_path / "alerts.jsonl").read_text().splitlines()
+    ]
     # the 3-day-old backlog item is never alerted; items after the first poll always are
-    assert sent == ["Earthquake damages bridges across central Chile",
-                    "Earthquake drill held at Istanbul schools today"]
+    assert sent == [
+        "Earthquake damages bridges across central Chile",
+        "Earthquake drill held at Istanbul schools today",
+    ]

@@ -16,27 +16,47 @@ def rss(*items: tuple[str, str, str, str]) -> bytes:
         f"<item><title>{title}</title><guid>{guid}</guid><link>https://{host}/{guid}</link>"
         f"<pubDate>Thu, 26 Nov 2026 {hhmm}:00 GMT</pubDate>"
         f"<description>{LEADS[guid[:1]]}</description></item>"
-        for guid, host, hhmm, title in items)
-    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{body}" \
-           f"</channel></rss>".encode()
+        for guid, host, hhmm, title in items
+    )
+    return (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{body}"
+        f"</channel></rss>".encode()
+    )
 
 
 LEADS = {
     "a": "Rex Tillerson and John Kelly met Mexican foreign minister Luis Videgaray in Mexico "
-         "City on Thursday to discuss immigration, deportations and border security.",
+    "City on Thursday to discuss immigration, deportations and border security.",
     "b": "Rex Tillerson and John Kelly visited a trade fair in Monterrey, where they praised "
-         "cross-border supply chains for cars and electronics.",
+    "cross-border supply chains for cars and electronics.",
 }
 
 FEEDS = {
-    "/wire.xml": rss(("a1", "wire.example", "14:05",
-                      "Tillerson and Kelly meet Mexican ministers on immigration")),
-    "/paper.xml": rss(("a2", "paper.example", "14:20",
-                       "Tillerson, Kelly meet Mexican ministers on immigration talks"),
-                      ("b1", "paper.example", "16:40",
-                       "Tillerson and Kelly tour Monterrey trade fair, praise supply chains")),
-    "/blog.xml": rss(("a3", "blog.example", "15:10",
-                      "Tillerson and Kelly meet Mexico's ministers on immigration")),
+    "/wire.xml": rss(
+        ("a1", "wire.example", "14:05", "Tillerson and Kelly meet Mexican ministers on immigration")
+    ),
+    "/paper.xml": rss(
+        (
+            "a2",
+            "paper.example",
+            "14:20",
+            "Tillerson, Kelly meet Mexican ministers on immigration talks",
+        ),
+        (
+            "b1",
+            "paper.example",
+            "16:40",
+            "Tillerson and Kelly tour Monterrey trade fair, praise supply chains",
+        ),
+    ),
+    "/blog.xml": rss(
+        (
+            "a3",
+            "blog.example",
+            "15:10",
+            "Tillerson and Kelly meet Mexico's ministers on immigration",
+        )
+    ),
 }
 
 
@@ -49,9 +69,9 @@ def world(tmp_path, monkeypatch):
         config = tmp_path / "wirewatch.yaml"
         config.write_text(f"""
 feeds:
-  - {{id: wire, url: "{feeds.url('/wire.xml')}", backfill_hours: null}}
-  - {{id: paper, url: "{feeds.url('/paper.xml')}", backfill_hours: null}}
-  - {{id: blog, url: "{feeds.url('/blog.xml')}", backfill_hours: null}}
+  - {{id: wire, url: "{feeds.url("/wire.xml")}", backfill_hours: null}}
+  - {{id: paper, url: "{feeds.url("/paper.xml")}", backfill_hours: null}}
+  - {{id: blog, url: "{feeds.url("/blog.xml")}", backfill_hours: null}}
 rules:
   - {{id: officials, query: 'Tillerson OR Kelly'}}
 routes:
@@ -71,10 +91,12 @@ def test_three_copies_make_one_alert_and_two_thread_replies(world):
     replies = [m for m in slack.received if m.get("thread_ts")]
     assert [m["text"].split("] ")[1].split(" https")[0] for m in top] == [
         "Tillerson and Kelly meet Mexican ministers on immigration",
-        "Tillerson and Kelly tour Monterrey trade fair, praise supply chains"]
+        "Tillerson and Kelly tour Monterrey trade fair, praise supply chains",
+    ]
     assert sorted(r["text"] for r in replies) == [
         "Also: blog — Tillerson and Kelly meet Mexico's ministers on immigration",
-        "Also: paper — Tillerson, Kelly meet Mexican ministers on immigration talks"]
+        "Also: paper — Tillerson, Kelly meet Mexican ministers on immigration talks",
+    ]
     # the replies thread under the first alert's ts, which the loopback server handed back
     assert slack.received.index(top[0]) == 0
     assert {r["thread_ts"] for r in replies} == {top[0]["_ts"]}

@@ -92,9 +92,12 @@ class Wire:
         entries = "".join(
             f"<item><title>{title}</title><link>https://example.org/{n}</link><guid>g{n}</guid>"
             f"<pubDate>{format_datetime(at, usegmt=True)}</pubDate></item>"
-            for n, title, at in self.items)
-        body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
-                f"<link>https://example.org/</link>{entries}</channel></rss>").encode()
+            for n, title, at in self.items
+        )
+        body = (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+            f"<link>https://example.org/</link>{entries}</channel></rss>"
+        ).encode()
         self.server.feeds["/wire.xml"] = (200, {"Content-Type": "application/rss+xml"}, body)
 
 
@@ -105,13 +108,31 @@ class Watch:
         self.log = log
         self.handle = open(log, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wirewatch.pipelines.cli", "run", "--config", str(config),
-             "--state-dir", str(state), "--interval", "1", *beam_args],
-            cwd=ROOT, env=env, stdout=self.handle, stderr=self.handle, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "wirewatch.pipelines.cli",
+                "run",
+                "--config",
+                str(config),
+                "--state-dir",
+                str(state),
+                "--interval",
+                "1",
+                *beam_args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.handle,
+            stderr=self.handle,
+            start_new_session=True,
+        )
 
     def cycles(self) -> int:
-        return sum(" cycle " in line and "feeds polled" in line
-                   for line in self.log.read_text(errors="replace").splitlines())
+        return sum(
+            " cycle " in line and "feeds polled" in line
+            for line in self.log.read_text(errors="replace").splitlines()
+        )
 
     def kill_group(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
@@ -134,11 +155,15 @@ def wait_for(condition, what: str, watch: Watch | None = None) -> None:
     deadline = time.monotonic() + WAIT
     while not condition():
         if watch is not None and watch.proc.poll() is not None:
-            pytest.fail(f"wirewatch exited ({watch.proc.returncode}) while waiting for {what}:\n"
-                        + watch.log.read_text(errors="replace")[-3000:])
+            pytest.fail(
+                f"wirewatch exited ({watch.proc.returncode}) while waiting for {what}:\n"
+                + watch.log.read_text(errors="replace")[-3000:]
+            )
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}:\n"
-                        + (watch.log.read_text(errors="replace")[-3000:] if watch else ""))
+            pytest.fail(
+                f"timed out waiting for {what}:\n"
+                + (watch.log.read_text(errors="replace")[-3000:] if watch else "")
+            )
         time.sleep(0.05)
 
 
@@ -181,14 +206,15 @@ def test_kill_9_mid_cycle_then_restart_sends_each_alert_exactly_once(world, beam
     assert received_titles(slack) == {"Earthquake one": 1}
 
     wire.add("Earthquake four")  # published while wirewatch was down
-    slack.hold(3, accept=True)   # the last alert of the restart's first cycle ("four")
+    slack.hold(3, accept=True)  # the last alert of the restart's first cycle ("four")
     second = start(*beam_args, "--cycles", "2")
     wait_for(slack.holding.is_set, "the restart's first cycle to deliver", second)
     wire.add("Earthquake five")  # so the second cycle's poll finds one new item
     slack.release.set()
     assert second.wait() == 0
-    assert received_titles(slack) == {f"Earthquake {n}": 1
-                                      for n in ("one", "two", "three", "four", "five")}
+    assert received_titles(slack) == {
+        f"Earthquake {n}": 1 for n in ("one", "two", "three", "four", "five")
+    }
     log = second.log.read_text()
     assert "cycle 1: 1 feeds polled" in log and "cycle 2: 1 feeds polled" in log
 

@@ -76,18 +76,29 @@ JSONFEED = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "JSON ne
  "not an object"
 ]}"""
 
-ALL_XML = {"rss20": RSS20, "atom10": ATOM10, "atom03": ATOM03, "rss10": RSS10, "rss090": RSS090,
-           "rss091n": RSS091}
+ALL_XML = {
+    "rss20": RSS20,
+    "atom10": ATOM10,
+    "atom03": ATOM03,
+    "rss10": RSS10,
+    "rss090": RSS090,
+    "rss091n": RSS091,
+}
 
 
 def rss(*items: str, channel_extra: str = "") -> bytes:
     """An RSS 2.0 document around the given <item> strings."""
-    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
-            f'<link>https://t.example.com/</link><description>d</description>{channel_extra}'
-            + "".join(items) + "</channel></rss>").encode("utf-8")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        f"<link>https://t.example.com/</link><description>d</description>{channel_extra}"
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode("utf-8")
 
 
 def item(guid: str, title: str = "Title", extra: str = "") -> str:
-    return (f'<item><title>{title}</title><link>https://t.example.com/{guid}</link>'
-            f'<guid isPermaLink="false">{guid}</guid><description>About {title}</description>'
-            f'{extra}</item>')
+    return (
+        f"<item><title>{title}</title><link>https://t.example.com/{guid}</link>"
+        f'<guid isPermaLink="false">{guid}</guid><description>About {title}</description>'
+        f"{extra}</item>"
+    )

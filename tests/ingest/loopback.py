@@ -44,8 +44,7 @@ class Loopback:
         self.httpd.daemon_threads = True
         self.httpd.routes = {}
         self.httpd.requests = []
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     @property
@@ -66,6 +65,7 @@ class Loopback:
 
 def reply(status: int = 200, body: bytes = b"", headers: dict | None = None):
     """A handler sending a complete response."""
+
     def handle(req):
         req.send_response(status)
         for name, value in (headers or {}).items():
@@ -74,4 +74,5 @@ def reply(status: int = 200, body: bytes = b"", headers: dict | None = None):
             req.send_header("Content-Length", str(len(body)))
         req.end_headers()
         req.wfile.write(body)
+
     return handle

@@ -39,8 +39,18 @@ def test_errors_give_error_lines_and_exit_1(tmp_path, config, capsys, server):
     html = tmp_path / "page.html"
     html.write_bytes(b"<html><body>Sign in</body></html>")
     url = server.route("/feed", reply(200, feeds.RSS10))
-    code = main(["parse", "--config", config, str(good), str(html), str(tmp_path / "nope.xml"),
-                 url, server.url("/404")])
+    code = main(
+        [
+            "parse",
+            "--config",
+            config,
+            str(good),
+            str(html),
+            str(tmp_path / "nope.xml"),
+            url,
+            server.url("/404"),
+        ]
+    )
     out = lines(capsys)
     assert code == 1
     errors = [(o["stage"], o["reason"]) for o in out if o["type"] == "error"]
@@ -51,13 +61,37 @@ def test_errors_give_error_lines_and_exit_1(tmp_path, config, capsys, server):
 def test_bad_bytes_never_traceback(tmp_path):
     path = tmp_path / "junk.bin"
     path.write_bytes(b"\x00\xff\xfe<rss" * 100)
-    done = subprocess.run([sys.executable, "-m", "wirewatch.pipelines.cli", "parse", "--config",
-                           str(tmp_path / "missing.yaml"), str(path)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wirewatch.pipelines.cli",
+            "parse",
+            "--config",
+            str(tmp_path / "missing.yaml"),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr  # missing explicit config
     (tmp_path / "ok.yaml").write_text("feeds: []\n")
-    done = subprocess.run([sys.executable, "-m", "wirewatch.pipelines.cli", "parse", "--config",
-                           str(tmp_path / "ok.yaml"), str(path)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wirewatch.pipelines.cli",
+            "parse",
+            "--config",
+            str(tmp_path / "ok.yaml"),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert json.loads(done.stdout)["reason"] == "binary"

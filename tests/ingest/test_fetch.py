@@ -15,18 +15,32 @@ from tests.ingest.loopback import reply
 from wirewatch.transforms.config import FetchSettings
 from wirewatch.transforms.ingest.fetch import USER_AGENT, fetch, make_client
 
-FAST = FetchSettings(connect_timeout=1, read_timeout=2, deadline=1.5, max_bytes=100_000,
-                     max_redirects=3)
+FAST = FetchSettings(
+    connect_timeout=1, read_timeout=2, deadline=1.5, max_bytes=100_000, max_redirects=3
+)
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
 
 
 def test_ok_sends_user_agent_and_returns_validators(server):
-    url = server.route("/feed", reply(200, FEED, {"ETag": '"v1"', "Last-Modified":
-                                                  "Tue, 14 Feb 2017 10:00:00 GMT",
-                                                  "Cache-Control": "public, max-age=600"}))
+    url = server.route(
+        "/feed",
+        reply(
+            200,
+            FEED,
+            {
+                "ETag": '"v1"',
+                "Last-Modified": "Tue, 14 Feb 2017 10:00:00 GMT",
+                "Cache-Control": "public, max-age=600",
+            },
+        ),
+    )
     result = fetch(url, FAST)
-    assert (result.status, result.outcome, result.http_status, result.body) == \
-        ("ok", "ok", 200, FEED)
+    assert (result.status, result.outcome, result.http_status, result.body) == (
+        "ok",
+        "ok",
+        200,
+        FEED,
+    )
     assert result.etag == '"v1"' and result.last_modified.startswith("Tue, 14 Feb")
     assert result.max_age == 600
     sent = server.requests[0][1]
@@ -42,6 +56,7 @@ def test_conditional_get_304_costs_no_body(server):
             req.end_headers()
         else:
             reply(200, FEED, {"ETag": '"v1"'})(req)
+
     url = server.route("/feed", conditional)
     first = fetch(url, FAST)
     second = fetch(url, FAST, etag=first.etag, last_modified="Tue, 14 Feb 2017 10:00:00 GMT")
@@ -50,10 +65,13 @@ def test_conditional_get_304_costs_no_body(server):
     assert server.requests[1][1]["If-Modified-Since"] == "Tue, 14 Feb 2017 10:00:00 GMT"
 
 
-@pytest.mark.parametrize("status,value,expected", [
-    (429, "120", 120.0),
-    (503, "Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past: retry now
-])
+@pytest.mark.parametrize(
+    "status,value,expected",
+    [
+        (429, "120", 120.0),
+        (503, "Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past: retry now
+    ],
+)
 def test_retry_after_is_reported(server, status, value, expected):
     url = server.route("/feed", reply(status, b"slow down", {"Retry-After": value}))
     result = fetch(url, FAST)
@@ -99,6 +117,7 @@ def test_trickle_is_cut_off_by_the_deadline(server, handler):
 def test_read_timeout(server):
     def silent(req):
         time.sleep(3)
+
     url = server.route("/silent", silent)
     result = fetch(url, FetchSettings(connect_timeout=1, read_timeout=0.3, deadline=5))
     assert result.outcome == "timeout" and "read timeout" in result.error
@@ -118,6 +137,7 @@ def test_oversized_chunked_body_is_cut(server):
         for _ in range(100):
             req.wfile.write(b"4000\r\n" + b"y" * 0x4000 + b"\r\n")
         req.wfile.write(b"0\r\n\r\n")
+
     result = fetch(server.route("/chunked", chunked), FAST)
     assert result.outcome == "too_large"
     assert result.bytes_read < 4 * FAST.max_bytes
@@ -170,8 +190,9 @@ def test_redirect_chain_longer_than_max(server):
     assert result.outcome == "too_many_redirects" and "max_redirects=3" in result.error
 
 
-@pytest.mark.parametrize("location", ["http://[bad", "javascript:alert(1)", "http://xn--a.com/",
-                                      "data:text/xml,<rss/>"])
+@pytest.mark.parametrize(
+    "location", ["http://[bad", "javascript:alert(1)", "http://xn--a.com/", "data:text/xml,<rss/>"]
+)
 def test_garbage_redirects_are_refused(server, location):
     result = fetch(server.route("/r", reply(302, b"", {"Location": location})), FAST)
     assert result.outcome == "bad_url" and result.body == b""
@@ -192,6 +213,7 @@ def test_redirect_body_is_never_read(server):
         req.send_header("Content-Length", str(10**10))
         req.end_headers()
         req.wfile.write(b"z" * 1_000_000)
+
     server.route("/feed", reply(200, FEED))
     result = fetch(server.route("/r", huge_redirect), FAST)
     assert result.status == "ok" and result.body == FEED
@@ -203,9 +225,19 @@ def test_connection_refused(refused_url):
     assert "connect" in result.error
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/feed", "gopher://x", "javascript:alert(1)",
-                                 "http://[bad", "http://xn--a.com/", "http://\u2603.com/",
-                                 "http:///nohost", "relative/path.xml"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/feed",
+        "gopher://x",
+        "javascript:alert(1)",
+        "http://[bad",
+        "http://xn--a.com/",
+        "http://\u2603.com/",
+        "http:///nohost",
+        "relative/path.xml",
+    ],
+)
 def test_only_http_and_https(url):
     result = fetch(url, FAST)
     assert result.outcome == "bad_url"
@@ -223,6 +255,7 @@ def test_local_file(tmp_path):
 
 def test_local_fifo_does_not_block(tmp_path):
     import os
+
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     started = time.monotonic()
@@ -233,15 +266,24 @@ def test_local_fifo_does_not_block(tmp_path):
 def test_shared_client_is_thread_safe(server):
     server.route("/feed", reply(200, FEED))
     with make_client(FAST) as client, ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: fetch(server.url("/feed"), FAST, client=client),
-                                range(32)))
+        results = list(
+            pool.map(lambda _: fetch(server.url("/feed"), FAST, client=client), range(32))
+        )
     assert all(r.status == "ok" and r.body == FEED for r in results)
 
 
-@settings(max_examples=20, deadline=5000, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(location=st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF,
-                                      blacklist_characters="\x7f"), max_size=60))
+@settings(
+    max_examples=20,
+    deadline=5000,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    location=st.text(
+        st.characters(min_codepoint=0x20, max_codepoint=0xFF, blacklist_characters="\x7f"),
+        max_size=60,
+    )
+)
 def test_any_location_header_never_raises(server, location):
     """Garbage in a Location path is followed on loopback or refused (never another host)."""
     server.route("/start", reply(302, b"", {"Location": "/r" + location}))

@@ -22,13 +22,19 @@ def test_poll_parse_and_conditional_repoll(server):
             req.end_headers()
             return
         version = "v2" if len(server.requests) > 1 else "v1"
-        payload = body if version == "v1" else feeds.rss(feeds.item("c"), feeds.item("a"),
-                                                         feeds.item("b"))
+        payload = (
+            body
+            if version == "v1"
+            else feeds.rss(feeds.item("c"), feeds.item("a"), feeds.item("b"))
+        )
         data = gzip.compress(payload)
         req.send_response(200)
-        for name, value in (("Content-Type", "application/rss+xml; charset=utf-8"),
-                            ("Content-Encoding", "gzip"), ("ETag", f'"{version}"'),
-                            ("Content-Length", str(len(data)))):
+        for name, value in (
+            ("Content-Type", "application/rss+xml; charset=utf-8"),
+            ("Content-Encoding", "gzip"),
+            ("ETag", f'"{version}"'),
+            ("Content-Length", str(len(data))),
+        ):
             req.send_header(name, value)
         req.end_headers()
         req.wfile.write(data)
@@ -37,14 +43,24 @@ def test_poll_parse_and_conditional_repoll(server):
     store: set[str] = set()
 
     first = fetch(url, SETTINGS)
-    parsed = parse_feed(first.body, feed_id="w", feed_url=first.final_url, headers=first.headers,
-                        is_seen=store.__contains__)
+    parsed = parse_feed(
+        first.body,
+        feed_id="w",
+        feed_url=first.final_url,
+        headers=first.headers,
+        is_seen=store.__contains__,
+    )
     assert [a.guid for a in parsed.articles] == ["a", "b"] and parsed.ttl == 15
     store.update(a.id for a in parsed.articles)
 
     second = fetch(url, SETTINGS, etag=first.etag)
-    parsed = parse_feed(second.body, feed_id="w", feed_url=second.final_url,
-                        headers=second.headers, is_seen=store.__contains__)
+    parsed = parse_feed(
+        second.body,
+        feed_id="w",
+        feed_url=second.final_url,
+        headers=second.headers,
+        is_seen=store.__contains__,
+    )
     assert [a.guid for a in parsed.articles] == ["c"]
     assert parsed.skipped_seen == 2 and parsed.fast_path
     assert parsed.counters()["skipped_seen"] == 2

@@ -20,13 +20,19 @@ from wirewatch.transforms.ingest.sanitize import sanitize
 from wirewatch.transforms.ingest.text import plain_text, repair_mojibake
 
 
-@pytest.mark.parametrize("body,expected", [
-    (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "]>">]><rss/>', b'<?xml version="1.0"?><rss/>'),
-    (b"<!DOCTYPE r SYSTEM 'file:///etc/passwd'>\n<rss/>", b"\n<rss/>"),
-    (b"<!-- c --><!DOCTYPE r [<!-- ]> -->]><rss/>", b"<!-- c --><rss/>"),
-    (b"<rss><![CDATA[<!DOCTYPE x>]]></rss>", b"<rss><![CDATA[<!DOCTYPE x>]]></rss>"),
-    (b"<!DOCTYPE r [ never closed", b""),
-])
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        (
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "]>">]><rss/>',
+            b'<?xml version="1.0"?><rss/>',
+        ),
+        (b"<!DOCTYPE r SYSTEM 'file:///etc/passwd'>\n<rss/>", b"\n<rss/>"),
+        (b"<!-- c --><!DOCTYPE r [<!-- ]> -->]><rss/>", b"<!-- c --><rss/>"),
+        (b"<rss><![CDATA[<!DOCTYPE x>]]></rss>", b"<rss><![CDATA[<!DOCTYPE x>]]></rss>"),
+        (b"<!DOCTYPE r [ never closed", b""),
+    ],
+)
 def test_sanitize_strips_doctypes(body, expected):
     assert sanitize(body) == expected
 
@@ -36,14 +42,17 @@ def test_sanitize_keeps_the_netscape_public_doctype():
     assert b"Netscape" in sanitize(body) and b"ENTITY" not in sanitize(body)
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("<p>One</p><p>two</p>", "One two"),
-    ("Hel<b>lo</b>  world", "Hello world"),
-    ("a &amp; b &lt;c&gt; &#8217;", "a & b <c> ’"),
-    ("<script>alert(1)</script>x", "x"),
-    ("It\u00e2\u20ac\u2122s caf\u00c3\u00a9", "It’s café"),
-    ("\n\t  spaced \r\n out ", "spaced out"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("<p>One</p><p>two</p>", "One two"),
+        ("Hel<b>lo</b>  world", "Hello world"),
+        ("a &amp; b &lt;c&gt; &#8217;", "a & b <c> ’"),
+        ("<script>alert(1)</script>x", "x"),
+        ("It\u00e2\u20ac\u2122s caf\u00c3\u00a9", "It’s café"),
+        ("\n\t  spaced \r\n out ", "spaced out"),
+    ],
+)
 def test_plain_text(raw, expected):
     assert plain_text(raw) == expected
 
@@ -57,14 +66,17 @@ def test_mojibake_left_alone_when_not_reversible():
     assert repair_mojibake("Ã alone") == "Ã alone"
 
 
-@pytest.mark.parametrize("link,expected", [
-    ("https://x.com/a?utm_source=rss&id=1#frag", "https://x.com/a?id=1"),
-    ("HTTPS://X.COM:443/a?fbclid=z", "https://x.com/a"),
-    ("/rel/path", "https://base.example/rel/path"),
-    ("javascript:alert(1)", None),
-    ("mailto:a@b.c", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "link,expected",
+    [
+        ("https://x.com/a?utm_source=rss&id=1#frag", "https://x.com/a?id=1"),
+        ("HTTPS://X.COM:443/a?fbclid=z", "https://x.com/a"),
+        ("/rel/path", "https://base.example/rel/path"),
+        ("javascript:alert(1)", None),
+        ("mailto:a@b.c", None),
+        ("", None),
+    ],
+)
 def test_canonical_link(link, expected):
     assert canonical_link(link, "https://base.example/feed") == expected
 

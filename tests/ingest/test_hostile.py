@@ -41,49 +41,71 @@ per case bounds its peak memory above everything before it."""
 
 def _laughs() -> bytes:
     levels = [b'<!ENTITY lol0 "lol">'] + [
-        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1)) * 10) for i in range(1, 10)]
-    return (b'<?xml version="1.0"?>\n<!DOCTYPE rss [' + b"\n".join(levels) + b"]>\n"
-            b'<rss version="2.0"><channel><title>&lol9;</title><item><title>&lol9;</title>'
-            b"<description>&lol9;&lol9;</description><guid>l</guid></item></channel></rss>")
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1)) * 10) for i in range(1, 10)
+    ]
+    return (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rss [' + b"\n".join(levels) + b"]>\n"
+        b'<rss version="2.0"><channel><title>&lol9;</title><item><title>&lol9;</title>'
+        b"<description>&lol9;&lol9;</description><guid>l</guid></item></channel></rss>"
+    )
 
 
 def _quadratic() -> bytes:
-    return (b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY a "' + b"A" * 50_000 + b'">]>'
-            b'<rss version="2.0"><channel><title>t</title><item><title>q</title><description>'
-            + b"&a;" * 20_000 + b"</description><guid>q</guid></item></channel></rss>")
+    return (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY a "' + b"A" * 50_000 + b'">]>'
+        b'<rss version="2.0"><channel><title>t</title><item><title>q</title><description>'
+        + b"&a;" * 20_000
+        + b"</description><guid>q</guid></item></channel></rss>"
+    )
 
 
 def _external(path) -> bytes:
-    return (b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://'
-            + str(path).encode() + b'">]><rss version="2.0"><channel><title>t</title>'
-            b"<item><title>x &xxe; y</title><description>&xxe;</description><guid>g</guid>"
-            b"</item></channel></rss>")
+    return (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://'
+        + str(path).encode()
+        + b'">]><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>x &xxe; y</title><description>&xxe;</description><guid>g</guid>"
+        b"</item></channel></rss>"
+    )
 
 
 def _external_dtd(path) -> bytes:
-    return (b'<?xml version="1.0"?>\n<!DOCTYPE rss SYSTEM "file://' + str(path).encode()
-            + b'"><rss version="2.0"><channel><title>t</title><item><title>x &secret; y'
-            b"</title><guid>g</guid></item></channel></rss>")
+    return (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rss SYSTEM "file://'
+        + str(path).encode()
+        + b'"><rss version="2.0"><channel><title>t</title><item><title>x &secret; y'
+        b"</title><guid>g</guid></item></channel></rss>"
+    )
 
 
 def _parameter_entity(path) -> bytes:
-    return (b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY % p SYSTEM "file://'
-            + str(path).encode() + b'"> %p;]><rss version="2.0"><channel><title>t</title>'
-            b"<item><title>x</title><guid>g</guid></item></channel></rss>")
+    return (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY % p SYSTEM "file://'
+        + str(path).encode()
+        + b'"> %p;]><rss version="2.0"><channel><title>t</title>'
+        b"<item><title>x</title><guid>g</guid></item></channel></rss>"
+    )
 
 
 def _xinclude(path) -> bytes:
-    return (b'<?xml version="1.0"?><rss version="2.0" xmlns:xi="http://www.w3.org/2001/XInclude">'
-            b'<channel><title>t</title><item><title>x</title><description><xi:include href="file://'
-            + str(path).encode() + b'" parse="text"/></description><guid>g</guid></item>'
-            b"</channel></rss>")
+    return (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:xi="http://www.w3.org/2001/XInclude">'
+        b'<channel><title>t</title><item><title>x</title><description><xi:include href="file://'
+        + str(path).encode()
+        + b'" parse="text"/></description><guid>g</guid></item>'
+        b"</channel></rss>"
+    )
 
 
 def _late_doctype() -> bytes:
     """A DOCTYPE after the root start: the lenient parser must not honour it either."""
-    return (b'<?xml version="1.0"?><rss version="2.0"><!DOCTYPE x [<!ENTITY b "'
-            + b"B" * 10_000 + b'">]><channel><title>t</title><item><title>' + b"&b;" * 10_000
-            + b"</title><guid>d</guid></item></channel></rss>")
+    return (
+        b'<?xml version="1.0"?><rss version="2.0"><!DOCTYPE x [<!ENTITY b "'
+        + b"B" * 10_000
+        + b'">]><channel><title>t</title><item><title>'
+        + b"&b;" * 10_000
+        + b"</title><guid>d</guid></item></channel></rss>"
+    )
 
 
 CASES = {
@@ -108,9 +130,15 @@ def hostile_runs(tmp_path_factory):
         path = folder / f"{name}.xml"
         path.write_bytes(make(secret))
         paths.append(str(path))
-    child = subprocess.run([sys.executable, "-c", CHILD, *paths], capture_output=True,
-                           text=True, timeout=60, cwd=ROOT, check=False,
-                           env={**os.environ, "PYTHONPATH": ROOT})
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, *paths],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
     assert child.returncode == 0, child.stderr[-2000:]
     return folder, json.loads(child.stdout)
 

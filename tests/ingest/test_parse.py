@@ -20,12 +20,18 @@ def parse(body: bytes, **kw):
     return parse_feed(body, **kw)
 
 
-@pytest.mark.parametrize("name,body,version,count", [
-    ("rss20", feeds.RSS20, "rss20", 3), ("atom10", feeds.ATOM10, "atom10", 2),
-    ("atom03", feeds.ATOM03, "atom03", 1), ("rss10", feeds.RSS10, "rss10", 2),
-    ("rss090", feeds.RSS090, "rss090", 1), ("rss091", feeds.RSS091, "rss091n", 1),
-    ("json", feeds.JSONFEED, "json1", 2),
-])
+@pytest.mark.parametrize(
+    "name,body,version,count",
+    [
+        ("rss20", feeds.RSS20, "rss20", 3),
+        ("atom10", feeds.ATOM10, "atom10", 2),
+        ("atom03", feeds.ATOM03, "atom03", 1),
+        ("rss10", feeds.RSS10, "rss10", 2),
+        ("rss090", feeds.RSS090, "rss090", 1),
+        ("rss091", feeds.RSS091, "rss091n", 1),
+        ("json", feeds.JSONFEED, "json1", 2),
+    ],
+)
 def test_every_format_is_read(name, body, version, count):
     result = parse(body)
     assert result.version == version
@@ -78,9 +84,11 @@ def test_id_prefers_guid_over_link():
 
 
 def test_missing_title_uses_summary_and_empty_entry_is_dead_lettered():
-    body = feeds.rss("<item><description>Only a summary here</description><guid>x1</guid></item>",
-                     "<item><guid isPermaLink='false'>x2</guid></item>",
-                     feeds.item("ok"))
+    body = feeds.rss(
+        "<item><description>Only a summary here</description><guid>x1</guid></item>",
+        "<item><guid isPermaLink='false'>x2</guid></item>",
+        feeds.item("ok"),
+    )
     result = parse(body)
     assert [a.title for a in result.articles] == ["Only a summary here", "Title"]
     assert [d.reason for d in result.dead_letters] == ["empty_entry"]
@@ -100,7 +108,7 @@ def test_duplicate_ids_keep_the_first():
 
 
 def test_unsafe_links_are_dropped():
-    body = feeds.rss('<item><title>x</title><link>javascript:alert(1)</link></item>')
+    body = feeds.rss("<item><title>x</title><link>javascript:alert(1)</link></item>")
     assert parse(body).articles[0].link is None
 
 
@@ -109,18 +117,23 @@ def test_ttl():
     assert parse(feeds.rss(feeds.item("a"), channel_extra="<ttl>soon</ttl>")).ttl is None
 
 
-@pytest.mark.parametrize("body,reason", [
-    (b"", "empty_body"),
-    (b"   \n\t ", "empty_body"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
-    (b"<!DOCTYPE html><html><head><title>Login</title></head><body>x</body></html>",
-     "not_a_feed"),
-    (b'{"hello": "world"}', "not_a_feed"),
-    (b'{"version": "https://jsonfeed.org/version/1", "items": [', "malformed_json"),
-    (b"<?xml version='1.0'?><config><a>1</a></config>", "not_a_feed"),
-    (b"just some words", "not_a_feed"),
-    (b"<?xml version='1.0'?><rss version='2.0'><chan", "truncated"),
-])
+@pytest.mark.parametrize(
+    "body,reason",
+    [
+        (b"", "empty_body"),
+        (b"   \n\t ", "empty_body"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
+        (
+            b"<!DOCTYPE html><html><head><title>Login</title></head><body>x</body></html>",
+            "not_a_feed",
+        ),
+        (b'{"hello": "world"}', "not_a_feed"),
+        (b'{"version": "https://jsonfeed.org/version/1", "items": [', "malformed_json"),
+        (b"<?xml version='1.0'?><config><a>1</a></config>", "not_a_feed"),
+        (b"just some words", "not_a_feed"),
+        (b"<?xml version='1.0'?><rss version='2.0'><chan", "truncated"),
+    ],
+)
 def test_non_feeds_give_one_dead_letter(body, reason):
     result = parse(body)
     assert result.articles == []
@@ -143,13 +156,13 @@ def test_wrong_declared_encoding_is_recovered():
 
 
 def test_utf16_feed():
-    body = feeds.rss(feeds.item("a", "Ü")).decode().replace('encoding="utf-8"',
-                                                           'encoding="utf-16"')
+    body = feeds.rss(feeds.item("a", "Ü")).decode().replace('encoding="utf-8"', 'encoding="utf-16"')
     result = parse(body.encode("utf-16"))
     assert [a.title for a in result.articles] == ["Ü"]
 
 
 # --- the pre-scan fast path --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(feeds.ALL_XML) + ["json"])
 def test_fast_path_gives_the_same_articles_for_new_entries(name):
@@ -176,13 +189,17 @@ def test_fast_path_on_malformed_xml_cuts_only_seen_entries():
 
 
 def test_fast_path_with_xml_base_and_relative_guids():
-    body = (b'<?xml version="1.0"?><rss version="2.0"><channel xml:base="https://b.example.com/x/">'
-            b'<title>t</title><link>https://b.example.com/</link>'
-            b'<item><title>one</title><guid>p/1</guid></item>'
-            b'<item><title>two</title><link>p/2?utm_source=a</link></item></channel></rss>')
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel xml:base="https://b.example.com/x/">'
+        b"<title>t</title><link>https://b.example.com/</link>"
+        b"<item><title>one</title><guid>p/1</guid></item>"
+        b"<item><title>two</title><link>p/2?utm_source=a</link></item></channel></rss>"
+    )
     full = parse(body)
-    assert [a.link for a in full.articles] == ["https://b.example.com/x/p/1",
-                                               "https://b.example.com/x/p/2"]
+    assert [a.link for a in full.articles] == [
+        "https://b.example.com/x/p/1",
+        "https://b.example.com/x/p/2",
+    ]
     ids = {a.id for a in full.articles}
     assert parse(body, is_seen=ids.__contains__).skipped_seen == 2
 
@@ -191,6 +208,7 @@ def test_fast_path_with_xml_base_and_relative_guids():
 def test_byte_span_prescan_matches_the_full_parse(name):
     from wirewatch.transforms.ingest.prescan_bytes import select_new_lenient
     from wirewatch.transforms.ingest.sanitize import sanitize
+
     body = feeds.ALL_XML[name]
     full = parse(body)
     seen = {full.articles[0].id}
@@ -211,5 +229,6 @@ def test_charset_disagreement_uses_byte_cuts_and_matches_the_full_parse():
 def test_is_seen_failures_propagate():
     def broken(_):
         raise RuntimeError("store down")
+
     with pytest.raises(RuntimeError, match="store down"):
         parse(feeds.RSS20, is_seen=broken)

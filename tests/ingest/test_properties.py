@@ -10,14 +10,19 @@ from hypothesis import strategies as st
 from tests.ingest import feeds
 from wirewatch.transforms.ingest.parse import ParseResult, parse_feed
 
-BOUNDED = settings(max_examples=150, deadline=2000, derandomize=True,
-                   suppress_health_check=[HealthCheck.too_slow])
+BOUNDED = settings(
+    max_examples=150, deadline=2000, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 VALID = [feeds.RSS20, feeds.ATOM10, feeds.RSS10, feeds.JSONFEED, feeds.RSS091]
 
 
 def _check(body: bytes, seen: bool) -> None:
-    result = parse_feed(body, feed_id="p", feed_url="https://p.example.com/f",
-                        is_seen=(lambda i: hash(i) % 2 == 0) if seen else None)
+    result = parse_feed(
+        body,
+        feed_id="p",
+        feed_url="https://p.example.com/f",
+        is_seen=(lambda i: hash(i) % 2 == 0) if seen else None,
+    )
     assert isinstance(result, ParseResult)
     assert all(d.stage == "parse" and d.reason != "parser_error" for d in result.dead_letters)
     for article in result.articles:
@@ -41,11 +46,28 @@ def test_mutated_feeds_never_crash(base, data, seen):
         at = data.draw(st.integers(0, len(body)))
         kind = data.draw(st.sampled_from(["cut", "insert", "truncate"]))
         if kind == "cut":
-            body[at:at + data.draw(st.integers(1, 40))] = b""
+            body[at : at + data.draw(st.integers(1, 40))] = b""
         elif kind == "insert":
-            body[at:at] = data.draw(st.sampled_from(
-                [b"<", b"&", b"&nbsp;", b"]]>", b"<!--", b"\x00", b"\xff\xfe", b"<item>",
-                 b"</entry>", b"<![CDATA[", b"<<<<<<< HEAD\n", b'"', b"{", b"\xc3"]))
+            body[at:at] = data.draw(
+                st.sampled_from(
+                    [
+                        b"<",
+                        b"&",
+                        b"&nbsp;",
+                        b"]]>",
+                        b"<!--",
+                        b"\x00",
+                        b"\xff\xfe",
+                        b"<item>",
+                        b"</entry>",
+                        b"<![CDATA[",
+                        b"<<<<<<< HEAD\n",
+                        b'"',
+                        b"{",
+                        b"\xc3",
+                    ]
+                )
+            )
         else:
             del body[at:]
     _check(bytes(body), seen)
@@ -58,14 +80,35 @@ def test_random_text_in_a_title_never_crashes(text):
     _check(feeds.rss(feeds.item("t", escaped)), seen=False)
 
 
-NEAR_MISSES = [b"<", b"&", b"&nbsp;", b"]]>", b"<!--", b"<item>", b"</item>", b"<entry>",
-               b"</entry>", b"<![CDATA[", b"<<<<<<< HEAD\n", b'"', b"'", b"\xc3", b"<guid>",
-               b'<item rdf:about="', b"<title>", b"</title>", b"<link>", b">", b"<?"]
+NEAR_MISSES = [
+    b"<",
+    b"&",
+    b"&nbsp;",
+    b"]]>",
+    b"<!--",
+    b"<item>",
+    b"</item>",
+    b"<entry>",
+    b"</entry>",
+    b"<![CDATA[",
+    b"<<<<<<< HEAD\n",
+    b'"',
+    b"'",
+    b"\xc3",
+    b"<guid>",
+    b'<item rdf:about="',
+    b"<title>",
+    b"</title>",
+    b"<link>",
+    b">",
+    b"<?",
+]
 MANY = feeds.rss(*(feeds.item(f"g{i}", f"T{i}") for i in range(6)))
 
 
-@settings(max_examples=200, deadline=4000, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=200, deadline=4000, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(base=st.sampled_from([*VALID, feeds.ATOM03, MANY]), data=st.data())
 def test_prescan_output_equals_full_parse_minus_seen(base, data):
     """The fast path is exact: for any body and any seen subset, the articles it emits are the
@@ -74,11 +117,14 @@ def test_prescan_output_equals_full_parse_minus_seen(base, data):
     for _ in range(data.draw(st.integers(0, 3))):
         at = data.draw(st.integers(0, len(body)))
         if data.draw(st.booleans()):
-            body[at:at + data.draw(st.integers(1, 30))] = b""
+            body[at : at + data.draw(st.integers(1, 30))] = b""
         else:
             body[at:at] = data.draw(st.sampled_from(NEAR_MISSES))
-    kw = {"feed_id": "p", "feed_url": "https://p.example.com/f",
-          "fetched_at": datetime(2017, 3, 1, tzinfo=timezone.utc)}
+    kw = {
+        "feed_id": "p",
+        "feed_url": "https://p.example.com/f",
+        "fetched_at": datetime(2017, 3, 1, tzinfo=timezone.utc),
+    }
     full = parse_feed(bytes(body), **kw)
     seen = {a.id for a in full.articles if data.draw(st.booleans())}
     fast = parse_feed(bytes(body), is_seen=seen.__contains__, **kw)

@@ -27,23 +27,39 @@ ENTITIES = [
 
 def config(*rules: RuleConfig | str, **sections) -> Config:
     """A Config with the test taxonomy and gazetteer; a str rule is a query (id r0, r1, ...)."""
-    items = [r if isinstance(r, RuleConfig) else RuleConfig(id=f"r{i}", query=r)
-             for i, r in enumerate(rules)]
+    items = [
+        r if isinstance(r, RuleConfig) else RuleConfig(id=f"r{i}", query=r)
+        for i, r in enumerate(rules)
+    ]
     sections.setdefault("taxonomy", TAXONOMY)
     sections.setdefault("entities", ENTITIES)
     return Config(source="test.yaml", rules=items, **sections)
 
 
-def tagged(title: str = "", text: str = "", *, topics: dict[str, float] | None = None,
-           entities: list[tuple[str, str, str]] | dict | None = None, feed: str = "wire",
-           lang: str | None = "en", authors: tuple[str, ...] = (), ident: str = "a1"
-           ) -> TaggedArticle:
+def tagged(
+    title: str = "",
+    text: str = "",
+    *,
+    topics: dict[str, float] | None = None,
+    entities: list[tuple[str, str, str]] | dict | None = None,
+    feed: str = "wire",
+    lang: str | None = "en",
+    authors: tuple[str, ...] = (),
+    ident: str = "a1",
+) -> TaggedArticle:
     """entities: [(id, name, type)] or {id: (name, type, count)}."""
     if isinstance(entities, dict):
         ents = tuple(EntityTag(id=i, name=n, type=t, count=c) for i, (n, t, c) in entities.items())
     else:
         ents = tuple(EntityTag(id=i, name=n, type=t) for i, n, t in entities or ())
-    article = Article(id=ident, feed_id=feed, title=title, summary=text, published=WHEN,
-                      language=lang, authors=authors)
+    article = Article(
+        id=ident,
+        feed_id=feed,
+        title=title,
+        summary=text,
+        published=WHEN,
+        language=lang,
+        authors=authors,
+    )
     tops = tuple(TopicTag(id=k, label=k, score=v) for k, v in (topics or {}).items())
     return TaggedArticle(article=article, topics=tops, entities=ents)

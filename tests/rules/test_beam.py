@@ -14,23 +14,33 @@ from wirewatch.transforms.rules.schema import RuleConfig  # noqa: E402
 
 
 def test_match_rules_in_a_pipeline_counts_metrics():
-    cfg = config(RuleConfig(id="wall", query='"border wall"', severity="critical",
-                            labels={"desk": "americas"}),
-                 RuleConfig(id="tillerson", query="entity:tillerson"))
-    articles = [tagged("Talks on the border wall", ident="a1"),
-                tagged("Tillerson visits", entities=[("tillerson", "Rex Tillerson", "PERSON")],
-                       ident="a2"),
-                tagged("Nothing here", ident="a3")]
+    cfg = config(
+        RuleConfig(
+            id="wall", query='"border wall"', severity="critical", labels={"desk": "americas"}
+        ),
+        RuleConfig(id="tillerson", query="entity:tillerson"),
+    )
+    articles = [
+        tagged("Talks on the border wall", ident="a1"),
+        tagged("Tillerson visits", entities=[("tillerson", "Rex Tillerson", "PERSON")], ident="a2"),
+        tagged("Nothing here", ident="a3"),
+    ]
     pipeline = apache_beam.Pipeline(runner=FnApiRunner())
-    matches = (pipeline | apache_beam.Create(articles) | MatchRules(cfg)
-               | apache_beam.Map(lambda m: (m.rule_id, m.article.article.id, m.severity,
-                                            m.labels.get("desk"))))
-    assert_that(matches, equal_to([("wall", "a1", "critical", "americas"),
-                                   ("tillerson", "a2", "info", None)]))
+    matches = (
+        pipeline
+        | apache_beam.Create(articles)
+        | MatchRules(cfg)
+        | apache_beam.Map(
+            lambda m: (m.rule_id, m.article.article.id, m.severity, m.labels.get("desk"))
+        )
+    )
+    assert_that(
+        matches,
+        equal_to([("wall", "a1", "critical", "americas"), ("tillerson", "a2", "info", None)]),
+    )
     result = pipeline.run()
     result.wait_until_finish()
-    counters = {c.key.metric.name: c.committed
-                for c in result.metrics().query()["counters"]}
+    counters = {c.key.metric.name: c.committed for c in result.metrics().query()["counters"]}
     assert counters["articles"] == 3
     assert counters["articles_matched"] == 2
     assert counters["matches"] == 2
@@ -47,9 +57,10 @@ def test_the_dofn_ships_plain_config_not_the_compiled_rules():
     from apache_beam.internal import pickler
 
     from wirewatch.transforms.rules.beam import _MatchDoFn
+
     transform = MatchRules(config(*[f"word{i} OR deport*" for i in range(200)]))
     fn = _MatchDoFn(transform._config_json)
     restored = pickler.loads(pickler.dumps(fn))
-    assert restored._rules is None            # built in setup(), on the worker
+    assert restored._rules is None  # built in setup(), on the worker
     restored.setup()
     assert len(restored._rules) == 200

@@ -35,7 +35,8 @@ rules:
 def cfg(tmp_path):
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "deportations.txt").write_text(
-        "Deportations rise\nOfficials report more removals.\n", encoding="utf-8")
+        "Deportations rise\nOfficials report more removals.\n", encoding="utf-8"
+    )
     path = tmp_path / "wirewatch.yaml"
     path.write_text(CONFIG, encoding="utf-8")
     return path
@@ -69,8 +70,9 @@ def test_rules_test_fails_with_a_readable_diff(cfg, capsys):
 
 
 def test_rules_test_json_and_rule_filter(cfg, capsys):
-    assert main(["--verbose", "rules", "test", "--config", str(cfg), "--rule", "wall",
-                 "--json"]) == 0
+    assert (
+        main(["--verbose", "rules", "test", "--config", str(cfg), "--rule", "wall", "--json"]) == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report == {"ok": True, "examples": 3, "failed": [], "problems": []}
 
@@ -92,8 +94,10 @@ def test_rules_test_bad_rule_is_a_config_error(cfg, capsys):
 def test_try_rule_shows_match_evidence_and_tags(cfg, tmp_path, capsys):
     text = tmp_path / "a.txt"
     text.write_text("Tillerson visits Mexico\nTalks on the border wall.\n", encoding="utf-8")
-    assert main(["try-rule", "--config", str(cfg), '"border wall" AND entity:tillerson',
-                 str(text)]) == 0
+    assert (
+        main(["try-rule", "--config", str(cfg), '"border wall" AND entity:tillerson', str(text)])
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.startswith("MATCH")
     assert "text:  Talks on the [border wall]." in out
@@ -116,19 +120,39 @@ def test_try_rule_query_error_exits_2_with_a_caret(cfg, capsys):
         "error: column 7: unknown topic 'immigration'. Fix: topic: takes an id defined under "
         "taxonomy",
         "    topic:immigration",
-        "          ^^^^^^^^^^^"]
+        "          ^^^^^^^^^^^",
+    ]
 
 
 def test_try_rule_backtests_an_archive(cfg, tmp_path, capsys):
     archive = tmp_path / "past.jsonl"
     lines = []
     for i, title in enumerate(["Border wall funding", "Football scores", "Deported again"]):
-        lines.append(json.dumps({"id": f"a{i}", "feed_id": "wire", "title": title,
-                                 "published": f"2026-11-2{i}T10:00:00Z"}))
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"a{i}",
+                    "feed_id": "wire",
+                    "title": title,
+                    "published": f"2026-11-2{i}T10:00:00Z",
+                }
+            )
+        )
     lines.append(json.dumps({"type": "error", "input": "x", "stage": "parse"}))
     archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert main(["try-rule", "--config", str(cfg), '"border wall" OR deport*',
-                 "--archive", str(archive)]) == 0
+    assert (
+        main(
+            [
+                "try-rule",
+                "--config",
+                str(cfg),
+                '"border wall" OR deport*',
+                "--archive",
+                str(archive),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "2 of 3 articles would have matched (66.7%)"
     assert out[1].startswith("  2026-11-22 10:00  wire") and out[1].endswith("Deported again")
@@ -138,11 +162,13 @@ def test_try_rule_backtests_an_archive(cfg, tmp_path, capsys):
 
 def test_try_rule_reads_feed_folders(cfg, capsys):
     import pathlib
+
     samples = pathlib.Path(__file__).resolve().parents[2] / "configs" / "samples"
     if not samples.is_dir():
         pytest.skip("no sample feeds")
-    assert main(["try-rule", "--config", str(cfg), "--json", "mexic*", "--archive",
-                 str(samples)]) == 0
+    assert (
+        main(["try-rule", "--config", str(cfg), "--json", "mexic*", "--archive", str(samples)]) == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["articles"] > 0 and 0 < report["matched"] <= report["articles"]
 

@@ -16,17 +16,30 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 
 def test_text_first_line_is_the_title():
     article = article_from_text("\n  Title here \nline two\nline three\n", "x")
-    assert (article.title, article.summary, article.feed_id) == ("Title here",
-                                                               "line two\nline three", "example")
+    assert (article.title, article.summary, article.feed_id) == (
+        "Title here",
+        "line two\nline three",
+        "example",
+    )
 
 
 def test_json_lines_accept_articles_tagged_articles_matches_and_parse_output():
     t = tagged("Tagged one", topics={"economy": 0.5})
     match = Match(rule_id="r", article=tagged("From a match"))
-    lines = [t.article.model_dump_json(), t.model_dump_json(), match.model_dump_json(),
-             json.dumps({"type": "article", "input": "f.xml",
-                         **json.loads(tagged("Parsed").article.model_dump_json())}),
-             json.dumps({"type": "error", "input": "f.xml", "reason": "bozo"}), ""]
+    lines = [
+        t.article.model_dump_json(),
+        t.model_dump_json(),
+        match.model_dump_json(),
+        json.dumps(
+            {
+                "type": "article",
+                "input": "f.xml",
+                **json.loads(tagged("Parsed").article.model_dump_json()),
+            }
+        ),
+        json.dumps({"type": "error", "input": "f.xml", "reason": "bozo"}),
+        "",
+    ]
     loaded = read_bytes("\n".join(lines).encode(), "past.jsonl", ".jsonl")
     assert loaded.problems == []
     titles = [getattr(i, "article", i).title for i in loaded.items]
@@ -56,7 +69,10 @@ def test_folders_are_read_recursively_and_hidden_files_skipped(tmp_path):
 
 
 def test_unreadable_inputs_are_problems_not_exceptions(tmp_path):
-    assert read_source(str(tmp_path / "nope.txt")).problems[0].endswith(
-        "cannot read: No such file or directory")
+    assert (
+        read_source(str(tmp_path / "nope.txt"))
+        .problems[0]
+        .endswith("cannot read: No such file or directory")
+    )
     assert read_source(str(tmp_path)).problems == [f"{tmp_path}: the folder holds no files"]
     assert read_bytes(b"  \n", "stdin").problems == ["stdin: empty input"]

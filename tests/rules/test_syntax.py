@@ -9,43 +9,46 @@ from wirewatch.transforms.rules.query import And, Near, Not, Or, Tag, Term
 from wirewatch.transforms.rules.syntax import parse
 
 
-@pytest.mark.parametrize("query, canonical", [
-    ("wall", "wall"),
-    ("border wall", "border AND wall"),
-    ("border AND wall OR fence", "border AND wall OR fence"),
-    ("border OR wall fence", "border OR wall AND fence"),
-    ("(border OR wall) fence", "(border OR wall) AND fence"),
-    ('"border wall"', '"border wall"'),
-    ('"border wall"~5', '"border wall"~5'),
-    ("wall -trump", "wall AND NOT trump"),
-    ("wall NOT trump", "wall AND NOT trump"),
-    ("+wall +fence", "wall AND fence"),
-    ("-(a OR b) c", "NOT (a OR b) AND c"),
-    ("NOT NOT a", "NOT NOT a"),
-    ("deport*", "deport*"),
-    ("border NEAR/3 wall", "border NEAR/3 wall"),
-    ("border NEAR wall", "border NEAR/5 wall"),
-    ('"border wall" NEAR/10 deport*', '"border wall" NEAR/10 deport*'),
-    ("title:wall", "title:wall"),
-    ('title:(wall OR "border fence")', 'title:wall OR title:"border fence"'),
-    ('title:(wall OR "border fence") x', '(title:wall OR title:"border fence") AND x'),
-    ("a AND (b AND c)", "a AND b AND c"),
-    ("title:(wall text:fence)", "title:wall AND text:fence"),
-    ("title:(a NEAR/2 b)", "title:a NEAR/2 title:b"),
-    ("topic:immigration>=0.5", "topic:immigration>=0.5"),
-    ("topic:immigration > 0.25", "topic:immigration>0.25"),
-    ('entity:"Rex Tillerson"', 'entity:"Rex Tillerson"'),
-    ("entity:tillerson>=2", "entity:tillerson>=2"),
-    ("type:PERSON feed:reuters lang:en", "type:PERSON AND feed:reuters AND lang:en"),
-    ("feed:reu* lang:pt*", "feed:reu* AND lang:pt*"),
-    ("author:smith", "author:smith"),
-    ("TITLE:wall", "title:wall"),
-    ("ANDROID ORACLE NOTE NEARBY", "ANDROID AND ORACLE AND NOTE AND NEARBY"),
-    ("and or not", "and AND or AND not"),
-    ("U.S.-Mexico", "U.S.-Mexico"),
-    ("“border wall”", '"border wall"'),
-    ("a\n  AND b", "a AND b"),
-])
+@pytest.mark.parametrize(
+    "query, canonical",
+    [
+        ("wall", "wall"),
+        ("border wall", "border AND wall"),
+        ("border AND wall OR fence", "border AND wall OR fence"),
+        ("border OR wall fence", "border OR wall AND fence"),
+        ("(border OR wall) fence", "(border OR wall) AND fence"),
+        ('"border wall"', '"border wall"'),
+        ('"border wall"~5', '"border wall"~5'),
+        ("wall -trump", "wall AND NOT trump"),
+        ("wall NOT trump", "wall AND NOT trump"),
+        ("+wall +fence", "wall AND fence"),
+        ("-(a OR b) c", "NOT (a OR b) AND c"),
+        ("NOT NOT a", "NOT NOT a"),
+        ("deport*", "deport*"),
+        ("border NEAR/3 wall", "border NEAR/3 wall"),
+        ("border NEAR wall", "border NEAR/5 wall"),
+        ('"border wall" NEAR/10 deport*', '"border wall" NEAR/10 deport*'),
+        ("title:wall", "title:wall"),
+        ('title:(wall OR "border fence")', 'title:wall OR title:"border fence"'),
+        ('title:(wall OR "border fence") x', '(title:wall OR title:"border fence") AND x'),
+        ("a AND (b AND c)", "a AND b AND c"),
+        ("title:(wall text:fence)", "title:wall AND text:fence"),
+        ("title:(a NEAR/2 b)", "title:a NEAR/2 title:b"),
+        ("topic:immigration>=0.5", "topic:immigration>=0.5"),
+        ("topic:immigration > 0.25", "topic:immigration>0.25"),
+        ('entity:"Rex Tillerson"', 'entity:"Rex Tillerson"'),
+        ("entity:tillerson>=2", "entity:tillerson>=2"),
+        ("type:PERSON feed:reuters lang:en", "type:PERSON AND feed:reuters AND lang:en"),
+        ("feed:reu* lang:pt*", "feed:reu* AND lang:pt*"),
+        ("author:smith", "author:smith"),
+        ("TITLE:wall", "title:wall"),
+        ("ANDROID ORACLE NOTE NEARBY", "ANDROID AND ORACLE AND NOTE AND NEARBY"),
+        ("and or not", "and AND or AND not"),
+        ("U.S.-Mexico", "U.S.-Mexico"),
+        ("“border wall”", '"border wall"'),
+        ("a\n  AND b", "a AND b"),
+    ],
+)
 def test_canonical_form_and_round_trip(query, canonical):
     tree = parse(query)
     assert str(tree) == canonical
@@ -63,36 +66,39 @@ def test_precedence_not_near_and_or():
 
 
 def test_spans_point_into_the_query():
-    query = 'wall AND topic:immigration>=0.5'
+    query = "wall AND topic:immigration>=0.5"
     tag = parse(query).children[1]
     assert isinstance(tag, Tag)
     assert query[slice(*tag.span)] == "topic:immigration>=0.5"
 
 
-@pytest.mark.parametrize("query, column, width, message", [
-    ("AND wall", 1, 3, "AND needs a term on each side"),
-    ("wall OR", 8, 1, "the query ends where a term is expected"),
-    ("wall AND (fence OR gate", 10, 1, "this '(' is never closed"),
-    ("wall)", 5, 1, "this ')' closes nothing"),
-    ('wall "border', 6, 7, "this quote is never closed"),
-    ("titel:wall", 1, 5, "unknown field 'titel'"),
-    ("de*port", 3, 1, "a wildcard '*' may only end a word"),
-    ("d*", 1, 2, "a prefix needs at least 2 characters"),
-    ("topic:x>=high", 10, 4, "'high' is not a number"),
-    ("type:PERSON>=2", 12, 3, "type: takes no threshold"),
-    ("title:wall>=2", 11, 3, "title: takes no threshold"),
-    ("wall ~ 3", 6, 1, "'~n' (proximity) only follows"),
-    ("a NEAR/2 b NEAR/2 c", 12, 6, "NEAR cannot be chained"),
-    ("(a OR b) NEAR/2 c", 1, 8, "NEAR joins words, prefixes or phrases"),
-    ("title:a NEAR/2 b", 1, 16, "both sides of NEAR must search the same field"),
-    ("a NEAR/500 b", 3, 8, "NEAR/n takes 1 to 100"),
-    ('"a b"~500', 6, 4, "proximity is at most 100 words"),
-    ('""', 1, 2, "the phrase is empty"),
-    ("topic:(a OR b)", 1, 7, "topic:( ... ) is not supported"),
-    ("entity:tiller*", 8, 7, "entity: takes an exact value, not a prefix"),
-    ("a = b", 3, 1, "'=' only follows a topic or entity value"),
-    ("   ", 1, 1, "the query is empty"),
-])
+@pytest.mark.parametrize(
+    "query, column, width, message",
+    [
+        ("AND wall", 1, 3, "AND needs a term on each side"),
+        ("wall OR", 8, 1, "the query ends where a term is expected"),
+        ("wall AND (fence OR gate", 10, 1, "this '(' is never closed"),
+        ("wall)", 5, 1, "this ')' closes nothing"),
+        ('wall "border', 6, 7, "this quote is never closed"),
+        ("titel:wall", 1, 5, "unknown field 'titel'"),
+        ("de*port", 3, 1, "a wildcard '*' may only end a word"),
+        ("d*", 1, 2, "a prefix needs at least 2 characters"),
+        ("topic:x>=high", 10, 4, "'high' is not a number"),
+        ("type:PERSON>=2", 12, 3, "type: takes no threshold"),
+        ("title:wall>=2", 11, 3, "title: takes no threshold"),
+        ("wall ~ 3", 6, 1, "'~n' (proximity) only follows"),
+        ("a NEAR/2 b NEAR/2 c", 12, 6, "NEAR cannot be chained"),
+        ("(a OR b) NEAR/2 c", 1, 8, "NEAR joins words, prefixes or phrases"),
+        ("title:a NEAR/2 b", 1, 16, "both sides of NEAR must search the same field"),
+        ("a NEAR/500 b", 3, 8, "NEAR/n takes 1 to 100"),
+        ('"a b"~500', 6, 4, "proximity is at most 100 words"),
+        ('""', 1, 2, "the phrase is empty"),
+        ("topic:(a OR b)", 1, 7, "topic:( ... ) is not supported"),
+        ("entity:tiller*", 8, 7, "entity: takes an exact value, not a prefix"),
+        ("a = b", 3, 1, "'=' only follows a topic or entity value"),
+        ("   ", 1, 1, "the query is empty"),
+    ],
+)
 def test_errors_point_at_the_mistake(query, column, width, message):
     with pytest.raises(QueryError) as info:
         parse(query)
@@ -142,22 +148,36 @@ def _term(draw):
     return Term(draw(_word), field, prefix=draw(st.booleans()))
 
 
-_tag = st.builds(Tag, st.sampled_from(["topic", "entity"]), st.sampled_from(["immigration", "x.y"]),
-                 st.sampled_from([None, ">=", ">", "<=", "<"]), st.just(0.5)).map(
-    lambda t: Tag(t.field, t.value, t.op, t.threshold if t.op else None))
+_tag = st.builds(
+    Tag,
+    st.sampled_from(["topic", "entity"]),
+    st.sampled_from(["immigration", "x.y"]),
+    st.sampled_from([None, ">=", ">", "<=", "<"]),
+    st.just(0.5),
+).map(lambda t: Tag(t.field, t.value, t.op, t.threshold if t.op else None))
 
 
 def _near(draw_terms):
-    return st.builds(lambda a, b, d: Near(Term(a.text, None, a.phrase, a.prefix),
-                                          Term(b.text, None, b.phrase, b.prefix), d),
-                     draw_terms, draw_terms, st.integers(1, 20))
+    return st.builds(
+        lambda a, b, d: Near(
+            Term(a.text, None, a.phrase, a.prefix), Term(b.text, None, b.phrase, b.prefix), d
+        ),
+        draw_terms,
+        draw_terms,
+        st.integers(1, 20),
+    )
 
 
 _leaf = _term() | _tag | _near(_term())
-_tree = st.recursive(_leaf, lambda inner: (
-    st.builds(Not, inner)
-    | st.lists(inner, min_size=2, max_size=3).map(lambda cs: And(tuple(cs)))
-    | st.lists(inner, min_size=2, max_size=3).map(lambda cs: Or(tuple(cs)))), max_leaves=8)
+_tree = st.recursive(
+    _leaf,
+    lambda inner: (
+        st.builds(Not, inner)
+        | st.lists(inner, min_size=2, max_size=3).map(lambda cs: And(tuple(cs)))
+        | st.lists(inner, min_size=2, max_size=3).map(lambda cs: Or(tuple(cs)))
+    ),
+    max_leaves=8,
+)
 
 
 def _flatten(node):

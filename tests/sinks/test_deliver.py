@@ -55,13 +55,20 @@ def test_a_crashing_sink_dead_letters_the_alert_with_its_payload(tmp_path):
 
 def test_redeliver_after_slack_was_down_sends_each_alert_exactly_once(tmp_path, monkeypatch):
     from wirewatch.pipelines.cli import main
+
     with SlackServer() as slack:
         monkeypatch.setenv("T_HOOK", slack.webhook_url)
         config_path = tmp_path / "c.yaml"
-        config_path.write_text("sinks:\n  hook: {type: slack, webhook_url: '${T_HOOK}', "
-                               "max_retries: 1, retry_backoff: 0.01}\n")
-        sink = SlackSink("hook", SlackSinkConfig(type="slack", webhook_url="${T_HOOK}",
-                                                 max_retries=1, retry_backoff=0.01))
+        config_path.write_text(
+            "sinks:\n  hook: {type: slack, webhook_url: '${T_HOOK}', "
+            "max_retries: 1, retry_backoff: 0.01}\n"
+        )
+        sink = SlackSink(
+            "hook",
+            SlackSinkConfig(
+                type="slack", webhook_url="${T_HOOK}", max_retries=1, retry_backoff=0.01
+            ),
+        )
         store = StateStore(tmp_path / "state")
         slack.fail_next(slack.WEBHOOK_PATH, 503, times=4)
         alerts = [alert(sink="hook", title=f"Story {i}", id=f"a{i}") for i in range(2)]
@@ -70,7 +77,10 @@ def test_redeliver_after_slack_was_down_sends_each_alert_exactly_once(tmp_path, 
         args = ["redeliver", "--config", str(config_path), "--state-dir", str(tmp_path / "state")]
         assert main(args) == 0
         assert main(args) == 0  # nothing left to resend
-        assert sorted(m["text"].split("] ")[1][:7] for m in slack.received) == ["Story 0", "Story 1"]
+        assert sorted(m["text"].split("] ")[1][:7] for m in slack.received) == [
+            "Story 0",
+            "Story 1",
+        ]
 
 
 def test_webhook_sink_signs_the_body_and_retries_5xx(monkeypatch):
@@ -82,10 +92,12 @@ def test_webhook_sink_signs_the_body_and_retries_5xx(monkeypatch):
         def record(handler, body):
             bodies.append((dict(handler.headers), body))
             original(handler, body)
+
         server._handle = record
         monkeypatch.setenv("T_SECRET", "s3cret")
-        sink = WebhookSink("hook", WebhookSinkConfig(type="webhook", url=server.url("/hook"),
-                                                     secret="${T_SECRET}"))
+        sink = WebhookSink(
+            "hook", WebhookSinkConfig(type="webhook", url=server.url("/hook"), secret="${T_SECRET}")
+        )
         a = alert(sink="hook")
         sink.send(a)
     headers, body = bodies[-1]
@@ -97,10 +109,15 @@ def test_webhook_sink_signs_the_body_and_retries_5xx(monkeypatch):
 @pytest.mark.parametrize("status, attempts", [(503, 3), (404, 1)])
 def test_webhook_retries_only_what_can_succeed_later(status, attempts):
     from wirewatch.transforms.sinks.base import DeliveryError
+
     with FeedServer() as server:
         server.feeds["/hook"] = (status, {}, b"no")
-        sink = WebhookSink("hook", WebhookSinkConfig(type="webhook", url=server.url("/hook"),
-                                                     max_retries=2, retry_backoff=0.01))
+        sink = WebhookSink(
+            "hook",
+            WebhookSinkConfig(
+                type="webhook", url=server.url("/hook"), max_retries=2, retry_backoff=0.01
+            ),
+        )
         with pytest.raises(DeliveryError, match=f"HTTP {status}"):
             sink.send(alert(sink="hook"))
         assert len(server.requests) == attempts

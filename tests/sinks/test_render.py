@@ -14,13 +14,16 @@ from wirewatch.transforms.sinks.render import (
 )
 
 
-@pytest.mark.parametrize("hostile, shown", [
-    ("<!channel> breaking", "&lt;!channel&gt; breaking"),
-    ("ping <@U123>", "ping &lt;@U123&gt;"),
-    ("<https://evil.example|bank login>", "&lt;https://evil.example|bank login&gt;"),
-    ("AT&T <b>", "AT&amp;T &lt;b&gt;"),
-    ("&lt;already&gt;", "&amp;lt;already&amp;gt;"),
-])
+@pytest.mark.parametrize(
+    "hostile, shown",
+    [
+        ("<!channel> breaking", "&lt;!channel&gt; breaking"),
+        ("ping <@U123>", "ping &lt;@U123&gt;"),
+        ("<https://evil.example|bank login>", "&lt;https://evil.example|bank login&gt;"),
+        ("AT&T <b>", "AT&amp;T &lt;b&gt;"),
+        ("&lt;already&gt;", "&amp;lt;already&amp;gt;"),
+    ],
+)
 def test_feed_text_is_escaped_everywhere_it_appears(hostile, shown):
     text, blocks = slack_message(alert(title=hostile, summary=hostile, feed_id="f"))
     payload = json.dumps(blocks)
@@ -29,13 +32,16 @@ def test_feed_text_is_escaped_everywhere_it_appears(hostile, shown):
     assert "<!channel>" not in text and "<@U123>" not in text
 
 
-@pytest.mark.parametrize("url, linked", [
-    ("https://example.org/a", "https://example.org/a"),
-    ("http://example.org/a|b", "http://example.org/a%7Cb"),
-    ("javascript:alert(1)", None),
-    ("ftp://example.org/x", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "url, linked",
+    [
+        ("https://example.org/a", "https://example.org/a"),
+        ("http://example.org/a|b", "http://example.org/a%7Cb"),
+        ("javascript:alert(1)", None),
+        ("ftp://example.org/x", None),
+        (None, None),
+    ],
+)
 def test_only_http_links_are_linked(url, linked):
     assert safe_url(url) == linked
     _, blocks = slack_message(alert(link=url))
@@ -78,8 +84,11 @@ def test_escape_is_only_the_three_characters():
 
 def test_a_huge_digest_stays_within_slack_limits_and_says_how_many_more():
     from wirewatch.transforms.sinks.render import slack_digest
-    alerts = [alert(title=f"<!here> story {i} " + "x" * 150, link=f"https://e.org/{i}", id=f"a{i}")
-              for i in range(500)]
+
+    alerts = [
+        alert(title=f"<!here> story {i} " + "x" * 150, link=f"https://e.org/{i}", id=f"a{i}")
+        for i in range(500)
+    ]
     text, blocks = slack_digest(alerts, "rule:quake · entity:Chile")
     assert len(blocks) <= 50
     assert all(len(b["text"]["text"]) <= SECTION_TEXT_MAX for b in blocks if b["type"] == "section")

@@ -19,15 +19,22 @@ def slack():
 
 def webhook_sink(slack, monkeypatch, **overrides):
     monkeypatch.setenv("TEST_SLACK_WEBHOOK", slack.webhook_url)
-    config = SlackSinkConfig(type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", retry_backoff=0.01,
-                             **overrides)
+    config = SlackSinkConfig(
+        type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", retry_backoff=0.01, **overrides
+    )
     return SlackSink("slack", config)
 
 
 def token_sink(slack, monkeypatch, **overrides):
     monkeypatch.setenv("TEST_SLACK_TOKEN", slack.token)
-    config = SlackSinkConfig(type="slack", token="${TEST_SLACK_TOKEN}", channel="#alerts",
-                             api_url=slack.api_url, retry_backoff=0.01, **overrides)
+    config = SlackSinkConfig(
+        type="slack",
+        token="${TEST_SLACK_TOKEN}",
+        channel="#alerts",
+        api_url=slack.api_url,
+        retry_backoff=0.01,
+        **overrides,
+    )
     return SlackSink("slack", config)
 
 
@@ -56,8 +63,9 @@ def test_429_is_retried_after_the_retry_after_delay(slack, monkeypatch):
 
 
 def test_web_api_429_then_success(slack, monkeypatch):
-    slack.fail_next("/api/chat.postMessage", 429, {"Retry-After": "1"},
-                    b'{"ok": false, "error": "ratelimited"}')
+    slack.fail_next(
+        "/api/chat.postMessage", 429, {"Retry-After": "1"}, b'{"ok": false, "error": "ratelimited"}'
+    )
     token_sink(slack, monkeypatch).send(alert())
     assert slack.attempts["/api/chat.postMessage"] == 2
     assert len(slack.received) == 1
@@ -79,8 +87,9 @@ def test_retry_budget_spent_raises_delivery_error(slack, monkeypatch):
 
 def test_non_retryable_error_is_reported_with_slacks_reason(slack, monkeypatch):
     monkeypatch.setenv("TEST_SLACK_TOKEN", "xoxb-wrong")
-    config = SlackSinkConfig(type="slack", token="${TEST_SLACK_TOKEN}", channel="#alerts",
-                             api_url=slack.api_url)
+    config = SlackSinkConfig(
+        type="slack", token="${TEST_SLACK_TOKEN}", channel="#alerts", api_url=slack.api_url
+    )
     with pytest.raises(DeliveryError, match="invalid_auth"):
         SlackSink("slack", config).send(alert())
 
@@ -89,8 +98,9 @@ def test_connection_refused_raises_delivery_error(monkeypatch):
     with SlackServer() as gone:
         url = gone.webhook_url
     monkeypatch.setenv("TEST_SLACK_WEBHOOK", url)
-    config = SlackSinkConfig(type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", max_retries=1,
-                             retry_backoff=0.01)
+    config = SlackSinkConfig(
+        type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", max_retries=1, retry_backoff=0.01
+    )
     with pytest.raises(DeliveryError, match="unreachable"):
         SlackSink("slack", config).send(alert())
 
@@ -105,6 +115,7 @@ def test_a_timeout_is_retried(slack, monkeypatch):
 def test_connection_refused_then_recovery(monkeypatch):
     import socket
     import threading
+
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
@@ -114,10 +125,12 @@ def test_connection_refused_then_recovery(monkeypatch):
     def start_later():
         time.sleep(0.4)
         started["server"] = SlackServer(port).__enter__()
+
     threading.Thread(target=start_later).start()
     monkeypatch.setenv("TEST_SLACK_WEBHOOK", f"http://127.0.0.1:{port}{SlackServer.WEBHOOK_PATH}")
-    config = SlackSinkConfig(type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", max_retries=6,
-                             retry_backoff=0.2)
+    config = SlackSinkConfig(
+        type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", max_retries=6, retry_backoff=0.2
+    )
     try:
         SlackSink("slack", config).send(alert(title="after the outage"))
         time.sleep(0.1)
@@ -131,6 +144,7 @@ def test_429_storm_every_alert_arrives_exactly_once(slack, monkeypatch, tmp_path
     from wirewatch.transforms.config import Config
     from wirewatch.transforms.sinks.dispatch import Dispatcher
     from wirewatch.transforms.state.sqlite import StateStore
+
     slack.fail_next(slack.WEBHOOK_PATH, 429, {"Retry-After": "1"}, b"rate_limited", times=3)
     slack.fail_next(slack.WEBHOOK_PATH, 500, body=b"oops", times=2)
     sink = webhook_sink(slack, monkeypatch, pace=0)
@@ -139,4 +153,5 @@ def test_429_storm_every_alert_arrives_exactly_once(slack, monkeypatch, tmp_path
     assert [dispatcher.offer(a).status for a in alerts] == ["sent"] * 4
     assert [dispatcher.offer(a).status for a in alerts] == ["already_sent"] * 4  # a re-run
     assert sorted(m["text"].split("] ")[1] for m in slack.received) == [
-        f"story {i} https://example.org/a" for i in range(4)]
+        f"story {i} https://example.org/a" for i in range(4)
+    ]

@@ -46,14 +46,30 @@ def index(store, clock) -> StoryIndex:
 
 def fixture_feed(name: str) -> dict[str, Article]:
     """The articles of fixtures/<name>.xml by guid (the parser resolves it against the feed URL)."""
-    result = parse_feed((FIXTURES / f"{name}.xml").read_bytes(), feed_id=name,
-                        feed_url=f"https://{name}.example/rss",
-                        fetched_at=T0 + timedelta(days=1))  # the parser caps dates at fetch time
+    result = parse_feed(
+        (FIXTURES / f"{name}.xml").read_bytes(),
+        feed_id=name,
+        feed_url=f"https://{name}.example/rss",
+        fetched_at=T0 + timedelta(days=1),
+    )  # the parser caps dates at fetch time
     assert not result.dead_letters
     return {a.guid.rsplit("/", 1)[-1]: a for a in result.articles}
 
 
-def make(id: str, title: str, summary: str = "", *, feed: str = "feed", hours: float = 0,
-         link: str | None = None) -> Article:
-    return Article(id=id, feed_id=feed, title=title, summary=summary, link=link,
-                   published=T0 + timedelta(hours=hours))
+def make(
+    id: str,
+    title: str,
+    summary: str = "",
+    *,
+    feed: str = "feed",
+    hours: float = 0,
+    link: str | None = None,
+) -> Article:
+    return Article(
+        id=id,
+        feed_id=feed,
+        title=title,
+        summary=summary,
+        link=link,
+        published=T0 + timedelta(hours=hours),
+    )

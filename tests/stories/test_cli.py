@@ -28,8 +28,17 @@ def _config(tmp_path):
 
 def test_lists_merged_stories_with_their_members(tmp_path, capsys):
     _fill(tmp_path / "state")
-    code = main(["stories", "--config", _config(tmp_path), "--state-dir",
-                 str(tmp_path / "state"), "--merged", "--json"])
+    code = main(
+        [
+            "stories",
+            "--config",
+            _config(tmp_path),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--merged",
+            "--json",
+        ]
+    )
     assert code == 0
     stories = json.loads(capsys.readouterr().out)
     by_size = {s["size"]: s for s in stories}
@@ -49,6 +58,8 @@ def test_text_output_and_unknown_story(tmp_path, capsys):
 
 
 def test_command_does_not_import_beam():
-    code = ("import sys; from wirewatch.pipelines.commands import stories; "
-            "sys.exit('apache_beam' in sys.modules)")
+    code = (
+        "import sys; from wirewatch.pipelines.commands import stories; "
+        "sys.exit('apache_beam' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -23,8 +23,13 @@ ARGS = dict(num_perm=96, lead_words=30, min_title_words=4)
 
 
 def test_content_words_fold_case_accents_possessives_plurals_and_numbers():
-    assert content_words("Peña Nieto's TALKS with the U.S. on Nine tariffs") == \
-        ["pena", "nieto", "talk", "9", "tariff"]
+    assert content_words("Peña Nieto's TALKS with the U.S. on Nine tariffs") == [
+        "pena",
+        "nieto",
+        "talk",
+        "9",
+        "tariff",
+    ]
     assert content_words("Companies say") == ["company"]
 
 
@@ -34,20 +39,25 @@ def test_features_are_words_and_adjacent_pairs():
 
 def test_lead_is_cut_to_lead_words():
     long_lead = " ".join(f"word{i}" for i in range(100))
-    assert len(fingerprint("Title words here now", long_lead, **{**ARGS, "lead_words": 5}).full) \
-        == len(fingerprint("Title words here now", " ".join(f"word{i}" for i in range(5)),
-                           **ARGS).full)
+    assert len(
+        fingerprint("Title words here now", long_lead, **{**ARGS, "lead_words": 5}).full
+    ) == len(
+        fingerprint("Title words here now", " ".join(f"word{i}" for i in range(5)), **ARGS).full
+    )
 
 
 def _naive_minhash(feats, num_perm):
-    rows = [struct.unpack(f"<{num_perm + 1}I", hashlib.shake_128(f.encode()).digest(
-        4 * (num_perm + 1))) for f in feats]
+    rows = [
+        struct.unpack(f"<{num_perm + 1}I", hashlib.shake_128(f.encode()).digest(4 * (num_perm + 1)))
+        for f in feats
+    ]
     return tuple(min(r[i + 1] & 0x7FFFFFFF for r in rows) for i in range(num_perm))
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)
-@given(st.sets(st.text(min_size=1, max_size=12), min_size=1, max_size=40),
-       st.sampled_from([1, 7, 96]))
+@given(
+    st.sets(st.text(min_size=1, max_size=12), min_size=1, max_size=40), st.sampled_from([1, 7, 96])
+)
 def test_packed_minhash_equals_the_textbook_per_position_minimum(feats, num_perm):
     hasher = MinHasher(num_perm)
     own: set[int] = set()
@@ -87,8 +97,9 @@ def test_similarity_takes_the_better_of_full_text_and_title():
 def test_empty_text_has_no_signature_and_no_similarity():
     empty = fingerprint("", "", **ARGS)
     assert empty.full_sig is None and empty.title_sig is None
-    assert similarity(empty, fingerprint("Something happened today in town", "", **ARGS), 4)[0] \
-        == 0.0
+    assert (
+        similarity(empty, fingerprint("Something happened today in town", "", **ARGS), 4)[0] == 0.0
+    )
 
 
 def test_pack_round_trips():

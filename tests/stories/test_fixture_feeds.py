@@ -12,8 +12,11 @@ PEOPLE = (TRUMP, PENA, MEXICO)
 
 
 def test_syndicated_story_under_edited_headlines_in_three_feeds_is_one_story(index):
-    wire, ft, paper = fixture_feed("wire")["wire-1"], fixture_feed("ft")["ft-1"], \
-        fixture_feed("paper")["paper-1"]
+    wire, ft, paper = (
+        fixture_feed("wire")["wire-1"],
+        fixture_feed("ft")["ft-1"],
+        fixture_feed("paper")["paper-1"],
+    )
     first, second, third = (index.assign(a, PEOPLE) for a in (wire, ft, paper))
     assert first.is_new and first.kind == "new"
     assert {second.story_id, third.story_id} == {first.story_id}
@@ -25,8 +28,11 @@ def test_syndicated_story_under_edited_headlines_in_three_feeds_is_one_story(ind
 
 
 def test_same_story_found_whatever_order_the_feeds_arrive_in(index):
-    wire, ft, paper = fixture_feed("wire")["wire-1"], fixture_feed("ft")["ft-1"], \
-        fixture_feed("paper")["paper-1"]
+    wire, ft, paper = (
+        fixture_feed("wire")["wire-1"],
+        fixture_feed("ft")["ft-1"],
+        fixture_feed("paper")["paper-1"],
+    )
     out = index.assign_many([(paper, PEOPLE), (ft, PEOPLE), (wire, PEOPLE)])
     assert len({a.story_id for a in out}) == 1
     assert out[2].is_new  # the earliest published founds the story, not the first delivered

@@ -9,15 +9,26 @@ from wirewatch.transforms.model import EntityTag
 from wirewatch.transforms.state.sqlite import StateStore
 from wirewatch.transforms.stories import StoryIndex, StorySettings
 
-LEAD = ("The central bank raised its main interest rate by half a point on Tuesday, its first "
-        "increase in a decade, and signalled more rises this year as inflation stays high.")
+LEAD = (
+    "The central bank raised its main interest rate by half a point on Tuesday, its first "
+    "increase in a decade, and signalled more rises this year as inflation stays high."
+)
 
 
 def test_same_canonical_url_is_the_same_story_whatever_the_title(index):
-    a = make("a", "Central bank raises rates", feed="one",
-             link="https://news.example/economy/rates?utm_source=rss")
-    b = make("b", "Completely different words here", feed="two", hours=1,
-             link="http://www.news.example/economy/rates/?fbclid=x#comments")
+    a = make(
+        "a",
+        "Central bank raises rates",
+        feed="one",
+        link="https://news.example/economy/rates?utm_source=rss",
+    )
+    b = make(
+        "b",
+        "Completely different words here",
+        feed="two",
+        hours=1,
+        link="http://www.news.example/economy/rates/?fbclid=x#comments",
+    )
     first, second = index.assign(a), index.assign(b)
     assert second.story_id == first.story_id
     assert (second.basis, second.similarity, second.matched_article_id) == ("url", 1.0, "a")
@@ -37,19 +48,25 @@ def test_front_page_link_is_not_a_story_key(index):
 
 def test_near_duplicate_outside_the_window_starts_a_new_story(index, clock):
     first = index.assign(make("a", "Central bank raises rates for first time in decade", LEAD))
-    inside = index.assign(make("b", "Central bank raises rates for first time in a decade",
-                               LEAD, hours=47))
+    inside = index.assign(
+        make("b", "Central bank raises rates for first time in a decade", LEAD, hours=47)
+    )
     assert inside.story_id == first.story_id
-    later = index.assign(make("c", "Central bank raises rates for first time in decade", LEAD,
-                              hours=47 + 49))  # 49 h after b, 96 h after a
+    later = index.assign(
+        make("c", "Central bank raises rates for first time in decade", LEAD, hours=47 + 49)
+    )  # 49 h after b, 96 h after a
     assert later.is_new and later.story_id != first.story_id
 
 
 def test_window_is_configurable(store, clock):
     index = StoryIndex(store, StorySettings(window_hours=6), clock=clock)
     first = index.assign(make("a", "Central bank raises rates for first time in decade", LEAD))
-    assert index.assign(make("b", "Central bank raises rates for first time in decade", LEAD,
-                             hours=7)).story_id != first.story_id
+    assert (
+        index.assign(
+            make("b", "Central bank raises rates for first time in decade", LEAD, hours=7)
+        ).story_id
+        != first.story_id
+    )
 
 
 def test_assigning_the_same_article_twice_returns_the_stored_story(index, store, clock):
@@ -66,8 +83,11 @@ def test_assigning_the_same_article_twice_returns_the_stored_story(index, store,
 
 def test_edited_headline_with_the_same_lead_is_a_copy(index):
     first = index.assign(make("a", "Central bank raises rates for first time in decade", LEAD))
-    copy = index.assign(make("b", "Rates go up: central bank ends decade of easy money", LEAD,
-                             feed="other", hours=1))
+    copy = index.assign(
+        make(
+            "b", "Rates go up: central bank ends decade of easy money", LEAD, feed="other", hours=1
+        )
+    )
     assert (copy.story_id, copy.kind, copy.basis) == (first.story_id, "copy", "text")
 
 
@@ -80,19 +100,35 @@ def test_same_headline_over_different_leads_joins_on_the_title(index):
 
 def test_short_generic_titles_are_not_compared_alone(index):
     first = index.assign(make("a", "Markets live", "Shares rose in Tokyo as exporters rallied."))
-    other = index.assign(make("b", "Markets live", "Oil slid after a surprise build in stocks.",
-                              hours=20))
+    other = index.assign(
+        make("b", "Markets live", "Oil slid after a surprise build in stocks.", hours=20)
+    )
     assert other.story_id != first.story_id
 
 
 def test_entities_raise_confidence_but_never_decide_alone(store, clock):
-    people = (EntityTag(id="p1", name="Ann Lee", type="PERSON"),
-              EntityTag(id="o1", name="Acme", type="ORG"))
+    people = (
+        EntityTag(id="p1", name="Ann Lee", type="PERSON"),
+        EntityTag(id="o1", name="Acme", type="ORG"),
+    )
     index = StoryIndex(store, StorySettings(threshold=0.5, entity_boost=0.2), clock=clock)
-    index.assign(make("a", "Acme chief Ann Lee steps down after board revolt", "Acme said on "
-                      "Monday that Ann Lee would leave at the end of the month."), people)
-    unrelated = index.assign(make("b", "Ann Lee opens Acme factory in Ohio", "The plant will "
-                                  "employ 400 people, the company said.", hours=2), people)
+    index.assign(
+        make(
+            "a",
+            "Acme chief Ann Lee steps down after board revolt",
+            "Acme said on Monday that Ann Lee would leave at the end of the month.",
+        ),
+        people,
+    )
+    unrelated = index.assign(
+        make(
+            "b",
+            "Ann Lee opens Acme factory in Ohio",
+            "The plant will employ 400 people, the company said.",
+            hours=2,
+        ),
+        people,
+    )
     assert unrelated.is_new
 
 
@@ -104,10 +140,21 @@ def test_update_rule_on_a_late_copy_of_an_older_version(index):
 
 
 def test_materially_changed_headline_and_lead_is_a_new_story(index):
-    index.assign(make("a", "Racing driver Alex Moreno injured in crash at Monza",
-                      "Moreno was hurt during practice and taken to hospital."))
-    dies = index.assign(make("b", "Alex Moreno, three-time champion, dead at 34",
-                             "Tributes poured in from across motor racing.", hours=6))
+    index.assign(
+        make(
+            "a",
+            "Racing driver Alex Moreno injured in crash at Monza",
+            "Moreno was hurt during practice and taken to hospital.",
+        )
+    )
+    dies = index.assign(
+        make(
+            "b",
+            "Alex Moreno, three-time champion, dead at 34",
+            "Tributes poured in from across motor racing.",
+            hours=6,
+        )
+    )
     assert dies.is_new  # not silently swallowed either way
 
 
@@ -131,22 +178,37 @@ def test_assign_prunes_on_its_own_at_most_every_prune_interval(index, clock):
     bands_b = index.counts()["stories_bands"]
     assert index.story_of("a") is not None and bands_b > 0
     # the first assign pruned at T0; 49 h later the next one pruned again and took a's entries
-    assert index._db.execute("SELECT COUNT(*) FROM stories_bands b JOIN stories_articles a "
-                             "ON a.seq=b.seq WHERE a.article_id='a'").fetchone()[0] == 0
+    assert (
+        index._db.execute(
+            "SELECT COUNT(*) FROM stories_bands b JOIN stories_articles a "
+            "ON a.seq=b.seq WHERE a.article_id='a'"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_lookup_reads_buckets_through_indexes_never_scans(index):
     from wirewatch.transforms.stories.index import _candidates_sql
-    plan = index._db.execute("EXPLAIN QUERY PLAN " + _candidates_sql(3),
-                             (1, 2, 3, 0.0, 1.0)).fetchall()
+
+    plan = index._db.execute(
+        "EXPLAIN QUERY PLAN " + _candidates_sql(3), (1, 2, 3, 0.0, 1.0)
+    ).fetchall()
     text = " ".join(row[-1] for row in plan)
     assert "SCAN" not in text.replace("SCAN CONSTANT ROW", ""), text
 
 
 def test_two_writers_racing_on_copies_of_one_story_make_one_story(store, clock):
     path = store.path.parent
-    articles = [make(f"x{i}", "Central bank raises rates for first time in decade", LEAD,
-                     feed=f"f{i}", hours=i / 10) for i in range(6)]
+    articles = [
+        make(
+            f"x{i}",
+            "Central bank raises rates for first time in decade",
+            LEAD,
+            feed=f"f{i}",
+            hours=i / 10,
+        )
+        for i in range(6)
+    ]
     results = []
 
     def worker(chunk):
@@ -164,12 +226,15 @@ def test_two_writers_racing_on_copies_of_one_story_make_one_story(store, clock):
 
 def test_recent_and_members_list_stories_for_the_cli(index):
     index.assign(make("a", "Central bank raises rates for first time in decade", LEAD, feed="one"))
-    index.assign(make("b", "Central bank lifts rates for first time in decade", LEAD, feed="two",
-                      hours=1))
+    index.assign(
+        make("b", "Central bank lifts rates for first time in decade", LEAD, feed="two", hours=1)
+    )
     index.assign(make("c", "Storm closes schools across the north of the country", hours=2))
     stories = index.recent()
     assert [s.size for s in stories] == [1, 2]  # newest activity first
     assert [s.story_id for s in index.recent(min_size=2)] == ["s-a"]
     members = index.members("s-a")
-    assert [(m.article_id, m.feed_id, m.kind) for m in members] == [("a", "one", "new"),
-                                                                    ("b", "two", "copy")]
+    assert [(m.article_id, m.feed_id, m.kind) for m in members] == [
+        ("a", "one", "new"),
+        ("b", "two", "copy"),
+    ]

@@ -10,16 +10,21 @@ from wirewatch.transforms.stories.lsh import band_keys, candidate_probability
 from wirewatch.transforms.stories.urlkey import url_key
 
 
-@pytest.mark.parametrize("link, key", [
-    ("https://www.news.example/a/b/?utm_source=x&id=7#top", "news.example/a/b?id=7"),
-    ("http://news.example/a/b", "news.example/a/b"),
-    ("https://archive.is/newest/https://www.wsj.com/world/x", "wsj.com/world/x"),
-    ("https://web.archive.org/web/20250101000000/https://ft.com/content/abc",
-     "ft.com/content/abc"),
-    ("https://news.example/", None),
-    ("javascript:alert(1)", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "link, key",
+    [
+        ("https://www.news.example/a/b/?utm_source=x&id=7#top", "news.example/a/b?id=7"),
+        ("http://news.example/a/b", "news.example/a/b"),
+        ("https://archive.is/newest/https://www.wsj.com/world/x", "wsj.com/world/x"),
+        (
+            "https://web.archive.org/web/20250101000000/https://ft.com/content/abc",
+            "ft.com/content/abc",
+        ),
+        ("https://news.example/", None),
+        ("javascript:alert(1)", None),
+        (None, None),
+    ],
+)
 def test_url_key(link, key):
     assert url_key(link) == key
 
@@ -30,7 +35,7 @@ def test_band_keys_are_deterministic_and_salted_by_kind():
     assert full == band_keys(sig, kind="f", bands=32, rows=3)
     assert len(set(full)) == 32
     assert not set(full) & set(band_keys(sig, kind="t", bands=32, rows=3))
-    assert all(-2**63 <= k < 2**63 for k in full)
+    assert all(-(2**63) <= k < 2**63 for k in full)
     with pytest.raises(ValueError, match="32 bands x 4 rows need 128"):
         band_keys(sig, kind="f", bands=32, rows=4)
 

@@ -16,15 +16,29 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def article(title: str, body: str = "", **extra) -> Article:
-    return Article(id=extra.pop("id", "a1"), feed_id="test", title=title, summary=body,
-                   published=datetime(2026, 1, 1, tzinfo=timezone.utc), **extra)
+    return Article(
+        id=extra.pop("id", "a1"),
+        feed_id="test",
+        title=title,
+        summary=body,
+        published=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        **extra,
+    )
 
 
 SMALL_TOPICS = [
-    TopicConfig(id="politics", label="Politics", iptc="medtop:11000000",
-                terms=["government", "minister^2", "parliament"]),
-    TopicConfig(id="immigration", label="Immigration", parent="politics",
-                terms=["immigration^3", "deport*^3", "border"]),
+    TopicConfig(
+        id="politics",
+        label="Politics",
+        iptc="medtop:11000000",
+        terms=["government", "minister^2", "parliament"],
+    ),
+    TopicConfig(
+        id="immigration",
+        label="Immigration",
+        parent="politics",
+        terms=["immigration^3", "deport*^3", "border"],
+    ),
     TopicConfig(id="sport", label="Sport", terms=["football^3", "goal*", "match"]),
 ]
 
@@ -34,18 +48,33 @@ SMALL_ENTITIES = [
     EntityConfig(id="turkey", name="Turkey", type="PLACE"),
     EntityConfig(id="oman", name="Oman", type="PLACE"),
     EntityConfig(id="united-states", name="United States", type="PLACE", aliases=["US", "U.S."]),
-    EntityConfig(id="nato", name="NATO", type="ORG", aliases=["North Atlantic Treaty Organization"]),
+    EntityConfig(
+        id="nato", name="NATO", type="ORG", aliases=["North Atlantic Treaty Organization"]
+    ),
     EntityConfig(id="john-kelly", name="John Kelly", type="PERSON"),
     EntityConfig(id="megyn-kelly", name="Megyn Kelly", type="PERSON"),
-    EntityConfig(id="enrique-pena-nieto", name="Enrique Peña Nieto", type="PERSON",
-                 wikidata="Q4184"),
+    EntityConfig(
+        id="enrique-pena-nieto", name="Enrique Peña Nieto", type="PERSON", wikidata="Q4184"
+    ),
     EntityConfig(id="osorio-chong", name="Miguel Ángel Osorio Chong", type="PERSON"),
     EntityConfig(id="georgia", name="Georgia", type="PLACE"),
-    EntityConfig(id="georgia-us-state", name="Georgia", type="PLACE", aliases=["Georgia state"],
-                 ambiguous=["Georgia"], context=["Atlanta"]),
+    EntityConfig(
+        id="georgia-us-state",
+        name="Georgia",
+        type="PLACE",
+        aliases=["Georgia state"],
+        ambiguous=["Georgia"],
+        context=["Atlanta"],
+    ),
     EntityConfig(id="washington", name="Washington", type="PLACE", aliases=["Washington, D.C."]),
-    EntityConfig(id="washington-us-state", name="Washington", type="PLACE",
-                 aliases=["Washington state"], ambiguous=["Washington"], context=["Seattle"]),
+    EntityConfig(
+        id="washington-us-state",
+        name="Washington",
+        type="PLACE",
+        aliases=["Washington state"],
+        ambiguous=["Washington"],
+        context=["Seattle"],
+    ),
 ]
 
 

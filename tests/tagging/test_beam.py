@@ -19,17 +19,21 @@ class _MakeArticles(beam.DoFn):
 
 def test_tag_articles_in_a_pipeline(small_config):
     pipeline = beam.Pipeline(runner=FnApiRunner())  # in-process: no Prism download
-    tagged = (pipeline | beam.Create([1]) | beam.ParDo(_MakeArticles())
-              | TagArticles(small_config))
-    summary = tagged | beam.Map(lambda t: (t.article.id, [x.id for x in t.topics],
-                                           sorted(e.id for e in t.entities)))
-    assert_that(summary, equal_to([("a1", ["immigration", "politics"],
-                                    ["john-kelly", "mexico-city"]),
-                                   ("b1", [], [])]))
+    tagged = pipeline | beam.Create([1]) | beam.ParDo(_MakeArticles()) | TagArticles(small_config)
+    summary = tagged | beam.Map(
+        lambda t: (t.article.id, [x.id for x in t.topics], sorted(e.id for e in t.entities))
+    )
+    assert_that(
+        summary,
+        equal_to(
+            [("a1", ["immigration", "politics"], ["john-kelly", "mexico-city"]), ("b1", [], [])]
+        ),
+    )
     result = pipeline.run()
     result.wait_until_finish()
-    counters = {c.key.metric.name: c.committed for c in
-                result.metrics().query(MetricsFilter())["counters"]}
+    counters = {
+        c.key.metric.name: c.committed for c in result.metrics().query(MetricsFilter())["counters"]
+    }
     assert counters["articles_tagged"] == 2
     assert counters["articles_with_topics"] == 1 and counters["articles_without_topics"] == 1
 

@@ -21,7 +21,9 @@ def test_every_entry_of_a_feed_is_tagged(tmp_path, capsys):
 
 def test_html_with_an_xml_declaration(tmp_path, capsys):
     page = tmp_path / "page.html"
-    page.write_text('<?xml version="1.0" encoding="utf-8"?><html><body><h1>Talks in Mexico</h1>'
-                    "<p>Ministers met.</p></body></html>")
+    page.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><html><body><h1>Talks in Mexico</h1>'
+        "<p>Ministers met.</p></body></html>"
+    )
     assert main(["tag", str(page)]) == 0
     assert "Talks in Mexico" in capsys.readouterr().out

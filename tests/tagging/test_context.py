@@ -12,8 +12,9 @@ ENTITIES = [
     EntityConfig(id="america", name="America", type="PLACE", subtype="country"),
     EntityConfig(id="chicago", name="Chicago", type="PLACE", subtype="city"),
     EntityConfig(id="milwaukee", name="Milwaukee", type="PLACE", subtype="city"),
-    EntityConfig(id="new-york-city", name="New York City", type="PLACE", subtype="city",
-                 aliases=["New York"]),
+    EntityConfig(
+        id="new-york-city", name="New York City", type="PLACE", subtype="city", aliases=["New York"]
+    ),
     EntityConfig(id="united-states", name="United States", type="PLACE", aliases=["U.S."]),
 ]
 TOPICS = [
@@ -44,8 +45,10 @@ def test_a_name_that_starts_with_a_place_word_is_not_the_place(tagger):
 
 
 def test_titles_and_days_after_a_place_keep_it(tagger):
-    assert set(ids(tagger, "", "U.S. President Biden met China Monday.")) == {"united-states",
-                                                                            "china"}
+    assert set(ids(tagger, "", "U.S. President Biden met China Monday.")) == {
+        "united-states",
+        "china",
+    }
 
 
 def test_headline_case_titles_keep_their_places(tagger):
@@ -59,8 +62,12 @@ def test_hyphenated_modifier_still_names_the_place(tagger):
 
 
 def test_cities_with_scores_in_sport_articles_are_clubs(tagger):
-    found = ids(tagger, "BASEBALL - RESULTS", "Baseball innings this season: CHICAGO 5 "
-                "Milwaukee 3. Milwaukee beat Chicago again. In Chicago fans cheered.")
+    found = ids(
+        tagger,
+        "BASEBALL - RESULTS",
+        "Baseball innings this season: CHICAGO 5 "
+        "Milwaukee 3. Milwaukee beat Chicago again. In Chicago fans cheered.",
+    )
     assert found["org:chicago"].type == "ORG" and found["org:chicago"].count == 2
     assert found["org:milwaukee"].count == 2
     assert found["chicago"].type == "PLACE" and found["chicago"].count == 1
@@ -72,8 +79,9 @@ def test_cities_outside_sport_stay_places(tagger):
 
 
 def test_phrase_terms_hide_the_words_inside_them(tagger):
-    topics = {t.id for t in tagger.tag(article("China trade war", "tariffs and a trade war"))
-              .topics}
+    topics = {
+        t.id for t in tagger.tag(article("China trade war", "tariffs and a trade war")).topics
+    }
     assert "trade" in topics and "conflict" not in topics
 
 

@@ -41,8 +41,12 @@ def test_demonyms_point_at_the_country(small_tagger):
 
 
 def test_surname_resolves_to_the_person_named_in_full(small_tagger):
-    found = entities(small_tagger, "Kelly visits", "John Kelly met Pena Nieto. Kelly said "
-                     "no. Enrique Pena Nieto agreed; Chong and Miguel Angel Osorio Chong too.")
+    found = entities(
+        small_tagger,
+        "Kelly visits",
+        "John Kelly met Pena Nieto. Kelly said "
+        "no. Enrique Pena Nieto agreed; Chong and Miguel Angel Osorio Chong too.",
+    )
     assert found["john-kelly"].count == 3
     assert found["john-kelly"].mentions == ("Kelly", "John Kelly")
     assert found["enrique-pena-nieto"].count == 2
@@ -77,8 +81,12 @@ def test_entities_sorted_by_count(small_tagger):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("Mexico City Kelly John .,-'\n\tÑñ US us 5 AT")),
-               max_size=80), st.text(max_size=40))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("Mexico City Kelly John .,-'\n\tÑñ US us 5 AT")), max_size=80
+    ),
+    st.text(max_size=40),
+)
 def test_any_text_tags_without_error_and_mentions_are_real_spans(small_tagger, body, title):
     tagged = small_tagger.tag(article(title, body))
     text = " ".join(f"{title} {body}".split())

@@ -9,8 +9,9 @@ def test_plain_text_first_line_is_the_title():
 
 
 def test_html_drops_scripts_and_takes_h1_as_title():
-    doc = article_from_text("<div><h1>Big news</h1><script>x()</script><p>First.</p>"
-                            "<p>Second.</p></div>", "x")
+    doc = article_from_text(
+        "<div><h1>Big news</h1><script>x()</script><p>First.</p><p>Second.</p></div>", "x"
+    )
     assert doc.title == "Big news" and doc.summary == "First.\nSecond."
 
 

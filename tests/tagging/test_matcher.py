@@ -22,7 +22,9 @@ def test_a_term_inside_a_longer_one_is_not_counted():
 def test_overlapping_terms_are_both_kept():
     terms = {"border security": 0, "security council": 1}
     assert term_spans(terms, "border security council") == [
-        ("border security", (0,)), ("security council", (1,))]
+        ("border security", (0,)),
+        ("security council", (1,)),
+    ]
 
 
 def test_a_prefix_inside_a_whole_word_term_is_not_counted_twice():

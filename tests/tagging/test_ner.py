@@ -25,12 +25,14 @@ def test_generated_ids_are_normalized_names():
 
 
 def test_default_config_never_imports_spacy():
-    code = ("import sys; from wirewatch.transforms.config import Config; "
-            "from wirewatch.transforms.tagging.tagger import Tagger; "
-            "from tests.tagging.conftest import SMALL_TOPICS, SMALL_ENTITIES, article; "
-            "t = Tagger.from_config(Config(taxonomy=SMALL_TOPICS, entities=SMALL_ENTITIES)); "
-            "t.tag(article('Mexico', 'John Kelly')); "
-            "assert 'spacy' not in sys.modules")
+    code = (
+        "import sys; from wirewatch.transforms.config import Config; "
+        "from wirewatch.transforms.tagging.tagger import Tagger; "
+        "from tests.tagging.conftest import SMALL_TOPICS, SMALL_ENTITIES, article; "
+        "t = Tagger.from_config(Config(taxonomy=SMALL_TOPICS, entities=SMALL_ENTITIES)); "
+        "t.tag(article('Mexico', 'John Kelly')); "
+        "assert 'spacy' not in sys.modules"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
@@ -45,17 +47,21 @@ def ner_tagger():
 def test_missing_model_is_an_actionable_error():
     pytest.importorskip("spacy")
     from wirewatch.transforms.tagging.ner import NerUnavailable
+
     settings = TaggingSettings(ner=NerSettings(enabled=True, model="no_such_model_pkg"))
     with pytest.raises(NerUnavailable, match="not installed. Fix: pip install"):
         Tagger(SMALL_TOPICS, SMALL_ENTITIES, settings)
 
 
 def test_ner_fills_gaps_and_gazetteer_wins(ner_tagger):
-    tagged = ner_tagger.tag(article(
-        "John Kelly meets Microsoft chief",
-        "Homeland Security Secretary John Kelly met Microsoft president Brad Smith in Mexico "
-        "City on Tuesday. Smith said the company would open an office in Guadalajara. "
-        "Kelly thanked him."))
+    tagged = ner_tagger.tag(
+        article(
+            "John Kelly meets Microsoft chief",
+            "Homeland Security Secretary John Kelly met Microsoft president Brad Smith in Mexico "
+            "City on Tuesday. Smith said the company would open an office in Guadalajara. "
+            "Kelly thanked him.",
+        )
+    )
     found = {e.id: e for e in tagged.entities}
     assert found["john-kelly"].source == "gazetteer" and found["john-kelly"].count == 3
     assert found["mexico-city"].source == "gazetteer"

@@ -15,13 +15,15 @@ can't be unilateral. President Enrique Pena Nieto has vowed to use Mexico's netw
 and embassies. Tillerson and Kelly also met privately with Pena Nieto. Trump's envoys agreed to
 deepen diplomatic dialogue with their Mexican counterparts."""
 
-OFFICIALS = {"rex-tillerson": {"Rex Tillerson", "Tillerson"},
-             "john-f-kelly": {"John Kelly", "Kelly"},
-             "luis-videgaray": {"Luis Videgaray", "Videgaray"},
-             "miguel-angel-osorio-chong": {"Miguel Angel Osorio Chong", "Chong"},
-             "sean-spicer": {"Sean Spicer"},
-             "donald-trump": {"Donald Trump", "Trump"},
-             "enrique-pena-nieto": {"Enrique Pena Nieto", "Pena Nieto"}}
+OFFICIALS = {
+    "rex-tillerson": {"Rex Tillerson", "Tillerson"},
+    "john-f-kelly": {"John Kelly", "Kelly"},
+    "luis-videgaray": {"Luis Videgaray", "Videgaray"},
+    "miguel-angel-osorio-chong": {"Miguel Angel Osorio Chong", "Chong"},
+    "sean-spicer": {"Sean Spicer"},
+    "donald-trump": {"Donald Trump", "Trump"},
+    "enrique-pena-nieto": {"Enrique Pena Nieto", "Pena Nieto"},
+}
 
 
 def test_shipped_configs_load_and_cover_every_country(shipped_config_path):
@@ -32,10 +34,10 @@ def test_shipped_configs_load_and_cover_every_country(shipped_config_path):
     assert len(places) >= len(pycountry.countries)
     assert "Mexican" in places["mexico"].demonyms
     roots = {t.id: t for t in config.taxonomy if t.parent is None}
-    assert len(roots) == 17 and all(t.iptc and t.iptc.startswith("medtop:") for t in
-                                    roots.values())
+    assert len(roots) == 17 and all(t.iptc and t.iptc.startswith("medtop:") for t in roots.values())
     assert {"immigration", "trade", "elections", "diplomacy", "markets"} <= {
-        t.id for t in config.taxonomy if t.parent}
+        t.id for t in config.taxonomy if t.parent
+    }
 
 
 def test_every_official_resolves_to_one_canonical_entity(shipped_tagger):
@@ -52,7 +54,10 @@ def test_every_official_resolves_to_one_canonical_entity(shipped_tagger):
 
 
 def test_common_words_are_not_entities(shipped_tagger):
-    tagged = shipped_tagger.tag(article("Tell us who will target the turkey",
-                                        "It is a shell of a plan; we will chad it and may "
-                                        "reading be nice."))
+    tagged = shipped_tagger.tag(
+        article(
+            "Tell us who will target the turkey",
+            "It is a shell of a plan; we will chad it and may reading be nice.",
+        )
+    )
     assert tagged.entities == ()

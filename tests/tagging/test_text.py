@@ -36,5 +36,5 @@ def test_acronyms_are_short_all_caps_words():
 def test_prepare_separates_title_and_body_and_normalizes_whitespace():
     text = prepare("Mexico", "City  officials\nmet")
     assert text.original == " Mexico | City officials met "
-    assert text.folded[text.title_end - 2:text.title_end + 2] == "o   "
+    assert text.folded[text.title_end - 2 : text.title_end + 2] == "o   "
     assert text.has_upper and not prepare("all lower", "case").has_upper

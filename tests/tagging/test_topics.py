@@ -12,8 +12,12 @@ def topics(tagger, title, body=""):
 
 
 def test_scores_with_evidence_and_parent_inherits_child(small_tagger):
-    found = topics(small_tagger, "Deportations rise", "The minister defends immigration policy "
-                   "at the border; the government says deportations continue.")
+    found = topics(
+        small_tagger,
+        "Deportations rise",
+        "The minister defends immigration policy "
+        "at the border; the government says deportations continue.",
+    )
     assert set(found) == {"politics", "immigration"}
     assert found["politics"].score > found["immigration"].score > 0.35
     assert found["immigration"].evidence[:2] == ("deportations", "immigration")
@@ -38,8 +42,12 @@ def test_repetition_saturates():
 
 
 def test_threshold_and_per_topic_threshold():
-    config = Config(taxonomy=[TopicConfig(id="a", label="A", terms=["alpha"]),
-                              TopicConfig(id="b", label="B", terms=["beta"], threshold=0.99)])
+    config = Config(
+        taxonomy=[
+            TopicConfig(id="a", label="A", terms=["alpha"]),
+            TopicConfig(id="b", label="B", terms=["beta"], threshold=0.99),
+        ]
+    )
     tagger = Tagger(config.taxonomy, [], TaggingSettings(threshold=0.1))
     assert [t.id for t in tagger.tag(article("alpha beta")).topics] == ["a"]
     strict = Tagger(config.taxonomy, [], TaggingSettings(threshold=0.9))
@@ -53,7 +61,6 @@ def test_prefix_terms_match_word_starts_only(small_tagger):
 
 def test_term_weight_shorthand_and_errors():
     topic = TopicConfig(id="x", label="X", terms=["a^2", {"term": "b", "weight": 0.5}, "c"])
-    assert [(t.term, t.weight) for t in topic.weighted_terms()] == [("a", 2), ("b", 0.5),
-                                                                    ("c", 1)]
+    assert [(t.term, t.weight) for t in topic.weighted_terms()] == [("a", 2), ("b", 0.5), ("c", 1)]
     with pytest.raises(ValidationError, match="must be a number"):
         TopicConfig(id="x", label="X", terms=["a^lots"])

@@ -31,7 +31,7 @@ T = TypeVar("T")
 MAX_ENTRIES = 16
 
 _lock = threading.RLock()
-_values: OrderedDict[str, Any] = OrderedDict()          # Ref key -> decoded value
+_values: OrderedDict[str, Any] = OrderedDict()  # Ref key -> decoded value
 _objects: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (kind, key) -> built object
 
 

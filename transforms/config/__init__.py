@@ -49,8 +49,10 @@ def _resolve_env_ref(value: Any) -> Any:
     resolved = os.environ.get(name)
     if resolved is None:
         if default is None:
-            raise ValueError(f"environment variable {name} is not set. "
-                             f"Fix: export {name}=... or write ${{{name}:-}} to make it optional")
+            raise ValueError(
+                f"environment variable {name} is not set. "
+                f"Fix: export {name}=... or write ${{{name}:-}} to make it optional"
+            )
         resolved = default
     return resolved
 
@@ -59,8 +61,10 @@ def _require_env_ref(value: Any) -> Any:
     if value is None or isinstance(value, SecretStr):
         return value
     if not isinstance(value, str) or not _ENV_REF.match(value.strip()):
-        raise ValueError("secrets must be given as an environment reference, not written in the "
-                         "config. Fix: write ${SOME_ENV_VAR} and export SOME_ENV_VAR")
+        raise ValueError(
+            "secrets must be given as an environment reference, not written in the "
+            "config. Fix: write ${SOME_ENV_VAR} and export SOME_ENV_VAR"
+        )
     return _resolve_env_ref(value)
 
 
@@ -80,8 +84,11 @@ class FeedConfig(_Strict):
     interval: int = Field(default=300, ge=1, description="seconds between polls")
     tags: list[str] = Field(default_factory=list)
     backfill_hours: float | None = Field(
-        default=24, ge=0, description="first poll of a feed: alert only items published within "
-                                      "this many hours (null: alert the whole backlog)")
+        default=24,
+        ge=0,
+        description="first poll of a feed: alert only items published within "
+        "this many hours (null: alert the whole backlog)",
+    )
 
 
 class FetchSettings(_Strict):
@@ -91,8 +98,10 @@ class FetchSettings(_Strict):
     max_bytes: int = Field(default=10_000_000, gt=0, description="body cap, after decompression")
     max_redirects: int = Field(default=5, ge=0)
     per_host: int = Field(default=2, ge=1, description="concurrent requests per host")
-    contact: str | None = Field(default=None, description="operator URL or email, added to the "
-                                                          "User-Agent so feed owners can reach you")
+    contact: str | None = Field(
+        default=None,
+        description="operator URL or email, added to the User-Agent so feed owners can reach you",
+    )
 
 
 class ConsoleSink(_Strict):
@@ -112,22 +121,30 @@ class SlackSink(_Strict):
     channel: EnvStr | None = None
     api_url: EnvStr | None = Field(default=None, description="Web API base URL (tests, GovSlack)")
     optional: bool = Field(default=False, description="skip quietly when no credentials resolve")
-    pace: float = Field(default=1.0, ge=0, description="seconds between two messages (Slack "
-                                                       "allows about one per second per channel)")
+    pace: float = Field(
+        default=1.0,
+        ge=0,
+        description="seconds between two messages (Slack allows about one per second per channel)",
+    )
     timeout: float = Field(default=10.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
-    retry_backoff: float = Field(default=0.5, ge=0, description="first retry delay, doubled each time")
+    retry_backoff: float = Field(
+        default=0.5, ge=0, description="first retry delay, doubled each time"
+    )
 
     @property
     def enabled(self) -> bool:
         return bool(self.webhook_url and self.webhook_url.get_secret_value()) or bool(
-            self.token and self.token.get_secret_value() and self.channel)
+            self.token and self.token.get_secret_value() and self.channel
+        )
 
     @model_validator(mode="after")
     def _credentials(self) -> SlackSink:
         if not self.enabled and not self.optional:
-            raise ValueError("needs webhook_url, or token and channel. Fix: set webhook_url: "
-                             "${SLACK_WEBHOOK_URL}, or mark the sink optional: true")
+            raise ValueError(
+                "needs webhook_url, or token and channel. Fix: set webhook_url: "
+                "${SLACK_WEBHOOK_URL}, or mark the sink optional: true"
+            )
         return self
 
 
@@ -137,7 +154,9 @@ class WebhookSink(_Strict):
     secret: Secret | None = None
     timeout: float = Field(default=10.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
-    retry_backoff: float = Field(default=0.5, ge=0, description="first retry delay, doubled each time")
+    retry_backoff: float = Field(
+        default=0.5, ge=0, description="first retry delay, doubled each time"
+    )
 
 
 Sink = Annotated[Union[ConsoleSink, JsonlSink, SlackSink, WebhookSink], Field(discriminator="type")]
@@ -148,8 +167,10 @@ def _seconds(value: Any) -> Any:
     if isinstance(value, str):
         found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
         if not found:
-            raise ValueError(f"'{value}' is not a duration. Fix: write seconds (90) or a number "
-                             f"with s, m, h or d (90s, 5m, 2h, 1d)")
+            raise ValueError(
+                f"'{value}' is not a duration. Fix: write seconds (90) or a number "
+                f"with s, m, h or d (90s, 5m, 2h, 1d)"
+            )
         number, unit = found.groups()
         return float(number) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
     return value
@@ -165,16 +186,20 @@ class QuietHours(_Strict):
     end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
     timezone: str = "UTC"
     except_severity: list[Literal["info", "warning", "critical"]] = Field(
-        default_factory=lambda: ["critical"], description="severities that still go out at once")
+        default_factory=lambda: ["critical"], description="severities that still go out at once"
+    )
 
     @model_validator(mode="after")
     def _known_zone(self) -> QuietHours:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone '{self.timezone}'. Fix: use an IANA name such as "
-                             f"Europe/Berlin or America/New_York") from None
+            raise ValueError(
+                f"unknown timezone '{self.timezone}'. Fix: use an IANA name such as "
+                f"Europe/Berlin or America/New_York"
+            ) from None
         return self
 
 
@@ -185,24 +210,33 @@ class RouteConfig(_Strict):
     rules: list[str] = Field(default_factory=list, description="rule ids; empty means every rule")
     severity: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
-    sinks: list[str] = Field(default_factory=list, description="empty: matches selected here "
-                                                                "are dropped")
+    sinks: list[str] = Field(
+        default_factory=list, description="empty: matches selected here are dropped"
+    )
     continue_: bool = Field(default=False, alias="continue")
     group_by: list[GroupField] = Field(default_factory=lambda: ["rule"])
-    group_wait: Duration = Field(default=0, description="hold a new group's first alert this "
-                                                        "long so a burst goes out as one digest")
+    group_wait: Duration = Field(
+        default=0,
+        description="hold a new group's first alert this long so a burst goes out as one digest",
+    )
     group_interval: Duration = Field(default=300, description="window for max_alerts")
-    max_alerts: int = Field(default=10, ge=1, description="messages per group per window; the "
-                                                          "overflow becomes one digest")
-    repeat_interval: Duration = Field(default=0, description="at least this long between two "
-                                                             "digests of one group (0: "
-                                                             "group_interval)")
+    max_alerts: int = Field(
+        default=10,
+        ge=1,
+        description="messages per group per window; the overflow becomes one digest",
+    )
+    repeat_interval: Duration = Field(
+        default=0,
+        description="at least this long between two digests of one group (0: group_interval)",
+    )
     quiet_hours: QuietHours | None = None
 
     def selects(self, rule_id: str, severity: str, labels: dict[str, str]) -> bool:
-        return ((not self.rules or rule_id in self.rules)
-                and (not self.severity or severity in self.severity)
-                and all(labels.get(k) == v for k, v in self.labels.items()))
+        return (
+            (not self.rules or rule_id in self.rules)
+            and (not self.severity or severity in self.severity)
+            and all(labels.get(k) == v for k, v in self.labels.items())
+        )
 
 
 class Silence(_Strict):
@@ -238,8 +272,11 @@ class ConfigFragment(_Strict):
     state_dir: EnvStr | None = None
     dead_letters: str | None = Field(default=None, description="JSONL file for dead letters")
     silences: list[Silence] = Field(default_factory=list)
-    seen_retention_days: float = Field(default=30, gt=0, description="watch mode forgets seen "
-                                       "articles no feed has listed for this long")
+    seen_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="watch mode forgets seen articles no feed has listed for this long",
+    )
     stories: StorySettings = Field(default_factory=StorySettings)
     tagging: TaggingSettings = Field(default_factory=TaggingSettings)
 
@@ -251,6 +288,7 @@ class Config(ConfigFragment):
 
     def redacted(self) -> dict:
         """A dump safe to print: every secret shows as <secret>."""
+
         def scrub(value):
             if isinstance(value, SecretStr):
                 return "<secret>" if value.get_secret_value() else ""
@@ -259,6 +297,7 @@ class Config(ConfigFragment):
             if isinstance(value, list):
                 return [scrub(v) for v in value]
             return value
+
         return scrub(self.model_dump(by_alias=True, exclude={"source"}))
 
     def sinks_for(self, rule: RuleConfig) -> list[str]:
@@ -285,8 +324,16 @@ class Config(ConfigFragment):
 # --- loading -------------------------------------------------------------------------------
 
 _SECTION_LISTS = ("feeds", "taxonomy", "entities", "rules", "routes")
-_MAIN_ONLY = ("include", "fetch", "state_dir", "dead_letters", "silences", "stories",
-              "tagging", "seen_retention_days")
+_MAIN_ONLY = (
+    "include",
+    "fetch",
+    "state_dir",
+    "dead_letters",
+    "silences",
+    "stories",
+    "tagging",
+    "seen_retention_days",
+)
 
 
 def load_config(path: str | os.PathLike = DEFAULT_CONFIG) -> Config:
@@ -298,15 +345,19 @@ def load_config(path: str | os.PathLike = DEFAULT_CONFIG) -> Config:
     for pattern in (raw.get("include") or []) if isinstance(raw.get("include"), list) else []:
         matches = sorted(glob.glob(str(main.parent / pattern)))
         if not matches:
-            problems.append(f"{main}: include: no file matches '{pattern}'. Fix: correct the path "
-                            f"(relative to {main.parent}) or remove it from include")
+            problems.append(
+                f"{main}: include: no file matches '{pattern}'. Fix: correct the path "
+                f"(relative to {main.parent}) or remove it from include"
+            )
         for name in matches:
             part = Path(name)
             part_raw = _read_yaml(part)
             for key in _MAIN_ONLY:
                 if key in part_raw:
-                    problems.append(f"{part}: {key}: only allowed in the main config file. "
-                                    f"Fix: move it to {main}")
+                    problems.append(
+                        f"{part}: {key}: only allowed in the main config file. "
+                        f"Fix: move it to {main}"
+                    )
                     part_raw.pop(key)
             fragments.append((part, _validate_fragment(part, part_raw, problems)))
     if problems:
@@ -322,8 +373,12 @@ def _read_yaml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read config: {exc.strerror}. Fix: pass --config PATH "
-                           f"pointing at a readable YAML file"]) from None
+        raise ConfigError(
+            [
+                f"{path}: cannot read config: {exc.strerror}. Fix: pass --config PATH "
+                f"pointing at a readable YAML file"
+            ]
+        ) from None
     try:
         # the C loader when PyYAML has it: 10x faster on the shipped gazetteer
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -332,14 +387,19 @@ def _read_yaml(path: Path) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
         what = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{path}: {where}: YAML syntax error: {what}. "
-                           f"Fix: correct the YAML at that position"]) from None
+        raise ConfigError(
+            [f"{path}: {where}: YAML syntax error: {what}. Fix: correct the YAML at that position"]
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError([f"{path}: top level must be a mapping of sections (feeds, rules, ...), "
-                           f"got {type(data).__name__}. Fix: start the file with 'feeds:' or "
-                           f"another section name"])
+        raise ConfigError(
+            [
+                f"{path}: top level must be a mapping of sections (feeds, rules, ...), "
+                f"got {type(data).__name__}. Fix: start the file with 'feeds:' or "
+                f"another section name"
+            ]
+        )
     return data
 
 
@@ -367,7 +427,7 @@ def _resolve_feed_url(config_path: Path, url: str) -> str:
     """http(s) URLs stay; file:// and plain paths become absolute paths (relative to the file)."""
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) and not url.startswith("file://"):
         return url
-    local = url[len("file://"):] if url.startswith("file://") else url
+    local = url[len("file://") :] if url.startswith("file://") else url
     return str((config_path.parent / local).resolve())
 
 
@@ -394,34 +454,44 @@ def cross_check(config: Config) -> list[str]:
         seen: set[str] = set()
         for item in getattr(config, section):
             if item.id in seen:
-                problems.append(f"{src}: {section}: duplicate id '{item.id}'. "
-                                f"Fix: give each entry of {section} its own id")
+                problems.append(
+                    f"{src}: {section}: duplicate id '{item.id}'. "
+                    f"Fix: give each entry of {section} its own id"
+                )
             seen.add(item.id)
     topic_ids = {t.id for t in config.taxonomy}
     for topic in config.taxonomy:
         if topic.parent and topic.parent not in topic_ids:
-            problems.append(f"{src}: taxonomy[{topic.id}].parent: unknown topic '{topic.parent}'"
-                            f"{_did_you_mean(topic.parent, topic_ids)}. Fix: name a topic id "
-                            f"defined in taxonomy")
+            problems.append(
+                f"{src}: taxonomy[{topic.id}].parent: unknown topic '{topic.parent}'"
+                f"{_did_you_mean(topic.parent, topic_ids)}. Fix: name a topic id "
+                f"defined in taxonomy"
+            )
     sinks = set(config.sinks)
     rule_ids = {r.id for r in config.rules}
     for rule in config.rules:
         for sink in rule.sinks:
             if sink not in sinks:
-                problems.append(f"{src}: rules[{rule.id}].sinks: rule '{rule.id}' names sink "
-                                f"'{sink}', which is not defined{_did_you_mean(sink, sinks)}. "
-                                f"Fix: define it under sinks or correct the name")
+                problems.append(
+                    f"{src}: rules[{rule.id}].sinks: rule '{rule.id}' names sink "
+                    f"'{sink}', which is not defined{_did_you_mean(sink, sinks)}. "
+                    f"Fix: define it under sinks or correct the name"
+                )
     for i, route in enumerate(config.routes):
         for sink in route.sinks:
             if sink not in sinks:
-                problems.append(f"{src}: routes[{i}].sinks: route {i} names sink '{sink}', which "
-                                f"is not defined{_did_you_mean(sink, sinks)}. Fix: define it "
-                                f"under sinks or correct the name")
+                problems.append(
+                    f"{src}: routes[{i}].sinks: route {i} names sink '{sink}', which "
+                    f"is not defined{_did_you_mean(sink, sinks)}. Fix: define it "
+                    f"under sinks or correct the name"
+                )
         for rule_id in route.rules:
             if rule_id not in rule_ids:
-                problems.append(f"{src}: routes[{i}].rules: route {i} names rule '{rule_id}', "
-                                f"which is not defined{_did_you_mean(rule_id, rule_ids)}. "
-                                f"Fix: define it under rules or correct the name")
+                problems.append(
+                    f"{src}: routes[{i}].rules: route {i} names rule '{rule_id}', "
+                    f"which is not defined{_did_you_mean(rule_id, rule_ids)}. "
+                    f"Fix: define it under rules or correct the name"
+                )
     return problems
 
 
@@ -430,11 +500,31 @@ def _did_you_mean(word: str, choices) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-_FIELD_NAMES = sorted({name for model in (ConfigFragment, FeedConfig, FetchSettings, ConsoleSink,
-                                          JsonlSink, SlackSink, WebhookSink, RouteConfig,
-                                          RuleConfig, TopicConfig, EntityConfig, TaggingSettings,
-                                          NerSettings, StorySettings, QuietHours, Silence)
-                       for name in model.model_fields} | {"continue"})
+_FIELD_NAMES = sorted(
+    {
+        name
+        for model in (
+            ConfigFragment,
+            FeedConfig,
+            FetchSettings,
+            ConsoleSink,
+            JsonlSink,
+            SlackSink,
+            WebhookSink,
+            RouteConfig,
+            RuleConfig,
+            TopicConfig,
+            EntityConfig,
+            TaggingSettings,
+            NerSettings,
+            StorySettings,
+            QuietHours,
+            Silence,
+        )
+        for name in model.model_fields
+    }
+    | {"continue"}
+)
 
 
 def _describe(path: Path, raw: dict, err: dict) -> str:
@@ -446,13 +536,17 @@ def _describe(path: Path, raw: dict, err: dict) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         bad = str(loc[-1])
-        return (f"{path}: {field}: unknown field '{bad}'{_did_you_mean(bad, _FIELD_NAMES)}. "
-                f"Fix: remove it or correct the spelling")
+        return (
+            f"{path}: {field}: unknown field '{bad}'{_did_you_mean(bad, _FIELD_NAMES)}. "
+            f"Fix: remove it or correct the spelling"
+        )
     if kind == "missing":
         return f"{path}: {field}: required field is missing. Fix: add '{loc[-1]}: ...'"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        return (f"{path}: {field}: sink type must be one of console, jsonl, slack, webhook. "
-                f"Fix: set 'type:' to one of them")
+        return (
+            f"{path}: {field}: sink type must be one of console, jsonl, slack, webhook. "
+            f"Fix: set 'type:' to one of them"
+        )
     message = err["msg"].removeprefix("Value error, ")
     if "Fix:" not in message:
         message += ". Fix: correct the value"

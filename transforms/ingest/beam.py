@@ -42,22 +42,30 @@ class _FetchHostDoFn(StoreDoFn):
 
     def setup(self):
         from wirewatch.transforms.ingest.fetch import make_client
+
         super().setup()
         # one client per process, reused by later cycles (building one loads the CA bundle)
-        self.client = shared("http_client", fingerprint(self.settings),
-                             lambda: make_client(self.settings))
+        self.client = shared(
+            "http_client", fingerprint(self.settings), lambda: make_client(self.settings)
+        )
 
     def process(self, host_feeds) -> Iterable:
         from wirewatch.transforms.ingest.fetch import fetch
         from wirewatch.transforms.ingest.schedule import next_due
+
         _, feeds = host_feeds
         feeds = sorted(feeds, key=lambda f: f.id)
         states = {f.id: self.store.feed_state(f.id) for f in feeds}
 
         def one(feed: FeedConfig):
             st = states[feed.id]
-            return fetch(feed.url, self.settings, client=self.client, etag=st.etag,
-                         last_modified=st.last_modified)
+            return fetch(
+                feed.url,
+                self.settings,
+                client=self.client,
+                etag=st.etag,
+                last_modified=st.last_modified,
+            )
 
         with ThreadPoolExecutor(max_workers=self.settings.per_host) as pool:
             results = list(pool.map(one, feeds))
@@ -69,17 +77,34 @@ class _FetchHostDoFn(StoreDoFn):
             Metrics.counter(f"{NS}.feed", f"{feed.id}.{result.status}").inc()
             failures = st.failures + 1 if result.status == "failed" else 0
             new_state = FeedState(
-                feed_id=feed.id, etag=result.etag or st.etag,
-                last_modified=result.last_modified or st.last_modified, failures=failures,
-                next_due=next_due(now, feed.interval, failures=failures,
-                                  retry_after=result.retry_after, max_age=result.max_age,
-                                  ttl_minutes=st.ttl_minutes),
-                last_status=result.status, last_error=result.error, ttl_minutes=st.ttl_minutes)
+                feed_id=feed.id,
+                etag=result.etag or st.etag,
+                last_modified=result.last_modified or st.last_modified,
+                failures=failures,
+                next_due=next_due(
+                    now,
+                    feed.interval,
+                    failures=failures,
+                    retry_after=result.retry_after,
+                    max_age=result.max_age,
+                    ttl_minutes=st.ttl_minutes,
+                ),
+                last_status=result.status,
+                last_error=result.error,
+                ttl_minutes=st.ttl_minutes,
+            )
             yield beam.pvalue.TaggedOutput(FEED_STATE, new_state)
             if result.status == "failed":
-                yield beam.pvalue.TaggedOutput(DEAD, DeadLetter.of(
-                    "fetch", feed.id, result.outcome,
-                    detail=f"{feed.url}: {result.error or 'fetch failed'}", raw=result.body))
+                yield beam.pvalue.TaggedOutput(
+                    DEAD,
+                    DeadLetter.of(
+                        "fetch",
+                        feed.id,
+                        result.outcome,
+                        detail=f"{feed.url}: {result.error or 'fetch failed'}",
+                        raw=result.body,
+                    ),
+                )
             elif result.status == "ok":
                 yield feed, result, st.last_status is None
 
@@ -92,16 +117,21 @@ class FetchFeeds(beam.PTransform):
         self.config, self.state_dir = config, state_dir
 
     def expand(self, feeds):
-        return (feeds
-                | "ByHost" >> beam.Map(lambda f: (feed_host(f), f))
-                | "GroupByHost" >> beam.GroupByKey()
-                | "Fetch" >> beam.ParDo(_FetchHostDoFn(self.config, self.state_dir))
-                .with_outputs(DEAD, FEED_STATE, main="fetched"))
+        return (
+            feeds
+            | "ByHost" >> beam.Map(lambda f: (feed_host(f), f))
+            | "GroupByHost" >> beam.GroupByKey()
+            | "Fetch"
+            >> beam.ParDo(_FetchHostDoFn(self.config, self.state_dir)).with_outputs(
+                DEAD, FEED_STATE, main="fetched"
+            )
+        )
 
 
 class _ParseDoFn(StoreDoFn):
     def process(self, fetched) -> Iterable:
         from wirewatch.transforms.ingest.parse import parse_feed
+
         feed, result, first_sight = fetched
         now = datetime.now(timezone.utc)
         still_listed: list[str] = []
@@ -112,9 +142,14 @@ class _ParseDoFn(StoreDoFn):
                 return True
             return False
 
-        parsed = parse_feed(result.body, feed_id=feed.id,
-                            feed_url=result.final_url or result.url or feed.url,
-                            headers=result.headers, fetched_at=now, is_seen=is_seen)
+        parsed = parse_feed(
+            result.body,
+            feed_id=feed.id,
+            feed_url=result.final_url or result.url or feed.url,
+            headers=result.headers,
+            fetched_at=now,
+            is_seen=is_seen,
+        )
         # An entry still in the feed stays "seen": refresh its key so retention never expires
         # it while the feed keeps listing it (it would come back as new). And remember <ttl>.
         self.store.touch_seen(still_listed)
@@ -126,8 +161,11 @@ class _ParseDoFn(StoreDoFn):
         Metrics.counter(NS, "entries_duplicate_in_feed").inc(parsed.duplicates)
         for letter in parsed.dead_letters:
             yield beam.pvalue.TaggedOutput(DEAD, letter)
-        cutoff = (now - timedelta(hours=feed.backfill_hours)
-                  if first_sight and feed.backfill_hours is not None else None)
+        cutoff = (
+            now - timedelta(hours=feed.backfill_hours)
+            if first_sight and feed.backfill_hours is not None
+            else None
+        )
         for article in parsed.articles:
             if cutoff and article.published < cutoff:
                 Metrics.counter(NS, "articles_backfill_skipped").inc()
@@ -147,7 +185,8 @@ class ParseFeeds(beam.PTransform):
 
     def expand(self, fetched):
         return fetched | "Parse" >> beam.ParDo(_ParseDoFn(self.state_dir)).with_outputs(
-            DEAD, BACKFILL, main="articles")
+            DEAD, BACKFILL, main="articles"
+        )
 
 
 def seen_keys(article: Article) -> list[str]:
@@ -181,8 +220,10 @@ class DropSeen(beam.PTransform):
         self.state_dir = state_dir
 
     def expand(self, articles):
-        return (articles
-                | "NotSeenBefore" >> beam.ParDo(_DropSeenDoFn(self.state_dir))
-                | "ByDedupeKey" >> beam.Map(lambda a: (a.dedupe_key, a))
-                | "GroupDuplicates" >> beam.GroupByKey()
-                | "KeepFirst" >> beam.Map(_first_published))
+        return (
+            articles
+            | "NotSeenBefore" >> beam.ParDo(_DropSeenDoFn(self.state_dir))
+            | "ByDedupeKey" >> beam.Map(lambda a: (a.dedupe_key, a))
+            | "GroupDuplicates" >> beam.GroupByKey()
+            | "KeepFirst" >> beam.Map(_first_published)
+        )

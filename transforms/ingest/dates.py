@@ -26,8 +26,9 @@ def from_struct(value: time.struct_time | None) -> datetime | None:
         return None
 
 
-def choose_dates(published: datetime | None, updated: datetime | None,
-                 fetched_at: datetime) -> tuple[datetime, datetime | None]:
+def choose_dates(
+    published: datetime | None, updated: datetime | None, fetched_at: datetime
+) -> tuple[datetime, datetime | None]:
     """(published, updated): published falls back to updated, then to fetched_at.
 
     `updated` is kept only when it says something `published` does not (feedparser copies

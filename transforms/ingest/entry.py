@@ -50,8 +50,9 @@ class FeedContext:
 
 def key_of(entry, ctx: FeedContext) -> str:
     """The identity key of an entry (ids.entry_key over this entry's fields)."""
-    return entry_key(entry.get("id"), link_of(entry, ctx), entry.get("title") or "",
-                     entry.get("summary") or "")
+    return entry_key(
+        entry.get("id"), link_of(entry, ctx), entry.get("title") or "", entry.get("summary") or ""
+    )
 
 
 def link_of(entry, ctx: FeedContext) -> str | None:
@@ -71,8 +72,11 @@ def to_article(entry, ctx: FeedContext) -> Article:
         title = plain_text(summary, is_html=False, limit=TITLE_FROM_SUMMARY) or link or ""
     if not title:
         raise EntryError("empty_entry", "entry has no title, no summary and no link")
-    published, updated = choose_dates(from_struct(entry.get("published_parsed")),
-                                      from_struct(entry.get("updated_parsed")), ctx.fetched_at)
+    published, updated = choose_dates(
+        from_struct(entry.get("published_parsed")),
+        from_struct(entry.get("updated_parsed")),
+        ctx.fetched_at,
+    )
     guid = (entry.get("id") or "").strip() or None
     return Article(
         id=article_id(ctx.feed_id, key_of(entry, ctx)),

@@ -40,14 +40,27 @@ def _version() -> str:
 
 
 USER_AGENT = f"wirewatch/{_version()} (news feed monitor; +https://github.com/wirewatch/wirewatch)"
-ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json,"
-          " application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json,"
+    " application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
 
-Outcome = Literal["ok", "not_modified", "http_error", "deadline", "timeout", "connect_error",
-                  "too_large", "too_many_redirects", "bad_url", "bad_encoding", "protocol_error",
-                  "io_error"]
+Outcome = Literal[
+    "ok",
+    "not_modified",
+    "http_error",
+    "deadline",
+    "timeout",
+    "connect_error",
+    "too_large",
+    "too_many_redirects",
+    "bad_url",
+    "bad_encoding",
+    "protocol_error",
+    "io_error",
+]
 
 
 class FetchResult(BaseModel):
@@ -80,8 +93,12 @@ def make_client(settings: FetchSettings) -> httpx.Client:
     """
     return httpx.Client(
         headers=_headers(settings),
-        timeout=httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
-                              write=settings.read_timeout, pool=settings.deadline),
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.deadline,
+        ),
         follow_redirects=False,
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
     )
@@ -95,8 +112,14 @@ def _headers(settings: FetchSettings) -> dict[str, str]:
     return {"User-Agent": agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
 
 
-def fetch(url: str, settings: FetchSettings, *, client: httpx.Client | None = None,
-          etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+def fetch(
+    url: str,
+    settings: FetchSettings,
+    *,
+    client: httpx.Client | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FetchResult:
     """Fetch `url` (http/https or an absolute local path). Never raises for I/O problems."""
     started = time.monotonic()
     if _is_local(url):
@@ -141,14 +164,32 @@ def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResul
     except OSError as exc:
         return _failed(url, "io_error", f"cannot read {path}: {exc.strerror or exc}", started)
     if len(body) > settings.max_bytes:
-        return _failed(url, "too_large", f"file larger than max_bytes={settings.max_bytes}",
-                       started, bytes_read=len(body))
-    return FetchResult(url=url, status="ok", outcome="ok", body=body, final_url=url,
-                       elapsed=time.monotonic() - started, bytes_read=len(body))
+        return _failed(
+            url,
+            "too_large",
+            f"file larger than max_bytes={settings.max_bytes}",
+            started,
+            bytes_read=len(body),
+        )
+    return FetchResult(
+        url=url,
+        status="ok",
+        outcome="ok",
+        body=body,
+        final_url=url,
+        elapsed=time.monotonic() - started,
+        bytes_read=len(body),
+    )
 
 
-def _fetch_http(url: str, settings: FetchSettings, client: httpx.Client, etag: str | None,
-                last_modified: str | None, started: float) -> FetchResult:
+def _fetch_http(
+    url: str,
+    settings: FetchSettings,
+    client: httpx.Client,
+    etag: str | None,
+    last_modified: str | None,
+    started: float,
+) -> FetchResult:
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -160,32 +201,64 @@ def _fetch_http(url: str, settings: FetchSettings, client: httpx.Client, etag: s
     with Deadline(settings.deadline) as deadline:
         try:
             while True:
-                with client.stream("GET", current, headers=headers,
-                                   extensions={"trace": deadline.trace}) as response:
+                with client.stream(
+                    "GET", current, headers=headers, extensions={"trace": deadline.trace}
+                ) as response:
                     deadline.check()
                     if response.status_code in _REDIRECTS and "location" in response.headers:
                         target = _join(current, response.headers["location"])
                         problem = _redirect_problem(target, visited, settings.max_redirects)
                         if problem:
-                            return _failed(url, *problem, started, http_status=response.status_code,
-                                           redirects=len(visited) - 1, final_url=current)
+                            return _failed(
+                                url,
+                                *problem,
+                                started,
+                                http_status=response.status_code,
+                                redirects=len(visited) - 1,
+                                final_url=current,
+                            )
                         visited.append(target)
                         current = target
                         continue
-                    return _finish(url, current, response, settings, deadline, counter, started,
-                                   len(visited) - 1, etag, last_modified)
+                    return _finish(
+                        url,
+                        current,
+                        response,
+                        settings,
+                        deadline,
+                        counter,
+                        started,
+                        len(visited) - 1,
+                        etag,
+                        last_modified,
+                    )
         except (DeadlineExceeded, httpx.TransportError) as exc:
             if deadline.expired or isinstance(exc, DeadlineExceeded):
-                return _failed(url, "deadline", f"deadline of {settings.deadline:g} s exceeded "
-                               f"after {counter.bytes} bytes", started, bytes_read=counter.bytes,
-                               final_url=current)
-            return _failed(url, *_describe_transport(exc, settings, counter.bytes), started,
-                           bytes_read=counter.bytes, final_url=current)
+                return _failed(
+                    url,
+                    "deadline",
+                    f"deadline of {settings.deadline:g} s exceeded after {counter.bytes} bytes",
+                    started,
+                    bytes_read=counter.bytes,
+                    final_url=current,
+                )
+            return _failed(
+                url,
+                *_describe_transport(exc, settings, counter.bytes),
+                started,
+                bytes_read=counter.bytes,
+                final_url=current,
+            )
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
             # httpx parses a redirect's Location itself (for response.next_request) and raises
             # InvalidURL / IDNA errors for garbage, even with follow_redirects off.
-            return _failed(url, "bad_url", f"redirect refused or invalid URL: "
-                           f"{type(exc).__name__}: {exc}", started, final_url=current)
+            return _failed(
+                url,
+                "bad_url",
+                f"redirect refused or invalid URL: {type(exc).__name__}: {exc}",
+                started,
+                final_url=current,
+            )
 
 
 def _join(current: str, location: str) -> str:
@@ -220,53 +293,99 @@ class _Counter:
             yield chunk
 
 
-def _finish(url: str, final_url: str, response: httpx.Response, settings: FetchSettings,
-            deadline: Deadline, counter: _Counter, started: float, redirects: int,
-            etag: str | None, last_modified: str | None) -> FetchResult:
+def _finish(
+    url: str,
+    final_url: str,
+    response: httpx.Response,
+    settings: FetchSettings,
+    deadline: Deadline,
+    counter: _Counter,
+    started: float,
+    redirects: int,
+    etag: str | None,
+    last_modified: str | None,
+) -> FetchResult:
     headers = {k.lower(): v for k, v in response.headers.items()}
-    common = {"url": url, "http_status": response.status_code, "headers": headers,
-              "etag": headers.get("etag") or etag,
-              "last_modified": headers.get("last-modified") or last_modified,
-              "retry_after": retry_after_seconds(headers.get("retry-after")),
-              "max_age": max_age_seconds(headers.get("cache-control")),
-              "final_url": final_url, "redirects": redirects}
+    common = {
+        "url": url,
+        "http_status": response.status_code,
+        "headers": headers,
+        "etag": headers.get("etag") or etag,
+        "last_modified": headers.get("last-modified") or last_modified,
+        "retry_after": retry_after_seconds(headers.get("retry-after")),
+        "max_age": max_age_seconds(headers.get("cache-control")),
+        "final_url": final_url,
+        "redirects": redirects,
+    }
     if response.status_code == 304:
-        return FetchResult(status="not_modified", outcome="not_modified",
-                           elapsed=time.monotonic() - started, **common)
+        return FetchResult(
+            status="not_modified",
+            outcome="not_modified",
+            elapsed=time.monotonic() - started,
+            **common,
+        )
     if not 200 <= response.status_code < 300:
         reason = response.reason_phrase or ""
-        return FetchResult(status="failed", outcome="http_error",
-                           error=f"HTTP {response.status_code} {reason}".strip(),
-                           elapsed=time.monotonic() - started, **common)
+        return FetchResult(
+            status="failed",
+            outcome="http_error",
+            error=f"HTTP {response.status_code} {reason}".strip(),
+            elapsed=time.monotonic() - started,
+            **common,
+        )
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_bytes:
-        return FetchResult(status="failed", outcome="too_large",
-                           error=f"Content-Length {declared} exceeds max_bytes="
-                                 f"{settings.max_bytes}", elapsed=time.monotonic() - started,
-                           **common)
+        return FetchResult(
+            status="failed",
+            outcome="too_large",
+            error=f"Content-Length {declared} exceeds max_bytes={settings.max_bytes}",
+            elapsed=time.monotonic() - started,
+            **common,
+        )
     try:
         raw = counter.wrap(response.iter_raw(_CHUNK), deadline)
-        body = read_capped(decoded_chunks(raw, headers.get("content-encoding"), settings.max_bytes),
-                           settings.max_bytes)
+        body = read_capped(
+            decoded_chunks(raw, headers.get("content-encoding"), settings.max_bytes),
+            settings.max_bytes,
+        )
     except BodyTooLarge:
-        return FetchResult(status="failed", outcome="too_large",
-                           error=f"body larger than max_bytes={settings.max_bytes} (after "
-                                 f"decoding; stopped after {counter.bytes} bytes received)",
-                           elapsed=time.monotonic() - started, bytes_read=counter.bytes, **common)
+        return FetchResult(
+            status="failed",
+            outcome="too_large",
+            error=f"body larger than max_bytes={settings.max_bytes} (after "
+            f"decoding; stopped after {counter.bytes} bytes received)",
+            elapsed=time.monotonic() - started,
+            bytes_read=counter.bytes,
+            **common,
+        )
     except BadEncoding as exc:
-        return FetchResult(status="failed", outcome="bad_encoding", error=str(exc),
-                           elapsed=time.monotonic() - started, bytes_read=counter.bytes, **common)
-    return FetchResult(status="ok", outcome="ok", body=body, elapsed=time.monotonic() - started,
-                       bytes_read=counter.bytes, **common)
+        return FetchResult(
+            status="failed",
+            outcome="bad_encoding",
+            error=str(exc),
+            elapsed=time.monotonic() - started,
+            bytes_read=counter.bytes,
+            **common,
+        )
+    return FetchResult(
+        status="ok",
+        outcome="ok",
+        body=body,
+        elapsed=time.monotonic() - started,
+        bytes_read=counter.bytes,
+        **common,
+    )
 
 
-def _describe_transport(exc: httpx.TransportError, settings: FetchSettings,
-                        received: int) -> tuple[str, str]:
+def _describe_transport(
+    exc: httpx.TransportError, settings: FetchSettings, received: int
+) -> tuple[str, str]:
     if isinstance(exc, httpx.ConnectTimeout):
         return "timeout", f"connect timeout ({settings.connect_timeout:g} s)"
     if isinstance(exc, httpx.TimeoutException):
-        return "timeout", (f"read timeout: no data for {settings.read_timeout:g} s "
-                           f"(after {received} bytes)")
+        return "timeout", (
+            f"read timeout: no data for {settings.read_timeout:g} s (after {received} bytes)"
+        )
     if isinstance(exc, httpx.ConnectError):
         return "connect_error", f"cannot connect: {exc or type(exc).__name__}"
     if isinstance(exc, httpx.UnsupportedProtocol):
@@ -277,5 +396,11 @@ def _describe_transport(exc: httpx.TransportError, settings: FetchSettings,
 
 
 def _failed(url: str, outcome: str, error: str, started: float, **extra) -> FetchResult:
-    return FetchResult(url=url, status="failed", outcome=outcome, error=error,
-                       elapsed=time.monotonic() - started, **extra)
+    return FetchResult(
+        url=url,
+        status="failed",
+        outcome=outcome,
+        error=error,
+        elapsed=time.monotonic() - started,
+        **extra,
+    )

@@ -41,8 +41,9 @@ def _inflate(chunks: Iterable[bytes], wbits: int, limit: int) -> Iterator[bytes]
                 if first and wbits == zlib.MAX_WBITS:  # "deflate" sent without zlib header
                     decoder, wbits = zlib.decompressobj(-zlib.MAX_WBITS), -zlib.MAX_WBITS
                     continue
-                raise BadEncoding(f"corrupt {('gzip' if wbits > 16 else 'deflate')} stream: "
-                                  f"{exc}") from None
+                raise BadEncoding(
+                    f"corrupt {('gzip' if wbits > 16 else 'deflate')} stream: {exc}"
+                ) from None
             first = False
             produced += len(out)
             if out:
@@ -64,8 +65,9 @@ def _inflate(chunks: Iterable[bytes], wbits: int, limit: int) -> Iterator[bytes]
         yield tail[: limit + 1 - produced]
 
 
-def decoded_chunks(raw: Iterable[bytes], content_encoding: str | None,
-                   limit: int) -> Iterator[bytes]:
+def decoded_chunks(
+    raw: Iterable[bytes], content_encoding: str | None, limit: int
+) -> Iterator[bytes]:
     """Decode the raw stream per Content-Encoding (identity, gzip, deflate; stacked allowed)."""
     codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
     stream: Iterable[bytes] = raw

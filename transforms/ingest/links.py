@@ -10,10 +10,32 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs")
-_TRACKING = frozenset({"fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "igshid",
-                       "mkt_tok", "_ga", "_gl", "ocid", "cmpid", "smid", "ns_mchannel",
-                       "ns_source", "ns_campaign", "ns_linkname", "ns_fee", "at_medium",
-                       "at_campaign", "xtor", "ref_src"})
+_TRACKING = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gclsrc",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "ocid",
+        "cmpid",
+        "smid",
+        "ns_mchannel",
+        "ns_source",
+        "ns_campaign",
+        "ns_linkname",
+        "ns_fee",
+        "at_medium",
+        "at_campaign",
+        "xtor",
+        "ref_src",
+    }
+)
 """Parameters that identify the click, not the page. Kept conservative: a query parameter that
 selects content (id=, p=, story=) must survive."""
 
@@ -34,8 +56,7 @@ def canonical_link(link: str | None, base: str | None = None) -> str | None:
         return None
     query = parts.query
     if query:
-        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
-                if not _is_tracking(k)]
+        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _is_tracking(k)]
         query = urlencode(kept, doseq=True) if len(kept) != query.count("&") + 1 else query
     netloc = parts.netloc.lower()
     if scheme == "http" and netloc.endswith(":80"):

@@ -59,29 +59,48 @@ class ParseResult(BaseModel):
 
     def counters(self) -> dict[str, int]:
         """Named counts for metrics and the run summary (dead letters by reason)."""
-        counts = {"entries": self.entries, "articles": len(self.articles),
-                  "skipped_seen": self.skipped_seen, "duplicates": self.duplicates,
-                  "fast_path": int(self.fast_path), "warnings": len(self.warnings)}
+        counts = {
+            "entries": self.entries,
+            "articles": len(self.articles),
+            "skipped_seen": self.skipped_seen,
+            "duplicates": self.duplicates,
+            "fast_path": int(self.fast_path),
+            "warnings": len(self.warnings),
+        }
         for dead in self.dead_letters:
             key = f"dead_letter.{dead.reason}"
             counts[key] = counts.get(key, 0) + 1
         return counts
 
 
-def parse_feed(body: bytes, *, feed_id: str, feed_url: str,
-               headers: dict[str, str] | None = None, fetched_at: datetime | None = None,
-               is_seen: Callable[[str], bool] | None = None) -> ParseResult:
+def parse_feed(
+    body: bytes,
+    *,
+    feed_id: str,
+    feed_url: str,
+    headers: dict[str, str] | None = None,
+    fetched_at: datetime | None = None,
+    is_seen: Callable[[str], bool] | None = None,
+) -> ParseResult:
     """Parse one feed body. `is_seen(article_id)` lets already-stored entries skip parsing."""
     source = feed_id or feed_url
     lookup = _StoreLookup(is_seen) if is_seen is not None else None
     try:
-        return _parse(body, feed_id, feed_url, {k.lower(): v for k, v in (headers or {}).items()},
-                      fetched_at or utc_now(), lookup, source)
+        return _parse(
+            body,
+            feed_id,
+            feed_url,
+            {k.lower(): v for k, v in (headers or {}).items()},
+            fetched_at or utc_now(),
+            lookup,
+            source,
+        )
     except _StoreFailed as failed:  # infrastructure, not data: let the runner retry
         raise failed.__cause__ from None
     except Exception as exc:  # noqa: BLE001 - last line of defence: a bug must not lose the feed
-        return ParseResult(dead_letters=[_dead(source, "parser_error",
-                                               f"{type(exc).__name__}: {exc}", body)])
+        return ParseResult(
+            dead_letters=[_dead(source, "parser_error", f"{type(exc).__name__}: {exc}", body)]
+        )
 
 
 class _StoreFailed(Exception):
@@ -101,8 +120,15 @@ class _StoreLookup:
             raise _StoreFailed() from exc
 
 
-def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
-           fetched_at: datetime, is_seen, source: str) -> ParseResult:
+def _parse(
+    body: bytes,
+    feed_id: str,
+    feed_url: str,
+    headers: dict[str, str],
+    fetched_at: datetime,
+    is_seen,
+    source: str,
+) -> ParseResult:
     body = to_utf8_if_wide(body)
     if looks_empty(body) or looks_binary(body):
         return ParseResult(dead_letters=[_dead(source, *not_a_feed_reason(body), body)])
@@ -111,20 +137,40 @@ def _parse(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
     return _parse_xml(body, feed_id, feed_url, headers, fetched_at, is_seen, source)
 
 
-def _parse_xml(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str],
-               fetched_at: datetime, is_seen, source: str) -> ParseResult:
+def _parse_xml(
+    body: bytes,
+    feed_id: str,
+    feed_url: str,
+    headers: dict[str, str],
+    fetched_at: datetime,
+    is_seen,
+    source: str,
+) -> ParseResult:
     """RSS, Atom and RDF: sanitize, pre-scan (with is_seen), feedparser, normalize."""
     data = sanitize(body)
     base = response.base_url(feed_url, headers)
     scan = _prescan(data, feed_id, base, is_seen, response.charset(headers)) if is_seen else None
     if scan is not None and scan.kept == 0 and not _ANY_ENTRY.search(scan.envelope):
-        return ParseResult(ttl=scan.ttl, entries=scan.total, skipped_seen=scan.skipped,
-                           duplicates=scan.duplicates, version=scan.version, fast_path=True)
-    parsed = feedparser.parse(io.BytesIO(scan.envelope if scan else data),
-                              response_headers=response.feedparser_headers(
-                                  headers, base, utf8=bool(scan and scan.reencoded)))
-    result = ParseResult(version=parsed.get("version") or "", fast_path=scan is not None,
-                         title=_feed_title(parsed.feed), ttl=_ttl(parsed.feed.get("ttl")))
+        return ParseResult(
+            ttl=scan.ttl,
+            entries=scan.total,
+            skipped_seen=scan.skipped,
+            duplicates=scan.duplicates,
+            version=scan.version,
+            fast_path=True,
+        )
+    parsed = feedparser.parse(
+        io.BytesIO(scan.envelope if scan else data),
+        response_headers=response.feedparser_headers(
+            headers, base, utf8=bool(scan and scan.reencoded)
+        ),
+    )
+    result = ParseResult(
+        version=parsed.get("version") or "",
+        fast_path=scan is not None,
+        title=_feed_title(parsed.feed),
+        ttl=_ttl(parsed.feed.get("ttl")),
+    )
     entries = list(parsed.entries)
     if not result.version and not entries:
         reason, detail = not_a_feed_reason(data)
@@ -138,11 +184,16 @@ def _parse_xml(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str]
         if kept.warning:
             result.warnings.append(kept.warning)
         if kept.truncated:
-            result.dead_letters.append(_dead(source, "truncated", kept.truncated,
-                                             body[-RAW_BYTES:]))
-    ctx = FeedContext(feed_id=feed_id, fetched_at=fetched_at, base=base,
-                      home=parsed.feed.get("link"), language=response.language(
-                          parsed.feed.get("language") or headers.get("content-language")))
+            result.dead_letters.append(
+                _dead(source, "truncated", kept.truncated, body[-RAW_BYTES:])
+            )
+    ctx = FeedContext(
+        feed_id=feed_id,
+        fetched_at=fetched_at,
+        base=base,
+        home=parsed.feed.get("link"),
+        language=response.language(parsed.feed.get("language") or headers.get("content-language")),
+    )
     _emit(entries, ctx, is_seen, result, source)
     if scan is not None:
         result.entries += scan.skipped + scan.duplicates
@@ -151,12 +202,14 @@ def _parse_xml(body: bytes, feed_id: str, feed_url: str, headers: dict[str, str]
     return result
 
 
-def _prescan(data: bytes, feed_id: str, base: str | None, is_seen,
-             charset: str | None) -> prescan.Scan | None:
+def _prescan(
+    data: bytes, feed_id: str, base: str | None, is_seen, charset: str | None
+) -> prescan.Scan | None:
     """The tree pre-scan for well-formed UTF-8 XML, the byte-span one for everything else."""
     try:
-        return prescan.select_new(data, feed_id=feed_id, base=base, is_seen=is_seen,
-                                  charset=charset)
+        return prescan.select_new(
+            data, feed_id=feed_id, base=base, is_seen=is_seen, charset=charset
+        )
     except prescan.UseByteScan:
         return select_new_lenient(data, feed_id=feed_id, base=base, is_seen=is_seen)
 
@@ -168,10 +221,13 @@ def _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source) -
         return ParseResult(dead_letters=[_dead(source, exc.reason, exc.detail, body)])
     info = jsonfeed.feed_info(doc)
     result = ParseResult(version="json1", title=info["title"])
-    ctx = FeedContext(feed_id=feed_id, fetched_at=fetched_at,
-                      base=response.base_url(feed_url, headers), home=info["link"] or None,
-                      language=response.language(info["language"] or
-                                                 headers.get("content-language")))
+    ctx = FeedContext(
+        feed_id=feed_id,
+        fetched_at=fetched_at,
+        base=response.base_url(feed_url, headers),
+        home=info["link"] or None,
+        language=response.language(info["language"] or headers.get("content-language")),
+    )
     _emit(jsonfeed.entries(doc, feed_url), ctx, is_seen, result, source)
     return result
 
@@ -182,8 +238,9 @@ def _emit(entries: list, ctx: FeedContext, is_seen, result: ParseResult, source:
     for index, entry in enumerate(entries):
         result.entries += 1
         if not hasattr(entry, "get"):
-            result.dead_letters.append(_dead(source, "entry_invalid",
-                                             f"entry {index} is not an object", repr(entry)))
+            result.dead_letters.append(
+                _dead(source, "entry_invalid", f"entry {index} is not an object", repr(entry))
+            )
             continue
         try:
             ident = article_id(ctx.feed_id, key_of(entry, ctx))
@@ -196,12 +253,18 @@ def _emit(entries: list, ctx: FeedContext, is_seen, result: ParseResult, source:
                 continue
             result.articles.append(to_article(entry, ctx))
         except EntryError as exc:
-            result.dead_letters.append(_dead(source, exc.reason, f"entry {index}: {exc.detail}",
-                                             _entry_raw(entry)))
+            result.dead_letters.append(
+                _dead(source, exc.reason, f"entry {index}: {exc.detail}", _entry_raw(entry))
+            )
         except (ValidationError, ValueError, TypeError, AttributeError) as exc:
-            result.dead_letters.append(_dead(source, "entry_invalid",
-                                             f"entry {index}: {type(exc).__name__}: {exc}"[:500],
-                                             _entry_raw(entry)))
+            result.dead_letters.append(
+                _dead(
+                    source,
+                    "entry_invalid",
+                    f"entry {index}: {type(exc).__name__}: {exc}"[:500],
+                    _entry_raw(entry),
+                )
+            )
 
 
 def _ttl(value) -> int | None:

@@ -33,8 +33,15 @@ RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 RSS10 = "{http://purl.org/rss/1.0/}"
 RSS090 = "{http://my.netscape.com/rdf/simple/0.9/}"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
-_RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094",
-                 "2.0": "rss20", "2.00": "rss20", "2.0.1": "rss20"}
+_RSS_VERSIONS = {
+    "0.91": "rss091u",
+    "0.92": "rss092",
+    "0.93": "rss093",
+    "0.94": "rss094",
+    "2.0": "rss20",
+    "2.00": "rss20",
+    "2.0.1": "rss20",
+}
 
 
 class UseByteScan(Exception):
@@ -82,13 +89,26 @@ class Scan:
 
 
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False, strip_cdata=False,
-                           remove_comments=False, recover=False)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        strip_cdata=False,
+        remove_comments=False,
+        recover=False,
+    )
 
 
-def select_new(data: bytes, *, feed_id: str, base: str | None,
-               is_seen: Callable[[str], bool], charset: str | None = None) -> Scan | None:
+def select_new(
+    data: bytes,
+    *,
+    feed_id: str,
+    base: str | None,
+    is_seen: Callable[[str], bool],
+    charset: str | None = None,
+) -> Scan | None:
     """The envelope holding only entries not yet seen, or None to fall back to a full parse.
 
     `charset` is the HTTP Content-Type charset, if any. Raises UseByteScan (see there).
@@ -111,11 +131,21 @@ def select_new(data: bytes, *, feed_id: str, base: str | None,
             element.getparent().remove(element)
     skipped, duplicates = known.skipped, known.duplicates
     removed = skipped + duplicates
-    envelope = data if removed == 0 else etree.tostring(root.getroottree(), encoding="utf-8",
-                                                        xml_declaration=True)
-    return Scan(envelope=envelope, total=len(entries), kept=len(entries) - removed,
-                skipped=skipped, duplicates=duplicates, ttl=ttl, version=version,
-                reencoded=removed > 0)
+    envelope = (
+        data
+        if removed == 0
+        else etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
+    )
+    return Scan(
+        envelope=envelope,
+        total=len(entries),
+        kept=len(entries) - removed,
+        skipped=skipped,
+        duplicates=duplicates,
+        ttl=ttl,
+        version=version,
+        reencoded=removed > 0,
+    )
 
 
 def _is_utf8(name: str | None) -> bool:
@@ -131,8 +161,10 @@ def _shape(root) -> tuple[str, list, int | None] | None:
         channel = root.find("channel")
         items = root.findall("channel/item") + root.findall("item")
         version = _RSS_VERSIONS.get(root.get("version", "").strip(), "rss")
-        if version == "rss091u" and "netscape" in (root.getroottree().docinfo.public_id or
-                                                   "").lower():
+        if (
+            version == "rss091u"
+            and "netscape" in (root.getroottree().docinfo.public_id or "").lower()
+        ):
             version = "rss091n"
         return version, items, _ttl(channel)
     if tag == f"{RDF}RDF":
@@ -164,8 +196,11 @@ def _base_of(element, base: str | None) -> str:
         declared = node.get(_XML_BASE) or node.get("base")
         if not declared:
             continue
-        current = (make_safe_absolute_uri(current, declared) or current) if current \
+        current = (
+            (make_safe_absolute_uri(current, declared) or current)
+            if current
             else _urljoin(current, declared)
+        )
     return current
 
 
@@ -202,8 +237,10 @@ def _link_key(link: str | None, base: str) -> str | None:
 
 def _atom_link(element, ns: str) -> str | None:
     for link in element.findall(f"{ns}link"):
-        if link.get("rel", "alternate") == "alternate" and \
-                link.get("type", "text/html") in ("text/html", "application/xhtml+xml"):
+        if link.get("rel", "alternate") == "alternate" and link.get("type", "text/html") in (
+            "text/html",
+            "application/xhtml+xml",
+        ):
             return link.get("href")
     return None
 

@@ -44,8 +44,9 @@ _DECLARATION = re.compile(rb"<\?xml[^>]*\?>")
 _TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>")
 
 
-def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
-                       is_seen: Callable[[str], bool]) -> Scan | None:
+def select_new_lenient(
+    data: bytes, *, feed_id: str, base: str | None, is_seen: Callable[[str], bool]
+) -> Scan | None:
     """Like prescan.select_new for a malformed document, or None for a full lenient parse."""
     if b"base=" in data:
         return None
@@ -55,7 +56,7 @@ def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
     if root is None:
         return None
     first = _first_outside(_START, data, root.end(), opaque, starts)
-    head = data[root.start():first.start() if first else len(data)]
+    head = data[root.start() : first.start() if first else len(data)]
     declaration = _DECLARATION.match(data)
     wrapper_open = (declaration.group(0) if declaration else b"") + _wrapper(head)
     wrapper_close = b"</wirewatch-envelope>"
@@ -76,16 +77,22 @@ def select_new_lenient(data: bytes, *, feed_id: str, base: str | None,
         pos = end
         if not clean:
             continue
-        key = _span_key(data[start.start():end], wrapper_open, wrapper_close, base)
+        key = _span_key(data[start.start() : end], wrapper_open, wrapper_close, base)
         if key is _BROKEN:
             clean = False
             continue
         if key is not None and known.cut(key):
             cuts.append((start.start(), end))
     envelope = _cut(data, cuts)
-    return Scan(envelope=envelope, total=total, kept=total - len(cuts), skipped=known.skipped,
-                duplicates=known.duplicates, ttl=_ttl(head),
-                version=_version(root.group(0), b"netscape" in data[:root.start()].lower()))
+    return Scan(
+        envelope=envelope,
+        total=total,
+        kept=total - len(cuts),
+        skipped=known.skipped,
+        duplicates=known.duplicates,
+        ttl=_ttl(head),
+        version=_version(root.group(0), b"netscape" in data[: root.start()].lower()),
+    )
 
 
 def _wrapper(head: bytes) -> bytes:
@@ -136,8 +143,7 @@ _BROKEN = object()
 """Marker: the span is not a complete element (stop cutting from here on)."""
 
 
-def _span_key(span: bytes, wrapper_open: bytes, wrapper_close: bytes,
-              base: str | None):
+def _span_key(span: bytes, wrapper_open: bytes, wrapper_close: bytes, base: str | None):
     """The entry's key; None to keep it; _BROKEN when the span is not a complete element."""
     try:
         wrapper = etree.fromstring(wrapper_open + span + wrapper_close, _parser())

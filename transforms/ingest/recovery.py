@@ -38,9 +38,13 @@ def salvage(parsed, data: bytes) -> Salvage:
     if complete < len(entries) or not _ROOT_CLOSE.search(data, after_entries):
         lost = max(len(entries) - complete, 0)
         kept = min(complete, len(entries))
-        return Salvage(entries[:complete], truncated=(
-            f"the document ends early: {lost} incomplete entr{'y' if lost == 1 else 'ies'} "
-            f"dropped, {kept} kept; {problem}"))
+        return Salvage(
+            entries[:complete],
+            truncated=(
+                f"the document ends early: {lost} incomplete entr{'y' if lost == 1 else 'ies'} "
+                f"dropped, {kept} kept; {problem}"
+            ),
+        )
     return Salvage(entries, warning=f"malformed XML parsed leniently: {problem}")
 
 

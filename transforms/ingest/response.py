@@ -23,15 +23,15 @@ def base_url(feed_url: str, headers: dict[str, str]) -> str | None:
     return urljoin(feed_url, location) if location else feed_url
 
 
-def feedparser_headers(headers: dict[str, str], base: str | None, *,
-                       utf8: bool) -> dict[str, str]:
+def feedparser_headers(headers: dict[str, str], base: str | None, *, utf8: bool) -> dict[str, str]:
     """The response headers feedparser sees. `utf8`: the body was re-serialized as UTF-8."""
     out = {k: v for k, v in headers.items() if k in ("content-type", "content-language")}
     if base:
         out["content-location"] = base
     if utf8 and "content-type" in out:
-        out["content-type"] = re.sub(r";\s*charset=[^;]*", "", out["content-type"]) + \
-            "; charset=utf-8"
+        out["content-type"] = (
+            re.sub(r";\s*charset=[^;]*", "", out["content-type"]) + "; charset=utf-8"
+        )
     return out
 
 

@@ -14,13 +14,23 @@ import codecs
 import re
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-_NETSCAPE = (b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
-             b'"http://my.netscape.com/publish/formats/rss-0.91.dtd">')
+_NETSCAPE = (
+    b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+    b'"http://my.netscape.com/publish/formats/rss-0.91.dtd">'
+)
 _XML_DECL_ENCODING = re.compile(rb"^(<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2")
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-_WIDE = ((b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
-         (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_WIDE = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+)
 
 
 def sanitize(body: bytes) -> bytes:
@@ -51,8 +61,8 @@ def strip_doctype(body: bytes) -> bytes:
         if found is None or _root_started(body, pos, found.start()):
             break
         end = _doctype_end(body, found.end())
-        out.append(body[pos:found.start()])
-        if b"netscape" in body[found.start():end].lower():
+        out.append(body[pos : found.start()])
+        if b"netscape" in body[found.start() : end].lower():
             out.append(_NETSCAPE)
         pos = end
     out.append(body[pos:])

@@ -23,17 +23,38 @@ RETRY_AFTER_CAP = 24 * 3600.0
 JITTER = 0.1
 
 
-def next_due(now: datetime, interval: float, *, failures: int = 0,
-             retry_after: float | None = None, max_age: float | None = None,
-             ttl_minutes: int | None = None, rng: random.Random | None = None) -> datetime:
+def next_due(
+    now: datetime,
+    interval: float,
+    *,
+    failures: int = 0,
+    retry_after: float | None = None,
+    max_age: float | None = None,
+    ttl_minutes: int | None = None,
+    rng: random.Random | None = None,
+) -> datetime:
     """The next poll time for a feed polled every `interval` seconds."""
-    return now + timedelta(seconds=next_delay(interval, failures=failures, retry_after=retry_after,
-                                              max_age=max_age, ttl_minutes=ttl_minutes, rng=rng))
+    return now + timedelta(
+        seconds=next_delay(
+            interval,
+            failures=failures,
+            retry_after=retry_after,
+            max_age=max_age,
+            ttl_minutes=ttl_minutes,
+            rng=rng,
+        )
+    )
 
 
-def next_delay(interval: float, *, failures: int = 0, retry_after: float | None = None,
-               max_age: float | None = None, ttl_minutes: int | None = None,
-               rng: random.Random | None = None) -> float:
+def next_delay(
+    interval: float,
+    *,
+    failures: int = 0,
+    retry_after: float | None = None,
+    max_age: float | None = None,
+    ttl_minutes: int | None = None,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds until the next poll (see the module docstring for the rules)."""
     rand = rng or random
     delay = max(float(interval), 1.0)

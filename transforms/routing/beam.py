@@ -21,6 +21,7 @@ class _RouteDoFn(beam.DoFn):
 
     def setup(self):
         from wirewatch.transforms.routing.router import Router
+
         self.config = self.config_ref.value
         self.router = Router(self.config)
 

@@ -28,18 +28,24 @@ def routing_problems(config: Config) -> list[str]:
         if selected and not reached:
             continue  # a route with no sinks drops these matches on purpose
         if not reached:
-            problems.append(f"{src}: rules[{rule.id}]: no route selects rule '{rule.id}', so its "
-                            f"matches reach no sink. Fix: add a route for it, a catch-all route "
-                            f"(- sinks: [console]), or give the rule sinks:")
+            problems.append(
+                f"{src}: rules[{rule.id}]: no route selects rule '{rule.id}', so its "
+                f"matches reach no sink. Fix: add a route for it, a catch-all route "
+                f"(- sinks: [console]), or give the rule sinks:"
+            )
         elif not any(s in active for s in reached):
-            problems.append(f"{src}: rules[{rule.id}]: every sink rule '{rule.id}' reaches "
-                            f"({', '.join(sorted(set(reached)))}) is disabled. Fix: set the sink's "
-                            f"credentials or route the rule to another sink too")
+            problems.append(
+                f"{src}: rules[{rule.id}]: every sink rule '{rule.id}' reaches "
+                f"({', '.join(sorted(set(reached)))}) is disabled. Fix: set the sink's "
+                f"credentials or route the rule to another sink too"
+            )
     for i in range(len(config.routes)):
         if config.rules and not fired[i] and not _only_direct(config):
-            problems.append(f"{src}: routes[{i}]: route {i} can never fire: no rule reaches it "
-                            f"(earlier routes take them, or none has the rules/severity/labels it "
-                            f"selects). Fix: reorder the routes, add continue: true, or remove it")
+            problems.append(
+                f"{src}: routes[{i}]: route {i} can never fire: no rule reaches it "
+                f"(earlier routes take them, or none has the rules/severity/labels it "
+                f"selects). Fix: reorder the routes, add continue: true, or remove it"
+            )
     return problems
 
 

@@ -68,8 +68,7 @@ def quiet_until(quiet: QuietHours | None, severity: str, now: datetime) -> datet
     return None
 
 
-def decide(route: RouteConfig | None, severity: str, state: GroupState,
-           now: datetime) -> Decision:
+def decide(route: RouteConfig | None, severity: str, state: GroupState, now: datetime) -> Decision:
     """Send now, or hold until `due_at`. A group with alerts on hold keeps holding (order)."""
     if route is None:
         return Decision(action="send", state=state)
@@ -81,16 +80,23 @@ def decide(route: RouteConfig | None, severity: str, state: GroupState,
     quiet_end = quiet_until(route.quiet_hours, severity, now)
     if quiet_end is not None:
         return _hold(state, quiet_end)
-    window_open = (state.window_start is not None
-                   and now < state.window_start + timedelta(seconds=route.group_interval))
+    window_open = state.window_start is not None and now < state.window_start + timedelta(
+        seconds=route.group_interval
+    )
     if not window_open:
         if route.group_wait > 0:
             return _hold(state, now + timedelta(seconds=route.group_wait))
-        return Decision(action="send", state=GroupState(window_start=now, sent_in_window=1,
-                                                        last_digest_at=state.last_digest_at))
+        return Decision(
+            action="send",
+            state=GroupState(
+                window_start=now, sent_in_window=1, last_digest_at=state.last_digest_at
+            ),
+        )
     if state.sent_in_window < route.max_alerts:
-        return Decision(action="send", state=state.model_copy(
-            update={"sent_in_window": state.sent_in_window + 1}))
+        return Decision(
+            action="send",
+            state=state.model_copy(update={"sent_in_window": state.sent_in_window + 1}),
+        )
     window_end = state.window_start + timedelta(seconds=route.group_interval)
     repeat = timedelta(seconds=route.repeat_interval or route.group_interval)
     due = max(window_end, state.last_digest_at + repeat) if state.last_digest_at else window_end

@@ -20,13 +20,16 @@ class Router:
     def __init__(self, config: Config):
         active = active_sinks(config)
         self.config = config
-        self.deliveries = {rule.id: [(i, s) for i, s in config.deliveries_for(rule) if s in active]
-                           for rule in config.rules}
+        self.deliveries = {
+            rule.id: [(i, s) for i, s in config.deliveries_for(rule) if s in active]
+            for rule in config.rules
+        }
 
     def route(self, match: Match) -> list[Alert]:
         alerts = []
         for index, sink in self.deliveries.get(match.rule_id, []):
             group_by = self.config.routes[index].group_by if index >= 0 else ["rule"]
-            alerts.append(Alert.for_match(match, sink, route=index,
-                                          group=group_label(match, group_by)))
+            alerts.append(
+                Alert.for_match(match, sink, route=index, group=group_label(match, group_by))
+            )
         return alerts

@@ -35,6 +35,7 @@ def rules_config_json(config) -> str:
 def ruleset_for(config_json: str) -> RuleSet:
     """Compile once per process and rules config (a pure function of its argument)."""
     from wirewatch.transforms.config import Config
+
     return compile_rules(Config.model_validate_json(config_json))
 
 

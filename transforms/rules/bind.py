@@ -26,7 +26,7 @@ class Vocabulary:
     descendants: dict[str, frozenset[str]]
     entity_ids: tuple[str, ...]
     entity_keys: dict[str, frozenset[str]]  # folded id/name/alias -> ids
-    entity_names: dict[str, str]             # folded id/name/alias -> as written in the config
+    entity_names: dict[str, str]  # folded id/name/alias -> as written in the config
 
     @classmethod
     def from_config(cls, config) -> Vocabulary:
@@ -49,9 +49,13 @@ class Vocabulary:
             for name in (entity.id, entity.name, *entity.aliases):
                 keys.setdefault(key(name), set()).add(entity.id)
                 names.setdefault(key(name), name)
-        return cls(tuple(t.id for t in config.taxonomy), descendants,
-                   tuple(e.id for e in config.entities),
-                   {k: frozenset(v) for k, v in keys.items()}, names)
+        return cls(
+            tuple(t.id for t in config.taxonomy),
+            descendants,
+            tuple(e.id for e in config.entities),
+            {k: frozenset(v) for k, v in keys.items()},
+            names,
+        )
 
 
 def _did_you_mean(word: str, choices) -> str:
@@ -65,8 +69,13 @@ def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryErr
         return _text(node, use_stems)
     if isinstance(node, Near):
         fields = (node.left.field,) if node.left.field else DEFAULT_FIELDS
-        return m.NearNode(_unit(node.left, use_stems), _unit(node.right, use_stems),
-                          node.distance, fields, (_label(node.left), _label(node.right)))
+        return m.NearNode(
+            _unit(node.left, use_stems),
+            _unit(node.right, use_stems),
+            node.distance,
+            fields,
+            (_label(node.left), _label(node.right)),
+        )
     if isinstance(node, Tag):
         return _tag(node, vocab, problems)
     if isinstance(node, Not):
@@ -115,10 +124,14 @@ def _tag(tag: Tag, vocab: Vocabulary, problems: list[QueryError]):
     if tag.field == "topic":
         ids = vocab.descendants.get(tag.value) or vocab.descendants.get(tag.value.lower())
         if ids is None:
-            problems.append(QueryError(
-                f"unknown topic '{tag.value}'", *value_span,
-                f"{_did_you_mean(tag.value, vocab.topic_ids)}topic: takes an id defined under "
-                f"taxonomy"))
+            problems.append(
+                QueryError(
+                    f"unknown topic '{tag.value}'",
+                    *value_span,
+                    f"{_did_you_mean(tag.value, vocab.topic_ids)}topic: takes an id defined under "
+                    f"taxonomy",
+                )
+            )
             return m.NeverNode(str(tag))
         return m.TopicNode(ids, tag.op, tag.threshold)
     if tag.field == "entity":
@@ -126,9 +139,13 @@ def _tag(tag: Tag, vocab: Vocabulary, problems: list[QueryError]):
         if ids is None:
             close = difflib.get_close_matches(key(tag.value), list(vocab.entity_names), n=1)
             hint = f"did you mean '{vocab.entity_names[close[0]]}'? " if close else ""
-            problems.append(QueryError(
-                f"unknown entity '{tag.value}'", *value_span,
-                f"{hint}entity: takes an id, name or alias defined under entities"))
+            problems.append(
+                QueryError(
+                    f"unknown entity '{tag.value}'",
+                    *value_span,
+                    f"{hint}entity: takes an id, name or alias defined under entities",
+                )
+            )
             return m.NeverNode(str(tag))
         return m.EntityNode(ids, tag.op, tag.threshold)
     if tag.field == "type":

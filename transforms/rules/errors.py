@@ -34,6 +34,8 @@ class QueryError(ValueError):
         width = max(1, min(self.end, line_end + 1) - self.start)
         where = f"line {query.count(chr(10), 0, self.start) + 1}, " if "\n" in query else ""
         fix = f". Fix: {self.fix}" if self.fix else ""
-        return (f"{where}column {column + 1}: {self.message}{fix}\n"
-                f"    {line}\n"
-                f"    {' ' * column}{'^' * width}")
+        return (
+            f"{where}column {column + 1}: {self.message}{fix}\n"
+            f"    {line}\n"
+            f"    {' ' * column}{'^' * width}"
+        )

@@ -20,6 +20,7 @@ MAX_SPANS = 20  # evidence kept per term and field: enough to highlight, bounded
 
 # --- nodes -----------------------------------------------------------------------------------
 
+
 class _ByEval:
     """Nodes whose evidence is as cheap as the yes/no (tags, NEAR): holds = eval found some."""
 
@@ -83,8 +84,9 @@ class WordNode(TextNode):
                 if at < 0:
                     break
                 end = at + n
-                if (at == 0 or folded[at - 1] == " ") and (end == len(folded)
-                                                             or folded[end] == " "):
+                if (at == 0 or folded[at - 1] == " ") and (
+                    end == len(folded) or folded[end] == " "
+                ):
                     out.append((name, self.label, at, end, ""))
                 at = end
         return out or None
@@ -148,8 +150,11 @@ class TopicNode(_ByEval):
     threshold: float | None = None
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
-        out = [("topic", tid, -1, -1, f"{score:.2f}") for tid, score in view.topics.items()
-               if tid in self.ids and _passes(score, self.op, self.threshold)]
+        out = [
+            ("topic", tid, -1, -1, f"{score:.2f}")
+            for tid, score in view.topics.items()
+            if tid in self.ids and _passes(score, self.op, self.threshold)
+        ]
         return out or None
 
 
@@ -162,8 +167,11 @@ class EntityNode(_ByEval):
     threshold: float | None = None
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
-        out = [("entity", e.id, -1, -1, e.name) for e in view.entities
-               if e.id in self.ids and _passes(e.count, self.op, self.threshold)]
+        out = [
+            ("entity", e.id, -1, -1, e.name)
+            for e in view.entities
+            if e.id in self.ids and _passes(e.count, self.op, self.threshold)
+        ]
         return out or None
 
 
@@ -172,8 +180,11 @@ class TypeNode(_ByEval):
     type: str
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
-        out = [("type", self.type, -1, -1, f"{e.id} {e.name}") for e in view.entities
-               if e.type.upper() == self.type]
+        out = [
+            ("type", self.type, -1, -1, f"{e.id} {e.name}")
+            for e in view.entities
+            if e.type.upper() == self.type
+        ]
         return out or None
 
 

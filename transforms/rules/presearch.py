@@ -28,10 +28,10 @@ from wirewatch.transforms.rules import units as u
 from wirewatch.transforms.rules.text import StemCache
 from wirewatch.transforms.rules.view import ArticleView
 
-STEM = "\x01"   # key prefixes: tokens never contain control characters (fold blanks them)
+STEM = "\x01"  # key prefixes: tokens never contain control characters (fold blanks them)
 TAG = "\x02"
 PREFIX = "\x03"
-_SEP = "\x00"   # joins tokens for the prefix automaton: a pattern "\0pre" only fits a token start
+_SEP = "\x00"  # joins tokens for the prefix automaton: a pattern "\0pre" only fits a token start
 
 Clauses = list[frozenset[str]]  # all must meet the article's keys; [] = nothing known
 
@@ -86,8 +86,7 @@ def required(node, key_cost=_key_cost) -> Clauses:
     if isinstance(node, m.NotNode):
         return []
     if isinstance(node, m.AndNode):
-        return list(dict.fromkeys(c for child in node.children
-                                  for c in required(child, key_cost)))
+        return list(dict.fromkeys(c for child in node.children for c in required(child, key_cost)))
     if isinstance(node, m.OrNode):
         union: set[str] = set()
         for child in node.children:
@@ -116,10 +115,11 @@ class Plan:
         self.checks: list[tuple[frozenset[str], ...]] = []
         prefixes: set[str] = set()
         for i, node in enumerate(nodes):
-            ordered = sorted(dict.fromkeys(required(node, key_cost)),
-                             key=lambda c: cost(c, key_cost))
+            ordered = sorted(
+                dict.fromkeys(required(node, key_cost)), key=lambda c: cost(c, key_cost)
+            )
             prefixes.update(k[1:] for c in ordered for k in c if k.startswith(PREFIX))
-            self.checks.append(tuple(ordered[1: 1 + max_checks]))
+            self.checks.append(tuple(ordered[1 : 1 + max_checks]))
             if not ordered:
                 self.always.append(i)
                 continue
@@ -159,8 +159,8 @@ class Presearch:
         self.uses_author = any(_uses_author(n) for n in nodes)
         self.stem_keys = StemCache(STEM)
         self.seen: Counter[str] = Counter()
-        self.articles = 0   # seen by candidates()
-        self.observed = 0   # of which counted in `seen`
+        self.articles = 0  # seen by candidates()
+        self.observed = 0  # of which counted in `seen`
         self.plan = Plan(nodes, _key_cost, self.MAX_CHECKS)
 
     def keys(self, view: ArticleView) -> tuple[set[str], set[str]]:

@@ -23,8 +23,8 @@ from wirewatch.transforms.rules.view import ArticleView
 @dataclass(frozen=True)
 class CompiledRule:
     config: RuleConfig
-    query: Node       # the parsed query, for `check` and for printing
-    node: object      # the executable tree (transforms.rules.match)
+    query: Node  # the parsed query, for `check` and for printing
+    node: object  # the executable tree (transforms.rules.match)
 
     @property
     def id(self) -> str:
@@ -64,14 +64,18 @@ _HIT_ORDER = itemgetter(0, 2, 1)  # field, start, term
 
 def _match(rule: RuleConfig, tagged: TaggedArticle, evidence) -> Match:
     """The Match with its evidence as Hits: each distinct hit once, by field and position."""
-    hits = tuple(Hit(field=field, term=term, start=start, end=end, detail=detail)
-                 for field, term, start, end, detail in sorted(set(evidence), key=_HIT_ORDER))
-    return Match(rule_id=rule.id, severity=rule.severity, labels=dict(rule.labels),
-                 article=tagged, hits=hits)
+    hits = tuple(
+        Hit(field=field, term=term, start=start, end=end, detail=detail)
+        for field, term, start, end, detail in sorted(set(evidence), key=_HIT_ORDER)
+    )
+    return Match(
+        rule_id=rule.id, severity=rule.severity, labels=dict(rule.labels), article=tagged, hits=hits
+    )
 
 
-def compile_rule(rule: RuleConfig, vocab: Vocabulary, source: str,
-                 problems: list[str]) -> CompiledRule | None:
+def compile_rule(
+    rule: RuleConfig, vocab: Vocabulary, source: str, problems: list[str]
+) -> CompiledRule | None:
     """One rule, or None with its problems appended (each with the caret line)."""
     try:
         query = parse(rule.query)
@@ -88,8 +92,9 @@ def compile_rules(config) -> RuleSet:
     """The RuleSet for `config.rules`; RuleError listing every rule that does not compile."""
     vocab = Vocabulary.from_config(config)
     problems: list[str] = []
-    compiled = [compile_rule(rule, vocab, config.source or "<config>", problems)
-                for rule in config.rules]
+    compiled = [
+        compile_rule(rule, vocab, config.source or "<config>", problems) for rule in config.rules
+    ]
     if problems:
         raise RuleError(problems)
     return RuleSet(compiled, vocab)

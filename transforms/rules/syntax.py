@@ -61,10 +61,23 @@ _COLON: ":"
 """
 
 
-_NAMES = {"WORD": "a word", "PHRASE": 'a "phrase"', "LPAR": "'('", "RPAR": "')'",
-          "FIELD": "a field", "NOT": "NOT", "MINUS": "'-'", "PLUS": "'+'", "_OR": "OR",
-          "_AND": "AND", "NEAR": "NEAR/n", "CMP": "a comparison", "SLOP": "~n", "_COLON": "':'",
-          "$END": "the end of the query"}
+_NAMES = {
+    "WORD": "a word",
+    "PHRASE": 'a "phrase"',
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "FIELD": "a field",
+    "NOT": "NOT",
+    "MINUS": "'-'",
+    "PLUS": "'+'",
+    "_OR": "OR",
+    "_AND": "AND",
+    "NEAR": "NEAR/n",
+    "CMP": "a comparison",
+    "SLOP": "~n",
+    "_COLON": "':'",
+    "$END": "the end of the query",
+}
 
 
 def parse(query: str) -> Node:
@@ -78,8 +91,12 @@ def parse(query: str) -> Node:
     except VisitError as exc:
         raise exc.orig_exc from None
     if _depth(tree) > MAX_DEPTH:
-        raise QueryError(f"the query nests more than {MAX_DEPTH} levels deep", 0, len(query),
-                         "flatten it: a OR b OR c needs no parentheses")
+        raise QueryError(
+            f"the query nests more than {MAX_DEPTH} levels deep",
+            0,
+            len(query),
+            "flatten it: a OR b OR c needs no parentheses",
+        )
     return tree
 
 
@@ -103,41 +120,72 @@ def _syntax_error(query: str, exc: UnexpectedInput) -> QueryError:
         if char in '"“”':
             return QueryError("this quote is never closed", pos, len(query), 'add the closing "')
         if char == ":":
-            return QueryError("':' must follow a field name", pos, pos + 1,
-                              "write field:value (fields: " + ", ".join(FIELDS) + ") or quote it")
+            return QueryError(
+                "':' must follow a field name",
+                pos,
+                pos + 1,
+                "write field:value (fields: " + ", ".join(FIELDS) + ") or quote it",
+            )
         if char in "<>=":
-            return QueryError(f"'{char}' only follows a topic or entity value", pos, pos + 1,
-                              "write topic:ID>=0.5 or entity:ID>=2, or quote the text")
+            return QueryError(
+                f"'{char}' only follows a topic or entity value",
+                pos,
+                pos + 1,
+                "write topic:ID>=0.5 or entity:ID>=2, or quote the text",
+            )
         if char == "~":
-            return QueryError("'~n' (proximity) only follows a \"phrase\"", pos, pos + 1,
-                              'write "border wall"~5 or border NEAR/5 wall')
+            return QueryError(
+                "'~n' (proximity) only follows a \"phrase\"",
+                pos,
+                pos + 1,
+                'write "border wall"~5 or border NEAR/5 wall',
+            )
         return QueryError(f"unexpected character {char!r}", pos, pos + 1, "quote it or remove it")
-    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken)
-                                          and exc.token.type == "$END"):
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
         unclosed = _unclosed_paren(query)
         if unclosed is not None:
             return QueryError("this '(' is never closed", unclosed, unclosed + 1, "add a ')'")
         end = len(query.rstrip())
-        return QueryError("the query ends where a term is expected", end, end + 1,
-                          "add a term or remove the trailing operator")
+        return QueryError(
+            "the query ends where a term is expected",
+            end,
+            end + 1,
+            "add a term or remove the trailing operator",
+        )
     assert isinstance(exc, UnexpectedToken)
     token: Token = exc.token
     start = token.start_pos
     end = token.end_pos if token.end_pos is not None else start + 1
     if token.type == "RPAR":
-        return QueryError("this ')' closes nothing" if _unclosed_paren(query[:start]) is None
-                          else "')' where a term is expected", start, end,
-                          "remove it or add the missing term")
+        return QueryError(
+            "this ')' closes nothing"
+            if _unclosed_paren(query[:start]) is None
+            else "')' where a term is expected",
+            start,
+            end,
+            "remove it or add the missing term",
+        )
     expected = sorted({_NAMES.get(t, t) for t in exc.expected})
     if token.type in ("_AND", "_OR", "NEAR"):
-        return QueryError(f"{token.value} needs a term on each side", start, end,
-                          f"add a term before {token.value}, or write {token.value.lower()!r} "
-                          f"in quotes to search for the word")
+        return QueryError(
+            f"{token.value} needs a term on each side",
+            start,
+            end,
+            f"add a term before {token.value}, or write {token.value.lower()!r} "
+            f"in quotes to search for the word",
+        )
     if token.type == "FIELD":
-        return QueryError(f"'{token.value}:' where a value is expected", start, end + 1,
-                          "quote a value that contains ':'")
-    return QueryError(f"unexpected '{token.value}'", start, end,
-                      "expected " + " or ".join(expected[:4]) + " here")
+        return QueryError(
+            f"'{token.value}:' where a value is expected",
+            start,
+            end + 1,
+            "quote a value that contains ':'",
+        )
+    return QueryError(
+        f"unexpected '{token.value}'", start, end, "expected " + " or ".join(expected[:4]) + " here"
+    )
 
 
 def _unclosed_paren(query: str) -> int | None:
@@ -175,14 +223,22 @@ class _Build(Transformer):
         if token.type == "PHRASE":
             inner = token.value[1:-1]
             if not inner.strip():
-                raise QueryError("the phrase is empty", token.start_pos, token.end_pos,
-                                 "put words between the quotes")
+                raise QueryError(
+                    "the phrase is empty",
+                    token.start_pos,
+                    token.end_pos,
+                    "put words between the quotes",
+                )
             distance = None
             if slop is not None:
                 distance = int(slop.value[1:])
                 if distance > MAX_DISTANCE:
-                    raise QueryError(f"proximity is at most {MAX_DISTANCE} words", slop.start_pos,
-                                     slop.end_pos, f"use ~{MAX_DISTANCE} or less")
+                    raise QueryError(
+                        f"proximity is at most {MAX_DISTANCE} words",
+                        slop.start_pos,
+                        slop.end_pos,
+                        f"use ~{MAX_DISTANCE} or less",
+                    )
             self._check_stars(inner, token.start_pos + 1)
             return Term(inner, phrase=True, slop=distance, span=_span(token, slop or token))
         text = token.value
@@ -197,57 +253,84 @@ class _Build(Transformer):
             at_end = i + 1 == len(text) or text[i + 1].isspace()
             word_start = max(text.rfind(" ", 0, i) + 1, 0)
             if not at_end:
-                raise QueryError("a wildcard '*' may only end a word (prefix search)",
-                                 offset + i, offset + i + 1, "write the prefix then '*', e.g. deport*")
+                raise QueryError(
+                    "a wildcard '*' may only end a word (prefix search)",
+                    offset + i,
+                    offset + i + 1,
+                    "write the prefix then '*', e.g. deport*",
+                )
             if i - word_start < MIN_PREFIX:
-                raise QueryError(f"a prefix needs at least {MIN_PREFIX} characters before '*'",
-                                 offset + word_start, offset + i + 1,
-                                 "write a longer prefix, e.g. deport*")
+                raise QueryError(
+                    f"a prefix needs at least {MIN_PREFIX} characters before '*'",
+                    offset + word_start,
+                    offset + i + 1,
+                    "write a longer prefix, e.g. deport*",
+                )
 
-    def field_value(self, name: Token, term: Term, cmp: Token | None = None,
-                    number: Token | None = None) -> Node:
+    def field_value(
+        self, name: Token, term: Term, cmp: Token | None = None, number: Token | None = None
+    ) -> Node:
         field = self._field(name)
         span = _span(name, number or term)
         if field in TAG_FIELDS:
             if term.slop is not None:
-                raise QueryError(f"'~n' does not apply to {field}:", *term.span,
-                                 "remove the ~n")
+                raise QueryError(f"'~n' does not apply to {field}:", *term.span, "remove the ~n")
             threshold = None
             if cmp is not None:
                 if field not in ("topic", "entity"):
-                    raise QueryError(f"{field}: takes no threshold", cmp.start_pos,
-                                     number.end_pos, "thresholds apply to topic: (score) and "
-                                     "entity: (mention count)")
+                    raise QueryError(
+                        f"{field}: takes no threshold",
+                        cmp.start_pos,
+                        number.end_pos,
+                        "thresholds apply to topic: (score) and entity: (mention count)",
+                    )
                 try:
                     threshold = float(number.value)
                 except ValueError:
-                    raise QueryError(f"'{number.value}' is not a number", number.start_pos,
-                                     number.end_pos, "write e.g. topic:immigration>=0.5") from None
+                    raise QueryError(
+                        f"'{number.value}' is not a number",
+                        number.start_pos,
+                        number.end_pos,
+                        "write e.g. topic:immigration>=0.5",
+                    ) from None
             if term.prefix and field not in ("feed", "lang"):
-                raise QueryError(f"{field}: takes an exact value, not a prefix", *term.span,
-                                 "remove the '*'")
+                raise QueryError(
+                    f"{field}: takes an exact value, not a prefix", *term.span, "remove the '*'"
+                )
             return Tag(field, term.text, cmp.value if cmp else None, threshold, term.prefix, span)
         if cmp is not None:
-            raise QueryError(f"{field}: takes no threshold", cmp.start_pos, number.end_pos,
-                             "thresholds apply to topic: (score) and entity: (mention count)")
+            raise QueryError(
+                f"{field}: takes no threshold",
+                cmp.start_pos,
+                number.end_pos,
+                "thresholds apply to topic: (score) and entity: (mention count)",
+            )
         return Term(term.text, field, term.phrase, term.prefix, term.slop, span)
 
     def field_group(self, name: Token, lpar: Token, inner: Node, rpar: Token) -> Node:
         field = self._field(name)
         if field in TAG_FIELDS:
-            raise QueryError(f"{field}:( ... ) is not supported", name.start_pos, lpar.end_pos,
-                             f"write ({field}:a OR {field}:b)")
+            raise QueryError(
+                f"{field}:( ... ) is not supported",
+                name.start_pos,
+                lpar.end_pos,
+                f"write ({field}:a OR {field}:b)",
+            )
         return replace(_with_field(inner, field), span=_span(name, rpar))
 
     def _field(self, name: Token) -> str:
         field = name.value.lower()
         if field not in FIELDS:
             import difflib
+
             close = difflib.get_close_matches(field, FIELDS, n=1)
             hint = f"did you mean '{close[0]}:'? " if close else ""
-            raise QueryError(f"unknown field '{name.value}'", name.start_pos, name.end_pos,
-                             f"{hint}fields are " + ", ".join(FIELDS)
-                             + "; quote the text to search for it")
+            raise QueryError(
+                f"unknown field '{name.value}'",
+                name.start_pos,
+                name.end_pos,
+                f"{hint}fields are " + ", ".join(FIELDS) + "; quote the text to search for it",
+            )
         return field
 
     def group(self, lpar: Token, inner: Node, rpar: Token) -> Node:
@@ -263,22 +346,39 @@ class _Build(Transformer):
         left = items[0]
         for op, right in zip(items[1::2], items[2::2]):
             if isinstance(left, Near):
-                raise QueryError("NEAR cannot be chained", op.start_pos, op.end_pos,
-                                 "write (a NEAR/5 b) AND (b NEAR/5 c)")
+                raise QueryError(
+                    "NEAR cannot be chained",
+                    op.start_pos,
+                    op.end_pos,
+                    "write (a NEAR/5 b) AND (b NEAR/5 c)",
+                )
             for side in (left, right):
                 if not isinstance(side, Term):
-                    raise QueryError("NEAR joins words, prefixes or phrases", *side.span,
-                                     "move AND/OR/NOT and field values outside the NEAR")
+                    raise QueryError(
+                        "NEAR joins words, prefixes or phrases",
+                        *side.span,
+                        "move AND/OR/NOT and field values outside the NEAR",
+                    )
             if (left.field or None) != (right.field or None):
-                raise QueryError("both sides of NEAR must search the same field", *_span(left, right),
-                                 "write title:(a NEAR/5 b)")
+                raise QueryError(
+                    "both sides of NEAR must search the same field",
+                    *_span(left, right),
+                    "write title:(a NEAR/5 b)",
+                )
             if left.slop is not None or right.slop is not None:
-                raise QueryError("a phrase with ~n cannot be a side of NEAR", *_span(left, right),
-                                 "remove the ~n")
+                raise QueryError(
+                    "a phrase with ~n cannot be a side of NEAR",
+                    *_span(left, right),
+                    "remove the ~n",
+                )
             distance = int(op.value[5:]) if "/" in op.value else DEFAULT_NEAR
             if distance < 1 or distance > MAX_DISTANCE:
-                raise QueryError(f"NEAR/n takes 1 to {MAX_DISTANCE}", op.start_pos, op.end_pos,
-                                 "write e.g. NEAR/5")
+                raise QueryError(
+                    f"NEAR/n takes 1 to {MAX_DISTANCE}",
+                    op.start_pos,
+                    op.end_pos,
+                    "write e.g. NEAR/5",
+                )
             left = Near(left, right, distance, _span(left, right))
         return left
 
@@ -297,18 +397,23 @@ def _flat(kind: type, children) -> tuple:
     return tuple(out)
 
 
-_PARSER = Lark(GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False,
-               transformer=_Build())
+_PARSER = Lark(
+    GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False, transformer=_Build()
+)
 
 
 def _with_field(node: Node, field: str) -> Node:
     """`title:(a OR "b c")` is `title:a OR title:"b c"`; an inner field of its own is kept."""
     if isinstance(node, Term):
-        return node if node.field else Term(node.text, field, node.phrase, node.prefix, node.slop,
-                                            node.span)
+        return (
+            node
+            if node.field
+            else Term(node.text, field, node.phrase, node.prefix, node.slop, node.span)
+        )
     if isinstance(node, Near):
-        return Near(_with_field(node.left, field), _with_field(node.right, field), node.distance,
-                    node.span)
+        return Near(
+            _with_field(node.left, field), _with_field(node.right, field), node.distance, node.span
+        )
     if isinstance(node, Not):
         return Not(_with_field(node.child, field), node.span)
     if isinstance(node, (And, Or)):

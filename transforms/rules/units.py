@@ -102,8 +102,11 @@ class Unit:
         if self.slop is None:
             n = len(fv.tokens)
             k = len(leaves)
-            return [(p, p + k - 1) for p in first if p + k <= n
-                    and all(leaf.at(fv, p + i) for i, leaf in enumerate(leaves[1:], 1))]
+            return [
+                (p, p + k - 1)
+                for p in first
+                if p + k <= n and all(leaf.at(fv, p + i) for i, leaf in enumerate(leaves[1:], 1))
+            ]
         return self._sloppy(fv)
 
     def _sloppy(self, fv: FieldView) -> list[tuple[int, int]]:
@@ -132,8 +135,9 @@ def _pattern(kind: str, text: str) -> re.Pattern:
     return re.compile(r"(?<!\S)" + re.escape(text) + r"\S*")
 
 
-def _distinct_choice(window: list[list[int]], used: frozenset = frozenset()
-                     ) -> tuple[int, ...] | None:
+def _distinct_choice(
+    window: list[list[int]], used: frozenset = frozenset()
+) -> tuple[int, ...] | None:
     """One position per leaf, all different (a phrase may repeat a word). Windows are a few
     positions wide, so a plain backtracking search is enough."""
     if not window:

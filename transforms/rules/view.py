@@ -21,11 +21,24 @@ class FieldView:
     """One text field: folded tokens, the set of distinct ones (all a plain word needs), and on
     demand their character spans and a token -> positions index (phrases, NEAR, evidence)."""
 
-    __slots__ = ("text", "folded", "tokens", "vocab", "_spans", "_index", "_stems",
-                 "_stem_vocab", "_stem_index", "_prefixes", "_sorted", "_joined")
+    __slots__ = (
+        "text",
+        "folded",
+        "tokens",
+        "vocab",
+        "_spans",
+        "_index",
+        "_stems",
+        "_stem_vocab",
+        "_stem_index",
+        "_prefixes",
+        "_sorted",
+        "_joined",
+    )
 
-    def __init__(self, text: str, tokens: list[str] | None = None,
-                 spans: list[tuple[int, int]] | None = None):
+    def __init__(
+        self, text: str, tokens: list[str] | None = None, spans: list[tuple[int, int]] | None = None
+    ):
         self.text = text
         if tokens is None:
             self.folded = fold(nfc(text))
@@ -65,7 +78,7 @@ class FieldView:
         return self._stems
 
     def joined(self) -> str:
-        """" tok1 tok2 ... ": a plain phrase occurs iff " w1 w2 " is a substring."""
+        """ " tok1 tok2 ... ": a plain phrase occurs iff " w1 w2 " is a substring."""
         if self._joined is None:
             self._joined = " " + " ".join(self.tokens) + " "
         return self._joined

@@ -26,14 +26,18 @@ def build_sink(name: str, config) -> Sink:
     kind = config.type
     if kind == "console":
         from wirewatch.transforms.sinks.console import ConsoleSink
+
         return ConsoleSink(name, config)
     if kind == "jsonl":
         from wirewatch.transforms.sinks.jsonl import JsonlSink
+
         return JsonlSink(name, config)
     if kind == "slack":
         from wirewatch.transforms.sinks.slack import SlackSink
+
         return SlackSink(name, config)
     if kind == "webhook":
         from wirewatch.transforms.sinks.webhook import WebhookSink
+
         return WebhookSink(name, config)
     raise ValueError(f"unknown sink type {kind!r}")

@@ -29,10 +29,12 @@ class _DeliverSinkDoFn(StoreDoFn):
     def setup(self):
         from wirewatch.transforms.sinks.base import build_sink
         from wirewatch.transforms.sinks.dispatch import Dispatcher
+
         super().setup()
         self.config = self.config_ref.value
-        self.dispatcher = Dispatcher(self.config, self.store,
-                                     lambda name: build_sink(name, self.config.sinks[name]))
+        self.dispatcher = Dispatcher(
+            self.config, self.store, lambda name: build_sink(name, self.config.sinks[name])
+        )
 
     def teardown(self):
         self.dispatcher.close()
@@ -40,8 +42,10 @@ class _DeliverSinkDoFn(StoreDoFn):
 
     def process(self, sink_alerts) -> Iterable:
         name, alerts = sink_alerts
-        ordered = sorted((a for a in alerts if a is not None),
-                         key=lambda a: (a.match.article.article.published, a.key))
+        ordered = sorted(
+            (a for a in alerts if a is not None),
+            key=lambda a: (a.match.article.article.published, a.key),
+        )
         outcomes = [self.dispatcher.offer(alert) for alert in ordered]
         outcomes += self.dispatcher.flush_due(name)
         for outcome in outcomes:
@@ -65,12 +69,19 @@ class Deliver(beam.PTransform):
 
     def expand(self, alerts):
         from wirewatch.transforms.routing.router import active_sinks
-        ticks = (alerts.pipeline
-                 | "SinkTicks" >> beam.Create(sorted(active_sinks(self.config)))
-                 | "Tick" >> beam.Map(lambda name: (name, None)))
+
+        ticks = (
+            alerts.pipeline
+            | "SinkTicks" >> beam.Create(sorted(active_sinks(self.config)))
+            | "Tick" >> beam.Map(lambda name: (name, None))
+        )
         keyed = alerts | "BySink" >> beam.Map(lambda a: (a.sink, a))
-        return ((keyed, ticks)
-                | "WithTicks" >> beam.Flatten()
-                | "GroupBySink" >> beam.GroupByKey()
-                | "Send" >> beam.ParDo(_DeliverSinkDoFn(self.config, self.state_dir))
-                .with_outputs(DEAD, main="outcomes"))
+        return (
+            (keyed, ticks)
+            | "WithTicks" >> beam.Flatten()
+            | "GroupBySink" >> beam.GroupByKey()
+            | "Send"
+            >> beam.ParDo(_DeliverSinkDoFn(self.config, self.state_dir)).with_outputs(
+                DEAD, main="outcomes"
+            )
+        )

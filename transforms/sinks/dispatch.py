@@ -33,8 +33,13 @@ class Outcome(BaseModel):
 class Dispatcher:
     """One per worker: the store, the sinks (built on first use) and an injectable clock."""
 
-    def __init__(self, config: Config, store: StateStore, build_sink: Callable[[str], Sink],
-                 clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        config: Config,
+        store: StateStore,
+        build_sink: Callable[[str], Sink],
+        clock: Callable[[], datetime] = utc_now,
+    ):
         self.config, self.store, self.clock = config, store, clock
         self._build, self.sinks = build_sink, {}
 
@@ -51,16 +56,22 @@ class Dispatcher:
         """A new alert: send it now, hold it for a digest, or skip it if it already went out."""
         if not self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json()):
             return _outcome(alert, "already_sent")
-        route = self.config.routes[alert.route] if 0 <= alert.route < len(self.config.routes) \
-            else None
+        route = (
+            self.config.routes[alert.route] if 0 <= alert.route < len(self.config.routes) else None
+        )
         tagged = alert.match.article
-        first = (self.store.story_alert(tagged.story_id, alert.match.rule_id, alert.sink)
-                 if tagged.story_id and tagged.story_kind == "copy" else None)
+        first = (
+            self.store.story_alert(tagged.story_id, alert.match.rule_id, alert.sink)
+            if tagged.story_id and tagged.story_kind == "copy"
+            else None
+        )
         if first is not None:
             return self._another_source(alert, route, thread_ts=first[1])
         if route is not None:
             key = group_key(alert)
-            decision = decide(route, alert.match.severity, self.store.group_state(key), self.clock())
+            decision = decide(
+                route, alert.match.severity, self.store.group_state(key), self.clock()
+            )
             hold = alert.key if decision.action == "hold" else None
             self.store.save_group(key, alert.sink, decision.state, hold_key=hold)
             if hold:
@@ -81,8 +92,9 @@ class Dispatcher:
             wait = route.group_interval if route is not None else 300
             state = state.model_copy(update={"due_at": self.clock() + timedelta(seconds=wait)})
         folded = alert.model_copy(update={"group": f"more sources for story {story}"})
-        self.store.save_group(key, alert.sink, state, hold_key=alert.key,
-                              hold_payload=folded.model_dump_json())
+        self.store.save_group(
+            key, alert.sink, state, hold_key=alert.key, hold_payload=folded.model_dump_json()
+        )
         return _outcome(alert, "held")
 
     def flush_due(self, sink_name: str) -> list[Outcome]:
@@ -102,8 +114,9 @@ class Dispatcher:
             return _outcome(alert, "already_sent")
         return self._send([alert], _send_one)[0]
 
-    def _send(self, alerts: list[Alert],
-              send: Callable[[Sink, list[Alert]], None]) -> list[Outcome]:
+    def _send(
+        self, alerts: list[Alert], send: Callable[[Sink, list[Alert]], None]
+    ) -> list[Outcome]:
         sink_name = alerts[0].sink
         try:
             ts = send(self.sink(sink_name), alerts)
@@ -112,8 +125,14 @@ class Dispatcher:
             outcomes = []
             for alert in alerts:
                 self.store.finish_alert(alert.key, "dead", 1, reason)
-                letter = DeadLetter.of("deliver", f"sink:{sink_name}", reason, detail=alert.key,
-                                       raw=alert.model_dump_json(), raw_limit=100_000)
+                letter = DeadLetter.of(
+                    "deliver",
+                    f"sink:{sink_name}",
+                    reason,
+                    detail=alert.key,
+                    raw=alert.model_dump_json(),
+                    raw_limit=100_000,
+                )
                 outcomes.append(_outcome(alert, "dead", letter))
             return outcomes
         for alert in alerts:
@@ -146,5 +165,10 @@ def group_key(alert: Alert) -> str:
 
 
 def _outcome(alert: Alert, status: str, letter: DeadLetter | None = None) -> Outcome:
-    return Outcome(key=alert.key, sink=alert.sink, article_id=alert.match.article.article.id,
-                   status=status, dead_letter=letter)
+    return Outcome(
+        key=alert.key,
+        sink=alert.sink,
+        article_id=alert.match.article.article.id,
+        status=status,
+        dead_letter=letter,
+    )

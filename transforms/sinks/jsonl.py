@@ -20,8 +20,9 @@ class JsonlSink:
         self._write(alert.model_dump_json())
 
     def send_digest(self, alerts: list[Alert], label: str) -> None:
-        self._write(json.dumps({"digest": label, "alerts": [a.model_dump(mode="json")
-                                                            for a in alerts]}))
+        self._write(
+            json.dumps({"digest": label, "alerts": [a.model_dump(mode="json") for a in alerts]})
+        )
 
     def _write(self, line: str) -> None:
         if self._file is None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from wirewatch.transforms.model import Alert, Hit
 
-SECTION_TEXT_MAX = 3000   # Slack: section text
+SECTION_TEXT_MAX = 3000  # Slack: section text
 CONTEXT_ELEMENTS_MAX = 10  # Slack: elements in a context block
-FALLBACK_TEXT_MAX = 3000   # keep notifications short; Slack truncates at 40,000
+FALLBACK_TEXT_MAX = 3000  # keep notifications short; Slack truncates at 40,000
 SNIPPET_CHARS = 280
-SEVERITY_ICON = {"info": ":large_blue_circle:", "warning": ":warning:", "critical": ":rotating_light:"}
+SEVERITY_ICON = {
+    "info": ":large_blue_circle:",
+    "warning": ":warning:",
+    "critical": ":rotating_light:",
+}
 
 
 def escape(text: str) -> str:
@@ -83,23 +87,43 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
     text_block = snippet(article.summary, body_hits) if article.summary else ""
     published = article.published.strftime("%Y-%m-%d %H:%M UTC")
     blocks: list[dict] = [
-        {"type": "section", "text": {"type": "mrkdwn",
-                                     "text": truncate(f"{icon} {headline}".strip(), SECTION_TEXT_MAX)}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": truncate(f"{icon} {headline}".strip(), SECTION_TEXT_MAX),
+            },
+        },
     ]
     if text_block:
-        blocks.append({"type": "section",
-                       "text": {"type": "mrkdwn", "text": truncate(text_block, SECTION_TEXT_MAX)}})
-    meta = [f"*{escape(article.feed_id)}*", published,
-            f"rule *{escape(match.rule_id)}* ({escape(match.severity)})",
-            f"why: {escape(truncate(why(alert), 300))}"]
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": truncate(text_block, SECTION_TEXT_MAX)},
+            }
+        )
+    meta = [
+        f"*{escape(article.feed_id)}*",
+        published,
+        f"rule *{escape(match.rule_id)}* ({escape(match.severity)})",
+        f"why: {escape(truncate(why(alert), 300))}",
+    ]
     chips = [f"#{escape(t.id)}" for t in match.article.topics[:4]]
     chips += [escape(e.name) for e in match.article.entities[:4]]
     if chips:
         meta.append(" · ".join(chips))
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": truncate(m, SECTION_TEXT_MAX)} for m in meta[:CONTEXT_ELEMENTS_MAX]]})
-    fallback = truncate(f"[{match.rule_id}] {article.title} {article.link or ''}".strip(),
-                        FALLBACK_TEXT_MAX)
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": truncate(m, SECTION_TEXT_MAX)}
+                for m in meta[:CONTEXT_ELEMENTS_MAX]
+            ],
+        }
+    )
+    fallback = truncate(
+        f"[{match.rule_id}] {article.title} {article.link or ''}".strip(), FALLBACK_TEXT_MAX
+    )
     return escape(fallback), blocks
 
 
@@ -111,7 +135,8 @@ def slack_reply(alert: Alert) -> tuple[str, list[dict]]:
     linked = f"<{url}|{title}>" if url else title
     text = f"Also: {escape(article.feed_id)}, {article.published:%H:%M} — {linked}"
     return escape(f"Also: {article.feed_id} — {truncate(article.title, 200)}"), [
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}]
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}
+    ]
 
 
 def plain_text(alert: Alert) -> str:
@@ -144,7 +169,8 @@ def slack_digest(alerts: list[Alert], label: str) -> tuple[str, list[dict]]:
         url = safe_url(article.link)
         title = escape(truncate(article.title or "(untitled)", 200))
         line = (f"• <{url}|{title}>" if url else f"• {title}") + (
-            f" — {escape(article.feed_id)}, {article.published:%H:%M}")
+            f" — {escape(article.feed_id)}, {article.published:%H:%M}"
+        )
         if sum(len(x) + 1 for x in lines) + len(line) + 40 > SECTION_TEXT_MAX:
             break
         lines.append(line)
@@ -156,8 +182,17 @@ def slack_digest(alerts: list[Alert], label: str) -> tuple[str, list[dict]]:
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate(header, SECTION_TEXT_MAX)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(
-            "rules: " + ", ".join(escape(r) for r in rules), SECTION_TEXT_MAX)}]},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": truncate(
+                        "rules: " + ", ".join(escape(r) for r in rules), SECTION_TEXT_MAX
+                    ),
+                }
+            ],
+        },
     ]
     return escape(truncate(_digest_title(alerts, label), FALLBACK_TEXT_MAX)), blocks
 
@@ -166,6 +201,8 @@ def plain_digest(alerts: list[Alert], label: str) -> str:
     lines = [f"[digest] {_digest_title(alerts, label)}"]
     for alert in alerts:
         article = alert.match.article.article
-        lines.append(f"  - {article.title} ({article.feed_id}, {article.published:%Y-%m-%d %H:%M})"
-                     + (f" {article.link}" if article.link else ""))
+        lines.append(
+            f"  - {article.title} ({article.feed_id}, {article.published:%Y-%m-%d %H:%M})"
+            + (f" {article.link}" if article.link else "")
+        )
     return "\n".join(lines)

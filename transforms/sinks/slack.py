@@ -31,9 +31,16 @@ def retry_handlers(max_retries: int, backoff: float) -> list:
     interval = BackoffRetryIntervalCalculator(backoff_factor=backoff)
     return [
         ConnectionErrorRetryHandler(
-            max_retry_count=max_retries, interval_calculator=interval,
-            error_types=[URLError, ConnectionError, RemoteDisconnected, socket.timeout,
-                         TimeoutError]),
+            max_retry_count=max_retries,
+            interval_calculator=interval,
+            error_types=[
+                URLError,
+                ConnectionError,
+                RemoteDisconnected,
+                socket.timeout,
+                TimeoutError,
+            ],
+        ),
         RateLimitErrorRetryHandler(max_retry_count=max_retries),
         ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
     ]
@@ -48,12 +55,17 @@ class SlackSink:
         self.pace, self._last_post = config.pace, 0.0
         self.webhook = self.web = None
         if config.webhook_url and config.webhook_url.get_secret_value():
-            self.webhook = WebhookClient(config.webhook_url.get_secret_value(), timeout=timeout,
-                                         retry_handlers=handlers)
+            self.webhook = WebhookClient(
+                config.webhook_url.get_secret_value(), timeout=timeout, retry_handlers=handlers
+            )
         else:
             kwargs = {"base_url": config.api_url} if config.api_url else {}
-            self.web = WebClient(token=config.token.get_secret_value(), timeout=timeout,
-                                 retry_handlers=handlers, **kwargs)
+            self.web = WebClient(
+                token=config.token.get_secret_value(),
+                timeout=timeout,
+                retry_handlers=handlers,
+                **kwargs,
+            )
 
     @property
     def threads(self) -> bool:
@@ -85,15 +97,23 @@ class SlackSink:
                 response = self.webhook.send(text=text, blocks=blocks, unfurl_links=False)
                 # WebhookClient returns 4xx/5xx instead of raising: check it.
                 if response.status_code != 200:
-                    raise DeliveryError(f"Slack webhook answered HTTP {response.status_code}: "
-                                        f"{response.body[:200]}")
+                    raise DeliveryError(
+                        f"Slack webhook answered HTTP {response.status_code}: {response.body[:200]}"
+                    )
                 return None
-            response = self.web.chat_postMessage(channel=self.channel, text=text, blocks=blocks,
-                                                 unfurl_links=False, thread_ts=thread_ts)
+            response = self.web.chat_postMessage(
+                channel=self.channel,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                thread_ts=thread_ts,
+            )
             return response.get("ts")
         except SlackApiError as exc:
-            raise DeliveryError(f"Slack API error: {exc.response.get('error', exc)} "
-                                f"(HTTP {exc.response.status_code})") from None
+            raise DeliveryError(
+                f"Slack API error: {exc.response.get('error', exc)} "
+                f"(HTTP {exc.response.status_code})"
+            ) from None
         except (URLError, OSError) as exc:
             raise DeliveryError(f"Slack unreachable: {exc}") from None
 

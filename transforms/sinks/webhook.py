@@ -27,8 +27,9 @@ class WebhookSink:
         self.secret = config.secret.get_secret_value().encode() if config.secret else None
         self.max_retries = config.max_retries
         self.backoff = config.retry_backoff
-        self.client = httpx.Client(timeout=config.timeout,
-                                   headers={"User-Agent": "wirewatch-webhook/0.1"})
+        self.client = httpx.Client(
+            timeout=config.timeout, headers={"User-Agent": "wirewatch-webhook/0.1"}
+        )
 
     def send(self, alert: Alert) -> None:
         self._post(alert.model_dump_json().encode(), alert.key)
@@ -54,7 +55,9 @@ class WebhookSink:
             if response.is_success:
                 return
             problem = f"HTTP {response.status_code}"
-            retry_after = response.headers.get("Retry-After") if response.status_code == 429 else None
+            retry_after = (
+                response.headers.get("Retry-After") if response.status_code == 429 else None
+            )
             if response.status_code not in RETRYABLE:
                 break
         raise DeliveryError(f"webhook {self.url} failed after {attempt + 1} attempts: {problem}")

@@ -70,6 +70,7 @@ class _CommitDoFn(StoreDoFn):
     def process(self, item, barrier):
         from wirewatch.transforms.ingest.beam import seen_keys
         from wirewatch.transforms.state.sqlite import FeedState
+
         if isinstance(item, FeedState):
             self.store.save_feed_state(item)
         else:
@@ -91,5 +92,6 @@ class CommitCycle(beam.PTransform):
     def expand(self, pcolls):
         to_commit, delivered = pcolls
         barrier = delivered | "CountDelivered" >> beam.combiners.Count.Globally()
-        return to_commit | "Commit" >> beam.ParDo(_CommitDoFn(self.state_dir),
-                                                  beam.pvalue.AsSingleton(barrier))
+        return to_commit | "Commit" >> beam.ParDo(
+            _CommitDoFn(self.state_dir), beam.pvalue.AsSingleton(barrier)
+        )

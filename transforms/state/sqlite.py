@@ -110,8 +110,9 @@ class StateStore:
         self.path = Path(state_dir) / self.FILENAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(
+            self.path, timeout=30, isolation_level=None, check_same_thread=False
+        )
         self._db.execute("PRAGMA busy_timeout=30000")
         _retry_locked(self._enable_wal)
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -129,21 +130,25 @@ class StateStore:
         if self._schema_version() == SCHEMA_VERSION:
             return  # the common case: every DoFn opens the store, most files are current
         with self._tx():
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta "
-                             "(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} has schema {version}, newer than this wirewatch "
-                                   f"({SCHEMA_VERSION}); upgrade wirewatch or use another "
-                                   f"--state-dir")
+                raise RuntimeError(
+                    f"{self.path} has schema {version}, newer than this wirewatch "
+                    f"({SCHEMA_VERSION}); upgrade wirewatch or use another "
+                    f"--state-dir"
+                )
             if version and version < SCHEMA_VERSION:
                 for target in range(version + 1, SCHEMA_VERSION + 1):
                     _MIGRATIONS[target](self._db)
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(statement)  # idempotent: IF NOT EXISTS
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)",
-                             (str(SCHEMA_VERSION),))
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
 
     def _schema_version(self) -> int:
         try:
@@ -171,12 +176,21 @@ class StateStore:
     def feed_state(self, feed_id: str) -> FeedState:
         row = self._db.execute(
             "SELECT etag, last_modified, failures, next_due, last_status, last_error, "
-            "ttl_minutes FROM feeds WHERE feed_id=?", (feed_id,)).fetchone()
+            "ttl_minutes FROM feeds WHERE feed_id=?",
+            (feed_id,),
+        ).fetchone()
         if row is None:
             return FeedState(feed_id=feed_id)
-        return FeedState(feed_id=feed_id, etag=row[0], last_modified=row[1], failures=row[2],
-                         next_due=row[3], last_status=row[4], last_error=row[5],
-                         ttl_minutes=row[6])
+        return FeedState(
+            feed_id=feed_id,
+            etag=row[0],
+            last_modified=row[1],
+            failures=row[2],
+            next_due=row[3],
+            last_status=row[4],
+            last_error=row[5],
+            ttl_minutes=row[6],
+        )
 
     def save_feed_state(self, state: FeedState) -> None:
         with self._tx():
@@ -188,26 +202,39 @@ class StateStore:
                 "next_due=excluded.next_due, last_status=excluded.last_status, "
                 "last_error=excluded.last_error, updated_at=excluded.updated_at, "
                 "ttl_minutes=COALESCE(excluded.ttl_minutes, feeds.ttl_minutes)",
-                (state.feed_id, state.etag, state.last_modified, state.failures,
-                 state.next_due.isoformat() if state.next_due else None, state.last_status,
-                 state.last_error, _now(), state.ttl_minutes))
+                (
+                    state.feed_id,
+                    state.etag,
+                    state.last_modified,
+                    state.failures,
+                    state.next_due.isoformat() if state.next_due else None,
+                    state.last_status,
+                    state.last_error,
+                    _now(),
+                    state.ttl_minutes,
+                ),
+            )
 
     def save_feed_ttl(self, feed_id: str, ttl_minutes: int) -> None:
         """The feed's <ttl>, used as a floor on its poll interval from the next poll on."""
         with self._tx():
-            self._db.execute("INSERT INTO feeds (feed_id, updated_at, ttl_minutes) VALUES (?,?,?) "
-                             "ON CONFLICT(feed_id) DO UPDATE SET ttl_minutes=excluded.ttl_minutes",
-                             (feed_id, _now(), ttl_minutes))
+            self._db.execute(
+                "INSERT INTO feeds (feed_id, updated_at, ttl_minutes) VALUES (?,?,?) "
+                "ON CONFLICT(feed_id) DO UPDATE SET ttl_minutes=excluded.ttl_minutes",
+                (feed_id, _now(), ttl_minutes),
+            )
 
     # --- seen articles ------------------------------------------------------------------------
     def seen(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)
         found: set[str] = set()
         for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
+            chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._db.execute(
-                f"SELECT key FROM seen WHERE key IN ({marks})", chunk))
+            found.update(
+                r[0]
+                for r in self._db.execute(f"SELECT key FROM seen WHERE key IN ({marks})", chunk)
+            )
         return found
 
     def touch_seen(self, keys: Iterable[str]) -> None:
@@ -216,14 +243,16 @@ class StateStore:
         if keys:
             now = _now()
             with self._tx():
-                self._db.executemany("UPDATE seen SET seen_at=? WHERE key=?",
-                                     [(now, k) for k in keys])
+                self._db.executemany(
+                    "UPDATE seen SET seen_at=? WHERE key=?", [(now, k) for k in keys]
+                )
 
     def mark_seen(self, keys: Iterable[str]) -> None:
         now = _now()
         with self._tx():
-            self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)",
-                                 [(k, now) for k in keys])
+            self._db.executemany(
+                "INSERT OR IGNORE INTO seen VALUES (?, ?)", [(k, now) for k in keys]
+            )
 
     def prune_seen(self, older_than: timedelta) -> int:
         cutoff = (datetime.now(timezone.utc) - older_than).isoformat()
@@ -232,8 +261,11 @@ class StateStore:
 
     # --- alert ledger -------------------------------------------------------------------------
     def alert(self, key: str) -> AlertRecord | None:
-        row = self._db.execute("SELECT key, sink, status, attempts, error, payload, updated_at "
-                               "FROM alerts WHERE key=?", (key,)).fetchone()
+        row = self._db.execute(
+            "SELECT key, sink, status, attempts, error, payload, updated_at "
+            "FROM alerts WHERE key=?",
+            (key,),
+        ).fetchone()
         return AlertRecord(**dict(zip(AlertRecord.model_fields, row))) if row else None
 
     def claim_alert(self, key: str, sink: str, payload: str) -> bool:
@@ -245,49 +277,78 @@ class StateStore:
             self._db.execute(
                 "INSERT INTO alerts VALUES (?,?,'sending',0,NULL,?,?,NULL) ON CONFLICT(key) DO "
                 "UPDATE SET status='sending', updated_at=excluded.updated_at",
-                (key, sink, payload, _now()))
+                (key, sink, payload, _now()),
+            )
             return True
 
     def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
         with self._tx():
-            self._db.execute("UPDATE alerts SET status=?, attempts=attempts+?, error=?, "
-                             "updated_at=? WHERE key=?", (status, attempts, error, _now(), key))
+            self._db.execute(
+                "UPDATE alerts SET status=?, attempts=attempts+?, error=?, "
+                "updated_at=? WHERE key=?",
+                (status, attempts, error, _now(), key),
+            )
 
     # --- flood-control groups -------------------------------------------------------------
     def group_state(self, group_key: str) -> GroupState:
-        row = self._db.execute("SELECT state FROM groups WHERE group_key=?",
-                               (group_key,)).fetchone()
+        row = self._db.execute(
+            "SELECT state FROM groups WHERE group_key=?", (group_key,)
+        ).fetchone()
         return GroupState.model_validate_json(row[0]) if row else GroupState()
 
-    def save_group(self, group_key: str, sink: str, state: GroupState,
-                   hold_key: str | None = None, hold_payload: str | None = None) -> None:
+    def save_group(
+        self,
+        group_key: str,
+        sink: str,
+        state: GroupState,
+        hold_key: str | None = None,
+        hold_payload: str | None = None,
+    ) -> None:
         """Save a group's state; with `hold_key`, that claimed alert now waits in the group."""
         with self._tx():
-            self._db.execute("INSERT OR REPLACE INTO groups VALUES (?,?,?,?)",
-                             (group_key, sink, state.model_dump_json(),
-                              state.due_at.isoformat() if state.due_at else None))
+            self._db.execute(
+                "INSERT OR REPLACE INTO groups VALUES (?,?,?,?)",
+                (
+                    group_key,
+                    sink,
+                    state.model_dump_json(),
+                    state.due_at.isoformat() if state.due_at else None,
+                ),
+            )
             if hold_key:
-                self._db.execute("UPDATE alerts SET status='held', group_key=?, updated_at=?, "
-                                 "payload=COALESCE(?, payload) WHERE key=?",
-                                 (group_key, _now(), hold_payload, hold_key))
+                self._db.execute(
+                    "UPDATE alerts SET status='held', group_key=?, updated_at=?, "
+                    "payload=COALESCE(?, payload) WHERE key=?",
+                    (group_key, _now(), hold_payload, hold_key),
+                )
 
     # --- the first alert of each story, per rule and sink (thread parent) --------------------
     def story_alert(self, story_id: str, rule_id: str, sink: str) -> tuple[str, str | None] | None:
         """(alert key, Slack ts or None) of the story's first alert for this rule and sink."""
-        row = self._db.execute("SELECT alert_key, ts FROM story_alerts WHERE story_id=? AND "
-                               "rule_id=? AND sink=?", (story_id, rule_id, sink)).fetchone()
+        row = self._db.execute(
+            "SELECT alert_key, ts FROM story_alerts WHERE story_id=? AND rule_id=? AND sink=?",
+            (story_id, rule_id, sink),
+        ).fetchone()
         return (row[0], row[1]) if row else None
 
-    def record_story_alert(self, story_id: str, rule_id: str, sink: str, alert_key: str,
-                           ts: str | None) -> None:
+    def record_story_alert(
+        self, story_id: str, rule_id: str, sink: str, alert_key: str, ts: str | None
+    ) -> None:
         with self._tx():
-            self._db.execute("INSERT OR IGNORE INTO story_alerts VALUES (?,?,?,?,?)",
-                             (story_id, rule_id, sink, alert_key, ts))
+            self._db.execute(
+                "INSERT OR IGNORE INTO story_alerts VALUES (?,?,?,?,?)",
+                (story_id, rule_id, sink, alert_key, ts),
+            )
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:
-        return [r[0] for r in self._db.execute(
-            "SELECT group_key FROM groups WHERE sink=? AND due_at IS NOT NULL AND due_at<=? "
-            "ORDER BY due_at", (sink, now.isoformat()))]
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT group_key FROM groups WHERE sink=? AND due_at IS NOT NULL AND due_at<=? "
+                "ORDER BY due_at",
+                (sink, now.isoformat()),
+            )
+        ]
 
     def next_group_due(self) -> datetime | None:
         row = self._db.execute("SELECT MIN(due_at) FROM groups WHERE due_at IS NOT NULL").fetchone()
@@ -296,14 +357,17 @@ class StateStore:
     def held_alerts(self, group_key: str) -> list[AlertRecord]:
         rows = self._db.execute(
             "SELECT key, sink, status, attempts, error, payload, updated_at FROM alerts "
-            "WHERE group_key=? AND status='held' ORDER BY updated_at", (group_key,)).fetchall()
+            "WHERE group_key=? AND status='held' ORDER BY updated_at",
+            (group_key,),
+        ).fetchall()
         return [AlertRecord(**dict(zip(AlertRecord.model_fields, r))) for r in rows]
 
     def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
         rows = self._db.execute(
             "SELECT key, sink, status, attempts, error, payload, updated_at FROM alerts "
             "WHERE status=? AND updated_at>=? ORDER BY updated_at",
-            (status, since.isoformat() if since else "")).fetchall()
+            (status, since.isoformat() if since else ""),
+        ).fetchall()
         return [AlertRecord(**dict(zip(AlertRecord.model_fields, r))) for r in rows]
 
     # --- dead letters -------------------------------------------------------------------------
@@ -311,18 +375,26 @@ class StateStore:
         with self._tx():
             self._db.executemany(
                 "INSERT INTO dead_letters (stage, source, reason, record, at) VALUES (?,?,?,?,?)",
-                [(d.stage, d.source, d.reason, d.model_dump_json(), d.at.isoformat())
-                 for d in letters])
+                [
+                    (d.stage, d.source, d.reason, d.model_dump_json(), d.at.isoformat())
+                    for d in letters
+                ],
+            )
 
     def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
-        rows = self._db.execute("SELECT record FROM dead_letters ORDER BY id DESC LIMIT ?",
-                                (limit,)).fetchall()
+        rows = self._db.execute(
+            "SELECT record FROM dead_letters ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
         return [DeadLetter.model_validate(json.loads(r[0])) for r in rows]
 
     def counts(self) -> dict[str, int]:
         out = {"schema": self._schema_version()}
-        out.update({t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                    for t in ("feeds", "seen", "dead_letters")})
+        out.update(
+            {
+                t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("feeds", "seen", "dead_letters")
+            }
+        )
         for status, n in self._db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status"):
             out[f"alerts_{status}"] = n
         return out

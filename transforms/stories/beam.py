@@ -25,6 +25,7 @@ class _AssignDoFn(StoreDoFn):
 
     def setup(self):
         from wirewatch.transforms.stories import StoryIndex
+
         super().setup()
         self.index = StoryIndex(self.store, self.settings)
 
@@ -45,7 +46,9 @@ class AssignStories(beam.PTransform):
         self.config, self.state_dir = config, state_dir
 
     def expand(self, tagged):
-        return (tagged
-                | "OneKey" >> beam.Map(lambda t: (0, t))
-                | "InOneGroup" >> beam.GroupByKey()
-                | "Assign" >> beam.ParDo(_AssignDoFn(self.config, self.state_dir)))
+        return (
+            tagged
+            | "OneKey" >> beam.Map(lambda t: (0, t))
+            | "InOneGroup" >> beam.GroupByKey()
+            | "Assign" >> beam.ParDo(_AssignDoFn(self.config, self.state_dir))
+        )

@@ -28,20 +28,37 @@ from typing import Iterable
 
 from wirewatch.transforms.tagging.text import fold
 
-STOPWORDS = frozenset("""a about after against ahead all also am amid among an and any are as at
+STOPWORDS = frozenset(
+    """a about after against ahead all also am amid among an and any are as at
 back be been before being between but by can could did do does during each even for from had has
 have he her here his how i if in into is it its just may me might more most much my new no nor
 not now of off on once only or other our out over own says said say she should since so some
 still such than that the their them then there these they this those through to too under until
 up upon us very via was we were what when where which while who whom why will with within would
-yet you your""".split())
+yet you your""".split()
+)
 """Function words carry no story identity. "not", "no" are here too: negation is judged by the
 headline-change rule (material.py), not by similarity."""
 
-NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-                "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11",
-                "twelve": "12", "dozen": "12", "hundred": "100", "thousand": "1000",
-                "million": "m", "billion": "bn"}
+NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "dozen": "12",
+    "hundred": "100",
+    "thousand": "1000",
+    "million": "m",
+    "billion": "bn",
+}
 """Outlets spell small numbers differently ("nine" vs "9"); both mean the same figure."""
 
 
@@ -132,8 +149,9 @@ def minhasher(num_perm: int) -> MinHasher:
     return MinHasher(num_perm)
 
 
-def fingerprint(title: str, lead: str, *, num_perm: int, lead_words: int,
-                min_title_words: int) -> Fingerprint:
+def fingerprint(
+    title: str, lead: str, *, num_perm: int, lead_words: int, min_title_words: int
+) -> Fingerprint:
     """Title features are folded first, so the title signature is a snapshot on the way."""
     hasher = minhasher(num_perm)
     title_w = content_words(title)
@@ -144,9 +162,12 @@ def fingerprint(title: str, lead: str, *, num_perm: int, lead_words: int,
     full_own = set(title_own)
     full_acc = hasher.update(title_acc, lead_f, full_own)
     return Fingerprint(
-        full=frozenset(full_own), title=frozenset(title_own), title_words=len(title_w),
+        full=frozenset(full_own),
+        title=frozenset(title_own),
+        title_words=len(title_w),
         full_sig=hasher.signature(full_acc),
-        title_sig=hasher.signature(title_acc) if len(title_w) >= min_title_words else None)
+        title_sig=hasher.signature(title_acc) if len(title_w) >= min_title_words else None,
+    )
 
 
 def jaccard(a: frozenset[int] | set[int], b: frozenset[int] | set[int]) -> float:

@@ -52,10 +52,12 @@ CACHE_KIB = 65536
 of a B-tree that holds ~48 entries per recent article (most of a 163 MB state file at 50,000
 articles); with SQLite's default 2 MB cache every one was a read and throughput halved.
 Raised, never lowered."""
-_CANDIDATES = ("SELECT seq, article_id, story_id, full_fp, title_fp, title_words, entities, "
-               "published FROM stories_articles WHERE seq IN "
-               "(SELECT seq FROM stories_bands WHERE band IN ({marks})) "
-               "AND published BETWEEN ? AND ?")
+_CANDIDATES = (
+    "SELECT seq, article_id, story_id, full_fp, title_fp, title_words, entities, "
+    "published FROM stories_articles WHERE seq IN "
+    "(SELECT seq FROM stories_bands WHERE band IN ({marks})) "
+    "AND published BETWEEN ? AND ?"
+)
 
 
 @lru_cache(maxsize=16)
@@ -74,14 +76,19 @@ def _dt(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, timezone.utc)
 
 
-_SUMMARY = ("story_id, first_article_id, title, first_published, last_published, size, "
-            "updates")
+_SUMMARY = "story_id, first_article_id, title, first_published, last_published, size, updates"
 
 
 def _summary(row) -> StorySummary:
-    return StorySummary(story_id=row[0], first_article_id=row[1], title=row[2],
-                        first_published=_dt(row[3]), last_published=_dt(row[4]), size=row[5],
-                        updates=row[6])
+    return StorySummary(
+        story_id=row[0],
+        first_article_id=row[1],
+        title=row[2],
+        first_published=_dt(row[3]),
+        last_published=_dt(row[4]),
+        size=row[5],
+        updates=row[6],
+    )
 
 
 def bucket_keys(fp: Fingerprint, s: StorySettings) -> list[int]:
@@ -113,8 +120,13 @@ class _Best(NamedTuple):
 class StoryIndex:
     """`assign(article, entities)` -> StoryAssignment; `members()`, `recent()` for listing."""
 
-    def __init__(self, store: StateStore, settings: StorySettings | None = None, *,
-                 clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        store: StateStore,
+        settings: StorySettings | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ):
         self._store = store
         self._db = store._db
         self.settings = settings or StorySettings()
@@ -131,17 +143,21 @@ class StoryIndex:
     def assign(self, article: Article, entities: Iterable[EntityTag] = ()) -> StoryAssignment:
         return self.assign_many([(article, tuple(entities))])[0]
 
-    def assign_many(self, items: Iterable[Article | tuple[Article, Iterable[EntityTag]]]
-                    ) -> list[StoryAssignment]:
+    def assign_many(
+        self, items: Iterable[Article | tuple[Article, Iterable[EntityTag]]]
+    ) -> list[StoryAssignment]:
         """Assign a batch in one transaction; results in input order.
 
         Inside the batch, articles are taken in (published, id) order, so the earliest copy
         founds the story whatever order a bundle delivered them in.
         """
-        prepared = [self._prepare(*(item if isinstance(item, tuple) else (item, ())))
-                    for item in items]
-        order = sorted(range(len(prepared)),
-                       key=lambda i: (prepared[i].article.published, prepared[i].article.id))
+        prepared = [
+            self._prepare(*(item if isinstance(item, tuple) else (item, ()))) for item in items
+        ]
+        order = sorted(
+            range(len(prepared)),
+            key=lambda i: (prepared[i].article.published, prepared[i].article.id),
+        )
         out: list[StoryAssignment | None] = [None] * len(prepared)
         with self._store._tx():
             self._maybe_prune()
@@ -151,10 +167,20 @@ class StoryIndex:
 
     def _prepare(self, article: Article, entities: Iterable[EntityTag]) -> _Prepared:
         s = self.settings
-        fp = fingerprint(article.title, article.summary, num_perm=s.num_perm,
-                         lead_words=s.lead_words, min_title_words=s.min_title_words)
-        return _Prepared(article, frozenset(e.id for e in entities), fp,
-                         url_key(article.link), markers(article.title))
+        fp = fingerprint(
+            article.title,
+            article.summary,
+            num_perm=s.num_perm,
+            lead_words=s.lead_words,
+            min_title_words=s.min_title_words,
+        )
+        return _Prepared(
+            article,
+            frozenset(e.id for e in entities),
+            fp,
+            url_key(article.link),
+            markers(article.title),
+        )
 
     def _assign(self, p: _Prepared) -> StoryAssignment:
         stored = self.story_of(p.article.id)
@@ -174,7 +200,8 @@ class StoryIndex:
         row = self._db.execute(
             "SELECT article_id, story_id, published FROM stories_articles "
             "WHERE url_key=? AND published BETWEEN ? AND ? ORDER BY published, seq LIMIT 1",
-            (key, lo, hi)).fetchone()
+            (key, lo, hi),
+        ).fetchone()
         return _Best(1.0, "url", row[0], row[1], row[2]) if row else None
 
     def _text_match(self, p: _Prepared, lo: float, hi: float) -> _Best | None:
@@ -184,8 +211,16 @@ class StoryIndex:
             return None
         s = self.settings
         best: _Best | None = None
-        for (_, art_id, story_id, full_fp, title_fp, title_words, ents,
-             published) in self._db.execute(_candidates_sql(len(keys)), (*keys, lo, hi)):
+        for (
+            _,
+            art_id,
+            story_id,
+            full_fp,
+            title_fp,
+            title_words,
+            ents,
+            published,
+        ) in self._db.execute(_candidates_sql(len(keys)), (*keys, lo, hi)):
             other = Fingerprint(unpack(full_fp), unpack(title_fp), title_words, None, None)
             score, basis = similarity(p.fp, other, s.min_title_words)
             other_ents = frozenset(ents.split(_SEP)) if ents else frozenset()
@@ -208,18 +243,24 @@ class StoryIndex:
         self._db.execute(
             "INSERT INTO stories_clusters VALUES (?,?,?,?,?,1,0) ON CONFLICT(story_id) DO UPDATE "
             "SET size=size+1, first_published=min(first_published, excluded.first_published)",
-            (story_id, p.article.id, p.article.title, published, published))
+            (story_id, p.article.id, p.article.title, published, published),
+        )
         self._insert(p, story_id, published, "new", "new", score, near_id)
-        return StoryAssignment(story_id=story_id, is_new=True, kind="new",
-                               first_article_id=p.article.id, similarity=round(score, 4),
-                               matched_article_id=near_id)
+        return StoryAssignment(
+            story_id=story_id,
+            is_new=True,
+            kind="new",
+            first_article_id=p.article.id,
+            similarity=round(score, 4),
+            matched_article_id=near_id,
+        )
 
     def _join(self, p: _Prepared, published: float, best: _Best) -> StoryAssignment:
         earlier: set[str] = set()
         latest = float("-inf")
         for marks, when in self._db.execute(
-                "SELECT markers, published FROM stories_articles WHERE story_id=?",
-                (best.story_id,)):
+            "SELECT markers, published FROM stories_articles WHERE story_id=?", (best.story_id,)
+        ):
             earlier.update(m for m in marks.split(_SEP) if m)
             latest = max(latest, when)
         changed = bool(p.markers - earlier) and published >= latest
@@ -227,27 +268,61 @@ class StoryIndex:
         self._db.execute(
             "UPDATE stories_clusters SET size=size+1, updates=updates+?, "
             "first_published=min(first_published, ?), last_published=max(last_published, ?) "
-            "WHERE story_id=?", (int(changed), published, published, best.story_id))
+            "WHERE story_id=?",
+            (int(changed), published, published, best.story_id),
+        )
         self._insert(p, best.story_id, published, kind, best.basis, best.score, best.article_id)
-        first = self._db.execute("SELECT first_article_id FROM stories_clusters WHERE story_id=?",
-                                 (best.story_id,)).fetchone()[0]
-        return StoryAssignment(story_id=best.story_id, is_new=False, kind=kind,
-                               first_article_id=first, similarity=round(best.score, 4),
-                               basis=best.basis, matched_article_id=best.article_id)
+        first = self._db.execute(
+            "SELECT first_article_id FROM stories_clusters WHERE story_id=?", (best.story_id,)
+        ).fetchone()[0]
+        return StoryAssignment(
+            story_id=best.story_id,
+            is_new=False,
+            kind=kind,
+            first_article_id=first,
+            similarity=round(best.score, 4),
+            basis=best.basis,
+            matched_article_id=best.article_id,
+        )
 
-    def _insert(self, p: _Prepared, story_id: str, published: float, kind: str, basis: str,
-                score: float, matched: str | None) -> None:
+    def _insert(
+        self,
+        p: _Prepared,
+        story_id: str,
+        published: float,
+        kind: str,
+        basis: str,
+        score: float,
+        matched: str | None,
+    ) -> None:
         a = p.article
         seq = self._db.execute(
             "INSERT INTO stories_articles (article_id, story_id, feed_id, title, link, url_key, "
             "published, kind, basis, similarity, matched, markers, entities, full_fp, title_fp, "
             "title_words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (a.id, story_id, a.feed_id, a.title, a.link, p.url, published, kind, basis,
-             round(score, 4), matched, _SEP.join(sorted(p.markers)),
-             _SEP.join(sorted(p.entities)), pack(p.fp.full), pack(p.fp.title),
-             p.fp.title_words)).lastrowid
-        self._db.executemany("INSERT OR IGNORE INTO stories_bands VALUES (?, ?)",
-                             [(key, seq) for key in self._keys(p.fp)])
+            (
+                a.id,
+                story_id,
+                a.feed_id,
+                a.title,
+                a.link,
+                p.url,
+                published,
+                kind,
+                basis,
+                round(score, 4),
+                matched,
+                _SEP.join(sorted(p.markers)),
+                _SEP.join(sorted(p.entities)),
+                pack(p.fp.full),
+                pack(p.fp.title),
+                p.fp.title_words,
+            ),
+        ).lastrowid
+        self._db.executemany(
+            "INSERT OR IGNORE INTO stories_bands VALUES (?, ?)",
+            [(key, seq) for key in self._keys(p.fp)],
+        )
 
     # --- pruning ------------------------------------------------------------------------------
     def _maybe_prune(self) -> None:
@@ -266,15 +341,20 @@ class StoryIndex:
         cutoff = _ts(now) - self.settings.window_hours * 3600
         keep = _ts(now) - self.settings.retain_hours * 3600
         db = self._db
-        bands = db.execute("DELETE FROM stories_bands WHERE seq IN (SELECT seq FROM "
-                           "stories_articles WHERE indexed=1 AND published < ?)",
-                           (cutoff,)).rowcount
-        db.execute("UPDATE stories_articles SET indexed=0, full_fp=x'', title_fp=x'' "
-                   "WHERE indexed=1 AND published < ?", (cutoff,))
-        articles = db.execute("DELETE FROM stories_articles WHERE published < ?",
-                              (keep,)).rowcount
-        stories = db.execute("DELETE FROM stories_clusters WHERE last_published < ?",
-                             (keep,)).rowcount
+        bands = db.execute(
+            "DELETE FROM stories_bands WHERE seq IN (SELECT seq FROM "
+            "stories_articles WHERE indexed=1 AND published < ?)",
+            (cutoff,),
+        ).rowcount
+        db.execute(
+            "UPDATE stories_articles SET indexed=0, full_fp=x'', title_fp=x'' "
+            "WHERE indexed=1 AND published < ?",
+            (cutoff,),
+        )
+        articles = db.execute("DELETE FROM stories_articles WHERE published < ?", (keep,)).rowcount
+        stories = db.execute(
+            "DELETE FROM stories_clusters WHERE last_published < ?", (keep,)
+        ).rowcount
         return {"band_entries": bands, "articles": articles, "stories": stories}
 
     # --- reading ------------------------------------------------------------------------------
@@ -283,34 +363,60 @@ class StoryIndex:
         row = self._db.execute(
             "SELECT a.story_id, a.kind, a.similarity, a.basis, a.matched, c.first_article_id "
             "FROM stories_articles a JOIN stories_clusters c ON c.story_id = a.story_id "
-            "WHERE a.article_id=?", (article_id,)).fetchone()
+            "WHERE a.article_id=?",
+            (article_id,),
+        ).fetchone()
         if row is None:
             return None
-        return StoryAssignment(story_id=row[0], is_new=row[1] == "new", kind=row[1],
-                               first_article_id=row[5], similarity=row[2], basis=row[3],
-                               matched_article_id=row[4])
+        return StoryAssignment(
+            story_id=row[0],
+            is_new=row[1] == "new",
+            kind=row[1],
+            first_article_id=row[5],
+            similarity=row[2],
+            basis=row[3],
+            matched_article_id=row[4],
+        )
 
     def members(self, story_id: str) -> list[StoryMember]:
         rows = self._db.execute(
             "SELECT article_id, story_id, feed_id, title, link, published, kind, basis, "
             "similarity, matched FROM stories_articles WHERE story_id=? ORDER BY published, seq",
-            (story_id,)).fetchall()
-        return [StoryMember(article_id=r[0], story_id=r[1], feed_id=r[2], title=r[3], link=r[4],
-                            published=_dt(r[5]), kind=r[6], basis=r[7], similarity=r[8],
-                            matched_article_id=r[9]) for r in rows]
+            (story_id,),
+        ).fetchall()
+        return [
+            StoryMember(
+                article_id=r[0],
+                story_id=r[1],
+                feed_id=r[2],
+                title=r[3],
+                link=r[4],
+                published=_dt(r[5]),
+                kind=r[6],
+                basis=r[7],
+                similarity=r[8],
+                matched_article_id=r[9],
+            )
+            for r in rows
+        ]
 
     def recent(self, limit: int = 20, min_size: int = 1) -> list[StorySummary]:
         """Stories by latest activity, newest first; `min_size=2` shows only merges."""
         rows = self._db.execute(
             f"SELECT {_SUMMARY} FROM stories_clusters WHERE size >= ? "
-            "ORDER BY last_published DESC, story_id LIMIT ?", (min_size, limit)).fetchall()
+            "ORDER BY last_published DESC, story_id LIMIT ?",
+            (min_size, limit),
+        ).fetchall()
         return [_summary(r) for r in rows]
 
     def story(self, story_id: str) -> StorySummary | None:
-        row = self._db.execute(f"SELECT {_SUMMARY} FROM stories_clusters WHERE story_id=?",
-                               (story_id,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {_SUMMARY} FROM stories_clusters WHERE story_id=?", (story_id,)
+        ).fetchone()
         return _summary(row) if row else None
 
     def counts(self) -> dict[str, int]:
-        return {table: self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                for table in ("stories_clusters", "stories_articles", "stories_bands")}
+        return {
+            table: self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("stories_clusters", "stories_articles", "stories_bands")
+        }

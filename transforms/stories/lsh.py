@@ -25,18 +25,22 @@ import struct
 
 def band_keys(signature: tuple[int, ...], *, kind: str, bands: int, rows: int) -> list[int]:
     if len(signature) < bands * rows:
-        raise ValueError(f"signature has {len(signature)} values; {bands} bands x {rows} rows "
-                         f"need {bands * rows}")
+        raise ValueError(
+            f"signature has {len(signature)} values; {bands} bands x {rows} rows "
+            f"need {bands * rows}"
+        )
     pack = struct.Struct(f"<{rows}I").pack
     salt = kind.encode("utf-8")
     keys = []
     for band in range(bands):
-        chunk = pack(*signature[band * rows:(band + 1) * rows])
-        digest = hashlib.blake2b(chunk, digest_size=8, salt=salt, person=band.to_bytes(16, "little"))
+        chunk = pack(*signature[band * rows : (band + 1) * rows])
+        digest = hashlib.blake2b(
+            chunk, digest_size=8, salt=salt, person=band.to_bytes(16, "little")
+        )
         keys.append(int.from_bytes(digest.digest(), "little", signed=True))
     return keys
 
 
 def candidate_probability(similarity: float, *, bands: int, rows: int) -> float:
     """Chance that a pair with this Jaccard shares a bucket (for docs and tests)."""
-    return 1 - (1 - similarity ** rows) ** bands
+    return 1 - (1 - similarity**rows) ** bands

@@ -28,9 +28,9 @@ from wirewatch.transforms.tagging.text import fold
 
 _CLASSES = {
     "death": "die dies died dying dead death deaths kill kills killed killing slain fatal "
-             "fatally killer",
+    "fatally killer",
     "injury": "injure injured injures injuring injury injuries hurt wounded wounds wounding "
-              "hospitalised hospitalized",
+    "hospitalised hospitalized",
     "missing": "missing disappeared",
     "rescue": "rescued found freed released survives survived",
     "arrest": "arrest arrests arrested detained detains detain custody",
@@ -43,7 +43,7 @@ _CLASSES = {
     "win": "win wins won winning victory victorious elected",
     "lose": "lose loses lost losing defeat defeated concedes conceded",
     "cancel": "cancel cancels cancelled canceled scrapped scraps scrap halts halted suspends "
-              "suspended abandons abandoned",
+    "suspended abandons abandoned",
     "delay": "postpone postpones postponed delay delays delayed",
     "approve": "approve approves approved ratified ratifies passes passed",
     "reject": "reject rejects rejected blocks blocked veto vetoes vetoed",
@@ -52,16 +52,33 @@ _CLASSES = {
     "confirm": "confirm confirms confirmed",
     "deny": "deny denies denied",
     "up": "rise rises rose risen rising gain gains gained jump jumps jumped surge surges surged "
-          "soar soars soared climb climbs climbed higher rally rallies rallied",
+    "soar soars soared climb climbs climbed higher rally rallies rallied",
     "down": "fall falls fell fallen falling drop drops dropped slump slumps slumped sink sinks "
-            "sank tumble tumbles tumbled plunge plunges plunged slide slides slid lower",
+    "sank tumble tumbles tumbled plunge plunges plunged slide slides slid lower",
     "correction": "correction corrected corrects clarification retraction retracts retracted "
-                  "update updated",
+    "update updated",
 }
 _LEXICON = {word: cls for cls, words in _CLASSES.items() for word in words.split()}
 _NEGATION = frozenset({"not", "no", "never", "without", "nor"})
-_CONTRACTED_NOT = frozenset({"don", "doesn", "didn", "won", "isn", "aren", "wasn", "weren",
-                             "can", "couldn", "wouldn", "shouldn", "hasn", "haven", "hadn"})
+_CONTRACTED_NOT = frozenset(
+    {
+        "don",
+        "doesn",
+        "didn",
+        "won",
+        "isn",
+        "aren",
+        "wasn",
+        "weren",
+        "can",
+        "couldn",
+        "wouldn",
+        "shouldn",
+        "hasn",
+        "haven",
+        "hadn",
+    }
+)
 """Folded "won't" reads "won t": a contraction stem followed by "t" is a negation."""
 
 

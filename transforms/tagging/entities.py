@@ -30,7 +30,7 @@ class Mention:
     id: str
     name: str
     type: str
-    kind: str               # name | alias | demonym | ambiguous | partial | ner
+    kind: str  # name | alias | demonym | ambiguous | partial | ner
     wikidata: str | None = None
     source: str = "gazetteer"
 
@@ -40,7 +40,7 @@ _NOT_ASCII_LETTER = re.compile(r"[^A-Za-z]+")
 
 def _shouting(original: str, start: int, end: int) -> bool:
     """True when the words around a span are all upper-case (a headline or a results line)."""
-    around = original[max(0, start - 24):start] + original[end:end + 24]
+    around = original[max(0, start - 24) : start] + original[end : end + 24]
     if around.isascii():  # the usual case, without a Python-level loop over characters
         ascii_letters = _NOT_ASCII_LETTER.sub("", around)
         return len(ascii_letters) >= 3 and ascii_letters.isupper()
@@ -74,7 +74,7 @@ def _longest(spans: list[tuple[int, int, object]]) -> list[tuple[int, int, objec
 
 def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
     """`hits` are matcher hits (start, end, payload); returns mentions in text order."""
-    candidates = []      # (start, end, refs that pass the case checks)
+    candidates = []  # (start, end, refs that pass the case checks)
     context: set[int] = set()
     for start, end, payload in hits:
         if payload.context:
@@ -102,11 +102,21 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
 
     mentions = []
     for start, end, ref in _longest(resolved):
-        if ref.dotted and text.original[end:end + 1] == ".":
+        if ref.dotted and text.original[end : end + 1] == ".":
             end += 1
         info = gazetteer.entities[ref.entity]
-        mentions.append(Mention(start, end, text.original[start:end], info.id, info.name,
-                                info.type, ref.kind, info.wikidata))
+        mentions.append(
+            Mention(
+                start,
+                end,
+                text.original[start:end],
+                info.id,
+                info.name,
+                info.type,
+                ref.kind,
+                info.wikidata,
+            )
+        )
     return mentions
 
 

@@ -33,12 +33,11 @@ class EntityInfo:
 @dataclass(frozen=True)
 class AliasRef:
     entity: int
-    kind: str   # name | alias | demonym | ambiguous | partial
+    kind: str  # name | alias | demonym | ambiguous | partial
     check: str  # any | capital | exact
-    form: str   # the alphanumerics of the alias as written, for `exact`
+    form: str  # the alphanumerics of the alias as written, for `exact`
     dotted: bool = False  # the alias ends with "." (U.S.): the mention keeps the final dot
     single: bool = False  # one word (Jordan, Van): may be part of a longer name
-
 
 
 STRONG_KINDS = frozenset({"name", "alias", "demonym"})
@@ -47,8 +46,8 @@ STRONG_KINDS = frozenset({"name", "alias", "demonym"})
 @dataclass(frozen=True)
 class Gazetteer:
     entities: tuple[EntityInfo, ...]
-    aliases: dict[str, tuple[AliasRef, ...]]   # folded key -> refs
-    context: dict[str, tuple[int, ...]]        # folded context word -> entities it supports
+    aliases: dict[str, tuple[AliasRef, ...]]  # folded key -> refs
+    context: dict[str, tuple[int, ...]]  # folded context word -> entities it supports
 
     @property
     def alias_count(self) -> int:
@@ -94,12 +93,12 @@ def compile_gazetteer(entries: list[EntityConfig]) -> Gazetteer:
         existing = aliases[k].get((index, check))
         rank = ("name", "alias", "demonym", "ambiguous", "partial")
         if existing is None or rank.index(kind) < rank.index(existing.kind):
-            aliases[k][(index, check)] = AliasRef(index, kind, check, alnum(alias),
-                                                  alias.rstrip().endswith("."), " " not in k)
+            aliases[k][(index, check)] = AliasRef(
+                index, kind, check, alnum(alias), alias.rstrip().endswith("."), " " not in k
+            )
 
     for index, entry in enumerate(entries):
-        entities.append(EntityInfo(entry.id, entry.name, entry.type, entry.wikidata,
-                                   entry.subtype))
+        entities.append(EntityInfo(entry.id, entry.name, entry.type, entry.wikidata, entry.subtype))
         ambiguous = {key(a) for a in entry.ambiguous}
         add(index, entry.name, "ambiguous" if key(entry.name) in ambiguous else "name")
         for alias in entry.aliases:

@@ -61,8 +61,9 @@ class Matcher:
             # What scan() asks of every hit, unpacked in one go rather than read attribute
             # by attribute: a long article yields a hundred hits.
             named = bool(payload.aliases or payload.context)
-            automaton.add_word(pattern, (payload.tail, payload.length, named, bool(payload.terms),
-                                         payload))
+            automaton.add_word(
+                pattern, (payload.tail, payload.length, named, bool(payload.terms), payload)
+            )
         if len(automaton):
             automaton.make_automaton()
         self._automaton = automaton

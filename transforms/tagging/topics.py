@@ -26,8 +26,8 @@ _EVIDENCE = 8
 class Term:
     topic: int
     weight: float
-    text: str    # as configured, for messages
-    key: str     # folded, without the trailing '*' (a prefix term's key ends with '*')
+    text: str  # as configured, for messages
+    key: str  # folded, without the trailing '*' (a prefix term's key ends with '*')
     prefix: bool
 
 
@@ -54,8 +54,9 @@ class TopicScorer:
                 seen.add(parent)
                 parent = self.topics[index[parent]].parent
             self.lineage.append(tuple(chain))
-        self.thresholds = [t.threshold if t.threshold is not None else settings.threshold
-                           for t in self.topics]
+        self.thresholds = [
+            t.threshold if t.threshold is not None else settings.threshold for t in self.topics
+        ]
         self.terms: list[Term] = []
         for i, topic in enumerate(self.topics):
             for term in topic.weighted_terms():
@@ -128,7 +129,7 @@ class TopicScorer:
                 if score >= thresholds[topic]:
                     kept.append((-score, topics[topic].id, topic, score))
         kept.sort()
-        kept = kept[:self.settings.max_topics]
+        kept = kept[: self.settings.max_topics]
         # Evidence: each kept topic's strongest words, one pass over the terms from strongest
         # to weakest (a stable sort: ties keep text order, so the evidence is deterministic).
         evidence: dict[int, dict[str, None]] = {topic: {} for _, _, topic, _ in kept}
@@ -144,6 +145,12 @@ class TopicScorer:
                     bucket[word] = None
         tags = []
         for _, topic_id, topic, score in kept:
-            tags.append(TopicTag(id=topic_id, label=topics[topic].label, score=round(score, 4),
-                                 evidence=tuple(evidence[topic])))
+            tags.append(
+                TopicTag(
+                    id=topic_id,
+                    label=topics[topic].label,
+                    score=round(score, 4),
+                    evidence=tuple(evidence[topic]),
+                )
+            )
         return tags

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from wirewatch.transforms.config import ConfigError, load_config
+from wirewatch.transforms.config import ConfigError, Problem, load_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
 
@@ -26,7 +26,22 @@ def test_each_bad_config_fails_with_its_exact_message(fixture, monkeypatch):
     monkeypatch.delenv("WIREWATCH_TEST_UNSET_HOOK", raising=False)
     with pytest.raises(ConfigError) as err:
         load_config(fixture)
-    assert err.value.problems == expected_messages(fixture)
+    assert [str(p) for p in err.value.problems] == expected_messages(fixture)
+
+
+def test_problems_are_data_naming_file_field_message_and_fix():
+    fixture = FIXTURES / "unknown_sink_in_rule.yaml"
+    with pytest.raises(ConfigError) as err:
+        load_config(fixture)
+    [problem] = err.value.problems
+    assert problem == Problem(
+        file=str(fixture),
+        field="rules[quake].sinks",
+        message="rule 'quake' names sink 'slak', which is not defined (did you mean 'slack'?)",
+        fix="define it under sinks or correct the name",
+    )
+    assert problem.as_json()["text"] == str(problem) == expected_messages(fixture)[0]
+    assert str(err.value) == str(problem)
 
 
 def write(tmp_path, text: str) -> Path:
@@ -76,7 +91,7 @@ def test_includes_merge_sections_and_name_their_own_file_in_errors(tmp_path):
     main = write(tmp_path, "include: [more/*.yaml]\nrules:\n  - {id: r1, query: a}\n")
     with pytest.raises(ConfigError) as err:
         load_config(main)
-    assert err.value.problems == [
+    assert [str(p) for p in err.value.problems] == [
         f"{tmp_path}/more/rules.yaml: rules[r2].sevrity: unknown field 'sevrity' (did you mean "
         f"'severity'?). Fix: remove it or correct the spelling"
     ]

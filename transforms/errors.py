@@ -1,19 +1,64 @@
 """The errors wirewatch reports to people, as data. No Beam, no heavy imports.
 
-`WirewatchError` is the root of every error the CLI turns into a one-line message and an exit
-code, never a traceback.
+`WirewatchError` is the root of every error the CLI turns into lines and exit code 2, never a
+traceback. It carries `Problem`s, not strings: a caller that wants the field or the fix reads
+the attribute (`check --json` prints them), and `str(problem)` is the one line people read:
+`FILE: field: message. Fix: ...`, the format every config fixture spells out.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, with where it is and how to fix it.
+
+    file: the config file or the input (`stdin`, a path); line: a line number inside it, shown
+    as `FILE:LINE` (JSON lines); field: where inside the file (`rules[quake].query`,
+    `line 4, column 4`); detail: lines shown under the message (a query with a caret under
+    the bad part, a failed example's clause by clause diff). Empty parts are left out.
+    """
+
+    file: str
+    field: str = ""
+    message: str = ""
+    fix: str = ""
+    line: int | None = None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        head = ": ".join(part for part in (where, self.field) if part)
+        return f"{head}: {self.explained()}" if head else self.explained()
+
+    def explained(self) -> str:
+        """The message, the fix and the detail lines, without the file and the field."""
+        fix = f". Fix: {self.fix}" if self.fix else ""
+        detail = f"\n{self.detail}" if self.detail else ""
+        return f"{self.message}{fix}{detail}"
+
+    def as_json(self) -> dict:
+        """Every field, plus `text`: the line exactly as the CLI prints it."""
+        return {**asdict(self), "text": str(self)}
+
 
 class WirewatchError(Exception):
-    """A user or environment error: the CLI prints its lines and exits 2."""
+    """A user or environment error: the CLI prints one line per problem and exits 2."""
+
+    label = "error"
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 class ConfigError(WirewatchError):
-    """One or more config problems, each a line naming the file, the field and the fix."""
+    """One or more config problems, each naming the file, the field and the fix."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+    label = "config error"
+
+
+class InputError(WirewatchError):
+    """An input (text, article, feed file, folder, stdin) that holds no article."""

@@ -1,0 +1,304 @@
+"""The config's pydantic models: what each section may hold, validated once at load.
+
+Secrets are accepted only as `${ENV}` references (`Secret`, a SecretStr, never printed) and
+plain strings may use `${ENV:-default}` (`EnvStr`). Unknown keys are errors everywhere
+(`_Strict`): a typo must not silently disable a rule. The config travels to workers as plain
+data (`Config.model_dump()` round-trips), so nothing here may hold a client or a compiled object.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
+
+from wirewatch.transforms.rules.schema import RuleConfig
+from wirewatch.transforms.stories.settings import StorySettings
+from wirewatch.transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
+
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\}$")
+
+
+def _resolve_env_ref(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    ref = _ENV_REF.match(value.strip())
+    if not ref:
+        return value
+    name, default = ref.groups()
+    resolved = os.environ.get(name)
+    if resolved is None:
+        if default is None:
+            raise ValueError(
+                f"environment variable {name} is not set. "
+                f"Fix: export {name}=... or write ${{{name}:-}} to make it optional"
+            )
+        resolved = default
+    return resolved
+
+
+def _require_env_ref(value: Any) -> Any:
+    if value is None or isinstance(value, SecretStr):
+        return value
+    if not isinstance(value, str) or not _ENV_REF.match(value.strip()):
+        raise ValueError(
+            "secrets must be given as an environment reference, not written in the "
+            "config. Fix: write ${SOME_ENV_VAR} and export SOME_ENV_VAR"
+        )
+    return _resolve_env_ref(value)
+
+
+EnvStr = Annotated[str, BeforeValidator(_resolve_env_ref)]
+"""A string that may be written as ${ENV} or ${ENV:-default}."""
+Secret = Annotated[SecretStr, BeforeValidator(_require_env_ref)]
+"""A secret: must be an ${ENV} reference; never printed (SecretStr)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class FeedConfig(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    url: str = Field(min_length=1)
+    interval: int = Field(default=300, ge=1, description="seconds between polls")
+    tags: list[str] = Field(default_factory=list)
+    backfill_hours: float | None = Field(
+        default=24,
+        ge=0,
+        description="first poll of a feed: alert only items published within "
+        "this many hours (null: alert the whole backlog)",
+    )
+
+
+class FetchSettings(_Strict):
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
+    deadline: float = Field(default=30.0, gt=0, description="total seconds for one fetch")
+    max_bytes: int = Field(default=10_000_000, gt=0, description="body cap, after decompression")
+    max_redirects: int = Field(default=5, ge=0)
+    per_host: int = Field(default=2, ge=1, description="concurrent requests per host")
+    contact: str | None = Field(
+        default=None,
+        description="operator URL or email, added to the User-Agent so feed owners can reach you",
+    )
+
+
+class ConsoleSink(_Strict):
+    type: Literal["console"]
+    color: bool | None = None
+
+
+class JsonlSink(_Strict):
+    type: Literal["jsonl"]
+    path: str
+
+
+class SlackSink(_Strict):
+    type: Literal["slack"]
+    webhook_url: Secret | None = None
+    token: Secret | None = None
+    channel: EnvStr | None = None
+    api_url: EnvStr | None = Field(default=None, description="Web API base URL (tests, GovSlack)")
+    optional: bool = Field(default=False, description="skip quietly when no credentials resolve")
+    pace: float = Field(
+        default=1.0,
+        ge=0,
+        description="seconds between two messages (Slack allows about one per second per channel)",
+    )
+    timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    retry_backoff: float = Field(
+        default=0.5, ge=0, description="first retry delay, doubled each time"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_url and self.webhook_url.get_secret_value()) or bool(
+            self.token and self.token.get_secret_value() and self.channel
+        )
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SlackSink:
+        if not self.enabled and not self.optional:
+            raise ValueError(
+                "needs webhook_url, or token and channel. Fix: set webhook_url: "
+                "${SLACK_WEBHOOK_URL}, or mark the sink optional: true"
+            )
+        return self
+
+
+class WebhookSink(_Strict):
+    type: Literal["webhook"]
+    url: EnvStr
+    secret: Secret | None = None
+    timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    retry_backoff: float = Field(
+        default=0.5, ge=0, description="first retry delay, doubled each time"
+    )
+
+
+Sink = Annotated[Union[ConsoleSink, JsonlSink, SlackSink, WebhookSink], Field(discriminator="type")]
+
+
+def _seconds(value: Any) -> Any:
+    """Durations: a number of seconds, or '90s', '5m', '2h', '1d'."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+        if not found:
+            raise ValueError(
+                f"'{value}' is not a duration. Fix: write seconds (90) or a number "
+                f"with s, m, h or d (90s, 5m, 2h, 1d)"
+            )
+        number, unit = found.groups()
+        return float(number) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+
+
+class QuietHours(_Strict):
+    """A daily window in which a route's alerts are held, then sent as one digest."""
+
+    start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
+    end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
+    timezone: str = "UTC"
+    except_severity: list[Literal["info", "warning", "critical"]] = Field(
+        default_factory=lambda: ["critical"], description="severities that still go out at once"
+    )
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> QuietHours:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone '{self.timezone}'. Fix: use an IANA name such as "
+                f"Europe/Berlin or America/New_York"
+            ) from None
+        return self
+
+
+GroupField = Literal["rule", "story", "entity", "topic", "feed"]
+
+
+class RouteConfig(_Strict):
+    rules: list[str] = Field(default_factory=list, description="rule ids; empty means every rule")
+    severity: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    sinks: list[str] = Field(
+        default_factory=list, description="empty: matches selected here are dropped"
+    )
+    continue_: bool = Field(default=False, alias="continue")
+    group_by: list[GroupField] = Field(default_factory=lambda: ["rule"])
+    group_wait: Duration = Field(
+        default=0,
+        description="hold a new group's first alert this long so a burst goes out as one digest",
+    )
+    group_interval: Duration = Field(default=300, description="window for max_alerts")
+    max_alerts: int = Field(
+        default=10,
+        ge=1,
+        description="messages per group per window; the overflow becomes one digest",
+    )
+    repeat_interval: Duration = Field(
+        default=0,
+        description="at least this long between two digests of one group (0: group_interval)",
+    )
+    quiet_hours: QuietHours | None = None
+
+    def selects(self, rule_id: str, severity: str, labels: dict[str, str]) -> bool:
+        return (
+            (not self.rules or rule_id in self.rules)
+            and (not self.severity or severity in self.severity)
+            and all(labels.get(k) == v for k, v in self.labels.items())
+        )
+
+
+class Silence(_Strict):
+    """Mute matches of a rule, entity, topic or feed until a time (all given fields must hold)."""
+
+    rule: str | None = None
+    entity: str | None = None
+    topic: str | None = None
+    feed: str | None = None
+    until: datetime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> Silence:
+        if not (self.rule or self.entity or self.topic or self.feed):
+            raise ValueError("a silence needs rule, entity, topic or feed. Fix: add one of them")
+        if self.until.tzinfo is None:
+            self.until = self.until.replace(tzinfo=timezone.utc)
+        return self
+
+
+class ConfigFragment(_Strict):
+    """What one file may hold. The main file may also hold `include` and the settings."""
+
+    include: list[str] = Field(default_factory=list)
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    taxonomy: list[TopicConfig] = Field(default_factory=list)
+    entities: list[EntityConfig] = Field(default_factory=list)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    routes: list[RouteConfig] = Field(default_factory=list)
+    sinks: dict[str, Sink] = Field(default_factory=dict)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    state_dir: EnvStr | None = None
+    dead_letters: str | None = Field(default=None, description="JSONL file for dead letters")
+    silences: list[Silence] = Field(default_factory=list)
+    seen_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="watch mode forgets seen articles no feed has listed for this long",
+    )
+    stories: StorySettings = Field(default_factory=StorySettings)
+    tagging: TaggingSettings = Field(default_factory=TaggingSettings)
+
+
+class Config(ConfigFragment):
+    """The merged, cross-checked config. `source` is the main file, for messages."""
+
+    source: str = ""
+
+    def redacted(self) -> dict:
+        """A dump safe to print: every secret shows as <secret>."""
+
+        def scrub(value):
+            if isinstance(value, SecretStr):
+                return "<secret>" if value.get_secret_value() else ""
+            if isinstance(value, dict):
+                return {k: scrub(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [scrub(v) for v in value]
+            return value
+
+        return scrub(self.model_dump(by_alias=True, exclude={"source"}))
+
+    def sinks_for(self, rule: RuleConfig) -> list[str]:
+        """The sinks a rule's matches reach: its own list, else the routes that select it."""
+        chosen: list[str] = []
+        for _, sink in self.deliveries_for(rule):
+            if sink not in chosen:
+                chosen.append(sink)
+        return chosen
+
+    def deliveries_for(self, rule: RuleConfig) -> list[tuple[int, str]]:
+        """(route index, sink) pairs for a rule; route -1 means the rule's own `sinks:`."""
+        if rule.sinks:
+            return [(-1, sink) for sink in rule.sinks]
+        pairs: list[tuple[int, str]] = []
+        for i, route in enumerate(self.routes):
+            if route.selects(rule.id, rule.severity, rule.labels):
+                pairs += [(i, s) for s in route.sinks if s not in {p[1] for p in pairs}]
+                if not route.continue_:
+                    break
+        return pairs

@@ -1,0 +1,562 @@
+"""The shared state store: PostgreSQL, for several workers on several hosts.
+
+Same contract as the embedded SQLite store; what differs is how each guarantee is kept when
+many processes write at once, always inside the database, never in a worker:
+- a claim is one `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING` (the row comes
+  back only to the one worker whose claim took);
+- due feeds are leased with `SELECT ... FOR UPDATE SKIP LOCKED` and a lease expiry, so one due
+  time is polled by one worker, and a dead worker's feeds come back after `lease_seconds`;
+- story assignment takes a transaction-level advisory lock, so two workers that see copies of
+  one story in the same second cannot both found it;
+- multi-row writes are one statement over arrays (`unnest`), not a round trip per row.
+
+Connections come from a psycopg_pool pool shared by every store object of the process that
+uses the same URL (Beam opens a store per DoFn instance; a pool each would exhaust the server).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Iterator
+
+from wirewatch.transforms.errors import Problem, WirewatchError
+from wirewatch.transforms.model import DeadLetter
+from wirewatch.transforms.routing.flood import GroupState
+from wirewatch.transforms.state import pg_schema
+from wirewatch.transforms.state.copy import TABLES
+from wirewatch.transforms.state.sqlite import AlertRecord, FeedState
+
+CONNECT_TIMEOUT = 5
+_pools: dict[str, list] = {}  # url -> [pool, users]
+_pools_lock = threading.Lock()
+
+
+class StoreUnavailable(WirewatchError):
+    """The database cannot be reached or refused us; the message says which and the fix."""
+
+    label = "state store error"
+
+    def __init__(self, location: str, message: str, fix: str = ""):
+        super().__init__([Problem(file=location, message=message, fix=fix)])
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for every message and log line."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+
+
+def _check_reachable(url: str) -> None:
+    """Connect once before a pool exists: a pool retries quietly for its whole timeout, while
+    one connection fails at once with the server's own reason."""
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
+    except psycopg.Error as exc:
+        raise StoreUnavailable(
+            redact(url),
+            f"cannot reach the state store: {_reason(exc)}",
+            "start the PostgreSQL server, or correct the URL (state: in the config, or --state)",
+        ) from None
+
+
+def _acquire_pool(url: str):
+    from psycopg_pool import ConnectionPool
+
+    with _pools_lock:
+        entry = _pools.get(url)
+        if entry is None:
+            _check_reachable(url)
+            pool = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=int(os.environ.get("WIREWATCH_PG_POOL", "4")),
+                kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "wirewatch"},
+                open=False,
+                name="wirewatch",
+            )
+            entry = _pools[url] = [pool, 0]
+            try:
+                pool.open(wait=True, timeout=CONNECT_TIMEOUT + 1)
+            except Exception as exc:
+                del _pools[url]
+                pool.close()
+                raise StoreUnavailable(
+                    redact(url),
+                    f"cannot open a connection pool: {_reason(exc)}",
+                    "check the server's max_connections and the URL",
+                ) from None
+        entry[1] += 1
+        return entry[0]
+
+
+def _release_pool(url: str) -> None:
+    with _pools_lock:
+        entry = _pools.get(url)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del _pools[url]
+            entry[0].close()
+
+
+def _reason(exc: BaseException) -> str:
+    """The server's or libpq's first line ('connection to server at ... failed: ...')."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    return first.removeprefix("connection failed: ")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class PostgresStore:
+    """Open with `PostgresStore(url)`; cheap after the first (the pool is per process and URL)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.location = redact(url)
+        self._pool = _acquire_pool(url)
+        self._local = threading.local()
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    # --- connection and transactions -----------------------------------------------------------
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool = None
+            _release_pool(self.url)
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresStore]:
+        """One atomic unit: every store call on this thread inside it uses one connection and
+        commits together (or not at all). Nested use joins the outer transaction."""
+        if getattr(self._local, "conn", None) is not None:
+            yield self
+            return
+        with self._connection() as conn, conn.transaction():
+            self._local.conn = conn
+            try:
+                yield self
+            finally:
+                self._local.conn = None
+
+    @contextmanager
+    def _connection(self):
+        import psycopg
+
+        try:
+            with self._pool.connection(timeout=30) as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(
+                self.location,
+                f"lost the connection to the state store: {_reason(exc)}",
+                "check that the PostgreSQL server is up; the cycle is retried",
+            ) from None
+
+    @contextmanager
+    def _cursor(self):
+        """A cursor in the caller's transaction, or in a transaction of its own."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            with conn.cursor() as cur:
+                yield cur
+            return
+        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def _one(self, sql: str, params=()):
+        with self._cursor() as cur:
+            return cur.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params=()) -> list:
+        with self._cursor() as cur:
+            return cur.execute(sql, params).fetchall()
+
+    def _execute(self, sql: str, params=()) -> int:
+        with self._cursor() as cur:
+            return cur.execute(sql, params).rowcount
+
+    def _migrate(self) -> None:
+        version = self.schema_version()
+        if version == pg_schema.SCHEMA_VERSION:
+            return
+        with self.transaction(), self._cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (pg_schema.MIGRATION_LOCK,))
+            cur.execute(pg_schema.META)
+            row = cur.execute("SELECT value FROM wirewatch_meta WHERE key='schema'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > pg_schema.SCHEMA_VERSION:
+                raise StoreUnavailable(
+                    self.location,
+                    f"the database has schema {version}, newer than this wirewatch "
+                    f"({pg_schema.SCHEMA_VERSION})",
+                    "upgrade wirewatch on this host to the version the other workers run",
+                )
+            for target in range(version + 1, pg_schema.SCHEMA_VERSION + 1):
+                cur.execute(pg_schema.MIGRATIONS[target])
+            cur.execute(
+                "INSERT INTO wirewatch_meta VALUES ('schema', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(pg_schema.SCHEMA_VERSION),),
+            )
+
+    def schema_version(self) -> int:
+        with self._cursor() as cur:
+            if cur.execute("SELECT to_regclass('wirewatch_meta')").fetchone()[0] is None:
+                return 0
+            row = cur.execute("SELECT value FROM wirewatch_meta WHERE key='schema'").fetchone()
+            return int(row[0]) if row else 0
+
+    # --- feeds ---------------------------------------------------------------------------------
+    def feed_state(self, feed_id: str) -> FeedState:
+        row = self._one(
+            "SELECT etag, last_modified, failures, next_due, last_status, last_error, "
+            "ttl_minutes FROM feeds WHERE feed_id=%s",
+            (feed_id,),
+        )
+        if row is None:
+            return FeedState(feed_id=feed_id)
+        return FeedState(feed_id=feed_id, **dict(zip(_FEED_FIELDS, row)))
+
+    def save_feed_state(self, state: FeedState) -> None:
+        self.save_feed_states([state])
+
+    def save_feed_states(self, states: Iterable[FeedState]) -> None:
+        rows = [
+            (
+                s.feed_id,
+                s.etag,
+                s.last_modified,
+                s.failures,
+                s.next_due,
+                s.last_status,
+                s.last_error,
+                s.ttl_minutes,
+            )
+            for s in states
+        ]
+        if not rows:
+            return
+        with self._cursor() as cur:
+            cur.executemany(
+                "INSERT INTO feeds (feed_id, etag, last_modified, failures, next_due, "
+                "last_status, last_error, ttl_minutes, updated_at) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,now()) "
+                "ON CONFLICT (feed_id) DO UPDATE SET etag=excluded.etag, "
+                "last_modified=excluded.last_modified, failures=excluded.failures, "
+                "next_due=excluded.next_due, last_status=excluded.last_status, "
+                "last_error=excluded.last_error, updated_at=excluded.updated_at, "
+                "ttl_minutes=COALESCE(excluded.ttl_minutes, feeds.ttl_minutes), "
+                "lease_owner=NULL, lease_until=NULL",
+                rows,
+            )
+
+    def save_feed_ttl(self, feed_id: str, ttl_minutes: int) -> None:
+        self._execute(
+            "INSERT INTO feeds (feed_id, ttl_minutes) VALUES (%s,%s) "
+            "ON CONFLICT (feed_id) DO UPDATE SET ttl_minutes=excluded.ttl_minutes",
+            (feed_id, ttl_minutes),
+        )
+
+    def lease_due_feeds(
+        self, feed_ids: list[str], worker: str, now: datetime, lease_seconds: float
+    ) -> list[str]:
+        """Of `feed_ids`, those due at `now` that no other worker holds, leased to `worker`
+        until now + lease_seconds. Rows locked by another worker's lease call are skipped, not
+        waited for; a lease ends when the cycle commits the feed's state (save_feed_states)
+        or when it expires (its worker died)."""
+        if not feed_ids:
+            return []
+        with self.transaction(), self._cursor() as cur:
+            cur.execute(
+                "INSERT INTO feeds (feed_id) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+                (feed_ids,),
+            )
+            rows = cur.execute(
+                "UPDATE feeds SET lease_owner=%(worker)s, lease_until=%(until)s "
+                "WHERE feed_id IN (SELECT feed_id FROM feeds WHERE feed_id = ANY(%(ids)s) "
+                "AND (next_due IS NULL OR next_due <= %(now)s) "
+                "AND (lease_until IS NULL OR lease_until <= %(now)s OR lease_owner = %(worker)s) "
+                "ORDER BY feed_id FOR UPDATE SKIP LOCKED) RETURNING feed_id",
+                {
+                    "worker": worker,
+                    "until": now + timedelta(seconds=lease_seconds),
+                    "ids": feed_ids,
+                    "now": now,
+                },
+            ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def release_leases(self, worker: str) -> None:
+        """Give back every lease of `worker` (a cycle that failed: others may poll at once)."""
+        self._execute(
+            "UPDATE feeds SET lease_owner=NULL, lease_until=NULL WHERE lease_owner=%s", (worker,)
+        )
+
+    def heartbeat(self, worker: str, host: str, pid: int) -> None:
+        self._execute(
+            "INSERT INTO workers VALUES (%s,%s,%s,now(),now()) "
+            "ON CONFLICT (worker_id) DO UPDATE SET heartbeat_at=now()",
+            (worker, host, pid),
+        )
+
+    def workers(self) -> list[dict]:
+        """Every worker that ever beat, with its leases: for `wirewatch state`."""
+        rows = self._all(
+            "SELECT w.worker_id, w.host, w.pid, w.started_at, w.heartbeat_at, "
+            "COALESCE(array_agg(f.feed_id ORDER BY f.feed_id) FILTER (WHERE f.feed_id IS NOT NULL),"
+            " '{}') FROM workers w LEFT JOIN feeds f ON f.lease_owner = w.worker_id "
+            "AND f.lease_until > now() GROUP BY w.worker_id ORDER BY w.heartbeat_at DESC"
+        )
+        keys = ("worker", "host", "pid", "started_at", "heartbeat_at", "leases")
+        return [dict(zip(keys, row)) for row in rows]
+
+    # --- seen keys -------------------------------------------------------------------------------
+    def seen(self, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        if not keys:
+            return set()
+        return {r[0] for r in self._all("SELECT key FROM seen WHERE key = ANY(%s)", (keys,))}
+
+    def touch_seen(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        if keys:
+            self._execute("UPDATE seen SET seen_at=now() WHERE key = ANY(%s)", (keys,))
+
+    def mark_seen(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        if keys:
+            self._execute(
+                "INSERT INTO seen (key, seen_at) SELECT k, now() FROM unnest(%s::text[]) AS k "
+                "ON CONFLICT (key) DO NOTHING",
+                (keys,),
+            )
+
+    def prune_seen(self, older_than: timedelta) -> int:
+        return self._execute("DELETE FROM seen WHERE seen_at < %s", (_now() - older_than,))
+
+    # --- alert ledger ----------------------------------------------------------------------------
+    def alert(self, key: str) -> AlertRecord | None:
+        row = self._one(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE key=%s", (key,))
+        return _alert(row) if row else None
+
+    def claim_alert(self, key: str, sink: str, payload: str) -> bool:
+        """True for exactly one caller per claim: the database decides, never the worker."""
+        row = self._one(
+            "INSERT INTO alerts (key, sink, status, attempts, payload, updated_at) "
+            "VALUES (%s,%s,'sending',0,%s,now()) ON CONFLICT (key) DO UPDATE "
+            "SET status='sending', updated_at=excluded.updated_at "
+            "WHERE alerts.status NOT IN ('sent','held') RETURNING key",
+            (key, sink, payload),
+        )
+        return row is not None
+
+    def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
+        self._execute(
+            "UPDATE alerts SET status=%s, attempts=attempts+%s, error=%s, updated_at=now() "
+            "WHERE key=%s",
+            (status, attempts, error, key),
+        )
+
+    def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
+        rows = self._all(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE status=%s AND updated_at >= %s "
+            "ORDER BY updated_at",
+            (status, since or datetime.min.replace(tzinfo=timezone.utc)),
+        )
+        return [_alert(r) for r in rows]
+
+    def held_alerts(self, group_key: str) -> list[AlertRecord]:
+        rows = self._all(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE group_key=%s AND status='held' "
+            "ORDER BY updated_at",
+            (group_key,),
+        )
+        return [_alert(r) for r in rows]
+
+    # --- digest groups ---------------------------------------------------------------------------
+    def group_state(self, group_key: str) -> GroupState:
+        row = self._one("SELECT state FROM groups WHERE group_key=%s", (group_key,))
+        return GroupState.model_validate_json(row[0]) if row else GroupState()
+
+    def save_group(
+        self,
+        group_key: str,
+        sink: str,
+        state: GroupState,
+        hold_key: str | None = None,
+        hold_payload: str | None = None,
+    ) -> None:
+        with self.transaction(), self._cursor() as cur:
+            cur.execute(
+                "INSERT INTO groups VALUES (%s,%s,%s,%s) ON CONFLICT (group_key) DO UPDATE "
+                "SET sink=excluded.sink, state=excluded.state, due_at=excluded.due_at",
+                (group_key, sink, state.model_dump_json(), state.due_at),
+            )
+            if hold_key:
+                cur.execute(
+                    "UPDATE alerts SET status='held', group_key=%s, updated_at=now(), "
+                    "payload=COALESCE(%s, payload) WHERE key=%s",
+                    (group_key, hold_payload, hold_key),
+                )
+
+    def due_groups(self, sink: str, now: datetime) -> list[str]:
+        rows = self._all(
+            "SELECT group_key FROM groups WHERE sink=%s AND due_at IS NOT NULL AND due_at <= %s "
+            "ORDER BY due_at",
+            (sink, now),
+        )
+        return [r[0] for r in rows]
+
+    def claim_due_groups(self, sink: str, now: datetime, lease_seconds: float) -> list[str]:
+        """Due groups of `sink`, each claimed by exactly one caller: its due time moves to
+        now + lease_seconds, so a flusher that dies mid-flush hands the group back then."""
+        rows = self._all(
+            "WITH due AS (SELECT group_key, due_at FROM groups WHERE sink=%(sink)s "
+            "AND due_at IS NOT NULL AND due_at <= %(now)s ORDER BY due_at "
+            "FOR UPDATE SKIP LOCKED) "
+            "UPDATE groups g SET due_at=%(until)s FROM due WHERE g.group_key = due.group_key "
+            "RETURNING g.group_key, due.due_at",
+            {"sink": sink, "now": now, "until": now + timedelta(seconds=lease_seconds)},
+        )
+        return [key for key, _ in sorted(rows, key=lambda r: (r[1], r[0]))]
+
+    def next_group_due(self) -> datetime | None:
+        row = self._one("SELECT MIN(due_at) FROM groups WHERE due_at IS NOT NULL")
+        return row[0] if row else None
+
+    # --- the first alert of each story, per rule and sink ---------------------------------------
+    def story_alert(self, story_id: str, rule_id: str, sink: str) -> tuple[str, str | None] | None:
+        row = self._one(
+            "SELECT alert_key, ts FROM story_alerts WHERE story_id=%s AND rule_id=%s AND sink=%s",
+            (story_id, rule_id, sink),
+        )
+        return (row[0], row[1]) if row else None
+
+    def record_story_alert(
+        self, story_id: str, rule_id: str, sink: str, alert_key: str, ts: str | None
+    ) -> None:
+        self._execute(
+            "INSERT INTO story_alerts VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            (story_id, rule_id, sink, alert_key, ts),
+        )
+
+    # --- dead letters ----------------------------------------------------------------------------
+    def add_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
+        rows = [(d.stage, d.source, d.reason, d.model_dump_json(), d.at) for d in letters]
+        if rows:
+            with self._cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO dead_letters (stage, source, reason, record, at) "
+                    "VALUES (%s,%s,%s,%s,%s)",
+                    rows,
+                )
+
+    def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
+        rows = self._all("SELECT record FROM dead_letters ORDER BY id DESC LIMIT %s", (limit,))
+        return [DeadLetter.model_validate(json.loads(r[0])) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        out = {"schema": self.schema_version()}
+        for table in ("feeds", "seen", "dead_letters"):
+            out[table] = self._one(f"SELECT COUNT(*) FROM {table}")[0]
+        for status, n in self._all("SELECT status, COUNT(*) FROM alerts GROUP BY status"):
+            out[f"alerts_{status}"] = n
+        return out
+
+    # --- copies between stores (state copy) ------------------------------------------------------
+    def is_empty(self) -> bool:
+        return not any(self._one(f"SELECT EXISTS (SELECT 1 FROM {table})")[0] for table in TABLES)
+
+    def dump_rows(self, table: str) -> Iterator[tuple]:
+        columns = ", ".join(TABLES[table])
+        with self._connection() as conn, conn.transaction():
+            with conn.cursor(name=f"dump_{table}") as cur:
+                cur.itersize = 2000
+                cur.execute(f"SELECT {columns} FROM {table}")
+                yield from cur
+
+    def load_rows(self, table: str, rows: list[tuple], seq_map: dict[int, int]) -> int:
+        """Insert what the store lacks (natural keys decide); returns how many were new."""
+        columns = TABLES[table]
+        with self.transaction(), self._cursor() as cur:
+            if table == "stories_articles":
+                return self._load_story_articles(cur, rows, seq_map)
+            if table == "stories_bands":
+                rows = [(band, seq_map[seq]) for band, seq in rows if seq in seq_map]
+            marks = ", ".join(["%s"] * len(columns))
+            if table == "dead_letters":  # no natural key column: the record is the identity
+                sql = (
+                    f"INSERT INTO dead_letters ({', '.join(columns)}) SELECT {marks} "
+                    "WHERE NOT EXISTS (SELECT 1 FROM dead_letters WHERE record = %s)"
+                )
+                rows = [(*row, row[3]) for row in rows]
+            else:
+                sql = (
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+                    "ON CONFLICT DO NOTHING"
+                )
+            cur.executemany(sql, rows)
+            return max(cur.rowcount, 0)
+
+    def _load_story_articles(self, cur, rows: list[tuple], seq_map: dict[int, int]) -> int:
+        columns = TABLES["stories_articles"][1:]  # the target numbers its own seq
+        marks = ", ".join(["%s"] * len(columns))
+        cur.executemany(
+            f"INSERT INTO stories_articles ({', '.join(columns)}) VALUES ({marks}) "
+            "ON CONFLICT (article_id) DO NOTHING",
+            [row[1:] for row in rows],
+        )
+        inserted = max(cur.rowcount, 0)
+        source_seq = {row[1]: row[0] for row in rows}
+        for seq, article_id in cur.execute(
+            "SELECT seq, article_id FROM stories_articles WHERE article_id = ANY(%s)",
+            (list(source_seq),),
+        ):
+            seq_map[source_seq[article_id]] = seq
+        return inserted
+
+
+_FEED_FIELDS = (
+    "etag",
+    "last_modified",
+    "failures",
+    "next_due",
+    "last_status",
+    "last_error",
+    "ttl_minutes",
+)
+_ALERT_COLUMNS = "key, sink, status, attempts, error, payload, updated_at"
+
+
+def _alert(row) -> AlertRecord:
+    return AlertRecord(**dict(zip(AlertRecord.model_fields, row)))

@@ -1,19 +1,34 @@
-"""Build one cycle's pipeline: feeds due → fetch → parse → drop seen → tag → stories → match →
-route → deliver → commit. Builds, never runs: the caller (run --once, the watch driver, a test) runs it.
+"""One cycle: feeds due → fetch → parse → drop seen → tag → stories → match → route → deliver →
+commit. `build_cycle` builds, never runs; `run_cycle` builds, runs and summarises one cycle (what
+`run --once` does, and what the watch driver does on a fresh graph); `measure_cycle` is the
+run-and-summarise half, which the watch driver also uses to re-run a graph it built before.
 """
 
 from __future__ import annotations
 
-import apache_beam as beam
+import time
+from datetime import datetime, timezone
+from typing import Callable
 
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import PipelineResult, PipelineRunner
+
+from wirewatch.pipelines.options import make_pipeline
+from wirewatch.pipelines.summary import CycleSummary, summarize
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.ingest.beam import DropSeen, FetchFeeds, ParseFeeds
 from wirewatch.transforms.routing.beam import RouteAlerts
 from wirewatch.transforms.rules.beam import MatchRules
 from wirewatch.transforms.sinks.beam import Deliver
 from wirewatch.transforms.state.beam import CommitCycle, WriteDeadLetters
+from wirewatch.transforms.state.sqlite import StateStore
 from wirewatch.transforms.stories.beam import AssignStories
 from wirewatch.transforms.tagging.beam import TagArticles
+
+
+def dead_letter_path(config: Config, state_dir: str) -> str:
+    return config.dead_letters or f"{state_dir}/dead-letters.jsonl"
 
 
 def build_cycle(
@@ -37,10 +52,43 @@ def build_cycle(
         | "Deliver" >> Deliver(config, state_dir)
     )
     (
-        (fetched.dead, parsed.dead, delivered.dead)
+        (fetched.dead, parsed.dead, delivered[Deliver.DEAD])
         | "AllDeadLetters" >> beam.Flatten()
         | "WriteDeadLetters" >> WriteDeadLetters(state_dir, dead_letter_path)
     )
     to_commit = (articles, parsed.backfill, fetched.feed_state) | "ToCommit" >> beam.Flatten()
-    (to_commit, delivered.outcomes) | "CommitCycle" >> CommitCycle(state_dir)
+    (to_commit, delivered[Deliver.OUTCOMES]) | "CommitCycle" >> CommitCycle(state_dir)
     return pipeline
+
+
+def run_cycle(
+    config: Config,
+    feeds: list[FeedConfig],
+    state_dir: str,
+    options: list[str] | PipelineOptions,
+    runner: PipelineRunner | None = None,
+) -> CycleSummary:
+    """Build and run one cycle (on `runner`, else the one the options select)."""
+
+    def execute() -> PipelineResult:
+        pipeline = make_pipeline(options, runner)
+        build_cycle(pipeline, config, feeds, state_dir, dead_letter_path(config, state_dir))
+        return pipeline.run()
+
+    return measure_cycle(execute, state_dir, feeds)
+
+
+def measure_cycle(
+    execute: Callable[[], PipelineResult], state_dir: str, feeds: list[FeedConfig]
+) -> CycleSummary:
+    """Run `execute` to the end; its counters plus the store's outcomes since it started."""
+    since = datetime.now(timezone.utc)
+    started = time.monotonic()
+    result = execute()
+    result.wait_until_finish()
+    seconds = time.monotonic() - started
+    store = StateStore(state_dir)
+    try:
+        return summarize(result, seconds, store, [f.id for f in feeds], since)
+    finally:
+        store.close()

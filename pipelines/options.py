@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.runners.runner import PipelineRunner
 
 
 def is_local(options: PipelineOptions) -> bool:
@@ -15,10 +16,14 @@ def is_local(options: PipelineOptions) -> bool:
     return runner_name is None or runner_name in ("DirectRunner", "direct")
 
 
-def make_pipeline(beam_args: list[str]) -> beam.Pipeline:
-    options = PipelineOptions(beam_args)
-    if is_local(options):
+def make_pipeline(
+    options: list[str] | PipelineOptions, runner: PipelineRunner | None = None
+) -> beam.Pipeline:
+    """A pipeline on `runner`, else on the in-process engine, else on the --runner given."""
+    if not isinstance(options, PipelineOptions):
+        options = PipelineOptions(options)
+    if runner is None and is_local(options):
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-        return beam.Pipeline(runner=FnApiRunner(), options=options)
-    return beam.Pipeline(options=options)
+        runner = FnApiRunner()
+    return beam.Pipeline(runner=runner, options=options)

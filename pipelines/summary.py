@@ -1,12 +1,24 @@
-"""Turn a finished cycle's Beam metrics into the summary people read at the end of a run."""
+"""The summary people read at the end of a cycle: Beam's cycle totals plus what the state store
+says the cycle did per rule, per sink and per feed.
+
+Why two sources: counters are cycle totals under ONE fixed set of names (namespace `NS`, created
+once in each DoFn). Breakdowns by rule, sink or feed would need counter names built from data
+(one counter per rule: 10,000 at 10,000 rules), so they come from the outcomes instead: the alert
+ledger's records updated since the cycle started (key `rule|article|sink`) and each polled feed's
+last status.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
+from datetime import datetime
+from typing import Iterable
 
 from pydantic import BaseModel, Field
 
 from wirewatch.transforms.beam_support.metrics import NS
+
+LEDGER_STATUSES = ("sent", "held", "dead")  # what a cycle can leave in the ledger
 
 
 class CycleSummary(BaseModel):
@@ -14,44 +26,18 @@ class CycleSummary(BaseModel):
     counters: dict[str, int] = Field(default_factory=dict)
     per_feed: dict[str, dict[str, int]] = Field(default_factory=dict)
     per_sink: dict[str, dict[str, int]] = Field(default_factory=dict)
+    per_rule: dict[str, dict[str, int]] = Field(default_factory=dict)
 
     def get(self, name: str) -> int:
         return self.counters.get(name, 0)
 
-    @classmethod
-    def from_result(cls, result, seconds: float) -> CycleSummary:
-        counters: dict[str, int] = defaultdict(int)
-        per: dict[str, dict[str, dict[str, int]]] = {"feed": {}, "sink": {}}
-        try:
-            query = result.metrics().query()
-        except Exception:  # some runners do not report metrics back to the driver
-            return cls(seconds=seconds)
-        for counter in query["counters"]:
-            namespace, name = counter.key.metric.namespace, counter.key.metric.name
-            value = counter.committed if counter.committed is not None else counter.attempted
-            if namespace == NS or namespace.startswith("wirewatch."):
-                # our DoFns count under NS or their class path (Metrics.counter(cls, ..))
-                counters[name] += value
-            elif namespace in (f"{NS}.feed", f"{NS}.sink"):
-                owner, _, status = name.rpartition(".")
-                bucket = per[namespace.split(".")[1]].setdefault(owner, {})
-                bucket[status] = bucket.get(status, 0) + value
-        return cls(
-            seconds=seconds, counters=dict(counters), per_feed=per["feed"], per_sink=per["sink"]
-        )
-
     def render(self) -> str:
         g = self.get
-        feed_lines = [
-            f"    {feed}: " + ", ".join(f"{v} {k}" for k, v in sorted(st.items()))
-            for feed, st in sorted(self.per_feed.items())
-        ]
         return "\n".join(
             [
                 f"cycle finished in {self.seconds:.1f} s",
                 f"  feeds:        {g('feeds_ok')} ok, {g('feeds_not_modified')} not modified, "
                 f"{g('feeds_failed')} failed",
-                *feed_lines,
                 f"  articles:     {g('articles_new')} new, {g('articles_seen')} seen before, "
                 f"{g('articles_duplicate_in_run')} duplicate in this run, "
                 f"{g('articles_backfill_skipped')} older than the first-poll backfill window "
@@ -62,3 +48,55 @@ class CycleSummary(BaseModel):
                 f"  dead letters: {g('dead_letters')}",
             ]
         )
+
+
+def summarize(result, seconds: float, store, feed_ids: Iterable[str], since: datetime):
+    """A finished cycle's summary: `result`'s counters and the store's outcomes since `since`."""
+    return CycleSummary(
+        seconds=seconds, counters=cycle_counters(result), **cycle_outcomes(store, feed_ids, since)
+    )
+
+
+def cycle_counters(result) -> dict[str, int]:
+    """The cycle totals our DoFns counted under NS; {} when the runner reports no metrics."""
+    try:
+        query = result.metrics().query()
+    except Exception:  # noqa: BLE001  some runners do not report metrics back to the driver
+        return {}
+    counters: Counter[str] = Counter()
+    for counter in query["counters"]:
+        if counter.key.metric.namespace == NS:
+            value = counter.committed if counter.committed is not None else counter.attempted
+            counters[counter.key.metric.name] += value
+    return dict(counters)
+
+
+def cycle_outcomes(store, feed_ids: Iterable[str], since: datetime) -> dict[str, dict]:
+    """Per rule, per sink and per feed, read back from the store after the cycle committed.
+
+    Rules: distinct articles alerted per rule (`matches`) and alerts per ledger status; sinks:
+    alerts per ledger status. 'already_sent' is not a ledger change, so only the cycle total
+    counts it.
+    """
+    per_rule: dict[str, dict[str, int]] = {}
+    per_sink: dict[str, dict[str, int]] = {}
+    matched: dict[str, set[str]] = {}
+    for status in LEDGER_STATUSES:
+        for record in store.alerts(status, since):
+            rule, _, rest = record.key.partition("|")  # rule|article|sink
+            article = rest.rpartition("|")[0]
+            bump(per_sink.setdefault(record.sink, {}), status)
+            bump(per_rule.setdefault(rule, {}), status)
+            matched.setdefault(rule, set()).add(article)
+    for rule, articles in matched.items():
+        per_rule[rule]["matches"] = len(articles)
+    per_feed: dict[str, dict[str, int]] = {}
+    for feed_id in feed_ids:
+        status = store.feed_state(feed_id).last_status
+        if status:
+            per_feed[feed_id] = {status: 1}
+    return {"per_rule": per_rule, "per_sink": per_sink, "per_feed": per_feed}
+
+
+def bump(counts: dict[str, int], name: str) -> None:
+    counts[name] = counts.get(name, 0) + 1

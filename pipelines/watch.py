@@ -24,7 +24,10 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
+from typing import Callable, Protocol
 
+from wirewatch.pipelines.logs import quiet_beam_logging
+from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.state.sqlite import StateStore
 
@@ -56,6 +59,35 @@ def seconds_until_next(feeds: list[FeedConfig], store: StateStore, now: datetime
 def group_due(store: StateStore, now: datetime) -> bool:
     due = store.next_group_due()
     return due is not None and due <= now
+
+
+class Clock(Protocol):
+    """What the driver asks of time: the wall clock (due times), a monotonic clock (prune
+    spacing) and a wait that a stop signal cuts short. Tests pass a clock that only advances."""
+
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
+
+    def wait(self, stop: threading.Event, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        stop.wait(seconds)
+
+
+class Runner(Protocol):
+    def run(self, feeds: list[FeedConfig]) -> CycleSummary: ...
+
+
+RunnerFactory = Callable[[Config, str, list[str]], Runner]
 
 
 class StopFlag:
@@ -90,6 +122,7 @@ class CycleRunner:
     """
 
     def __init__(self, config: Config, state_dir: str, beam_args: list[str]):
+        quiet_beam_logging()  # before the first Beam import
         from apache_beam.options.pipeline_options import PipelineOptions
 
         from wirewatch.pipelines.options import is_local
@@ -99,45 +132,24 @@ class CycleRunner:
         self.local = is_local(self.options)
         self.graphs: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
 
-    def run(self, feeds: list[FeedConfig]):
-        from wirewatch.pipelines.commands.run import run_cycle
-        from wirewatch.pipelines.summary import CycleSummary
+    def run(self, feeds: list[FeedConfig]) -> CycleSummary:
+        from wirewatch.pipelines.cycle import measure_cycle, run_cycle
 
         if not self.local:
             return run_cycle(self.config, feeds, self.state_dir, self.beam_args)
-        started = time.monotonic()
         key = tuple(f.id for f in feeds)
         if key in self.graphs:
             self.graphs.move_to_end(key)
             runner, proto = self.graphs[key]
-            result = runner.run_via_runner_api(proto, self.options)
-        else:
-            runner, result = self._build_and_run(feeds)
-            self.graphs[key] = (runner, runner.proto)
-            while len(self.graphs) > GRAPH_CACHE_SIZE:
-                self.graphs.popitem(last=False)
-        return CycleSummary.from_result(result, time.monotonic() - started)
-
-    def _build_and_run(self, feeds: list[FeedConfig]):
-        import apache_beam as beam
-
-        from wirewatch.pipelines.commands.run import dead_letter_path
-        from wirewatch.pipelines.cycle import build_cycle
-        from wirewatch.pipelines.logs import quiet_beam_logging
-
-        quiet_beam_logging()
+            return measure_cycle(
+                lambda: runner.run_via_runner_api(proto, self.options), self.state_dir, feeds
+            )
         runner = _proto_keeping_runner()()
-        pipeline = beam.Pipeline(runner=runner, options=self.options)
-        build_cycle(
-            pipeline,
-            self.config,
-            feeds,
-            self.state_dir,
-            dead_letter_path(self.config, self.state_dir),
-        )
-        result = pipeline.run()
-        result.wait_until_finish()
-        return runner, result
+        summary = run_cycle(self.config, feeds, self.state_dir, self.options, runner)
+        self.graphs[key] = (runner, runner.proto)
+        while len(self.graphs) > GRAPH_CACHE_SIZE:
+            self.graphs.popitem(last=False)
+        return summary
 
 
 @functools.cache
@@ -157,7 +169,7 @@ def _proto_keeping_runner() -> type:
     return ProtoKeepingRunner
 
 
-def log_cycle(n: int, at: datetime, polled: int, summary) -> None:
+def log_cycle(n: int, at: datetime, polled: int, summary: CycleSummary) -> None:
     g = summary.get
     print(
         f"{at:%Y-%m-%dT%H:%M:%SZ} cycle {n}: {polled} feeds polled "
@@ -178,25 +190,29 @@ def watch(
     interval: float | None = None,
     cycles: int | None = None,
     json_lines: bool = False,
+    runner_factory: RunnerFactory = CycleRunner,
+    clock: Clock | None = None,
 ) -> int:
     """Run cycles until stopped (or `cycles` ran). `json_lines`: also print each cycle's full
-    summary (every Beam counter) as one JSON line on stdout."""
+    summary as one JSON line on stdout. `runner_factory(config, state_dir, beam_args)` makes what
+    runs each cycle (CycleRunner; tests pass a fake), `clock` is the time it runs by."""
+    clock = clock or SystemClock()
     feeds = [f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds]
     stop = StopFlag()
     stop.install()
     store = StateStore(state_dir)
-    runner = CycleRunner(config, state_dir, beam_args)
+    runner = runner_factory(config, state_dir, beam_args)
     done, failures, last_prune = 0, 0, float("-inf")
     try:
         while not stop.event.is_set() and (cycles is None or done < cycles):
-            if time.monotonic() - last_prune >= PRUNE_EVERY:
+            if clock.monotonic() - last_prune >= PRUNE_EVERY:
                 store.prune_seen(timedelta(days=config.seen_retention_days))
-                last_prune = time.monotonic()
-            now = datetime.now(timezone.utc)
+                last_prune = clock.monotonic()
+            now = clock.now()
             due = feeds_due(feeds, store, now)
             if not due and not group_due(store, now):
-                wait = seconds_until_next(feeds, store, datetime.now(timezone.utc))
-                stop.event.wait(min(MAX_SLEEP, max(0.05, wait)))
+                wait = seconds_until_next(feeds, store, clock.now())
+                clock.wait(stop.event, min(MAX_SLEEP, max(0.05, wait)))
                 continue
             done += 1
             try:
@@ -219,7 +235,7 @@ def watch(
                     flush=True,
                 )
                 if cycles is None or done < cycles:
-                    stop.event.wait(wait)
+                    clock.wait(stop.event, wait)
                 continue
             failures = 0
             log_cycle(done, now, len(due), summary)

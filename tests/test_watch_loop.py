@@ -32,13 +32,24 @@ def test_a_feed_is_due_when_never_polled_or_its_time_came(tmp_path):
     assert watch_module.seconds_until_next(feeds[2:], store, NOW) == 30.0
 
 
+def test_an_idle_driver_waits_until_the_next_feed_is_due(tmp_path, run_watch):
+    store = StateStore(tmp_path)
+    for feed in ("a", "b"):
+        store.save_feed_state(FeedState(feed_id=feed, next_due=NOW + timedelta(seconds=3)))
+    store.close()
+    fake, clock = FakeRunner([]), FakeClock()
+    assert run_watch(fake, clock, cycles=1) == 0
+    assert clock.waits == [3.0] and fake.calls == [["a", "b"]]
+
+
 class FakeRunner:
     """Stands in for CycleRunner: records the feeds of each cycle, can raise or send a signal."""
 
     def __init__(self, outcomes):
-        self.outcomes, self.calls = list(outcomes), []
+        self.outcomes, self.calls, self.made_with = list(outcomes), [], None
 
-    def __call__(self, config, state_dir, beam_args):
+    def factory(self, config, state_dir, beam_args):
+        self.made_with = (config, state_dir, beam_args)
         return self
 
     def run(self, feeds):
@@ -51,35 +62,67 @@ class FakeRunner:
         return CycleSummary(seconds=0.1, counters={"articles_new": 2})
 
 
-@pytest.fixture
-def run_watch(tmp_path, monkeypatch):
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    monkeypatch.setattr(watch_module, "FAILED_CYCLE_BACKOFF", (0.01, 0.01))
+class FakeClock:
+    """Time moves only when the driver waits: no test ever sleeps."""
 
-    def run(fake: FakeRunner, **kwargs) -> int:
-        monkeypatch.setattr(watch_module, "CycleRunner", fake)
-        return watch_module.watch(config_with("a", "b"), str(tmp_path), [], **kwargs)
+    def __init__(self):
+        self.at, self.waits = NOW, []
+
+    def now(self):
+        return self.at
+
+    def monotonic(self):
+        return (self.at - NOW).total_seconds()
+
+    def wait(self, stop, seconds):
+        self.waits.append(seconds)
+        self.at += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def run_watch(tmp_path):
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def run(fake: FakeRunner, clock: FakeClock | None = None, **kwargs) -> int:
+        return watch_module.watch(
+            config_with("a", "b"),
+            str(tmp_path),
+            ["--flag"],
+            runner_factory=fake.factory,
+            clock=clock or FakeClock(),
+            **kwargs,
+        )
 
     yield run
     for sig, handler in handlers.items():
         signal.signal(sig, handler)
 
 
-def test_runs_the_due_feeds_for_the_given_number_of_cycles(run_watch, capsys):
+def test_runs_the_due_feeds_for_the_given_number_of_cycles(run_watch, capsys, tmp_path):
     fake = FakeRunner([])
     assert run_watch(fake, cycles=2, json_lines=True) == 0
     assert fake.calls == [["a", "b"], ["a", "b"]]
+    assert fake.made_with[1:] == (str(tmp_path), ["--flag"])
     err = capsys.readouterr()
     assert "cycle 2: 2 feeds polled" in err.err and "2 new articles" in err.err
     assert '"cycle": 2' in err.out and '"articles_new": 2' in err.out
+    assert '"at": "2026-11-28T12:00:00+00:00"' in err.out  # the injected clock's time
 
 
 def test_a_failing_cycle_is_logged_and_retried_not_fatal(run_watch, capsys):
-    fake = FakeRunner(["raise", "ok"])
-    assert run_watch(fake, cycles=2) == 0
+    fake, clock = FakeRunner(["raise", "ok"]), FakeClock()
+    assert run_watch(fake, clock, cycles=2) == 0
     err = capsys.readouterr().err
-    assert "cycle 1 failed: RuntimeError: OSError: disk full; retrying" in err
+    assert "cycle 1 failed: RuntimeError: OSError: disk full; retrying in 1 s" in err
     assert "cycle 2: 2 feeds polled" in err
+    assert clock.waits == [watch_module.FAILED_CYCLE_BACKOFF[0]]
+
+
+def test_failed_cycles_back_off_exponentially_up_to_the_cap(run_watch):
+    clock = FakeClock()
+    assert run_watch(FakeRunner(["raise"] * 9), clock, cycles=9) == 1
+    first, longest = watch_module.FAILED_CYCLE_BACKOFF
+    assert clock.waits == [min(first * 2**n, longest) for n in range(8)]  # none after the last
 
 
 def test_the_last_cycle_failing_exits_1(run_watch):

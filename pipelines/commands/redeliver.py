@@ -31,8 +31,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from wirewatch.transforms.sinks.base import build_sink
     from wirewatch.transforms.sinks.dispatch import Dispatcher
+    from wirewatch.transforms.sinks.registry import build_sink
 
     config = load_config(args.config)
     store = StateStore(resolve_state_dir(args.state_dir, config))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import datetime, timezone
 
+from wirewatch.pipelines.logs import quiet_beam_logging
 from wirewatch.pipelines.state import resolve_state_dir
+from wirewatch.pipelines.watch import watch
 from wirewatch.transforms.config import Config, load_config
 
 NAME = "run"
@@ -46,33 +47,11 @@ def preflight(config: Config) -> None:
     Tagger.from_config(config)
 
 
-def run_cycle(config: Config, feeds, state_dir: str, beam_args: list[str]):
-    """Build and run one cycle; returns its CycleSummary."""
-    from wirewatch.pipelines.cycle import build_cycle
-    from wirewatch.pipelines.logs import quiet_beam_logging
-    from wirewatch.pipelines.options import make_pipeline
-    from wirewatch.pipelines.summary import CycleSummary
-
-    quiet_beam_logging()
-    started = time.monotonic()
-    pipeline = make_pipeline(beam_args)
-    build_cycle(pipeline, config, feeds, state_dir, dead_letter_path(config, state_dir))
-    result = pipeline.run()
-    result.wait_until_finish()
-    return CycleSummary.from_result(result, time.monotonic() - started)
-
-
-def dead_letter_path(config: Config, state_dir: str) -> str:
-    return config.dead_letters or f"{state_dir}/dead-letters.jsonl"
-
-
 def run(args) -> int:
     config = load_config(args.config)
     state_dir = resolve_state_dir(args.state_dir, config)
     preflight(config)
     if not args.once:
-        from wirewatch.pipelines.watch import watch
-
         return watch(
             config,
             state_dir,
@@ -81,6 +60,9 @@ def run(args) -> int:
             cycles=args.cycles,
             json_lines=args.json,
         )
+    quiet_beam_logging()  # before the first Beam import
+    from wirewatch.pipelines.cycle import dead_letter_path, run_cycle
+
     started_at = datetime.now(timezone.utc)
     summary = run_cycle(config, config.feeds, state_dir, args.beam_args)
     if args.json:

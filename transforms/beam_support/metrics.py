@@ -1,7 +1,8 @@
-"""The metric namespace our DoFns count under; pipelines/summary.py reads the counters back.
+"""The one metric namespace our DoFns count under; pipelines/summary.py reads it back.
 
-Counters in `NS` are cycle totals; `{NS}.feed` and `{NS}.sink` hold "<owner>.<status>" counts
-per feed and per sink. One definition, so the writers and the reader cannot drift apart.
+Every counter in `NS` is a cycle total with a fixed name, created once per DoFn as a named
+attribute (`self.sent = Metrics.counter(NS, "alerts_sent")`), never a name built from data.
+Breakdowns per rule, sink or feed come from the state store (pipelines/summary.py).
 """
 
 NS = "wirewatch"

@@ -1,46 +1,55 @@
-"""Beam wrapper for routing: every match becomes one Alert per sink it is routed to."""
+"""Beam wrapper for routing: every match becomes one Alert per sink it is routed to, unless a
+silence covers it."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Callable, Iterable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.pvalue import PCollection
 
 from wirewatch.transforms.beam_support.cache import ref
 from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.model import Alert, Match
+from wirewatch.transforms.routing.router import Router
 from wirewatch.transforms.routing.silences import silenced
 
 
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 class _RouteDoFn(beam.DoFn):
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, clock: Callable[[], datetime]):
         self.config_ref = ref(config)  # decoded once per process, not once per cycle
+        self.clock = clock
+        self.silenced = Metrics.counter(NS, "matches_silenced")
+        self.unrouted = Metrics.counter(NS, "matches_unrouted")
 
-    def setup(self):
-        from wirewatch.transforms.routing.router import Router
-
+    def setup(self) -> None:
         self.config = self.config_ref.value
         self.router = Router(self.config)
 
     def process(self, match: Match) -> Iterable[Alert]:
-        if silenced(match, self.config.silences, datetime.now(timezone.utc)):
-            Metrics.counter(NS, "matches_silenced").inc()
+        if silenced(match, self.config.silences, self.clock()):
+            self.silenced.inc()
             return
         alerts = self.router.route(match)
         if not alerts:
-            Metrics.counter(NS, "matches_unrouted").inc()
+            self.unrouted.inc()
         yield from alerts
 
 
 class RouteAlerts(beam.PTransform):
-    """PCollection[Match] -> PCollection[Alert], one per (match, sink)."""
+    """PCollection[Match] -> PCollection[Alert], one per (match, sink). `clock` decides which
+    silences are still running (a picklable function; tests pass a fixed time)."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, clock: Callable[[], datetime] = utc_now):
         super().__init__()
-        self.config = config
+        self.config, self.clock = config, clock
 
-    def expand(self, matches):
-        return matches | "Route" >> beam.ParDo(_RouteDoFn(self.config))
+    def expand(self, matches: PCollection[Match]) -> PCollection[Alert]:
+        return matches | "Route" >> beam.ParDo(_RouteDoFn(self.config, self.clock))

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from wirewatch.transforms.model import Match
+from wirewatch.transforms.model import Alert, Match
 
 if TYPE_CHECKING:  # the store imports this module; config must not be imported at run time here
     from wirewatch.transforms.config import QuietHours, RouteConfig
@@ -50,6 +50,17 @@ def group_label(match: Match, group_by: list[str]) -> str:
         elif field == "topic":
             parts.append(f"topic:{tagged.topics[0].label if tagged.topics else '-'}")
     return " · ".join(parts)
+
+
+def group_key(alert: Alert) -> str:
+    """The flood-control group an alert counts in and is held in: one per sink, route and
+    group label, so the same story on two sinks is throttled per sink."""
+    return f"{alert.sink}|{alert.route}|{alert.group}"
+
+
+def story_group_key(alert: Alert) -> str:
+    """Where later copies of an alerted story wait to go out as one 'more sources' digest."""
+    return f"{alert.sink}|story|{alert.match.article.story_id}"
 
 
 def quiet_until(quiet: QuietHours | None, severity: str, now: datetime) -> datetime | None:

@@ -1,4 +1,5 @@
-"""What every sink is: something that sends one Alert or raises DeliveryError."""
+"""What every sink is: something that sends one Alert or raises DeliveryError. Which class
+implements each sink type: registry.py."""
 
 from __future__ import annotations
 
@@ -19,25 +20,3 @@ class Sink(Protocol):
     def send_digest(self, alerts: list[Alert], label: str) -> None: ...
 
     def close(self) -> None: ...
-
-
-def build_sink(name: str, config) -> Sink:
-    """Construct the sink for a config entry; imports each client only when it is used."""
-    kind = config.type
-    if kind == "console":
-        from wirewatch.transforms.sinks.console import ConsoleSink
-
-        return ConsoleSink(name, config)
-    if kind == "jsonl":
-        from wirewatch.transforms.sinks.jsonl import JsonlSink
-
-        return JsonlSink(name, config)
-    if kind == "slack":
-        from wirewatch.transforms.sinks.slack import SlackSink
-
-        return SlackSink(name, config)
-    if kind == "webhook":
-        from wirewatch.transforms.sinks.webhook import WebhookSink
-
-        return WebhookSink(name, config)
-    raise ValueError(f"unknown sink type {kind!r}")

@@ -10,13 +10,16 @@ from typing import Iterable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.pvalue import PCollection, TaggedOutput
 
 from wirewatch.transforms.beam_support.cache import ref
 from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.config import Config
+from wirewatch.transforms.model import Alert
+from wirewatch.transforms.routing.router import active_sinks
+from wirewatch.transforms.sinks.dispatch import Dispatcher, Outcome
+from wirewatch.transforms.sinks.registry import build_sink
 from wirewatch.transforms.state.beam import StoreDoFn
-
-DEAD = "dead"
 
 
 class _DeliverSinkDoFn(StoreDoFn):
@@ -25,22 +28,31 @@ class _DeliverSinkDoFn(StoreDoFn):
     def __init__(self, config: Config, state_dir: str):
         super().__init__(state_dir)
         self.config_ref = ref(config)  # decoded once per process, not once per cycle
+        self.sent = Metrics.counter(NS, "alerts_sent")
+        self.already_sent = Metrics.counter(NS, "alerts_already_sent")
+        self.held = Metrics.counter(NS, "alerts_held")
+        self.dead = Metrics.counter(NS, "alerts_dead")
 
-    def setup(self):
-        from wirewatch.transforms.sinks.base import build_sink
-        from wirewatch.transforms.sinks.dispatch import Dispatcher
-
+    def setup(self) -> None:
         super().setup()
-        self.config = self.config_ref.value
+        config = self.config_ref.value
         self.dispatcher = Dispatcher(
-            self.config, self.store, lambda name: build_sink(name, self.config.sinks[name])
+            config, self.store, lambda name: build_sink(name, config.sinks[name])
         )
+        self.by_status = {
+            "sent": self.sent,
+            "already_sent": self.already_sent,
+            "held": self.held,
+            "dead": self.dead,
+        }
 
-    def teardown(self):
+    def teardown(self) -> None:
         self.dispatcher.close()
         super().teardown()
 
-    def process(self, sink_alerts) -> Iterable:
+    def process(
+        self, sink_alerts: tuple[str, Iterable[Alert | None]]
+    ) -> Iterable[Outcome | TaggedOutput]:
         name, alerts = sink_alerts
         ordered = sorted(
             (a for a in alerts if a is not None),
@@ -49,30 +61,32 @@ class _DeliverSinkDoFn(StoreDoFn):
         outcomes = [self.dispatcher.offer(alert) for alert in ordered]
         outcomes += self.dispatcher.flush_due(name)
         for outcome in outcomes:
-            Metrics.counter(NS, f"alerts_{outcome.status}").inc()
-            Metrics.counter(f"{NS}.sink", f"{name}.{outcome.status}").inc()
+            self.by_status[outcome.status].inc()
             if outcome.dead_letter is not None:
-                yield beam.pvalue.TaggedOutput(DEAD, outcome.dead_letter)
+                yield TaggedOutput(Deliver.DEAD, outcome.dead_letter)
             yield outcome
 
 
 class Deliver(beam.PTransform):
-    """PCollection[Alert] -> Outcome main output and DEAD output (alerts that gave up).
+    """PCollection[Alert] -> OUTCOMES (one Outcome per alert offered or digest member sent) and
+    DEAD (a DeadLetter per alert its sink gave up on).
 
     Every active sink also gets a tick (None) each cycle, so held digests go out when due even
     in a cycle that brought no new alert for that sink.
     """
 
+    OUTCOMES = "outcomes"
+    DEAD = "dead"
+
     def __init__(self, config: Config, state_dir: str):
         super().__init__()
         self.config, self.state_dir = config, state_dir
+        self.sinks = sorted(active_sinks(config))
 
-    def expand(self, alerts):
-        from wirewatch.transforms.routing.router import active_sinks
-
+    def expand(self, alerts: PCollection[Alert]) -> beam.pvalue.DoOutputsTuple:
         ticks = (
             alerts.pipeline
-            | "SinkTicks" >> beam.Create(sorted(active_sinks(self.config)))
+            | "SinkTicks" >> beam.Create(self.sinks)
             | "Tick" >> beam.Map(lambda name: (name, None))
         )
         keyed = alerts | "BySink" >> beam.Map(lambda a: (a.sink, a))
@@ -82,6 +96,6 @@ class Deliver(beam.PTransform):
             | "GroupBySink" >> beam.GroupByKey()
             | "Send"
             >> beam.ParDo(_DeliverSinkDoFn(self.config, self.state_dir)).with_outputs(
-                DEAD, main="outcomes"
+                self.DEAD, main=self.OUTCOMES
             )
         )

@@ -17,7 +17,13 @@ from pydantic import BaseModel
 
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.model import Alert, DeadLetter, utc_now
-from wirewatch.transforms.routing.flood import GroupState, after_flush, decide
+from wirewatch.transforms.routing.flood import (
+    GroupState,
+    after_flush,
+    decide,
+    group_key,
+    story_group_key,
+)
 from wirewatch.transforms.sinks.base import DeliveryError, Sink
 from wirewatch.transforms.state.sqlite import StateStore
 
@@ -86,7 +92,7 @@ class Dispatcher:
         if thread_ts and getattr(sink, "threads", False):
             return self._send([alert], lambda s, a: s.reply(a[0], thread_ts))[0]
         story = alert.match.article.story_id
-        key = f"{alert.sink}|story|{story}"
+        key = story_group_key(alert)
         state = self.store.group_state(key)
         if state.due_at is None:
             wait = route.group_interval if route is not None else 300
@@ -158,10 +164,6 @@ def _send_held(sink: Sink, alerts: list[Alert]) -> str | None:
 
 def _send_one(sink: Sink, alerts: list[Alert]) -> str | None:
     return sink.send(alerts[0])
-
-
-def group_key(alert: Alert) -> str:
-    return f"{alert.sink}|{alert.route}|{alert.group}"
 
 
 def _outcome(alert: Alert, status: str, letter: DeadLetter | None = None) -> Outcome:

@@ -1,8 +1,10 @@
 """Slack delivery through slack_sdk: an incoming webhook, or a bot token and chat.postMessage.
 
 Retries are slack_sdk's own strategy objects, passed explicitly: its default handlers retry only
-connection errors, so 429 (honouring Retry-After) and 500/503 must be added by hand. What is left
-after the retry budget raises DeliveryError and becomes a dead letter the caller can redeliver.
+connection errors, so 429 (RateLimitErrorRetryHandler) and 500/503 must be added by hand. Their
+waits come from our RetryPolicy (retry.py), the same one the webhook sink uses: Retry-After when
+Slack sends it, else the policy's backoff. What is left after the retry budget raises
+DeliveryError and becomes a dead letter the caller can redeliver.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import (
-    BackoffRetryIntervalCalculator,
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
+    RetryIntervalCalculator,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
@@ -25,13 +27,42 @@ from slack_sdk.webhook import WebhookClient
 from wirewatch.transforms.model import Alert
 from wirewatch.transforms.sinks.base import DeliveryError
 from wirewatch.transforms.sinks.render import slack_digest, slack_message, slack_reply
+from wirewatch.transforms.sinks.retry import RetryPolicy
 
 
-def retry_handlers(max_retries: int, backoff: float) -> list:
-    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff)
+class _PolicyInterval(RetryIntervalCalculator):
+    """slack_sdk's interval hook, answered by our policy (slack_sdk counts attempts from 0)."""
+
+    def __init__(self, policy: RetryPolicy):
+        self.policy = policy
+
+    def calculate_sleep_duration(self, current_attempt: int) -> float:
+        return self.policy.delay(current_attempt + 1)
+
+
+class _RateLimitRetry(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, waiting as the policy says (Retry-After first)."""
+
+    def __init__(self, policy: RetryPolicy):
+        super().__init__(max_retry_count=policy.max_retries)
+        self.policy = policy
+
+    def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:
+        if response is None:
+            raise error
+        retry_after = next(
+            (v[0] for k, v in response.headers.items() if k.lower() == "retry-after"), None
+        )
+        state.next_attempt_requested = True
+        time.sleep(self.policy.delay(state.current_attempt + 1, retry_after))
+        state.increment_current_attempt()
+
+
+def retry_handlers(policy: RetryPolicy) -> list:
+    interval = _PolicyInterval(policy)
     return [
         ConnectionErrorRetryHandler(
-            max_retry_count=max_retries,
+            max_retry_count=policy.max_retries,
             interval_calculator=interval,
             error_types=[
                 URLError,
@@ -41,15 +72,15 @@ def retry_handlers(max_retries: int, backoff: float) -> list:
                 TimeoutError,
             ],
         ),
-        RateLimitErrorRetryHandler(max_retry_count=max_retries),
-        ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+        _RateLimitRetry(policy),
+        ServerErrorRetryHandler(max_retry_count=policy.max_retries, interval_calculator=interval),
     ]
 
 
 class SlackSink:
     def __init__(self, name: str, config):
         self.name = name
-        handlers = retry_handlers(config.max_retries, config.retry_backoff)
+        handlers = retry_handlers(RetryPolicy.of(config))
         timeout = int(max(1, config.timeout))
         self.channel = config.channel
         self.pace, self._last_post = config.pace, 0.0

@@ -9,15 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import random
 import time
 
 import httpx
 
 from wirewatch.transforms.model import Alert
 from wirewatch.transforms.sinks.base import DeliveryError
-
-RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+from wirewatch.transforms.sinks.retry import RetryPolicy
 
 
 class WebhookSink:
@@ -25,8 +23,7 @@ class WebhookSink:
         self.name = name
         self.url = config.url
         self.secret = config.secret.get_secret_value().encode() if config.secret else None
-        self.max_retries = config.max_retries
-        self.backoff = config.retry_backoff
+        self.retry = RetryPolicy.of(config)
         self.client = httpx.Client(
             timeout=config.timeout, headers={"User-Agent": "wirewatch-webhook/0.1"}
         )
@@ -44,9 +41,9 @@ class WebhookSink:
             digest = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
             headers["X-Wirewatch-Signature"] = f"sha256={digest}"
         problem, retry_after = "", None
-        for attempt in range(self.max_retries + 1):
+        for attempt in range(self.retry.max_retries + 1):
             if attempt:
-                time.sleep(self._delay(attempt, retry_after))
+                time.sleep(self.retry.delay(attempt, retry_after))
             try:
                 response = self.client.post(self.url, content=body, headers=headers)
             except httpx.HTTPError as exc:
@@ -58,15 +55,9 @@ class WebhookSink:
             retry_after = (
                 response.headers.get("Retry-After") if response.status_code == 429 else None
             )
-            if response.status_code not in RETRYABLE:
+            if not self.retry.retryable(response.status_code):
                 break
         raise DeliveryError(f"webhook {self.url} failed after {attempt + 1} attempts: {problem}")
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        """Retry-After when the server gave one, else exponential backoff with jitter."""
-        if retry_after and retry_after.strip().isdigit():
-            return float(retry_after)
-        return self.backoff * (2 ** (attempt - 1)) * (1 + random.random() / 2)
 
     def close(self) -> None:
         self.client.close()

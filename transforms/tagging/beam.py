@@ -12,8 +12,10 @@ from typing import Iterable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.pvalue import PCollection
 
 from wirewatch.transforms.beam_support.cache import ref, shared
+from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.model import Article, TaggedArticle
 from wirewatch.transforms.tagging.tagger import Tagger
 
@@ -24,12 +26,12 @@ class _TagDoFn(beam.DoFn):
     def __init__(self, config):
         self._config = ref(config)  # decoded once per process, not once per cycle
         self._tagger: Tagger | None = None
-        self.tagged = Metrics.counter(self.__class__, "articles_tagged")
-        self.with_topics = Metrics.counter(self.__class__, "articles_with_topics")
-        self.without_topics = Metrics.counter(self.__class__, "articles_without_topics")
-        self.with_entities = Metrics.counter(self.__class__, "articles_with_entities")
-        self.entity_mentions = Metrics.counter(self.__class__, "entity_mentions")
-        self.failed = Metrics.counter(self.__class__, "tagging_failed")
+        self.tagged = Metrics.counter(NS, "articles_tagged")
+        self.with_topics = Metrics.counter(NS, "articles_with_topics")
+        self.without_topics = Metrics.counter(NS, "articles_without_topics")
+        self.with_entities = Metrics.counter(NS, "articles_with_entities")
+        self.entity_mentions = Metrics.counter(NS, "entity_mentions")
+        self.failed = Metrics.counter(NS, "tagging_failed")
 
     def setup(self) -> None:
         config = self._config
@@ -65,5 +67,5 @@ class TagArticles(beam.PTransform):
             )
         self._config = config
 
-    def expand(self, articles: beam.PCollection[Article]) -> beam.PCollection[TaggedArticle]:
+    def expand(self, articles: PCollection[Article]) -> PCollection[TaggedArticle]:
         return articles | "Tag" >> beam.ParDo(_TagDoFn(self._config))

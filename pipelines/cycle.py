@@ -21,8 +21,8 @@ from wirewatch.transforms.ingest.beam import DropSeen, FetchFeeds, ParseFeeds
 from wirewatch.transforms.routing.beam import RouteAlerts
 from wirewatch.transforms.rules.beam import MatchRules
 from wirewatch.transforms.sinks.beam import Deliver
+from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.beam import CommitCycle, WriteDeadLetters
-from wirewatch.transforms.state.sqlite import StateStore
 from wirewatch.transforms.stories.beam import AssignStories
 from wirewatch.transforms.tagging.beam import TagArticles
 
@@ -87,8 +87,5 @@ def measure_cycle(
     result = execute()
     result.wait_until_finish()
     seconds = time.monotonic() - started
-    store = StateStore(state_dir)
-    try:
+    with open_store(state_dir) as store:
         return summarize(result, seconds, store, [f.id for f in feeds], since)
-    finally:
-        store.close()

@@ -29,7 +29,7 @@ from typing import Callable, Protocol
 from wirewatch.pipelines.logs import quiet_beam_logging
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
-from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.state import StateStore, open_store
 
 MAX_SLEEP = 5.0
 PRUNE_EVERY = 3600.0  # seconds between prunes
@@ -200,7 +200,7 @@ def watch(
     feeds = [f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds]
     stop = StopFlag()
     stop.install()
-    store = StateStore(state_dir)
+    store = open_store(state_dir)
     runner = runner_factory(config, state_dir, beam_args)
     done, failures, last_prune = 0, 0, float("-inf")
     try:

@@ -9,7 +9,7 @@ from wirewatch.transforms.config import Config, RouteConfig, Silence
 from wirewatch.transforms.routing.flood import quiet_until
 from wirewatch.transforms.routing.silences import silenced
 from wirewatch.transforms.sinks.dispatch import Dispatcher
-from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.state import open_store
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -41,7 +41,7 @@ def setup(tmp_path):
     def make(**route):
         config = Config(routes=[RouteConfig(sinks=["s"], **route)])
         sink, clock = Recorder(), Clock()
-        return Dispatcher(config, StateStore(tmp_path), lambda name: sink, clock), sink, clock
+        return Dispatcher(config, open_store(tmp_path), lambda name: sink, clock), sink, clock
 
     return make
 

@@ -11,7 +11,7 @@ import pytest
 from wirewatch.pipelines import watch as watch_module
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
-from wirewatch.transforms.state.sqlite import FeedState, StateStore
+from wirewatch.transforms.state import FeedState, open_store
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
@@ -23,7 +23,7 @@ def config_with(*feed_ids: str) -> Config:
 
 
 def test_a_feed_is_due_when_never_polled_or_its_time_came(tmp_path):
-    store = StateStore(tmp_path)
+    store = open_store(tmp_path)
     feeds = config_with("new", "late", "later").feeds
     store.save_feed_state(FeedState(feed_id="late", next_due=NOW - timedelta(seconds=1)))
     store.save_feed_state(FeedState(feed_id="later", next_due=NOW + timedelta(seconds=30)))
@@ -33,7 +33,7 @@ def test_a_feed_is_due_when_never_polled_or_its_time_came(tmp_path):
 
 
 def test_an_idle_driver_waits_until_the_next_feed_is_due(tmp_path, run_watch):
-    store = StateStore(tmp_path)
+    store = open_store(tmp_path)
     for feed in ("a", "b"):
         store.save_feed_state(FeedState(feed_id=feed, next_due=NOW + timedelta(seconds=3)))
     store.close()

@@ -13,7 +13,7 @@ from datetime import datetime
 from wirewatch.pipelines.state import resolve_state_dir
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.model import Alert
-from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.state import open_store
 
 NAME = "redeliver"
 HELP = "resend dead-lettered alerts (exit 1 if some still fail)"
@@ -35,7 +35,7 @@ def run(args) -> int:
     from wirewatch.transforms.sinks.registry import build_sink
 
     config = load_config(args.config)
-    store = StateStore(resolve_state_dir(args.state_dir, config))
+    store = open_store(resolve_state_dir(args.state_dir, config))
     dispatcher = Dispatcher(config, store, lambda name: build_sink(name, config.sinks[name]))
     records = [r for r in store.alerts("dead", args.since) if not args.sink or r.sink == args.sink]
     results = {"sent": 0, "already_sent": 0, "dead": 0, "unknown_sink": 0}

@@ -74,11 +74,10 @@ def run(args) -> int:
 
 
 def print_dead_letters(state_dir: str, since: datetime, path: str) -> None:
-    from wirewatch.transforms.state.sqlite import StateStore
+    from wirewatch.transforms.state import open_store
 
-    store = StateStore(state_dir)
-    letters = [d for d in store.dead_letters(limit=200) if d.at >= since]
-    store.close()
+    with open_store(state_dir) as store:
+        letters = [d for d in store.dead_letters(limit=200) if d.at >= since]
     for letter in reversed(letters):
         print(f"    - {letter.stage} {letter.source}: {letter.reason}", file=sys.stderr)
     if letters:

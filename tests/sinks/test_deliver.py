@@ -14,7 +14,7 @@ from wirewatch.transforms.config import WebhookSink as WebhookSinkConfig
 from wirewatch.transforms.sinks.dispatch import Dispatcher
 from wirewatch.transforms.sinks.slack import SlackSink
 from wirewatch.transforms.sinks.webhook import WebhookSink
-from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.state import open_store
 
 
 def deliver(alert, sink, store):
@@ -37,14 +37,14 @@ class Recorder:
 
 
 def test_second_delivery_of_the_same_alert_is_skipped(tmp_path):
-    store, sink, a = StateStore(tmp_path), Recorder(), alert(sink="rec")
+    store, sink, a = open_store(tmp_path), Recorder(), alert(sink="rec")
     assert deliver(a, sink, store).status == "sent"
-    assert deliver(a, sink, StateStore(tmp_path)).status == "already_sent"
+    assert deliver(a, sink, open_store(tmp_path)).status == "already_sent"
     assert sink.sent == [a.key]
 
 
 def test_a_crashing_sink_dead_letters_the_alert_with_its_payload(tmp_path):
-    store = StateStore(tmp_path)
+    store = open_store(tmp_path)
     outcome = deliver(alert(sink="rec"), Recorder(fail_with=RuntimeError("boom")), store)
     assert outcome.status == "dead"
     assert outcome.dead_letter.reason == "RuntimeError: boom"
@@ -69,7 +69,7 @@ def test_redeliver_after_slack_was_down_sends_each_alert_exactly_once(tmp_path, 
                 type="slack", webhook_url="${T_HOOK}", max_retries=1, retry_backoff=0.01
             ),
         )
-        store = StateStore(tmp_path / "state")
+        store = open_store(tmp_path / "state")
         slack.fail_next(slack.WEBHOOK_PATH, 503, times=4)
         alerts = [alert(sink="hook", title=f"Story {i}", id=f"a{i}") for i in range(2)]
         assert [deliver(a, sink, store).status for a in alerts] == ["dead", "dead"]

@@ -143,12 +143,12 @@ def test_connection_refused_then_recovery(monkeypatch):
 def test_429_storm_every_alert_arrives_exactly_once(slack, monkeypatch, tmp_path):
     from wirewatch.transforms.config import Config
     from wirewatch.transforms.sinks.dispatch import Dispatcher
-    from wirewatch.transforms.state.sqlite import StateStore
+    from wirewatch.transforms.state import open_store
 
     slack.fail_next(slack.WEBHOOK_PATH, 429, {"Retry-After": "1"}, b"rate_limited", times=3)
     slack.fail_next(slack.WEBHOOK_PATH, 500, body=b"oops", times=2)
     sink = webhook_sink(slack, monkeypatch, pace=0)
-    dispatcher = Dispatcher(Config(), StateStore(tmp_path), lambda name: sink)
+    dispatcher = Dispatcher(Config(), open_store(tmp_path), lambda name: sink)
     alerts = [alert(title=f"story {i}", id=f"s{i}") for i in range(4)]
     assert [dispatcher.offer(a).status for a in alerts] == ["sent"] * 4
     assert [dispatcher.offer(a).status for a in alerts] == ["already_sent"] * 4  # a re-run

@@ -25,7 +25,7 @@ from wirewatch.transforms.routing.flood import (
     story_group_key,
 )
 from wirewatch.transforms.sinks.base import DeliveryError, Sink
-from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.state import StateStore
 
 
 class Outcome(BaseModel):

@@ -3,7 +3,8 @@
 Commands are discovered, not listed, so each lives in its own small module exposing NAME, HELP,
 `add_arguments(parser)` and `run(args) -> int`. Only `run` imports Beam: `check`, `parse`, `tag`
 and `try-rule` stay fast (importing Beam costs about a second).
-Exit codes: 0 success, 1 partial failure (something dead-lettered), 2 usage or config error.
+Exit codes: 0 success, 1 partial failure (something dead-lettered), 2 usage or config error:
+every `WirewatchError` is caught here and printed as one line per `Problem`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import sys
 
 from wirewatch.pipelines import commands
 from wirewatch.pipelines.logs import configure_logging
-from wirewatch.transforms.config import DEFAULT_CONFIG, ConfigError
+from wirewatch.transforms.config import DEFAULT_CONFIG
+from wirewatch.transforms.errors import WirewatchError
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -50,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return modules[args.command].run(args)
-    except ConfigError as exc:
+    except WirewatchError as exc:  # user or environment error: its problems, never a traceback
         for problem in exc.problems:
-            print(f"config error: {problem}", file=sys.stderr)
+            print(f"{exc.label}: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

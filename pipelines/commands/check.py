@@ -1,5 +1,9 @@
 """`wirewatch check`: validate the config before anything runs: schema and cross-references,
 rule syntax and ids, the gazetteer and taxonomy, routing, and every rule's examples.
+
+`--json` prints one JSON document: `{"ok", "config", "problems": [...], counts}`, each problem
+`{"file", "line", "field", "message", "fix", "detail", "text"}` (`text` is the line the plain
+output prints), also when the config does not load. Exit 0 when valid, 2 with problems.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ import json
 import sys
 
 from wirewatch.transforms.config import load_config
+from wirewatch.transforms.errors import Problem, WirewatchError
 
 NAME = "check"
 HELP = "validate the config and run the rules' examples; exit 0 when valid, 2 with messages naming file, field and fix"
@@ -20,6 +25,16 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    try:
+        return _run(args)
+    except WirewatchError as exc:
+        if not args.json:
+            raise  # the CLI prints one line per problem and exits 2
+        print(json.dumps(_report(args.config, exc.problems)))
+        return 2
+
+
+def _run(args) -> int:
     from wirewatch.pipelines.tooling.rule_check import check_rules
     from wirewatch.transforms.routing.checks import routing_problems
     from wirewatch.transforms.rules.ruleset import compile_rules
@@ -36,11 +51,7 @@ def run(args) -> int:
     }
     counts["sinks"] = len(config.sinks)
     if args.json:
-        print(
-            json.dumps(
-                {"ok": not problems, "config": config.source, "problems": problems, **counts}
-            )
-        )
+        print(json.dumps(_report(config.source, problems, counts)))
     else:
         for problem in problems:
             print(f"config error: {problem}", file=sys.stderr)
@@ -49,3 +60,12 @@ def run(args) -> int:
             f"{config.source}: {status} (" + ", ".join(f"{v} {k}" for k, v in counts.items()) + ")"
         )
     return 2 if problems else 0
+
+
+def _report(source: str, problems: list[Problem], counts: dict | None = None) -> dict:
+    return {
+        "ok": not problems,
+        "config": str(source),
+        "problems": [p.as_json() for p in problems],
+        **(counts or {}),
+    }

@@ -25,7 +25,7 @@ def add_arguments(parser) -> None:
         "files",
         nargs="+",
         metavar="FILE",
-        help="text, JSONL of articles, a feed file or a folder; '-' reads stdin",
+        help="text, an HTML page, a JSON article, JSONL, a feed file or a folder; '-' reads stdin",
     )
 
 

@@ -51,7 +51,7 @@ def run(args) -> int:
                     "ok": not failures and not problems,
                     "examples": len(results),
                     "failed": [_as_json(r) for r in failures],
-                    "problems": problems,
+                    "problems": [p.as_json() for p in problems],
                 },
                 ensure_ascii=False,
             )
@@ -68,11 +68,11 @@ def run(args) -> int:
         elif bad:
             print(f"FAIL  {rule.id}: {len(bad)} of {len(mine)} examples failed")
             for result in bad:
-                print("      " + example_failure(result, source).replace("\n", "\n      "))
+                print("      " + str(example_failure(result, source)).replace("\n", "\n      "))
         else:
             print(f"ok    {rule.id}: {len(mine)} examples")
     for problem in problems:
-        print(f"error {source}: {problem}")
+        print(f"error {problem}")
     print(
         f"{len(results)} examples, {len(failures)} failed"
         + (f", {len(problems)} could not be read" if problems else "")

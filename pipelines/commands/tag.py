@@ -1,20 +1,23 @@
 """`wirewatch tag [FILE...|-]`: show the topics and entities the pipeline would see.
 
-Runs the same Tagger as the pipeline (no Beam import), on plain text, HTML or a JSON article, so
-a person can see why an alert fired or did not. Exit 1 when some input could not be read.
+Runs the same Tagger as the pipeline (no Beam import) on what `try-rule` and `preview` read too
+(plain text, an HTML page, a JSON article, JSONL, a feed file, a folder, '-' for stdin), so a
+person can see why an alert fired or did not. Exit 1 when some input could not be read.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 
 from wirewatch.transforms.config import load_config
 
 NAME = "tag"
-HELP = "print the topics (score, evidence) and entities of articles: plain text, HTML or JSON"
+HELP = (
+    "print the topics (score, evidence) and entities of articles: text, HTML, JSON, JSONL, "
+    "feed files or folders"
+)
 
 
 def add_arguments(parser) -> None:
@@ -32,26 +35,18 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from wirewatch.pipelines.tooling.text_input import InputError, article_from_text
-    from wirewatch.transforms.tagging.tagger import Tagger
+    from wirewatch.pipelines.tooling.inputs import make_tagger, read_source
 
     config = load_config(args.config)
-    tagger = Tagger.from_config(config)
-    failed = 0
+    tag = make_tagger(config)
+    failed = False
     for name in args.files or ["-"]:
-        try:
-            data = sys.stdin.read() if name == "-" else _read(name)
-            articles = (
-                _feed_articles(data, name)
-                if _FEED_START.match(data)
-                else [article_from_text(data, "stdin" if name == "-" else name)]
-            )
-        except (OSError, InputError, ValueError) as exc:
-            failed += 1
-            _report_error(args.json, name, exc)
-            continue
-        for article in articles:
-            tagged = tagger.tag(article)
+        loaded = read_source(name)
+        for problem in loaded.problems:
+            failed = True
+            _report_error(args.json, name, problem)
+        for item in loaded.items:
+            tagged = tag(item)
             if args.json:
                 print(json.dumps(_as_json(name, tagged), ensure_ascii=False))
             else:
@@ -59,32 +54,11 @@ def _run(args) -> int:
     return 1 if failed else 0
 
 
-_FEED_START = re.compile(r"\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(rss|feed|rdf:RDF)\b", re.S)
-
-
-def _feed_articles(data: str, name: str) -> list:
-    """A feed file: every entry is an article (parsed exactly as the pipeline parses)."""
-    from wirewatch.pipelines.tooling.inputs import read_feed
-    from wirewatch.pipelines.tooling.text_input import InputError
-
-    loaded = read_feed(data.encode("utf-8"), "stdin" if name == "-" else name)
-    if not loaded.items and loaded.problems:
-        raise InputError(loaded.problems[0])
-    return loaded.items
-
-
-def _read(path: str) -> str:
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    return raw.decode("utf-8-sig", errors="replace")
-
-
-def _report_error(as_json: bool, name: str, exc: Exception) -> None:
-    reason = getattr(exc, "strerror", None) or str(exc)
+def _report_error(as_json: bool, name: str, problem) -> None:
     if as_json:
-        print(json.dumps({"source": name, "error": reason}))
+        print(json.dumps({"source": name, "error": str(problem), "problem": problem.as_json()}))
     else:
-        print(f"{name}: error: {reason}", file=sys.stderr)
+        print(f"input error: {problem}", file=sys.stderr)
 
 
 def _as_json(name: str, tagged) -> dict:

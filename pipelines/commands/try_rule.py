@@ -1,9 +1,9 @@
 """`wirewatch try-rule QUERY [FILE...|-]`: see what a rule would match before it can page anyone.
 
-Each input (text: first line is the title; a JSON article per line; a feed file; a folder) is
-tagged like the pipeline tags it, then matched: MATCH or no match, the title and text with the
+Each input (plain text: first line is the title; an HTML article page; a JSON article or JSON
+lines of them; a feed file; a folder; '-' for stdin) is tagged like the pipeline tags it, then matched: MATCH or no match, the title and text with the
 matched words marked, why, and the tags. `--archive PATH` backtests over a past run's articles
-(a folder of feed files or a JSONL of articles): how many would have matched, and which.
+(a folder of feed files, a JSONL of articles, anything the inputs above accept): how many would have matched, and which.
 No Beam import. Exit 0 ok, 1 when some input could not be read, 2 for a bad query or config.
 """
 
@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
         "files",
         nargs="*",
         metavar="FILE",
-        help="text, JSONL of articles, feed files or folders; '-' reads stdin",
+        help="text, an HTML page, a JSON article, JSONL, a feed file or a folder; '-' reads stdin",
     )
     parser.add_argument(
         "--archive", metavar="PATH", help="backtest: a folder of feed files or a JSONL of articles"
@@ -51,6 +51,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from wirewatch.pipelines.tooling.inputs import Loaded, make_tagger, read_source
     from wirewatch.pipelines.tooling.never import matches_everything, never_matches
+    from wirewatch.transforms.errors import Problem
     from wirewatch.transforms.rules.bind import Vocabulary
     from wirewatch.transforms.rules.ruleset import compile_rule
     from wirewatch.transforms.rules.schema import RuleConfig
@@ -62,11 +63,11 @@ def run(args) -> int:
         args.files = ["-"]
     config = _config(args.config)
     rule = RuleConfig(id="try-rule", query=args.query, stem=args.stem)
-    problems: list[str] = []
+    problems: list[Problem] = []
     compiled = compile_rule(rule, Vocabulary.from_config(config), "try-rule", problems)
     if compiled is None:
-        for problem in problems:
-            print(f"error: {problem.split(': ', 2)[-1]}", file=sys.stderr)
+        for problem in problems:  # the query is on the command line: no file, no field
+            print(f"error: {problem.explained()}", file=sys.stderr)
         return 2
     broad = matches_everything(compiled.query)
     for warning in never_matches(compiled.query, config) + ([broad] if broad else []):

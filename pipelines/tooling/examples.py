@@ -2,8 +2,9 @@
 
 Why with the rule: a rule is tested before it can page anyone, and stays tested when someone
 edits the taxonomy or the gazetteer later, because `wirewatch check` runs these too. An example
-is inline text (first line the title) or a path, relative to the main config file, to a text
-file, a JSON-lines file of articles or a feed file; every article of a file is one example.
+is inline text (first line the title; HTML or a JSON article work too) or a path, relative to
+the main config file, to anything `tooling.inputs` reads (text, an HTML page, JSON or JSON
+lines of articles, a feed file, a folder); every article of a file is one example.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from wirewatch.pipelines.tooling.explain import Clause, clauses
 from wirewatch.pipelines.tooling.inputs import PATH_SUFFIXES, Loaded, article_from_text, read_source
+from wirewatch.transforms.errors import InputError, Problem
 from wirewatch.transforms.model import TaggedArticle
 from wirewatch.transforms.rules.ruleset import CompiledRule, RuleSet
 from wirewatch.transforms.rules.view import ArticleView
@@ -37,36 +39,49 @@ class ExampleResult:
         return f"rules[{self.rule_id}].examples.{self.expect}[{self.index}]"
 
 
-def example_items(entry: str, rule_id: str, expect: str, index: int, base: Path) -> Loaded:
-    """The articles one example entry stands for; a path that does not exist is a problem."""
+def example_items(
+    entry: str, rule_id: str, expect: str, index: int, base: Path, source: str
+) -> Loaded:
+    """The articles one example entry stands for. Problems (a path that does not exist, a file
+    that holds no article) name the config file and the example."""
+    where = f"rules[{rule_id}].examples.{expect}[{index}]"
     stripped = entry.strip()
     if "\n" not in stripped:
         path = Path(stripped) if Path(stripped).is_absolute() else base / stripped
         if path.exists():
-            return read_source(str(path))
+            loaded = read_source(str(path))
+            loaded.problems = [Problem(source, where, str(p)) for p in loaded.problems]
+            return loaded
         if " " not in stripped and stripped.lower().endswith(PATH_SUFFIXES):
             return Loaded(
                 problems=[
-                    f"rules[{rule_id}].examples.{expect}[{index}]: file "
-                    f"'{stripped}' not found (paths are relative to {base})"
+                    Problem(
+                        source,
+                        where,
+                        f"file '{stripped}' not found (paths are relative to {base})",
+                    )
                 ]
             )
-    return Loaded(items=[article_from_text(entry, f"example:{rule_id}:{expect}:{index}")])
+    try:
+        return Loaded(items=[article_from_text(entry, f"example:{rule_id}:{expect}:{index}")])
+    except InputError as exc:
+        return Loaded(problems=[Problem(source, where, str(p)) for p in exc.problems])
 
 
 def run_examples(
     config, ruleset: RuleSet, tag, rule_ids: set[str] | None = None
-) -> tuple[list[ExampleResult], list[str]]:
+) -> tuple[list[ExampleResult], list[Problem]]:
     """Results for every example of every (selected) rule, and problems loading them."""
     base = Path(config.source).parent if config.source else Path(".")
+    source = config.source or "<config>"
     results: list[ExampleResult] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for rule in ruleset.rules:
         if rule_ids is not None and rule.id not in rule_ids:
             continue
         for expect in ("match", "no_match"):
             for index, entry in enumerate(getattr(rule.config.examples, expect)):
-                loaded = example_items(entry, rule.id, expect, index, base)
+                loaded = example_items(entry, rule.id, expect, index, base, source)
                 problems += loaded.problems
                 origin = (
                     "inline"

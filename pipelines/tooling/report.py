@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wirewatch.pipelines.tooling.examples import ExampleResult
 from wirewatch.pipelines.tooling.explain import describe_evidence, describe_tags, highlight
+from wirewatch.transforms.errors import Problem
 from wirewatch.transforms.model import Match, TaggedArticle
 from wirewatch.transforms.rules.view import ArticleView
 
@@ -15,23 +16,21 @@ def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def example_failure(result: ExampleResult, source: str) -> str:
-    """'FILE: rules[ID].examples.match[0]: expected a match, got none' and the diff lines."""
+def example_failure(result: ExampleResult, source: str) -> Problem:
+    """'FILE: rules[ID].examples.match[0]: expected a match, got none', with the article and
+    the clause by clause diff as its detail lines."""
     article = result.tagged.article
     want = "a match, got none" if result.expect == "match" else "no match, but it matched"
     origin = "" if result.origin == "inline" else f" ({result.origin}: {article.id})"
     view = ArticleView(result.tagged)
-    lines = [
-        f"{source}: {result.where}: expected {want}{origin}",
-        f'    article: "{_short(article.title, 80)}" {_short(article.summary, 80)}'.rstrip(),
-    ]
+    lines = [f'    article: "{_short(article.title, 80)}" {_short(article.summary, 80)}'.rstrip()]
     width = max(len(c.text) for c in result.clauses) if result.clauses else 0
     for clause in result.clauses:
         mark = HELD if clause.held else FAILED
         evidence = describe_evidence(clause.evidence, view) if clause.held else "not found"
         lines.append(f"    {mark} {clause.text.ljust(min(width, 40))}  {evidence}")
     lines.append(f"    {describe_tags(result.tagged)}")
-    return "\n".join(lines)
+    return Problem(source, result.where, f"expected {want}{origin}", detail="\n".join(lines))
 
 
 def match_lines(match: Match | None, tagged: TaggedArticle, color: bool = False) -> list[str]:

@@ -20,7 +20,7 @@ def test_rule_error_is_a_config_error_listing_every_bad_rule():
     with pytest.raises(RuleError) as info:
         compile_rules(cfg)
     assert isinstance(info.value, ConfigError)
-    problems = info.value.problems
+    problems = [str(p) for p in info.value.problems]
     assert len(problems) == 4
     assert problems[0] == (
         "test.yaml: rules[topic-typo].query: column 16: unknown topic 'imigration'. Fix: did you "

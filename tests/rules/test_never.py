@@ -3,9 +3,15 @@
 import pytest
 
 from tests.rules.helpers import config
-from wirewatch.pipelines.tooling.rule_check import check_rules
+from wirewatch.pipelines.tooling.rule_check import check_rules as _check_rules
 from wirewatch.transforms.config import FeedConfig
 from wirewatch.transforms.rules.schema import RuleConfig
+
+
+def check_rules(cfg):
+    """The problems as the lines `wirewatch check` prints."""
+    return [str(p) for p in _check_rules(cfg)]
+
 
 FEEDS = [FeedConfig(id="reuters", url="https://example.com/rss")]
 

@@ -1,6 +1,7 @@
 import pytest
 
-from wirewatch.pipelines.tooling.text_input import InputError, article_from_text
+from wirewatch.pipelines.tooling.inputs import article_from_text
+from wirewatch.transforms.errors import InputError
 
 
 def test_plain_text_first_line_is_the_title():

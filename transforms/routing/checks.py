@@ -5,10 +5,11 @@ can never fire (every rule they could select is taken by an earlier route that d
 from __future__ import annotations
 
 from wirewatch.transforms.config import Config
+from wirewatch.transforms.errors import Problem
 from wirewatch.transforms.routing.router import active_sinks
 
 
-def routing_problems(config: Config) -> list[str]:
+def routing_problems(config: Config) -> list[Problem]:
     src = config.source
     problems = []
     active = active_sinks(config)
@@ -29,22 +30,34 @@ def routing_problems(config: Config) -> list[str]:
             continue  # a route with no sinks drops these matches on purpose
         if not reached:
             problems.append(
-                f"{src}: rules[{rule.id}]: no route selects rule '{rule.id}', so its "
-                f"matches reach no sink. Fix: add a route for it, a catch-all route "
-                f"(- sinks: [console]), or give the rule sinks:"
+                Problem(
+                    src,
+                    f"rules[{rule.id}]",
+                    f"no route selects rule '{rule.id}', so its matches reach no sink",
+                    "add a route for it, a catch-all route (- sinks: [console]), "
+                    "or give the rule sinks:",
+                )
             )
         elif not any(s in active for s in reached):
             problems.append(
-                f"{src}: rules[{rule.id}]: every sink rule '{rule.id}' reaches "
-                f"({', '.join(sorted(set(reached)))}) is disabled. Fix: set the sink's "
-                f"credentials or route the rule to another sink too"
+                Problem(
+                    src,
+                    f"rules[{rule.id}]",
+                    f"every sink rule '{rule.id}' reaches ({', '.join(sorted(set(reached)))}) "
+                    "is disabled",
+                    "set the sink's credentials or route the rule to another sink too",
+                )
             )
     for i in range(len(config.routes)):
         if config.rules and not fired[i] and not _only_direct(config):
             problems.append(
-                f"{src}: routes[{i}]: route {i} can never fire: no rule reaches it "
-                f"(earlier routes take them, or none has the rules/severity/labels it "
-                f"selects). Fix: reorder the routes, add continue: true, or remove it"
+                Problem(
+                    src,
+                    f"routes[{i}]",
+                    f"route {i} can never fire: no rule reaches it (earlier routes take them, "
+                    "or none has the rules/severity/labels it selects)",
+                    "reorder the routes, add continue: true, or remove it",
+                )
             )
     return problems
 

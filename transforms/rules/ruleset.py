@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import itemgetter
 
+from wirewatch.transforms.errors import Problem
 from wirewatch.transforms.model import Hit, Match, TaggedArticle
 from wirewatch.transforms.rules.bind import Vocabulary, bind
 from wirewatch.transforms.rules.errors import QueryError, RuleError
@@ -74,7 +75,7 @@ def _match(rule: RuleConfig, tagged: TaggedArticle, evidence) -> Match:
 
 
 def compile_rule(
-    rule: RuleConfig, vocab: Vocabulary, source: str, problems: list[str]
+    rule: RuleConfig, vocab: Vocabulary, source: str, problems: list[Problem]
 ) -> CompiledRule | None:
     """One rule, or None with its problems appended (each with the caret line)."""
     try:
@@ -91,7 +92,7 @@ def compile_rule(
 def compile_rules(config) -> RuleSet:
     """The RuleSet for `config.rules`; RuleError listing every rule that does not compile."""
     vocab = Vocabulary.from_config(config)
-    problems: list[str] = []
+    problems: list[Problem] = []
     compiled = [
         compile_rule(rule, vocab, config.source or "<config>", problems) for rule in config.rules
     ]

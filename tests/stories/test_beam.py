@@ -1,0 +1,77 @@
+"""AssignStories in a real (in-process) pipeline: ids and kinds in publication order, across
+two runs on the same store, counted under the fixed names."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+beam = pytest.importorskip("apache_beam")
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E402
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # noqa: E402
+from apache_beam.testing.util import BeamAssertException, assert_that  # noqa: E402
+
+from tests.stories.conftest import make  # noqa: E402
+from wirewatch.transforms.beam_support.metrics import NS  # noqa: E402
+from wirewatch.transforms.config import Config  # noqa: E402
+from wirewatch.transforms.model import TaggedArticle  # noqa: E402
+from wirewatch.transforms.stories.beam import AssignStories  # noqa: E402
+
+LINK = "https://news.example/economy/rates"
+NOW = datetime.now(timezone.utc).replace(microsecond=0)  # the index's window runs on wall time
+
+
+def recent(article, minutes_ago: float):
+    return article.model_copy(update={"published": NOW - timedelta(minutes=minutes_ago)})
+
+
+def kinds_and_sameness(expected_kinds: dict[str, str], same: list[set[str]]):
+    """A matcher: each article's story kind, and which articles share one story id."""
+
+    def check(actual: list[TaggedArticle]) -> None:
+        kinds = {t.article.id: t.story_kind for t in actual}
+        if kinds != expected_kinds:
+            raise BeamAssertException(f"kinds {kinds} != {expected_kinds}")
+        story = {t.article.id: t.story_id for t in actual}
+        if any(not story[i] for i in story):
+            raise BeamAssertException(f"an article without a story id: {story}")
+        groups = {}
+        for article_id, story_id in story.items():
+            groups.setdefault(story_id, set()).add(article_id)
+        if sorted(map(sorted, groups.values())) != sorted(map(sorted, same)):
+            raise BeamAssertException(f"stories {groups} != {same}")
+
+    return check
+
+
+def assign(articles, state_dir, matcher) -> dict[str, int]:
+    pipeline = BeamTestPipeline(runner=FnApiRunner())
+    tagged = pipeline | beam.Create([TaggedArticle(article=a) for a in articles])
+    assert_that(tagged | AssignStories(Config(), str(state_dir)), matcher)
+    result = pipeline.run()
+    result.wait_until_finish()
+    return {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query()["counters"]
+        if c.key.metric.namespace == NS
+    }
+
+
+def test_assign_stories_in_publication_order_across_runs(tmp_path):
+    # Created out of order: the later copy must still see the earlier one as "first".
+    first_run = [
+        recent(make("copy", "Central bank raises rates", feed="two", link=LINK + "?utm=x"), 20),
+        recent(make("orig", "Central bank raises rates", feed="one", link=LINK), 30),
+        recent(make("other", "Storm closes the port for a second day", feed="one"), 10),
+    ]
+    counters = assign(
+        first_run,
+        tmp_path,
+        kinds_and_sameness(
+            {"orig": "new", "copy": "copy", "other": "new"}, [{"orig", "copy"}, {"other"}]
+        ),
+    )
+    assert counters == {"stories_new": 2, "stories_copy": 1}
+
+    later = [recent(make("again", "Central bank raises rates", feed="three", link=LINK), 5)]
+    counters = assign(later, tmp_path, kinds_and_sameness({"again": "copy"}, [{"again"}]))
+    assert counters == {"stories_copy": 1}

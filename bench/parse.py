@@ -1,7 +1,7 @@
 """Benchmark: parse only what is new, against plain feedparser on every snapshot.
 
 Replays the snapshots of each feed in poll order (DATA/<feed>/NNNNN_<unixtime>.xml) through the
-pipeline's cores: fetch (local read, same size cap) -> parse_feed(is_seen=store) -> dedupe
+pipeline's cores: fetch (local read, same size cap) -> parse_feed(seen_of=store) -> dedupe
 (drop ids in the store, then add the new ones). The store starts empty, so it warms as a real
 store does: the first poll of each feed is a full parse, every later poll sees mostly known
 entries (the timed run includes those first polls). The baseline is `feedparser.parse` of every
@@ -48,7 +48,7 @@ def snapshots(data: str) -> list[tuple[str, str, datetime]]:
 
 
 def run_pipeline(polls, settings):
-    """fetch -> parse(is_seen) -> dedupe against the store. Returns (articles, entries, stats)."""
+    """fetch -> parse(seen_of) -> dedupe against the store. Returns (articles, entries, stats)."""
     store: set[str] = set()
     emitted = {}
     entries = skipped = fast = 0
@@ -60,7 +60,7 @@ def run_pipeline(polls, settings):
             feed_url=FEED_URL.format(feed),
             headers=fetched.headers,
             fetched_at=when,
-            is_seen=store.__contains__,
+            seen_of=store.intersection,
         )
         entries += result.entries
         skipped += result.skipped_seen
@@ -80,7 +80,7 @@ def run_baseline(bodies) -> int:
 
 
 def full_parse_reference(polls, bodies):
-    """Every snapshot parsed in full (no is_seen): the unique articles, first appearance wins."""
+    """Every snapshot parsed in full (no seen_of): the unique articles, first appearance wins."""
     reference = {}
     for (feed, _, when), body in zip(polls, bodies):
         for article in parse_feed(
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
         f"snapshots: {len(polls)} in {len({p[0] for p in polls})} feeds; entries: {entries} "
         f"(baseline counted {base_entries}); {stats}"
     )
-    print(f"pipeline fetch+parse(is_seen)+dedupe: {best:.3f} s  {entries / best:,.0f} entries/s")
+    print(f"pipeline fetch+parse(seen_of)+dedupe: {best:.3f} s  {entries / best:,.0f} entries/s")
     print(
         f"plain feedparser.parse every snapshot: {best_base:.3f} s  "
         f"{base_entries / best_base:,.0f} entries/s"

@@ -48,7 +48,7 @@ def test_poll_parse_and_conditional_repoll(server):
         feed_id="w",
         feed_url=first.final_url,
         headers=first.headers,
-        is_seen=store.__contains__,
+        seen_of=store.intersection,
     )
     assert [a.guid for a in parsed.articles] == ["a", "b"] and parsed.ttl == 15
     store.update(a.id for a in parsed.articles)
@@ -59,7 +59,7 @@ def test_poll_parse_and_conditional_repoll(server):
         feed_id="w",
         feed_url=second.final_url,
         headers=second.headers,
-        is_seen=store.__contains__,
+        seen_of=store.intersection,
     )
     assert [a.guid for a in parsed.articles] == ["c"]
     assert parsed.skipped_seen == 2 and parsed.fast_path

@@ -1,6 +1,6 @@
 """Hostile XML finishes in bounded time and memory and never leaks local files.
 
-Each case runs through both paths (full parse, and the pre-scan with is_seen), because the
+Each case runs through both paths (full parse, and the pre-scan with seen_of), because the
 pre-scan uses a different parser (lxml) than feedparser (expat, then sgmllib). All cases run
 in one child process with a 2 GiB address-space limit, so a blowup cannot take the machine
 down, and each case's growth of the peak RSS is measured.
@@ -28,7 +28,7 @@ for path in sys.argv[1:]:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.monotonic()
         result = parse_feed(body, feed_id="h", feed_url="https://h.example.com/feed",
-                            is_seen=(lambda _: False) if fast else None)
+                            seen_of=(lambda _: set()) if fast else None)
         took = time.monotonic() - started
         grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
         report[f"{path}|{fast}"] = {"took": took, "grown_kb": grown,

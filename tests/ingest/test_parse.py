@@ -169,10 +169,10 @@ def test_fast_path_gives_the_same_articles_for_new_entries(name):
     body = feeds.JSONFEED if name == "json" else feeds.ALL_XML[name]
     full = parse(body)
     seen = {full.articles[0].id}
-    fast = parse(body, is_seen=seen.__contains__)
+    fast = parse(body, seen_of=seen.intersection)
     assert fast.articles == full.articles[1:]
     assert fast.skipped_seen == 1 and fast.entries == full.entries
-    everything = parse(body, is_seen=lambda _: True)
+    everything = parse(body, seen_of=set)
     assert everything.articles == [] and everything.skipped_seen == len(full.articles)
     assert everything.ttl == full.ttl
 
@@ -183,7 +183,7 @@ def test_fast_path_on_malformed_xml_cuts_only_seen_entries():
     full = parse(body)
     assert [a.guid for a in full.articles] == ["a", "b", "c"]
     seen = {full.articles[0].id, full.articles[2].id}
-    fast = parse(body, is_seen=seen.__contains__)
+    fast = parse(body, seen_of=seen.intersection)
     assert fast.fast_path and fast.articles == full.articles[1:2]
     assert fast.skipped_seen == 2 and fast.entries == 3
 
@@ -201,18 +201,21 @@ def test_fast_path_with_xml_base_and_relative_guids():
         "https://b.example.com/x/p/2",
     ]
     ids = {a.id for a in full.articles}
-    assert parse(body, is_seen=ids.__contains__).skipped_seen == 2
+    assert parse(body, seen_of=ids.intersection).skipped_seen == 2
 
 
 @pytest.mark.parametrize("name", sorted(set(feeds.ALL_XML) - {"atom10"}))  # atom10 uses xml:base
 def test_byte_span_prescan_matches_the_full_parse(name):
     from wirewatch.transforms.ingest.prescan_bytes import select_new_lenient
     from wirewatch.transforms.ingest.sanitize import sanitize
+    from wirewatch.transforms.ingest.seen_lookup import SeenLookup
 
     body = feeds.ALL_XML[name]
     full = parse(body)
     seen = {full.articles[0].id}
-    scan = select_new_lenient(sanitize(body), feed_id="f", base=URL, is_seen=seen.__contains__)
+    scan = select_new_lenient(
+        sanitize(body), feed_id="f", base=URL, lookup=SeenLookup(seen.intersection)
+    )
     assert scan.skipped == 1 and scan.kept == len(full.articles) - 1
     assert parse(scan.envelope).articles == full.articles[1:]
 
@@ -222,13 +225,13 @@ def test_charset_disagreement_uses_byte_cuts_and_matches_the_full_parse():
     headers = {"Content-Type": "application/rss+xml; charset=iso-8859-1"}
     full = parse(body, headers=headers)
     seen = {full.articles[0].id}
-    fast = parse(body, headers=headers, is_seen=seen.__contains__)
+    fast = parse(body, headers=headers, seen_of=seen.intersection)
     assert fast.fast_path and fast.articles == full.articles[1:]
 
 
-def test_is_seen_failures_propagate():
+def test_store_failures_propagate():
     def broken(_):
         raise RuntimeError("store down")
 
     with pytest.raises(RuntimeError, match="store down"):
-        parse(feeds.RSS20, is_seen=broken)
+        parse(feeds.RSS20, seen_of=broken)

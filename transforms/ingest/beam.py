@@ -1,36 +1,46 @@
 """Beam wrappers for fetching, parsing and dropping what was already seen.
 
-The cores are transforms/fetch.py, parse.py and schedule.py; these DoFns only open clients and the
-state store in setup(), count outcomes, and route bad input to the DEAD output.
-Feed state (validators, schedule) is not written here: it is emitted as FEED_STATE and committed
-after delivery (see beam_commit.py), so a crash never turns unprocessed items into a silent 304.
+The cores are fetch.py, parse.py, schedule.py and dedupe.py; these DoFns only open clients and
+the state store in setup(), ask the store in batches, count outcomes, and route bad input to the
+DEAD output. Feed state (validators, schedule) is not written here: it is emitted as FEED_STATE
+and committed after delivery (see state/beam.py), so a crash never turns unprocessed items into
+a silent 304.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
-from typing import Iterable
-from urllib.parse import urlsplit
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Iterable, Literal
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.pvalue import TaggedOutput
+from apache_beam.utils.windowed_value import WindowedValue
 
 from wirewatch.transforms.beam_support.cache import fingerprint, shared
 from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.ingest.dedupe import (
+    already_seen,
+    backfill_cutoff,
+    is_backfill,
+    is_first_poll,
+    keep_first,
+    seen_keys,
+)
+from wirewatch.transforms.ingest.fetch import OUTCOMES, FetchResult, fetch, host_of, make_client
+from wirewatch.transforms.ingest.parse import parse_feed
+from wirewatch.transforms.ingest.schedule import state_after_fetch
 from wirewatch.transforms.model import Article, DeadLetter
 from wirewatch.transforms.state.beam import StoreDoFn
-from wirewatch.transforms.state.sqlite import FeedState
 
-DEAD = "dead"
-FEED_STATE = "feed_state"
-BACKFILL = "backfill"
+if TYPE_CHECKING:
+    from wirewatch.transforms.state.interface import FeedState
 
-
-def feed_host(feed: FeedConfig) -> str:
-    """Feeds are grouped by host so the per-host concurrency limit holds across workers."""
-    return urlsplit(feed.url).netloc.lower() or "(local files)"
+Fetched = tuple[FeedConfig, FetchResult, bool]
+"""A feed that answered with content: the feed, the fetch result, and whether this was its
+first poll (the parse stage then applies the backfill window)."""
 
 
 class _FetchHostDoFn(StoreDoFn):
@@ -39,64 +49,58 @@ class _FetchHostDoFn(StoreDoFn):
     def __init__(self, config: Config, state_dir: str):
         super().__init__(state_dir)
         self.settings = config.fetch
+        self.feeds_ok = Metrics.counter(NS, "feeds_ok")
+        self.feeds_not_modified = Metrics.counter(NS, "feeds_not_modified")
+        self.feeds_failed = Metrics.counter(NS, "feeds_failed")
+        self.by_status = {
+            "ok": self.feeds_ok,
+            "not_modified": self.feeds_not_modified,
+            "failed": self.feeds_failed,
+        }
+        # one counter per declared outcome (a fixed set in fetch.py), e.g. fetch_timeout
+        self.outcomes = {outcome: Metrics.counter(NS, f"fetch_{outcome}") for outcome in OUTCOMES}
 
-    def setup(self):
-        from wirewatch.transforms.ingest.fetch import make_client
-
+    def setup(self) -> None:
         super().setup()
         # one client per process, reused by later cycles (building one loads the CA bundle)
         self.client = shared(
             "http_client", fingerprint(self.settings), lambda: make_client(self.settings)
         )
 
-    def process(self, host_feeds) -> Iterable:
-        from wirewatch.transforms.ingest.fetch import fetch
-        from wirewatch.transforms.ingest.schedule import next_due
-
+    def process(
+        self, host_feeds: tuple[str, Iterable[FeedConfig]]
+    ) -> Iterable[
+        Fetched
+        | TaggedOutput[Literal["dead"], DeadLetter]
+        | TaggedOutput[Literal["feed_state"], FeedState]
+    ]:
         _, feeds = host_feeds
         feeds = sorted(feeds, key=lambda f: f.id)
         states = {f.id: self.store.feed_state(f.id) for f in feeds}
 
-        def one(feed: FeedConfig):
-            st = states[feed.id]
+        def one(feed: FeedConfig) -> FetchResult:
+            previous = states[feed.id]
             return fetch(
                 feed.url,
                 self.settings,
                 client=self.client,
-                etag=st.etag,
-                last_modified=st.last_modified,
+                etag=previous.etag,
+                last_modified=previous.last_modified,
             )
 
         with ThreadPoolExecutor(max_workers=self.settings.per_host) as pool:
             results = list(pool.map(one, feeds))
         now = datetime.now(timezone.utc)
         for feed, result in zip(feeds, results):
-            st = states[feed.id]
-            Metrics.counter(NS, f"feeds_{result.status}").inc()
-            Metrics.counter(NS, f"fetch_{result.outcome}").inc()
-            Metrics.counter(f"{NS}.feed", f"{feed.id}.{result.status}").inc()
-            failures = st.failures + 1 if result.status == "failed" else 0
-            new_state = FeedState(
-                feed_id=feed.id,
-                etag=result.etag or st.etag,
-                last_modified=result.last_modified or st.last_modified,
-                failures=failures,
-                next_due=next_due(
-                    now,
-                    feed.interval,
-                    failures=failures,
-                    retry_after=result.retry_after,
-                    max_age=result.max_age,
-                    ttl_minutes=st.ttl_minutes,
-                ),
-                last_status=result.status,
-                last_error=result.error,
-                ttl_minutes=st.ttl_minutes,
+            previous = states[feed.id]
+            self.by_status[result.status].inc()
+            self.outcomes[result.outcome].inc()
+            yield TaggedOutput(
+                FetchFeeds.FEED_STATE, state_after_fetch(previous, feed, result, now)
             )
-            yield beam.pvalue.TaggedOutput(FEED_STATE, new_state)
             if result.status == "failed":
-                yield beam.pvalue.TaggedOutput(
-                    DEAD,
+                yield TaggedOutput(
+                    FetchFeeds.DEAD,
                     DeadLetter.of(
                         "fetch",
                         feed.id,
@@ -106,41 +110,63 @@ class _FetchHostDoFn(StoreDoFn):
                     ),
                 )
             elif result.status == "ok":
-                yield feed, result, st.last_status is None
+                yield feed, result, is_first_poll(previous)
 
 
 class FetchFeeds(beam.PTransform):
-    """PCollection[FeedConfig] -> (feed, FetchResult) main output, DEAD and FEED_STATE outputs."""
+    """PCollection[FeedConfig] -> `fetched` (Fetched: feeds that answered with content),
+    DEAD (a DeadLetter per failed fetch) and FEED_STATE (the FeedState to commit, every feed).
+    """
+
+    MAIN = "fetched"
+    DEAD = "dead"
+    FEED_STATE = "feed_state"
 
     def __init__(self, config: Config, state_dir: str):
         super().__init__()
+        if not hasattr(config, "fetch"):
+            raise TypeError(
+                f"FetchFeeds(config, state_dir): expected a wirewatch.transforms.config.Config "
+                f"with a 'fetch' section, got {type(config).__name__}"
+            )
         self.config, self.state_dir = config, state_dir
 
-    def expand(self, feeds):
+    def expand(self, feeds: beam.PCollection[FeedConfig]) -> beam.pvalue.DoOutputsTuple:
         return (
             feeds
-            | "ByHost" >> beam.Map(lambda f: (feed_host(f), f))
+            | "ByHost" >> beam.Map(lambda feed: (host_of(feed.url), feed))
             | "GroupByHost" >> beam.GroupByKey()
             | "Fetch"
             >> beam.ParDo(_FetchHostDoFn(self.config, self.state_dir)).with_outputs(
-                DEAD, FEED_STATE, main="fetched"
+                self.DEAD, self.FEED_STATE, main=self.MAIN
             )
         )
 
 
 class _ParseDoFn(StoreDoFn):
-    def process(self, fetched) -> Iterable:
-        from wirewatch.transforms.ingest.parse import parse_feed
+    def __init__(self, state_dir: str):
+        super().__init__(state_dir)
+        self.entries = Metrics.counter(NS, "entries")
+        self.entries_skipped_seen = Metrics.counter(NS, "entries_skipped_seen")
+        self.entries_duplicate_in_feed = Metrics.counter(NS, "entries_duplicate_in_feed")
+        self.articles_parsed = Metrics.counter(NS, "articles_parsed")
+        self.articles_backfill_skipped = Metrics.counter(NS, "articles_backfill_skipped")
 
-        feed, result, first_sight = fetched
+    def process(
+        self, fetched: Fetched
+    ) -> Iterable[
+        Article
+        | TaggedOutput[Literal["dead"], DeadLetter]
+        | TaggedOutput[Literal["backfill"], Article]
+    ]:
+        feed, result, first_poll = fetched
         now = datetime.now(timezone.utc)
-        still_listed: list[str] = []
+        still_listed: set[str] = set()
 
-        def is_seen(article_id: str) -> bool:
-            if self.store.seen([article_id]):
-                still_listed.append(article_id)
-                return True
-            return False
+        def seen_of(article_ids: list[str]) -> set[str]:
+            found = self.store.seen(article_ids)
+            still_listed.update(found)
+            return found
 
         parsed = parse_feed(
             result.body,
@@ -148,82 +174,105 @@ class _ParseDoFn(StoreDoFn):
             feed_url=result.final_url or result.url or feed.url,
             headers=result.headers,
             fetched_at=now,
-            is_seen=is_seen,
+            seen_of=seen_of,
         )
         # An entry still in the feed stays "seen": refresh its key so retention never expires
         # it while the feed keeps listing it (it would come back as new). And remember <ttl>.
-        self.store.touch_seen(still_listed)
+        self.store.touch_seen(sorted(still_listed))
         if parsed.ttl:
             self.store.save_feed_ttl(feed.id, parsed.ttl)
-        Metrics.counter(NS, "entries").inc(parsed.entries)
-        Metrics.counter(NS, "entries_skipped_seen").inc(parsed.skipped_seen)
-        Metrics.counter(NS, "articles_parsed").inc(len(parsed.articles))
-        Metrics.counter(NS, "entries_duplicate_in_feed").inc(parsed.duplicates)
+        self.entries.inc(parsed.entries)
+        self.entries_skipped_seen.inc(parsed.skipped_seen)
+        self.articles_parsed.inc(len(parsed.articles))
+        self.entries_duplicate_in_feed.inc(parsed.duplicates)
         for letter in parsed.dead_letters:
-            yield beam.pvalue.TaggedOutput(DEAD, letter)
-        cutoff = (
-            now - timedelta(hours=feed.backfill_hours)
-            if first_sight and feed.backfill_hours is not None
-            else None
-        )
+            yield TaggedOutput(ParseFeeds.DEAD, letter)
+        cutoff = backfill_cutoff(feed.backfill_hours, first_poll=first_poll, now=now)
         for article in parsed.articles:
-            if cutoff and article.published < cutoff:
-                Metrics.counter(NS, "articles_backfill_skipped").inc()
-                yield beam.pvalue.TaggedOutput(BACKFILL, article)
+            if is_backfill(article, cutoff):
+                self.articles_backfill_skipped.inc()
+                yield TaggedOutput(ParseFeeds.BACKFILL, article)
             else:
                 yield article
 
 
 class ParseFeeds(beam.PTransform):
-    """(feed, FetchResult, first_sight) -> Article main output, DEAD, and BACKFILL: the backlog
-    found on a feed's first poll, older than its backfill window; it is marked seen, not alerted.
+    """Fetched -> `articles` (Article), DEAD (DeadLetter: a broken feed or entry), and BACKFILL
+    (Article): the backlog found on a feed's first poll, older than its backfill window; it is
+    marked seen, not alerted.
     """
+
+    MAIN = "articles"
+    DEAD = "dead"
+    BACKFILL = "backfill"
 
     def __init__(self, state_dir: str):
         super().__init__()
         self.state_dir = state_dir
 
-    def expand(self, fetched):
+    def expand(self, fetched: beam.PCollection[Fetched]) -> beam.pvalue.DoOutputsTuple:
         return fetched | "Parse" >> beam.ParDo(_ParseDoFn(self.state_dir)).with_outputs(
-            DEAD, BACKFILL, main="articles"
+            self.DEAD, self.BACKFILL, main=self.MAIN
         )
 
 
-def seen_keys(article: Article) -> list[str]:
-    """Keys recorded as seen: the article id, and its canonical link across feeds."""
-    return [article.id] + ([f"link:{article.link}"] if article.link else [])
-
-
 class _DropSeenDoFn(StoreDoFn):
-    def process(self, article: Article) -> Iterable[Article]:
-        if self.store.seen(seen_keys(article)):
-            Metrics.counter(NS, "articles_seen").inc()
+    """Holds a bundle's articles and asks the store about all their keys in one call."""
+
+    def __init__(self, state_dir: str):
+        super().__init__(state_dir)
+        self.articles_seen = Metrics.counter(NS, "articles_seen")
+        self.articles_new = Metrics.counter(NS, "articles_new")
+
+    def start_bundle(self) -> None:
+        self.pending: list[WindowedValue] = []
+
+    def process(
+        self,
+        article: Article,
+        timestamp=beam.DoFn.TimestampParam,
+        window=beam.DoFn.WindowParam,
+    ) -> None:
+        self.pending.append(WindowedValue(article, timestamp, [window]))
+
+    def finish_bundle(self) -> Iterable[WindowedValue]:
+        pending, self.pending = self.pending, []
+        if not pending:
             return
-        Metrics.counter(NS, "articles_new").inc()
-        yield article
+        found = self.store.seen({key for held in pending for key in seen_keys(held.value)})
+        for held in pending:
+            if already_seen(held.value, found):
+                self.articles_seen.inc()
+            else:
+                self.articles_new.inc()
+                yield held
 
 
-def _first_published(keyed) -> Article:
-    """One article per dedupe key; the earliest (then smallest id) wins, deterministically."""
-    _, articles = keyed
-    articles = sorted(articles, key=lambda a: (a.published, a.id))
-    if len(articles) > 1:
-        Metrics.counter(NS, "articles_duplicate_in_run").inc(len(articles) - 1)
-    return articles[0]
+class _KeepFirstDoFn(beam.DoFn):
+    def __init__(self):
+        super().__init__()
+        self.articles_duplicate_in_run = Metrics.counter(NS, "articles_duplicate_in_run")
+
+    def process(self, keyed: tuple[str, Iterable[Article]]) -> Iterable[Article]:
+        first, dropped = keep_first(keyed[1])
+        if dropped:
+            self.articles_duplicate_in_run.inc(dropped)
+        yield first
 
 
 class DropSeen(beam.PTransform):
-    """Drops articles already processed in earlier cycles, then duplicates within this run."""
+    """Drops articles already processed in earlier cycles, then duplicates within this run
+    (one article per dedupe key: the earliest published, then the smallest id)."""
 
     def __init__(self, state_dir: str):
         super().__init__()
         self.state_dir = state_dir
 
-    def expand(self, articles):
+    def expand(self, articles: beam.PCollection[Article]) -> beam.PCollection[Article]:
         return (
             articles
             | "NotSeenBefore" >> beam.ParDo(_DropSeenDoFn(self.state_dir))
-            | "ByDedupeKey" >> beam.Map(lambda a: (a.dedupe_key, a))
+            | "ByDedupeKey" >> beam.Map(lambda article: (article.dedupe_key, article))
             | "GroupDuplicates" >> beam.GroupByKey()
-            | "KeepFirst" >> beam.Map(_first_published)
+            | "KeepFirst" >> beam.ParDo(_KeepFirstDoFn())
         )

@@ -15,7 +15,7 @@ import os
 import stat
 import time
 from importlib import metadata
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -47,6 +47,9 @@ ACCEPT = (
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 64 * 1024
 
+Status = Literal["ok", "not_modified", "failed"]
+"""The coarse result of a fetch: what the schedule and the run summary care about."""
+
 Outcome = Literal[
     "ok",
     "not_modified",
@@ -61,6 +64,10 @@ Outcome = Literal[
     "protocol_error",
     "io_error",
 ]
+"""The precise result of a fetch, one metric each (`fetch_<outcome>`)."""
+
+STATUSES: tuple[Status, ...] = get_args(Status)
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 
 class FetchResult(BaseModel):
@@ -69,7 +76,7 @@ class FetchResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     url: str
-    status: Literal["ok", "not_modified", "failed"]
+    status: Status
     outcome: Outcome
     http_status: int | None = None
     body: bytes = b""
@@ -83,6 +90,12 @@ class FetchResult(BaseModel):
     final_url: str | None = None
     redirects: int = 0
     bytes_read: int = 0
+
+
+def host_of(url: str) -> str:
+    """The politeness unit: feeds of one host are fetched together, at most `per_host` at a
+    time, so the limit holds however the runner spreads feeds over workers."""
+    return urlsplit(url).netloc.lower() or "(local files)"
 
 
 def make_client(settings: FetchSettings) -> httpx.Client:
@@ -269,7 +282,7 @@ def _join(current: str, location: str) -> str:
         return location
 
 
-def _redirect_problem(target: str, visited: list[str], limit: int) -> tuple[str, str] | None:
+def _redirect_problem(target: str, visited: list[str], limit: int) -> tuple[Outcome, str] | None:
     problem = _url_problem(target)
     if problem:
         return "bad_url", f"redirect refused: {problem}"
@@ -379,7 +392,7 @@ def _finish(
 
 def _describe_transport(
     exc: httpx.TransportError, settings: FetchSettings, received: int
-) -> tuple[str, str]:
+) -> tuple[Outcome, str]:
     if isinstance(exc, httpx.ConnectTimeout):
         return "timeout", f"connect timeout ({settings.connect_timeout:g} s)"
     if isinstance(exc, httpx.TimeoutException):
@@ -395,7 +408,7 @@ def _describe_transport(
     return "connect_error", f"network error after {received} bytes: {type(exc).__name__}: {exc}"
 
 
-def _failed(url: str, outcome: str, error: str, started: float, **extra) -> FetchResult:
+def _failed(url: str, outcome: Outcome, error: str, started: float, **extra) -> FetchResult:
     return FetchResult(
         url=url,
         status="failed",

@@ -2,10 +2,11 @@
 
 RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and RDF go through feedparser (always on bytes, after
 `sanitize` removed the DOCTYPE internal subset); JSON Feed through `ingest.jsonfeed`.
-With `is_seen`, a cheap pre-scan computes each entry's id (`ingest.prescan`: lxml tree for
-well-formed UTF-8 XML; `ingest.prescan_bytes`: entry byte spans for everything else) and only
-the new entries are handed to feedparser, wrapped in the feed's own envelope, so a poll where
-most entries were seen before costs a fraction of a full parse. Articles are always built from
+With `seen_of` (a batch lookup in the state store), a cheap pre-scan computes each entry's id
+(`ingest.prescan`: lxml tree for well-formed UTF-8 XML; `ingest.prescan_bytes`: entry byte spans
+for everything else), asks the store about all of them in one call, and only the new entries
+are handed to feedparser, wrapped in the feed's own envelope, so a poll where most entries were
+seen before costs a fraction of a full parse and one store query. Articles are always built from
 feedparser's output, whichever path ran, so the result for a new entry is the same.
 
 Outcomes: a body that is not a feed gives one dead letter (reason, first bytes); an entry that
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
 from datetime import datetime
 
 import feedparser
@@ -28,6 +28,7 @@ from wirewatch.transforms.ingest.entry import EntryError, FeedContext, key_of, t
 from wirewatch.transforms.ingest.ids import article_id
 from wirewatch.transforms.ingest.prescan_bytes import select_new_lenient
 from wirewatch.transforms.ingest.sanitize import sanitize, to_utf8_if_wide
+from wirewatch.transforms.ingest.seen_lookup import SeenLookup, SeenOf
 from wirewatch.transforms.ingest.sniff import (
     looks_binary,
     looks_empty,
@@ -80,11 +81,12 @@ def parse_feed(
     feed_url: str,
     headers: dict[str, str] | None = None,
     fetched_at: datetime | None = None,
-    is_seen: Callable[[str], bool] | None = None,
+    seen_of: SeenOf | None = None,
 ) -> ParseResult:
-    """Parse one feed body. `is_seen(article_id)` lets already-stored entries skip parsing."""
+    """Parse one feed body. `seen_of(article_ids)` (the subset the store has seen) lets
+    already-stored entries skip parsing; it is called once per body in the common case."""
     source = feed_id or feed_url
-    lookup = _StoreLookup(is_seen) if is_seen is not None else None
+    lookup = SeenLookup(_StoreQuery(seen_of)) if seen_of is not None else None
     try:
         return _parse(
             body,
@@ -104,18 +106,18 @@ def parse_feed(
 
 
 class _StoreFailed(Exception):
-    """`is_seen` raised: the state store failed, which must not become a dead letter."""
+    """`seen_of` raised: the state store failed, which must not become a dead letter."""
 
 
-class _StoreLookup:
-    """Wraps `is_seen` so its failures are told apart from parsing problems."""
+class _StoreQuery:
+    """Wraps `seen_of` so its failures are told apart from parsing problems."""
 
-    def __init__(self, is_seen: Callable[[str], bool]):
-        self.is_seen = is_seen
+    def __init__(self, seen_of: SeenOf):
+        self.seen_of = seen_of
 
-    def __call__(self, article_id: str) -> bool:
+    def __call__(self, article_ids: list[str]) -> set[str]:
         try:
-            return bool(self.is_seen(article_id))
+            return set(self.seen_of(article_ids))
         except Exception as exc:
             raise _StoreFailed() from exc
 
@@ -126,15 +128,15 @@ def _parse(
     feed_url: str,
     headers: dict[str, str],
     fetched_at: datetime,
-    is_seen,
+    lookup: SeenLookup | None,
     source: str,
 ) -> ParseResult:
     body = to_utf8_if_wide(body)
     if looks_empty(body) or looks_binary(body):
         return ParseResult(dead_letters=[_dead(source, *not_a_feed_reason(body), body)])
     if looks_json(body):
-        return _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source)
-    return _parse_xml(body, feed_id, feed_url, headers, fetched_at, is_seen, source)
+        return _parse_json(body, feed_id, feed_url, headers, fetched_at, lookup, source)
+    return _parse_xml(body, feed_id, feed_url, headers, fetched_at, lookup, source)
 
 
 def _parse_xml(
@@ -143,13 +145,13 @@ def _parse_xml(
     feed_url: str,
     headers: dict[str, str],
     fetched_at: datetime,
-    is_seen,
+    lookup: SeenLookup | None,
     source: str,
 ) -> ParseResult:
-    """RSS, Atom and RDF: sanitize, pre-scan (with is_seen), feedparser, normalize."""
+    """RSS, Atom and RDF: sanitize, pre-scan (with the lookup), feedparser, normalize."""
     data = sanitize(body)
     base = response.base_url(feed_url, headers)
-    scan = _prescan(data, feed_id, base, is_seen, response.charset(headers)) if is_seen else None
+    scan = _prescan(data, feed_id, base, lookup, response.charset(headers)) if lookup else None
     if scan is not None and scan.kept == 0 and not _ANY_ENTRY.search(scan.envelope):
         return ParseResult(
             ttl=scan.ttl,
@@ -194,7 +196,7 @@ def _parse_xml(
         home=parsed.feed.get("link"),
         language=response.language(parsed.feed.get("language") or headers.get("content-language")),
     )
-    _emit(entries, ctx, is_seen, result, source)
+    _emit(entries, ctx, lookup, result, source)
     if scan is not None:
         result.entries += scan.skipped + scan.duplicates
         result.skipped_seen += scan.skipped
@@ -203,18 +205,16 @@ def _parse_xml(
 
 
 def _prescan(
-    data: bytes, feed_id: str, base: str | None, is_seen, charset: str | None
+    data: bytes, feed_id: str, base: str | None, lookup: SeenLookup, charset: str | None
 ) -> prescan.Scan | None:
     """The tree pre-scan for well-formed UTF-8 XML, the byte-span one for everything else."""
     try:
-        return prescan.select_new(
-            data, feed_id=feed_id, base=base, is_seen=is_seen, charset=charset
-        )
+        return prescan.select_new(data, feed_id=feed_id, base=base, lookup=lookup, charset=charset)
     except prescan.UseByteScan:
-        return select_new_lenient(data, feed_id=feed_id, base=base, is_seen=is_seen)
+        return select_new_lenient(data, feed_id=feed_id, base=base, lookup=lookup)
 
 
-def _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source) -> ParseResult:
+def _parse_json(body, feed_id, feed_url, headers, fetched_at, lookup, source) -> ParseResult:
     try:
         doc = jsonfeed.load(body)
     except jsonfeed.NotJsonFeed as exc:
@@ -228,43 +228,64 @@ def _parse_json(body, feed_id, feed_url, headers, fetched_at, is_seen, source) -
         home=info["link"] or None,
         language=response.language(info["language"] or headers.get("content-language")),
     )
-    _emit(jsonfeed.entries(doc, feed_url), ctx, is_seen, result, source)
+    _emit(jsonfeed.entries(doc, feed_url), ctx, lookup, result, source)
     return result
 
 
-def _emit(entries: list, ctx: FeedContext, is_seen, result: ParseResult, source: str) -> None:
-    """Normalize each entry; duplicates inside the feed keep the first occurrence."""
+_ENTRY_ERRORS = (ValidationError, ValueError, TypeError, AttributeError)
+"""What a malformed entry raises while being normalized: a dead letter for that entry only.
+Anything else is a bug and becomes the whole body's `parser_error` (see parse_feed)."""
+
+
+def _emit(
+    entries: list, ctx: FeedContext, lookup: SeenLookup | None, result: ParseResult, source: str
+) -> None:
+    """Normalize each entry; duplicates inside the feed keep the first occurrence.
+
+    Every entry's id is computed first, so the store is asked about all of them at once (and
+    only about the ids the pre-scan did not ask about already).
+    """
+    keyed = [(entry, _identify(index, entry, ctx, source)) for index, entry in enumerate(entries)]
+    if lookup is not None:
+        lookup.ask(ident for _, ident in keyed if isinstance(ident, str))
     ids: set[str] = set()
-    for index, entry in enumerate(entries):
+    for index, (entry, ident) in enumerate(keyed):
         result.entries += 1
-        if not hasattr(entry, "get"):
-            result.dead_letters.append(
-                _dead(source, "entry_invalid", f"entry {index} is not an object", repr(entry))
-            )
+        if isinstance(ident, DeadLetter):
+            result.dead_letters.append(ident)
+            continue
+        if ident in ids:
+            result.duplicates += 1
+            continue
+        ids.add(ident)
+        if lookup is not None and lookup.is_seen(ident):
+            result.skipped_seen += 1
             continue
         try:
-            ident = article_id(ctx.feed_id, key_of(entry, ctx))
-            if ident in ids:
-                result.duplicates += 1
-                continue
-            ids.add(ident)
-            if is_seen is not None and is_seen(ident):
-                result.skipped_seen += 1
-                continue
             result.articles.append(to_article(entry, ctx))
-        except EntryError as exc:
-            result.dead_letters.append(
-                _dead(source, exc.reason, f"entry {index}: {exc.detail}", _entry_raw(entry))
-            )
-        except (ValidationError, ValueError, TypeError, AttributeError) as exc:
-            result.dead_letters.append(
-                _dead(
-                    source,
-                    "entry_invalid",
-                    f"entry {index}: {type(exc).__name__}: {exc}"[:500],
-                    _entry_raw(entry),
-                )
-            )
+        except (EntryError, *_ENTRY_ERRORS) as exc:
+            result.dead_letters.append(_entry_dead(index, entry, exc, source))
+
+
+def _identify(index: int, entry, ctx: FeedContext, source: str) -> str | DeadLetter:
+    """The entry's article id, or the dead letter saying why it cannot have one."""
+    if not hasattr(entry, "get"):
+        return _dead(source, "entry_invalid", f"entry {index} is not an object", repr(entry))
+    try:
+        return article_id(ctx.feed_id, key_of(entry, ctx))
+    except (EntryError, *_ENTRY_ERRORS) as exc:
+        return _entry_dead(index, entry, exc, source)
+
+
+def _entry_dead(index: int, entry, exc: Exception, source: str) -> DeadLetter:
+    if isinstance(exc, EntryError):
+        return _dead(source, exc.reason, f"entry {index}: {exc.detail}", _entry_raw(entry))
+    return _dead(
+        source,
+        "entry_invalid",
+        f"entry {index}: {type(exc).__name__}: {exc}"[:500],
+        _entry_raw(entry),
+    )
 
 
 def _ttl(value) -> int | None:

@@ -4,7 +4,8 @@ Full feedparser parsing costs ~0.5 ms per entry; in steady state most entries of
 seen before. lxml (entities and network off, no DTD) reads the whole document in about the
 time feedparser needs for two or three entries. We compute each entry's id the way
 `entry.key_of` computes it from feedparser's output (same guid/link rules, same URI
-resolution, using feedparser's own resolver), drop the entries `is_seen` knows, and serialize
+resolution, using feedparser's own resolver), ask the state store once about all of them
+(`seen_lookup`), drop the entries it has seen, and serialize
 the rest of the document, the envelope, for feedparser. The channel/feed element and every
 namespace declaration and xml:base stay, so the new entries parse exactly as in the full
 document. Articles are still built from feedparser's output, so a wrong prediction can only
@@ -17,7 +18,7 @@ pre-scan (prescan_bytes) must be used instead.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +27,7 @@ from lxml import etree
 
 from wirewatch.transforms.ingest.ids import article_id, entry_key
 from wirewatch.transforms.ingest.links import canonical_link
+from wirewatch.transforms.ingest.seen_lookup import SeenLookup
 
 ATOM10 = "{http://www.w3.org/2005/Atom}"
 ATOM03 = "{http://purl.org/atom/ns#}"
@@ -55,19 +57,31 @@ class UseByteScan(Exception):
 
 class KnownEntries:
     """Which entries the pre-scan cuts: seen in an earlier poll, or a repeat of one of those
-    in this feed. Shared by the lxml scan and the byte scan so both count the same way."""
+    in this feed. Shared by the lxml scan and the byte scan so both count the same way.
 
-    def __init__(self, feed_id: str, is_seen: Callable[[str], bool]):
-        self.feed_id, self.is_seen = feed_id, is_seen
+    A scan first predicts every entry's id (`ident`), asks about all of them at once (`ask`),
+    then decides entry by entry, in document order (`cut`).
+    """
+
+    def __init__(self, feed_id: str, lookup: SeenLookup):
+        self.feed_id, self.lookup = feed_id, lookup
         self.seen_ids: set[str] = set()
         self.skipped = self.duplicates = 0
 
-    def cut(self, key: str) -> bool:
-        ident = article_id(self.feed_id, key)
+    def ident(self, key: str | None) -> str | None:
+        """The article id a predicted key gives (None: no prediction, the entry stays)."""
+        return None if key is None else article_id(self.feed_id, key)
+
+    def ask(self, idents: Iterable[str | None]) -> None:
+        self.lookup.ask(i for i in idents if i is not None)
+
+    def cut(self, ident: str | None) -> bool:
+        if ident is None:
+            return False
         if ident in self.seen_ids:
             self.duplicates += 1
             return True
-        if self.is_seen(ident):
+        if self.lookup.is_seen(ident):
             self.seen_ids.add(ident)
             self.skipped += 1
             return True
@@ -106,7 +120,7 @@ def select_new(
     *,
     feed_id: str,
     base: str | None,
-    is_seen: Callable[[str], bool],
+    lookup: SeenLookup,
     charset: str | None = None,
 ) -> Scan | None:
     """The envelope holding only entries not yet seen, or None to fall back to a full parse.
@@ -124,10 +138,14 @@ def select_new(
         return None
     version, entries, ttl = shape
     tracks_base = b"base=" in data
-    known = KnownEntries(feed_id, is_seen)
-    for element in entries:
-        key = predict_key(element, _base_of(element, base) if tracks_base else (base or ""))
-        if key is not None and known.cut(key):
+    known = KnownEntries(feed_id, lookup)
+    idents = [
+        known.ident(predict_key(element, _base_of(element, base) if tracks_base else (base or "")))
+        for element in entries
+    ]
+    known.ask(idents)
+    for element, ident in zip(entries, idents):
+        if known.cut(ident):
             element.getparent().remove(element)
     skipped, duplicates = known.skipped, known.duplicates
     removed = skipped + duplicates

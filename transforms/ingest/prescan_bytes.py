@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
 
 from lxml import etree
 
@@ -32,6 +31,7 @@ from wirewatch.transforms.ingest.prescan import (
     _parser,
     predict_key,
 )
+from wirewatch.transforms.ingest.seen_lookup import SeenLookup
 
 _OPAQUE = re.compile(rb"<!\[CDATA\[.*?(?:\]\]>|$)|<!--.*?(?:-->|$)", re.DOTALL)
 _ROOT = re.compile(rb"<((?:[\w.-]+:)?(?:rss|feed|RDF))(?=[\s>])[^>]*>")
@@ -45,7 +45,7 @@ _TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>")
 
 
 def select_new_lenient(
-    data: bytes, *, feed_id: str, base: str | None, is_seen: Callable[[str], bool]
+    data: bytes, *, feed_id: str, base: str | None, lookup: SeenLookup
 ) -> Scan | None:
     """Like prescan.select_new for a malformed document, or None for a full lenient parse."""
     if b"base=" in data:
@@ -60,8 +60,8 @@ def select_new_lenient(
     declaration = _DECLARATION.match(data)
     wrapper_open = (declaration.group(0) if declaration else b"") + _wrapper(head)
     wrapper_close = b"</wirewatch-envelope>"
-    cuts: list[tuple[int, int]] = []
-    known = KnownEntries(feed_id, is_seen)
+    candidates: list[tuple[int, int, str | None]] = []  # span start, end, predicted id
+    known = KnownEntries(feed_id, lookup)
     total = 0
     pos = root.end()
     clean = True
@@ -81,8 +81,9 @@ def select_new_lenient(
         if key is _BROKEN:
             clean = False
             continue
-        if key is not None and known.cut(key):
-            cuts.append((start.start(), end))
+        candidates.append((start.start(), end, known.ident(key)))
+    known.ask(ident for _, _, ident in candidates)
+    cuts = [(start, end) for start, end, ident in candidates if known.cut(ident)]
     envelope = _cut(data, cuts)
     return Scan(
         envelope=envelope,

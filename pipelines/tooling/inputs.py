@@ -224,35 +224,32 @@ def _parses(text: str) -> bool:
 
 
 def _read_json(data: bytes, source: str) -> Loaded:
-    """One JSON value (an article or an array of them), else JSON lines."""
+    """One JSON value (an article or an array of them), else JSON lines; problems by line."""
     text = data.decode("utf-8", "replace").lstrip("\ufeff")
-    loaded = Loaded()
     try:
         whole = json.loads(text)
     except json.JSONDecodeError as exc:
         if text.lstrip().startswith("["):
             return Loaded(problems=[Problem(source, message=f"invalid JSON: {exc}")])
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append((number, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    loaded.problems.append(
-                        Problem(source, line=number, message=f"invalid JSON: {exc.msg}")
-                    )
+        rows = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        as_lines = True
     else:
         if isinstance(whole, dict) and "jsonfeed.org/version/" in str(whole.get("version")):
             return read_feed(data, source)
         rows = list(enumerate(whole if isinstance(whole, list) else [whole], 1))
+        as_lines = False
+    loaded = Loaded()
     for number, row in rows:
         try:
-            item = item_from_json(row, f"{source}:{number}")
+            value = json.loads(row) if as_lines else row
+            item = item_from_json(value, f"{source}:{number}")
+        except json.JSONDecodeError as exc:
+            loaded.problems.append(Problem(source, line=number, message=f"invalid JSON: {exc.msg}"))
         except ValueError as exc:
             loaded.problems.append(Problem(source, line=number, message=str(exc)))
-            continue
-        if item is not None:
-            loaded.items.append(item)
+        else:
+            if item is not None:
+                loaded.items.append(item)
     return loaded
 
 

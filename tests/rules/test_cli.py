@@ -180,3 +180,51 @@ def test_try_rule_bad_input_is_a_partial_failure(cfg, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"input error: {bad}:1: not an article" in err
     assert f"input error: {bad}:2: invalid JSON" in err
+
+
+def _routed(cfg):
+    """The rules' config plus a catch-all route, so `check` has nothing to say about routing."""
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8")
+        + "routes:\n  - {sinks: [console]}\nsinks:\n  console: {type: console}\n",
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def test_check_json_prints_structured_problems(cfg, capsys):
+    _routed(cfg)
+    _write_config(cfg, '"Tillerson in Mexico City"', '"Tillerson in Ottawa"')
+    assert main(["check", "--json", "--config", str(cfg)]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["config"] == str(cfg) and report["rules"] == 3
+    [problem] = report["problems"]
+    assert {k: problem[k] for k in ("file", "line", "field", "message", "fix")} == {
+        "file": str(cfg),
+        "line": None,
+        "field": "rules[tillerson].examples.match[0]",
+        "message": "expected a match, got none",
+        "fix": "",
+    }
+    assert "✗ mexic*" in problem["detail"]
+    assert problem["text"].startswith(f"{cfg}: rules[tillerson].examples.match[0]: expected")
+
+
+def test_check_json_when_the_config_does_not_load(cfg, capsys):
+    _write_config(cfg, "query: layoffs", "query: 'layoffs AND'")
+    assert main(["check", "--json", "--config", str(cfg)]) == 2
+    out, err = capsys.readouterr()
+    assert err == ""
+    [problem] = json.loads(out)["problems"]
+    assert (problem["file"], problem["field"]) == (str(cfg), "rules[plain].query")
+    assert problem["message"].startswith("column 12: ")
+    assert problem["detail"].splitlines()[0] == "    layoffs AND"
+
+
+def test_check_valid_config_exits_0_and_errors_are_lines_not_tracebacks(cfg, tmp_path, capsys):
+    assert main(["check", "--json", "--config", str(_routed(cfg))]) == 0
+    assert json.loads(capsys.readouterr().out)["problems"] == []
+    assert main(["check", "--config", str(tmp_path / "missing.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"config error: {tmp_path}/missing.yaml: cannot read config: ")
+    assert "Traceback" not in err and len(err.splitlines()) == 1

@@ -35,7 +35,9 @@ def add_arguments(parser) -> None:
         help="text, an HTML page, a JSON article, JSONL, a feed file or a folder; '-' reads stdin",
     )
     parser.add_argument(
-        "--archive", metavar="PATH", help="backtest: a folder of feed files or a JSONL of articles"
+        "--archive",
+        metavar="PATH",
+        help="backtest: a folder of feed files, a JSONL of articles, or any input FILE takes",
     )
     parser.add_argument(
         "--stem", action="store_true", help="light English stemming, as a rule's 'stem: true'"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 
 from wirewatch.transforms.model import (
@@ -15,6 +16,12 @@ from wirewatch.transforms.model import (
 )
 
 
+def stable_number(text: str) -> int:
+    """An 8-digit number from the text, the same in every process (`hash()` of a str changes
+    with PYTHONHASHSEED, so ids, keys and their sort order would change from run to run)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") % 10**8
+
+
 def article(
     title="Talks resume",
     summary="Officials met on immigration.",
@@ -24,7 +31,7 @@ def article(
     published=None,
 ) -> Article:
     return Article(
-        id=id or f"{feed_id}:{abs(hash(title)) % 10**8}",
+        id=id or f"{feed_id}:{stable_number(title)}",
         feed_id=feed_id,
         title=title,
         summary=summary,

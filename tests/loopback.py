@@ -16,7 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class _Server:
-    def __init__(self, port: int = 0):
+    """Binds 127.0.0.1 port 0 itself (the port is its own from then on) and exposes it as `port`.
+
+    `listening=False` keeps the port bound but refuses connections until `listen()`: a server
+    that is "down" and then comes back, on a port no other process can take in between (unlike
+    probing a free port, closing it and starting a server on that number later).
+    """
+
+    def __init__(self, port: int = 0, *, listening: bool = True):
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,19 +39,32 @@ class _Server:
                 length = int(self.headers.get("Content-Length") or 0)
                 outer._handle(self, self.rfile.read(length))
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler, bind_and_activate=False)
         self.httpd.daemon_threads = True
+        self.httpd.server_bind()
         self.port = self.httpd.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
         self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.listening = listening
+        # a short poll interval: shutdown() waits for the loop's next poll (0.5 s by default)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self):
-        self.thread.start()
+        if self.listening:
+            self.httpd.server_activate()
+            self.thread.start()
         return self
 
+    def listen(self) -> None:
+        """Start accepting connections (for a server entered with `listening=False`)."""
+        assert not self.thread.is_alive(), "already listening"
+        self.listening = True
+        self.httpd.server_activate()
+        self.thread.start()
+
     def __exit__(self, *exc):
-        self.httpd.shutdown()
+        if self.thread.is_alive():
+            self.httpd.shutdown()
         self.httpd.server_close()
 
     @staticmethod
@@ -78,8 +98,8 @@ class FeedServer(_Server):
 class SlackServer(_Server):
     WEBHOOK_PATH = "/services/T000/B000/XXXX"
 
-    def __init__(self, port: int = 0):
-        super().__init__(port)
+    def __init__(self, port: int = 0, *, listening: bool = True):
+        super().__init__(port, listening=listening)
         self.received: list[dict] = []  # accepted messages, in order
         self.attempts: dict[str, int] = defaultdict(int)
         self.scripted: dict[str, deque] = defaultdict(deque)

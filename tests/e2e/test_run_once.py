@@ -13,6 +13,8 @@ import pytest
 from tests.loopback import FeedServer, SlackServer
 from wirewatch.pipelines.cli import main
 
+pytestmark = pytest.mark.e2e
+
 WORLD_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>World</title><link>https://example.org/</link>
 <item><title>Strong earthquake hits Chile &amp; tsunami warning issued</title>

@@ -10,6 +10,8 @@ import pytest
 from tests.loopback import FeedServer, SlackServer
 from wirewatch.pipelines.cli import main
 
+pytestmark = pytest.mark.e2e
+
 
 def rss(*items: tuple[str, str, str, str]) -> bytes:
     body = "".join(

@@ -25,6 +25,8 @@ import pytest
 
 from tests.loopback import FeedServer, SlackServer
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[2]
 TWO_PROCESSES = ("--direct_num_workers=2", "--direct_running_mode=multi_processing")
 WAIT = 60.0  # seconds: generous for a loaded 2-core machine; the happy path takes a few
@@ -102,11 +104,15 @@ class Wire:
 
 
 class Watch:
-    """`wirewatch run` (watch mode) in its own process group; stderr goes to a file."""
+    """`wirewatch run` (watch mode) in its own process group. A reader thread copies its output
+    to the log file and wakes whoever waits for a line, so tests wait on output, not on time."""
 
     def __init__(self, config: Path, state: Path, log: Path, env: dict, beam_args):
         self.log = log
         self.handle = open(log, "ab")
+        self.lines: list[str] = []
+        self.ended = False  # the output pipe closed: the process (group) is gone
+        self.changed = threading.Condition()
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -123,48 +129,74 @@ class Watch:
             ],
             cwd=ROOT,
             env=env,
-            stdout=self.handle,
-            stderr=self.handle,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
-    def cycles(self) -> int:
-        return sum(
-            " cycle " in line and "feeds polled" in line
-            for line in self.log.read_text(errors="replace").splitlines()
-        )
+    def _read(self) -> None:
+        for raw in self.proc.stdout:
+            self.handle.write(raw)
+            self.handle.flush()
+            with self.changed:
+                self.lines.append(raw.decode(errors="replace"))
+                self.changed.notify_all()
+        with self.changed:
+            self.ended = True
+            self.changed.notify_all()
+
+    def tail(self) -> str:
+        with self.changed:
+            return "".join(self.lines)[-3000:]
+
+    def wait_logged(self, text: str) -> None:
+        """Until a line containing `text` is printed; fails if the process ends first."""
+
+        def printed() -> bool:
+            return any(text in line for line in self.lines)
+
+        with self.changed:
+            self.changed.wait_for(lambda: printed() or self.ended, WAIT)
+            if printed():
+                return
+        pytest.fail(f"wirewatch never printed {text!r}:\n{self.tail()}")
+
+    def _finish(self) -> None:
+        self.reader.join(WAIT)
+        self.proc.stdout.close()
+        self.handle.close()
 
     def kill_group(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(WAIT)
-        self.handle.close()
+        self._finish()
 
     def wait(self) -> int:
         code = self.proc.wait(WAIT)
-        self.handle.close()
+        self._finish()
         return code
 
     def cleanup(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        self.handle.close()
+        self._finish()
 
 
-def wait_for(condition, what: str, watch: Watch | None = None) -> None:
+def wait_for(event: threading.Event, what: str, watch: Watch) -> None:
+    """Until `event` is set; fails at once if wirewatch exits first (short waits on the event,
+    which returns the moment it is set, with a look at the process in between)."""
     deadline = time.monotonic() + WAIT
-    while not condition():
-        if watch is not None and watch.proc.poll() is not None:
+    while not event.wait(0.05):
+        if watch.proc.poll() is not None:
             pytest.fail(
                 f"wirewatch exited ({watch.proc.returncode}) while waiting for {what}:\n"
-                + watch.log.read_text(errors="replace")[-3000:]
+                + watch.tail()
             )
         if time.monotonic() > deadline:
-            pytest.fail(
-                f"timed out waiting for {what}:\n"
-                + (watch.log.read_text(errors="replace")[-3000:] if watch else "")
-            )
-        time.sleep(0.05)
+            pytest.fail(f"timed out waiting for {what}:\n{watch.tail()}")
 
 
 @pytest.fixture
@@ -200,7 +232,7 @@ def test_kill_9_mid_cycle_then_restart_sends_each_alert_exactly_once(world, beam
     wire.add("Earthquake one", "Markets calm", "Earthquake two", "Earthquake three")
     slack.hold(2, accept=False)
     first = start(*beam_args)
-    wait_for(slack.holding.is_set, "the held request", first)
+    wait_for(slack.holding, "the held request", first)
     first.kill_group()
     slack.release.set()
     assert received_titles(slack) == {"Earthquake one": 1}
@@ -208,7 +240,7 @@ def test_kill_9_mid_cycle_then_restart_sends_each_alert_exactly_once(world, beam
     wire.add("Earthquake four")  # published while wirewatch was down
     slack.hold(3, accept=True)  # the last alert of the restart's first cycle ("four")
     second = start(*beam_args, "--cycles", "2")
-    wait_for(slack.holding.is_set, "the restart's first cycle to deliver", second)
+    wait_for(slack.holding, "the restart's first cycle to deliver", second)
     wire.add("Earthquake five")  # so the second cycle's poll finds one new item
     slack.release.set()
     assert second.wait() == 0
@@ -224,10 +256,11 @@ def test_sigterm_finishes_the_cycle_in_flight_and_exits_0(world):
     wire.add("Earthquake one")
     slack.hold(1, accept=True)
     watch = start()
-    wait_for(slack.holding.is_set, "the held request", watch)
+    wait_for(slack.holding, "the held request", watch)
     watch.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
-    assert watch.proc.poll() is None  # still finishing its cycle
+    watch.wait_logged("stopping after the current cycle")  # the handler ran
+    with pytest.raises(subprocess.TimeoutExpired):
+        watch.proc.wait(0.5)  # and it is still finishing its cycle, held open by Slack
     slack.release.set()
     assert watch.wait() == 0
     log = watch.log.read_text()

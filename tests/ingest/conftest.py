@@ -1,4 +1,4 @@
-"""Fixtures for the ingestion tests: a loopback server per test, a port nobody listens on."""
+"""Fixtures for the ingestion tests: a loopback server per test, a port that refuses."""
 
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ def server():
 
 
 @pytest.fixture
-def refused_url() -> str:
-    """A loopback port nothing listens on."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}/feed"
+def refused_url():
+    """A loopback port nothing listens on: bound (so no other process can take it while the
+    test runs) but never listening, so every connection is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/feed"

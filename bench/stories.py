@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from wirewatch.transforms.ingest.parse import parse_feed  # noqa: E402
 from wirewatch.transforms.model import Article  # noqa: E402
-from wirewatch.transforms.state.sqlite import StateStore  # noqa: E402
+from wirewatch.transforms.state import StateStore, open_store  # noqa: E402
 from wirewatch.transforms.stories import StoryIndex, StorySettings  # noqa: E402
 from wirewatch.transforms.stories.fingerprint import content_words, fingerprint, jaccard, similarity  # noqa: E402
 from wirewatch.transforms.stories.index import bucket_keys  # noqa: E402
@@ -114,7 +114,7 @@ def short(text: str, width: int) -> str:
 def cluster_real(snapshots, settings: StorySettings, sample: int, seed: int, tag) -> list[Article]:
     clock = {"now": snapshots[0][0]}
     with tempfile.TemporaryDirectory() as tmp:
-        store = StateStore(tmp)
+        store = open_store(tmp)
         index = StoryIndex(store, settings, clock=lambda: clock["now"])
         results, articles = [], []
         with Timer() as timer:
@@ -267,7 +267,7 @@ def throughput(
     clock = lambda: t0 + timedelta(hours=settings.window_hours)  # noqa: E731
     sizes = [len(fresh) for _, fresh in snapshots if fresh]
     with tempfile.TemporaryDirectory() as tmp:
-        store = StateStore(tmp)
+        store = open_store(tmp)
         index = StoryIndex(store, settings, clock=clock)
         with Timer() as load:
             for i in range(0, len(pre), 1000):
@@ -280,7 +280,7 @@ def throughput(
             f"{load.rate(n)}; {counts['stories_bands']} band entries, state file "
             f"{size_mb:.0f} MB"
         )
-        stats = candidate_stats(index, shifted)
+        stats = candidate_stats(store, settings, shifted)
         print(
             f"  LSH candidates verified per look-up of a real article ({n} synthetic in its "
             f"window): mean {stats[0]:.1f}, max {stats[1]}"
@@ -319,11 +319,11 @@ def throughput(
         store.close()
 
 
-def candidate_stats(index: StoryIndex, articles: list[Article]) -> tuple[float, int]:
+def candidate_stats(
+    store: StateStore, settings: StorySettings, articles: list[Article]
+) -> tuple[float, int]:
     """How many indexed articles each look-up had to verify (read-only, after the run)."""
-    from wirewatch.transforms.stories.index import _candidates_sql
-
-    s, window = index.settings, index.settings.window_hours * 3600
+    s, window = settings, settings.window_hours * 3600
     counts = []
     for a in articles:
         keys = bucket_keys(
@@ -337,13 +337,7 @@ def candidate_stats(index: StoryIndex, articles: list[Article]) -> tuple[float, 
             s,
         )
         published = a.published.timestamp()
-        counts.append(
-            len(
-                index._db.execute(
-                    _candidates_sql(len(keys)), (*keys, published - window, published + window)
-                ).fetchall()
-            )
-        )
+        counts.append(len(store.story_candidates(keys, published - window, published + window)))
     return sum(counts) / len(counts), max(counts)
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from wirewatch.pipelines.state import resolve_state_dir
 from wirewatch.transforms.config import load_config
-from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.state import open_store
 
 NAME = "state"
 HELP = "show the state store (feeds, seen articles, alert ledger, dead letters); --prune-days N"
@@ -27,8 +27,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     config = load_config(args.config)
-    store = StateStore(resolve_state_dir(args.state_dir, config))
-    report = {"path": str(store.path), **store.counts()}
+    store = open_store(resolve_state_dir(args.state_dir, config))
+    report = {"path": store.location, **store.counts()}
     if args.prune_days is not None:
         from wirewatch.transforms.stories import StoryIndex
 

@@ -11,7 +11,7 @@ import json
 
 from wirewatch.pipelines.state import resolve_state_dir
 from wirewatch.transforms.config import load_config
-from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.state import open_store
 from wirewatch.transforms.stories import StoryIndex, StoryMember, StorySettings, StorySummary
 
 NAME = "stories"
@@ -36,7 +36,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     config = load_config(args.config)
     settings = getattr(config, "stories", None) or StorySettings()
-    store = StateStore(resolve_state_dir(args.state_dir, config))
+    store = open_store(resolve_state_dir(args.state_dir, config))
     try:
         index = StoryIndex(store, settings)
         if args.story:

@@ -9,7 +9,7 @@ import pytest
 
 from wirewatch.transforms.ingest.parse import parse_feed
 from wirewatch.transforms.model import Article
-from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.state import open_store
 from wirewatch.transforms.stories import StoryIndex, StorySettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -34,7 +34,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(tmp_path):
-    store = StateStore(tmp_path)
+    store = open_store(tmp_path)
     yield store
     store.close()
 

@@ -8,12 +8,12 @@ import sys
 
 from tests.stories.conftest import fixture_feed
 from wirewatch.pipelines.cli import main
-from wirewatch.transforms.state.sqlite import StateStore
+from wirewatch.transforms.state import open_store
 from wirewatch.transforms.stories import StoryIndex
 
 
 def _fill(state_dir) -> None:
-    store = StateStore(state_dir)
+    store = open_store(state_dir)
     index = StoryIndex(store)
     for feed in ("wire", "ft", "paper"):
         index.assign_many(list(fixture_feed(feed).values()))

@@ -1,2 +1,9 @@
 """The state store: what must survive a restart (feeds, seen keys, ledger, groups, stories,
-dead letters). Beam wrappers: beam.StoreDoFn, beam.WriteDeadLetters, beam.CommitCycle."""
+dead letters). interface.py is the Protocol every backend implements; `open_store(location)`
+picks the backend (sqlite.py today). Beam wrappers: beam.StoreDoFn, beam.WriteDeadLetters,
+beam.CommitCycle."""
+
+from wirewatch.transforms.state.interface import AlertRecord, FeedState, StateStore
+from wirewatch.transforms.state.location import StoreLocationError, open_store
+
+__all__ = ["AlertRecord", "FeedState", "StateStore", "StoreLocationError", "open_store"]

@@ -1,9 +1,9 @@
 """The embedded state store: one SQLite file that makes cycles restart-safe.
 
-It holds what must survive a restart: each feed's HTTP validators and schedule, the keys of
-articles already processed, the alert ledger (idempotency), and dead letters. WAL mode and a busy
-timeout make it safe for several worker processes on one machine; a distributed runner needs a
-shared backend implementing the same methods.
+`SqliteStore` implements the StateStore Protocol (interface.py) for one machine. WAL mode and a
+busy timeout make it safe for several worker processes on one machine; a distributed runner
+needs a shared backend implementing the same Protocol. The tables and their migrations are in
+sqlite_schema.py, the story index's SQL in sqlite_stories.py.
 
 Why a ledger and not just "seen" keys: an article is marked seen only after all of its alerts were
 delivered or dead-lettered, so a crash mid-cycle re-processes it, and the ledger then stops the
@@ -19,50 +19,22 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable
-
-from pydantic import BaseModel
+from typing import Callable, Iterable, Iterator
 
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
+from wirewatch.transforms.state.interface import AlertRecord, FeedState
+from wirewatch.transforms.state.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from wirewatch.transforms.state.sqlite_stories import SqliteStories
 
-SCHEMA_VERSION = 3  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS feeds (
-  feed_id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL DEFAULT 0,
-  next_due TEXT, last_status TEXT, last_error TEXT, updated_at TEXT NOT NULL,
-  ttl_minutes INTEGER);
-CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
-CREATE TABLE IF NOT EXISTS alerts (
-  key TEXT PRIMARY KEY, sink TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
-  error TEXT, payload TEXT NOT NULL, updated_at TEXT NOT NULL, group_key TEXT);
-CREATE INDEX IF NOT EXISTS alerts_status_idx ON alerts (status, updated_at);
-CREATE INDEX IF NOT EXISTS alerts_group_idx ON alerts (group_key, status);
-CREATE TABLE IF NOT EXISTS story_alerts (
-  story_id TEXT NOT NULL, rule_id TEXT NOT NULL, sink TEXT NOT NULL, alert_key TEXT NOT NULL,
-  ts TEXT, PRIMARY KEY (story_id, rule_id, sink));
-CREATE TABLE IF NOT EXISTS groups (
-  group_key TEXT PRIMARY KEY, sink TEXT NOT NULL, state TEXT NOT NULL, due_at TEXT);
-CREATE INDEX IF NOT EXISTS groups_due_idx ON groups (sink, due_at);
-CREATE TABLE IF NOT EXISTS dead_letters (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, source TEXT NOT NULL,
-  reason TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL);
-"""
+__all__ = ["FILENAME", "SCHEMA_VERSION", "AlertRecord", "FeedState", "SqliteStore"]
 
+FILENAME = "state.sqlite3"
+"""The file a state directory holds (`--state-dir DIR` means DIR/state.sqlite3)."""
 
-def _add_column(db: sqlite3.Connection, table: str, column: str, decl: str) -> None:
-    if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
-        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
-
-
-# target version -> step from the version before. Steps run inside the open transaction and
-# must be idempotent; tables and indexes that are only new come from _SCHEMA (IF NOT EXISTS).
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    2: lambda db: _add_column(db, "alerts", "group_key", "TEXT"),
-    3: lambda db: _add_column(db, "feeds", "ttl_minutes", "INTEGER"),
-}
+_ALERT_COLUMNS = "key, sink, status, attempts, error, payload, updated_at"
+_FEED_COLUMNS = "etag, last_modified, failures, next_due, last_status, last_error, ttl_minutes"
+_CHUNK = 500  # keys per `IN (...)`: far below SQLite's limit on host parameters
 
 
 def _retry_locked(step: Callable[[], None], attempts: int = 100, pause: float = 0.05) -> None:
@@ -76,40 +48,46 @@ def _retry_locked(step: Callable[[], None], attempts: int = 100, pause: float = 
             time.sleep(pause)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
-class FeedState(BaseModel):
-    feed_id: str
-    etag: str | None = None
-    last_modified: str | None = None
-    failures: int = 0
-    next_due: datetime | None = None
-    last_status: str | None = None
-    last_error: str | None = None
-    ttl_minutes: int | None = None  # the feed's own <ttl>, a floor on its poll interval
+def _feed(feed_id: str, row) -> FeedState:
+    if row is None:
+        return FeedState(feed_id=feed_id)
+    return FeedState(
+        feed_id=feed_id,
+        etag=row[0],
+        last_modified=row[1],
+        failures=row[2],
+        next_due=row[3],
+        last_status=row[4],
+        last_error=row[5],
+        ttl_minutes=row[6],
+    )
 
 
-class AlertRecord(BaseModel):
-    key: str
-    sink: str
-    status: str  # sending | held (waiting for a digest) | sent | dead
-    attempts: int
-    error: str | None
-    payload: str  # Alert JSON, so a dead alert can be redelivered without the article
-    updated_at: datetime
+def _alert(row) -> AlertRecord:
+    return AlertRecord(**dict(zip(AlertRecord.model_fields, row)))
 
 
-class StateStore:
-    """Open with `StateStore(state_dir)`; cheap to open, so open one per DoFn in setup()."""
+class SqliteStore(SqliteStories):
+    """`SqliteStore(path)` opens (and creates or migrates) the database file at `path`.
 
-    FILENAME = "state.sqlite3"
+    Cheap to open, so open one per DoFn in setup(). One connection, shared by the threads of
+    its owner: `transaction()` holds a lock for its duration. `clock` (default: wall time) stamps
+    writes and decides what `prune_seen` forgets; tests pass their own.
+    """
 
-    def __init__(self, state_dir: str | Path):
-        self.path = Path(state_dir) / self.FILENAME
+    FILENAME = FILENAME
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] = _utc_now):
+        self.path = Path(path)
+        self.location = str(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._depth = 0  # open transaction() blocks of the thread holding _lock
         self._db = sqlite3.connect(
             self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
@@ -118,6 +96,9 @@ class StateStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         _retry_locked(self._migrate)
 
+    def _now(self) -> str:
+        return self._clock().isoformat()
+
     def _enable_wal(self) -> None:
         # WAL is a property of the file: switch once. Switching needs an exclusive lock that
         # SQLite does not wait for, hence the retry when another worker opens the file too.
@@ -125,11 +106,11 @@ class StateStore:
             self._db.execute("PRAGMA journal_mode=WAL")
 
     def _migrate(self) -> None:
-        """Bring the file to SCHEMA_VERSION: a new file gets _SCHEMA, an older one its
+        """Bring the file to SCHEMA_VERSION: a new file gets SCHEMA, an older one its
         migrations in order, in one transaction (a crash leaves the old version intact)."""
         if self._schema_version() == SCHEMA_VERSION:
             return  # the common case: every DoFn opens the store, most files are current
-        with self._tx():
+        with self.transaction():
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
@@ -143,8 +124,8 @@ class StateStore:
                 )
             if version and version < SCHEMA_VERSION:
                 for target in range(version + 1, SCHEMA_VERSION + 1):
-                    _MIGRATIONS[target](self._db)
-            for statement in filter(str.strip, _SCHEMA.split(";")):
+                    MIGRATIONS[target](self._db)
+            for statement in filter(str.strip, SCHEMA.split(";")):
                 self._db.execute(statement)  # idempotent: IF NOT EXISTS
             self._db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
@@ -157,44 +138,85 @@ class StateStore:
             return 0
         return int(row[0]) if row else 0
 
+    # --- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
         self._db.close()
 
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextmanager
-    def _tx(self):
-        """One write transaction; the lock serialises threads sharing this connection."""
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE: the file's write lock, so it is atomic
+        across threads and processes). Nested, it is a savepoint: an exception leaving the
+        inner block undoes only the inner block's writes."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            depth = self._depth
+            if depth == 0:
+                begin, commit, rollback = "BEGIN IMMEDIATE", ("COMMIT",), ("ROLLBACK",)
+            else:
+                name = f"wirewatch_{depth}"
+                begin = f"SAVEPOINT {name}"
+                commit = (f"RELEASE {name}",)
+                rollback = (f"ROLLBACK TO {name}", f"RELEASE {name}")
+            self._db.execute(begin)
+            self._depth = depth + 1
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._depth = depth
+                for statement in rollback:
+                    self._db.execute(statement)
                 raise
-            self._db.execute("COMMIT")
+            self._depth = depth
+            for statement in commit:
+                self._db.execute(statement)
 
     # --- feeds --------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:
         row = self._db.execute(
-            "SELECT etag, last_modified, failures, next_due, last_status, last_error, "
-            "ttl_minutes FROM feeds WHERE feed_id=?",
-            (feed_id,),
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE feed_id=?", (feed_id,)
         ).fetchone()
-        if row is None:
-            return FeedState(feed_id=feed_id)
-        return FeedState(
-            feed_id=feed_id,
-            etag=row[0],
-            last_modified=row[1],
-            failures=row[2],
-            next_due=row[3],
-            last_status=row[4],
-            last_error=row[5],
-            ttl_minutes=row[6],
-        )
+        return _feed(feed_id, row)
+
+    def feed_states(self, feed_ids: Iterable[str]) -> dict[str, FeedState]:
+        ids = list(dict.fromkeys(feed_ids))
+        rows: dict[str, tuple] = {}
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(
+                f"SELECT feed_id, {_FEED_COLUMNS} FROM feeds WHERE feed_id IN ({marks})", chunk
+            ):
+                rows[row[0]] = row[1:]
+        return {feed_id: _feed(feed_id, rows.get(feed_id)) for feed_id in ids}
 
     def save_feed_state(self, state: FeedState) -> None:
-        with self._tx():
-            self._db.execute(
+        self.save_feed_states([state])
+
+    def save_feed_states(self, states: Iterable[FeedState]) -> None:
+        now = self._now()
+        rows = [
+            (
+                state.feed_id,
+                state.etag,
+                state.last_modified,
+                state.failures,
+                state.next_due.isoformat() if state.next_due else None,
+                state.last_status,
+                state.last_error,
+                now,
+                state.ttl_minutes,
+            )
+            for state in states
+        ]
+        if not rows:
+            return
+        with self.transaction():
+            self._db.executemany(
                 "INSERT INTO feeds (feed_id, etag, last_modified, failures, next_due, last_status, "
                 "last_error, updated_at, ttl_minutes) VALUES (?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(feed_id) DO UPDATE SET etag=excluded.etag, "
@@ -202,34 +224,23 @@ class StateStore:
                 "next_due=excluded.next_due, last_status=excluded.last_status, "
                 "last_error=excluded.last_error, updated_at=excluded.updated_at, "
                 "ttl_minutes=COALESCE(excluded.ttl_minutes, feeds.ttl_minutes)",
-                (
-                    state.feed_id,
-                    state.etag,
-                    state.last_modified,
-                    state.failures,
-                    state.next_due.isoformat() if state.next_due else None,
-                    state.last_status,
-                    state.last_error,
-                    _now(),
-                    state.ttl_minutes,
-                ),
+                rows,
             )
 
     def save_feed_ttl(self, feed_id: str, ttl_minutes: int) -> None:
-        """The feed's <ttl>, used as a floor on its poll interval from the next poll on."""
-        with self._tx():
+        with self.transaction():
             self._db.execute(
                 "INSERT INTO feeds (feed_id, updated_at, ttl_minutes) VALUES (?,?,?) "
                 "ON CONFLICT(feed_id) DO UPDATE SET ttl_minutes=excluded.ttl_minutes",
-                (feed_id, _now(), ttl_minutes),
+                (feed_id, self._now(), ttl_minutes),
             )
 
     # --- seen articles ------------------------------------------------------------------------
     def seen(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)
         found: set[str] = set()
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
             marks = ",".join("?" * len(chunk))
             found.update(
                 r[0]
@@ -238,58 +249,86 @@ class StateStore:
         return found
 
     def touch_seen(self, keys: Iterable[str]) -> None:
-        """Refresh keys still listed by their feed, so retention only forgets what left it."""
         keys = list(keys)
         if keys:
-            now = _now()
-            with self._tx():
+            now = self._now()
+            with self.transaction():
                 self._db.executemany(
                     "UPDATE seen SET seen_at=? WHERE key=?", [(now, k) for k in keys]
                 )
 
     def mark_seen(self, keys: Iterable[str]) -> None:
-        now = _now()
-        with self._tx():
+        now = self._now()
+        with self.transaction():
             self._db.executemany(
                 "INSERT OR IGNORE INTO seen VALUES (?, ?)", [(k, now) for k in keys]
             )
 
     def prune_seen(self, older_than: timedelta) -> int:
-        cutoff = (datetime.now(timezone.utc) - older_than).isoformat()
-        with self._tx():
+        cutoff = (self._clock() - older_than).isoformat()
+        with self.transaction():
             return self._db.execute("DELETE FROM seen WHERE seen_at < ?", (cutoff,)).rowcount
 
     # --- alert ledger -------------------------------------------------------------------------
     def alert(self, key: str) -> AlertRecord | None:
         row = self._db.execute(
-            "SELECT key, sink, status, attempts, error, payload, updated_at "
-            "FROM alerts WHERE key=?",
-            (key,),
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE key=?", (key,)
         ).fetchone()
-        return AlertRecord(**dict(zip(AlertRecord.model_fields, row))) if row else None
+        return _alert(row) if row else None
 
     def claim_alert(self, key: str, sink: str, payload: str) -> bool:
-        """Record intent to send. False when the alert was already sent (never send it again)."""
-        with self._tx():
+        with self.transaction():
             row = self._db.execute("SELECT status FROM alerts WHERE key=?", (key,)).fetchone()
             if row and row[0] in ("sent", "held"):
                 return False
             self._db.execute(
                 "INSERT INTO alerts VALUES (?,?,'sending',0,NULL,?,?,NULL) ON CONFLICT(key) DO "
                 "UPDATE SET status='sending', updated_at=excluded.updated_at",
-                (key, sink, payload, _now()),
+                (key, sink, payload, self._now()),
             )
             return True
 
     def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
-        with self._tx():
+        with self.transaction():
             self._db.execute(
                 "UPDATE alerts SET status=?, attempts=attempts+?, error=?, "
                 "updated_at=? WHERE key=?",
-                (status, attempts, error, _now(), key),
+                (status, attempts, error, self._now(), key),
             )
 
-    # --- flood-control groups -------------------------------------------------------------
+    def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
+        rows = self._db.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts "
+            "WHERE status=? AND updated_at>=? ORDER BY updated_at",
+            (status, since.isoformat() if since else ""),
+        ).fetchall()
+        return [_alert(r) for r in rows]
+
+    def held_alerts(self, group_key: str) -> list[AlertRecord]:
+        rows = self._db.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts "
+            "WHERE group_key=? AND status='held' ORDER BY updated_at",
+            (group_key,),
+        ).fetchall()
+        return [_alert(r) for r in rows]
+
+    def story_alert(self, story_id: str, rule_id: str, sink: str) -> tuple[str, str | None] | None:
+        row = self._db.execute(
+            "SELECT alert_key, ts FROM story_alerts WHERE story_id=? AND rule_id=? AND sink=?",
+            (story_id, rule_id, sink),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def record_story_alert(
+        self, story_id: str, rule_id: str, sink: str, alert_key: str, ts: str | None
+    ) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO story_alerts VALUES (?,?,?,?,?)",
+                (story_id, rule_id, sink, alert_key, ts),
+            )
+
+    # --- flood-control groups -----------------------------------------------------------------
     def group_state(self, group_key: str) -> GroupState:
         row = self._db.execute(
             "SELECT state FROM groups WHERE group_key=?", (group_key,)
@@ -304,8 +343,7 @@ class StateStore:
         hold_key: str | None = None,
         hold_payload: str | None = None,
     ) -> None:
-        """Save a group's state; with `hold_key`, that claimed alert now waits in the group."""
-        with self._tx():
+        with self.transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO groups VALUES (?,?,?,?)",
                 (
@@ -319,26 +357,8 @@ class StateStore:
                 self._db.execute(
                     "UPDATE alerts SET status='held', group_key=?, updated_at=?, "
                     "payload=COALESCE(?, payload) WHERE key=?",
-                    (group_key, _now(), hold_payload, hold_key),
+                    (group_key, self._now(), hold_payload, hold_key),
                 )
-
-    # --- the first alert of each story, per rule and sink (thread parent) --------------------
-    def story_alert(self, story_id: str, rule_id: str, sink: str) -> tuple[str, str | None] | None:
-        """(alert key, Slack ts or None) of the story's first alert for this rule and sink."""
-        row = self._db.execute(
-            "SELECT alert_key, ts FROM story_alerts WHERE story_id=? AND rule_id=? AND sink=?",
-            (story_id, rule_id, sink),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def record_story_alert(
-        self, story_id: str, rule_id: str, sink: str, alert_key: str, ts: str | None
-    ) -> None:
-        with self._tx():
-            self._db.execute(
-                "INSERT OR IGNORE INTO story_alerts VALUES (?,?,?,?,?)",
-                (story_id, rule_id, sink, alert_key, ts),
-            )
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         return [
@@ -354,25 +374,9 @@ class StateStore:
         row = self._db.execute("SELECT MIN(due_at) FROM groups WHERE due_at IS NOT NULL").fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
-    def held_alerts(self, group_key: str) -> list[AlertRecord]:
-        rows = self._db.execute(
-            "SELECT key, sink, status, attempts, error, payload, updated_at FROM alerts "
-            "WHERE group_key=? AND status='held' ORDER BY updated_at",
-            (group_key,),
-        ).fetchall()
-        return [AlertRecord(**dict(zip(AlertRecord.model_fields, r))) for r in rows]
-
-    def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
-        rows = self._db.execute(
-            "SELECT key, sink, status, attempts, error, payload, updated_at FROM alerts "
-            "WHERE status=? AND updated_at>=? ORDER BY updated_at",
-            (status, since.isoformat() if since else ""),
-        ).fetchall()
-        return [AlertRecord(**dict(zip(AlertRecord.model_fields, r))) for r in rows]
-
     # --- dead letters -------------------------------------------------------------------------
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
-        with self._tx():
+        with self.transaction():
             self._db.executemany(
                 "INSERT INTO dead_letters (stage, source, reason, record, at) VALUES (?,?,?,?,?)",
                 [
@@ -387,6 +391,7 @@ class StateStore:
         ).fetchall()
         return [DeadLetter.model_validate(json.loads(r[0])) for r in rows]
 
+    # --- totals -------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         out = {"schema": self._schema_version()}
         out.update(

@@ -1,0 +1,131 @@
+"""The state wrappers in real (in-process) pipelines: the end-of-cycle commit waits for every
+delivery and writes a bundle in one transaction; dead letters reach the store and the file."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+apache_beam = pytest.importorskip("apache_beam")
+
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E402
+from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
+
+from tests.factories import article  # noqa: E402
+from wirewatch.transforms.model import DeadLetter  # noqa: E402
+from wirewatch.transforms.state import FeedState, open_store  # noqa: E402
+from wirewatch.transforms.state.beam import (  # noqa: E402
+    CommitCycle,
+    WriteDeadLetters,
+    _CommitDoFn,
+)
+
+DUE = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
+ARTICLES = [
+    article("Talks resume", link="https://example.org/a", feed_id="one"),
+    article("Storm closes schools", link=None, feed_id="one"),
+    article("Budget passes", link="https://example.org/c", feed_id="two"),
+]
+KEYS = [a.id for a in ARTICLES] + ["link:https://example.org/a", "link:https://example.org/c"]
+STATES = [
+    FeedState(feed_id="one", etag='"1"', next_due=DUE, last_status="ok"),
+    FeedState(feed_id="two", etag='"2"', next_due=DUE, last_status="not_modified"),
+]
+
+
+def what_is_committed(location: str) -> tuple[int, tuple]:
+    """Seen keys and feed etags in the store right now, read by a connection of our own."""
+    with open_store(location) as store:
+        etags = tuple(store.feed_state(f).etag for f in ("one", "two"))
+        return len(store.seen(KEYS)), etags
+
+
+def test_commit_waits_for_every_delivery_then_writes_the_whole_cycle(tmp_path):
+    location = str(tmp_path)
+    pipeline = apache_beam.Pipeline(runner=FnApiRunner())
+    to_commit = pipeline | "ToCommit" >> apache_beam.Create([*ARTICLES, *STATES])
+    delivered = (
+        pipeline
+        | "Outcomes" >> apache_beam.Create(["sent-1", "sent-2", "dead-3"])
+        | "Deliver" >> apache_beam.Map(lambda outcome: (outcome, what_is_committed(location)))
+    )
+    committed = (to_commit, delivered) | CommitCycle(location)
+    # every delivery ran before anything of the cycle was committed
+    assert_that(
+        delivered,
+        equal_to([(o, (0, (None, None))) for o in ("sent-1", "sent-2", "dead-3")]),
+        label="NothingCommittedDuringDelivery",
+    )
+    assert_that(committed, equal_to([]), label="CommitEmitsNothing")
+    pipeline.run().wait_until_finish()
+    with open_store(location) as store:
+        assert store.seen(KEYS + ["other"]) == set(KEYS)
+        assert store.feed_states(["one", "two"]) == {s.feed_id: s for s in STATES}
+
+
+def test_a_failed_delivery_stage_commits_nothing(tmp_path):
+    location = str(tmp_path)
+
+    def deliver(outcome):
+        raise RuntimeError("the sink stage died")
+
+    pipeline = apache_beam.Pipeline(runner=FnApiRunner())
+    to_commit = pipeline | "ToCommit" >> apache_beam.Create([*ARTICLES, *STATES])
+    delivered = pipeline | "Outcomes" >> apache_beam.Create(["x"]) | apache_beam.Map(deliver)
+    _ = (to_commit, delivered) | CommitCycle(location)
+    with pytest.raises(Exception, match="the sink stage died"):
+        pipeline.run().wait_until_finish()
+    assert what_is_committed(location) == (0, (None, None))
+
+
+class CountingTransactions:
+    """Wraps a store and counts the outermost transactions it opens."""
+
+    def __init__(self, store):
+        self.inner, self.opened = store, 0
+
+    def transaction(self):
+        self.opened += 1
+        return self.inner.transaction()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_bundle_is_buffered_and_committed_in_one_transaction(tmp_path):
+    fn = _CommitDoFn(str(tmp_path))
+    fn.setup()
+    fn.store = counting = CountingTransactions(fn.store)
+    fn.start_bundle()
+    for item in [*ARTICLES, *STATES]:
+        assert list(fn.process(item, 3)) == []
+    assert what_is_committed(str(tmp_path)) == (0, (None, None))  # nothing before the bundle ends
+    fn.finish_bundle()
+    assert counting.opened == 1
+    assert what_is_committed(str(tmp_path)) == (len(KEYS), ('"1"', '"2"'))
+    fn.start_bundle()
+    fn.finish_bundle()  # an empty bundle writes nothing
+    assert counting.opened == 1
+    fn.teardown()
+
+
+def test_dead_letters_reach_the_store_and_the_jsonl_file(tmp_path):
+    location, path = str(tmp_path / "state"), tmp_path / "out" / "dead.jsonl"
+    letters = [
+        DeadLetter.of("fetch", "one", "HTTP 500", detail="https://one.example/rss"),
+        DeadLetter.of("parse", "two", "not a feed", raw=b"<html>"),
+        DeadLetter.of("deliver", "sink:slack", "HTTP 404"),
+    ]
+    pipeline = apache_beam.Pipeline(runner=FnApiRunner())
+    written = pipeline | apache_beam.Create(letters) | WriteDeadLetters(location, str(path))
+    assert_that(written, equal_to([]))
+    pipeline.run().wait_until_finish()
+    with open_store(location) as store:
+        stored = store.dead_letters()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    key = lambda d: (d["stage"], d["source"], d["reason"], d["detail"], d["raw"])  # noqa: E731
+    expected = sorted(key(d.model_dump(mode="json")) for d in letters)
+    assert sorted(key(d.model_dump(mode="json")) for d in stored) == expected
+    assert sorted(key(line) for line in lines) == expected

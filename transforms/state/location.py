@@ -1,0 +1,79 @@
+"""Which backend a state location means: `open_store(location) -> StateStore`.
+
+A location is a state directory (the meaning `--state-dir DIR` always had: DIR/state.sqlite3)
+or a URL whose scheme names the backend. A new backend is one entry in BACKENDS.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Optional
+from urllib.parse import urlsplit
+
+from wirewatch.transforms.errors import Problem, WirewatchError
+from wirewatch.transforms.state.interface import StateStore
+from wirewatch.transforms.state.sqlite import FILENAME, SqliteStore
+
+SQLITE_PREFIX = "sqlite:///"
+
+
+class StoreLocationError(WirewatchError):
+    """A state location no backend accepts; the message names it and the accepted forms."""
+
+    label = "state store error"
+
+    def __init__(self, location: str, message: str):
+        self.location = redact(location)
+        super().__init__([Problem(file=self.location, message=message, fix=accepted_forms())])
+
+
+Clock = Optional[Callable[[], datetime]]
+
+
+def _open_sqlite(url: str, clock: Clock = None) -> StateStore:
+    if not url.startswith(SQLITE_PREFIX) or url == SQLITE_PREFIX:
+        raise StoreLocationError(
+            url,
+            "a sqlite URL needs the database file's path after 'sqlite:///' "
+            "(sqlite:///state/state.sqlite3, sqlite:////abs/path/state.sqlite3)",
+        )
+    return SqliteStore(url[len(SQLITE_PREFIX) :], **({"clock": clock} if clock else {}))
+
+
+BACKENDS: dict[str, Callable[[str, Clock], StateStore]] = {"sqlite": _open_sqlite}
+"""URL scheme -> opener of the whole URL (and the clock, None for wall time)."""
+
+FORMS = {"sqlite": "sqlite:///PATH (PATH: the database file)"}
+"""How each scheme's URL is written, for the error message."""
+
+
+def accepted_forms() -> str:
+    forms = ["a state directory DIR (meaning DIR/state.sqlite3)", *FORMS.values()]
+    return "use " + " or ".join(forms)
+
+
+def redact(url: str) -> str:
+    """The URL without its password (it may end up in logs and error messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def open_store(location: str | Path, *, clock: Clock = None) -> StateStore:
+    """Open the store at `location`: a state directory (DIR -> DIR/state.sqlite3) or a URL
+    (`sqlite:///PATH`, ...). Raises StoreLocationError for a scheme no backend handles.
+    `clock` (tests) replaces wall time for the store's timestamps and retention."""
+    location = str(location)
+    if "://" not in location:
+        return _open_sqlite(f"{SQLITE_PREFIX}{Path(location) / FILENAME}", clock)
+    scheme = location.split("://", 1)[0].lower()
+    opener = BACKENDS.get(scheme)
+    if opener is None:
+        raise StoreLocationError(
+            location,
+            f"unknown state store URL scheme {scheme!r} (known: {', '.join(sorted(BACKENDS))})",
+        )
+    return opener(location, clock)

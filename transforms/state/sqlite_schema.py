@@ -1,0 +1,105 @@
+"""The SQLite file's tables and how an older file is brought up to date.
+
+The lead's tables carry a version (`meta.schema`, SCHEMA_VERSION) and migrate in order inside
+one transaction (sqlite.py `_migrate`); a file from a newer wirewatch is refused. The story
+tables (STORY_SCHEMA) are created on first use by the story index, idempotently.
+
+stories_articles  one row per assigned article: its story, how it joined (kind, basis,
+                  similarity, matched member), what later comparisons need (packed feature
+                  hashes, title markers, entity ids, URL key) and what listing needs (feed,
+                  title, link). `seq` is a compact integer key for the band index.
+stories_bands     the LSH index: (bucket key, seq). A lookup is one `band IN (...)` probe
+                  of the primary key B-tree, so its cost follows the bucket sizes, not the
+                  number of stories. Rows go when their article leaves the window.
+stories_clusters  one row per story for listing: first article, size, updates, time span.
+
+Story times are unix seconds (REAL) so the window test is a numeric range on an index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Callable
+
+SCHEMA_VERSION = 3  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feeds (
+  feed_id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL DEFAULT 0,
+  next_due TEXT, last_status TEXT, last_error TEXT, updated_at TEXT NOT NULL,
+  ttl_minutes INTEGER);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
+CREATE TABLE IF NOT EXISTS alerts (
+  key TEXT PRIMARY KEY, sink TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+  error TEXT, payload TEXT NOT NULL, updated_at TEXT NOT NULL, group_key TEXT);
+CREATE INDEX IF NOT EXISTS alerts_status_idx ON alerts (status, updated_at);
+CREATE INDEX IF NOT EXISTS alerts_group_idx ON alerts (group_key, status);
+CREATE TABLE IF NOT EXISTS story_alerts (
+  story_id TEXT NOT NULL, rule_id TEXT NOT NULL, sink TEXT NOT NULL, alert_key TEXT NOT NULL,
+  ts TEXT, PRIMARY KEY (story_id, rule_id, sink));
+CREATE TABLE IF NOT EXISTS groups (
+  group_key TEXT PRIMARY KEY, sink TEXT NOT NULL, state TEXT NOT NULL, due_at TEXT);
+CREATE INDEX IF NOT EXISTS groups_due_idx ON groups (sink, due_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, source TEXT NOT NULL,
+  reason TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL);
+"""
+
+
+def _add_column(db: sqlite3.Connection, table: str, column: str, decl: str) -> None:
+    if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
+# target version -> step from the version before. Steps run inside the open transaction and
+# must be idempotent; tables and indexes that are only new come from SCHEMA (IF NOT EXISTS).
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    2: lambda db: _add_column(db, "alerts", "group_key", "TEXT"),
+    3: lambda db: _add_column(db, "feeds", "ttl_minutes", "INTEGER"),
+}
+
+STORY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stories_articles (
+  seq INTEGER PRIMARY KEY,
+  article_id TEXT NOT NULL UNIQUE,
+  story_id TEXT NOT NULL,
+  feed_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  link TEXT,
+  url_key TEXT,
+  published REAL NOT NULL,
+  kind TEXT NOT NULL,
+  basis TEXT NOT NULL,
+  similarity REAL NOT NULL,
+  matched TEXT,
+  markers TEXT NOT NULL,
+  entities TEXT NOT NULL,
+  full_fp BLOB NOT NULL,
+  title_fp BLOB NOT NULL,
+  title_words INTEGER NOT NULL,
+  indexed INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS stories_articles_story ON stories_articles (story_id, published);
+CREATE INDEX IF NOT EXISTS stories_articles_url ON stories_articles (url_key, published)
+  WHERE url_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS stories_articles_indexed ON stories_articles (published)
+  WHERE indexed = 1;
+CREATE INDEX IF NOT EXISTS stories_articles_published ON stories_articles (published);
+CREATE TABLE IF NOT EXISTS stories_bands (
+  band INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (band, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS stories_bands_seq ON stories_bands (seq);
+CREATE TABLE IF NOT EXISTS stories_clusters (
+  story_id TEXT PRIMARY KEY,
+  first_article_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  first_published REAL NOT NULL,
+  last_published REAL NOT NULL,
+  size INTEGER NOT NULL,
+  updates INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stories_clusters_last ON stories_clusters (last_published);
+"""

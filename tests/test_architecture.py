@@ -315,3 +315,34 @@ def test_no_module_imports_the_old_flat_names():
     old = re.compile(r"^(transforms|pipelines)(\.|$)")
     offenders = _find(lambda m: True, lambda t: bool(old.match(t)))
     assert not offenders, "imports by the old top-level names:\n" + "\n".join(offenders)
+
+
+# CI habits: the README's test command is what CI runs, and the slow tier is marked.
+
+
+def _readme_test_command() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Test**", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [piece.strip() for piece in block.replace("\\\n", " ").split("&&")]
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    steps = [line for line in script if line.startswith(("python3 ", ".venv/"))]
+    assert steps == _readme_test_command()
+
+
+def test_every_end_to_end_module_is_marked_e2e():
+    unmarked = []
+    for path in sorted((ROOT / "tests" / "e2e").glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        marks = [
+            ast.unparse(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and any(getattr(t, "id", None) == "pytestmark" for t in node.targets)
+        ]
+        if not any("pytest.mark.e2e" in mark for mark in marks):
+            unmarked.append(str(path.relative_to(ROOT)))
+    assert not unmarked, f"tests/e2e modules without `pytestmark = pytest.mark.e2e`: {unmarked}"

@@ -1,0 +1,327 @@
+"""The ingest wrappers in real (in-process) pipelines: FetchFeeds against the loopback feed
+server, ParseFeeds and DropSeen against a state store in a temporary directory.
+
+The store is opened the way the wrappers open it (StoreDoFn.setup), so these tests follow the
+store the code uses. Elements are reduced to plain tuples before `assert_that`, leaving out
+what changes from run to run (elapsed times, fetch times).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import apache_beam as beam
+import pytest
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+from apache_beam.testing import test_pipeline
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import FixedWindows, GlobalWindow, TimestampedValue
+
+from tests.factories import article
+from tests.ingest import feeds
+from tests.loopback import FeedServer
+from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.config import Config, FeedConfig, FetchSettings
+from wirewatch.transforms.ingest.beam import (
+    DropSeen,
+    FetchFeeds,
+    ParseFeeds,
+    _DropSeenDoFn,
+    _ParseDoFn,
+)
+from wirewatch.transforms.ingest.dedupe import seen_keys
+from wirewatch.transforms.ingest.fetch import FetchResult
+from wirewatch.transforms.ingest.ids import article_id, entry_key
+from wirewatch.transforms.ingest.parse import parse_feed
+from wirewatch.transforms.state.beam import StoreDoFn
+from wirewatch.transforms.state.sqlite import FeedState
+
+CONFIG = Config(fetch=FetchSettings(connect_timeout=2, read_timeout=2, deadline=5))
+NOW = datetime.now(timezone.utc)
+
+
+def pipeline() -> test_pipeline.TestPipeline:
+    return test_pipeline.TestPipeline(runner=FnApiRunner())
+
+
+def counters(result) -> dict[str, int]:
+    """The cycle counters a run left under the shared namespace (what the summary reads)."""
+    result.wait_until_finish()
+    found = result.metrics().query(MetricsFilter().with_namespace(NS))["counters"]
+    return {c.key.metric.name: c.committed for c in found}
+
+
+class Store:
+    """The state store, opened the way every wrapper opens it."""
+
+    def __init__(self, state_dir):
+        self._opener = StoreDoFn(str(state_dir))
+
+    def __enter__(self):
+        self._opener.setup()
+        return self._opener.store
+
+    def __exit__(self, *exc):
+        self._opener.teardown()
+
+
+class CountingSeen:
+    """Wraps a store and records every `seen` question (the batching under test)."""
+
+    def __init__(self, store):
+        self._store = store
+        self.questions: list[list[str]] = []
+
+    def seen(self, keys):
+        keys = list(keys)
+        self.questions.append(keys)
+        return self._store.seen(keys)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def rss_item(guid: str, published: datetime) -> str:
+    return feeds.item(
+        guid, f"Story {guid}", extra=f"<pubDate>{format_datetime(published)}</pubDate>"
+    )
+
+
+def ident(feed_id: str, guid: str) -> str:
+    return article_id(feed_id, entry_key(guid, None))
+
+
+# --- FetchFeeds ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server():
+    with FeedServer() as running:
+        yield running
+
+
+def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
+    body = feeds.rss(feeds.item("a"))
+    server.feeds["/new.xml"] = (200, {"ETag": '"n1"', "Content-Type": "application/rss+xml"}, body)
+    server.feeds["/known.xml"] = (200, {"ETag": '"k2"'}, body)
+    server.feeds["/same.xml"] = (304, {}, b"")
+    server.feeds["/down.xml"] = (503, {"Retry-After": "7200"}, b"busy")
+    new, known, same, down = (
+        FeedConfig(id=name, url=server.url(f"/{name}.xml"), interval=300)
+        for name in ("new", "known", "same", "down")
+    )
+    with Store(tmp_path) as store:
+        store.save_feed_state(FeedState(feed_id="known", etag='"k1"', last_status="ok"))
+        store.save_feed_state(FeedState(feed_id="same", etag='"s1"', last_status="ok"))
+        store.save_feed_state(FeedState(feed_id="down", failures=2, last_status="failed"))
+    started = datetime.now(timezone.utc)
+
+    p = pipeline()
+    out = p | beam.Create([new, known, same, down]) | FetchFeeds(CONFIG, str(tmp_path))
+    assert_that(
+        out[FetchFeeds.MAIN]
+        | "Main" >> beam.Map(lambda f: (f[0].id, f[1].status, f[1].body, f[2])),
+        equal_to([("new", "ok", body, True), ("known", "ok", body, False)]),
+        label="fetched",
+    )
+    assert_that(
+        out[FetchFeeds.DEAD]
+        | "Dead" >> beam.Map(lambda d: (d.stage, d.source, d.reason, d.detail)),
+        equal_to([("fetch", "down", "http_error", f"{down.url}: HTTP 503 Service Unavailable")]),
+        label="dead",
+    )
+    assert_that(
+        out[FetchFeeds.FEED_STATE]
+        | "States"
+        >> beam.Map(lambda s: (s.feed_id, s.last_status, s.failures, s.etag, s.next_due > started)),
+        equal_to(
+            [
+                ("new", "ok", 0, '"n1"', True),
+                ("known", "ok", 0, '"k2"', True),
+                ("same", "not_modified", 0, '"s1"', True),
+                ("down", "failed", 3, None, True),
+            ]
+        ),
+        label="feed_state",
+    )
+    assert_that(
+        out[FetchFeeds.FEED_STATE]
+        | beam.Filter(lambda s: s.feed_id == "down")
+        | "RetryAfter" >> beam.Map(lambda s: s.next_due >= started + timedelta(seconds=7200)),
+        equal_to([True]),
+        label="retry_after",
+    )
+    counts = counters(p.run())
+
+    sent = {path: headers.get("If-None-Match") for path, headers in server.requests}
+    assert sent == {"/new.xml": None, "/known.xml": '"k1"', "/same.xml": '"s1"', "/down.xml": None}
+    assert counts["feeds_ok"] == 2 and counts["feeds_not_modified"] == 1
+    assert counts["feeds_failed"] == 1
+    assert counts["fetch_ok"] == 2 and counts["fetch_not_modified"] == 1
+    assert counts["fetch_http_error"] == 1
+    with Store(tmp_path) as store:  # nothing is saved here: the commit stage saves FEED_STATE
+        assert store.feed_state("new").last_status is None
+
+
+def test_fetch_feeds_leaves_no_per_feed_counters(server, tmp_path):
+    """Per-feed status comes from the saved feed states, not from one counter per feed."""
+    server.feeds["/a.xml"] = (200, {}, feeds.rss())
+    p = pipeline()
+    _ = (
+        p
+        | beam.Create([FeedConfig(id="feed-zz", url=server.url("/a.xml"))])
+        | FetchFeeds(CONFIG, str(tmp_path))
+    )
+    result = p.run()
+    result.wait_until_finish()
+    names = {
+        (c.key.metric.namespace, c.key.metric.name) for c in result.metrics().query()["counters"]
+    }
+    assert (NS, "feeds_ok") in names
+    assert [n for n in names if "feed-zz" in n[0] + n[1] or n[0] == f"{NS}.feed"] == []
+
+
+def test_fetch_feeds_fails_at_construction_without_a_config():
+    with pytest.raises(TypeError, match="expected a wirewatch.transforms.config.Config"):
+        FetchFeeds({"fetch": {}}, "/tmp/state")
+
+
+# --- ParseFeeds ----------------------------------------------------------------------------
+
+
+def fetched(feed: FeedConfig, body: bytes, first_poll: bool):
+    return feed, FetchResult(url=feed.url, status="ok", outcome="ok", body=body), first_poll
+
+
+def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path):
+    recent, old = NOW - timedelta(hours=1), NOW - timedelta(days=3)
+    wire = FeedConfig(id="wire", url="https://wire.example.com/rss", backfill_hours=24)
+    everything = FeedConfig(id="all", url="https://all.example.com/rss", backfill_hours=None)
+    known = FeedConfig(id="known", url="https://known.example.com/rss")
+    broken = FeedConfig(id="broken", url="https://broken.example.com/rss")
+    not_a_feed = b"<html><body>Please log in</body></html>"
+    reason = parse_feed(not_a_feed, feed_id="broken", feed_url=broken.url).dead_letters[0].reason
+    with Store(tmp_path) as store:
+        store.mark_seen([ident("known", "k1")])
+    inputs = [
+        fetched(wire, feeds.rss(rss_item("new", recent), rss_item("old", old)), True),
+        fetched(everything, feeds.rss(rss_item("older", old)), True),
+        fetched(
+            known,
+            feeds.rss(rss_item("k1", recent), rss_item("k2", old), channel_extra="<ttl>45</ttl>"),
+            False,
+        ),
+        fetched(broken, not_a_feed, False),
+    ]
+
+    p = pipeline()
+    out = p | beam.Create(inputs) | ParseFeeds(str(tmp_path))
+    assert_that(
+        out[ParseFeeds.MAIN] | "Main" >> beam.Map(lambda a: (a.feed_id, a.guid)),
+        equal_to([("wire", "new"), ("all", "older"), ("known", "k2")]),
+        label="articles",
+    )
+    assert_that(
+        out[ParseFeeds.BACKFILL] | "Backfill" >> beam.Map(lambda a: (a.feed_id, a.guid)),
+        equal_to([("wire", "old")]),
+        label="backfill",
+    )
+    assert_that(
+        out[ParseFeeds.DEAD] | "Dead" >> beam.Map(lambda d: (d.stage, d.source, d.reason)),
+        equal_to([("parse", "broken", reason)]),
+        label="dead",
+    )
+    counts = counters(p.run())
+
+    assert counts["entries"] == 5 and counts["entries_skipped_seen"] == 1
+    assert counts["articles_parsed"] == 4 and counts["articles_backfill_skipped"] == 1
+    with Store(tmp_path) as store:
+        assert store.feed_state("known").ttl_minutes == 45  # <ttl> kept for the schedule
+
+
+def test_parse_asks_the_store_once_per_feed(tmp_path):
+    feed = FeedConfig(id="f", url="https://f.example.com/rss")
+    body = feeds.rss(*(rss_item(f"g{i}", NOW) for i in range(40)))
+    with Store(tmp_path) as store:
+        store.mark_seen([ident("f", f"g{i}") for i in range(0, 40, 2)])
+    fn = _ParseDoFn(str(tmp_path))
+    fn.setup()
+    fn.store = counting = CountingSeen(fn.store)
+    try:
+        out = list(fn.process(fetched(feed, body, False)))
+    finally:
+        fn.teardown()
+    assert len(counting.questions) == 1 and len(counting.questions[0]) == 40
+    assert sorted(a.guid for a in out) == sorted(f"g{i}" for i in range(1, 40, 2))
+
+
+# --- DropSeen ------------------------------------------------------------------------------
+
+
+def test_drop_seen_drops_earlier_cycles_and_keeps_the_earliest_copy(tmp_path):
+    seen_before = article(title="Seen", id="s1", link="https://example.org/seen")
+    same_link = article(title="Relay", id="r1", feed_id="other", link="https://example.org/old")
+    fresh = article(title="Fresh", id="f1", link="https://example.org/fresh")
+    first = article(title="Copy", id="c9", link="https://example.org/copy", published=NOW)
+    later = article(
+        title="Copy", id="c1", link="https://example.org/copy", published=NOW + timedelta(hours=1)
+    )
+    tie_a = article(title="Tie", id="t1", link="https://example.org/tie", published=NOW)
+    tie_b = article(title="Tie", id="t2", link="https://example.org/tie", published=NOW)
+    with Store(tmp_path) as store:
+        store.mark_seen(seen_keys(seen_before))
+        store.mark_seen(["link:https://example.org/old"])  # another feed's copy, seen before
+
+    p = pipeline()
+    kept = (
+        p
+        | beam.Create([seen_before, same_link, fresh, later, first, tie_b, tie_a])
+        | DropSeen(str(tmp_path))
+    )
+    assert_that(kept | beam.Map(lambda a: a.id), equal_to(["f1", "c9", "t1"]))
+    counts = counters(p.run())
+
+    assert counts["articles_seen"] == 2 and counts["articles_new"] == 5
+    assert counts["articles_duplicate_in_run"] == 2
+
+
+def test_drop_seen_asks_the_store_once_per_bundle(tmp_path):
+    articles = [
+        article(title=f"A{i}", id=f"a{i}", link=f"https://example.org/{i}") for i in range(30)
+    ]
+    with Store(tmp_path) as store:
+        store.mark_seen(seen_keys(articles[0]) + [f"link:{articles[1].link}"])
+    fn = _DropSeenDoFn(str(tmp_path))
+    fn.setup()
+    fn.store = counting = CountingSeen(fn.store)
+    try:
+        fn.start_bundle()
+        for a in articles:
+            assert list(fn.process(a, timestamp=0, window=GlobalWindow()) or ()) == []
+        out = list(fn.finish_bundle())
+        fn.start_bundle()
+        assert list(fn.finish_bundle() or ()) == []  # an empty bundle asks nothing
+    finally:
+        fn.teardown()
+    assert len(counting.questions) == 1 and len(counting.questions[0]) == 60
+    assert [held.value.id for held in out] == [f"a{i}" for i in range(2, 30)]
+    assert all(list(held.windows) == [GlobalWindow()] for held in out)
+
+
+def test_drop_seen_keeps_each_articles_window(tmp_path):
+    """Copies in two different windows are two articles: the window survives the bundle."""
+    early = article(title="W", id="w1", link="https://example.org/w")
+    late = article(title="W", id="w2", link="https://example.org/w")
+    p = pipeline()
+    kept = (
+        p
+        | beam.Create([(early, 10), (late, 70)])
+        | beam.Map(lambda pair: TimestampedValue(*pair))
+        | beam.WindowInto(FixedWindows(60))
+        | DropSeen(str(tmp_path))
+        | beam.Map(lambda a, w=beam.DoFn.WindowParam: (a.id, int(w.start)))
+    )
+    assert_that(kept, equal_to([("w1", 0), ("w2", 60)]))
+    p.run().wait_until_finish()

@@ -5,8 +5,9 @@ order): poll p of a feed (out of --cycles) gets snapshot floor(p * snapshots / c
 60 snapshots are spread over the run and most polls bring nothing new, as in real life. The
 server sends no validators (200 and the full body every time: the worse case).
 
-Each cycle is what the watch driver runs per tick (`pipelines.watch.CycleRunner`, all feeds due,
-no sleep between ticks), with the shipped taxonomy and gazetteer, two rules and a JSONL sink.
+Each cycle is what the watch driver runs per tick (`wirewatch.pipelines.watch.CycleRunner`, all
+feeds due, no sleep between ticks), with the shipped taxonomy and gazetteer, two rules and a
+JSONL sink.
 Reported: RSS of this process (which is the in-process engine's worker too) at cycle 1, 100 and
 the last, and cycle time of the cycles that found nothing new (median, p95, mean).
 

@@ -135,3 +135,38 @@ def test_sigterm_lets_the_cycle_finish_then_exits_0(run_watch, capsys):
     assert len(fake.calls) == 1
     err = capsys.readouterr().err
     assert "stopping after the current cycle" in err and "cycle 1: 2 feeds polled" in err
+
+
+RSS = (
+    b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+    b"<item><title>Earthquake hits the coast</title><guid>q1</guid>"
+    b"<link>https://example.org/q1</link><pubDate>Thu, 26 Nov 2026 09:40:00 GMT</pubDate></item>"
+    b"</channel></rss>"
+)
+
+
+def test_cycle_runner_builds_each_graph_once_and_summarises_every_run(tmp_path):
+    pytest.importorskip("apache_beam")
+    from tests.loopback import FeedServer
+    from wirewatch.transforms.config import load_config
+
+    with FeedServer() as server:
+        server.feeds["/f.xml"] = (200, {}, RSS)
+        path = tmp_path / "c.yaml"
+        path.write_text(
+            f'feeds: [{{id: f, url: "{server.url("/f.xml")}", backfill_hours: null}}]\n'
+            "rules: [{id: quake, query: earthquake}]\n"
+            "routes: [{sinks: [file]}]\n"
+            f'sinks: {{file: {{type: jsonl, path: "{tmp_path / "alerts.jsonl"}"}}}}\n'
+        )
+        config = load_config(str(path))
+        runner = watch_module.CycleRunner(config, str(tmp_path / "state"), [])
+        first = runner.run(config.feeds)
+        [(key, (engine, proto))] = runner.graphs.items()
+        second = runner.run(config.feeds)
+    assert key == ("f",) and runner.graphs[key] == (engine, proto)  # re-run, not rebuilt
+    assert (first.get("articles_new"), first.get("alerts_sent")) == (1, 1)
+    assert first.per_rule == {"quake": {"sent": 1, "matches": 1}}
+    assert first.per_sink == {"file": {"sent": 1}} and first.per_feed == {"f": {"ok": 1}}
+    assert (second.get("articles_new"), second.get("alerts_sent")) == (0, 0)
+    assert second.per_rule == {} and second.per_feed == {"f": {"ok": 1}}

@@ -346,3 +346,41 @@ def test_every_end_to_end_module_is_marked_e2e():
         if not any("pytest.mark.e2e" in mark for mark in marks):
             unmarked.append(str(path.relative_to(ROOT)))
     assert not unmarked, f"tests/e2e modules without `pytestmark = pytest.mark.e2e`: {unmarked}"
+
+
+# The docs name modules by path; a move must take the docs along.
+
+_DOC_PATH = re.compile(r"`((?:pipelines|transforms|tests|bench|configs|docs)/[^`\s]*)`")
+_DOC_DOTTED = re.compile(r"`(wirewatch\.(?:pipelines|transforms)(?:\.\w+)*)`")
+
+
+def _doc_texts() -> dict[str, str]:
+    texts = {"README.md": (ROOT / "README.md").read_text(encoding="utf-8")}
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        text = doc.read_text(encoding="utf-8")
+        if doc.name == "architecture.md":  # its "Where things moved from" table names old paths
+            head, _, rest = text.partition("### Where things moved from")
+            text = head + rest[rest.find("\n## ") :]
+        texts[f"docs/{doc.name}"] = text
+    return texts
+
+
+def _exists(path: str) -> bool:
+    path = path.rstrip(".,:;)")
+    if re.search(r"[{*<]", path):  # `transforms/*/beam.py`, `{a,b}.py`, `tests/<stage>/`
+        pattern = re.sub(r"\{[^}]*\}|<[^>]*>", "*", path)
+        return any(ROOT.glob(pattern))
+    return (ROOT / path).exists()
+
+
+def _module_exists(dotted: str) -> bool:
+    parts = dotted.split(".")
+    return any(".".join(parts[:n]) in MODULES for n in (len(parts), len(parts) - 1))
+
+
+def test_the_docs_name_only_paths_that_exist():
+    missing = []
+    for doc, text in _doc_texts().items():
+        missing += [f"{doc}: {p}" for p in _DOC_PATH.findall(text) if not _exists(p)]
+        missing += [f"{doc}: {d}" for d in _DOC_DOTTED.findall(text) if not _module_exists(d)]
+    assert not missing, "docs name modules that are not there (moved?):\n" + "\n".join(missing)

@@ -374,8 +374,21 @@ def _exists(path: str) -> bool:
 
 
 def _module_exists(dotted: str) -> bool:
-    parts = dotted.split(".")
-    return any(".".join(parts[:n]) in MODULES for n in (len(parts), len(parts) - 1))
+    """A module, or a name defined at the top of one (`wirewatch.pipelines.watch.CycleRunner`)."""
+    if dotted in MODULES:
+        return True
+    module, _, name = dotted.rpartition(".")
+    if module not in MODULES:
+        return False
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    defined = {
+        target.id if isinstance(target, ast.Name) else getattr(target, "name", None)
+        for node in tree.body
+        for target in (
+            node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", node)]
+        )
+    }
+    return name in defined
 
 
 def test_the_docs_name_only_paths_that_exist():

@@ -10,8 +10,8 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # noqa: E402
 from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
 
+from tests.beam_counters import run_and_count  # noqa: E402
 from tests.factories import alert  # noqa: E402
-from wirewatch.transforms.beam_support.metrics import NS  # noqa: E402
 from wirewatch.transforms.config import Config, RouteConfig, Silence  # noqa: E402
 from wirewatch.transforms.routing.beam import RouteAlerts  # noqa: E402
 from wirewatch.transforms.rules.schema import RuleConfig  # noqa: E402
@@ -79,11 +79,5 @@ def test_route_alerts_routes_silences_and_counts():
             ]
         ),
     )
-    result = pipeline.run()
-    result.wait_until_finish()
-    counters = {
-        c.key.metric.name: c.committed
-        for c in result.metrics().query()["counters"]
-        if c.key.metric.namespace == NS
-    }
+    counters = run_and_count(pipeline)
     assert counters == {"matches_silenced": 1, "matches_unrouted": 1}

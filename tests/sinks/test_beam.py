@@ -8,9 +8,9 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # noqa: E402
 from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
 
+from tests.beam_counters import run_and_count  # noqa: E402
 from tests.factories import alert  # noqa: E402
 from tests.loopback import SlackServer  # noqa: E402
-from wirewatch.transforms.beam_support.metrics import NS  # noqa: E402
 from wirewatch.transforms.config import Config, RouteConfig  # noqa: E402
 from wirewatch.transforms.sinks.beam import Deliver  # noqa: E402
 
@@ -57,13 +57,7 @@ def deliver(alerts, state_dir, expected_outcomes, expected_dead=()):
         equal_to(list(expected_dead)),
         label="DeadLetters",
     )
-    result = pipeline.run()
-    result.wait_until_finish()
-    return {
-        c.key.metric.name: c.committed
-        for c in result.metrics().query()["counters"]
-        if c.key.metric.namespace == NS
-    }
+    return run_and_count(pipeline)
 
 
 def test_sent_then_already_sent_on_a_rerun_and_held_for_a_digest(slack, tmp_path):

@@ -10,8 +10,8 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline  # noqa: E402
 from apache_beam.testing.util import BeamAssertException, assert_that  # noqa: E402
 
+from tests.beam_counters import run_and_count  # noqa: E402
 from tests.stories.conftest import make  # noqa: E402
-from wirewatch.transforms.beam_support.metrics import NS  # noqa: E402
 from wirewatch.transforms.config import Config  # noqa: E402
 from wirewatch.transforms.model import TaggedArticle  # noqa: E402
 from wirewatch.transforms.stories.beam import AssignStories  # noqa: E402
@@ -47,13 +47,7 @@ def assign(articles, state_dir, matcher) -> dict[str, int]:
     pipeline = BeamTestPipeline(runner=FnApiRunner())
     tagged = pipeline | beam.Create([TaggedArticle(article=a) for a in articles])
     assert_that(tagged | AssignStories(Config(), str(state_dir)), matcher)
-    result = pipeline.run()
-    result.wait_until_finish()
-    return {
-        c.key.metric.name: c.committed
-        for c in result.metrics().query()["counters"]
-        if c.key.metric.namespace == NS
-    }
+    return run_and_count(pipeline)
 
 
 def test_assign_stories_in_publication_order_across_runs(tmp_path):

@@ -40,38 +40,32 @@ def cross_check(config: Config) -> list[Problem]:
     sinks = set(config.sinks)
     rule_ids = {r.id for r in config.rules}
     for rule in config.rules:
-        for sink in rule.sinks:
-            if sink not in sinks:
-                problems.append(
-                    Problem(
-                        src,
-                        f"rules[{rule.id}].sinks",
-                        f"rule '{rule.id}' names sink '{sink}', which is not defined"
-                        f"{did_you_mean(sink, sinks)}",
-                        "define it under sinks or correct the name",
-                    )
-                )
+        owner = f"rule '{rule.id}'"
+        problems += [
+            _undefined(src, f"rules[{rule.id}].sinks", owner, "sink", s, sinks)
+            for s in rule.sinks
+            if s not in sinks
+        ]
     for i, route in enumerate(config.routes):
-        for sink in route.sinks:
-            if sink not in sinks:
-                problems.append(
-                    Problem(
-                        src,
-                        f"routes[{i}].sinks",
-                        f"route {i} names sink '{sink}', which is not defined"
-                        f"{did_you_mean(sink, sinks)}",
-                        "define it under sinks or correct the name",
-                    )
-                )
-        for rule_id in route.rules:
-            if rule_id not in rule_ids:
-                problems.append(
-                    Problem(
-                        src,
-                        f"routes[{i}].rules",
-                        f"route {i} names rule '{rule_id}', which is not defined"
-                        f"{did_you_mean(rule_id, rule_ids)}",
-                        "define it under rules or correct the name",
-                    )
-                )
+        owner = f"route {i}"
+        problems += [
+            _undefined(src, f"routes[{i}].sinks", owner, "sink", s, sinks)
+            for s in route.sinks
+            if s not in sinks
+        ]
+        problems += [
+            _undefined(src, f"routes[{i}].rules", owner, "rule", r, rule_ids)
+            for r in route.rules
+            if r not in rule_ids
+        ]
     return problems
+
+
+def _undefined(src: str, field: str, owner: str, kind: str, name: str, known: set) -> Problem:
+    """'route 0 names sink 'pager', which is not defined (did you mean ...)'."""
+    return Problem(
+        src,
+        field,
+        f"{owner} names {kind} '{name}', which is not defined{did_you_mean(name, known)}",
+        f"define it under {kind}s or correct the name",
+    )

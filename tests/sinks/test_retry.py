@@ -1,0 +1,34 @@
+"""The one retry policy the Slack and webhook sinks share."""
+
+import pytest
+
+from wirewatch.transforms.sinks.retry import RetryPolicy
+
+
+def test_retry_after_wins_over_the_backoff():
+    assert RetryPolicy(max_retries=3, backoff=5.0).delay(1, retry_after="2") == 2.0
+    assert RetryPolicy(max_retries=3, backoff=5.0).delay(3, retry_after=" 7 ") == 7.0
+
+
+@pytest.mark.parametrize("retry_after", [None, "", "Wed, 21 Oct 2026 07:28:00 GMT"])
+def test_backoff_doubles_with_up_to_half_again_as_jitter(retry_after):
+    policy = RetryPolicy(max_retries=3, backoff=0.5)
+    for attempt, base in [(1, 0.5), (2, 1.0), (3, 2.0)]:
+        assert base <= policy.delay(attempt, retry_after) <= base * 1.5
+
+
+def test_only_answers_that_can_succeed_later_are_retried():
+    assert all(RetryPolicy.retryable(s) for s in (408, 425, 429, 500, 502, 503, 504))
+    assert not any(RetryPolicy.retryable(s) for s in (400, 401, 403, 404, 410))
+
+
+def test_slack_gets_the_rate_limit_handler_explicitly_with_the_shared_policy():
+    from slack_sdk.http_retry import RateLimitErrorRetryHandler
+
+    from wirewatch.transforms.sinks.slack import retry_handlers
+
+    policy = RetryPolicy(max_retries=2, backoff=0.1)
+    handlers = retry_handlers(policy)
+    [rate_limit] = [h for h in handlers if isinstance(h, RateLimitErrorRetryHandler)]
+    assert rate_limit.max_retry_count == 2 and rate_limit.policy is policy
+    assert all(h.max_retry_count == 2 for h in handlers)

@@ -46,7 +46,7 @@ def example_items(
     that holds no article) name the config file and the example."""
     where = f"rules[{rule_id}].examples.{expect}[{index}]"
     stripped = entry.strip()
-    if "\n" not in stripped:
+    if stripped and "\n" not in stripped:
         path = Path(stripped) if Path(stripped).is_absolute() else base / stripped
         if path.exists():
             loaded = read_source(str(path))
@@ -65,7 +65,7 @@ def example_items(
     try:
         return Loaded(items=[article_from_text(entry, f"example:{rule_id}:{expect}:{index}")])
     except InputError as exc:
-        return Loaded(problems=[Problem(source, where, str(p)) for p in exc.problems])
+        return Loaded(problems=[Problem(source, where, p.explained()) for p in exc.problems])
 
 
 def run_examples(

@@ -102,3 +102,10 @@ def test_check_rules_also_runs_the_examples():
         "test.yaml: rules[wall].examples.match[1]: expected a match, got none\n"
     )
     assert '✗ "border wall"' in problem
+
+
+def test_an_empty_example_is_a_problem_not_the_config_folder():
+    from wirewatch.transforms.rules.schema import RuleExamples
+
+    rule = RuleConfig(id="wall", query="wall", examples=RuleExamples(match=["  ", "wall"]))
+    assert check_rules(config(rule)) == ["test.yaml: rules[wall].examples.match[0]: empty input"]

@@ -13,12 +13,12 @@ from email.utils import format_datetime
 
 import apache_beam as beam
 import pytest
-from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import FixedWindows, GlobalWindow, TimestampedValue
 
+from tests.beam_counters import run_and_count
 from tests.factories import article
 from tests.ingest import feeds
 from tests.loopback import FeedServer
@@ -44,13 +44,6 @@ NOW = datetime.now(timezone.utc)
 
 def pipeline() -> test_pipeline.TestPipeline:
     return test_pipeline.TestPipeline(runner=FnApiRunner())
-
-
-def counters(result) -> dict[str, int]:
-    """The cycle counters a run left under the shared namespace (what the summary reads)."""
-    result.wait_until_finish()
-    found = result.metrics().query(MetricsFilter().with_namespace(NS))["counters"]
-    return {c.key.metric.name: c.committed for c in found}
 
 
 class Store:
@@ -153,7 +146,7 @@ def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
         equal_to([True]),
         label="retry_after",
     )
-    counts = counters(p.run())
+    counts = run_and_count(p)
 
     sent = {path: headers.get("If-None-Match") for path, headers in server.requests}
     assert sent == {"/new.xml": None, "/known.xml": '"k1"', "/same.xml": '"s1"', "/down.xml": None}
@@ -233,7 +226,7 @@ def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path):
         equal_to([("parse", "broken", reason)]),
         label="dead",
     )
-    counts = counters(p.run())
+    counts = run_and_count(p)
 
     assert counts["entries"] == 5 and counts["entries_skipped_seen"] == 1
     assert counts["articles_parsed"] == 4 and counts["articles_backfill_skipped"] == 1
@@ -281,7 +274,7 @@ def test_drop_seen_drops_earlier_cycles_and_keeps_the_earliest_copy(tmp_path):
         | DropSeen(str(tmp_path))
     )
     assert_that(kept | beam.Map(lambda a: a.id), equal_to(["f1", "c9", "t1"]))
-    counts = counters(p.run())
+    counts = run_and_count(p)
 
     assert counts["articles_seen"] == 2 and counts["articles_new"] == 5
     assert counts["articles_duplicate_in_run"] == 2

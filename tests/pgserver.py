@@ -68,8 +68,17 @@ class PgServer:
             for path in (self.root, self.data):
                 shutil.chown(path, "postgres", "postgres")
         self._run(
-            "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync",
-            "-E", "UTF8", "--locale=C",
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
         )
 
     def start(self, port: int | None = None, attempts: int = 20) -> None:
@@ -82,12 +91,26 @@ class PgServer:
                 f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
             )
             done = self._run(
-                "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
-                "-w", "-t", "30", "start", check=False,
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.root / "log"),
+                "-w",
+                "-t",
+                "30",
+                "start",
+                check=False,
             )
             if done.returncode == 0:
                 return
-            log = (self.root / "log").read_text(errors="replace") if (self.root / "log").exists() else ""
+            log = (
+                (self.root / "log").read_text(errors="replace")
+                if (self.root / "log").exists()
+                else ""
+            )
             if port is not None or "could not bind" not in log and "in use" not in log:
                 raise PgUnavailable(f"pg_ctl start failed: {log.strip()[-500:] or done.stderr}")
         raise PgUnavailable("no free port for PostgreSQL after several attempts")
@@ -104,8 +127,18 @@ class PgServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
-        self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q",
-                  "-c", f'CREATE DATABASE "{name}"')
+        self._run(
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-q",
+            "-c",
+            f'CREATE DATABASE "{name}"',
+        )
         return self.url(name)
 
     def destroy(self) -> None:

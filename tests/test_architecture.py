@@ -6,7 +6,10 @@ docs/architecture.md explains the rules; this file is what keeps them true:
 - `apache_beam` only in `pipelines/`, `transforms/*/beam.py` and `transforms/beam_support/`;
 - a core (anything else under `transforms/`) imports no Beam wrapper and no beam_support;
 - nothing under `transforms/` imports `wirewatch.pipelines` (one direction: pipelines -> transforms);
-- every package folder is listed in pyproject.toml, or a wheel silently ships without it.
+- every package folder is listed in pyproject.toml, or a wheel silently ships without it;
+- no import by the old top-level names (`transforms.x`), which resolve only in a checkout.
+Below them, two habits: .ci/run runs exactly the README's test command with every tests/e2e
+module marked `e2e`, and the docs name only module paths that exist.
 
 Imports under `if TYPE_CHECKING:` are left out of the cycle check only: they never run.
 """

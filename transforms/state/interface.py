@@ -9,7 +9,9 @@ Contract notes a backend must keep (tests/state/test_contract.py checks them on 
 - Every method is atomic on its own; a method that checks and then sets (`claim_alert`) does both
   in one transaction.
 - `transaction()` nests: an inner block is a savepoint, so an exception that leaves it undoes
-  only its writes; an exception that leaves the outermost block undoes everything.
+  only its writes; an exception that leaves the outermost block undoes everything. A method
+  called inside a block joins it (no savepoint of its own: savepoints cost SQLite a statement
+  journal); if it raises, let the exception leave the block.
 - Story assignment reads candidates and then inserts; both run inside `transaction()` after
   `lock_stories()`, which must make that read-then-write exclusive across all writers of the
   store (SQLite's write lock already does; a shared database needs a lock of its own).
@@ -313,7 +315,9 @@ class StateStore(
         (`alerts_<status>`), for `wirewatch state`."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the connection(s); closing twice is harmless."""
+        ...
 
     def __enter__(self) -> StateStore: ...
 

@@ -175,6 +175,22 @@ class SqliteStore(SqliteStories):
             for statement in commit:
                 self._db.execute(statement)
 
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """A method's writes: a transaction of their own, or part of the caller's open one.
+
+        Joining, not a savepoint: with a savepoint open SQLite first copies every page a
+        statement changes to a statement journal; a savepoint per call cost loading 10,000
+        articles into the story index ~20% more CPU (median of 5: 10.1 s against 8.2 s). Each
+        statement is atomic anyway; a method that raises inside a caller's transaction leaves
+        that transaction to be rolled back by the caller's block (the exception leaves it)."""
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            with self.transaction():
+                yield
+
     # --- feeds --------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:
         row = self._db.execute(
@@ -215,7 +231,7 @@ class SqliteStore(SqliteStories):
         ]
         if not rows:
             return
-        with self.transaction():
+        with self._write():
             self._db.executemany(
                 "INSERT INTO feeds (feed_id, etag, last_modified, failures, next_due, last_status, "
                 "last_error, updated_at, ttl_minutes) VALUES (?,?,?,?,?,?,?,?,?) "
@@ -228,7 +244,7 @@ class SqliteStore(SqliteStories):
             )
 
     def save_feed_ttl(self, feed_id: str, ttl_minutes: int) -> None:
-        with self.transaction():
+        with self._write():
             self._db.execute(
                 "INSERT INTO feeds (feed_id, updated_at, ttl_minutes) VALUES (?,?,?) "
                 "ON CONFLICT(feed_id) DO UPDATE SET ttl_minutes=excluded.ttl_minutes",
@@ -252,21 +268,21 @@ class SqliteStore(SqliteStories):
         keys = list(keys)
         if keys:
             now = self._now()
-            with self.transaction():
+            with self._write():
                 self._db.executemany(
                     "UPDATE seen SET seen_at=? WHERE key=?", [(now, k) for k in keys]
                 )
 
     def mark_seen(self, keys: Iterable[str]) -> None:
         now = self._now()
-        with self.transaction():
+        with self._write():
             self._db.executemany(
                 "INSERT OR IGNORE INTO seen VALUES (?, ?)", [(k, now) for k in keys]
             )
 
     def prune_seen(self, older_than: timedelta) -> int:
         cutoff = (self._clock() - older_than).isoformat()
-        with self.transaction():
+        with self._write():
             return self._db.execute("DELETE FROM seen WHERE seen_at < ?", (cutoff,)).rowcount
 
     # --- alert ledger -------------------------------------------------------------------------
@@ -277,7 +293,7 @@ class SqliteStore(SqliteStories):
         return _alert(row) if row else None
 
     def claim_alert(self, key: str, sink: str, payload: str) -> bool:
-        with self.transaction():
+        with self._write():
             row = self._db.execute("SELECT status FROM alerts WHERE key=?", (key,)).fetchone()
             if row and row[0] in ("sent", "held"):
                 return False
@@ -289,7 +305,7 @@ class SqliteStore(SqliteStories):
             return True
 
     def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
-        with self.transaction():
+        with self._write():
             self._db.execute(
                 "UPDATE alerts SET status=?, attempts=attempts+?, error=?, "
                 "updated_at=? WHERE key=?",
@@ -322,7 +338,7 @@ class SqliteStore(SqliteStories):
     def record_story_alert(
         self, story_id: str, rule_id: str, sink: str, alert_key: str, ts: str | None
     ) -> None:
-        with self.transaction():
+        with self._write():
             self._db.execute(
                 "INSERT OR IGNORE INTO story_alerts VALUES (?,?,?,?,?)",
                 (story_id, rule_id, sink, alert_key, ts),
@@ -343,7 +359,7 @@ class SqliteStore(SqliteStories):
         hold_key: str | None = None,
         hold_payload: str | None = None,
     ) -> None:
-        with self.transaction():
+        with self._write():
             self._db.execute(
                 "INSERT OR REPLACE INTO groups VALUES (?,?,?,?)",
                 (
@@ -376,7 +392,7 @@ class SqliteStore(SqliteStories):
 
     # --- dead letters -------------------------------------------------------------------------
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
-        with self.transaction():
+        with self._write():
             self._db.executemany(
                 "INSERT INTO dead_letters (stage, source, reason, record, at) VALUES (?,?,?,?,?)",
                 [

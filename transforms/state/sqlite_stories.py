@@ -1,8 +1,9 @@
 """The story index's storage in the SQLite file (the StoryStore part of the Protocol).
 
-A mixin of SqliteStore: it uses the store's connection (`_db`) and `transaction()`. The
-decisions (fingerprints, LSH buckets, thresholds, copy or update) stay in stories/index.py;
-here are only the look-ups and writes, each one statement or a few inside one transaction.
+A mixin of SqliteStore: it uses the store's connection (`_db`) and `_write()` (a transaction of
+its own, or the caller's open one). The decisions (fingerprints, LSH buckets, thresholds, copy
+or update) stay in stories/index.py; here are only the look-ups and writes, each one statement
+or a few inside one transaction.
 Sets of strings are stored joined by a unit separator, feature hashes as opaque blobs.
 """
 
@@ -55,14 +56,14 @@ def _entry(row) -> StoryEntry:
 
 
 class SqliteStories:
-    """The story methods of SqliteStore (which provides `_db`, `_lock` and `transaction()`)."""
+    """The story methods of SqliteStore (which provides `_db`, `_lock` and `_write()`)."""
 
     _db: sqlite3.Connection
     _lock: threading.RLock
 
     if TYPE_CHECKING:
 
-        def transaction(self) -> AbstractContextManager[None]: ...
+        def _write(self) -> AbstractContextManager[None]: ...
 
     def prepare_stories(self) -> None:
         with self._lock:  # statement by statement (no executescript: it would COMMIT an open tx)
@@ -121,7 +122,7 @@ class SqliteStories:
         return frozenset(markers), latest
 
     def found_story(self, entry: StoryEntry, bands: Sequence[int]) -> None:
-        with self.transaction():
+        with self._write():
             # the row exists only if this article founded it, was pruned (retain_hours) and is
             # now re-processed while later members are still kept: count it again, reset nothing
             self._db.execute(
@@ -133,7 +134,7 @@ class SqliteStories:
             self._insert(entry, bands)
 
     def join_story(self, entry: StoryEntry, bands: Sequence[int], updated: bool) -> str:
-        with self.transaction():
+        with self._write():
             self._db.execute(
                 "UPDATE stories_clusters SET size=size+1, updates=updates+?, "
                 "first_published=min(first_published, ?), last_published=max(last_published, ?) "
@@ -157,7 +158,7 @@ class SqliteStories:
 
     # --- pruning ------------------------------------------------------------------------------
     def prune_stories(self, index_before: float, keep_after: float) -> dict[str, int]:
-        with self.transaction():
+        with self._write():
             db = self._db
             bands = db.execute(
                 "DELETE FROM stories_bands WHERE seq IN (SELECT seq FROM "

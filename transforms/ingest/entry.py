@@ -100,23 +100,26 @@ def _text(value, detail, limit: int | None = None) -> str:
 
 
 def _authors(entry) -> tuple[str, ...]:
-    names: list[str] = []
-    for author in entry.get("authors") or []:
-        name = plain_text(author.get("name") or author.get("email") or "", is_html=False)
-        if name and name not in names:
-            names.append(name)
+    names = _distinct_texts(entry.get("authors"), "name", "email")
     if not names and entry.get("author"):
         names.append(plain_text(entry.get("author"), is_html=False))
     return tuple(n for n in names if n)
 
 
 def _categories(entry) -> tuple[str, ...]:
-    terms: list[str] = []
-    for tag in entry.get("tags") or []:
-        term = plain_text(tag.get("term") or tag.get("label") or "", is_html=False)
-        if term and term not in terms:
-            terms.append(term)
-    return tuple(terms)
+    return tuple(_distinct_texts(entry.get("tags"), "term", "label"))
+
+
+def _distinct_texts(items, *keys: str) -> list[str]:
+    """Each item's first non-empty `keys` value as plain text; empty and repeated ones dropped,
+    first-seen order kept (feeds repeat an author or a tag across their two spellings)."""
+    texts: list[str] = []
+    for item in items or []:
+        value = next((item.get(key) for key in keys if item.get(key)), "")
+        text = plain_text(value, is_html=False)
+        if text and text not in texts:
+            texts.append(text)
+    return texts
 
 
 def _language(entry, ctx: FeedContext) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 import feedparser
@@ -88,15 +89,15 @@ def parse_feed(
     source = feed_id or feed_url
     lookup = SeenLookup(_StoreQuery(seen_of)) if seen_of is not None else None
     try:
-        return _parse(
-            body,
-            feed_id,
-            feed_url,
-            {k.lower(): v for k, v in (headers or {}).items()},
-            fetched_at or utc_now(),
-            lookup,
-            source,
+        job = _Job(
+            feed_id=feed_id,
+            feed_url=feed_url,
+            headers={k.lower(): v for k, v in (headers or {}).items()},
+            fetched_at=fetched_at or utc_now(),
+            lookup=lookup,
+            source=source,
         )
+        return _parse(body, job)
     except _StoreFailed as failed:  # infrastructure, not data: let the runner retry
         raise failed.__cause__ from None
     except Exception as exc:  # noqa: BLE001 - last line of defence: a bug must not lose the feed
@@ -122,36 +123,32 @@ class _StoreQuery:
             raise _StoreFailed() from exc
 
 
-def _parse(
-    body: bytes,
-    feed_id: str,
-    feed_url: str,
-    headers: dict[str, str],
-    fetched_at: datetime,
-    lookup: SeenLookup | None,
-    source: str,
-) -> ParseResult:
+@dataclass(frozen=True)
+class _Job:
+    """What parsing one body needs besides the bytes (headers with lower-case names)."""
+
+    feed_id: str
+    feed_url: str
+    headers: dict[str, str]
+    fetched_at: datetime
+    lookup: SeenLookup | None
+    source: str
+
+
+def _parse(body: bytes, job: _Job) -> ParseResult:
     body = to_utf8_if_wide(body)
     if looks_empty(body) or looks_binary(body):
-        return ParseResult(dead_letters=[_dead(source, *not_a_feed_reason(body), body)])
+        return ParseResult(dead_letters=[_dead(job.source, *not_a_feed_reason(body), body)])
     if looks_json(body):
-        return _parse_json(body, feed_id, feed_url, headers, fetched_at, lookup, source)
-    return _parse_xml(body, feed_id, feed_url, headers, fetched_at, lookup, source)
+        return _parse_json(body, job)
+    return _parse_xml(body, job)
 
 
-def _parse_xml(
-    body: bytes,
-    feed_id: str,
-    feed_url: str,
-    headers: dict[str, str],
-    fetched_at: datetime,
-    lookup: SeenLookup | None,
-    source: str,
-) -> ParseResult:
+def _parse_xml(body: bytes, job: _Job) -> ParseResult:
     """RSS, Atom and RDF: sanitize, pre-scan (with the lookup), feedparser, normalize."""
     data = sanitize(body)
-    base = response.base_url(feed_url, headers)
-    scan = _prescan(data, feed_id, base, lookup, response.charset(headers)) if lookup else None
+    base = response.base_url(job.feed_url, job.headers)
+    scan = _prescan(data, base, job) if job.lookup else None
     if scan is not None and scan.kept == 0 and not _ANY_ENTRY.search(scan.envelope):
         return ParseResult(
             ttl=scan.ttl,
@@ -164,7 +161,7 @@ def _parse_xml(
     parsed = feedparser.parse(
         io.BytesIO(scan.envelope if scan else data),
         response_headers=response.feedparser_headers(
-            headers, base, utf8=bool(scan and scan.reencoded)
+            job.headers, base, utf8=bool(scan and scan.reencoded)
         ),
     )
     result = ParseResult(
@@ -178,7 +175,7 @@ def _parse_xml(
         reason, detail = not_a_feed_reason(data)
         if parsed.get("bozo") and reason == "not_a_feed" and recovery.looks_like_feed_root(data):
             reason, detail = "malformed_xml", recovery.describe(parsed)
-        result.dead_letters.append(_dead(source, reason, detail, body))
+        result.dead_letters.append(_dead(job.source, reason, detail, body))
         return result
     if parsed.get("bozo"):
         kept = recovery.salvage(parsed, scan.envelope if scan else data)
@@ -187,16 +184,18 @@ def _parse_xml(
             result.warnings.append(kept.warning)
         if kept.truncated:
             result.dead_letters.append(
-                _dead(source, "truncated", kept.truncated, body[-RAW_BYTES:])
+                _dead(job.source, "truncated", kept.truncated, body[-RAW_BYTES:])
             )
     ctx = FeedContext(
-        feed_id=feed_id,
-        fetched_at=fetched_at,
+        feed_id=job.feed_id,
+        fetched_at=job.fetched_at,
         base=base,
         home=parsed.feed.get("link"),
-        language=response.language(parsed.feed.get("language") or headers.get("content-language")),
+        language=response.language(
+            parsed.feed.get("language") or job.headers.get("content-language")
+        ),
     )
-    _emit(entries, ctx, lookup, result, source)
+    _emit(entries, ctx, job.lookup, result, job.source)
     if scan is not None:
         result.entries += scan.skipped + scan.duplicates
         result.skipped_seen += scan.skipped
@@ -204,31 +203,30 @@ def _parse_xml(
     return result
 
 
-def _prescan(
-    data: bytes, feed_id: str, base: str | None, lookup: SeenLookup, charset: str | None
-) -> prescan.Scan | None:
+def _prescan(data: bytes, base: str | None, job: _Job) -> prescan.Scan | None:
     """The tree pre-scan for well-formed UTF-8 XML, the byte-span one for everything else."""
+    feed_id, lookup, charset = job.feed_id, job.lookup, response.charset(job.headers)
     try:
         return prescan.select_new(data, feed_id=feed_id, base=base, lookup=lookup, charset=charset)
     except prescan.UseByteScan:
         return select_new_lenient(data, feed_id=feed_id, base=base, lookup=lookup)
 
 
-def _parse_json(body, feed_id, feed_url, headers, fetched_at, lookup, source) -> ParseResult:
+def _parse_json(body: bytes, job: _Job) -> ParseResult:
     try:
         doc = jsonfeed.load(body)
     except jsonfeed.NotJsonFeed as exc:
-        return ParseResult(dead_letters=[_dead(source, exc.reason, exc.detail, body)])
+        return ParseResult(dead_letters=[_dead(job.source, exc.reason, exc.detail, body)])
     info = jsonfeed.feed_info(doc)
     result = ParseResult(version="json1", title=info["title"])
     ctx = FeedContext(
-        feed_id=feed_id,
-        fetched_at=fetched_at,
-        base=response.base_url(feed_url, headers),
+        feed_id=job.feed_id,
+        fetched_at=job.fetched_at,
+        base=response.base_url(job.feed_url, job.headers),
         home=info["link"] or None,
-        language=response.language(info["language"] or headers.get("content-language")),
+        language=response.language(info["language"] or job.headers.get("content-language")),
     )
-    _emit(jsonfeed.entries(doc, feed_url), ctx, lookup, result, source)
+    _emit(jsonfeed.entries(doc, job.feed_url), ctx, job.lookup, result, job.source)
     return result
 
 

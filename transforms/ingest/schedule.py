@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # types only: this module stays free of HTTP and storage imports
     from wirewatch.transforms.config import FeedConfig
@@ -31,27 +31,10 @@ RETRY_AFTER_CAP = 24 * 3600.0
 JITTER = 0.1
 
 
-def next_due(
-    now: datetime,
-    interval: float,
-    *,
-    failures: int = 0,
-    retry_after: float | None = None,
-    max_age: float | None = None,
-    ttl_minutes: int | None = None,
-    rng: random.Random | None = None,
-) -> datetime:
-    """The next poll time for a feed polled every `interval` seconds."""
-    return now + timedelta(
-        seconds=next_delay(
-            interval,
-            failures=failures,
-            retry_after=retry_after,
-            max_age=max_age,
-            ttl_minutes=ttl_minutes,
-            rng=rng,
-        )
-    )
+def next_due(now: datetime, interval: float, **hints: Any) -> datetime:
+    """The next poll time for a feed polled every `interval` seconds; `hints` are
+    `next_delay`'s keyword arguments (failures, retry_after, max_age, ttl_minutes, rng)."""
+    return now + timedelta(seconds=next_delay(interval, **hints))
 
 
 def next_delay(

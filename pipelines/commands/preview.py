@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+from wirewatch.pipelines.tooling.inputs import add_files_argument
 from wirewatch.transforms.config import load_config
 
 NAME = "preview"
@@ -21,12 +22,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "rule", metavar="RULE_OR_QUERY", help="a rule id from the config, or a query"
     )
-    parser.add_argument(
-        "files",
-        nargs="+",
-        metavar="FILE",
-        help="text, an HTML page, a JSON article, JSONL, a feed file or a folder; '-' reads stdin",
-    )
+    add_files_argument(parser, nargs="+")
 
 
 def run(args) -> int:

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 
+from wirewatch.pipelines.tooling.inputs import add_files_argument
 from wirewatch.transforms.config import DEFAULT_CONFIG, Config, load_config
 
 NAME = "try-rule"
@@ -28,12 +29,7 @@ def add_arguments(parser) -> None:
         metavar="QUERY",
         help="a rule query, e.g. 'topic:immigration AND (wall OR deport*)'",
     )
-    parser.add_argument(
-        "files",
-        nargs="*",
-        metavar="FILE",
-        help="text, an HTML page, a JSON article, JSONL, a feed file or a folder; '-' reads stdin",
-    )
+    add_files_argument(parser, nargs="*")
     parser.add_argument(
         "--archive",
         metavar="PATH",

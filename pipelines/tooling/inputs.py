@@ -36,6 +36,15 @@ PATH_SUFFIXES = JSON_SUFFIXES + FEED_SUFFIXES + TEXT_SUFFIXES + (".html", ".htm"
 
 Item = Article | TaggedArticle
 
+INPUTS_HELP = "text, an HTML page, a JSON article, JSONL, a feed file or a folder; '-' reads stdin"
+
+
+def add_files_argument(parser, *, nargs: str) -> None:
+    """The FILE arguments of every command that reads them with `read_source` (try-rule,
+    preview): one definition, so their --help names the same inputs."""
+    parser.add_argument("files", nargs=nargs, metavar="FILE", help=INPUTS_HELP)
+
+
 _BODY_FIELDS = ("summary", "body", "text", "content", "description")
 _HTML_HINT = re.compile(r"<(html|body|p|div|article|h1|title|br)\b", re.I)
 _DROP_TAGS = ("script", "style", "noscript", "template", "nav", "footer")

@@ -9,6 +9,7 @@ the attribute (`check --json` prints them), and `str(problem)` is the one line p
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,12 @@ class ConfigError(WirewatchError):
 
 class InputError(WirewatchError):
     """An input (text, article, feed file, folder, stdin) that holds no article."""
+
+
+def redact_url(url: str) -> str:
+    """`url` without its password (`user:***@host`): what people see never carries one."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

@@ -16,6 +16,7 @@ from wirewatch.transforms.state import StateStore, open_store
 
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, object], str]] = {
     "sqlite": lambda request, tmp_path: f"sqlite:///{tmp_path / 'state.sqlite3'}",
+    "postgresql": lambda request, tmp_path: request.getfixturevalue("pg_url"),
 }
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)

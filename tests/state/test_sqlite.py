@@ -118,7 +118,7 @@ def test_a_state_directory_and_a_sqlite_url_name_the_same_file(tmp_path, monkeyp
 @pytest.mark.parametrize(
     "location, says",
     [
-        ("postgresql://ann:s3cret@db.example:5432/wire", "unknown state store URL scheme"),
+        ("mysql://ann:s3cret@db.example:3306/wire", "unknown state store URL scheme 'mysql'"),
         ("redis://localhost/0", "unknown state store URL scheme 'redis'"),
         ("sqlite://host/state.db", "needs the database file's path"),
         ("sqlite:///", "needs the database file's path"),

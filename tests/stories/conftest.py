@@ -32,9 +32,16 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request, tmp_path) -> str:
+    """The story index runs on every backend (PostgreSQL: a fresh database on the session's
+    server, tests/conftest.py)."""
+    return str(tmp_path) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
-def store(tmp_path):
-    store = open_store(tmp_path)
+def store(location):
+    store = open_store(location)
     yield store
     store.close()
 

@@ -75,16 +75,17 @@ def test_window_is_configurable(store, clock):
     )
 
 
-def test_assigning_the_same_article_twice_returns_the_stored_story(index, tmp_path, clock):
+def test_assigning_the_same_article_twice_returns_the_stored_story(index, location, clock):
     a = make("a", "Central bank raises rates for first time in decade", LEAD)
     first = index.assign(a)
     index.assign(make("b", "Central bank lifts rates for first time in decade", LEAD, hours=1))
     assert index.assign(a) == first
     # after a crash: a new process, a new connection, the same answer
-    again = StoryIndex(open_store(tmp_path), clock=clock)
-    assert again.assign(a) == first
-    assert again.assign_many([a, a]) == [first, first]
-    assert again.counts()["stories_articles"] == 2
+    with open_store(location) as store:
+        again = StoryIndex(store, clock=clock)
+        assert again.assign(a) == first
+        assert again.assign_many([a, a]) == [first, first]
+        assert again.counts()["stories_articles"] == 2
 
 
 def test_edited_headline_with_the_same_lead_is_a_copy(index):
@@ -202,7 +203,7 @@ def test_assign_prunes_on_its_own_at_most_every_prune_interval(index, store, clo
     assert not filed_under_its_buckets()
 
 
-def test_two_writers_racing_on_copies_of_one_story_make_one_story(tmp_path, clock):
+def test_two_writers_racing_on_copies_of_one_story_make_one_story(location, clock):
     articles = [
         make(
             f"x{i}",
@@ -216,8 +217,9 @@ def test_two_writers_racing_on_copies_of_one_story_make_one_story(tmp_path, cloc
     results = []
 
     def worker(chunk):
-        own = StoryIndex(open_store(tmp_path), clock=clock)
-        results.extend(own.assign(a) for a in chunk)
+        with open_store(location) as store:
+            own = StoryIndex(store, clock=clock)
+            results.extend(own.assign(a) for a in chunk)
 
     threads = [threading.Thread(target=worker, args=(articles[i::2],)) for i in range(2)]
     for t in threads:

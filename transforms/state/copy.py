@@ -65,6 +65,18 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 """Every table a copy moves, in an order that satisfies references (articles before bands)."""
 
+TIMES: dict[str, frozenset[str]] = {
+    "feeds": frozenset({"next_due", "updated_at"}),
+    "seen": frozenset({"seen_at"}),
+    "alerts": frozenset({"updated_at"}),
+    "groups": frozenset({"due_at"}),
+    "dead_letters": frozenset({"at"}),
+}
+"""The columns that hold times: aware datetimes in the neutral form (SQLite stores ISO text)."""
+
+KEYS: dict[str, str] = {"dead_letters": "record"}
+"""Tables without a natural primary key, and the column that identifies a row instead."""
+
 
 class Transferable(Protocol):
     """What a backend offers for copies: its rows in the neutral form, and an idempotent load."""

@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional
-from urllib.parse import urlsplit
 
-from wirewatch.transforms.errors import Problem, WirewatchError
+from wirewatch.transforms.errors import Problem, WirewatchError, redact_url
 from wirewatch.transforms.state.interface import StateStore
 from wirewatch.transforms.state.sqlite import FILENAME, SqliteStore
 
@@ -24,7 +23,7 @@ class StoreLocationError(WirewatchError):
     label = "state store error"
 
     def __init__(self, location: str, message: str):
-        self.location = redact(location)
+        self.location = redact_url(location)
         super().__init__([Problem(file=self.location, message=message, fix=accepted_forms())])
 
 
@@ -41,25 +40,40 @@ def _open_sqlite(url: str, clock: Clock = None) -> StateStore:
     return SqliteStore(url[len(SQLITE_PREFIX) :], **({"clock": clock} if clock else {}))
 
 
-BACKENDS: dict[str, Callable[[str, Clock], StateStore]] = {"sqlite": _open_sqlite}
+def _open_postgres(url: str, clock: Clock = None) -> StateStore:
+    """The shared store; psycopg is an optional dependency, imported only for such a URL."""
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        raise StoreLocationError(
+            url,
+            "a PostgreSQL state store needs psycopg and psycopg_pool, which are not installed: "
+            "pip install 'wirewatch[postgres]'",
+        ) from None
+    from wirewatch.transforms.state.postgres import PostgresStore
+
+    return PostgresStore(url, clock=clock)
+
+
+BACKENDS: dict[str, Callable[[str, Clock], StateStore]] = {
+    "sqlite": _open_sqlite,
+    "postgresql": _open_postgres,
+    "postgres": _open_postgres,
+}
 """URL scheme -> opener of the whole URL (and the clock, None for wall time)."""
 
-FORMS = {"sqlite": "sqlite:///PATH (PATH: the database file)"}
+FORMS = {
+    "sqlite": "sqlite:///PATH (PATH: the database file)",
+    "postgresql": "postgresql://USER@HOST:PORT/DATABASE (postgres:// too; the password from "
+    "${ENV} in the config)",
+}
 """How each scheme's URL is written, for the error message."""
 
 
 def accepted_forms() -> str:
     forms = ["a state directory DIR (meaning DIR/state.sqlite3)", *FORMS.values()]
     return "use " + " or ".join(forms)
-
-
-def redact(url: str) -> str:
-    """The URL without its password (it may end up in logs and error messages)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
 
 
 def open_store(location: str | Path, *, clock: Clock = None) -> StateStore:

@@ -16,9 +16,18 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from wirewatch.transforms.state.interface import StoryCluster, StoryEntry, StoryLink, StoryMatch
+from wirewatch.transforms.state.rows import (
+    CLUSTER_COLUMNS,
+    ENTRY_COLUMNS,
+    SEP,
+    STORY_LINK_SELECT,
+    STORY_TABLES,
+    entry,
+    entry_values,
+    split_set,
+)
 from wirewatch.transforms.state.sqlite_schema import STORY_SCHEMA
 
-_SEP = "\x1f"
 CACHE_KIB = 65536
 """Page cache of the connection the index uses. Band look-ups and inserts touch random pages
 of a B-tree that holds ~48 entries per recent article (most of a 163 MB state file at 50,000
@@ -30,29 +39,12 @@ _CANDIDATES = (
     "(SELECT seq FROM stories_bands WHERE band IN ({marks})) "
     "AND published BETWEEN ? AND ?"
 )
-_CLUSTER = "story_id, first_article_id, title, first_published, last_published, size, updates"
-_ENTRY = (
-    "article_id, story_id, feed_id, title, link, url_key, published, kind, basis, similarity, "
-    "matched, markers, entities, full_fp, title_fp, title_words"
-)
 
 
 @lru_cache(maxsize=16)
 def candidates_sql(n: int) -> str:
     """The candidate look-up for `n` band keys (tests check its query plan never scans)."""
     return _CANDIDATES.format(marks=",".join("?" * n))
-
-
-def _join(items: frozenset[str]) -> str:
-    return _SEP.join(sorted(items))
-
-
-def _split(text: str) -> frozenset[str]:
-    return frozenset(text.split(_SEP)) if text else frozenset()
-
-
-def _entry(row) -> StoryEntry:
-    return StoryEntry(*row[:11], _split(row[11]), _split(row[12]), *row[13:])
 
 
 class SqliteStories:
@@ -84,12 +76,7 @@ class SqliteStories:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(
-                "SELECT a.article_id, a.story_id, a.kind, a.similarity, a.basis, a.matched, "
-                "c.first_article_id FROM stories_articles a JOIN stories_clusters c "
-                f"ON c.story_id = a.story_id WHERE a.article_id IN ({marks})",
-                chunk,
-            ):
+            for row in self._db.execute(f"{STORY_LINK_SELECT} IN ({marks})", chunk):
                 out[row[0]] = StoryLink(*row[1:])
         return out
 
@@ -105,7 +92,7 @@ class SqliteStories:
         if not bands:
             return []
         return [
-            StoryMatch(art_id, story_id, published, full_fp, title_fp, words, _split(ents))
+            StoryMatch(art_id, story_id, published, full_fp, title_fp, words, split_set(ents))
             for _, art_id, story_id, full_fp, title_fp, words, ents, published in self._db.execute(
                 candidates_sql(len(bands)), (*bands, lo, hi)
             )
@@ -117,7 +104,7 @@ class SqliteStories:
         for marks, when in self._db.execute(
             "SELECT markers, published FROM stories_articles WHERE story_id=?", (story_id,)
         ):
-            markers.update(m for m in marks.split(_SEP) if m)
+            markers.update(m for m in marks.split(SEP) if m)
             latest = max(latest, when)
         return frozenset(markers), latest
 
@@ -149,8 +136,8 @@ class SqliteStories:
 
     def _insert(self, e: StoryEntry, bands: Sequence[int]) -> None:
         seq = self._db.execute(
-            f"INSERT INTO stories_articles ({_ENTRY}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (*e[:11], _join(e.markers), _join(e.entities), *e[13:]),
+            f"INSERT INTO stories_articles ({ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            entry_values(e),
         ).lastrowid
         self._db.executemany(
             "INSERT OR IGNORE INTO stories_bands VALUES (?, ?)", [(key, seq) for key in bands]
@@ -181,14 +168,14 @@ class SqliteStories:
     # --- reading ------------------------------------------------------------------------------
     def story_members(self, story_id: str) -> list[StoryEntry]:
         rows = self._db.execute(
-            f"SELECT {_ENTRY} FROM stories_articles WHERE story_id=? ORDER BY published, seq",
+            f"SELECT {ENTRY_COLUMNS} FROM stories_articles WHERE story_id=? ORDER BY published, seq",
             (story_id,),
         ).fetchall()
-        return [_entry(r) for r in rows]
+        return [entry(r) for r in rows]
 
     def story_clusters(self, limit: int, min_size: int = 1) -> list[StoryCluster]:
         rows = self._db.execute(
-            f"SELECT {_CLUSTER} FROM stories_clusters WHERE size >= ? "
+            f"SELECT {CLUSTER_COLUMNS} FROM stories_clusters WHERE size >= ? "
             "ORDER BY last_published DESC, story_id LIMIT ?",
             (min_size, limit),
         ).fetchall()
@@ -196,12 +183,12 @@ class SqliteStories:
 
     def story_cluster(self, story_id: str) -> StoryCluster | None:
         row = self._db.execute(
-            f"SELECT {_CLUSTER} FROM stories_clusters WHERE story_id=?", (story_id,)
+            f"SELECT {CLUSTER_COLUMNS} FROM stories_clusters WHERE story_id=?", (story_id,)
         ).fetchone()
         return StoryCluster(*row) if row else None
 
     def story_counts(self) -> dict[str, int]:
         return {
             table: self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("stories_clusters", "stories_articles", "stories_bands")
+            for table in STORY_TABLES
         }

@@ -1,0 +1,89 @@
+"""The rows both SQL backends store, defined once: column lists and row <-> model conversions.
+
+SQLite and PostgreSQL hold the same tables (sqlite_schema.py, pg_schema.py); only placeholders
+and native types differ. What a row means, which columns a query reads and how a row becomes a
+FeedState, an AlertRecord or a StoryEntry lives here, so the backends cannot drift apart.
+Sets of strings (title markers, entity ids) are stored joined by a unit separator.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from wirewatch.transforms.state.interface import AlertRecord, FeedState, StoryEntry
+
+SEP = "\x1f"
+
+FEED_FIELDS = (
+    "etag",
+    "last_modified",
+    "failures",
+    "next_due",
+    "last_status",
+    "last_error",
+    "ttl_minutes",
+)
+FEED_COLUMNS = ", ".join(FEED_FIELDS)
+ALERT_COLUMNS = ", ".join(AlertRecord.model_fields)
+ENTRY_COLUMNS = ", ".join(StoryEntry._fields)
+CLUSTER_COLUMNS = (
+    "story_id, first_article_id, title, first_published, last_published, size, updates"
+)
+STORY_LINK_SELECT = (
+    "SELECT a.article_id, a.story_id, a.kind, a.similarity, a.basis, a.matched, "
+    "c.first_article_id FROM stories_articles a JOIN stories_clusters c "
+    "ON c.story_id = a.story_id WHERE a.article_id "
+)
+"""The assignments of some article ids; the backend appends its `IN (...)` or `= ANY(...)`."""
+STORY_TABLES = ("stories_clusters", "stories_articles", "stories_bands")
+
+
+def feed(feed_id: str, row: Sequence | None) -> FeedState:
+    """A FeedState from the FEED_COLUMNS of its row (None: a feed never polled)."""
+    if row is None:
+        return FeedState(feed_id=feed_id)
+    return FeedState(feed_id=feed_id, **dict(zip(FEED_FIELDS, row)))
+
+
+def alert(row: Sequence) -> AlertRecord:
+    return AlertRecord(**dict(zip(AlertRecord.model_fields, row)))
+
+
+def join_set(items: frozenset[str]) -> str:
+    return SEP.join(sorted(items))
+
+
+def split_set(text: str) -> frozenset[str]:
+    return frozenset(text.split(SEP)) if text else frozenset()
+
+
+def entry(row: Sequence) -> StoryEntry:
+    """A StoryEntry from the ENTRY_COLUMNS of its row."""
+    return StoryEntry(*row[:11], split_set(row[11]), split_set(row[12]), *row[13:])
+
+
+def entry_values(e: StoryEntry) -> tuple:
+    """The ENTRY_COLUMNS values that store `e`."""
+    return (*e[:11], join_set(e.markers), join_set(e.entities), *e[13:])
+
+
+def feed_values(state: FeedState, updated_at, time=lambda t: t) -> tuple:
+    """feed_id, the FEED_COLUMNS values and updated_at: one row of `feed_upsert`; `time`
+    converts next_due to what the backend stores (SQLite: ISO text)."""
+    values = [getattr(state, field) for field in FEED_FIELDS]
+    values[FEED_FIELDS.index("next_due")] = time(state.next_due) if state.next_due else None
+    return (state.feed_id, *values, updated_at)
+
+
+def feed_upsert(mark: str, also: str = "") -> str:
+    """Save a feed's state (a row of `feed_values`); a None ttl keeps the stored one. `mark`
+    is the backend's placeholder, `also` more assignments on conflict."""
+    marks = ",".join([mark] * (len(FEED_FIELDS) + 2))
+    return (
+        f"INSERT INTO feeds (feed_id, {FEED_COLUMNS}, updated_at) VALUES ({marks}) "
+        "ON CONFLICT (feed_id) DO UPDATE SET etag=excluded.etag, "
+        "last_modified=excluded.last_modified, failures=excluded.failures, "
+        "next_due=excluded.next_due, last_status=excluded.last_status, "
+        "last_error=excluded.last_error, updated_at=excluded.updated_at, "
+        "ttl_minutes=COALESCE(excluded.ttl_minutes, feeds.ttl_minutes)" + also
+    )

@@ -1,0 +1,112 @@
+"""The SQLite file's side of `state copy` (copy.py): its rows in the neutral form, and an
+idempotent load. A mixin of SqliteStore, like sqlite_stories.py.
+
+The neutral form holds times as aware datetimes; this file stores them as ISO text, so a dump
+parses them and a load formats them back. Every row goes in with "do nothing on conflict" on
+its natural key; a story article gets this file's own `seq`, remembered in `seq_map` for the
+band entries that follow.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import AbstractContextManager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Iterator
+
+from wirewatch.transforms.state.copy import KEYS, TABLES, TIMES
+
+
+def _from_text(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    when = datetime.fromisoformat(value)
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _to_text(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _convert(table: str, rows, convert) -> list[tuple]:
+    """`rows` with `convert` applied to the table's time columns."""
+    times = [i for i, column in enumerate(TABLES[table]) if column in TIMES.get(table, ())]
+    if not times:
+        return [tuple(row) for row in rows]
+    out = []
+    for row in rows:
+        row = list(row)
+        for i in times:
+            row[i] = convert(row[i])
+        out.append(tuple(row))
+    return out
+
+
+class SqliteCopy:
+    """dump_rows / load_rows / is_empty of SqliteStore (which provides `_db` and `_write()`)."""
+
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+
+    if TYPE_CHECKING:
+
+        def _write(self) -> AbstractContextManager[None]: ...
+
+        def prepare_stories(self) -> None: ...
+
+    def is_empty(self) -> bool:
+        self.prepare_stories()
+        return not any(
+            self._db.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
+            for table in TABLES
+        )
+
+    def dump_rows(self, table: str) -> Iterator[tuple]:
+        self.prepare_stories()
+        cursor = self._db.execute(f"SELECT {', '.join(TABLES[table])} FROM {table}")
+        while rows := cursor.fetchmany(2000):
+            yield from _convert(table, rows, _from_text)
+
+    def load_rows(self, table: str, rows: list[tuple], seq_map: dict[int, int]) -> int:
+        """Insert what the file lacks (natural keys decide); returns how many were new."""
+        self.prepare_stories()
+        columns = TABLES[table]
+        rows = _convert(table, rows, _to_text)
+        with self._write():
+            before = self._db.total_changes
+            if table == "stories_articles":
+                self._load_articles(rows, seq_map)
+            else:
+                if table == "stories_bands":
+                    rows = [(band, seq_map[seq]) for band, seq in rows if seq in seq_map]
+                marks = ",".join("?" * len(columns))
+                key = KEYS.get(table)
+                sql = (
+                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT {marks} WHERE NOT "
+                    f"EXISTS (SELECT 1 FROM {table} WHERE {key} = ?)"
+                    if key
+                    else f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+                )
+                if key:
+                    rows = [(*row, row[columns.index(key)]) for row in rows]
+                self._db.executemany(sql, rows)
+            return self._db.total_changes - before
+
+    def _load_articles(self, rows: list[tuple], seq_map: dict[int, int]) -> None:
+        columns = TABLES["stories_articles"][1:]  # the file numbers its own seq
+        self._db.executemany(
+            f"INSERT OR IGNORE INTO stories_articles ({', '.join(columns)}) "
+            f"VALUES ({','.join('?' * len(columns))})",
+            [row[1:] for row in rows],
+        )
+        source_seq = {row[1]: row[0] for row in rows}
+        ids = list(source_seq)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for seq, article_id in self._db.execute(
+                "SELECT seq, article_id FROM stories_articles WHERE article_id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                seq_map[source_seq[article_id]] = seq

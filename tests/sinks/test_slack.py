@@ -1,5 +1,6 @@
 """SlackSink against a loopback server speaking Slack's webhook and Web API protocols."""
 
+import threading
 import time
 
 import pytest
@@ -17,15 +18,15 @@ def slack():
         yield server
 
 
-def webhook_sink(slack, monkeypatch, **overrides):
+def webhook_sink(slack, monkeypatch, sleep=time.sleep, **overrides):
     monkeypatch.setenv("TEST_SLACK_WEBHOOK", slack.webhook_url)
     config = SlackSinkConfig(
         type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", retry_backoff=0.01, **overrides
     )
-    return SlackSink("slack", config)
+    return SlackSink("slack", config, sleep=sleep)
 
 
-def token_sink(slack, monkeypatch, **overrides):
+def token_sink(slack, monkeypatch, sleep=time.sleep, **overrides):
     monkeypatch.setenv("TEST_SLACK_TOKEN", slack.token)
     config = SlackSinkConfig(
         type="slack",
@@ -35,7 +36,7 @@ def token_sink(slack, monkeypatch, **overrides):
         retry_backoff=0.01,
         **overrides,
     )
-    return SlackSink("slack", config)
+    return SlackSink("slack", config, sleep=sleep)
 
 
 def test_webhook_posts_blocks_and_fallback_text(slack, monkeypatch):
@@ -55,9 +56,9 @@ def test_bot_token_posts_to_the_channel(slack, monkeypatch):
 
 def test_429_is_retried_after_the_retry_after_delay(slack, monkeypatch):
     slack.fail_next(slack.WEBHOOK_PATH, 429, {"Retry-After": "1"}, b"rate_limited", times=2)
-    started = time.monotonic()
-    webhook_sink(slack, monkeypatch).send(alert())
-    assert time.monotonic() - started >= 2.0
+    waits: list[float] = []
+    webhook_sink(slack, monkeypatch, sleep=waits.append).send(alert())
+    assert waits == [1.0, 1.0]
     assert slack.attempts[slack.WEBHOOK_PATH] == 3
     assert len(slack.received) == 1
 
@@ -66,7 +67,9 @@ def test_web_api_429_then_success(slack, monkeypatch):
     slack.fail_next(
         "/api/chat.postMessage", 429, {"Retry-After": "1"}, b'{"ok": false, "error": "ratelimited"}'
     )
-    token_sink(slack, monkeypatch).send(alert())
+    waits: list[float] = []
+    token_sink(slack, monkeypatch, sleep=waits.append).send(alert())
+    assert waits == [1.0]
     assert slack.attempts["/api/chat.postMessage"] == 2
     assert len(slack.received) == 1
 
@@ -113,31 +116,21 @@ def test_a_timeout_is_retried(slack, monkeypatch):
 
 
 def test_connection_refused_then_recovery(monkeypatch):
-    import socket
-    import threading
-
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    started = {}
-
-    def start_later():
-        time.sleep(0.4)
-        started["server"] = SlackServer(port).__enter__()
-
-    threading.Thread(target=start_later).start()
-    monkeypatch.setenv("TEST_SLACK_WEBHOOK", f"http://127.0.0.1:{port}{SlackServer.WEBHOOK_PATH}")
-    config = SlackSinkConfig(
-        type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", max_retries=6, retry_backoff=0.2
-    )
-    try:
-        SlackSink("slack", config).send(alert(title="after the outage"))
-        time.sleep(0.1)
-        assert len(started["server"].received) == 1
-    finally:
-        time.sleep(0.5)
-        started["server"].__exit__(None)
+    """Slack is down (its port bound but refusing) and comes back 0.4 s later, during the
+    sink's retries."""
+    with SlackServer(listening=False) as slack:
+        comes_back = threading.Timer(0.4, slack.listen)
+        comes_back.start()
+        monkeypatch.setenv("TEST_SLACK_WEBHOOK", slack.webhook_url)
+        config = SlackSinkConfig(
+            type="slack", webhook_url="${TEST_SLACK_WEBHOOK}", max_retries=6, retry_backoff=0.2
+        )
+        try:
+            SlackSink("slack", config).send(alert(title="after the outage"))
+        finally:
+            comes_back.cancel()
+            comes_back.join()
+        assert len(slack.received) == 1
 
 
 def test_429_storm_every_alert_arrives_exactly_once(slack, monkeypatch, tmp_path):
@@ -147,10 +140,13 @@ def test_429_storm_every_alert_arrives_exactly_once(slack, monkeypatch, tmp_path
 
     slack.fail_next(slack.WEBHOOK_PATH, 429, {"Retry-After": "1"}, b"rate_limited", times=3)
     slack.fail_next(slack.WEBHOOK_PATH, 500, body=b"oops", times=2)
-    sink = webhook_sink(slack, monkeypatch, pace=0)
+    waits: list[float] = []
+    sink = webhook_sink(slack, monkeypatch, sleep=waits.append, pace=0)
     dispatcher = Dispatcher(Config(), open_store(tmp_path), lambda name: sink)
     alerts = [alert(title=f"story {i}", id=f"s{i}") for i in range(4)]
     assert [dispatcher.offer(a).status for a in alerts] == ["sent"] * 4
+    # each 429 waited its Retry-After (asked for, not slept); the two 500s the short backoff
+    assert waits[:3] == [1.0, 1.0, 1.0] and len(waits) == 5 and max(waits[3:]) < 1.0
     assert [dispatcher.offer(a).status for a in alerts] == ["already_sent"] * 4  # a re-run
     assert sorted(m["text"].split("] ")[1] for m in slack.received) == [
         f"story {i} https://example.org/a" for i in range(4)

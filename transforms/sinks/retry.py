@@ -9,7 +9,9 @@ sink hands it to slack_sdk's retry handlers (see slack.py).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from typing import Callable
 
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -18,11 +20,13 @@ RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 class RetryPolicy:
     max_retries: int = 3
     backoff: float = 1.0  # seconds before the first retry; doubles each time
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+    """How `wait` waits: time.sleep; a test passes a recorder and asserts the waits asked for."""
 
     @classmethod
-    def of(cls, config) -> RetryPolicy:
+    def of(cls, config, sleep: Callable[[float], None] = time.sleep) -> RetryPolicy:
         """From a sink config's `max_retries` and `retry_backoff`."""
-        return cls(max_retries=config.max_retries, backoff=config.retry_backoff)
+        return cls(max_retries=config.max_retries, backoff=config.retry_backoff, sleep=sleep)
 
     @staticmethod
     def retryable(status: int) -> bool:
@@ -36,3 +40,7 @@ class RetryPolicy:
         if retry_after and retry_after.strip().isdigit():
             return float(retry_after)
         return self.backoff * (2 ** (attempt - 1)) * (1 + random.random() / 2)
+
+    def wait(self, attempt: int, retry_after: str | None = None) -> None:
+        """Waits `delay(attempt, retry_after)` seconds: every sink's retry waits come here."""
+        self.sleep(self.delay(attempt, retry_after))

@@ -1,10 +1,10 @@
 """Slack delivery through slack_sdk: an incoming webhook, or a bot token and chat.postMessage.
 
 Retries are slack_sdk's own strategy objects, passed explicitly: its default handlers retry only
-connection errors, so 429 (RateLimitErrorRetryHandler) and 500/503 must be added by hand. Their
-waits come from our RetryPolicy (retry.py), the same one the webhook sink uses: Retry-After when
-Slack sends it, else the policy's backoff. What is left after the retry budget raises
-DeliveryError and becomes a dead letter the caller can redeliver.
+connection errors, so 429 (RateLimitErrorRetryHandler) and 500/503 must be added by hand.
+They decide whether to retry; the wait is our RetryPolicy's (retry.py), the one the webhook sink
+uses: Retry-After when Slack sends it on a 429, else the policy's backoff. What is left after
+the retry budget raises DeliveryError and becomes a dead letter the caller can redeliver.
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ from __future__ import annotations
 import socket
 import time
 from http.client import RemoteDisconnected
+from typing import Callable
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    RetryIntervalCalculator,
-)
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
@@ -30,40 +27,45 @@ from wirewatch.transforms.sinks.render import slack_digest, slack_message, slack
 from wirewatch.transforms.sinks.retry import RetryPolicy
 
 
-class _PolicyInterval(RetryIntervalCalculator):
-    """slack_sdk's interval hook, answered by our policy (slack_sdk counts attempts from 0)."""
+class _PolicyWait:
+    """Mixed into a slack_sdk handler: the handler decides whether to retry, the policy waits
+    (slack_sdk counts attempts from 0, the policy from 1)."""
 
-    def __init__(self, policy: RetryPolicy):
-        self.policy = policy
-
-    def calculate_sleep_duration(self, current_attempt: int) -> float:
-        return self.policy.delay(current_attempt + 1)
-
-
-class _RateLimitRetry(RateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler, waiting as the policy says (Retry-After first)."""
-
-    def __init__(self, policy: RetryPolicy):
-        super().__init__(max_retry_count=policy.max_retries)
+    def __init__(self, policy: RetryPolicy, **kwargs):
+        super().__init__(max_retry_count=policy.max_retries, **kwargs)
         self.policy = policy
 
     def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:
+        retry_after = self._retry_after(response, error)
+        state.next_attempt_requested = True
+        self.policy.wait(state.current_attempt + 1, retry_after)
+        state.increment_current_attempt()
+
+    def _retry_after(self, response, error) -> str | None:
+        return None
+
+
+class _ConnectionRetry(_PolicyWait, ConnectionErrorRetryHandler):
+    pass
+
+
+class _ServerErrorRetry(_PolicyWait, ServerErrorRetryHandler):
+    pass
+
+
+class _RateLimitRetry(_PolicyWait, RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler: the wait honours Slack's Retry-After."""
+
+    def _retry_after(self, response, error) -> str | None:
         if response is None:
             raise error
-        retry_after = next(
-            (v[0] for k, v in response.headers.items() if k.lower() == "retry-after"), None
-        )
-        state.next_attempt_requested = True
-        time.sleep(self.policy.delay(state.current_attempt + 1, retry_after))
-        state.increment_current_attempt()
+        return next((v[0] for k, v in response.headers.items() if k.lower() == "retry-after"), None)
 
 
 def retry_handlers(policy: RetryPolicy) -> list:
-    interval = _PolicyInterval(policy)
     return [
-        ConnectionErrorRetryHandler(
-            max_retry_count=policy.max_retries,
-            interval_calculator=interval,
+        _ConnectionRetry(
+            policy,
             error_types=[
                 URLError,
                 ConnectionError,
@@ -73,14 +75,15 @@ def retry_handlers(policy: RetryPolicy) -> list:
             ],
         ),
         _RateLimitRetry(policy),
-        ServerErrorRetryHandler(max_retry_count=policy.max_retries, interval_calculator=interval),
+        _ServerErrorRetry(policy),
     ]
 
 
 class SlackSink:
-    def __init__(self, name: str, config):
+    def __init__(self, name: str, config, *, sleep: Callable[[float], None] = time.sleep):
+        """`sleep` is how retries wait (see RetryPolicy.sleep); `pace` always uses time.sleep."""
         self.name = name
-        handlers = retry_handlers(RetryPolicy.of(config))
+        handlers = retry_handlers(RetryPolicy.of(config, sleep=sleep))
         timeout = int(max(1, config.timeout))
         self.channel = config.channel
         self.pace, self._last_post = config.pace, 0.0

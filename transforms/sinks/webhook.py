@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 
 import httpx
 
@@ -43,7 +42,7 @@ class WebhookSink:
         problem, retry_after = "", None
         for attempt in range(self.retry.max_retries + 1):
             if attempt:
-                time.sleep(self.retry.delay(attempt, retry_after))
+                self.retry.wait(attempt, retry_after)
             try:
                 response = self.client.post(self.url, content=body, headers=headers)
             except httpx.HTTPError as exc:

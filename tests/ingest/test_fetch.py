@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -115,11 +116,16 @@ def test_trickle_is_cut_off_by_the_deadline(server, handler):
 
 
 def test_read_timeout(server):
+    released = threading.Event()
+
     def silent(req):
-        time.sleep(3)
+        released.wait(30)  # says nothing until the test is over
 
     url = server.route("/silent", silent)
-    result = fetch(url, FetchSettings(connect_timeout=1, read_timeout=0.3, deadline=5))
+    try:
+        result = fetch(url, FetchSettings(connect_timeout=1, read_timeout=0.3, deadline=5))
+    finally:
+        released.set()
     assert result.outcome == "timeout" and "read timeout" in result.error
 
 

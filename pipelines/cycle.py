@@ -15,6 +15,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
 from wirewatch.pipelines.options import make_pipeline
+from wirewatch.pipelines.state import local_dir
 from wirewatch.pipelines.summary import CycleSummary, summarize
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.ingest.beam import DropSeen, FetchFeeds, ParseFeeds
@@ -27,8 +28,10 @@ from wirewatch.transforms.stories.beam import AssignStories
 from wirewatch.transforms.tagging.beam import TagArticles
 
 
-def dead_letter_path(config: Config, state_dir: str) -> str:
-    return config.dead_letters or f"{state_dir}/dead-letters.jsonl"
+def dead_letter_path(config: Config, location: str) -> str:
+    """The config's dead-letter file, else dead-letters.jsonl beside the store (a shared
+    store has no folder here: then the user state directory)."""
+    return config.dead_letters or f"{local_dir(location)}/dead-letters.jsonl"
 
 
 def build_cycle(

@@ -1,15 +1,50 @@
-"""Where the state store lives: --state-dir, else the config's state_dir, else the user state dir."""
+"""Where the state store lives, as one location string every command and DoFn opens.
+
+Precedence: --state URL, then --state-dir DIR (meaning sqlite:///DIR/state.sqlite3), then the
+config's `state:` URL, then its `state_dir`, then the user state directory. A location is a
+directory or a URL (transforms/state/location.py decides which backend opens it).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from wirewatch.transforms.config import Config
+from wirewatch.transforms.state.location import SQLITE_PREFIX
 
 
-def resolve_state_dir(cli_value: str | None, config: Config) -> str:
-    if cli_value:
-        return cli_value
-    if config.state_dir:
-        return config.state_dir
+def resolve_state(config: Config, url: str | None = None, state_dir: str | None = None) -> str:
+    """The store's location from the command line (`--state`, `--state-dir`) and the config."""
+    for location in (url, state_dir, config.state, config.state_dir):
+        if location:
+            return location
     from platformdirs import user_state_dir
 
     return user_state_dir("wirewatch")
+
+
+def local_dir(location: str) -> str:
+    """A folder on this machine for files that go with the store (the dead-letter JSONL):
+    the state directory, the SQLite file's folder, else the user state directory."""
+    if "://" not in location:
+        return location
+    if location.startswith(SQLITE_PREFIX):
+        return str(Path(location[len(SQLITE_PREFIX) :]).parent)
+    from platformdirs import user_state_dir
+
+    return user_state_dir("wirewatch")
+
+
+def add_state_arguments(parser) -> None:
+    """--state and --state-dir, the same on every command that opens the store."""
+    parser.add_argument(
+        "--state",
+        metavar="URL",
+        help="state store URL: sqlite:///PATH or postgresql://USER@HOST:PORT/DB "
+        "(default: the config's state:, else --state-dir)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        help="state directory, meaning sqlite:///DIR/state.sqlite3 "
+        "(default: config state_dir, else the user state dir)",
+    )

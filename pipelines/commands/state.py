@@ -1,20 +1,43 @@
-"""`wirewatch state`: what the state store holds, and pruning of old seen keys."""
+"""`wirewatch state`: what the state store holds, and pruning of old seen keys.
+
+`wirewatch state copy --from LOCATION --to LOCATION [--merge]` moves an installation between
+stores (SQLite to PostgreSQL, or back): every table, idempotent (a second copy adds nothing),
+refusing a target that already holds data unless --merge (transforms/state/copy.py).
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 
-from wirewatch.pipelines.state import resolve_state_dir
+from wirewatch.pipelines.state import add_state_arguments, resolve_state
 from wirewatch.transforms.config import load_config
+from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.state import open_store
+from wirewatch.transforms.state.copy import copy_store
 
 NAME = "state"
-HELP = "show the state store (feeds, seen articles, alert ledger, dead letters); --prune-days N"
+HELP = (
+    "show the state store (feeds, seen articles, alert ledger, dead letters); --prune-days N; "
+    "`state copy --from LOCATION --to LOCATION` copies one store into another"
+)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--state-dir")
+    parser.add_argument(
+        "action", nargs="?", choices=["copy"], help="copy: copy --from one store --to another"
+    )
+    add_state_arguments(parser)
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="LOCATION",
+        help="copy: the store to read (default: the store --state/--state-dir/config name)",
+    )
+    parser.add_argument("--to", dest="target", metavar="LOCATION", help="copy: the store to fill")
+    parser.add_argument(
+        "--merge", action="store_true", help="copy: add to a target that already holds data"
+    )
     parser.add_argument("--prune-days", type=int, help="forget seen articles older than N days")
     parser.add_argument(
         "--dead-letters",
@@ -26,8 +49,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if args.action == "copy":
+        return copy(args)
     config = load_config(args.config)
-    store = open_store(resolve_state_dir(args.state_dir, config))
+    store = open_store(resolve_state(config, args.state, args.state_dir))
     report = {"path": store.location, **store.counts()}
     if args.prune_days is not None:
         from wirewatch.transforms.stories import StoryIndex
@@ -55,4 +80,23 @@ def run(args) -> int:
         print(
             f"dead letter {letter['at']} {letter['stage']} {letter['source']}: {letter['reason']}"
         )
+    return 0
+
+
+def copy(args) -> int:
+    """Copy every table from --from into --to; prints the rows each table gained."""
+    if not args.target:
+        raise WirewatchError([Problem(file="state copy", message="--to LOCATION is required")])
+    source_location = args.source or resolve_state(
+        load_config(args.config), args.state, args.state_dir
+    )
+    with open_store(source_location) as source, open_store(args.target) as target:
+        copied = copy_store(source, target, merge=args.merge)
+        names = source.location, target.location
+    if args.json:
+        print(json.dumps({"from": names[0], "to": names[1], "copied": copied}))
+        return 0
+    print(f"copied {names[0]} -> {names[1]}")
+    for table, rows in copied.items():
+        print(f"  {table}: {rows} rows")
     return 0

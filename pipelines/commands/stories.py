@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from wirewatch.pipelines.state import resolve_state_dir
+from wirewatch.pipelines.state import add_state_arguments, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.stories import StoryIndex, StoryMember, StorySettings, StorySummary
@@ -19,7 +19,7 @@ HELP = "list recent stories (clusters of near-duplicate articles) with their mem
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--state-dir", help="state directory (default: the config's state_dir)")
+    add_state_arguments(parser)
     parser.add_argument(
         "--limit",
         type=int,
@@ -36,7 +36,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     config = load_config(args.config)
     settings = getattr(config, "stories", None) or StorySettings()
-    store = open_store(resolve_state_dir(args.state_dir, config))
+    store = open_store(resolve_state(config, args.state, args.state_dir))
     try:
         index = StoryIndex(store, settings)
         if args.story:

@@ -28,7 +28,18 @@ TABLES: dict[str, tuple[str, ...]] = {
         "ttl_minutes",
     ),
     "seen": ("key", "seen_at"),
-    "alerts": ("key", "sink", "status", "attempts", "error", "payload", "updated_at", "group_key"),
+    "alerts": (
+        "key",
+        "sink",
+        "status",
+        "attempts",
+        "error",
+        "payload",
+        "updated_at",
+        "group_key",
+        "lease_owner",  # a claim in flight stays its sender's until its lease ends
+        "lease_until",
+    ),
     "story_alerts": ("story_id", "rule_id", "sink", "alert_key", "ts"),
     "groups": ("group_key", "sink", "state", "due_at"),
     "dead_letters": ("stage", "source", "reason", "record", "at"),
@@ -68,7 +79,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 TIMES: dict[str, frozenset[str]] = {
     "feeds": frozenset({"next_due", "updated_at"}),
     "seen": frozenset({"seen_at"}),
-    "alerts": frozenset({"updated_at"}),
+    "alerts": frozenset({"updated_at", "lease_until"}),
     "groups": frozenset({"due_at"}),
     "dead_letters": frozenset({"at"}),
 }

@@ -16,6 +16,10 @@ Contract notes a backend must keep (tests/state/test_contract.py checks them on 
   `lock_stories()`, which must make that read-then-write exclusive across all writers of the
   store (SQLite's write lock already does; a shared database needs a lock of its own).
 - Times in the story methods are unix seconds (floats); everything else takes aware datetimes.
+- Leases (alert claims, feed leases, digest claims) end at a time the store computes from its
+  own clock (or the `now` passed in), so the expiry is decided by one clock per store; a lease
+  that ran out is taken over, never waited for. A lease is what lets several workers share one
+  store: the holder of a live lease does the work, a dead holder's work comes back after it.
 
 No SQL here, no Beam: the models are plain data.
 """
@@ -28,6 +32,7 @@ from typing import Iterable, NamedTuple, Protocol, Sequence, runtime_checkable
 
 from pydantic import BaseModel
 
+from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
 
@@ -43,6 +48,14 @@ class FeedState(BaseModel):
     ttl_minutes: int | None = None  # the feed's own <ttl>, a floor on its poll interval
 
 
+CLAIM_LEASE_SECONDS = 300.0
+"""How long a claim on an alert ('sending') keeps others off it. Longer than one send with all
+its retries (the default retry policy spends about 20 s on an alert during an outage: three
+retries with 1-2-4 s backoff and a request timeout each; a long Retry-After parks the sink
+instead of sleeping), so a live sender never loses its claim mid-send; short enough that the
+alert of a worker that died between claim and outcome is re-offered a few minutes later."""
+
+
 class AlertRecord(BaseModel):
     key: str
     sink: str
@@ -51,6 +64,38 @@ class AlertRecord(BaseModel):
     error: str | None
     payload: str  # Alert JSON, so a dead alert can be redelivered without the article
     updated_at: datetime
+    lease_owner: str | None = None  # who holds the claim while 'sending'
+    lease_until: datetime | None = None  # when that claim ends ('sending' only)
+
+
+class WorkerInfo(BaseModel):
+    """A worker that beat on the store (`heartbeat`), for `wirewatch state`."""
+
+    worker: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    leases: list[str] = []  # feed ids it holds a live lease on, sorted
+
+
+class StoreBusy(WirewatchError):
+    """Another process owns the store (`acquire_owner`): its pid and host, and the fix."""
+
+    label = "state store busy"
+
+    def __init__(self, location: str, pid: int | str, host: str):
+        self.pid, self.host = pid, host
+        who = f"pid {pid} on {host}"
+        super().__init__(
+            [
+                Problem(
+                    file=location,
+                    message=f"the state store is in use by another wirewatch ({who})",
+                    fix=f"stop the other wirewatch ({who}) or use another --state-dir",
+                )
+            ]
+        )
 
 
 # --- the story index's records (the index turns them into stories/model.py objects) ----------
@@ -123,7 +168,9 @@ class FeedStore(Protocol):
         ...
 
     def save_feed_state(self, state: FeedState) -> None:
-        """Upsert; a None `ttl_minutes` keeps the stored one (parse saves it separately)."""
+        """Upsert; a None `ttl_minutes` keeps the stored one (parse saves it separately).
+        Ends the feed's lease (`lease_due_feeds`): its poll is committed, its next due time
+        decides the next lease."""
         ...
 
     def save_feed_states(self, states: Iterable[FeedState]) -> None:
@@ -164,13 +211,36 @@ class LedgerStore(Protocol):
 
     def alert(self, key: str) -> AlertRecord | None: ...
 
-    def claim_alert(self, key: str, sink: str, payload: str) -> bool:
-        """Record intent to send (status 'sending'). False when the alert is 'sent' or 'held'
-        (never send it again); a 'dead' or 'sending' one is claimed again."""
+    def claim_alert(
+        self,
+        key: str,
+        sink: str,
+        payload: str,
+        *,
+        owner: str = "",
+        lease_seconds: float = CLAIM_LEASE_SECONDS,
+    ) -> bool:
+        """Claim the alert for sending: True when the caller now holds the claim, and only then
+        may it send. Granted when the key is new, 'dead' (redelivery), 'sending' under a lease
+        that ended (lease_until <= now: its sender died), or 'sending' by this same `owner`
+        (a restart of the same worker, or a retry inside one cycle). Refused when 'sent' or
+        'held' (never send it again) and when 'sending' under another owner's live lease (that
+        owner is sending it now). A granted claim sets status 'sending', the owner, and
+        lease_until = now + `lease_seconds`; the stored payload stays the first one. Check
+        and set are one atomic step in the database. `owner` "" is one anonymous owner shared
+        by every caller that names none: only a single process may rely on it."""
         ...
 
     def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
-        """Set the outcome; `attempts` adds to the stored count."""
+        """Set the outcome; `attempts` adds to the stored count. Ends the claim's lease."""
+        ...
+
+    def expired_claims(self, sink: str | None, now: datetime) -> list[AlertRecord]:
+        """Alerts left in 'sending' whose lease ended at or before `now` (their sender died
+        between claim and outcome), of `sink` (None: every sink), oldest claim first. The
+        dispatcher re-offers them every cycle, so none is silently dropped; `redeliver` lists
+        them. A 'sending' row without a lease (written before leases existed) counts as
+        expired."""
         ...
 
     def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
@@ -213,6 +283,14 @@ class GroupStore(Protocol):
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         """Keys of the sink's groups whose digest is due at `now`, earliest first."""
+        ...
+
+    def claim_due_groups(self, sink: str, now: datetime, lease_seconds: float) -> list[str]:
+        """`due_groups`, each group handed to exactly one caller: its due time (the column and
+        the saved GroupState's `due_at`) moves to now + `lease_seconds`, atomically with the
+        read, so a concurrent caller does not see it due, and a flusher that dies mid-flush
+        hands the group back when that time comes. The flusher ends the claim by saving the
+        flushed group state (`save_group`). Earliest due first."""
         ...
 
     def next_group_due(self) -> datetime | None:
@@ -284,6 +362,47 @@ class StoryStore(Protocol):
         ...
 
 
+class WorkerStore(Protocol):
+    """Several workers on one store: who runs, who polls which feed, who owns the store.
+
+    A worker is a name unique to one running process (host:pid). Feed leases keep one due
+    time of a feed from being polled twice: a worker polls only the feeds `lease_due_feeds`
+    gave it, and a lease ends when the poll commits (`save_feed_state(s)`), when the worker
+    gives it back (`release_leases`), or when it runs out (the worker died)."""
+
+    def lease_due_feeds(
+        self, feed_ids: Iterable[str], worker: str, now: datetime, lease_seconds: float
+    ) -> list[str]:
+        """Of `feed_ids`, those due at `now` (next_due unset or <= now) and not under another
+        worker's live lease (lease_until > now), leased to `worker` until now +
+        `lease_seconds`; sorted. A lease `worker` already holds is renewed; an expired one of
+        any worker is taken over. Two concurrent callers never get the same feed."""
+        ...
+
+    def release_leases(self, worker: str) -> None:
+        """End every feed lease `worker` holds (a cycle that failed: others may poll now)."""
+        ...
+
+    def heartbeat(self, worker: str, host: str, pid: int) -> None:
+        """Record that `worker` (process `pid` on `host`) is alive now; the first beat sets
+        its start time, later beats keep it."""
+        ...
+
+    def workers(self) -> list[WorkerInfo]:
+        """Every worker that beat, latest heartbeat first, each with the feeds it holds a
+        live lease on (at the store's clock)."""
+        ...
+
+    def acquire_owner(self, worker: str) -> None:
+        """Make this process the store's one delivering owner, for the store object's life
+        (released by close(), or when the process ends however it ends). Raises StoreBusy,
+        naming the holder's pid and host, when another process owns it. Only processes that
+        deliver call it (the watch loop, run --once, redeliver); helper processes of the owner
+        (Beam workers) open the store without it, so opening never takes it. A backend whose
+        stores are shared by design (PostgreSQL: leases decide) accepts every caller."""
+        ...
+
+
 class DeadLetterStore(Protocol):
     """Records that failed a stage, kept for `redeliver` and for people."""
 
@@ -298,7 +417,14 @@ class DeadLetterStore(Protocol):
 
 @runtime_checkable
 class StateStore(
-    FeedStore, SeenStore, LedgerStore, GroupStore, StoryStore, DeadLetterStore, Protocol
+    FeedStore,
+    SeenStore,
+    LedgerStore,
+    GroupStore,
+    StoryStore,
+    WorkerStore,
+    DeadLetterStore,
+    Protocol,
 ):
     """Everything that must survive a restart. Open with `open_store(location)`; cheap to open,
     so open one per DoFn in setup() and close it in teardown()."""

@@ -23,8 +23,9 @@ CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
 CREATE TABLE IF NOT EXISTS alerts (
   key TEXT PRIMARY KEY, sink TEXT NOT NULL, status TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0, error TEXT, payload TEXT NOT NULL,
-  updated_at TIMESTAMPTZ NOT NULL, group_key TEXT);
+  updated_at TIMESTAMPTZ NOT NULL, group_key TEXT, lease_owner TEXT, lease_until TIMESTAMPTZ);
 CREATE INDEX IF NOT EXISTS alerts_status_idx ON alerts (status, updated_at);
+CREATE INDEX IF NOT EXISTS alerts_claims_idx ON alerts (lease_until) WHERE status = 'sending';
 CREATE INDEX IF NOT EXISTS alerts_group_idx ON alerts (group_key, status);
 CREATE TABLE IF NOT EXISTS story_alerts (
   story_id TEXT NOT NULL, rule_id TEXT NOT NULL, sink TEXT NOT NULL, alert_key TEXT NOT NULL,

@@ -23,7 +23,17 @@ from typing import Callable, Iterable, Iterator
 
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
-from wirewatch.transforms.state.interface import AlertRecord, FeedState
+from wirewatch.transforms.state.interface import CLAIM_LEASE_SECONDS, AlertRecord, FeedState
+from wirewatch.transforms.state.rows import (
+    ALERT_COLUMNS,
+    FEED_COLUMNS,
+    alert,
+    feed,
+    feed_upsert,
+    feed_values,
+)
+from wirewatch.transforms.state.sqlite_copy import SqliteCopy
+from wirewatch.transforms.state.sqlite_leases import SqliteLeases, claimable, iso
 from wirewatch.transforms.state.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from wirewatch.transforms.state.sqlite_stories import SqliteStories
 
@@ -32,8 +42,6 @@ __all__ = ["FILENAME", "SCHEMA_VERSION", "AlertRecord", "FeedState", "SqliteStor
 FILENAME = "state.sqlite3"
 """The file a state directory holds (`--state-dir DIR` means DIR/state.sqlite3)."""
 
-_ALERT_COLUMNS = "key, sink, status, attempts, error, payload, updated_at"
-_FEED_COLUMNS = "etag, last_modified, failures, next_due, last_status, last_error, ttl_minutes"
 _CHUNK = 500  # keys per `IN (...)`: far below SQLite's limit on host parameters
 
 
@@ -52,26 +60,7 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _feed(feed_id: str, row) -> FeedState:
-    if row is None:
-        return FeedState(feed_id=feed_id)
-    return FeedState(
-        feed_id=feed_id,
-        etag=row[0],
-        last_modified=row[1],
-        failures=row[2],
-        next_due=row[3],
-        last_status=row[4],
-        last_error=row[5],
-        ttl_minutes=row[6],
-    )
-
-
-def _alert(row) -> AlertRecord:
-    return AlertRecord(**dict(zip(AlertRecord.model_fields, row)))
-
-
-class SqliteStore(SqliteStories):
+class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
     """`SqliteStore(path)` opens (and creates or migrates) the database file at `path`.
 
     Cheap to open, so open one per DoFn in setup(). One connection, shared by the threads of
@@ -140,6 +129,7 @@ class SqliteStore(SqliteStories):
 
     # --- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
+        self._release_owner()
         self._db.close()
 
     def __enter__(self) -> SqliteStore:
@@ -194,9 +184,9 @@ class SqliteStore(SqliteStories):
     # --- feeds --------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:
         row = self._db.execute(
-            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE feed_id=?", (feed_id,)
+            f"SELECT {FEED_COLUMNS} FROM feeds WHERE feed_id=?", (feed_id,)
         ).fetchone()
-        return _feed(feed_id, row)
+        return feed(feed_id, row)
 
     def feed_states(self, feed_ids: Iterable[str]) -> dict[str, FeedState]:
         ids = list(dict.fromkeys(feed_ids))
@@ -205,43 +195,21 @@ class SqliteStore(SqliteStories):
             chunk = ids[i : i + _CHUNK]
             marks = ",".join("?" * len(chunk))
             for row in self._db.execute(
-                f"SELECT feed_id, {_FEED_COLUMNS} FROM feeds WHERE feed_id IN ({marks})", chunk
+                f"SELECT feed_id, {FEED_COLUMNS} FROM feeds WHERE feed_id IN ({marks})", chunk
             ):
                 rows[row[0]] = row[1:]
-        return {feed_id: _feed(feed_id, rows.get(feed_id)) for feed_id in ids}
+        return {feed_id: feed(feed_id, rows.get(feed_id)) for feed_id in ids}
 
     def save_feed_state(self, state: FeedState) -> None:
         self.save_feed_states([state])
 
     def save_feed_states(self, states: Iterable[FeedState]) -> None:
         now = self._now()
-        rows = [
-            (
-                state.feed_id,
-                state.etag,
-                state.last_modified,
-                state.failures,
-                state.next_due.isoformat() if state.next_due else None,
-                state.last_status,
-                state.last_error,
-                now,
-                state.ttl_minutes,
-            )
-            for state in states
-        ]
+        rows = [feed_values(state, now, datetime.isoformat) for state in states]
         if not rows:
             return
         with self._write():
-            self._db.executemany(
-                "INSERT INTO feeds (feed_id, etag, last_modified, failures, next_due, last_status, "
-                "last_error, updated_at, ttl_minutes) VALUES (?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT(feed_id) DO UPDATE SET etag=excluded.etag, "
-                "last_modified=excluded.last_modified, failures=excluded.failures, "
-                "next_due=excluded.next_due, last_status=excluded.last_status, "
-                "last_error=excluded.last_error, updated_at=excluded.updated_at, "
-                "ttl_minutes=COALESCE(excluded.ttl_minutes, feeds.ttl_minutes)",
-                rows,
-            )
+            self._db.executemany(feed_upsert("?", ", lease_owner=NULL, lease_until=NULL"), rows)
 
     def save_feed_ttl(self, feed_id: str, ttl_minutes: int) -> None:
         with self._write():
@@ -287,20 +255,38 @@ class SqliteStore(SqliteStories):
 
     # --- alert ledger -------------------------------------------------------------------------
     def alert(self, key: str) -> AlertRecord | None:
-        row = self._db.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE key=?", (key,)
-        ).fetchone()
-        return _alert(row) if row else None
+        row = self._db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE key=?", (key,)).fetchone()
+        return alert(row) if row else None
 
-    def claim_alert(self, key: str, sink: str, payload: str) -> bool:
-        with self._write():
-            row = self._db.execute("SELECT status FROM alerts WHERE key=?", (key,)).fetchone()
-            if row and row[0] in ("sent", "held"):
+    def claim_alert(
+        self,
+        key: str,
+        sink: str,
+        payload: str,
+        *,
+        owner: str = "",
+        lease_seconds: float = CLAIM_LEASE_SECONDS,
+    ) -> bool:
+        now = self._clock()
+        with self._write():  # BEGIN IMMEDIATE: no other writer between the check and the set
+            row = self._db.execute(
+                "SELECT status, lease_owner, lease_until FROM alerts WHERE key=?", (key,)
+            ).fetchone()
+            if not claimable(row, owner, iso(now)):
                 return False
             self._db.execute(
-                "INSERT INTO alerts VALUES (?,?,'sending',0,NULL,?,?,NULL) ON CONFLICT(key) DO "
-                "UPDATE SET status='sending', updated_at=excluded.updated_at",
-                (key, sink, payload, self._now()),
+                "INSERT INTO alerts (key, sink, status, attempts, payload, updated_at, "
+                "lease_owner, lease_until) VALUES (?,?,'sending',0,?,?,?,?) ON CONFLICT(key) DO "
+                "UPDATE SET status='sending', updated_at=excluded.updated_at, "
+                "lease_owner=excluded.lease_owner, lease_until=excluded.lease_until",
+                (
+                    key,
+                    sink,
+                    payload,
+                    now.isoformat(),
+                    owner,
+                    iso(now + timedelta(seconds=lease_seconds)),
+                ),
             )
             return True
 
@@ -308,25 +294,25 @@ class SqliteStore(SqliteStories):
         with self._write():
             self._db.execute(
                 "UPDATE alerts SET status=?, attempts=attempts+?, error=?, "
-                "updated_at=? WHERE key=?",
+                "updated_at=?, lease_owner=NULL, lease_until=NULL WHERE key=?",
                 (status, attempts, error, self._now(), key),
             )
 
     def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
         rows = self._db.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts "
+            f"SELECT {ALERT_COLUMNS} FROM alerts "
             "WHERE status=? AND updated_at>=? ORDER BY updated_at",
             (status, since.isoformat() if since else ""),
         ).fetchall()
-        return [_alert(r) for r in rows]
+        return [alert(r) for r in rows]
 
     def held_alerts(self, group_key: str) -> list[AlertRecord]:
         rows = self._db.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts "
+            f"SELECT {ALERT_COLUMNS} FROM alerts "
             "WHERE group_key=? AND status='held' ORDER BY updated_at",
             (group_key,),
         ).fetchall()
-        return [_alert(r) for r in rows]
+        return [alert(r) for r in rows]
 
     def story_alert(self, story_id: str, rule_id: str, sink: str) -> tuple[str, str | None] | None:
         row = self._db.execute(

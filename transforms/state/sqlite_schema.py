@@ -21,19 +21,21 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
-SCHEMA_VERSION = 3  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes
+SCHEMA_VERSION = 4  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes; 4: leases, workers
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
   feed_id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL DEFAULT 0,
   next_due TEXT, last_status TEXT, last_error TEXT, updated_at TEXT NOT NULL,
-  ttl_minutes INTEGER);
+  ttl_minutes INTEGER, lease_owner TEXT, lease_until TEXT);
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
 CREATE TABLE IF NOT EXISTS alerts (
   key TEXT PRIMARY KEY, sink TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
-  error TEXT, payload TEXT NOT NULL, updated_at TEXT NOT NULL, group_key TEXT);
+  error TEXT, payload TEXT NOT NULL, updated_at TEXT NOT NULL, group_key TEXT,
+  lease_owner TEXT, lease_until TEXT);
 CREATE INDEX IF NOT EXISTS alerts_status_idx ON alerts (status, updated_at);
+CREATE INDEX IF NOT EXISTS alerts_claims_idx ON alerts (lease_until) WHERE status = 'sending';
 CREATE INDEX IF NOT EXISTS alerts_group_idx ON alerts (group_key, status);
 CREATE TABLE IF NOT EXISTS story_alerts (
   story_id TEXT NOT NULL, rule_id TEXT NOT NULL, sink TEXT NOT NULL, alert_key TEXT NOT NULL,
@@ -44,6 +46,9 @@ CREATE INDEX IF NOT EXISTS groups_due_idx ON groups (sink, due_at);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, source TEXT NOT NULL,
   reason TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS workers (
+  worker_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL,
+  started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL);
 """
 
 
@@ -52,11 +57,23 @@ def _add_column(db: sqlite3.Connection, table: str, column: str, decl: str) -> N
         db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
 
+def _add_columns(db: sqlite3.Connection, *columns: tuple[str, str, str]) -> None:
+    for table, column, decl in columns:
+        _add_column(db, table, column, decl)
+
+
 # target version -> step from the version before. Steps run inside the open transaction and
 # must be idempotent; tables and indexes that are only new come from SCHEMA (IF NOT EXISTS).
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: lambda db: _add_column(db, "alerts", "group_key", "TEXT"),
     3: lambda db: _add_column(db, "feeds", "ttl_minutes", "INTEGER"),
+    4: lambda db: _add_columns(
+        db,
+        ("alerts", "lease_owner", "TEXT"),  # a claim is a lease: who holds it, until when
+        ("alerts", "lease_until", "TEXT"),
+        ("feeds", "lease_owner", "TEXT"),  # several workers: who polls a due feed
+        ("feeds", "lease_until", "TEXT"),
+    ),
 }
 
 STORY_SCHEMA = """

@@ -1,0 +1,246 @@
+"""The StateStore lease contract, on every backend (conftest.BACKENDS): alert claims that
+expire, feed leases, digest claims, the workers listing and store ownership. Two owners or
+workers are two connections to one store, with the store's clock moved by the test."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from tests.state.conftest import T0
+from wirewatch.transforms.routing.flood import GroupState
+from wirewatch.transforms.state import FeedState
+from wirewatch.transforms.state.interface import CLAIM_LEASE_SECONDS, WorkerInfo
+
+LEASE = 60.0
+
+
+# --- alert claims are leases ------------------------------------------------------------------
+def test_a_claim_keeps_another_owner_off_until_its_lease_ends(store, connect, clock):
+    other = connect()
+    assert store.claim_alert("k", "slack", '{"v": 1}', owner="a", lease_seconds=LEASE) is True
+    record = store.alert("k")
+    assert (record.status, record.lease_owner, record.lease_until) == (
+        "sending",
+        "a",
+        T0 + timedelta(seconds=LEASE),
+    )
+    assert other.claim_alert("k", "slack", "{}", owner="b", lease_seconds=LEASE) is False
+    clock.advance(seconds=LEASE - 1)
+    assert other.claim_alert("k", "slack", "{}", owner="b", lease_seconds=LEASE) is False
+    clock.advance(seconds=1)  # lease_until <= now: ended
+    assert other.claim_alert("k", "slack", "{}", owner="b", lease_seconds=LEASE) is True
+    record = store.alert("k")
+    assert (record.lease_owner, record.lease_until, record.payload) == (
+        "b",
+        T0 + timedelta(seconds=2 * LEASE),
+        '{"v": 1}',  # the first payload stays
+    )
+    assert store.claim_alert("k", "slack", "{}", owner="a", lease_seconds=LEASE) is False
+
+
+def test_the_same_owner_claims_again_and_renews_its_lease(store, connect, clock):
+    assert store.claim_alert("k", "slack", "{}", owner="a", lease_seconds=LEASE) is True
+    clock.advance(seconds=30)
+    assert connect().claim_alert("k", "slack", "{}", owner="a", lease_seconds=LEASE) is True
+    assert store.alert("k").lease_until == T0 + timedelta(seconds=30 + LEASE)
+
+
+def test_the_default_lease_outlasts_a_send(store, clock):
+    assert CLAIM_LEASE_SECONDS >= 300
+    store.claim_alert("k", "slack", "{}", owner="a")
+    assert store.alert("k").lease_until == T0 + timedelta(seconds=CLAIM_LEASE_SECONDS)
+
+
+def test_sent_and_held_alerts_are_never_claimed_again_by_anyone(store, connect, clock):
+    store.claim_alert("sent", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.finish_alert("sent", "sent", 1)
+    store.claim_alert("held", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.save_group("g", "slack", GroupState(due_at=T0), hold_key="held")
+    clock.advance(days=1)
+    other = connect()
+    for owner in ("a", "b", ""):
+        assert other.claim_alert("sent", "slack", "{}", owner=owner) is False
+        assert other.claim_alert("held", "slack", "{}", owner=owner) is False
+
+
+def test_finishing_ends_the_lease_and_a_dead_alert_is_claimed_by_anyone(store, connect):
+    store.claim_alert("k", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.finish_alert("k", "dead", 3, "HTTP 500")
+    record = store.alert("k")
+    assert (record.status, record.lease_owner, record.lease_until) == ("dead", None, None)
+    assert connect().claim_alert("k", "slack", "{}", owner="b", lease_seconds=LEASE) is True
+    assert store.alert("k").lease_owner == "b"
+
+
+def test_expired_claims_lists_exactly_the_expired_oldest_first(store, connect, clock):
+    store.claim_alert("first", "slack", "{}", owner="a", lease_seconds=LEASE)
+    clock.advance(seconds=1)
+    store.claim_alert("hook", "hook", "{}", owner="a", lease_seconds=LEASE)
+    clock.advance(seconds=1)
+    store.claim_alert("second", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.claim_alert("long", "slack", "{}", owner="a", lease_seconds=10 * LEASE)
+    store.claim_alert("done", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.finish_alert("done", "sent", 1)
+    assert store.expired_claims("slack", T0 + timedelta(seconds=LEASE - 1)) == []
+    now = T0 + timedelta(seconds=LEASE + 2)  # first, hook and second have ended
+    assert [r.key for r in store.expired_claims("slack", now)] == ["first", "second"]
+    assert [r.key for r in store.expired_claims(None, now)] == ["first", "hook", "second"]
+    [hook] = connect().expired_claims("hook", now)
+    assert (hook.key, hook.sink, hook.status, hook.lease_owner) == ("hook", "hook", "sending", "a")
+    clock.now = now
+    assert connect().claim_alert("first", "slack", "{}", owner="b", lease_seconds=LEASE)
+    assert [r.key for r in store.expired_claims(None, now)] == ["hook", "second"]
+
+
+# --- feed leases ------------------------------------------------------------------------------
+def test_two_workers_lease_disjoint_sets_of_due_feeds(store, connect):
+    other = connect()
+    store.save_feed_states(
+        [
+            FeedState(feed_id="due", next_due=T0),
+            FeedState(feed_id="later", next_due=T0 + timedelta(minutes=5)),
+        ]
+    )
+    feeds = ["due", "later", "new1", "new2"]
+    assert store.lease_due_feeds(feeds[:3], "w1", T0, LEASE) == ["due", "new1"]
+    assert other.lease_due_feeds(feeds, "w2", T0, LEASE) == ["new2"]
+    assert other.lease_due_feeds(feeds, "w2", T0 + timedelta(seconds=1), LEASE) == ["new2"]
+    assert store.lease_due_feeds(feeds, "w1", T0 + timedelta(seconds=2), LEASE) == [
+        "due",
+        "new1",
+    ]  # its own leases are renewed, the other's are not taken
+    assert store.lease_due_feeds([], "w1", T0, LEASE) == []
+    assert store.feed_state("new1") == FeedState(feed_id="new1")  # a lease is not a poll
+
+
+def test_an_expired_feed_lease_is_taken_over(store, connect):
+    store.lease_due_feeds(["f"], "dead-worker", T0, LEASE)
+    other = connect()
+    assert other.lease_due_feeds(["f"], "w2", T0 + timedelta(seconds=LEASE - 1), LEASE) == []
+    assert other.lease_due_feeds(["f"], "w2", T0 + timedelta(seconds=LEASE), LEASE) == ["f"]
+    assert store.lease_due_feeds(["f"], "dead-worker", T0 + timedelta(seconds=LEASE), 1) == []
+
+
+def test_saving_a_feeds_state_ends_its_lease(store, connect):
+    assert store.lease_due_feeds(["a", "b"], "w1", T0, LEASE) == ["a", "b"]
+    store.save_feed_states([FeedState(feed_id="a", next_due=T0), FeedState(feed_id="b")])
+    assert connect().lease_due_feeds(["a", "b"], "w2", T0, LEASE) == ["a", "b"]
+    store.save_feed_state(FeedState(feed_id="a", next_due=T0 + timedelta(minutes=5)))
+    assert store.lease_due_feeds(["a"], "w1", T0, LEASE) == []  # free, but not due
+
+
+def test_release_leases_gives_back_only_that_workers_feeds(store, connect):
+    other = connect()
+    assert store.lease_due_feeds(["a", "b"], "w1", T0, LEASE) == ["a", "b"]
+    assert other.lease_due_feeds(["c"], "w2", T0, LEASE) == ["c"]
+    store.release_leases("w1")
+    store.release_leases("nobody")
+    assert other.lease_due_feeds(["a", "b", "c"], "w3", T0, LEASE) == ["a", "b"]
+
+
+def test_concurrent_feed_leases_never_overlap(connect):
+    feeds = [f"f{i}" for i in range(40)]
+    stores = [connect() for _ in range(4)]
+    got = run_together(stores, lambda s, i: s.lease_due_feeds(feeds, f"w{i}", T0, LEASE))
+    leased = [feed for part in got for feed in part]
+    assert sorted(leased) == sorted(feeds)  # each feed once, none lost
+
+
+# --- workers ----------------------------------------------------------------------------------
+def test_workers_lists_each_worker_with_its_live_leases(store, connect, clock):
+    assert store.workers() == []
+    store.heartbeat("h1:10", "h1", 10)
+    clock.advance(seconds=5)
+    other = connect()
+    other.heartbeat("h2:20", "h2", 20)
+    store.lease_due_feeds(["b", "a"], "h1:10", clock.now, LEASE)
+    other.lease_due_feeds(["c"], "h2:20", clock.now, 1)
+    clock.advance(seconds=10)
+    store.heartbeat("h1:10", "h1", 10)  # a later beat keeps its start
+    assert store.workers() == [
+        WorkerInfo(
+            worker="h1:10",
+            host="h1",
+            pid=10,
+            started_at=T0,
+            heartbeat_at=T0 + timedelta(seconds=15),
+            leases=["a", "b"],
+        ),
+        WorkerInfo(
+            worker="h2:20",
+            host="h2",
+            pid=20,
+            started_at=T0 + timedelta(seconds=5),
+            heartbeat_at=T0 + timedelta(seconds=5),
+            leases=[],  # its lease on c ran out
+        ),
+    ]
+    store.release_leases("h1:10")
+    assert [w.leases for w in connect().workers()] == [[], []]
+
+
+# --- digest claims ----------------------------------------------------------------------------
+def test_a_claimed_group_is_not_due_until_its_lease_ends(store, connect):
+    store.save_group("late", "slack", GroupState(due_at=T0 + timedelta(minutes=1)))
+    store.save_group("early", "slack", GroupState(due_at=T0))
+    store.save_group("hook", "hook", GroupState(due_at=T0))
+    store.save_group("future", "slack", GroupState(due_at=T0 + timedelta(hours=1)))
+    now = T0 + timedelta(minutes=1)
+    assert store.claim_due_groups("slack", now, LEASE) == ["early", "late"]
+    until = now + timedelta(seconds=LEASE)
+    assert store.group_state("early").due_at == until  # the saved state agrees
+    other = connect()
+    assert other.claim_due_groups("slack", now, LEASE) == []
+    assert other.due_groups("slack", now) == []
+    assert other.claim_due_groups("slack", until, LEASE) == ["early", "late"]  # flusher died
+    store.save_group("early", "slack", GroupState())  # a flusher that finished
+    later = until + timedelta(seconds=LEASE)
+    assert other.claim_due_groups("slack", later, LEASE) == ["late"]
+    assert other.claim_due_groups("hook", now, LEASE) == ["hook"]
+
+
+def test_concurrent_digest_claims_hand_each_group_to_one_caller(connect):
+    first = connect()
+    for i in range(30):
+        first.save_group(f"g{i:02}", "slack", GroupState(due_at=T0 + timedelta(seconds=i)))
+    stores = [first, connect(), connect()]
+    now = T0 + timedelta(minutes=1)
+    got = run_together(stores, lambda s, i: s.claim_due_groups("slack", now, LEASE))
+    claimed = [key for part in got for key in part]
+    assert sorted(claimed) == [f"g{i:02}" for i in range(30)]  # each group exactly once
+
+
+# --- ownership --------------------------------------------------------------------------------
+def test_the_owner_of_a_store_reads_and_writes_as_before(store, connect):
+    store.acquire_owner("w1")
+    store.acquire_owner("w1")  # again: still the owner
+    store.mark_seen(["a"])
+    again = connect()  # this process again, another store object: the same owner
+    again.acquire_owner("w1")
+    assert again.seen(["a"]) == {"a"}
+    store.close()
+    again.close()
+    connect().acquire_owner("w1")  # closing gave it back
+
+
+def run_together(stores, call) -> list:
+    """`call(store, i)` on every store at once (one thread each), results in store order."""
+    barrier = threading.Barrier(len(stores))
+    results: list = [None] * len(stores)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            barrier.wait(10)
+            results[i] = call(stores[i], i)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    return results

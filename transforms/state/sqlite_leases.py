@@ -1,0 +1,160 @@
+"""SqliteStore's leases: alert claims that expire, feed leases, digest claims, workers, owner.
+
+One SQLite file is written by one process at a time (BEGIN IMMEDIATE takes the file's write
+lock), so every check-and-set here is one transaction and needs nothing more to be atomic
+across threads and processes; the semantics are the PostgreSQL store's, where several workers
+really do share the store. Times are stored as UTC ISO text, so comparing them as text
+compares the instants.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Iterable
+
+from wirewatch.transforms.state.interface import AlertRecord, WorkerInfo
+from wirewatch.transforms.state.owner import OwnerLock
+from wirewatch.transforms.state.rows import ALERT_COLUMNS, alert
+
+if TYPE_CHECKING:
+    from wirewatch.transforms.state.sqlite import SqliteStore
+
+_CHUNK = 500  # ids per `IN (...)`
+
+
+def iso(moment: datetime) -> str:
+    """How the lease columns store a time: UTC ISO text, comparable as text."""
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def claimable(row, owner: str, now: str) -> bool:
+    """May `owner` claim an alert whose row holds (status, lease_owner, lease_until) at `now`?
+    (None: no row yet.) The one rule of claim_alert, in Python for SQLite."""
+    if row is None:
+        return True
+    status, holder, until = row
+    if status in ("sent", "held"):
+        return False
+    if status == "sending" and until is not None and until > now and holder != owner:
+        return False  # another owner is sending it now
+    return True
+
+
+class SqliteLeases:
+    """The lease methods of SqliteStore (which provides `_db`, `_clock`, `_write()`, `path`)."""
+
+    _owner: OwnerLock | None = None
+
+    # --- alert claims -------------------------------------------------------------------------
+    def expired_claims(self: SqliteStore, sink: str | None, now: datetime) -> list[AlertRecord]:
+        rows = self._db.execute(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE status='sending' "
+            "AND (lease_until IS NULL OR lease_until <= ?) AND (? IS NULL OR sink = ?) "
+            "ORDER BY updated_at, key",
+            (iso(now), sink, sink),
+        ).fetchall()
+        return [alert(r) for r in rows]
+
+    # --- feed leases --------------------------------------------------------------------------
+    def lease_due_feeds(
+        self: SqliteStore,
+        feed_ids: Iterable[str],
+        worker: str,
+        now: datetime,
+        lease_seconds: float,
+    ) -> list[str]:
+        ids = list(dict.fromkeys(feed_ids))
+        if not ids:
+            return []
+        at, until = iso(now), iso(now + timedelta(seconds=lease_seconds))
+        leased: list[str] = []
+        with self._write():
+            self._db.executemany(  # a feed never polled gets its row: the lease lives there
+                "INSERT OR IGNORE INTO feeds (feed_id, updated_at) VALUES (?, ?)",
+                [(feed_id, at) for feed_id in ids],
+            )
+            for i in range(0, len(ids), _CHUNK):
+                chunk = ids[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                leased += [
+                    r[0]
+                    for r in self._db.execute(
+                        f"UPDATE feeds SET lease_owner=?, lease_until=? WHERE feed_id IN ({marks}) "
+                        "AND (next_due IS NULL OR next_due <= ?) "
+                        "AND (lease_until IS NULL OR lease_until <= ? OR lease_owner = ?) "
+                        "RETURNING feed_id",
+                        (worker, until, *chunk, at, at, worker),
+                    ).fetchall()
+                ]
+        return sorted(leased)
+
+    def release_leases(self: SqliteStore, worker: str) -> None:
+        with self._write():
+            self._db.execute(
+                "UPDATE feeds SET lease_owner=NULL, lease_until=NULL WHERE lease_owner=?",
+                (worker,),
+            )
+
+    # --- digest claims ------------------------------------------------------------------------
+    def claim_due_groups(
+        self: SqliteStore, sink: str, now: datetime, lease_seconds: float
+    ) -> list[str]:
+        until = iso(now + timedelta(seconds=lease_seconds))
+        with self._write():
+            keys = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT group_key FROM groups WHERE sink=? AND due_at IS NOT NULL "
+                    "AND due_at<=? ORDER BY due_at, group_key",
+                    (sink, iso(now)),
+                )
+            ]
+            self._db.executemany(
+                "UPDATE groups SET due_at=?, state=json_set(state, '$.due_at', ?) "
+                "WHERE group_key=?",
+                [(until, until, key) for key in keys],
+            )
+        return keys
+
+    # --- workers ------------------------------------------------------------------------------
+    def heartbeat(self: SqliteStore, worker: str, host: str, pid: int) -> None:
+        at = iso(self._clock())
+        with self._write():
+            self._db.execute(
+                "INSERT INTO workers VALUES (?,?,?,?,?) ON CONFLICT(worker_id) DO UPDATE SET "
+                "host=excluded.host, pid=excluded.pid, heartbeat_at=excluded.heartbeat_at",
+                (worker, host, pid, at, at),
+            )
+
+    def workers(self: SqliteStore) -> list[WorkerInfo]:
+        leases: dict[str, list[str]] = {}
+        for owner, feed_id in self._db.execute(
+            "SELECT lease_owner, feed_id FROM feeds WHERE lease_owner IS NOT NULL "
+            "AND lease_until > ? ORDER BY feed_id",
+            (iso(self._clock()),),
+        ):
+            leases.setdefault(owner, []).append(feed_id)
+        return [
+            WorkerInfo(
+                worker=worker,
+                host=host,
+                pid=pid,
+                started_at=started,
+                heartbeat_at=beat,
+                leases=leases.get(worker, []),
+            )
+            for worker, host, pid, started, beat in self._db.execute(
+                "SELECT worker_id, host, pid, started_at, heartbeat_at FROM workers "
+                "ORDER BY heartbeat_at DESC, worker_id"
+            )
+        ]
+
+    # --- one owner per file -------------------------------------------------------------------
+    def acquire_owner(self: SqliteStore, worker: str) -> None:
+        if self._owner is None:
+            self._owner = OwnerLock(self.path, self.location)
+        self._owner.acquire(worker)
+
+    def _release_owner(self: SqliteStore) -> None:
+        if self._owner is not None:
+            self._owner.release()

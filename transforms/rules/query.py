@@ -88,21 +88,25 @@ class Not:
 
 
 @dataclass(frozen=True)
-class And:
+class _Joined:
+    """`a AND b AND c` or `a OR b OR c`: one node for a run of the same operator."""
+
     children: tuple[Node, ...]
     span: Span = _field(default=(0, 0), compare=False)
+    OP = ""  # not a field: And and Or differ only in it (and compare unequal by class)
 
     def __str__(self) -> str:
-        return " AND ".join(_wrap(c, And) for c in self.children)
+        return f" {self.OP} ".join(_wrap(c, type(self)) for c in self.children)
 
 
 @dataclass(frozen=True)
-class Or:
-    children: tuple[Node, ...]
-    span: Span = _field(default=(0, 0), compare=False)
+class And(_Joined):
+    OP = "AND"
 
-    def __str__(self) -> str:
-        return " OR ".join(_wrap(c, Or) for c in self.children)
+
+@dataclass(frozen=True)
+class Or(_Joined):
+    OP = "OR"
 
 
 Node = Term | Tag | Near | Not | And | Or

@@ -1,5 +1,10 @@
 """`wirewatch state`: what the state store holds, and pruning of old seen keys.
 
+Besides the counts and feeds it lists the workers that beat on the store (several `wirewatch
+run` on one PostgreSQL database), each with its last heartbeat and the feeds it holds a live
+lease on, and how many alert claims ran out in 'sending' (`claims_expired`: re-offered by the
+next cycle, listed by `redeliver`).
+
 `wirewatch state copy --from LOCATION --to LOCATION [--merge]` moves an installation between
 stores (SQLite to PostgreSQL, or back): every table, idempotent (a second copy adds nothing),
 refusing a target that already holds data unless --merge (transforms/state/copy.py).
@@ -8,17 +13,20 @@ refusing a target that already holds data unless --merge (transforms/state/copy.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from wirewatch.pipelines.state import add_state_arguments, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.errors import Problem, WirewatchError
+from wirewatch.transforms.model import utc_now
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.copy import copy_store
+from wirewatch.transforms.state.interface import WorkerInfo
 
 NAME = "state"
 HELP = (
-    "show the state store (feeds, seen articles, alert ledger, dead letters); --prune-days N; "
+    "show the state store (feeds, seen articles, alert ledger, dead letters, workers and "
+    "their leases); --prune-days N; "
     "`state copy --from LOCATION --to LOCATION` copies one store into another"
 )
 
@@ -65,11 +73,17 @@ def run(args) -> int:
         if args.dead_letters
         else []
     )
+    now = utc_now()
+    report["claims_expired"] = len(store.expired_claims(None, now))
+    workers = store.workers()
     store.close()
     if args.json:
-        print(json.dumps({**report, "feeds": feeds, "dead_letters": letters}))
+        listed = [w.model_dump(mode="json") for w in workers]
+        print(json.dumps({**report, "workers": listed, "feeds": feeds, "dead_letters": letters}))
         return 0
     print("\n".join(f"{k}: {v}" for k, v in report.items()))
+    for worker in workers:
+        print(worker_line(worker, now))
     for feed_id, st in feeds.items():
         print(
             f"feed {feed_id}: last {st['last_status'] or 'never polled'}, failures "
@@ -81,6 +95,16 @@ def run(args) -> int:
             f"dead letter {letter['at']} {letter['stage']} {letter['source']}: {letter['reason']}"
         )
     return 0
+
+
+def worker_line(worker: WorkerInfo, now: datetime) -> str:
+    """One worker for people: who, when it last beat (and how long ago), which feeds it holds."""
+    ago = max(0, round((now - worker.heartbeat_at).total_seconds()))
+    return (
+        f"worker {worker.worker} (pid {worker.pid} on {worker.host}): last heartbeat "
+        f"{worker.heartbeat_at.isoformat()} ({ago} s ago), started "
+        f"{worker.started_at.isoformat()}, leases: {', '.join(worker.leases) or 'none'}"
+    )
 
 
 def copy(args) -> int:

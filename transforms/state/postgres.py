@@ -22,16 +22,47 @@ import socket
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
-from wirewatch.transforms.errors import Problem, WirewatchError
+from wirewatch.transforms.errors import Problem, WirewatchError, redact_url
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
 from wirewatch.transforms.state import pg_schema
-from wirewatch.transforms.state.copy import TABLES
-from wirewatch.transforms.state.sqlite import AlertRecord, FeedState
+from wirewatch.transforms.state.copy import KEYS, TABLES
+from wirewatch.transforms.state.interface import (
+    CLAIM_LEASE_SECONDS,
+    AlertRecord,
+    FeedState,
+    StoryCluster,
+    StoryEntry,
+    StoryLink,
+    StoryMatch,
+    WorkerInfo,
+)
+from wirewatch.transforms.state.rows import (
+    ALERT_COLUMNS,
+    CLUSTER_COLUMNS,
+    ENTRY_COLUMNS,
+    FEED_COLUMNS,
+    SEP,
+    STORY_LINK_SELECT,
+    STORY_TABLES,
+    alert,
+    entry,
+    entry_values,
+    feed,
+    feed_upsert,
+    feed_values,
+    prune_story_steps,
+    split_set,
+)
 
 CONNECT_TIMEOUT = 5
+CONNECT_KWARGS = {
+    "connect_timeout": CONNECT_TIMEOUT,
+    "application_name": "wirewatch",
+    "options": "-c TimeZone=UTC",  # timestamps come back in UTC, as the SQLite store's do
+}
 _pools: dict[str, list] = {}  # url -> [pool, users]
 _pools_lock = threading.Lock()
 
@@ -45,28 +76,16 @@ class StoreUnavailable(WirewatchError):
         super().__init__([Problem(file=location, message=message, fix=fix)])
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for every message and log line."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
-
-
 def _check_reachable(url: str) -> None:
     """Connect once before a pool exists: a pool retries quietly for its whole timeout, while
     one connection fails at once with the server's own reason."""
     import psycopg
 
     try:
-        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
+        psycopg.connect(url, **CONNECT_KWARGS).close()
     except psycopg.Error as exc:
         raise StoreUnavailable(
-            redact(url),
+            redact_url(url),
             f"cannot reach the state store: {_reason(exc)}",
             "start the PostgreSQL server, or correct the URL (state: in the config, or --state)",
         ) from None
@@ -83,7 +102,7 @@ def _acquire_pool(url: str):
                 url,
                 min_size=1,
                 max_size=int(os.environ.get("WIREWATCH_PG_POOL", "4")),
-                kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "wirewatch"},
+                kwargs=CONNECT_KWARGS,
                 open=False,
                 name="wirewatch",
             )
@@ -94,7 +113,7 @@ def _acquire_pool(url: str):
                 del _pools[url]
                 pool.close()
                 raise StoreUnavailable(
-                    redact(url),
+                    redact_url(url),
                     f"cannot open a connection pool: {_reason(exc)}",
                     "check the server's max_connections and the URL",
                 ) from None
@@ -129,13 +148,20 @@ def worker_identity() -> str:
 
 
 class PostgresStore:
-    """Open with `PostgresStore(url)`; cheap after the first (the pool is per process and URL)."""
+    """Open with `PostgresStore(url)`; cheap after the first (the pool is per process and URL).
 
-    def __init__(self, url: str):
+    `clock` (default: wall time) stamps every write and decides what `prune_seen` forgets, as
+    in the SQLite store: times are parameters, never the server's now(), so tests control them.
+    A transaction holds one pooled connection per thread; methods called inside it join it.
+    """
+
+    def __init__(self, url: str, *, clock: Callable[[], datetime] = None):
         self.url = url
-        self.location = redact(url)
-        self._pool = _acquire_pool(url)
+        self.location = redact_url(url)
+        self._clock = clock or _now
+        self._pool = None
         self._local = threading.local()
+        self._pool = _acquire_pool(url)
         try:
             self._migrate()
         except BaseException:
@@ -155,16 +181,19 @@ class PostgresStore:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[PostgresStore]:
+    def transaction(self) -> Iterator[None]:
         """One atomic unit: every store call on this thread inside it uses one connection and
-        commits together (or not at all). Nested use joins the outer transaction."""
-        if getattr(self._local, "conn", None) is not None:
-            yield self
+        commits together (or not at all). Nested, it is a savepoint (psycopg's nested
+        `conn.transaction()`): an exception leaving the inner block undoes only its writes."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            with conn.transaction():
+                yield
             return
         with self._connection() as conn, conn.transaction():
             self._local.conn = conn
             try:
-                yield self
+                yield
             finally:
                 self._local.conn = None
 
@@ -172,6 +201,8 @@ class PostgresStore:
     def _connection(self):
         import psycopg
 
+        if self._pool is None:
+            raise StoreUnavailable(self.location, "the store is closed")
         try:
             with self._pool.connection(timeout=30) as conn:
                 yield conn
@@ -238,68 +269,51 @@ class PostgresStore:
 
     # --- feeds ---------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:
-        row = self._one(
-            "SELECT etag, last_modified, failures, next_due, last_status, last_error, "
-            "ttl_minutes FROM feeds WHERE feed_id=%s",
-            (feed_id,),
-        )
-        if row is None:
-            return FeedState(feed_id=feed_id)
-        return FeedState(feed_id=feed_id, **dict(zip(_FEED_FIELDS, row)))
+        row = self._one(f"SELECT {FEED_COLUMNS} FROM feeds WHERE feed_id=%s", (feed_id,))
+        return feed(feed_id, row)
+
+    def feed_states(self, feed_ids: Iterable[str]) -> dict[str, FeedState]:
+        ids = list(dict.fromkeys(feed_ids))
+        rows = {
+            row[0]: row[1:]
+            for row in self._all(
+                f"SELECT feed_id, {FEED_COLUMNS} FROM feeds WHERE feed_id = ANY(%s)", (ids,)
+            )
+        }
+        return {feed_id: feed(feed_id, rows.get(feed_id)) for feed_id in ids}
 
     def save_feed_state(self, state: FeedState) -> None:
         self.save_feed_states([state])
 
     def save_feed_states(self, states: Iterable[FeedState]) -> None:
-        rows = [
-            (
-                s.feed_id,
-                s.etag,
-                s.last_modified,
-                s.failures,
-                s.next_due,
-                s.last_status,
-                s.last_error,
-                s.ttl_minutes,
-            )
-            for s in states
-        ]
+        now = self._clock()
+        rows = [feed_values(state, now) for state in states]
         if not rows:
             return
-        with self._cursor() as cur:
-            cur.executemany(
-                "INSERT INTO feeds (feed_id, etag, last_modified, failures, next_due, "
-                "last_status, last_error, ttl_minutes, updated_at) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,now()) "
-                "ON CONFLICT (feed_id) DO UPDATE SET etag=excluded.etag, "
-                "last_modified=excluded.last_modified, failures=excluded.failures, "
-                "next_due=excluded.next_due, last_status=excluded.last_status, "
-                "last_error=excluded.last_error, updated_at=excluded.updated_at, "
-                "ttl_minutes=COALESCE(excluded.ttl_minutes, feeds.ttl_minutes), "
-                "lease_owner=NULL, lease_until=NULL",
-                rows,
-            )
+        with self._cursor() as cur:  # executemany: one pipelined round trip, the later row wins
+            cur.executemany(feed_upsert("%s", ", lease_owner=NULL, lease_until=NULL"), rows)
 
     def save_feed_ttl(self, feed_id: str, ttl_minutes: int) -> None:
         self._execute(
-            "INSERT INTO feeds (feed_id, ttl_minutes) VALUES (%s,%s) "
+            "INSERT INTO feeds (feed_id, ttl_minutes, updated_at) VALUES (%s,%s,%s) "
             "ON CONFLICT (feed_id) DO UPDATE SET ttl_minutes=excluded.ttl_minutes",
-            (feed_id, ttl_minutes),
+            (feed_id, ttl_minutes, self._clock()),
         )
 
     def lease_due_feeds(
-        self, feed_ids: list[str], worker: str, now: datetime, lease_seconds: float
+        self, feed_ids: Iterable[str], worker: str, now: datetime, lease_seconds: float
     ) -> list[str]:
-        """Of `feed_ids`, those due at `now` that no other worker holds, leased to `worker`
-        until now + lease_seconds. Rows locked by another worker's lease call are skipped, not
-        waited for; a lease ends when the cycle commits the feed's state (save_feed_states)
-        or when it expires (its worker died)."""
-        if not feed_ids:
+        """Rows locked by another worker's lease call are skipped (SKIP LOCKED), not waited
+        for. New feeds get their row first, in sorted order, so two workers inserting the
+        same feeds queue on the first one instead of deadlocking."""
+        ids = sorted(set(feed_ids))
+        if not ids:
             return []
         with self.transaction(), self._cursor() as cur:
             cur.execute(
-                "INSERT INTO feeds (feed_id) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
-                (feed_ids,),
+                "INSERT INTO feeds (feed_id, updated_at) SELECT unnest(%s::text[]), %s "
+                "ON CONFLICT DO NOTHING",
+                (ids, self._clock()),
             )
             rows = cur.execute(
                 "UPDATE feeds SET lease_owner=%(worker)s, lease_until=%(until)s "
@@ -310,35 +324,40 @@ class PostgresStore:
                 {
                     "worker": worker,
                     "until": now + timedelta(seconds=lease_seconds),
-                    "ids": feed_ids,
+                    "ids": ids,
                     "now": now,
                 },
             ).fetchall()
         return sorted(r[0] for r in rows)
 
     def release_leases(self, worker: str) -> None:
-        """Give back every lease of `worker` (a cycle that failed: others may poll at once)."""
         self._execute(
             "UPDATE feeds SET lease_owner=NULL, lease_until=NULL WHERE lease_owner=%s", (worker,)
         )
 
     def heartbeat(self, worker: str, host: str, pid: int) -> None:
         self._execute(
-            "INSERT INTO workers VALUES (%s,%s,%s,now(),now()) "
-            "ON CONFLICT (worker_id) DO UPDATE SET heartbeat_at=now()",
-            (worker, host, pid),
+            "INSERT INTO workers VALUES (%(worker)s,%(host)s,%(pid)s,%(at)s,%(at)s) "
+            "ON CONFLICT (worker_id) DO UPDATE SET host=excluded.host, pid=excluded.pid, "
+            "heartbeat_at=excluded.heartbeat_at",
+            {"worker": worker, "host": host, "pid": pid, "at": self._clock()},
         )
 
-    def workers(self) -> list[dict]:
-        """Every worker that ever beat, with its leases: for `wirewatch state`."""
+    def workers(self) -> list[WorkerInfo]:
         rows = self._all(
             "SELECT w.worker_id, w.host, w.pid, w.started_at, w.heartbeat_at, "
             "COALESCE(array_agg(f.feed_id ORDER BY f.feed_id) FILTER (WHERE f.feed_id IS NOT NULL),"
             " '{}') FROM workers w LEFT JOIN feeds f ON f.lease_owner = w.worker_id "
-            "AND f.lease_until > now() GROUP BY w.worker_id ORDER BY w.heartbeat_at DESC"
+            "AND f.lease_until > %s GROUP BY w.worker_id "
+            "ORDER BY w.heartbeat_at DESC, w.worker_id",
+            (self._clock(),),
         )
         keys = ("worker", "host", "pid", "started_at", "heartbeat_at", "leases")
-        return [dict(zip(keys, row)) for row in rows]
+        return [WorkerInfo(**dict(zip(keys, row))) for row in rows]
+
+    def acquire_owner(self, worker: str) -> None:
+        """Nothing to take: a PostgreSQL store is shared by design, and the leases (alert
+        claims, feed leases, digest claims) decide who does what."""
 
     # --- seen keys -------------------------------------------------------------------------------
     def seen(self, keys: Iterable[str]) -> set[str]:
@@ -350,58 +369,88 @@ class PostgresStore:
     def touch_seen(self, keys: Iterable[str]) -> None:
         keys = list(keys)
         if keys:
-            self._execute("UPDATE seen SET seen_at=now() WHERE key = ANY(%s)", (keys,))
+            self._execute("UPDATE seen SET seen_at=%s WHERE key = ANY(%s)", (self._clock(), keys))
 
     def mark_seen(self, keys: Iterable[str]) -> None:
         keys = list(keys)
         if keys:
             self._execute(
-                "INSERT INTO seen (key, seen_at) SELECT k, now() FROM unnest(%s::text[]) AS k "
+                "INSERT INTO seen (key, seen_at) SELECT k, %s FROM unnest(%s::text[]) AS k "
                 "ON CONFLICT (key) DO NOTHING",
-                (keys,),
+                (self._clock(), keys),
             )
 
     def prune_seen(self, older_than: timedelta) -> int:
-        return self._execute("DELETE FROM seen WHERE seen_at < %s", (_now() - older_than,))
+        return self._execute("DELETE FROM seen WHERE seen_at < %s", (self._clock() - older_than,))
 
     # --- alert ledger ----------------------------------------------------------------------------
     def alert(self, key: str) -> AlertRecord | None:
-        row = self._one(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE key=%s", (key,))
-        return _alert(row) if row else None
+        row = self._one(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE key=%s", (key,))
+        return alert(row) if row else None
 
-    def claim_alert(self, key: str, sink: str, payload: str) -> bool:
-        """True for exactly one caller per claim: the database decides, never the worker."""
+    def claim_alert(
+        self,
+        key: str,
+        sink: str,
+        payload: str,
+        *,
+        owner: str = "",
+        lease_seconds: float = CLAIM_LEASE_SECONDS,
+    ) -> bool:
+        """One statement: the conflicting row is locked, the WHERE decides on its latest
+        version, and the row comes back only to the one caller whose claim took."""
+        now = self._clock()
         row = self._one(
-            "INSERT INTO alerts (key, sink, status, attempts, payload, updated_at) "
-            "VALUES (%s,%s,'sending',0,%s,now()) ON CONFLICT (key) DO UPDATE "
-            "SET status='sending', updated_at=excluded.updated_at "
-            "WHERE alerts.status NOT IN ('sent','held') RETURNING key",
-            (key, sink, payload),
+            "INSERT INTO alerts (key, sink, status, attempts, payload, updated_at, lease_owner, "
+            "lease_until) VALUES (%(key)s, %(sink)s, 'sending', 0, %(payload)s, %(now)s, "
+            "%(owner)s, %(until)s) ON CONFLICT (key) DO UPDATE SET status='sending', "
+            "updated_at=excluded.updated_at, lease_owner=excluded.lease_owner, "
+            "lease_until=excluded.lease_until "
+            "WHERE alerts.status NOT IN ('sent', 'held') AND NOT (alerts.status = 'sending' "
+            "AND alerts.lease_until IS NOT NULL AND alerts.lease_until > %(now)s "
+            "AND alerts.lease_owner IS DISTINCT FROM %(owner)s) RETURNING key",
+            {
+                "key": key,
+                "sink": sink,
+                "payload": payload,
+                "now": now,
+                "owner": owner,
+                "until": now + timedelta(seconds=lease_seconds),
+            },
         )
         return row is not None
 
     def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
         self._execute(
-            "UPDATE alerts SET status=%s, attempts=attempts+%s, error=%s, updated_at=now() "
-            "WHERE key=%s",
-            (status, attempts, error, key),
+            "UPDATE alerts SET status=%s, attempts=attempts+%s, error=%s, updated_at=%s, "
+            "lease_owner=NULL, lease_until=NULL WHERE key=%s",
+            (status, attempts, error, self._clock(), key),
         )
+
+    def expired_claims(self, sink: str | None, now: datetime) -> list[AlertRecord]:
+        rows = self._all(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE status='sending' "
+            "AND (lease_until IS NULL OR lease_until <= %(now)s) "
+            "AND (%(sink)s::text IS NULL OR sink = %(sink)s) ORDER BY updated_at, key",
+            {"now": now, "sink": sink},
+        )
+        return [alert(r) for r in rows]
 
     def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
         rows = self._all(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE status=%s AND updated_at >= %s "
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE status=%s AND updated_at >= %s "
             "ORDER BY updated_at",
             (status, since or datetime.min.replace(tzinfo=timezone.utc)),
         )
-        return [_alert(r) for r in rows]
+        return [alert(r) for r in rows]
 
     def held_alerts(self, group_key: str) -> list[AlertRecord]:
         rows = self._all(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE group_key=%s AND status='held' "
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE group_key=%s AND status='held' "
             "ORDER BY updated_at",
             (group_key,),
         )
-        return [_alert(r) for r in rows]
+        return [alert(r) for r in rows]
 
     # --- digest groups ---------------------------------------------------------------------------
     def group_state(self, group_key: str) -> GroupState:
@@ -416,7 +465,7 @@ class PostgresStore:
         hold_key: str | None = None,
         hold_payload: str | None = None,
     ) -> None:
-        with self.transaction(), self._cursor() as cur:
+        with self._cursor() as cur:  # one transaction: the caller's, or its own
             cur.execute(
                 "INSERT INTO groups VALUES (%s,%s,%s,%s) ON CONFLICT (group_key) DO UPDATE "
                 "SET sink=excluded.sink, state=excluded.state, due_at=excluded.due_at",
@@ -424,9 +473,9 @@ class PostgresStore:
             )
             if hold_key:
                 cur.execute(
-                    "UPDATE alerts SET status='held', group_key=%s, updated_at=now(), "
+                    "UPDATE alerts SET status='held', group_key=%s, updated_at=%s, "
                     "payload=COALESCE(%s, payload) WHERE key=%s",
-                    (group_key, hold_payload, hold_key),
+                    (group_key, self._clock(), hold_payload, hold_key),
                 )
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:
@@ -438,15 +487,17 @@ class PostgresStore:
         return [r[0] for r in rows]
 
     def claim_due_groups(self, sink: str, now: datetime, lease_seconds: float) -> list[str]:
-        """Due groups of `sink`, each claimed by exactly one caller: its due time moves to
-        now + lease_seconds, so a flusher that dies mid-flush hands the group back then."""
+        """Rows another flusher is claiming are skipped (SKIP LOCKED); one it claimed a moment
+        ago is re-checked on its new version and is no longer due."""
+        until = now + timedelta(seconds=lease_seconds)
         rows = self._all(
             "WITH due AS (SELECT group_key, due_at FROM groups WHERE sink=%(sink)s "
-            "AND due_at IS NOT NULL AND due_at <= %(now)s ORDER BY due_at "
+            "AND due_at IS NOT NULL AND due_at <= %(now)s ORDER BY due_at, group_key "
             "FOR UPDATE SKIP LOCKED) "
-            "UPDATE groups g SET due_at=%(until)s FROM due WHERE g.group_key = due.group_key "
-            "RETURNING g.group_key, due.due_at",
-            {"sink": sink, "now": now, "until": now + timedelta(seconds=lease_seconds)},
+            "UPDATE groups g SET due_at=%(until)s, "
+            "state=jsonb_set(g.state::jsonb, '{due_at}', to_jsonb(%(until_text)s::text))::text "
+            "FROM due WHERE g.group_key = due.group_key RETURNING g.group_key, due.due_at",
+            {"sink": sink, "now": now, "until": until, "until_text": until.isoformat()},
         )
         return [key for key, _ in sorted(rows, key=lambda r: (r[1], r[0]))]
 
@@ -469,6 +520,124 @@ class PostgresStore:
             "INSERT INTO story_alerts VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
             (story_id, rule_id, sink, alert_key, ts),
         )
+
+    # --- the story index -------------------------------------------------------------------------
+    def prepare_stories(self) -> None:
+        """Nothing to do: the story tables are part of the migrated schema (pg_schema.py)."""
+
+    def lock_stories(self) -> None:
+        """A transaction-level advisory lock: two workers that see copies of one story in the
+        same second assign them one after the other, so only one founds it."""
+        self._execute("SELECT pg_advisory_xact_lock(%s)", (pg_schema.STORY_LOCK,))
+
+    def story_links(self, article_ids: Iterable[str]) -> dict[str, StoryLink]:
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return {}
+        rows = self._all(f"{STORY_LINK_SELECT} = ANY(%s)", (ids,))
+        return {row[0]: StoryLink(*row[1:]) for row in rows}
+
+    def story_by_url(self, url_key: str, lo: float, hi: float) -> StoryMatch | None:
+        row = self._one(
+            "SELECT article_id, story_id, published FROM stories_articles "
+            "WHERE url_key=%s AND published BETWEEN %s AND %s ORDER BY published, seq LIMIT 1",
+            (url_key, lo, hi),
+        )
+        return StoryMatch(*row) if row else None
+
+    def story_candidates(self, bands: Sequence[int], lo: float, hi: float) -> list[StoryMatch]:
+        if not bands:
+            return []
+        rows = self._all(
+            "SELECT article_id, story_id, published, full_fp, title_fp, title_words, entities "
+            "FROM stories_articles WHERE seq IN (SELECT seq FROM stories_bands "
+            "WHERE band = ANY(%s::bigint[])) AND published BETWEEN %s AND %s ORDER BY seq",
+            (list(bands), lo, hi),
+        )
+        return [StoryMatch(*row[:6], split_set(row[6])) for row in rows]
+
+    def story_markers(self, story_id: str) -> tuple[frozenset[str], float]:
+        markers: set[str] = set()
+        latest = float("-inf")
+        for marks, when in self._all(
+            "SELECT markers, published FROM stories_articles WHERE story_id=%s", (story_id,)
+        ):
+            markers.update(m for m in marks.split(SEP) if m)
+            latest = max(latest, when)
+        return frozenset(markers), latest
+
+    def found_story(self, entry: StoryEntry, bands: Sequence[int]) -> None:
+        with self._cursor() as cur:
+            # the row exists only if this article founded it, was pruned and is now
+            # re-processed while later members are still kept: count it again, reset nothing
+            cur.execute(
+                "INSERT INTO stories_clusters VALUES (%s,%s,%s,%s,%s,1,0) "
+                "ON CONFLICT (story_id) DO UPDATE SET size=stories_clusters.size+1, "
+                "first_published=LEAST(stories_clusters.first_published, "
+                "excluded.first_published)",
+                (entry.story_id, entry.article_id, entry.title, entry.published, entry.published),
+            )
+            self._insert_entry(cur, entry, bands)
+
+    def join_story(self, entry: StoryEntry, bands: Sequence[int], updated: bool) -> str:
+        with self._cursor() as cur:
+            first = cur.execute(
+                "UPDATE stories_clusters SET size=size+1, updates=updates+%s, "
+                "first_published=LEAST(first_published, %s), "
+                "last_published=GREATEST(last_published, %s) WHERE story_id=%s "
+                "RETURNING first_article_id",
+                (int(updated), entry.published, entry.published, entry.story_id),
+            ).fetchone()
+            self._insert_entry(cur, entry, bands)
+            return first[0]
+
+    @staticmethod
+    def _insert_entry(cur, e: StoryEntry, bands: Sequence[int]) -> None:
+        marks = ",".join(["%s"] * len(StoryEntry._fields))
+        seq = cur.execute(
+            f"INSERT INTO stories_articles ({ENTRY_COLUMNS}) VALUES ({marks}) RETURNING seq",
+            entry_values(e),
+        ).fetchone()[0]
+        if bands:
+            cur.execute(
+                "INSERT INTO stories_bands (band, seq) SELECT b, %s FROM unnest(%s::bigint[]) "
+                "AS b ON CONFLICT DO NOTHING",
+                (seq, list(bands)),
+            )
+
+    def prune_stories(self, index_before: float, keep_after: float) -> dict[str, int]:
+        counts = {}
+        with self._cursor() as cur:
+            for name, sql, params in prune_story_steps(index_before, keep_after):
+                rowcount = cur.execute(sql.replace("?", "%s"), params).rowcount
+                if name:
+                    counts[name] = rowcount
+        return counts
+
+    def story_members(self, story_id: str) -> list[StoryEntry]:
+        rows = self._all(
+            f"SELECT {ENTRY_COLUMNS} FROM stories_articles WHERE story_id=%s "
+            "ORDER BY published, seq",
+            (story_id,),
+        )
+        return [entry(row) for row in rows]
+
+    def story_clusters(self, limit: int, min_size: int = 1) -> list[StoryCluster]:
+        rows = self._all(
+            f"SELECT {CLUSTER_COLUMNS} FROM stories_clusters WHERE size >= %s "
+            "ORDER BY last_published DESC, story_id LIMIT %s",
+            (min_size, limit),
+        )
+        return [StoryCluster(*row) for row in rows]
+
+    def story_cluster(self, story_id: str) -> StoryCluster | None:
+        row = self._one(
+            f"SELECT {CLUSTER_COLUMNS} FROM stories_clusters WHERE story_id=%s", (story_id,)
+        )
+        return StoryCluster(*row) if row else None
+
+    def story_counts(self) -> dict[str, int]:
+        return {table: self._one(f"SELECT COUNT(*) FROM {table}")[0] for table in STORY_TABLES}
 
     # --- dead letters ----------------------------------------------------------------------------
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
@@ -514,12 +683,13 @@ class PostgresStore:
             if table == "stories_bands":
                 rows = [(band, seq_map[seq]) for band, seq in rows if seq in seq_map]
             marks = ", ".join(["%s"] * len(columns))
-            if table == "dead_letters":  # no natural key column: the record is the identity
+            key = KEYS.get(table)  # no natural primary key: this column identifies a row
+            if key:
                 sql = (
-                    f"INSERT INTO dead_letters ({', '.join(columns)}) SELECT {marks} "
-                    "WHERE NOT EXISTS (SELECT 1 FROM dead_letters WHERE record = %s)"
+                    f"INSERT INTO {table} ({', '.join(columns)}) SELECT {marks} "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {key} = %s)"
                 )
-                rows = [(*row, row[3]) for row in rows]
+                rows = [(*row, row[columns.index(key)]) for row in rows]
             else:
                 sql = (
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
@@ -544,19 +714,3 @@ class PostgresStore:
         ):
             seq_map[source_seq[article_id]] = seq
         return inserted
-
-
-_FEED_FIELDS = (
-    "etag",
-    "last_modified",
-    "failures",
-    "next_due",
-    "last_status",
-    "last_error",
-    "ttl_minutes",
-)
-_ALERT_COLUMNS = "key, sink, status, attempts, error, payload, updated_at"
-
-
-def _alert(row) -> AlertRecord:
-    return AlertRecord(**dict(zip(AlertRecord.model_fields, row)))

@@ -139,12 +139,35 @@ def test_release_leases_gives_back_only_that_workers_feeds(store, connect):
     assert other.lease_due_feeds(["a", "b", "c"], "w3", T0, LEASE) == ["a", "b"]
 
 
+def test_a_limit_leases_own_feeds_first_then_the_longest_due(store, connect):
+    store.save_feed_states(
+        [
+            FeedState(feed_id="a-recent", next_due=T0),
+            FeedState(feed_id="b-old", next_due=T0 - timedelta(hours=1)),
+            FeedState(feed_id="c-older", next_due=T0 - timedelta(hours=2)),
+        ]
+    )
+    feeds = ["a-recent", "b-old", "c-older", "d-never"]
+    assert store.lease_due_feeds(feeds, "w1", T0, LEASE, limit=0) == []
+    assert store.lease_due_feeds(feeds, "w1", T0, LEASE, limit=2) == ["c-older", "d-never"]
+    assert connect().lease_due_feeds(feeds, "w2", T0, LEASE, limit=1) == ["b-old"]
+    assert store.lease_due_feeds(feeds, "w1", T0, LEASE, limit=2) == ["c-older", "d-never"]
+    assert store.lease_due_feeds(feeds, "w1", T0, LEASE, limit=None) == [
+        "a-recent",
+        "c-older",
+        "d-never",
+    ]
+
+
 def test_concurrent_feed_leases_never_overlap(connect):
     feeds = [f"f{i}" for i in range(40)]
     stores = [connect() for _ in range(4)]
     got = run_together(stores, lambda s, i: s.lease_due_feeds(feeds, f"w{i}", T0, LEASE))
     leased = [feed for part in got for feed in part]
     assert sorted(leased) == sorted(feeds)  # each feed once, none lost
+    later = T0 + timedelta(seconds=LEASE)  # all expired: shares of 10, taken over at once
+    got = run_together(stores, lambda s, i: s.lease_due_feeds(feeds, f"v{i}", later, 1, 10))
+    assert sorted(feed for part in got for feed in part) == sorted(feeds)
 
 
 # --- workers ----------------------------------------------------------------------------------

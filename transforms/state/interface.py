@@ -371,12 +371,19 @@ class WorkerStore(Protocol):
     gives it back (`release_leases`), or when it runs out (the worker died)."""
 
     def lease_due_feeds(
-        self, feed_ids: Iterable[str], worker: str, now: datetime, lease_seconds: float
+        self,
+        feed_ids: Iterable[str],
+        worker: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int | None = None,
     ) -> list[str]:
         """Of `feed_ids`, those due at `now` (next_due unset or <= now) and not under another
         worker's live lease (lease_until > now), leased to `worker` until now +
         `lease_seconds`; sorted. A lease `worker` already holds is renewed; an expired one of
-        any worker is taken over. Two concurrent callers never get the same feed."""
+        any worker is taken over. Two concurrent callers never get the same feed. With
+        `limit`, at most that many: the worker's own leases first, then the longest due
+        (never polled first), then by id, so a worker's share of a backlog moves in order."""
         ...
 
     def release_leases(self, worker: str) -> None:

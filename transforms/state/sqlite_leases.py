@@ -62,30 +62,32 @@ class SqliteLeases:
         worker: str,
         now: datetime,
         lease_seconds: float,
+        limit: int | None = None,
     ) -> list[str]:
         ids = list(dict.fromkeys(feed_ids))
-        if not ids:
+        if not ids or limit is not None and limit <= 0:
             return []
         at, until = iso(now), iso(now + timedelta(seconds=lease_seconds))
-        leased: list[str] = []
         with self._write():
             self._db.executemany(  # a feed never polled gets its row: the lease lives there
                 "INSERT OR IGNORE INTO feeds (feed_id, updated_at) VALUES (?, ?)",
                 [(feed_id, at) for feed_id in ids],
             )
+            free = []  # (not mine, next_due or "", feed_id): the order a limit takes them in
             for i in range(0, len(ids), _CHUNK):
                 chunk = ids[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                leased += [
-                    r[0]
-                    for r in self._db.execute(
-                        f"UPDATE feeds SET lease_owner=?, lease_until=? WHERE feed_id IN ({marks}) "
-                        "AND (next_due IS NULL OR next_due <= ?) "
-                        "AND (lease_until IS NULL OR lease_until <= ? OR lease_owner = ?) "
-                        "RETURNING feed_id",
-                        (worker, until, *chunk, at, at, worker),
-                    ).fetchall()
-                ]
+                free += self._db.execute(
+                    "SELECT lease_owner IS NOT ?, COALESCE(next_due, ''), feed_id FROM feeds "
+                    f"WHERE feed_id IN ({marks}) AND (next_due IS NULL OR next_due <= ?) "
+                    "AND (lease_until IS NULL OR lease_until <= ? OR lease_owner = ?)",
+                    (worker, *chunk, at, at, worker),
+                ).fetchall()
+            leased = [row[2] for row in sorted(free)[:limit]]
+            self._db.executemany(
+                "UPDATE feeds SET lease_owner=?, lease_until=? WHERE feed_id=?",
+                [(worker, until, feed_id) for feed_id in leased],
+            )
         return sorted(leased)
 
     def release_leases(self: SqliteStore, worker: str) -> None:

@@ -14,19 +14,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from wirewatch.transforms.errors import Problem, WirewatchError
+from wirewatch.transforms.state.rows import FEED_FIELDS
 
 TABLES: dict[str, tuple[str, ...]] = {
-    "feeds": (
-        "feed_id",
-        "etag",
-        "last_modified",
-        "failures",
-        "next_due",
-        "last_status",
-        "last_error",
-        "updated_at",
-        "ttl_minutes",
-    ),
+    "feeds": ("feed_id", *FEED_FIELDS, "updated_at"),
     "seen": ("key", "seen_at"),
     "alerts": (
         "key",

@@ -57,6 +57,16 @@ def split_set(text: str) -> frozenset[str]:
     return frozenset(text.split(SEP)) if text else frozenset()
 
 
+def markers_and_latest(rows) -> tuple[frozenset[str], float]:
+    """`story_markers` from the story's (markers, published) rows."""
+    markers: set[str] = set()
+    latest = float("-inf")
+    for marks, when in rows:
+        markers.update(m for m in marks.split(SEP) if m)
+        latest = max(latest, when)
+    return frozenset(markers), latest
+
+
 def entry(row: Sequence) -> StoryEntry:
     """A StoryEntry from the ENTRY_COLUMNS of its row."""
     return StoryEntry(*row[:11], split_set(row[11]), split_set(row[12]), *row[13:])
@@ -87,3 +97,26 @@ def feed_upsert(mark: str, also: str = "") -> str:
         "last_error=excluded.last_error, updated_at=excluded.updated_at, "
         "ttl_minutes=COALESCE(excluded.ttl_minutes, feeds.ttl_minutes)" + also
     )
+
+
+def prune_story_steps(
+    index_before: float, keep_after: float
+) -> list[tuple[str | None, str, tuple]]:
+    """`prune_stories` as statements in order: (the count it reports or None, SQL with `?`
+    placeholders, parameters). Unfile (bands, features) what left the window, then forget
+    members and stories past retention. A backend with other placeholders replaces `?`."""
+    before = "indexed=1 AND published < ?"
+    return [
+        (
+            "band_entries",
+            f"DELETE FROM stories_bands WHERE seq IN (SELECT seq FROM stories_articles WHERE {before})",
+            (index_before,),
+        ),
+        (
+            None,
+            f"UPDATE stories_articles SET indexed=0, full_fp=?, title_fp=? WHERE {before}",
+            (b"", b"", index_before),
+        ),
+        ("articles", "DELETE FROM stories_articles WHERE published < ?", (keep_after,)),
+        ("stories", "DELETE FROM stories_clusters WHERE last_published < ?", (keep_after,)),
+    ]

@@ -9,13 +9,15 @@ band entries that follow.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterator
 
 from wirewatch.transforms.state.copy import KEYS, TABLES, TIMES
+
+if TYPE_CHECKING:  # the store this mixin is part of, for type checkers only
+    from wirewatch.transforms.state.sqlite import SqliteStore as _Store
+else:
+    _Store = object
 
 
 def _from_text(value: str | None) -> datetime | None:
@@ -43,17 +45,8 @@ def _convert(table: str, rows, convert) -> list[tuple]:
     return out
 
 
-class SqliteCopy:
+class SqliteCopy(_Store):
     """dump_rows / load_rows / is_empty of SqliteStore (which provides `_db` and `_write()`)."""
-
-    _db: sqlite3.Connection
-    _lock: threading.RLock
-
-    if TYPE_CHECKING:
-
-        def _write(self) -> AbstractContextManager[None]: ...
-
-        def prepare_stories(self) -> None: ...
 
     def is_empty(self) -> bool:
         self.prepare_stories()

@@ -19,11 +19,12 @@ from wirewatch.transforms.state.interface import StoryCluster, StoryEntry, Story
 from wirewatch.transforms.state.rows import (
     CLUSTER_COLUMNS,
     ENTRY_COLUMNS,
-    SEP,
     STORY_LINK_SELECT,
     STORY_TABLES,
     entry,
     entry_values,
+    markers_and_latest,
+    prune_story_steps,
     split_set,
 )
 from wirewatch.transforms.state.sqlite_schema import STORY_SCHEMA
@@ -99,14 +100,11 @@ class SqliteStories:
         ]
 
     def story_markers(self, story_id: str) -> tuple[frozenset[str], float]:
-        markers: set[str] = set()
-        latest = float("-inf")
-        for marks, when in self._db.execute(
-            "SELECT markers, published FROM stories_articles WHERE story_id=?", (story_id,)
-        ):
-            markers.update(m for m in marks.split(SEP) if m)
-            latest = max(latest, when)
-        return frozenset(markers), latest
+        return markers_and_latest(
+            self._db.execute(
+                "SELECT markers, published FROM stories_articles WHERE story_id=?", (story_id,)
+            )
+        )
 
     def found_story(self, entry: StoryEntry, bands: Sequence[int]) -> None:
         with self._write():
@@ -145,25 +143,13 @@ class SqliteStories:
 
     # --- pruning ------------------------------------------------------------------------------
     def prune_stories(self, index_before: float, keep_after: float) -> dict[str, int]:
+        counts = {}
         with self._write():
-            db = self._db
-            bands = db.execute(
-                "DELETE FROM stories_bands WHERE seq IN (SELECT seq FROM "
-                "stories_articles WHERE indexed=1 AND published < ?)",
-                (index_before,),
-            ).rowcount
-            db.execute(
-                "UPDATE stories_articles SET indexed=0, full_fp=x'', title_fp=x'' "
-                "WHERE indexed=1 AND published < ?",
-                (index_before,),
-            )
-            articles = db.execute(
-                "DELETE FROM stories_articles WHERE published < ?", (keep_after,)
-            ).rowcount
-            stories = db.execute(
-                "DELETE FROM stories_clusters WHERE last_published < ?", (keep_after,)
-            ).rowcount
-        return {"band_entries": bands, "articles": articles, "stories": stories}
+            for name, sql, params in prune_story_steps(index_before, keep_after):
+                rowcount = self._db.execute(sql, params).rowcount
+                if name:
+                    counts[name] = rowcount
+        return counts
 
     # --- reading ------------------------------------------------------------------------------
     def story_members(self, story_id: str) -> list[StoryEntry]:

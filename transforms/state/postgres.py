@@ -44,7 +44,6 @@ from wirewatch.transforms.state.rows import (
     CLUSTER_COLUMNS,
     ENTRY_COLUMNS,
     FEED_COLUMNS,
-    SEP,
     STORY_LINK_SELECT,
     STORY_TABLES,
     alert,
@@ -53,6 +52,7 @@ from wirewatch.transforms.state.rows import (
     feed,
     feed_upsert,
     feed_values,
+    markers_and_latest,
     prune_story_steps,
     split_set,
 )
@@ -301,13 +301,18 @@ class PostgresStore:
         )
 
     def lease_due_feeds(
-        self, feed_ids: Iterable[str], worker: str, now: datetime, lease_seconds: float
+        self,
+        feed_ids: Iterable[str],
+        worker: str,
+        now: datetime,
+        lease_seconds: float,
+        limit: int | None = None,
     ) -> list[str]:
         """Rows locked by another worker's lease call are skipped (SKIP LOCKED), not waited
         for. New feeds get their row first, in sorted order, so two workers inserting the
         same feeds queue on the first one instead of deadlocking."""
         ids = sorted(set(feed_ids))
-        if not ids:
+        if not ids or limit is not None and limit <= 0:
             return []
         with self.transaction(), self._cursor() as cur:
             cur.execute(
@@ -320,12 +325,15 @@ class PostgresStore:
                 "WHERE feed_id IN (SELECT feed_id FROM feeds WHERE feed_id = ANY(%(ids)s) "
                 "AND (next_due IS NULL OR next_due <= %(now)s) "
                 "AND (lease_until IS NULL OR lease_until <= %(now)s OR lease_owner = %(worker)s) "
-                "ORDER BY feed_id FOR UPDATE SKIP LOCKED) RETURNING feed_id",
+                "ORDER BY lease_owner IS NOT DISTINCT FROM %(worker)s DESC, "
+                "next_due NULLS FIRST, feed_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+                "RETURNING feed_id",
                 {
                     "worker": worker,
                     "until": now + timedelta(seconds=lease_seconds),
                     "ids": ids,
                     "now": now,
+                    "limit": limit,
                 },
             ).fetchall()
         return sorted(r[0] for r in rows)
@@ -557,14 +565,11 @@ class PostgresStore:
         return [StoryMatch(*row[:6], split_set(row[6])) for row in rows]
 
     def story_markers(self, story_id: str) -> tuple[frozenset[str], float]:
-        markers: set[str] = set()
-        latest = float("-inf")
-        for marks, when in self._all(
-            "SELECT markers, published FROM stories_articles WHERE story_id=%s", (story_id,)
-        ):
-            markers.update(m for m in marks.split(SEP) if m)
-            latest = max(latest, when)
-        return frozenset(markers), latest
+        return markers_and_latest(
+            self._all(
+                "SELECT markers, published FROM stories_articles WHERE story_id=%s", (story_id,)
+            )
+        )
 
     def found_story(self, entry: StoryEntry, bands: Sequence[int]) -> None:
         with self._cursor() as cur:

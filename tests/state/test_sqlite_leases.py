@@ -168,3 +168,16 @@ def test_the_lock_file_names_the_holder_and_is_private(tmp_path, first):
     assert path.name == f"{FILENAME}.lock"
     assert f'"pid": {first.pid}' in path.read_text()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_taking_ownership_ends_the_leases_of_every_other_name(tmp_path):
+    clock = Clock()
+    with open_store(tmp_path, clock=clock) as before:  # a process that died holding leases
+        before.claim_alert("theirs", "slack", "{}", owner="old", lease_seconds=600)
+        before.claim_alert("mine", "slack", "{}", owner="new", lease_seconds=600)
+        before.lease_due_feeds(["f", "g"], "old", T0, 600)
+    with open_store(tmp_path, clock=clock) as store:
+        store.acquire_owner("new")
+        assert [r.key for r in store.expired_claims(None, T0)] == ["theirs"]  # at once
+        assert store.alert("mine").lease_until == T0 + timedelta(seconds=600)
+        assert store.lease_due_feeds(["f", "g"], "new", T0, 60) == ["f", "g"]

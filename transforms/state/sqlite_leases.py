@@ -97,6 +97,19 @@ class SqliteLeases:
                 (worker,),
             )
 
+    def renew_leases(self: SqliteStore, worker: str, until: datetime) -> None:
+        now, later = iso(self._clock()), iso(until)
+        with self._write():
+            self._db.execute(
+                "UPDATE feeds SET lease_until=? WHERE lease_owner=? AND lease_until > ?",
+                (later, worker, now),
+            )
+            self._db.execute(
+                "UPDATE alerts SET lease_until=? WHERE status='sending' AND lease_owner=? "
+                "AND lease_until > ?",
+                (later, worker, now),
+            )
+
     # --- digest claims ------------------------------------------------------------------------
     def claim_due_groups(
         self: SqliteStore, sink: str, now: datetime, lease_seconds: float
@@ -153,9 +166,24 @@ class SqliteLeases:
 
     # --- one owner per file -------------------------------------------------------------------
     def acquire_owner(self: SqliteStore, worker: str) -> None:
+        """Take the file's owner lock; then every lease another name holds belongs to a
+        process that is gone (the lock proves no other one runs), so those leases end now:
+        its claims are re-offered and its feeds polled at once, not after lease_seconds."""
         if self._owner is None:
             self._owner = OwnerLock(self.path, self.location)
         self._owner.acquire(worker)
+        now = iso(self._clock())
+        with self._write():
+            self._db.execute(
+                "UPDATE alerts SET lease_until=? WHERE status='sending' AND lease_until > ? "
+                "AND lease_owner IS NOT ?",
+                (now, now, worker),
+            )
+            self._db.execute(
+                "UPDATE feeds SET lease_owner=NULL, lease_until=NULL "
+                "WHERE lease_owner IS NOT NULL AND lease_owner IS NOT ?",
+                (worker,),
+            )
 
     def _release_owner(self: SqliteStore) -> None:
         if self._owner is not None:

@@ -27,11 +27,13 @@ _MAIN_ONLY = (
     "include",
     "fetch",
     "state_dir",
+    "state",
     "dead_letters",
     "silences",
     "stories",
     "tagging",
     "seen_retention_days",
+    "lease_seconds",
 )
 
 
@@ -161,6 +163,8 @@ def _merge(main: Path, fragments: list[ConfigFragment]) -> Config:
         merged["sinks"].update(f.sinks)
     if head.state_dir:
         merged["state_dir"] = str((main.parent / head.state_dir).resolve())
+    if head.state and head.state.startswith("sqlite:///"):  # a relative file: beside the config
+        merged["state"] = "sqlite:///" + str((main.parent / head.state[10:]).resolve())
     if head.dead_letters:
         merged["dead_letters"] = str((main.parent / head.dead_letters).resolve())
     return Config.model_construct(source=str(main), **merged)

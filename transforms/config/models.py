@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
+from wirewatch.transforms.errors import redact_url
 from wirewatch.transforms.rules.schema import RuleConfig
 from wirewatch.transforms.stories.settings import StorySettings
 from wirewatch.transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
@@ -253,6 +254,15 @@ class ConfigFragment(_Strict):
     sinks: dict[str, Sink] = Field(default_factory=dict)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     state_dir: EnvStr | None = None
+    state: EnvStr | None = Field(
+        default=None,
+        repr=False,  # may hold a password: config.redacted() shows it without
+        description=(
+            "the state store's URL: sqlite:///PATH or postgresql://USER@HOST:PORT/DB (write "
+            "${ENV} to keep a password out of the file; it is never printed). Overrides "
+            "state_dir; --state and --state-dir override both"
+        ),
+    )
     dead_letters: str | None = Field(default=None, description="JSONL file for dead letters")
     silences: list[Silence] = Field(default_factory=list)
     seen_retention_days: float = Field(
@@ -262,6 +272,16 @@ class ConfigFragment(_Strict):
     )
     stories: StorySettings = Field(default_factory=StorySettings)
     tagging: TaggingSettings = Field(default_factory=TaggingSettings)
+    lease_seconds: float = Field(
+        default=120,
+        ge=5,
+        le=86400,
+        description=(
+            "workers sharing a state store: how long a worker holds the feeds it polls; a "
+            "worker that dies loses them after this long and the others take over. Must "
+            "exceed the longest cycle"
+        ),
+    )
 
 
 class Config(ConfigFragment):
@@ -281,7 +301,10 @@ class Config(ConfigFragment):
                 return [scrub(v) for v in value]
             return value
 
-        return scrub(self.model_dump(by_alias=True, exclude={"source"}))
+        dump = scrub(self.model_dump(by_alias=True, exclude={"source"}))
+        if dump.get("state"):
+            dump["state"] = redact_url(dump["state"])
+        return dump
 
     def sinks_for(self, rule: RuleConfig) -> list[str]:
         """The sinks a rule's matches reach: its own list, else the routes that select it."""

@@ -9,6 +9,13 @@ Per-cycle cost: building and translating the cycle graph costs more than running
 small machine). On the in-process engine the driver builds each distinct graph once (one per
 set of due feeds) and re-runs its translated form (`CycleRunner`).
 
+Several workers: every tick, the driver leases the feeds that are due from the state store
+(`lease_due_feeds`, for `lease_seconds`) and polls only those, so two workers on one shared
+store never poll a feed for the same due time; committing a feed's state ends its lease, a
+failed cycle gives its leases back, and a worker that died loses them when they expire. Each
+tick also writes a heartbeat (`wirewatch state` lists the workers). On an embedded SQLite store
+the driver first takes the store's owner lock: a second process on it exits 2.
+
 Signals: the first SIGINT/SIGTERM lets the current cycle finish (or, if a signal killed its
 workers, abandons it: nothing of it is committed, see CommitCycle) and exits 0; a second one
 aborts at once.
@@ -16,39 +23,75 @@ aborts at once.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import signal
+import socket
 import sys
 import threading
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 from wirewatch.pipelines.logs import quiet_beam_logging
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
-from wirewatch.transforms.state import StateStore, open_store
+from wirewatch.transforms.state import StateStore, StoreUnavailable, open_store
 
 MAX_SLEEP = 5.0
+MAX_FEEDS_PER_CYCLE = 50
 PRUNE_EVERY = 3600.0  # seconds between prunes
 FAILED_CYCLE_BACKOFF = (1.0, 60.0)  # first and longest wait after a cycle that raised
 GRAPH_CACHE_SIZE = 32
 
 
 def feeds_due(feeds: list[FeedConfig], store: StateStore, now: datetime) -> list[FeedConfig]:
-    due = []
-    for feed in feeds:
-        next_due = store.feed_state(feed.id).next_due
-        if next_due is None or next_due <= now:
-            due.append(feed)
-    return due
+    states = store.feed_states([f.id for f in feeds])
+    return [f for f in feeds if states[f.id].next_due is None or states[f.id].next_due <= now]
+
+
+def lease_feeds(
+    feeds: list[FeedConfig], store: StateStore, worker: str, now: datetime, seconds: float
+) -> list[FeedConfig]:
+    """The due feeds this worker polls in this cycle: its share of them (the due feeds split
+    over the live workers, at most MAX_FEEDS_PER_CYCLE), among those no other worker holds.
+    Sharing, rather than leasing everything due, is what lets a second worker help with a
+    backlog; the cap also commits a large backlog in steps."""
+    due = feeds_due(feeds, store, now)
+    if not due:
+        return []
+    live = sum(1 for w in store.workers() if (now - w.heartbeat_at).total_seconds() < seconds)
+    share = min(MAX_FEEDS_PER_CYCLE, -(-len(due) // max(1, live)))
+    leased = set(store.lease_due_feeds([f.id for f in due], worker, now, seconds, limit=share))
+    return [f for f in due if f.id in leased]
+
+
+def worker_name() -> str:
+    """host:pid: unique among live workers, and what `wirewatch state` shows."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextlib.contextmanager
+def owning(location: str) -> Iterator[StateStore]:
+    """The store, opened and owned by this process for the block (an embedded store has one
+    owner at a time: a second process gets StoreBusy, exit 2). The worker name goes into the
+    environment, so this process's Beam workers claim alerts under it."""
+    worker = os.environ.setdefault("WIREWATCH_WORKER", worker_name())
+    store = open_store(location)
+    try:
+        store.acquire_owner(worker)
+        yield store
+    finally:
+        store.close()
 
 
 def seconds_until_next(feeds: list[FeedConfig], store: StateStore, now: datetime) -> float:
     """Until the next feed (or held digest) is due; 0 if some feed was never polled."""
-    times = [store.feed_state(f.id).next_due for f in feeds]
+    states = store.feed_states([f.id for f in feeds])
+    times = [states[f.id].next_due for f in feeds]
     if any(t is None for t in times):
         return 0.0
     group_due = store.next_group_due()
@@ -200,60 +243,114 @@ def watch(
     feeds = [f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds]
     stop = StopFlag()
     stop.install()
-    store = open_store(state_dir)
-    runner = runner_factory(config, state_dir, beam_args)
+    failures = 0
+    while True:
+        try:
+            with owning(state_dir) as store:
+                runner = runner_factory(config, state_dir, beam_args)
+                return _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines)
+        except StoreUnavailable as exc:  # unreachable at start: wait for it, like a failed cycle
+            failures += 1
+            wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
+            print(
+                f"{clock.now():%Y-%m-%dT%H:%M:%SZ} {exc}; retrying in {wait:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            clock.wait(stop.event, wait)
+            if stop.event.is_set():
+                return 0
+
+
+def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int:
+    """Until stopped: lease what is due, run a cycle over it, back off after a failure."""
+    worker = os.environ["WIREWATCH_WORKER"]
     done, failures, last_prune = 0, 0, float("-inf")
-    try:
-        while not stop.event.is_set() and (cycles is None or done < cycles):
+    while not stop.event.is_set() and (cycles is None or done < cycles):
+        now, started = clock.now(), False
+        try:
             if clock.monotonic() - last_prune >= PRUNE_EVERY:
                 store.prune_seen(timedelta(days=config.seen_retention_days))
                 last_prune = clock.monotonic()
-            now = clock.now()
-            due = feeds_due(feeds, store, now)
+            store.heartbeat(worker, socket.gethostname(), os.getpid())
+            due = lease_feeds(feeds, store, worker, now, config.lease_seconds)
             if not due and not group_due(store, now):
                 wait = seconds_until_next(feeds, store, clock.now())
                 clock.wait(stop.event, min(MAX_SLEEP, max(0.05, wait)))
                 continue
-            done += 1
-            try:
+            done, started = done + 1, True
+            with keeping_leases(store, worker, config.lease_seconds):
                 summary = runner.run(due)
-            except Exception as exc:  # noqa: BLE001  (the cycle's commit did not happen)
-                if stop.event.is_set():
-                    print(
-                        f"wirewatch: cycle {done} abandoned ({type(exc).__name__}); the next "
-                        f"start redoes what it did not commit",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    return 0
-                failures += 1
-                wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
+        except Exception as exc:  # noqa: BLE001  (the cycle's commit did not happen)
+            _give_back(store, worker)
+            if stop.event.is_set():
                 print(
-                    f"{now:%Y-%m-%dT%H:%M:%SZ} cycle {done} failed: {_last_line(exc)}; "
-                    f"retrying in {wait:.0f} s",
+                    f"wirewatch: cycle {done} abandoned ({type(exc).__name__}); the next "
+                    f"start redoes what it did not commit",
                     file=sys.stderr,
                     flush=True,
                 )
-                if cycles is None or done < cycles:
-                    clock.wait(stop.event, wait)
-                continue
-            failures = 0
-            log_cycle(done, now, len(due), summary)
-            if json_lines:
-                print(
-                    json.dumps(
-                        {
-                            "cycle": done,
-                            "at": now.isoformat(),
-                            "feeds_polled": len(due),
-                            **summary.model_dump(),
-                        }
-                    ),
-                    flush=True,
-                )
-        return 1 if failures and not stop.event.is_set() else 0
+                return 0
+            done += 0 if started else 1  # the store failed while planning: a cycle too
+            failures += 1
+            wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
+            print(
+                f"{now:%Y-%m-%dT%H:%M:%SZ} cycle {done} failed: {_last_line(exc)}; "
+                f"retrying in {wait:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            if cycles is None or done < cycles:
+                clock.wait(stop.event, wait)
+            continue
+        failures = 0
+        log_cycle(done, now, len(due), summary)
+        if json_lines:
+            print(
+                json.dumps(
+                    {
+                        "cycle": done,
+                        "at": now.isoformat(),
+                        "feeds_polled": len(due),
+                        **summary.model_dump(),
+                    }
+                ),
+                flush=True,
+            )
+    return 1 if failures and not stop.event.is_set() else 0
+
+
+@contextlib.contextmanager
+def keeping_leases(store: StateStore, worker: str, seconds: float) -> Iterator[None]:
+    """While a cycle runs, renew this worker's leases (feeds, alert claims) and heartbeat
+    every third of a lease, so a slow cycle never loses its feeds to another worker; a worker
+    that dies stops renewing, and its leases end `seconds` later."""
+    finished = threading.Event()
+
+    def renew() -> None:
+        while not finished.wait(seconds / 3):
+            try:
+                store.renew_leases(worker, datetime.now(timezone.utc) + timedelta(seconds=seconds))
+                store.heartbeat(worker, socket.gethostname(), os.getpid())
+            except Exception:  # noqa: BLE001  (the store is down: the cycle fails on its own)
+                pass
+
+    thread = threading.Thread(target=renew, name="wirewatch-leases", daemon=True)
+    thread.start()
+    try:
+        yield
     finally:
-        store.close()
+        finished.set()
+        thread.join()
+
+
+def _give_back(store: StateStore, worker: str) -> None:
+    """A failed cycle's feeds are due again at once, for any worker (best effort: when the
+    store itself failed, the leases simply expire)."""
+    try:
+        store.release_leases(worker)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def _last_line(exc: Exception) -> str:

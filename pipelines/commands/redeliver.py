@@ -1,26 +1,27 @@
 """`wirewatch redeliver`: resend dead-lettered alerts, each exactly once.
 
-Dead alerts keep their full payload in the state store's ledger, so they can be resent after the
-feed item is long gone. Each goes through the same ledger claim as a first delivery: an alert
+Also resent: alerts whose claim expired in 'sending' (the process that claimed them died before
+recording an outcome). Dead alerts keep their full payload in the state store's ledger, so they
+can be resent after the feed item is long gone. Each goes through the same ledger claim as a first delivery: an alert
 that another process already resent is not sent again.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
-from wirewatch.pipelines.state import resolve_state_dir
+from wirewatch.pipelines.state import add_state_arguments, resolve_state
+from wirewatch.pipelines.watch import owning
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.model import Alert
-from wirewatch.transforms.state import open_store
 
 NAME = "redeliver"
 HELP = "resend dead-lettered alerts (exit 1 if some still fail)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--state-dir")
+    add_state_arguments(parser)
     parser.add_argument(
         "--since",
         type=datetime.fromisoformat,
@@ -31,13 +32,20 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    config = load_config(args.config)
+    with owning(resolve_state(config, args.state, args.state_dir)) as store:
+        return _redeliver(args, config, store)
+
+
+def _redeliver(args, config, store) -> int:
     from wirewatch.transforms.sinks.dispatch import Dispatcher
     from wirewatch.transforms.sinks.registry import build_sink
 
-    config = load_config(args.config)
-    store = open_store(resolve_state_dir(args.state_dir, config))
     dispatcher = Dispatcher(config, store, lambda name: build_sink(name, config.sinks[name]))
-    records = [r for r in store.alerts("dead", args.since) if not args.sink or r.sink == args.sink]
+    stuck = store.expired_claims(None, datetime.now(timezone.utc))  # their sender died
+    records = [
+        r for r in store.alerts("dead", args.since) + stuck if not args.sink or r.sink == args.sink
+    ]
     results = {"sent": 0, "already_sent": 0, "dead": 0, "unknown_sink": 0}
     for record in records:
         alert = Alert.model_validate_json(record.payload)
@@ -53,7 +61,6 @@ def run(args) -> int:
         if outcome.status == "dead":
             print(f"still failing {record.key}: {outcome.dead_letter.reason}")
     dispatcher.close()
-    store.close()
     if not args.dry_run:
         print(
             json.dumps(results)

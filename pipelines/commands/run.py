@@ -7,8 +7,8 @@ import sys
 from datetime import datetime, timezone
 
 from wirewatch.pipelines.logs import quiet_beam_logging
-from wirewatch.pipelines.state import resolve_state_dir
-from wirewatch.pipelines.watch import watch
+from wirewatch.pipelines.state import add_state_arguments, resolve_state
+from wirewatch.pipelines.watch import owning, watch
 from wirewatch.transforms.config import Config, load_config
 
 NAME = "run"
@@ -26,9 +26,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--once", action="store_true", help="run one cycle over every feed, then exit"
     )
-    parser.add_argument(
-        "--state-dir", help="state directory (default: config state_dir, else the user state dir)"
-    )
+    add_state_arguments(parser)
     parser.add_argument(
         "--interval",
         type=float,
@@ -49,12 +47,12 @@ def preflight(config: Config) -> None:
 
 def run(args) -> int:
     config = load_config(args.config)
-    state_dir = resolve_state_dir(args.state_dir, config)
+    location = resolve_state(config, args.state, args.state_dir)
     preflight(config)
     if not args.once:
         return watch(
             config,
-            state_dir,
+            location,
             args.beam_args,
             interval=args.interval,
             cycles=args.cycles,
@@ -64,19 +62,20 @@ def run(args) -> int:
     from wirewatch.pipelines.cycle import dead_letter_path, run_cycle
 
     started_at = datetime.now(timezone.utc)
-    summary = run_cycle(config, config.feeds, state_dir, args.beam_args)
+    with owning(location):
+        summary = run_cycle(config, config.feeds, location, args.beam_args)
     if args.json:
         print(json.dumps(summary.model_dump()))
     else:
         print(summary.render(), file=sys.stderr)
-        print_dead_letters(state_dir, started_at, dead_letter_path(config, state_dir))
+        print_dead_letters(location, started_at, dead_letter_path(config, location))
     return 1 if summary.get("dead_letters") else 0
 
 
-def print_dead_letters(state_dir: str, since: datetime, path: str) -> None:
+def print_dead_letters(location: str, since: datetime, path: str) -> None:
     from wirewatch.transforms.state import open_store
 
-    with open_store(state_dir) as store:
+    with open_store(location) as store:
         letters = [d for d in store.dead_letters(limit=200) if d.at >= since]
     for letter in reversed(letters):
         print(f"    - {letter.stage} {letter.source}: {letter.reason}", file=sys.stderr)

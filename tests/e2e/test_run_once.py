@@ -84,12 +84,13 @@ def world(tmp_path, monkeypatch):
         yield feeds, slack, config, tmp_path
 
 
-def run_once(config, state_dir, *beam_args):
-    return main(
-        ["run", "--once", "--config", str(config), "--state-dir", str(state_dir), *beam_args]
-    )
+def run_once(config, state, *beam_args):
+    """`state`: a directory (--state-dir) or a store URL (--state)."""
+    where = ["--state", state] if isinstance(state, str) else ["--state-dir", str(state)]
+    return main(["run", "--once", "--config", str(config), *where, *beam_args])
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize(
     "beam_args",
     [
@@ -98,9 +99,10 @@ def run_once(config, state_dir, *beam_args):
     ],
     ids=["in_process", "two_processes"],
 )
-def test_one_cycle_delivers_exactly_the_expected_alerts(world, beam_args):
+def test_one_cycle_delivers_exactly_the_expected_alerts(world, beam_args, backend, request):
     feeds, slack, config, tmp = world
-    assert run_once(config, tmp / "state", *beam_args) == 1  # 1: the broken feed was dead-lettered
+    state = request.getfixturevalue("pg_url") if backend == "postgresql" else tmp / "state"
+    assert run_once(config, state, *beam_args) == 1  # 1: the broken feed was dead-lettered
 
     by_channel = sorted((m.get("channel", "webhook"), m["text"]) for m in slack.received)
     assert by_channel == [
@@ -127,7 +129,7 @@ def test_one_cycle_delivers_exactly_the_expected_alerts(world, beam_args):
     assert "Sign in" in dead["raw"] or "<!DOCTYPE html>" in dead["raw"]
 
     # A second cycle: everything was seen, nothing is sent again; the broken feed still fails.
-    assert run_once(config, tmp / "state", *beam_args) == 1
+    assert run_once(config, state, *beam_args) == 1
     assert len(slack.received) == 3
 
 

@@ -107,7 +107,7 @@ class Watch:
     """`wirewatch run` (watch mode) in its own process group. A reader thread copies its output
     to the log file and wakes whoever waits for a line, so tests wait on output, not on time."""
 
-    def __init__(self, config: Path, state: Path, log: Path, env: dict, beam_args):
+    def __init__(self, config: Path, state: Path | str, log: Path, env: dict, beam_args):
         self.log = log
         self.handle = open(log, "ab")
         self.lines: list[str] = []
@@ -121,8 +121,7 @@ class Watch:
                 "run",
                 "--config",
                 str(config),
-                "--state-dir",
-                str(state),
+                *(["--state-dir", str(state)] if isinstance(state, Path) else ["--state", state]),
                 "--interval",
                 "1",
                 *beam_args,

@@ -23,7 +23,8 @@ from wirewatch.transforms.state.beam import StoreDoFn
 
 
 class _DeliverSinkDoFn(StoreDoFn):
-    """All of one sink's new alerts in order, then the sink's held groups that are due."""
+    """All of one sink's new alerts in order, then its alerts whose claim expired (a worker
+    died mid-send), then the sink's held groups that are due."""
 
     def __init__(self, config: Config, state_dir: str):
         super().__init__(state_dir)
@@ -59,6 +60,7 @@ class _DeliverSinkDoFn(StoreDoFn):
             key=lambda a: (a.match.article.article.published, a.key),
         )
         outcomes = [self.dispatcher.offer(alert) for alert in ordered]
+        outcomes += self.dispatcher.reoffer_expired(name)
         outcomes += self.dispatcher.flush_due(name)
         for outcome in outcomes:
             self.by_status[outcome.status].inc()

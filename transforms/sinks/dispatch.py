@@ -3,13 +3,21 @@
 Order for each alert: claim in the ledger (skip if already sent or held) → flood control decides
 (send now, or hold in its group for a digest) → send (the sink retries) → record sent, or dead
 with the reason. Held alerts are durable in the ledger; `flush_due` sends each due group as one
-message. The one window left: a crash after the sink accepted a message and before 'sent' is
-written leaves the alert 'sending'; the next cycle sends it again (at-least-once in that window
-of a few milliseconds, never silently lost).
+message.
+
+Several workers (processes or hosts) share one ledger, so a claim is a lease: while one worker
+holds an alert in 'sending', no other sends it; a worker that dies mid-send leaves the claim to
+expire, and the next cycle on any worker re-offers it from its stored payload
+(`reoffer_expired`), so it is never silently dropped. Due digests are claimed the same way, one
+flusher per group. The one window left: a crash after the sink accepted a message and before
+'sent' is written sends that alert again after the lease (at-least-once in that window of a
+few milliseconds, never lost).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 from typing import Callable, Literal
 
@@ -37,7 +45,9 @@ class Outcome(BaseModel):
 
 
 class Dispatcher:
-    """One per worker: the store, the sinks (built on first use) and an injectable clock."""
+    """One per worker: the store, the sinks (built on first use) and an injectable clock.
+    `owner` names this worker in the ledger's claims: the driver's name (WIREWATCH_WORKER,
+    which its Beam worker processes inherit), else this process's host:pid."""
 
     def __init__(
         self,
@@ -45,8 +55,12 @@ class Dispatcher:
         store: StateStore,
         build_sink: Callable[[str], Sink],
         clock: Callable[[], datetime] = utc_now,
+        owner: str | None = None,
     ):
         self.config, self.store, self.clock = config, store, clock
+        self.owner = (
+            owner or os.environ.get("WIREWATCH_WORKER") or f"{socket.gethostname()}:{os.getpid()}"
+        )
         self._build, self.sinks = build_sink, {}
 
     def sink(self, name: str) -> Sink:
@@ -58,10 +72,35 @@ class Dispatcher:
         for sink in self.sinks.values():
             sink.close()
 
+    def _claim(self, alert: Alert) -> bool:
+        """The ledger's claim, leased for the config's lease_seconds (longer than any send)."""
+        return self.store.claim_alert(
+            alert.key,
+            alert.sink,
+            alert.model_dump_json(),
+            owner=self.owner,
+            lease_seconds=self.config.lease_seconds,
+        )
+
     def offer(self, alert: Alert) -> Outcome:
-        """A new alert: send it now, hold it for a digest, or skip it if it already went out."""
-        if not self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json()):
+        """A new alert: send it now, hold it for a digest, or skip it if it already went out
+        (or another worker holds its claim: that worker sends it, or its claim expires and is
+        re-offered)."""
+        if not self._claim(alert):
             return _outcome(alert, "already_sent")
+        return self._deliver_claimed(alert)
+
+    def reoffer_expired(self, sink_name: str) -> list[Outcome]:
+        """Alerts of this sink whose claim expired in 'sending' (their worker died between
+        claim and outcome): claimed again, here, and delivered as a new offer would be."""
+        outcomes = []
+        for record in self.store.expired_claims(sink_name, self.clock()):
+            alert = Alert.model_validate_json(record.payload)
+            if self._claim(alert):
+                outcomes.append(self._deliver_claimed(alert))
+        return outcomes
+
+    def _deliver_claimed(self, alert: Alert) -> Outcome:
         route = (
             self.config.routes[alert.route] if 0 <= alert.route < len(self.config.routes) else None
         )
@@ -107,7 +146,7 @@ class Dispatcher:
         """Send every group of this sink whose hold ended: one message (a digest if several)."""
         outcomes: list[Outcome] = []
         now = self.clock()
-        for key in self.store.due_groups(sink_name, now):
+        for key in self.store.claim_due_groups(sink_name, now, self.config.lease_seconds):
             alerts = [Alert.model_validate_json(r.payload) for r in self.store.held_alerts(key)]
             if alerts:
                 outcomes += self._send(alerts, _send_held)
@@ -116,7 +155,7 @@ class Dispatcher:
 
     def redeliver(self, alert: Alert) -> Outcome:
         """A dead alert, resent on its own (no flood control: a person asked for it)."""
-        if not self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json()):
+        if not self._claim(alert):
             return _outcome(alert, "already_sent")
         return self._send([alert], _send_one)[0]
 

@@ -79,6 +79,16 @@ class WorkerInfo(BaseModel):
     leases: list[str] = []  # feed ids it holds a live lease on, sorted
 
 
+class StoreUnavailable(WirewatchError):
+    """The store cannot be reached, or was lost mid-use; the message says which and the fix.
+    One-shot commands exit 2 with it; the watch loop retries with backoff."""
+
+    label = "state store error"
+
+    def __init__(self, location: str, message: str, fix: str = ""):
+        super().__init__([Problem(file=location, message=message, fix=fix)])
+
+
 class StoreBusy(WirewatchError):
     """Another process owns the store (`acquire_owner`): its pid and host, and the fix."""
 
@@ -388,6 +398,12 @@ class WorkerStore(Protocol):
 
     def release_leases(self, worker: str) -> None:
         """End every feed lease `worker` holds (a cycle that failed: others may poll now)."""
+        ...
+
+    def renew_leases(self, worker: str, until: datetime) -> None:
+        """Extend every live lease `worker` holds (feeds, and alert claims in 'sending') to
+        `until`: a worker that is alive keeps what it is working on however long a cycle
+        takes; only a dead worker's leases run out."""
         ...
 
     def heartbeat(self, worker: str, host: str, pid: int) -> None:

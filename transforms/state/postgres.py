@@ -20,11 +20,12 @@ import json
 import os
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator, Sequence
 
-from wirewatch.transforms.errors import Problem, WirewatchError, redact_url
+from wirewatch.transforms.errors import redact_url
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
 from wirewatch.transforms.state import pg_schema
@@ -33,6 +34,7 @@ from wirewatch.transforms.state.interface import (
     CLAIM_LEASE_SECONDS,
     AlertRecord,
     FeedState,
+    StoreUnavailable,
     StoryCluster,
     StoryEntry,
     StoryLink,
@@ -58,6 +60,7 @@ from wirewatch.transforms.state.rows import (
 )
 
 CONNECT_TIMEOUT = 5
+RECONNECT_FOR = 20.0  # seconds a statement outside a transaction retries a dropped connection
 CONNECT_KWARGS = {
     "connect_timeout": CONNECT_TIMEOUT,
     "application_name": "wirewatch",
@@ -65,15 +68,6 @@ CONNECT_KWARGS = {
 }
 _pools: dict[str, list] = {}  # url -> [pool, users]
 _pools_lock = threading.Lock()
-
-
-class StoreUnavailable(WirewatchError):
-    """The database cannot be reached or refused us; the message says which and the fix."""
-
-    label = "state store error"
-
-    def __init__(self, location: str, message: str, fix: str = ""):
-        super().__init__([Problem(file=location, message=message, fix=fix)])
 
 
 def _check_reachable(url: str) -> None:
@@ -204,7 +198,7 @@ class PostgresStore:
         if self._pool is None:
             raise StoreUnavailable(self.location, "the store is closed")
         try:
-            with self._pool.connection(timeout=30) as conn:
+            with self._pool.connection(timeout=CONNECT_TIMEOUT + 5) as conn:
                 yield conn
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(
@@ -224,17 +218,35 @@ class PostgresStore:
         with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield cur
 
+    def _statement(self, run):
+        """One statement. Outside a transaction it survives a dropped connection (a server
+        restart, a failover): it is retried on a fresh connection for up to RECONNECT_FOR
+        seconds. That matters most right after a send, where failing to record 'sent' would
+        send the alert again. Every single-statement method is safe to repeat (upserts,
+        ON CONFLICT, a claim the same owner wins again). Inside a transaction the caller's
+        block fails instead, and with it the cycle, which is redone."""
+        if getattr(self._local, "conn", None) is not None:
+            with self._cursor() as cur:
+                return run(cur)
+        deadline, pause = time.monotonic() + RECONNECT_FOR, 0.1
+        while True:
+            try:
+                with self._cursor() as cur:
+                    return run(cur)
+            except StoreUnavailable:
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
     def _one(self, sql: str, params=()):
-        with self._cursor() as cur:
-            return cur.execute(sql, params).fetchone()
+        return self._statement(lambda cur: cur.execute(sql, params).fetchone())
 
     def _all(self, sql: str, params=()) -> list:
-        with self._cursor() as cur:
-            return cur.execute(sql, params).fetchall()
+        return self._statement(lambda cur: cur.execute(sql, params).fetchall())
 
     def _execute(self, sql: str, params=()) -> int:
-        with self._cursor() as cur:
-            return cur.execute(sql, params).rowcount
+        return self._statement(lambda cur: cur.execute(sql, params).rowcount)
 
     def _migrate(self) -> None:
         version = self.schema_version()
@@ -342,6 +354,20 @@ class PostgresStore:
         self._execute(
             "UPDATE feeds SET lease_owner=NULL, lease_until=NULL WHERE lease_owner=%s", (worker,)
         )
+
+    def renew_leases(self, worker: str, until: datetime) -> None:
+        params = {"worker": worker, "until": until, "now": self._clock()}
+        with self.transaction(), self._cursor() as cur:
+            cur.execute(
+                "UPDATE feeds SET lease_until=%(until)s WHERE lease_owner=%(worker)s "
+                "AND lease_until > %(now)s",
+                params,
+            )
+            cur.execute(
+                "UPDATE alerts SET lease_until=%(until)s WHERE status='sending' "
+                "AND lease_owner=%(worker)s AND lease_until > %(now)s",
+                params,
+            )
 
     def heartbeat(self, worker: str, host: str, pid: int) -> None:
         self._execute(

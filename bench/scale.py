@@ -1,0 +1,221 @@
+"""Scale-out: a backlog drained by 1, 2 and 4 workers on PostgreSQL and by 1 on SQLite.
+
+A loopback feed server serves --feeds feeds of --items items each (a backlog of feeds x items
+articles, every headline distinct, about a quarter matching the rule). Each scenario starts N
+`wirewatch run` worker processes on a fresh store (a new PostgreSQL database on a throwaway
+server, or a new SQLite directory) and measures the time from start until every feed's state
+is committed (the backlog drained), the articles per second, and the workers' CPU time. Then
+one worker runs idle cycles (every item already seen) and the median idle-cycle time is
+reported per backend. Everything runs in the same invocation, so the ratios compare like
+with like; each scenario is repeated --repeat times and the median reported.
+
+    python bench/scale.py [--feeds 200] [--items 50] [--workers 1 2 4] [--repeat 3]
+
+Targets (issue 13): 2 PostgreSQL workers drain at least 1.6x faster than 1 on a 2-core machine;
+an idle cycle on PostgreSQL within 1.5x of SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.loopback import FeedServer  # noqa: E402
+from tests.pgserver import start_server  # noqa: E402
+from wirewatch.transforms.state import open_store  # noqa: E402
+
+CONFIG = """
+feeds:
+{feeds}
+rules:
+  - {{id: quake, query: 'earthquake'}}
+routes:
+  - {{sinks: [file], max_alerts: 1000000}}
+sinks:
+  file: {{type: jsonl, path: "{alerts}"}}
+dead_letters: "{dead}"
+lease_seconds: 120
+"""
+
+
+def build_feeds(server: FeedServer, feeds: int, items: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    now = format_datetime(datetime.now(timezone.utc), usegmt=True)
+    letters = "bcdfghjklmnpqrstvwz"
+    for i in range(feeds):
+        entries = []
+        for k in range(items):
+            words = " ".join("".join(rng.choices(letters, k=7)) for _ in range(8))
+            lead = "Earthquake" if rng.random() < 0.25 else "Report"
+            entries.append(
+                f"<item><title>{lead} {words}</title><link>https://example.org/{i}/{k}</link>"
+                f"<guid>f{i}-{k}</guid><description>{words} {words[::-1]}</description>"
+                f"<pubDate>{now}</pubDate></item>"
+            )
+        body = (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title>'
+            f"<link>https://example.org/{i}</link>{''.join(entries)}</channel></rss>"
+        ).encode()
+        server.feeds[f"/f{i}.xml"] = (200, {"Content-Type": "application/rss+xml"}, body)
+
+
+def write_config(folder: Path, server: FeedServer, feeds: int) -> Path:
+    lines = "\n".join(
+        f'  - {{id: f{i}, url: "{server.url(f"/f{i}.xml")}", interval: 3600}}' for i in range(feeds)
+    )
+    path = folder / "wirewatch.yaml"
+    path.write_text(
+        CONFIG.format(feeds=lines, alerts=folder / "alerts.jsonl", dead=folder / "dead.jsonl")
+    )
+    return path
+
+
+def start_workers(n: int, config: Path, state: str, folder: Path, extra=()) -> list:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = []
+    for k in range(n):
+        log = open(folder / f"worker{k}.log", "ab")
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "wirewatch.pipelines.cli",
+                    "run",
+                    "--config",
+                    str(config),
+                    "--state",
+                    state,
+                    *extra,
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+    return procs
+
+
+def stop_workers(procs: list) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def drained(state: str, feed_ids: list[str]) -> bool:
+    with open_store(state) as store:
+        states = store.feed_states(feed_ids)
+    return all(s.last_status is not None for s in states.values())
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def drain(n: int, state: str, config: Path, folder: Path, feed_ids: list[str]) -> dict:
+    cpu0, start = children_cpu(), time.monotonic()
+    procs = start_workers(n, config, state, folder)
+    try:
+        while not drained(state, feed_ids):
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit(f"a worker exited early; see {folder}/worker*.log")
+            time.sleep(0.25)
+        seconds = time.monotonic() - start
+    finally:
+        stop_workers(procs)
+    return {"seconds": seconds, "cpu": children_cpu() - cpu0}
+
+
+def idle_cycles(state: str, config: Path, folder: Path, cycles: int = 8) -> list[float]:
+    """One worker, every feed due every second, nothing new: each cycle's seconds."""
+    procs = start_workers(
+        1, config, state, folder, ("--interval", "1", "--cycles", str(cycles), "--json")
+    )
+    procs[0].wait(600)
+    times = []
+    for line in (folder / "worker0.log").read_text().splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            if row.get("cycle") and not row["counters"].get("articles_new"):
+                times.append(row["seconds"])
+    return times[2:]  # the first cycles build and cache the graphs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    feed_ids = [f"f{i}" for i in range(args.feeds)]
+    backlog = args.feeds * args.items
+    pg = start_server()
+    results: dict[str, list[dict]] = {}
+    idle: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+    try:
+        with FeedServer() as server, tempfile.TemporaryDirectory() as tmp:
+            build_feeds(server, args.feeds, args.items)
+            config = write_config(Path(tmp), server, args.feeds)
+            scenarios = [("sqlite", 1)] + [("postgresql", n) for n in args.workers]
+            for run in range(args.repeat):
+                for backend, n in scenarios:
+                    folder = Path(tmp) / f"{backend}-{n}-{run}"
+                    folder.mkdir()
+                    if backend == "sqlite":
+                        state = f"sqlite:///{folder / 'state.sqlite3'}"
+                    else:
+                        state = pg.create_database(f"scale_{n}_{run}")
+                    result = drain(n, state, config, folder, feed_ids)
+                    results.setdefault(f"{backend} x{n}", []).append(result)
+                    print(
+                        f"  run {run + 1}: {backend} x{n}: {result['seconds']:.1f} s wall, "
+                        f"{result['cpu']:.1f} s CPU",
+                        flush=True,
+                    )
+                    if n == 1:
+                        idle[backend] += idle_cycles(state, config, folder)
+    finally:
+        pg.destroy()
+    base = statistics.median(r["seconds"] for r in results["postgresql x1"])
+    print(f"\nbacklog: {backlog} articles in {args.feeds} feeds; median of {args.repeat} runs")
+    print(f"{'scenario':<16}{'drain s':>9}{'articles/s':>12}{'CPU s':>8}{'speed-up':>10}")
+    for name, rows in results.items():
+        seconds = statistics.median(r["seconds"] for r in rows)
+        cpu = statistics.median(r["cpu"] for r in rows)
+        print(
+            f"{name:<16}{seconds:>9.1f}{backlog / seconds:>12.0f}{cpu:>8.1f}{base / seconds:>9.2f}x"
+        )
+    sq, pq = statistics.median(idle["sqlite"]), statistics.median(idle["postgresql"])
+    print(
+        f"\nidle cycle (every item seen), median: SQLite {sq:.2f} s, PostgreSQL {pq:.2f} s "
+        f"({pq / sq:.2f}x)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""renew_leases, on every backend: a live worker keeps its feeds and claims however long its
+cycle runs; a dead worker's leases still run out; nobody else's lease moves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.state.conftest import T0
+
+LEASE = 60.0
+
+
+def test_renewing_keeps_a_live_workers_feeds_and_claims(store, connect, clock):
+    other = connect()
+    assert store.lease_due_feeds(["f", "g"], "w1", T0, LEASE) == ["f", "g"]
+    assert store.claim_alert("k", "slack", "{}", owner="w1", lease_seconds=LEASE) is True
+    assert other.lease_due_feeds(["h"], "w2", T0, LEASE) == ["h"]
+    clock.advance(seconds=LEASE - 1)
+    store.renew_leases("w1", clock.now + timedelta(seconds=LEASE))
+    later = T0 + timedelta(seconds=LEASE + 5)
+    clock.now = later
+    assert other.lease_due_feeds(["f", "g"], "w2", later, LEASE) == []  # still w1's
+    assert other.claim_alert("k", "slack", "{}", owner="w2", lease_seconds=LEASE) is False
+    assert other.lease_due_feeds(["h"], "w3", later, LEASE) == ["h"]  # w2's was not renewed
+
+
+def test_an_ended_lease_is_not_revived_by_renewing(store, connect, clock):
+    assert store.lease_due_feeds(["f"], "w1", T0, LEASE) == ["f"]
+    store.claim_alert("k", "slack", "{}", owner="w1", lease_seconds=LEASE)
+    clock.advance(seconds=LEASE + 1)
+    store.renew_leases("w1", clock.now + timedelta(seconds=LEASE))
+    assert connect().lease_due_feeds(["f"], "w2", clock.now, LEASE) == ["f"]
+    assert [r.key for r in store.expired_claims("slack", clock.now)] == ["k"]

@@ -179,3 +179,26 @@ def test_repeat_interval_spaces_out_the_digests_of_a_group_that_keeps_overflowin
         ("digest", "rule:quake", ["a1", "a2"]),
         ("digest", "rule:quake", ["b0", "b1"]),
     ]
+
+
+def test_an_alert_held_by_another_worker_during_a_flush_goes_out_next_cycle(tmp_path):
+    """Worker A flushes a digest; while its message is on the wire, worker B holds a new alert
+    in the same group. B's alert must not be stranded with no due time."""
+    config = Config(routes=[RouteConfig(sinks=["s"], group_wait=30)])
+    clock = Clock()
+    b_sink = Recorder()
+    b = Dispatcher(config, open_store(tmp_path), lambda name: b_sink, clock, owner="b")
+
+    class HoldsDuringSend(Recorder):
+        def send(self, a):
+            super().send(a)
+            assert b.offer(routed("late")).status == "held"  # B, mid-flush
+
+    a_sink = HoldsDuringSend()
+    a = Dispatcher(config, open_store(tmp_path), lambda name: a_sink, clock, owner="a")
+    assert a.offer(routed("first")).status == "held"
+    clock.now = T0 + timedelta(seconds=30)
+    assert [o.status for o in a.flush_due("s")] == ["sent"]
+    assert a_sink.messages == [("single", "first")]
+    assert [o.status for o in b.flush_due("s")] == ["sent"]  # the next cycle, any worker
+    assert b_sink.messages == [("single", "late")]

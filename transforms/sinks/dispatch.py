@@ -150,7 +150,10 @@ class Dispatcher:
             alerts = [Alert.model_validate_json(r.payload) for r in self.store.held_alerts(key)]
             if alerts:
                 outcomes += self._send(alerts, _send_held)
-            self.store.save_group(key, sink_name, after_flush(GroupState(), now))
+            flushed = after_flush(GroupState(), now)
+            if self.store.held_alerts(key):  # another worker held one here while we flushed
+                flushed = flushed.model_copy(update={"due_at": now})  # it goes out next cycle
+            self.store.save_group(key, sink_name, flushed)
         return outcomes
 
     def redeliver(self, alert: Alert) -> Outcome:

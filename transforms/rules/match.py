@@ -142,37 +142,34 @@ def _passes(value: float, op: str | None, threshold: float | None) -> bool:
 
 
 @dataclass(frozen=True)
-class TopicNode(_ByEval):
+class _TagNode(_ByEval):
+    """The article carries one of `ids` (of the kind FIELD names), its value past the threshold
+    when the query gave one; `ArticleView.tag_values` holds each tag's value and evidence."""
+
+    ids: frozenset[str]
+    op: str | None = None
+    threshold: float | None = None
+    FIELD = ""  # not a dataclass field (subclasses set only this): the tag kind and evidence field
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        out = [
+            (self.FIELD, tag, -1, -1, detail)
+            for tag, value, detail in view.tag_values[self.FIELD]
+            if tag in self.ids and _passes(value, self.op, self.threshold)
+        ]
+        return out or None
+
+
+class TopicNode(_TagNode):
     """The article has one of `ids` (a topic and its descendants), scored past the threshold."""
 
-    ids: frozenset[str]
-    op: str | None = None
-    threshold: float | None = None
-
-    def eval(self, view: ArticleView) -> list[Evidence] | None:
-        out = [
-            ("topic", tid, -1, -1, f"{score:.2f}")
-            for tid, score in view.topics.items()
-            if tid in self.ids and _passes(score, self.op, self.threshold)
-        ]
-        return out or None
+    FIELD = "topic"
 
 
-@dataclass(frozen=True)
-class EntityNode(_ByEval):
+class EntityNode(_TagNode):
     """The article names one of `ids`, with at least/most the threshold's mention count."""
 
-    ids: frozenset[str]
-    op: str | None = None
-    threshold: float | None = None
-
-    def eval(self, view: ArticleView) -> list[Evidence] | None:
-        out = [
-            ("entity", e.id, -1, -1, e.name)
-            for e in view.entities
-            if e.id in self.ids and _passes(e.count, self.op, self.threshold)
-        ]
-        return out or None
+    FIELD = "entity"
 
 
 @dataclass(frozen=True)

@@ -93,18 +93,16 @@ class _Joined:
 
     children: tuple[Node, ...]
     span: Span = _field(default=(0, 0), compare=False)
-    OP = ""  # not a field: And and Or differ only in it (and compare unequal by class)
+    OP = ""  # not a field: And and Or set only this (they add no field, so no decorator)
 
     def __str__(self) -> str:
         return f" {self.OP} ".join(_wrap(c, type(self)) for c in self.children)
 
 
-@dataclass(frozen=True)
 class And(_Joined):
     OP = "AND"
 
 
-@dataclass(frozen=True)
 class Or(_Joined):
     OP = "OR"
 

@@ -149,6 +149,11 @@ class ArticleView:
         for topic in tagged.topics:
             self.topics[topic.id] = max(topic.score, self.topics.get(topic.id, topic.score))
         self.entities: tuple[EntityTag, ...] = tagged.entities
+        # per tag kind: (id, the value a threshold compares, the detail its evidence shows)
+        self.tag_values: dict[str, tuple[tuple[str, float, str], ...]] = {
+            "topic": tuple((tid, score, f"{score:.2f}") for tid, score in self.topics.items()),
+            "entity": tuple((e.id, e.count, e.name) for e in self.entities),
+        }
         self.feed = article.feed_id.casefold()
         self.lang = (article.language or "").casefold().replace("_", "-")
 

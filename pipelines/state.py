@@ -1,4 +1,5 @@
-"""Where the state store lives, as one location string every command and DoFn opens.
+"""Where the state store lives, as one location string every command and DoFn opens, and
+`owning(location)`: the store as the process that delivers holds it.
 
 Precedence: --state URL, then --state-dir DIR (meaning sqlite:///DIR/state.sqlite3), then the
 config's `state:` URL, then its `state_dir`, then the user state directory. A location is a
@@ -7,9 +8,14 @@ directory or a URL (transforms/state/location.py decides which backend opens it)
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 from pathlib import Path
+from typing import Iterator
 
 from wirewatch.transforms.config import Config
+from wirewatch.transforms.state import StateStore, open_store
 from wirewatch.transforms.state.location import SQLITE_PREFIX
 
 
@@ -48,3 +54,22 @@ def add_state_arguments(parser) -> None:
         help="state directory, meaning sqlite:///DIR/state.sqlite3 "
         "(default: config state_dir, else the user state dir)",
     )
+
+
+def worker_name() -> str:
+    """host:pid: unique among live workers, and what `wirewatch state` shows."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextlib.contextmanager
+def owning(location: str) -> Iterator[StateStore]:
+    """The store, opened and owned by this process for the block (an embedded store has one
+    owner at a time: a second process gets StoreBusy, exit 2). The worker name goes into the
+    environment, so this process's Beam workers claim alerts under it."""
+    worker = os.environ.setdefault("WIREWATCH_WORKER", worker_name())
+    store = open_store(location)
+    try:
+        store.acquire_owner(worker)
+        yield store
+    finally:
+        store.close()

@@ -37,9 +37,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Protocol
 
 from wirewatch.pipelines.logs import quiet_beam_logging
+from wirewatch.pipelines.state import owning
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
-from wirewatch.transforms.state import StateStore, StoreUnavailable, open_store
+from wirewatch.transforms.state import StateStore, StoreUnavailable
 
 MAX_SLEEP = 5.0
 MAX_FEEDS_PER_CYCLE = 50
@@ -67,25 +68,6 @@ def lease_feeds(
     share = min(MAX_FEEDS_PER_CYCLE, -(-len(due) // max(1, live)))
     leased = set(store.lease_due_feeds([f.id for f in due], worker, now, seconds, limit=share))
     return [f for f in due if f.id in leased]
-
-
-def worker_name() -> str:
-    """host:pid: unique among live workers, and what `wirewatch state` shows."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-@contextlib.contextmanager
-def owning(location: str) -> Iterator[StateStore]:
-    """The store, opened and owned by this process for the block (an embedded store has one
-    owner at a time: a second process gets StoreBusy, exit 2). The worker name goes into the
-    environment, so this process's Beam workers claim alerts under it."""
-    worker = os.environ.setdefault("WIREWATCH_WORKER", worker_name())
-    store = open_store(location)
-    try:
-        store.acquire_owner(worker)
-        yield store
-    finally:
-        store.close()
 
 
 def seconds_until_next(feeds: list[FeedConfig], store: StateStore, now: datetime) -> float:

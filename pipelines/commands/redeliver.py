@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from wirewatch.pipelines.state import add_state_arguments, resolve_state
-from wirewatch.pipelines.watch import owning
+from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.model import Alert
 

@@ -7,8 +7,8 @@ import sys
 from datetime import datetime, timezone
 
 from wirewatch.pipelines.logs import quiet_beam_logging
-from wirewatch.pipelines.state import add_state_arguments, resolve_state
-from wirewatch.pipelines.watch import owning, watch
+from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
+from wirewatch.pipelines.watch import watch
 from wirewatch.transforms.config import Config, load_config
 
 NAME = "run"

@@ -96,3 +96,89 @@ def test_a_huge_digest_stays_within_slack_limits_and_says_how_many_more():
     body = blocks[1]["text"]["text"]
     assert body.endswith("more") and "…and " in body
     assert "<!here>" not in json.dumps(blocks) and "&lt;!here&gt;" in body
+
+
+HIDDEN = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+HIDDEN += "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def _texts(node):
+    """Every string anywhere in a Slack payload."""
+    if isinstance(node, dict):
+        return [t for v in node.values() for t in _texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _texts(v)]
+    return [node] if isinstance(node, str) else []
+
+
+def _mrkdwn_objects(node):
+    if isinstance(node, dict):
+        own = [node] if node.get("type") == "mrkdwn" else []
+        return own + [o for v in node.values() for o in _mrkdwn_objects(v)]
+    if isinstance(node, list):
+        return [o for v in node for o in _mrkdwn_objects(v)]
+    return []
+
+
+def _spoofing_alert(**kwargs):
+    return alert(
+        title="Pay\u200d\u200dPal refund \u202eexe.doc\u202c from \u2066bank\u2069\ufeff",
+        summary="Sum\u200bmary \u202dwith\u202c \u061cmarks\u200e\u200f and \u2060joiners",
+        feed_id="wire\u200b\u202e",
+        link="https://example.org/a\u202eb",
+        **kwargs,
+    )
+
+
+def test_bidi_and_zero_width_characters_never_reach_a_slack_message():
+    from wirewatch.transforms.sinks.render import slack_digest, slack_reply
+
+    spoof = _spoofing_alert()
+    payloads = [
+        slack_message(spoof),
+        slack_reply(spoof),
+        slack_digest([spoof, _spoofing_alert(id="b")], "label\u202e\u200b"),
+    ]
+    for fallback, blocks in payloads:
+        for text in [fallback, *_texts(blocks)]:
+            assert not set(text) & set(HIDDEN), repr(text)
+    _, blocks = payloads[0]
+    assert "PayPal refund exe.doc from bank" in blocks[0]["text"]["text"]
+    assert "Summary with marks and joiners" in blocks[1]["text"]["text"]
+    assert "*wire*" in [e["text"] for e in blocks[-1]["elements"]]
+    # the link keeps its address: the override is percent-encoded, not dropped
+    assert "<https://example.org/a%E2%80%AEb|" in blocks[0]["text"]["text"]
+
+
+@pytest.mark.parametrize("char", list(HIDDEN))
+def test_each_invisible_character_is_removed(char):
+    from wirewatch.transforms.sinks.render import clean
+
+    assert clean(f"a{char}b{char}") == "ab"
+    _, blocks = slack_message(alert(title=f"x{char}y", summary=f"s{char}t"))
+    assert char not in json.dumps(blocks, ensure_ascii=False)
+
+
+def test_plain_renderings_are_clean_too():
+    from wirewatch.transforms.sinks.render import plain_digest, plain_text
+
+    spoof = _spoofing_alert()
+    for text in (plain_text(spoof), plain_digest([spoof], "d\u202e")):
+        assert not set(text) & set(HIDDEN), repr(text)
+    assert "PayPal refund exe.doc from bank" in plain_text(spoof)
+
+
+def test_every_mrkdwn_text_object_is_verbatim():
+    from wirewatch.transforms.sinks.render import slack_digest, slack_reply
+
+    one = alert(title="@channel #general https://evil.example", summary="@here says")
+    for _, blocks in (
+        slack_message(one),
+        slack_reply(one),
+        slack_digest([one, alert(id="b")], "rule:x"),
+    ):
+        objects = _mrkdwn_objects(blocks)
+        sections = [b for b in blocks if b["type"] == "section"]
+        contexts = [e for b in blocks if b["type"] == "context" for e in b["elements"]]
+        assert len(objects) == len(sections) + len(contexts) > 0
+        assert all(o["verbatim"] is True for o in objects)

@@ -1,5 +1,6 @@
 """SlackSink against a loopback server speaking Slack's webhook and Web API protocols."""
 
+import json
 import threading
 import time
 
@@ -151,3 +152,15 @@ def test_429_storm_every_alert_arrives_exactly_once(slack, monkeypatch, tmp_path
     assert sorted(m["text"].split("] ")[1] for m in slack.received) == [
         f"story {i} https://example.org/a" for i in range(4)
     ]
+
+
+def test_the_posted_payload_is_free_of_bidi_and_zero_width_and_verbatim(slack, monkeypatch):
+    webhook_sink(slack, monkeypatch).send(
+        alert(title="Talks\u202e resume\u200d", summary="a\u2066b")
+    )
+    [message] = slack.received
+    payload = json.dumps(message, ensure_ascii=False)
+    assert "\u202e" not in payload and "\u200d" not in payload and "\u2066" not in payload
+    assert "Talks resume" in message["text"]
+    texts = [message["blocks"][0]["text"], *message["blocks"][-1]["elements"]]
+    assert all(t["type"] == "mrkdwn" and t["verbatim"] is True for t in texts)

@@ -3,6 +3,12 @@
 Everything that came from a feed is untrusted: in Slack mrkdwn it is escaped (&, <, >) so a title
 cannot ping <!channel>, mention <@U123> or forge <https://evil|bank>; only http(s) URLs are ever
 linked. Slack's documented limits are respected by truncating cleanly, never by failing.
+
+Every rendering, Slack or plain, leaves through one door (`_slack_payload`, `clean`): bidi controls
+and zero-width characters are removed there, because they let a feed make a headline read
+differently from what it says (an RLO that reverses "moc.knab", a joiner hiding inside a word), and
+every mrkdwn text object is marked `verbatim`, so Slack never turns a plain @channel, #channel or
+bare URL in feed text into a mention or a link by itself.
 """
 
 from __future__ import annotations
@@ -20,6 +26,22 @@ SEVERITY_ICON = {
 }
 
 
+# Bidi embeddings/overrides/isolates, LRM/RLM/ALM, and the zero-width space/joiners/BOM.
+INVISIBLE = (
+    "\u202a\u202b\u202c\u202d\u202e"
+    "\u2066\u2067\u2068\u2069"
+    "\u200e\u200f\u061c"
+    "\u200b\u200c\u200d\u2060\ufeff"
+)
+_DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
+_ENCODE_IN_URL = {c: "".join(f"%{b:02X}" for b in chr(c).encode()) for c in _DROP_INVISIBLE}
+
+
+def clean(text: str) -> str:
+    """Feed text without the invisible characters that reorder or hide what a reader sees."""
+    return text.translate(_DROP_INVISIBLE)
+
+
 def escape(text: str) -> str:
     """Slack mrkdwn escaping: the only three characters Slack asks to escape."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -29,7 +51,28 @@ def safe_url(url: str | None) -> str | None:
     """http(s) URLs only, with the characters that would break <url|text> percent-encoded."""
     if not url or not url.lower().startswith(("http://", "https://")):
         return None
-    return url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+    url = url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+    return url.translate(_ENCODE_IN_URL)  # still the same address, but nothing left to hide
+
+
+def _slack_payload(fallback: str, blocks: list[dict]) -> tuple[str, list[dict]]:
+    """The door every Slack message leaves through: invisible characters removed from every text,
+    every mrkdwn text object `verbatim` (walks sections, contexts and any block added later)."""
+
+    def seal(node):
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                node["verbatim"] = True
+            if isinstance(node.get("text"), str):
+                node["text"] = clean(node["text"])
+            for value in node.values():
+                seal(value)
+        elif isinstance(node, list):
+            for item in node:
+                seal(item)
+
+    seal(blocks)
+    return clean(fallback), blocks
 
 
 def truncate(text: str, limit: int) -> str:
@@ -124,7 +167,7 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
     fallback = truncate(
         f"[{match.rule_id}] {article.title} {article.link or ''}".strip(), FALLBACK_TEXT_MAX
     )
-    return escape(fallback), blocks
+    return _slack_payload(escape(fallback), blocks)
 
 
 def slack_reply(alert: Alert) -> tuple[str, list[dict]]:
@@ -134,9 +177,11 @@ def slack_reply(alert: Alert) -> tuple[str, list[dict]]:
     url = safe_url(article.link)
     linked = f"<{url}|{title}>" if url else title
     text = f"Also: {escape(article.feed_id)}, {article.published:%H:%M} — {linked}"
-    return escape(f"Also: {article.feed_id} — {truncate(article.title, 200)}"), [
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}
-    ]
+    fallback = escape(f"Also: {article.feed_id} — {truncate(article.title, 200)}")
+    return _slack_payload(
+        fallback,
+        [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}],
+    )
 
 
 def plain_text(alert: Alert) -> str:
@@ -154,7 +199,7 @@ def plain_text(alert: Alert) -> str:
     if article.link:
         lines.append(f"  {article.link}")
     lines += [f"  why: {why(alert)}", f"  topics: {topics}", f"  entities: {entities}"]
-    return "\n".join(lines)
+    return clean("\n".join(lines))
 
 
 def _digest_title(alerts: list[Alert], label: str) -> str:
@@ -194,7 +239,7 @@ def slack_digest(alerts: list[Alert], label: str) -> tuple[str, list[dict]]:
             ],
         },
     ]
-    return escape(truncate(_digest_title(alerts, label), FALLBACK_TEXT_MAX)), blocks
+    return _slack_payload(escape(truncate(_digest_title(alerts, label), FALLBACK_TEXT_MAX)), blocks)
 
 
 def plain_digest(alerts: list[Alert], label: str) -> str:
@@ -205,4 +250,4 @@ def plain_digest(alerts: list[Alert], label: str) -> str:
             f"  - {article.title} ({article.feed_id}, {article.published:%Y-%m-%d %H:%M})"
             + (f" {article.link}" if article.link else "")
         )
-    return "\n".join(lines)
+    return clean("\n".join(lines))

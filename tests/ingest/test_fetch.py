@@ -7,6 +7,7 @@ import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import ip_address
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from tests.ingest.loopback import reply
 from wirewatch.transforms.config import FetchSettings
+from wirewatch.transforms.ingest.addresses import resolve_host
 from wirewatch.transforms.ingest.fetch import USER_AGENT, fetch, make_client
 
 FAST = FetchSettings(
@@ -187,6 +189,38 @@ def test_redirect_loop(server):
     server.route("/b", reply(302, b"", {"Location": "/a"}))
     result = fetch(server.url("/a"), FAST)
     assert result.outcome == "too_many_redirects" and "loop" in result.error
+
+
+def _loopback_plays_public(host):
+    """The tests' feed server is on 127.0.0.1; here "127.0.0.1" is taken for a public host, so
+    a redirect from it to another spelling of loopback is the public -> internal crossing."""
+    return [ip_address("93.184.216.34")] if host == "127.0.0.1" else resolve_host(host)
+
+
+@pytest.mark.parametrize("target_host", ["2130706433", "127.1", "[::ffff:127.0.0.1]"])
+def test_redirect_from_a_public_host_to_loopback_is_refused(server, target_host):
+    port = server.httpd.server_address[1]
+    internal = f"http://{target_host}:{port}/internal"
+    server.route("/internal", reply(200, b'{"secret": "internal body"}'))
+    url = server.route("/feed", reply(302, b"moved", {"Location": internal}))
+    result = fetch(url, FAST, resolve=_loopback_plays_public)
+    assert (result.status, result.outcome, result.http_status) == (
+        "failed",
+        "redirect_refused",
+        302,
+    )
+    assert target_host.strip("[]") in result.error and "loopback" in result.error
+    assert result.body == b"" and "secret" not in result.error
+    assert result.final_url == url and result.redirects == 0
+    assert [path for path, _ in server.requests] == ["/feed"]  # never asked for /internal
+
+
+def test_allow_private_follows_the_same_redirect(server):
+    port = server.httpd.server_address[1]
+    server.route("/internal", reply(200, FEED))
+    url = server.route("/feed", reply(302, b"", {"Location": f"http://127.1:{port}/internal"}))
+    result = fetch(url, FAST, resolve=_loopback_plays_public, allow_private=True)
+    assert result.status == "ok" and result.body == FEED and result.redirects == 1
 
 
 def test_redirect_chain_longer_than_max(server):

@@ -73,6 +73,12 @@ class FeedConfig(_Strict):
         description="first poll of a feed: alert only items published within "
         "this many hours (null: alert the whole backlog)",
     )
+    allow_private: bool = Field(
+        default=False,
+        description="let redirects lead to loopback, private, link-local or other internal "
+        "addresses (an intranet feed behind a public name); by default a redirect from a "
+        "public host to an internal address is refused",
+    )
 
 
 class FetchSettings(_Strict):

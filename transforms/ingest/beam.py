@@ -86,6 +86,7 @@ class _FetchHostDoFn(StoreDoFn):
                 client=self.client,
                 etag=previous.etag,
                 last_modified=previous.last_modified,
+                allow_private=feed.allow_private,
             )
 
         with ThreadPoolExecutor(max_workers=self.settings.per_host) as pool:

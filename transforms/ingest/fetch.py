@@ -4,7 +4,9 @@ Pure core (no Beam): `fetch()` returns a `FetchResult` for every outcome, includ
 failures, so the Beam wrapper only counts and routes. Limits (FetchSettings): connect and read
 timeouts, a total deadline enforced by a watchdog that cuts even a one-byte-a-second trickle,
 a body cap that holds after gzip/deflate decoding (gzip bombs), a redirect cap with loop
-detection, and http/https only (a redirect can never reach a local file).
+detection, and http/https only (a redirect can never reach a local file). A redirect from a feed
+on a public host to an internal address (loopback, private, link-local, ...: addresses.py) is
+refused as `redirect_refused` unless the feed sets `allow_private`.
 Local feeds (an absolute path, as the config resolves file:// and relative paths) are read
 with the same size cap, so samples and tests go through the same code path.
 """
@@ -22,6 +24,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from wirewatch.transforms.config import FetchSettings
+from wirewatch.transforms.ingest.addresses import Resolver, redirect_refusal, resolve_host
 from wirewatch.transforms.ingest.deadline import Deadline, DeadlineExceeded
 from wirewatch.transforms.ingest.http_body import (
     BadEncoding,
@@ -59,6 +62,7 @@ Outcome = Literal[
     "connect_error",
     "too_large",
     "too_many_redirects",
+    "redirect_refused",
     "bad_url",
     "bad_encoding",
     "protocol_error",
@@ -132,8 +136,13 @@ def fetch(
     client: httpx.Client | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
+    allow_private: bool = False,
+    resolve: Resolver = resolve_host,
 ) -> FetchResult:
-    """Fetch `url` (http/https or an absolute local path). Never raises for I/O problems."""
+    """Fetch `url` (http/https or an absolute local path). Never raises for I/O problems.
+
+    `allow_private` lets redirects reach internal addresses (FeedConfig.allow_private);
+    `resolve` is how hosts become addresses for that check (tests inject one)."""
     started = time.monotonic()
     if _is_local(url):
         return _read_local(url, settings, started)
@@ -143,7 +152,8 @@ def fetch(
     own = client is None
     client = client or make_client(settings)
     try:
-        return _fetch_http(url, settings, client, etag, last_modified, started)
+        guard = None if allow_private else _RedirectGuard(url, resolve)
+        return _fetch_http(url, settings, client, etag, last_modified, started, guard)
     finally:
         if own:
             client.close()
@@ -202,6 +212,7 @@ def _fetch_http(
     etag: str | None,
     last_modified: str | None,
     started: float,
+    guard: _RedirectGuard | None,
 ) -> FetchResult:
     headers = {}
     if etag:
@@ -220,7 +231,7 @@ def _fetch_http(
                     deadline.check()
                     if response.status_code in _REDIRECTS and "location" in response.headers:
                         target = _join(current, response.headers["location"])
-                        problem = _redirect_problem(target, visited, settings.max_redirects)
+                        problem = _redirect_problem(target, visited, settings.max_redirects, guard)
                         if problem:
                             return _failed(
                                 url,
@@ -282,7 +293,9 @@ def _join(current: str, location: str) -> str:
         return location
 
 
-def _redirect_problem(target: str, visited: list[str], limit: int) -> tuple[Outcome, str] | None:
+def _redirect_problem(
+    target: str, visited: list[str], limit: int, guard: _RedirectGuard | None
+) -> tuple[Outcome, str] | None:
     problem = _url_problem(target)
     if problem:
         return "bad_url", f"redirect refused: {problem}"
@@ -290,7 +303,26 @@ def _redirect_problem(target: str, visited: list[str], limit: int) -> tuple[Outc
         return "too_many_redirects", f"redirect loop: {' -> '.join(visited + [target])}"
     if len(visited) > limit:
         return "too_many_redirects", f"more than max_redirects={limit} redirects"
+    refusal = guard.refusal(target) if guard else None
+    if refusal:
+        return "redirect_refused", refusal
     return None
+
+
+class _RedirectGuard:
+    """The redirect policy for one fetch: the feed's own host is resolved once, at the first
+    redirect (most fetches never redirect, so they never pay for a lookup)."""
+
+    def __init__(self, url: str, resolve: Resolver):
+        self.source_host = httpx.URL(url).host
+        self.resolve = resolve
+        self._source = None
+
+    def refusal(self, target: str) -> str | None:
+        if self._source is None:
+            self._source = self.resolve(self.source_host)
+        host = httpx.URL(target).host
+        return redirect_refusal(self._source, host, self.resolve(host))
 
 
 class _Counter:

@@ -9,20 +9,15 @@ down: it waits and retries, and works once the server is up.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_watch import CONFIG, WAIT, HoldingSlackServer, Watch, Wire, wait_for
-from tests.loopback import FeedServer
+from tests.e2e.test_watch import WAIT, Watch, wait_for, watch_world
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def titles(slack) -> Counter:
@@ -39,24 +34,8 @@ def until_received(slack, watch: Watch, title: str) -> None:
 
 @pytest.fixture
 def world(tmp_path, pg_url):
-    with FeedServer() as feeds, HoldingSlackServer() as slack:
-        wire = Wire(feeds)
-        config = tmp_path / "wirewatch.yaml"
-        config.write_text(CONFIG.format(feed=feeds.url("/wire.xml"), dead=tmp_path / "dead.jsonl"))
-        env = {**os.environ, "E2E_SLACK_WEBHOOK": slack.webhook_url, "PYTHONPATH": str(ROOT)}
-        started: list[Watch] = []
-
-        def start() -> Watch:
-            watch = Watch(config, pg_url, tmp_path / "watch.log", env, ())
-            started.append(watch)
-            return watch
-
-        try:
-            yield wire, slack, start
-        finally:
-            slack.release.set()
-            for watch in started:
-                watch.cleanup()
+    with watch_world(tmp_path, pg_url) as parts:
+        yield parts
 
 
 def test_server_restart_mid_send_loses_and_doubles_nothing(world, pg_server):

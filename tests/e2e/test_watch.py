@@ -10,6 +10,7 @@ worker processes (which catches most of what breaks on a distributed runner).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -198,8 +199,10 @@ def wait_for(event: threading.Event, what: str, watch: Watch) -> None:
             pytest.fail(f"timed out waiting for {what}:\n{watch.tail()}")
 
 
-@pytest.fixture
-def world(tmp_path):
+@contextlib.contextmanager
+def watch_world(tmp_path: Path, state: Path | str):
+    """The feed, the Slack server and a starter of watch processes on `state` (a state
+    directory, or a store URL)."""
     with FeedServer() as feeds, HoldingSlackServer() as slack:
         wire = Wire(feeds)
         config = tmp_path / "wirewatch.yaml"
@@ -208,7 +211,7 @@ def world(tmp_path):
         started: list[Watch] = []
 
         def start(*beam_args) -> Watch:
-            watch = Watch(config, tmp_path / "state", tmp_path / "watch.log", env, beam_args)
+            watch = Watch(config, state, tmp_path / "watch.log", env, beam_args)
             started.append(watch)
             return watch
 
@@ -218,6 +221,12 @@ def world(tmp_path):
             slack.release.set()
             for watch in started:
                 watch.cleanup()
+
+
+@pytest.fixture
+def world(tmp_path):
+    with watch_world(tmp_path, tmp_path / "state") as parts:
+        yield parts
 
 
 def received_titles(slack: SlackServer) -> Counter:

@@ -1,10 +1,14 @@
 """Config validation: one fixture per error case, each carrying its exact expected messages."""
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
-from wirewatch.transforms.config import ConfigError, Problem, load_config
+from wirewatch.transforms.config import ConfigError, Problem, load_config, loader
+from wirewatch.transforms.config.checks import cross_check
+from wirewatch.transforms.config.models import Config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "config"
 
@@ -121,3 +125,74 @@ sinks:
     )
     by_id = {r.id: config.sinks_for(r) for r in config.rules}
     assert by_id == {"quake": ["pager", "console"], "markets": ["file"], "direct": ["file"]}
+
+
+def load_within(path: Path, seconds: float = 10.0):
+    """load_config in a thread, failing (not hanging the suite) when it does not return."""
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["config"] = load_config(path)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"load_config({path}) did not return within {seconds}s"
+    return outcome
+
+
+def test_a_fifo_include_is_refused_without_being_opened(tmp_path):
+    fifo = tmp_path / "rules.yaml"
+    os.mkfifo(fifo)
+    outcome = load_within(write(tmp_path, "include: ['rules.yaml']\n"))
+    error = outcome["error"]
+    assert isinstance(error, ConfigError)
+    assert [str(p) for p in error.problems] == [
+        f"{fifo}: include: is a FIFO, not a regular file. Fix: include only regular YAML files"
+    ]
+
+
+def test_dev_zero_include_is_refused_without_being_read(tmp_path):
+    outcome = load_within(write(tmp_path, "include: ['/dev/zero']\n"))
+    assert [str(p) for p in outcome["error"].problems] == [
+        "/dev/zero: include: is a character device, not a regular file. "
+        "Fix: include only regular YAML files"
+    ]
+
+
+def test_files_over_the_size_cap_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(loader, "MAX_CONFIG_BYTES", 100)
+    (tmp_path / "big.yml").write_text("rules: []\n" + "#" * 200 + "\n")
+    main = write(tmp_path, "include: [big.yml]\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(main)
+    assert [str(p) for p in err.value.problems] == [
+        f"{tmp_path}/big.yml: config file is larger than 100 bytes. "
+        "Fix: split it or remove what is not config"
+    ]
+    main.write_text("rules: []\n" + "#" * 200 + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(main)
+    assert [str(p) for p in err.value.problems] == [
+        f"{main}: config file is larger than 100 bytes. Fix: split it or remove what is not config"
+    ]
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            "feeds:\n  - &a {id: a, url: 'https://example.org/a', interval: 600}\n"
+            "  - {<<: *a, id: b}\n",
+        )
+    )
+    assert [(f.id, f.interval) for f in config.feeds] == [("a", 600), ("b", 600)]
+
+
+def test_bounds_keep_the_defaults_valid():
+    config = Config()
+    assert cross_check(config) == []
+    assert (config.feeds, config.fetch.deadline, config.stories.num_perm) == ([], 30.0, 72)

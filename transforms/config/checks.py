@@ -58,6 +58,58 @@ def cross_check(config: Config) -> list[Problem]:
             for r in route.rules
             if r not in rule_ids
         ]
+    return problems + bounds_check(config)
+
+
+# Upper bounds for the settings whose models live with their stage (stories, tagging): a value
+# past them loads fine and then explodes at run time (`bands: 100000000` reached 8.4 GB).
+# (section, field, at most, unit)
+_BOUNDS = (
+    ("stories", "window_hours", 24 * 90, "hours (90 days)"),
+    ("stories", "retain_hours", 24 * 3650, "hours (10 years)"),
+    ("stories", "prune_every_minutes", 60 * 24 * 7, "minutes (7 days)"),
+    ("stories", "min_title_words", 100, "words"),
+    ("stories", "lead_words", 10_000, "words"),
+    ("stories", "bands", 1024, "bands"),
+    ("stories", "rows", 1024, "rows"),
+    ("tagging", "title_weight", 1000, "(a weight)"),
+    ("tagging", "body_weight", 1000, "(a weight)"),
+    ("tagging", "max_topics", 1000, "topics"),
+    ("tagging", "saturation", 1_000_000, "(raw evidence)"),
+    ("tagging.ner", "max_chars", 10_000_000, "characters"),
+)
+MAX_NUM_PERM = 1024
+"""stories: bands x rows MinHash values per signature, at most this many (memory per article)."""
+
+
+def bounds_check(config: Config) -> list[Problem]:
+    """Every stories/tagging number past its bound (inf and nan included), naming unit and fix."""
+    problems: list[Problem] = []
+    for section, name, most, unit in _BOUNDS:
+        owner = config
+        for part in section.split("."):
+            owner = getattr(owner, part)
+        value = getattr(owner, name)
+        if not value <= most:  # nan-safe: nan <= x is False
+            problems.append(
+                Problem(
+                    config.source,
+                    f"{section}.{name}",
+                    f"{value} is too large: at most {most} {unit}",
+                    f"use a value of at most {most}",
+                )
+            )
+    stories = config.stories
+    if stories.bands <= 1024 and stories.rows <= 1024 and stories.num_perm > MAX_NUM_PERM:
+        problems.append(
+            Problem(
+                config.source,
+                "stories",
+                f"bands x rows is {stories.bands} x {stories.rows} = {stories.num_perm} "
+                f"MinHash values, at most {MAX_NUM_PERM}",
+                "lower bands or rows (the default 24 x 3 finds 96% of pairs at similarity 0.5)",
+            )
+        )
     return problems
 
 

@@ -6,6 +6,7 @@ name list items by their id (`rules[quake].severity`, not `rules.3.severity`), a
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,22 @@ def describe_error(path: Path, raw: dict, err: dict) -> Problem:
             field,
             "sink type must be one of console, jsonl, slack, webhook",
             "set 'type:' to one of them",
+        )
+    given = err.get("input")
+    if kind == "finite_number" or (isinstance(given, float) and not math.isfinite(given)):
+        return Problem(str(path), field, f"must be a finite number, got {given}", "write a number")
+    if kind in ("less_than_equal", "less_than", "int_parsing_size"):
+        ctx = err.get("ctx") or {}
+        most = ctx.get("le", ctx.get("lt"))
+        if isinstance(most, float) and most.is_integer():
+            most = int(most)
+        if most is None:
+            return Problem(str(path), field, f"{given!r} is too large", "use a smaller number")
+        return Problem(
+            str(path),
+            field,
+            f"{given!r} is too large: at most {most}",
+            f"use a value of at most {most}",
         )
     # Our validators raise ValueError("what. Fix: how"); pydantic hands the text back as one
     # string, so this is the one place that takes it apart again.

@@ -20,6 +20,10 @@ from wirewatch.transforms.rules.schema import RuleConfig
 from wirewatch.transforms.stories.settings import StorySettings
 from wirewatch.transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
 
+HOUR = 3600
+DAY = 86400
+WEEK = 7 * DAY
+
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\}$")
 
 
@@ -65,13 +69,17 @@ class _Strict(BaseModel):
 class FeedConfig(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     url: str = Field(min_length=1)
-    interval: int = Field(default=300, ge=1, description="seconds between polls")
+    interval: int = Field(
+        default=300, ge=1, le=WEEK, description="seconds between polls (at most 7 days)"
+    )
     tags: list[str] = Field(default_factory=list)
     backfill_hours: float | None = Field(
         default=24,
         ge=0,
+        le=24 * 3650,
+        allow_inf_nan=False,
         description="first poll of a feed: alert only items published within "
-        "this many hours (null: alert the whole backlog)",
+        "this many hours (null: alert the whole backlog; at most 10 years of hours)",
     )
     allow_private: bool = Field(
         default=False,
@@ -82,12 +90,25 @@ class FeedConfig(_Strict):
 
 
 class FetchSettings(_Strict):
-    connect_timeout: float = Field(default=5.0, gt=0)
-    read_timeout: float = Field(default=10.0, gt=0)
-    deadline: float = Field(default=30.0, gt=0, description="total seconds for one fetch")
-    max_bytes: int = Field(default=10_000_000, gt=0, description="body cap, after decompression")
-    max_redirects: int = Field(default=5, ge=0)
-    per_host: int = Field(default=2, ge=1, description="concurrent requests per host")
+    connect_timeout: float = Field(
+        default=5.0, gt=0, le=HOUR, description="seconds to connect (at most 1 hour)"
+    )
+    read_timeout: float = Field(
+        default=10.0, gt=0, le=HOUR, description="seconds between two reads (at most 1 hour)"
+    )
+    deadline: float = Field(
+        default=30.0, gt=0, le=HOUR, description="total seconds for one fetch (at most 1 hour)"
+    )
+    max_bytes: int = Field(
+        default=10_000_000,
+        gt=0,
+        le=1_000_000_000,
+        description="body cap in bytes, after decompression (at most 1 GB)",
+    )
+    max_redirects: int = Field(default=5, ge=0, le=50, description="redirects (at most 50)")
+    per_host: int = Field(
+        default=2, ge=1, le=64, description="concurrent requests per host (at most 64)"
+    )
     contact: str | None = Field(
         default=None,
         description="operator URL or email, added to the User-Agent so feed owners can reach you",
@@ -114,12 +135,19 @@ class SlackSink(_Strict):
     pace: float = Field(
         default=1.0,
         ge=0,
-        description="seconds between two messages (Slack allows about one per second per channel)",
+        le=HOUR,
+        description="seconds between two messages (Slack allows about one per second per "
+        "channel; at most 1 hour)",
     )
-    timeout: float = Field(default=10.0, gt=0)
-    max_retries: int = Field(default=5, ge=0)
+    timeout: float = Field(
+        default=10.0, gt=0, le=HOUR, description="seconds per request (at most 1 hour)"
+    )
+    max_retries: int = Field(default=5, ge=0, le=20, description="retries (at most 20)")
     retry_backoff: float = Field(
-        default=0.5, ge=0, description="first retry delay, doubled each time"
+        default=0.5,
+        ge=0,
+        le=HOUR,
+        description="first retry delay in seconds, doubled each time (at most 1 hour)",
     )
 
     @property
@@ -142,10 +170,15 @@ class WebhookSink(_Strict):
     type: Literal["webhook"]
     url: EnvStr
     secret: Secret | None = None
-    timeout: float = Field(default=10.0, gt=0)
-    max_retries: int = Field(default=5, ge=0)
+    timeout: float = Field(
+        default=10.0, gt=0, le=HOUR, description="seconds per request (at most 1 hour)"
+    )
+    max_retries: int = Field(default=5, ge=0, le=20, description="retries (at most 20)")
     retry_backoff: float = Field(
-        default=0.5, ge=0, description="first retry delay, doubled each time"
+        default=0.5,
+        ge=0,
+        le=HOUR,
+        description="first retry delay in seconds, doubled each time (at most 1 hour)",
     )
 
 
@@ -166,7 +199,10 @@ def _seconds(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+Duration = Annotated[
+    float, BeforeValidator(_seconds), Field(ge=0, le=30 * DAY, allow_inf_nan=False)
+]
+"""Seconds, at most 30 days: `group_wait: .inf` must fail `check`, not overflow every cycle."""
 
 
 class QuietHours(_Strict):
@@ -213,6 +249,7 @@ class RouteConfig(_Strict):
     max_alerts: int = Field(
         default=10,
         ge=1,
+        le=10_000,
         description="messages per group per window; the overflow becomes one digest",
     )
     repeat_interval: Duration = Field(
@@ -274,7 +311,10 @@ class ConfigFragment(_Strict):
     seen_retention_days: float = Field(
         default=30,
         gt=0,
-        description="watch mode forgets seen articles no feed has listed for this long",
+        le=3650,
+        allow_inf_nan=False,
+        description="watch mode forgets seen articles no feed has listed for this long "
+        "(days, at most 10 years)",
     )
     stories: StorySettings = Field(default_factory=StorySettings)
     tagging: TaggingSettings = Field(default_factory=TaggingSettings)

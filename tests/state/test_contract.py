@@ -259,6 +259,7 @@ def test_counts_show_what_the_store_holds(store):
         "feeds": 1,
         "seen": 2,
         "dead_letters": 1,
+        "dead_letters_resolved": 0,
         "alerts_sent": 1,
         "alerts_sending": 1,
     }

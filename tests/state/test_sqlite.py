@@ -9,9 +9,13 @@ import sqlite3
 
 import pytest
 
+from tests.state.conftest import T0, Clock
+from tests.state.test_sqlite_leases import V3_SCHEMA
 from wirewatch.transforms.errors import WirewatchError
+from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.state import StoreLocationError, open_store
 from wirewatch.transforms.state.sqlite import FILENAME, SCHEMA_VERSION, SqliteStore
+from wirewatch.transforms.state.sqlite_schema import MIGRATIONS
 from wirewatch.transforms.state.sqlite_stories import candidates_sql
 
 V1_SCHEMA = """
@@ -53,6 +57,32 @@ def test_a_version_1_file_is_migrated_and_keeps_its_data(tmp_path):
     store.close()
     version, columns = schema_of(tmp_path / FILENAME)
     assert version == str(SCHEMA_VERSION) and "group_key" in columns
+
+
+def test_a_version_4_file_gains_retention_and_resolves_its_old_dead_letters(tmp_path):
+    """Schema 5: a delivery dead letter written before it names its alert only inside the
+    record; the migration files it under that alert, so sending the alert resolves it, and
+    the groups table gains the time that retention prunes idle groups by."""
+    db = sqlite3.connect(tmp_path / FILENAME)
+    db.executescript(V3_SCHEMA)
+    MIGRATIONS[4](db)
+    old = DeadLetter.of("deliver", "sink:hook", "HTTP 500", detail="r|c|hook")
+    db.execute(
+        "INSERT INTO dead_letters (stage, source, reason, record, at) VALUES (?,?,?,?,?)",
+        ("deliver", "sink:hook", "HTTP 500", old.model_dump_json(), old.at.isoformat()),
+    )
+    db.execute("INSERT INTO groups VALUES ('g', 'hook', '{}', NULL)")
+    db.execute("UPDATE meta SET value='4' WHERE key='schema'")
+    db.commit()
+    db.close()
+
+    with open_store(tmp_path, clock=Clock()) as store:
+        assert store.counts()["schema"] == SCHEMA_VERSION
+        store.claim_alert("r|c|hook", "hook", "{}")
+        store.finish_alert("r|c|hook", "sent", 1)
+        assert store.counts()["dead_letters_resolved"] == 1
+        days = {"seen_days": 30, "ledger_days": 60, "dead_letter_days": 30, "group_days": 7}
+        assert store.prune(T0, **days)["groups"] == 1  # no time known, nothing held or due
 
 
 def test_a_file_from_a_newer_wirewatch_is_refused(tmp_path):

@@ -242,7 +242,9 @@ class LedgerStore(Protocol):
         ...
 
     def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
-        """Set the outcome; `attempts` adds to the stored count. Ends the claim's lease."""
+        """Set the outcome; `attempts` adds to the stored count. Ends the claim's lease.
+        'sent' also resolves the alert's open delivery dead letters (sets their resolved_at):
+        a redelivery, or the re-offer of an expired claim, closed them."""
         ...
 
     def expired_claims(self, sink: str | None, now: datetime) -> list[AlertRecord]:
@@ -438,6 +440,44 @@ class DeadLetterStore(Protocol):
         ...
 
 
+def dead_letter_alert_key(letter: DeadLetter) -> str | None:
+    """The ledger key a delivery dead letter is about (the dispatcher puts it in `detail`), so a
+    later successful send of that alert can resolve it; None for other stages."""
+    return letter.detail or None if letter.stage == "deliver" else None
+
+
+def check_retention(seen_days: float, ledger_days: float) -> None:
+    """A ledger key must outlive the seen key of its article: once the seen key is gone the
+    article can come back, and only the ledger then stops its alert from going out again."""
+    if ledger_days < seen_days:
+        raise ValueError(
+            f"ledger retention ({ledger_days} days) is shorter than seen retention "
+            f"({seen_days} days): an article that comes back would alert again"
+        )
+
+
+class RetentionStore(Protocol):
+    """What keeps the tables bounded: the watch loop prunes once an hour."""
+
+    def prune(
+        self,
+        now: datetime,
+        *,
+        seen_days: float,
+        ledger_days: float,
+        dead_letter_days: float,
+        group_days: float,
+    ) -> dict[str, int]:
+        """In one transaction, delete what is older than its retention at `now`: seen keys
+        (`seen_days`); dead letters, resolved or not (`dead_letter_days`); ledger rows that
+        are final, last updated before `ledger_days` ('sent', or 'dead' with no unresolved
+        dead letter left; never 'sending' or 'held'); story alerts whose ledger row is gone;
+        groups not saved for `group_days` with no due time and no held alert. Raises
+        ValueError when `ledger_days` < `seen_days` (check_retention). Returns how many rows
+        went per table: {"seen", "dead_letters", "alerts", "story_alerts", "groups"}."""
+        ...
+
+
 @runtime_checkable
 class StateStore(
     FeedStore,
@@ -447,6 +487,7 @@ class StateStore(
     StoryStore,
     WorkerStore,
     DeadLetterStore,
+    RetentionStore,
     Protocol,
 ):
     """Everything that must survive a restart. Open with `open_store(location)`; cheap to open,
@@ -460,8 +501,8 @@ class StateStore(
         ...
 
     def counts(self) -> dict[str, int]:
-        """Schema version, feeds, seen keys, dead letters, and alerts per status
-        (`alerts_<status>`), for `wirewatch state`."""
+        """Schema version, feeds, seen keys, dead letters (all, and `dead_letters_resolved`),
+        and alerts per status (`alerts_<status>`), for `wirewatch state`."""
         ...
 
     def close(self) -> None:

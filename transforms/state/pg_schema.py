@@ -7,7 +7,7 @@ refuses a database whose version is newer than it knows.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: retention (groups.updated_at, dead_letters.alert_key, resolved_at)
 
 # version -> statements that bring the schema from version-1 to version. Each runs in the one
 # migration transaction, under an advisory lock, so two workers starting together cannot race.
@@ -58,6 +58,16 @@ CREATE TABLE IF NOT EXISTS stories_clusters (
   first_published DOUBLE PRECISION NOT NULL, last_published DOUBLE PRECISION NOT NULL,
   size INTEGER NOT NULL, updates INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS stories_clusters_last ON stories_clusters (last_published);
+""",
+    2: """
+ALTER TABLE groups ADD COLUMN IF NOT EXISTS updated_at TIMESTAMPTZ;
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS alert_key TEXT;
+ALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS resolved_at TIMESTAMPTZ;
+UPDATE dead_letters SET alert_key = record::jsonb ->> 'detail'
+  WHERE stage = 'deliver' AND alert_key IS NULL;
+CREATE INDEX IF NOT EXISTS dead_letters_alert_idx ON dead_letters (alert_key)
+  WHERE alert_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS dead_letters_at_idx ON dead_letters (at);
 """,
 }
 

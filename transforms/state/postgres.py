@@ -40,7 +40,9 @@ from wirewatch.transforms.state.interface import (
     StoryLink,
     StoryMatch,
     WorkerInfo,
+    check_retention,
 )
+from wirewatch.transforms.state.interface import dead_letter_alert_key as alert_key
 from wirewatch.transforms.state.rows import (
     ALERT_COLUMNS,
     CLUSTER_COLUMNS,
@@ -71,6 +73,23 @@ CONNECT_KWARGS = {
     # statement costs well under a millisecond.
     "prepare_threshold": None,
 }
+# Retention (prune): a final ledger row ('sent', or 'dead' with no open dead letter left), a
+# story alert whose ledger row is gone, an idle group with nothing held and nothing due.
+PRUNE_ALERTS = (
+    "DELETE FROM alerts WHERE updated_at < %s AND (status = 'sent' OR (status = 'dead' AND "
+    "NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.alert_key = alerts.key "
+    "AND d.resolved_at IS NULL)))"
+)
+PRUNE_STORY_ALERTS = (
+    "DELETE FROM story_alerts WHERE NOT EXISTS "
+    "(SELECT 1 FROM alerts a WHERE a.key = story_alerts.alert_key)"
+)
+PRUNE_GROUPS = (
+    "DELETE FROM groups WHERE due_at IS NULL AND (updated_at IS NULL OR updated_at < %s) "
+    "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.group_key = groups.group_key "
+    "AND a.status = 'held')"
+)
+
 _pools: dict[str, list] = {}  # url -> [pool, users]
 _pools_lock = threading.Lock()
 
@@ -460,10 +479,20 @@ class PostgresStore:
         return row is not None
 
     def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
+        """One statement: the outcome, and when 'sent', the alert's open dead letters resolved."""
         self._execute(
-            "UPDATE alerts SET status=%s, attempts=attempts+%s, error=%s, updated_at=%s, "
-            "lease_owner=NULL, lease_until=NULL WHERE key=%s",
-            (status, attempts, error, self._clock(), key),
+            "WITH done AS (UPDATE alerts SET status=%(status)s, attempts=attempts+%(attempts)s, "
+            "error=%(error)s, updated_at=%(now)s, lease_owner=NULL, lease_until=NULL "
+            "WHERE key=%(key)s RETURNING key, status) "
+            "UPDATE dead_letters SET resolved_at=%(now)s WHERE resolved_at IS NULL "
+            "AND alert_key IN (SELECT key FROM done WHERE status = 'sent')",
+            {
+                "status": status,
+                "attempts": attempts,
+                "error": error,
+                "now": self._clock(),
+                "key": key,
+            },
         )
 
     def expired_claims(self, sink: str | None, now: datetime) -> list[AlertRecord]:
@@ -506,9 +535,11 @@ class PostgresStore:
     ) -> None:
         with self._cursor() as cur:  # one transaction: the caller's, or its own
             cur.execute(
-                "INSERT INTO groups VALUES (%s,%s,%s,%s) ON CONFLICT (group_key) DO UPDATE "
-                "SET sink=excluded.sink, state=excluded.state, due_at=excluded.due_at",
-                (group_key, sink, state.model_dump_json(), state.due_at),
+                "INSERT INTO groups (group_key, sink, state, due_at, updated_at) "
+                "VALUES (%s,%s,%s,%s,%s) ON CONFLICT (group_key) DO UPDATE "
+                "SET sink=excluded.sink, state=excluded.state, due_at=excluded.due_at, "
+                "updated_at=excluded.updated_at",
+                (group_key, sink, state.model_dump_json(), state.due_at, self._clock()),
             )
             if hold_key:
                 cur.execute(
@@ -677,12 +708,14 @@ class PostgresStore:
 
     # --- dead letters ----------------------------------------------------------------------------
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
-        rows = [(d.stage, d.source, d.reason, d.model_dump_json(), d.at) for d in letters]
+        rows = [
+            (d.stage, d.source, d.reason, d.model_dump_json(), d.at, alert_key(d)) for d in letters
+        ]
         if rows:
             with self._cursor() as cur:
                 cur.executemany(
-                    "INSERT INTO dead_letters (stage, source, reason, record, at) "
-                    "VALUES (%s,%s,%s,%s,%s)",
+                    "INSERT INTO dead_letters (stage, source, reason, record, at, alert_key) "
+                    "VALUES (%s,%s,%s,%s,%s,%s)",
                     rows,
                 )
 
@@ -694,9 +727,37 @@ class PostgresStore:
         out = {"schema": self.schema_version()}
         for table in ("feeds", "seen", "dead_letters"):
             out[table] = self._one(f"SELECT COUNT(*) FROM {table}")[0]
+        out["dead_letters_resolved"] = self._one(
+            "SELECT COUNT(*) FROM dead_letters WHERE resolved_at IS NOT NULL"
+        )[0]
         for status, n in self._all("SELECT status, COUNT(*) FROM alerts GROUP BY status"):
             out[f"alerts_{status}"] = n
         return out
+
+    # --- retention --------------------------------------------------------------------------------
+    def prune(
+        self,
+        now: datetime,
+        *,
+        seen_days: float,
+        ledger_days: float,
+        dead_letter_days: float,
+        group_days: float,
+    ) -> dict[str, int]:
+        check_retention(seen_days, ledger_days)
+        steps = (
+            ("seen", "DELETE FROM seen WHERE seen_at < %s", (now - timedelta(days=seen_days),)),
+            (
+                "dead_letters",
+                "DELETE FROM dead_letters WHERE at < %s",
+                (now - timedelta(days=dead_letter_days),),
+            ),
+            ("alerts", PRUNE_ALERTS, (now - timedelta(days=ledger_days),)),
+            ("story_alerts", PRUNE_STORY_ALERTS, ()),
+            ("groups", PRUNE_GROUPS, (now - timedelta(days=group_days),)),
+        )
+        with self.transaction(), self._cursor() as cur:
+            return {table: cur.execute(sql, params).rowcount for table, sql, params in steps}
 
     # --- copies between stores (state copy) ------------------------------------------------------
     def is_empty(self) -> bool:

@@ -23,7 +23,13 @@ from typing import Callable, Iterable, Iterator
 
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
-from wirewatch.transforms.state.interface import CLAIM_LEASE_SECONDS, AlertRecord, FeedState
+from wirewatch.transforms.state.interface import (
+    CLAIM_LEASE_SECONDS,
+    AlertRecord,
+    FeedState,
+    check_retention,
+)
+from wirewatch.transforms.state.interface import dead_letter_alert_key as alert_key
 from wirewatch.transforms.state.rows import (
     ALERT_COLUMNS,
     FEED_COLUMNS,
@@ -41,6 +47,23 @@ __all__ = ["FILENAME", "SCHEMA_VERSION", "AlertRecord", "FeedState", "SqliteStor
 
 FILENAME = "state.sqlite3"
 """The file a state directory holds (`--state-dir DIR` means DIR/state.sqlite3)."""
+
+# Retention (prune): a final ledger row ('sent', or 'dead' with no open dead letter left), a
+# story alert whose ledger row is gone, an idle group with nothing held and nothing due.
+PRUNE_ALERTS = (
+    "DELETE FROM alerts WHERE updated_at < ? AND (status = 'sent' OR (status = 'dead' AND "
+    "NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.alert_key = alerts.key "
+    "AND d.resolved_at IS NULL)))"
+)
+PRUNE_STORY_ALERTS = (
+    "DELETE FROM story_alerts WHERE NOT EXISTS "
+    "(SELECT 1 FROM alerts a WHERE a.key = story_alerts.alert_key)"
+)
+PRUNE_GROUPS = (
+    "DELETE FROM groups WHERE due_at IS NULL AND (updated_at IS NULL OR updated_at < ?) "
+    "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.group_key = groups.group_key "
+    "AND a.status = 'held')"
+)
 
 _CHUNK = 500  # keys per `IN (...)`: far below SQLite's limit on host parameters
 
@@ -297,6 +320,12 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                 "updated_at=?, lease_owner=NULL, lease_until=NULL WHERE key=?",
                 (status, attempts, error, self._now(), key),
             )
+            if status == "sent":
+                self._db.execute(
+                    "UPDATE dead_letters SET resolved_at=? "
+                    "WHERE alert_key=? AND resolved_at IS NULL",
+                    (self._now(), key),
+                )
 
     def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
         rows = self._db.execute(
@@ -347,12 +376,14 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
     ) -> None:
         with self._write():
             self._db.execute(
-                "INSERT OR REPLACE INTO groups VALUES (?,?,?,?)",
+                "INSERT OR REPLACE INTO groups (group_key, sink, state, due_at, updated_at) "
+                "VALUES (?,?,?,?,?)",
                 (
                     group_key,
                     sink,
                     state.model_dump_json(),
                     state.due_at.isoformat() if state.due_at else None,
+                    self._now(),
                 ),
             )
             if hold_key:
@@ -380,9 +411,17 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> None:
         with self._write():
             self._db.executemany(
-                "INSERT INTO dead_letters (stage, source, reason, record, at) VALUES (?,?,?,?,?)",
+                "INSERT INTO dead_letters (stage, source, reason, record, at, alert_key) "
+                "VALUES (?,?,?,?,?,?)",
                 [
-                    (d.stage, d.source, d.reason, d.model_dump_json(), d.at.isoformat())
+                    (
+                        d.stage,
+                        d.source,
+                        d.reason,
+                        d.model_dump_json(),
+                        d.at.isoformat(),
+                        alert_key(d),
+                    )
                     for d in letters
                 ],
             )
@@ -393,6 +432,37 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         ).fetchall()
         return [DeadLetter.model_validate(json.loads(r[0])) for r in rows]
 
+    # --- retention ----------------------------------------------------------------------------
+    def prune(
+        self,
+        now: datetime,
+        *,
+        seen_days: float,
+        ledger_days: float,
+        dead_letter_days: float,
+        group_days: float,
+    ) -> dict[str, int]:
+        check_retention(seen_days, ledger_days)
+
+        def cutoff(days: float) -> str:
+            return iso(now - timedelta(days=days))
+
+        with self._write():
+            return {
+                table: self._db.execute(sql, params).rowcount
+                for table, sql, params in (
+                    ("seen", "DELETE FROM seen WHERE seen_at < ?", (cutoff(seen_days),)),
+                    (
+                        "dead_letters",
+                        "DELETE FROM dead_letters WHERE at < ?",
+                        (cutoff(dead_letter_days),),
+                    ),
+                    ("alerts", PRUNE_ALERTS, (cutoff(ledger_days),)),
+                    ("story_alerts", PRUNE_STORY_ALERTS, ()),
+                    ("groups", PRUNE_GROUPS, (cutoff(group_days),)),
+                )
+            }
+
     # --- totals -------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
         out = {"schema": self._schema_version()}
@@ -402,6 +472,9 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                 for t in ("feeds", "seen", "dead_letters")
             }
         )
+        out["dead_letters_resolved"] = self._db.execute(
+            "SELECT COUNT(*) FROM dead_letters WHERE resolved_at IS NOT NULL"
+        ).fetchone()[0]
         for status, n in self._db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status"):
             out[f"alerts_{status}"] = n
         return out

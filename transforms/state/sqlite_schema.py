@@ -21,7 +21,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
-SCHEMA_VERSION = 4  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes; 4: leases, workers
+SCHEMA_VERSION = 5  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes; 4: leases, workers;
+# 5: retention (groups.updated_at, dead_letters.alert_key and resolved_at)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -41,11 +42,16 @@ CREATE TABLE IF NOT EXISTS story_alerts (
   story_id TEXT NOT NULL, rule_id TEXT NOT NULL, sink TEXT NOT NULL, alert_key TEXT NOT NULL,
   ts TEXT, PRIMARY KEY (story_id, rule_id, sink));
 CREATE TABLE IF NOT EXISTS groups (
-  group_key TEXT PRIMARY KEY, sink TEXT NOT NULL, state TEXT NOT NULL, due_at TEXT);
+  group_key TEXT PRIMARY KEY, sink TEXT NOT NULL, state TEXT NOT NULL, due_at TEXT,
+  updated_at TEXT);
 CREATE INDEX IF NOT EXISTS groups_due_idx ON groups (sink, due_at);
 CREATE TABLE IF NOT EXISTS dead_letters (
   id INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, source TEXT NOT NULL,
-  reason TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL);
+  reason TEXT NOT NULL, record TEXT NOT NULL, at TEXT NOT NULL, alert_key TEXT,
+  resolved_at TEXT);
+CREATE INDEX IF NOT EXISTS dead_letters_alert_idx ON dead_letters (alert_key)
+  WHERE alert_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS dead_letters_at_idx ON dead_letters (at);
 CREATE TABLE IF NOT EXISTS workers (
   worker_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL,
   started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL);
@@ -74,7 +80,32 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
         ("feeds", "lease_owner", "TEXT"),  # several workers: who polls a due feed
         ("feeds", "lease_until", "TEXT"),
     ),
+    5: lambda db: _retention_columns(db),  # defined below
 }
+
+
+def _retention_columns(db: sqlite3.Connection) -> None:
+    """Retention: groups get a time to prune idle ones by; a delivery dead letter names its
+    alert (backfilled from the record's `detail`) so a later successful send resolves it."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    _add_columns(  # a table the old file lacks comes from SCHEMA whole
+        db,
+        *[
+            column
+            for column in (
+                ("groups", "updated_at", "TEXT"),
+                ("dead_letters", "alert_key", "TEXT"),
+                ("dead_letters", "resolved_at", "TEXT"),
+            )
+            if column[0] in tables
+        ],
+    )
+    if "dead_letters" in tables:
+        db.execute(
+            "UPDATE dead_letters SET alert_key=json_extract(record, '$.detail') "
+            "WHERE stage='deliver' AND alert_key IS NULL"
+        )
+
 
 STORY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS stories_articles (

@@ -45,6 +45,12 @@ from wirewatch.transforms.state import StateStore, StoreUnavailable
 MAX_SLEEP = 5.0
 MAX_FEEDS_PER_CYCLE = 50
 PRUNE_EVERY = 3600.0  # seconds between prunes
+# Retention (days) beside the config's seen_retention_days; constants until config grows a
+# `retention:` section. The ledger keeps a key at least as long as its seen key: an article
+# whose seen key went can come back, and only the ledger then stops a second alert.
+LEDGER_DAYS = 60.0
+DEAD_LETTER_DAYS = 30.0
+GROUP_DAYS = 7.0
 FAILED_CYCLE_BACKOFF = (1.0, 60.0)  # first and longest wait after a cycle that raised
 GRAPH_CACHE_SIZE = 32
 
@@ -244,6 +250,17 @@ def watch(
                 return 0
 
 
+def prune(store: StateStore, config: Config, now: datetime) -> dict[str, int]:
+    """Keep the tables bounded (hourly): what each table no longer needs goes."""
+    return store.prune(
+        now,
+        seen_days=config.seen_retention_days,
+        ledger_days=max(LEDGER_DAYS, config.seen_retention_days),
+        dead_letter_days=DEAD_LETTER_DAYS,
+        group_days=GROUP_DAYS,
+    )
+
+
 def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int:
     """Until stopped: lease what is due, run a cycle over it, back off after a failure."""
     worker = os.environ["WIREWATCH_WORKER"]
@@ -252,7 +269,7 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int
         now, started = clock.now(), False
         try:
             if clock.monotonic() - last_prune >= PRUNE_EVERY:
-                store.prune_seen(timedelta(days=config.seen_retention_days))
+                prune(store, config, now)
                 last_prune = clock.monotonic()
             store.heartbeat(worker, socket.gethostname(), os.getpid())
             due = lease_feeds(feeds, store, worker, now, config.lease_seconds)

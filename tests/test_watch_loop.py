@@ -11,6 +11,7 @@ import pytest
 from wirewatch.pipelines import watch as watch_module
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.state import FeedState, open_store
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
@@ -170,3 +171,33 @@ def test_cycle_runner_builds_each_graph_once_and_summarises_every_run(tmp_path):
     assert first.per_sink == {"file": {"sent": 1}} and first.per_feed == {"f": {"ok": 1}}
     assert (second.get("articles_new"), second.get("alerts_sent")) == (0, 0)
     assert second.per_rule == {} and second.per_feed == {"f": {"ok": 1}}
+
+
+def test_the_loop_prunes_every_table_past_its_retention(run_watch, tmp_path):
+    with open_store(tmp_path, clock=lambda: NOW - timedelta(days=61)) as old:
+        old.mark_seen(["old-article"])
+        old.claim_alert("old", "slack", "{}")
+        old.finish_alert("old", "sent", 1)
+        old.claim_alert("stuck", "slack", "{}")  # 'sending': never pruned
+        old.add_dead_letters(
+            [DeadLetter.of("parse", "a", "bad").model_copy(update={"at": NOW - timedelta(days=31)})]
+        )
+    with open_store(tmp_path, clock=lambda: NOW - timedelta(days=29)) as recent:
+        recent.mark_seen(["recent-article"])
+        recent.claim_alert("recent", "slack", "{}")
+        recent.finish_alert("recent", "sent", 1)
+    assert run_watch(FakeRunner([]), cycles=1) == 0
+    with open_store(tmp_path) as store:
+        assert store.seen(["old-article", "recent-article"]) == {"recent-article"}
+        assert store.alert("old") is None and store.alert("recent").status == "sent"
+        assert store.alert("stuck").status == "sending"
+        assert store.dead_letters() == []
+
+
+def test_the_ledger_outlives_a_longer_seen_retention(tmp_path):
+    config = config_with("a").model_copy(update={"seen_retention_days": 90})
+    with open_store(tmp_path, clock=lambda: NOW - timedelta(days=80)) as store:
+        store.claim_alert("k", "slack", "{}")
+        store.finish_alert("k", "sent", 1)
+        assert watch_module.prune(store, config, NOW)["alerts"] == 0
+        assert watch_module.prune(store, config, NOW + timedelta(days=11))["alerts"] == 1

@@ -8,10 +8,13 @@ import threading
 
 import pytest
 
+from tests.state.conftest import T0
+from tests.state.conftest import Clock as StoreClock
 from tests.stories.conftest import Clock, make
 from wirewatch.pipelines.cli import main
 from wirewatch.transforms.errors import WirewatchError
-from wirewatch.transforms.state import open_store
+from wirewatch.transforms.model import DeadLetter
+from wirewatch.transforms.state import open_store, pg_schema
 from wirewatch.transforms.state.pg_schema import SCHEMA_VERSION
 from wirewatch.transforms.state.postgres import PostgresStore, StoreUnavailable
 from wirewatch.transforms.stories import StoryIndex
@@ -118,3 +121,27 @@ def test_a_schema_from_a_newer_wirewatch_is_refused(pg_url):
         )
     with pytest.raises(StoreUnavailable, match="newer than this wirewatch"):
         open_store(pg_url)
+
+
+def test_a_version_1_database_gains_retention_and_resolves_its_old_dead_letters(pg_url):
+    """Schema 2: delivery dead letters written before it are filed under their alert (from the
+    record's `detail`), so a later send resolves them; groups gain the time retention uses."""
+    import psycopg
+
+    old = DeadLetter.of("deliver", "sink:hook", "HTTP 500", detail="r|c|hook")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(pg_schema.META)
+        conn.execute(pg_schema.MIGRATIONS[1])
+        conn.execute("INSERT INTO wirewatch_meta VALUES ('schema', '1')")
+        conn.execute(
+            "INSERT INTO dead_letters (stage, source, reason, record, at) VALUES (%s,%s,%s,%s,%s)",
+            ("deliver", "sink:hook", "HTTP 500", old.model_dump_json(), old.at),
+        )
+        conn.execute("INSERT INTO groups VALUES ('g', 'hook', '{}', NULL)")
+    with open_store(pg_url, clock=StoreClock()) as store:
+        assert store.counts()["schema"] == SCHEMA_VERSION
+        store.claim_alert("r|c|hook", "hook", "{}")
+        store.finish_alert("r|c|hook", "sent", 1)
+        assert store.counts()["dead_letters_resolved"] == 1
+        days = {"seen_days": 30, "ledger_days": 60, "dead_letter_days": 30, "group_days": 7}
+        assert store.prune(T0, **days)["groups"] == 1  # no time known, nothing held or due

@@ -65,8 +65,10 @@ def worker_name() -> str:
 def owning(location: str) -> Iterator[StateStore]:
     """The store, opened and owned by this process for the block (an embedded store has one
     owner at a time: a second process gets StoreBusy, exit 2). The worker name goes into the
-    environment, so this process's Beam workers claim alerts under it."""
-    worker = os.environ.setdefault("WIREWATCH_WORKER", worker_name())
+    environment, so this process's Beam workers claim alerts under it. Always this process's
+    own name: an inherited one belongs to the process that started us (a test runner, a shell
+    that ran wirewatch in-process), and two workers sharing a name would share their claims."""
+    worker = os.environ["WIREWATCH_WORKER"] = worker_name()
     store = open_store(location)
     try:
         store.acquire_owner(worker)

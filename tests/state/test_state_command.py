@@ -43,3 +43,15 @@ def test_state_lists_workers_with_their_leases_and_heartbeat(tmp_path, capsys):
     assert h1.endswith("leases: a, b") and " s ago)" in h1
     [h2] = [line for line in lines if line.startswith("worker h2:20 ")]
     assert h2.endswith("leases: none")
+
+
+def test_owning_names_this_process_even_when_a_stale_name_is_inherited(tmp_path, monkeypatch):
+    """Two workers started from one parent that ran wirewatch in-process must not share the
+    parent's name: they would share alert claims and feed leases (and send twice)."""
+    import os
+
+    from wirewatch.pipelines.state import owning, worker_name
+
+    monkeypatch.setenv("WIREWATCH_WORKER", "parent-host:1")
+    with owning(str(tmp_path)):
+        assert os.environ["WIREWATCH_WORKER"] == worker_name() != "parent-host:1"

@@ -125,7 +125,22 @@ class JsonlSink(_Strict):
     path: str
 
 
-class SlackSink(_Strict):
+class _HttpSink(_Strict):
+    """What every sink that posts over HTTP shares: its timeout and retry policy."""
+
+    timeout: float = Field(
+        default=10.0, gt=0, le=HOUR, description="seconds per request (at most 1 hour)"
+    )
+    max_retries: int = Field(default=5, ge=0, le=20, description="retries (at most 20)")
+    retry_backoff: float = Field(
+        default=0.5,
+        ge=0,
+        le=HOUR,
+        description="first retry delay in seconds, doubled each time (at most 1 hour)",
+    )
+
+
+class SlackSink(_HttpSink):
     type: Literal["slack"]
     webhook_url: Secret | None = None
     token: Secret | None = None
@@ -138,16 +153,6 @@ class SlackSink(_Strict):
         le=HOUR,
         description="seconds between two messages (Slack allows about one per second per "
         "channel; at most 1 hour)",
-    )
-    timeout: float = Field(
-        default=10.0, gt=0, le=HOUR, description="seconds per request (at most 1 hour)"
-    )
-    max_retries: int = Field(default=5, ge=0, le=20, description="retries (at most 20)")
-    retry_backoff: float = Field(
-        default=0.5,
-        ge=0,
-        le=HOUR,
-        description="first retry delay in seconds, doubled each time (at most 1 hour)",
     )
 
     @property
@@ -166,20 +171,10 @@ class SlackSink(_Strict):
         return self
 
 
-class WebhookSink(_Strict):
+class WebhookSink(_HttpSink):
     type: Literal["webhook"]
     url: EnvStr
     secret: Secret | None = None
-    timeout: float = Field(
-        default=10.0, gt=0, le=HOUR, description="seconds per request (at most 1 hour)"
-    )
-    max_retries: int = Field(default=5, ge=0, le=20, description="retries (at most 20)")
-    retry_backoff: float = Field(
-        default=0.5,
-        ge=0,
-        le=HOUR,
-        description="first retry delay in seconds, doubled each time (at most 1 hour)",
-    )
 
 
 Sink = Annotated[Union[ConsoleSink, JsonlSink, SlackSink, WebhookSink], Field(discriminator="type")]

@@ -166,25 +166,17 @@ def _read_yaml(path: Path) -> dict:
     try:
         text = _read_text(path)
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [
-                Problem(
-                    str(path),
-                    message=f"not UTF-8 text (byte {exc.start})",
-                    fix="save the file as UTF-8",
-                )
-            ]
-        ) from None
+        problem = Problem(
+            str(path), message=f"not UTF-8 text (byte {exc.start})", fix="save the file as UTF-8"
+        )
+        raise ConfigError([problem]) from None
     except OSError as exc:
-        raise ConfigError(
-            [
-                Problem(
-                    str(path),
-                    message=f"cannot read config: {exc.strerror}",
-                    fix="pass --config PATH pointing at a readable YAML file",
-                )
-            ]
-        ) from None
+        problem = Problem(
+            str(path),
+            message=f"cannot read config: {exc.strerror}",
+            fix="pass --config PATH pointing at a readable YAML file",
+        )
+        raise ConfigError([problem]) from None
     try:
         # the C loader when PyYAML has it: 10x faster on the shipped gazetteer
         data, duplicates = _parse(text)

@@ -32,6 +32,12 @@ def fill(store: StateStore) -> None:
     store.add_dead_letters(
         [DeadLetter.of("fetch", "f", "HTTP 500"), DeadLetter.of("parse", "g", "bad")]
     )
+    store.claim_alert("redelivered", "hook", '{"n": 4}')  # died, then went out: resolved
+    store.finish_alert("redelivered", "dead", 1, "HTTP 503")
+    store.add_dead_letters(
+        [DeadLetter.of("deliver", "sink:hook", "HTTP 503", detail="redelivered", raw="{}")]
+    )
+    store.finish_alert("redelivered", "sent", 1)
     store.prepare_stories()
     store.found_story(entry("a", "s-a", 100.0, entities=frozenset({"p"})), [1, -2])
     store.join_story(entry("b", "s-a", 150.0, kind="copy", matched="a"), [1, 3], updated=False)
@@ -54,6 +60,7 @@ def read(store: StateStore) -> dict:
         "clusters": store.story_clusters(10),
         "candidates": store.story_candidates([1, -2, 3], 0.0, 1000.0),
         "story_counts": store.story_counts(),
+        "resolved": store.counts()["dead_letters_resolved"],
     }
 
 
@@ -72,10 +79,10 @@ def test_sqlite_to_postgres_and_back_keeps_everything(sqlite_url, pg_url, tmp_pa
         assert first == {
             "feeds": 2,
             "seen": 3,
-            "alerts": 3,
+            "alerts": 4,
             "story_alerts": 1,
             "groups": 1,
-            "dead_letters": 2,
+            "dead_letters": 3,
             "stories_articles": 3,
             "stories_bands": 4,
             "stories_clusters": 2,

@@ -32,8 +32,8 @@ TABLES: dict[str, tuple[str, ...]] = {
         "lease_until",
     ),
     "story_alerts": ("story_id", "rule_id", "sink", "alert_key", "ts"),
-    "groups": ("group_key", "sink", "state", "due_at"),
-    "dead_letters": ("stage", "source", "reason", "record", "at"),
+    "groups": ("group_key", "sink", "state", "due_at", "updated_at"),
+    "dead_letters": ("stage", "source", "reason", "record", "at", "alert_key", "resolved_at"),
     "stories_articles": (
         "seq",
         "article_id",
@@ -71,8 +71,8 @@ TIMES: dict[str, frozenset[str]] = {
     "feeds": frozenset({"next_due", "updated_at"}),
     "seen": frozenset({"seen_at"}),
     "alerts": frozenset({"updated_at", "lease_until"}),
-    "groups": frozenset({"due_at"}),
-    "dead_letters": frozenset({"at"}),
+    "groups": frozenset({"due_at", "updated_at"}),
+    "dead_letters": frozenset({"at", "resolved_at"}),
 }
 """The columns that hold times: aware datetimes in the neutral form (SQLite stores ISO text)."""
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.state.conftest import BACKENDS, Clock
 from wirewatch.transforms.ingest.parse import parse_feed
 from wirewatch.transforms.model import Article
 from wirewatch.transforms.state import open_store
@@ -16,27 +17,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 T0 = datetime(2017, 1, 26, 12, 0, tzinfo=timezone.utc)
 
 
-class Clock:
-    def __init__(self, now: datetime = T0):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs) -> None:
-        self.now += timedelta(**kwargs)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=sorted(BACKENDS))
 def location(request, tmp_path) -> str:
-    """The story index runs on every backend (PostgreSQL: a fresh database on the session's
-    server, tests/conftest.py)."""
-    return str(tmp_path) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    """The story index runs on every backend the store contract runs on."""
+    return BACKENDS[request.param](request, tmp_path)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Protocol
 
 from wirewatch.pipelines.logs import quiet_beam_logging
-from wirewatch.pipelines.state import owning
+from wirewatch.pipelines.state import owning, worker_name
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.state import StateStore, StoreUnavailable
@@ -263,7 +263,7 @@ def prune(store: StateStore, config: Config, now: datetime) -> dict[str, int]:
 
 def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int:
     """Until stopped: lease what is due, run a cycle over it, back off after a failure."""
-    worker = os.environ["WIREWATCH_WORKER"]
+    worker = worker_name()  # the name owning() gave this process
     done, failures, last_prune = 0, 0, float("-inf")
     while not stop.event.is_set() and (cycles is None or done < cycles):
         now, started = clock.now(), False

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from tests.state.conftest import T0
-from tests.state.conftest import Clock as StoreClock
-from tests.stories.conftest import Clock, make
+from tests.state.conftest import T0, Clock
+from tests.stories.conftest import T0 as STORY_T0
+from tests.stories.conftest import make
 from wirewatch.pipelines.cli import main
 from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.model import DeadLetter
@@ -62,7 +62,7 @@ def test_copies_of_one_story_assigned_at_the_same_moment_make_one_story(pg_url):
         make(f"x{i}", "Central bank raises rates for first time in decade", LEAD, feed=f"f{i}")
         for i in range(4)
     ]
-    clock = Clock()
+    clock = Clock(STORY_T0)  # the copies' publication day
 
     def assign(i: int):
         with open_store(pg_url, clock=clock) as store:
@@ -138,7 +138,7 @@ def test_a_version_1_database_gains_retention_and_resolves_its_old_dead_letters(
             ("deliver", "sink:hook", "HTTP 500", old.model_dump_json(), old.at),
         )
         conn.execute("INSERT INTO groups VALUES ('g', 'hook', '{}', NULL)")
-    with open_store(pg_url, clock=StoreClock()) as store:
+    with open_store(pg_url, clock=Clock()) as store:
         assert store.counts()["schema"] == SCHEMA_VERSION
         store.claim_alert("r|c|hook", "hook", "{}")
         store.finish_alert("r|c|hook", "sent", 1)

@@ -113,6 +113,13 @@ class FetchSettings(_Strict):
         default=None,
         description="operator URL or email, added to the User-Agent so feed owners can reach you",
     )
+    cycle_deadline: float = Field(
+        default=120.0,
+        gt=0,
+        le=HOUR,
+        description="seconds from a cycle's start to fetch its feeds; a feed not fetched by then "
+        "is dead-lettered as timeout and due again next cycle (at most 1 hour)",
+    )
 
 
 class ConsoleSink(_Strict):

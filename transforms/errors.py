@@ -65,10 +65,22 @@ class InputError(WirewatchError):
     """An input (text, article, feed file, folder, stdin) that holds no article."""
 
 
-def redact_url(url: str) -> str:
-    """`url` without its password (`user:***@host`): what people see never carries one."""
-    parts = urlsplit(url)
-    if parts.password is None:
+def redact_url(url: str, *, secret: bool = False) -> str:
+    """`url` safe to show: never its password (`user:***@host`). A secret URL (a Slack or
+    webhook sink's, whose path or query is the credential) shows only its scheme and host,
+    `https://hooks.slack.com/***`, and a value that is no such URL shows as `***`.
+
+    The one function that decides what of a URL people may see: `transforms/secrets.py` uses
+    it for every secret URL it takes out of text."""
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        password = parts.password
+    except ValueError:  # "Invalid IPv6 URL" and the like: show nothing that could be a secret
+        return "***"
+    if secret:
+        return f"{parts.scheme}://{host}/***" if parts.scheme and host else "***"
+    if password is None:
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
     return parts._replace(netloc=netloc).geturl()

@@ -1,8 +1,10 @@
 """The config's pydantic models: what each section may hold, validated once at load.
 
 Secrets are accepted only as `${ENV}` references (`Secret`, a SecretStr, never printed) and
-plain strings may use `${ENV:-default}` (`EnvStr`). Unknown keys are errors everywhere
-(`_Strict`): a typo must not silently disable a rule. The config travels to workers as plain
+plain strings may use `${ENV:-default}` (`EnvStr`). A URL that can carry a credential (Slack's
+webhook, a webhook sink's) is a `SecretUrl`: never printed, taken out of every log line and
+message (transforms/secrets.py), and checked here to be an absolute http(s) URL with a host.
+Unknown keys are errors everywhere (`_Strict`): a typo must not silently disable a rule. The config travels to workers as plain
 data (`Config.model_dump()` round-trips), so nothing here may hold a client or a compiled object.
 """
 
@@ -12,11 +14,21 @@ import os
 import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    model_validator,
+)
 
 from wirewatch.transforms.errors import redact_url
 from wirewatch.transforms.rules.schema import RuleConfig
+from wirewatch.transforms.secrets import SecretUrl, SecretValue
 from wirewatch.transforms.stories.settings import StorySettings
 from wirewatch.transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
 
@@ -28,6 +40,8 @@ _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\}$")
 
 
 def _resolve_env_ref(value: Any) -> Any:
+    if isinstance(value, SecretStr):  # an already validated config, validated again
+        return value.get_secret_value()
     if not isinstance(value, str):
         return value
     ref = _ENV_REF.match(value.strip())
@@ -47,7 +61,7 @@ def _resolve_env_ref(value: Any) -> Any:
 
 def _require_env_ref(value: Any) -> Any:
     if value is None or isinstance(value, SecretStr):
-        return value
+        return _resolve_env_ref(value)
     if not isinstance(value, str) or not _ENV_REF.match(value.strip()):
         raise ValueError(
             "secrets must be given as an environment reference, not written in the "
@@ -56,10 +70,50 @@ def _require_env_ref(value: Any) -> Any:
     return _resolve_env_ref(value)
 
 
+def _http_url(url: SecretUrl) -> SecretUrl:
+    """An absolute http(s) URL with a host, or empty (a sink left unset). The message never
+    shows the value: it is a secret."""
+    value = url.get_secret_value().strip()
+    if not value:
+        return url
+    fix = "Fix: write the whole URL, such as https://hooks.example.com/..."
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        raise ValueError(f"is not a valid URL. {fix}") from None
+    if not parts.scheme or not value.lower().startswith(f"{parts.scheme.lower()}://"):
+        raise ValueError(f"is not an absolute http(s) URL: it has no scheme. {fix}")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError(
+            f"must be an http(s) URL, not {parts.scheme}://. "
+            "Fix: use the https:// address the receiving service gives"
+        )
+    if not host:
+        raise ValueError(f"is an http(s) URL without a host. {fix}")
+    return url
+
+
+def _required(url: SecretUrl) -> SecretUrl:
+    if not url.get_secret_value().strip():
+        raise ValueError("is empty. Fix: set the URL, or export the variable it names")
+    return url
+
+
 EnvStr = Annotated[str, BeforeValidator(_resolve_env_ref)]
 """A string that may be written as ${ENV} or ${ENV:-default}."""
-Secret = Annotated[SecretStr, BeforeValidator(_require_env_ref)]
-"""A secret: must be an ${ENV} reference; never printed (SecretStr)."""
+Secret = Annotated[SecretValue, BeforeValidator(_require_env_ref)]
+"""A secret: must be an ${ENV} reference; never printed, never logged (SecretValue)."""
+SecretEnvUrl = Annotated[SecretUrl, BeforeValidator(_require_env_ref), AfterValidator(_http_url)]
+"""A URL that is itself the credential (Slack's webhook): an ${ENV} reference to an http(s) URL."""
+EndpointUrl = Annotated[
+    SecretUrl,
+    BeforeValidator(_resolve_env_ref),
+    AfterValidator(_http_url),
+    AfterValidator(_required),
+]
+"""A webhook endpoint: written in the config or as ${ENV}; its path or query may carry a token,
+so it is treated as a secret all the same."""
 
 
 class _Strict(BaseModel):
@@ -149,7 +203,7 @@ class _HttpSink(_Strict):
 
 class SlackSink(_HttpSink):
     type: Literal["slack"]
-    webhook_url: Secret | None = None
+    webhook_url: SecretEnvUrl | None = None
     token: Secret | None = None
     channel: EnvStr | None = None
     api_url: EnvStr | None = Field(default=None, description="Web API base URL (tests, GovSlack)")
@@ -180,7 +234,7 @@ class SlackSink(_HttpSink):
 
 class WebhookSink(_HttpSink):
     type: Literal["webhook"]
-    url: EnvStr
+    url: EndpointUrl
     secret: Secret | None = None
 
 

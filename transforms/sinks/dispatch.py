@@ -32,6 +32,7 @@ from wirewatch.transforms.routing.flood import (
     group_key,
     story_group_key,
 )
+from wirewatch.transforms.secrets import redact
 from wirewatch.transforms.sinks.base import DeliveryError, Sink
 from wirewatch.transforms.state import StateStore
 
@@ -169,7 +170,9 @@ class Dispatcher:
         try:
             ts = send(self.sink(sink_name), alerts)
         except Exception as exc:  # a bug in one sink must not lose alerts or stop the others
-            reason = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+            reason = redact(
+                str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+            )
             outcomes = []
             for alert in alerts:
                 self.store.finish_alert(alert.key, "dead", 1, reason)

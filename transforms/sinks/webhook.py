@@ -20,7 +20,7 @@ from wirewatch.transforms.sinks.retry import RetryPolicy
 class WebhookSink:
     def __init__(self, name: str, config):
         self.name = name
-        self.url = config.url
+        self.url = config.url  # a SecretUrl: it shows as https://host/***
         self.secret = config.secret.get_secret_value().encode() if config.secret else None
         self.retry = RetryPolicy.of(config)
         self.client = httpx.Client(
@@ -44,7 +44,9 @@ class WebhookSink:
             if attempt:
                 self.retry.wait(attempt, retry_after)
             try:
-                response = self.client.post(self.url, content=body, headers=headers)
+                response = self.client.post(
+                    self.url.get_secret_value(), content=body, headers=headers
+                )
             except httpx.HTTPError as exc:
                 problem, retry_after = f"{type(exc).__name__}: {exc}", None
                 continue

@@ -1,0 +1,94 @@
+"""Secrets: values that must never reach an output, a log line or a dead letter.
+
+A Slack webhook URL, a bot token, a webhook sink's URL (its path or query is often the
+credential) and an HMAC secret are loaded as `SecretValue`s (`SecretUrl` for URLs): pydantic's
+SecretStr, so printing or dumping the config never shows them, which also remembers each value
+in this process. `redact(text)` then takes every remembered value, and any URL password, out of
+text that is about to be shown: error messages and dead-letter reasons, command output, and every
+log record (pipelines/logs.py installs it as a logging filter: slack_sdk, urllib3 and httpx log
+request URLs at debug level).
+
+Why a per-process registry: the text to clean comes from libraries that never see our config
+(a urllib3 debug line carries only the URL's path). A value is remembered where it is built:
+at config validation, and again when a Beam worker unpickles the config (`__reduce__`), so a
+worker that logs redacts too. No Beam, no heavy imports.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from wirewatch.transforms.errors import redact_url
+
+MASK = "***"
+MIN_PIECE = 4
+"""Parts of a secret URL shorter than this (a path of `/`, a query `a=1`) are not replaced in
+free text: they are no credential, and replacing them would garble unrelated words."""
+
+_lock = threading.Lock()
+_replacements: dict[str, str] = {}  # a secret (or a part of a secret URL) -> what shows instead
+_ordered: tuple[tuple[str, str], ...] = ()  # the same, longest first
+_URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
+
+
+class SecretValue(SecretStr):
+    """A SecretStr that `redact()` takes out of any text in this process."""
+
+    def __init__(self, secret_value: str) -> None:
+        super().__init__(secret_value)
+        _remember(self._pieces())
+
+    def __reduce__(self):
+        return (type(self), (self.get_secret_value(),))  # unpickling remembers it again
+
+    def _pieces(self) -> dict[str, str]:
+        value = self.get_secret_value()
+        return {value: MASK} if len(value) >= MIN_PIECE else {}
+
+
+class SecretUrl(SecretValue):
+    """A URL that is a credential: shown as its scheme and host only (`https://host/***`).
+
+    Besides the whole URL, its path, query, fragment and user info are secrets on their own:
+    urllib3 logs `POST /services/T0/B0/XXXX`, without the host."""
+
+    def _display(self) -> str:
+        value = self.get_secret_value()
+        return redact_url(value, secret=True) if value else ""
+
+    def _pieces(self) -> dict[str, str]:
+        value = self.get_secret_value()
+        if not value:
+            return {}
+        pieces = {value: redact_url(value, secret=True)}
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            return pieces
+        path_query = parts.path + (f"?{parts.query}" if parts.query else "")
+        userinfo = parts.netloc.rpartition("@")[0]
+        for piece in (path_query, parts.path, parts.query, parts.fragment, userinfo):
+            if len(piece) >= MIN_PIECE:
+                pieces.setdefault(piece, MASK)
+        return pieces
+
+
+def _remember(pieces: dict[str, str]) -> None:
+    global _ordered
+    if not pieces or all(p in _replacements for p in pieces):
+        return
+    with _lock:
+        _replacements.update((k, v) for k, v in pieces.items() if k not in _replacements)
+        _ordered = tuple(sorted(_replacements.items(), key=lambda kv: -len(kv[0])))
+
+
+def redact(text: str) -> str:
+    """`text` without any secret this process knows, and without any URL's password."""
+    for secret, shown in _ordered:
+        if secret in text:
+            text = text.replace(secret, shown)
+    return _URL_PASSWORD.sub(rf"\1:{MASK}@", text) if "://" in text else text

@@ -1,0 +1,95 @@
+"""Secrets: what redact() takes out of text, how a secret URL shows, and the logging filter."""
+
+from __future__ import annotations
+
+import io
+import logging
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from wirewatch.pipelines.logs import RedactSecrets
+from wirewatch.transforms.errors import redact_url
+from wirewatch.transforms.secrets import SecretUrl, SecretValue, redact
+
+URL = "https://hooks.example.com/services/T0/B0/url-marker-1?key=query-marker-1"
+
+
+def test_a_secret_url_shows_only_its_scheme_and_host():
+    url = SecretUrl(URL)
+    assert str(url) == "https://hooks.example.com/***"
+    assert "marker" not in repr(url)
+    assert url.get_secret_value() == URL
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("https://u:pw@host:8443/p?q=1", "https://host:8443/***"),
+        ("hooks.example.com/hook?t=x", "***"),  # no scheme: nothing of it is safe to show
+        ("http://[::1/x", "***"),
+    ],
+)
+def test_redact_url_of_a_secret_url(url, shown):
+    assert redact_url(url, secret=True) == shown
+
+
+def test_redact_url_of_a_plain_url_hides_only_the_password():
+    assert redact_url("postgresql://me:pw@db:5432/ww") == "postgresql://me:***@db:5432/ww"
+    assert redact_url("https://example.org/feed.xml") == "https://example.org/feed.xml"
+
+
+def test_redact_takes_the_whole_url_and_each_of_its_parts_out_of_text():
+    SecretUrl(URL)
+    text = (
+        f"POST {URL} failed; urllib3: POST /services/T0/B0/url-marker-1?key=query-marker-1 "
+        f"HTTP/1.1 500; path /services/T0/B0/url-marker-1; query key=query-marker-1"
+    )
+    clean = redact(text)
+    assert "marker" not in clean
+    assert clean.startswith("POST https://hooks.example.com/*** failed")
+
+
+def test_redact_takes_out_tokens_and_any_url_password():
+    SecretValue("xoxb-token-marker-2")
+    clean = redact("Bearer xoxb-token-marker-2 to postgresql://me:pw-marker-3@db/ww")
+    assert clean == "Bearer *** to postgresql://me:***@db/ww"
+
+
+def test_an_unpickled_secret_is_remembered_in_the_new_process():
+    """A Beam worker that unpickles the config redacts what its clients log."""
+    blob = pickle.dumps(SecretUrl("https://h.example/hook/pickle-marker-4"))
+    code = (
+        "import pickle, sys\n"
+        "from wirewatch.transforms.secrets import redact\n"
+        "pickle.loads(sys.stdin.buffer.read())\n"
+        "print(redact('POST /hook/pickle-marker-4 500'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=blob, capture_output=True, check=True
+    ).stdout
+    assert out.decode().strip() == "POST *** 500"
+
+
+def test_the_logging_filter_redacts_message_arguments_and_traceback():
+    SecretUrl("https://h.example/hook/log-marker-5")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
+    logger = logging.getLogger("tests.secrets")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("sending to %s", "https://h.example/hook/log-marker-5")
+        try:
+            raise ValueError("bad answer from https://h.example/hook/log-marker-5")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "log-marker-5" not in text
+    assert "sending to https://h.example/***" in text
+    assert "ValueError: bad answer from https://h.example/***" in text

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.model import Alert
+from wirewatch.transforms.secrets import redact
 
 NAME = "redeliver"
 HELP = "resend dead-lettered alerts (exit 1 if some still fail)"
@@ -49,7 +50,8 @@ def _redeliver(args, config, store) -> int:
     for record in records:
         alert = Alert.model_validate_json(record.payload)
         if args.dry_run:
-            print(json.dumps({"key": record.key, "sink": record.sink, "error": record.error}))
+            error = record.error and redact(record.error)  # recorded before redaction?
+            print(json.dumps({"key": record.key, "sink": record.sink, "error": error}))
             continue
         if record.sink not in config.sinks:
             results["unknown_sink"] += 1

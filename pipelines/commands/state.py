@@ -19,6 +19,7 @@ from wirewatch.pipelines.state import add_state_arguments, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.model import utc_now
+from wirewatch.transforms.secrets import redact
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.copy import copy_store
 from wirewatch.transforms.state.interface import WorkerInfo
@@ -79,7 +80,8 @@ def run(args) -> int:
     store.close()
     if args.json:
         listed = [w.model_dump(mode="json") for w in workers]
-        print(json.dumps({**report, "workers": listed, "feeds": feeds, "dead_letters": letters}))
+        out = {**report, "workers": listed, "feeds": feeds, "dead_letters": letters}
+        print(redact(json.dumps(out)))  # errors recorded before secrets were redacted
         return 0
     print("\n".join(f"{k}: {v}" for k, v in report.items()))
     for worker in workers:
@@ -88,11 +90,12 @@ def run(args) -> int:
         print(
             f"feed {feed_id}: last {st['last_status'] or 'never polled'}, failures "
             f"{st['failures']}, next due {st['next_due'] or '-'}"
-            + (f", error: {st['last_error']}" if st["last_error"] else "")
+            + (f", error: {redact(st['last_error'])}" if st["last_error"] else "")
         )
     for letter in letters:
         print(
-            f"dead letter {letter['at']} {letter['stage']} {letter['source']}: {letter['reason']}"
+            f"dead letter {letter['at']} {letter['stage']} {letter['source']}: "
+            + redact(letter["reason"])
         )
     return 0
 

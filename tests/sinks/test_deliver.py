@@ -121,3 +121,16 @@ def test_webhook_retries_only_what_can_succeed_later(status, attempts):
         with pytest.raises(DeliveryError, match=f"HTTP {status}"):
             sink.send(alert(sink="hook"))
         assert len(server.requests) == attempts
+
+
+def test_webhook_parks_on_a_long_retry_after_without_waiting():
+    from wirewatch.transforms.sinks.base import SinkParked
+
+    with FeedServer() as server:
+        server.feeds["/hook"] = (429, {"Retry-After": "600"}, b"slow down")
+        sink = WebhookSink("hook", WebhookSinkConfig(type="webhook", url=server.url("/hook")))
+        waits: list[float] = []
+        sink.retry = sink.retry.__class__(max_retries=3, backoff=0.01, sleep=waits.append)
+        with pytest.raises(SinkParked) as parked:
+            sink.send(alert(sink="hook"))
+        assert parked.value.seconds == 600.0 and waits == [] and len(server.requests) == 1

@@ -1,8 +1,10 @@
 """The one retry policy the Slack and webhook sinks share."""
 
+from datetime import datetime, timezone
+
 import pytest
 
-from wirewatch.transforms.sinks.retry import RetryPolicy
+from wirewatch.transforms.sinks.retry import RetryPolicy, retry_after_seconds
 
 
 def test_retry_after_wins_over_the_backoff():
@@ -10,11 +12,26 @@ def test_retry_after_wins_over_the_backoff():
     assert RetryPolicy(max_retries=3, backoff=5.0).delay(3, retry_after=" 7 ") == 7.0
 
 
-@pytest.mark.parametrize("retry_after", [None, "", "Wed, 21 Oct 2026 07:28:00 GMT"])
+@pytest.mark.parametrize("retry_after", [None, "", "soon", "-5"])
 def test_backoff_doubles_with_up_to_half_again_as_jitter(retry_after):
     policy = RetryPolicy(max_retries=3, backoff=0.5)
     for attempt, base in [(1, 0.5), (2, 1.0), (3, 2.0)]:
         assert base <= policy.delay(attempt, retry_after) <= base * 1.5
+
+
+def test_retry_after_may_be_an_http_date():
+    now = datetime(2026, 10, 21, 7, 27, 30, tzinfo=timezone.utc)
+    assert retry_after_seconds("Wed, 21 Oct 2026 07:28:00 GMT", now) == 30.0
+    assert retry_after_seconds("Wed, 21 Oct 2026 07:00:00 GMT", now) == 0.0  # past: now
+    assert retry_after_seconds("120") == 120.0 and retry_after_seconds("junk") is None
+
+
+def test_a_retry_after_beyond_the_cap_parks_instead_of_waiting():
+    policy = RetryPolicy(max_retries=3, backoff=0.5, max_retry_after=60)
+    assert policy.parks("600") == 600.0
+    assert policy.parks("60") is None and policy.parks(None) is None
+    assert policy.delay(1, "60") == 60.0
+    assert policy.delay(1, "600") == 60.0  # never more than the cap, should a caller ask
 
 
 def test_only_answers_that_can_succeed_later_are_retried():

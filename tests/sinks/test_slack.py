@@ -164,3 +164,37 @@ def test_the_posted_payload_is_free_of_bidi_and_zero_width_and_verbatim(slack, m
     assert "Talks resume" in message["text"]
     texts = [message["blocks"][0]["text"], *message["blocks"][-1]["elements"]]
     assert all(t["type"] == "mrkdwn" and t["verbatim"] is True for t in texts)
+
+
+@pytest.mark.parametrize("make_sink, path", [(webhook_sink, None), (token_sink, "/api/")])
+def test_a_retry_after_beyond_max_retry_after_parks_instead_of_sleeping(
+    slack, monkeypatch, make_sink, path
+):
+    """slack_sdk's own 429 handler would sleep the 600 s; ours does not retry, the sink raises
+    SinkParked with Slack's wait, after one request and no wait at all."""
+    from wirewatch.transforms.sinks.base import SinkParked
+
+    path = slack.WEBHOOK_PATH if path is None else "/api/chat.postMessage"
+    slack.fail_next(path, 429, {"Retry-After": "600"}, b'{"ok": false, "error": "ratelimited"}')
+    waits: list[float] = []
+    with pytest.raises(SinkParked, match="600 s") as parked:
+        make_sink(slack, monkeypatch, sleep=waits.append).send(alert())
+    assert parked.value.seconds == 600.0 and parked.value.transient
+    assert waits == [] and slack.attempts[path] == 1 and slack.received == []
+
+
+def test_a_retry_after_within_max_retry_after_is_waited_for(slack, monkeypatch):
+    slack.fail_next(slack.WEBHOOK_PATH, 429, {"Retry-After": "30"}, b"rate_limited")
+    waits: list[float] = []
+    webhook_sink(slack, monkeypatch, sleep=waits.append, max_retry_after=30).send(alert())
+    assert waits == [30.0] and len(slack.received) == 1
+
+
+def test_failures_say_whether_they_can_pass_by_themselves(slack, monkeypatch):
+    slack.fail_next(slack.WEBHOOK_PATH, 500, body=b"down", times=2)
+    with pytest.raises(DeliveryError) as outage:
+        webhook_sink(slack, monkeypatch, max_retries=1).send(alert())
+    slack.fail_next(slack.WEBHOOK_PATH, 404, body=b"no_service")
+    with pytest.raises(DeliveryError) as gone:
+        webhook_sink(slack, monkeypatch, max_retries=1).send(alert())
+    assert outage.value.transient and not gone.value.transient

@@ -199,6 +199,23 @@ class _HttpSink(_Strict):
         le=HOUR,
         description="first retry delay in seconds, doubled each time (at most 1 hour)",
     )
+    max_retry_after: float = Field(
+        default=60.0,
+        ge=0,
+        le=600,
+        allow_inf_nan=False,
+        description="longest Retry-After (seconds) a retry waits for inside a cycle (at most "
+        "600); a longer one parks the sink: its alerts wait for a later cycle",
+    )
+    auto_redeliver_hours: float = Field(
+        default=24.0,
+        ge=0,
+        le=720,
+        allow_inf_nan=False,
+        description="when the sink is back after an outage or a park, resend by itself the "
+        "alerts that failed for that reason within this many hours, in order (0: never, "
+        "only `wirewatch redeliver` does; at most 30 days)",
+    )
 
 
 class SlackSink(_HttpSink):

@@ -3,8 +3,11 @@
 Retries are slack_sdk's own strategy objects, passed explicitly: its default handlers retry only
 connection errors, so 429 (RateLimitErrorRetryHandler) and 500/503 must be added by hand.
 They decide whether to retry; the wait is our RetryPolicy's (retry.py), the one the webhook sink
-uses: Retry-After when Slack sends it on a 429, else the policy's backoff. What is left after
-the retry budget raises DeliveryError and becomes a dead letter the caller can redeliver.
+uses: Retry-After when Slack sends it on a 429, else the policy's backoff. slack_sdk's own 429
+handler sleeps whatever Slack asks for; ours does not retry a 429 whose Retry-After exceeds the
+sink's `max_retry_after`, and the sink raises SinkParked instead (the dispatcher parks the
+sink; the process never sleeps ten minutes). What is left after the retry budget raises
+DeliveryError (transient when it can pass by itself) and becomes a dead letter.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from wirewatch.transforms.model import Alert
-from wirewatch.transforms.sinks.base import DeliveryError
+from wirewatch.transforms.sinks.base import DeliveryError, SinkParked
 from wirewatch.transforms.sinks.render import slack_digest, slack_message, slack_reply
 from wirewatch.transforms.sinks.retry import RetryPolicy
 
@@ -54,12 +57,26 @@ class _ServerErrorRetry(_PolicyWait, ServerErrorRetryHandler):
 
 
 class _RateLimitRetry(_PolicyWait, RateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler: the wait honours Slack's Retry-After."""
+    """slack_sdk's 429 handler: the wait honours Slack's Retry-After, up to the policy's
+    `max_retry_after`; a longer one is not retried (the 429 reaches the sink, which parks)."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        return super()._can_retry(
+            state=state, request=request, response=response, error=error
+        ) and not self.policy.parks(self._retry_after(response, error))
 
     def _retry_after(self, response, error) -> str | None:
         if response is None:
             raise error
-        return next((v[0] for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        return _header(response.headers, "retry-after")
+
+
+def _header(headers, name: str) -> str | None:
+    """A header from slack_sdk's header dicts (values may be lists), any case."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value[0] if isinstance(value, list) else value
+    return None
 
 
 def retry_handlers(policy: RetryPolicy) -> list:
@@ -83,7 +100,8 @@ class SlackSink:
     def __init__(self, name: str, config, *, sleep: Callable[[float], None] = time.sleep):
         """`sleep` is how retries wait (see RetryPolicy.sleep); `pace` always uses time.sleep."""
         self.name = name
-        handlers = retry_handlers(RetryPolicy.of(config, sleep=sleep))
+        self.policy = RetryPolicy.of(config, sleep=sleep)
+        handlers = retry_handlers(self.policy)
         timeout = int(max(1, config.timeout))
         self.channel = config.channel
         self.pace, self._last_post = config.pace, 0.0
@@ -131,8 +149,10 @@ class SlackSink:
                 response = self.webhook.send(text=text, blocks=blocks, unfurl_links=False)
                 # WebhookClient returns 4xx/5xx instead of raising: check it.
                 if response.status_code != 200:
-                    raise DeliveryError(
-                        f"Slack webhook answered HTTP {response.status_code}: {response.body[:200]}"
+                    raise self._failure(
+                        f"Slack webhook answered HTTP {response.status_code}: {response.body[:200]}",
+                        response.status_code,
+                        response.headers,
                     )
                 return None
             response = self.web.chat_postMessage(
@@ -144,12 +164,28 @@ class SlackSink:
             )
             return response.get("ts")
         except SlackApiError as exc:
-            raise DeliveryError(
+            raise self._failure(
                 f"Slack API error: {exc.response.get('error', exc)} "
-                f"(HTTP {exc.response.status_code})"
+                f"(HTTP {exc.response.status_code})",
+                exc.response.status_code,
+                exc.response.headers,
             ) from None
         except (URLError, OSError) as exc:
-            raise DeliveryError(f"Slack unreachable: {exc}") from None
+            raise DeliveryError(f"Slack unreachable: {exc}", transient=True) from None
+
+    def _failure(self, message: str, status: int, headers) -> DeliveryError:
+        """What a non-success answer means: a park when a 429 asks for a longer wait than
+        max_retry_after, transient when it can pass by itself (429, 5xx), else permanent."""
+        if status == 429:
+            retry_after = _header(headers, "retry-after")
+            seconds = self.policy.parks(retry_after)
+            if seconds is not None:
+                return SinkParked(
+                    f"{message}; Slack asked to wait {seconds:.0f} s (Retry-After), "
+                    f"more than max_retry_after ({self.policy.max_retry_after:.0f} s)",
+                    seconds,
+                )
+        return DeliveryError(message, transient=RetryPolicy.retryable(status))
 
     def close(self) -> None:
         pass

@@ -13,7 +13,7 @@ import json
 import httpx
 
 from wirewatch.transforms.model import Alert
-from wirewatch.transforms.sinks.base import DeliveryError
+from wirewatch.transforms.sinks.base import DeliveryError, SinkParked
 from wirewatch.transforms.sinks.retry import RetryPolicy
 
 
@@ -39,7 +39,7 @@ class WebhookSink:
         if self.secret:
             digest = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
             headers["X-Wirewatch-Signature"] = f"sha256={digest}"
-        problem, retry_after = "", None
+        problem, retry_after, transient = "", None, True
         for attempt in range(self.retry.max_retries + 1):
             if attempt:
                 self.retry.wait(attempt, retry_after)
@@ -48,17 +48,29 @@ class WebhookSink:
                     self.url.get_secret_value(), content=body, headers=headers
                 )
             except httpx.HTTPError as exc:
-                problem, retry_after = f"{type(exc).__name__}: {exc}", None
+                problem, retry_after, transient = f"{type(exc).__name__}: {exc}", None, True
                 continue
             if response.is_success:
                 return
             problem = f"HTTP {response.status_code}"
+            transient = self.retry.retryable(response.status_code)
             retry_after = (
                 response.headers.get("Retry-After") if response.status_code == 429 else None
             )
-            if not self.retry.retryable(response.status_code):
+            parked = self.retry.parks(retry_after)
+            if parked is not None:  # longer than max_retry_after: park the sink, do not sleep
+                raise SinkParked(
+                    f"webhook {self.url} answered HTTP 429 asking to wait {parked:.0f} s "
+                    f"(Retry-After), more than max_retry_after "
+                    f"({self.retry.max_retry_after:.0f} s)",
+                    parked,
+                )
+            if not transient:
                 break
-        raise DeliveryError(f"webhook {self.url} failed after {attempt + 1} attempts: {problem}")
+        raise DeliveryError(
+            f"webhook {self.url} failed after {attempt + 1} attempts: {problem}",
+            transient=transient,
+        )
 
     def close(self) -> None:
         self.client.close()

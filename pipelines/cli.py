@@ -17,7 +17,7 @@ import sys
 
 from wirewatch.pipelines import commands
 from wirewatch.pipelines.logs import configure_logging
-from wirewatch.transforms.config import DEFAULT_CONFIG
+from wirewatch.transforms.config import find_config
 from wirewatch.transforms.errors import WirewatchError
 
 
@@ -34,9 +34,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         if not hasattr(module, "NAME"):
             continue
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        cmd.add_argument(
-            "--config", default=DEFAULT_CONFIG, help=f"config file (default: {DEFAULT_CONFIG})"
-        )
+        cmd.add_argument("--config", help="config file (default: found, see README)")
         cmd.add_argument("--json", action="store_true", help="machine-readable output")
         module.add_arguments(cmd)
         modules[module.NAME] = module
@@ -50,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     if extra and not getattr(modules[args.command], "ACCEPTS_BEAM_ARGS", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     configure_logging(logging.DEBUG if args.verbose else logging.WARNING)
+    found = find_config(args.config)
+    args.config = found.path
     try:
         return modules[args.command].run(args)
     except WirewatchError as exc:  # user or environment error: its problems, never a traceback

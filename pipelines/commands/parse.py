@@ -15,7 +15,7 @@ import re
 import sys
 from urllib.parse import urlsplit
 
-from wirewatch.transforms.config import DEFAULT_CONFIG, FetchSettings, load_config
+from wirewatch.transforms.config import FetchSettings, load_config
 from wirewatch.transforms.ingest.fetch import fetch, make_client
 from wirewatch.transforms.ingest.parse import parse_feed
 from wirewatch.transforms.model import DeadLetter
@@ -65,9 +65,7 @@ def run(args) -> int:
 
 
 def _settings(config_path: str) -> tuple[FetchSettings, dict[str, str]]:
-    """The config's fetch limits and feed ids; defaults when the default config is absent."""
-    if config_path == DEFAULT_CONFIG and not os.path.exists(config_path):
-        return FetchSettings(), {}
+    """The config's fetch limits and feed ids (the built-in sample config when none is found)."""
     config = load_config(config_path)
     return config.fetch, {feed.url: feed.id for feed in config.feeds}
 

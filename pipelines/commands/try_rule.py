@@ -10,11 +10,10 @@ No Beam import. Exit 0 ok, 1 when some input could not be read, 2 for a bad quer
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from wirewatch.pipelines.tooling.inputs import add_files_argument
-from wirewatch.transforms.config import DEFAULT_CONFIG, Config, load_config
+from wirewatch.transforms.config import load_config
 
 NAME = "try-rule"
 HELP = (
@@ -59,7 +58,7 @@ def run(args) -> int:
             print("try-rule: give FILE..., '-' for stdin, or --archive PATH", file=sys.stderr)
             return 2
         args.files = ["-"]
-    config = _config(args.config)
+    config = load_config(args.config)  # the topic and entity ids
     rule = RuleConfig(id="try-rule", query=args.query, stem=args.stem)
     problems: list[Problem] = []
     compiled = compile_rule(rule, Vocabulary.from_config(config), "try-rule", problems)
@@ -90,13 +89,6 @@ def run(args) -> int:
     else:
         _show(results, args)
     return 1 if loaded.problems else 0
-
-
-def _config(path: str) -> Config:
-    """The config for topic and entity ids; none needed when the default file is absent."""
-    if path == DEFAULT_CONFIG and not os.path.exists(path):
-        return Config(source="(no config)")
-    return load_config(path)
 
 
 def _show(results, args) -> None:

@@ -7,6 +7,7 @@ import pytest
 from wirewatch.pipelines.cli import main
 
 CONFIG = """\
+builtin_lists: false
 entities:
   - id: tillerson
     name: Rex Tillerson

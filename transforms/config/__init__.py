@@ -1,13 +1,15 @@
 """The config: YAML files validated once into pydantic models; mistakes fail fast with file,
 field and fix.
 
-models (the sections, secrets as ${ENV} references) / loader (YAML, includes, merge) /
+models (the sections, secrets as ${ENV} references) / loader (YAML, includes, merge, the
+built-in lists) / locate (which file, and where the shipped data lives) /
 checks (cross-references between sections) / messages (pydantic errors in words, did you
 mean). Import the public names from here: `from wirewatch.transforms.config import Config`.
 """
 
 from wirewatch.transforms.config.checks import cross_check
-from wirewatch.transforms.config.loader import DEFAULT_CONFIG, load_config
+from wirewatch.transforms.config.loader import load_config
+from wirewatch.transforms.config.locate import Found, find_config
 from wirewatch.transforms.config.models import (
     Config,
     ConfigFragment,
@@ -29,7 +31,6 @@ from wirewatch.transforms.config.models import (
 from wirewatch.transforms.errors import ConfigError, Problem
 
 __all__ = [
-    "DEFAULT_CONFIG",
     "Config",
     "ConfigError",
     "ConfigFragment",
@@ -38,6 +39,7 @@ __all__ = [
     "EnvStr",
     "FeedConfig",
     "FetchSettings",
+    "Found",
     "GroupField",
     "JsonlSink",
     "Problem",
@@ -49,5 +51,6 @@ __all__ = [
     "SlackSink",
     "WebhookSink",
     "cross_check",
+    "find_config",
     "load_config",
 ]

@@ -2,10 +2,16 @@
 
 Every mistake becomes a `Problem` naming the file, the field and the fix; all of a file's
 problems are reported at once (`ConfigError`), so one `wirewatch check` shows everything.
+
+Every config starts from the built-in lists (the shipped IPTC taxonomy and gazetteer, package
+data): a config without `include:` can use `topic:` and `entity:` queries. Topics and entities
+of the config's own files extend them, and one with a built-in id replaces that built-in
+entry; `builtin_lists: false` leaves them out.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
@@ -17,18 +23,20 @@ import yaml
 from pydantic import ValidationError
 
 from wirewatch.transforms.config.checks import cross_check
+from wirewatch.transforms.config.locate import builtin_lists
 from wirewatch.transforms.config.messages import describe_error
 from wirewatch.transforms.config.models import Config, ConfigFragment
 from wirewatch.transforms.errors import ConfigError, Problem
 
-DEFAULT_CONFIG = "configs/wirewatch.yaml"
 MAX_CONFIG_BYTES = 20_000_000
 """A config file (main or include) larger than this is refused unread: the shipped gazetteer is
 well under 1 MB, and `include: ['/dev/zero']` must not exhaust memory."""
 
 _SECTION_LISTS = ("feeds", "taxonomy", "entities", "rules", "routes")
+_BUILTIN_SECTIONS = ("taxonomy", "entities")
 _MAIN_ONLY = (
     "include",
+    "builtin_lists",
     "fetch",
     "state_dir",
     "state",
@@ -41,7 +49,7 @@ _MAIN_ONLY = (
 )
 
 
-def load_config(path: str | os.PathLike = DEFAULT_CONFIG) -> Config:
+def load_config(path: str | os.PathLike) -> Config:
     """Read the main file and its includes, validate each, merge, cross-check. Raises ConfigError."""
     main = Path(path)
     raw = _read_yaml(main)
@@ -85,10 +93,35 @@ def load_config(path: str | os.PathLike = DEFAULT_CONFIG) -> Config:
     if problems:
         raise ConfigError(problems)
     config = _merge(main, [f for _, f in fragments])
+    if config.builtin_lists:
+        _extend_builtin(config)
     problems = cross_check(config)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _extend_builtin(config: Config) -> None:
+    """The built-in entries first, without those the config's own files redefine (by id)."""
+    for section in _BUILTIN_SECTIONS:
+        own = getattr(config, section)
+        ids = {item.id for item in own}
+        base = [item for item in _builtin_items(section) if item.id not in ids]
+        setattr(config, section, base + own)
+
+
+def _builtin_items(section: str) -> list:
+    items = []
+    for path in builtin_lists():
+        items += getattr(ConfigFragment.model_validate(_read_builtin(str(path))), section)
+    return items
+
+
+@functools.lru_cache(maxsize=None)
+def _read_builtin(path: str) -> dict:
+    """The shipped lists are read once per process (parsing the gazetteer is most of a load);
+    each load validates them into its own models."""
+    return _read_yaml(Path(path))
 
 
 def _not_a_regular_file(path: Path) -> Problem | None:

@@ -362,6 +362,11 @@ class ConfigFragment(_Strict):
     """What one file may hold. The main file may also hold `include` and the settings."""
 
     include: list[str] = Field(default_factory=list)
+    builtin_lists: bool = Field(
+        default=True,
+        description="start from the shipped IPTC taxonomy and gazetteer (your own taxonomy "
+        "and entities extend them; one with a built-in id replaces it); false: only your own",
+    )
     feeds: list[FeedConfig] = Field(default_factory=list)
     taxonomy: list[TopicConfig] = Field(default_factory=list)
     entities: list[EntityConfig] = Field(default_factory=list)

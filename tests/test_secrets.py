@@ -7,9 +7,11 @@ import logging
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from wirewatch.pipelines.cli import main
 from wirewatch.pipelines.logs import RedactSecrets
 from wirewatch.transforms.errors import redact_url
 from wirewatch.transforms.secrets import SecretUrl, SecretValue, redact
@@ -93,3 +95,42 @@ def test_the_logging_filter_redacts_message_arguments_and_traceback():
     assert "log-marker-5" not in text
     assert "sending to https://h.example/***" in text
     assert "ValueError: bad answer from https://h.example/***" in text
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "config"
+
+
+@pytest.mark.parametrize(
+    "name", ["webhook_url_no_scheme", "webhook_url_ftp", "webhook_url_no_host"]
+)
+def test_check_refuses_a_sink_url_that_is_no_http_url_in_one_line(name, capsys):
+    fixture = FIXTURES / f"{name}.yaml"
+    [expected] = [
+        line.removeprefix("# expect: ").replace("{file}", str(fixture))
+        for line in fixture.read_text().splitlines()
+        if line.startswith("# expect: ")
+    ]
+    assert main(["check", "--config", str(fixture)]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", f"config error: {expected}\n")
+    assert "T0KEN" not in err
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("hooks.slack.com/services/T0/B0/T0KEN", "it has no scheme"),
+        ("ftp://hooks.slack.com/services/T0KEN", "not ftp://"),
+        ("https://", "without a host"),
+    ],
+)
+def test_check_refuses_a_slack_webhook_url_that_is_no_http_url(
+    url, message, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("T_HOOK_URL", url)
+    config = tmp_path / "wirewatch.yaml"
+    config.write_text("sinks:\n  slack: {type: slack, webhook_url: '${T_HOOK_URL}'}\n")
+    assert main(["check", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"config error: {config}: sinks.slack.webhook_url: ")
+    assert message in err and err.count("\n") == 1 and "T0KEN" not in err

@@ -4,17 +4,16 @@ logger).
 
 Secrets: slack_sdk logs the webhook URL it posts to, urllib3 the URL's path, httpx the whole
 request URL, all at debug level (`-v`), and an exception's text can hold any of them. Every
-record that reaches our handlers, from any library, passes `redact()` (transforms/secrets.py)
-first: the message, its arguments and its traceback. Records from Beam's worker processes
-come back through the runner's logging service into this process's root logger, so they pass
-the same filter.
+record, from any library, is created already redacted (`redact_logs()`, transforms/secrets.py):
+its message, arguments and traceback. Beam's worker processes redact their own records as soon
+as they decode the config, and what they send back to this process is redacted again here.
 """
 
 from __future__ import annotations
 
 import logging
 
-from wirewatch.transforms.secrets import redact
+from wirewatch.transforms.secrets import redact_logs
 
 _NOISE = ("apitools not found", "No semi_persistent_directory found")
 
@@ -27,31 +26,11 @@ class _DropApitoolsWarning(logging.Filter):
         return not any(noise in message for noise in _NOISE)
 
 
-class RedactSecrets(logging.Filter):
-    """Replaces a record's message and traceback by their redacted text; never drops one."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001  bad %-arguments: logging reports them, without secrets
-            message = f"{record.msg} {record.args}"
-        clean = redact(message)
-        if clean != message or record.args:
-            record.msg, record.args = clean, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
-
-
 def configure_logging(level: int = logging.WARNING) -> None:
+    redact_logs()
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_DropApitoolsWarning())
-        handler.addFilter(RedactSecrets())
 
 
 def quiet_beam_logging() -> None:

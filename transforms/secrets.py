@@ -5,17 +5,19 @@ credential) and an HMAC secret are loaded as `SecretValue`s (`SecretUrl` for URL
 SecretStr, so printing or dumping the config never shows them, which also remembers each value
 in this process. `redact(text)` then takes every remembered value, and any URL password, out of
 text that is about to be shown: error messages and dead-letter reasons, command output, and every
-log record (pipelines/logs.py installs it as a logging filter: slack_sdk, urllib3 and httpx log
-request URLs at debug level).
+log record (`redact_logs()`: slack_sdk, urllib3 and httpx log request URLs at debug level).
 
 Why a per-process registry: the text to clean comes from libraries that never see our config
 (a urllib3 debug line carries only the URL's path). A value is remembered where it is built:
-at config validation, and again when a Beam worker unpickles the config (`__reduce__`), so a
-worker that logs redacts too. No Beam, no heavy imports.
+at config validation, and again when a Beam worker unpickles the config (`__reduce__`). A process
+that remembers a secret also redacts its log records from then on, whoever configured logging
+there: Beam's worker processes set up their own handlers, which no filter of ours reaches.
+No Beam, no heavy imports.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from urllib.parse import urlsplit
@@ -32,6 +34,7 @@ free text: they are no credential, and replacing them would garble unrelated wor
 _lock = threading.Lock()
 _replacements: dict[str, str] = {}  # a secret (or a part of a secret URL) -> what shows instead
 _ordered: tuple[tuple[str, str], ...] = ()  # the same, longest first
+_logs_redacted = False
 _URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
 
 
@@ -84,6 +87,7 @@ def _remember(pieces: dict[str, str]) -> None:
     with _lock:
         _replacements.update((k, v) for k, v in pieces.items() if k not in _replacements)
         _ordered = tuple(sorted(_replacements.items(), key=lambda kv: -len(kv[0])))
+    redact_logs()
 
 
 def redact(text: str) -> str:
@@ -92,3 +96,41 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, shown)
     return _URL_PASSWORD.sub(rf"\1:{MASK}@", text) if "://" in text else text
+
+
+def redact_logs() -> None:
+    """From now on every log record this process creates, from any logger, holds redacted text:
+    its message (arguments merged in), its traceback and its stack.
+
+    A record factory rather than a handler filter: it acts before any handler, also those that
+    Beam's worker processes (or any runner's) configure, and those added later."""
+    global _logs_redacted
+    with _lock:
+        if _logs_redacted:
+            return
+        _logs_redacted = True
+        make_record = logging.getLogRecordFactory()
+
+    def redacted_record(*args, **kwargs) -> logging.LogRecord:
+        return _redact_record(make_record(*args, **kwargs))
+
+    logging.setLogRecordFactory(redacted_record)
+
+
+def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001  bad %-arguments: logging reports them, without secrets
+        message = f"{record.msg} {record.args}"
+    clean = redact(message)
+    if clean != message or record.args:
+        record.msg, record.args = clean, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        clean = redact(record.exc_text)
+        if clean != record.exc_text:  # a formatter that formats exc_info itself must not see it
+            record.exc_text, record.exc_info = clean, None
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record

@@ -30,6 +30,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "group_key",
         "lease_owner",  # a claim in flight stays its sender's until its lease ends
         "lease_until",
+        "deferred_at",  # a deferred alert is still redelivered by itself after the copy
     ),
     "story_alerts": ("story_id", "rule_id", "sink", "alert_key", "ts"),
     "groups": ("group_key", "sink", "state", "due_at", "updated_at"),
@@ -70,7 +71,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 TIMES: dict[str, frozenset[str]] = {
     "feeds": frozenset({"next_due", "updated_at"}),
     "seen": frozenset({"seen_at"}),
-    "alerts": frozenset({"updated_at", "lease_until"}),
+    "alerts": frozenset({"updated_at", "lease_until", "deferred_at"}),
     "groups": frozenset({"due_at", "updated_at"}),
     "dead_letters": frozenset({"at", "resolved_at"}),
 }

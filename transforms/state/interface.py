@@ -66,6 +66,21 @@ class AlertRecord(BaseModel):
     updated_at: datetime
     lease_owner: str | None = None  # who holds the claim while 'sending'
     lease_until: datetime | None = None  # when that claim ends ('sending' only)
+    deferred_at: datetime | None = None
+    """'dead' only: when it first failed for a reason that passes by itself (its sink was down,
+    or rate-limited it): it is redelivered automatically, in this order, once the sink is back."""
+
+
+class SinkHealth(BaseModel):
+    """One sink's delivery health, shared by every worker of the store: a sink whose deliveries
+    keep failing, or whose server asked for a long wait, is skipped until `down_until`
+    (transforms/sinks/health.py decides; the store keeps it)."""
+
+    sink: str
+    failures: int = 0  # deliveries in a row that failed for a transient reason
+    down_until: datetime | None = None  # skipped until then (a backoff, or a Retry-After park)
+    reason: str | None = None  # the last failure or park, for people
+    updated_at: datetime | None = None
 
 
 class WorkerInfo(BaseModel):
@@ -241,10 +256,26 @@ class LedgerStore(Protocol):
         by every caller that names none: only a single process may rely on it."""
         ...
 
-    def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
+    def finish_alert(
+        self,
+        key: str,
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        *,
+        deferred: bool = False,
+    ) -> None:
         """Set the outcome; `attempts` adds to the stored count. Ends the claim's lease.
         'sent' also resolves the alert's open delivery dead letters (sets their resolved_at):
-        a redelivery, or the re-offer of an expired claim, closed them."""
+        a redelivery, or the re-offer of an expired claim, closed them. `deferred` ('dead'
+        only): it failed for a reason that passes by itself; `deferred_at` keeps the time it
+        first did (set now if unset). Any other outcome clears `deferred_at`."""
+        ...
+
+    def deferred_alerts(self, sink: str, since: datetime) -> list[AlertRecord]:
+        """'dead' alerts of `sink` deferred (`finish_alert(deferred=True)`) at or after
+        `since`, in the order they were first deferred (then by key): what the dispatcher
+        redelivers automatically once the sink is back."""
         ...
 
     def expired_claims(self, sink: str | None, now: datetime) -> list[AlertRecord]:
@@ -440,6 +471,19 @@ class DeadLetterStore(Protocol):
         ...
 
 
+class SinkHealthStore(Protocol):
+    """Each sink's health (SinkHealth), so every worker skips a sink that is down and a restart
+    remembers it. Advisory: exactly-once comes from the ledger's claims, never from here."""
+
+    def sink_health(self, sink: str) -> SinkHealth:
+        """The saved health, or a healthy SinkHealth(sink) for a sink never saved."""
+        ...
+
+    def save_sink_health(self, health: SinkHealth) -> None:
+        """Upsert; the last writer wins (two workers that fail together write one failure)."""
+        ...
+
+
 def dead_letter_alert_key(letter: DeadLetter) -> str | None:
     """The ledger key a delivery dead letter is about (the dispatcher puts it in `detail`), so a
     later successful send of that alert can resolve it; None for other stages."""
@@ -488,6 +532,7 @@ class StateStore(
     WorkerStore,
     DeadLetterStore,
     RetentionStore,
+    SinkHealthStore,
     Protocol,
 ):
     """Everything that must survive a restart. Open with `open_store(location)`; cheap to open,

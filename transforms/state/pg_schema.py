@@ -7,7 +7,8 @@ refuses a database whose version is newer than it knows.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2  # 2: retention (groups.updated_at, dead_letters.alert_key, resolved_at)
+SCHEMA_VERSION = 3  # 2: retention (groups.updated_at, dead_letters.alert_key, resolved_at);
+# 3: sink health (sink_health, alerts.deferred_at)
 
 # version -> statements that bring the schema from version-1 to version. Each runs in the one
 # migration transaction, under an advisory lock, so two workers starting together cannot race.
@@ -68,6 +69,14 @@ UPDATE dead_letters SET alert_key = record::jsonb ->> 'detail'
 CREATE INDEX IF NOT EXISTS dead_letters_alert_idx ON dead_letters (alert_key)
   WHERE alert_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS dead_letters_at_idx ON dead_letters (at);
+""",
+    3: """
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS deferred_at TIMESTAMPTZ;
+CREATE INDEX IF NOT EXISTS alerts_deferred_idx ON alerts (sink, deferred_at)
+  WHERE deferred_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS sink_health (
+  sink TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0, down_until TIMESTAMPTZ,
+  reason TEXT, updated_at TIMESTAMPTZ NOT NULL);
 """,
 }
 

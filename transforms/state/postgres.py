@@ -43,6 +43,7 @@ from wirewatch.transforms.state.interface import (
     check_retention,
 )
 from wirewatch.transforms.state.interface import dead_letter_alert_key as alert_key
+from wirewatch.transforms.state.pg_sink_health import PgSinkHealth
 from wirewatch.transforms.state.rows import (
     ALERT_COLUMNS,
     CLUSTER_COLUMNS,
@@ -165,7 +166,7 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class PostgresStore:
+class PostgresStore(PgSinkHealth):
     """Open with `PostgresStore(url)`; cheap after the first (the pool is per process and URL).
 
     `clock` (default: wall time) stamps every write and decides what `prune_seen` forgets, as
@@ -478,11 +479,20 @@ class PostgresStore:
         )
         return row is not None
 
-    def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
+    def finish_alert(
+        self,
+        key: str,
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        *,
+        deferred: bool = False,
+    ) -> None:
         """One statement: the outcome, and when 'sent', the alert's open dead letters resolved."""
         self._execute(
             "WITH done AS (UPDATE alerts SET status=%(status)s, attempts=attempts+%(attempts)s, "
-            "error=%(error)s, updated_at=%(now)s, lease_owner=NULL, lease_until=NULL "
+            "error=%(error)s, updated_at=%(now)s, lease_owner=NULL, lease_until=NULL, "
+            "deferred_at=CASE WHEN %(deferred)s THEN COALESCE(alerts.deferred_at, %(now)s) END "
             "WHERE key=%(key)s RETURNING key, status) "
             "UPDATE dead_letters SET resolved_at=%(now)s WHERE resolved_at IS NULL "
             "AND alert_key IN (SELECT key FROM done WHERE status = 'sent')",
@@ -492,6 +502,7 @@ class PostgresStore:
                 "error": error,
                 "now": self._clock(),
                 "key": key,
+                "deferred": deferred and status == "dead",
             },
         )
 
@@ -501,6 +512,14 @@ class PostgresStore:
             "AND (lease_until IS NULL OR lease_until <= %(now)s) "
             "AND (%(sink)s::text IS NULL OR sink = %(sink)s) ORDER BY updated_at, key",
             {"now": now, "sink": sink},
+        )
+        return [alert(r) for r in rows]
+
+    def deferred_alerts(self, sink: str, since: datetime) -> list[AlertRecord]:
+        rows = self._all(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE sink=%s AND status='dead' "
+            "AND deferred_at >= %s ORDER BY deferred_at, key",
+            (sink, since),
         )
         return [alert(r) for r in rows]
 

@@ -313,12 +313,23 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
             )
             return True
 
-    def finish_alert(self, key: str, status: str, attempts: int, error: str | None = None) -> None:
+    def finish_alert(
+        self,
+        key: str,
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        *,
+        deferred: bool = False,
+    ) -> None:
+        deferred_at = iso(self._clock()) if deferred and status == "dead" else None
         with self._write():
             self._db.execute(
-                "UPDATE alerts SET status=?, attempts=attempts+?, error=?, "
-                "updated_at=?, lease_owner=NULL, lease_until=NULL WHERE key=?",
-                (status, attempts, error, self._now(), key),
+                "UPDATE alerts SET status=?, attempts=attempts+?, error=?, updated_at=?, "
+                "lease_owner=NULL, lease_until=NULL, "
+                "deferred_at=CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(deferred_at, ?) END "
+                "WHERE key=?",
+                (status, attempts, error, self._now(), deferred_at, deferred_at, key),
             )
             if status == "sent":
                 self._db.execute(

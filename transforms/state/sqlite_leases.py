@@ -1,4 +1,5 @@
-"""SqliteStore's leases: alert claims that expire, feed leases, digest claims, workers, owner.
+"""SqliteStore's leases and backoffs: alert claims that expire, feed leases, digest claims,
+workers, the owner lock, and when a sink may be tried again (sink health, deferred alerts).
 
 One SQLite file is written by one process at a time (BEGIN IMMEDIATE takes the file's write
 lock), so every check-and-set here is one transaction and needs nothing more to be atomic
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterable
 
-from wirewatch.transforms.state.interface import AlertRecord, WorkerInfo
+from wirewatch.transforms.state.interface import AlertRecord, SinkHealth, WorkerInfo
 from wirewatch.transforms.state.owner import OwnerLock
 from wirewatch.transforms.state.rows import ALERT_COLUMNS, alert
 
@@ -54,6 +55,37 @@ class SqliteLeases:
             (iso(now), sink, sink),
         ).fetchall()
         return [alert(r) for r in rows]
+
+    def deferred_alerts(self: SqliteStore, sink: str, since: datetime) -> list[AlertRecord]:
+        rows = self._db.execute(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE sink=? AND status='dead' "
+            "AND deferred_at >= ? ORDER BY deferred_at, key",
+            (sink, iso(since)),
+        ).fetchall()
+        return [alert(r) for r in rows]
+
+    # --- sink health --------------------------------------------------------------------------
+    def sink_health(self: SqliteStore, sink: str) -> SinkHealth:
+        row = self._db.execute(
+            "SELECT failures, down_until, reason, updated_at FROM sink_health WHERE sink=?",
+            (sink,),
+        ).fetchone()
+        if row is None:
+            return SinkHealth(sink=sink)
+        return SinkHealth(
+            sink=sink, failures=row[0], down_until=row[1], reason=row[2], updated_at=row[3]
+        )
+
+    def save_sink_health(self: SqliteStore, health: SinkHealth) -> None:
+        down = iso(health.down_until) if health.down_until else None
+        with self._write():
+            self._db.execute(
+                "INSERT INTO sink_health (sink, failures, down_until, reason, updated_at) "
+                "VALUES (?,?,?,?,?) ON CONFLICT(sink) DO UPDATE SET failures=excluded.failures, "
+                "down_until=excluded.down_until, reason=excluded.reason, "
+                "updated_at=excluded.updated_at",
+                (health.sink, health.failures, down, health.reason, iso(self._clock())),
+            )
 
     # --- feed leases --------------------------------------------------------------------------
     def lease_due_feeds(

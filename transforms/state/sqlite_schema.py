@@ -21,8 +21,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
-SCHEMA_VERSION = 5  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes; 4: leases, workers;
-# 5: retention (groups.updated_at, dead_letters.alert_key and resolved_at)
+SCHEMA_VERSION = 6  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes; 4: leases, workers;
+# 5: retention (groups.updated_at, dead_letters.alert_key and resolved_at);
+# 6: sink health (sink_health, alerts.deferred_at)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -34,10 +35,15 @@ CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
 CREATE TABLE IF NOT EXISTS alerts (
   key TEXT PRIMARY KEY, sink TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
   error TEXT, payload TEXT NOT NULL, updated_at TEXT NOT NULL, group_key TEXT,
-  lease_owner TEXT, lease_until TEXT);
+  lease_owner TEXT, lease_until TEXT, deferred_at TEXT);
 CREATE INDEX IF NOT EXISTS alerts_status_idx ON alerts (status, updated_at);
 CREATE INDEX IF NOT EXISTS alerts_claims_idx ON alerts (lease_until) WHERE status = 'sending';
 CREATE INDEX IF NOT EXISTS alerts_group_idx ON alerts (group_key, status);
+CREATE INDEX IF NOT EXISTS alerts_deferred_idx ON alerts (sink, deferred_at)
+  WHERE deferred_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS sink_health (
+  sink TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0, down_until TEXT, reason TEXT,
+  updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS story_alerts (
   story_id TEXT NOT NULL, rule_id TEXT NOT NULL, sink TEXT NOT NULL, alert_key TEXT NOT NULL,
   ts TEXT, PRIMARY KEY (story_id, rule_id, sink));
@@ -81,6 +87,8 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
         ("feeds", "lease_until", "TEXT"),
     ),
     5: lambda db: _retention_columns(db),  # defined below
+    # 6: sink health: when an alert was first deferred (its sink down); sink_health is new
+    6: lambda db: _add_column(db, "alerts", "deferred_at", "TEXT"),
 }
 
 

@@ -81,21 +81,96 @@ class _Server:
 
 
 class FeedServer(_Server):
-    """Serves `feeds[path] = (status, headers, body)`; tests change them between polls."""
+    """Serves `feeds[path] = (status, headers, body)`; tests change them between polls.
+
+    Slow hosts, for the fetch tests: `trickle[path] = seconds` sends that body one byte every
+    `seconds` after the headers (no read timeout ever trips; only a total deadline stops it);
+    `gates[path] = event` holds that answer until the event is set (at most GATE_WAIT s).
+    `arrived[path]` is set when a request for `path` comes in. What the server saw: `requests`
+    (path, headers), `spans` (path, start, end on time.monotonic()), and `peak`, the most
+    requests in flight at once. One server is one host: the fetch's host key includes the port.
+    """
+
+    GATE_WAIT = 10.0
 
     def __init__(self):
         super().__init__()
         self.feeds: dict[str, tuple[int, dict, bytes]] = {}
         self.requests: list[tuple[str, dict]] = []
+        self.trickle: dict[str, float] = {}
+        self.gates: dict[str, threading.Event] = {}
+        self.arrived: defaultdict[str, threading.Event] = defaultdict(threading.Event)
+        self.spans: list[tuple[str, float, float]] = []
+        self.peak = 0
+        self._active = 0
+        self._closing = threading.Event()  # ends the trickles when the test is over
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
+
+    def __exit__(self, *exc):
+        self._closing.set()
+        for gate in list(self.gates.values()):
+            gate.set()
+        return super().__exit__(*exc)
 
     def _handle(self, handler, body):
         with self.lock:
             self.requests.append((handler.path, dict(handler.headers)))
             status, headers, content = self.feeds.get(handler.path, (404, {}, b"not found"))
-        self._reply(handler, status, headers, content)
+            gate, pause = self.gates.get(handler.path), self.trickle.get(handler.path)
+            self._active += 1
+            self.peak = max(self.peak, self._active)
+            self.arrived[handler.path].set()
+        span = _Span(self, handler.path)
+        try:
+            if gate is not None:
+                gate.wait(self.GATE_WAIT)
+            if pause is None:
+                span.end()
+                self._reply(handler, status, headers, content)
+            else:
+                self._trickle(handler, status, headers, content, pause, span)
+        finally:
+            span.end()
+
+    def _trickle(self, handler, status: int, headers: dict, body: bytes, pause: float, span):
+        try:
+            handler.send_response(status)
+            for key, value in headers.items():
+                handler.send_header(key, value)
+            handler.send_header("Content-Length", str(len(body)))
+            if not body:
+                span.end()
+            handler.end_headers()
+            handler.wfile.flush()
+            for i in range(len(body)):
+                if self._closing.wait(pause):
+                    return
+                if i == len(body) - 1:
+                    span.end()
+                handler.wfile.write(body[i : i + 1])
+                handler.wfile.flush()
+        except OSError:
+            pass  # the client cut the connection (its deadline): what a trickle test expects
+
+
+class _Span:
+    """One request in flight. It ends just BEFORE the last byte of the answer is written: a
+    client cannot have sent its next request by then, so `peak` never counts one client's
+    consecutive requests as simultaneous. (A request the client cut off ends when the server
+    notices, so `peak` is exact only for answers the client reads to the end.)"""
+
+    def __init__(self, server: FeedServer, path: str):
+        self.server, self.path, self.started, self.ended = server, path, time.monotonic(), False
+
+    def end(self) -> None:
+        with self.server.lock:
+            if self.ended:
+                return
+            self.ended = True
+            self.server._active -= 1
+            self.server.spans.append((self.path, self.started, time.monotonic()))
 
 
 class SlackServer(_Server):

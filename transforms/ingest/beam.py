@@ -9,9 +9,10 @@ a silent 304.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import functools
+import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable, Literal
+from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -21,6 +22,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from wirewatch.transforms.beam_support.cache import fingerprint, shared
 from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.ingest.cycle_fetch import CycleFetch, FeedFetch
 from wirewatch.transforms.ingest.dedupe import (
     already_seen,
     backfill_cutoff,
@@ -36,6 +38,9 @@ from wirewatch.transforms.model import Article, DeadLetter
 from wirewatch.transforms.state.beam import StoreDoFn
 
 if TYPE_CHECKING:
+    from apache_beam.transforms.window import BoundedWindow
+    from apache_beam.utils.timestamp import Timestamp
+
     from wirewatch.transforms.state.interface import FeedState
 
 Fetched = tuple[FeedConfig, FetchResult, bool]
@@ -43,15 +48,17 @@ Fetched = tuple[FeedConfig, FetchResult, bool]
 first poll (the parse stage then applies the backfill window)."""
 
 
-class _FetchHostDoFn(StoreDoFn):
-    """Fetches all due feeds of one host, at most `per_host` at a time."""
+class _FetchDoFn(StoreDoFn):
+    """Fetches a bundle's host groups side by side (CycleFetch: `per_host` at a time per host,
+    all within the cycle deadline) and emits the outcomes when the bundle finishes."""
 
-    def __init__(self, config: Config, state_dir: str):
+    def __init__(self, config: Config, state_dir: str, clock: Callable[[], float]):
         super().__init__(state_dir)
-        self.settings = config.fetch
+        self.settings, self.clock = config.fetch, clock
         self.feeds_ok = Metrics.counter(NS, "feeds_ok")
         self.feeds_not_modified = Metrics.counter(NS, "feeds_not_modified")
         self.feeds_failed = Metrics.counter(NS, "feeds_failed")
+        self.feeds_late = Metrics.counter(NS, "feeds_late")
         self.by_status = {
             "ok": self.feeds_ok,
             "not_modified": self.feeds_not_modified,
@@ -67,78 +74,99 @@ class _FetchHostDoFn(StoreDoFn):
             "http_client", fingerprint(self.settings), lambda: make_client(self.settings)
         )
 
+    def start_bundle(self) -> None:
+        self.fetching = CycleFetch(self.settings, clock=self.clock)
+        self.pending: list[tuple[FeedState, BoundedWindow, Timestamp]] = []
+
     def process(
-        self, host_feeds: tuple[str, Iterable[FeedConfig]]
-    ) -> Iterable[
-        Fetched
-        | TaggedOutput[Literal["dead"], DeadLetter]
-        | TaggedOutput[Literal["feed_state"], FeedState]
-    ]:
-        _, feeds = host_feeds
-        feeds = sorted(feeds, key=lambda f: f.id)
-        states = {f.id: self.store.feed_state(f.id) for f in feeds}
+        self,
+        host_feeds: tuple[str, Iterable[tuple[float, FeedConfig]]],
+        timestamp=beam.DoFn.TimestampParam,
+        window=beam.DoFn.WindowParam,
+    ) -> None:
+        stamped = sorted(host_feeds[1], key=lambda pair: pair[1].id)
+        feeds = [feed for _, feed in stamped]
+        # read here, on the DoFn's thread: the fetch threads never touch the store
+        states = self.store.feed_states([feed.id for feed in feeds])
+        self.pending += [(states[feed.id], window, timestamp) for feed in feeds]
+        started = min(at for at, _ in stamped)
+        self.fetching.submit(feeds, functools.partial(self._fetch_one, states), started)
 
-        def one(feed: FeedConfig) -> FetchResult:
-            previous = states[feed.id]
-            return fetch(
-                feed.url,
-                self.settings,
-                client=self.client,
-                etag=previous.etag,
-                last_modified=previous.last_modified,
-                allow_private=feed.allow_private,
-            )
+    def _fetch_one(self, states: dict[str, FeedState], feed: FeedConfig, seconds: float):
+        previous = states[feed.id]
+        return fetch(
+            feed.url,
+            self.settings,
+            client=self.client,
+            etag=previous.etag,
+            last_modified=previous.last_modified,
+            allow_private=feed.allow_private,
+            deadline=seconds,
+        )
 
-        with ThreadPoolExecutor(max_workers=self.settings.per_host) as pool:
-            results = list(pool.map(one, feeds))
+    def finish_bundle(
+        self,
+    ) -> Iterable[WindowedValue | TaggedOutput]:
+        pending, self.pending = self.pending, []
+        results = self.fetching.results()
         now = datetime.now(timezone.utc)
-        for feed, result in zip(feeds, results):
-            previous = states[feed.id]
-            self.by_status[result.status].inc()
-            self.outcomes[result.outcome].inc()
-            yield TaggedOutput(
-                FetchFeeds.FEED_STATE, state_after_fetch(previous, feed, result, now)
-            )
-            if result.status == "failed":
-                yield TaggedOutput(
-                    FetchFeeds.DEAD,
-                    DeadLetter.of(
-                        "fetch",
-                        feed.id,
-                        result.outcome,
-                        detail=f"{feed.url}: {result.error or 'fetch failed'}",
-                        raw=result.body,
-                    ),
-                )
-            elif result.status == "ok":
-                yield feed, result, is_first_poll(previous)
+        for (previous, window, timestamp), fetched in zip(pending, results):
+            for tag, value in self._route(previous, fetched, now):
+                held = WindowedValue(value, timestamp, [window])
+                yield held if tag is None else TaggedOutput(tag, held)
+
+    def _route(self, previous: FeedState, fetched: FeedFetch, now: datetime):
+        """(tag, value) pairs for one feed: its state to commit (not when it was late: then it
+        stays due), a dead letter if it failed, the fetched content if it answered with some."""
+        feed, result, late = fetched
+        self.by_status[result.status].inc()
+        self.outcomes[result.outcome].inc()
+        if late:
+            self.feeds_late.inc()
+        else:
+            yield FetchFeeds.FEED_STATE, state_after_fetch(previous, feed, result, now)
+        if result.status == "failed":
+            detail = f"{feed.url}: {result.error or 'fetch failed'}"
+            letter = DeadLetter.of("fetch", feed.id, result.outcome, detail=detail, raw=result.body)
+            yield FetchFeeds.DEAD, letter
+        elif result.status == "ok":
+            yield None, (feed, result, is_first_poll(previous))
+
+
+def _by_host(feed: FeedConfig, clock: Callable[[], float]) -> tuple[str, tuple[float, FeedConfig]]:
+    """Keyed by politeness unit, stamped with when the cycle saw it: the cycle deadline counts
+    from this first stage, at run time (the watch driver re-runs graphs it built earlier)."""
+    return host_of(feed.url), (clock(), feed)
 
 
 class FetchFeeds(beam.PTransform):
     """PCollection[FeedConfig] -> `fetched` (Fetched: feeds that answered with content),
-    DEAD (a DeadLetter per failed fetch) and FEED_STATE (the FeedState to commit, every feed).
+    DEAD (a DeadLetter per failed or late fetch) and FEED_STATE (the FeedState to commit, for
+    every feed but the late ones, which stay due). Hosts are fetched side by side, each at most
+    `fetch.per_host` at a time, until `fetch.cycle_deadline` after the cycle started (`clock`:
+    wall-clock seconds, injectable for tests).
     """
 
     MAIN = "fetched"
     DEAD = "dead"
     FEED_STATE = "feed_state"
 
-    def __init__(self, config: Config, state_dir: str):
+    def __init__(self, config: Config, state_dir: str, clock: Callable[[], float] = time.time):
         super().__init__()
         if not hasattr(config, "fetch"):
             raise TypeError(
                 f"FetchFeeds(config, state_dir): expected a wirewatch.transforms.config.Config "
                 f"with a 'fetch' section, got {type(config).__name__}"
             )
-        self.config, self.state_dir = config, state_dir
+        self.config, self.state_dir, self.clock = config, state_dir, clock
 
     def expand(self, feeds: beam.PCollection[FeedConfig]) -> beam.pvalue.DoOutputsTuple:
         return (
             feeds
-            | "ByHost" >> beam.Map(lambda feed: (host_of(feed.url), feed))
+            | "ByHost" >> beam.Map(_by_host, self.clock)
             | "GroupByHost" >> beam.GroupByKey()
             | "Fetch"
-            >> beam.ParDo(_FetchHostDoFn(self.config, self.state_dir)).with_outputs(
+            >> beam.ParDo(_FetchDoFn(self.config, self.state_dir, self.clock)).with_outputs(
                 self.DEAD, self.FEED_STATE, main=self.MAIN
             )
         )

@@ -138,11 +138,13 @@ def fetch(
     last_modified: str | None = None,
     allow_private: bool = False,
     resolve: Resolver = resolve_host,
+    deadline: float | None = None,
 ) -> FetchResult:
     """Fetch `url` (http/https or an absolute local path). Never raises for I/O problems.
 
     `allow_private` lets redirects reach internal addresses (FeedConfig.allow_private);
-    `resolve` is how hosts become addresses for that check (tests inject one)."""
+    `resolve` is how hosts become addresses for that check (tests inject one); `deadline`
+    shortens `settings.deadline` for this fetch (what is left of the cycle's deadline)."""
     started = time.monotonic()
     if _is_local(url):
         return _read_local(url, settings, started)
@@ -153,7 +155,8 @@ def fetch(
     client = client or make_client(settings)
     try:
         guard = None if allow_private else _RedirectGuard(url, resolve)
-        return _fetch_http(url, settings, client, etag, last_modified, started, guard)
+        limit = settings.deadline if deadline is None else min(deadline, settings.deadline)
+        return _fetch_http(url, settings, limit, client, etag, last_modified, started, guard)
     finally:
         if own:
             client.close()
@@ -208,6 +211,7 @@ def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResul
 def _fetch_http(
     url: str,
     settings: FetchSettings,
+    limit: float,
     client: httpx.Client,
     etag: str | None,
     last_modified: str | None,
@@ -222,7 +226,7 @@ def _fetch_http(
     counter = _Counter()
     visited = [url]
     current = url
-    with Deadline(settings.deadline) as deadline:
+    with Deadline(limit) as deadline:
         try:
             while True:
                 with client.stream(
@@ -261,7 +265,7 @@ def _fetch_http(
                 return _failed(
                     url,
                     "deadline",
-                    f"deadline of {settings.deadline:g} s exceeded after {counter.bytes} bytes",
+                    f"deadline of {limit:g} s exceeded after {counter.bytes} bytes",
                     started,
                     bytes_read=counter.bytes,
                     final_url=current,

@@ -1,10 +1,15 @@
 """The `wirewatch` command line: one module per command in pipelines/commands/.
 
 Commands are discovered, not listed, so each lives in its own small module exposing NAME, HELP,
-`add_arguments(parser)` and `run(args) -> int`. Only `run` imports Beam: `check`, `parse`, `tag`
-and `try-rule` stay fast (importing Beam costs about a second).
-Exit codes: 0 success, 1 partial failure (something dead-lettered), 2 usage or config error:
-every `WirewatchError` is caught here and printed as one line per `Problem`.
+`add_arguments(parser)` and `run(args) -> int` (optional: ACCEPTS_BEAM_ARGS, and NEEDS_CONFIG =
+False for a command that reads no config). Only `run` imports Beam: `check`, `parse`, `tag` and
+`try-rule` stay fast (importing Beam costs about a second).
+
+Parsing is strict (pipelines/arguments.py): wirewatch's own options anywhere, "did you mean" for
+typos; `run` also takes the options Beam knows, and anything after `--` unchecked.
+Exit codes: 0 success, 1 partial failure (something dead-lettered), 2 usage, config or store
+error: every `WirewatchError` is caught here and printed as one line per `Problem`. A reader
+that stops early (`wirewatch tag ... | head`) is not an error: exit 0, no traceback.
 """
 
 from __future__ import annotations
@@ -12,21 +17,39 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 
 from wirewatch.pipelines import commands
+from wirewatch.pipelines.arguments import (
+    StrictParser,
+    add_common_options,
+    option_strings,
+    unknown_argument,
+)
 from wirewatch.pipelines.logs import configure_logging
 from wirewatch.transforms.config import find_config
 from wirewatch.transforms.errors import WirewatchError
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("wirewatch")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
-    parser = argparse.ArgumentParser(
+    parser = StrictParser(
         prog="wirewatch",
         description="News wire alerting: feeds in, tagged and rule-matched alerts out.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"wirewatch {version()}")
+    add_common_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = {}
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -34,31 +57,75 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         if not hasattr(module, "NAME"):
             continue
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        cmd.add_argument("--config", help="config file (default: found, see README)")
-        cmd.add_argument("--json", action="store_true", help="machine-readable output")
+        add_common_options(cmd)
         module.add_arguments(cmd)
         modules[module.NAME] = module
     return parser, modules
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str]):
+    """The command's module and the namespace it runs with (`beam_args`: what goes to Beam).
+    Raises UsageError."""
     parser, modules = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    args.beam_args = extra
-    if extra and not getattr(modules[args.command], "ACCEPTS_BEAM_ARGS", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    configure_logging(logging.DEBUG if args.verbose else logging.WARNING)
-    found = find_config(args.config)
-    args.config = found.path
+    head, passed = argv, []
+    if "--" in argv:  # after it: Beam's, unchecked (for a command that takes Beam options)
+        cut = argv.index("--")
+        head, passed = argv[:cut], argv[cut + 1 :]
+    args, extra = parser.parse_known_args(head)
+    module = modules[args.command]
+    accepts_beam = getattr(module, "ACCEPTS_BEAM_ARGS", False)
+    if passed and not accepts_beam:  # `--` then means what it always means: positionals follow
+        args, extra = parser.parse_known_args(argv)
+        passed = []
+    command = sub_parser(parser, args.command)
+    args.beam_args = []
+    if accepts_beam and (extra or passed):
+        from wirewatch.pipelines.options import check_beam_args
+
+        args.beam_args = check_beam_args(command.prog, extra, option_strings(command), passed)
+    elif extra:
+        raise unknown_argument(command.prog, extra, option_strings(command))
+    return module, args
+
+
+def sub_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    [action] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return action.choices[name]
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()  # before parsing: checking Beam options imports Beam, which logs
     try:
-        return modules[args.command].run(args)
+        module, args = parse(sys.argv[1:] if argv is None else list(argv))
+        if args.verbose:
+            configure_logging(logging.DEBUG)
+        if getattr(module, "NEEDS_CONFIG", True):
+            found = find_config(args.config)
+            if not found.explicit:
+                print(f"wirewatch: config {found.path} ({found.how})", file=sys.stderr)
+            args.config = found.path
+        code = module.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except WirewatchError as exc:  # user or environment error: its problems, never a traceback
         for problem in exc.problems:
             print(f"{exc.label}: {problem}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `wirewatch ... | head`: the reader has what it wanted
+        _discard_stdout()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+        pass
 
 
 if __name__ == "__main__":

@@ -1,19 +1,33 @@
 """Beam options and runner choice. Locally we run Beam's in-process engine (FnApiRunner) directly:
 plain DirectRunner in Beam 2.77 first tries to download a Prism binary, which must never happen
-offline. Any --runner (FlinkRunner, DataflowRunner, ...) and its options pass through untouched.
+offline; `--runner DirectRunner` therefore also means the in-process engine here. Any other
+--runner (FlinkRunner, DataflowRunner, ...) and its options pass through untouched.
+
+`check_beam_args` is the gate before any of that: Beam itself only logs a warning for an option
+it does not know and runs anyway (a typo `--onse` started the endless watch loop), so every
+option left over after wirewatch's own must be one Beam knows, unless it comes after `--`.
 """
 
 from __future__ import annotations
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.runners.runner import PipelineRunner
+from apache_beam.options.pipeline_options import (
+    PipelineOptions,
+    PrismRunnerOptions,
+    StandardOptions,
+    _BeamArgumentParser,
+)
+from apache_beam.runners.runner import PipelineRunner, create_runner
+
+from wirewatch.pipelines.arguments import suggest, unknown_argument, usage_error
+
+LOCAL_RUNNERS = ("direct", "directrunner")
 
 
 def is_local(options: PipelineOptions) -> bool:
     """No --runner, or the DirectRunner: both mean Beam's in-process engine here."""
     runner_name = options.view_as(StandardOptions).runner
-    return runner_name is None or runner_name in ("DirectRunner", "direct")
+    return runner_name is None or runner_name.lower() in LOCAL_RUNNERS
 
 
 def make_pipeline(
@@ -27,3 +41,54 @@ def make_pipeline(
 
         runner = FnApiRunner()
     return beam.Pipeline(runner=runner, options=options)
+
+
+def _beam_parser() -> _BeamArgumentParser:
+    """Every option of every PipelineOptions class, built as PipelineOptions.get_all_options
+    builds it (the private parser class handles Beam's value-provider options)."""
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    classes = {str(cls): cls for cls in PipelineOptions.__subclasses__()}
+    for cls in classes.values():
+        cls._add_argparse_args(parser)  # noqa: SLF001 - Beam's own way to collect them
+    return parser
+
+
+def check_beam_args(prog: str, extra: list[str], own: list[str], passed: list[str]) -> list[str]:
+    """The Beam arguments to run with: `extra` (what wirewatch's parser left over) when Beam
+    knows every option in it, plus `passed` (everything after `--`, unchecked). Raises a
+    UsageError naming the first unknown option and the closest of ours or Beam's, or a runner
+    that cannot start here."""
+    parser = _beam_parser()
+    _, unknown = parser.parse_known_args(extra)
+    if unknown:
+        beam_options = [s for a in parser._actions for s in a.option_strings]  # noqa: SLF001
+        raise unknown_argument(prog, unknown, own, beam_options)
+    check_runner(prog, PipelineOptions(extra + passed))
+    return extra + passed
+
+
+def check_runner(prog: str, options: PipelineOptions) -> None:
+    """A --runner that would fail (or download something) once the cycle starts, now as one line."""
+    if is_local(options):
+        return
+    name = options.view_as(StandardOptions).runner
+    if name.lower() in ("prism", "prismrunner"):
+        if not options.view_as(PrismRunnerOptions).prism_location:
+            raise usage_error(
+                prog,
+                "--runner PrismRunner would download the Prism binary from the internet",
+                "pass --prism_location or leave out --runner (Beam's in-process engine)",
+            )
+        return
+    try:
+        create_runner(name)
+    except ValueError:
+        known = StandardOptions.KNOWN_RUNNER_NAMES
+        raise usage_error(
+            prog,
+            f"unknown runner '{name}'{suggest(name, known)}",
+            "leave out --runner for Beam's in-process engine, or name one of "
+            + ", ".join(n for n in known if "Test" not in n),
+        ) from None
+    except ImportError as exc:
+        raise usage_error(prog, f"runner '{name}' is not available: {exc}") from None

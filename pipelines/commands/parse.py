@@ -59,8 +59,7 @@ def run(args) -> int:
                     )
                 ]
             failed |= any(line["type"] == "error" for line in lines)
-            if not _write(lines):
-                return 1
+            _write(lines)
     return 1 if failed else 0
 
 
@@ -129,12 +128,9 @@ def _error(source: str, dead: DeadLetter) -> dict:
     }
 
 
-def _write(lines: list[dict]) -> bool:
-    try:
-        for line in lines:
-            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:  # `wirewatch parse feed.xml | head`
-        sys.stderr.close()
-        return False
-    return True
+def _write(lines: list[dict]) -> None:
+    """Flushed per input: a reader sees each feed's lines as soon as it is parsed (a closed
+    pipe, `wirewatch parse ... | head`, ends the command in the CLI: exit 0)."""
+    for line in lines:
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from wirewatch.pipelines.arguments import add_common_options
 from wirewatch.transforms.config import load_config
 
 NAME = "rules"
@@ -22,10 +23,8 @@ def add_arguments(parser) -> None:
         help="run the examples kept with each rule",
         description="run the examples kept with each rule",
     )
+    add_common_options(test)  # also after the action: `wirewatch rules test --json`
     test.add_argument("--rule", action="append", metavar="ID", help="only this rule (repeatable)")
-    # the global options also after the action: `wirewatch rules test --json`
-    test.add_argument("--json", action="store_true", dest="json_after", help="JSON output")
-    test.add_argument("--config", dest="config_after", help="config file")
 
 
 def run(args) -> int:
@@ -34,8 +33,8 @@ def run(args) -> int:
     from wirewatch.pipelines.tooling.report import example_failure
     from wirewatch.transforms.rules.ruleset import compile_rules
 
-    as_json = args.json or getattr(args, "json_after", False)
-    config = load_config(getattr(args, "config_after", None) or args.config)
+    as_json = args.json
+    config = load_config(args.config)
     ruleset = compile_rules(config)
     selected = set(args.rule) if args.rule else None
     unknown = sorted((selected or set()) - {r.id for r in ruleset.rules})

@@ -15,10 +15,11 @@ NAME = "run"
 HELP = "run the pipeline: one cycle with --once, else watch continuously"
 ACCEPTS_BEAM_ARGS = True
 LOCAL_RUNNER_HELP = (
-    "Beam options pass through (e.g. --runner FlinkRunner, "
-    "--direct_num_workers 2 --direct_running_mode multi_processing). Without "
-    "--runner, wirewatch uses Beam's in-process engine (FnApiRunner) and never "
-    "downloads Prism."
+    "Beam options pass through when Beam knows them (e.g. --runner FlinkRunner, "
+    "--direct_num_workers 2 --direct_running_mode multi_processing); an option neither "
+    "wirewatch nor Beam knows is an error (exit 2), and anything after -- goes to Beam "
+    "unchecked. Without --runner, and with --runner DirectRunner, wirewatch uses Beam's "
+    "in-process engine (FnApiRunner) and never downloads Prism."
 )
 
 

@@ -8,7 +8,6 @@ person can see why an alert fired or did not. Exit 1 when some input could not b
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from wirewatch.transforms.config import load_config
@@ -27,14 +26,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    try:
-        return _run(args)
-    except BrokenPipeError:  # `wirewatch tag ... | head`: the reader left, not an error
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        return 0
-
-
-def _run(args) -> int:
     from wirewatch.pipelines.tooling.inputs import make_tagger, read_source
 
     config = load_config(args.config)

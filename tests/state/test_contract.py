@@ -15,7 +15,13 @@ from tests.state.conftest import T0
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
 from wirewatch.transforms.state import FeedState, StateStore
-from wirewatch.transforms.state.interface import StoryCluster, StoryEntry, StoryLink, StoryMatch
+from wirewatch.transforms.state.interface import (
+    StoryCluster,
+    StoryEntry,
+    StoryHead,
+    StoryLink,
+    StoryMatch,
+)
 
 
 def test_a_backend_is_a_state_store_and_a_context_manager(connect):
@@ -336,23 +342,35 @@ def stories(store) -> StateStore:
     return store
 
 
+def found(store, e: StoryEntry, bands=()) -> None:
+    """`e` founds its story on its own (a batch of one)."""
+    size = StoryCluster(e.story_id, e.article_id, e.title, e.published, e.published, 1, 0)
+    store.save_stories([(e, list(bands))], [size])
+
+
 def test_a_founded_story_is_stored_findable_and_listed(stories):
     a = entry("a", "s-a", 100.0, entities=frozenset({"p1", "o1"}), similarity=0.31, matched="z")
     with stories.transaction():
         stories.lock_stories()
-        stories.found_story(a, [11, 12])
+        found(stories, a, [11, 12])
     assert stories.story_links(["a", "nope"]) == {
         "a": StoryLink("s-a", "new", 0.31, "new", "z", "a")
     }
-    assert stories.story_candidates([12, 99], 0.0, 200.0) == [
-        StoryMatch("a", "s-a", 100.0, a.full_fp, a.title_fp, 4, frozenset({"p1", "o1"}))
-    ]
+    match = StoryMatch("a", "s-a", 100.0, a.full_fp, a.title_fp, 4, frozenset({"p1", "o1"}))
+    assert stories.story_candidates([12, 99], 0.0, 200.0) == [match._replace(bands={12})]
+    assert stories.story_candidates([11, 12], 0.0, 200.0) == [match._replace(bands={11, 12})]
     assert stories.story_candidates([99], 0.0, 200.0) == []
     assert stories.story_candidates([11], 100.5, 200.0) == []  # outside the window
     assert stories.story_candidates([], 0.0, 200.0) == []
-    assert stories.story_by_url("x.example/a", 100.0, 100.0) == StoryMatch("a", "s-a", 100.0)
-    assert stories.story_by_url("x.example/a", 101.0, 200.0) is None
-    assert stories.story_markers("s-a") == (frozenset({"m"}), 100.0)
+    assert stories.story_urls(["x.example/a", "nope"], 100.0, 100.0) == {
+        "x.example/a": [StoryMatch("a", "s-a", 100.0)]
+    }
+    assert stories.story_urls(["x.example/a"], 101.0, 200.0) == {}
+    assert stories.story_urls([], 0.0, 200.0) == {}
+    assert stories.story_heads(["s-a", "nope"]) == {
+        "s-a": StoryHead("a", "title a", frozenset({"m"}), 100.0)
+    }
+    assert stories.story_heads([]) == {}
     assert stories.story_cluster("s-a") == StoryCluster("s-a", "a", "title a", 100.0, 100.0, 1, 0)
     assert stories.story_members("s-a") == [a]
     assert stories.story_counts() == {
@@ -362,38 +380,57 @@ def test_a_founded_story_is_stored_findable_and_listed(stories):
     }
 
 
-def test_joining_grows_the_story_and_returns_its_first_article(stories):
-    stories.found_story(entry("a", "s-a", 100.0), [1])
+def test_a_batch_grows_its_stories_and_files_its_members_in_order(stories):
+    found(stories, entry("a", "s-a", 100.0), [1])
     b = entry("b", "s-a", 50.0, kind="copy", basis="text", similarity=0.8, matched="a")
-    assert stories.join_story(b, [1, 2], updated=False) == "a"
     c = entry("c", "s-a", 300.0, kind="update", basis="title", markers=frozenset({"dies"}))
-    assert stories.join_story(c, [2], updated=True) == "a"
+    d = entry("d", "s-d", 200.0)
+    stories.save_stories(
+        [(b, [1, 2]), (d, [2]), (c, [2, 2])],  # a bucket twice is filed once
+        [
+            StoryCluster("s-a", "a", "title a", 50.0, 300.0, 2, 1),
+            StoryCluster("s-d", "d", "title d", 200.0, 200.0, 1, 0),
+        ],
+    )
     assert stories.story_cluster("s-a") == StoryCluster("s-a", "a", "title a", 50.0, 300.0, 3, 1)
+    assert stories.story_cluster("s-d") == StoryCluster("s-d", "d", "title d", 200.0, 200.0, 1, 0)
     assert [m.article_id for m in stories.story_members("s-a")] == ["b", "a", "c"]
-    assert stories.story_markers("s-a") == (frozenset({"m", "dies"}), 300.0)
-    assert [m.article_id for m in stories.story_candidates([1, 2], 0.0, 1000.0)] == [
-        "a",
-        "b",
-        "c",
+    assert stories.story_heads(["s-a"])["s-a"] == StoryHead(
+        "a", "title a", frozenset({"m", "dies"}), 300.0
+    )
+    assert [(m.article_id, m.bands) for m in stories.story_candidates([1, 2], 0.0, 1000.0)] == [
+        ("a", {1}),
+        ("b", {1, 2}),
+        ("d", {2}),
+        ("c", {2}),
     ]  # each once, in insertion order
     links = stories.story_links(["a", "b", "c"])
     assert links["c"] == StoryLink("s-a", "update", 0.0, "title", None, "a")
     assert links["b"].first_article_id == "a"
+    assert stories.story_counts()["stories_bands"] == 5
+    stories.save_stories([], [])  # nothing to do
 
 
-def test_the_earliest_url_match_wins_then_the_first_inserted(stories):
-    stories.found_story(entry("late", "s-late", 200.0, url_key="same"), [])
-    stories.found_story(entry("first", "s-first", 100.0, url_key="same"), [])
-    stories.found_story(entry("second", "s-second", 100.0, url_key="same"), [])
-    assert stories.story_by_url("same", 0.0, 1000.0).article_id == "first"
-    assert stories.story_by_url("same", 150.0, 1000.0).article_id == "late"
+def test_url_matches_come_earliest_first_then_first_inserted(stories):
+    found(stories, entry("late", "s-late", 200.0, url_key="same"))
+    found(stories, entry("first", "s-first", 100.0, url_key="same"))
+    found(stories, entry("second", "s-second", 100.0, url_key="same"))
+    found(stories, entry("other", "s-other", 150.0, url_key="other"))
+    found(stories, entry("none", "s-none", 150.0, url_key=None))
+    urls = stories.story_urls(["same", "other", "absent"], 0.0, 1000.0)
+    assert {k: [m.article_id for m in v] for k, v in urls.items()} == {
+        "same": ["first", "second", "late"],
+        "other": ["other"],
+    }
+    assert [m.article_id for m in stories.story_urls(["same"], 150.0, 1000.0)["same"]] == ["late"]
 
 
 def test_clusters_list_latest_activity_first_with_a_minimum_size(stories):
-    stories.found_story(entry("a", "s-a", 100.0), [])
-    stories.join_story(entry("b", "s-a", 150.0, kind="copy"), [], updated=False)
-    stories.found_story(entry("c", "s-c", 200.0), [])
-    stories.found_story(entry("d", "s-d", 200.0), [])
+    found(stories, entry("a", "s-a", 100.0))
+    b = entry("b", "s-a", 150.0, kind="copy")
+    stories.save_stories([(b, [])], [StoryCluster("s-a", "a", "title a", 150.0, 150.0, 1, 0)])
+    found(stories, entry("c", "s-c", 200.0))
+    found(stories, entry("d", "s-d", 200.0))
     assert [c.story_id for c in stories.story_clusters(10)] == ["s-c", "s-d", "s-a"]
     assert [c.story_id for c in stories.story_clusters(2)] == ["s-c", "s-d"]
     assert [c.story_id for c in stories.story_clusters(10, min_size=2)] == ["s-a"]
@@ -402,17 +439,21 @@ def test_clusters_list_latest_activity_first_with_a_minimum_size(stories):
 
 
 def test_a_pruned_founder_reprocessed_counts_again_and_resets_nothing(stories):
-    stories.found_story(entry("a", "s-a", 100.0), [1])
-    stories.join_story(entry("b", "s-a", 500.0, kind="update"), [1], updated=True)
+    found(stories, entry("a", "s-a", 100.0), [1])
+    b = entry("b", "s-a", 500.0, kind="update", markers=frozenset({"dies"}))
+    stories.save_stories([(b, [1])], [StoryCluster("s-a", "a", "title a", 500.0, 500.0, 1, 1)])
     stories.prune_stories(index_before=0.0, keep_after=200.0)  # a's membership goes
     assert stories.story_links(["a"]) == {}
-    stories.found_story(entry("a", "s-a", 100.0), [1])
+    assert stories.story_heads(["s-a"]) == {
+        "s-a": StoryHead("a", "title a", frozenset({"dies"}), 500.0)
+    }
+    found(stories, entry("a", "s-a", 100.0, title="retitled"), [1])
     assert stories.story_cluster("s-a") == StoryCluster("s-a", "a", "title a", 100.0, 500.0, 3, 1)
 
 
 def test_prune_unfiles_then_forgets(stories):
-    stories.found_story(entry("old", "s-old", 100.0), [1, 2])
-    stories.found_story(entry("new", "s-new", 1000.0), [1])
+    found(stories, entry("old", "s-old", 100.0), [1, 2])
+    found(stories, entry("new", "s-new", 1000.0), [1])
     assert stories.prune_stories(index_before=500.0, keep_after=0.0) == {
         "band_entries": 2,
         "articles": 0,
@@ -436,7 +477,7 @@ def test_story_writes_roll_back_with_their_transaction(stories):
     with pytest.raises(Boom):
         with stories.transaction():
             stories.lock_stories()
-            stories.found_story(entry("a", "s-a", 100.0), [1])
+            found(stories, entry("a", "s-a", 100.0), [1])
             raise Boom
     assert stories.story_counts() == {
         "stories_clusters": 0,

@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 
 from tests.state.conftest import T0, Clock
-from tests.state.test_contract import entry
+from tests.state.test_contract import entry, found
 from wirewatch.pipelines.cli import main
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
 from wirewatch.transforms.state import FeedState, StateStore, open_store
 from wirewatch.transforms.state.copy import TABLES, CopyRefused, copy_store
+from wirewatch.transforms.state.interface import StoryCluster
 
 
 def fill(store: StateStore) -> None:
@@ -39,9 +40,10 @@ def fill(store: StateStore) -> None:
     )
     store.finish_alert("redelivered", "sent", 1)
     store.prepare_stories()
-    store.found_story(entry("a", "s-a", 100.0, entities=frozenset({"p"})), [1, -2])
-    store.join_story(entry("b", "s-a", 150.0, kind="copy", matched="a"), [1, 3], updated=False)
-    store.found_story(entry("c", "s-c", 120.0), [])
+    found(store, entry("a", "s-a", 100.0, entities=frozenset({"p"})), [1, -2])
+    b = entry("b", "s-a", 150.0, kind="copy", matched="a")
+    store.save_stories([(b, [1, 3])], [StoryCluster("s-a", "a", "title a", 150.0, 150.0, 1, 0)])
+    found(store, entry("c", "s-c", 120.0), [])
 
 
 def read(store: StateStore) -> dict:

@@ -134,6 +134,7 @@ class StoryMatch(NamedTuple):
     title_fp: bytes = b""
     title_words: int = 0
     entities: frozenset[str] = frozenset()
+    bands: frozenset[int] = frozenset()  # a candidate: which of the asked bands it is filed under
 
 
 class StoryEntry(NamedTuple):
@@ -169,7 +170,7 @@ class StoryLink(NamedTuple):
 
 
 class StoryCluster(NamedTuple):
-    """One story's totals, for listing."""
+    """One story's totals, for listing (and, given to `save_stories`, what a batch adds)."""
 
     story_id: str
     first_article_id: str
@@ -178,6 +179,16 @@ class StoryCluster(NamedTuple):
     last_published: float
     size: int
     updates: int
+
+
+class StoryHead(NamedTuple):
+    """What joining a stored story needs: its first article and title, the union of its
+    members' title markers and their latest publication time."""
+
+    first_article_id: str
+    title: str
+    markers: frozenset[str]
+    latest: float
 
 
 # --- the concerns -----------------------------------------------------------------------------
@@ -357,30 +368,29 @@ class StoryStore(Protocol):
         """The stored assignments of those of `article_ids` that have one."""
         ...
 
-    def story_by_url(self, url_key: str, lo: float, hi: float) -> StoryMatch | None:
-        """The earliest article (then the first inserted) with this URL key published in
-        [lo, hi]; the features of the match are left empty."""
+    def story_urls(
+        self, url_keys: Iterable[str], lo: float, hi: float
+    ) -> dict[str, list[StoryMatch]]:
+        """Per URL key, the articles with that key published in [lo, hi], earliest first (then
+        the first inserted); the features of a match are left empty."""
         ...
 
     def story_candidates(self, bands: Sequence[int], lo: float, hi: float) -> list[StoryMatch]:
         """Every article still indexed under any of `bands` (LSH bucket keys) published in
-        [lo, hi], each once, in insertion order."""
+        [lo, hi], each once, in insertion order, with the set of `bands` it is filed under."""
         ...
 
-    def story_markers(self, story_id: str) -> tuple[frozenset[str], float]:
-        """The union of the story's members' title markers and its latest publication time."""
+    def story_heads(self, story_ids: Iterable[str]) -> dict[str, StoryHead]:
+        """The stored stories among `story_ids`, with their members' markers and latest time."""
         ...
 
-    def found_story(self, entry: StoryEntry, bands: Sequence[int]) -> None:
-        """`entry` founds story `entry.story_id` (size 1); if that story survives from an earlier
-        run (its founder was pruned and is now re-processed), it grows by one instead. Stores
-        the entry and files it under `bands`."""
-        ...
-
-    def join_story(self, entry: StoryEntry, bands: Sequence[int], updated: bool) -> str:
-        """`entry` joins story `entry.story_id`: size + 1, updates + `updated`, time span
-        widened; stores the entry and files it under `bands`. Returns the story's first
-        article id."""
+    def save_stories(
+        self, members: Sequence[tuple[StoryEntry, Sequence[int]]], clusters: Iterable[StoryCluster]
+    ) -> None:
+        """Store a batch: each member entry, in order, filed under its bands; each cluster is
+        what the batch adds to its story (size and updates add up, the time span widens; a
+        story not stored yet is stored as given, and a stored one keeps its first article and
+        title — a founder pruned by retention and re-processed counts again, resets nothing)."""
         ...
 
     def prune_stories(self, index_before: float, keep_after: float) -> dict[str, int]:

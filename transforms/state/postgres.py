@@ -37,6 +37,7 @@ from wirewatch.transforms.state.interface import (
     StoreUnavailable,
     StoryCluster,
     StoryEntry,
+    StoryHead,
     StoryLink,
     StoryMatch,
     WorkerInfo,
@@ -49,6 +50,7 @@ from wirewatch.transforms.state.rows import (
     CLUSTER_COLUMNS,
     ENTRY_COLUMNS,
     FEED_COLUMNS,
+    STORY_HEAD_SELECT,
     STORY_LINK_SELECT,
     STORY_TABLES,
     alert,
@@ -57,9 +59,9 @@ from wirewatch.transforms.state.rows import (
     feed,
     feed_upsert,
     feed_values,
-    markers_and_latest,
     prune_story_steps,
     split_set,
+    story_heads,
 )
 
 CONNECT_TIMEOUT = 5
@@ -90,6 +92,27 @@ PRUNE_GROUPS = (
     "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.group_key = groups.group_key "
     "AND a.status = 'held')"
 )
+
+_CLUSTER_GROWTH = (
+    f"INSERT INTO stories_clusters ({CLUSTER_COLUMNS}) SELECT * FROM unnest(%s::text[], "
+    "%s::text[], %s::text[], %s::float8[], %s::float8[], %s::int[], %s::int[]) "
+    "ON CONFLICT (story_id) DO UPDATE SET size = stories_clusters.size + excluded.size, "
+    "updates = stories_clusters.updates + excluded.updates, "
+    "first_published = LEAST(stories_clusters.first_published, excluded.first_published), "
+    "last_published = GREATEST(stories_clusters.last_published, excluded.last_published)"
+)
+"""What a batch adds to each story (interface.save_stories), one row per story."""
+_INSERT_MEMBERS = (
+    f"WITH m AS (INSERT INTO stories_articles ({ENTRY_COLUMNS}) SELECT {ENTRY_COLUMNS} FROM "
+    "unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], "
+    "%s::float8[], %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[], "
+    f"%s::bytea[], %s::bytea[], %s::int[]) WITH ORDINALITY AS t({ENTRY_COLUMNS}, n) "
+    "ORDER BY n RETURNING seq, article_id) "
+    "INSERT INTO stories_bands (band, seq) SELECT b.band, m.seq FROM m "
+    "JOIN unnest(%s::text[], %s::bigint[]) AS b(article_id, band) USING (article_id) "
+    "ON CONFLICT DO NOTHING"
+)
+"""A batch's members in order (seq follows it) and their bucket entries, in one statement."""
 
 _pools: dict[str, list] = {}  # url -> [pool, users]
 _pools_lock = threading.Lock()
@@ -626,70 +649,57 @@ class PostgresStore(PgSinkHealth):
         rows = self._all(f"{STORY_LINK_SELECT} = ANY(%s)", (ids,))
         return {row[0]: StoryLink(*row[1:]) for row in rows}
 
-    def story_by_url(self, url_key: str, lo: float, hi: float) -> StoryMatch | None:
-        row = self._one(
-            "SELECT article_id, story_id, published FROM stories_articles "
-            "WHERE url_key=%s AND published BETWEEN %s AND %s ORDER BY published, seq LIMIT 1",
-            (url_key, lo, hi),
-        )
-        return StoryMatch(*row) if row else None
+    def story_urls(
+        self, url_keys: Iterable[str], lo: float, hi: float
+    ) -> dict[str, list[StoryMatch]]:
+        keys = sorted(set(url_keys))
+        out: dict[str, list[StoryMatch]] = {}
+        if keys:
+            for key, *match in self._all(
+                "SELECT url_key, article_id, story_id, published FROM stories_articles "
+                "WHERE url_key = ANY(%s) AND published BETWEEN %s AND %s "
+                "ORDER BY url_key, published, seq",
+                (keys, lo, hi),
+            ):
+                out.setdefault(key, []).append(StoryMatch(*match))
+        return out
 
     def story_candidates(self, bands: Sequence[int], lo: float, hi: float) -> list[StoryMatch]:
         if not bands:
             return []
         rows = self._all(
-            "SELECT article_id, story_id, published, full_fp, title_fp, title_words, entities "
-            "FROM stories_articles WHERE seq IN (SELECT seq FROM stories_bands "
-            "WHERE band = ANY(%s::bigint[])) AND published BETWEEN %s AND %s ORDER BY seq",
+            "SELECT a.article_id, a.story_id, a.published, a.full_fp, a.title_fp, "
+            "a.title_words, a.entities, m.bands FROM (SELECT seq, array_agg(band) AS bands "
+            "FROM stories_bands WHERE band = ANY(%s::bigint[]) GROUP BY seq) AS m "
+            "JOIN stories_articles a ON a.seq = m.seq "
+            "WHERE a.published BETWEEN %s AND %s ORDER BY a.seq",
             (list(bands), lo, hi),
         )
-        return [StoryMatch(*row[:6], split_set(row[6])) for row in rows]
+        return [StoryMatch(*row[:6], split_set(row[6]), frozenset(row[7])) for row in rows]
 
-    def story_markers(self, story_id: str) -> tuple[frozenset[str], float]:
-        return markers_and_latest(
-            self._all(
-                "SELECT markers, published FROM stories_articles WHERE story_id=%s", (story_id,)
-            )
-        )
+    def story_heads(self, story_ids: Iterable[str]) -> dict[str, StoryHead]:
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        return story_heads(self._all(f"{STORY_HEAD_SELECT} = ANY(%s)", (ids,)))
 
-    def found_story(self, entry: StoryEntry, bands: Sequence[int]) -> None:
+    def save_stories(
+        self, members: Sequence[tuple[StoryEntry, Sequence[int]]], clusters: Iterable[StoryCluster]
+    ) -> None:
+        """Two statements over arrays, whatever the batch size: the clusters' upsert, then the
+        members and their bucket entries (one INSERT feeding the other)."""
+        clusters = list(clusters)
         with self._cursor() as cur:
-            # the row exists only if this article founded it, was pruned and is now
-            # re-processed while later members are still kept: count it again, reset nothing
-            cur.execute(
-                "INSERT INTO stories_clusters VALUES (%s,%s,%s,%s,%s,1,0) "
-                "ON CONFLICT (story_id) DO UPDATE SET size=stories_clusters.size+1, "
-                "first_published=LEAST(stories_clusters.first_published, "
-                "excluded.first_published)",
-                (entry.story_id, entry.article_id, entry.title, entry.published, entry.published),
-            )
-            self._insert_entry(cur, entry, bands)
-
-    def join_story(self, entry: StoryEntry, bands: Sequence[int], updated: bool) -> str:
-        with self._cursor() as cur:
-            first = cur.execute(
-                "UPDATE stories_clusters SET size=size+1, updates=updates+%s, "
-                "first_published=LEAST(first_published, %s), "
-                "last_published=GREATEST(last_published, %s) WHERE story_id=%s "
-                "RETURNING first_article_id",
-                (int(updated), entry.published, entry.published, entry.story_id),
-            ).fetchone()
-            self._insert_entry(cur, entry, bands)
-            return first[0]
-
-    @staticmethod
-    def _insert_entry(cur, e: StoryEntry, bands: Sequence[int]) -> None:
-        marks = ",".join(["%s"] * len(StoryEntry._fields))
-        seq = cur.execute(
-            f"INSERT INTO stories_articles ({ENTRY_COLUMNS}) VALUES ({marks}) RETURNING seq",
-            entry_values(e),
-        ).fetchone()[0]
-        if bands:
-            cur.execute(
-                "INSERT INTO stories_bands (band, seq) SELECT b, %s FROM unnest(%s::bigint[]) "
-                "AS b ON CONFLICT DO NOTHING",
-                (seq, list(bands)),
-            )
+            if clusters:
+                cur.execute(_CLUSTER_GROWTH, [list(column) for column in zip(*clusters)])
+            if members:
+                values = [entry_values(e) for e, _ in members]
+                filed = [(e.article_id, band) for e, bands in members for band in bands]
+                cur.execute(
+                    _INSERT_MEMBERS,
+                    [list(column) for column in zip(*values)]
+                    + [[f[0] for f in filed], [f[1] for f in filed]],
+                )
 
     def prune_stories(self, index_before: float, keep_after: float) -> dict[str, int]:
         counts = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from wirewatch.transforms.state.interface import AlertRecord, FeedState, StoryEntry
+from wirewatch.transforms.state.interface import AlertRecord, FeedState, StoryEntry, StoryHead
 
 SEP = "\x1f"
 
@@ -35,6 +35,12 @@ STORY_LINK_SELECT = (
     "ON c.story_id = a.story_id WHERE a.article_id "
 )
 """The assignments of some article ids; the backend appends its `IN (...)` or `= ANY(...)`."""
+STORY_HEAD_SELECT = (
+    "SELECT c.story_id, c.first_article_id, c.title, a.markers, a.published "
+    "FROM stories_clusters c LEFT JOIN stories_articles a ON a.story_id = c.story_id "
+    "WHERE c.story_id "
+)
+"""What joining some stories needs (rows.story_heads); the backend appends its list test."""
 STORY_TABLES = ("stories_clusters", "stories_articles", "stories_bands")
 
 
@@ -57,14 +63,23 @@ def split_set(text: str) -> frozenset[str]:
     return frozenset(text.split(SEP)) if text else frozenset()
 
 
-def markers_and_latest(rows) -> tuple[frozenset[str], float]:
-    """`story_markers` from the story's (markers, published) rows."""
-    markers: set[str] = set()
-    latest = float("-inf")
-    for marks, when in rows:
-        markers.update(m for m in marks.split(SEP) if m)
-        latest = max(latest, when)
-    return frozenset(markers), latest
+def story_heads(rows) -> dict[str, StoryHead]:
+    """`story_heads` from STORY_HEAD_SELECT rows (one per member; a story without members
+    comes once, its markers and time NULL)."""
+    named: dict[str, tuple[str, str]] = {}
+    markers: dict[str, set[str]] = {}
+    latest: dict[str, float] = {}
+    for story_id, first, title, marks, when in rows:
+        named[story_id] = (first, title)
+        markers.setdefault(story_id, set()).update(m for m in (marks or "").split(SEP) if m)
+        if when is not None:
+            latest[story_id] = max(latest.get(story_id, float("-inf")), when)
+    return {
+        story_id: StoryHead(
+            first, title, frozenset(markers[story_id]), latest.get(story_id, float("-inf"))
+        )
+        for story_id, (first, title) in named.items()
+    }
 
 
 def entry(row: Sequence) -> StoryEntry:

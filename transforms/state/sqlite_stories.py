@@ -9,23 +9,30 @@ Sets of strings are stored joined by a unit separator, feature hashes as opaque 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from contextlib import AbstractContextManager
-from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from wirewatch.transforms.state.interface import StoryCluster, StoryEntry, StoryLink, StoryMatch
+from wirewatch.transforms.state.interface import (
+    StoryCluster,
+    StoryEntry,
+    StoryHead,
+    StoryLink,
+    StoryMatch,
+)
 from wirewatch.transforms.state.rows import (
     CLUSTER_COLUMNS,
     ENTRY_COLUMNS,
+    STORY_HEAD_SELECT,
     STORY_LINK_SELECT,
     STORY_TABLES,
     entry,
     entry_values,
-    markers_and_latest,
     prune_story_steps,
     split_set,
+    story_heads,
 )
 from wirewatch.transforms.state.sqlite_schema import STORY_SCHEMA
 
@@ -34,18 +41,24 @@ CACHE_KIB = 65536
 of a B-tree that holds ~48 entries per recent article (most of a 163 MB state file at 50,000
 articles); with SQLite's default 2 MB cache every one was a read and throughput halved.
 Raised, never lowered."""
-_CANDIDATES = (
-    "SELECT seq, article_id, story_id, full_fp, title_fp, title_words, entities, "
-    "published FROM stories_articles WHERE seq IN "
-    "(SELECT seq FROM stories_bands WHERE band IN ({marks})) "
-    "AND published BETWEEN ? AND ?"
+_LIST = "IN (SELECT value FROM json_each(?))"
+"""A list of any length as one parameter (a JSON array): a bundle asks for thousands of
+buckets at once, more than SQLite allows parameters in one statement."""
+CANDIDATES = (
+    "SELECT a.article_id, a.story_id, a.published, a.full_fp, a.title_fp, a.title_words, "
+    "a.entities, m.bands FROM (SELECT seq, group_concat(band) AS bands FROM stories_bands "
+    f"WHERE band {_LIST} GROUP BY seq) AS m JOIN stories_articles a ON a.seq = m.seq "
+    "WHERE a.published BETWEEN ? AND ? ORDER BY a.seq"
 )
-
-
-@lru_cache(maxsize=16)
-def candidates_sql(n: int) -> str:
-    """The candidate look-up for `n` band keys (tests check its query plan never scans)."""
-    return _CANDIDATES.format(marks=",".join("?" * n))
+"""The candidate look-up (tests check its query plan reads the tables only through indexes)."""
+_CLUSTER_GROWTH = (
+    f"INSERT INTO stories_clusters ({CLUSTER_COLUMNS}) VALUES (?,?,?,?,?,?,?) "
+    "ON CONFLICT(story_id) DO UPDATE SET size=size+excluded.size, "
+    "updates=updates+excluded.updates, "
+    "first_published=min(first_published, excluded.first_published), "
+    "last_published=max(last_published, excluded.last_published)"
+)
+_INSERT_ENTRY = f"INSERT INTO stories_articles ({ENTRY_COLUMNS}) VALUES ({','.join('?' * 16)})"
 
 
 class SqliteStories:
@@ -81,65 +94,45 @@ class SqliteStories:
                 out[row[0]] = StoryLink(*row[1:])
         return out
 
-    def story_by_url(self, url_key: str, lo: float, hi: float) -> StoryMatch | None:
-        row = self._db.execute(
-            "SELECT article_id, story_id, published FROM stories_articles "
-            "WHERE url_key=? AND published BETWEEN ? AND ? ORDER BY published, seq LIMIT 1",
-            (url_key, lo, hi),
-        ).fetchone()
-        return StoryMatch(row[0], row[1], row[2]) if row else None
+    def story_urls(
+        self, url_keys: Iterable[str], lo: float, hi: float
+    ) -> dict[str, list[StoryMatch]]:
+        keys = sorted(set(url_keys))
+        out: dict[str, list[StoryMatch]] = {}
+        if keys:
+            for key, *match in self._db.execute(
+                "SELECT url_key, article_id, story_id, published FROM stories_articles "
+                f"WHERE url_key {_LIST} AND published BETWEEN ? AND ? "
+                "ORDER BY url_key, published, seq",
+                (json.dumps(keys), lo, hi),
+            ):
+                out.setdefault(key, []).append(StoryMatch(*match))
+        return out
 
     def story_candidates(self, bands: Sequence[int], lo: float, hi: float) -> list[StoryMatch]:
         if not bands:
             return []
         return [
-            StoryMatch(art_id, story_id, published, full_fp, title_fp, words, split_set(ents))
-            for _, art_id, story_id, full_fp, title_fp, words, ents, published in self._db.execute(
-                candidates_sql(len(bands)), (*bands, lo, hi)
-            )
+            StoryMatch(*row[:6], split_set(row[6]), frozenset(map(int, row[7].split(","))))
+            for row in self._db.execute(CANDIDATES, (json.dumps(list(bands)), lo, hi))
         ]
 
-    def story_markers(self, story_id: str) -> tuple[frozenset[str], float]:
-        return markers_and_latest(
-            self._db.execute(
-                "SELECT markers, published FROM stories_articles WHERE story_id=?", (story_id,)
-            )
-        )
+    def story_heads(self, story_ids: Iterable[str]) -> dict[str, StoryHead]:
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        return story_heads(self._db.execute(f"{STORY_HEAD_SELECT} {_LIST}", (json.dumps(ids),)))
 
-    def found_story(self, entry: StoryEntry, bands: Sequence[int]) -> None:
+    def save_stories(
+        self, members: Sequence[tuple[StoryEntry, Sequence[int]]], clusters: Iterable[StoryCluster]
+    ) -> None:
         with self._write():
-            # the row exists only if this article founded it, was pruned (retain_hours) and is
-            # now re-processed while later members are still kept: count it again, reset nothing
-            self._db.execute(
-                "INSERT INTO stories_clusters VALUES (?,?,?,?,?,1,0) ON CONFLICT(story_id) DO "
-                "UPDATE SET size=size+1, "
-                "first_published=min(first_published, excluded.first_published)",
-                (entry.story_id, entry.article_id, entry.title, entry.published, entry.published),
-            )
-            self._insert(entry, bands)
-
-    def join_story(self, entry: StoryEntry, bands: Sequence[int], updated: bool) -> str:
-        with self._write():
-            self._db.execute(
-                "UPDATE stories_clusters SET size=size+1, updates=updates+?, "
-                "first_published=min(first_published, ?), last_published=max(last_published, ?) "
-                "WHERE story_id=?",
-                (int(updated), entry.published, entry.published, entry.story_id),
-            )
-            self._insert(entry, bands)
-            return self._db.execute(
-                "SELECT first_article_id FROM stories_clusters WHERE story_id=?",
-                (entry.story_id,),
-            ).fetchone()[0]
-
-    def _insert(self, e: StoryEntry, bands: Sequence[int]) -> None:
-        seq = self._db.execute(
-            f"INSERT INTO stories_articles ({ENTRY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            entry_values(e),
-        ).lastrowid
-        self._db.executemany(
-            "INSERT OR IGNORE INTO stories_bands VALUES (?, ?)", [(key, seq) for key in bands]
-        )
+            self._db.executemany(_CLUSTER_GROWTH, clusters)
+            filed = []
+            for e, bands in members:
+                seq = self._db.execute(_INSERT_ENTRY, entry_values(e)).lastrowid
+                filed += [(band, seq) for band in bands]
+            self._db.executemany("INSERT OR IGNORE INTO stories_bands VALUES (?, ?)", filed)
 
     # --- pruning ------------------------------------------------------------------------------
     def prune_stories(self, index_before: float, keep_after: float) -> dict[str, int]:

@@ -13,8 +13,10 @@ Transactions: the index talks only to the StateStore interface (state/interface.
 `assign_many` is one `store.transaction()` holding `store.lock_stories()`, so the look-up and
 the insert are atomic across threads *and* processes: two workers cannot both found a story for
 the same article, and re-assigning an article id returns what was stored (idempotent after a
-crash). Fingerprints are computed before the transaction so the write lock is held only for the
-store's reads and writes.
+crash). Fingerprints are computed before the transaction, and inside it a whole bundle costs a
+fixed handful of store calls (batch.py: read its links, URL matches, candidates and the
+stories it touches, decide in memory, write once), so on a shared database the lock is held
+for a few round trips per bundle, not a few per article.
 
 Pruning runs by the index clock (`clock`, default wall time; tests and the bench pass their
 own): band entries of articles published more than `window_hours` ago go, memberships and
@@ -24,23 +26,12 @@ stories after `retain_hours`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable
 
 from wirewatch.transforms.model import Article, EntityTag, utc_now
-from wirewatch.transforms.state.interface import (
-    StateStore,
-    StoryCluster,
-    StoryEntry,
-    StoryLink,
-)
-from wirewatch.transforms.stories.fingerprint import (
-    Fingerprint,
-    fingerprint,
-    jaccard,
-    pack,
-    similarity,
-    unpack,
-)
+from wirewatch.transforms.state.interface import StateStore, StoryCluster, StoryLink
+from wirewatch.transforms.stories.batch import Prepared, match, settle
+from wirewatch.transforms.stories.fingerprint import Fingerprint, fingerprint
 from wirewatch.transforms.stories.lsh import band_keys
 from wirewatch.transforms.stories.material import markers
 from wirewatch.transforms.stories.model import StoryAssignment, StoryMember, StorySummary
@@ -91,25 +82,6 @@ def bucket_keys(fp: Fingerprint, s: StorySettings) -> list[int]:
     return keys
 
 
-class _Prepared(NamedTuple):
-    """An article with everything computed outside the write transaction."""
-
-    article: Article
-    entities: frozenset[str]
-    fp: Fingerprint
-    url: str | None
-    markers: frozenset[str]
-    bands: list[int]
-
-
-class _Best(NamedTuple):
-    score: float
-    basis: str
-    article_id: str
-    story_id: str
-    published: float
-
-
 class StoryIndex:
     """`assign(article, entities)` -> StoryAssignment; `members()`, `recent()` for listing."""
 
@@ -136,32 +108,41 @@ class StoryIndex:
         """Assign a batch in one transaction; results in input order.
 
         Inside the batch, articles are taken in (published, id) order, so the earliest copy
-        founds the story whatever order a bundle delivered them in.
+        founds the story whatever order a bundle delivered them in (batch.py).
         """
         prepared = [
             self._prepare(*(item if isinstance(item, tuple) else (item, ()))) for item in items
         ]
-        order = sorted(
-            range(len(prepared)),
-            key=lambda i: (prepared[i].article.published, prepared[i].article.id),
-        )
-        out: list[StoryAssignment | None] = [None] * len(prepared)
+        ordered = sorted(prepared, key=lambda p: (p.article.published, p.article.id))
         store = self._store
         with store.transaction():
             store.lock_stories()
             self._maybe_prune()
-            stored = store.story_links(p.article.id for p in prepared)
-            done: set[str] = set()
-            for i in order:
-                article_id = prepared[i].article.id
-                if article_id in done:  # twice in one batch: what the first one stored
-                    stored.update(store.story_links([article_id]))
-                link = stored.get(article_id)
-                out[i] = _assignment(link) if link else self._assign(prepared[i])
-                done.add(article_id)
-        return out  # type: ignore[return-value]
+            links = store.story_links(p.article.id for p in prepared)
+            todo, done = [], set(links)  # an id twice in the batch: the first one decides
+            for p in ordered:
+                if p.article.id not in done:
+                    done.add(p.article.id)
+                    todo.append(p)
+            if todo:
+                links.update(self._assign(todo))
+        return [_assignment(links[p.article.id]) for p in prepared]
 
-    def _prepare(self, article: Article, entities: Iterable[EntityTag]) -> _Prepared:
+    def _assign(self, ordered: list[Prepared]) -> dict[str, StoryLink]:
+        """Decide and store the stories of articles never assigned, in publication order."""
+        store, window = self._store, self.settings.window_hours * 3600
+        lo = min(p.published for p in ordered) - window
+        hi = max(p.published for p in ordered) + window
+        urls = store.story_urls({p.url for p in ordered if p.url}, lo, hi)
+        bands = sorted({band for p in ordered for band in p.bands})
+        candidates = store.story_candidates(bands, lo, hi)
+        decisions = match(ordered, urls, candidates, self.settings)
+        heads = store.story_heads({d.story_id for d in decisions})
+        members, clusters, links = settle(decisions, heads)
+        store.save_stories(members, clusters)
+        return links
+
+    def _prepare(self, article: Article, entities: Iterable[EntityTag]) -> Prepared:
         s = self.settings
         fp = fingerprint(
             article.title,
@@ -170,107 +151,14 @@ class StoryIndex:
             lead_words=s.lead_words,
             min_title_words=s.min_title_words,
         )
-        return _Prepared(
+        return Prepared(
             article,
+            _ts(article.published),
             frozenset(e.id for e in entities),
             fp,
             url_key(article.link),
             markers(article.title),
             bucket_keys(fp, s),
-        )
-
-    def _assign(self, p: _Prepared) -> StoryAssignment:
-        published = _ts(p.article.published)
-        window = self.settings.window_hours * 3600
-        lo, hi = published - window, published + window
-        best = self._url_match(p.url, lo, hi) if p.url else None
-        if best is None:
-            best = self._text_match(p, lo, hi)
-        if best is None or best.score < self.settings.threshold:
-            return self._found(p, published, best)
-        return self._join(p, published, best)
-
-    def _url_match(self, key: str, lo: float, hi: float) -> _Best | None:
-        m = self._store.story_by_url(key, lo, hi)
-        return _Best(1.0, "url", m.article_id, m.story_id, m.published) if m else None
-
-    def _text_match(self, p: _Prepared, lo: float, hi: float) -> _Best | None:
-        """The most similar indexed article in the window (any score), or None."""
-        if not p.bands:
-            return None
-        s = self.settings
-        best: _Best | None = None
-        for c in self._store.story_candidates(p.bands, lo, hi):
-            other = Fingerprint(unpack(c.full_fp), unpack(c.title_fp), c.title_words, None, None)
-            score, basis = similarity(p.fp, other, s.min_title_words)
-            if p.entities and c.entities:
-                score += s.entity_boost * jaccard(p.entities, c.entities)
-            cand = _Best(min(score, 1.0), basis, c.article_id, c.story_id, c.published)
-            if best is None or (cand.score, -cand.published) > (best.score, -best.published):
-                best = cand
-        return best
-
-    def _found(self, p: _Prepared, published: float, near: _Best | None) -> StoryAssignment:
-        """A new story; `near` (the best candidate below the threshold) is kept for tuning."""
-        story_id = f"s-{p.article.id}"
-        score, near_id = (near.score, near.article_id) if near else (0.0, None)
-        entry = self._entry(p, story_id, published, "new", "new", score, near_id)
-        self._store.found_story(entry, p.bands)
-        return StoryAssignment(
-            story_id=story_id,
-            is_new=True,
-            kind="new",
-            first_article_id=p.article.id,
-            similarity=round(score, 4),
-            matched_article_id=near_id,
-        )
-
-    def _join(self, p: _Prepared, published: float, best: _Best) -> StoryAssignment:
-        earlier, latest = self._store.story_markers(best.story_id)
-        changed = bool(p.markers - earlier) and published >= latest
-        kind = "update" if changed else "copy"
-        entry = self._entry(
-            p, best.story_id, published, kind, best.basis, best.score, best.article_id
-        )
-        first = self._store.join_story(entry, p.bands, updated=changed)
-        return StoryAssignment(
-            story_id=best.story_id,
-            is_new=False,
-            kind=kind,
-            first_article_id=first,
-            similarity=round(best.score, 4),
-            basis=best.basis,
-            matched_article_id=best.article_id,
-        )
-
-    @staticmethod
-    def _entry(
-        p: _Prepared,
-        story_id: str,
-        published: float,
-        kind: str,
-        basis: str,
-        score: float,
-        matched: str | None,
-    ) -> StoryEntry:
-        a = p.article
-        return StoryEntry(
-            article_id=a.id,
-            story_id=story_id,
-            feed_id=a.feed_id,
-            title=a.title,
-            link=a.link,
-            url_key=p.url,
-            published=published,
-            kind=kind,
-            basis=basis,
-            similarity=round(score, 4),
-            matched=matched,
-            markers=p.markers,
-            entities=p.entities,
-            full_fp=pack(p.fp.full),
-            title_fp=pack(p.fp.title),
-            title_words=p.fp.title_words,
         )
 
     # --- pruning ------------------------------------------------------------------------------

@@ -1,0 +1,217 @@
+"""One bundle's story decisions, made in memory between a few store reads and one write.
+
+StoryIndex.assign_many reads for the whole bundle at once the stored URL matches of its URL
+keys and the stored LSH candidates of the union of its buckets (a handful of round trips to
+the store, however many articles: on a shared database every round trip is spent under the
+story lock). `match` then walks the articles in (published, id) order exactly as assigning
+them one by one would: each sees the stored index plus the articles of the bundle before it
+(an overlay answering the same look-ups: the earliest URL match in its window, the candidates
+under its buckets in insertion order), so the earliest copy founds the story and later copies
+join it. `settle` needs only the markers of the stories involved (one more read) to call each
+join a copy or an update, and returns what to write and what each article got.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable, NamedTuple, Sequence
+
+from wirewatch.transforms.model import Article
+from wirewatch.transforms.state.interface import (
+    StoryCluster,
+    StoryEntry,
+    StoryHead,
+    StoryLink,
+    StoryMatch,
+)
+from wirewatch.transforms.stories.fingerprint import Fingerprint, jaccard, pack, similarity, unpack
+from wirewatch.transforms.stories.settings import StorySettings
+
+
+class Prepared(NamedTuple):
+    """An article with everything computed outside the write transaction."""
+
+    article: Article
+    published: float  # unix seconds
+    entities: frozenset[str]
+    fp: Fingerprint
+    url: str | None
+    markers: frozenset[str]
+    bands: list[int]
+
+
+class Best(NamedTuple):
+    score: float
+    basis: str
+    article_id: str
+    story_id: str
+    published: float
+
+
+class Decision(NamedTuple):
+    """The story of one article: joined (`best` is the match) or founded (`best` is the
+    closest article below the threshold, or None)."""
+
+    p: Prepared
+    story_id: str
+    best: Best | None
+    joins: bool
+
+
+class _Known:
+    """An article a later one can be compared with: a stored candidate (its features unpacked
+    on first use) or an article of the bundle assigned before."""
+
+    __slots__ = ("article_id", "story_id", "published", "entities", "_fp", "_match")
+
+    def __init__(self, article_id, story_id, published, entities, fp=None, match=None):
+        self.article_id, self.story_id, self.published = article_id, story_id, published
+        self.entities, self._fp, self._match = entities, fp, match
+
+    @property
+    def fp(self) -> Fingerprint:
+        if self._fp is None:
+            m = self._match
+            self._fp = Fingerprint(unpack(m.full_fp), unpack(m.title_fp), m.title_words, None, None)
+        return self._fp
+
+
+def match(
+    ordered: Sequence[Prepared],
+    urls: dict[str, list[StoryMatch]],
+    candidates: Sequence[StoryMatch],
+    s: StorySettings,
+) -> list[Decision]:
+    """Each article's story, in the order given (publication order): `urls` and `candidates`
+    are what the store holds for the bundle's URL keys and buckets over the bundle's window."""
+    window = s.window_hours * 3600
+    known = [_Known(c.article_id, c.story_id, c.published, c.entities, match=c) for c in candidates]
+    by_band: dict[int, list[int]] = defaultdict(list)  # bucket -> positions in `known`
+    for position, c in enumerate(candidates):
+        for band in c.bands:
+            by_band[band].append(position)
+    by_url: dict[str, list[Best]] = defaultdict(list)  # the bundle's own, in assignment order
+    out = []
+    for p in ordered:
+        lo, hi = p.published - window, p.published + window
+        best = _url_match(urls.get(p.url, ()), by_url.get(p.url, ()), lo, hi) if p.url else None
+        if best is None and p.bands:
+            positions = sorted(set().union(*(by_band.get(band, ()) for band in p.bands)))
+            best = _text_match(p, (known[i] for i in positions), lo, hi, s)
+        joins = best is not None and best.score >= s.threshold
+        story_id = best.story_id if joins else f"s-{p.article.id}"
+        out.append(Decision(p, story_id, best, joins))
+        for band in p.bands:
+            by_band[band].append(len(known))
+        known.append(_Known(p.article.id, story_id, p.published, p.entities, fp=p.fp))
+        if p.url:
+            by_url[p.url].append(Best(1.0, "url", p.article.id, story_id, p.published))
+    return out
+
+
+def _url_match(
+    stored: Iterable[StoryMatch], earlier: Iterable[Best], lo: float, hi: float
+) -> Best | None:
+    """The earliest article with the URL key in [lo, hi]; on a tie the first inserted (the
+    stored ones were inserted before the bundle)."""
+    first = next((m for m in stored if lo <= m.published <= hi), None)
+    mine = None
+    for b in earlier:
+        if lo <= b.published <= hi and (mine is None or b.published < mine.published):
+            mine = b
+    if first is not None and (mine is None or first.published <= mine.published):
+        return Best(1.0, "url", first.article_id, first.story_id, first.published)
+    return mine
+
+
+def _text_match(
+    p: Prepared, candidates: Iterable[_Known], lo: float, hi: float, s: StorySettings
+) -> Best | None:
+    """The most similar candidate in [lo, hi] (any score; the earliest on a tie), or None."""
+    best: Best | None = None
+    for c in candidates:
+        if not lo <= c.published <= hi:
+            continue
+        score, basis = similarity(p.fp, c.fp, s.min_title_words)
+        if p.entities and c.entities:
+            score += s.entity_boost * jaccard(p.entities, c.entities)
+        cand = Best(min(score, 1.0), basis, c.article_id, c.story_id, c.published)
+        if best is None or (cand.score, -cand.published) > (best.score, -best.published):
+            best = cand
+    return best
+
+
+class _Story:
+    """A story as the bundle grows it: what the next join compares with, what the batch adds."""
+
+    __slots__ = ("first", "title", "markers", "latest", "lo", "hi", "size", "updates")
+
+    def __init__(self, first: str, title: str, markers: frozenset[str], latest: float):
+        self.first, self.title, self.markers, self.latest = first, title, set(markers), latest
+        self.lo, self.hi, self.size, self.updates = float("inf"), float("-inf"), 0, 0
+
+    def add(self, p: Prepared, kind: str) -> None:
+        self.markers |= p.markers
+        self.latest = max(self.latest, p.published)
+        self.lo, self.hi = min(self.lo, p.published), max(self.hi, p.published)
+        self.size += 1
+        self.updates += kind == "update"
+
+
+def settle(
+    decisions: Sequence[Decision], heads: dict[str, StoryHead]
+) -> tuple[list[tuple[StoryEntry, list[int]]], list[StoryCluster], dict[str, StoryLink]]:
+    """(members to store with their buckets, what each story grows by, each article's link).
+
+    A join is an update when its headline has a marker no earlier member's had and it is not
+    older than the story's latest member (material.py); `heads` are the stored stories."""
+    stories: dict[str, _Story] = {}
+    members, links = [], {}
+    for d in decisions:
+        p = d.p
+        story = stories.get(d.story_id)
+        if story is None:
+            head = heads.get(d.story_id)
+            story = stories[d.story_id] = (
+                _Story(head.first_article_id, head.title, head.markers, head.latest)
+                if head
+                else _Story(p.article.id, p.article.title, frozenset(), float("-inf"))
+            )
+        if d.joins:
+            changed = bool(p.markers - story.markers) and p.published >= story.latest
+            kind, basis = ("update" if changed else "copy"), d.best.basis
+        else:
+            kind = basis = "new"
+        score, matched = (round(d.best.score, 4), d.best.article_id) if d.best else (0.0, None)
+        story.add(p, kind)
+        members.append((_entry(p, d.story_id, kind, basis, score, matched), p.bands))
+        links[p.article.id] = StoryLink(d.story_id, kind, score, basis, matched, story.first)
+    clusters = [
+        StoryCluster(story_id, s.first, s.title, s.lo, s.hi, s.size, s.updates)
+        for story_id, s in stories.items()
+    ]
+    return members, clusters, links
+
+
+def _entry(
+    p: Prepared, story_id: str, kind: str, basis: str, score: float, matched: str | None
+) -> StoryEntry:
+    a = p.article
+    return StoryEntry(
+        article_id=a.id,
+        story_id=story_id,
+        feed_id=a.feed_id,
+        title=a.title,
+        link=a.link,
+        url_key=p.url,
+        published=p.published,
+        kind=kind,
+        basis=basis,
+        similarity=score,
+        matched=matched,
+        markers=p.markers,
+        entities=p.entities,
+        full_fp=pack(p.fp.full),
+        title_fp=pack(p.fp.title),
+        title_words=p.fp.title_words,
+    )

@@ -92,7 +92,9 @@ class _FetchDoFn(StoreDoFn):
         started = min(at for at, _ in stamped)
         self.fetching.submit(feeds, functools.partial(self._fetch_one, states), started)
 
-    def _fetch_one(self, states: dict[str, FeedState], feed: FeedConfig, seconds: float):
+    def _fetch_one(
+        self, states: dict[str, FeedState], feed: FeedConfig, seconds: float
+    ) -> FetchResult:
         previous = states[feed.id]
         return fetch(
             feed.url,
@@ -104,9 +106,7 @@ class _FetchDoFn(StoreDoFn):
             deadline=seconds,
         )
 
-    def finish_bundle(
-        self,
-    ) -> Iterable[WindowedValue | TaggedOutput]:
+    def finish_bundle(self) -> Iterable[WindowedValue | TaggedOutput]:
         pending, self.pending = self.pending, []
         results = self.fetching.results()
         now = datetime.now(timezone.utc)

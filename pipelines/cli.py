@@ -67,17 +67,14 @@ def parse(argv: list[str]):
     """The command's module and the namespace it runs with (`beam_args`: what goes to Beam).
     Raises UsageError."""
     parser, modules = build_parser()
-    head, passed = argv, []
-    if "--" in argv:  # after it: Beam's, unchecked (for a command that takes Beam options)
-        cut = argv.index("--")
-        head, passed = argv[:cut], argv[cut + 1 :]
-    args, extra = parser.parse_known_args(head)
+    args, extra = parser.parse_known_args(argv)
     module = modules[args.command]
-    accepts_beam = getattr(module, "ACCEPTS_BEAM_ARGS", False)
-    if passed and not accepts_beam:  # `--` then means what it always means: positionals follow
-        args, extra = parser.parse_known_args(argv)
-        passed = []
     command = sub_parser(parser, args.command)
+    accepts_beam = getattr(module, "ACCEPTS_BEAM_ARGS", False)
+    passed = []
+    if accepts_beam and "--" in extra:  # after it: Beam's, unchecked
+        cut = extra.index("--")
+        extra, passed = extra[:cut], extra[cut + 1 :]
     args.beam_args = []
     if accepts_beam and (extra or passed):
         from wirewatch.pipelines.options import check_beam_args

@@ -8,6 +8,7 @@ from wirewatch.transforms.config import ConfigFragment
 
 NAME = "schema"
 HELP = "print the JSON Schema of the config file"
+NEEDS_CONFIG = False
 
 
 def add_arguments(parser) -> None:

@@ -3,7 +3,8 @@
 The Slack server speaks the two protocols slack_sdk uses: incoming webhooks (POST JSON to
 /services/..., answers "ok") and the Web API (POST /api/chat.postMessage with a bearer token,
 answers {"ok": true, "ts": ...}). Tests script failures per path: a queue of (status, headers,
-body) answers consumed one per request, then the normal answer.
+body) answers consumed one per request, then the normal answer; or an outage (`fail_all`) that
+answers every request the same way until `recover`.
 """
 
 from __future__ import annotations
@@ -181,6 +182,7 @@ class SlackServer(_Server):
         self.received: list[dict] = []  # accepted messages, in order
         self.attempts: dict[str, int] = defaultdict(int)
         self.scripted: dict[str, deque] = defaultdict(deque)
+        self.outages: dict[str, tuple] = {}  # path -> the answer while it is down
         self.token = "xoxb-test-token"
 
     @property
@@ -204,6 +206,18 @@ class SlackServer(_Server):
         for _ in range(times):
             self.scripted[path].append((status, headers or {}, body, delay))
 
+    def fail_all(
+        self, path: str, status: int = 500, headers: dict | None = None, body: bytes = b""
+    ):
+        """An outage: every request to `path` gets this answer (after any scripted ones)
+        until `recover(path)`."""
+        with self.lock:
+            self.outages[path] = (status, headers or {}, body, 0.0)
+
+    def recover(self, path: str):
+        with self.lock:
+            self.outages.pop(path, None)
+
     def texts(self) -> list[str]:
         return [m.get("text", "") for m in self.received]
 
@@ -212,6 +226,7 @@ class SlackServer(_Server):
         with self.lock:
             self.attempts[path] += 1
             scripted = self.scripted[path].popleft() if self.scripted[path] else None
+            scripted = scripted or self.outages.get(path)
         if scripted:
             status, headers, content, delay = scripted
             time.sleep(delay)

@@ -41,7 +41,9 @@ def _redeliver(args, config, store) -> int:
     from wirewatch.transforms.sinks.dispatch import Dispatcher
     from wirewatch.transforms.sinks.registry import build_sink
 
-    dispatcher = Dispatcher(config, store, lambda name: build_sink(name, config.sinks[name]))
+    dispatcher = Dispatcher(
+        config, store, lambda name: build_sink(name, config.sinks[name]), try_down_sinks=True
+    )
     stuck = store.expired_claims(None, datetime.now(timezone.utc))  # their sender died
     records = [
         r for r in store.alerts("dead", args.since) + stuck if not args.sink or r.sink == args.sink

@@ -23,8 +23,9 @@ from wirewatch.transforms.state.beam import StoreDoFn
 
 
 class _DeliverSinkDoFn(StoreDoFn):
-    """All of one sink's new alerts in order, then its alerts whose claim expired (a worker
-    died mid-send), then the sink's held groups that are due."""
+    """First the sink's deferred alerts once it is back (they failed or met it down in an
+    earlier cycle), then all of its new alerts in order, then its alerts whose claim expired
+    (a worker died mid-send), then the sink's held groups that are due."""
 
     def __init__(self, config: Config, state_dir: str):
         super().__init__(state_dir)
@@ -33,6 +34,8 @@ class _DeliverSinkDoFn(StoreDoFn):
         self.already_sent = Metrics.counter(NS, "alerts_already_sent")
         self.held = Metrics.counter(NS, "alerts_held")
         self.dead = Metrics.counter(NS, "alerts_dead")
+        self.deferred = Metrics.counter(NS, "alerts_deferred")  # dead until the sink is back
+        self.skipped = Metrics.counter(NS, "alerts_skipped")  # deferred without a try
 
     def setup(self) -> None:
         super().setup()
@@ -59,11 +62,16 @@ class _DeliverSinkDoFn(StoreDoFn):
             (a for a in alerts if a is not None),
             key=lambda a: (a.match.article.article.published, a.key),
         )
-        outcomes = [self.dispatcher.offer(alert) for alert in ordered]
+        outcomes = self.dispatcher.resume(name)
+        outcomes += [self.dispatcher.offer(alert) for alert in ordered]
         outcomes += self.dispatcher.reoffer_expired(name)
         outcomes += self.dispatcher.flush_due(name)
         for outcome in outcomes:
             self.by_status[outcome.status].inc()
+            if outcome.deferred:
+                self.deferred.inc()
+            if outcome.skipped:
+                self.skipped.inc()
             if outcome.dead_letter is not None:
                 yield TaggedOutput(Deliver.DEAD, outcome.dead_letter)
             yield outcome

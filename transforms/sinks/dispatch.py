@@ -12,6 +12,13 @@ expire, and the next cycle on any worker re-offers it from its stored payload
 flusher per group. The one window left: a crash after the sink accepted a message and before
 'sent' is written sends that alert again after the lease (at-least-once in that window of a
 few milliseconds, never lost).
+
+A sink that is down never stalls the cycle (health.py): its store record says until when it is
+skipped, after failures whose retries were spent or a Retry-After longer than max_retry_after.
+An alert that fails that way, or meets the sink down, is dead-lettered as deferred; once the
+sink is back, `resume` redelivers the deferred alerts of the last `auto_redeliver_hours` in
+the order they first failed, before the cycle's new alerts, through the same claims as
+`redeliver` (each exactly once, with any number of workers).
 """
 
 from __future__ import annotations
@@ -33,7 +40,14 @@ from wirewatch.transforms.routing.flood import (
     story_group_key,
 )
 from wirewatch.transforms.secrets import redact
-from wirewatch.transforms.sinks.base import DeliveryError, Sink
+from wirewatch.transforms.sinks.base import DeliveryError, Sink, SinkParked
+from wirewatch.transforms.sinks.health import (
+    after_failure,
+    after_park,
+    after_success,
+    is_down,
+    skip_reason,
+)
 from wirewatch.transforms.state import StateStore
 
 
@@ -43,12 +57,21 @@ class Outcome(BaseModel):
     article_id: str
     status: Literal["sent", "already_sent", "held", "dead"]
     dead_letter: DeadLetter | None = None
+    deferred: bool = False  # dead for now: redelivered by itself once the sink is back
+    skipped: bool = False  # deferred without a try: the sink was down
 
 
 class Dispatcher:
     """One per worker: the store, the sinks (built on first use) and an injectable clock.
     `owner` names this worker in the ledger's claims: the driver's name (WIREWATCH_WORKER,
-    which its Beam worker processes inherit), else this process's host:pid."""
+    which its Beam worker processes inherit), else this process's host:pid.
+    `try_down_sinks`: a person asked (`wirewatch redeliver`): try each sink even while it is
+    down (after one failure there, the sink's other alerts wait behind it, as below).
+
+    Order per sink: once an alert of a sink is deferred in a cycle (its send failed, or another
+    worker is resending the sink's backlog), the sink's later alerts of that cycle are deferred
+    behind it without a try, so they go out after it, in order, and an outage costs a cycle one
+    retry budget per sink, not one per alert."""
 
     def __init__(
         self,
@@ -57,12 +80,16 @@ class Dispatcher:
         build_sink: Callable[[str], Sink],
         clock: Callable[[], datetime] = utc_now,
         owner: str | None = None,
+        *,
+        try_down_sinks: bool = False,
     ):
         self.config, self.store, self.clock = config, store, clock
         self.owner = (
             owner or os.environ.get("WIREWATCH_WORKER") or f"{socket.gethostname()}:{os.getpid()}"
         )
         self._build, self.sinks = build_sink, {}
+        self.try_down_sinks = try_down_sinks
+        self._behind: set[str] = set()  # sinks with earlier alerts deferred in this cycle
 
     def sink(self, name: str) -> Sink:
         if name not in self.sinks:
@@ -91,6 +118,29 @@ class Dispatcher:
             return _outcome(alert, "already_sent")
         return self._deliver_claimed(alert)
 
+    def resume(self, sink_name: str) -> list[Outcome]:
+        """The start of a sink's cycle. Once the sink is not down: its deferred alerts of the
+        last auto_redeliver_hours, redelivered in the order they first failed (first of all,
+        so the cycle's new alerts follow them). Stops at the first that fails again (the rest
+        wait for the next try), or at one whose claim another worker holds (that worker is
+        resending this backlog); the cycle's new alerts for the sink are then deferred behind
+        them, keeping the order."""
+        self._behind.discard(sink_name)
+        hours = getattr(self.config.sinks.get(sink_name), "auto_redeliver_hours", 0)
+        if not hours or self._down(self.store.sink_health(sink_name)):
+            return []
+        outcomes = []
+        since = self.clock() - timedelta(hours=hours)
+        for record in self.store.deferred_alerts(sink_name, since):
+            outcome = self.redeliver(Alert.model_validate_json(record.payload))
+            if outcome.status == "already_sent":
+                self._behind.add(sink_name)
+                break
+            outcomes.append(outcome)
+            if outcome.deferred:
+                break
+        return outcomes
+
     def reoffer_expired(self, sink_name: str) -> list[Outcome]:
         """Alerts of this sink whose claim expired in 'sending' (their worker died between
         claim and outcome): claimed again, here, and delivered as a new offer would be."""
@@ -116,7 +166,7 @@ class Dispatcher:
         if route is not None:
             key = group_key(alert)
             decision = decide(
-                route, alert.match.severity, self.store.group_state(key), self.clock()
+                route, alert.match.severity, self.store.group_state(key), self.clock(), alert.key
             )
             hold = alert.key if decision.action == "hold" else None
             self.store.save_group(key, alert.sink, decision.state, hold_key=hold)
@@ -147,6 +197,12 @@ class Dispatcher:
         """Send every group of this sink whose hold ended: one message (a digest if several)."""
         outcomes: list[Outcome] = []
         now = self.clock()
+        health = self.store.sink_health(sink_name)
+        if self._down(health):  # due again when the sink is back (the watch loop wakes then)
+            for key in self.store.claim_due_groups(sink_name, now, self.config.lease_seconds):
+                state = self.store.group_state(key).model_copy(update={"due_at": health.down_until})
+                self.store.save_group(key, sink_name, state)
+            return outcomes
         for key in self.store.claim_due_groups(sink_name, now, self.config.lease_seconds):
             alerts = [Alert.model_validate_json(r.payload) for r in self.store.held_alerts(key)]
             if alerts:
@@ -158,7 +214,8 @@ class Dispatcher:
         return outcomes
 
     def redeliver(self, alert: Alert) -> Outcome:
-        """A dead alert, resent on its own (no flood control: a person asked for it)."""
+        """A dead alert, resent on its own (no flood control: a person asked for it, or it
+        waited out its sink's outage and goes out as it would have then)."""
         if not self._claim(alert):
             return _outcome(alert, "already_sent")
         return self._send([alert], _send_one)[0]
@@ -166,31 +223,68 @@ class Dispatcher:
     def _send(
         self, alerts: list[Alert], send: Callable[[Sink, list[Alert]], None]
     ) -> list[Outcome]:
+        """Send unless the sink is down (then defer without a try); every outcome updates the
+        sink's health: a transient failure counts against it, a success makes it healthy."""
         sink_name = alerts[0].sink
+        health = self.store.sink_health(sink_name)
+        if self._down(health):
+            return self._dead(alerts, skip_reason(health), deferred=True, skipped=True)
+        if sink_name in self._behind:
+            return self._dead(
+                alerts,
+                f"skipped: earlier alerts of sink '{sink_name}' wait to be redelivered; "
+                "this one follows them, in order, once the sink is back",
+                deferred=True,
+                skipped=True,
+            )
         try:
             ts = send(self.sink(sink_name), alerts)
         except Exception as exc:  # a bug in one sink must not lose alerts or stop the others
             reason = redact(
                 str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
             )
-            outcomes = []
-            for alert in alerts:
-                self.store.finish_alert(alert.key, "dead", 1, reason)
-                letter = DeadLetter.of(
-                    "deliver",
-                    f"sink:{sink_name}",
-                    reason,
-                    detail=alert.key,
-                    raw=alert.model_dump_json(),
-                    raw_limit=100_000,
+            transient = isinstance(exc, DeliveryError) and exc.transient
+            if transient:
+                self._behind.add(sink_name)
+                now = self.clock()
+                self.store.save_sink_health(
+                    after_park(health, now, exc.seconds, reason)
+                    if isinstance(exc, SinkParked)
+                    else after_failure(health, now, reason)
                 )
-                outcomes.append(_outcome(alert, "dead", letter))
-            return outcomes
+            return self._dead(alerts, reason, deferred=transient)
+        recovered = after_success(health)
+        if recovered is not None:
+            self.store.save_sink_health(recovered)
         for alert in alerts:
             self.store.finish_alert(alert.key, "sent", 1)
         if len(alerts) == 1 and alerts[0].match.article.story_kind != "copy":
             self._remember_story(alerts[0], ts)
         return [_outcome(alert, "sent") for alert in alerts]
+
+    def _down(self, health) -> bool:
+        """Skip this sink now? (A person's redeliver tries it anyway.)"""
+        return not self.try_down_sinks and is_down(health, self.clock())
+
+    def _dead(
+        self, alerts: list[Alert], reason: str, *, deferred: bool, skipped: bool = False
+    ) -> list[Outcome]:
+        """Each alert dead in the ledger (deferred: redelivered by itself once the sink is
+        back) with a dead letter that says why and carries the alert."""
+        outcomes = []
+        for alert in alerts:
+            attempts = 0 if skipped else 1
+            self.store.finish_alert(alert.key, "dead", attempts, reason, deferred=deferred)
+            letter = DeadLetter.of(
+                "deliver",
+                f"sink:{alert.sink}",
+                reason,
+                detail=alert.key,
+                raw=alert.model_dump_json(),
+                raw_limit=100_000,
+            )
+            outcomes.append(_outcome(alert, "dead", letter, deferred=deferred, skipped=skipped))
+        return outcomes
 
     def _remember_story(self, alert: Alert, ts: str | None) -> None:
         """The story's first top-level alert for this rule and sink: later copies reply to it."""
@@ -211,11 +305,12 @@ def _send_one(sink: Sink, alerts: list[Alert]) -> str | None:
     return sink.send(alerts[0])
 
 
-def _outcome(alert: Alert, status: str, letter: DeadLetter | None = None) -> Outcome:
+def _outcome(alert: Alert, status: str, letter: DeadLetter | None = None, **flags: bool) -> Outcome:
     return Outcome(
         key=alert.key,
         sink=alert.sink,
         article_id=alert.match.article.article.id,
         status=status,
         dead_letter=letter,
+        **flags,
     )

@@ -123,7 +123,7 @@ def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     except Exception:  # noqa: BLE001  bad %-arguments: logging reports them, without secrets
         message = f"{record.msg} {record.args}"
     clean = redact(message)
-    if clean != message or record.args:
+    if clean != message:
         record.msg, record.args = clean, None
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -21,11 +21,19 @@ if TYPE_CHECKING:  # the store imports this module; config must not be imported 
     from wirewatch.transforms.config import QuietHours, RouteConfig
 
 
+COUNTED_KEPT = 16  # alert keys a group remembers having counted (see GroupState.counted)
+
+
 class GroupState(BaseModel):
     window_start: datetime | None = None
     sent_in_window: int = 0
     last_digest_at: datetime | None = None
     due_at: datetime | None = None  # set while alerts of the group are held
+    # The last alerts counted in this window: an alert decided 'send' whose worker died before
+    # it went out is decided again when it is re-offered, and must not count twice (each
+    # crash would otherwise cost the window one message, and a restart digest what an
+    # uninterrupted run sends). Only the few latest can be in flight, so a few are kept.
+    counted: list[str] = []
 
 
 class Decision(BaseModel):
@@ -79,39 +87,53 @@ def quiet_until(quiet: QuietHours | None, severity: str, now: datetime) -> datet
     return None
 
 
-def decide(route: RouteConfig | None, severity: str, state: GroupState, now: datetime) -> Decision:
-    """Send now, or hold until `due_at`. A group with alerts on hold keeps holding (order)."""
+def decide(
+    route: RouteConfig | None, severity: str, state: GroupState, now: datetime, key: str = ""
+) -> Decision:
+    """Send now, or hold until `due_at`. A group with alerts on hold keeps holding (order).
+    `key`: the alert's ledger key; an alert this window already counted is sent, uncounted."""
     if route is None:
         return Decision(action="send", state=state)
     quiet = route.quiet_hours
     if quiet and severity in quiet.except_severity and quiet_until(quiet, "", now):
         return Decision(action="send", state=state)  # breaks through quiet hours, on its own
+    if key and key in state.counted and _window_open(route, state, now):
+        return Decision(action="send", state=state)  # decided before its worker died
     if state.due_at is not None:
         return Decision(action="hold", due_at=state.due_at, state=state)
     quiet_end = quiet_until(route.quiet_hours, severity, now)
     if quiet_end is not None:
         return _hold(state, quiet_end)
-    window_open = state.window_start is not None and now < state.window_start + timedelta(
-        seconds=route.group_interval
-    )
-    if not window_open:
+    if not _window_open(route, state, now):
         if route.group_wait > 0:
             return _hold(state, now + timedelta(seconds=route.group_wait))
         return Decision(
             action="send",
             state=GroupState(
-                window_start=now, sent_in_window=1, last_digest_at=state.last_digest_at
+                window_start=now,
+                sent_in_window=1,
+                last_digest_at=state.last_digest_at,
+                counted=[key] if key else [],
             ),
         )
     if state.sent_in_window < route.max_alerts:
+        counted = (state.counted + [key])[-COUNTED_KEPT:] if key else state.counted
         return Decision(
             action="send",
-            state=state.model_copy(update={"sent_in_window": state.sent_in_window + 1}),
+            state=state.model_copy(
+                update={"sent_in_window": state.sent_in_window + 1, "counted": counted}
+            ),
         )
     window_end = state.window_start + timedelta(seconds=route.group_interval)
     repeat = timedelta(seconds=route.repeat_interval or route.group_interval)
     due = max(window_end, state.last_digest_at + repeat) if state.last_digest_at else window_end
     return _hold(state, due)
+
+
+def _window_open(route: RouteConfig, state: GroupState, now: datetime) -> bool:
+    return state.window_start is not None and now < state.window_start + timedelta(
+        seconds=route.group_interval
+    )
 
 
 def after_flush(state: GroupState, now: datetime) -> GroupState:

@@ -14,6 +14,7 @@ import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
+from pydantic import ValidationError
 
 from tests.beam_counters import run_and_count
 from tests.ingest import feeds
@@ -170,3 +171,10 @@ def test_a_feed_slow_by_itself_fails_on_its_own_deadline_not_late(hosts):
     run.submit([slow], lambda f, left: fetch(f.url, settings, deadline=left), time.time())
     [result] = run.results()
     assert (result.late, result.result.outcome) == (False, "deadline")
+
+
+@pytest.mark.parametrize("value", [0, -1, 3601, float("inf"), float("nan")])
+def test_the_cycle_deadline_is_bounded(value):
+    with pytest.raises(ValidationError, match="cycle_deadline"):
+        FetchSettings(cycle_deadline=value)
+    assert FetchSettings().cycle_deadline == 120

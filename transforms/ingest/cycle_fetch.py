@@ -27,6 +27,8 @@ from wirewatch.transforms.ingest.fetch import FetchResult
 
 MAX_LANES = 16
 """Requests in flight at once over all hosts (per worker)."""
+MIN_LEFT = 0.05
+"""Seconds of the cycle deadline a fetch needs to be started at all (less cannot finish)."""
 GRACE = 1.0
 """Seconds `results()` waits past the deadline (and the connect timeout, which the watchdog
 cannot cut) for lanes to hand in their cut fetches."""
@@ -87,7 +89,7 @@ class CycleFetch:
             except IndexError:
                 return done
             left = deadline_at - self.clock()
-            if left <= 0:
+            if left < MIN_LEFT:
                 why = f"not started: the {self.deadline} passed before its turn"
                 done.append((index, self._late(feed, why)))
                 continue

@@ -9,14 +9,18 @@ directory or a URL (transforms/state/location.py decides which backend opens it)
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 from pathlib import Path
 from typing import Iterator
 
 from wirewatch.transforms.config import Config
+from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.state import StateStore, open_store
+from wirewatch.transforms.state.faults import StoreFault
 from wirewatch.transforms.state.location import SQLITE_PREFIX
+from wirewatch.transforms.state.sqlite import SqliteStore
 
 
 def resolve_state(config: Config, url: str | None = None, state_dir: str | None = None) -> str:
@@ -67,11 +71,50 @@ def owning(location: str) -> Iterator[StateStore]:
     owner at a time: a second process gets StoreBusy, exit 2). The worker name goes into the
     environment, so this process's Beam workers claim alerts under it. Always this process's
     own name: an inherited one belongs to the process that started us (a test runner, a shell
-    that ran wirewatch in-process), and two workers sharing a name would share their claims."""
+    that ran wirewatch in-process), and two workers sharing a name would share their claims.
+
+    The owner checks the whole file when it opens it (a damaged, truncated or read-only file
+    fails here, as one line), and a failure that leaves the block is traced back to the file
+    when the file is what broke (`fault_behind`)."""
     worker = os.environ["WIREWATCH_WORKER"] = worker_name()
-    store = open_store(location)
+    store = open_store(location, check=True)
+    beam_log = logging.getLogger(BEAM_DOFN_LOGGER)
+    beam_log.addFilter(_no_fault_traceback)
     try:
         store.acquire_owner(worker)
         yield store
+    except Exception as exc:
+        fault = fault_behind(exc, store)
+        if fault is None:
+            raise
+        raise fault from None
     finally:
+        beam_log.removeFilter(_no_fault_traceback)
         store.close()
+
+
+BEAM_DOFN_LOGGER = "apache_beam.runners.common"
+"""Where Beam logs a DoFn's exception, with its traceback, before raising it again."""
+
+
+def _no_fault_traceback(record: logging.LogRecord) -> bool:
+    """Drop Beam's logged traceback of a store fault: the CLI reports the fault as one line."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not (isinstance(error, StoreFault) or StoreFault.__name__ in record.getMessage())
+
+
+def fault_behind(exc: BaseException, store: StateStore) -> StoreFault | None:
+    """The StoreFault that caused `exc`: itself, or, for anything else (Beam wraps a worker's
+    error in a RuntimeError with the whole traceback as text), what checking the SQLite file
+    now finds. None when the file is fine: then `exc` is the story."""
+    if isinstance(exc, StoreFault):
+        return exc
+    if isinstance(exc, WirewatchError) or not isinstance(store, SqliteStore):
+        return None
+    try:
+        store.verify()
+    except StoreFault as fault:
+        return fault
+    except Exception:  # noqa: BLE001  (no better explanation than `exc`)
+        return None
+    return None

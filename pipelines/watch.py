@@ -37,7 +37,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Protocol
 
 from wirewatch.pipelines.logs import quiet_beam_logging
-from wirewatch.pipelines.state import owning, worker_name
+from wirewatch.pipelines.state import fault_behind, owning, worker_name
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.state import StateStore, StoreUnavailable
@@ -281,6 +281,8 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int
             with keeping_leases(store, worker, config.lease_seconds):
                 summary = runner.run(due)
         except Exception as exc:  # noqa: BLE001  (the cycle's commit did not happen)
+            if (fault := fault_behind(exc, store)) is not None:  # waiting cannot mend the file
+                raise fault from None
             _give_back(store, worker)
             if stop.event.is_set():
                 print(

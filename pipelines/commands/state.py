@@ -8,11 +8,16 @@ next cycle, listed by `redeliver`).
 `wirewatch state copy --from LOCATION --to LOCATION [--merge]` moves an installation between
 stores (SQLite to PostgreSQL, or back): every table, idempotent (a second copy adds nothing),
 refusing a target that already holds data unless --merge (transforms/state/copy.py).
+
+A read-only SQLite file (or folder) is shown read-only. `state repair` rebuilds a damaged
+SQLite file from what can still be read, `state reset --yes` starts it empty; both keep a copy
+of the old file beside it (transforms/state/sqlite_repair.py).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timedelta
 
 from wirewatch.pipelines.state import add_state_arguments, resolve_state
@@ -22,19 +27,26 @@ from wirewatch.transforms.model import utc_now
 from wirewatch.transforms.secrets import redact
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.copy import copy_store
+from wirewatch.transforms.state.faults import StoreFault
 from wirewatch.transforms.state.interface import WorkerInfo
 
 NAME = "state"
 HELP = (
     "show the state store (feeds, seen articles, alert ledger, dead letters, workers and "
     "their leases); --prune-days N; "
-    "`state copy --from LOCATION --to LOCATION` copies one store into another"
+    "`state copy --from LOCATION --to LOCATION` copies one store into another; "
+    "`state repair` rebuilds a damaged SQLite file, `state reset --yes` starts it empty "
+    "(both keep a copy of the old file)"
 )
 
 
 def add_arguments(parser) -> None:
     parser.add_argument(
-        "action", nargs="?", choices=["copy"], help="copy: copy --from one store --to another"
+        "action",
+        nargs="?",
+        choices=["copy", "repair", "reset"],
+        help="copy: copy --from one store --to another; repair: rebuild a damaged SQLite "
+        "file from what can be read; reset: start it empty (both keep a copy)",
     )
     add_state_arguments(parser)
     parser.add_argument(
@@ -47,6 +59,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--merge", action="store_true", help="copy: add to a target that already holds data"
     )
+    parser.add_argument("--yes", action="store_true", help="reset: do it without asking")
     parser.add_argument("--prune-days", type=int, help="forget seen articles older than N days")
     parser.add_argument(
         "--dead-letters",
@@ -60,8 +73,12 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     if args.action == "copy":
         return copy(args)
+    if args.action in ("repair", "reset"):
+        from wirewatch.pipelines.commands.state_repair import repair_or_reset
+
+        return repair_or_reset(args)
     config = load_config(args.config)
-    store = open_store(resolve_state(config, args.state, args.state_dir))
+    store = open_readable(resolve_state(config, args.state, args.state_dir))
     report = {"path": store.location, **store.counts()}
     if args.prune_days is not None:
         from wirewatch.transforms.stories import StoryIndex
@@ -98,6 +115,18 @@ def run(args) -> int:
             + redact(letter["reason"])
         )
     return 0
+
+
+def open_readable(location: str):
+    """The store, checked; a read-only SQLite file is opened read-only (and said so)."""
+    try:
+        return open_store(location, check=True)
+    except StoreFault as fault:
+        if fault.kind != "read-only":
+            raise
+    store = open_store(location, check=True, readonly=True)
+    print(f"note: {store.location} is read-only: showing it without writing", file=sys.stderr)
+    return store
 
 
 def worker_line(worker: WorkerInfo, now: datetime) -> str:

@@ -15,6 +15,7 @@ from tests.state.test_sqlite_leases import V3_SCHEMA
 from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.state import StoreLocationError, open_store
+from wirewatch.transforms.state.faults import StoreFault
 from wirewatch.transforms.state.sqlite import FILENAME, SCHEMA_VERSION, SqliteStore
 from wirewatch.transforms.state.sqlite_schema import MIGRATIONS
 from wirewatch.transforms.state.sqlite_stories import CANDIDATES
@@ -92,8 +93,9 @@ def test_a_file_from_a_newer_wirewatch_is_refused(tmp_path):
     db.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA_VERSION + 1),))
     db.commit()
     db.close()
-    with pytest.raises(RuntimeError, match="newer than this wirewatch"):
+    with pytest.raises(StoreFault, match="newer than this wirewatch") as refused:
         open_store(tmp_path)
+    assert refused.value.kind == "newer"
 
 
 def _open_and_write(state_dir, barrier, results):

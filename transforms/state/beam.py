@@ -8,6 +8,7 @@ connection is per worker. Writes are buffered per bundle and written in one tran
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -63,8 +64,9 @@ class _WriteDeadLettersDoFn(StoreDoFn):
         if not self.batch:
             return
         self.store.add_dead_letters(self.batch)
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as out:
+        Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # owner only
+        with open(fd, "a", encoding="utf-8") as out:
             for letter in self.batch:
                 out.write(json.dumps(letter.model_dump(mode="json")) + "\n")
         self.batch = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 from wirewatch.transforms.errors import Problem, WirewatchError, redact_url
 from wirewatch.transforms.state.interface import StateStore
@@ -30,17 +30,34 @@ class StoreLocationError(WirewatchError):
 Clock = Optional[Callable[[], datetime]]
 
 
-def _open_sqlite(url: str, clock: Clock = None) -> StateStore:
+class Opening(NamedTuple):
+    """How to open: `clock` (tests; None: wall time), `check` (read every page and try the
+    write lock: the owning process at start, `wirewatch state`), `readonly` (SQLite: write
+    nothing, for a read-only file), `private_dir` (the location was a state directory)."""
+
+    clock: Clock = None
+    check: bool = False
+    readonly: bool = False
+    private_dir: bool = False
+
+
+def _open_sqlite(url: str, how: Opening = Opening()) -> StateStore:
     if not url.startswith(SQLITE_PREFIX) or url == SQLITE_PREFIX:
         raise StoreLocationError(
             url,
             "a sqlite URL needs the database file's path after 'sqlite:///' "
             "(sqlite:///state/state.sqlite3, sqlite:////abs/path/state.sqlite3)",
         )
-    return SqliteStore(url[len(SQLITE_PREFIX) :], **({"clock": clock} if clock else {}))
+    return SqliteStore(
+        url[len(SQLITE_PREFIX) :],
+        **({"clock": how.clock} if how.clock else {}),
+        check=how.check,
+        readonly=how.readonly,
+        private_dir=how.private_dir,
+    )
 
 
-def _open_postgres(url: str, clock: Clock = None) -> StateStore:
+def _open_postgres(url: str, how: Opening = Opening()) -> StateStore:
     """The shared store; psycopg is an optional dependency, imported only for such a URL."""
     try:
         import psycopg  # noqa: F401
@@ -53,15 +70,15 @@ def _open_postgres(url: str, clock: Clock = None) -> StateStore:
         ) from None
     from wirewatch.transforms.state.postgres import PostgresStore
 
-    return PostgresStore(url, clock=clock)
+    return PostgresStore(url, clock=how.clock)
 
 
-BACKENDS: dict[str, Callable[[str, Clock], StateStore]] = {
+BACKENDS: dict[str, Callable[[str, Opening], StateStore]] = {
     "sqlite": _open_sqlite,
     "postgresql": _open_postgres,
     "postgres": _open_postgres,
 }
-"""URL scheme -> opener of the whole URL (and the clock, None for wall time)."""
+"""URL scheme -> opener of the whole URL and how to open it."""
 
 FORMS = {
     "sqlite": "sqlite:///PATH (PATH: the database file)",
@@ -76,13 +93,30 @@ def accepted_forms() -> str:
     return "use " + " or ".join(forms)
 
 
-def open_store(location: str | Path, *, clock: Clock = None) -> StateStore:
-    """Open the store at `location`: a state directory (DIR -> DIR/state.sqlite3) or a URL
-    (`sqlite:///PATH`, ...). Raises StoreLocationError for a scheme no backend handles.
-    `clock` (tests) replaces wall time for the store's timestamps and retention."""
+def sqlite_path(location: str | Path) -> Path | None:
+    """The SQLite file a location means (a state directory or a sqlite URL), else None."""
     location = str(location)
     if "://" not in location:
-        return _open_sqlite(f"{SQLITE_PREFIX}{Path(location) / FILENAME}", clock)
+        return Path(location) / FILENAME
+    if location.startswith(SQLITE_PREFIX) and location != SQLITE_PREFIX:
+        return Path(location[len(SQLITE_PREFIX) :])
+    return None
+
+
+def open_store(
+    location: str | Path, *, clock: Clock = None, check: bool = False, readonly: bool = False
+) -> StateStore:
+    """Open the store at `location`: a state directory (DIR -> DIR/state.sqlite3) or a URL
+    (`sqlite:///PATH`, ...). Raises StoreLocationError for a scheme no backend handles, a
+    StoreFault (faults.py) for a damaged, read-only or newer SQLite file.
+    `clock` (tests) replaces wall time for the store's timestamps and retention; `check`
+    reads every page first (the owning process, `wirewatch state`); `readonly` writes
+    nothing (SQLite; `wirewatch state` on a read-only file)."""
+    location = str(location)
+    how = Opening(clock, check, readonly)
+    if "://" not in location:
+        path = Path(location) / FILENAME
+        return _open_sqlite(f"{SQLITE_PREFIX}{path}", how._replace(private_dir=True))
     scheme = location.split("://", 1)[0].lower()
     opener = BACKENDS.get(scheme)
     if opener is None:
@@ -90,4 +124,4 @@ def open_store(location: str | Path, *, clock: Clock = None) -> StateStore:
             location,
             f"unknown state store URL scheme {scheme!r} (known: {', '.join(sorted(BACKENDS))})",
         )
-    return opener(location, clock)
+    return opener(location, how)

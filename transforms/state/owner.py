@@ -70,6 +70,11 @@ class OwnerLock:
     def _lock(self, worker: str) -> int:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
+            if os.fstat(fd).st_mode & 0o077:  # an older wirewatch made it 0644
+                os.fchmod(fd, 0o600)
+        except OSError:  # not ours: leave it
+            pass
+        try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_holder(fd)

@@ -13,6 +13,7 @@ alerts that did go out from going out again.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -21,8 +22,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
+from wirewatch.transforms.state.faults import StoreFault, fault_of, newer_schema, read_only
 from wirewatch.transforms.state.interface import (
     CLAIM_LEASE_SECONDS,
     AlertRecord,
@@ -83,6 +86,56 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def private_files(path: Path, private_dir: bool = False) -> None:
+    """The store's folder 0700 when it is created (or is a state directory we own), the
+    database file 0600 before SQLite first writes it: SQLite gives the -wal and -shm files
+    the database file's mode. A file or state directory with wider modes is tightened."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif private_dir:
+        _tighten(folder, 0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        _tighten(name, 0o600)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """chmod `path` to `mode` if it grants more and is ours; anything else is left alone."""
+    try:
+        st = path.stat()
+        if st.st_mode & 0o777 & ~mode and st.st_uid == os.geteuid():
+            path.chmod(mode)
+    except OSError:
+        pass
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection; read-only (`mode=ro`) when asked. A read-only folder cannot hold the
+    -shm file a WAL reader needs: then the file is opened as immutable (nobody can write it
+    meanwhile anyway: nobody can create its -wal file either)."""
+    kwargs = {"timeout": 30, "isolation_level": None, "check_same_thread": False}
+    if not readonly:
+        return sqlite3.connect(path, **kwargs)
+    uri = path.absolute().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, **kwargs)
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:  # no -shm and none can be made ("unable to open",
+        db.close()  # "attempt to write a readonly database", depending on what exists)
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, **kwargs)
+
+
+def _fault(exc: BaseException, location: str) -> BaseException:
+    """The StoreFault for an error at open (an OSError: the file or folder cannot be made)."""
+    if isinstance(exc, OSError):
+        return read_only(location, f"cannot create the state file: {exc.strerror or exc}")
+    fault: WirewatchError | None = fault_of(exc, location)
+    return fault if fault is not None else exc
+
+
 class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
     """`SqliteStore(path)` opens (and creates or migrates) the database file at `path`.
 
@@ -93,20 +146,91 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
 
     FILENAME = FILENAME
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] = _utc_now):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        readonly: bool = False,
+        check: bool = False,
+        private_dir: bool = False,
+    ):
+        """`readonly`: open without writing anything (no migration, no WAL switch), for
+        `wirewatch state` on a read-only file or folder. `check`: also read every page
+        (`PRAGMA quick_check`) and try the write lock, so a damaged or read-only file is
+        reported at start, not mid-cycle (what the owning process does, once; DoFns skip it).
+        `private_dir`: the folder is a state directory (not a sqlite URL's folder, which may
+        be shared): make it 0700. Every fault is one StoreFault line (faults.py)."""
         self.path = Path(path)
         self.location = str(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.RLock()
         self._depth = 0  # open transaction() blocks of the thread holding _lock
-        self._db = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
+        self.readonly = readonly
+        try:
+            if not readonly:
+                private_files(self.path, private_dir)
+            self._db = _connect(self.path, readonly)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise _fault(exc, self.location) from None
+        try:
+            self._open(check)
+        except BaseException as exc:
+            self._db.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise _fault(exc, self.location) from None
+            raise
+
+    def _open(self, check: bool) -> None:
         self._db.execute("PRAGMA busy_timeout=30000")
+        version = self._schema_version()
+        if version > SCHEMA_VERSION:
+            raise newer_schema(self.location, version, SCHEMA_VERSION)
+        if check:
+            self._quick_check()
+        if self.readonly:
+            if version < SCHEMA_VERSION:
+                raise read_only(
+                    self.location,
+                    f"the state file is read-only and from an older wirewatch (schema "
+                    f"{version}), so it cannot be migrated to schema {SCHEMA_VERSION}",
+                )
+            return
         _retry_locked(self._enable_wal)
         self._db.execute("PRAGMA synchronous=NORMAL")
         _retry_locked(self._migrate)
+        if check:  # a read-only file fails here, at start, not at the cycle's first write
+            self._probe_write()
+
+    def _quick_check(self) -> None:
+        problems = [row[0] for row in self._db.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise StoreFault(
+                self.location, f"the state file is damaged (SQLite quick_check: {problems[0]})"
+            )
+
+    def verify(self) -> None:
+        """Read every page and try the write lock: raises the StoreFault that explains a
+        failure (a cycle that died of a damaged page shows up wrapped by Beam; this finds
+        the cause on the file itself)."""
+        with self._lock, self._faults():
+            self._quick_check()
+            if not self.readonly:
+                self._probe_write()
+
+    def _probe_write(self) -> None:
+        """Write a row and take it back: an empty transaction does not find a read-only file,
+        the first write does."""
+
+        class _Probe(Exception):
+            pass
+
+        try:
+            with self.transaction():
+                self._db.execute("UPDATE meta SET value=value WHERE key='schema'")
+                raise _Probe
+        except _Probe:
+            pass
 
     def _now(self) -> str:
         return self._clock().isoformat()
@@ -129,11 +253,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} has schema {version}, newer than this wirewatch "
-                    f"({SCHEMA_VERSION}); upgrade wirewatch or use another "
-                    f"--state-dir"
-                )
+                raise newer_schema(self.location, version, SCHEMA_VERSION)
             if version and version < SCHEMA_VERSION:
                 for target in range(version + 1, SCHEMA_VERSION + 1):
                     MIGRATIONS[target](self._db)
@@ -146,7 +266,9 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
     def _schema_version(self) -> int:
         try:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        except sqlite3.OperationalError:  # no meta table: a new file
+        except sqlite3.OperationalError as exc:  # no meta table: a new file
+            if "no such table" not in str(exc):
+                raise
             return 0
         return int(row[0]) if row else 0
 
@@ -175,18 +297,31 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                 begin = f"SAVEPOINT {name}"
                 commit = (f"RELEASE {name}",)
                 rollback = (f"ROLLBACK TO {name}", f"RELEASE {name}")
-            self._db.execute(begin)
-            self._depth = depth + 1
-            try:
-                yield
-            except BaseException:
+            with self._faults():
+                self._db.execute(begin)
+                self._depth = depth + 1
+                try:
+                    yield
+                except BaseException:
+                    self._depth = depth
+                    for statement in rollback:
+                        self._db.execute(statement)
+                    raise
                 self._depth = depth
-                for statement in rollback:
+                for statement in commit:
                     self._db.execute(statement)
+
+    @contextmanager
+    def _faults(self) -> Iterator[None]:
+        """A SQLite error that means the file needs a person leaves as one StoreFault line
+        (found mid-run: a damaged page, a file made read-only); nothing else is touched."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            fault = fault_of(exc, self.location)
+            if fault is None:
                 raise
-            self._depth = depth
-            for statement in commit:
-                self._db.execute(statement)
+            raise fault from None
 
     @contextmanager
     def _write(self) -> Iterator[None]:

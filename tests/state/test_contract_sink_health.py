@@ -35,8 +35,10 @@ def test_deferred_alerts_come_back_in_the_order_they_first_failed(store, clock):
 def test_sending_it_or_a_permanent_failure_ends_the_deferral(store, clock):
     dead(store, "a", deferred=True)
     dead(store, "b", deferred=True)
-    store.claim_alert("a", "slack", "{}")  # redelivered: while in flight it is not dead
-    assert [r.key for r in store.deferred_alerts("slack", T0)] == ["b"]
+    store.claim_alert("a", "slack", "{}", owner="w1")  # being redelivered: still listed,
+    [in_flight, waiting] = store.deferred_alerts("slack", T0)  # so others see it in flight
+    assert (in_flight.key, in_flight.status, in_flight.lease_owner) == ("a", "sending", "w1")
+    assert (waiting.key, waiting.status) == ("b", "dead")
     store.finish_alert("a", "sent", 1)
     store.claim_alert("b", "slack", "{}")
     store.finish_alert("b", "dead", 1, "HTTP 404")

@@ -284,9 +284,10 @@ class LedgerStore(Protocol):
         ...
 
     def deferred_alerts(self, sink: str, since: datetime) -> list[AlertRecord]:
-        """'dead' alerts of `sink` deferred (`finish_alert(deferred=True)`) at or after
-        `since`, in the order they were first deferred (then by key): what the dispatcher
-        redelivers automatically once the sink is back."""
+        """Alerts of `sink` deferred (`finish_alert(deferred=True)`) at or after `since` and
+        not sent since: 'dead', or 'sending' again (a worker is redelivering it, or died
+        doing so), in the order they were first deferred (then by key): what the dispatcher
+        redelivers automatically, in that order, once the sink is back."""
         ...
 
     def expired_claims(self, sink: str | None, now: datetime) -> list[AlertRecord]:

@@ -540,7 +540,7 @@ class PostgresStore(PgSinkHealth):
 
     def deferred_alerts(self, sink: str, since: datetime) -> list[AlertRecord]:
         rows = self._all(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE sink=%s AND status='dead' "
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE sink=%s AND status IN ('dead', 'sending') "
             "AND deferred_at >= %s ORDER BY deferred_at, key",
             (sink, since),
         )

@@ -58,7 +58,7 @@ class SqliteLeases:
 
     def deferred_alerts(self: SqliteStore, sink: str, since: datetime) -> list[AlertRecord]:
         rows = self._db.execute(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE sink=? AND status='dead' "
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE sink=? AND status IN ('dead', 'sending') "
             "AND deferred_at >= ? ORDER BY deferred_at, key",
             (sink, iso(since)),
         ).fetchall()

@@ -146,7 +146,7 @@ def copy(args) -> int:
     source_location = args.source or resolve_state(
         load_config(args.config), args.state, args.state_dir
     )
-    with open_store(source_location) as source, open_store(args.target) as target:
+    with open_readable(source_location) as source, open_store(args.target, check=True) as target:
         copied = copy_store(source, target, merge=args.merge)
         names = source.location, target.location
     if args.json:

@@ -210,13 +210,10 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
             )
 
     def verify(self) -> None:
-        """Read every page and try the write lock: raises the StoreFault that explains a
-        failure (a cycle that died of a damaged page shows up wrapped by Beam; this finds
-        the cause on the file itself)."""
-        with self._lock, self._faults():
-            self._quick_check()
-            if not self.readonly:
-                self._probe_write()
+        """Read every page and try a write, on a new connection (this one may hold the pages
+        in its cache): raises the StoreFault that explains a failure (a cycle that died of a
+        damaged page shows up wrapped by Beam; this finds the cause on the file itself)."""
+        SqliteStore(self.path, readonly=self.readonly, check=True).close()
 
     def _probe_write(self) -> None:
         """Write a row and take it back: an empty transaction does not find a read-only file,

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from wirewatch.transforms.config.checks import cross_check
 from wirewatch.transforms.config.locate import builtin_lists
 from wirewatch.transforms.config.messages import describe_error
-from wirewatch.transforms.config.models import Config, ConfigFragment
+from wirewatch.transforms.config.models import Config, ConfigFragment, JsonlSink
 from wirewatch.transforms.errors import ConfigError, Problem
 
 MAX_CONFIG_BYTES = 20_000_000
@@ -288,6 +288,9 @@ def _validate_fragment(path: Path, raw: dict, problems: list[Problem]) -> Config
         return None
     for feed in fragment.feeds:
         feed.url = _resolve_feed_url(path, feed.url)
+    for sink in fragment.sinks.values():  # like every path: relative to the file naming it
+        if isinstance(sink, JsonlSink):
+            sink.path = str((path.parent / sink.path).resolve())
     return fragment
 
 

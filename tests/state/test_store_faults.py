@@ -168,3 +168,14 @@ def test_the_folder_of_a_sqlite_url_keeps_its_mode_and_the_file_is_0600(tmp_path
     folder.chmod(0o755)
     open_store(f"sqlite:///{folder / 'ww.sqlite3'}").close()
     assert mode(folder) == 0o755 and mode(folder / "ww.sqlite3") == 0o600
+
+
+def test_a_store_opened_read_only_shows_everything_and_refuses_writes(tmp_path):
+    filled_store(tmp_path)
+    before = (tmp_path / FILENAME).read_bytes()
+    with open_store(tmp_path, readonly=True, check=True) as store:
+        assert store.counts()["seen"] == 3000 and store.counts()["alerts_sent"] == 50
+        with pytest.raises(StoreFault) as refused:
+            store.mark_seen(["article-new"])
+        assert refused.value.kind == "read-only"
+    assert (tmp_path / FILENAME).read_bytes() == before

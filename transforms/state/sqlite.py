@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.model import DeadLetter
@@ -69,9 +69,10 @@ PRUNE_GROUPS = (
 )
 
 _CHUNK = 500  # keys per `IN (...)`: far below SQLite's limit on host parameters
+T = TypeVar("T")
 
 
-def _retry_locked(step: Callable[[], None], attempts: int = 100, pause: float = 0.05) -> None:
+def _retry_locked(step: Callable[[], T], attempts: int = 100, pause: float = 0.05) -> T:
     """Run `step`, retrying while another process holds a lock SQLite will not wait for."""
     for attempt in range(attempts):
         try:
@@ -80,6 +81,7 @@ def _retry_locked(step: Callable[[], None], attempts: int = 100, pause: float = 
             if "locked" not in str(exc) or attempt == attempts - 1:
                 raise
             time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def _utc_now() -> datetime:
@@ -183,7 +185,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
 
     def _open(self, check: bool) -> None:
         self._db.execute("PRAGMA busy_timeout=30000")
-        version = self._schema_version()
+        version = _retry_locked(self._schema_version)  # a new file: another may be creating it
         if version > SCHEMA_VERSION:
             raise newer_schema(self.location, version, SCHEMA_VERSION)
         if check:

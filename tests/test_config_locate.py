@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from wirewatch.pipelines.cli import main
-from wirewatch.transforms.config import ConfigFragment, find_config, load_config
+from wirewatch.transforms.config import find_config, load_config
+from wirewatch.transforms.config.json_schema import config_schema
 from wirewatch.transforms.config.locate import builtin_config, builtin_schema, data_dir
 from wirewatch.transforms.rules.ruleset import compile_rules
 
@@ -111,7 +112,11 @@ def test_init_writes_a_starter_that_checks_and_its_schema(tmp_path, capsys):
 def test_the_shipped_schema_is_the_models_schema():
     """Regenerate with `wirewatch schema > configs/wirewatch.schema.json`."""
     shipped = json.loads((ROOT / "configs" / "wirewatch.schema.json").read_text())
-    assert shipped == ConfigFragment.model_json_schema(by_alias=True)
+    assert shipped == config_schema()
+    assert (shipped["$schema"], shipped["title"]) == (
+        "https://json-schema.org/draft/2020-12/schema",
+        "wirewatch config",
+    )
 
 
 def test_the_shipped_data_is_found_through_the_package():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from wirewatch.transforms.config import ConfigFragment
+from wirewatch.transforms.config.json_schema import config_schema
 
 NAME = "schema"
 HELP = "print the JSON Schema of the config file"
@@ -16,5 +16,5 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    print(json.dumps(ConfigFragment.model_json_schema(by_alias=True), indent=2))
+    print(json.dumps(config_schema(), indent=2))
     return 0

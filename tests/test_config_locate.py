@@ -112,7 +112,10 @@ def test_init_writes_a_starter_that_checks_and_its_schema(tmp_path, capsys):
 def test_the_shipped_schema_is_the_models_schema():
     """Regenerate with `wirewatch schema > configs/wirewatch.schema.json`."""
     shipped = json.loads((ROOT / "configs" / "wirewatch.schema.json").read_text())
-    assert shipped == config_schema()
+    assert shipped == config_schema(), (
+        "configs/wirewatch.schema.json is stale (the config models changed): regenerate it with "
+        "`wirewatch schema > configs/wirewatch.schema.json`"
+    )
     assert (shipped["$schema"], shipped["title"]) == (
         "https://json-schema.org/draft/2020-12/schema",
         "wirewatch config",

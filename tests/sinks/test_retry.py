@@ -49,3 +49,17 @@ def test_slack_gets_the_rate_limit_handler_explicitly_with_the_shared_policy():
     [rate_limit] = [h for h in handlers if isinstance(h, RateLimitErrorRetryHandler)]
     assert rate_limit.max_retry_count == 2 and rate_limit.policy is policy
     assert all(h.max_retry_count == 2 for h in handlers)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("max_retry_after", 601), ("max_retry_after", -1), ("auto_redeliver_hours", 721)],
+)
+def test_check_bounds_the_outage_settings(field, value):
+    from pydantic import ValidationError
+
+    from wirewatch.transforms.config import WebhookSink
+
+    with pytest.raises(ValidationError, match=field):
+        WebhookSink(type="webhook", url="https://hooks.example.org/x", **{field: value})
+    assert WebhookSink(type="webhook", url="https://hooks.example.org/x").max_retry_after == 60

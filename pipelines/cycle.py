@@ -1,7 +1,8 @@
-"""One cycle: feeds due → fetch → parse → drop seen → tag → stories → match → route → deliver →
-commit. `build_cycle` builds, never runs; `run_cycle` builds, runs and summarises one cycle (what
-`run --once` does, and what the watch driver does on a fresh graph); `measure_cycle` is the
-run-and-summarise half, which the watch driver also uses to re-run a graph it built before.
+"""One cycle: feeds due → fetch → parse → drop seen → tag → stories → match → route → commit
+(every alert claimed in the ledger, then the articles marked seen and the feed states saved)
+→ deliver. `build_cycle` builds, never runs; `run_cycle` builds, runs and summarises one cycle
+(what `run --once` does, and what the watch driver does on a fresh graph); `measure_cycle` is
+the run-and-summarise half, which the watch driver also uses to re-run a graph it built before.
 """
 
 from __future__ import annotations
@@ -46,12 +47,17 @@ def build_cycle(
     )
     parsed = fetched.fetched | "ParseFeeds" >> ParseFeeds(state_dir)
     articles = parsed.articles | "DropSeen" >> DropSeen(state_dir)
-    delivered = (
+    alerts = (
         articles
         | "TagArticles" >> TagArticles(config)
         | "AssignStories" >> AssignStories(config, state_dir)
         | "MatchRules" >> MatchRules(config)
         | "RouteAlerts" >> RouteAlerts(config)
+    )
+    to_commit = (articles, parsed.backfill, fetched.feed_state) | "ToCommit" >> beam.Flatten()
+    delivered = (
+        (alerts, to_commit)
+        | "CommitCycle" >> CommitCycle(state_dir, config.lease_seconds)
         | "Deliver" >> Deliver(config, state_dir)
     )
     (
@@ -59,8 +65,6 @@ def build_cycle(
         | "AllDeadLetters" >> beam.Flatten()
         | "WriteDeadLetters" >> WriteDeadLetters(state_dir, dead_letter_path)
     )
-    to_commit = (articles, parsed.backfill, fetched.feed_state) | "ToCommit" >> beam.Flatten()
-    (to_commit, delivered[Deliver.OUTCOMES]) | "CommitCycle" >> CommitCycle(state_dir)
     return pipeline
 
 

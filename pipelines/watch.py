@@ -2,8 +2,9 @@
 
 Why not a streaming pipeline: Beam's Python DirectRunner cannot run an unbounded poller well
 (see DESIGN.md). Each tick runs the cycle pipeline over the feeds that are due (and, when none
-is, a feedless cycle if a held digest is due); all schedule state lives in the state store, so a
-restart continues where the last committed cycle ended.
+is, a feedless cycle if a held digest is due or an alert's claim expired: its worker died after
+its cycle committed); all schedule state lives in the state store, so a restart continues where
+the last committed cycle ended.
 
 Per-cycle cost: building and translating the cycle graph costs more than running it (~1 s on a
 small machine). On the in-process engine the driver builds each distinct graph once (one per
@@ -17,8 +18,8 @@ tick also writes a heartbeat (`wirewatch state` lists the workers). On an embedd
 the driver first takes the store's owner lock: a second process on it exits 2.
 
 Signals: the first SIGINT/SIGTERM lets the current cycle finish (or, if a signal killed its
-workers, abandons it: nothing of it is committed, see CommitCycle) and exits 0; a second one
-aborts at once.
+workers, abandons it: what it committed stays, its claimed alerts are re-offered, see
+CommitCycle) and exits 0; a second one aborts at once.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from wirewatch.pipelines.logs import quiet_beam_logging
 from wirewatch.pipelines.state import fault_behind, owning, worker_name
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.routing.router import active_sinks
 from wirewatch.transforms.state import StateStore, StoreUnavailable
 
 MAX_SLEEP = 5.0
@@ -53,6 +55,9 @@ DEAD_LETTER_DAYS = 30.0
 GROUP_DAYS = 7.0
 FAILED_CYCLE_BACKOFF = (1.0, 60.0)  # first and longest wait after a cycle that raised
 GRAPH_CACHE_SIZE = 32
+# At most this often a cycle runs only to re-offer expired claims (a sink skipped while it is
+# down keeps its claims: the driver must not spin on them).
+REOFFER_EVERY = 30.0
 
 
 def feeds_due(feeds: list[FeedConfig], store: StateStore, now: datetime) -> list[FeedConfig]:
@@ -70,10 +75,38 @@ def lease_feeds(
     due = feeds_due(feeds, store, now)
     if not due:
         return []
-    live = sum(1 for w in store.workers() if (now - w.heartbeat_at).total_seconds() < seconds)
-    share = min(MAX_FEEDS_PER_CYCLE, -(-len(due) // max(1, live)))
+    share = min(MAX_FEEDS_PER_CYCLE, -(-len(due) // live_workers(store, now, seconds)))
     leased = set(store.lease_due_feeds([f.id for f in due], worker, now, seconds, limit=share))
     return [f for f in due if f.id in leased]
+
+
+def live_workers(store: StateStore, now: datetime, seconds: float) -> int:
+    """Workers that beat within a lease, at least this one. A worker on this host whose
+    process is gone is not counted: after a kill, the restart would otherwise share the due
+    feeds with its dead predecessor and poll only half of them until its heartbeat aged."""
+    host = socket.gethostname()
+    live = [
+        w
+        for w in store.workers()
+        if (now - w.heartbeat_at).total_seconds() < seconds and (w.host != host or _running(w.pid))
+    ]
+    return max(1, len(live))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists (another user's, say)
+        return True
+    return True
+
+
+def claims_due(store: StateStore, config: Config, now: datetime) -> bool:
+    """Whether an active sink has an expired claim: an alert whose worker died after the
+    cycle that claimed it committed. A cycle re-offers it even when no feed is due."""
+    return any(store.expired_claims(sink, now) for sink in sorted(active_sinks(config)))
 
 
 def seconds_until_next(feeds: list[FeedConfig], store: StateStore, now: datetime) -> float:
@@ -264,7 +297,7 @@ def prune(store: StateStore, config: Config, now: datetime) -> dict[str, int]:
 def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int:
     """Until stopped: lease what is due, run a cycle over it, back off after a failure."""
     worker = worker_name()  # the name owning() gave this process
-    done, failures, last_prune = 0, 0, float("-inf")
+    done, failures, last_prune, last_reoffer = 0, 0, float("-inf"), float("-inf")
     while not stop.event.is_set() and (cycles is None or done < cycles):
         now, started = clock.now(), False
         try:
@@ -273,10 +306,13 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int
                 last_prune = clock.monotonic()
             store.heartbeat(worker, socket.gethostname(), os.getpid())
             due = lease_feeds(feeds, store, worker, now, config.lease_seconds)
+            reoffer = clock.monotonic() - last_reoffer >= REOFFER_EVERY
             if not due and not group_due(store, now):
-                wait = seconds_until_next(feeds, store, clock.now())
-                clock.wait(stop.event, min(MAX_SLEEP, max(0.05, wait)))
-                continue
+                if not (reoffer and claims_due(store, config, now)):
+                    wait = seconds_until_next(feeds, store, clock.now())
+                    clock.wait(stop.event, min(MAX_SLEEP, max(0.05, wait)))
+                    continue
+                last_reoffer = clock.monotonic()
             done, started = done + 1, True
             with keeping_leases(store, worker, config.lease_seconds):
                 summary = runner.run(due)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -201,3 +204,46 @@ def test_the_ledger_outlives_a_longer_seen_retention(tmp_path):
         store.finish_alert("k", "sent", 1)
         assert watch_module.prune(store, config, NOW)["alerts"] == 0
         assert watch_module.prune(store, config, NOW + timedelta(days=11))["alerts"] == 1
+
+
+def test_an_expired_claim_brings_a_feedless_cycle_at_most_every_reoffer_period(tmp_path):
+    """An alert claimed by a cycle that committed and then died waits in the ledger: the
+    driver runs a cycle for it although no feed is due, and does not spin when that cycle
+    could not deliver it (its sink is down, say)."""
+    config = Config(
+        feeds=[FeedConfig(id="a", url="http://127.0.0.1/a")],
+        sinks={"console": {"type": "console"}},
+    )
+    with open_store(tmp_path, clock=lambda: NOW - timedelta(hours=1)) as store:
+        store.save_feed_state(FeedState(feed_id="a", next_due=NOW + timedelta(hours=1)))
+        store.claim_alert("k", "console", "{}", owner="gone:1", lease_seconds=60)
+        store.claim_alert("other", "removed-sink", "{}", owner="gone:1", lease_seconds=60)
+    fake, clock = FakeRunner([]), FakeClock()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = watch_module.watch(
+            config, str(tmp_path), [], runner_factory=fake.factory, clock=clock, cycles=2
+        )
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert code == 0 and fake.calls == [[], []]
+    assert sum(clock.waits) == watch_module.REOFFER_EVERY  # the claim is still there
+    with open_store(tmp_path) as store:  # a sink no longer in the config never wakes it
+        assert not watch_module.claims_due(
+            store, config.model_copy(update={"sinks": {}}), NOW + timedelta(hours=1)
+        )
+
+
+def test_a_dead_worker_on_this_host_does_not_halve_the_restarts_share(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    host = socket.gethostname()
+    with open_store(tmp_path, clock=lambda: NOW) as store:
+        store.heartbeat(f"{host}:{gone.pid}", host, gone.pid)  # killed: its beat is recent
+        store.heartbeat(f"{host}:{os.getpid()}", host, os.getpid())
+        store.heartbeat("elsewhere:7", "elsewhere", 7)  # another host: counted while it beats
+        assert watch_module.live_workers(store, NOW, 120) == 2
+        feeds = config_with("a", "b", "c", "d", "e", "f").feeds
+        leased = watch_module.lease_feeds(feeds, store, f"{host}:{os.getpid()}", NOW, 120)
+        assert [f.id for f in leased] == ["a", "b", "c"]  # half of six, not a third

@@ -82,16 +82,25 @@ class HoldingSlackServer(SlackServer):
 
 
 class Wire:
-    """The feed: items added over time, each published when added."""
+    """The feed: items added over time, each published when added; `remove` takes items off
+    the feed, as a busy real feed drops its oldest entries."""
 
     def __init__(self, server: FeedServer):
-        self.server, self.items = server, []
+        self.server, self.items, self.added = server, [], 0
 
     def add(self, *titles: str) -> None:
         now = datetime.now(timezone.utc) - timedelta(minutes=5)
         for title in titles:
-            n = len(self.items) + 1
+            self.added += 1
+            n = self.added
             self.items.append((n, title, now + timedelta(seconds=n)))
+        self._publish()
+
+    def remove(self, *titles: str) -> None:
+        self.items = [item for item in self.items if item[1] not in titles]
+        self._publish()
+
+    def _publish(self) -> None:
         entries = "".join(
             f"<item><title>{title}</title><link>https://example.org/{n}</link><guid>g{n}</guid>"
             f"<pubDate>{format_datetime(at, usegmt=True)}</pubDate></item>"
@@ -200,13 +209,15 @@ def wait_for(event: threading.Event, what: str, watch: Watch) -> None:
 
 
 @contextlib.contextmanager
-def watch_world(tmp_path: Path, state: Path | str):
+def watch_world(tmp_path: Path, state: Path | str, config_text: str = CONFIG):
     """The feed, the Slack server and a starter of watch processes on `state` (a state
-    directory, or a store URL)."""
+    directory, or a store URL); `config_text` is a template with {feed} and {dead}."""
     with FeedServer() as feeds, HoldingSlackServer() as slack:
         wire = Wire(feeds)
         config = tmp_path / "wirewatch.yaml"
-        config.write_text(CONFIG.format(feed=feeds.url("/wire.xml"), dead=tmp_path / "dead.jsonl"))
+        config.write_text(
+            config_text.format(feed=feeds.url("/wire.xml"), dead=tmp_path / "dead.jsonl")
+        )
         env = {**os.environ, "E2E_SLACK_WEBHOOK": slack.webhook_url, "PYTHONPATH": str(ROOT)}
         started: list[Watch] = []
 

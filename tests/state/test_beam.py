@@ -1,5 +1,6 @@
-"""The state wrappers in real (in-process) pipelines: the end-of-cycle commit waits for every
-delivery and writes a bundle in one transaction; dead letters reach the store and the file."""
+"""The state wrappers in real (in-process) pipelines: the cycle's commit claims every alert,
+then commits (a bundle in one transaction), then releases the alerts for delivery; dead letters
+reach the store and the file."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ apache_beam = pytest.importorskip("apache_beam")
 
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E402
 from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
+from apache_beam.transforms.window import GlobalWindow  # noqa: E402
 
-from tests.factories import article  # noqa: E402
+from tests.factories import alert, article  # noqa: E402
 from wirewatch.transforms.model import DeadLetter  # noqa: E402
 from wirewatch.transforms.state import FeedState, open_store  # noqa: E402
 from wirewatch.transforms.state.beam import (  # noqa: E402
     CommitCycle,
     WriteDeadLetters,
+    _ClaimDoFn,
     _CommitDoFn,
 )
 
@@ -29,6 +32,7 @@ ARTICLES = [
     article("Budget passes", link="https://example.org/c", feed_id="two"),
 ]
 KEYS = [a.id for a in ARTICLES] + ["link:https://example.org/a", "link:https://example.org/c"]
+ALERTS = [alert(sink=sink, title="Quake", id="q1") for sink in ("console", "slack")]
 STATES = [
     FeedState(feed_id="one", etag='"1"', next_due=DUE, last_status="ok"),
     FeedState(feed_id="two", etag='"2"', next_due=DUE, last_status="not_modified"),
@@ -42,42 +46,59 @@ def what_is_committed(location: str) -> tuple[int, tuple]:
         return len(store.seen(KEYS)), etags
 
 
-def test_commit_waits_for_every_delivery_then_writes_the_whole_cycle(tmp_path):
+def released(location: str, alert) -> tuple[str, str | None, tuple]:
+    """What the store holds when an alert leaves CommitCycle: its claim, and what is committed."""
+    with open_store(location) as store:
+        record = store.alert(alert.key)
+    return alert.key, record.status if record else None, what_is_committed(location)
+
+
+def test_every_alert_is_claimed_and_the_cycle_committed_before_an_alert_is_released(tmp_path):
     location = str(tmp_path)
     pipeline = apache_beam.Pipeline(runner=FnApiRunner())
     to_commit = pipeline | "ToCommit" >> apache_beam.Create([*ARTICLES, *STATES])
-    delivered = (
-        pipeline
-        | "Outcomes" >> apache_beam.Create(["sent-1", "sent-2", "dead-3"])
-        | "Deliver" >> apache_beam.Map(lambda outcome: (outcome, what_is_committed(location)))
-    )
-    committed = (to_commit, delivered) | CommitCycle(location)
-    # every delivery ran before anything of the cycle was committed
-    assert_that(
-        delivered,
-        equal_to([(o, (0, (None, None))) for o in ("sent-1", "sent-2", "dead-3")]),
-        label="NothingCommittedDuringDelivery",
-    )
-    assert_that(committed, equal_to([]), label="CommitEmitsNothing")
+    alerts = pipeline | "Alerts" >> apache_beam.Create(ALERTS)
+    out = (alerts, to_commit) | CommitCycle(location, lease_seconds=60)
+    seen = out | "Released" >> apache_beam.Map(lambda a: released(location, a))
+    everything = (len(KEYS), ('"1"', '"2"'))
+    assert_that(seen, equal_to([(a.key, "sending", everything) for a in ALERTS]))
     pipeline.run().wait_until_finish()
     with open_store(location) as store:
         assert store.seen(KEYS + ["other"]) == set(KEYS)
         assert store.feed_states(["one", "two"]) == {s.feed_id: s for s in STATES}
 
 
-def test_a_failed_delivery_stage_commits_nothing(tmp_path):
+def test_a_cycle_that_dies_before_its_alerts_are_claimed_commits_nothing(tmp_path):
     location = str(tmp_path)
 
-    def deliver(outcome):
-        raise RuntimeError("the sink stage died")
+    def route(alert):
+        raise RuntimeError("the routing stage died")
 
     pipeline = apache_beam.Pipeline(runner=FnApiRunner())
     to_commit = pipeline | "ToCommit" >> apache_beam.Create([*ARTICLES, *STATES])
-    delivered = pipeline | "Outcomes" >> apache_beam.Create(["x"]) | apache_beam.Map(deliver)
-    _ = (to_commit, delivered) | CommitCycle(location)
-    with pytest.raises(Exception, match="the sink stage died"):
+    alerts = pipeline | "Alerts" >> apache_beam.Create(ALERTS) | apache_beam.Map(route)
+    _ = (alerts, to_commit) | CommitCycle(location, lease_seconds=60)
+    with pytest.raises(Exception, match="the routing stage died"):
         pipeline.run().wait_until_finish()
     assert what_is_committed(location) == (0, (None, None))
+
+
+def test_a_bundle_of_alerts_is_claimed_in_one_transaction_under_the_workers_name(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("WIREWATCH_WORKER", "host-a:1")
+    fn = _ClaimDoFn(str(tmp_path), lease_seconds=60)
+    fn.setup()
+    fn.store = counting = CountingTransactions(fn.store)
+    fn.start_bundle()
+    for a in ALERTS:
+        assert fn.process(a, timestamp=0, window=GlobalWindow()) is None
+    assert list(fn.finish_bundle()) and counting.opened == 1
+    # the Dispatcher of the same worker takes each claim again; another worker cannot
+    for a in ALERTS:
+        assert fn.store.claim_alert(a.key, a.sink, "{}", owner="host-a:1", lease_seconds=60)
+        assert not fn.store.claim_alert(a.key, a.sink, "{}", owner="host-b:2", lease_seconds=60)
+    fn.teardown()
 
 
 class CountingTransactions:

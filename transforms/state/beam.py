@@ -1,5 +1,6 @@
 """Beam wrappers of the state store: the one way a DoFn reaches it (StoreDoFn: opened in setup(),
-closed in teardown()), dead letters, and the end-of-cycle commit.
+closed in teardown()), dead letters, and the cycle's commit (claims first, then seen keys and
+feed state, then delivery).
 
 Only the store's location (a state directory or a URL) travels with the pipeline graph; the
 connection is per worker. Writes are buffered per bundle and written in one transaction.
@@ -9,16 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Iterable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsSingleton, PCollection
+from apache_beam.utils.windowed_value import WindowedValue
 
 from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.ingest.dedupe import seen_keys
-from wirewatch.transforms.model import Article, DeadLetter
+from wirewatch.transforms.model import Alert, Article, DeadLetter
 from wirewatch.transforms.state.interface import FeedState, StateStore
 from wirewatch.transforms.state.location import open_store
 
@@ -83,15 +86,55 @@ class WriteDeadLetters(beam.PTransform):
         return letters | "Write" >> beam.ParDo(_WriteDeadLettersDoFn(self.location, self.path))
 
 
+class _ClaimDoFn(StoreDoFn):
+    """Claims a bundle's alerts in the ledger (one transaction), then passes them on.
+
+    The owner is the one the Dispatcher claims under (the driver's WIREWATCH_WORKER, which its
+    Beam workers inherit, else host:pid), so its own offer of each alert re-takes the claim.
+    """
+
+    def __init__(self, location: str, lease_seconds: float):
+        super().__init__(location)
+        self.lease_seconds = lease_seconds
+
+    def setup(self) -> None:
+        super().setup()
+        self.owner = os.environ.get("WIREWATCH_WORKER") or f"{socket.gethostname()}:{os.getpid()}"
+
+    def start_bundle(self) -> None:
+        self.pending: list[WindowedValue] = []
+
+    def process(
+        self, alert: Alert, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam
+    ) -> None:
+        self.pending.append(WindowedValue(alert, timestamp, [window]))
+
+    def finish_bundle(self) -> Iterable[WindowedValue]:
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        with self.store.transaction():
+            for held in pending:
+                alert = held.value
+                self.store.claim_alert(
+                    alert.key,
+                    alert.sink,
+                    alert.model_dump_json(),
+                    owner=self.owner,
+                    lease_seconds=self.lease_seconds,
+                )
+        yield from pending
+
+
 class _CommitDoFn(StoreDoFn):
-    """Runs only after the barrier side input (all deliveries) is complete; buffers the bundle
+    """Runs only after the barrier side input (every claim) is complete; buffers the bundle
     and commits it in one transaction in finish_bundle()."""
 
     def start_bundle(self) -> None:
         self.keys: list[str] = []
         self.states: list[FeedState] = []
 
-    def process(self, item: Article | FeedState, delivered: int) -> Iterable[None]:
+    def process(self, item: Article | FeedState, claimed: int) -> Iterable[None]:
         if isinstance(item, FeedState):
             self.states.append(item)
         else:
@@ -109,19 +152,33 @@ class _CommitDoFn(StoreDoFn):
 
 
 class CommitCycle(beam.PTransform):
-    """Marks articles seen and saves feed state once every alert of the cycle was handled.
+    """(alerts, to_commit) -> the alerts, each claimed in the ledger, released for delivery
+    once the cycle is committed (its articles marked seen, its feed states saved).
 
-    Input: (to_commit, delivered): articles and FeedStates to commit, and the PCollection whose
-    completion is the barrier (all deliveries). The side input makes Beam finish all deliveries
-    first. If the cycle dies before this, nothing is committed: the next cycle re-fetches and
-    re-processes, and the alert ledger keeps the alerts that did go out from going out twice.
+    Why this order: the ledger is the cycle's outbox. Once every alert of the cycle is claimed
+    (with its payload), an alert no longer depends on its article being fetched again: if the
+    process dies during delivery, the claims it held expire (at once when the next owner takes
+    an embedded store) and the next cycle re-offers them from their payloads, on every sink,
+    even when the article has left its feed by then. So the cycle can commit before it
+    delivers, and a crash loop that dies during delivery still makes progress. Before the
+    claims are all written nothing is committed and no sink has sent anything: the next cycle
+    re-fetches and re-processes, and the claims keep anything from going out twice.
     """
 
-    def __init__(self, location: str):
+    def __init__(self, location: str, lease_seconds: float):
         super().__init__()
-        self.location = str(location)
+        self.location, self.lease_seconds = str(location), lease_seconds
 
-    def expand(self, pcolls: tuple[PCollection, PCollection]) -> PCollection[None]:
-        to_commit, delivered = pcolls
-        barrier = delivered | "CountDelivered" >> beam.combiners.Count.Globally()
-        return to_commit | "Commit" >> beam.ParDo(_CommitDoFn(self.location), AsSingleton(barrier))
+    def expand(self, pcolls: tuple[PCollection[Alert], PCollection]) -> PCollection[Alert]:
+        alerts, to_commit = pcolls
+        claimed = alerts | "Claim" >> beam.ParDo(_ClaimDoFn(self.location, self.lease_seconds))
+        every_claim = claimed | "CountClaimed" >> beam.combiners.Count.Globally()
+        committed = to_commit | "Commit" >> beam.ParDo(
+            _CommitDoFn(self.location), AsSingleton(every_claim)
+        )
+        barrier = committed | "CountCommitted" >> beam.combiners.Count.Globally()
+        return claimed | "AfterCommit" >> beam.Map(_first, AsSingleton(barrier))
+
+
+def _first(alert: Alert, barrier: int) -> Alert:
+    return alert

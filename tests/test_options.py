@@ -1,8 +1,10 @@
 """The local default runner is Beam's in-process engine: no Prism download is ever attempted."""
 
+import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from wirewatch.pipelines.options import make_pipeline
+from wirewatch.pipelines.arguments import UsageError
+from wirewatch.pipelines.options import check_beam_args, make_pipeline
 
 
 def test_default_runner_is_the_in_process_engine():
@@ -28,3 +30,18 @@ def test_other_runners_pass_through_untouched():
     pipeline = make_pipeline(["--runner", "FlinkRunner", "--flink_master", "localhost:8081"])
     assert type(pipeline.runner).__name__ == "FlinkRunner"
     assert pipeline.options.get_all_options()["flink_master"] == "localhost:8081"
+
+
+def test_the_direct_runner_is_recognised_in_any_spelling_beam_accepts():
+    for name in ("direct", "directrunner", "DirectRunner"):
+        assert isinstance(make_pipeline(["--runner", name]).runner, FnApiRunner)
+
+
+def test_beam_options_are_checked_against_beams_own_and_pass_through():
+    known = ["--direct_num_workers=2", "--direct_running_mode", "multi_processing"]
+    assert check_beam_args("wirewatch run", known, [], ["--a_runner_flag"]) == [
+        *known,
+        "--a_runner_flag",
+    ]
+    with pytest.raises(UsageError, match="unknown option '--direct_num_worker'"):
+        check_beam_args("wirewatch run", ["--direct_num_worker=2"], [], [])

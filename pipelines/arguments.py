@@ -50,7 +50,7 @@ class StrictParser(argparse.ArgumentParser):
         if choice:
             what, word, listed = choice.groups()
             choices = [c.strip(" '\"") for c in listed.split(",")]
-            kind = "command" if what in ("COMMAND", "ACTION") else f"value for {what}"
+            kind = what.lower() if what.lower() in ("command", "action") else f"value for {what}"
             message = f"unknown {kind} '{word}'{suggest(word, choices)}"
         raise usage_error(self.prog, message)
 

@@ -180,10 +180,26 @@ def load_real(datasets: str) -> dict[str, list[dict]]:
     return feeds
 
 
+class Feeds(FeedServer):
+    """The loopback feed server, recording when each item link was first served to wirewatch:
+    an item never served cannot alert, whatever the sinks did."""
+
+    def __init__(self):
+        super().__init__()
+        self.links: dict[str, list[str]] = {}  # path -> the links its current body carries
+        self.fetched: dict[str, float] = {}  # link -> first time served (epoch seconds)
+
+    def _handle(self, handler, body):
+        with self.lock:
+            for link in self.links.get(handler.path, ()):
+                self.fetched.setdefault(link, time.time())
+        super()._handle(handler, body)
+
+
 class Rotation:
     """The feed server's rotation clock: each tick is one cycle."""
 
-    def __init__(self, server: FeedServer, source: Source, rng: random.Random, start: float):
+    def __init__(self, server: Feeds, source: Source, rng: random.Random, start: float):
         self.server, self.source, self.rng, self.start = server, source, rng, start
         self.cycle = -1
         self.items: list[Item] = []
@@ -212,17 +228,20 @@ class Rotation:
         return any(self.cycle in i.cycles for i in self.items)
 
     def _serve(self, feed: str) -> None:
+        visible = self.visible(feed)
         entries = "".join(
             f"<item><title>{escape(i.title)}</title><link>{escape(i.link)}</link>"
             f"<guid>{escape(i.guid)}</guid><description>{escape(i.summary)}</description>"
             f"<pubDate>{i.published}</pubDate></item>"
-            for i in reversed(self.visible(feed))  # newest first, like a wire
+            for i in reversed(visible)  # newest first, like a wire
         )
         body = (
             f'<?xml version="1.0"?><rss version="2.0"><channel><title>{feed}</title>'
             f"<link>https://example.org/{feed}</link>{entries}</channel></rss>"
         ).encode()
-        self.server.feeds[f"/{feed}.xml"] = (200, {"Content-Type": "application/rss+xml"}, body)
+        with self.server.lock:
+            self.server.feeds[f"/{feed}.xml"] = (200, {"Content-Type": "application/rss+xml"}, body)
+            self.server.links[f"/{feed}.xml"] = [i.link for i in visible]
 
 
 # --------------------------------------------------------------------------- Slack
@@ -401,7 +420,43 @@ class Schedule:
 # --------------------------------------------------------------------------- counting
 
 
-def count(items: list[Item], deliveries: list[set[str]]) -> dict:
+def ledger(state: list[str]) -> tuple[dict, dict]:
+    """The store's view, read after the run: (link, sink) -> ledger status, and alert key ->
+    the newest dead-letter reason. Read straight from the tables (SQLite or PostgreSQL): this
+    explains lost alerts, it is not what counts them."""
+    query_alerts = "SELECT key, sink, status, payload FROM alerts"
+    query_dead = "SELECT alert_key, reason FROM dead_letters WHERE stage = 'deliver' ORDER BY id"
+    if state[0] == "--state-dir":
+        import sqlite3
+
+        db = sqlite3.connect(f"file:{state[1]}/state.sqlite3?mode=ro", uri=True)
+        alerts, dead = db.execute(query_alerts).fetchall(), db.execute(query_dead).fetchall()
+        db.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(state[1]) as db:
+            alerts = db.execute(query_alerts).fetchall()
+            dead = db.execute(query_dead).fetchall()
+    reasons = {key: reason for key, reason in dead if key}
+    rows = {}
+    for key, sink, status, payload in alerts:
+        alert = json.loads(payload) if isinstance(payload, (str, bytes)) else payload
+        link = alert["match"]["article"]["article"]["link"]
+        rows[(link, sink)] = (status, reasons.get(key))
+    return rows, reasons
+
+
+def why_lost(link: str, sink: str, fetched: dict[str, float], rows: dict) -> str:
+    if link not in fetched:
+        return "never fetched (wirewatch did not poll its feed while it was visible)"
+    status, reason = rows.get((link, sink), (None, None))
+    if status is None:
+        return "fetched, but no ledger row (never claimed)"
+    return f"ledger '{status}'" + (f": {reason}" if reason else "")
+
+
+def count(items: list[Item], deliveries: list[set[str]], explain) -> dict:
     """Expected, delivered, lost, doubled and unexpected for one sink's deliveries (the set of
     item links of each message or line)."""
     times = Counter(link for message in deliveries for link in message)
@@ -422,7 +477,7 @@ def count(items: list[Item], deliveries: list[set[str]]) -> dict:
         "messages": len(deliveries),
         "short_lived_delivered": sum(1 for i in short if times[i.link]),
         "short_lived": len(short),
-        "lost_links": lost[:50],
+        "lost_links": {link: explain(link) for link in lost[:50]},
         "doubled_links": dict(list(doubled.items())[:50]),
         "unexpected_links": unexpected[:50],
     }
@@ -444,7 +499,7 @@ def run(args, work: Path, state_args: list[str]) -> dict:
         if args.verbose:
             print(f"  {events[-1]}", flush=True)
 
-    with FeedServer() as feeds, ChaosSlack() as slack:
+    with Feeds() as feeds, ChaosSlack() as slack:
         rotation = Rotation(feeds, source, random.Random(args.seed + 2), started)
         config = work / "chaos.yaml"
         feed_lines = "\n".join(
@@ -553,11 +608,20 @@ def run(args, work: Path, state_args: list[str]) -> dict:
         wall = time.monotonic() - started
         received = list(slack.received)
         statuses = dict(slack.statuses)
+        fetched = dict(feeds.fetched)
         (work / "slack.jsonl").write_text("".join(json.dumps(m) + "\n" for m in slack.log))
+    try:
+        rows, _ = ledger(state_args)
+    except Exception as exc:  # a diagnosis, never a reason to lose the counts
+        print(f"chaos: could not read the ledger: {exc}", file=sys.stderr)
+        rows = {}
 
     items = rotation.items
     (work / "items.jsonl").write_text(
-        "".join(json.dumps({**asdict(i), "cycles": i.cycles}) + "\n" for i in items)
+        "".join(
+            json.dumps({**asdict(i), "cycles": i.cycles, "fetched_at": fetched.get(i.link)}) + "\n"
+            for i in items
+        )
     )
     (work / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     return {
@@ -570,10 +634,21 @@ def run(args, work: Path, state_args: list[str]) -> dict:
         "interval_seconds": args.interval,
         "cycles": rotation.cycle + 1,
         "items": len(items),
+        "expected_never_fetched": sum(
+            1 for i in items if i.matches and i.lifetime >= 2 and i.link not in fetched
+        ),
         "matching": sum(i.matches for i in items),
         "sinks": {
-            "slack": count(items, [links_of(m) for m in received]),
-            "file": count(items, links_of_jsonl(work / "alerts.jsonl")),
+            "slack": count(
+                items,
+                [links_of(m) for m in received],
+                lambda link: why_lost(link, "slack", fetched, rows),
+            ),
+            "file": count(
+                items,
+                links_of_jsonl(work / "alerts.jsonl"),
+                lambda link: why_lost(link, "file", fetched, rows),
+            ),
         },
         "kills": counts["kills"] + counts["kills_held"],
         "kills_while_held": counts["kills_held"],
@@ -613,9 +688,13 @@ def table(report: dict) -> str:
             f"{s['unexpected']:>11}{s['messages']:>9}"
             f"{s['short_lived_delivered']:>17} of {s['short_lived']:<4}"
         )
+    rows.append(
+        f"expected items wirewatch never fetched (its loop was stalled or down for their whole "
+        f"life): {report['expected_never_fetched']}"
+    )
     for name, s in report["sinks"].items():
-        if s["lost_links"]:
-            rows.append(f"{name} lost: {' '.join(s['lost_links'][:10])}")
+        for link, why in list(s["lost_links"].items())[:20]:
+            rows.append(f"{name} lost {link}: {why}")
         if s["doubled_links"]:
             rows.append(f"{name} doubled: {s['doubled_links']}")
     rows.append(f"wall time {report['wall_seconds']:.0f} s; artifacts: {report['artifacts']}")

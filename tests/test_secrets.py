@@ -53,6 +53,15 @@ def test_redact_takes_the_whole_url_and_each_of_its_parts_out_of_text():
     assert clean.startswith("POST https://hooks.example.com/*** failed")
 
 
+def test_redact_leaves_words_that_merely_contain_a_short_secret_piece():
+    SecretUrl("https://receiver.example/hook")  # its path, /hook, is a piece of its own
+    SecretValue("abcd")
+    assert redact("POST /hook 500") == "POST *** 500"
+    assert redact("see https://hooks.slack.com and abcdef") == (
+        "see https://hooks.slack.com and abcdef"
+    )
+
+
 def test_redact_takes_out_tokens_and_any_url_password():
     SecretValue("xoxb-token-marker-2")
     clean = redact("Bearer xoxb-token-marker-2 to postgresql://me:pw-marker-3@db/ww")

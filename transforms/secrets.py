@@ -33,7 +33,7 @@ free text: they are no credential, and replacing them would garble unrelated wor
 
 _lock = threading.Lock()
 _replacements: dict[str, str] = {}  # a secret (or a part of a secret URL) -> what shows instead
-_ordered: tuple[tuple[str, str], ...] = ()  # the same, longest first
+_pattern: re.Pattern | None = None  # any of them, longest first, as a whole word (_as_word)
 _logs_redacted = False
 _URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
 
@@ -81,20 +81,29 @@ class SecretUrl(SecretValue):
 
 
 def _remember(pieces: dict[str, str]) -> None:
-    global _ordered
+    global _pattern
     if not pieces or all(p in _replacements for p in pieces):
         return
     with _lock:
         _replacements.update((k, v) for k, v in pieces.items() if k not in _replacements)
-        _ordered = tuple(sorted(_replacements.items(), key=lambda kv: -len(kv[0])))
+        longest_first = sorted(_replacements, key=len, reverse=True)
+        _pattern = re.compile("|".join(_as_word(piece) for piece in longest_first))
     redact_logs()
+
+
+def _as_word(piece: str) -> str:
+    """`piece`, but not as part of a longer word: a webhook path `/hook` must not turn
+    `https://hooks.slack.com` into `https:/***s.slack.com`, nor a secret `abcd` eat `abcdef`."""
+    before = r"(?<![A-Za-z0-9])" if piece[0].isalnum() else ""
+    after = r"(?![A-Za-z0-9])" if piece[-1].isalnum() else ""
+    return before + re.escape(piece) + after
 
 
 def redact(text: str) -> str:
     """`text` without any secret this process knows, and without any URL's password."""
-    for secret, shown in _ordered:
-        if secret in text:
-            text = text.replace(secret, shown)
+    pattern = _pattern
+    if pattern is not None:
+        text = pattern.sub(lambda found: _replacements[found.group(0)], text)
     return _URL_PASSWORD.sub(rf"\1:{MASK}@", text) if "://" in text else text
 
 

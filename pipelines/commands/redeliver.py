@@ -2,8 +2,12 @@
 
 Also resent: alerts whose claim expired in 'sending' (the process that claimed them died before
 recording an outcome). Dead alerts keep their full payload in the state store's ledger, so they
-can be resent after the feed item is long gone. Each goes through the same ledger claim as a first delivery: an alert
-that another process already resent is not sent again.
+can be resent after the feed item is long gone. Each goes through the same ledger claim as a
+first delivery: an alert that another process already resent is not sent again.
+
+Alerts deferred by an outage or a rate-limit park are resent by the cycles themselves once the
+sink is back (Dispatcher.resume, the same claims); this command is for the rest, and for those
+older than `auto_redeliver_hours`. A person asked, so it tries a sink even while it is down.
 """
 
 from __future__ import annotations

@@ -579,6 +579,7 @@ def run(args, work: Path, state_args: list[str]) -> dict:
                         note("SIGKILL", held_request=False)
                         watch.start()
                 time.sleep(0.05)
+            chaos_end = started + chaos_seconds
             note("feeds empty; draining")
             expected = {i.link for i in rotation.items if i.matches and i.lifetime >= 2}
             deadline = time.monotonic() + args.drain
@@ -609,6 +610,8 @@ def run(args, work: Path, state_args: list[str]) -> dict:
         received = list(slack.received)
         statuses = dict(slack.statuses)
         fetched = dict(feeds.fetched)
+        chaos_end_epoch = time.time() - (time.monotonic() - chaos_end)
+        last_message = max((m["at"] for m in slack.log), default=chaos_end_epoch)
         (work / "slack.jsonl").write_text("".join(json.dumps(m) + "\n" for m in slack.log))
     try:
         rows, _ = ledger(state_args)
@@ -660,6 +663,7 @@ def run(args, work: Path, state_args: list[str]) -> dict:
         "outage": [round(plan.outage[0]), round(plan.outage[1])],
         "long_retry_after": args.long_retry_after,
         "manual_redeliver": args.manual_redeliver,
+        "last_slack_message_after_chaos_seconds": round(last_message - chaos_end_epoch, 1),
         "wall_seconds": round(wall, 1),
         "artifacts": str(work),
     }
@@ -697,7 +701,11 @@ def table(report: dict) -> str:
             rows.append(f"{name} lost {link}: {why}")
         if s["doubled_links"]:
             rows.append(f"{name} doubled: {s['doubled_links']}")
-    rows.append(f"wall time {report['wall_seconds']:.0f} s; artifacts: {report['artifacts']}")
+    rows.append(
+        f"wall time {report['wall_seconds']:.0f} s; last Slack message "
+        f"{report['last_slack_message_after_chaos_seconds']:.0f} s after the chaos ended; "
+        f"artifacts: {report['artifacts']}"
+    )
     return "\n".join(rows)
 
 
@@ -716,7 +724,13 @@ def main() -> int:
         default=120,
         help="one 429 with this Retry-After (0: none)",
     )
-    parser.add_argument("--drain", type=float, default=300, help="max seconds of quiet drain")
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=480,
+        help="at most this many seconds of quiet drain (a sink that was down may be skipped "
+        "for a backoff of up to 15 minutes; 480 s covers the backoff a 5-minute outage reaches)",
+    )
     parser.add_argument("--manual-redeliver", action="store_true")
     parser.add_argument("--out", metavar="DIR", help="keep artifacts here (default: temporary)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

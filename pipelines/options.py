@@ -90,5 +90,5 @@ def check_runner(prog: str, options: PipelineOptions) -> None:
             "leave out --runner for Beam's in-process engine, or name one of "
             + ", ".join(n for n in known if "Test" not in n),
         ) from None
-    except ImportError as exc:
+    except (ImportError, AttributeError) as exc:  # a missing extra, or a.module.NoSuchRunner
         raise usage_error(prog, f"runner '{name}' is not available: {exc}") from None

@@ -174,3 +174,11 @@ def test_version(capsys):
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.startswith("wirewatch ")
+
+
+def test_a_runner_class_that_is_not_there(capsys, cfg):
+    line = fails(capsys, ["run", "--once", "--config", str(cfg), "--runner", "json.NoRunner"])
+    assert line == (
+        "usage error: wirewatch run: runner 'json.NoRunner' is not available: module 'json' has "
+        "no attribute 'NoRunner'. Fix: see 'wirewatch run --help'"
+    )

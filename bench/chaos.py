@@ -412,8 +412,11 @@ class Schedule:
         if outage > 0:
             begin = rng.uniform(0.2 * seconds, max(0.2 * seconds, 0.85 * seconds - outage))
             plan.outage = (begin, begin + outage)
-        if long_after > 0:
-            plan.long_429 = rng.uniform(0.1 * seconds, 0.9 * seconds)
+        if long_after > 0:  # away from the outage: the sink parks for long_after seconds
+            for _ in range(100):
+                plan.long_429 = rng.uniform(0.1 * seconds, 0.9 * seconds)
+                if not plan.outage[0] - long_after - 10 < plan.long_429 < plan.outage[1] + 10:
+                    break
         return plan
 
 

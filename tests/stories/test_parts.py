@@ -40,6 +40,21 @@ def test_band_keys_are_deterministic_and_salted_by_kind():
         band_keys(sig, kind="f", bands=32, rows=4)
 
 
+def test_band_keys_never_change_they_are_stored():
+    """A stored index is looked up with the keys of new articles: a change of the hashing
+    would make every stored article a stranger until it left the window."""
+    sig = tuple(range(1000, 1000 + 72 * 7919, 7919))
+    assert band_keys(sig, kind="f", bands=24, rows=3)[:3] == [
+        -6884539439996941121,
+        2684039866526397049,
+        -5850866787555687786,
+    ]
+    assert band_keys(sig, kind="t", bands=24, rows=3)[-2:] == [
+        5425410140346590717,
+        -1102680260723012542,
+    ]
+
+
 def test_default_banding_finds_pairs_at_the_threshold_and_few_strangers():
     s = StorySettings()
     assert candidate_probability(s.threshold, bands=s.bands, rows=s.rows) > 0.95

@@ -5,6 +5,7 @@ reach the store and the file."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timezone
 
 import pytest
@@ -66,6 +67,12 @@ def test_every_alert_is_claimed_and_the_cycle_committed_before_an_alert_is_relea
     with open_store(location) as store:
         assert store.seen(KEYS + ["other"]) == set(KEYS)
         assert store.feed_states(["one", "two"]) == {s.feed_id: s for s in STATES}
+        last_claim = max(store.alert(a.key).updated_at for a in ALERTS)
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:  # when the seen keys were written
+        first_seen = datetime.fromisoformat(
+            db.execute("SELECT min(seen_at) FROM seen").fetchone()[0]
+        )
+    assert last_claim <= first_seen  # every claim was written before the commit began
 
 
 def test_a_cycle_that_dies_before_its_alerts_are_claimed_commits_nothing(tmp_path):

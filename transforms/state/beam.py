@@ -16,7 +16,7 @@ from typing import Iterable
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import AsSingleton, PCollection
+from apache_beam.pvalue import AsIter, PCollection
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wirewatch.transforms.beam_support.metrics import NS
@@ -134,7 +134,7 @@ class _CommitDoFn(StoreDoFn):
         self.keys: list[str] = []
         self.states: list[FeedState] = []
 
-    def process(self, item: Article | FeedState, claimed: int) -> Iterable[None]:
+    def process(self, item: Article | FeedState, claimed: Iterable[Alert]) -> Iterable[None]:
         if isinstance(item, FeedState):
             self.states.append(item)
         else:
@@ -172,13 +172,11 @@ class CommitCycle(beam.PTransform):
     def expand(self, pcolls: tuple[PCollection[Alert], PCollection]) -> PCollection[Alert]:
         alerts, to_commit = pcolls
         claimed = alerts | "Claim" >> beam.ParDo(_ClaimDoFn(self.location, self.lease_seconds))
-        every_claim = claimed | "CountClaimed" >> beam.combiners.Count.Globally()
-        committed = to_commit | "Commit" >> beam.ParDo(
-            _CommitDoFn(self.location), AsSingleton(every_claim)
-        )
-        barrier = committed | "CountCommitted" >> beam.combiners.Count.Globally()
-        return claimed | "AfterCommit" >> beam.Map(_first, AsSingleton(barrier))
+        # Side inputs as barriers: a stage reading one starts only when it is complete (never
+        # iterated, so nothing is read; cheaper than counting it first).
+        committed = to_commit | "Commit" >> beam.ParDo(_CommitDoFn(self.location), AsIter(claimed))
+        return claimed | "AfterCommit" >> beam.Map(_first, AsIter(committed))
 
 
-def _first(alert: Alert, barrier: int) -> Alert:
+def _first(alert: Alert, barrier: Iterable[None]) -> Alert:
     return alert

@@ -5,6 +5,8 @@ reach the store and the file."""
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 from datetime import datetime, timezone
 
@@ -24,6 +26,7 @@ from wirewatch.transforms.state.beam import (  # noqa: E402
     WriteDeadLetters,
     _ClaimDoFn,
     _CommitDoFn,
+    claim_owner,
 )
 
 DUE = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
@@ -90,11 +93,8 @@ def test_a_cycle_that_dies_before_its_alerts_are_claimed_commits_nothing(tmp_pat
     assert what_is_committed(location) == (0, (None, None))
 
 
-def test_a_bundle_of_alerts_is_claimed_in_one_transaction_under_the_workers_name(
-    tmp_path, monkeypatch
-):
-    monkeypatch.setenv("WIREWATCH_WORKER", "host-a:1")
-    fn = _ClaimDoFn(str(tmp_path), lease_seconds=60)
+def test_a_bundle_of_alerts_is_claimed_in_one_transaction_under_the_workers_name(tmp_path):
+    fn = _ClaimDoFn(str(tmp_path), lease_seconds=60, owner="host-a:1")
     fn.setup()
     fn.store = counting = CountingTransactions(fn.store)
     fn.start_bundle()
@@ -103,6 +103,7 @@ def test_a_bundle_of_alerts_is_claimed_in_one_transaction_under_the_workers_name
     assert list(fn.finish_bundle()) and counting.opened == 1
     # the Dispatcher of the same worker takes each claim again; another worker cannot
     for a in ALERTS:
+        assert fn.store.alert(a.key).lease_owner == "host-a:1"
         assert fn.store.claim_alert(a.key, a.sink, "{}", owner="host-a:1", lease_seconds=60)
         assert not fn.store.claim_alert(a.key, a.sink, "{}", owner="host-b:2", lease_seconds=60)
     fn.teardown()
@@ -157,3 +158,11 @@ def test_dead_letters_reach_the_store_and_the_jsonl_file(tmp_path):
     expected = sorted(key(d.model_dump(mode="json")) for d in letters)
     assert sorted(key(d.model_dump(mode="json")) for d in stored) == expected
     assert sorted(key(line) for line in lines) == expected
+
+
+def test_the_claim_owner_is_the_drivers_name_else_this_process(monkeypatch):
+    monkeypatch.setenv("WIREWATCH_WORKER", "driver:1")
+    assert claim_owner() == "driver:1"
+    assert CommitCycle("x", lease_seconds=60).owner == "driver:1"
+    monkeypatch.delenv("WIREWATCH_WORKER")
+    assert claim_owner() == f"{socket.gethostname()}:{os.getpid()}"

@@ -19,7 +19,7 @@ from wirewatch.transforms.model import Alert
 from wirewatch.transforms.routing.router import active_sinks
 from wirewatch.transforms.sinks.dispatch import Dispatcher, Outcome
 from wirewatch.transforms.sinks.registry import build_sink
-from wirewatch.transforms.state.beam import StoreDoFn
+from wirewatch.transforms.state.beam import StoreDoFn, claim_owner
 
 
 class _DeliverSinkDoFn(StoreDoFn):
@@ -27,9 +27,10 @@ class _DeliverSinkDoFn(StoreDoFn):
     earlier cycle), then all of its new alerts in order, then its alerts whose claim expired
     (a worker died mid-send), then the sink's held groups that are due."""
 
-    def __init__(self, config: Config, state_dir: str):
+    def __init__(self, config: Config, state_dir: str, owner: str):
         super().__init__(state_dir)
         self.config_ref = ref(config)  # decoded once per process, not once per cycle
+        self.owner = owner
         self.sent = Metrics.counter(NS, "alerts_sent")
         self.already_sent = Metrics.counter(NS, "alerts_already_sent")
         self.held = Metrics.counter(NS, "alerts_held")
@@ -41,7 +42,7 @@ class _DeliverSinkDoFn(StoreDoFn):
         super().setup()
         config = self.config_ref.value
         self.dispatcher = Dispatcher(
-            config, self.store, lambda name: build_sink(name, config.sinks[name])
+            config, self.store, lambda name: build_sink(name, config.sinks[name]), owner=self.owner
         )
         self.by_status = {
             "sent": self.sent,
@@ -92,6 +93,7 @@ class Deliver(beam.PTransform):
         super().__init__()
         self.config, self.state_dir = config, state_dir
         self.sinks = sorted(active_sinks(config))
+        self.owner = claim_owner()  # the cycle's claims are taken under this name (CommitCycle)
 
     def expand(self, alerts: PCollection[Alert]) -> beam.pvalue.DoOutputsTuple:
         ticks = (
@@ -105,7 +107,7 @@ class Deliver(beam.PTransform):
             | "WithTicks" >> beam.Flatten()
             | "GroupBySink" >> beam.GroupByKey()
             | "Send"
-            >> beam.ParDo(_DeliverSinkDoFn(self.config, self.state_dir)).with_outputs(
+            >> beam.ParDo(_DeliverSinkDoFn(self.config, self.state_dir, self.owner)).with_outputs(
                 self.DEAD, main=self.OUTCOMES
             )
         )

@@ -86,20 +86,21 @@ class WriteDeadLetters(beam.PTransform):
         return letters | "Write" >> beam.ParDo(_WriteDeadLettersDoFn(self.location, self.path))
 
 
+def claim_owner() -> str:
+    """The name a cycle's ledger claims are taken under, fixed when the graph is built: the
+    driver's (WIREWATCH_WORKER, set by owning()), else this process's host:pid. Built into
+    both the claim and the delivery stage, so the dispatcher re-takes the cycle's own claims
+    and the driver renews them, whichever process or host runs each stage."""
+    return os.environ.get("WIREWATCH_WORKER") or f"{socket.gethostname()}:{os.getpid()}"
+
+
 class _ClaimDoFn(StoreDoFn):
-    """Claims a bundle's alerts in the ledger (one transaction), then passes them on.
+    """Claims a bundle's alerts in the ledger under `owner` (one transaction), then passes
+    them on."""
 
-    The owner is the one the Dispatcher claims under (the driver's WIREWATCH_WORKER, which its
-    Beam workers inherit, else host:pid), so its own offer of each alert re-takes the claim.
-    """
-
-    def __init__(self, location: str, lease_seconds: float):
+    def __init__(self, location: str, lease_seconds: float, owner: str):
         super().__init__(location)
-        self.lease_seconds = lease_seconds
-
-    def setup(self) -> None:
-        super().setup()
-        self.owner = os.environ.get("WIREWATCH_WORKER") or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease_seconds, self.owner = lease_seconds, owner
 
     def start_bundle(self) -> None:
         self.pending: list[WindowedValue] = []
@@ -165,13 +166,16 @@ class CommitCycle(beam.PTransform):
     re-fetches and re-processes, and the claims keep anything from going out twice.
     """
 
-    def __init__(self, location: str, lease_seconds: float):
+    def __init__(self, location: str, lease_seconds: float, owner: str | None = None):
         super().__init__()
         self.location, self.lease_seconds = str(location), lease_seconds
+        self.owner = owner or claim_owner()
 
     def expand(self, pcolls: tuple[PCollection[Alert], PCollection]) -> PCollection[Alert]:
         alerts, to_commit = pcolls
-        claimed = alerts | "Claim" >> beam.ParDo(_ClaimDoFn(self.location, self.lease_seconds))
+        claimed = alerts | "Claim" >> beam.ParDo(
+            _ClaimDoFn(self.location, self.lease_seconds, self.owner)
+        )
         # Side inputs as barriers: a stage reading one starts only when it is complete (never
         # iterated, so nothing is read; cheaper than counting it first).
         committed = to_commit | "Commit" >> beam.ParDo(_CommitDoFn(self.location), AsIter(claimed))

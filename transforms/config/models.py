@@ -120,9 +120,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def _seconds(value: Any) -> Any:
+    """Durations: a number of seconds, or '90s', '5m', '2h', '1d'."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+        if not found:
+            raise ValueError(
+                f"'{value}' is not a duration. Fix: write seconds (90) or a number "
+                f"with s, m, h or d (90s, 5m, 2h, 1d)"
+            )
+        number, unit = found.groups()
+        return float(number) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    return value
+
+
+Duration = Annotated[
+    float, BeforeValidator(_seconds), Field(ge=0, le=30 * DAY, allow_inf_nan=False)
+]
+"""Seconds, at most 30 days: `group_wait: .inf` must fail `check`, not overflow every cycle."""
+
+
 class FeedConfig(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     url: str = Field(min_length=1)
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=150,
+        description="display name in alerts (default: the config id)",
+    )
+    stale_after: Duration = Field(
+        default=12 * HOUR,
+        description="an alert for an article published this long before it was polled is "
+        "marked as old (durations: seconds or 30m / 12h / 3d; at most 30 days; 0: never)",
+    )
     interval: int = Field(
         default=300, ge=1, le=WEEK, description="seconds between polls (at most 7 days)"
     )
@@ -256,26 +287,6 @@ class WebhookSink(_HttpSink):
 
 
 Sink = Annotated[Union[ConsoleSink, JsonlSink, SlackSink, WebhookSink], Field(discriminator="type")]
-
-
-def _seconds(value: Any) -> Any:
-    """Durations: a number of seconds, or '90s', '5m', '2h', '1d'."""
-    if isinstance(value, str):
-        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
-        if not found:
-            raise ValueError(
-                f"'{value}' is not a duration. Fix: write seconds (90) or a number "
-                f"with s, m, h or d (90s, 5m, 2h, 1d)"
-            )
-        number, unit = found.groups()
-        return float(number) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
-    return value
-
-
-Duration = Annotated[
-    float, BeforeValidator(_seconds), Field(ge=0, le=30 * DAY, allow_inf_nan=False)
-]
-"""Seconds, at most 30 days: `group_wait: .inf` must fail `check`, not overflow every cycle."""
 
 
 class QuietHours(_Strict):

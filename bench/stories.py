@@ -1,6 +1,7 @@
 """Story clustering on the real feed snapshots, and its throughput with 50,000 recent articles.
 
     python bench/stories.py --data ../shared/datasets/feeds [--synthetic 50000] [--sample 20]
+                            [--state postgresql://USER@HOST:PORT/EMPTY_DB]
 
 1. Replays the snapshots of every feed in fetch order (one `assign_many` per snapshot, as one
    cycle would), de-duplicated by article id, and prints: articles, stories, multi-member
@@ -11,7 +12,9 @@
    would join one story, and how many the headline-change rule calls an update.
 3. Throughput: 50,000 synthetic articles (words drawn with the real corpus's frequencies, all
    published inside one 48 h window) are loaded, then the real articles are assigned against
-   that index, per snapshot-sized batch and one by one.
+   that index, per snapshot-sized batch and one by one. `--state URL` runs this part on that
+   store (an empty PostgreSQL database: its round trips and server CPU are what several
+   workers share; the CPU printed is this process's only) instead of a temporary SQLite file.
 """
 
 from __future__ import annotations
@@ -251,7 +254,12 @@ def synthetic(
 
 
 def throughput(
-    articles: list[Article], snapshots, settings: StorySettings, n: int, seed: int
+    articles: list[Article],
+    snapshots,
+    settings: StorySettings,
+    n: int,
+    seed: int,
+    state: str | None = None,
 ) -> None:
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
     pre = synthetic(articles, n, seed, t0, settings.window_hours - 1)
@@ -267,18 +275,20 @@ def throughput(
     clock = lambda: t0 + timedelta(hours=settings.window_hours)  # noqa: E731
     sizes = [len(fresh) for _, fresh in snapshots if fresh]
     with tempfile.TemporaryDirectory() as tmp:
-        store = open_store(tmp)
+        store = open_store(state or tmp)
         index = StoryIndex(store, settings, clock=clock)
+        if index.counts()["stories_articles"]:
+            raise SystemExit(f"{state} already holds stories: give the bench an empty store")
         with Timer() as load:
             for i in range(0, len(pre), 1000):
                 index.assign_many(pre[i : i + 1000])
         counts = index.counts()
         size_mb = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 1e6
+        where = f"{store.location}" if state else f"SQLite, state file {size_mb:.0f} MB"
         print(f"throughput (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
         print(
             f"  loaded {n} synthetic recent articles, batches of 1000, index growing: "
-            f"{load.rate(n)}; {counts['stories_bands']} band entries, state file "
-            f"{size_mb:.0f} MB"
+            f"{load.rate(n)}; {counts['stories_bands']} band entries ({where})"
         )
         stats = candidate_stats(store, settings, shifted)
         print(
@@ -351,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threshold", type=float)
     parser.add_argument(
+        "--state", help="store URL for the throughput part (default: a temporary SQLite file)"
+    )
+    parser.add_argument(
         "--config",
         type=Path,
         default=Path("configs/wirewatch.yaml"),
@@ -381,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     edits(versions, settings, tag)
     if args.synthetic:
         print("\n== 4. throughput")
-        throughput(articles, snapshots, settings, args.synthetic, args.seed)
+        throughput(articles, snapshots, settings, args.synthetic, args.seed, args.state)
     return 0
 
 

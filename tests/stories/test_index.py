@@ -230,6 +230,35 @@ def test_two_writers_racing_on_copies_of_one_story_make_one_story(location, cloc
     assert sum(r.is_new for r in results) == 1
 
 
+def test_one_batch_decides_as_one_article_at_a_time(store, clock, tmp_path):
+    """Within a bundle each article sees the ones before it (publication order): the same
+    stories, kinds, matches and scores as assigning them one by one, whatever the order given."""
+    articles = [
+        make("a", "Racing driver Alex Moreno injured in crash at Monza", LEAD, feed="one"),
+        make("b", "Racing driver Alex Moreno injured in crash at Monza", LEAD, feed="two", hours=1),
+        make("c", "Racing driver Alex Moreno dies after crash at Monza", LEAD, hours=2),
+        make("d", "Completely different words", feed="three", hours=3, link="https://n.example/x"),
+        make("e", "Other words entirely here", feed="four", hours=4, link="https://n.example/x"),
+        make("f", "Storm closes schools across the north of the country", hours=5),
+        make("g", "Storm closes schools across the north of the country", hours=5),
+        make("h", "Racing driver Alex Moreno dies after crash at Monza", LEAD, hours=49),
+    ]
+    with open_store(tmp_path / "one-by-one") as other:
+        single = StoryIndex(other, clock=clock)
+        expected = {a.id: single.assign(a) for a in articles}
+        expected_members = [m.model_dump() for m in single.members("s-a")]
+    index = StoryIndex(store, clock=clock)
+    shuffled = articles[::-1] + [articles[0]]  # and one id twice
+    got = index.assign_many(shuffled)
+    assert got == [expected[a.id] for a in shuffled]
+    assert [m.model_dump() for m in index.members("s-a")] == expected_members
+    kinds = {a.id: (r.story_id, r.kind) for a, r in zip(shuffled, got)}
+    assert kinds["b"] == ("s-a", "copy") and kinds["c"] == ("s-a", "update")
+    assert kinds["e"] == ("s-d", "copy") and kinds["g"] == ("s-f", "copy")
+    assert kinds["h"] == ("s-a", "copy")  # a is out of its window, c is not
+    assert index.story("s-a").size == 4 and index.story("s-a").updates == 1
+
+
 def test_recent_and_members_list_stories_for_the_cli(index):
     index.assign(make("a", "Central bank raises rates for first time in decade", LEAD, feed="one"))
     index.assign(

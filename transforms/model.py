@@ -90,6 +90,15 @@ class Match(_Element):
     hits: tuple[Hit, ...] = ()
 
 
+class Display(_Element):
+    """What an alert shows besides the article, taken from the config when it is routed, so a
+    held, re-offered or redelivered alert reads later as it would have then."""
+
+    feed_name: str = ""  # the feed's `name:`; empty: its config id
+    description: str = ""  # the rule's `description:`
+    stale_after: float = 12 * 3600  # seconds between publication and poll that make it old
+
+
 class Alert(_Element):
     """A match addressed to one sink. `key` is the idempotency key: rule + article + sink."""
 
@@ -98,15 +107,24 @@ class Alert(_Element):
     match: Match
     route: int = -1  # index of the route that sent it here; -1: the rule's own sinks
     group: str = ""  # flood-control group label, e.g. "rule:quake · entity:Chile"
+    display: Display = Display()
 
     @classmethod
-    def for_match(cls, match: Match, sink: str, route: int = -1, group: str = "") -> Alert:
+    def for_match(
+        cls,
+        match: Match,
+        sink: str,
+        route: int = -1,
+        group: str = "",
+        display: Display | None = None,
+    ) -> Alert:
         return cls(
             key=f"{match.rule_id}|{match.article.article.id}|{sink}",
             sink=sink,
             match=match,
             route=route,
             group=group,
+            display=display or Display(),
         )
 
 

@@ -5,7 +5,7 @@ which flood-control group. Silences are checked before routing (RouteAlerts), no
 from __future__ import annotations
 
 from wirewatch.transforms.config import Config
-from wirewatch.transforms.model import Alert, Match
+from wirewatch.transforms.model import Alert, Display, Match
 from wirewatch.transforms.routing.flood import group_label
 
 
@@ -20,16 +20,29 @@ class Router:
     def __init__(self, config: Config):
         active = active_sinks(config)
         self.config = config
+        self.feeds = {feed.id: feed for feed in config.feeds}
+        self.descriptions = {rule.id: rule.description for rule in config.rules}
         self.deliveries = {
             rule.id: [(i, s) for i, s in config.deliveries_for(rule) if s in active]
             for rule in config.rules
         }
 
+    def display(self, match: Match) -> Display:
+        """The feed's display name and stale_after, the rule's description."""
+        feed = self.feeds.get(match.article.article.feed_id)
+        return Display(
+            feed_name=(feed.name or "") if feed else "",
+            description=self.descriptions.get(match.rule_id, ""),
+            stale_after=feed.stale_after if feed else Display().stale_after,
+        )
+
     def route(self, match: Match) -> list[Alert]:
-        alerts = []
+        alerts, display = [], self.display(match)
         for index, sink in self.deliveries.get(match.rule_id, []):
             group_by = self.config.routes[index].group_by if index >= 0 else ["rule"]
             alerts.append(
-                Alert.for_match(match, sink, route=index, group=group_label(match, group_by))
+                Alert.for_match(
+                    match, sink, route=index, group=group_label(match, group_by), display=display
+                )
             )
         return alerts

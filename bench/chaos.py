@@ -21,10 +21,12 @@ The world:
 - Chaos on the harness's own schedule (deterministic per --seed): SIGKILLs of the whole process
   group every 20-100 s, about half of them while the Slack server holds a request open (the
   held request is then refused with 503: its sender is gone, so Slack never posted it), each
-  followed by an immediate restart; bursts of 429 (Retry-After 1-3 s) and of 500; one 429 with a
-  long Retry-After (--long-retry-after); one outage of --outage-minutes during which every Slack
-  request gets 503.
-- Then a quiet drain: no new items, no chaos, Slack healthy, the feeds rotate until empty, and
+  followed by an immediate restart (a kill waits until the process has run 15 s); bursts of 429
+  (Retry-After 1-3 s) and of 500, each hitting the next 3-8 requests whenever they come; one 429
+  with a long Retry-After (--long-retry-after); one outage of --outage-minutes during which every
+  Slack request gets 503.
+- Then a quiet drain: no new items, no chaos (failures not yet consumed are dropped), Slack
+  healthy, the feeds rotate until empty, and
   the harness waits until every expected alert arrived or --drain seconds passed.
 
 Counted per sink: expected = items that matched the rule and stayed in their feed for at least
@@ -147,6 +149,8 @@ def load_real(datasets: str) -> dict[str, list[dict]]:
     order the snapshots (sorted by their poll number) first show it."""
     import feedparser
 
+    from wirewatch.transforms.ingest.links import canonical_link
+
     feeds: dict[str, list[dict]] = {}
     seen: set[str] = set()
     for folder in sorted(glob.glob(os.path.join(datasets, "*"))):
@@ -156,7 +160,8 @@ def load_real(datasets: str) -> dict[str, list[dict]]:
         for path in sorted(glob.glob(os.path.join(folder, "*.xml"))):
             parsed = feedparser.parse(Path(path).read_bytes())
             for entry in parsed.entries:
-                link = entry.get("link")
+                # served canonical (no fragment, no tracking parameters), as wirewatch links it
+                link = canonical_link(entry.get("link"))
                 if not link or link in seen or not entry.get("title"):
                     continue
                 seen.add(link)
@@ -188,9 +193,11 @@ class Feeds(FeedServer):
         super().__init__()
         self.links: dict[str, list[str]] = {}  # path -> the links its current body carries
         self.fetched: dict[str, float] = {}  # link -> first time served (epoch seconds)
+        self.polls: list[tuple[float, str]] = []  # (epoch seconds, path) of every request
 
     def _handle(self, handler, body):
         with self.lock:
+            self.polls.append((time.time(), handler.path))
             for link in self.links.get(handler.path, ()):
                 self.fetched.setdefault(link, time.time())
         super()._handle(handler, body)
@@ -345,7 +352,7 @@ class Watch:
         ]
         self.log, self.env = log, env
         self.proc: subprocess.Popen | None = None
-        self.starts = 0
+        self.starts, self.started = 0, 0.0
         self.exits: list[int] = []  # exits nobody asked for
 
     def start(self) -> None:
@@ -361,6 +368,7 @@ class Watch:
                 start_new_session=True,
             )
         self.starts += 1
+        self.started = time.monotonic()
 
     def check(self) -> None:
         """Restart it if it exited by itself (counted: it should not)."""
@@ -531,11 +539,18 @@ def run(args, work: Path, state_args: list[str]) -> dict:
         next_tick = started + args.rotate
         held_kill: float | None = None  # when the armed hold gives up waiting for a request
         counts = Counter()
+        quiet = False
         try:
             while True:
                 now = time.monotonic()
                 elapsed = now - started
                 chaos = elapsed < chaos_seconds
+                if not chaos and not quiet:  # the drain: Slack healthy from here on
+                    quiet = True
+                    with slack.lock:
+                        dropped = len(slack.scripted[slack.WEBHOOK_PATH])
+                        slack.scripted[slack.WEBHOOK_PATH].clear()
+                    note("chaos over", scripted_failures_dropped=dropped)
                 if now >= next_tick:
                     rotation.tick(publish=chaos)
                     next_tick += args.rotate
@@ -550,6 +565,8 @@ def run(args, work: Path, state_args: list[str]) -> dict:
                     note("outage ends")
                 while chaos and bursts and bursts[0][0] <= elapsed:
                     _, status, times = bursts.pop(0)
+                    if slack.outage:
+                        continue  # the outage answers every request already
                     headers = {"Retry-After": str(rng.randint(1, 3))} if status == 429 else {}
                     slack.fail_next(slack.WEBHOOK_PATH, status, headers, b"chaos", times=times)
                     counts[f"burst_{status}"] += 1
@@ -570,7 +587,7 @@ def run(args, work: Path, state_args: list[str]) -> dict:
                         note("SIGKILL", held_request=held)
                         held_kill = None
                         watch.start()
-                elif chaos and kills and kills[0][0] <= elapsed:
+                elif chaos and kills and kills[0][0] <= elapsed and now - watch.started > 15:
                     _, hold = kills.pop(0)
                     if hold and not slack.outage:
                         slack.arm_hold()
@@ -613,6 +630,7 @@ def run(args, work: Path, state_args: list[str]) -> dict:
         received = list(slack.received)
         statuses = dict(slack.statuses)
         fetched = dict(feeds.fetched)
+        (work / "polls.jsonl").write_text("".join(json.dumps(p) + "\n" for p in feeds.polls))
         chaos_end_epoch = time.time() - (time.monotonic() - chaos_end)
         last_message = max((m["at"] for m in slack.log), default=chaos_end_epoch)
         (work / "slack.jsonl").write_text("".join(json.dumps(m) + "\n" for m in slack.log))
@@ -719,7 +737,12 @@ def main() -> int:
     parser.add_argument("--datasets", metavar="PATH", help="replay DIR/<feed>/*.xml snapshots")
     parser.add_argument("--outage-minutes", type=float, default=5)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--rotate", type=float, default=15, help="seconds per feed cycle")
+    parser.add_argument(
+        "--rotate",
+        type=float,
+        help="seconds per feed cycle (default 15; 45 with --datasets, whose first cycles tag "
+        "dozens of real articles and take 20-30 s on a loaded 2-core machine)",
+    )
     parser.add_argument("--interval", type=float, default=3, help="wirewatch run --interval")
     parser.add_argument(
         "--long-retry-after",
@@ -739,6 +762,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="print chaos events")
     args = parser.parse_args()
+    args.rotate = args.rotate or (45 if args.datasets else 15)
 
     work = Path(args.out or tempfile.mkdtemp(prefix="wirewatch-chaos-"))
     work.mkdir(parents=True, exist_ok=True)

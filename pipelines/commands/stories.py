@@ -36,7 +36,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     config = load_config(args.config)
     settings = getattr(config, "stories", None) or StorySettings()
-    store = open_store(resolve_state(config, args.state, args.state_dir))
+    store = open_store(resolve_state(config, args.state, args.state_dir), check=True)
     try:
         index = StoryIndex(store, settings)
         if args.story:

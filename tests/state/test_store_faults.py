@@ -28,6 +28,7 @@ COMMANDS = {
     "run": ["run", "--once"],
     "state": ["state"],
     "redeliver": ["redeliver"],
+    "stories": ["stories"],
 }
 REPAIR_FIX = "Fix: restore the state file from your backup, or run `wirewatch state repair`"
 

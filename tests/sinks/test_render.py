@@ -1,4 +1,5 @@
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -71,11 +72,12 @@ def test_long_text_is_truncated_within_slack_limits():
 
 def test_message_says_source_time_rule_and_tags():
     _, blocks = slack_message(alert(feed_id="world-wire", rule_id="us-mexico"))
-    context = " ".join(e["text"] for e in blocks[-1]["elements"])
-    assert "world-wire" in context
-    assert "2026-11-26 14:05 UTC" in context
+    context = " ".join(e["text"] for b in blocks if b["type"] == "context" for e in b["elements"])
+    assert "*world-wire*" in context  # no `name:`: the config id
+    assert "<!date^1795701900^{date_short_pretty} {time}|2026-11-26 14:05 UTC>" in context
     assert "us-mexico" in context
-    assert "#immigration" in context and "Mexico" in context
+    assert "Topics: Immigration" in context and "Entities: Mexico" in context
+    assert "#" not in context  # a topic never reads like a channel name
 
 
 def test_escape_is_only_the_three_characters():
@@ -86,16 +88,25 @@ def test_a_huge_digest_stays_within_slack_limits_and_says_how_many_more():
     from wirewatch.transforms.sinks.render import slack_digest
 
     alerts = [
-        alert(title=f"<!here> story {i} " + "x" * 150, link=f"https://e.org/{i}", id=f"a{i}")
+        alert(
+            title=f"<!here> story {i} " + "x" * 150,
+            link=f"https://e.org/{i}/" + "p" * 200,
+            id=f"a{i}",
+            published=datetime(2026, 11, 26, 14, 5, tzinfo=timezone.utc) - timedelta(minutes=i),
+        )
         for i in range(500)
     ]
     text, blocks = slack_digest(alerts, "rule:quake · entity:Chile")
     assert len(blocks) <= 50
     assert all(len(b["text"]["text"]) <= SECTION_TEXT_MAX for b in blocks if b["type"] == "section")
     assert "500 alerts" in blocks[0]["text"]["text"]
-    body = blocks[1]["text"]["text"]
-    assert body.endswith("more") and "…and " in body
-    assert "<!here>" not in json.dumps(blocks) and "&lt;!here&gt;" in body
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    more = [text for text in sections if text.startswith("…and ")]
+    assert more[0].startswith("…and 475 more, older: <https://e.org/25/")  # newest first
+    linked = json.dumps(blocks).count("<https://e.org/")
+    assert more[-1] == f"…and {500 - linked} more, not listed: a Slack message holds 50 blocks"
+    assert 25 + 100 < linked < 500
+    assert "<!here>" not in json.dumps(blocks) and "&lt;!here&gt;" in json.dumps(blocks)
 
 
 HIDDEN = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
@@ -143,9 +154,10 @@ def test_bidi_and_zero_width_characters_never_reach_a_slack_message():
         for text in [fallback, *_texts(blocks)]:
             assert not set(text) & set(HIDDEN), repr(text)
     _, blocks = payloads[0]
-    assert "PayPal refund exe.doc from bank" in blocks[0]["text"]["text"]
-    assert "Summary with marks and joiners" in blocks[1]["text"]["text"]
-    assert "*wire*" in [e["text"] for e in blocks[-1]["elements"]]
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert "PayPal refund exe.doc from bank" in sections[0]
+    assert "Summary with marks and joiners" in sections[1]
+    assert "*wire*" in [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
     # the link keeps its address: the override is percent-encoded, not dropped
     assert "<https://example.org/a%E2%80%AEb|" in blocks[0]["text"]["text"]
 

@@ -1,5 +1,12 @@
 """Turn an Alert into text people read: Slack Block Kit, plain text, console lines.
 
+What an editor decides on is on the message: the feed's display name, the author, the time as a
+Slack date token (every reader sees their own time zone; the fallback is UTC text), the rule,
+its description and labels, why it matched, an age marker when the article was published more
+than the feed's `stale_after` before it was polled, and the topics and entities as a plain
+"Topics: Economy · Trade" line (a `#economy` chip reads like a channel name). Digest lines are
+dated, newest first, and each links to its article.
+
 Everything that came from a feed is untrusted: in Slack mrkdwn it is escaped (&, <, >) so a title
 cannot ping <!channel>, mention <@U123> or forge <https://evil|bank>; only http(s) URLs are ever
 linked. Slack's documented limits are respected by truncating cleanly, never by failing.
@@ -13,10 +20,16 @@ bare URL in feed text into a mention or a link by itself.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from wirewatch.transforms.model import Alert, Hit
 
+BLOCKS_MAX = 50  # Slack: blocks in one message
 SECTION_TEXT_MAX = 3000  # Slack: section text
 CONTEXT_ELEMENTS_MAX = 10  # Slack: elements in a context block
+URL_MAX = 1500  # longest link rendered; see _linked
+DIGEST_LINES = 25  # digest lines in full (date, title, source); older ones as short links
+DIGEST_LINK_SECTIONS = 10  # sections of short links before "…and N more, not listed"
 FALLBACK_TEXT_MAX = 3000  # keep notifications short; Slack truncates at 40,000
 SNIPPET_CHARS = 280
 SEVERITY_ICON = {
@@ -111,94 +124,185 @@ def why(alert: Alert) -> str:
     return " · ".join(parts[:12]) or "(rule matched)"
 
 
-def _field_text(alert: Alert, field: str) -> str:
+def feed_name(alert: Alert) -> str:
+    """The feed's display name (`name:` in its config), else its config id."""
+    return alert.display.feed_name or alert.match.article.article.feed_id
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def slack_date(moment: datetime, layout: str = "{date_short_pretty} {time}") -> str:
+    """A Slack date token: each reader sees the time in their own zone; clients that cannot
+    render it (and notifications) show the UTC fallback."""
+    return f"<!date^{int(moment.timestamp())}^{layout}|{utc_text(moment)}>"
+
+
+def age(alert: Alert) -> timedelta | None:
+    """How long before its poll the article was published, when that makes it old news
+    (more than the feed's stale_after; 0 turns the marker off)."""
     article = alert.match.article.article
-    return article.title if field == "title" else article.summary
+    limit = alert.display.stale_after
+    waited = article.fetched_at - article.published
+    return waited if limit > 0 and waited.total_seconds() > limit else None
+
+
+def duration_text(span: timedelta) -> str:
+    """'3 months', '5 days', '14 hours', '40 minutes': the unit an editor would say."""
+    seconds = span.total_seconds()
+    for unit, size, least in (
+        ("month", 30 * 86400, 60 * 86400),
+        ("day", 86400, 2 * 86400),
+        ("hour", 3600, 2 * 3600),
+        ("minute", 60, 0),
+    ):
+        if seconds >= least:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return "0 minutes"
+
+
+def tag_text(text: str) -> str:
+    """A topic or entity name that cannot read as a channel or a mention: no leading # or @."""
+    return escape(clean(text).lstrip("#@＃＠ ").strip() or "?")
+
+
+def tags_line(alert: Alert) -> str:
+    """'Topics: Immigration · Trade   Entities: Mexico' (empty when the article has none)."""
+    tagged = alert.match.article
+    topics = " · ".join(tag_text(t.label or t.id) for t in tagged.topics[:4])
+    entities = " · ".join(tag_text(e.name) for e in tagged.entities[:5])
+    parts = ([f"Topics: {topics}"] if topics else []) + (
+        [f"Entities: {entities}"] if entities else []
+    )
+    return "   ".join(parts)
+
+
+def _authors(alert: Alert) -> str:
+    names = [truncate(a, 80) for a in alert.match.article.article.authors[:3]]
+    return ", ".join(names)
+
+
+def _labels(alert: Alert) -> str:
+    labels = sorted(alert.match.labels.items())[:6]
+    return " · ".join(f"{escape(k)}: {escape(v)}" for k, v in labels)
+
+
+def _linked(title: str, url: str | None) -> str:
+    """<url|title>; an address longer than URL_MAX is left out (cutting it at Slack's text
+    limit would break the markup, and no real article link is that long)."""
+    return f"<{url}|{title}>" if url and len(url) <= URL_MAX else title
+
+
+def _context(*texts: str) -> dict:
+    elements = [{"type": "mrkdwn", "text": truncate(t, SECTION_TEXT_MAX)} for t in texts if t][
+        :CONTEXT_ELEMENTS_MAX
+    ]
+    return {"type": "context", "elements": elements}
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}
 
 
 def slack_message(alert: Alert) -> tuple[str, list[dict]]:
-    """(fallback text, Block Kit blocks) for one alert."""
+    """(fallback text, Block Kit blocks) for one alert:
+
+    :warning: *Update:* *<link|Headline>*
+    :hourglass: Old story: published 3 months before it was polled      (only when stale)
+    …snippet with the matched *terms* in bold…
+    *Feed name* · by Author · <date token>
+    rule *id* (warning) — description · desk: economics · why: term (field)
+    Topics: Economy · Trade   Entities: Mexico
+    """
     match = alert.match
     article = match.article.article
     title = escape(truncate(article.title or "(untitled)", 250))
-    url = safe_url(article.link)
-    headline = f"*<{url}|{title}>*" if url else f"*{title}*"
+    headline = f"*{_linked(title, safe_url(article.link))}*"
     if match.article.story_kind == "update":
         headline = f"*Update:* {headline}"
     icon = SEVERITY_ICON.get(match.severity, "")
-    body_hits = tuple(h for h in match.hits if h.field == "text")
-    text_block = snippet(article.summary, body_hits) if article.summary else ""
-    published = article.published.strftime("%Y-%m-%d %H:%M UTC")
-    blocks: list[dict] = [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": truncate(f"{icon} {headline}".strip(), SECTION_TEXT_MAX),
-            },
-        },
-    ]
-    if text_block:
+    blocks: list[dict] = [_section(f"{icon} {headline}".strip())]
+    old = age(alert)
+    if old is not None:
         blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": truncate(text_block, SECTION_TEXT_MAX)},
-            }
+            _context(
+                f":hourglass: *Old story:* published {duration_text(old)} before it was "
+                f"polled ({slack_date(article.published)})"
+            )
         )
-    meta = [
-        f"*{escape(article.feed_id)}*",
-        published,
-        f"rule *{escape(match.rule_id)}* ({escape(match.severity)})",
-        f"why: {escape(truncate(why(alert), 300))}",
-    ]
-    chips = [f"#{escape(t.id)}" for t in match.article.topics[:4]]
-    chips += [escape(e.name) for e in match.article.entities[:4]]
-    if chips:
-        meta.append(" · ".join(chips))
+    body_hits = tuple(h for h in match.hits if h.field == "text")
+    if article.summary:
+        blocks.append(_section(snippet(article.summary, body_hits)))
+    authors = _authors(alert)
     blocks.append(
-        {
-            "type": "context",
-            "elements": [
-                {"type": "mrkdwn", "text": truncate(m, SECTION_TEXT_MAX)}
-                for m in meta[:CONTEXT_ELEMENTS_MAX]
-            ],
-        }
+        _context(
+            f"*{escape(truncate(feed_name(alert), 150))}*",
+            f"by {escape(authors)}" if authors else "",
+            slack_date(article.published),
+        )
     )
+    description = alert.display.description
+    blocks.append(
+        _context(
+            f"rule *{escape(match.rule_id)}* ({escape(match.severity)})"
+            + (f" — {escape(truncate(description, 300))}" if description else ""),
+            _labels(alert),
+            f"why: {escape(truncate(why(alert), 300))}",
+        )
+    )
+    tags = tags_line(alert)
+    if tags:
+        blocks.append(_context(tags))
     fallback = truncate(
-        f"[{match.rule_id}] {article.title} {article.link or ''}".strip(), FALLBACK_TEXT_MAX
+        f"[{match.rule_id}] {article.title} {article.link or ''}".strip(),
+        FALLBACK_TEXT_MAX,
     )
     return _slack_payload(escape(fallback), blocks)
 
 
 def slack_reply(alert: Alert) -> tuple[str, list[dict]]:
-    """'Also: FT, 14:05 — edited headline' as a thread reply under the story's first alert."""
+    """'Also: *FT*, <date> — <link|edited headline>' as a thread reply under the story's first
+    alert."""
     article = alert.match.article.article
     title = escape(truncate(article.title or "(untitled)", 250))
-    url = safe_url(article.link)
-    linked = f"<{url}|{title}>" if url else title
-    text = f"Also: {escape(article.feed_id)}, {article.published:%H:%M} — {linked}"
-    fallback = escape(f"Also: {article.feed_id} — {truncate(article.title, 200)}")
-    return _slack_payload(
-        fallback,
-        [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}],
+    source = escape(truncate(feed_name(alert), 150))
+    text = (
+        f"Also: *{source}*, {slack_date(article.published)} — "
+        f"{_linked(title, safe_url(article.link))}"
     )
+    fallback = escape(f"Also: {feed_name(alert)} — {truncate(article.title, 200)}")
+    return _slack_payload(fallback, [_section(text)])
 
 
 def plain_text(alert: Alert) -> str:
     """A readable multi-line rendering for the console and previews (no escaping needed)."""
     match = alert.match
     article = match.article.article
-    topics = ", ".join(f"{t.id} {t.score:.2f}" for t in match.article.topics[:5]) or "-"
-    entities = ", ".join(f"{e.name} ({e.type})" for e in match.article.entities[:6]) or "-"
+    topics = ", ".join(f"{t.label or t.id} {t.score:.2f}" for t in match.article.topics[:5])
+    entities = ", ".join(f"{e.name} ({e.type})" for e in match.article.entities[:6])
     update = "UPDATE " if match.article.story_kind == "update" else ""
+    authors = _authors(alert)
     lines = [
-        f"{update}[{match.severity}] {match.rule_id} · {article.feed_id} · "
-        f"{article.published.strftime('%Y-%m-%d %H:%M UTC')}",
+        f"{update}[{match.severity}] {match.rule_id} · {feed_name(alert)} · "
+        f"{utc_text(article.published)}" + (f" · by {authors}" if authors else ""),
         f"  {article.title}",
     ]
+    old = age(alert)
+    if old is not None:
+        lines.append(f"  OLD STORY: published {duration_text(old)} before it was polled")
     if article.link:
         lines.append(f"  {article.link}")
-    lines += [f"  why: {why(alert)}", f"  topics: {topics}", f"  entities: {entities}"]
+    if alert.display.description:
+        lines.append(f"  rule: {alert.display.description}")
+    if match.labels:
+        lines.append("  labels: " + ", ".join(f"{k}: {v}" for k, v in sorted(match.labels.items())))
+    lines += [
+        f"  why: {why(alert)}",
+        f"  topics: {topics or '-'}",
+        f"  entities: {entities or '-'}",
+    ]
     return clean("\n".join(lines))
 
 
@@ -206,48 +310,98 @@ def _digest_title(alerts: list[Alert], label: str) -> str:
     return f"{len(alerts)} alerts · {label}" if label else f"{len(alerts)} alerts"
 
 
+def newest_first(alerts: list[Alert]) -> list[Alert]:
+    """Digest order: newest publication first; ties by source and title, so it is stable."""
+    return sorted(
+        alerts,
+        key=lambda a: (
+            -a.match.article.article.published.timestamp(),
+            feed_name(a),
+            a.match.article.article.title,
+        ),
+    )
+
+
+def _digest_line(alert: Alert) -> str:
+    article = alert.match.article.article
+    title = escape(truncate(article.title or "(untitled)", 200))
+    return (
+        f"• {slack_date(article.published)} — *{_linked(title, safe_url(article.link))}* — "
+        f"{escape(truncate(feed_name(alert), 80))}"
+    )
+
+
+def _short_link(alert: Alert) -> str:
+    """An older digest entry as a short link: '<link|FT 14:05 UTC>' (its title is the link's
+    target page)."""
+    article = alert.match.article.article
+    label = escape(f"{truncate(feed_name(alert), 40)} {article.published:%d %b %H:%M} UTC")
+    return _linked(label, safe_url(article.link))
+
+
+def _pack(items: list[str], sep: str, limit: int) -> list[tuple[str, int]]:
+    """Items joined into as few texts of at most `limit` characters as they fit in, each with
+    how many items it holds. Every item is shorter than `limit` (titles, names and links are
+    capped), so no link is ever cut in two."""
+    packed: list[tuple[str, int]] = []
+    current, count = "", 0
+    for item in items:
+        joined = f"{current}{sep}{item}" if current else item
+        if len(joined) > limit and current:
+            packed.append((current, count))
+            joined, count = item, 0
+        current, count = joined, count + 1
+    return packed + ([(current, count)] if current else [])
+
+
 def slack_digest(alerts: list[Alert], label: str) -> tuple[str, list[dict]]:
-    """One message for a held group: a linked line per article, cut cleanly at Slack's limits."""
-    lines, shown = [], 0
-    for alert in alerts:
-        article = alert.match.article.article
-        url = safe_url(article.link)
-        title = escape(truncate(article.title or "(untitled)", 200))
-        line = (f"• <{url}|{title}>" if url else f"• {title}") + (
-            f" — {escape(article.feed_id)}, {article.published:%H:%M}"
-        )
-        if sum(len(x) + 1 for x in lines) + len(line) + 40 > SECTION_TEXT_MAX:
-            break
-        lines.append(line)
-        shown += 1
-    if shown < len(alerts):
-        lines.append(f"…and {len(alerts) - shown} more")
-    rules = sorted({a.match.rule_id for a in alerts})
+    """One message for a held group:
+
+    :newspaper: *12 alerts · rule:layoffs*
+    Nov 26 09:10 – 14:05 · rules: layoffs · feeds: FT, Reuters
+    • <date> — *<link|Headline>* — Feed          (newest first, DIGEST_LINES of them)
+    …and 40 more, older: <link|FT Nov 26 08:12> · <link|Reuters Nov 26 07:55> · …
+    """
+    if not alerts:
+        return _slack_payload("0 alerts", [_section(escape(_digest_title(alerts, label)))])
+    ordered = newest_first(alerts)
+    full, rest = ordered[:DIGEST_LINES], ordered[DIGEST_LINES:]
     header = f":newspaper: *{escape(_digest_title(alerts, label))}*"
+    times = [a.match.article.article.published for a in ordered]
+    rules = sorted({a.match.rule_id for a in alerts})
+    feeds = sorted({feed_name(a) for a in alerts})
+    span = slack_date(times[-1]) + (f" – {slack_date(times[0])}" if times[0] != times[-1] else "")
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(header, SECTION_TEXT_MAX)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": truncate(
-                        "rules: " + ", ".join(escape(r) for r in rules), SECTION_TEXT_MAX
-                    ),
-                }
-            ],
-        },
+        _section(header),
+        _context(
+            span,
+            "rules: " + ", ".join(escape(r) for r in rules[:20]),
+            "feeds: " + ", ".join(escape(truncate(f, 80)) for f in feeds[:20]),
+        ),
     ]
-    return _slack_payload(escape(truncate(_digest_title(alerts, label), FALLBACK_TEXT_MAX)), blocks)
+    blocks += [_section(text) for text, _ in _pack([_digest_line(a) for a in full], "\n", 2900)]
+    if rest:
+        listed = _pack([_short_link(a) for a in rest], " · ", 2900)[:DIGEST_LINK_SECTIONS]
+        count = sum(n for _, n in listed)
+        blocks.append(_section(f"…and {len(rest)} more, older: {listed[0][0]}"))
+        blocks += [_section(text) for text, _ in listed[1:]]
+        if count < len(rest):
+            blocks.append(
+                _section(
+                    f"…and {len(rest) - count} more, not listed: a Slack message holds "
+                    f"{BLOCKS_MAX} blocks"
+                )
+            )
+    fallback = f"{_digest_title(alerts, label)} — newest: {ordered[0].match.article.article.title}"
+    return _slack_payload(escape(truncate(fallback, FALLBACK_TEXT_MAX)), blocks[:BLOCKS_MAX])
 
 
 def plain_digest(alerts: list[Alert], label: str) -> str:
     lines = [f"[digest] {_digest_title(alerts, label)}"]
-    for alert in alerts:
+    for alert in newest_first(alerts):
         article = alert.match.article.article
         lines.append(
-            f"  - {article.title} ({article.feed_id}, {article.published:%Y-%m-%d %H:%M})"
+            f"  - {utc_text(article.published)} {article.title} ({feed_name(alert)})"
             + (f" {article.link}" if article.link else "")
         )
     return clean("\n".join(lines))

@@ -50,7 +50,7 @@ def run(args) -> int:
     from wirewatch.pipelines.tooling.never import matches_everything, never_matches
     from wirewatch.transforms.errors import Problem
     from wirewatch.transforms.rules.bind import Vocabulary
-    from wirewatch.transforms.rules.ruleset import compile_rule
+    from wirewatch.transforms.rules.ruleset import RuleSet, compile_rule
     from wirewatch.transforms.rules.schema import RuleConfig
 
     if not args.files and not args.archive:
@@ -70,25 +70,23 @@ def run(args) -> int:
     for warning in never_matches(compiled.query, config) + ([broad] if broad else []):
         print(f"warning: {warning.located(args.query)}", file=sys.stderr)
 
+    tag = make_tagger(config)
+    ruleset = RuleSet([compiled])
     loaded = Loaded()
-    for source in ([args.archive] if args.archive else []) + list(args.files):
+    for source in args.files:
         loaded.extend(read_source(source))
     for problem in loaded.problems:
         print(f"input error: {problem}", file=sys.stderr)
-    tag = make_tagger(config)
-    from wirewatch.transforms.rules.ruleset import RuleSet
-
-    ruleset = RuleSet([compiled])
     results = []
     for item in loaded.items:
         tagged = tag(item)
         found = ruleset.match(tagged)
         results.append((tagged, found[0] if found else None))
+    _show(results, args)
+    failed = bool(loaded.problems)
     if args.archive:
-        _backtest(results, args)
-    else:
-        _show(results, args)
-    return 1 if loaded.problems else 0
+        failed |= _backtest(config, rule, ruleset, tag, args)
+    return 1 if failed else 0
 
 
 def _show(results, args) -> None:
@@ -102,32 +100,109 @@ def _show(results, args) -> None:
             print("\n".join(match_lines(match, tagged, color)))
 
 
-def _backtest(results, args) -> None:
-    matched = [(t, m) for t, m in results if m is not None]
-    matched.sort(key=lambda tm: tm[0].article.published, reverse=True)
-    total = len(results)
-    share = f"{100 * len(matched) / total:.1f}%" if total else "-"
+def _backtest(config, rule, ruleset, tag, args) -> bool:
+    """Replay the archive (tooling/backtest.py) and report what would have been sent.
+    True when some input could not be read."""
+    from pathlib import Path
+
+    from wirewatch.pipelines.tooling.backtest import run_backtest
+
+    report = run_backtest(
+        Path(args.archive),
+        config,
+        rule,
+        ruleset,
+        tag,
+        limit=max(args.limit, 0),
+        progress=_progress_line() if sys.stderr.isatty() else None,
+    )
+    for problem in report.problems:
+        print(f"input error: {problem}", file=sys.stderr)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "query": args.query,
-                    "articles": total,
-                    "matched": len(matched),
-                    "matches": [_as_json(t, m) for t, m in matched[: args.limit]],
-                },
-                ensure_ascii=False,
-            )
+        print(json.dumps(_report_json(report, args), ensure_ascii=False))
+    else:
+        _report_text(report, args)
+    return bool(report.problems)
+
+
+def _progress_line():
+    """A one-line progress report on stderr (a terminal only), at most ~10 updates a second."""
+    import time
+
+    last = [0.0]
+
+    def show(done: int, total: int, report) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < 0.1:
+            return
+        last[0] = now
+        line = (
+            f"\rbacktest: {done:,}/{total:,} snapshots, {report.entries:,} entries, "
+            f"{report.articles:,} articles, {report.alerts:,} alerts"
         )
-        return
-    print(f"{len(matched)} of {total} articles would have matched ({share})")
-    for tagged, match in matched[: args.limit]:
+        print(line + ("\n" if done == total else ""), end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def summary_line(report) -> str:
+    """'N alerts would have been sent (M top-level, K thread replies or more-sources, D
+    digests), from X distinct articles (Y saved copies)'."""
+    sent = report.sent
+    return (
+        f"{report.alerts:,} alerts would have been sent ({sent['top_level']:,} top-level, "
+        f"{sent['replies']:,} thread replies or more-sources, {sent['digests']:,} digests), "
+        f"from {report.matched:,} distinct articles ({report.copies:,} saved copies)"
+    )
+
+
+def _report_text(report, args) -> None:
+    print(summary_line(report))
+    print(
+        f"  replayed {report.snapshots:,} snapshots: {report.entries:,} entries, "
+        f"{report.articles:,} distinct articles"
+        + (f"; {report.silenced:,} matches silenced" if report.silenced else "")
+    )
+    if report.backlog:
+        print(
+            f"  {report.backlog:,} entries of first polls were older than the feed's "
+            "backfill_hours: marked seen, never alerted (as a live run does)"
+        )
+    if len(report.by_sink) > 1:
+        sinks = ", ".join(f"{s} {sum(c.values()):,}" for s, c in sorted(report.by_sink.items()))
+        print(f"  by sink: {sinks}")
+    for tagged, match in report.matches():
         article = tagged.article
         why = ", ".join(dict.fromkeys(_why(article, h) for h in match.hits))
         print(f"  {article.published:%Y-%m-%d %H:%M}  {article.feed_id:<16} {article.title}")
         print(f"      why: {why}")
-    if len(matched) > args.limit:
-        print(f"  ... and {len(matched) - args.limit} more (--limit)")
+    if report.matched > args.limit:
+        print(f"  ... and {report.matched - args.limit:,} more (--limit)")
+
+
+def _report_json(report, args) -> dict:
+    from wirewatch.pipelines.tooling.backtest import KINDS
+
+    return {
+        "query": args.query,
+        "snapshots": report.snapshots,
+        "entries": report.entries,
+        "articles": report.articles,
+        "backlog": report.backlog,
+        "matched": report.matched,
+        "copies": report.copies,
+        "silenced": report.silenced,
+        "alerts": {"total": report.alerts, **{k: report.sent[k] for k in KINDS}},
+        "by_sink": {
+            sink: {"alerts": sum(counts.values()), **{k: counts[k] for k in KINDS}}
+            for sink, counts in sorted(report.by_sink.items())
+        },
+        "by_day": [
+            {"day": day, "alerts": sum(counts.values()), **{k: counts[k] for k in KINDS}}
+            for day, counts in sorted(report.by_day.items())
+        ],
+        "matches": [_as_json(t, m) for t, m in report.matches()],
+    }
 
 
 def _why(article, hit) -> str:

@@ -77,14 +77,22 @@ def read_source(source: str) -> Loaded:
     if not path.is_dir():
         return read_file(path)
     loaded = Loaded()
-    for child in sorted(path.rglob("*")):
-        # hidden below the folder only: the folder itself may live under ~/.cache
-        hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-        if child.is_file() and not hidden:
-            loaded.extend(read_file(child))
+    for child in files_below(path):
+        loaded.extend(read_file(child))
     if not loaded.items and not loaded.problems:
         loaded.problems.append(Problem(source, message="the folder holds no files"))
     return loaded
+
+
+def files_below(folder: Path) -> list[Path]:
+    """The files in a folder and its subfolders, sorted, without hidden ones. Hidden is judged
+    only on the parts below `folder`, so a folder under ~/.cache (or given as '.') is read."""
+    return [
+        child
+        for child in sorted(folder.rglob("*"))
+        if child.is_file()
+        and not any(part.startswith(".") for part in child.relative_to(folder).parts)
+    ]
 
 
 def read_file(path: Path) -> Loaded:

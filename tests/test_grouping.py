@@ -39,6 +39,7 @@ class Clock:
 @pytest.fixture
 def setup(tmp_path):
     def make(**route):
+        route.setdefault("group_wait", 0)  # these tests set group_wait when they test it
         config = Config(routes=[RouteConfig(sinks=["s"], **route)])
         sink, clock = Recorder(), Clock()
         return Dispatcher(config, open_store(tmp_path), lambda name: sink, clock), sink, clock
@@ -82,6 +83,21 @@ def test_group_wait_turns_a_burst_into_one_message(setup):
     assert sink.messages == [("digest", "rule:quake", ["x", "y", "z"])]
     clock.now = T0 + timedelta(seconds=31)
     assert dispatcher.offer(routed("w")).status == "sent"  # the group's window is open now
+
+
+def test_the_default_route_turns_a_burst_of_ten_into_one_digest(tmp_path):
+    """A route with no flood settings: ten alerts of one rule within seconds are one message
+    (group_wait 30 s), not ten messages and then a digest."""
+    config = Config(routes=[RouteConfig(sinks=["s"])])
+    assert config.routes[0].group_wait == 30
+    sink, clock = Recorder(), Clock()
+    dispatcher = Dispatcher(config, open_store(tmp_path), lambda name: sink, clock)
+    for i in range(10):
+        clock.now = T0 + timedelta(seconds=i)
+        assert dispatcher.offer(routed(f"s{i}")).status == "held"
+    clock.now = T0 + timedelta(seconds=30)
+    dispatcher.flush_due("s")
+    assert sink.messages == [("digest", "rule:quake", [f"s{i}" for i in range(10)])]
 
 
 def test_a_held_alert_is_not_held_or_sent_again_when_offered_again(setup):

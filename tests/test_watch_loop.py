@@ -160,7 +160,7 @@ def test_cycle_runner_builds_each_graph_once_and_summarises_every_run(tmp_path):
         path.write_text(
             f'feeds: [{{id: f, url: "{server.url("/f.xml")}", backfill_hours: null}}]\n'
             "rules: [{id: quake, query: earthquake}]\n"
-            "routes: [{sinks: [file]}]\n"
+            "routes: [{sinks: [file], group_wait: 0}]\n"
             f'sinks: {{file: {{type: jsonl, path: "{tmp_path / "alerts.jsonl"}"}}}}\n'
         )
         config = load_config(str(path))

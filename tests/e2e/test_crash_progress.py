@@ -30,7 +30,7 @@ feeds:
 rules:
   - {{id: quake, query: 'earthquake'}}
 routes:
-  - {{sinks: [console, slack]}}
+  - {{sinks: [console, slack], group_wait: 0}}
 sinks:
   console: {{type: console}}
   slack: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01,

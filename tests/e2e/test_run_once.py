@@ -49,8 +49,8 @@ rules:
   - {{id: quake, query: 'entity:chile AND (earthquake OR tsunami)', severity: critical}}
   - {{id: layoffs, query: 'layoffs OR "job cuts"'}}
 routes:
-  - {{rules: [quake], sinks: [bot], continue: true}}
-  - {{sinks: [hook, file]}}
+  - {{rules: [quake], sinks: [bot], continue: true, group_wait: 0}}
+  - {{sinks: [hook, file], group_wait: 0}}
 sinks:
   hook: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01}}
   bot: {{type: slack, token: "${{E2E_SLACK_TOKEN}}", channel: "#desk", api_url: "{api}",
@@ -175,7 +175,7 @@ def test_first_poll_alerts_only_items_inside_the_backfill_window(tmp_path, monke
         config.write_text(f"""
 feeds: [{{id: f, url: "{feeds.url("/f.xml")}", backfill_hours: 24}}]
 rules: [{{id: quake, query: earthquake}}]
-routes: [{{sinks: [file]}}]
+routes: [{{sinks: [file], group_wait: 0}}]
 sinks: {{file: {{type: jsonl, path: "{tmp_path / "alerts.jsonl"}"}}}}
 """)
         assert run_once(config, tmp_path / "state") == 0

@@ -38,7 +38,7 @@ feeds:
 rules:
   - {{id: quake, query: 'earthquake'}}
 routes:
-  - {{sinks: [slack, bot, hook]}}
+  - {{sinks: [slack, bot, hook], group_wait: 0}}
 sinks:
   slack: {{type: slack, webhook_url: "${{T_SLACK_WEBHOOK}}", max_retries: 1, retry_backoff: 0.01,
           pace: 0}}

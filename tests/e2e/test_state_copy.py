@@ -28,7 +28,7 @@ feeds:
 rules:
   - {{id: quake, query: 'earthquake'}}
 routes:
-  - {{sinks: [hook]}}
+  - {{sinks: [hook], group_wait: 0}}
 sinks:
   hook: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01}}
 dead_letters: "{dead}"

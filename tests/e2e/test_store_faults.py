@@ -144,7 +144,7 @@ def world(tmp_path):
         config.write_text(
             f"""feeds:\n  - {{id: w, url: "{feeds.url("/w.xml")}", backfill_hours: null}}
 rules:\n  - {{id: quake, query: earthquake}}
-routes:\n  - {{sinks: [file]}}
+routes:\n  - {{sinks: [file], group_wait: 0}}
 sinks:\n  file: {{type: jsonl, path: "{tmp_path / "alerts.jsonl"}"}}
 """
         )

@@ -77,7 +77,7 @@ feeds:
 rules:
   - {{id: officials, query: 'Tillerson OR Kelly'}}
 routes:
-  - {{sinks: [bot]}}
+  - {{sinks: [bot], group_wait: 0}}
 sinks:
   bot: {{type: slack, token: "${{STORY_SLACK_TOKEN}}", channel: "#desk", api_url: "{slack.api_url}",
          pace: 0}}

@@ -38,7 +38,7 @@ feeds:
 rules:
   - {{id: quake, query: 'earthquake'}}
 routes:
-  - {{sinks: [hook]}}
+  - {{sinks: [hook], group_wait: 0}}
 sinks:
   hook: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01,
          max_retries: 1}}

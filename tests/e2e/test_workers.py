@@ -35,7 +35,7 @@ feeds:
 rules:
   - {{id: quake, query: 'earthquake'}}
 routes:
-  - {{sinks: [hook], max_alerts: 10000}}
+  - {{sinks: [hook], max_alerts: 10000, group_wait: 0}}
 sinks:
   hook: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01,
          max_retries: 1, pace: 0}}

@@ -22,7 +22,7 @@ feeds:
   - {{id: slow, url: "{slow}", backfill_hours: null}}
 fetch: {{connect_timeout: 2, read_timeout: 5, deadline: 20, cycle_deadline: 2}}
 rules: [{{id: quake, query: earthquake}}]
-routes: [{{sinks: [file]}}]
+routes: [{{sinks: [file], group_wait: 0}}]
 sinks: {{file: {{type: jsonl, path: "{alerts}"}}}}
 dead_letters: "{dead}"
 """

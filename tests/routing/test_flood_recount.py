@@ -8,7 +8,7 @@ from wirewatch.transforms.config import RouteConfig
 from wirewatch.transforms.routing.flood import COUNTED_KEPT, GroupState, decide
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
-ROUTE = RouteConfig(sinks=["s"], max_alerts=2, group_interval=300)
+ROUTE = RouteConfig(sinks=["s"], max_alerts=2, group_interval=300, group_wait=0)
 
 
 def test_an_alert_decided_again_is_sent_without_counting_twice():
@@ -32,7 +32,7 @@ def test_a_new_window_counts_the_alert_afresh():
 
 
 def test_only_the_latest_keys_are_kept_and_old_states_still_load():
-    route = RouteConfig(sinks=["s"], max_alerts=100, group_interval=300)
+    route = RouteConfig(sinks=["s"], max_alerts=100, group_interval=300, group_wait=0)
     state = GroupState()
     for n in range(COUNTED_KEPT + 5):
         state = decide(route, "info", state, T0, f"k{n}").state

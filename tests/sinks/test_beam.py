@@ -25,7 +25,7 @@ def slack(monkeypatch):
 def config() -> Config:
     """One Slack sink; its route lets one alert per group out per window, then holds the rest."""
     return Config(
-        routes=[RouteConfig(sinks=["hook"], max_alerts=1, group_interval=3600)],
+        routes=[RouteConfig(sinks=["hook"], max_alerts=1, group_interval=3600, group_wait=0)],
         sinks={
             "hook": {
                 "type": "slack",

@@ -49,7 +49,7 @@ def connect(location, clock):
 def config(monkeypatch) -> Config:
     monkeypatch.setenv("T_HOOK", "https://hooks.slack.test/services/T/B/X")
     return Config(
-        routes=[RouteConfig(sinks=["hook"], max_alerts=1, group_interval=60)],
+        routes=[RouteConfig(sinks=["hook"], max_alerts=1, group_interval=60, group_wait=0)],
         sinks={"hook": SLACK},
     )
 

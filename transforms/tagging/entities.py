@@ -48,12 +48,23 @@ def _shouting(original: str, start: int, end: int) -> bool:
     return len(letters) >= 3 and all(c.isupper() for c in letters)
 
 
+def _mid_sentence(text: Prepared, start: int) -> bool:
+    """A body word that does not open a sentence, in mixed-case text: there a capital letter
+    says "name" ("in Sale, Morocco"), where at a sentence start or in a title it may not."""
+    if start < text.title_end or not text.has_upper:
+        return False
+    before = text.original[max(0, start - 3) : start].rstrip()
+    return before[-1:].isalnum() or before[-1:] in (",", ";")
+
+
 def passes_case(ref: AliasRef, text: Prepared, start: int, end: int) -> bool:
     check = ref.check
     if check == "any":
         return True
     if check == "capital":
         first = text.original[start]
+        if ref.accented and text.original[start:end].isascii():
+            return first.isupper() and _mid_sentence(text, start)
         return first.isupper() or first.isdigit() or not text.has_upper
     surface, folded_key = text.original[start:end], text.folded[start:end]
     written = alnum(surface)

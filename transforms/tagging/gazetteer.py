@@ -6,13 +6,16 @@ Each alias carries how it may be trusted:
   after the article has named that person in full.
 - check: `any` (multi-word names: specific enough in any case), `capital` (single words must be
   capitalized, so "turkey" the bird or "chad" the verb is not a country), `exact` (short
-  acronyms: "US" is the country, "us" is a pronoun).
+  acronyms: "US" is the country, "us" is a pronoun). A one-word alias written with accents
+  (`Salé`) is `accented`: spelled without them it is trusted only where a capital means a name
+  (mid-sentence in mixed-case body text), since the plain spelling may be a common word ("the
+  sale would").
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wirewatch.transforms.tagging.schema import EntityConfig
 from wirewatch.transforms.tagging.text import alnum, is_acronym, key
@@ -28,6 +31,7 @@ class EntityInfo:
     type: str
     wikidata: str | None
     subtype: str | None = None
+    capital_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class AliasRef:
     form: str  # the alphanumerics of the alias as written, for `exact`
     dotted: bool = False  # the alias ends with "." (U.S.): the mention keeps the final dot
     single: bool = False  # one word (Jordan, Van): may be part of a longer name
+    accented: bool = False  # one word written with accents (Salé): see passes_case
 
 
 STRONG_KINDS = frozenset({"name", "alias", "demonym"})
@@ -91,14 +96,23 @@ def compile_gazetteer(entries: list[EntityConfig]) -> Gazetteer:
             return
         check = _check_for(alias)
         existing = aliases[k].get((index, check))
+        single = " " not in k
+        # Accents are required only when no listed spelling of this name goes without them.
+        accented = single and not alias.isascii() and (existing is None or existing.accented)
         rank = ("name", "alias", "demonym", "ambiguous", "partial")
         if existing is None or rank.index(kind) < rank.index(existing.kind):
             aliases[k][(index, check)] = AliasRef(
-                index, kind, check, alnum(alias), alias.rstrip().endswith("."), " " not in k
+                index, kind, check, alnum(alias), alias.rstrip().endswith("."), single, accented
             )
+        elif existing.accented and not accented:
+            aliases[k][(index, check)] = replace(existing, accented=False)
 
     for index, entry in enumerate(entries):
-        entities.append(EntityInfo(entry.id, entry.name, entry.type, entry.wikidata, entry.subtype))
+        entities.append(
+            EntityInfo(
+                entry.id, entry.name, entry.type, entry.wikidata, entry.subtype, entry.capital_of
+            )
+        )
         ambiguous = {key(a) for a in entry.ambiguous}
         add(index, entry.name, "ambiguous" if key(entry.name) in ambiguous else "name")
         for alias in entry.aliases:

@@ -80,6 +80,8 @@ class EntityConfig(_Strict):
     ("Mexican") that also point at the entity but are not names of it. `ambiguous` aliases
     count only when the article also names the entity unambiguously or contains one of its
     `context` words ("Georgia" the US state needs "Atlanta" or "Georgia state").
+    `capital_of` (a country's id) lets "Washington said" or "sanctioned by Beijing" name the
+    government, that is the country, rather than the city.
     """
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -95,6 +97,10 @@ class EntityConfig(_Strict):
         description="finer kind: country, city, us-state, region, ...",
     )
     wikidata: str | None = Field(default=None, pattern=r"^Q[0-9]+$")
+    capital_of: str | None = Field(
+        default=None,
+        description="id of the country whose government this capital stands for in news text",
+    )
 
 
 class NerSettings(_Strict):

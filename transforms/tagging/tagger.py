@@ -36,6 +36,10 @@ class Tagger:
             matcher.add_term(term.key.rstrip("*"), term.prefix, term_id)
         self.matcher = matcher.compile()
         self._subtypes = {e.id: e.subtype for e in self.gazetteer.entities}
+        by_id = {e.id: e for e in self.gazetteer.entities}
+        self._capitals = {
+            e.id: by_id[e.capital_of] for e in self.gazetteer.entities if e.capital_of in by_id
+        }
         topic_index = {t.id: i for i, t in enumerate(self.scorer.topics)}
         self._club_topic = topic_index.get(self.settings.club_topic or "")
         self.ner = None
@@ -59,7 +63,9 @@ class Tagger:
         counts = self._count_terms(text, term_hits)
         mentions = resolve(text, name_hits, self.gazetteer)
         if mentions:
-            mentions = context.apply(text, mentions, self._subtypes, self._is_sport(counts))
+            mentions = context.apply(
+                text, mentions, self._subtypes, self._is_sport(counts), self._capitals
+            )
         if self.ner is not None:
             mentions = self.ner.merge(text, mentions)
         return text, counts, mentions

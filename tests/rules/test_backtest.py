@@ -234,3 +234,14 @@ def test_only_the_listed_matches_are_kept(tmp_path, capsys):
         "Tariff talks stall, round 27",
         "Tariff talks stall, round 24",
     ]
+
+
+def test_the_progress_line_ends_with_the_totals(capsys):
+    from wirewatch.pipelines.commands.try_rule import _progress_line
+    from wirewatch.pipelines.tooling.backtest import Report
+
+    show, done = _progress_line(), Report(entries=120, articles=30)
+    show(1, 2, done)
+    show(2, 2, done)
+    err = capsys.readouterr().err
+    assert err.endswith("\rbacktest: 2/2 snapshots, 120 entries, 30 articles, 0 alerts\n")

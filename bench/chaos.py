@@ -76,7 +76,7 @@ feeds:
 rules:
   - {{id: chaos, query: '{query}'}}
 routes:
-  - {{sinks: [slack, file], max_alerts: 10000, group_interval: 60}}
+  - {{sinks: [slack, file], max_alerts: 10000, group_interval: 60, group_wait: 0}}
 sinks:
   slack: {{type: slack, webhook_url: "${{CHAOS_SLACK_WEBHOOK}}"}}
   file: {{type: jsonl, path: "{alerts}"}}

@@ -38,7 +38,7 @@ feeds:
 rules:
   - {{id: quake, query: 'earthquake'}}
 routes:
-  - {{sinks: [hook], max_alerts: 10000}}
+  - {{sinks: [hook], max_alerts: 10000, group_wait: 0}}
 sinks:
   hook: {{type: slack, webhook_url: "${{BENCH_SLACK_WEBHOOK}}"}}
 """

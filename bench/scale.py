@@ -45,7 +45,7 @@ feeds:
 rules:
   - {{id: quake, query: 'earthquake'}}
 routes:
-  - {{sinks: [file], max_alerts: 10000}}
+  - {{sinks: [file], max_alerts: 10000, group_wait: 0}}
 sinks:
   file: {{type: jsonl, path: "{alerts}"}}
 dead_letters: "{dead}"

@@ -42,7 +42,7 @@ rules:
   - {{id: tariffs, query: 'tariff*'}}
   - {{id: layoffs, query: 'layoffs OR "job cuts"'}}
 routes:
-  - {{sinks: [file]}}
+  - {{sinks: [file], group_wait: 0}}
 sinks:
   file: {{type: jsonl, path: "{tmp}/alerts.jsonl"}}
 """

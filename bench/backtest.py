@@ -1,10 +1,13 @@
 """Benchmark: `wirewatch try-rule --archive` over saved feed snapshots, the old way and the new.
 
     python bench/backtest.py ../shared/datasets/feeds [--query 'tariff* OR trump'] [--runs 3]
+    python bench/backtest.py --synthetic ../shared/datasets/bbc/train.csv
                              [--old 4a950ad | --old none] [--new REV] [--config FILE]
 
 DATA is an archive as the archiver saves it (DATA/<feed>/NNNNN_<unixtime>.xml), or one feed's
-folder. Each way runs as its own process, `--runs` times (median printed); CPU time (user +
+folder; with `--synthetic`, DATA is the BBC corpus's train.csv and the archive is a generated
+one-feed history of the issue's shape (1,200 snapshots of the latest 73 articles, one new per
+15-minute poll: 87,600 entries, 1,272 distinct articles). Each way runs as its own process, `--runs` times (median printed); CPU time (user +
 system) and peak RSS come from the kernel's accounting of that child (wait4), so the numbers
 include start-up and imports, as a person running the command pays them.
 
@@ -72,6 +75,40 @@ def command(data: str, query: str, config: str) -> list[str]:
     return [sys.executable, "-c", cli, *args]
 
 
+def synthetic_history(corpus: Path, into: Path, polls: int = 1200, listed: int = 73) -> Path:
+    """A one-feed history shaped like the issue's (1,200 snapshots, ~87,000 entries): every
+    15 minutes a snapshot of the latest `listed` articles, one new article per poll. Titles and
+    leads are distinct real articles (the BBC corpus: first 9 words, then the next 45)."""
+    import csv
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+    from xml.sax.saxutils import escape
+
+    with corpus.open(encoding="utf-8") as handle:
+        texts = [row["text"].split() for row in csv.DictReader(handle)]
+    need = polls + listed
+    if len(texts) < need:
+        raise SystemExit(f"{corpus}: {len(texts)} articles, the history needs {need}")
+    start = datetime(2025, 4, 1, tzinfo=timezone.utc)
+    items = []
+    for k, words in enumerate(texts[:need]):
+        when = start + timedelta(minutes=15 * (k - listed))
+        items.append(
+            f"<item><title>{escape(' '.join(words[:9]))}</title>"
+            f"<link>https://news.example.org/a/{k}</link><guid>a{k}</guid>"
+            f"<pubDate>{format_datetime(when)}</pubDate>"
+            f"<description>{escape(' '.join(words[9:54]))}</description></item>"
+        )
+    feed = into / "synthetic"
+    feed.mkdir(parents=True)
+    for n in range(polls):
+        stamp = int((start + timedelta(minutes=15 * n, seconds=30)).timestamp())
+        latest = items[n + 1 : n + 1 + listed][::-1]
+        body = "<rss version='2.0'><channel><title>Synthetic</title>" + "".join(latest)
+        (feed / f"{n + 1:05d}_{stamp}.xml").write_text(body + "</channel></rss>", "utf-8")
+    return into
+
+
 def entries_in(data: Path) -> tuple[int, int]:
     """(snapshots, entries) of the archive, counted from the raw files (<item or <entry)."""
     files = [p for p in data.rglob("*.xml") if not p.name.startswith(".")]
@@ -91,6 +128,12 @@ def report(label: str, runs: list[tuple[float, float, str]]) -> tuple[float, flo
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", help="the archive: DATA/<feed>/NNNNN_<unixtime>.xml")
+    parser.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="DATA is the BBC corpus (train.csv): benchmark a 1,200-snapshot, 87,600-entry "
+        "one-feed history built from it (the issue's target shape)",
+    )
     parser.add_argument("--query", default="tariff* OR trump")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--old", default="4a950ad", help="commit of the old way, or 'none'")
@@ -103,7 +146,10 @@ def main() -> int:
         help="the config (default: each way's shipped configs/wirewatch.yaml)",
     )
     args = parser.parse_args()
+    scratch = tempfile.TemporaryDirectory(prefix="wirewatch-bench-history-")
     data = Path(args.data).resolve()
+    if args.synthetic:
+        data = synthetic_history(data, Path(scratch.name))
     snapshots, entries = entries_in(data)
     print(f"archive {data}: {snapshots:,} snapshots, {entries:,} entries; query {args.query!r}")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -130,6 +176,7 @@ def main() -> int:
                 old_runs.append(measure(old_cmd, old_env, Path(tmp)))
             new_runs.append(measure(new_cmd, new_env, new_cwd))
             start_runs.append(measure(empty_cmd, new_env, new_cwd))
+    scratch.cleanup()
     if old_runs:
         old_cpu, old_rss = report(f"old way ({args.old})", old_runs)
     else:

@@ -141,6 +141,17 @@ def _threads(config: Config, sink: str) -> bool:
     return not (hook and hook.get_secret_value()) and bool(getattr(conf, "token", None))
 
 
+class PollClock:
+    """The replay's time: the poll time of the snapshot being replayed. The store, the story
+    index and the dispatcher all read it, so leases, windows and digests follow the archive."""
+
+    def __init__(self) -> None:
+        self.now = datetime.fromtimestamp(0, timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @dataclass
 class Backtest:
     """Replays snapshots one at a time (`feed`), then `finish()` sends what is still held."""
@@ -149,7 +160,8 @@ class Backtest:
     rule: RuleConfig
     ruleset: object  # a RuleSet holding the compiled rule
     tag: Callable  # article -> TaggedArticle (inputs.make_tagger)
-    store: object  # a StateStore (throwaway) whose clock is `self.now`
+    store: object  # a StateStore (throwaway) opened with `clock`
+    clock: PollClock
     limit: int = 50
     report: Report = field(default_factory=Report)
 
@@ -157,8 +169,7 @@ class Backtest:
         from wirewatch.transforms.sinks.dispatch import Dispatcher
         from wirewatch.transforms.stories import StoryIndex
 
-        self.now = datetime.fromtimestamp(0, timezone.utc)
-        self._day = self.now.date().isoformat()
+        self._day = self.clock.now.date().isoformat()
         self.seen: set[str] = set()  # the live seen keys (ids and link: keys)
         self.matched_ids: set[str] = set()
         self.polled_feeds: set[str] = set()
@@ -170,19 +181,19 @@ class Backtest:
         pairs = self.router.deliveries[self.rule.id] or [(-1, NO_ROUTE_SINK)]
         self.router.deliveries[self.rule.id] = pairs
         self.sink_names = list(dict.fromkeys(s for _, s in pairs))
-        self.stories = StoryIndex(self.store, config.stories, clock=lambda: self.now)
+        self.stories = StoryIndex(self.store, config.stories, clock=self.clock)
         self.dispatcher = Dispatcher(
             config,
             self.store,
             lambda name: _RecordingSink(
                 name, _threads(config, name), self.report, lambda: self._day
             ),
-            clock=lambda: self.now,
+            clock=self.clock,
             owner="backtest",
         )
 
     def _at(self, moment: datetime) -> None:
-        self.now, self._day = moment, moment.date().isoformat()
+        self.clock.now, self._day = moment, moment.date().isoformat()
 
     def feed(self, snap: Snapshot) -> None:
         """One poll: what was new in it goes through the pipeline; due digests go out."""
@@ -259,7 +270,7 @@ class Backtest:
             item = item.model_copy(update={"story_id": story.story_id, "story_kind": story.kind})
             for match in self.ruleset.match(item):
                 self._matched(item, match)
-                if silenced(match, self.config.silences, self.now):
+                if silenced(match, self.config.silences, self.clock.now):
                     self.report.silenced += 1
                     continue
                 for alert in self.router.route(match):
@@ -285,7 +296,7 @@ class Backtest:
         day = self._day
         routes = self.config.routes
         wait = max([r.group_wait + r.group_interval + r.repeat_interval for r in routes] or [0])
-        self.now += timedelta(days=1, seconds=wait)
+        self.clock.now += timedelta(days=1, seconds=wait)
         for sink in self.sink_names:
             self.dispatcher.flush_due(sink)
         self._day = day
@@ -308,10 +319,9 @@ def run_backtest(
 
     polls = snapshots(archive)
     with tempfile.TemporaryDirectory(prefix="wirewatch-backtest-") as tmp:
-        test: Backtest | None = None
-        clock = lambda: test.now if test else datetime.now(timezone.utc)  # noqa: E731
+        clock = PollClock()
         with open_store(tmp, clock=clock) as store:
-            test = Backtest(config, rule, ruleset, tag, store, limit)
+            test = Backtest(config, rule, ruleset, tag, store, clock, limit)
             for done, snap in enumerate(polls, 1):
                 test.feed(snap)
                 if progress:

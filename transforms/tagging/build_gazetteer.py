@@ -52,6 +52,22 @@ CODE_ALIASES = {
 }
 # Names two countries share: the one named in full elsewhere in the article gets it.
 COUNTRY_AMBIGUOUS = {"CD": ["Congo"]}
+# Words that tell a country from the US state it shares its name with (see STATE_CONTEXT):
+# with both kinds of cue the country wins.
+COUNTRY_CONTEXT = {
+    "GE": [
+        "Tbilisi",
+        "Georgian Dream",
+        "Kobakhidze",
+        "Kavelashvili",
+        "Zourabichvili",
+        "Saakashvili",
+        "Caucasus",
+        "Abkhazia",
+        "South Ossetia",
+        "Batumi",
+    ]
+}
 # Countries whose capital news copy uses for the government ("Washington said", "sanctioned
 # by Beijing"): the capital's entry gets `capital_of`. A short list on purpose: a capital that
 # is also a first name or a common word (Victoria, Male) must not turn into a country.
@@ -199,6 +215,8 @@ def countries(ids: Ids) -> tuple[list[dict], dict[str, tuple[str, str]]]:
         entry = _entry(ids.new(name, country.alpha_2), name, "PLACE", aliases, demonyms, "country")
         if country.alpha_2 in COUNTRY_AMBIGUOUS:
             entry["ambiguous"] = COUNTRY_AMBIGUOUS[country.alpha_2]
+        if country.alpha_2 in COUNTRY_CONTEXT:
+            entry["context"] = COUNTRY_CONTEXT[country.alpha_2]
         entries.append(entry)
         if info.get("capital"):
             capitals[country.alpha_2] = (info["capital"], entry["id"])

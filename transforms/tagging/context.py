@@ -170,14 +170,15 @@ def _person_shaped(text: Prepared, m: Mention) -> bool:
     return before not in _THING_HEADS and not _titlecase(_next_token(text.original, m.end))
 
 
-def _namesake(text: Prepared, m: Mention) -> bool:
-    """ "Eric Trump", "Melania Trump", "Donald Trump Jr.": someone else with a listed name."""
+def _namesake(text: Prepared, m: Mention, headline_case: bool) -> bool:
+    """ "Eric Trump", "Melania Trump", "Donald Trump Jr.": someone else with a listed name.
+    (In a Headline Case title the word before may be any word: "Biden Says Trump ...".)"""
     after = _next_token(text.original, m.end)
     if text.original[m.end : m.end + 1] == " " and (
         after.lower().rstrip(",") in _SUFFIXES or after.rstrip(",.") in _NUMERALS
     ):
         return True
-    if m.kind not in ("alias", "partial") or " " in m.surface.strip():
+    if headline_case or m.kind not in ("alias", "partial") or " " in m.surface.strip():
         return False
     before = _prev_token(text.original, m.start)
     return (
@@ -315,13 +316,13 @@ def apply(
     )
     starts = {m.start for m in mentions}
     for m in mentions:
+        in_headline_case = headline_case and m.start < text.title_end
         if m.type == "PERSON":
-            if m.source == "gazetteer" and _namesake(text, m):
+            if m.source == "gazetteer" and _namesake(text, m, in_headline_case):
                 namesakes.add(m.id)
                 continue
             out.append(m)
             continue
-        in_headline_case = headline_case and m.start < text.title_end
         if (
             m.type in ("PLACE", "ORG")
             and m.kind in ("name", "alias", "ambiguous")

@@ -7,9 +7,9 @@ Each alias carries how it may be trusted:
 - check: `any` (multi-word names: specific enough in any case), `capital` (single words must be
   capitalized, so "turkey" the bird or "chad" the verb is not a country), `exact` (short
   acronyms: "US" is the country, "us" is a pronoun). A one-word alias written with accents
-  (`Salé`) is `accented`: spelled without them it is trusted only where a capital means a name
-  (mid-sentence in mixed-case body text), since the plain spelling may be a common word ("the
-  sale would").
+  whose accent-free spelling is an everyday word (`Salé`, `Réunion`, `Nestlé`) is `accented`:
+  spelled without the accents it is trusted only where a capital means a name (mid-sentence
+  in mixed-case body text), never in "the sale would" or "Family Reunion".
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from wirewatch.transforms.tagging.schema import EntityConfig
 from wirewatch.transforms.tagging.text import alnum, is_acronym, key
 
 _NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+# Accent-free spellings of accented one-word names that are everyday English words.
+_PLAIN_WORDS = frozenset(
+    """sale hue reunion honcho nestle resume cafe expose pate ole rose mate sake abbe fiance
+saute cliche protege decor""".split()
+)
 _PARTICLES = {"de", "da", "del", "der", "van", "von", "la", "le", "di", "bin", "al", "el"}
 
 
@@ -42,7 +47,7 @@ class AliasRef:
     form: str  # the alphanumerics of the alias as written, for `exact`
     dotted: bool = False  # the alias ends with "." (U.S.): the mention keeps the final dot
     single: bool = False  # one word (Jordan, Van): may be part of a longer name
-    accented: bool = False  # one word written with accents (Salé): see passes_case
+    accented: bool = False  # Salé: without its accents an everyday word, see passes_case
 
 
 STRONG_KINDS = frozenset({"name", "alias", "demonym"})
@@ -98,7 +103,12 @@ def compile_gazetteer(entries: list[EntityConfig]) -> Gazetteer:
         existing = aliases[k].get((index, check))
         single = " " not in k
         # Accents are required only when no listed spelling of this name goes without them.
-        accented = single and not alias.isascii() and (existing is None or existing.accented)
+        accented = (
+            single
+            and not alias.isascii()
+            and k in _PLAIN_WORDS
+            and (existing is None or existing.accented)
+        )
         rank = ("name", "alias", "demonym", "ambiguous", "partial")
         if existing is None or rank.index(kind) < rank.index(existing.kind):
             aliases[k][(index, check)] = AliasRef(

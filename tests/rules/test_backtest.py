@@ -245,3 +245,23 @@ def test_the_progress_line_ends_with_the_totals(capsys):
     show(2, 2, done)
     err = capsys.readouterr().err
     assert err.endswith("\rbacktest: 2/2 snapshots, 120 entries, 30 articles, 0 alerts\n")
+
+
+def test_a_backtest_does_not_import_beam(tmp_path):
+    """Replaying uses the cores, not the pipeline: no second of Beam import for a CLI command."""
+    import subprocess
+    import sys
+
+    _, polls = history()
+    write_archive(tmp_path / "archive", "wire", polls)
+    config = write_config(tmp_path)
+    code = (
+        "import sys; from wirewatch.pipelines.cli import main; "
+        f"main(['try-rule', '--config', {str(config)!r}, 'tariff*', "
+        f"'--archive', {str(tmp_path / 'archive')!r}]); "
+        "print(any(m.startswith('apache_beam') for m in sys.modules))"
+    )
+    env = {**os.environ, "BACKTEST_TOKEN": "x", "BACKTEST_HOOK": "https://h.invalid/x"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.splitlines()[0].startswith("3 alerts would have been sent")
+    assert out.stdout.splitlines()[-1] == "False"

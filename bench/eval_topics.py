@@ -1,10 +1,16 @@
-"""Topic quality on the BBC News set: top-1 accuracy and macro-F1 over its five categories.
+"""Topic quality on the BBC News set: the top category, and the topics rules actually see.
 
     python bench/eval_topics.py --data ../shared/datasets/bbc/val.csv [--config FILE] [--errors N]
+    python bench/eval_topics.py --data ../shared/datasets        # a folder: uses bbc/val.csv
 
-Our topics are mapped to BBC's (below). The prediction is the BBC category whose mapped topic
-has the highest raw score (children count for their parents); an article with no evidence for
-any mapped topic counts as wrong. The file is only read, never trained on.
+Our topics are mapped to BBC's (below). Two measures:
+- top category: the BBC category whose mapped topic scores highest (the tagger's final score,
+  classifier and evidence combined); accuracy and macro-F1 over the five categories. An article
+  with no score for any mapped topic counts as wrong.
+- emitted topics: per category, the precision and recall of the mapped top-level topic being
+  among the article's emitted tags (score >= threshold): what a `topic:` rule matches. An
+  article may emit several, so precision counts every emitted tag against the one gold label.
+The file is only read, never trained on (bench/train_topics.py reads train.csv).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import csv
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 from _common import config_from_args
 
@@ -28,29 +35,42 @@ BBC_MAP = {
 }
 
 
-def predict(tagger: Tagger, text: str) -> tuple[str, dict]:
+def predict(tagger: Tagger, text: str) -> tuple[str, dict, set]:
+    """(top category, score per category, the categories whose topic is emitted)."""
     _, counts, _ = tagger.analyze("", text)
-    raw = tagger.scorer.raw(counts)
-    scores = {bbc: raw.get(ours, 0.0) for bbc, ours in BBC_MAP.items()}
+    scorer = tagger.scorer
+    final = {scorer.topics[d.topic].id: d.score for d in scorer.decide(counts)}
+    scores = {bbc: final.get(ours, 0.0) for bbc, ours in BBC_MAP.items()}
     best = max(scores, key=scores.get)
-    return (best if scores[best] > 0 else "none"), scores
+    emitted_ids = {t.id for t in scorer.score(counts)}
+    emitted = {bbc for bbc, ours in BBC_MAP.items() if ours in emitted_ids}
+    return (best if scores[best] > 0 else "none"), scores, emitted
+
+
+def data_file(path: str) -> Path:
+    """A CSV, or the shared datasets folder (its bbc/val.csv)."""
+    found = Path(path)
+    return found / "bbc" / "val.csv" if found.is_dir() else found
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, help="BBC CSV with columns text,category")
+    parser.add_argument(
+        "--data", required=True, help="BBC CSV (text,category) or the datasets folder"
+    )
     parser.add_argument("--config", help="main config (default: the shipped taxonomy)")
     parser.add_argument("--errors", type=int, default=0, help="print N misclassified articles")
     args = parser.parse_args()
     tagger = Tagger.from_config(config_from_args(args.config))
-    with open(args.data, encoding="utf-8", newline="") as handle:
+    with open(data_file(args.data), encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     started = time.perf_counter()
-    gold, pred, errors = [], [], []
+    gold, pred, errors, emitted = [], [], [], []
     for row in rows:
-        label, scores = predict(tagger, row["text"])
+        label, scores, fired = predict(tagger, row["text"])
         gold.append(row["category"])
         pred.append(label)
+        emitted.append(fired)
         if label != row["category"]:
             errors.append((row["category"], label, scores, row["text"][:160]))
     elapsed = time.perf_counter() - started
@@ -69,6 +89,24 @@ def main() -> int:
         f"({len(gold) / elapsed:.0f} articles/s)"
     )
     print("  per class F1: " + ", ".join(f"{k} {v:.3f}" for k, v in f1s.items()))
+    print("  emitted topics (what topic: rules see), per category:")
+    worst = 1.0
+    for label in sorted(BBC_MAP):
+        tp = sum(g == label and label in e for g, e in zip(gold, emitted))
+        fired = sum(label in e for e in emitted)
+        relevant = sum(g == label for g in gold)
+        prec = tp / fired if fired else 0.0
+        rec = tp / relevant if relevant else 0.0
+        worst = min(worst, prec, rec)
+        print(
+            f"    {label:<14} topic:{BBC_MAP[label]:<27} precision {prec:.3f} ({tp}/{fired})"
+            f"  recall {rec:.3f} ({tp}/{relevant})"
+        )
+    sizes = Counter(len(e) for e in emitted)
+    print(
+        f"  lowest emitted precision/recall {worst:.3f}; mapped topics emitted per article: "
+        + ", ".join(f"{n}: {sizes[n]}" for n in sorted(sizes))
+    )
     print(
         "  confusions (gold->pred): "
         + ", ".join(

@@ -13,7 +13,11 @@ from wirewatch.transforms.tagging.beam import TagArticles, _TagDoFn  # noqa: E40
 
 class _MakeArticles(beam.DoFn):
     def process(self, n):
-        yield article("Deportations from Mexico City", "John Kelly said. Kelly met.", id=f"a{n}")
+        yield article(
+            "Deportations from Mexico City",
+            "John Kelly said. Kelly met on immigration.",
+            id=f"a{n}",
+        )
         yield article("Nothing here", "plain words", id=f"b{n}")
 
 

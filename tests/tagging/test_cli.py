@@ -25,7 +25,7 @@ def test_tag_json_lines_for_html_and_json_inputs(shipped_config_path, tmp_path, 
     html.write_text(
         "<html><head><title>T</title><script>var Kelly;</script></head><body>"
         "<h1>Tillerson in Mexico City</h1><p>Rex Tillerson met officials on "
-        "immigration.</p></body></html>"
+        "immigration and deportations.</p></body></html>"
     )
     doc = tmp_path / "story.json"
     doc.write_text(json.dumps({"title": "Putin talks", "summary": "<p>Vladimir Putin spoke.</p>"}))

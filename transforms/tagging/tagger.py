@@ -78,7 +78,7 @@ class Tagger:
         return best is not None and self._club_topic in self.scorer.lineage[best]
 
     def _count_terms(self, text: Prepared, hits: list) -> TermCounts:
-        counts = TermCounts()
+        counts = TermCounts(text=text.folded)
         tf, words = counts.tf, counts.words
         title_end = text.title_end
         title_weight, body_weight = self.settings.title_weight, self.settings.body_weight

@@ -1,11 +1,25 @@
-"""Score topics from term hits: weighted, title-boosted, saturating, multi-label.
+"""Score topics: a classifier for the top-level topics it knows, corroborated term evidence.
 
-Per topic, each distinct term contributes `weight * tf * (k + 1) / (tf + k)` where `tf` counts
-title hits `title_weight` times and body hits `body_weight` times (BM25's saturation: the tenth
-"goal" adds little over the third, so one repetitive term cannot carry a topic). A child topic's
-evidence also counts for its ancestors. The raw sum is squashed to 0..1 with
-`1 - exp(-raw / saturation)` so that one threshold applies to every topic, and every tag keeps
-the words that fired, strongest first, so an alert can say why.
+Evidence. Per topic, each distinct term contributes `weight * tf * (k + 1) / (tf + k)` where
+`tf` counts title hits `title_weight` times and body hits `body_weight` times (BM25's
+saturation: the tenth "goal" adds little over the third). A child topic's evidence also counts
+for its ancestors. The raw sum is squashed to 0..1 with `1 - exp(-raw / saturation)`.
+
+Corroboration. One word is not a topic: "won" is a currency, "faith" an investor's, "band" an
+exchange-rate range. A topic's *cues* are the distinct terms that fired for it (a term inside a
+longer one that also fired, "military" in "military force", is the same cue); with fewer than
+`MIN_CUES` cues a score is scaled by `cues / MIN_CUES`, so one word alone stays below the
+threshold.
+
+Classifier. The top-level topics the shipped model (`topic_model.py`) knows (economy, politics,
+sport, science-technology, arts-culture-entertainment) score the geometric mean of the model's
+calibrated probability and the evidence squash, still scaled by corroboration: both must agree.
+A business story full of "won", "beat" and "points" is not sport, because the model says
+business (p ~ 0.01 vetoes it); a two-line item the model knows little about (p near its 0.2
+prior) is decided by its evidence, at most ~0.45.
+A child never scores above its parent (P(immigration) <= P(politics)), so the classifier's
+verdict reaches `football` and `film` too. Every tag keeps the words that fired, strongest
+first, and `explain()` gives the whole decision for `wirewatch tag --explain`.
 """
 
 from __future__ import annotations
@@ -15,11 +29,13 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from wirewatch.transforms.model import TopicTag
+from wirewatch.transforms.tagging import topic_model
 from wirewatch.transforms.tagging.schema import TaggingSettings, TopicConfig
 from wirewatch.transforms.tagging.text import key
 
 _K = 1.2
 _EVIDENCE = 8
+MIN_CUES = 2
 
 
 @dataclass(frozen=True)
@@ -38,11 +54,30 @@ class TermCounts:
 
     tf: dict[int, float] = field(default_factory=dict)
     words: dict[int, str] = field(default_factory=dict)
+    text: str = ""  # the folded article text, for the classifier
     _contributions: tuple | None = None  # cached by TopicScorer.contributions
 
 
+@dataclass(frozen=True)
+class Decision:
+    """Why a topic scored what it did: what `tag --explain` prints."""
+
+    topic: int
+    score: float
+    evidence: float  # the squashed term evidence, 0..1
+    probability: float | None  # the classifier's, for the topics it decides
+    cues: tuple[str, ...]  # distinct terms that fired, strongest first
+    capped_by: int | None  # the ancestor whose lower score capped this one
+
+
 class TopicScorer:
-    def __init__(self, topics: list[TopicConfig], settings: TaggingSettings):
+    def __init__(
+        self,
+        topics: list[TopicConfig],
+        settings: TaggingSettings,
+        model: topic_model.TopicModel | None | bool = True,
+    ):
+        """`model`: True for the shipped classifier, a TopicModel, or None/False for none."""
         self.topics = list(topics)
         self.settings = settings
         index = {t.id: i for i, t in enumerate(self.topics)}
@@ -82,6 +117,17 @@ class TopicScorer:
             plain = tuple(t for t in targets if t not in shared)
             self._spread.append((term.weight, plain, shared, term.key))
             self._shown.append((targets, term.text))
+        if model is True:
+            model = topic_model.load()
+        self.model = model or None
+        # The top-level topics the classifier decides (index -> its topic id).
+        self.decided: dict[int, str] = {}
+        if self.model is not None:
+            for i, topic in enumerate(self.topics):
+                if topic.parent is None and topic.id in self.model.topics:
+                    self.decided[i] = topic.id
+        # Parents before children, for the cap.
+        self._order = sorted(range(len(self.topics)), key=lambda i: len(self.lineage[i]))
 
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
         """(per term id, per topic with ancestors) raw evidence; computed once per article."""
@@ -119,20 +165,67 @@ class TopicScorer:
         """Topic id -> raw evidence (children included): what evaluations rank by."""
         return {self.topics[t].id: v for t, v in self.contributions(counts)[1].items()}
 
+    def cues(self, counts: TermCounts) -> dict[int, list[str]]:
+        """Per topic, its distinct cue words, strongest first (see the module docstring)."""
+        per_term = self.contributions(counts)[0]
+        words, shown = counts.words, self._shown
+        found: dict[int, dict[str, None]] = {}
+        for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
+            if value <= 0:
+                break
+            targets, text = shown[tid]
+            word = words.get(tid) or key(text.rstrip("*"))
+            for target in targets:
+                found.setdefault(target, {})[word] = None
+        out = {}
+        for topic, bucket in found.items():
+            padded = [f" {w} " for w in bucket]
+            out[topic] = [
+                w
+                for w, p in zip(bucket, padded)
+                if not any(p in other and p != other for other in padded)
+            ]
+        return out
+
+    def decide(self, counts: TermCounts) -> list[Decision]:
+        """Every topic with some evidence, with its score and why; strongest first."""
+        per_topic = self.contributions(counts)[1]
+        if not per_topic:
+            return []
+        saturation = self.settings.saturation
+        cues = self.cues(counts)
+        probabilities = (
+            self.model.probabilities(counts.text) if self.model is not None and self.decided else {}
+        )
+        scores: dict[int, float] = {}
+        made: dict[int, Decision] = {}
+        for topic in self._order:
+            raw = per_topic.get(topic, 0.0)
+            if raw <= 0:
+                continue
+            evidence = 1.0 - math.exp(-raw / saturation)
+            found = cues.get(topic, [])
+            probability = probabilities.get(self.decided[topic]) if topic in self.decided else None
+            # Both must agree: a probability near the prior (a short text the model knows
+            # little of) leaves the decision to the evidence; a confident "no" vetoes it.
+            base = evidence if probability is None else math.sqrt(probability * evidence)
+            score = base * min(1.0, len(found) / MIN_CUES)
+            capped_by = None
+            for ancestor in self.lineage[topic][1:]:
+                if scores.get(ancestor, 0.0) < score:
+                    score, capped_by = scores.get(ancestor, 0.0), ancestor
+            scores[topic] = score
+            made[topic] = Decision(topic, score, evidence, probability, tuple(found), capped_by)
+        return sorted(made.values(), key=lambda d: (-d.score, self.topics[d.topic].id))
+
     def score(self, counts: TermCounts) -> list[TopicTag]:
-        per_term, per_topic = self.contributions(counts)
-        saturation, thresholds, topics = self.settings.saturation, self.thresholds, self.topics
-        kept = []
-        for topic, raw in per_topic.items():
-            if raw > 0:
-                score = 1.0 - math.exp(-raw / saturation)
-                if score >= thresholds[topic]:
-                    kept.append((-score, topics[topic].id, topic, score))
-        kept.sort()
+        thresholds, topics = self.thresholds, self.topics
+        kept = [d for d in self.decide(counts) if d.score > 0 and d.score >= thresholds[d.topic]]
         kept = kept[: self.settings.max_topics]
         # Evidence: each kept topic's strongest words, one pass over the terms from strongest
         # to weakest (a stable sort: ties keep text order, so the evidence is deterministic).
-        evidence: dict[int, dict[str, None]] = {topic: {} for _, _, topic, _ in kept}
+        per_term = self.contributions(counts)[0]
+        evidence: dict[int, dict[str, None]] = {d.topic: {} for d in kept}
         words, shown = counts.words, self._shown
         for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
             if value <= 0:
@@ -143,14 +236,12 @@ class TopicScorer:
                 bucket = evidence.get(target)
                 if bucket is not None and len(bucket) < _EVIDENCE:
                     bucket[word] = None
-        tags = []
-        for _, topic_id, topic, score in kept:
-            tags.append(
-                TopicTag(
-                    id=topic_id,
-                    label=topics[topic].label,
-                    score=round(score, 4),
-                    evidence=tuple(evidence[topic]),
-                )
+        return [
+            TopicTag(
+                id=topics[d.topic].id,
+                label=topics[d.topic].label,
+                score=round(d.score, 4),
+                evidence=tuple(evidence[d.topic]),
             )
-        return tags
+            for d in kept
+        ]

@@ -1,0 +1,61 @@
+"""The pure-Python topic classifier computes what scikit-learn computes (when it is installed)."""
+
+import math
+
+import pytest
+
+from wirewatch.transforms.tagging.text import prepare
+from wirewatch.transforms.tagging.topic_model import TopicModel, load, tokens
+
+TEXTS = [
+    ("shares fell as the bank cut its profit forecast", "business"),
+    ("the bank raised rates and shares rallied on profit", "business"),
+    ("the striker scored a late goal in the derby match", "sport"),
+    ("the keeper saved a penalty and the team won the match", "sport"),
+    ("ministers debated the bill in parliament before the vote", "politics"),
+    ("the party leader promised a vote on the bill", "politics"),
+]
+
+
+def test_pure_python_scores_match_scikit_learn():
+    np = pytest.importorskip("numpy")
+    text_module = pytest.importorskip("sklearn.feature_extraction.text")
+    linear = pytest.importorskip("sklearn.linear_model")
+
+    def analyzer(text):
+        return tokens(prepare("", text).folded)
+
+    vec = text_module.TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, dtype=np.float64)
+    x = vec.fit_transform([t for t, _ in TEXTS])
+    clf = linear.LogisticRegression(C=10.0, max_iter=1000).fit(x, [c for _, c in TEXTS])
+    categories = [str(c) for c in clf.classes_]
+    model = TopicModel.from_json(
+        {
+            "categories": categories,
+            "labels": {c: f"topic-{c}" for c in categories},
+            "intercepts": list(clf.intercept_),
+            "terms": [
+                [term, float(vec.idf_[j]), list(clf.coef_[:, j])]
+                for term, j in vec.vocabulary_.items()
+            ],
+        }
+    )
+    for probe in ["shares and profit at the bank", "a goal in the match", "unknown words only"]:
+        expected = clf.predict_proba(vec.transform([probe]))[0]
+        got = model.probabilities(prepare("", probe).folded)
+        for category, p in zip(categories, expected):
+            assert got[f"topic-{category}"] == pytest.approx(p, abs=1e-9)
+
+
+def test_shipped_model_loads_maps_to_taxonomy_topics_and_sums_to_one():
+    model = load()
+    assert set(model.topics) == {
+        "economy",
+        "arts-culture-entertainment",
+        "politics",
+        "sport",
+        "science-technology",
+    }
+    probabilities = model.probabilities(prepare("Goal!", "the striker scored in the derby").folded)
+    assert math.isclose(sum(probabilities.values()), 1.0)
+    assert max(probabilities, key=probabilities.get) == "sport"

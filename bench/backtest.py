@@ -136,6 +136,9 @@ def main() -> int:
     )
     parser.add_argument("--query", default="tariff* OR trump")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--old-runs", type=int, help="runs of the old way (default --runs; one takes minutes)"
+    )
     parser.add_argument("--old", default="4a950ad", help="commit of the old way, or 'none'")
     parser.add_argument(
         "--new", default="", help="measure this commit as the new way (default: this tree)"
@@ -171,8 +174,9 @@ def main() -> int:
         empty.mkdir()
         empty_cmd = command(str(empty), args.query, config_of(new_tree))
         old_runs, new_runs, start_runs = [], [], []
-        for _ in range(args.runs):  # interleaved: both ways see the same load
-            if old_cmd:
+        old_runs_wanted = args.runs if args.old_runs is None else args.old_runs
+        for run in range(args.runs):  # interleaved: both ways see the same load
+            if old_cmd and run < old_runs_wanted:
                 old_runs.append(measure(old_cmd, old_env, Path(tmp)))
             new_runs.append(measure(new_cmd, new_env, new_cwd))
             start_runs.append(measure(empty_cmd, new_env, new_cwd))

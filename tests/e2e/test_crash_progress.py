@@ -13,11 +13,13 @@ arrived exactly once, though the feed moved on between every two runs.
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_pg_outage import until_received
 from tests.e2e.test_watch import TWO_PROCESSES, received_titles, wait_for, watch_world
 from wirewatch.transforms.state import open_store
 
@@ -89,6 +91,28 @@ def test_a_kill_during_the_first_cycles_delivery_loses_nothing_on_any_sink(
     everything = Counter(quakes(1, 2, 3, 4, 5, 6))
     assert received_titles(slack) == everything
     assert printed_titles(second.log) == everything
+
+
+def test_on_a_shared_store_the_dead_workers_claims_go_out_when_their_lease_ends(tmp_path, pg_url):
+    """PostgreSQL: no owner lock ends a dead worker's claims at start; its lease does."""
+    with watch_world(tmp_path, pg_url, CONFIG + "lease_seconds: 5\n") as (wire, slack, start):
+        wire.add(*quakes(1, 2, 3, 4, 5))
+        slack.hold(2, accept=False)
+        first = start()
+        wait_for(slack.holding, "the held Slack request", first)
+        first.wait_logged("  Earthquake 5")
+        first.kill_group()
+        slack.release.set()
+        wire.remove(*quakes(1, 2, 3, 4, 5))
+        wire.add("Earthquake 6")
+        second = start()
+        for title in quakes(2, 3, 4, 5, 6):
+            until_received(slack, second, title)
+        second.proc.send_signal(signal.SIGTERM)
+        assert second.wait() == 0
+        everything = Counter(quakes(1, 2, 3, 4, 5, 6))
+        assert received_titles(slack) == everything
+        assert printed_titles(second.log) == everything
 
 
 def test_a_crash_loop_inside_delivery_still_progresses_and_sends_each_alert_once(world, tmp_path):

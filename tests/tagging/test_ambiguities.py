@@ -143,6 +143,8 @@ def test_amnesty_the_word_is_not_amnesty_international(shipped_tagger):
 def test_turkish_airlines_is_not_turkey(shipped_tagger):
     found = ids(shipped_tagger, "", "Turkish Airlines ordered jets. Kenya Airways did not.")
     assert found == {"turkish-airlines": 1}
+    found = ids(shipped_tagger, "", "Emirati Airlines grew. Turkish air strikes hit targets.")
+    assert found == {"turkey": 1}
 
 
 def test_a_byline_before_a_dateline_keeps_every_later_mention(shipped_tagger):

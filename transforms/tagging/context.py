@@ -128,13 +128,13 @@ def _starts_name(text: Prepared, m: Mention, starts: set[int]) -> bool:
 
     After a final dot ("... from the U.S. But ...", "... the U.S. Tillerson said") the next
     word may start a sentence: then it must not be an opener nor another mention."""
-    after, after_end = _token_after(text.original, m.end)
+    after = _next_token(text.original, m.end)
     if after == "&" or after.rstrip(".,;:") in _NUMERALS:
         return True
     if text.original[m.end : m.end + 1] != " ":
         return False
     if after in _PARTICLES:  # "Van der Bellen", "Sao Tome de ..." needs a name after it
-        return _titlecase(_next_token(text.original, after_end))
+        return _titlecase(_next_token(text.original, m.end + 1 + len(after)))
     if not _titlecase(after):
         return False
     word = fold(after).strip()
@@ -145,10 +145,9 @@ def _starts_name(text: Prepared, m: Mention, starts: set[int]) -> bool:
 
 def _in_institution(text: Prepared, m: Mention) -> bool:
     """ "University of Chicago", "Bank of China": the place names the institution."""
-    of = _prev_token(text.original, m.start)
-    if of != "of":
+    if text.original[m.start - 4 : m.start] != " of ":
         return False
-    head = _prev_token(text.original, m.start - len(of) - 1)
+    head = _prev_token(text.original, m.start - 3)
     return _titlecase(head) and fold(head).strip() in _INSTITUTIONS
 
 
@@ -190,8 +189,10 @@ def _namesake(text: Prepared, m: Mention, headline_case: bool) -> bool:
 
 
 def _demonym_in_name(text: Prepared, m: Mention) -> bool:
-    """ "Turkish Airlines", "Kenya Airways": a company, not the country."""
-    return fold(_next_token(text.original, m.end)).strip() in _COMPANY_TAILS
+    """ "Turkish Airlines", "Qatar Airways": a company, not the country ("Turkish air
+    strikes" is the country)."""
+    after = _next_token(text.original, m.end)
+    return _titlecase(after) and fold(after).strip() in _COMPANY_TAILS
 
 
 _AUXILIARIES = frozenset(
@@ -353,6 +354,6 @@ def apply(
     if namesakes:
         named = {m.id for m in out if m.kind in ("name", "alias") and " " in m.surface.strip()}
         out = [m for m in out if m.id not in namesakes or m.id in named]
-    if capitals:
+    if capitals and not capitals.keys().isdisjoint([m.id for m in out]):
         out = _metonyms(text, out, capitals)
     return out

@@ -458,13 +458,27 @@ def ledger(state: list[str]) -> tuple[dict, dict]:
     return rows, reasons
 
 
-def why_lost(link: str, sink: str, fetched: dict[str, float], rows: dict) -> str:
+def why_lost(link: str, sink: str, fetched: dict[str, float], rows: dict, unpolled=None) -> str:
     if link not in fetched:
-        return "never fetched (wirewatch did not poll its feed while it was visible)"
+        gap = f": {unpolled(link)}" if unpolled else ""
+        return f"never fetched (wirewatch did not poll its feed while it was visible){gap}"
     status, reason = rows.get((link, sink), (None, None))
     if status is None:
         return "fetched, but no ledger row (never claimed)"
     return f"ledger '{status}'" + (f": {reason}" if reason else "")
+
+
+def poll_gap(item: Item, polls: list[tuple[float, str]], start: float, rotate: float) -> str:
+    """The polls of the item's feed around its life: when wirewatch polled before and after."""
+    times = [t - start for t, path in polls if path == f"/{item.feed}.xml"]
+    begin, end = item.first * rotate, (item.first + item.lifetime) * rotate
+    before = max((t for t in times if t < begin), default=None)
+    after = min((t for t in times if t >= end), default=None)
+    fmt = lambda t: "never" if t is None else f"{t:.0f} s"  # noqa: E731
+    return (
+        f"visible {begin:.0f}-{end:.0f} s, its feed polled last at {fmt(before)} before and "
+        f"next at {fmt(after)}"
+    )
 
 
 def count(items: list[Item], deliveries: list[set[str]], explain) -> dict:
@@ -630,6 +644,8 @@ def run(args, work: Path, state_args: list[str]) -> dict:
         received = list(slack.received)
         statuses = dict(slack.statuses)
         fetched = dict(feeds.fetched)
+        polls = list(feeds.polls)
+        start_epoch = time.time() - (time.monotonic() - started)
         (work / "polls.jsonl").write_text("".join(json.dumps(p) + "\n" for p in feeds.polls))
         chaos_end_epoch = time.time() - (time.monotonic() - chaos_end)
         last_message = max((m["at"] for m in slack.log), default=chaos_end_epoch)
@@ -641,6 +657,11 @@ def run(args, work: Path, state_args: list[str]) -> dict:
         rows = {}
 
     items = rotation.items
+    by_link = {i.link: i for i in items}
+
+    def unpolled(link: str) -> str:
+        return poll_gap(by_link[link], polls, start_epoch, args.rotate)
+
     (work / "items.jsonl").write_text(
         "".join(
             json.dumps({**asdict(i), "cycles": i.cycles, "fetched_at": fetched.get(i.link)}) + "\n"
@@ -666,12 +687,12 @@ def run(args, work: Path, state_args: list[str]) -> dict:
             "slack": count(
                 items,
                 [links_of(m) for m in received],
-                lambda link: why_lost(link, "slack", fetched, rows),
+                lambda link: why_lost(link, "slack", fetched, rows, unpolled),
             ),
             "file": count(
                 items,
                 links_of_jsonl(work / "alerts.jsonl"),
-                lambda link: why_lost(link, "file", fetched, rows),
+                lambda link: why_lost(link, "file", fetched, rows, unpolled),
             ),
         },
         "kills": counts["kills"] + counts["kills_held"],

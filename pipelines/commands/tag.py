@@ -71,7 +71,7 @@ def _explain(tagger, tagged) -> list[dict]:
     scorer = tagger.scorer
     emitted = {t.id for t in tagged.topics}
     rows = []
-    for d in scorer.decide(counts):
+    for d in scorer.decide(counts, explain=True):
         topic = scorer.topics[d.topic]
         threshold = scorer.thresholds[d.topic]
         if topic.id in emitted:

@@ -114,11 +114,11 @@ def test_single_cue_is_scaled_and_contained_terms_are_one_cue():
     )
     tagger = Tagger(config.taxonomy, [], TaggingSettings(threshold=0.1))
     counts = tagger.analyze("", "no use of military force, he said")[1]
-    (decision,) = tagger.scorer.decide(counts)
+    (decision,) = tagger.scorer.decide(counts, explain=True)
     assert decision.cues == ("military force",)
     assert decision.score == pytest.approx(decision.evidence / 2)
     counts = tagger.analyze("", "military force and troops")[1]
-    (decision,) = tagger.scorer.decide(counts)
+    (decision,) = tagger.scorer.decide(counts, explain=True)
     assert decision.cues == ("military force", "troops") and decision.score == decision.evidence
 
 

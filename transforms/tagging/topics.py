@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import NamedTuple
 
 from wirewatch.transforms.model import TopicTag
 from wirewatch.transforms.tagging import topic_model
@@ -58,15 +59,15 @@ class TermCounts:
     _contributions: tuple | None = None  # cached by TopicScorer.contributions
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """Why a topic scored what it did: what `tag --explain` prints."""
 
     topic: int
     score: float
     evidence: float  # the squashed term evidence, 0..1
     probability: float | None  # the classifier's, for the topics it decides
-    cues: tuple[str, ...]  # distinct terms that fired, strongest first
+    cues: tuple[str, ...]  # distinct terms that fired, strongest first (explain only)
+    words: tuple[str, ...]  # every word that fired for it, strongest first: the evidence
     capped_by: int | None  # the ancestor whose lower score capped this one
 
 
@@ -117,6 +118,7 @@ class TopicScorer:
             plain = tuple(t for t in targets if t not in shared)
             self._spread.append((term.weight, plain, shared, term.key))
             self._shown.append((targets, term.text))
+        self._cue_keys = [term.key.rstrip("*") for term in self.terms]
         if model is True:
             model = topic_model.load()
         self.model = model or None
@@ -127,7 +129,7 @@ class TopicScorer:
                 if topic.parent is None and topic.id in self.model.topics:
                     self.decided[i] = topic.id
         # Parents before children, for the cap.
-        self._order = sorted(range(len(self.topics)), key=lambda i: len(self.lineage[i]))
+        self._depth = [len(chain) for chain in self.lineage]
 
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
         """(per term id, per topic with ancestors) raw evidence; computed once per article."""
@@ -165,83 +167,86 @@ class TopicScorer:
         """Topic id -> raw evidence (children included): what evaluations rank by."""
         return {self.topics[t].id: v for t, v in self.contributions(counts)[1].items()}
 
-    def cues(self, counts: TermCounts) -> dict[int, list[str]]:
-        """Per topic, its distinct cue words, strongest first (see the module docstring)."""
+    def _buckets(self, counts: TermCounts) -> dict[int, dict[str, str]]:
+        """Per topic, its words strongest first: cue key -> the word as shown in evidence. One
+        pass over the terms (a stable sort: ties keep text order, so it is deterministic)."""
         per_term = self.contributions(counts)[0]
-        words, shown = counts.words, self._shown
-        found: dict[int, dict[str, None]] = {}
+        words, shown, cue_keys = counts.words, self._shown, self._cue_keys
+        found: dict[int, dict[str, str]] = {}
         for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
             if value <= 0:
                 break
             targets, text = shown[tid]
-            word = words.get(tid) or key(text.rstrip("*"))
+            word = words.get(tid)
+            cue, text = (word, word) if word else (cue_keys[tid], text)
             for target in targets:
-                found.setdefault(target, {})[word] = None
-        out = {}
-        for topic, bucket in found.items():
-            padded = [f" {w} " for w in bucket]
-            out[topic] = [
-                w
-                for w, p in zip(bucket, padded)
-                if not any(p in other and p != other for other in padded)
-            ]
-        return out
+                bucket = found.get(target)
+                if bucket is None:
+                    found[target] = {cue: text}
+                elif cue not in bucket:
+                    bucket[cue] = text
+        return found
 
-    def decide(self, counts: TermCounts) -> list[Decision]:
-        """Every topic with some evidence, with its score and why; strongest first."""
+    def decide(self, counts: TermCounts, explain: bool = False) -> list[Decision]:
+        """Every topic with some evidence, with its score and why; strongest first. `explain`
+        also lists each topic's distinct cues (slower: the scores do not need them)."""
         per_topic = self.contributions(counts)[1]
         if not per_topic:
             return []
         saturation = self.settings.saturation
-        cues = self.cues(counts)
+        buckets = self._buckets(counts)
         probabilities = (
             self.model.probabilities(counts.text) if self.model is not None and self.decided else {}
         )
         scores: dict[int, float] = {}
         made: dict[int, Decision] = {}
-        for topic in self._order:
-            raw = per_topic.get(topic, 0.0)
+        depth = self._depth
+        for topic in sorted(per_topic, key=depth.__getitem__):
+            raw = per_topic[topic]
             if raw <= 0:
                 continue
             evidence = 1.0 - math.exp(-raw / saturation)
-            found = cues.get(topic, [])
+            bucket = buckets.get(topic, {})
             probability = probabilities.get(self.decided[topic]) if topic in self.decided else None
             # Both must agree: a probability near the prior (a short text the model knows
             # little of) leaves the decision to the evidence; a confident "no" vetoes it.
             base = evidence if probability is None else math.sqrt(probability * evidence)
-            score = base * min(1.0, len(found) / MIN_CUES)
+            score = base * min(1.0, _count_cues(bucket) / MIN_CUES)
             capped_by = None
             for ancestor in self.lineage[topic][1:]:
                 if scores.get(ancestor, 0.0) < score:
                     score, capped_by = scores.get(ancestor, 0.0), ancestor
             scores[topic] = score
-            made[topic] = Decision(topic, score, evidence, probability, tuple(found), capped_by)
+            cues = _distinct(bucket) if explain else ()
+            made[topic] = Decision(
+                topic, score, evidence, probability, cues, tuple(bucket.values()), capped_by
+            )
         return sorted(made.values(), key=lambda d: (-d.score, self.topics[d.topic].id))
 
     def score(self, counts: TermCounts) -> list[TopicTag]:
         thresholds, topics = self.thresholds, self.topics
         kept = [d for d in self.decide(counts) if d.score > 0 and d.score >= thresholds[d.topic]]
-        kept = kept[: self.settings.max_topics]
-        # Evidence: each kept topic's strongest words, one pass over the terms from strongest
-        # to weakest (a stable sort: ties keep text order, so the evidence is deterministic).
-        per_term = self.contributions(counts)[0]
-        evidence: dict[int, dict[str, None]] = {d.topic: {} for d in kept}
-        words, shown = counts.words, self._shown
-        for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
-            if value <= 0:
-                break
-            targets, text = shown[tid]
-            word = words.get(tid, text)
-            for target in targets:
-                bucket = evidence.get(target)
-                if bucket is not None and len(bucket) < _EVIDENCE:
-                    bucket[word] = None
         return [
             TopicTag(
                 id=topics[d.topic].id,
                 label=topics[d.topic].label,
                 score=round(d.score, 4),
-                evidence=tuple(evidence[d.topic]),
+                evidence=tuple(dict.fromkeys(d.words))[:_EVIDENCE],
             )
-            for d in kept
+            for d in kept[: self.settings.max_topics]
         ]
+
+
+def _count_cues(bucket: dict[str, str]) -> int:
+    """min(distinct cues, MIN_CUES) without the quadratic check: there is one cue exactly when
+    the longest word contains every other ("military" inside "military force")."""
+    if len(bucket) < 2:
+        return len(bucket)
+    longest = " " + max(bucket, key=len) + " "
+    return 1 if all(f" {w} " in longest for w in bucket) else MIN_CUES
+
+
+def _distinct(bucket: dict[str, str]) -> tuple[str, ...]:
+    """The cues of a topic: its words, less those inside a longer word that also fired."""
+    padded = [f" {w} " for w in bucket]
+    return tuple(w for w, p in zip(bucket, padded) if not any(p in o and p != o for o in padded))

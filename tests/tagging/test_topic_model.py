@@ -14,10 +14,13 @@ TEXTS = [
     ("the keeper saved a penalty and the team won the match", "sport"),
     ("ministers debated the bill in parliament before the vote", "politics"),
     ("the party leader promised a vote on the bill", "politics"),
+    ("the new phone runs faster software on its chip", "tech"),
+    ("the actor starred in the film that topped the box office", "entertainment"),
 ]
 
 
-def test_pure_python_scores_match_scikit_learn():
+@pytest.mark.parametrize("n_texts", [6, 10], ids=["3 categories", "5 categories (unrolled)"])
+def test_pure_python_scores_match_scikit_learn(n_texts):
     np = pytest.importorskip("numpy")
     text_module = pytest.importorskip("sklearn.feature_extraction.text")
     linear = pytest.importorskip("sklearn.linear_model")
@@ -26,8 +29,9 @@ def test_pure_python_scores_match_scikit_learn():
         return tokens(prepare("", text).folded)
 
     vec = text_module.TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, dtype=np.float64)
-    x = vec.fit_transform([t for t, _ in TEXTS])
-    clf = linear.LogisticRegression(C=10.0, max_iter=1000).fit(x, [c for _, c in TEXTS])
+    texts = TEXTS[:n_texts]
+    x = vec.fit_transform([t for t, _ in texts])
+    clf = linear.LogisticRegression(C=10.0, max_iter=1000).fit(x, [c for _, c in texts])
     categories = [str(c) for c in clf.classes_]
     model = TopicModel.from_json(
         {
@@ -40,6 +44,7 @@ def test_pure_python_scores_match_scikit_learn():
             ],
         }
     )
+    assert len(categories) == n_texts // 2
     for probe in ["shares and profit at the bank", "a goal in the match", "unknown words only"]:
         expected = clf.predict_proba(vec.transform([probe]))[0]
         got = model.probabilities(prepare("", probe).folded)

@@ -77,6 +77,9 @@ POLYSEMOUS = [
     ("Investor faith wavers", "Investor faith in the central bank's plan is slipping.", "religion"),
     ("Bank widens exchange rate band", "The central bank widened the currency band.", "music"),
     ("Blockbuster IPO lifts shares", "The blockbuster listing raised $3bn for the firm.", "film"),
+    # one real cue plus down-weighted support ("game^0.6", "shows^0.8") is still one cue
+    ("Washington is playing a dangerous stockmarket game", "Investors fear tariffs.", "sport"),
+    ("What sparks an investing revolution?", "A film shows how investors behave.", "film"),
 ]
 
 
@@ -117,6 +120,13 @@ def test_single_cue_is_scaled_and_contained_terms_are_one_cue():
     (decision,) = tagger.scorer.decide(counts, explain=True)
     assert decision.cues == ("military force",)
     assert decision.score == pytest.approx(decision.evidence / 2)
+    weak = Tagger(
+        [TopicConfig(id="war", label="War", terms=["military force", "battle^0.5"])],
+        [],
+        TaggingSettings(threshold=0.1),
+    )
+    (decision,) = weak.scorer.decide(weak.analyze("", "military force in battle")[1], True)
+    assert decision.cues == ("military force",) and decision.score < decision.evidence
     counts = tagger.analyze("", "military force and troops")[1]
     (decision,) = tagger.scorer.decide(counts, explain=True)
     assert decision.cues == ("military force", "troops") and decision.score == decision.evidence

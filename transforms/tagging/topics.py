@@ -6,8 +6,9 @@ saturation: the tenth "goal" adds little over the third). A child topic's eviden
 for its ancestors. The raw sum is squashed to 0..1 with `1 - exp(-raw / saturation)`.
 
 Corroboration. One word is not a topic: "won" is a currency, "faith" an investor's, "band" an
-exchange-rate range. A topic's *cues* are the distinct terms that fired for it (a term inside a
-longer one that also fired, "military" in "military force", is the same cue); with fewer than
+exchange-rate range. A topic's *cues* are the distinct terms weighted 1 or more that fired for
+it (a term inside a longer one that also fired, "military" in "military force", is the same
+cue; a down-weighted term such as "game^0.6" only supports); with fewer than
 `MIN_CUES` cues a score is scaled by `cues / MIN_CUES`, so one word alone stays below the
 threshold.
 
@@ -37,6 +38,7 @@ from wirewatch.transforms.tagging.text import key
 _K = 1.2
 _EVIDENCE = 8
 MIN_CUES = 2
+STRONG_WEIGHT = 1.0  # terms weighted below the default are supporting evidence, never a cue
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class TopicScorer:
             self._spread.append((term.weight, plain, shared, term.key))
             self._shown.append((targets, term.text))
         self._cue_keys = [term.key.rstrip("*") for term in self.terms]
+        self._weak = {tid for tid, term in enumerate(self.terms) if term.weight < STRONG_WEIGHT}
         if model is True:
             model = topic_model.load()
         self.model = model or None
@@ -167,12 +170,14 @@ class TopicScorer:
         """Topic id -> raw evidence (children included): what evaluations rank by."""
         return {self.topics[t].id: v for t, v in self.contributions(counts)[1].items()}
 
-    def _buckets(self, counts: TermCounts) -> dict[int, dict[str, str]]:
-        """Per topic, its words strongest first: cue key -> the word as shown in evidence. One
+    def _buckets(self, counts: TermCounts) -> tuple[dict[int, dict[str, str]], dict[int, list]]:
+        """Per topic, its words strongest first (cue key -> the word as shown in evidence), and
+        the cue keys of its terms weighted at least 1 (the ones that can corroborate). One
         pass over the terms (a stable sort: ties keep text order, so it is deterministic)."""
         per_term = self.contributions(counts)[0]
-        words, shown, cue_keys = counts.words, self._shown, self._cue_keys
+        words, shown, cue_keys, weak = counts.words, self._shown, self._cue_keys, self._weak
         found: dict[int, dict[str, str]] = {}
+        strong: dict[int, list] = {}
         for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
             if value <= 0:
                 break
@@ -182,10 +187,12 @@ class TopicScorer:
             for target in targets:
                 bucket = found.get(target)
                 if bucket is None:
-                    found[target] = {cue: text}
-                elif cue not in bucket:
+                    bucket = found[target] = {}
+                if cue not in bucket:
                     bucket[cue] = text
-        return found
+                    if tid not in weak:
+                        strong.setdefault(target, []).append(cue)
+        return found, strong
 
     def decide(self, counts: TermCounts, explain: bool = False) -> list[Decision]:
         """Every topic with some evidence, with its score and why; strongest first. `explain`
@@ -194,7 +201,7 @@ class TopicScorer:
         if not per_topic:
             return []
         saturation = self.settings.saturation
-        buckets = self._buckets(counts)
+        buckets, strong = self._buckets(counts)
         probabilities = (
             self.model.probabilities(counts.text) if self.model is not None and self.decided else {}
         )
@@ -211,13 +218,14 @@ class TopicScorer:
             # Both must agree: a probability near the prior (a short text the model knows
             # little of) leaves the decision to the evidence; a confident "no" vetoes it.
             base = evidence if probability is None else math.sqrt(probability * evidence)
-            score = base * min(1.0, _count_cues(bucket) / MIN_CUES)
+            corroborating = strong.get(topic, ())
+            score = base * min(1.0, _count_cues(corroborating) / MIN_CUES)
             capped_by = None
             for ancestor in self.lineage[topic][1:]:
                 if scores.get(ancestor, 0.0) < score:
                     score, capped_by = scores.get(ancestor, 0.0), ancestor
             scores[topic] = score
-            cues = _distinct(bucket) if explain else ()
+            cues = _distinct(corroborating) if explain else ()
             made[topic] = Decision(
                 topic, score, evidence, probability, cues, tuple(bucket.values()), capped_by
             )
@@ -237,7 +245,7 @@ class TopicScorer:
         ]
 
 
-def _count_cues(bucket: dict[str, str]) -> int:
+def _count_cues(bucket) -> int:
     """min(distinct cues, MIN_CUES) without the quadratic check: there is one cue exactly when
     the longest word contains every other ("military" inside "military force")."""
     if len(bucket) < 2:
@@ -246,7 +254,7 @@ def _count_cues(bucket: dict[str, str]) -> int:
     return 1 if all(f" {w} " in longest for w in bucket) else MIN_CUES
 
 
-def _distinct(bucket: dict[str, str]) -> tuple[str, ...]:
+def _distinct(bucket) -> tuple[str, ...]:
     """The cues of a topic: its words, less those inside a longer word that also fired."""
     padded = [f" {w} " for w in bucket]
     return tuple(w for w, p in zip(bucket, padded) if not any(p in o and p != o for o in padded))

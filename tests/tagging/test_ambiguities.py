@@ -93,6 +93,10 @@ def test_trump_alone_or_with_a_title_is_donald_trump(shipped_tagger):
     )
     assert found["donald-trump"] == 3
     assert set(ids(shipped_tagger, "Biden Says Trump Will Win Ohio", "")) >= {"donald-trump"}
+    for title in ("How Trump might topple the dollar", "Meet Trump's fiercest opponent"):
+        assert set(ids(shipped_tagger, title, "")) == {"donald-trump"}, title
+    found = ids(shipped_tagger, "", "Trump later criticized Russia's Putin and Kremlin Putin.")
+    assert found["vladimir-putin"] == 2
 
 
 def test_van_der_bellen_is_not_the_city_of_van(shipped_tagger):

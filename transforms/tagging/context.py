@@ -70,6 +70,12 @@ _HONORIFICS = _TITLES | frozenset(
 chairman chairwoman chair chief judge justice general commander speaker spokesman
 spokeswoman former late candidate nominee us u s uk""".split()
 )
+# Capitalized words before a surname that are not first names: "How Trump ...", "Meet Trump's".
+_NOT_FIRST_NAMES = frozenset(
+    """how why what where who whom whose which does do did can could will would should shall
+may might must is are was were has have had meet inside behind blame thank trust ask let make
+even only just without against under over about with""".split()
+)
 _SUFFIXES = frozenset("jr jr. sr sr.".split())
 # What a government does in news copy: "Washington said", "Beijing imposed".
 _GOVERNMENT_VERBS = frozenset(
@@ -169,7 +175,7 @@ def _person_shaped(text: Prepared, m: Mention) -> bool:
     return before not in _THING_HEADS and not _titlecase(_next_token(text.original, m.end))
 
 
-def _namesake(text: Prepared, m: Mention, headline_case: bool) -> bool:
+def _namesake(text: Prepared, m: Mention, headline_case: bool, starts: set[int]) -> bool:
     """ "Eric Trump", "Melania Trump", "Donald Trump Jr.": someone else with a listed name.
     (In a Headline Case title the word before may be any word: "Biden Says Trump ...".)"""
     after = _next_token(text.original, m.end)
@@ -180,12 +186,12 @@ def _namesake(text: Prepared, m: Mention, headline_case: bool) -> bool:
     if headline_case or m.kind not in ("alias", "partial") or " " in m.surface.strip():
         return False
     before = _prev_token(text.original, m.start)
-    return (
-        _titlecase(before)
-        and before[-1].isalnum()
-        and fold(before).strip() not in _OPENERS
-        and fold(before).strip() not in _HONORIFICS
-    )
+    if not (_titlecase(before) and before[-1].isalnum()) or before.endswith(("'s", "’s")):
+        return False  # "Russia's Putin"
+    if m.start - len(before) - 1 in starts:
+        return False  # "Kremlin Putin", "U.S. Trump": a name before it, not a first name
+    word = fold(before).strip()
+    return word not in _OPENERS and word not in _HONORIFICS and word not in _NOT_FIRST_NAMES
 
 
 def _demonym_in_name(text: Prepared, m: Mention) -> bool:
@@ -319,7 +325,7 @@ def apply(
     for m in mentions:
         in_headline_case = headline_case and m.start < text.title_end
         if m.type == "PERSON":
-            if m.source == "gazetteer" and _namesake(text, m, in_headline_case):
+            if m.source == "gazetteer" and _namesake(text, m, in_headline_case, starts):
                 namesakes.add(m.id)
                 continue
             out.append(m)

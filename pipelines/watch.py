@@ -38,6 +38,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Protocol
 
 from wirewatch.pipelines.logs import quiet_beam_logging
+from wirewatch.pipelines.service import Service
 from wirewatch.pipelines.state import fault_behind, owning, worker_name
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
@@ -256,10 +257,12 @@ def watch(
     json_lines: bool = False,
     runner_factory: RunnerFactory = CycleRunner,
     clock: Clock | None = None,
+    service: Service | None = None,
 ) -> int:
     """Run cycles until stopped (or `cycles` ran). `json_lines`: also print each cycle's full
     summary as one JSON line on stdout. `runner_factory(config, state_dir, beam_args)` makes what
-    runs each cycle (CycleRunner; tests pass a fake), `clock` is the time it runs by."""
+    runs each cycle (CycleRunner; tests pass a fake), `clock` is the time it runs by; `service`
+    (pipelines/service.py) gets each cycle's outcome for /metrics and /readyz."""
     clock = clock or SystemClock()
     feeds = [f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds]
     stop = StopFlag()
@@ -269,7 +272,11 @@ def watch(
         try:
             with owning(state_dir) as store:
                 runner = runner_factory(config, state_dir, beam_args)
-                return _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines)
+                if service is not None:
+                    service.probe = store.next_group_due  # a cheap read: does the store answer?
+                return _ticks(
+                    config, feeds, store, runner, stop, clock, cycles, json_lines, service
+                )
         except StoreUnavailable as exc:  # unreachable at start: wait for it, like a failed cycle
             failures += 1
             wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
@@ -294,7 +301,7 @@ def prune(store: StateStore, config: Config, now: datetime) -> dict[str, int]:
     )
 
 
-def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int:
+def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines, service=None) -> int:
     """Until stopped: lease what is due, run a cycle over it, back off after a failure."""
     worker = worker_name()  # the name owning() gave this process
     done, failures, last_prune, last_reoffer = 0, 0, float("-inf"), float("-inf")
@@ -330,6 +337,8 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int
                 return 0
             done += 0 if started else 1  # the store failed while planning: a cycle too
             failures += 1
+            if service is not None:
+                service.cycle_failed()
             wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
             print(
                 f"{now:%Y-%m-%dT%H:%M:%SZ} cycle {done} failed: {_last_line(exc)}; "
@@ -341,6 +350,8 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines) -> int
                 clock.wait(stop.event, wait)
             continue
         failures = 0
+        if service is not None:
+            service.cycle_done(summary, _held(store))
         log_cycle(done, now, len(due), summary)
         if json_lines:
             print(
@@ -379,6 +390,14 @@ def keeping_leases(store: StateStore, worker: str, seconds: float) -> Iterator[N
     finally:
         finished.set()
         thread.join()
+
+
+def _held(store: StateStore) -> int | None:
+    """Alerts held for a digest, for /metrics; None when the store cannot say just now."""
+    try:
+        return store.counts().get("alerts_held", 0)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _give_back(store: StateStore, worker: str) -> None:

@@ -6,7 +6,9 @@ import json
 import sys
 from datetime import datetime, timezone
 
+from wirewatch.pipelines.arguments import usage_error
 from wirewatch.pipelines.logs import quiet_beam_logging
+from wirewatch.pipelines.service import Service
 from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
 from wirewatch.pipelines.watch import watch
 from wirewatch.transforms.config import Config, load_config
@@ -34,6 +36,12 @@ def add_arguments(parser) -> None:
         help="watch: poll every feed every N seconds (overrides each feed's interval)",
     )
     parser.add_argument("--cycles", type=int, help="watch: stop after N cycles")
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="watch: serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT "
+        "(port 0: any free port, printed at start)",
+    )
     parser.epilog = LOCAL_RUNNER_HELP
 
 
@@ -51,14 +59,24 @@ def run(args) -> int:
     location = resolve_state(config, args.state, args.state_dir)
     preflight(config)
     if not args.once:
-        return watch(
-            config,
-            location,
-            args.beam_args,
-            interval=args.interval,
-            cycles=args.cycles,
-            json_lines=args.json,
+        service = listening(
+            args.listen, args.interval or min((f.interval for f in config.feeds), default=300)
         )
+        try:
+            return watch(
+                config,
+                location,
+                args.beam_args,
+                interval=args.interval,
+                cycles=args.cycles,
+                json_lines=args.json,
+                service=service,
+            )
+        finally:
+            if service is not None:
+                service.close()
+    if args.listen:
+        raise usage_error("wirewatch run", "--listen serves the watch loop", "leave out --once")
     quiet_beam_logging()  # before the first Beam import
     from wirewatch.pipelines.cycle import dead_letter_path, run_cycle
 
@@ -71,6 +89,16 @@ def run(args) -> int:
         print(summary.render(), file=sys.stderr)
         print_dead_letters(location, started_at, dead_letter_path(config, location))
     return 1 if summary.get("dead_letters") else 0
+
+
+def listening(listen: str | None, interval: float) -> Service | None:
+    """The started HTTP service, or None without --listen; bound before the first cycle, so
+    a bad address or a port in use fails at once (exit 2)."""
+    if not listen:
+        return None
+    service = Service(listen, interval)
+    service.start()
+    return service
 
 
 def print_dead_letters(location: str, since: datetime, path: str) -> None:

@@ -21,20 +21,14 @@ from pathlib import Path
 import pytest
 
 from tests.loopback import FeedServer
+from tests.state import test_store_faults
 from tests.state.test_store_faults import COMMANDS, filled_store, one_line
 from wirewatch.pipelines.cli import main
 from wirewatch.transforms.state.sqlite import FILENAME
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture
-def config(tmp_path) -> Path:
-    path = tmp_path / "wirewatch.yaml"
-    path.write_text(
-        "feeds:\n  - {id: a, url: 'http://127.0.0.1:9/feed'}\nsinks:\n  hook: {type: console}\n"
-    )
-    return path
+config = test_store_faults.config  # the same fixture: one feed, a console sink
 
 
 # --- read-only: the real CLI, unable to override permissions --------------------------

@@ -119,6 +119,7 @@ def test_the_shipped_data_license_and_type_markers_are_in_the_wheel(wheel):
         "configs/samples/world-wire.xml",
         "pipelines/py.typed",
         "transforms/py.typed",
+        "transforms/tagging/topic_model.json",  # the topic classifier (bench/train_topics.py)
     ):
         assert f"wirewatch/{data}" in files, listing
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in files), listing

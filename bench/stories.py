@@ -36,8 +36,8 @@ from wirewatch.transforms.ingest.parse import parse_feed  # noqa: E402
 from wirewatch.transforms.model import Article  # noqa: E402
 from wirewatch.transforms.state import StateStore, open_store  # noqa: E402
 from wirewatch.transforms.stories import StoryIndex, StorySettings  # noqa: E402
-from wirewatch.transforms.stories.fingerprint import content_words, fingerprint, jaccard, similarity  # noqa: E402
-from wirewatch.transforms.stories.index import bucket_keys  # noqa: E402
+from wirewatch.transforms.stories.fingerprint import content_words, jaccard, similarity  # noqa: E402
+from wirewatch.transforms.stories.index import article_fingerprint, bucket_keys  # noqa: E402
 from wirewatch.transforms.stories.material import markers, new_markers  # noqa: E402
 
 
@@ -186,13 +186,7 @@ def edits(versions: dict[str, list[Article]], settings: StorySettings, tag) -> N
     pairs = [(v[i], v[i + 1]) for v in versions.values() if len(v) > 1 for i in range(len(v) - 1)]
 
     def fp(a: Article):
-        return fingerprint(
-            a.title,
-            a.summary,
-            num_perm=s.num_perm,
-            lead_words=s.lead_words,
-            min_title_words=s.min_title_words,
-        )
+        return article_fingerprint(a, s)
 
     def score(a: Article, b: Article) -> float:
         text = similarity(fp(a), fp(b), s.min_title_words)[0]
@@ -315,16 +309,9 @@ def throughput(
         with Timer() as whole:
             index.assign_many([a.model_copy(update={"id": a.id + "-c"}) for a in again])
         print(f"  the same {len(again)} again as one batch: {whole.rate(len(again))}")
-        s = settings
         with Timer() as fp:
             for a in again:
-                fingerprint(
-                    a.title,
-                    a.summary,
-                    num_perm=s.num_perm,
-                    lead_words=s.lead_words,
-                    min_title_words=s.min_title_words,
-                )
+                article_fingerprint(a, settings)
         print(f"  of which fingerprinting: {fp.cpu / len(again) * 1e3:.2f} ms CPU per article")
         store.close()
 
@@ -336,16 +323,7 @@ def candidate_stats(
     s, window = settings, settings.window_hours * 3600
     counts = []
     for a in articles:
-        keys = bucket_keys(
-            fingerprint(
-                a.title,
-                a.summary,
-                num_perm=s.num_perm,
-                lead_words=s.lead_words,
-                min_title_words=s.min_title_words,
-            ),
-            s,
-        )
+        keys = bucket_keys(article_fingerprint(a, s), s)
         published = a.published.timestamp()
         counts.append(len(store.story_candidates(keys, published - window, published + window)))
     return sum(counts) / len(counts), max(counts)

@@ -12,8 +12,7 @@ from wirewatch.transforms.model import EntityTag
 from wirewatch.transforms.state import StateStore, open_store
 from wirewatch.transforms.stories import StoryIndex, StorySettings
 from wirewatch.transforms.stories import index as index_module
-from wirewatch.transforms.stories.fingerprint import fingerprint
-from wirewatch.transforms.stories.index import bucket_keys
+from wirewatch.transforms.stories.index import article_fingerprint, bucket_keys
 
 LEAD = (
     "The central bank raised its main interest rate by half a point on Tuesday, its first "
@@ -180,13 +179,7 @@ def test_prune_drops_old_band_entries_and_keeps_members_until_retention(index, c
 def test_assign_prunes_on_its_own_at_most_every_prune_interval(index, store, clock):
     a = make("a", "Central bank raises rates for first time in decade", LEAD)
     s = index.settings
-    fp = fingerprint(
-        a.title,
-        a.summary,
-        num_perm=s.num_perm,
-        lead_words=s.lead_words,
-        min_title_words=s.min_title_words,
-    )
+    fp = article_fingerprint(a, s)
 
     def filed_under_its_buckets() -> bool:
         found = store.story_candidates(bucket_keys(fp, s), float("-inf"), float("inf"))

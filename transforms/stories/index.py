@@ -74,6 +74,17 @@ def _assignment(link: StoryLink) -> StoryAssignment:
     )
 
 
+def article_fingerprint(article: Article, s: StorySettings) -> Fingerprint:
+    """The article's title+lead and title fingerprints, as the settings shape them."""
+    return fingerprint(
+        article.title,
+        article.summary,
+        num_perm=s.num_perm,
+        lead_words=s.lead_words,
+        min_title_words=s.min_title_words,
+    )
+
+
 def bucket_keys(fp: Fingerprint, s: StorySettings) -> list[int]:
     """The LSH buckets an article is filed under (and looked up in): title+lead, then title."""
     keys = band_keys(fp.full_sig, kind="f", bands=s.bands, rows=s.rows) if fp.full_sig else []
@@ -143,14 +154,7 @@ class StoryIndex:
         return links
 
     def _prepare(self, article: Article, entities: Iterable[EntityTag]) -> Prepared:
-        s = self.settings
-        fp = fingerprint(
-            article.title,
-            article.summary,
-            num_perm=s.num_perm,
-            lead_words=s.lead_words,
-            min_title_words=s.min_title_words,
-        )
+        fp = article_fingerprint(article, self.settings)
         return Prepared(
             article,
             _ts(article.published),
@@ -158,7 +162,7 @@ class StoryIndex:
             fp,
             url_key(article.link),
             markers(article.title),
-            bucket_keys(fp, s),
+            bucket_keys(fp, self.settings),
         )
 
     # --- pruning ------------------------------------------------------------------------------

@@ -11,9 +11,14 @@ as they decode the config, and what they send back to this process is redacted a
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
+import time
 
 from wirewatch.transforms.secrets import redact_logs
+
+LOG_FORMATS = ("text", "json")
 
 _NOISE = ("apitools not found", "No semi_persistent_directory found")
 
@@ -26,11 +31,68 @@ class _DropApitoolsWarning(logging.Filter):
         return not any(noise in message for noise in _NOISE)
 
 
-def configure_logging(level: int = logging.WARNING) -> None:
+class _UtcFormatter(logging.Formatter):
+    """`2026-11-29T17:35:41.123Z INFO wirewatch: message`: a UTC timestamp on every line."""
+
+    converter = time.gmtime
+
+    def formatTime(self, record, datefmt=None):
+        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + (
+            f".{int(record.msecs):03d}Z"
+        )
+
+
+class _JsonFormatter(_UtcFormatter):
+    """One JSON object per line (time, level, logger, message, and the traceback if any), for
+    journald and log shippers; the message is the already redacted text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is now (a test's capture, a replaced stream), not to
+    the stream it saw when logging was configured."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+_format = "text"
+
+
+def configure_logging(level: int = logging.WARNING, log_format: str | None = None) -> None:
+    """Everything to stderr, one line per record with a timestamp; `log_format` "text" or
+    "json" (None: keep the current one). wirewatch's own loggers log at INFO (the watch loop's
+    one line per cycle), everything else at `level` (WARNING unless -v)."""
+    global _format
+    _format = log_format or _format
     redact_logs()
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_DropApitoolsWarning())
+    handler = _StderrHandler()
+    handler.setFormatter(
+        _JsonFormatter()
+        if _format == "json"
+        else _UtcFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.addFilter(_DropApitoolsWarning())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger("wirewatch").setLevel(min(level, logging.INFO))
 
 
 def quiet_beam_logging() -> None:

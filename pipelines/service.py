@@ -11,7 +11,7 @@ Readiness: the last cycle finished within three intervals (the shortest feed int
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 import time
 from socketserver import ThreadingMixIn
@@ -134,11 +134,7 @@ class Service:
             target=self._server.serve_forever, name="wirewatch-http", daemon=True
         ).start()
         address = f"http://{self.host}:{self._server.server_port}"
-        print(
-            f"wirewatch: serving {address}/metrics, /healthz and /readyz",
-            file=sys.stderr,
-            flush=True,
-        )
+        logging.getLogger("wirewatch").info(f"serving {address}/metrics, /healthz and /readyz")
         return address
 
     def close(self) -> None:

@@ -27,10 +27,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -44,6 +44,8 @@ from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.routing.router import active_sinks
 from wirewatch.transforms.state import StateStore, StoreUnavailable
+
+log = logging.getLogger("wirewatch")  # its lines read "... wirewatch: cycle 3: ..."
 
 MAX_SLEEP = 5.0
 MAX_FEEDS_PER_CYCLE = 50
@@ -167,13 +169,9 @@ class StopFlag:
 
     def _handle(self, signum, frame):
         if self.event.is_set():
-            print("wirewatch: aborting", file=sys.stderr, flush=True)
+            log.warning("aborting")
             raise KeyboardInterrupt
-        print(
-            "wirewatch: stopping after the current cycle (signal again to abort)",
-            file=sys.stderr,
-            flush=True,
-        )
+        log.warning("stopping after the current cycle (signal again to abort)")
         self.event.set()
 
 
@@ -234,16 +232,14 @@ def _proto_keeping_runner() -> type:
     return ProtoKeepingRunner
 
 
-def log_cycle(n: int, at: datetime, polled: int, summary: CycleSummary) -> None:
+def log_cycle(n: int, polled: int, summary: CycleSummary) -> None:
     g = summary.get
-    print(
-        f"{at:%Y-%m-%dT%H:%M:%SZ} cycle {n}: {polled} feeds polled "
+    log.info(
+        f"cycle {n}: {polled} feeds polled "
         f"({g('feeds_not_modified')} not modified, {g('feeds_failed')} failed), "
         f"{g('articles_new')} new articles, {g('matches')} matches, "
         f"{g('alerts_sent')} alerts sent, {g('dead_letters')} dead letters, "
-        f"{summary.seconds:.2f} s",
-        file=sys.stderr,
-        flush=True,
+        f"{summary.seconds:.2f} s"
     )
 
 
@@ -280,11 +276,7 @@ def watch(
         except StoreUnavailable as exc:  # unreachable at start: wait for it, like a failed cycle
             failures += 1
             wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
-            print(
-                f"{clock.now():%Y-%m-%dT%H:%M:%SZ} {exc}; retrying in {wait:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+            log.warning(f"{exc}; retrying in {wait:.0f} s")
             clock.wait(stop.event, wait)
             if stop.event.is_set():
                 return 0
@@ -328,11 +320,9 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines, servic
                 raise fault from None
             _give_back(store, worker)
             if stop.event.is_set():
-                print(
-                    f"wirewatch: cycle {done} abandoned ({type(exc).__name__}); the next "
-                    f"start redoes what it did not commit",
-                    file=sys.stderr,
-                    flush=True,
+                log.warning(
+                    f"cycle {done} abandoned ({type(exc).__name__}); the next "
+                    f"start redoes what it did not commit"
                 )
                 return 0
             done += 0 if started else 1  # the store failed while planning: a cycle too
@@ -340,19 +330,14 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines, servic
             if service is not None:
                 service.cycle_failed()
             wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
-            print(
-                f"{now:%Y-%m-%dT%H:%M:%SZ} cycle {done} failed: {_last_line(exc)}; "
-                f"retrying in {wait:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+            log.warning(f"cycle {done} failed: {_last_line(exc)}; retrying in {wait:.0f} s")
             if cycles is None or done < cycles:
                 clock.wait(stop.event, wait)
             continue
         failures = 0
         if service is not None:
             service.cycle_done(summary, _held(store))
-        log_cycle(done, now, len(due), summary)
+        log_cycle(done, len(due), summary)
         if json_lines:
             print(
                 json.dumps(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from wirewatch.pipelines import watch as watch_module
+from wirewatch.pipelines.logs import configure_logging
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.model import DeadLetter
@@ -85,6 +86,7 @@ class FakeClock:
 
 @pytest.fixture
 def run_watch(tmp_path):
+    configure_logging()  # as the CLI does: the loop's lines go to (the captured) stderr
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def run(fake: FakeRunner, clock: FakeClock | None = None, **kwargs) -> int:

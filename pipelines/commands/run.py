@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from datetime import datetime, timezone
 
 from wirewatch.pipelines.arguments import usage_error
-from wirewatch.pipelines.logs import quiet_beam_logging
+from wirewatch.pipelines.logs import LOG_FORMATS, configure_logging, quiet_beam_logging
 from wirewatch.pipelines.service import Service
 from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
 from wirewatch.pipelines.watch import watch
@@ -37,6 +38,12 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--cycles", type=int, help="watch: stop after N cycles")
     parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="log lines on stderr as text or one JSON object each; both carry a UTC timestamp",
+    )
+    parser.add_argument(
         "--listen",
         metavar="HOST:PORT",
         help="watch: serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT "
@@ -55,6 +62,7 @@ def preflight(config: Config) -> None:
 
 
 def run(args) -> int:
+    configure_logging(logging.getLogger().level or logging.WARNING, args.log_format)
     config = load_config(args.config)
     location = resolve_state(config, args.state, args.state_dir)
     preflight(config)

@@ -14,6 +14,7 @@ import sys
 
 from wirewatch.pipelines.tooling.inputs import add_files_argument
 from wirewatch.transforms.config import load_config
+from wirewatch.transforms.sinks.console import wants_colour
 
 NAME = "try-rule"
 HELP = (
@@ -92,7 +93,7 @@ def run(args) -> int:
 def _show(results, args) -> None:
     from wirewatch.pipelines.tooling.report import match_lines
 
-    color = sys.stdout.isatty() and not args.json
+    color = wants_colour(sys.stdout) and not args.json
     for tagged, match in results:
         if args.json:
             print(json.dumps(_as_json(tagged, match), ensure_ascii=False))

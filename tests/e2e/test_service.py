@@ -2,7 +2,8 @@
 it watches, and the metrics add up to what the run's `--json` cycle lines say.
 
 The interval is an hour, so exactly one cycle runs (the feed was never polled) before the scrape:
-the counters cannot move under the test."""
+the counters cannot move under the test. With `--log-format json` every line of output, log
+or cycle summary, is one JSON object."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.e2e.test_watch import received_titles, watch_world
 
 pytestmark = pytest.mark.e2e
 
-SERVING = re.compile(r"serving (http://[^/\s]+)/metrics")
+SERVING = re.compile(r"serving (http://[^/\s\"]+)/metrics")
 
 
 def get(url: str) -> tuple[int, str]:
@@ -41,11 +42,15 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
 def test_metrics_and_readiness_match_the_cycle_summary(tmp_path):
     with watch_world(tmp_path, tmp_path / "state") as (wire, slack, start):
         wire.add("Earthquake one", "Markets calm", "Earthquake two")
-        watch = start("--listen", "127.0.0.1:0", "--json", "--interval", "3600")
+        watch = start(
+            "--listen", "127.0.0.1:0", "--json", "--interval", "3600", "--log-format", "json"
+        )
         watch.wait_logged("cycle 1:")
         watch.wait_logged('"cycle": 1')
         [base] = {m.group(1) for line in watch.lines if (m := SERVING.search(line))}
-        [summary] = [json.loads(line) for line in watch.lines if line.startswith("{")]
+        printed = [json.loads(line) for line in watch.lines]  # logs and summaries: all JSON
+        [summary] = [line for line in printed if "cycle" in line]
+        assert all(line["time"].endswith("Z") for line in printed if "message" in line)
 
         assert get(base + "/healthz") == (200, "ok\n")
         assert get(base + "/readyz") == (200, "ok\n")

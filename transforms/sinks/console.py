@@ -1,7 +1,9 @@
-"""Alerts printed for a person at a terminal; coloured when stdout is a TTY."""
+"""Alerts printed for a person at a terminal; coloured when stdout is a TTY and NO_COLOR is not
+set (https://no-color.org), unless the sink's `color:` says otherwise."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -12,10 +14,15 @@ _COLOURS = {"info": "\033[36m", "warning": "\033[33m", "critical": "\033[1;31m"}
 _LOCK = threading.Lock()
 
 
+def wants_colour(stream) -> bool:
+    """Colour by default only on a terminal, and never when NO_COLOR is set (non-empty)."""
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
 class ConsoleSink:
     def __init__(self, name: str, config):
         self.name = name
-        self.color = config.color if config.color is not None else sys.stdout.isatty()
+        self.color = config.color if config.color is not None else wants_colour(sys.stdout)
 
     def send(self, alert: Alert) -> None:
         self._print(plain_text(alert), alert.match.severity)

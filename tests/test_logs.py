@@ -1,0 +1,48 @@
+"""`--log-format`: every line has a UTC timestamp; json lines parse and stay redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+
+from wirewatch.pipelines.logs import configure_logging
+from wirewatch.transforms.secrets import SecretValue
+
+STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    yield
+    configure_logging(logging.WARNING, "text")
+
+
+def test_text_lines_start_with_a_utc_timestamp(capsys):
+    configure_logging(logging.WARNING, "text")
+    logging.getLogger("wirewatch").info("cycle 1: 2 feeds polled")
+    logging.getLogger("slack_sdk").warning("slow")
+    logging.getLogger("slack_sdk").info("chatty")  # other libraries: WARNING unless -v
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(STAMP.match(line) for line in lines)
+    assert lines[0].endswith("INFO wirewatch: cycle 1: 2 feeds polled")
+
+
+def test_json_lines_parse_and_are_redacted(capsys):
+    secret = SecretValue("s3cr3t-token-for-the-log-test")
+    configure_logging(logging.WARNING, "json")
+    logging.getLogger("wirewatch").warning("posting with %s", secret.get_secret_value())
+    [line] = capsys.readouterr().err.splitlines()
+    record = json.loads(line)
+    assert record["level"] == "WARNING" and record["logger"] == "wirewatch"
+    assert STAMP.match(record["time"] + " ")
+    assert "s3cr3t" not in line and record["message"].startswith("posting with ")
+
+
+def test_the_format_is_kept_when_logging_is_configured_again(capsys):
+    configure_logging(logging.WARNING, "json")
+    configure_logging(logging.DEBUG)  # -v, or Beam's import replacing our handlers
+    logging.getLogger("wirewatch").info("still json")
+    assert json.loads(capsys.readouterr().err)["message"] == "still json"

@@ -62,6 +62,8 @@ from wirewatch.transforms.state.rows import (
     prune_story_steps,
     split_set,
     story_heads,
+    story_urls,
+    story_urls_select,
 )
 
 CONNECT_TIMEOUT = 5
@@ -650,16 +652,9 @@ class PostgresStore(PgSinkHealth):
         self, url_keys: Iterable[str], lo: float, hi: float
     ) -> dict[str, list[StoryMatch]]:
         keys = sorted(set(url_keys))
-        out: dict[str, list[StoryMatch]] = {}
-        if keys:
-            for key, *match in self._all(
-                "SELECT url_key, article_id, story_id, published FROM stories_articles "
-                "WHERE url_key = ANY(%s) AND published BETWEEN %s AND %s "
-                "ORDER BY url_key, published, seq",
-                (keys, lo, hi),
-            ):
-                out.setdefault(key, []).append(StoryMatch(*match))
-        return out
+        if not keys:
+            return {}
+        return story_urls(self._all(story_urls_select("= ANY(%s)", "%s"), (keys, lo, hi)))
 
     def story_candidates(self, bands: Sequence[int], lo: float, hi: float) -> list[StoryMatch]:
         if not bands:

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from wirewatch.transforms.state.interface import AlertRecord, FeedState, StoryEntry, StoryHead
+from wirewatch.transforms.state.interface import (
+    AlertRecord,
+    FeedState,
+    StoryEntry,
+    StoryHead,
+    StoryMatch,
+)
 
 SEP = "\x1f"
 
@@ -80,6 +86,24 @@ def story_heads(rows) -> dict[str, StoryHead]:
         )
         for story_id, (first, title) in named.items()
     }
+
+
+def story_urls_select(list_test: str, mark: str) -> str:
+    """The indexed articles of some URL keys published inside a window, one key's oldest
+    first (rows.story_urls); the backend gives its list test and placeholder."""
+    return (
+        "SELECT url_key, article_id, story_id, published FROM stories_articles "
+        f"WHERE url_key {list_test} AND published BETWEEN {mark} AND {mark} "
+        "ORDER BY url_key, published, seq"
+    )
+
+
+def story_urls(rows) -> dict[str, list[StoryMatch]]:
+    """`story_urls` from story_urls_select rows: each URL key's matches, in row order."""
+    out: dict[str, list[StoryMatch]] = {}
+    for key, *match in rows:
+        out.setdefault(key, []).append(StoryMatch(*match))
+    return out
 
 
 def entry(row: Sequence) -> StoryEntry:

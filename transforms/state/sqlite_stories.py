@@ -33,6 +33,8 @@ from wirewatch.transforms.state.rows import (
     prune_story_steps,
     split_set,
     story_heads,
+    story_urls,
+    story_urls_select,
 )
 from wirewatch.transforms.state.sqlite_schema import STORY_SCHEMA
 
@@ -98,16 +100,11 @@ class SqliteStories:
         self, url_keys: Iterable[str], lo: float, hi: float
     ) -> dict[str, list[StoryMatch]]:
         keys = sorted(set(url_keys))
-        out: dict[str, list[StoryMatch]] = {}
-        if keys:
-            for key, *match in self._db.execute(
-                "SELECT url_key, article_id, story_id, published FROM stories_articles "
-                f"WHERE url_key {_LIST} AND published BETWEEN ? AND ? "
-                "ORDER BY url_key, published, seq",
-                (json.dumps(keys), lo, hi),
-            ):
-                out.setdefault(key, []).append(StoryMatch(*match))
-        return out
+        if not keys:
+            return {}
+        return story_urls(
+            self._db.execute(story_urls_select(_LIST, "?"), (json.dumps(keys), lo, hi))
+        )
 
     def story_candidates(self, bands: Sequence[int], lo: float, hi: float) -> list[StoryMatch]:
         if not bands:

@@ -297,6 +297,7 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines, servic
     """Until stopped: lease what is due, run a cycle over it, back off after a failure."""
     worker = worker_name()  # the name owning() gave this process
     done, failures, last_prune, last_reoffer = 0, 0, float("-inf"), float("-inf")
+    idle_logged = None  # the next due time the last "idle" line named
     while not stop.event.is_set() and (cycles is None or done < cycles):
         now, started = clock.now(), False
         try:
@@ -309,6 +310,7 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines, servic
             if not due and not group_due(store, now):
                 if not (reoffer and claims_due(store, config, now)):
                     wait = seconds_until_next(feeds, store, clock.now())
+                    idle_logged = _log_idle(idle_logged, clock.now(), wait)
                     clock.wait(stop.event, min(MAX_SLEEP, max(0.05, wait)))
                     continue
                 last_reoffer = clock.monotonic()
@@ -375,6 +377,16 @@ def keeping_leases(store: StateStore, worker: str, seconds: float) -> Iterator[N
     finally:
         finished.set()
         thread.join()
+
+
+def _log_idle(logged: datetime | None, now: datetime, wait: float) -> datetime | None:
+    """One line per idle wait, when the next due time changes (the loop wakes every few
+    seconds): a saved next-poll time from an earlier run would otherwise look like a hang."""
+    due = (now + timedelta(seconds=wait)).replace(microsecond=0)
+    if wait >= 1 and due != logged:
+        log.info(f"idle: next feed or digest due at {due:%Y-%m-%dT%H:%M:%SZ} (in {wait:.0f} s)")
+        return due
+    return logged
 
 
 def _held(store: StateStore) -> int | None:

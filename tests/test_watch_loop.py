@@ -47,6 +47,19 @@ def test_an_idle_driver_waits_until_the_next_feed_is_due(tmp_path, run_watch):
     assert clock.waits == [3.0] and fake.calls == [["a", "b"]]
 
 
+def test_an_idle_driver_says_once_when_the_next_feed_is_due(tmp_path, run_watch, capsys):
+    store = open_store(tmp_path)
+    for feed in ("a", "b"):
+        store.save_feed_state(FeedState(feed_id=feed, next_due=NOW + timedelta(seconds=12)))
+    store.close()
+    clock = FakeClock()
+    assert run_watch(FakeRunner([]), clock, cycles=1) == 0
+    assert clock.waits == [5.0, 5.0, 2.0]  # woken three times, one line
+    idle = [line for line in capsys.readouterr().err.splitlines() if "idle:" in line]
+    assert len(idle) == 1
+    assert idle[0].endswith("idle: next feed or digest due at 2026-11-28T12:00:12Z (in 12 s)")
+
+
 class FakeRunner:
     """Stands in for CycleRunner: records the feeds of each cycle, can raise or send a signal."""
 

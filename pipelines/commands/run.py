@@ -64,6 +64,8 @@ def preflight(config: Config) -> None:
 def run(args) -> int:
     configure_logging(logging.getLogger().level or logging.WARNING, args.log_format)
     config = load_config(args.config)
+    if args.json:
+        config = alerts_to_stderr(config)
     location = resolve_state(config, args.state, args.state_dir)
     preflight(config)
     if not args.once:
@@ -97,6 +99,15 @@ def run(args) -> int:
         print(summary.render(), file=sys.stderr)
         print_dead_letters(location, started_at, dead_letter_path(config, location))
     return 1 if summary.get("dead_letters") else 0
+
+
+def alerts_to_stderr(config: Config) -> Config:
+    """With --json, stdout carries only JSON: console sinks print their alerts to stderr."""
+    sinks = {
+        name: sink.model_copy(update={"stream": "stderr"}) if sink.type == "console" else sink
+        for name, sink in config.sinks.items()
+    }
+    return config.model_copy(update={"sinks": sinks})
 
 
 def listening(listen: str | None, interval: float) -> Service | None:

@@ -210,6 +210,10 @@ class FetchSettings(_Strict):
 class ConsoleSink(_Strict):
     type: Literal["console"]
     color: bool | None = None
+    stream: Literal["stdout", "stderr"] = Field(
+        default="stdout",
+        description="where alerts are printed (`run --json` always uses stderr: stdout is JSON)",
+    )
 
 
 class JsonlSink(_Strict):

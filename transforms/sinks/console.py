@@ -22,7 +22,9 @@ def wants_colour(stream) -> bool:
 class ConsoleSink:
     def __init__(self, name: str, config):
         self.name = name
-        self.color = config.color if config.color is not None else wants_colour(sys.stdout)
+        self.stream = config.stream
+        out = self._out()
+        self.color = config.color if config.color is not None else wants_colour(out)
 
     def send(self, alert: Alert) -> None:
         self._print(plain_text(alert), alert.match.severity)
@@ -35,7 +37,11 @@ class ConsoleSink:
             head, _, rest = text.partition("\n")
             text = f"{_COLOURS.get(severity, '')}{head}\033[0m\n{rest}"
         with _LOCK:
-            print(text, flush=True)
+            print(text, file=self._out(), flush=True)
+
+    def _out(self):
+        """Looked up at each print: a test's capture or a replaced stream is honoured."""
+        return sys.stderr if self.stream == "stderr" else sys.stdout
 
     def close(self) -> None:
         pass

@@ -5,8 +5,10 @@ outcomes; the metrics add them up, so they say the same as the `--json` lines an
 the cycle pipeline needs no second set of counters. The registry is our own (not the library's
 global one), so a scrape shows wirewatch's numbers only and tests can make several services.
 
-Readiness: the last cycle finished within three intervals (the shortest feed interval, or
-`--interval`) and the store answers a read. Before the first cycle finishes, not ready.
+Readiness: within three intervals (the shortest feed interval, or `--interval`) the loop
+finished a cycle or found nothing due (an idle worker whose feeds another worker polls, or a
+restart whose feeds are not due yet, is up to date), and the store answers a read. Before
+either happened, not ready.
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ class Service:
         self.interval, self.clock = interval, clock
         self.metrics = Metrics()
         self.probe: Callable[[], object] | None = None
-        self.last_cycle: float | None = None
+        self.last_progress: float | None = None  # a cycle finished, or nothing was due
         self._server: WSGIServer | None = None
 
     def start(self) -> str:
@@ -143,18 +145,21 @@ class Service:
             self._server.server_close()
 
     def cycle_done(self, summary: CycleSummary, held: int | None) -> None:
-        self.last_cycle = self.clock()
-        self.metrics.observe(summary, held, self.last_cycle)
+        self.last_progress = self.clock()
+        self.metrics.observe(summary, held, self.last_progress)
+
+    def nothing_due(self) -> None:
+        self.last_progress = self.clock()
 
     def cycle_failed(self) -> None:
         self.metrics.failed()
 
     def ready(self) -> tuple[bool, str]:
-        if self.last_cycle is None:
+        if self.last_progress is None:
             return False, "no cycle finished yet"
-        age = self.clock() - self.last_cycle
+        age = self.clock() - self.last_progress
         if age > READY_INTERVALS * self.interval:
-            return False, f"last cycle finished {age:.0f} s ago"
+            return False, f"no cycle finished and nothing found due for {age:.0f} s"
         try:
             if self.probe is not None:
                 self.probe()

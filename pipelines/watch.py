@@ -311,6 +311,8 @@ def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines, servic
                 if not (reoffer and claims_due(store, config, now)):
                     wait = seconds_until_next(feeds, store, clock.now())
                     idle_logged = _log_idle(idle_logged, clock.now(), wait)
+                    if service is not None:
+                        service.nothing_due()
                     clock.wait(stop.event, min(MAX_SLEEP, max(0.05, wait)))
                     continue
                 last_reoffer = clock.monotonic()

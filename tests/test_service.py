@@ -31,14 +31,16 @@ def served():
     service.close()
 
 
-def test_ready_after_a_cycle_until_three_intervals_pass(served):
+def test_ready_after_a_cycle_or_an_idle_check_until_three_intervals_pass(served):
     service, base, now = served
     assert status(base + "/healthz") == (200, "ok")
     assert status(base + "/readyz") == (503, "no cycle finished yet")
     service.cycle_done(CycleSummary(seconds=1.5, counters={"feeds_ok": 2}), held=1)
     assert status(base + "/readyz") == (200, "ok")
     now[0] += 181
-    assert status(base + "/readyz") == (503, "last cycle finished 181 s ago")
+    assert status(base + "/readyz") == (503, "no cycle finished and nothing found due for 181 s")
+    service.nothing_due()  # an idle loop is up to date too
+    assert status(base + "/readyz") == (200, "ok")
 
 
 def test_not_ready_when_the_store_does_not_answer(served):

@@ -60,6 +60,28 @@ def add_state_arguments(parser) -> None:
     )
 
 
+def process_running(pid: int) -> bool:
+    """Whether process `pid` exists on this host (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def dead_local_workers(store: StateStore, worker: str) -> list[str]:
+    """Workers this host ran whose process is gone (a killed predecessor). Workers that
+    share a host name are taken to share its processes (one machine, or one pod)."""
+    host = socket.gethostname()
+    return [
+        w.worker
+        for w in store.workers()
+        if w.host == host and w.worker != worker and not process_running(w.pid)
+    ]
+
+
 def worker_name() -> str:
     """host:pid: unique among live workers, and what `wirewatch state` shows."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -82,6 +104,8 @@ def owning(location: str) -> Iterator[StateStore]:
     beam_log.addFilter(_no_fault_traceback)
     try:
         store.acquire_owner(worker)
+        for dead in dead_local_workers(store, worker):  # a restart polls its feeds at once,
+            store.release_leases(dead)  # not after lease_seconds (a shared store has no lock)
         yield store
     except Exception as exc:
         fault = fault_behind(exc, store)

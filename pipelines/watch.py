@@ -39,7 +39,7 @@ from typing import Callable, Iterator, Protocol
 
 from wirewatch.pipelines.logs import quiet_beam_logging
 from wirewatch.pipelines.service import Service
-from wirewatch.pipelines.state import fault_behind, owning, worker_name
+from wirewatch.pipelines.state import fault_behind, owning, process_running, worker_name
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.routing.router import active_sinks
@@ -91,19 +91,10 @@ def live_workers(store: StateStore, now: datetime, seconds: float) -> int:
     live = [
         w
         for w in store.workers()
-        if (now - w.heartbeat_at).total_seconds() < seconds and (w.host != host or _running(w.pid))
+        if (now - w.heartbeat_at).total_seconds() < seconds
+        and (w.host != host or process_running(w.pid))
     ]
     return max(1, len(live))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # it exists (another user's, say)
-        return True
-    return True
 
 
 def claims_due(store: StateStore, config: Config, now: datetime) -> bool:

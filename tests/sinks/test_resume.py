@@ -173,3 +173,38 @@ def test_the_webhook_sink_parks_on_a_long_retry_after(connect, clock, monkeypatc
         clock.advance(seconds=600)
         assert [o.status for o in dispatcher.resume("hook")] == ["sent", "sent"]
         sink.close()
+
+
+def test_a_long_backlog_is_resent_over_several_cycles_so_feeds_keep_being_polled(
+    config, connect, clock
+):
+    """A cycle spends at most its resume budget on the backlog; what is left goes first in the
+    next cycles, and the cycle's new alerts wait behind it: every alert once, in order."""
+    down = Dispatcher(config, connect(), lambda name: Sink(down=True), clock=clock)
+    for n in (1, 2, 3, 4, 5):
+        down.offer(story(n))
+    clock.advance(seconds=1)
+
+    ticks = iter(range(1000))  # each look at the time: one second later
+    sink = Sink()
+    budgeted = Dispatcher(
+        config,
+        connect(),
+        lambda name: sink,
+        clock=clock,
+        resume_budget=3,  # the start, then two sends fit
+        monotonic=lambda: float(next(ticks)),
+    )
+    cycles = []
+    for new in (6, 7, 8):
+        resumed = budgeted.resume("hook")
+        cycles.append(([o.status for o in resumed], budgeted.offer(story(new)).status))
+        clock.advance(seconds=1)
+    assert cycles == [
+        (["sent", "sent"], "dead"),
+        (["sent", "sent"], "dead"),
+        (["sent"] * 2, "dead"),
+    ]
+    while budgeted.resume("hook"):
+        clock.advance(seconds=1)
+    assert sink.sent == [f"Story {n}" for n in range(1, 9)]

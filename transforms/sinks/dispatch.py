@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from datetime import datetime, timedelta
 from typing import Callable, Literal
 
@@ -61,6 +62,13 @@ class Outcome(BaseModel):
     skipped: bool = False  # deferred without a try: the sink was down
 
 
+RESUME_BUDGET_SECONDS = 20.0
+"""How long one cycle spends at most on a sink's backlog of deferred alerts. Slack takes about
+one message a second, so a 5-minute outage's backlog resent in one cycle held the cycle for
+minutes with no feed polled (bench/chaos.py: items that came and went meanwhile were never
+fetched). The rest of the backlog goes out in the next cycles, still first and in order."""
+
+
 class Dispatcher:
     """One per worker: the store, the sinks (built on first use) and an injectable clock.
     `owner` names this worker in the ledger's claims: the driver's name (WIREWATCH_WORKER,
@@ -82,6 +90,8 @@ class Dispatcher:
         owner: str | None = None,
         *,
         try_down_sinks: bool = False,
+        resume_budget: float = RESUME_BUDGET_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self.config, self.store, self.clock = config, store, clock
         self.owner = (
@@ -90,6 +100,7 @@ class Dispatcher:
         self._build, self.sinks = build_sink, {}
         self.try_down_sinks = try_down_sinks
         self._behind: set[str] = set()  # sinks with earlier alerts deferred in this cycle
+        self.resume_budget, self._monotonic = resume_budget, monotonic
 
     def sink(self, name: str) -> Sink:
         if name not in self.sinks:
@@ -124,14 +135,19 @@ class Dispatcher:
         so the cycle's new alerts follow them). Stops at the first that fails again (the rest
         wait for the next try), or at one whose claim another worker holds (that worker is
         resending this backlog); the cycle's new alerts for the sink are then deferred behind
-        them, keeping the order."""
+        them, keeping the order. Stops too once the cycle has spent `resume_budget` seconds on
+        the backlog (its new alerts then wait behind the rest of it as well)."""
         self._behind.discard(sink_name)
         hours = getattr(self.config.sinks.get(sink_name), "auto_redeliver_hours", 0)
         if not hours or self._down(self.store.sink_health(sink_name)):
             return []
         outcomes = []
         since = self.clock() - timedelta(hours=hours)
+        started = self._monotonic()
         for record in self.store.deferred_alerts(sink_name, since):
+            if self._monotonic() - started >= self.resume_budget:
+                self._behind.add(sink_name)
+                break
             outcome = self.redeliver(Alert.model_validate_json(record.payload))
             if outcome.status == "already_sent":
                 self._behind.add(sink_name)

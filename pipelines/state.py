@@ -20,6 +20,7 @@ from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.state import StateStore, open_store
 from wirewatch.transforms.state.faults import StoreFault
 from wirewatch.transforms.state.location import SQLITE_PREFIX
+from wirewatch.transforms.state.owner import worker_name
 from wirewatch.transforms.state.sqlite import SqliteStore
 
 
@@ -80,11 +81,6 @@ def dead_local_workers(store: StateStore, worker: str) -> list[str]:
         for w in store.workers()
         if w.host == host and w.worker != worker and not process_running(w.pid)
     ]
-
-
-def worker_name() -> str:
-    """host:pid: unique among live workers, and what `wirewatch state` shows."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @contextlib.contextmanager

@@ -26,8 +26,8 @@ from wirewatch.transforms.state.beam import (  # noqa: E402
     WriteDeadLetters,
     _ClaimDoFn,
     _CommitDoFn,
-    claim_owner,
 )
+from wirewatch.transforms.state.owner import claim_owner  # noqa: E402
 
 DUE = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
 ARTICLES = [

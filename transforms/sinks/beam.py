@@ -19,7 +19,8 @@ from wirewatch.transforms.model import Alert
 from wirewatch.transforms.routing.router import active_sinks
 from wirewatch.transforms.sinks.dispatch import Dispatcher, Outcome
 from wirewatch.transforms.sinks.registry import build_sink
-from wirewatch.transforms.state.beam import StoreDoFn, claim_owner
+from wirewatch.transforms.state.beam import StoreDoFn
+from wirewatch.transforms.state.owner import claim_owner
 
 
 class _DeliverSinkDoFn(StoreDoFn):

@@ -23,8 +23,6 @@ the order they first failed, before the cycle's new alerts, through the same cla
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from datetime import datetime, timedelta
 from typing import Callable, Literal
@@ -50,6 +48,7 @@ from wirewatch.transforms.sinks.health import (
     skip_reason,
 )
 from wirewatch.transforms.state import StateStore
+from wirewatch.transforms.state.owner import claim_owner
 
 
 class Outcome(BaseModel):
@@ -94,9 +93,7 @@ class Dispatcher:
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.config, self.store, self.clock = config, store, clock
-        self.owner = (
-            owner or os.environ.get("WIREWATCH_WORKER") or f"{socket.gethostname()}:{os.getpid()}"
-        )
+        self.owner = owner or claim_owner()
         self._build, self.sinks = build_sink, {}
         self.try_down_sinks = try_down_sinks
         self._behind: set[str] = set()  # sinks with earlier alerts deferred in this cycle

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Iterable
 
@@ -24,6 +23,7 @@ from wirewatch.transforms.ingest.dedupe import seen_keys
 from wirewatch.transforms.model import Alert, Article, DeadLetter
 from wirewatch.transforms.state.interface import FeedState, StateStore
 from wirewatch.transforms.state.location import open_store
+from wirewatch.transforms.state.owner import claim_owner
 
 DEAD_NS = f"{NS}.dead"  # dead letters per stage
 
@@ -84,14 +84,6 @@ class WriteDeadLetters(beam.PTransform):
 
     def expand(self, letters: PCollection[DeadLetter]) -> PCollection[None]:
         return letters | "Write" >> beam.ParDo(_WriteDeadLettersDoFn(self.location, self.path))
-
-
-def claim_owner() -> str:
-    """The name a cycle's ledger claims are taken under, fixed when the graph is built: the
-    driver's (WIREWATCH_WORKER, set by owning()), else this process's host:pid. Built into
-    both the claim and the delivery stage, so the dispatcher re-takes the cycle's own claims
-    and the driver renews them, whichever process or host runs each stage."""
-    return os.environ.get("WIREWATCH_WORKER") or f"{socket.gethostname()}:{os.getpid()}"
 
 
 class _ClaimDoFn(StoreDoFn):
@@ -169,6 +161,8 @@ class CommitCycle(beam.PTransform):
     def __init__(self, location: str, lease_seconds: float, owner: str | None = None):
         super().__init__()
         self.location, self.lease_seconds = str(location), lease_seconds
+        # fixed when the graph is built and passed to Deliver too, so the dispatcher re-takes
+        # the cycle's own claims whichever process or host runs each stage
         self.owner = owner or claim_owner()
 
     def expand(self, pcolls: tuple[PCollection[Alert], PCollection]) -> PCollection[Alert]:

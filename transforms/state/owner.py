@@ -24,6 +24,18 @@ from pathlib import Path
 
 from wirewatch.transforms.state.interface import StoreBusy
 
+
+def worker_name() -> str:
+    """host:pid: unique among live workers, and what `wirewatch state` shows."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_owner() -> str:
+    """The name ledger claims are taken under: the driver's (WIREWATCH_WORKER, set by
+    `owning()` and inherited by its Beam worker processes), else this process's own name."""
+    return os.environ.get("WIREWATCH_WORKER") or worker_name()
+
+
 _held: dict[tuple[str, int], list[int]] = {}  # (lock path, pid) -> [fd, users]
 _held_lock = threading.Lock()
 

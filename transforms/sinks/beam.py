@@ -38,6 +38,7 @@ class _DeliverSinkDoFn(StoreDoFn):
         self.dead = Metrics.counter(NS, "alerts_dead")
         self.deferred = Metrics.counter(NS, "alerts_deferred")  # dead until the sink is back
         self.skipped = Metrics.counter(NS, "alerts_skipped")  # deferred without a try
+        self.digested = Metrics.counter(NS, "alerts_digested")  # sent inside a digest
 
     def setup(self) -> None:
         super().setup()
@@ -74,6 +75,8 @@ class _DeliverSinkDoFn(StoreDoFn):
                 self.deferred.inc()
             if outcome.skipped:
                 self.skipped.inc()
+            if outcome.digested:
+                self.digested.inc()
             if outcome.dead_letter is not None:
                 yield TaggedOutput(Deliver.DEAD, outcome.dead_letter)
             yield outcome

@@ -59,6 +59,7 @@ class Outcome(BaseModel):
     dead_letter: DeadLetter | None = None
     deferred: bool = False  # dead for now: redelivered by itself once the sink is back
     skipped: bool = False  # deferred without a try: the sink was down
+    digested: bool = False  # sent as one of several alerts in a digest message
 
 
 RESUME_BUDGET_SECONDS = 20.0
@@ -219,7 +220,10 @@ class Dispatcher:
         for key in self.store.claim_due_groups(sink_name, now, self.config.lease_seconds):
             alerts = [Alert.model_validate_json(r.payload) for r in self.store.held_alerts(key)]
             if alerts:
-                outcomes += self._send(alerts, _send_held)
+                sent = self._send(alerts, _send_held)
+                if len(alerts) > 1:  # one digest message: the run summary counts them apart
+                    sent = [o.model_copy(update={"digested": o.status == "sent"}) for o in sent]
+                outcomes += sent
             flushed = after_flush(GroupState(), now)
             if self.store.held_alerts(key):  # another worker held one here while we flushed
                 flushed = flushed.model_copy(update={"due_at": now})  # it goes out next cycle

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
-from wirewatch.transforms.config import load_config
+from wirewatch.transforms.config import Config, load_config
 from wirewatch.transforms.errors import Problem, WirewatchError
 
 NAME = "check"
@@ -34,16 +34,23 @@ def run(args) -> int:
         return 2
 
 
-def _run(args) -> int:
+def validate(path: str) -> tuple[Config, list[Problem]]:
+    """What `check` checks, and what `run` checks before a SIGHUP reload takes effect: the
+    config loads and its rules compile (else ConfigError), and the problems routing and the
+    rules' examples report (the config is valid when there are none)."""
     from wirewatch.pipelines.tooling.rule_check import check_rules
     from wirewatch.transforms.routing.checks import routing_problems
     from wirewatch.transforms.rules.ruleset import compile_rules
     from wirewatch.transforms.tagging.tagger import Tagger
 
-    config = load_config(args.config)
+    config = load_config(path)
     ruleset = compile_rules(config)  # raises RuleError (a ConfigError) with rule id and caret
     tagger = Tagger.from_config(config)
-    problems = routing_problems(config) + check_rules(config, ruleset, tagger)
+    return config, routing_problems(config) + check_rules(config, ruleset, tagger)
+
+
+def _run(args) -> int:
+    config, problems = validate(args.config)
     if args.show:
         print(json.dumps(config.redacted(), indent=2, default=str))
     counts = {

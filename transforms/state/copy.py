@@ -18,7 +18,7 @@ from wirewatch.transforms.state.rows import FEED_FIELDS
 
 TABLES: dict[str, tuple[str, ...]] = {
     "feeds": ("feed_id", *FEED_FIELDS, "updated_at"),
-    "seen": ("key", "seen_at"),
+    "seen": ("key", "seen_at", "hash"),
     "alerts": (
         "key",
         "sink",

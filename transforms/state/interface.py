@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Iterable, NamedTuple, Protocol, Sequence, runtime_checkable
+from typing import Iterable, Mapping, NamedTuple, Protocol, Sequence, runtime_checkable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.model import DeadLetter
@@ -235,6 +235,16 @@ class SeenStore(Protocol):
 
     def prune_seen(self, older_than: timedelta) -> int:
         """Forget keys not marked or touched for `older_than`; returns how many went."""
+        ...
+
+    def seen_hashes(self, keys: Iterable[str]) -> dict[str, str | None]:
+        """The keys of `keys` already marked seen, each with its content hash (None: marked
+        without one, e.g. before hashes were kept); one logical read, like `seen`."""
+        ...
+
+    def record_seen(self, hashes: Mapping[str, str]) -> None:
+        """Mark each key seen with its content hash: a new key gets the time now, a key already
+        seen keeps its time and takes the new hash (an edit committed, or a hash adopted)."""
         ...
 
 
@@ -501,35 +511,37 @@ def dead_letter_alert_key(letter: DeadLetter) -> str | None:
     return letter.detail or None if letter.stage == "deliver" else None
 
 
-def check_retention(seen_days: float, ledger_days: float) -> None:
-    """A ledger key must outlive the seen key of its article: once the seen key is gone the
-    article can come back, and only the ledger then stops its alert from going out again."""
-    if ledger_days < seen_days:
-        raise ValueError(
-            f"ledger retention ({ledger_days} days) is shorter than seen retention "
-            f"({seen_days} days): an article that comes back would alert again"
-        )
+class Retention(BaseModel, frozen=True):
+    """How many days each table keeps a row (`prune`). A ledger key must outlive the seen key of
+    its article: once the seen key is gone the article can come back, and only the ledger then
+    stops its alert from going out again, so a shorter ledger retention is refused here."""
+
+    seen_days: float
+    ledger_days: float
+    dead_letter_days: float
+    group_days: float
+
+    @model_validator(mode="after")
+    def _ledger_outlives_seen(self) -> Retention:
+        if self.ledger_days < self.seen_days:
+            raise ValueError(
+                f"ledger retention ({self.ledger_days} days) is shorter than seen retention "
+                f"({self.seen_days} days): an article that comes back would alert again"
+            )
+        return self
 
 
 class RetentionStore(Protocol):
     """What keeps the tables bounded: the watch loop prunes once an hour."""
 
-    def prune(
-        self,
-        now: datetime,
-        *,
-        seen_days: float,
-        ledger_days: float,
-        dead_letter_days: float,
-        group_days: float,
-    ) -> dict[str, int]:
+    def prune(self, now: datetime, retention: Retention) -> dict[str, int]:
         """In one transaction, delete what is older than its retention at `now`: seen keys
         (`seen_days`); dead letters, resolved or not (`dead_letter_days`); ledger rows that
         are final, last updated before `ledger_days` ('sent', or 'dead' with no unresolved
         dead letter left; never 'sending' or 'held'); story alerts whose ledger row is gone;
-        groups not saved for `group_days` with no due time and no held alert. Raises
-        ValueError when `ledger_days` < `seen_days` (check_retention). Returns how many rows
-        went per table: {"seen", "dead_letters", "alerts", "story_alerts", "groups"}."""
+        groups not saved for `group_days` with no due time and no held alert
+        (rows.prune_steps). Returns how many rows went per table: {"seen", "dead_letters",
+        "alerts", "story_alerts", "groups"}."""
         ...
 
 

@@ -7,8 +7,8 @@ refuses a database whose version is newer than it knows.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3  # 2: retention (groups.updated_at, dead_letters.alert_key, resolved_at);
-# 3: sink health (sink_health, alerts.deferred_at)
+SCHEMA_VERSION = 4  # 2: retention (groups.updated_at, dead_letters.alert_key, resolved_at);
+# 3: sink health (sink_health, alerts.deferred_at); 4: seen.hash (edited entries)
 
 # version -> statements that bring the schema from version-1 to version. Each runs in the one
 # migration transaction, under an advisory lock, so two workers starting together cannot race.
@@ -77,6 +77,11 @@ CREATE INDEX IF NOT EXISTS alerts_deferred_idx ON alerts (sink, deferred_at)
 CREATE TABLE IF NOT EXISTS sink_health (
   sink TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0, down_until TIMESTAMPTZ,
   reason TEXT, updated_at TIMESTAMPTZ NOT NULL);
+""",
+    # the content hash kept with a seen key; NULL (rows from before) means "unknown": the next
+    # poll adopts the entry's hash without calling it an edit (ingest/dedupe.py)
+    4: """
+ALTER TABLE seen ADD COLUMN IF NOT EXISTS hash TEXT;
 """,
 }
 

@@ -23,7 +23,7 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from wirewatch.transforms.errors import redact_url
 from wirewatch.transforms.model import DeadLetter
@@ -34,6 +34,7 @@ from wirewatch.transforms.state.interface import (
     CLAIM_LEASE_SECONDS,
     AlertRecord,
     FeedState,
+    Retention,
     StoreUnavailable,
     StoryCluster,
     StoryEntry,
@@ -41,7 +42,6 @@ from wirewatch.transforms.state.interface import (
     StoryLink,
     StoryMatch,
     WorkerInfo,
-    check_retention,
 )
 from wirewatch.transforms.state.interface import dead_letter_alert_key as alert_key
 from wirewatch.transforms.state.pg_sink_health import PgSinkHealth
@@ -59,6 +59,7 @@ from wirewatch.transforms.state.rows import (
     feed,
     feed_upsert,
     feed_values,
+    prune_steps,
     prune_story_steps,
     split_set,
     story_heads,
@@ -78,23 +79,6 @@ CONNECT_KWARGS = {
     # statement costs well under a millisecond.
     "prepare_threshold": None,
 }
-# Retention (prune): a final ledger row ('sent', or 'dead' with no open dead letter left), a
-# story alert whose ledger row is gone, an idle group with nothing held and nothing due.
-PRUNE_ALERTS = (
-    "DELETE FROM alerts WHERE updated_at < %s AND (status = 'sent' OR (status = 'dead' AND "
-    "NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.alert_key = alerts.key "
-    "AND d.resolved_at IS NULL)))"
-)
-PRUNE_STORY_ALERTS = (
-    "DELETE FROM story_alerts WHERE NOT EXISTS "
-    "(SELECT 1 FROM alerts a WHERE a.key = story_alerts.alert_key)"
-)
-PRUNE_GROUPS = (
-    "DELETE FROM groups WHERE due_at IS NULL AND (updated_at IS NULL OR updated_at < %s) "
-    "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.group_key = groups.group_key "
-    "AND a.status = 'held')"
-)
-
 _CLUSTER_GROWTH = (
     f"INSERT INTO stories_clusters ({CLUSTER_COLUMNS}) SELECT * FROM unnest(%s::text[], "
     "%s::text[], %s::text[], %s::float8[], %s::float8[], %s::int[], %s::int[]) "
@@ -461,6 +445,21 @@ class PostgresStore(PgSinkHealth):
                 (self._clock(), keys),
             )
 
+    def seen_hashes(self, keys: Iterable[str]) -> dict[str, str | None]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        return dict(self._all("SELECT key, hash FROM seen WHERE key = ANY(%s)", (keys,)))
+
+    def record_seen(self, hashes: Mapping[str, str]) -> None:
+        if hashes:
+            self._execute(
+                "INSERT INTO seen (key, seen_at, hash) SELECT k, %s, h "
+                "FROM unnest(%s::text[], %s::text[]) AS t(k, h) "
+                "ON CONFLICT (key) DO UPDATE SET hash = EXCLUDED.hash",
+                (self._clock(), list(hashes), list(hashes.values())),
+            )
+
     def prune_seen(self, older_than: timedelta) -> int:
         return self._execute("DELETE FROM seen WHERE seen_at < %s", (self._clock() - older_than,))
 
@@ -760,29 +759,12 @@ class PostgresStore(PgSinkHealth):
         return out
 
     # --- retention --------------------------------------------------------------------------------
-    def prune(
-        self,
-        now: datetime,
-        *,
-        seen_days: float,
-        ledger_days: float,
-        dead_letter_days: float,
-        group_days: float,
-    ) -> dict[str, int]:
-        check_retention(seen_days, ledger_days)
-        steps = (
-            ("seen", "DELETE FROM seen WHERE seen_at < %s", (now - timedelta(days=seen_days),)),
-            (
-                "dead_letters",
-                "DELETE FROM dead_letters WHERE at < %s",
-                (now - timedelta(days=dead_letter_days),),
-            ),
-            ("alerts", PRUNE_ALERTS, (now - timedelta(days=ledger_days),)),
-            ("story_alerts", PRUNE_STORY_ALERTS, ()),
-            ("groups", PRUNE_GROUPS, (now - timedelta(days=group_days),)),
-        )
+    def prune(self, now: datetime, retention: Retention) -> dict[str, int]:
         with self.transaction(), self._cursor() as cur:
-            return {table: cur.execute(sql, params).rowcount for table, sql, params in steps}
+            return {
+                table: cur.execute(sql.replace("?", "%s"), cutoffs).rowcount
+                for table, sql, cutoffs in prune_steps(now, retention)
+            }
 
     # --- copies between stores (state copy) ------------------------------------------------------
     def is_empty(self) -> bool:

@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, TypeVar
 
 from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.model import DeadLetter
@@ -30,7 +30,7 @@ from wirewatch.transforms.state.interface import (
     CLAIM_LEASE_SECONDS,
     AlertRecord,
     FeedState,
-    check_retention,
+    Retention,
 )
 from wirewatch.transforms.state.interface import dead_letter_alert_key as alert_key
 from wirewatch.transforms.state.rows import (
@@ -40,6 +40,7 @@ from wirewatch.transforms.state.rows import (
     feed,
     feed_upsert,
     feed_values,
+    prune_steps,
 )
 from wirewatch.transforms.state.sqlite_copy import SqliteCopy
 from wirewatch.transforms.state.sqlite_leases import SqliteLeases, claimable, iso
@@ -50,23 +51,6 @@ __all__ = ["FILENAME", "SCHEMA_VERSION", "AlertRecord", "FeedState", "SqliteStor
 
 FILENAME = "state.sqlite3"
 """The file a state directory holds (`--state-dir DIR` means DIR/state.sqlite3)."""
-
-# Retention (prune): a final ledger row ('sent', or 'dead' with no open dead letter left), a
-# story alert whose ledger row is gone, an idle group with nothing held and nothing due.
-PRUNE_ALERTS = (
-    "DELETE FROM alerts WHERE updated_at < ? AND (status = 'sent' OR (status = 'dead' AND "
-    "NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.alert_key = alerts.key "
-    "AND d.resolved_at IS NULL)))"
-)
-PRUNE_STORY_ALERTS = (
-    "DELETE FROM story_alerts WHERE NOT EXISTS "
-    "(SELECT 1 FROM alerts a WHERE a.key = story_alerts.alert_key)"
-)
-PRUNE_GROUPS = (
-    "DELETE FROM groups WHERE due_at IS NULL AND (updated_at IS NULL OR updated_at < ?) "
-    "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.group_key = groups.group_key "
-    "AND a.status = 'held')"
-)
 
 _CHUNK = 500  # keys per `IN (...)`: far below SQLite's limit on host parameters
 T = TypeVar("T")
@@ -402,7 +386,27 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         now = self._now()
         with self._write():
             self._db.executemany(
-                "INSERT OR IGNORE INTO seen VALUES (?, ?)", [(k, now) for k in keys]
+                "INSERT OR IGNORE INTO seen (key, seen_at) VALUES (?, ?)", [(k, now) for k in keys]
+            )
+
+    def seen_hashes(self, keys: Iterable[str]) -> dict[str, str | None]:
+        keys = list(keys)
+        found: dict[str, str | None] = {}
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self._db.execute(f"SELECT key, hash FROM seen WHERE key IN ({marks})", chunk)
+            )
+        return found
+
+    def record_seen(self, hashes: Mapping[str, str]) -> None:
+        now = self._now()
+        with self._write():
+            self._db.executemany(
+                "INSERT INTO seen (key, seen_at, hash) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET hash=excluded.hash",
+                [(k, now, h) for k, h in hashes.items()],
             )
 
     def prune_seen(self, older_than: timedelta) -> int:
@@ -578,34 +582,11 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         return [DeadLetter.model_validate(json.loads(r[0])) for r in rows]
 
     # --- retention ----------------------------------------------------------------------------
-    def prune(
-        self,
-        now: datetime,
-        *,
-        seen_days: float,
-        ledger_days: float,
-        dead_letter_days: float,
-        group_days: float,
-    ) -> dict[str, int]:
-        check_retention(seen_days, ledger_days)
-
-        def cutoff(days: float) -> str:
-            return iso(now - timedelta(days=days))
-
+    def prune(self, now: datetime, retention: Retention) -> dict[str, int]:
         with self._write():
             return {
-                table: self._db.execute(sql, params).rowcount
-                for table, sql, params in (
-                    ("seen", "DELETE FROM seen WHERE seen_at < ?", (cutoff(seen_days),)),
-                    (
-                        "dead_letters",
-                        "DELETE FROM dead_letters WHERE at < ?",
-                        (cutoff(dead_letter_days),),
-                    ),
-                    ("alerts", PRUNE_ALERTS, (cutoff(ledger_days),)),
-                    ("story_alerts", PRUNE_STORY_ALERTS, ()),
-                    ("groups", PRUNE_GROUPS, (cutoff(group_days),)),
-                )
+                table: self._db.execute(sql, tuple(map(iso, cutoffs))).rowcount
+                for table, sql, cutoffs in prune_steps(now, retention)
             }
 
     # --- totals -------------------------------------------------------------------------------

@@ -21,16 +21,16 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
-SCHEMA_VERSION = 6  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes; 4: leases, workers;
+SCHEMA_VERSION = 7  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes; 4: leases, workers;
 # 5: retention (groups.updated_at, dead_letters.alert_key and resolved_at);
-# 6: sink health (sink_health, alerts.deferred_at)
+# 6: sink health (sink_health, alerts.deferred_at); 7: seen.hash (edited entries)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
   feed_id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL DEFAULT 0,
   next_due TEXT, last_status TEXT, last_error TEXT, updated_at TEXT NOT NULL,
   ttl_minutes INTEGER, lease_owner TEXT, lease_until TEXT);
-CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, seen_at TEXT NOT NULL, hash TEXT);
 CREATE INDEX IF NOT EXISTS seen_at_idx ON seen (seen_at);
 CREATE TABLE IF NOT EXISTS alerts (
   key TEXT PRIMARY KEY, sink TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
@@ -89,6 +89,9 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     5: lambda db: _retention_columns(db),  # defined below
     # 6: sink health: when an alert was first deferred (its sink down); sink_health is new
     6: lambda db: _add_column(db, "alerts", "deferred_at", "TEXT"),
+    # 7: the content hash kept with a seen key; NULL (rows from before) means "unknown": the
+    # next poll adopts the entry's hash without calling it an edit (ingest/dedupe.py)
+    7: lambda db: _add_column(db, "seen", "hash", "TEXT"),
 }
 
 

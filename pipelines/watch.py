@@ -43,7 +43,7 @@ from wirewatch.pipelines.state import fault_behind, owning, process_running, wor
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.routing.router import active_sinks
-from wirewatch.transforms.state import StateStore, StoreUnavailable
+from wirewatch.transforms.state import Retention, StateStore, StoreUnavailable
 
 log = logging.getLogger("wirewatch")  # its lines read "... wirewatch: cycle 3: ..."
 
@@ -275,13 +275,13 @@ def watch(
 
 def prune(store: StateStore, config: Config, now: datetime) -> dict[str, int]:
     """Keep the tables bounded (hourly): what each table no longer needs goes."""
-    return store.prune(
-        now,
+    retention = Retention(
         seen_days=config.seen_retention_days,
         ledger_days=max(LEDGER_DAYS, config.seen_retention_days),
         dead_letter_days=DEAD_LETTER_DAYS,
         group_days=GROUP_DAYS,
     )
+    return store.prune(now, retention)
 
 
 def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines, service=None) -> int:

@@ -12,13 +12,14 @@ import pytest
 from tests.state.conftest import T0
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
+from wirewatch.transforms.state import Retention
 
 DAYS = {"seen_days": 30, "ledger_days": 60, "dead_letter_days": 30, "group_days": 7}
 NOTHING = {"seen": 0, "dead_letters": 0, "alerts": 0, "story_alerts": 0, "groups": 0}
 
 
 def prune(store, at, **days):
-    return store.prune(at, **{**DAYS, **days})
+    return store.prune(at, Retention(**{**DAYS, **days}))
 
 
 def letter(key: str, at=T0) -> DeadLetter:

@@ -14,7 +14,7 @@ from tests.stories.conftest import make
 from wirewatch.pipelines.cli import main
 from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.model import DeadLetter
-from wirewatch.transforms.state import open_store, pg_schema
+from wirewatch.transforms.state import Retention, open_store, pg_schema
 from wirewatch.transforms.state.pg_schema import SCHEMA_VERSION
 from wirewatch.transforms.state.postgres import PostgresStore, StoreUnavailable
 from wirewatch.transforms.stories import StoryIndex
@@ -144,4 +144,6 @@ def test_a_version_1_database_gains_retention_and_resolves_its_old_dead_letters(
         store.finish_alert("r|c|hook", "sent", 1)
         assert store.counts()["dead_letters_resolved"] == 1
         days = {"seen_days": 30, "ledger_days": 60, "dead_letter_days": 30, "group_days": 7}
-        assert store.prune(T0, **days)["groups"] == 1  # no time known, nothing held or due
+        assert (
+            store.prune(T0, Retention(**days))["groups"] == 1
+        )  # no time known, nothing held or due

@@ -14,7 +14,7 @@ from tests.state.conftest import T0, Clock
 from tests.state.test_sqlite_leases import V3_SCHEMA
 from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.model import DeadLetter
-from wirewatch.transforms.state import StoreLocationError, open_store
+from wirewatch.transforms.state import Retention, StoreLocationError, open_store
 from wirewatch.transforms.state.faults import StoreFault
 from wirewatch.transforms.state.sqlite import FILENAME, SCHEMA_VERSION, SqliteStore
 from wirewatch.transforms.state.sqlite_schema import MIGRATIONS
@@ -84,7 +84,9 @@ def test_a_version_4_file_gains_retention_and_resolves_its_old_dead_letters(tmp_
         store.finish_alert("r|c|hook", "sent", 1)
         assert store.counts()["dead_letters_resolved"] == 1
         days = {"seen_days": 30, "ledger_days": 60, "dead_letter_days": 30, "group_days": 7}
-        assert store.prune(T0, **days)["groups"] == 1  # no time known, nothing held or due
+        assert (
+            store.prune(T0, Retention(**days))["groups"] == 1
+        )  # no time known, nothing held or due
 
 
 def test_a_file_from_a_newer_wirewatch_is_refused(tmp_path):

@@ -6,6 +6,7 @@ beam.CommitCycle."""
 from wirewatch.transforms.state.interface import (
     AlertRecord,
     FeedState,
+    Retention,
     StateStore,
     StoreBusy,
     StoreUnavailable,
@@ -15,6 +16,7 @@ from wirewatch.transforms.state.location import StoreLocationError, open_store
 __all__ = [
     "AlertRecord",
     "FeedState",
+    "Retention",
     "StateStore",
     "StoreBusy",
     "StoreLocationError",

@@ -8,11 +8,13 @@ Sets of strings (title markers, entity ids) are stored joined by a unit separato
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from wirewatch.transforms.state.interface import (
     AlertRecord,
     FeedState,
+    Retention,
     StoryEntry,
     StoryHead,
     StoryMatch,
@@ -136,6 +138,46 @@ def feed_upsert(mark: str, also: str = "") -> str:
         "last_error=excluded.last_error, updated_at=excluded.updated_at, "
         "ttl_minutes=COALESCE(excluded.ttl_minutes, feeds.ttl_minutes)" + also
     )
+
+
+def prune_steps(now: datetime, retention: Retention) -> list[tuple[str, str, tuple]]:
+    """`prune` as statements in order: (the table it counts, SQL with `?` placeholders, the
+    cutoff times). What goes: seen keys and dead letters past their retention; final ledger
+    rows ('sent', or 'dead' with no open dead letter left); story alerts whose ledger row is
+    gone; idle groups with nothing held and nothing due. A backend with other placeholders
+    replaces `?`, one that stores text times converts the cutoffs."""
+
+    def cutoff(days: float) -> tuple[datetime]:
+        return (now - timedelta(days=days),)
+
+    return [
+        ("seen", "DELETE FROM seen WHERE seen_at < ?", cutoff(retention.seen_days)),
+        (
+            "dead_letters",
+            "DELETE FROM dead_letters WHERE at < ?",
+            cutoff(retention.dead_letter_days),
+        ),
+        (
+            "alerts",
+            "DELETE FROM alerts WHERE updated_at < ? AND (status = 'sent' OR (status = 'dead' "
+            "AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.alert_key = alerts.key "
+            "AND d.resolved_at IS NULL)))",
+            cutoff(retention.ledger_days),
+        ),
+        (
+            "story_alerts",
+            "DELETE FROM story_alerts WHERE NOT EXISTS "
+            "(SELECT 1 FROM alerts a WHERE a.key = story_alerts.alert_key)",
+            (),
+        ),
+        (
+            "groups",
+            "DELETE FROM groups WHERE due_at IS NULL AND (updated_at IS NULL OR updated_at < ?) "
+            "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.group_key = groups.group_key "
+            "AND a.status = 'held')",
+            cutoff(retention.group_days),
+        ),
+    ]
 
 
 def prune_story_steps(

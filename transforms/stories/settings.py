@@ -11,13 +11,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from wirewatch.transforms.duration import HOUR, MINUTE, duration
+
+# durations (30, 30m, 2h, 1d): a bare number is in the field's unit; bounds: config/checks.py
+Hours = duration(HOUR, above=True, most=None, finite=False)
+Minutes = duration(MINUTE, above=True, most=None, finite=False)
+
 
 class StorySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    window_hours: float = Field(
+    window_hours: Hours = Field(
         default=48.0,
-        gt=0,
         description=(
             "articles join a story only if published within this many hours of a member; "
             "index entries older than this are pruned"
@@ -64,17 +69,15 @@ class StorySettings(BaseModel):
         ),
     )
     rows: int = Field(default=3, ge=1, description="MinHash values per band")
-    retain_hours: float = Field(
+    retain_hours: Hours = Field(
         default=168.0,
-        gt=0,
         description=(
             "story membership (for `wirewatch stories` and idempotent re-assignment) is kept this "
             "long; never less than the window"
         ),
     )
-    prune_every_minutes: float = Field(
+    prune_every_minutes: Minutes = Field(
         default=60.0,
-        gt=0,
         description=("assign() prunes expired entries at most this often (by the index clock)"),
     )
 

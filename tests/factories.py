@@ -29,6 +29,7 @@ def article(
     feed_id="feed",
     id=None,
     published=None,
+    edited=False,
 ) -> Article:
     return Article(
         id=id or f"{feed_id}:{stable_number(title)}",
@@ -37,6 +38,7 @@ def article(
         summary=summary,
         link=link,
         published=published or datetime(2026, 11, 26, 14, 5, tzinfo=timezone.utc),
+        edited=edited,
     )
 
 

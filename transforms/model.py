@@ -36,6 +36,7 @@ class Article(_Element):
     language: str | None = None
     guid: str | None = None
     fetched_at: datetime = Field(default_factory=utc_now)
+    edited: bool = False  # seen before with another title or summary: evaluated again (Updated)
 
     @property
     def dedupe_key(self) -> str:

@@ -9,10 +9,13 @@ from tests.factories import article
 from wirewatch.transforms.ingest.dedupe import (
     already_seen,
     backfill_cutoff,
+    content_hash,
     is_backfill,
     is_first_poll,
     keep_first,
+    seen_hashes,
     seen_keys,
+    seen_verdict,
 )
 from wirewatch.transforms.state.sqlite import FeedState
 
@@ -64,3 +67,52 @@ def test_is_backfill_means_published_before_the_cutoff():
     assert not is_backfill(article(published=cutoff), cutoff)
     assert not is_backfill(article(published=NOW), cutoff)
     assert not is_backfill(article(published=datetime(2000, 1, 1, tzinfo=timezone.utc)), None)
+
+
+# --- content hash: what counts as an edit ------------------------------------------------------
+HEADLINE = "Chevron and Exxon profits drop on falling oil price"
+LEAD = "Oil majors reported lower profits. More: https://www.ft.com/content/x?id=7"
+
+
+def same_content(**changes) -> bool:
+    before = article(title=HEADLINE, summary=LEAD, id="ft:1")
+    return content_hash(before) == content_hash(before.model_copy(update=changes))
+
+
+def test_markup_whitespace_and_tracking_parameters_are_not_edits():
+    assert same_content(title="<b>Chevron</b> and Exxon profits drop on <i>falling</i> oil price")
+    assert same_content(title=f"  {HEADLINE.replace(' ', '   ')}\n")
+    assert same_content(title=HEADLINE.replace(" oil ", "\u00a0oil "))  # a no-break space
+    assert same_content(summary=LEAD.replace(" More:", "&#160;More:"))  # an entity for it
+    assert same_content(summary=LEAD.replace("?id=7", "?id=7&utm_source=rss&fbclid=abc"))
+    assert same_content(summary=f"<p>{LEAD}</p>")
+
+
+def test_a_changed_word_number_or_query_is_an_edit():
+    assert not same_content(title="Chevron and Exxon profits drop as Trump trade war hits oil")
+    assert not same_content(title=HEADLINE.replace("drop", "fall"))
+    assert not same_content(summary=LEAD.replace("lower", "higher"))
+    assert not same_content(summary=LEAD.replace("?id=7", "?id=8"))  # another page
+    assert not same_content(title=HEADLINE + ".")
+
+
+def test_title_and_summary_are_hashed_apart():
+    one = article(title="Oil falls", summary="Trump speaks", id="a")
+    other = article(title="Oil falls Trump", summary="speaks", id="a")
+    assert content_hash(one) != content_hash(other)
+
+
+def test_seen_verdict_new_seen_edited_and_adopted():
+    before = article(title=HEADLINE, summary=LEAD, id="ft:1", link="https://www.ft.com/c")
+    edited = before.model_copy(update={"title": "Profits drop as Trump trade war hits oil"})
+    copy = article(title="Other feed", id="reuters:9", link="https://www.ft.com/c")
+    stored = seen_hashes(before)
+    assert seen_verdict(before, stored) == "seen"
+    assert seen_verdict(edited, stored) == "edited"
+    assert seen_verdict(copy, stored) == "seen"  # another feed's copy of the link: not an edit
+    assert seen_verdict(edited, {}) == "new"
+    assert seen_verdict(edited, {"ft:1": None}) == "adopt"  # a row from before hashes
+    assert seen_hashes(before) == {
+        "ft:1": content_hash(before),
+        "link:https://www.ft.com/c": content_hash(before),
+    }

@@ -1,5 +1,5 @@
-"""Golden Block Kit payloads: an alert, an update and its more-sources reply, a stale article and a
-digest, each exactly as Slack receives it, parsed by slack_sdk's own block models (which enforce
+"""Golden Block Kit payloads: an alert, an update and its more-sources reply, an edited entry
+(marked Updated), a stale article and a digest, each exactly as Slack receives it, parsed by slack_sdk's own block models (which enforce
 Slack's limits when a block is serialised) and checked against Slack's message limits.
 
 A change to the layout shows up here as a diff of the JSON an editor's Slack receives. To accept
@@ -56,6 +56,7 @@ def make_alert(
     authors=("Myles McCormick", "Jamie Smyth"),
     id="ft-world:1",
     display=DISPLAY,
+    edited=False,
 ) -> Alert:
     article = Article(
         id=id,
@@ -66,6 +67,7 @@ def make_alert(
         published=published,
         fetched_at=fetched_at,
         authors=authors,
+        edited=edited,
     )
     tagged = TaggedArticle(
         article=article,
@@ -153,6 +155,9 @@ CASES = {
     "update": lambda: slack_message(
         make_alert(title="Chevron and Exxon profits drop on falling oil price", story_kind="update")
     ),
+    "edited": lambda: slack_message(  # the FT headline edited hours later: marked Updated
+        make_alert(fetched_at=PUBLISHED + timedelta(hours=14), edited=True)
+    ),
     "reply": lambda: slack_reply(
         make_alert(feed_id="reuters", display=Display(), story_kind="copy")
     ),
@@ -191,7 +196,7 @@ def test_payload_is_valid_block_kit_within_slack_limits(name):
 
 
 def test_tags_never_read_as_channels_or_mentions():
-    for name in ("alert", "stale", "update"):
+    for name in ("alert", "edited", "stale", "update"):
         _, blocks = CASES[name]()
         tags = blocks[-1]["elements"][0]["text"]
         assert tags.startswith("Topics: ")
@@ -220,3 +225,11 @@ def test_digest_lines_are_newest_first_and_each_is_linked():
     more = next(line for line in body.splitlines() if line.startswith("…and "))
     assert more.startswith("…and 3 more, older: <https://example.org/")
     assert more.count("<https://") == 3
+
+
+def test_an_edited_entry_is_marked_updated_and_never_old_news():
+    text, blocks = CASES["edited"]()  # polled 14 hours after publication, past stale_after
+    assert text.startswith("[trade-war] Updated: Chevron and Exxon profits drop as Trump")
+    assert blocks[0]["text"]["text"].startswith(":warning: *Updated:* *<https://www.ft.com/")
+    assert blocks[1]["elements"][0]["text"].startswith(":pencil2: Edited by the feed")
+    assert ":hourglass:" not in json.dumps(blocks)

@@ -9,6 +9,7 @@ from wirewatch.transforms.sinks.render import (
     CONTEXT_ELEMENTS_MAX,
     SECTION_TEXT_MAX,
     escape,
+    plain_text,
     safe_url,
     slack_message,
     snippet,
@@ -194,3 +195,19 @@ def test_every_mrkdwn_text_object_is_verbatim():
         contexts = [e for b in blocks if b["type"] == "context" for e in b["elements"]]
         assert len(objects) == len(sections) + len(contexts) > 0
         assert all(o["verbatim"] is True for o in objects)
+
+
+def test_an_edited_entry_reads_updated_on_the_console_and_in_json_payloads(tmp_path):
+    """Console: an UPDATED head and a line that says why; JSONL and webhook bodies are the
+    Alert's JSON, where `edited` is true."""
+    from wirewatch.transforms.sinks.jsonl import JsonlSink
+
+    edited = alert(title="Profits drop as Trump trade war hits oil", edited=True)
+    text = plain_text(edited)
+    assert text.startswith("UPDATED [warning] rule-1 · ")
+    assert "Edited by the feed since it was first seen" in text
+    sink = JsonlSink("jsonl", type("Conf", (), {"path": str(tmp_path / "alerts.jsonl")}))
+    sink.send(edited)
+    sink.close()
+    line = json.loads((tmp_path / "alerts.jsonl").read_text())
+    assert line["match"]["article"]["article"]["edited"] is True

@@ -141,11 +141,19 @@ def slack_date(moment: datetime, layout: str = "{date_short_pretty} {time}") -> 
 
 def age(alert: Alert) -> timedelta | None:
     """How long before its poll the article was published, when that makes it old news
-    (more than the feed's stale_after; 0 turns the marker off)."""
+    (more than the feed's stale_after; 0 turns the marker off). An edit is news of the poll
+    that found it, however old the entry: no marker."""
     article = alert.match.article.article
     limit = alert.display.stale_after
     waited = article.fetched_at - article.published
-    return waited if limit > 0 and waited.total_seconds() > limit else None
+    stale = limit > 0 and waited.total_seconds() > limit and not article.edited
+    return waited if stale else None
+
+
+UPDATED = "Updated"
+"""How an alert for an edited entry is marked: the feed changed the title or summary of an
+entry it had listed before, and the new text matches a rule the old one did not."""
+UPDATED_NOTE = "Edited by the feed since it was first seen; the new text matches this rule."
 
 
 def duration_text(span: timedelta) -> str:
@@ -209,7 +217,8 @@ def _section(text: str) -> dict:
 def slack_message(alert: Alert) -> tuple[str, list[dict]]:
     """(fallback text, Block Kit blocks) for one alert:
 
-    :warning: *Update:* *<link|Headline>*
+    :warning: *Update:* *<link|Headline>*          (*Updated:* when the feed edited the entry)
+    :pencil2: Edited by the feed since it was first seen…    (only for an edited entry)
     :hourglass: Old story: published 3 months before it was polled      (only when stale)
     …snippet with the matched *terms* in bold…
     *Feed name* · by Author · <date token>
@@ -220,10 +229,14 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
     article = match.article.article
     title = escape(truncate(article.title or "(untitled)", 250))
     headline = f"*{_linked(title, safe_url(article.link))}*"
-    if match.article.story_kind == "update":
+    if article.edited:
+        headline = f"*{UPDATED}:* {headline}"
+    elif match.article.story_kind == "update":
         headline = f"*Update:* {headline}"
     icon = SEVERITY_ICON.get(match.severity, "")
     blocks: list[dict] = [_section(f"{icon} {headline}".strip())]
+    if article.edited:
+        blocks.append(_context(f":pencil2: {UPDATED_NOTE}"))
     old = age(alert)
     if old is not None:
         blocks.append(
@@ -255,8 +268,9 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
     tags = tags_line(alert)
     if tags:
         blocks.append(_context(tags))
+    marker = f"{UPDATED}: " if article.edited else ""
     fallback = truncate(
-        f"[{match.rule_id}] {article.title} {article.link or ''}".strip(),
+        f"[{match.rule_id}] {marker}{article.title} {article.link or ''}".strip(),
         FALLBACK_TEXT_MAX,
     )
     return _slack_payload(escape(fallback), blocks)
@@ -283,12 +297,16 @@ def plain_text(alert: Alert) -> str:
     topics = ", ".join(f"{t.label or t.id} {t.score:.2f}" for t in match.article.topics[:5])
     entities = ", ".join(f"{e.name} ({e.type})" for e in match.article.entities[:6])
     update = "UPDATE " if match.article.story_kind == "update" else ""
+    if article.edited:
+        update = f"{UPDATED.upper()} "
     authors = _authors(alert)
     lines = [
         f"{update}[{match.severity}] {match.rule_id} · {feed_name(alert)} · "
         f"{utc_text(article.published)}" + (f" · by {authors}" if authors else ""),
         f"  {article.title}",
     ]
+    if article.edited:
+        lines.append(f"  {UPDATED_NOTE}")
     old = age(alert)
     if old is not None:
         lines.append(f"  OLD STORY: published {duration_text(old)} before it was polled")

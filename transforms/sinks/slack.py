@@ -124,9 +124,11 @@ class SlackSink:
         """Only the Web API (bot token) returns a message ts that replies can thread under."""
         return self.web is not None
 
-    def send(self, alert: Alert) -> str | None:
-        """Returns the message ts (bot token), so later copies of the story can reply to it."""
-        return self._post(*slack_message(alert))
+    def send(self, alert: Alert, thread_ts: str | None = None) -> str | None:
+        """Returns the message ts (bot token), so later copies of the story can reply to it.
+        With `thread_ts` the whole alert goes into that thread (an edited entry that matches a
+        new rule, under the story's first message)."""
+        return self._post(*slack_message(alert), thread_ts=thread_ts)
 
     def send_digest(self, alerts: list[Alert], label: str) -> None:
         self._post(*slack_digest(alerts, label))

@@ -79,3 +79,13 @@ def test_a_copy_carries_the_hashes(tmp_path, pg_url):
         with open_store(pg_url, clock=Clock()) as target:
             copy_store(source, target)
             assert target.seen_hashes(["a", "b"]) == {"a": "one", "b": None}
+
+
+def test_story_thread_is_the_storys_first_message_on_the_sink_whichever_rule(store):
+    assert store.story_thread("s1", "slack") is None
+    store.record_story_alert("s1", "oil", "slack", "oil|a|slack", "1795701900.000200")
+    store.record_story_alert("s1", "energy", "slack", "energy|a|slack", "1795701800.000100")
+    store.record_story_alert("s1", "oil", "hook", "oil|a|hook", None)  # no threads there
+    store.record_story_alert("s2", "oil", "slack", "oil|b|slack", "1795700000.000100")
+    assert store.story_thread("s1", "slack") == "1795701800.000100"
+    assert store.story_thread("s1", "hook") is None

@@ -326,6 +326,11 @@ class LedgerStore(Protocol):
         """Remember the story's first alert; a later call for the same triple changes nothing."""
         ...
 
+    def story_thread(self, story_id: str, sink: str) -> str | None:
+        """The Slack ts of the story's first message on this sink, whichever rule sent it (the
+        smallest ts recorded), or None: where an edited entry's new alert goes, as a reply."""
+        ...
+
 
 class GroupStore(Protocol):
     """Flood-control groups: throttle state and the digests they hold."""

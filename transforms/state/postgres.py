@@ -631,6 +631,11 @@ class PostgresStore(PgSinkHealth):
             (story_id, rule_id, sink, alert_key, ts),
         )
 
+    def story_thread(self, story_id: str, sink: str) -> str | None:
+        return self._one(
+            "SELECT min(ts) FROM story_alerts WHERE story_id=%s AND sink=%s", (story_id, sink)
+        )[0]
+
     # --- the story index -------------------------------------------------------------------------
     def prepare_stories(self) -> None:
         """Nothing to do: the story tables are part of the migrated schema (pg_schema.py)."""

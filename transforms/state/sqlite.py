@@ -508,6 +508,11 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                 (story_id, rule_id, sink, alert_key, ts),
             )
 
+    def story_thread(self, story_id: str, sink: str) -> str | None:
+        return self._db.execute(
+            "SELECT min(ts) FROM story_alerts WHERE story_id=? AND sink=?", (story_id, sink)
+        ).fetchone()[0]
+
     # --- flood-control groups -----------------------------------------------------------------
     def group_state(self, group_key: str) -> GroupState:
         row = self._db.execute(

@@ -31,7 +31,7 @@ from wirewatch.transforms.ingest.beam import (
     _DropSeenDoFn,
     _ParseDoFn,
 )
-from wirewatch.transforms.ingest.dedupe import seen_keys
+from wirewatch.transforms.ingest.dedupe import content_hash, seen_hashes, seen_keys
 from wirewatch.transforms.ingest.fetch import FetchResult
 from wirewatch.transforms.ingest.ids import article_id, entry_key
 from wirewatch.transforms.ingest.parse import parse_feed
@@ -61,7 +61,7 @@ class Store:
 
 
 class CountingSeen:
-    """Wraps a store and records every `seen` question (the batching under test)."""
+    """Wraps a store and records every question about seen keys (the batching under test)."""
 
     def __init__(self, store):
         self._store = store
@@ -71,6 +71,11 @@ class CountingSeen:
         keys = list(keys)
         self.questions.append(keys)
         return self._store.seen(keys)
+
+    def seen_hashes(self, keys):
+        keys = list(keys)
+        self.questions.append(keys)
+        return self._store.seen_hashes(keys)
 
     def __getattr__(self, name):
         return getattr(self._store, name)
@@ -213,7 +218,7 @@ def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path):
     out = p | beam.Create(inputs) | ParseFeeds(str(tmp_path))
     assert_that(
         out[ParseFeeds.MAIN] | "Main" >> beam.Map(lambda a: (a.feed_id, a.guid)),
-        equal_to([("wire", "new"), ("all", "older"), ("known", "k2")]),
+        equal_to([("wire", "new"), ("all", "older"), ("known", "k1"), ("known", "k2")]),
         label="articles",
     )
     assert_that(
@@ -228,13 +233,15 @@ def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path):
     )
     counts = run_and_count(p)
 
-    assert counts["entries"] == 5 and counts["entries_skipped_seen"] == 1
-    assert counts["articles_parsed"] == 4 and counts["articles_backfill_skipped"] == 1
+    assert counts["entries"] == 5 and counts.get("entries_skipped_seen", 0) == 0
+    assert counts["articles_parsed"] == 5 and counts["articles_backfill_skipped"] == 1
     with Store(tmp_path) as store:
         assert store.feed_state("known").ttl_minutes == 45  # <ttl> kept for the schedule
 
 
-def test_parse_asks_the_store_once_per_feed(tmp_path):
+def test_parse_passes_seen_entries_on_without_asking_the_store(tmp_path):
+    """A seen entry may have been edited: only DropSeen, with the parsed title and summary,
+    can tell, so parsing hands every entry on (and asks the store nothing)."""
     feed = FeedConfig(id="f", url="https://f.example.com/rss")
     body = feeds.rss(*(rss_item(f"g{i}", NOW) for i in range(40)))
     with Store(tmp_path) as store:
@@ -246,8 +253,8 @@ def test_parse_asks_the_store_once_per_feed(tmp_path):
         out = list(fn.process(fetched(feed, body, False)))
     finally:
         fn.teardown()
-    assert len(counting.questions) == 1 and len(counting.questions[0]) == 40
-    assert sorted(a.guid for a in out) == sorted(f"g{i}" for i in range(1, 40, 2))
+    assert counting.questions == []
+    assert sorted(a.guid for a in out) == sorted(f"g{i}" for i in range(40))
 
 
 # --- DropSeen ------------------------------------------------------------------------------
@@ -318,3 +325,54 @@ def test_drop_seen_keeps_each_articles_window(tmp_path):
     )
     assert_that(kept, equal_to([("w1", 0), ("w2", 60)]))
     p.run().wait_until_finish()
+
+
+def test_drop_seen_passes_an_edited_entry_on_marked_edited_once(tmp_path):
+    """The FT case: a seen entry whose headline changed goes on (marked edited); the same entry
+    with only markup, spacing or a tracking parameter changed does not; a key stored without a
+    hash (a store from before hashes) adopts the entry's hash without calling it an edit. Every
+    listed key is refreshed; the edit's new hash is left for the cycle's commit."""
+    before = article(
+        title="Chevron and Exxon profits drop on falling oil price",
+        summary="Oil majors reported lower profits. https://www.ft.com/x",
+        id="ft:1",
+        link="https://www.ft.com/content/chevron-exxon",
+    )
+    edited = before.model_copy(
+        update={"title": "Chevron and Exxon profits drop as Trump trade war hits oil"}
+    )
+    cosmetic = article(
+        title="Seen  <b>as</b> before",
+        summary="Same\u00a0text. https://example.org/y?utm_source=rss",
+        id="s:1",
+        link="https://example.org/seen",
+    )
+    old_row = article(title="From before hashes", id="o:1", link="https://example.org/o")
+    with Store(tmp_path) as store:
+        store.record_seen(seen_hashes(before))
+        store.record_seen(
+            seen_hashes(
+                cosmetic.model_copy(
+                    update={
+                        "title": "Seen as before",
+                        "summary": "Same text. https://example.org/y",
+                    }
+                )
+            )
+        )
+        store.mark_seen(seen_keys(old_row))
+
+    p = pipeline()
+    kept = p | beam.Create([edited, cosmetic, old_row]) | DropSeen(str(tmp_path))
+    assert_that(
+        kept | beam.Map(lambda a: (a.id, a.edited, a.title)),
+        equal_to([("ft:1", True, "Chevron and Exxon profits drop as Trump trade war hits oil")]),
+    )
+    counts = run_and_count(p)
+
+    assert counts["articles_edited"] == 1 and counts["articles_seen"] == 2
+    assert counts.get("articles_new", 0) == 0
+    with Store(tmp_path) as store:
+        hashes = store.seen_hashes(seen_keys(before) + seen_keys(old_row))
+    assert hashes["ft:1"] == content_hash(before)  # the edit is committed by CommitCycle
+    assert hashes["o:1"] == hashes["link:https://example.org/o"] == content_hash(old_row)

@@ -24,18 +24,19 @@ from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.ingest.cycle_fetch import CycleFetch, FeedFetch
 from wirewatch.transforms.ingest.dedupe import (
-    already_seen,
     backfill_cutoff,
     is_backfill,
     is_first_poll,
     keep_first,
+    seen_hashes,
     seen_keys,
+    seen_verdict,
 )
 from wirewatch.transforms.ingest.fetch import OUTCOMES, FetchResult, fetch, host_of, make_client
 from wirewatch.transforms.ingest.parse import parse_feed
 from wirewatch.transforms.ingest.schedule import state_after_fetch
 from wirewatch.transforms.model import Article, DeadLetter
-from wirewatch.transforms.state.beam import StoreDoFn
+from wirewatch.transforms.state.beam import BundleStoreDoFn, StoreDoFn
 
 if TYPE_CHECKING:
     from apache_beam.transforms.window import BoundedWindow
@@ -190,24 +191,16 @@ class _ParseDoFn(StoreDoFn):
     ]:
         feed, result, first_poll = fetched
         now = datetime.now(timezone.utc)
-        still_listed: set[str] = set()
-
-        def seen_of(article_ids: list[str]) -> set[str]:
-            found = self.store.seen(article_ids)
-            still_listed.update(found)
-            return found
-
+        # Every entry is parsed, seen ones too: an entry seen before may have been edited, and
+        # only its parsed title and summary tell (DropSeen compares their hash with the stored
+        # one). The pre-scan cut by id (parse_feed's seen_of) would hide every edit.
         parsed = parse_feed(
             result.body,
             feed_id=feed.id,
             feed_url=result.final_url or result.url or feed.url,
             headers=result.headers,
             fetched_at=now,
-            seen_of=seen_of,
         )
-        # An entry still in the feed stays "seen": refresh its key so retention never expires
-        # it while the feed keeps listing it (it would come back as new). And remember <ttl>.
-        self.store.touch_seen(sorted(still_listed))
         if parsed.ttl:
             self.store.save_feed_ttl(feed.id, parsed.ttl)
         self.entries.inc(parsed.entries)
@@ -245,36 +238,45 @@ class ParseFeeds(beam.PTransform):
         )
 
 
-class _DropSeenDoFn(StoreDoFn):
-    """Holds a bundle's articles and asks the store about all their keys in one call."""
+class _DropSeenDoFn(BundleStoreDoFn):
+    """Holds a bundle's articles and asks the store about all their keys in one call (with the
+    content hash kept for each). New articles go on; edited ones go on marked `edited`; the rest
+    stop here. In one write after that: every key still listed by its feed is refreshed, so
+    retention never forgets an entry its feed keeps listing (it would come back as new), and a
+    key stored without a hash (before hashes were kept) adopts the entry's hash."""
 
     def __init__(self, state_dir: str):
         super().__init__(state_dir)
         self.articles_seen = Metrics.counter(NS, "articles_seen")
         self.articles_new = Metrics.counter(NS, "articles_new")
-
-    def start_bundle(self) -> None:
-        self.pending: list[WindowedValue] = []
-
-    def process(
-        self,
-        article: Article,
-        timestamp=beam.DoFn.TimestampParam,
-        window=beam.DoFn.WindowParam,
-    ) -> None:
-        self.pending.append(WindowedValue(article, timestamp, [window]))
+        self.articles_edited = Metrics.counter(NS, "articles_edited")
+        self.by_verdict = {
+            "new": self.articles_new,
+            "edited": self.articles_edited,
+            "seen": self.articles_seen,
+            "adopt": self.articles_seen,
+        }
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
-        pending, self.pending = self.pending, []
+        pending = self.take()
         if not pending:
             return
-        found = self.store.seen({key for held in pending for key in seen_keys(held.value)})
+        stored = self.store.seen_hashes({key for held in pending for key in seen_keys(held.value)})
+        adopted: dict[str, str] = {}
         for held in pending:
-            if already_seen(held.value, found):
-                self.articles_seen.inc()
-            else:
-                self.articles_new.inc()
+            verdict = seen_verdict(held.value, stored)
+            self.by_verdict[verdict].inc()
+            if verdict == "new":
                 yield held
+            elif verdict == "edited":
+                yield held.with_value(held.value.model_copy(update={"edited": True}))
+            elif verdict == "adopt":
+                adopted.update(seen_hashes(held.value))
+        if stored:
+            with self.store.transaction():
+                self.store.touch_seen(sorted(stored))
+                if adopted:
+                    self.store.record_seen(adopted)
 
 
 class _KeepFirstDoFn(beam.DoFn):
@@ -290,8 +292,10 @@ class _KeepFirstDoFn(beam.DoFn):
 
 
 class DropSeen(beam.PTransform):
-    """Drops articles already processed in earlier cycles, then duplicates within this run
-    (one article per dedupe key: the earliest published, then the smallest id)."""
+    """Drops articles already processed in earlier cycles, unless their feed edited the title
+    or summary since (those go on with `edited` set, to be tagged and matched again), then
+    duplicates within this run (one article per dedupe key: the earliest published, then the
+    smallest id)."""
 
     def __init__(self, state_dir: str):
         super().__init__()

@@ -170,6 +170,10 @@ class Dispatcher:
             self.config.routes[alert.route] if 0 <= alert.route < len(self.config.routes) else None
         )
         tagged = alert.match.article
+        if tagged.article.edited and tagged.story_id:
+            edited = self._edited(alert)
+            if edited is not None:
+                return edited
         first = (
             self.store.story_alert(tagged.story_id, alert.match.rule_id, alert.sink)
             if tagged.story_id and tagged.story_kind == "copy"
@@ -187,6 +191,22 @@ class Dispatcher:
             if hold:
                 return _outcome(alert, "held")
         return self._send([alert], _send_one)[0]
+
+    def _edited(self, alert: Alert) -> Outcome | None:
+        """An edited entry that now matches this rule (the ledger already stopped a rule that
+        alerted on this article). Never again for a story the rule already alerted on this
+        sink; in the story's Slack thread where there is one (sent by any rule); else None:
+        the alert goes on like a new one, marked Updated by the renderers."""
+        story, rule = alert.match.article.story_id, alert.match.rule_id
+        if self.store.story_alert(story, rule, alert.sink) is not None:
+            self.store.finish_alert(
+                alert.key, "sent", 0, f"not sent: rule {rule} already alerted story {story}"
+            )
+            return _outcome(alert, "already_sent")
+        thread = self.store.story_thread(story, alert.sink)
+        if thread and getattr(self.sink(alert.sink), "threads", False):
+            return self._send([alert], lambda sink, a: _send_in_thread(sink, a[0], thread))[0]
+        return None
 
     def _another_source(self, alert: Alert, route, thread_ts: str | None) -> Outcome:
         """A copy of a story this rule already alerted on this sink: never a new top-level
@@ -320,6 +340,13 @@ def _send_held(sink: Sink, alerts: list[Alert]) -> str | None:
 
 def _send_one(sink: Sink, alerts: list[Alert]) -> str | None:
     return sink.send(alerts[0])
+
+
+def _send_in_thread(sink: Sink, alert: Alert, thread_ts: str) -> str:
+    """The whole alert as a reply; returns the thread's ts, which is what the story keeps (Slack
+    threads replies under the parent message, not under another reply)."""
+    sink.send(alert, thread_ts=thread_ts)
+    return thread_ts
 
 
 def _outcome(alert: Alert, status: str, letter: DeadLetter | None = None, **flags: bool) -> Outcome:

@@ -1,6 +1,6 @@
 """Beam wrappers of the state store: the one way a DoFn reaches it (StoreDoFn: opened in setup(),
-closed in teardown()), dead letters, and the cycle's commit (claims first, then seen keys and
-feed state, then delivery).
+closed in teardown()), dead letters, and the cycle's commit (claims first, then seen keys with
+their content hashes and feed state, then delivery).
 
 Only the store's location (a state directory or a URL) travels with the pipeline graph; the
 connection is per worker. Writes are buffered per bundle and written in one transaction.
@@ -19,7 +19,7 @@ from apache_beam.pvalue import AsIter, PCollection
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wirewatch.transforms.beam_support.metrics import NS
-from wirewatch.transforms.ingest.dedupe import seen_keys
+from wirewatch.transforms.ingest.dedupe import seen_hashes
 from wirewatch.transforms.model import Alert, Article, DeadLetter
 from wirewatch.transforms.state.interface import FeedState, StateStore
 from wirewatch.transforms.state.location import open_store
@@ -40,6 +40,24 @@ class StoreDoFn(beam.DoFn):
 
     def teardown(self) -> None:
         self.store.close()
+
+
+class BundleStoreDoFn(StoreDoFn):
+    """A StoreDoFn that holds a bundle's elements, each with its timestamp and window, for
+    finish_bundle() to handle together: one store round trip per bundle, not per element."""
+
+    def start_bundle(self) -> None:
+        self.pending: list[WindowedValue] = []
+
+    def process(
+        self, element, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam
+    ) -> None:
+        self.pending.append(WindowedValue(element, timestamp, [window]))
+
+    def take(self) -> list[WindowedValue]:
+        """The bundle held so far; the buffer starts again empty."""
+        pending, self.pending = self.pending, []
+        return pending
 
 
 class _WriteDeadLettersDoFn(StoreDoFn):
@@ -86,7 +104,7 @@ class WriteDeadLetters(beam.PTransform):
         return letters | "Write" >> beam.ParDo(_WriteDeadLettersDoFn(self.location, self.path))
 
 
-class _ClaimDoFn(StoreDoFn):
+class _ClaimDoFn(BundleStoreDoFn):
     """Claims a bundle's alerts in the ledger under `owner` (one transaction), then passes
     them on."""
 
@@ -94,16 +112,8 @@ class _ClaimDoFn(StoreDoFn):
         super().__init__(location)
         self.lease_seconds, self.owner = lease_seconds, owner
 
-    def start_bundle(self) -> None:
-        self.pending: list[WindowedValue] = []
-
-    def process(
-        self, alert: Alert, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam
-    ) -> None:
-        self.pending.append(WindowedValue(alert, timestamp, [window]))
-
     def finish_bundle(self) -> Iterable[WindowedValue]:
-        pending, self.pending = self.pending, []
+        pending = self.take()
         if not pending:
             return
         with self.store.transaction():
@@ -124,24 +134,24 @@ class _CommitDoFn(StoreDoFn):
     and commits it in one transaction in finish_bundle()."""
 
     def start_bundle(self) -> None:
-        self.keys: list[str] = []
+        self.hashes: dict[str, str] = {}
         self.states: list[FeedState] = []
 
     def process(self, item: Article | FeedState, claimed: Iterable[Alert]) -> Iterable[None]:
         if isinstance(item, FeedState):
             self.states.append(item)
-        else:
-            self.keys.extend(seen_keys(item))
+        else:  # new, edited or backfill: its keys marked seen with its content hash
+            self.hashes.update(seen_hashes(item))
         return ()
 
     def finish_bundle(self) -> None:
-        if not self.keys and not self.states:
+        if not self.hashes and not self.states:
             return
         with self.store.transaction():
-            if self.keys:
-                self.store.mark_seen(self.keys)
+            if self.hashes:
+                self.store.record_seen(self.hashes)
             self.store.save_feed_states(self.states)
-        self.keys, self.states = [], []
+        self.hashes, self.states = {}, []
 
 
 class CommitCycle(beam.PTransform):
@@ -155,7 +165,9 @@ class CommitCycle(beam.PTransform):
     even when the article has left its feed by then. So the cycle can commit before it
     delivers, and a crash loop that dies during delivery still makes progress. Before the
     claims are all written nothing is committed and no sink has sent anything: the next cycle
-    re-fetches and re-processes, and the claims keep anything from going out twice.
+    re-fetches and re-processes, and the claims keep anything from going out twice. An edited
+    entry's new content hash is committed here too, so a crash before it evaluates the edit
+    again, and the ledger stops what already went out.
     """
 
     def __init__(self, location: str, lease_seconds: float, owner: str | None = None):

@@ -43,7 +43,7 @@ from wirewatch.pipelines.state import fault_behind, owning, process_running, wor
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.routing.router import active_sinks
-from wirewatch.transforms.state import Retention, StateStore, StoreUnavailable
+from wirewatch.transforms.state import Lease, Retention, StateStore, StoreUnavailable
 
 log = logging.getLogger("wirewatch")  # its lines read "... wirewatch: cycle 3: ..."
 
@@ -79,7 +79,7 @@ def lease_feeds(
     if not due:
         return []
     share = min(MAX_FEEDS_PER_CYCLE, -(-len(due) // live_workers(store, now, seconds)))
-    leased = set(store.lease_due_feeds([f.id for f in due], worker, now, seconds, limit=share))
+    leased = set(store.lease_due_feeds([f.id for f in due], Lease(worker, seconds), now, share))
     return [f for f in due if f.id in leased]
 
 

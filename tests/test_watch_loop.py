@@ -16,7 +16,7 @@ from wirewatch.pipelines.logs import configure_logging
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.model import DeadLetter
-from wirewatch.transforms.state import FeedState, open_store
+from wirewatch.transforms.state import FeedState, Lease, open_store
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
 
@@ -231,8 +231,8 @@ def test_an_expired_claim_brings_a_feedless_cycle_at_most_every_reoffer_period(t
     )
     with open_store(tmp_path, clock=lambda: NOW - timedelta(hours=1)) as store:
         store.save_feed_state(FeedState(feed_id="a", next_due=NOW + timedelta(hours=1)))
-        store.claim_alert("k", "console", "{}", owner="gone:1", lease_seconds=60)
-        store.claim_alert("other", "removed-sink", "{}", owner="gone:1", lease_seconds=60)
+        store.claim_alert("k", "console", "{}", Lease("gone:1", 60))
+        store.claim_alert("other", "removed-sink", "{}", Lease("gone:1", 60))
     fake, clock = FakeRunner([]), FakeClock()
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

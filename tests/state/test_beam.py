@@ -20,7 +20,7 @@ from apache_beam.transforms.window import GlobalWindow  # noqa: E402
 
 from tests.factories import alert, article  # noqa: E402
 from wirewatch.transforms.model import DeadLetter  # noqa: E402
-from wirewatch.transforms.state import FeedState, open_store  # noqa: E402
+from wirewatch.transforms.state import FeedState, Lease, open_store  # noqa: E402
 from wirewatch.transforms.state.beam import (  # noqa: E402
     CommitCycle,
     WriteDeadLetters,
@@ -104,8 +104,8 @@ def test_a_bundle_of_alerts_is_claimed_in_one_transaction_under_the_workers_name
     # the Dispatcher of the same worker takes each claim again; another worker cannot
     for a in ALERTS:
         assert fn.store.alert(a.key).lease_owner == "host-a:1"
-        assert fn.store.claim_alert(a.key, a.sink, "{}", owner="host-a:1", lease_seconds=60)
-        assert not fn.store.claim_alert(a.key, a.sink, "{}", owner="host-b:2", lease_seconds=60)
+        assert fn.store.claim_alert(a.key, a.sink, "{}", Lease("host-a:1", 60))
+        assert not fn.store.claim_alert(a.key, a.sink, "{}", Lease("host-b:2", 60))
     fn.teardown()
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from tests.state.conftest import T0
 from wirewatch.transforms.routing.flood import GroupState
-from wirewatch.transforms.state import FeedState
+from wirewatch.transforms.state import FeedState, Lease
 from wirewatch.transforms.state.interface import CLAIM_LEASE_SECONDS, WorkerInfo
 
 LEASE = 60.0
@@ -18,69 +18,69 @@ LEASE = 60.0
 # --- alert claims are leases ------------------------------------------------------------------
 def test_a_claim_keeps_another_owner_off_until_its_lease_ends(store, connect, clock):
     other = connect()
-    assert store.claim_alert("k", "slack", '{"v": 1}', owner="a", lease_seconds=LEASE) is True
+    assert store.claim_alert("k", "slack", '{"v": 1}', Lease("a", LEASE)) is True
     record = store.alert("k")
     assert (record.status, record.lease_owner, record.lease_until) == (
         "sending",
         "a",
         T0 + timedelta(seconds=LEASE),
     )
-    assert other.claim_alert("k", "slack", "{}", owner="b", lease_seconds=LEASE) is False
+    assert other.claim_alert("k", "slack", "{}", Lease("b", LEASE)) is False
     clock.advance(seconds=LEASE - 1)
-    assert other.claim_alert("k", "slack", "{}", owner="b", lease_seconds=LEASE) is False
+    assert other.claim_alert("k", "slack", "{}", Lease("b", LEASE)) is False
     clock.advance(seconds=1)  # lease_until <= now: ended
-    assert other.claim_alert("k", "slack", "{}", owner="b", lease_seconds=LEASE) is True
+    assert other.claim_alert("k", "slack", "{}", Lease("b", LEASE)) is True
     record = store.alert("k")
     assert (record.lease_owner, record.lease_until, record.payload) == (
         "b",
         T0 + timedelta(seconds=2 * LEASE),
         '{"v": 1}',  # the first payload stays
     )
-    assert store.claim_alert("k", "slack", "{}", owner="a", lease_seconds=LEASE) is False
+    assert store.claim_alert("k", "slack", "{}", Lease("a", LEASE)) is False
 
 
 def test_the_same_owner_claims_again_and_renews_its_lease(store, connect, clock):
-    assert store.claim_alert("k", "slack", "{}", owner="a", lease_seconds=LEASE) is True
+    assert store.claim_alert("k", "slack", "{}", Lease("a", LEASE)) is True
     clock.advance(seconds=30)
-    assert connect().claim_alert("k", "slack", "{}", owner="a", lease_seconds=LEASE) is True
+    assert connect().claim_alert("k", "slack", "{}", Lease("a", LEASE)) is True
     assert store.alert("k").lease_until == T0 + timedelta(seconds=30 + LEASE)
 
 
 def test_the_default_lease_outlasts_a_send(store, clock):
     assert CLAIM_LEASE_SECONDS >= 300
-    store.claim_alert("k", "slack", "{}", owner="a")
+    store.claim_alert("k", "slack", "{}", Lease("a"))
     assert store.alert("k").lease_until == T0 + timedelta(seconds=CLAIM_LEASE_SECONDS)
 
 
 def test_sent_and_held_alerts_are_never_claimed_again_by_anyone(store, connect, clock):
-    store.claim_alert("sent", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.claim_alert("sent", "slack", "{}", Lease("a", LEASE))
     store.finish_alert("sent", "sent", 1)
-    store.claim_alert("held", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.claim_alert("held", "slack", "{}", Lease("a", LEASE))
     store.save_group("g", "slack", GroupState(due_at=T0), hold_key="held")
     clock.advance(days=1)
     other = connect()
     for owner in ("a", "b", ""):
-        assert other.claim_alert("sent", "slack", "{}", owner=owner) is False
-        assert other.claim_alert("held", "slack", "{}", owner=owner) is False
+        assert other.claim_alert("sent", "slack", "{}", Lease(owner)) is False
+        assert other.claim_alert("held", "slack", "{}", Lease(owner)) is False
 
 
 def test_finishing_ends_the_lease_and_a_dead_alert_is_claimed_by_anyone(store, connect):
-    store.claim_alert("k", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.claim_alert("k", "slack", "{}", Lease("a", LEASE))
     store.finish_alert("k", "dead", 3, "HTTP 500")
     record = store.alert("k")
     assert (record.status, record.lease_owner, record.lease_until) == ("dead", None, None)
-    assert connect().claim_alert("k", "slack", "{}", owner="b", lease_seconds=LEASE) is True
+    assert connect().claim_alert("k", "slack", "{}", Lease("b", LEASE)) is True
     assert store.alert("k").lease_owner == "b"
 
 
 def test_expired_claims_lists_exactly_the_expired_oldest_first(store, connect, clock):
-    store.claim_alert("first", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.claim_alert("first", "slack", "{}", Lease("a", LEASE))
     clock.advance(seconds=1)
-    store.claim_alert("hook", "hook", "{}", owner="a", lease_seconds=LEASE)
+    store.claim_alert("hook", "hook", "{}", Lease("a", LEASE))
     clock.advance(seconds=1)
-    store.claim_alert("second", "slack", "{}", owner="a", lease_seconds=LEASE)
-    store.claim_alert("long", "slack", "{}", owner="a", lease_seconds=10 * LEASE)
-    store.claim_alert("done", "slack", "{}", owner="a", lease_seconds=LEASE)
+    store.claim_alert("second", "slack", "{}", Lease("a", LEASE))
+    store.claim_alert("long", "slack", "{}", Lease("a", 10 * LEASE))
+    store.claim_alert("done", "slack", "{}", Lease("a", LEASE))
     store.finish_alert("done", "sent", 1)
     assert store.expired_claims("slack", T0 + timedelta(seconds=LEASE - 1)) == []
     now = T0 + timedelta(seconds=LEASE + 2)  # first, hook and second have ended
@@ -89,7 +89,7 @@ def test_expired_claims_lists_exactly_the_expired_oldest_first(store, connect, c
     [hook] = connect().expired_claims("hook", now)
     assert (hook.key, hook.sink, hook.status, hook.lease_owner) == ("hook", "hook", "sending", "a")
     clock.now = now
-    assert connect().claim_alert("first", "slack", "{}", owner="b", lease_seconds=LEASE)
+    assert connect().claim_alert("first", "slack", "{}", Lease("b", LEASE))
     assert [r.key for r in store.expired_claims(None, now)] == ["hook", "second"]
 
 
@@ -103,40 +103,42 @@ def test_two_workers_lease_disjoint_sets_of_due_feeds(store, connect):
         ]
     )
     feeds = ["due", "later", "new1", "new2"]
-    assert store.lease_due_feeds(feeds[:3], "w1", T0, LEASE) == ["due", "new1"]
-    assert other.lease_due_feeds(feeds, "w2", T0, LEASE) == ["new2"]
-    assert other.lease_due_feeds(feeds, "w2", T0 + timedelta(seconds=1), LEASE) == ["new2"]
-    assert store.lease_due_feeds(feeds, "w1", T0 + timedelta(seconds=2), LEASE) == [
+    assert store.lease_due_feeds(feeds[:3], Lease("w1", LEASE), T0) == ["due", "new1"]
+    assert other.lease_due_feeds(feeds, Lease("w2", LEASE), T0) == ["new2"]
+    assert other.lease_due_feeds(feeds, Lease("w2", LEASE), T0 + timedelta(seconds=1)) == ["new2"]
+    assert store.lease_due_feeds(feeds, Lease("w1", LEASE), T0 + timedelta(seconds=2)) == [
         "due",
         "new1",
     ]  # its own leases are renewed, the other's are not taken
-    assert store.lease_due_feeds([], "w1", T0, LEASE) == []
+    assert store.lease_due_feeds([], Lease("w1", LEASE), T0) == []
     assert store.feed_state("new1") == FeedState(feed_id="new1")  # a lease is not a poll
 
 
 def test_an_expired_feed_lease_is_taken_over(store, connect):
-    store.lease_due_feeds(["f"], "dead-worker", T0, LEASE)
+    store.lease_due_feeds(["f"], Lease("dead-worker", LEASE), T0)
     other = connect()
-    assert other.lease_due_feeds(["f"], "w2", T0 + timedelta(seconds=LEASE - 1), LEASE) == []
-    assert other.lease_due_feeds(["f"], "w2", T0 + timedelta(seconds=LEASE), LEASE) == ["f"]
-    assert store.lease_due_feeds(["f"], "dead-worker", T0 + timedelta(seconds=LEASE), 1) == []
+    assert other.lease_due_feeds(["f"], Lease("w2", LEASE), T0 + timedelta(seconds=LEASE - 1)) == []
+    assert other.lease_due_feeds(["f"], Lease("w2", LEASE), T0 + timedelta(seconds=LEASE)) == ["f"]
+    assert (
+        store.lease_due_feeds(["f"], Lease("dead-worker", 1), T0 + timedelta(seconds=LEASE)) == []
+    )
 
 
 def test_saving_a_feeds_state_ends_its_lease(store, connect):
-    assert store.lease_due_feeds(["a", "b"], "w1", T0, LEASE) == ["a", "b"]
+    assert store.lease_due_feeds(["a", "b"], Lease("w1", LEASE), T0) == ["a", "b"]
     store.save_feed_states([FeedState(feed_id="a", next_due=T0), FeedState(feed_id="b")])
-    assert connect().lease_due_feeds(["a", "b"], "w2", T0, LEASE) == ["a", "b"]
+    assert connect().lease_due_feeds(["a", "b"], Lease("w2", LEASE), T0) == ["a", "b"]
     store.save_feed_state(FeedState(feed_id="a", next_due=T0 + timedelta(minutes=5)))
-    assert store.lease_due_feeds(["a"], "w1", T0, LEASE) == []  # free, but not due
+    assert store.lease_due_feeds(["a"], Lease("w1", LEASE), T0) == []  # free, but not due
 
 
 def test_release_leases_gives_back_only_that_workers_feeds(store, connect):
     other = connect()
-    assert store.lease_due_feeds(["a", "b"], "w1", T0, LEASE) == ["a", "b"]
-    assert other.lease_due_feeds(["c"], "w2", T0, LEASE) == ["c"]
+    assert store.lease_due_feeds(["a", "b"], Lease("w1", LEASE), T0) == ["a", "b"]
+    assert other.lease_due_feeds(["c"], Lease("w2", LEASE), T0) == ["c"]
     store.release_leases("w1")
     store.release_leases("nobody")
-    assert other.lease_due_feeds(["a", "b", "c"], "w3", T0, LEASE) == ["a", "b"]
+    assert other.lease_due_feeds(["a", "b", "c"], Lease("w3", LEASE), T0) == ["a", "b"]
 
 
 def test_a_limit_leases_own_feeds_first_then_the_longest_due(store, connect):
@@ -148,11 +150,11 @@ def test_a_limit_leases_own_feeds_first_then_the_longest_due(store, connect):
         ]
     )
     feeds = ["a-recent", "b-old", "c-older", "d-never"]
-    assert store.lease_due_feeds(feeds, "w1", T0, LEASE, limit=0) == []
-    assert store.lease_due_feeds(feeds, "w1", T0, LEASE, limit=2) == ["c-older", "d-never"]
-    assert connect().lease_due_feeds(feeds, "w2", T0, LEASE, limit=1) == ["b-old"]
-    assert store.lease_due_feeds(feeds, "w1", T0, LEASE, limit=2) == ["c-older", "d-never"]
-    assert store.lease_due_feeds(feeds, "w1", T0, LEASE, limit=None) == [
+    assert store.lease_due_feeds(feeds, Lease("w1", LEASE), T0, limit=0) == []
+    assert store.lease_due_feeds(feeds, Lease("w1", LEASE), T0, limit=2) == ["c-older", "d-never"]
+    assert connect().lease_due_feeds(feeds, Lease("w2", LEASE), T0, limit=1) == ["b-old"]
+    assert store.lease_due_feeds(feeds, Lease("w1", LEASE), T0, limit=2) == ["c-older", "d-never"]
+    assert store.lease_due_feeds(feeds, Lease("w1", LEASE), T0, limit=None) == [
         "a-recent",
         "c-older",
         "d-never",
@@ -162,11 +164,11 @@ def test_a_limit_leases_own_feeds_first_then_the_longest_due(store, connect):
 def test_concurrent_feed_leases_never_overlap(connect):
     feeds = [f"f{i}" for i in range(40)]
     stores = [connect() for _ in range(4)]
-    got = run_together(stores, lambda s, i: s.lease_due_feeds(feeds, f"w{i}", T0, LEASE))
+    got = run_together(stores, lambda s, i: s.lease_due_feeds(feeds, Lease(f"w{i}", LEASE), T0))
     leased = [feed for part in got for feed in part]
     assert sorted(leased) == sorted(feeds)  # each feed once, none lost
     later = T0 + timedelta(seconds=LEASE)  # all expired: shares of 10, taken over at once
-    got = run_together(stores, lambda s, i: s.lease_due_feeds(feeds, f"v{i}", later, 1, 10))
+    got = run_together(stores, lambda s, i: s.lease_due_feeds(feeds, Lease(f"v{i}", 1), later, 10))
     assert sorted(feed for part in got for feed in part) == sorted(feeds)
 
 
@@ -177,8 +179,8 @@ def test_workers_lists_each_worker_with_its_live_leases(store, connect, clock):
     clock.advance(seconds=5)
     other = connect()
     other.heartbeat("h2:20", "h2", 20)
-    store.lease_due_feeds(["b", "a"], "h1:10", clock.now, LEASE)
-    other.lease_due_feeds(["c"], "h2:20", clock.now, 1)
+    store.lease_due_feeds(["b", "a"], Lease("h1:10", LEASE), clock.now)
+    other.lease_due_feeds(["c"], Lease("h2:20", 1), clock.now)
     clock.advance(seconds=10)
     store.heartbeat("h1:10", "h1", 10)  # a later beat keeps its start
     assert store.workers() == [

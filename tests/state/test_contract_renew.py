@@ -6,28 +6,29 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.state.conftest import T0
+from wirewatch.transforms.state import Lease
 
 LEASE = 60.0
 
 
 def test_renewing_keeps_a_live_workers_feeds_and_claims(store, connect, clock):
     other = connect()
-    assert store.lease_due_feeds(["f", "g"], "w1", T0, LEASE) == ["f", "g"]
-    assert store.claim_alert("k", "slack", "{}", owner="w1", lease_seconds=LEASE) is True
-    assert other.lease_due_feeds(["h"], "w2", T0, LEASE) == ["h"]
+    assert store.lease_due_feeds(["f", "g"], Lease("w1", LEASE), T0) == ["f", "g"]
+    assert store.claim_alert("k", "slack", "{}", Lease("w1", LEASE)) is True
+    assert other.lease_due_feeds(["h"], Lease("w2", LEASE), T0) == ["h"]
     clock.advance(seconds=LEASE - 1)
     store.renew_leases("w1", clock.now + timedelta(seconds=LEASE))
     later = T0 + timedelta(seconds=LEASE + 5)
     clock.now = later
-    assert other.lease_due_feeds(["f", "g"], "w2", later, LEASE) == []  # still w1's
-    assert other.claim_alert("k", "slack", "{}", owner="w2", lease_seconds=LEASE) is False
-    assert other.lease_due_feeds(["h"], "w3", later, LEASE) == ["h"]  # w2's was not renewed
+    assert other.lease_due_feeds(["f", "g"], Lease("w2", LEASE), later) == []  # still w1's
+    assert other.claim_alert("k", "slack", "{}", Lease("w2", LEASE)) is False
+    assert other.lease_due_feeds(["h"], Lease("w3", LEASE), later) == ["h"]  # w2's was not renewed
 
 
 def test_an_ended_lease_is_not_revived_by_renewing(store, connect, clock):
-    assert store.lease_due_feeds(["f"], "w1", T0, LEASE) == ["f"]
-    store.claim_alert("k", "slack", "{}", owner="w1", lease_seconds=LEASE)
+    assert store.lease_due_feeds(["f"], Lease("w1", LEASE), T0) == ["f"]
+    store.claim_alert("k", "slack", "{}", Lease("w1", LEASE))
     clock.advance(seconds=LEASE + 1)
     store.renew_leases("w1", clock.now + timedelta(seconds=LEASE))
-    assert connect().lease_due_feeds(["f"], "w2", clock.now, LEASE) == ["f"]
+    assert connect().lease_due_feeds(["f"], Lease("w2", LEASE), clock.now) == ["f"]
     assert [r.key for r in store.expired_claims("slack", clock.now)] == ["k"]

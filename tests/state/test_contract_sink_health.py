@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.state.conftest import T0
+from wirewatch.transforms.state import Lease
 from wirewatch.transforms.state.interface import SinkHealth
 
 
@@ -35,7 +36,7 @@ def test_deferred_alerts_come_back_in_the_order_they_first_failed(store, clock):
 def test_sending_it_or_a_permanent_failure_ends_the_deferral(store, clock):
     dead(store, "a", deferred=True)
     dead(store, "b", deferred=True)
-    store.claim_alert("a", "slack", "{}", owner="w1")  # being redelivered: still listed,
+    store.claim_alert("a", "slack", "{}", Lease("w1"))  # being redelivered: still listed,
     [in_flight, waiting] = store.deferred_alerts("slack", T0)  # so others see it in flight
     assert (in_flight.key, in_flight.status, in_flight.lease_owner) == ("a", "sending", "w1")
     assert (waiting.key, waiting.status) == ("b", "dead")

@@ -15,7 +15,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from wirewatch.pipelines.state import owning
-from wirewatch.transforms.state import open_store
+from wirewatch.transforms.state import Lease, open_store
 
 
 def a_dead_pid() -> int:
@@ -33,12 +33,12 @@ def test_a_restart_takes_over_the_feeds_of_a_dead_worker_on_its_host_only(locati
         store.heartbeat(alive, host, os.getppid())
         store.heartbeat(remote, "elsewhere", 1)
         for worker, feed in ((dead, "a"), (alive, "b"), (remote, "c")):
-            assert store.lease_due_feeds([feed], worker, now, 120) == [feed]
+            assert store.lease_due_feeds([feed], Lease(worker, 120), now) == [feed]
 
     with owning(location) as store:
         later = now + timedelta(seconds=1)
         me = os.environ["WIREWATCH_WORKER"]
-        taken = store.lease_due_feeds(["a", "b", "c"], me, later, 120)
+        taken = store.lease_due_feeds(["a", "b", "c"], Lease(me, 120), later)
 
     if location.startswith("postgresql"):
         assert taken == ["a"]  # the live local worker and the remote one keep theirs

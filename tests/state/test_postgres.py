@@ -14,7 +14,7 @@ from tests.stories.conftest import make
 from wirewatch.pipelines.cli import main
 from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.model import DeadLetter
-from wirewatch.transforms.state import Retention, open_store, pg_schema
+from wirewatch.transforms.state import Lease, Retention, open_store, pg_schema
 from wirewatch.transforms.state.pg_schema import SCHEMA_VERSION
 from wirewatch.transforms.state.postgres import PostgresStore, StoreUnavailable
 from wirewatch.transforms.stories import StoryIndex
@@ -83,7 +83,7 @@ def test_concurrent_claims_from_several_connections_grant_exactly_one(pg_url):
             key = f"rule|story|slack|{round_}"
 
             def claim(i: int, key: str = key) -> bool:
-                return stores[i].claim_alert(key, "slack", "{}", owner=f"worker-{i}")
+                return stores[i].claim_alert(key, "slack", "{}", Lease(f"worker-{i}"))
 
             granted = together(len(stores), claim)
             assert granted.count(True) == 1, granted

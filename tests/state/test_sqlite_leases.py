@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from tests.state.conftest import T0, Clock
-from wirewatch.transforms.state import open_store
+from wirewatch.transforms.state import Lease, open_store
 from wirewatch.transforms.state.interface import StoreBusy
 from wirewatch.transforms.state.owner import lock_path
 from wirewatch.transforms.state.sqlite import FILENAME, SCHEMA_VERSION
@@ -67,10 +67,10 @@ def test_a_version_3_file_gains_leases_and_keeps_its_data(tmp_path):
         None,
         None,
     )
-    assert store.claim_alert("r|a|hook", "hook", "{}", owner="w") is False  # sent: never again
-    assert store.claim_alert("r|b|hook", "hook", "{}", owner="w") is True
+    assert store.claim_alert("r|a|hook", "hook", "{}", Lease("w")) is False  # sent: never again
+    assert store.claim_alert("r|b|hook", "hook", "{}", Lease("w")) is True
     assert store.expired_claims(None, T0) == []
-    assert store.lease_due_feeds(["f"], "w", T0, 60) == ["f"]
+    assert store.lease_due_feeds(["f"], Lease("w", 60), T0) == ["f"]
     store.heartbeat("w", "h", 1)
     assert [(w.worker, w.leases) for w in store.workers()] == [("w", ["f"])]
     store.close()
@@ -173,11 +173,11 @@ def test_the_lock_file_names_the_holder_and_is_private(tmp_path, first):
 def test_taking_ownership_ends_the_leases_of_every_other_name(tmp_path):
     clock = Clock()
     with open_store(tmp_path, clock=clock) as before:  # a process that died holding leases
-        before.claim_alert("theirs", "slack", "{}", owner="old", lease_seconds=600)
-        before.claim_alert("mine", "slack", "{}", owner="new", lease_seconds=600)
-        before.lease_due_feeds(["f", "g"], "old", T0, 600)
+        before.claim_alert("theirs", "slack", "{}", Lease("old", 600))
+        before.claim_alert("mine", "slack", "{}", Lease("new", 600))
+        before.lease_due_feeds(["f", "g"], Lease("old", 600), T0)
     with open_store(tmp_path, clock=clock) as store:
         store.acquire_owner("new")
         assert [r.key for r in store.expired_claims(None, T0)] == ["theirs"]  # at once
         assert store.alert("mine").lease_until == T0 + timedelta(seconds=600)
-        assert store.lease_due_feeds(["f", "g"], "new", T0, 60) == ["f", "g"]
+        assert store.lease_due_feeds(["f", "g"], Lease("new", 60), T0) == ["f", "g"]

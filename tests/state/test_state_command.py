@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from wirewatch.pipelines.cli import main
 from wirewatch.transforms.model import utc_now
-from wirewatch.transforms.state import open_store
+from wirewatch.transforms.state import Lease, open_store
 
 
 def test_state_lists_workers_with_their_leases_and_heartbeat(tmp_path, capsys):
@@ -19,8 +19,8 @@ def test_state_lists_workers_with_their_leases_and_heartbeat(tmp_path, capsys):
     with open_store(state) as store:
         store.heartbeat("h1:10", "h1", 10)
         store.heartbeat("h2:20", "h2", 20)
-        store.lease_due_feeds(["a", "b"], "h1:10", now, 3600)
-        store.claim_alert("k", "slack", "{}", owner="h2:20", lease_seconds=0)
+        store.lease_due_feeds(["a", "b"], Lease("h1:10", 3600), now)
+        store.claim_alert("k", "slack", "{}", Lease("h2:20", 0))
     args = ["state", "--config", str(config), "--state-dir", str(state)]
 
     assert main([*args, "--json"]) == 0

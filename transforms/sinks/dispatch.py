@@ -47,7 +47,7 @@ from wirewatch.transforms.sinks.health import (
     is_down,
     skip_reason,
 )
-from wirewatch.transforms.state import StateStore
+from wirewatch.transforms.state import Lease, StateStore
 from wirewatch.transforms.state.owner import claim_owner
 
 
@@ -111,13 +111,8 @@ class Dispatcher:
 
     def _claim(self, alert: Alert) -> bool:
         """The ledger's claim, leased for the config's lease_seconds (longer than any send)."""
-        return self.store.claim_alert(
-            alert.key,
-            alert.sink,
-            alert.model_dump_json(),
-            owner=self.owner,
-            lease_seconds=self.config.lease_seconds,
-        )
+        lease = Lease(self.owner, self.config.lease_seconds)
+        return self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json(), lease)
 
     def offer(self, alert: Alert) -> Outcome:
         """A new alert: send it now, hold it for a digest, or skip it if it already went out

@@ -6,6 +6,7 @@ beam.CommitCycle."""
 from wirewatch.transforms.state.interface import (
     AlertRecord,
     FeedState,
+    Lease,
     Retention,
     StateStore,
     StoreBusy,
@@ -16,6 +17,7 @@ from wirewatch.transforms.state.location import StoreLocationError, open_store
 __all__ = [
     "AlertRecord",
     "FeedState",
+    "Lease",
     "Retention",
     "StateStore",
     "StoreBusy",

@@ -21,7 +21,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.ingest.dedupe import seen_hashes
 from wirewatch.transforms.model import Alert, Article, DeadLetter
-from wirewatch.transforms.state.interface import FeedState, StateStore
+from wirewatch.transforms.state.interface import FeedState, Lease, StateStore
 from wirewatch.transforms.state.location import open_store
 from wirewatch.transforms.state.owner import claim_owner
 
@@ -116,16 +116,11 @@ class _ClaimDoFn(BundleStoreDoFn):
         pending = self.take()
         if not pending:
             return
+        lease = Lease(self.owner, self.lease_seconds)
         with self.store.transaction():
             for held in pending:
                 alert = held.value
-                self.store.claim_alert(
-                    alert.key,
-                    alert.sink,
-                    alert.model_dump_json(),
-                    owner=self.owner,
-                    lease_seconds=self.lease_seconds,
-                )
+                self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json(), lease)
         yield from pending
 
 

@@ -56,6 +56,15 @@ instead of sleeping), so a live sender never loses its claim mid-send; short eno
 alert of a worker that died between claim and outcome is re-offered a few minutes later."""
 
 
+class Lease(NamedTuple):
+    """Who holds a lease and for how long: an alert claim (`claim_alert`) or a feed lease
+    (`lease_due_feeds`). The store computes the end from its own clock (or the `now` passed
+    in); the holder is `owner`, a worker's name (owner.worker_name)."""
+
+    owner: str = ""
+    seconds: float = CLAIM_LEASE_SECONDS
+
+
 class AlertRecord(BaseModel):
     key: str
     sink: str
@@ -257,23 +266,15 @@ class LedgerStore(Protocol):
 
     def alert(self, key: str) -> AlertRecord | None: ...
 
-    def claim_alert(
-        self,
-        key: str,
-        sink: str,
-        payload: str,
-        *,
-        owner: str = "",
-        lease_seconds: float = CLAIM_LEASE_SECONDS,
-    ) -> bool:
+    def claim_alert(self, key: str, sink: str, payload: str, lease: Lease = Lease()) -> bool:
         """Claim the alert for sending: True when the caller now holds the claim, and only then
         may it send. Granted when the key is new, 'dead' (redelivery), 'sending' under a lease
-        that ended (lease_until <= now: its sender died), or 'sending' by this same `owner`
+        that ended (lease_until <= now: its sender died), or 'sending' by this same `lease.owner`
         (a restart of the same worker, or a retry inside one cycle). Refused when 'sent' or
         'held' (never send it again) and when 'sending' under another owner's live lease (that
         owner is sending it now). A granted claim sets status 'sending', the owner, and
-        lease_until = now + `lease_seconds`; the stored payload stays the first one. Check
-        and set are one atomic step in the database. `owner` "" is one anonymous owner shared
+        lease_until = now + `lease.seconds`; the stored payload stays the first one. Check
+        and set are one atomic step in the database. The empty owner is one anonymous owner shared
         by every caller that names none: only a single process may rely on it."""
         ...
 
@@ -440,17 +441,12 @@ class WorkerStore(Protocol):
     gives it back (`release_leases`), or when it runs out (the worker died)."""
 
     def lease_due_feeds(
-        self,
-        feed_ids: Iterable[str],
-        worker: str,
-        now: datetime,
-        lease_seconds: float,
-        limit: int | None = None,
+        self, feed_ids: Iterable[str], lease: Lease, now: datetime, limit: int | None = None
     ) -> list[str]:
         """Of `feed_ids`, those due at `now` (next_due unset or <= now) and not under another
-        worker's live lease (lease_until > now), leased to `worker` until now +
-        `lease_seconds`; sorted. A lease `worker` already holds is renewed; an expired one of
-        any worker is taken over. Two concurrent callers never get the same feed. With
+        worker's live lease (lease_until > now), leased to `lease.owner` (the worker) until
+        now + `lease.seconds`; sorted. A lease the worker already holds is renewed; an expired
+        one of any worker is taken over. Two concurrent callers never get the same feed. With
         `limit`, at most that many: the worker's own leases first, then the longest due
         (never polled first), then by id, so a worker's share of a backlog moves in order."""
         ...

@@ -31,9 +31,9 @@ from wirewatch.transforms.routing.flood import GroupState
 from wirewatch.transforms.state import pg_schema
 from wirewatch.transforms.state.copy import KEYS, TABLES
 from wirewatch.transforms.state.interface import (
-    CLAIM_LEASE_SECONDS,
     AlertRecord,
     FeedState,
+    Lease,
     Retention,
     StoreUnavailable,
     StoryCluster,
@@ -344,12 +344,7 @@ class PostgresStore(PgSinkHealth):
         )
 
     def lease_due_feeds(
-        self,
-        feed_ids: Iterable[str],
-        worker: str,
-        now: datetime,
-        lease_seconds: float,
-        limit: int | None = None,
+        self, feed_ids: Iterable[str], lease: Lease, now: datetime, limit: int | None = None
     ) -> list[str]:
         """Rows locked by another worker's lease call are skipped (SKIP LOCKED), not waited
         for. New feeds get their row first, in sorted order, so two workers inserting the
@@ -372,8 +367,8 @@ class PostgresStore(PgSinkHealth):
                 "next_due NULLS FIRST, feed_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
                 "RETURNING feed_id",
                 {
-                    "worker": worker,
-                    "until": now + timedelta(seconds=lease_seconds),
+                    "worker": lease.owner,
+                    "until": now + timedelta(seconds=lease.seconds),
                     "ids": ids,
                     "now": now,
                     "limit": limit,
@@ -468,15 +463,7 @@ class PostgresStore(PgSinkHealth):
         row = self._one(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE key=%s", (key,))
         return alert(row) if row else None
 
-    def claim_alert(
-        self,
-        key: str,
-        sink: str,
-        payload: str,
-        *,
-        owner: str = "",
-        lease_seconds: float = CLAIM_LEASE_SECONDS,
-    ) -> bool:
+    def claim_alert(self, key: str, sink: str, payload: str, lease: Lease = Lease()) -> bool:
         """One statement: the conflicting row is locked, the WHERE decides on its latest
         version, and the row comes back only to the one caller whose claim took."""
         now = self._clock()
@@ -494,8 +481,8 @@ class PostgresStore(PgSinkHealth):
                 "sink": sink,
                 "payload": payload,
                 "now": now,
-                "owner": owner,
-                "until": now + timedelta(seconds=lease_seconds),
+                "owner": lease.owner,
+                "until": now + timedelta(seconds=lease.seconds),
             },
         )
         return row is not None

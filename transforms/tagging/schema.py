@@ -108,7 +108,9 @@ class NerSettings(_Strict):
 
     enabled: bool = False
     model: str = Field(
-        default="en_core_web_sm", description="installed spaCy pipeline package name or path"
+        default="builtin",
+        description="'builtin' (the news model shipped with wirewatch), or an installed spaCy "
+        "pipeline package name or path",
     )
     max_chars: int = Field(default=20000, ge=100, description="text beyond this is not NER-tagged")
 

@@ -31,6 +31,25 @@ class _DropApitoolsWarning(logging.Filter):
         return not any(noise in message for noise in _NOISE)
 
 
+class _WorkerRecord(logging.Filter):
+    """A record a `multi_processing` worker sent back (pipelines/worker.py) arrives as Beam's
+    'Worker: <LogEntry as protobuf text>' on one line; shown as the worker's own message."""
+
+    FROM = "apache_beam.runners.portability.local_job_service"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == self.FROM and record.msg == "Worker: %s" and record.args:
+            try:
+                from apache_beam.portability.api import beam_fn_api_pb2
+                from google.protobuf import text_format
+
+                entry = text_format.Parse(record.args[0], beam_fn_api_pb2.LogEntry())
+            except Exception:  # noqa: BLE001  (not what we expect: leave it as Beam wrote it)
+                return True
+            record.name, record.msg, record.args = "worker", entry.message, ()
+        return True
+
+
 class _UtcFormatter(logging.Formatter):
     """`2026-11-29T17:35:41.123Z INFO wirewatch: message`: a UTC timestamp on every line."""
 
@@ -90,6 +109,7 @@ def configure_logging(level: int = logging.WARNING, log_format: str | None = Non
         if _format == "json"
         else _UtcFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    handler.addFilter(_WorkerRecord())
     handler.addFilter(_DropApitoolsWarning())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("wirewatch").setLevel(min(level, logging.INFO))

@@ -3,12 +3,18 @@ plain DirectRunner in Beam 2.77 first tries to download a Prism binary, which mu
 offline; `--runner DirectRunner` therefore also means the in-process engine here. Any other
 --runner (FlinkRunner, DataflowRunner, ...) and its options pass through untouched.
 
+With `--direct_running_mode multi_processing` the engine's workers run `pipelines/worker.py`:
+Beam's worker main, whose log records come back to this process and go through its logging
+(shown from WARNING, or from INFO with `-v`) instead of straight to stderr.
+
 `check_beam_args` is the gate before any of that: Beam itself only logs a warning for an option
 it does not know and runs anyway (a typo `--onse` started the endless watch loop), so every
 option left over after wirewatch's own must be one Beam knows, unless it comes after `--`.
 """
 
 from __future__ import annotations
+
+import sys
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import (
@@ -17,11 +23,32 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
     _BeamArgumentParser,
 )
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.runners.runner import PipelineRunner, create_runner
+from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
 from wirewatch.pipelines.arguments import suggest, unknown_argument, usage_error
 
 LOCAL_RUNNERS = ("direct", "directrunner")
+BEAM_WORKER = f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main"
+OUR_WORKER = f"{sys.executable} -m wirewatch.pipelines.worker"
+
+
+class LocalEngine(FnApiRunner):
+    """Beam's in-process engine; its `multi_processing` workers run pipelines/worker.py.
+
+    FnApiRunner picks the worker command itself when it reads `--direct_running_mode`; the
+    environment it picks passes through here, and Beam's worker main is swapped for ours."""
+
+    @property
+    def _default_environment(self):
+        return self._environment
+
+    @_default_environment.setter
+    def _default_environment(self, environment) -> None:
+        if getattr(environment, "command_string", None) == BEAM_WORKER:
+            environment = SubprocessSDKEnvironment.from_command_string(OUR_WORKER)
+        self._environment = environment
 
 
 def is_local(options: PipelineOptions) -> bool:
@@ -37,9 +64,7 @@ def make_pipeline(
     if not isinstance(options, PipelineOptions):
         options = PipelineOptions(options)
     if runner is None and is_local(options):
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        runner = FnApiRunner()
+        runner = LocalEngine()
     return beam.Pipeline(runner=runner, options=options)
 
 

@@ -63,6 +63,9 @@ class Metrics:
         self.alerts = Counter(
             "wirewatch_alerts", "Alerts, by sink and ledger status", ["sink", "status"], registry=r
         )
+        self.digested = Counter(
+            "wirewatch_alerts_digested", "Alerts sent inside a digest message", registry=r
+        )
         self.dead_letters = Counter("wirewatch_dead_letters", "Dead letters written", registry=r)
         self.held = Gauge(
             "wirewatch_held_alerts", "Alerts held in the store for a digest", registry=r
@@ -79,7 +82,7 @@ class Metrics:
         for outcome in ("ok", "failed"):
             self.cycles.labels(outcome)
 
-    def observe(self, summary: CycleSummary, held: int | None, finished: float) -> None:
+    def observe(self, summary: CycleSummary, finished: float) -> None:
         g = summary.get
         self.cycles.labels("ok").inc()
         self.duration.observe(summary.seconds)
@@ -91,9 +94,9 @@ class Metrics:
         for sink, statuses in summary.per_sink.items():
             for status in LEDGER_STATUSES:
                 self.alerts.labels(sink, status).inc(statuses.get(status, 0))
+        self.digested.inc(g("alerts_digested"))
         self.dead_letters.inc(g("dead_letters"))
-        if held is not None:
-            self.held.set(held)
+        self.held.set(summary.held)
         self.last_success.set(finished)
 
     def failed(self) -> None:
@@ -144,9 +147,9 @@ class Service:
             self._server.shutdown()
             self._server.server_close()
 
-    def cycle_done(self, summary: CycleSummary, held: int | None) -> None:
+    def cycle_done(self, summary: CycleSummary) -> None:
         self.last_progress = self.clock()
-        self.metrics.observe(summary, held, self.last_progress)
+        self.metrics.observe(summary, self.last_progress)
 
     def nothing_due(self) -> None:
         self.last_progress = self.clock()

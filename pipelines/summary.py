@@ -5,13 +5,14 @@ Why two sources: counters are cycle totals under ONE fixed set of names (namespa
 once in each DoFn). Breakdowns by rule, sink or feed would need counter names built from data
 (one counter per rule: 10,000 at 10,000 rules), so they come from the outcomes instead: the alert
 ledger's records updated since the cycle started (key `rule|article|sink`) and each polled feed's
-last status.
+last status. What waits for a digest after the cycle (`held`, `held_due`) is the store's too: it
+is what the next cycles will send, whoever held it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterable
 
 from pydantic import BaseModel, Field
@@ -27,12 +28,32 @@ class CycleSummary(BaseModel):
     per_feed: dict[str, dict[str, int]] = Field(default_factory=dict)
     per_sink: dict[str, dict[str, int]] = Field(default_factory=dict)
     per_rule: dict[str, dict[str, int]] = Field(default_factory=dict)
+    held: int = 0  # alerts waiting in the store for a digest when the cycle ended
+    held_due: str | None = None  # when the first held group is due (UTC, ISO 8601)
 
     def get(self, name: str) -> int:
         return self.counters.get(name, 0)
 
+    def then(self, later: CycleSummary, outcomes: dict[str, dict]) -> CycleSummary:
+        """This cycle and a later one as one run (`run --once` sending the bursts it held):
+        totals added up; per rule and sink, `outcomes` of the whole run (cycle_outcomes), so
+        an alert the first cycle held and the second sent counts once, as sent, and 'held'
+        is what still waits of this run; what waits in the store, from the later cycle."""
+        counters = Counter(self.counters) + Counter(later.counters)
+        counters["alerts_held"] = sum(s.get("held", 0) for s in outcomes["per_sink"].values())
+        return CycleSummary(
+            seconds=self.seconds + later.seconds,
+            counters=dict(counters),
+            per_feed=self.per_feed,
+            per_sink=outcomes["per_sink"],
+            per_rule=outcomes["per_rule"],
+            held=later.held,
+            held_due=later.held_due,
+        )
+
     def render(self) -> str:
         g = self.get
+        digested = f" ({g('alerts_digested')} of them in digests)" if g("alerts_digested") else ""
         return "\n".join(
             [
                 f"cycle finished in {self.seconds:.1f} s",
@@ -43,17 +64,29 @@ class CycleSummary(BaseModel):
                 f"{g('articles_backfill_skipped')} older than the first-poll backfill window "
                 f"({g('entries')} entries, {g('entries_skipped_seen')} skipped unparsed)",
                 f"  matches:      {g('matches')}",
-                f"  alerts:       {g('alerts_sent')} sent, {g('alerts_already_sent')} already sent, "
-                f"{g('alerts_dead')} dead",
+                f"  alerts:       {g('alerts_sent')} sent{digested}, {g('alerts_held')} held for a "
+                f"digest, {g('alerts_already_sent')} already sent, {g('alerts_dead')} dead",
+                f"  held:         {self._waiting()}",
                 f"  dead letters: {g('dead_letters')}",
             ]
         )
 
+    def _waiting(self) -> str:
+        if not self.held:
+            return "0 alerts wait for a digest"
+        when = f"; the first group is due at {self.held_due}" if self.held_due else ""
+        return f"{self.held} alerts wait for a digest{when} (a later cycle or run sends them)"
+
 
 def summarize(result, seconds: float, store, feed_ids: Iterable[str], since: datetime):
-    """A finished cycle's summary: `result`'s counters and the store's outcomes since `since`."""
+    """A finished cycle's summary: `result`'s counters, the store's outcomes since `since`,
+    and what waits in the store for a digest."""
     return CycleSummary(
-        seconds=seconds, counters=cycle_counters(result), **cycle_outcomes(store, feed_ids, since)
+        seconds=seconds,
+        counters=cycle_counters(result),
+        held=store.counts().get("alerts_held", 0),
+        held_due=_utc(store.next_group_due()),
+        **cycle_outcomes(store, feed_ids, since),
     )
 
 
@@ -100,3 +133,7 @@ def cycle_outcomes(store, feed_ids: Iterable[str], since: datetime) -> dict[str,
 
 def bump(counts: dict[str, int], name: str) -> None:
     counts[name] = counts.get(name, 0) + 1
+
+
+def _utc(at: datetime | None) -> str | None:
+    return f"{at.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ}" if at else None

@@ -19,7 +19,11 @@ the driver first takes the store's owner lock: a second process on it exits 2.
 
 Signals: the first SIGINT/SIGTERM lets the current cycle finish (or, if a signal killed its
 workers, abandons it: what it committed stays, its claimed alerts are re-offered, see
-CommitCycle) and exits 0; a second one aborts at once.
+CommitCycle) and exits 0; a second one aborts at once. SIGHUP reloads the config between two
+cycles, never during one: the new file must pass what `wirewatch check` checks, else the loop
+keeps the config it runs and logs why. A cycle commits all it claimed before it ends, and the
+ledger's keys (rule, story or article, sink) do not depend on the config's version, so a reload
+can neither lose nor double an alert.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from wirewatch.pipelines.service import Service
 from wirewatch.pipelines.state import fault_behind, owning, process_running, worker_name
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.routing.router import active_sinks
 from wirewatch.transforms.state import Lease, Retention, StateStore, StoreUnavailable
 
@@ -148,22 +153,99 @@ class Runner(Protocol):
 RunnerFactory = Callable[[Config, str, list[str]], Runner]
 
 
-class StopFlag:
-    """First signal: stop after this cycle. Second signal: abort now."""
+class Signals:
+    """SIGINT/SIGTERM: the first stops the loop after this cycle, a second aborts now. SIGHUP:
+    reload the config before the next cycle. A handler only sets flags (the loop acts on them
+    between cycles); each also sets `wake`, which cuts an idle or back-off wait short."""
 
     def __init__(self):
-        self.event = threading.Event()
+        self.stop, self.reload, self.wake = threading.Event(), threading.Event(), threading.Event()
 
-    def install(self) -> None:
+    def install(self, reload: bool) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
+            signal.signal(sig, self._stop)
+        if reload and hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, self._reload)
 
-    def _handle(self, signum, frame):
-        if self.event.is_set():
+    def _stop(self, signum, frame):
+        if self.stop.is_set():
             log.warning("aborting")
             raise KeyboardInterrupt
         log.warning("stopping after the current cycle (signal again to abort)")
-        self.event.set()
+        self.stop.set()
+        self.wake.set()
+
+    def _reload(self, signum, frame):
+        self.reload.set()
+        self.wake.set()
+
+
+class Settings:
+    """What a reload replaces: the config, and its feeds with `--interval` applied. `load`
+    reads and validates the config file again (raises WirewatchError)."""
+
+    def __init__(self, config: Config, interval: float | None, load: Callable[[], Config] | None):
+        self.interval, self.load = interval, load
+        self.use(config)
+
+    def use(self, config: Config) -> None:
+        self.config = config
+        self.feeds = [
+            f.model_copy(update={"interval": self.interval}) if self.interval else f
+            for f in config.feeds
+        ]
+
+    def reload(self) -> bool:
+        """The config file again, if it passes `check`: True when it replaced the running one.
+        One log line either way (what changed, or the first problem: file, field, message)."""
+        try:
+            new = self.load()
+        except WirewatchError as exc:
+            more = f" (and {len(exc.problems) - 1} more: run wirewatch check)"
+            why = f"{_first_line(exc.problems[0])}{more if len(exc.problems) > 1 else ''}"
+            log.error(f"config reload failed, keeping the running config: {why}")
+            return False
+        except Exception as exc:  # noqa: BLE001  (an unreadable file, a bug: the loop goes on)
+            log.error(f"config reload failed, keeping the running config: {_last_line(exc)}")
+            return False
+        log.info(f"config reloaded from {new.source}: {config_changes(self.config, new)}")
+        self.use(new)
+        return True
+
+
+def config_changes(old: Config, new: Config) -> str:
+    """What a reload changed, in one line: 'feeds +asia -wire; rules ~quake; routes changed'."""
+    parts = []
+    for name in ("feeds", "rules", "sinks"):
+        before, after = _by_id(getattr(old, name)), _by_id(getattr(new, name))
+        delta = [f"+{k}" for k in after if k not in before]
+        delta += [f"-{k}" for k in before if k not in after]
+        delta += [f"~{k}" for k in after if k in before and after[k] != before[k]]
+        if delta:
+            parts.append(f"{name} {' '.join(delta)}")
+    skip = {"feeds", "rules", "sinks", "source", "include"}
+    others = [
+        name
+        for name in type(new).model_fields
+        if name not in skip and getattr(old, name) != getattr(new, name)
+    ]
+    parts += [
+        f"{name} changed" + (" (takes effect after a restart)" if name in RESTART_ONLY else "")
+        for name in others
+    ]
+    return "; ".join(parts) or "no changes"
+
+
+RESTART_ONLY = ("state", "state_dir")  # the store stays open across a reload
+
+
+def _by_id(items) -> dict:
+    return dict(items) if isinstance(items, dict) else {item.id: item for item in items}
+
+
+def _first_line(problem) -> str:
+    """A problem as one log line: file, field and message, without the detail lines."""
+    return str(problem).splitlines()[0]
 
 
 class CycleRunner:
@@ -209,9 +291,9 @@ class CycleRunner:
 @functools.cache
 def _proto_keeping_runner() -> type:
     """Defined on first use, so importing this module does not import Beam."""
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from wirewatch.pipelines.options import LocalEngine
 
-    class ProtoKeepingRunner(FnApiRunner):
+    class ProtoKeepingRunner(LocalEngine):
         """The in-process engine, remembering the translated graph it last ran."""
 
         proto = None
@@ -225,12 +307,13 @@ def _proto_keeping_runner() -> type:
 
 def log_cycle(n: int, polled: int, summary: CycleSummary) -> None:
     g = summary.get
+    digested = f" ({g('alerts_digested')} in digests)" if g("alerts_digested") else ""
     log.info(
         f"cycle {n}: {polled} feeds polled "
         f"({g('feeds_not_modified')} not modified, {g('feeds_failed')} failed), "
         f"{g('articles_new')} new articles, {g('matches')} matches, "
-        f"{g('alerts_sent')} alerts sent, {g('dead_letters')} dead letters, "
-        f"{summary.seconds:.2f} s"
+        f"{g('alerts_sent')} alerts sent{digested}, {summary.held} held for a digest, "
+        f"{g('dead_letters')} dead letters, {summary.seconds:.2f} s"
     )
 
 
@@ -245,31 +328,34 @@ def watch(
     runner_factory: RunnerFactory = CycleRunner,
     clock: Clock | None = None,
     service: Service | None = None,
+    reload: Callable[[], Config] | None = None,
 ) -> int:
     """Run cycles until stopped (or `cycles` ran). `json_lines`: also print each cycle's full
     summary as one JSON line on stdout. `runner_factory(config, state_dir, beam_args)` makes what
     runs each cycle (CycleRunner; tests pass a fake), `clock` is the time it runs by; `service`
-    (pipelines/service.py) gets each cycle's outcome for /metrics and /readyz."""
+    (pipelines/service.py) gets each cycle's outcome for /metrics and /readyz. `reload` reads
+    and validates the config file again on SIGHUP (raises WirewatchError; None: SIGHUP keeps
+    its default action)."""
     clock = clock or SystemClock()
-    feeds = [f.model_copy(update={"interval": interval}) if interval else f for f in config.feeds]
-    stop = StopFlag()
-    stop.install()
+    settings = Settings(config, interval, reload)
+    signals = Signals()
+    signals.install(reload=reload is not None)
     failures = 0
     while True:
         try:
             with owning(state_dir) as store:
-                runner = runner_factory(config, state_dir, beam_args)
                 if service is not None:
                     service.probe = store.next_group_due  # a cheap read: does the store answer?
-                return _ticks(
-                    config, feeds, store, runner, stop, clock, cycles, json_lines, service
+                loop = _Loop(settings, store, signals, clock, service, json_lines)
+                return loop.run(
+                    lambda: runner_factory(settings.config, state_dir, beam_args), cycles
                 )
         except StoreUnavailable as exc:  # unreachable at start: wait for it, like a failed cycle
             failures += 1
             wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
             log.warning(f"{exc}; retrying in {wait:.0f} s")
-            clock.wait(stop.event, wait)
-            if stop.event.is_set():
+            clock.wait(signals.wake, wait)
+            if signals.stop.is_set():
                 return 0
 
 
@@ -284,68 +370,91 @@ def prune(store: StateStore, config: Config, now: datetime) -> dict[str, int]:
     return store.prune(now, retention)
 
 
-def _ticks(config, feeds, store, runner, stop, clock, cycles, json_lines, service=None) -> int:
-    """Until stopped: lease what is due, run a cycle over it, back off after a failure."""
-    worker = worker_name()  # the name owning() gave this process
-    done, failures, last_prune, last_reoffer = 0, 0, float("-inf"), float("-inf")
-    idle_logged = None  # the next due time the last "idle" line named
-    while not stop.event.is_set() and (cycles is None or done < cycles):
-        now, started = clock.now(), False
-        try:
-            if clock.monotonic() - last_prune >= PRUNE_EVERY:
-                prune(store, config, now)
-                last_prune = clock.monotonic()
-            store.heartbeat(worker, socket.gethostname(), os.getpid())
-            due = lease_feeds(feeds, store, worker, now, config.lease_seconds)
-            reoffer = clock.monotonic() - last_reoffer >= REOFFER_EVERY
-            if not due and not group_due(store, now):
-                if not (reoffer and claims_due(store, config, now)):
-                    wait = seconds_until_next(feeds, store, clock.now())
-                    idle_logged = _log_idle(idle_logged, clock.now(), wait)
+class _Loop:
+    """The ticks of one store connection: lease what is due, run a cycle over it, back off
+    after a failure; between two cycles, a reload the SIGHUP asked for."""
+
+    def __init__(self, settings, store, signals, clock, service, json_lines):
+        self.settings, self.store, self.signals, self.clock = settings, store, signals, clock
+        self.service, self.json_lines = service, json_lines
+
+    def run(self, make_runner: Callable[[], Runner], cycles: int | None) -> int:
+        settings, store, signals, clock, service = (
+            self.settings,
+            self.store,
+            self.signals,
+            self.clock,
+            self.service,
+        )
+        runner = make_runner()
+        worker = worker_name()  # the name owning() gave this process
+        done, failures, last_prune, last_reoffer = 0, 0, float("-inf"), float("-inf")
+        idle_logged = None  # the next due time the last "idle" line named
+        while not signals.stop.is_set() and (cycles is None or done < cycles):
+            signals.wake.clear()
+            if signals.reload.is_set():
+                signals.reload.clear()
+                if settings.reload():
+                    runner, idle_logged = make_runner(), None
                     if service is not None:
-                        service.nothing_due()
-                    clock.wait(stop.event, min(MAX_SLEEP, max(0.05, wait)))
-                    continue
-                last_reoffer = clock.monotonic()
-            done, started = done + 1, True
-            with keeping_leases(store, worker, config.lease_seconds):
-                summary = runner.run(due)
-        except Exception as exc:  # noqa: BLE001  (the cycle's commit did not happen)
-            if (fault := fault_behind(exc, store)) is not None:  # waiting cannot mend the file
-                raise fault from None
-            _give_back(store, worker)
-            if stop.event.is_set():
-                log.warning(
-                    f"cycle {done} abandoned ({type(exc).__name__}); the next "
-                    f"start redoes what it did not commit"
-                )
-                return 0
-            done += 0 if started else 1  # the store failed while planning: a cycle too
-            failures += 1
-            if service is not None:
-                service.cycle_failed()
-            wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
-            log.warning(f"cycle {done} failed: {_last_line(exc)}; retrying in {wait:.0f} s")
-            if cycles is None or done < cycles:
-                clock.wait(stop.event, wait)
-            continue
-        failures = 0
-        if service is not None:
-            service.cycle_done(summary, _held(store))
-        log_cycle(done, len(due), summary)
-        if json_lines:
-            print(
-                json.dumps(
-                    {
-                        "cycle": done,
-                        "at": now.isoformat(),
-                        "feeds_polled": len(due),
-                        **summary.model_dump(),
-                    }
-                ),
-                flush=True,
-            )
-    return 1 if failures and not stop.event.is_set() else 0
+                        service.interval = readiness_interval(settings)
+            config, feeds = settings.config, settings.feeds
+            now, started = clock.now(), False
+            try:
+                if clock.monotonic() - last_prune >= PRUNE_EVERY:
+                    prune(store, config, now)
+                    last_prune = clock.monotonic()
+                store.heartbeat(worker, socket.gethostname(), os.getpid())
+                due = lease_feeds(feeds, store, worker, now, config.lease_seconds)
+                reoffer = clock.monotonic() - last_reoffer >= REOFFER_EVERY
+                if not due and not group_due(store, now):
+                    if not (reoffer and claims_due(store, config, now)):
+                        wait = seconds_until_next(feeds, store, clock.now())
+                        idle_logged = _log_idle(idle_logged, clock.now(), wait)
+                        if service is not None:
+                            service.nothing_due()
+                        clock.wait(signals.wake, min(MAX_SLEEP, max(0.05, wait)))
+                        continue
+                    last_reoffer = clock.monotonic()
+                done, started = done + 1, True
+                with keeping_leases(store, worker, config.lease_seconds):
+                    summary = runner.run(due)
+            except Exception as exc:  # noqa: BLE001  (the cycle's commit did not happen)
+                if (fault := fault_behind(exc, store)) is not None:  # waiting cannot mend it
+                    raise fault from None
+                _give_back(store, worker)
+                if signals.stop.is_set():
+                    log.warning(
+                        f"cycle {done} abandoned ({type(exc).__name__}); the next "
+                        f"start redoes what it did not commit"
+                    )
+                    return 0
+                done += 0 if started else 1  # the store failed while planning: a cycle too
+                failures += 1
+                if service is not None:
+                    service.cycle_failed()
+                wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
+                log.warning(f"cycle {done} failed: {_last_line(exc)}; retrying in {wait:.0f} s")
+                if cycles is None or done < cycles:
+                    clock.wait(signals.wake, wait)
+                continue
+            failures = 0
+            self._report(done, now, due, summary)
+        return 1 if failures and not signals.stop.is_set() else 0
+
+    def _report(self, n: int, at: datetime, due: list[FeedConfig], summary: CycleSummary) -> None:
+        """The cycle's log line, its JSON line (--json) and its metrics (--listen)."""
+        if self.service is not None:
+            self.service.cycle_done(summary)
+        log_cycle(n, len(due), summary)
+        if self.json_lines:
+            line = {"cycle": n, "at": at.isoformat(), "feeds_polled": len(due)}
+            print(json.dumps({**line, **summary.model_dump()}), flush=True)
+
+
+def readiness_interval(settings: Settings) -> float:
+    """/readyz's unit: `--interval`, else the shortest feed interval (run.py starts with it)."""
+    return settings.interval or min((f.interval for f in settings.config.feeds), default=300)
 
 
 @contextlib.contextmanager
@@ -380,14 +489,6 @@ def _log_idle(logged: datetime | None, now: datetime, wait: float) -> datetime |
         log.info(f"idle: next feed or digest due at {due:%Y-%m-%dT%H:%M:%SZ} (in {wait:.0f} s)")
         return due
     return logged
-
-
-def _held(store: StateStore) -> int | None:
-    """Alerts held for a digest, for /metrics; None when the store cannot say just now."""
-    try:
-        return store.counts().get("alerts_held", 0)
-    except Exception:  # noqa: BLE001
-        return None
 
 
 def _give_back(store: StateStore, worker: str) -> None:

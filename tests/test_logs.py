@@ -46,3 +46,18 @@ def test_the_format_is_kept_when_logging_is_configured_again(capsys):
     configure_logging(logging.DEBUG)  # -v, or Beam's import replacing our handlers
     logging.getLogger("wirewatch").info("still json")
     assert json.loads(capsys.readouterr().err)["message"] == "still json"
+
+
+def test_a_workers_record_reads_as_its_own_message_and_beams_noise_is_dropped(capsys):
+    """What a multi_processing worker sends back arrives as Beam's 'Worker: <LogEntry>'."""
+    from apache_beam.portability.api import beam_fn_api_pb2
+
+    configure_logging(logging.WARNING, "text")
+    beam_side = logging.getLogger("apache_beam.runners.portability.local_job_service")
+    for message in ("tagging failed for article a1", "No semi_persistent_directory found: x"):
+        entry = beam_fn_api_pb2.LogEntry(
+            severity=beam_fn_api_pb2.LogEntry.Severity.WARN, message=message, log_location="m:1"
+        )
+        beam_side.warning("Worker: %s", str(entry).replace("\n", " "))
+    [line] = capsys.readouterr().err.splitlines()
+    assert STAMP.match(line) and line.endswith("WARNING worker: tagging failed for article a1")

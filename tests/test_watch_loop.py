@@ -262,3 +262,146 @@ def test_a_dead_worker_on_this_host_does_not_halve_the_restarts_share(tmp_path):
         feeds = config_with("a", "b", "c", "d", "e", "f").feeds
         leased = watch_module.lease_feeds(feeds, store, f"{host}:{os.getpid()}", NOW, 120)
         assert [f.id for f in leased] == ["a", "b", "c"]  # half of six, not a third
+
+
+class Reloads:
+    """Stands in for run.py's reload: hands out the next config, or raises the next error."""
+
+    def __init__(self, *outcomes):
+        self.outcomes, self.calls = list(outcomes), 0
+
+    def __call__(self):
+        self.calls += 1
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+class HupRunner(FakeRunner):
+    """Sends itself SIGHUP during the cycles named: a reload asked for mid-cycle."""
+
+    def __init__(self, hup_in: set[int]):
+        super().__init__([])
+        self.hup_in, self.configs = hup_in, []
+
+    def factory(self, config, state_dir, beam_args):
+        self.config = config
+        return super().factory(config, state_dir, beam_args)
+
+    def run(self, feeds):
+        self.configs.append([r.id for r in self.config.rules])
+        if len(self.calls) + 1 in self.hup_in:
+            os.kill(os.getpid(), signal.SIGHUP)
+        return super().run(feeds)
+
+
+def config_of(feeds: tuple[str, ...], rules: tuple[str, ...]) -> Config:
+    from wirewatch.transforms.config.models import RuleConfig
+
+    return config_with(*feeds).model_copy(
+        update={"rules": [RuleConfig(id=r, query=r) for r in rules], "source": "w.yaml"}
+    )
+
+
+@pytest.fixture
+def hup_watch(tmp_path):
+    configure_logging()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+    def run(fake, reload, config, cycles, **kwargs):
+        return watch_module.watch(
+            config,
+            str(tmp_path),
+            [],
+            runner_factory=fake.factory,
+            clock=FakeClock(),
+            cycles=cycles,
+            reload=reload,
+            **kwargs,
+        )
+
+    yield run
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+def test_sighup_mid_cycle_reloads_before_the_next_cycle(hup_watch, capsys):
+    fake = HupRunner(hup_in={1})
+    new = config_of(("a", "c"), ("quake", "layoffs"))
+    reload = Reloads(new)
+    assert hup_watch(fake, reload, config_of(("a", "b"), ("quake",)), cycles=2) == 0
+    # the cycle the signal came in finished with the old config; the next ran the new one
+    assert fake.configs == [["quake"], ["quake", "layoffs"]]
+    assert fake.calls == [["a", "b"], ["a", "c"]]  # feed c added, b removed
+    assert reload.calls == 1
+    err = capsys.readouterr().err
+    assert "config reloaded from w.yaml: feeds +c -b; rules +layoffs" in err
+    assert err.index("cycle 1:") < err.index("config reloaded") < err.index("cycle 2:")
+
+
+def test_a_bad_config_on_sighup_keeps_the_running_one_and_says_why(hup_watch, capsys):
+    from wirewatch.transforms.errors import ConfigError, Problem
+
+    bad = ConfigError(
+        [
+            Problem("w.yaml", "rules[quake].query", "unbalanced parenthesis", line=7, detail="^"),
+            Problem("w.yaml", "routes[0].sinks", "unknown sink 'slak'"),
+        ]
+    )
+    fake = HupRunner(hup_in={1, 2})
+    good = config_of(("a",), ("layoffs",))
+    reload = Reloads(bad, good)
+    assert hup_watch(fake, reload, config_of(("a", "b"), ("quake",)), cycles=3) == 0
+    assert fake.configs == [["quake"], ["quake"], ["layoffs"]]
+    lines = [line for line in capsys.readouterr().err.splitlines() if "config reload" in line]
+    assert len(lines) == 2
+    assert lines[0].endswith(
+        "ERROR wirewatch: config reload failed, keeping the running config: "
+        "w.yaml:7: rules[quake].query: unbalanced parenthesis (and 1 more: run wirewatch check)"
+    )
+    assert lines[1].endswith("config reloaded from w.yaml: feeds -b; rules +layoffs -quake")
+
+
+def test_sighup_during_an_idle_wait_reloads_and_the_new_feed_is_polled_at_once(hup_watch, tmp_path):
+    """Idle (every feed polled, none due for an hour): the reload does not wait for a feed."""
+    with open_store(tmp_path) as store:
+        store.save_feed_state(FeedState(feed_id="a", next_due=NOW + timedelta(hours=1)))
+
+    class HupClock(FakeClock):
+        def wait(self, stop, seconds):
+            super().wait(stop, seconds)
+            if len(self.waits) == 1:
+                os.kill(os.getpid(), signal.SIGHUP)
+
+    fake, clock = HupRunner(hup_in=set()), HupClock()
+    reload = Reloads(config_of(("a", "new"), ()))
+    code = watch_module.watch(
+        config_of(("a",), ()),
+        str(tmp_path),
+        [],
+        runner_factory=fake.factory,
+        clock=clock,
+        cycles=1,
+        reload=reload,
+    )
+    assert code == 0 and fake.calls == [["new"]] and clock.waits == [watch_module.MAX_SLEEP]
+
+
+def test_no_reload_function_leaves_sighup_alone(run_watch):
+    before = signal.getsignal(signal.SIGHUP)
+    assert run_watch(FakeRunner([]), cycles=1) == 0
+    assert signal.getsignal(signal.SIGHUP) is before
+
+
+def test_config_changes_name_what_a_reload_changed():
+    old = config_of(("a", "b"), ("quake",))
+    new = config_of(("a", "c"), ("quake",)).model_copy(
+        update={"lease_seconds": 300, "state_dir": "/elsewhere"}
+    )
+    new.rules[0] = new.rules[0].model_copy(update={"query": "earthquake"})
+    assert watch_module.config_changes(old, new) == (
+        "feeds +c -b; rules ~quake; state_dir changed (takes effect after a restart); "
+        "lease_seconds changed"
+    )
+    assert watch_module.config_changes(old, old) == "no changes"

@@ -1,0 +1,34 @@
+"""A `multi_processing` worker: Beam's own worker main, without Beam's logging on our stderr.
+
+Beam starts each worker as `python -m apache_beam.runners.worker.sdk_worker_main`. Importing
+Beam there logs "apitools not found" through the root logger, which makes Python add a stderr
+handler, and the worker then logs at INFO until its options are read: every cycle printed some
+thirty lines ("Logging handler created.", "Python sdk harness starting.", httpx's requests)
+past wirewatch's own. Here the root logger gets a handler that prints nothing before Beam is
+imported, so the worker's only log output is the one Beam sends back to the driver, which logs
+it through wirewatch's handler: its format, its redaction, WARNING unless `-v`
+(pipelines/logs.py). `pipelines/options.py` makes the local engine start this module.
+
+SIGHUP (a reload of the driver's config, sent to the whole process group) must not end a
+cycle's workers: they ignore it; the driver acts on it between cycles.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+
+def main() -> None:
+    logging.getLogger().addHandler(logging.NullHandler())
+    logging.getLogger("wirewatch").setLevel(logging.INFO)  # as in the driver (logs.py)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    from apache_beam.runners.worker import sdk_worker_main
+
+    sdk_worker_main.main(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,7 @@ from wirewatch.pipelines.logs import LOG_FORMATS, configure_logging, quiet_beam_
 from wirewatch.pipelines.service import Service
 from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
 from wirewatch.pipelines.watch import watch
-from wirewatch.transforms.config import Config, load_config
+from wirewatch.transforms.config import Config, ConfigError, load_config
 
 NAME = "run"
 HELP = "run the pipeline: one cycle with --once, else watch continuously"
@@ -81,6 +81,7 @@ def run(args) -> int:
                 cycles=args.cycles,
                 json_lines=args.json,
                 service=service,
+                reload=lambda: reload_config(args),
             )
         finally:
             if service is not None:
@@ -88,17 +89,29 @@ def run(args) -> int:
     if args.listen:
         raise usage_error("wirewatch run", "--listen serves the watch loop", "leave out --once")
     quiet_beam_logging()  # before the first Beam import
-    from wirewatch.pipelines.cycle import dead_letter_path, run_cycle
+    from wirewatch.pipelines.cycle import dead_letter_path
+    from wirewatch.pipelines.once import run_once
 
     started_at = datetime.now(timezone.utc)
     with owning(location):
-        summary = run_cycle(config, config.feeds, location, args.beam_args)
+        summary = run_once(config, location, args.beam_args)
     if args.json:
         print(json.dumps(summary.model_dump()))
     else:
         print(summary.render(), file=sys.stderr)
         print_dead_letters(location, started_at, dead_letter_path(config, location))
     return 1 if summary.get("dead_letters") else 0
+
+
+def reload_config(args) -> Config:
+    """SIGHUP: the config file again, if `wirewatch check` passes it (else ConfigError: the
+    watch loop keeps the config it runs and logs why)."""
+    from wirewatch.pipelines.commands.check import validate
+
+    config, problems = validate(args.config)
+    if problems:
+        raise ConfigError(problems)
+    return alerts_to_stderr(config) if args.json else config
 
 
 def alerts_to_stderr(config: Config) -> Config:

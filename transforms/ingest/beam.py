@@ -245,16 +245,17 @@ class _DropSeenDoFn(BundleStoreDoFn):
     retention never forgets an entry its feed keeps listing (it would come back as new), and a
     key stored without a hash (before hashes were kept) adopts the entry's hash."""
 
+    COUNTED_AS = {
+        "new": "articles_new",
+        "edited": "articles_edited",
+        "seen": "articles_seen",
+        "adopt": "articles_seen",  # a key stored before hashes: seen, its hash adopted
+    }
+
     def __init__(self, state_dir: str):
         super().__init__(state_dir)
-        self.articles_seen = Metrics.counter(NS, "articles_seen")
-        self.articles_new = Metrics.counter(NS, "articles_new")
-        self.articles_edited = Metrics.counter(NS, "articles_edited")
         self.by_verdict = {
-            "new": self.articles_new,
-            "edited": self.articles_edited,
-            "seen": self.articles_seen,
-            "adopt": self.articles_seen,
+            verdict: Metrics.counter(NS, name) for verdict, name in self.COUNTED_AS.items()
         }
 
     def finish_bundle(self) -> Iterable[WindowedValue]:

@@ -218,7 +218,7 @@ def test_check_json_prints_structured_problems(cfg, capsys):
 
 
 def test_check_json_when_the_config_does_not_load(cfg, capsys):
-    _write_config(cfg, "query: layoffs", "query: 'layoffs AND'")
+    _write_config(_routed(cfg), "query: layoffs", "query: 'layoffs AND'")
     assert main(["check", "--json", "--config", str(cfg)]) == 2
     out, err = capsys.readouterr()
     assert err == ""

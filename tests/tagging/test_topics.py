@@ -112,7 +112,7 @@ def test_corroborated_evidence_still_emits(shipped_tagger):
 def test_single_cue_is_scaled_and_contained_terms_are_one_cue():
     config = Config(
         taxonomy=[
-            TopicConfig(id="war", label="War", terms=["military^2", "military force^3", "troops"])
+            TopicConfig(id="war", label="War", terms=["military^2", "military force^2.5", "troops"])
         ]
     )
     tagger = Tagger(config.taxonomy, [], TaggingSettings(threshold=0.1))
@@ -130,6 +130,27 @@ def test_single_cue_is_scaled_and_contained_terms_are_one_cue():
     counts = tagger.analyze("", "military force and troops")[1]
     (decision,) = tagger.scorer.decide(counts, explain=True)
     assert decision.cues == ("military force", "troops") and decision.score == decision.evidence
+
+
+def test_a_specific_term_stands_alone_in_a_headline_or_a_short_text():
+    """A term weighted STANDALONE_WEIGHT ("tariffs", "ceasefire") is the story's topic when a
+    headline or a two-line item says it; once in the body of a long article it is not."""
+    tagger = Tagger(
+        [TopicConfig(id="war", label="War", terms=["ceasefire^3", "troops"])],
+        [],
+        TaggingSettings(threshold=0.1),
+    )
+
+    def decision(title, body):
+        (found,) = tagger.scorer.decide(tagger.analyze(title, body)[1], explain=True)
+        return found
+
+    for title, body in [("Ceasefire holds", ""), ("Talks resume", "A ceasefire was agreed.")]:
+        found = decision(title, body)
+        assert found.cues == ("ceasefire",) and found.score == found.evidence, (title, body)
+    long_body = "The minister spoke about many things at length. " * 10 + "A ceasefire, he said."
+    found = decision("Minister speaks", long_body)
+    assert found.score == pytest.approx(found.evidence / 2)
 
 
 def test_scores_stay_calibrated_and_below_one(shipped_tagger):

@@ -79,11 +79,15 @@ class Tagger:
 
     def _count_terms(self, text: Prepared, hits: list) -> TermCounts:
         counts = TermCounts(text=text.folded)
-        tf, words = counts.tf, counts.words
+        tf, words, in_title = counts.tf, counts.words, counts.in_title
         title_end = text.title_end
         title_weight, body_weight = self.settings.title_weight, self.settings.body_weight
         for start, end, payload in hits:
-            inc = title_weight if start < title_end else body_weight
+            if start < title_end:
+                inc = title_weight
+                in_title.update(payload.terms)
+            else:
+                inc = body_weight
             for tid in payload.terms:
                 tf[tid] = tf.get(tid, 0.0) + inc
             if payload.tail:  # prefix terms: the first word each matched is their evidence

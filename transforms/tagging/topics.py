@@ -39,6 +39,9 @@ _K = 1.2
 _EVIDENCE = 8
 MIN_CUES = 2
 STRONG_WEIGHT = 1.0  # terms weighted below the default are supporting evidence, never a cue
+STANDALONE_WEIGHT = 3.0  # a term this specific ("tariffs", "ceasefire") can stand alone ...
+SHORT_WORDS = 60  # ... in a headline, or in a text this short (a headline and its lead)
+FULL_SAY = 40  # known tokens from which the classifier has its full say (see decide)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class TermCounts:
     tf: dict[int, float] = field(default_factory=dict)
     words: dict[int, str] = field(default_factory=dict)
     text: str = ""  # the folded article text, for the classifier
+    in_title: set[int] = field(default_factory=set)  # term ids hit in the title
     _contributions: tuple | None = None  # cached by TopicScorer.contributions
 
 
@@ -122,6 +126,9 @@ class TopicScorer:
             self._shown.append((targets, term.text))
         self._cue_keys = [term.key.rstrip("*") for term in self.terms]
         self._weak = {tid for tid, term in enumerate(self.terms) if term.weight < STRONG_WEIGHT}
+        self._standalone = {
+            tid for tid, term in enumerate(self.terms) if term.weight >= STANDALONE_WEIGHT
+        }
         if model is True:
             model = topic_model.load()
         self.model = model or None
@@ -170,14 +177,20 @@ class TopicScorer:
         """Topic id -> raw evidence (children included): what evaluations rank by."""
         return {self.topics[t].id: v for t, v in self.contributions(counts)[1].items()}
 
-    def _buckets(self, counts: TermCounts) -> tuple[dict[int, dict[str, str]], dict[int, list]]:
-        """Per topic, its words strongest first (cue key -> the word as shown in evidence), and
-        the cue keys of its terms weighted at least 1 (the ones that can corroborate). One
-        pass over the terms (a stable sort: ties keep text order, so it is deterministic)."""
+    def _buckets(
+        self, counts: TermCounts
+    ) -> tuple[dict[int, dict[str, str]], dict[int, list], set[int]]:
+        """Per topic, its words strongest first (cue key -> the word as shown in evidence),
+        the cue keys of its terms weighted at least 1 (the ones that can corroborate), and the
+        topics a standalone term fired for. One pass over the terms (a stable sort: ties keep
+        text order, so it is deterministic)."""
         per_term = self.contributions(counts)[0]
         words, shown, cue_keys, weak = counts.words, self._shown, self._cue_keys, self._weak
+        standalone_terms = self._standalone
+        short = None  # computed when first needed: most articles have no standalone term
         found: dict[int, dict[str, str]] = {}
         strong: dict[int, list] = {}
+        standalone: set[int] = set()
         for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
             if value <= 0:
                 break
@@ -192,7 +205,12 @@ class TopicScorer:
                     bucket[cue] = text
                     if tid not in weak:
                         strong.setdefault(target, []).append(cue)
-        return found, strong
+            if tid in standalone_terms:
+                if tid not in counts.in_title and short is None:
+                    short = len(counts.text.split()) < SHORT_WORDS
+                if short or tid in counts.in_title:
+                    standalone.update(targets)
+        return found, strong, standalone
 
     def decide(self, counts: TermCounts, explain: bool = False) -> list[Decision]:
         """Every topic with some evidence, with its score and why; strongest first. `explain`
@@ -201,10 +219,11 @@ class TopicScorer:
         if not per_topic:
             return []
         saturation = self.settings.saturation
-        buckets, strong = self._buckets(counts)
-        probabilities = (
-            self.model.probabilities(counts.text) if self.model is not None and self.decided else {}
-        )
+        buckets, strong, standalone = self._buckets(counts)
+        probabilities, say = {}, 0.0
+        if self.model is not None and self.decided:
+            probabilities, known = self.model.predict(counts.text)
+            say = 0.5 * min(1.0, known / FULL_SAY)
         scores: dict[int, float] = {}
         made: dict[int, Decision] = {}
         depth = self._depth
@@ -215,19 +234,24 @@ class TopicScorer:
             evidence = 1.0 - math.exp(-raw / saturation)
             bucket = buckets.get(topic, {})
             probability = probabilities.get(self.decided[topic]) if topic in self.decided else None
-            # Both must agree: a probability near the prior (a short text the model knows
-            # little of) leaves the decision to the evidence; a confident "no" vetoes it.
-            base = evidence if probability is None else math.sqrt(probability * evidence)
+            # Both must agree: a probability near the prior (a text the model knows little
+            # of) leaves the decision to the evidence; a confident "no" vetoes it. The model
+            # has its full say (the geometric mean) from FULL_SAY known tokens on; on a
+            # headline it saw a handful of words, and a normalised TF-IDF vector of five
+            # words is as "confident" as one of five hundred ("Win" + "Election": sport), so
+            # its weight shrinks with the words it saw and the term evidence decides.
+            base = evidence if probability is None else probability**say * evidence ** (1.0 - say)
             corroborating = strong.get(topic, ())
-            score = base * min(1.0, _count_cues(corroborating) / MIN_CUES)
+            cues = MIN_CUES if topic in standalone else _count_cues(corroborating)
+            score = base * min(1.0, cues / MIN_CUES)
             capped_by = None
             for ancestor in self.lineage[topic][1:]:
                 if scores.get(ancestor, 0.0) < score:
                     score, capped_by = scores.get(ancestor, 0.0), ancestor
             scores[topic] = score
-            cues = _distinct(corroborating) if explain else ()
+            shown_cues = _distinct(corroborating) if explain else ()
             made[topic] = Decision(
-                topic, score, evidence, probability, cues, tuple(bucket.values()), capped_by
+                topic, score, evidence, probability, shown_cues, tuple(bucket.values()), capped_by
             )
         return sorted(made.values(), key=lambda d: (-d.score, self.topics[d.topic].id))
 

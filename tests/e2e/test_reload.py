@@ -16,22 +16,12 @@ from tests.e2e.test_watch import WAIT, received_titles, watch_world
 
 pytestmark = pytest.mark.e2e
 
-CONFIG = """
-feeds:
-  - {{id: wire, url: "{feed}"}}
-rules:
-  - {{id: quake, query: 'earthquake'}}
-routes:
-  - {{sinks: [hook], group_wait: 0}}
-sinks:
-  hook: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01}}
-dead_letters: "{dead}"
-"""
 LAYOFFS = "  - {id: layoffs, query: 'layoffs'}\n"
 BROKEN = "  - {id: layoffs, query: 'layoffs AND ('}\n"
 
 
 def with_rule(text: str, rule: str) -> str:
+    """test_watch's config (one rule, quake) with one more rule."""
     return text.replace("routes:", rule + "routes:")
 
 
@@ -45,7 +35,7 @@ def wait_received(slack, watch, expected: dict) -> None:
 
 
 def test_sighup_reloads_a_good_config_and_keeps_the_running_one_when_it_is_broken(tmp_path):
-    with watch_world(tmp_path, tmp_path / "state", CONFIG) as (wire, slack, start):
+    with watch_world(tmp_path, tmp_path / "state") as (wire, slack, start):
         config = tmp_path / "wirewatch.yaml"
         original = config.read_text()
         wire.add("Earthquake one", "Layoffs at Acme")

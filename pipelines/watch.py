@@ -354,7 +354,9 @@ def watch(
             failures += 1
             wait = min(FAILED_CYCLE_BACKOFF[0] * 2 ** (failures - 1), FAILED_CYCLE_BACKOFF[1])
             log.warning(f"{exc}; retrying in {wait:.0f} s")
-            clock.wait(signals.wake, wait)
+            signals.wake.clear()  # an earlier SIGHUP must not turn the back-off into a spin
+            if not signals.stop.is_set():
+                clock.wait(signals.wake, wait)
             if signals.stop.is_set():
                 return 0
 
@@ -379,13 +381,8 @@ class _Loop:
         self.service, self.json_lines = service, json_lines
 
     def run(self, make_runner: Callable[[], Runner], cycles: int | None) -> int:
-        settings, store, signals, clock, service = (
-            self.settings,
-            self.store,
-            self.signals,
-            self.clock,
-            self.service,
-        )
+        settings, store, signals, clock = self.settings, self.store, self.signals, self.clock
+        service = self.service
         runner = make_runner()
         worker = worker_name()  # the name owning() gave this process
         done, failures, last_prune, last_reoffer = 0, 0, float("-inf"), float("-inf")

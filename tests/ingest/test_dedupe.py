@@ -16,6 +16,7 @@ from wirewatch.transforms.ingest.dedupe import (
     seen_hashes,
     seen_keys,
     seen_verdict,
+    text_hash,
 )
 from wirewatch.transforms.state.sqlite import FeedState
 
@@ -116,3 +117,19 @@ def test_seen_verdict_new_seen_edited_and_adopted():
         "ft:1": content_hash(before),
         "link:https://www.ft.com/c": content_hash(before),
     }
+
+
+def test_the_hash_of_raw_feed_text_equals_the_articles():
+    """What a pre-scan reads from the XML (escaped HTML in a description) hashes like the parsed
+    article, so it could skip an entry seen unchanged without parsing it."""
+    from wirewatch.transforms.ingest.parse import parse_feed
+
+    raw_title, raw_lead = "Oil &amp; gas <b>prices</b> fall", "<p>Brent fell&#160;3%.</p>"
+    body = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><item>"
+        "<title>Oil &amp;amp; gas &lt;b&gt;prices&lt;/b&gt; fall</title><guid>g1</guid>"
+        "<description>&lt;p&gt;Brent fell&amp;#160;3%.&lt;/p&gt;</description></item>"
+        "</channel></rss>"
+    ).encode()
+    [parsed] = parse_feed(body, feed_id="f", feed_url="https://f.example/rss").articles
+    assert text_hash(raw_title, raw_lead) == content_hash(parsed)

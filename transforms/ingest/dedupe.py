@@ -51,7 +51,14 @@ def normalised_text(text: str) -> str:
 def content_hash(article: Article) -> str:
     """The hash kept with an article's seen keys: its normalised title and summary. A seen entry
     whose hash changed was edited by its feed and is evaluated again."""
-    text = f"{normalised_text(article.title)}\x00{normalised_text(article.summary)}"
+    return text_hash(article.title, article.summary)
+
+
+def text_hash(title: str, summary: str) -> str:
+    """`content_hash` from the two texts, raw or plain (markup is normalised away): what a
+    pre-scan could compare with the stored hash from an entry's raw XML text, so that an entry
+    seen unchanged need not be parsed (a differing hash only costs a parse; DropSeen decides)."""
+    text = f"{normalised_text(title)}\x00{normalised_text(summary)}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -66,7 +66,25 @@ COUNTRY_CONTEXT = {
         "Abkhazia",
         "South Ossetia",
         "Batumi",
-    ]
+    ],
+    # A bare "Congo" is the DRC when the text is about its east or its people ("Congo's
+    # neighbours Rwanda and Uganda"), the Republic when it names Brazzaville.
+    "CD": [
+        "Kinshasa",
+        "Goma",
+        "Bukavu",
+        "Kivu",
+        "Ituri",
+        "Kisangani",
+        "Lubumbashi",
+        "Katanga",
+        "M23",
+        "Tshisekedi",
+        "Kabila",
+        "Rwanda",
+        "Uganda",
+    ],
+    "CG": ["Brazzaville", "Pointe-Noire", "Sassou Nguesso"],
 }
 # Countries whose capital news copy uses for the government ("Washington said", "sanctioned
 # by Beijing"): the capital's entry gets `capital_of`. A short list on purpose: a capital that
@@ -76,6 +94,9 @@ METONYMIC_CAPITALS = frozenset(
 NZ ZA BR MX AR CO CL PE VN TH PH ID MY BD HU AT CZ SE NO DK FI GR PT IE NL CH GE AZ AM QA
 AE JO LY SD ET KE NG NI""".split()
 )
+# Cities that news copy uses for an institution other than their country's government:
+# "Brussels said", "Brussels' industrial aims" are the EU (an id in organizations.yaml).
+METONYMS = {("BE", "Brussels"): "european-union"}
 # Names news text uses that GeoNames' primary name lacks.
 CITY_ALIASES = {
     ("US", "Washington"): ["Washington, D.C.", "Washington DC", "D.C."],
@@ -251,7 +272,11 @@ def cities(ids: Ids, capitals: dict[str, tuple[str, str]], country_names: set[st
         entry = _entry(ids.new(name, code), name, "PLACE", aliases, [], "city")
         capital, country_id = capitals.get(code, ("", ""))
         is_capital = name == capital or capital.startswith(name + " ")
-        if is_capital and code in METONYMIC_CAPITALS:
+        if (code, name) in METONYMS:
+            country_id = METONYMS[code, name]
+        elif not (is_capital and code in METONYMIC_CAPITALS):
+            country_id = None
+        if country_id:
             entry = {**dict(list(entry.items())[:4]), "capital_of": country_id, **entry}
         entries.append(entry)
     return entries

@@ -86,14 +86,56 @@ responds retaliated retaliates criticised criticized criticises criticizes prote
 vowed vows pledged pledges expelled expels summoned summons recognised recognized recognises
 recognizes blamed blames objected objects welcomed welcomes approved approves backed backs
 wants wanted hopes hoped fears feared believes believed considers considered plans planned
-signalled signaled sought seeks pushed pushes pressed presses""".split()
+signalled signaled sought seeks pushed pushes pressed presses prepares prepared retains
+retained released releases freed frees opposes opposed asserts asserted acknowledges
+acknowledged admits admitted offers offered presented presents stokes stoked looks sees
+digs ordered orders owes signed signs negotiates negotiated confirmed confirms declined declines
+dismissed dismisses issued issues deployed deploys annexed recalled recalls suspended
+suspends halted halts banned bans blocked blocks lifted lifts eased eases tightened tightens
+willing unwilling ready keen eager determined due canvassing pushing pressing seeking
+trying preparing planning considering weighing threatening offering urging demanding
+insisting want plan seek hope say agree accept intend need expect allow oppose respond
+recognise recognize acknowledge vow insist warn reject deny demand""".split()
+)
+# The object of pressure ("convince Washington", "press Moscow for concessions").
+_INFLUENCE_VERBS = frozenset(
+    """pressure pressured pressuring pressures press pressed pressing convince convinced
+convincing persuade persuaded urge urged urging warn warned warning told tell accuse accused
+blame blamed blaming criticise criticised criticize criticized sanction sanctioned sanctioning
+punish punished punishing reassure reassured lobby lobbied lobbying court courted courting
+appease appeasing placate placating defy defied defying confront confronted provoke provoked
+provoking isolate isolating rebuke rebuked snub snubbed antagonise antagonize anger angered
+angering irritate irritated please pleased""".split()
+)
+# Prepositions after which a capital is the government ("talks with Washington", "loans to
+# Kyiv", "spying for Beijing"), unless a motion word comes before them ("flew to Moscow").
+_GOVERNMENT_PREPOSITIONS = frozenset("with against toward towards to for".split())
+# "pressure on Beijing", "sanctions on Moscow" (but "strikes on Kyiv" hit the city).
+_LEVERS = frozenset("pressure sanctions tariffs duties levies demands".split())
+# "Beijing-backed accounts", "Moscow-led alliance" (but "Beijing-based" is the city).
+_GOVERNMENT_COMPOUNDS = frozenset(
+    """backed led brokered imposed sponsored allied aligned friendly funded controlled
+installed appointed supported ordered""".split()
+)
+# "Kyiv officials", "Moscow authorities".
+_GOVERNMENT_NOUNS = frozenset(
+    "officials authorities regime negotiators diplomats policymakers leadership".split()
+)
+# What a capital's possessive owns when it is the city: "Beijing's streets", "London's mayor".
+_CITY_NOUNS = frozenset(
+    """streets street residents mayor airport airports subway metro suburb suburbs outskirts
+skyline district districts neighbourhood neighbourhoods neighborhood neighborhoods restaurants
+hotels air smog traffic city downtown centre center old port police governor university
+universities zoo museum museums marathon population housing hospitals schools economy
+parks river""".split()
 )
 # "flew from Washington" is the city; "pressure from Washington" the government.
 _MOTION = frozenset(
     """flew fly flies flying travelled traveled travelling traveling came come comes coming
 arrived arrives returned returns returning moved drove driving left leaving back flight
 flights train trains miles km kilometres kilometers reported reporting reports writes wrote
-road route way""".split()
+road route way trip trips visit visits visited visiting journey tour went go goes going
+heading headed head fled relocated bound departed sent delivered welcome""".split()
 )
 
 
@@ -204,7 +246,8 @@ def _demonym_in_name(text: Prepared, m: Mention) -> bool:
 _AUXILIARIES = frozenset(
     """has have had will would could may might must should also did does is was
 not never quickly later then repeatedly publicly immediately previously already officially
-swiftly formally firmly still""".split()
+swiftly formally firmly still been doesn't don't didn't won't wouldn't can't isn't hasn't
+haven't""".split()
 )
 
 
@@ -212,7 +255,7 @@ def _acts(text: Prepared, end: int) -> bool:
     """Whether the words after `end` are a government's action: "said", "has warned"."""
     for _ in range(3):
         token, end = _token_after(text.original, end)
-        word = fold(token).strip()
+        word = token.lower().replace("’", "'").strip(".,;:'\"“”‘")
         if word in _GOVERNMENT_VERBS:
             return True
         if word not in _AUXILIARIES:
@@ -220,42 +263,100 @@ def _acts(text: Prepared, end: int) -> bool:
     return False
 
 
-def _governed(text: Prepared, first: Mention, last: Mention, group: bool) -> bool:
+def _possessive(text: Prepared, m: Mention, headline_case: bool) -> bool:
+    """ "Beijing's response", "Tehran's insistence", "Brussels' aims": a capital's possessive is
+    its government's, unless what it owns is the city's ("Beijing's streets") or a name
+    ("London's Metropolitan Police"; in a Headline Case title every word is capitalized)."""
+    after = text.original[m.end : m.end + 3]
+    if after[:2] in ("'s", "’s"):
+        start = m.end + 2
+    elif after[:1] in ("'", "’") and m.surface.endswith("s"):
+        start = m.end + 1
+    else:
+        return False
+    if text.original[start : start + 1] != " ":
+        return False
+    owned = _next_token(text.original, start)
+    if not headline_case and _titlecase(owned):
+        return False
+    return fold(owned).strip() not in _CITY_NOUNS
+
+
+def _governed(
+    text: Prepared, first: Mention, last: Mention, group: bool, headline_case: bool, ends: set
+) -> bool:
     """Whether a capital (or a run of them: "Moscow, Berlin and Ottawa") stands for its
-    government: subject of a government verb, after "by", after "from" that is not travel,
-    or "between Washington and Beijing"."""
-    if _acts(text, last.end):
+    government: subject of a government verb ("Washington said", "Seoul prepares"), its
+    possessive ("Beijing's response"), "Kyiv officials", "Beijing-backed", after "by", after
+    "from" / "with" / "to" / "for" / "against" that is not travel ("talks with Washington",
+    "a deal to Kyiv and Moscow"), the object of pressure ("convince Washington"), "pressure on
+    Beijing", or "between Washington and Beijing". A place right before the preposition
+    makes a route ("from Beijing to Moscow"): the cities."""
+    original = text.original
+    if original[last.end : last.end + 1] == "-":
+        return fold(_next_token(original, last.end + 1)).strip() in _GOVERNMENT_COMPOUNDS
+    if _acts(text, last.end) or (not group and _possessive(text, last, headline_case)):
         return True
-    before = _prev_token(text.original, first.start)
+    if fold(_next_token(original, last.end)).strip() in _GOVERNMENT_NOUNS:
+        return True
+    before = _prev_token(original, first.start)
     word = fold(before).strip()
-    if word == "by" or (group and word == "between"):
+    if word == "by" or (group and word == "between") or word in _INFLUENCE_VERBS:
         return True
-    if word == "from":
-        earlier = fold(_prev_token(text.original, first.start - len(before) - 1)).strip()
+    if word == "from" or word in _GOVERNMENT_PREPOSITIONS or word == "on":
+        if first.start - len(before) - 2 in ends:
+            return False
+        earlier = fold(_prev_token(original, first.start - len(before) - 1)).strip()
+        if word == "on":
+            return earlier in _LEVERS
         return earlier not in _MOTION
     return False
+
+
+def _addressed(text: Prepared, m: Mention) -> bool:
+    """ "talks with Washington", "pressure Beijing": a capital that a government is dealing
+    with, followed by a capitalized word that the gazetteer did not make a longer name of
+    (FT leads end with their section names: "... talks with Washington Global Economy")."""
+    before = _prev_token(text.original, m.start)
+    word = fold(before).strip()
+    if word in _INFLUENCE_VERBS:
+        return True
+    if word not in ("with", "against", "toward", "towards"):
+        return False
+    return fold(_prev_token(text.original, m.start - len(before) - 1)).strip() not in _MOTION
 
 
 _JOINS = frozenset({", ", " and ", ", and ", " or ", " & "})
 
 
-def _metonyms(text: Prepared, mentions: list[Mention], capitals: dict) -> list[Mention]:
+_METONYM_KINDS = frozenset({"name", "alias", "modifier"})
+
+
+def _metonym_candidate(m: Mention, capitals: dict) -> bool:
+    """A capital named plainly: not "Washington, D.C." nor "D.C.", which are only the city."""
+    return m.id in capitals and m.kind in _METONYM_KINDS and "." not in m.surface
+
+
+def _metonyms(
+    text: Prepared, mentions: list[Mention], capitals: dict, headline_case: bool
+) -> list[Mention]:
     """Capitals that stand for their governments become the country (kind `metonym`)."""
     out = list(mentions)
+    ends = {m.end for m in out}
     i = 0
     while i < len(out):
-        if out[i].id not in capitals or out[i].kind not in ("name", "alias"):
+        if not _metonym_candidate(out[i], capitals):
             i += 1
             continue
         j = i
         while (
             j + 1 < len(out)
-            and out[j + 1].id in capitals
-            and out[j + 1].kind in ("name", "alias")
+            and _metonym_candidate(out[j + 1], capitals)
             and text.original[out[j].end : out[j + 1].start] in _JOINS
         ):
             j += 1
-        if _governed(text, out[i], out[j], j > i):
+        in_headline_case = headline_case and out[i].start < text.title_end
+        if _governed(text, out[i], out[j], j > i, in_headline_case, ends):
             for k in range(i, j + 1):
                 country = capitals[out[k].id]
                 out[k] = replace(
@@ -343,7 +444,11 @@ def apply(
                     if _person_shaped(text, m):
                         person_words.add(key)  # later "Jordan" is the person too
                     continue
-            if m.type == "PLACE" and (_starts_name(text, m, starts) or _in_institution(text, m)):
+            if (
+                m.type == "PLACE"
+                and (_starts_name(text, m, starts) or _in_institution(text, m))
+                and not (capitals and m.id in capitals and _addressed(text, m))
+            ):
                 continue
         if m.kind == "demonym" and _demonym_in_name(text, m):
             continue
@@ -361,5 +466,5 @@ def apply(
         named = {m.id for m in out if m.kind in ("name", "alias") and " " in m.surface.strip()}
         out = [m for m in out if m.id not in namesakes or m.id in named]
     if capitals and not capitals.keys().isdisjoint([m.id for m in out]):
-        out = _metonyms(text, out, capitals)
+        out = _metonyms(text, out, capitals, bool(headline_case))
     return out

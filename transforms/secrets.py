@@ -12,6 +12,9 @@ Why a per-process registry: the text to clean comes from libraries that never se
 at config validation, and again when a Beam worker unpickles the config (`__reduce__`). A process
 that remembers a secret also redacts its log records from then on, whoever configured logging
 there: Beam's worker processes set up their own handlers, which no filter of ours reaches.
+Only the commands that deliver (`run`, `redeliver`) need every secret: the others load the
+config with `require_secrets=False`, and a reference to an unset variable is then an
+`UnsetSecret` (a plain string: `UNSET`), shown as `<unset>`, instead of an error.
 No Beam, no heavy imports.
 """
 
@@ -27,6 +30,7 @@ from pydantic import SecretStr
 from wirewatch.transforms.errors import redact_url
 
 MASK = "***"
+UNSET = "<unset>"
 MIN_PIECE = 4
 """Parts of a secret URL shorter than this (a path of `/`, a query `a=1`) are not replaced in
 free text: they are no credential, and replacing them would garble unrelated words."""
@@ -78,6 +82,29 @@ class SecretUrl(SecretValue):
             if len(piece) >= MIN_PIECE:
                 pieces.setdefault(piece, MASK)
         return pieces
+
+
+class UnsetSecret(SecretUrl):
+    """A secret whose ${ENV} variable is not set, in a command that delivers nothing (`check`,
+    `tag`, `state`, ...): empty, and shown as `<unset>`. It counts as given (a sink with one is
+    set up, it only lacks the value here); `run` and `redeliver` never see one: they fail first."""
+
+    def __init__(self) -> None:
+        SecretStr.__init__(self, "")
+
+    def __reduce__(self):
+        return (type(self), ())
+
+    def _display(self) -> str:
+        return UNSET
+
+
+def is_given(value) -> bool:
+    """A sink's credential is there: a non-empty value, or a reference to an unset variable
+    (`UnsetSecret`, `UNSET`) in a command that delivers nothing."""
+    if isinstance(value, UnsetSecret) or value == UNSET:
+        return True
+    return bool(value.get_secret_value() if isinstance(value, SecretStr) else value)
 
 
 def _remember(pieces: dict[str, str]) -> None:

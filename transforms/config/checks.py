@@ -9,8 +9,11 @@ from wirewatch.transforms.config.models import Config
 from wirewatch.transforms.errors import Problem
 
 
-def cross_check(config: Config) -> list[Problem]:
-    """Every broken reference between sections, each naming the field and the fix."""
+def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> list[Problem]:
+    """Every broken reference between sections, each naming the field and the fix. `dropped`:
+    the ids of entries left out for their own problems (section -> ids), which count as
+    defined here: one mistake, one problem."""
+    dropped = dropped or {}
     src = config.source
     problems: list[Problem] = []
     for section in ("feeds", "taxonomy", "entities", "rules"):
@@ -26,7 +29,7 @@ def cross_check(config: Config) -> list[Problem]:
                     )
                 )
             seen.add(item.id)
-    topic_ids = {t.id for t in config.taxonomy}
+    topic_ids = {t.id for t in config.taxonomy} | dropped.get("taxonomy", set())
     for topic in config.taxonomy:
         if topic.parent and topic.parent not in topic_ids:
             problems.append(
@@ -37,8 +40,8 @@ def cross_check(config: Config) -> list[Problem]:
                     "name a topic id defined in taxonomy",
                 )
             )
-    sinks = set(config.sinks)
-    rule_ids = {r.id for r in config.rules}
+    sinks = set(config.sinks) | dropped.get("sinks", set())
+    rule_ids = {r.id for r in config.rules} | dropped.get("rules", set())
     for rule in config.rules:
         owner = f"rule '{rule.id}'"
         problems += [

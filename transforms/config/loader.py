@@ -1,7 +1,11 @@
 """Read the main YAML file and its includes, validate each, merge, cross-check.
 
-Every mistake becomes a `Problem` naming the file, the field and the fix; all of a file's
-problems are reported at once (`ConfigError`), so one `wirewatch check` shows everything.
+Every mistake becomes a `Problem` naming the file, the field and the fix. All of them are
+reported at once (`ConfigError`), by file and line (positions.py), so one `wirewatch check`
+shows everything: an entry with a schema error is left out (a setting: its default applies) and
+the rest is validated, merged and cross-checked all the same (`inspect_config`).
+Every relative path in a file is relative to that file: includes, local feeds, a JSONL sink's
+`path`, `state_dir`, a `sqlite:///` state URL, `dead_letters`.
 
 Every config starts from the built-in lists (the shipped IPTC taxonomy and gazetteer, package
 data): a config without `include:` can use `topic:` and `entity:` queries. Topics and entities
@@ -11,11 +15,13 @@ entry; `builtin_lists: false` leaves them out.
 
 from __future__ import annotations
 
+import copy
 import functools
 import glob
 import os
 import re
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,8 @@ from wirewatch.transforms.config.checks import cross_check
 from wirewatch.transforms.config.locate import builtin_lists
 from wirewatch.transforms.config.messages import describe_error
 from wirewatch.transforms.config.models import Config, ConfigFragment, JsonlSink
+from wirewatch.transforms.config.positions import Positions, node_lines
+from wirewatch.transforms.config.warnings import config_warnings, unset_secrets
 from wirewatch.transforms.errors import ConfigError, Problem
 
 MAX_CONFIG_BYTES = 20_000_000
@@ -49,12 +57,54 @@ _MAIN_ONLY = (
 )
 
 
-def load_config(path: str | os.PathLike) -> Config:
-    """Read the main file and its includes, validate each, merge, cross-check. Raises ConfigError."""
+def load_config(path: str | os.PathLike, *, require_secrets: bool = True) -> Config:
+    """Read the main file and its includes, validate each, merge, cross-check. Raises
+    ConfigError with every problem, by file and line.
+
+    `require_secrets=False` is for the commands that deliver nothing: a sink's ${ENV} reference
+    to an unset variable is then `<unset>`, not an error (`run` and `redeliver` keep the
+    default: they cannot deliver without it)."""
+    found = inspect_config(path, require_secrets=require_secrets)
+    if found.problems:
+        raise ConfigError(found.ordered(found.problems))
+    return found.config
+
+
+@dataclass
+class Inspection:
+    """Everything `load_config` found: the config (None when the main file has no usable
+    content; with problems, it holds the parts that validated), every problem, the warnings
+    (`warnings.py`), the ids of entries left out for their problems (so no second problem says
+    they are undefined), how many entries the built-in lists gave, and where each field is."""
+
+    config: Config | None
+    problems: list[Problem]
+    warnings: list[Problem]
+    dropped: dict[str, set[str]]
+    builtin: dict[str, dict[str, int]]
+    positions: Positions
+
+    def ordered(self, problems: list[Problem]) -> list[Problem]:
+        return self.positions.order(problems)
+
+
+def inspect_config(path: str | os.PathLike, *, require_secrets: bool = True) -> Inspection:
+    """`load_config`'s work without raising: each step runs on what the steps before could
+    read, so one pass finds every independent problem (the YAML of every file, every schema
+    error, then the cross-references between the parts that validated)."""
     main = Path(path)
-    raw = _read_yaml(main)
+    positions = Positions(main)
+    context = {"require_secrets": require_secrets}
     problems: list[Problem] = []
-    fragments = [(main, _validate_fragment(main, raw, problems))]
+    dropped: dict[str, set[str]] = {}
+    nothing = Inspection(None, problems, [], dropped, {}, positions)
+    try:
+        raw = _read_yaml(main, positions, problems)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+        return nothing
+    fragments = [(main, _validate_fragment(main, raw, problems, dropped, context))]
+    raws = [(main, raw)]
     patterns = raw.get("include") if isinstance(raw.get("include"), list) else []
     for pattern in (p for p in patterns if isinstance(p, str)):  # others: a validation Problem
         matches = sorted(glob.glob(str(main.parent / pattern)))
@@ -74,7 +124,7 @@ def load_config(path: str | os.PathLike) -> Config:
                 problems.append(refused)
                 continue
             try:
-                part_raw = _read_yaml(part)
+                part_raw = _read_yaml(part, positions, problems)
             except ConfigError as exc:
                 problems.extend(exc.problems)
                 continue
@@ -89,32 +139,35 @@ def load_config(path: str | os.PathLike) -> Config:
                         )
                     )
                     part_raw.pop(key)
-            fragments.append((part, _validate_fragment(part, part_raw, problems)))
-    if problems:
-        raise ConfigError(problems)
-    config = _merge(main, [f for _, f in fragments])
-    if config.builtin_lists:
-        _extend_builtin(config)
-    problems = cross_check(config)
-    if problems:
-        raise ConfigError(problems)
-    return config
+            raws.append((part, part_raw))
+            fragments.append((part, _validate_fragment(part, part_raw, problems, dropped, context)))
+    if fragments[0][1] is None:
+        return nothing
+    config = _merge(main, [f for _, f in fragments if f is not None])
+    builtin = _extend_builtin(config) if config.builtin_lists else {}
+    problems += cross_check(config, dropped)
+    found_warnings = config_warnings(config, dropped)
+    if not require_secrets:
+        found_warnings += [w for path, raw in raws for w in unset_secrets(path, raw)]
+    return Inspection(config, problems, found_warnings, dropped, builtin, positions)
 
 
-def _extend_builtin(config: Config) -> None:
-    """The built-in entries first, without those the config's own files redefine (by id)."""
+def _extend_builtin(config: Config) -> dict[str, dict[str, int]]:
+    """The built-in entries first, without those the config's own files redefine (by id).
+    Returns how many each built-in file gave, per section (`check --show` says so)."""
+    counts: dict[str, dict[str, int]] = {}
     for section in _BUILTIN_SECTIONS:
         own = getattr(config, section)
         ids = {item.id for item in own}
-        base = [item for item in _builtin_items(section) if item.id not in ids]
+        base = []
+        for path in builtin_lists():
+            items = getattr(ConfigFragment.model_validate(_read_builtin(str(path))), section)
+            kept = [item for item in items if item.id not in ids]
+            if kept:
+                counts.setdefault(section, {})[path.name] = len(kept)
+            base += kept
         setattr(config, section, base + own)
-
-
-def _builtin_items(section: str) -> list:
-    items = []
-    for path in builtin_lists():
-        items += getattr(ConfigFragment.model_validate(_read_builtin(str(path))), section)
-    return items
+    return counts
 
 
 @functools.lru_cache(maxsize=None)
@@ -187,15 +240,23 @@ class _DuplicateKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # typ
         return super().construct_mapping(node, deep=deep)
 
 
-def _parse(text: str) -> tuple[Any, list[tuple[Any, int, int]]]:
+def _parse(text: str, lines: bool) -> tuple[Any, list[tuple[Any, int, int]], dict[tuple, int]]:
+    """The data, the keys given twice, and (when asked) the line of every path in it."""
     loader = _DuplicateKeyLoader(text)
     try:
-        return loader.get_single_data(), loader.duplicates
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        return data, loader.duplicates, node_lines(node) if lines and node is not None else {}
     finally:
         loader.dispose()
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(
+    path: Path, positions: Positions | None = None, problems: list[Problem] | None = None
+) -> dict:
+    """The file's top-level mapping; with `positions`, where each of its fields is noted. A key
+    given twice is a problem: raised, or with `problems` appended there (reading goes on with
+    the last value, as YAML does)."""
     try:
         text = _read_text(path)
     except UnicodeDecodeError as exc:
@@ -212,7 +273,7 @@ def _read_yaml(path: Path) -> dict:
         raise ConfigError([problem]) from None
     try:
         # the C loader when PyYAML has it: 10x faster on the shipped gazetteer
-        data, duplicates = _parse(text)
+        data, duplicates, lines = _parse(text, positions is not None)
     except RecursionError:
         raise ConfigError([_too_deep(path)]) from None
     except yaml.YAMLError:
@@ -233,17 +294,20 @@ def _read_yaml(path: Path) -> dict:
             ]
         ) from None
     if duplicates:
-        raise ConfigError(
-            [
-                Problem(
-                    str(path),
-                    str(key),
-                    f"duplicate key '{key}' (lines {first} and {second})",
-                    "merge them into one; YAML would silently keep only the last",
-                )
-                for key, first, second in duplicates
-            ]
-        )
+        twice = [
+            Problem(
+                str(path),
+                str(key),
+                f"duplicate key '{key}' (lines {first} and {second})",
+                "merge them into one; YAML would silently keep only the last",
+            )
+            for key, first, second in duplicates
+        ]
+        if positions is not None:
+            twice = [positions.at(p, line) for p, (_, _, line) in zip(twice, duplicates)]
+        if problems is None:
+            raise ConfigError(twice)
+        problems.extend(twice)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -257,6 +321,8 @@ def _read_yaml(path: Path) -> dict:
                 )
             ]
         )
+    if positions is not None:
+        positions.add_file(path, data, lines)
     return data
 
 
@@ -280,11 +346,31 @@ def _too_deep(path: Path) -> Problem:
     )
 
 
-def _validate_fragment(path: Path, raw: dict, problems: list[Problem]) -> ConfigFragment | None:
-    try:
-        fragment = ConfigFragment.model_validate(raw)
-    except ValidationError as exc:
-        problems.extend(describe_error(path, raw, err) for err in exc.errors())
+_ENTRY_SECTIONS = ("include", "feeds", "taxonomy", "entities", "rules", "routes", "silences")
+_PASSES = 5
+"""Validations of one file at most: each leaves out what the one before found wrong."""
+
+
+def _validate_fragment(
+    path: Path, raw: dict, problems: list[Problem], dropped: dict[str, set[str]], context: dict
+) -> ConfigFragment | None:
+    """The file's fragment, its problems appended. A list entry or a sink with a problem is
+    left out (its id or name goes into `dropped`), a setting with one falls back to its
+    default, and the rest is validated again; only the first pass's problems are reported (a
+    later one could blame a default for what the user wrote). None when nothing is left."""
+    data = raw
+    for attempt in range(_PASSES):
+        try:
+            fragment = ConfigFragment.model_validate(data, context=context)
+            break
+        except ValidationError as exc:
+            errors = exc.errors()
+            if attempt == 0:
+                problems.extend(describe_error(path, raw, err) for err in errors)
+                data = copy.deepcopy(raw)
+            if not _leave_out(data, [list(err["loc"]) for err in errors], dropped):
+                return None
+    else:
         return None
     for feed in fragment.feeds:
         feed.url = _resolve_feed_url(path, feed.url)
@@ -292,6 +378,47 @@ def _validate_fragment(path: Path, raw: dict, problems: list[Problem]) -> Config
         if isinstance(sink, JsonlSink):
             sink.path = str((path.parent / sink.path).resolve())
     return fragment
+
+
+def _leave_out(data: dict, locs: list[list], dropped: dict[str, set[str]]) -> bool:
+    """Take out of `data` what each error location points at: a whole list entry or sink, else
+    the setting itself (a list setting as a whole). False when one points at nothing."""
+    entries: dict[str, set[int]] = {}
+    fields: set[tuple] = set()
+    for loc in locs:
+        if len(loc) >= 2 and loc[0] in _ENTRY_SECTIONS and isinstance(loc[1], int):
+            entries.setdefault(loc[0], set()).add(loc[1])
+        elif len(loc) >= 2 and loc[0] == "sinks":
+            fields.add(tuple(loc[:2]))
+        else:
+            while loc and isinstance(loc[-1], int):
+                loc = loc[:-1]
+            fields.add(tuple(loc))
+    for section, indexes in entries.items():
+        items = data.get(section)
+        if not isinstance(items, list) or max(indexes) >= len(items):
+            return False
+        for i in indexes:
+            if isinstance(items[i], dict) and isinstance(items[i].get("id"), str):
+                dropped.setdefault(section, set()).add(items[i]["id"])
+        data[section] = [item for i, item in enumerate(items) if i not in indexes]
+    for loc in fields:
+        if loc[:1] == ("sinks",):
+            dropped.setdefault("sinks", set()).add(str(loc[1]))
+        if not loc or not _pop(data, list(loc)):
+            return False
+    return True
+
+
+def _pop(data: Any, loc: list) -> bool:
+    for part in loc[:-1]:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    if isinstance(data, dict) and loc[-1] in data:
+        del data[loc[-1]]
+        return True
+    return False
 
 
 def _resolve_feed_url(config_path: Path, url: str) -> str:

@@ -74,7 +74,7 @@ def describe_error(path: Path, raw: dict, err: dict) -> Problem:
     loc = list(err["loc"])
     if loc[:1] == ["sinks"] and len(loc) > 2 and loc[2] in _DISCRIMINATOR_TAGS:
         del loc[2]  # pydantic's discriminator tag, not a field the user wrote
-    field = _field_path(raw, loc)
+    field = field_path(raw, loc)
     kind = err["type"]
     if kind == "extra_forbidden":
         bad = str(loc[-1])
@@ -117,7 +117,8 @@ def describe_error(path: Path, raw: dict, err: dict) -> Problem:
     return Problem(str(path), field, message.rstrip().removesuffix("."), fix.strip())
 
 
-def _field_path(raw: Any, loc: list) -> str:
+def field_path(raw: Any, loc: list) -> str:
+    """`rules[quake].severity` for the location ['rules', 3, 'severity'] in `raw`."""
     parts: list[str] = []
     node = raw
     for part in loc:

@@ -4,7 +4,11 @@ Secrets are accepted only as `${ENV}` references (`Secret`, a SecretStr, never p
 plain strings may use `${ENV:-default}` (`EnvStr`). A URL that can carry a credential (Slack's
 webhook, a webhook sink's) is a `SecretUrl`: never printed, taken out of every log line and
 message (transforms/secrets.py), and checked here to be an absolute http(s) URL with a host.
-Unknown keys are errors everywhere (`_Strict`): a typo must not silently disable a rule. The config travels to workers as plain
+A sink's references must resolve only for the commands that deliver: validated with the context
+`{"require_secrets": False}` (`load_config(..., require_secrets=False)`), an unset variable
+becomes `<unset>` (an `UnsetSecret`) instead of an error. Every length of time is a `duration`
+(transforms/duration.py: `30`, `30s`, `5m`, `1h`). Unknown keys are errors everywhere
+(`_Strict`): a typo must not silently disable a rule. The config travels to workers as plain
 data (`Config.model_dump()` round-trips), so nothing here may hold a client or a compiled object.
 """
 
@@ -23,23 +27,25 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationInfo,
     model_validator,
 )
 
+from wirewatch.transforms.duration import DAY, HOUR, WEEK, duration
 from wirewatch.transforms.errors import redact_url
 from wirewatch.transforms.rules.schema import RuleConfig
-from wirewatch.transforms.secrets import SecretUrl, SecretValue
+from wirewatch.transforms.secrets import UNSET, SecretUrl, SecretValue, UnsetSecret, is_given
 from wirewatch.transforms.stories.settings import StorySettings
 from wirewatch.transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
-
-HOUR = 3600
-DAY = 86400
-WEEK = 7 * DAY
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\}$")
 
 
-def _resolve_env_ref(value: Any) -> Any:
+def _resolve_env_ref(value: Any, unset: Any = None) -> Any:
+    """`value` with its ${ENV} reference resolved; an unset variable without a default is an
+    error, or `unset` when one is given (a sink's reference, in a command that delivers nothing)."""
+    if isinstance(value, UnsetSecret):
+        return value
     if isinstance(value, SecretStr):  # an already validated config, validated again
         return value.get_secret_value()
     if not isinstance(value, str):
@@ -50,24 +56,40 @@ def _resolve_env_ref(value: Any) -> Any:
     name, default = ref.groups()
     resolved = os.environ.get(name)
     if resolved is None:
-        if default is None:
-            raise ValueError(
-                f"environment variable {name} is not set. "
-                f"Fix: export {name}=... or write ${{{name}:-}} to make it optional"
-            )
-        resolved = default
+        if default is not None:
+            return default
+        if unset is not None:
+            return unset
+        raise ValueError(
+            f"environment variable {name} is not set. "
+            f"Fix: export {name}=... or write ${{{name}:-}} to make it optional"
+        )
     return resolved
 
 
-def _require_env_ref(value: Any) -> Any:
+def _secrets_optional(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and info.context.get("require_secrets") is False
+
+
+def _sink_ref(value: Any, info: ValidationInfo) -> Any:
+    """A sink's plain string (Slack's channel): `<unset>` for an unset variable when secrets
+    are not required."""
+    return _resolve_env_ref(value, UNSET if _secrets_optional(info) else None)
+
+
+def _sink_secret_ref(value: Any, info: ValidationInfo) -> Any:
+    return _resolve_env_ref(value, UnsetSecret() if _secrets_optional(info) else None)
+
+
+def _require_env_ref(value: Any, info: ValidationInfo) -> Any:
     if value is None or isinstance(value, SecretStr):
-        return _resolve_env_ref(value)
+        return _sink_secret_ref(value, info)
     if not isinstance(value, str) or not _ENV_REF.match(value.strip()):
         raise ValueError(
             "secrets must be given as an environment reference, not written in the "
             "config. Fix: write ${SOME_ENV_VAR} and export SOME_ENV_VAR"
         )
-    return _resolve_env_ref(value)
+    return _sink_secret_ref(value, info)
 
 
 def _http_url(url: SecretUrl) -> SecretUrl:
@@ -95,20 +117,22 @@ def _http_url(url: SecretUrl) -> SecretUrl:
 
 
 def _required(url: SecretUrl) -> SecretUrl:
-    if not url.get_secret_value().strip():
+    if not isinstance(url, UnsetSecret) and not url.get_secret_value().strip():
         raise ValueError("is empty. Fix: set the URL, or export the variable it names")
     return url
 
 
 EnvStr = Annotated[str, BeforeValidator(_resolve_env_ref)]
 """A string that may be written as ${ENV} or ${ENV:-default}."""
+SinkStr = Annotated[str, BeforeValidator(_sink_ref)]
+"""A sink's string that may be written as ${ENV}: `<unset>` when secrets are not required."""
 Secret = Annotated[SecretValue, BeforeValidator(_require_env_ref)]
 """A secret: must be an ${ENV} reference; never printed, never logged (SecretValue)."""
 SecretEnvUrl = Annotated[SecretUrl, BeforeValidator(_require_env_ref), AfterValidator(_http_url)]
 """A URL that is itself the credential (Slack's webhook): an ${ENV} reference to an http(s) URL."""
 EndpointUrl = Annotated[
     SecretUrl,
-    BeforeValidator(_resolve_env_ref),
+    BeforeValidator(_sink_secret_ref),
     AfterValidator(_http_url),
     AfterValidator(_required),
 ]
@@ -120,29 +144,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _seconds(value: Any) -> Any:
-    """Durations: a number of seconds, or '90s', '5m', '2h', '1d'."""
-    if isinstance(value, str):
-        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
-        if not found:
-            raise ValueError(
-                f"'{value}' is not a duration. Fix: write seconds (90) or a number "
-                f"with s, m, h or d (90s, 5m, 2h, 1d)"
-            )
-        number, unit = found.groups()
-        return float(number) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
-    return value
-
-
-Duration = Annotated[
-    float, BeforeValidator(_seconds), Field(ge=0, le=30 * DAY, allow_inf_nan=False)
-]
+Duration = duration(most=30 * DAY)
 """Seconds, at most 30 days: `group_wait: .inf` must fail `check`, not overflow every cycle."""
+Timeout = duration(above=True, most=HOUR)
+"""Seconds above 0, at most an hour: a fetch's or a request's time limit."""
+Delay = duration(most=HOUR)
+"""Seconds, at most an hour: a pause between two tries or two messages."""
 
 
 class FeedConfig(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    url: str = Field(min_length=1)
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="the feed's id: in alerts, `wirewatch state` and dead letters",
+    )
+    url: str = Field(
+        min_length=1,
+        description="http(s) URL of the RSS/Atom/JSON feed, or a local file (a path relative "
+        "to this config file, or file://)",
+    )
     name: str | None = Field(
         default=None,
         min_length=1,
@@ -154,15 +173,12 @@ class FeedConfig(_Strict):
         description="an alert for an article published this long before it was polled is "
         "marked as old (durations: seconds or 30m / 12h / 3d; at most 30 days; 0: never)",
     )
-    interval: int = Field(
-        default=300, ge=1, le=WEEK, description="seconds between polls (at most 7 days)"
+    interval: duration(least=1, most=WEEK, whole=True) = Field(  # type: ignore[valid-type]
+        default=300, description="time between polls (a duration: 300, 5m; at most 7 days)"
     )
-    tags: list[str] = Field(default_factory=list)
-    backfill_hours: float | None = Field(
+    tags: list[str] = Field(default_factory=list, description="free labels for the feed")
+    backfill_hours: duration(HOUR, most=24 * 3650) | None = Field(  # type: ignore[valid-type]
         default=24,
-        ge=0,
-        le=24 * 3650,
-        allow_inf_nan=False,
         description="first poll of a feed: alert only items published within "
         "this many hours (null: alert the whole backlog; at most 10 years of hours)",
     )
@@ -175,14 +191,12 @@ class FeedConfig(_Strict):
 
 
 class FetchSettings(_Strict):
-    connect_timeout: float = Field(
-        default=5.0, gt=0, le=HOUR, description="seconds to connect (at most 1 hour)"
+    connect_timeout: Timeout = Field(default=5.0, description="seconds to connect (at most 1 hour)")
+    read_timeout: Timeout = Field(
+        default=10.0, description="seconds between two reads (at most 1 hour)"
     )
-    read_timeout: float = Field(
-        default=10.0, gt=0, le=HOUR, description="seconds between two reads (at most 1 hour)"
-    )
-    deadline: float = Field(
-        default=30.0, gt=0, le=HOUR, description="total seconds for one fetch (at most 1 hour)"
+    deadline: Timeout = Field(
+        default=30.0, description="total seconds for one fetch (at most 1 hour)"
     )
     max_bytes: int = Field(
         default=10_000_000,
@@ -198,18 +212,19 @@ class FetchSettings(_Strict):
         default=None,
         description="operator URL or email, added to the User-Agent so feed owners can reach you",
     )
-    cycle_deadline: float = Field(
+    cycle_deadline: Timeout = Field(
         default=120.0,
-        gt=0,
-        le=HOUR,
         description="seconds from a cycle's start to fetch its feeds; a feed not fetched by then "
         "is dead-lettered as timeout and due again next cycle (at most 1 hour)",
     )
 
 
 class ConsoleSink(_Strict):
-    type: Literal["console"]
-    color: bool | None = None
+    type: Literal["console"] = Field(description="prints each alert as text")
+    color: bool | None = Field(
+        default=None,
+        description="ANSI colours (default: when the stream is a terminal and NO_COLOR is not set)",
+    )
     stream: Literal["stdout", "stderr"] = Field(
         default="stdout",
         description="where alerts are printed (`run --json` always uses stderr: stdout is JSON)",
@@ -217,36 +232,25 @@ class ConsoleSink(_Strict):
 
 
 class JsonlSink(_Strict):
-    type: Literal["jsonl"]
-    path: str
+    type: Literal["jsonl"] = Field(description="appends each alert to a file as one JSON line")
+    path: str = Field(description="the file; a relative path is relative to this config file")
 
 
 class _HttpSink(_Strict):
     """What every sink that posts over HTTP shares: its timeout and retry policy."""
 
-    timeout: float = Field(
-        default=10.0, gt=0, le=HOUR, description="seconds per request (at most 1 hour)"
-    )
+    timeout: Timeout = Field(default=10.0, description="seconds per request (at most 1 hour)")
     max_retries: int = Field(default=5, ge=0, le=20, description="retries (at most 20)")
-    retry_backoff: float = Field(
-        default=0.5,
-        ge=0,
-        le=HOUR,
-        description="first retry delay in seconds, doubled each time (at most 1 hour)",
+    retry_backoff: Delay = Field(
+        default=0.5, description="first retry delay in seconds, doubled each time (at most 1 hour)"
     )
-    max_retry_after: float = Field(
+    max_retry_after: duration(most=600) = Field(  # type: ignore[valid-type]
         default=60.0,
-        ge=0,
-        le=600,
-        allow_inf_nan=False,
         description="longest Retry-After (seconds) a retry waits for inside a cycle (at most "
         "600); a longer one parks the sink: its alerts wait for a later cycle",
     )
-    auto_redeliver_hours: float = Field(
+    auto_redeliver_hours: duration(HOUR, most=720) = Field(  # type: ignore[valid-type]
         default=24.0,
-        ge=0,
-        le=720,
-        allow_inf_nan=False,
         description="when the sink is back after an outage or a park, resend by itself the "
         "alerts that failed for that reason within this many hours, in order (0: never, "
         "only `wirewatch redeliver` does; at most 30 days)",
@@ -254,25 +258,28 @@ class _HttpSink(_Strict):
 
 
 class SlackSink(_HttpSink):
-    type: Literal["slack"]
-    webhook_url: SecretEnvUrl | None = None
-    token: Secret | None = None
-    channel: EnvStr | None = None
-    api_url: EnvStr | None = Field(default=None, description="Web API base URL (tests, GovSlack)")
+    type: Literal["slack"] = Field(description="posts each alert to Slack (Block Kit)")
+    webhook_url: SecretEnvUrl | None = Field(
+        default=None,
+        description="an incoming webhook's URL, only as ${ENV} (a secret: never printed)",
+    )
+    token: Secret | None = Field(
+        default=None, description="a bot token (xoxb-...), only as ${ENV}; needs channel"
+    )
+    channel: SinkStr | None = Field(
+        default=None, description="the channel a bot token posts to (#name or an id)"
+    )
+    api_url: SinkStr | None = Field(default=None, description="Web API base URL (tests, GovSlack)")
     optional: bool = Field(default=False, description="skip quietly when no credentials resolve")
-    pace: float = Field(
+    pace: Delay = Field(
         default=1.0,
-        ge=0,
-        le=HOUR,
         description="seconds between two messages (Slack allows about one per second per "
         "channel; at most 1 hour)",
     )
 
     @property
     def enabled(self) -> bool:
-        return bool(self.webhook_url and self.webhook_url.get_secret_value()) or bool(
-            self.token and self.token.get_secret_value() and self.channel
-        )
+        return is_given(self.webhook_url) or (is_given(self.token) and is_given(self.channel))
 
     @model_validator(mode="after")
     def _credentials(self) -> SlackSink:
@@ -285,9 +292,15 @@ class SlackSink(_HttpSink):
 
 
 class WebhookSink(_HttpSink):
-    type: Literal["webhook"]
-    url: EndpointUrl
-    secret: Secret | None = None
+    type: Literal["webhook"] = Field(description="POSTs each alert as JSON to a URL")
+    url: EndpointUrl = Field(
+        description="the receiver's http(s) URL, in the config or as ${ENV} (treated as a "
+        "secret: its path or query may carry a token)"
+    )
+    secret: Secret | None = Field(
+        default=None,
+        description="HMAC-SHA256 key, only as ${ENV}: each request is signed with it",
+    )
 
 
 Sink = Annotated[Union[ConsoleSink, JsonlSink, SlackSink, WebhookSink], Field(discriminator="type")]
@@ -298,7 +311,7 @@ class QuietHours(_Strict):
 
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
     end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local time")
-    timezone: str = "UTC"
+    timezone: str = Field(default="UTC", description="IANA time zone of start and end")
     except_severity: list[Literal["info", "warning", "critical"]] = Field(
         default_factory=lambda: ["critical"], description="severities that still go out at once"
     )
@@ -322,13 +335,25 @@ GroupField = Literal["rule", "story", "entity", "topic", "feed"]
 
 class RouteConfig(_Strict):
     rules: list[str] = Field(default_factory=list, description="rule ids; empty means every rule")
-    severity: list[str] = Field(default_factory=list)
-    labels: dict[str, str] = Field(default_factory=dict)
+    severity: list[str] = Field(
+        default_factory=list, description="rule severities; empty means every severity"
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="rule labels that must all be equal (desk: business)"
+    )
     sinks: list[str] = Field(
         default_factory=list, description="empty: matches selected here are dropped"
     )
-    continue_: bool = Field(default=False, alias="continue")
-    group_by: list[GroupField] = Field(default_factory=lambda: ["rule"])
+    continue_: bool = Field(
+        default=False,
+        alias="continue",
+        description="after this route, try the next ones too (default: the first route that "
+        "selects a rule is the only one)",
+    )
+    group_by: list[GroupField] = Field(
+        default_factory=lambda: ["rule"],
+        description="what makes one flood-control group (max_alerts, digests)",
+    )
     group_wait: Duration = Field(
         default=30,
         description="hold a new group's first alert this long so a burst goes out as one digest "
@@ -345,7 +370,9 @@ class RouteConfig(_Strict):
         default=0,
         description="at least this long between two digests of one group (0: group_interval)",
     )
-    quiet_hours: QuietHours | None = None
+    quiet_hours: QuietHours | None = Field(
+        default=None, description="a daily window whose alerts wait and go out as one digest"
+    )
 
     def selects(self, rule_id: str, severity: str, labels: dict[str, str]) -> bool:
         return (
@@ -358,12 +385,12 @@ class RouteConfig(_Strict):
 class Silence(_Strict):
     """Mute matches of a rule, entity, topic or feed until a time (all given fields must hold)."""
 
-    rule: str | None = None
-    entity: str | None = None
-    topic: str | None = None
-    feed: str | None = None
-    until: datetime
-    reason: str = ""
+    rule: str | None = Field(default=None, description="mute this rule's matches")
+    entity: str | None = Field(default=None, description="mute matches naming this entity id")
+    topic: str | None = Field(default=None, description="mute matches tagged with this topic id")
+    feed: str | None = Field(default=None, description="mute matches from this feed id")
+    until: datetime = Field(description="when the silence ends (ISO 8601; default zone UTC)")
+    reason: str = Field(default="", description="why, for whoever reads the config later")
 
     @model_validator(mode="after")
     def _selects_something(self) -> Silence:
@@ -377,20 +404,38 @@ class Silence(_Strict):
 class ConfigFragment(_Strict):
     """What one file may hold. The main file may also hold `include` and the settings."""
 
-    include: list[str] = Field(default_factory=list)
+    include: list[str] = Field(
+        default_factory=list,
+        description="more config files (globs, relative to this file): their feeds, taxonomy, "
+        "entities, rules, routes and sinks are added",
+    )
     builtin_lists: bool = Field(
         default=True,
         description="start from the shipped IPTC taxonomy and gazetteer (your own taxonomy "
         "and entities extend them; one with a built-in id replaces it); false: only your own",
     )
-    feeds: list[FeedConfig] = Field(default_factory=list)
-    taxonomy: list[TopicConfig] = Field(default_factory=list)
-    entities: list[EntityConfig] = Field(default_factory=list)
-    rules: list[RuleConfig] = Field(default_factory=list)
-    routes: list[RouteConfig] = Field(default_factory=list)
-    sinks: dict[str, Sink] = Field(default_factory=dict)
-    fetch: FetchSettings = Field(default_factory=FetchSettings)
-    state_dir: EnvStr | None = None
+    feeds: list[FeedConfig] = Field(default_factory=list, description="the feeds to poll")
+    taxonomy: list[TopicConfig] = Field(
+        default_factory=list, description="topics (added to the built-in IPTC taxonomy)"
+    )
+    entities: list[EntityConfig] = Field(
+        default_factory=list, description="people, organisations, places (added to the gazetteer)"
+    )
+    rules: list[RuleConfig] = Field(default_factory=list, description="the watch rules")
+    routes: list[RouteConfig] = Field(
+        default_factory=list, description="which rules' matches go to which sinks, in order"
+    )
+    sinks: dict[str, Sink] = Field(
+        default_factory=dict, description="where alerts go, by name: console, jsonl, slack, webhook"
+    )
+    fetch: FetchSettings = Field(
+        default_factory=FetchSettings, description="HTTP limits for fetching feeds"
+    )
+    state_dir: EnvStr | None = Field(
+        default=None,
+        description="folder of the SQLite state store (relative to this file; default: the user "
+        "state directory)",
+    )
     state: EnvStr | None = Field(
         default=None,
         repr=False,  # may hold a password: config.redacted() shows it without
@@ -400,22 +445,27 @@ class ConfigFragment(_Strict):
             "state_dir; --state and --state-dir override both"
         ),
     )
-    dead_letters: str | None = Field(default=None, description="JSONL file for dead letters")
-    silences: list[Silence] = Field(default_factory=list)
-    seen_retention_days: float = Field(
+    dead_letters: str | None = Field(
+        default=None,
+        description="JSONL file for dead letters (relative to this file; default: "
+        "dead-letters.jsonl in the state directory)",
+    )
+    silences: list[Silence] = Field(
+        default_factory=list, description="mute a rule, entity, topic or feed until a time"
+    )
+    seen_retention_days: duration(DAY, above=True, most=3650) = Field(  # type: ignore[valid-type]
         default=30,
-        gt=0,
-        le=3650,
-        allow_inf_nan=False,
         description="watch mode forgets seen articles no feed has listed for this long "
         "(days, at most 10 years)",
     )
-    stories: StorySettings = Field(default_factory=StorySettings)
-    tagging: TaggingSettings = Field(default_factory=TaggingSettings)
-    lease_seconds: float = Field(
+    stories: StorySettings = Field(
+        default_factory=StorySettings, description="how articles are grouped into stories"
+    )
+    tagging: TaggingSettings = Field(
+        default_factory=TaggingSettings, description="how topics and entities are tagged"
+    )
+    lease_seconds: duration(least=5, most=DAY) = Field(  # type: ignore[valid-type]
         default=120,
-        ge=5,
-        le=86400,
         description=(
             "workers sharing a state store: how long a worker holds the feeds it polls; a "
             "worker that dies loses them after this long and the others take over. Must "
@@ -433,6 +483,8 @@ class Config(ConfigFragment):
         """A dump safe to print: every secret shows as <secret>."""
 
         def scrub(value):
+            if isinstance(value, UnsetSecret):
+                return UNSET
             if isinstance(value, SecretStr):
                 return "<secret>" if value.get_secret_value() else ""
             if isinstance(value, dict):

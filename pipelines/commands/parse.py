@@ -65,7 +65,7 @@ def run(args) -> int:
 
 def _settings(config_path: str) -> tuple[FetchSettings, dict[str, str]]:
     """The config's fetch limits and feed ids (the built-in sample config when none is found)."""
-    config = load_config(config_path)
+    config = load_config(config_path, require_secrets=False)
     return config.fetch, {feed.url: feed.id for feed in config.feeds}
 
 

@@ -46,7 +46,7 @@ def run(args) -> int:
     from wirewatch.transforms.rules.ruleset import compile_rules
     from wirewatch.transforms.rules.schema import RuleConfig
 
-    config = load_config(args.config)
+    config = load_config(args.config, require_secrets=False)
     rule = next((r for r in config.rules if r.id == args.rule), None) or RuleConfig(
         id="preview", query=args.rule
     )

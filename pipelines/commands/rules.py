@@ -34,7 +34,7 @@ def run(args) -> int:
     from wirewatch.transforms.rules.ruleset import compile_rules
 
     as_json = args.json
-    config = load_config(args.config)
+    config = load_config(args.config, require_secrets=False)
     ruleset = compile_rules(config)
     selected = set(args.rule) if args.rule else None
     unknown = sorted((selected or set()) - {r.id for r in ruleset.rules})

@@ -77,7 +77,7 @@ def run(args) -> int:
         from wirewatch.pipelines.commands.state_repair import repair_or_reset
 
         return repair_or_reset(args)
-    config = load_config(args.config)
+    config = load_config(args.config, require_secrets=False)
     store = open_readable(resolve_state(config, args.state, args.state_dir))
     report = {"path": store.location, **store.counts()}
     if args.prune_days is not None:
@@ -144,7 +144,7 @@ def copy(args) -> int:
     if not args.target:
         raise WirewatchError([Problem(file="state copy", message="--to LOCATION is required")])
     source_location = args.source or resolve_state(
-        load_config(args.config), args.state, args.state_dir
+        load_config(args.config, require_secrets=False), args.state, args.state_dir
     )
     with open_readable(source_location) as source, open_store(args.target, check=True) as target:
         copied = copy_store(source, target, merge=args.merge)

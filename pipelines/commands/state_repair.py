@@ -18,7 +18,8 @@ from wirewatch.transforms.state.sqlite_repair import Report, repair, reset
 
 
 def repair_or_reset(args) -> int:
-    location = resolve_state(load_config(args.config), args.state, args.state_dir)
+    config = load_config(args.config, require_secrets=False)
+    location = resolve_state(config, args.state, args.state_dir)
     path = sqlite_path(location)
     if path is None:
         raise WirewatchError(

@@ -34,7 +34,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    config = load_config(args.config)
+    config = load_config(args.config, require_secrets=False)
     settings = getattr(config, "stories", None) or StorySettings()
     store = open_store(resolve_state(config, args.state, args.state_dir), check=True)
     try:

@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from wirewatch.pipelines.tooling.inputs import make_tagger, read_source
 
-    config = load_config(args.config)
+    config = load_config(args.config, require_secrets=False)
     tagger = _tagger(config) if getattr(args, "explain", False) else None
     tag = make_tagger(config, tagger)
     failed = False

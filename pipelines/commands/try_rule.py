@@ -59,7 +59,7 @@ def run(args) -> int:
             print("try-rule: give FILE..., '-' for stdin, or --archive PATH", file=sys.stderr)
             return 2
         args.files = ["-"]
-    config = load_config(args.config)  # the topic and entity ids
+    config = load_config(args.config, require_secrets=False)  # the topic and entity ids
     rule = RuleConfig(id="try-rule", query=args.query, stem=args.stem)
     problems: list[Problem] = []
     compiled = compile_rule(rule, Vocabulary.from_config(config), "try-rule", problems)

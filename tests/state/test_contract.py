@@ -14,7 +14,7 @@ import pytest
 from tests.state.conftest import T0
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
-from wirewatch.transforms.state import FeedState, StateStore
+from wirewatch.transforms.state import FeedState, Hold, StateStore
 from wirewatch.transforms.state.interface import (
     StoryCluster,
     StoryEntry,
@@ -206,10 +206,10 @@ def test_a_group_state_round_trips_and_starts_fresh(store):
 
 def test_a_held_alert_is_never_claimed_and_waits_in_its_group(store, clock):
     store.claim_alert("k1", "slack", '{"v": 1}')
-    store.save_group("g", "slack", GroupState(due_at=T0), hold_key="k1")
+    store.save_group("g", "slack", GroupState(due_at=T0), Hold("k1"))
     clock.advance(seconds=1)
     store.claim_alert("k2", "slack", '{"v": 2}')
-    store.save_group("g", "slack", GroupState(due_at=T0), hold_key="k2", hold_payload='{"v": 3}')
+    store.save_group("g", "slack", GroupState(due_at=T0), Hold("k2", '{"v": 3}'))
     assert store.claim_alert("k1", "slack", "{}") is False
     held = store.held_alerts("g")
     assert [(r.key, r.status, r.payload) for r in held] == [

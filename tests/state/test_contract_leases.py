@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from tests.state.conftest import T0
 from wirewatch.transforms.routing.flood import GroupState
-from wirewatch.transforms.state import FeedState, Lease
+from wirewatch.transforms.state import FeedState, Hold, Lease
 from wirewatch.transforms.state.interface import CLAIM_LEASE_SECONDS, WorkerInfo
 
 LEASE = 60.0
@@ -56,7 +56,7 @@ def test_sent_and_held_alerts_are_never_claimed_again_by_anyone(store, connect, 
     store.claim_alert("sent", "slack", "{}", Lease("a", LEASE))
     store.finish_alert("sent", "sent", 1)
     store.claim_alert("held", "slack", "{}", Lease("a", LEASE))
-    store.save_group("g", "slack", GroupState(due_at=T0), hold_key="held")
+    store.save_group("g", "slack", GroupState(due_at=T0), Hold("held"))
     clock.advance(days=1)
     other = connect()
     for owner in ("a", "b", ""):

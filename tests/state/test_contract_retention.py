@@ -12,7 +12,7 @@ import pytest
 from tests.state.conftest import T0
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
-from wirewatch.transforms.state import Retention
+from wirewatch.transforms.state import Hold, Retention
 
 DAYS = {"seen_days": 30, "ledger_days": 60, "dead_letter_days": 30, "group_days": 7}
 NOTHING = {"seen": 0, "dead_letters": 0, "alerts": 0, "story_alerts": 0, "groups": 0}
@@ -63,7 +63,7 @@ def test_sent_ledger_rows_go_after_ledger_retention_with_their_story_alert(store
 def test_sending_and_held_rows_survive_any_age(store):
     store.claim_alert("sending", "slack", "{}")
     store.claim_alert("held", "slack", "{}")
-    store.save_group("g", "slack", GroupState(due_at=T0), hold_key="held")
+    store.save_group("g", "slack", GroupState(due_at=T0), Hold("held"))
     assert prune(store, T0 + timedelta(days=3650)) == NOTHING
     assert store.alert("sending").status == "sending"
     assert [r.key for r in store.held_alerts("g")] == ["held"]
@@ -117,7 +117,7 @@ def test_idle_groups_go_after_group_retention(store, clock):
     store.save_group("idle", "slack", GroupState(last_digest_at=T0))
     store.save_group("due", "slack", GroupState(due_at=T0 + timedelta(minutes=5)))
     store.claim_alert("h", "slack", "{}")
-    store.save_group("holding", "slack", GroupState(), hold_key="h")
+    store.save_group("holding", "slack", GroupState(), Hold("h"))
     clock.advance(days=5)
     store.save_group("recent", "slack", GroupState())
     assert prune(store, T0 + timedelta(days=6)) == NOTHING

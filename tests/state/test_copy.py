@@ -13,7 +13,7 @@ from tests.state.test_contract import entry, found
 from wirewatch.pipelines.cli import main
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
-from wirewatch.transforms.state import FeedState, StateStore, open_store
+from wirewatch.transforms.state import FeedState, Hold, StateStore, open_store
 from wirewatch.transforms.state.copy import TABLES, CopyRefused, copy_store
 from wirewatch.transforms.state.interface import StoryCluster
 
@@ -28,7 +28,7 @@ def fill(store: StateStore) -> None:
     store.claim_alert("dead", "hook", '{"n": 2}')
     store.finish_alert("dead", "dead", 3, "HTTP 500")
     store.claim_alert("held", "slack", '{"n": 3}')
-    store.save_group("grp", "slack", GroupState(due_at=T0 + timedelta(minutes=5)), "held")
+    store.save_group("grp", "slack", GroupState(due_at=T0 + timedelta(minutes=5)), Hold("held"))
     store.record_story_alert("s-a", "quake", "slack", "sent", "1700000000.1")
     store.add_dead_letters(
         [DeadLetter.of("fetch", "f", "HTTP 500"), DeadLetter.of("parse", "g", "bad")]

@@ -47,7 +47,7 @@ from wirewatch.transforms.sinks.health import (
     is_down,
     skip_reason,
 )
-from wirewatch.transforms.state import Lease, StateStore
+from wirewatch.transforms.state import Hold, Lease, StateStore
 from wirewatch.transforms.state.owner import claim_owner
 
 
@@ -181,8 +181,8 @@ class Dispatcher:
             decision = decide(
                 route, alert.match.severity, self.store.group_state(key), self.clock(), alert.key
             )
-            hold = alert.key if decision.action == "hold" else None
-            self.store.save_group(key, alert.sink, decision.state, hold_key=hold)
+            hold = Hold(alert.key) if decision.action == "hold" else None
+            self.store.save_group(key, alert.sink, decision.state, hold)
             if hold:
                 return _outcome(alert, "held")
         return self._send([alert], _send_one)[0]
@@ -217,9 +217,7 @@ class Dispatcher:
             wait = route.group_interval if route is not None else 300
             state = state.model_copy(update={"due_at": self.clock() + timedelta(seconds=wait)})
         folded = alert.model_copy(update={"group": f"more sources for story {story}"})
-        self.store.save_group(
-            key, alert.sink, state, hold_key=alert.key, hold_payload=folded.model_dump_json()
-        )
+        self.store.save_group(key, alert.sink, state, Hold(alert.key, folded.model_dump_json()))
         return _outcome(alert, "held")
 
     def flush_due(self, sink_name: str) -> list[Outcome]:

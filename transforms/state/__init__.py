@@ -6,6 +6,7 @@ beam.CommitCycle."""
 from wirewatch.transforms.state.interface import (
     AlertRecord,
     FeedState,
+    Hold,
     Lease,
     Retention,
     StateStore,
@@ -17,6 +18,7 @@ from wirewatch.transforms.state.location import StoreLocationError, open_store
 __all__ = [
     "AlertRecord",
     "FeedState",
+    "Hold",
     "Lease",
     "Retention",
     "StateStore",

@@ -65,6 +65,14 @@ class Lease(NamedTuple):
     seconds: float = CLAIM_LEASE_SECONDS
 
 
+class Hold(NamedTuple):
+    """A claimed alert that now waits in a digest group (`save_group`): its ledger key, and the
+    payload that replaces the stored one (None keeps it)."""
+
+    key: str
+    payload: str | None = None
+
+
 class AlertRecord(BaseModel):
     key: str
     sink: str
@@ -279,13 +287,7 @@ class LedgerStore(Protocol):
         ...
 
     def finish_alert(
-        self,
-        key: str,
-        status: str,
-        attempts: int,
-        error: str | None = None,
-        *,
-        deferred: bool = False,
+        self, key: str, status: str, attempts: int, error: str | None = None, deferred: bool = False
     ) -> None:
         """Set the outcome; `attempts` adds to the stored count. Ends the claim's lease.
         'sent' also resolves the alert's open delivery dead letters (sets their resolved_at):
@@ -341,15 +343,10 @@ class GroupStore(Protocol):
         ...
 
     def save_group(
-        self,
-        group_key: str,
-        sink: str,
-        state: GroupState,
-        hold_key: str | None = None,
-        hold_payload: str | None = None,
+        self, group_key: str, sink: str, state: GroupState, hold: Hold | None = None
     ) -> None:
-        """Save a group's state; with `hold_key`, that claimed alert now waits in the group
-        (status 'held', and `hold_payload` replaces its payload when given)."""
+        """Save a group's state; with `hold`, that claimed alert now waits in the group
+        (status 'held', and `hold.payload` replaces its payload when given)."""
         ...
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:

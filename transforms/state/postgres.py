@@ -33,6 +33,7 @@ from wirewatch.transforms.state.copy import KEYS, TABLES
 from wirewatch.transforms.state.interface import (
     AlertRecord,
     FeedState,
+    Hold,
     Lease,
     Retention,
     StoreUnavailable,
@@ -488,13 +489,7 @@ class PostgresStore(PgSinkHealth):
         return row is not None
 
     def finish_alert(
-        self,
-        key: str,
-        status: str,
-        attempts: int,
-        error: str | None = None,
-        *,
-        deferred: bool = False,
+        self, key: str, status: str, attempts: int, error: str | None = None, deferred: bool = False
     ) -> None:
         """One statement: the outcome, and when 'sent', the alert's open dead letters resolved."""
         self._execute(
@@ -553,12 +548,7 @@ class PostgresStore(PgSinkHealth):
         return GroupState.model_validate_json(row[0]) if row else GroupState()
 
     def save_group(
-        self,
-        group_key: str,
-        sink: str,
-        state: GroupState,
-        hold_key: str | None = None,
-        hold_payload: str | None = None,
+        self, group_key: str, sink: str, state: GroupState, hold: Hold | None = None
     ) -> None:
         with self._cursor() as cur:  # one transaction: the caller's, or its own
             cur.execute(
@@ -568,11 +558,11 @@ class PostgresStore(PgSinkHealth):
                 "updated_at=excluded.updated_at",
                 (group_key, sink, state.model_dump_json(), state.due_at, self._clock()),
             )
-            if hold_key:
+            if hold:
                 cur.execute(
                     "UPDATE alerts SET status='held', group_key=%s, updated_at=%s, "
                     "payload=COALESCE(%s, payload) WHERE key=%s",
-                    (group_key, self._clock(), hold_payload, hold_key),
+                    (group_key, self._clock(), hold.payload, hold.key),
                 )
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:

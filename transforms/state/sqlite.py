@@ -29,6 +29,7 @@ from wirewatch.transforms.state.faults import StoreFault, fault_of, newer_schema
 from wirewatch.transforms.state.interface import (
     AlertRecord,
     FeedState,
+    Hold,
     Lease,
     Retention,
 )
@@ -444,13 +445,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
             return True
 
     def finish_alert(
-        self,
-        key: str,
-        status: str,
-        attempts: int,
-        error: str | None = None,
-        *,
-        deferred: bool = False,
+        self, key: str, status: str, attempts: int, error: str | None = None, deferred: bool = False
     ) -> None:
         deferred_at = iso(self._clock()) if deferred and status == "dead" else None
         with self._write():
@@ -513,12 +508,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         return GroupState.model_validate_json(row[0]) if row else GroupState()
 
     def save_group(
-        self,
-        group_key: str,
-        sink: str,
-        state: GroupState,
-        hold_key: str | None = None,
-        hold_payload: str | None = None,
+        self, group_key: str, sink: str, state: GroupState, hold: Hold | None = None
     ) -> None:
         with self._write():
             self._db.execute(
@@ -532,11 +522,11 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                     self._now(),
                 ),
             )
-            if hold_key:
+            if hold:
                 self._db.execute(
                     "UPDATE alerts SET status='held', group_key=?, updated_at=?, "
                     "payload=COALESCE(?, payload) WHERE key=?",
-                    (group_key, self._now(), hold_payload, hold_key),
+                    (group_key, self._now(), hold.payload, hold.key),
                 )
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:

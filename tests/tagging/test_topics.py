@@ -159,3 +159,19 @@ def test_scores_stay_calibrated_and_below_one(shipped_tagger):
     tagged = shipped_tagger.tag(article("U.S., Mexican voices hopeful after meeting", STORY))
     assert {t.id for t in tagged.topics} == {"politics", "immigration", "diplomacy"}
     assert all(0 < t.score < 0.98 for t in tagged.topics)
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Trump’s brutal tariffs far outstrip any he has imposed before", {"economy", "trade"}),
+        ("Canada’s Election Challenges Trump’s Theory of Trade War", {"politics", "elections"}),
+        ("Russian Strikes on Kyiv Kill Nine as Ukraine Peace Talks Stall", {"conflict-war-peace"}),
+        ("Bank of Japan Leaves Rates Steady, Cuts Forecasts", {"economy", "monetary-policy"}),
+        ("Comedian Charged with Rape and Sexual Assault", {"crime-law-justice"}),
+    ],
+)
+def test_a_headline_alone_gets_its_top_level_topic(shipped_tagger, title, expected):
+    """Feeds that send no lead (issue 15.4c): one specific term in the headline is enough,
+    and the classifier, which saw five words, does not veto it ("Win" + "Election")."""
+    assert expected <= set(topics(shipped_tagger, title, "")), title

@@ -17,8 +17,8 @@ class _Strict(BaseModel):
 class TopicTerm(_Strict):
     """A term with its own weight. `term*` matches any word starting with `term` (elect*)."""
 
-    term: str = Field(min_length=1)
-    weight: float = 1.0
+    term: str = Field(min_length=1, description="a word or phrase; `term*` is a prefix")
+    weight: float = Field(default=1.0, description="how much one occurrence counts")
 
 
 class TopicConfig(_Strict):
@@ -28,11 +28,13 @@ class TopicConfig(_Strict):
     ancestors, so `topic:politics` is found on an article that only talks about elections.
     """
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    label: str
-    iptc: str | None = None
-    parent: str | None = None
-    terms: list[str | TopicTerm] = Field(default_factory=list)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="what topic: queries name")
+    label: str = Field(description="the topic's name, shown in alerts and `wirewatch tag`")
+    iptc: str | None = Field(default=None, description="the IPTC Media Topic code, if any")
+    parent: str | None = Field(default=None, description="id of the broader topic")
+    terms: list[str | TopicTerm] = Field(
+        default_factory=list, description='words that count for the topic ("shares^2": weight 2)'
+    )
     threshold: float | None = Field(
         default=None, description="minimum score (0..1) for this topic; default: tagging.threshold"
     )
@@ -84,19 +86,29 @@ class EntityConfig(_Strict):
     government, that is the country, rather than the city.
     """
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-    name: str
-    type: str = Field(pattern=r"^[A-Z][A-Z_]*$")
-    aliases: list[str] = Field(default_factory=list)
-    demonyms: list[str] = Field(default_factory=list)
-    ambiguous: list[str] = Field(default_factory=list)
-    context: list[str] = Field(default_factory=list)
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", description="what entity: queries name"
+    )
+    name: str = Field(description="the canonical name")
+    type: str = Field(pattern=r"^[A-Z][A-Z_]*$", description="PERSON, ORG, PLACE, ...")
+    aliases: list[str] = Field(default_factory=list, description="other names of it")
+    demonyms: list[str] = Field(
+        default_factory=list, description="adjectival forms that point at it (Mexican)"
+    )
+    ambiguous: list[str] = Field(
+        default_factory=list, description="aliases that count only with the entity's context"
+    )
+    context: list[str] = Field(
+        default_factory=list, description="words that confirm an ambiguous alias"
+    )
     subtype: str | None = Field(
         default=None,
         pattern=r"^[a-z][a-z0-9_-]*$",
         description="finer kind: country, city, us-state, region, ...",
     )
-    wikidata: str | None = Field(default=None, pattern=r"^Q[0-9]+$")
+    wikidata: str | None = Field(
+        default=None, pattern=r"^Q[0-9]+$", description="Wikidata id (Q...)"
+    )
     capital_of: str | None = Field(
         default=None,
         description="id of the country whose government this capital stands for in news text",
@@ -106,7 +118,7 @@ class EntityConfig(_Strict):
 class NerSettings(_Strict):
     """Optional statistical NER (spaCy; `pip install wirewatch[ner]`)."""
 
-    enabled: bool = False
+    enabled: bool = Field(default=False, description="tag with the NER model too")
     model: str = Field(
         default="builtin",
         description="'builtin' (the news model shipped with wirewatch), or an installed spaCy "
@@ -118,12 +130,12 @@ class NerSettings(_Strict):
 class TaggingSettings(_Strict):
     """How topic scores are computed and which topics are kept."""
 
-    title_weight: float = Field(default=2.0, ge=0)
-    body_weight: float = Field(default=1.0, ge=0)
+    title_weight: float = Field(default=2.0, ge=0, description="weight of a term in the title")
+    body_weight: float = Field(default=1.0, ge=0, description="weight of a term in the text")
     threshold: float = Field(
         default=0.35, ge=0, le=1, description="minimum topic score (0..1) to tag an article"
     )
-    max_topics: int = Field(default=6, ge=1)
+    max_topics: int = Field(default=6, ge=1, description="topics kept per article, best first")
     saturation: float = Field(
         default=5.0, gt=0, description="raw evidence at which a topic scores about 0.63"
     )
@@ -132,7 +144,9 @@ class TaggingSettings(_Strict):
         description="in articles about this topic, a city followed by a score "
         "is the club named after it (ORG), not the place",
     )
-    ner: NerSettings = Field(default_factory=NerSettings)
+    ner: NerSettings = Field(
+        default_factory=NerSettings, description="optional statistical NER (spaCy)"
+    )
 
     @field_validator("body_weight")
     @classmethod

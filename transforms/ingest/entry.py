@@ -62,6 +62,7 @@ def link_of(entry, ctx: FeedContext) -> str | None:
 
 def to_article(entry, ctx: FeedContext) -> Article:
     link = link_of(entry, ctx)
+    key = entry_key(entry.get("id"), link, entry.get("title") or "", entry.get("summary") or "")
     summary = _text(entry.get("summary"), entry.get("summary_detail"), limit=SUMMARY_LIMIT)
     if not summary:
         content = entry.get("content") or []
@@ -79,7 +80,7 @@ def to_article(entry, ctx: FeedContext) -> Article:
     )
     guid = (entry.get("id") or "").strip() or None
     return Article(
-        id=article_id(ctx.feed_id, key_of(entry, ctx)),
+        id=article_id(ctx.feed_id, key),
         feed_id=ctx.feed_id,
         title=title,
         link=link,

@@ -24,7 +24,14 @@ from datetime import datetime
 import feedparser
 from pydantic import BaseModel, ValidationError
 
-from wirewatch.transforms.ingest import jsonfeed, prescan, recovery, response
+from wirewatch.transforms.ingest import (
+    channel,
+    jsonfeed,
+    prescan,
+    recovery,
+    response,
+    tree_entry,
+)
 from wirewatch.transforms.ingest.entry import EntryError, FeedContext, key_of, to_article
 from wirewatch.transforms.ingest.ids import article_id
 from wirewatch.transforms.ingest.prescan_bytes import select_new_lenient
@@ -150,14 +157,10 @@ def _parse_xml(body: bytes, job: _Job) -> ParseResult:
     base = response.base_url(job.feed_url, job.headers)
     scan = _prescan(data, base, job) if job.lookup else None
     if scan is not None and scan.kept == 0 and not _ANY_ENTRY.search(scan.envelope):
-        return ParseResult(
-            ttl=scan.ttl,
-            entries=scan.total,
-            skipped_seen=scan.skipped,
-            duplicates=scan.duplicates,
-            version=scan.version,
-            fast_path=True,
-        )
+        return _add_cut(ParseResult(ttl=scan.ttl, version=scan.version, fast_path=True), scan)
+    built = _from_tree(scan, base, job) if scan is not None and scan.kept_entries else None
+    if built is not None:
+        return built
     parsed = feedparser.parse(
         io.BytesIO(scan.envelope if scan else data),
         response_headers=response.feedparser_headers(
@@ -167,7 +170,7 @@ def _parse_xml(body: bytes, job: _Job) -> ParseResult:
     result = ParseResult(
         version=parsed.get("version") or "",
         fast_path=scan is not None,
-        title=_feed_title(parsed.feed),
+        title=_feed_title(parsed.feed.get("title")),
         ttl=_ttl(parsed.feed.get("ttl")),
     )
     entries = list(parsed.entries)
@@ -196,10 +199,39 @@ def _parse_xml(body: bytes, job: _Job) -> ParseResult:
         ),
     )
     _emit(entries, ctx, job.lookup, result, job.source)
-    if scan is not None:
-        result.entries += scan.skipped + scan.duplicates
-        result.skipped_seen += scan.skipped
-        result.duplicates += scan.duplicates
+    return _add_cut(result, scan) if scan is not None else result
+
+
+def _from_tree(scan: prescan.Scan, base: str | None, job: _Job) -> ParseResult | None:
+    """The new entries built from the pre-scan's tree (`tree_entry`), the channel read by
+    feedparser once per channel (`channel`); None when feedparser must read the entries."""
+    doc = tree_entry.Document(scan.data, base=base or "", lang=job.headers.get("content-language"))
+    entries = tree_entry.build_entries(list(scan.kept_entries), doc)
+    if entries is None:
+        return None
+    headers = response.feedparser_headers(job.headers, base, utf8=True)
+    feed = channel.read_channel(scan.root, list(scan.kept_entries), headers)
+    if feed.trouble or not feed.version.startswith("rss"):
+        return None
+    result = ParseResult(
+        version=feed.version, fast_path=True, title=_feed_title(feed.title), ttl=_ttl(feed.ttl)
+    )
+    ctx = FeedContext(
+        feed_id=job.feed_id,
+        fetched_at=job.fetched_at,
+        base=base,
+        home=feed.link,
+        language=response.language(feed.language or job.headers.get("content-language")),
+    )
+    _emit(entries, ctx, job.lookup, result, job.source)
+    return _add_cut(result, scan)
+
+
+def _add_cut(result: ParseResult, scan) -> ParseResult:
+    """Count the entries the pre-scan cut (seen before, or repeated) into the result."""
+    result.entries += scan.skipped + scan.duplicates
+    result.skipped_seen += scan.skipped
+    result.duplicates += scan.duplicates
     return result
 
 
@@ -294,8 +326,8 @@ def _ttl(value) -> int | None:
     return minutes if 0 < minutes <= 7 * 24 * 60 else None
 
 
-def _feed_title(feed) -> str:
-    return plain_text(feed.get("title"), is_html=False, limit=300)
+def _feed_title(title: str | None) -> str:
+    return plain_text(title, is_html=False, limit=300)
 
 
 def _entry_raw(entry) -> str:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import Any
 
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
@@ -70,7 +71,7 @@ class KnownEntries:
 
     def ident(self, key: str | None) -> str | None:
         """The article id a predicted key gives (None: no prediction, the entry stays)."""
-        return None if key is None else article_id(self.feed_id, key)
+        return None if key is None else _article_id(self.feed_id, key)
 
     def ask(self, idents: Iterable[str | None]) -> None:
         self.lookup.ask(i for i in idents if i is not None)
@@ -90,16 +91,34 @@ class KnownEntries:
 
 @dataclass(frozen=True)
 class Scan:
-    """The envelope for feedparser and the counts of what was left out of it."""
+    """What is left for feedparser and the counts of what was left out of it.
 
-    envelope: bytes
+    The lxml scan keeps its tree (`root`, seen entries removed) and the new entries' elements
+    (`kept_entries`), so they can be built without a second parse (see `tree_entry`); its
+    `envelope` bytes are serialized only if feedparser must read them after all.
+    """
+
+    data: bytes
     total: int
     kept: int
     skipped: int
     duplicates: int
     ttl: int | None
     version: str
-    reencoded: bool = False
+    root: Any = None
+    kept_entries: tuple = ()
+
+    @cached_property
+    def envelope(self) -> bytes:
+        """The document as feedparser should read it: only the entries not cut."""
+        if not self.reencoded:
+            return self.data
+        return etree.tostring(self.root.getroottree(), encoding="utf-8", xml_declaration=True)
+
+    @property
+    def reencoded(self) -> bool:
+        """The envelope is the tree serialized as UTF-8, not the original bytes."""
+        return self.root is not None and self.kept < self.total
 
 
 def _parser() -> etree.XMLParser:
@@ -147,22 +166,17 @@ def select_new(
     for element, ident in zip(entries, idents):
         if known.cut(ident):
             element.getparent().remove(element)
-    skipped, duplicates = known.skipped, known.duplicates
-    removed = skipped + duplicates
-    envelope = (
-        data
-        if removed == 0
-        else etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
-    )
+    kept = tuple(element for element in entries if element.getparent() is not None)
     return Scan(
-        envelope=envelope,
+        data=data,
         total=len(entries),
-        kept=len(entries) - removed,
-        skipped=skipped,
-        duplicates=duplicates,
+        kept=len(kept),
+        skipped=known.skipped,
+        duplicates=known.duplicates,
         ttl=ttl,
         version=version,
-        reencoded=removed > 0,
+        root=root,
+        kept_entries=kept,
     )
 
 
@@ -240,6 +254,10 @@ def predict_key(element, base: str) -> str | None:
     return _link_key(_text(element.find(f"{ns}link")), base)
 
 
+_article_id = lru_cache(maxsize=65536)(article_id)
+"""Memoized: the same entries come back on every poll of a feed."""
+
+
 @lru_cache(maxsize=65536)
 def _resolve(base: str, uri: str) -> str:
     """feedparser's own URI join, memoized: the same guids come back on every poll."""
@@ -266,4 +284,6 @@ def _atom_link(element, ns: str) -> str | None:
 def _text(element) -> str:
     if element is None:
         return ""
+    if not len(element):
+        return (element.text or "").strip()
     return "".join(element.itertext()).strip()

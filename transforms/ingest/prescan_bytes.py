@@ -84,9 +84,8 @@ def select_new_lenient(
         candidates.append((start.start(), end, known.ident(key)))
     known.ask(ident for _, _, ident in candidates)
     cuts = [(start, end) for start, end, ident in candidates if known.cut(ident)]
-    envelope = _cut(data, cuts)
     return Scan(
-        envelope=envelope,
+        data=_cut(data, cuts),
         total=total,
         kept=total - len(cuts),
         skipped=known.skipped,

@@ -42,10 +42,6 @@ STRONG_WEIGHT = 1.0  # terms weighted below the default are supporting evidence,
 STANDALONE_WEIGHT = 3.0  # a term this specific ("tariffs", "ceasefire") can stand alone ...
 SHORT_WORDS = 60  # ... in a headline, or in a text this short (a headline and its lead)
 FULL_SAY = 40  # known tokens from which the classifier has its full say (see decide)
-# The classifier's agreement corroborates one solid term: "Which economy did best?" is economy
-# when the model says so too (p >= AGREE); "Win" (weighted 1.2) with p(sport) 0.6 is not sport.
-AGREE = 0.5
-SOLID_WEIGHT = 2.0
 
 
 @dataclass(frozen=True)
@@ -133,7 +129,6 @@ class TopicScorer:
         self._standalone = {
             tid for tid, term in enumerate(self.terms) if term.weight >= STANDALONE_WEIGHT
         }
-        self._solid = {tid for tid, term in enumerate(self.terms) if term.weight >= SOLID_WEIGHT}
         if model is True:
             model = topic_model.load()
         self.model = model or None
@@ -184,11 +179,11 @@ class TopicScorer:
 
     def _buckets(
         self, counts: TermCounts
-    ) -> tuple[dict[int, dict[str, str]], dict[int, list], set[int], set[int]]:
+    ) -> tuple[dict[int, dict[str, str]], dict[int, list], set[int]]:
         """Per topic, its words strongest first (cue key -> the word as shown in evidence),
-        the cue keys of its terms weighted at least 1 (the ones that can corroborate), the
-        topics a standalone term fired for and those a solid one did. One pass over the terms
-        (a stable sort: ties keep text order, so it is deterministic)."""
+        the cue keys of its terms weighted at least 1 (the ones that can corroborate), and the
+        topics a standalone term fired for. One pass over the terms (a stable sort: ties keep
+        text order, so it is deterministic)."""
         per_term = self.contributions(counts)[0]
         words, shown, cue_keys, weak = counts.words, self._shown, self._cue_keys, self._weak
         standalone_terms = self._standalone
@@ -196,7 +191,6 @@ class TopicScorer:
         found: dict[int, dict[str, str]] = {}
         strong: dict[int, list] = {}
         standalone: set[int] = set()
-        solid: set[int] = set()
         for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
             if value <= 0:
                 break
@@ -216,9 +210,7 @@ class TopicScorer:
                     short = len(counts.text.split()) < SHORT_WORDS
                 if short or tid in counts.in_title:
                     standalone.update(targets)
-            if tid in self._solid:
-                solid.update(targets)
-        return found, strong, standalone, solid
+        return found, strong, standalone
 
     def decide(self, counts: TermCounts, explain: bool = False) -> list[Decision]:
         """Every topic with some evidence, with its score and why; strongest first. `explain`
@@ -227,7 +219,7 @@ class TopicScorer:
         if not per_topic:
             return []
         saturation = self.settings.saturation
-        buckets, strong, standalone, solid = self._buckets(counts)
+        buckets, strong, standalone = self._buckets(counts)
         probabilities, say = {}, 0.0
         if self.model is not None and self.decided:
             probabilities, known = self.model.predict(counts.text)
@@ -250,12 +242,9 @@ class TopicScorer:
             # its weight shrinks with the words it saw and the term evidence decides.
             base = evidence if probability is None else probability**say * evidence ** (1.0 - say)
             corroborating = strong.get(topic, ())
-            if topic in standalone or (
-                probability is not None and probability >= AGREE and topic in solid
-            ):
-                cues = MIN_CUES
-            else:
-                cues = _count_cues(corroborating)
+            # The classifier's agreement is no second cue: on a headline its confidence
+            # comes from the same word ("A film shows ..." is 0.77 arts).
+            cues = MIN_CUES if topic in standalone else _count_cues(corroborating)
             score = base * min(1.0, cues / MIN_CUES)
             capped_by = None
             for ancestor in self.lineage[topic][1:]:

@@ -79,6 +79,7 @@ CONNECT_KWARGS = {
     # article backlog: 40-80 ms per candidate look-up instead of 0.3 ms). Planning each
     # statement costs well under a millisecond.
     "prepare_threshold": None,
+    "autocommit": True,
 }
 _CLUSTER_GROWTH = (
     f"INSERT INTO stories_clusters ({CLUSTER_COLUMNS}) SELECT * FROM unnest(%s::text[], "
@@ -263,7 +264,7 @@ class PostgresStore(PgSinkHealth):
         deadline, pause = time.monotonic() + RECONNECT_FOR, 0.1
         while True:
             try:
-                with self._cursor() as cur:
+                with self._connection() as conn, conn.cursor() as cur:
                     return run(cur)
             except StoreUnavailable:
                 if time.monotonic() + pause > deadline:

@@ -257,3 +257,13 @@ TEXT = st.text(alphabet=st.characters(blacklist_characters="<&", blacklist_categ
 def test_markup_without_tags_or_references_skips_feedparser_as_feedparser_would(text, kind):
     expected = _sanitize_html(resolve_relative_uris(text, URL, "utf-8", kind), "utf-8", kind)
     assert tree_entry._markup(text, URL, kind) == expected
+
+
+def test_an_item_where_the_pre_scan_does_not_look_sends_the_poll_to_feedparser():
+    body = rss(
+        TRICKY["permalink guid only"],
+        channel_extra="<image><url>https://i/</url><item><title>Nested</title></item></image>",
+    )
+    full = parse(body)
+    assert "Nested" in [a.title for a in full.articles]
+    assert parse(body, seen_of=lambda ids: set()).articles == full.articles

@@ -32,6 +32,7 @@ class Channel:
     title: str | None
     ttl: str | None
     trouble: bool  # feedparser flagged the document (other than a non-XML Content-Type)
+    entries: int  # entries feedparser still finds (in places the pre-scan does not look)
 
 
 def read_channel(root, entries: list, headers: dict[str, str]) -> Channel:
@@ -68,4 +69,5 @@ def _parse(data: bytes, headers: tuple[tuple[str, str], ...]) -> Channel:
         title=feed.get("title"),
         ttl=feed.get("ttl"),
         trouble=bool(parsed.get("bozo")) and type(problem).__name__ not in _BENIGN,
+        entries=len(parsed.entries),
     )

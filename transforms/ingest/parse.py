@@ -211,7 +211,7 @@ def _from_tree(scan: prescan.Scan, base: str | None, job: _Job) -> ParseResult |
         return None
     headers = response.feedparser_headers(job.headers, base, utf8=True)
     feed = channel.read_channel(scan.root, list(scan.kept_entries), headers)
-    if feed.trouble or not feed.version.startswith("rss"):
+    if feed.trouble or feed.entries or not feed.version.startswith("rss"):
         return None
     result = ParseResult(
         version=feed.version, fast_path=True, title=_feed_title(feed.title), ttl=_ttl(feed.ttl)

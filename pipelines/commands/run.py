@@ -53,11 +53,12 @@ def add_arguments(parser) -> None:
 
 
 def preflight(config: Config) -> None:
-    """Compile rules and tagger before any pipeline starts, so bad config fails fast."""
-    from wirewatch.transforms.rules.ruleset import compile_rules
+    """Compile rules and tagger before any pipeline starts, so bad config fails fast. The
+    rules are compiled into the per-process cache the pipeline's MatchRules then reads."""
+    from wirewatch.transforms.rules.ruleset import ruleset_for
     from wirewatch.transforms.tagging.tagger import Tagger
 
-    compile_rules(config)
+    ruleset_for(config)
     Tagger.from_config(config)
 
 

@@ -8,6 +8,7 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E
 from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
 
 from tests.rules.helpers import config, tagged  # noqa: E402
+from wirewatch.transforms.beam_support import cache as worker_cache  # noqa: E402
 from wirewatch.transforms.beam_support.metrics import NS  # noqa: E402
 from wirewatch.transforms.rules.beam import MatchRules  # noqa: E402
 from wirewatch.transforms.rules.errors import RuleError  # noqa: E402
@@ -61,8 +62,32 @@ def test_the_dofn_ships_plain_config_not_the_compiled_rules():
     from wirewatch.transforms.rules.beam import _MatchDoFn
 
     transform = MatchRules(config(*[f"word{i} OR deport*" for i in range(200)]))
-    fn = _MatchDoFn(transform._config_json)
-    restored = pickler.loads(pickler.dumps(fn))
+    fn = _MatchDoFn(transform._config)
+    payload = pickler.dumps(fn)
+    worker_cache.clear()  # as in a fresh worker process
+    restored = pickler.loads(payload)
     assert restored._rules is None  # built in setup(), on the worker
     restored.setup()
     assert len(restored._rules) == 200
+
+
+def test_rules_compile_once_per_process_and_config(monkeypatch):
+    """The pre-flight check, the transform's construction and every DoFn setup (every watch
+    cycle builds new ones) share one compilation; a changed config compiles anew."""
+    from apache_beam.internal import pickler
+
+    from wirewatch.transforms.rules import ruleset
+    from wirewatch.transforms.rules.beam import _MatchDoFn
+
+    compiled = []
+    real = ruleset.compile_rules
+    monkeypatch.setattr(ruleset, "compile_rules", lambda c: compiled.append(c) or real(c))
+    cfg = config("wall OR fence")
+    first = ruleset.ruleset_for(cfg)  # the pre-flight check
+    for _ in range(3):  # three cycles: a new transform and DoFn each, unpickled as a runner does
+        fn = pickler.loads(pickler.dumps(_MatchDoFn(MatchRules(cfg)._config)))
+        fn.setup()
+        assert fn._rules is first
+    assert len(compiled) == 1
+    ruleset.ruleset_for(config("wall OR gate"))
+    assert len(compiled) == 2

@@ -198,3 +198,75 @@ def test_generated_trees_round_trip(tree):
     text = str(tree)
     assert _flatten(parse(text)) == _flatten(tree), text
     assert str(parse(text)) == str(_flatten(parse(text)))
+
+
+# --- the fast reader and lark agree: same tree, same spans, or the fast one steps aside ------
+
+_piece = st.sampled_from(
+    [
+        "wall",
+        "border",
+        "deport*",
+        "d*",
+        "a*b",
+        '"border wall"',
+        '""',
+        '"x y"~3',
+        "~3",
+        "NOT",
+        "AND",
+        "OR",
+        "NEAR",
+        "NEAR/2",
+        "NEAR/0",
+        "NEAR/500",
+        "-",
+        "+",
+        "(",
+        ")",
+        "title:",
+        "titel:",
+        "topic:",
+        "topic:x",
+        "entity:e",
+        ">=",
+        "0.5",
+        "abc",
+        ":",
+        "lang:en*",
+        "feed:f",
+        "type:PERSON",
+        "“quoted”",
+        "U.S.-Mexico",
+        "ORx",
+        "OR:",
+        "author:",
+    ]
+)
+
+
+def _spans(node) -> list:
+    """Every node's type, printed form and span, depth first (spans do not take part in ==)."""
+    out, stack = [], [node]
+    while stack:
+        item = stack.pop()
+        out.append((type(item).__name__, str(item), item.span))
+        stack += getattr(item, "children", ())
+        stack += [getattr(item, k) for k in ("child", "left", "right") if hasattr(item, k)]
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_piece, min_size=1, max_size=8), st.sampled_from([" ", "", "  "]))
+def test_fast_reader_builds_what_lark_builds(pieces, gap):
+    from wirewatch.transforms.rules.syntax import _FAST, _PARSER
+
+    query = gap.join(pieces)
+    fast = _FAST.parse(query)
+    try:
+        slow = _PARSER.parse(query)
+    except Exception:  # noqa: BLE001  (lark rejects it: so must the fast reader)
+        assert fast is None, query
+        return
+    if fast is not None:  # it may step aside on a query lark accepts; never build another tree
+        assert _spans(fast) == _spans(slow), query

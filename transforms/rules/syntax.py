@@ -19,6 +19,7 @@ from lark.exceptions import (
     VisitError,
 )
 
+from wirewatch.transforms.rules.descent import Descent
 from wirewatch.transforms.rules.errors import QueryError
 from wirewatch.transforms.rules.query import FIELDS, TAG_FIELDS, And, Near, Node, Not, Or, Tag, Term
 
@@ -84,8 +85,9 @@ def parse(query: str) -> Node:
     """The query tree, or QueryError(message, start, end) pointing into `query`."""
     if not query.strip():
         raise QueryError("the query is empty", 0, 0, "write at least one word")
+    tree = _FAST.parse(query)
     try:
-        tree = _PARSER.parse(query)
+        tree = tree if tree is not None else _PARSER.parse(query)
     except UnexpectedInput as exc:
         raise _syntax_error(query, exc) from None
     except VisitError as exc:
@@ -247,6 +249,8 @@ class _Build(Transformer):
         return Term(text.rstrip("*") if prefix else text, prefix=prefix, span=_span(token))
 
     def _check_stars(self, text: str, offset: int) -> None:
+        if "*" not in text:
+            return
         for i, ch in enumerate(text):
             if ch != "*":
                 continue
@@ -400,6 +404,7 @@ def _flat(kind: type, children) -> tuple:
 _PARSER = Lark(
     GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False, transformer=_Build()
 )
+_FAST = Descent(_PARSER.terminals, tuple(_PARSER.ignore_tokens), _Build())
 
 
 def _with_field(node: Node, field: str) -> Node:

@@ -377,7 +377,24 @@ def _validate_fragment(
     for sink in fragment.sinks.values():  # like every path: relative to the file naming it
         if isinstance(sink, JsonlSink):
             sink.path = str((path.parent / sink.path).resolve())
+    for rule in fragment.rules:
+        for texts in (rule.examples.match, rule.examples.no_match):
+            texts[:] = [_example_path(path, text) for text in texts]
     return fragment
+
+
+def _example_path(config_path: Path, text: str) -> str:
+    """An example that names a file beside this config file, as an absolute path: a rule kept
+    in an included file reads its example files from that file's folder. Anything else (inline
+    text, a file that is not there) stays as written, for the examples runner to judge."""
+    name = text.strip()
+    if not name or "\n" in name or Path(name).is_absolute():
+        return text
+    try:
+        beside = config_path.parent / name
+        return str(beside.resolve()) if beside.exists() else text
+    except (OSError, ValueError):  # a name too long for a path, a NUL byte: it is text
+        return text
 
 
 def _leave_out(data: dict, locs: list[list], dropped: dict[str, set[str]]) -> bool:
@@ -443,4 +460,7 @@ def _merge(main: Path, fragments: list[ConfigFragment]) -> Config:
         merged["state"] = "sqlite:///" + str((main.parent / head.state[10:]).resolve())
     if head.dead_letters:
         merged["dead_letters"] = str((main.parent / head.dead_letters).resolve())
+    ner = head.tagging.ner
+    if "/" in ner.model and not Path(ner.model).is_absolute():  # a path, not a package name
+        ner.model = str((main.parent / ner.model).resolve())
     return Config.model_construct(source=str(main), **merged)

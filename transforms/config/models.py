@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -126,9 +127,14 @@ EnvStr = Annotated[str, BeforeValidator(_resolve_env_ref)]
 """A string that may be written as ${ENV} or ${ENV:-default}."""
 SinkStr = Annotated[str, BeforeValidator(_sink_ref)]
 """A sink's string that may be written as ${ENV}: `<unset>` when secrets are not required."""
-Secret = Annotated[SecretValue, BeforeValidator(_require_env_ref)]
+_ENV_REF_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": _ENV_REF.pattern, "format": "password", "writeOnly": True}
+)
+Secret = Annotated[SecretValue, BeforeValidator(_require_env_ref), _ENV_REF_SCHEMA]
 """A secret: must be an ${ENV} reference; never printed, never logged (SecretValue)."""
-SecretEnvUrl = Annotated[SecretUrl, BeforeValidator(_require_env_ref), AfterValidator(_http_url)]
+SecretEnvUrl = Annotated[
+    SecretUrl, BeforeValidator(_require_env_ref), AfterValidator(_http_url), _ENV_REF_SCHEMA
+]
 """A URL that is itself the credential (Slack's webhook): an ${ENV} reference to an http(s) URL."""
 EndpointUrl = Annotated[
     SecretUrl,

@@ -1,0 +1,258 @@
+"""`wirewatch check` as a user meets it: every problem in one pass, by file and line; warnings
+that do not fail it; `--show` that counts the built-in lists; and secrets that only the
+commands that deliver need."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from wirewatch.pipelines.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "configs" / "samples" / "world-wire.xml"
+
+SIX_FAULTS = """\
+include: [more/*.yaml]
+feeds:
+  - {id: a, url: https://example.org/a.xml, interva: 60}
+rules:
+  - id: quake
+    query: 'earthquake AND'
+  - id: jobs
+    query: layoffs
+    severity: urgent
+  - id: floods
+    query: flood
+    sinks: [pagr]
+routes:
+  - {rules: [quake, nothere], sinks: [console]}
+sinks:
+  console: {type: console}
+  pager: {type: pagerduty}
+"""
+INCLUDED = """\
+rules:
+  - id: inc1
+    query: 'topic:nosuchtopic'
+  - {id: inc2, query: storm, sevrity: info}
+"""
+
+
+@pytest.fixture
+def six(tmp_path):
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "rules.yaml").write_text(INCLUDED)
+    path = tmp_path / "wirewatch.yaml"
+    path.write_text(SIX_FAULTS)
+    return path
+
+
+def test_check_reports_every_problem_in_one_pass_by_file_and_line(six, capsys):
+    """YAML-level, schema, cross-reference and rule syntax problems of two files: one run."""
+    assert main(["check", "--config", str(six)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    more = six.parent / "more" / "rules.yaml"
+    heads = [line.split(". Fix:")[0] for line in err.splitlines() if "config error" in line]
+    assert heads == [
+        f"config error: {six}: feeds[a].interva: unknown field 'interva' (did you mean "
+        "'interval'?)",
+        f"config error: {six}: rules[quake].query: column 15: the query ends where a term is "
+        "expected",
+        f"config error: {six}: rules[jobs].severity: Input should be 'info', 'warning' or "
+        "'critical'",
+        f"config error: {six}: rules[floods].sinks: rule 'floods' names sink 'pagr', which is "
+        "not defined (did you mean 'pager'?)",
+        f"config error: {six}: routes[0].rules: route 0 names rule 'nothere', which is not defined",
+        f"config error: {six}: sinks.pager: sink type must be one of console, jsonl, slack, "
+        "webhook",
+        f"config error: {more}: rules[inc1].query: column 7: unknown topic 'nosuchtopic'",
+        f"config error: {more}: rules[inc2].sevrity: unknown field 'sevrity' (did you mean "
+        "'severity'?)",
+    ]
+
+
+def test_check_json_lists_the_same_problems_as_structured_data(six, capsys):
+    assert main(["check", "--config", str(six)]) == 2
+    text = [line for line in capsys.readouterr().err.splitlines() if "config error" in line]
+    assert main(["check", "--json", "--config", str(six)]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["warnings"] == []
+    assert [f"config error: {p['text'].splitlines()[0]}" for p in report["problems"]] == text
+    first = report["problems"][0]
+    assert {k: first[k] for k in ("file", "field", "message", "fix")} == {
+        "file": str(six),
+        "field": "feeds[a].interva",
+        "message": "unknown field 'interva' (did you mean 'interval'?)",
+        "fix": "remove it or correct the spelling",
+    }
+
+
+def test_an_entry_left_out_for_its_own_problem_is_not_also_undefined(tmp_path, capsys):
+    """A sink with a bad type and a rule with a bad severity: a route naming them gets no
+    second problem (one mistake, one line), and routing is not judged on what is left."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "rules:\n  - {id: r, query: x, severity: urgent}\n"
+        "routes:\n  - {rules: [r], sinks: [pager]}\n"
+        "sinks:\n  pager: {type: pagerduty}\n"
+    )
+    assert main(["check", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    errors = [line.split(": ")[2] for line in err.splitlines() if "config error" in line]
+    assert errors == ["rules[r].severity", "sinks.pager"]
+
+
+def test_a_problem_of_an_included_rule_names_the_included_file(tmp_path):
+    from wirewatch.transforms.config import ConfigError, load_config
+
+    (tmp_path / "rules.yaml").write_text("rules:\n  - {id: r2, query: x, sinks: [nope]}\n")
+    path = tmp_path / "c.yaml"
+    path.write_text("include: [rules.yaml]\nsinks:\n  console: {type: console}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    [problem] = err.value.problems
+    assert (problem.file, problem.field) == (str(tmp_path / "rules.yaml"), "rules[r2].sinks")
+
+
+def test_warnings_do_not_fail_check_unless_strict(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text("feeds:\n  - {id: saved, url: saved/feed.xml}\n")
+    assert main(["check", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [  # the file as a whole first, then by line
+        f"config warning: {path}: rules: no rules: nothing can match, so no alert is ever sent. "
+        "Fix: add rules (see the README's Config section, or `wirewatch init`)",
+        f"config warning: {path}: feeds[saved].url: local feed file {tmp_path}/saved/feed.xml "
+        "does not exist: every poll would fail. Fix: correct the path (relative to the config "
+        "file) or create the file",
+    ]
+    assert out.startswith(f"{path}: ok, 2 warning(s) (1 feeds, ")
+    assert main(["check", "--strict", "--config", str(path)]) == 2
+    capsys.readouterr()
+    assert main(["check", "--strict", "--json", "--config", str(path)]) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert (report["ok"], report["problems"], len(report["warnings"])) == (False, [], 2)
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "feed.xml").write_text("<rss/>")
+    path.write_text(path.read_text() + "rules:\n  - {id: r, query: x}\n")
+    path.write_text(path.read_text() + "routes:\n  - {sinks: [c]}\nsinks:\n  c: {type: console}\n")
+    assert main(["check", "--strict", "--config", str(path)]) == 0
+
+
+def test_an_empty_config_warns_that_nothing_is_polled_or_matched(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text("# nothing yet\n")
+    assert main(["check", "--config", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert [line.split(": ")[2] for line in err.splitlines()] == ["feeds", "rules"]
+
+
+def test_check_show_counts_the_built_in_lists_unless_full(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "feeds:\n  - {id: w, url: " + str(SAMPLE) + "}\nrules:\n  - {id: r, query: x}\n"
+        "routes:\n  - {sinks: [c]}\nsinks:\n  c: {type: console}\n"
+        "entities:\n  - {id: acme, name: Acme, type: ORG}\n"
+    )
+    assert main(["check", "--show", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    shown = json.loads(out[: out.rindex("}") + 1])
+    summary, own = shown["entities"]
+    assert summary.startswith(f"{len(_full(path)['entities']):,} entities: ")
+    assert "from the built-in lists (companies.yaml " in summary and "1 of your own" in summary
+    assert own["id"] == "acme"
+    assert shown["taxonomy"][0].endswith("0 of your own; `check --show --full` lists them all")
+    assert len(out.splitlines()) < 200
+
+
+def _full(path: Path) -> dict:
+    from wirewatch.transforms.config import load_config
+
+    return load_config(path).redacted()
+
+
+SECRETS = """\
+feeds:
+  - {{id: w, url: {sample}}}
+rules:
+  - {{id: quake, query: earthquake}}
+routes:
+  - {{sinks: [slack, bot, hook]}}
+sinks:
+  slack: {{type: slack, webhook_url: '${{SLACK_WEBHOOK_URL}}'}}
+  bot: {{type: slack, token: '${{WIREWATCH_TEST_TOKEN}}', channel: '${{WIREWATCH_TEST_CHANNEL}}'}}
+  hook: {{type: webhook, url: '${{WIREWATCH_TEST_HOOK}}', secret: '${{WIREWATCH_TEST_SECRET}}'}}
+"""
+UNSET = (
+    "SLACK_WEBHOOK_URL",
+    "WIREWATCH_TEST_TOKEN",
+    "WIREWATCH_TEST_CHANNEL",
+    "WIREWATCH_TEST_HOOK",
+    "WIREWATCH_TEST_SECRET",
+)
+
+
+@pytest.fixture
+def no_secrets(tmp_path, monkeypatch):
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "wirewatch.yaml"
+    path.write_text(SECRETS.format(sample=SAMPLE))
+    return path, f"sqlite:///{tmp_path}/state.sqlite3"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check"],
+        ["check", "--json"],
+        ["try-rule", "earthquake", str(SAMPLE)],
+        ["state"],
+        ["preview", "quake", str(SAMPLE)],
+        ["tag", str(SAMPLE)],
+        ["stories"],
+        ["rules", "test"],
+        ["schema"],
+        ["parse", str(SAMPLE)],
+    ],
+    ids=lambda c: " ".join(c[:2]).replace(str(SAMPLE), "FILE"),
+)
+def test_commands_that_deliver_nothing_run_without_the_secrets(command, no_secrets, capsys):
+    path, state = no_secrets
+    extra = ["--state", state] if command[0] in ("state", "stories") else []
+    assert main([*command, "--config", str(path), *extra]) == 0
+    out, err = capsys.readouterr()
+    assert "config error" not in err and "is not set. Fix" not in err
+
+
+def test_check_shows_an_unset_secret_as_unset_and_warns_that_run_needs_it(no_secrets, capsys):
+    path, _ = no_secrets
+    assert main(["check", "--show", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    sinks = json.loads(out[: out.rindex("}") + 1])["sinks"]
+    assert sinks["slack"]["webhook_url"] == "<unset>"
+    assert (sinks["bot"]["token"], sinks["bot"]["channel"]) == ("<unset>", "<unset>")
+    assert (sinks["hook"]["url"], sinks["hook"]["secret"]) == ("<unset>", "<unset>")
+    assert [line.split(": ")[2] for line in err.splitlines()] == [
+        "sinks.slack.webhook_url",
+        "sinks.bot.token",
+        "sinks.bot.channel",
+        "sinks.hook.url",
+        "sinks.hook.secret",
+    ]
+    assert "`run` and `redeliver` refuse to start without it" in err
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["redeliver"]])
+def test_commands_that_deliver_refuse_to_start_without_a_secret(command, no_secrets, capsys):
+    path, state = no_secrets
+    assert main([*command, "--config", str(path), "--state", state]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (
+        f"config error: {path}: sinks.slack.webhook_url: environment variable SLACK_WEBHOOK_URL "
+        "is not set. Fix: export SLACK_WEBHOOK_URL=... or write ${SLACK_WEBHOOK_URL:-} to make "
+        "it optional"
+    )

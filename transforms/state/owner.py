@@ -18,11 +18,11 @@ import fcntl
 import json
 import os
 import socket
-import threading
 import time
 from pathlib import Path
 
 from wirewatch.transforms.state.interface import StoreBusy
+from wirewatch.transforms.state.shared_handles import SharedHandles
 
 
 def worker_name() -> str:
@@ -36,8 +36,7 @@ def claim_owner() -> str:
     return os.environ.get("WIREWATCH_WORKER") or worker_name()
 
 
-_held: dict[tuple[str, int], list[int]] = {}  # (lock path, pid) -> [fd, users]
-_held_lock = threading.Lock()
+_held: SharedHandles[int] = SharedHandles(os.close)  # (lock path, pid) -> the locked fd
 
 
 def lock_path(database: Path) -> Path:
@@ -57,27 +56,15 @@ class OwnerLock:
         if self._key is not None:
             return
         key = (str(self.path.resolve()), os.getpid())
-        with _held_lock:
-            entry = _held.get(key)
-            if entry is None:
-                entry = _held[key] = [self._lock(worker), 0]
-            entry[1] += 1
+        _held.acquire(key, lambda: self._lock(worker))
         self._key = key
 
     def release(self) -> None:
         """Give the lock back when the last store object of this process that took it closes.
         Closing the descriptor (never LOCK_UN) leaves a forked child that shares it holding it."""
         key, self._key = self._key, None
-        if key is None:
-            return
-        with _held_lock:
-            entry = _held.get(key)
-            if entry is None:
-                return
-            entry[1] -= 1
-            if entry[1] <= 0:
-                del _held[key]
-                os.close(entry[0])
+        if key is not None:
+            _held.release(key)
 
     def _lock(self, worker: str) -> int:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)

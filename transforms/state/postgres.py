@@ -67,6 +67,7 @@ from wirewatch.transforms.state.rows import (
     story_urls,
     story_urls_select,
 )
+from wirewatch.transforms.state.shared_handles import SharedHandles
 
 CONNECT_TIMEOUT = 5
 RECONNECT_FOR = 20.0  # seconds a statement outside a transaction retries a dropped connection
@@ -99,8 +100,7 @@ _INSERT_MEMBERS = (
 )
 """A batch's members in order (seq follows it)."""
 
-_pools: dict[str, list] = {}  # url -> [pool, users]
-_pools_lock = threading.Lock()
+_pools: SharedHandles = SharedHandles(lambda pool: pool.close())  # url -> its pool
 
 
 def _check_reachable(url: str) -> None:
@@ -118,45 +118,28 @@ def _check_reachable(url: str) -> None:
         ) from None
 
 
-def _acquire_pool(url: str):
+def _open_pool(url: str):
     from psycopg_pool import ConnectionPool
 
-    with _pools_lock:
-        entry = _pools.get(url)
-        if entry is None:
-            _check_reachable(url)
-            pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=int(os.environ.get("WIREWATCH_PG_POOL", "4")),
-                kwargs=CONNECT_KWARGS,
-                open=False,
-                name="wirewatch",
-            )
-            entry = _pools[url] = [pool, 0]
-            try:
-                pool.open(wait=True, timeout=CONNECT_TIMEOUT + 1)
-            except Exception as exc:
-                del _pools[url]
-                pool.close()
-                raise StoreUnavailable(
-                    redact_url(url),
-                    f"cannot open a connection pool: {_reason(exc)}",
-                    "check the server's max_connections and the URL",
-                ) from None
-        entry[1] += 1
-        return entry[0]
-
-
-def _release_pool(url: str) -> None:
-    with _pools_lock:
-        entry = _pools.get(url)
-        if entry is None:
-            return
-        entry[1] -= 1
-        if entry[1] <= 0:
-            del _pools[url]
-            entry[0].close()
+    _check_reachable(url)
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=int(os.environ.get("WIREWATCH_PG_POOL", "4")),
+        kwargs=CONNECT_KWARGS,
+        open=False,
+        name="wirewatch",
+    )
+    try:
+        pool.open(wait=True, timeout=CONNECT_TIMEOUT + 1)
+    except Exception as exc:
+        pool.close()
+        raise StoreUnavailable(
+            redact_url(url),
+            f"cannot open a connection pool: {_reason(exc)}",
+            "check the server's max_connections and the URL",
+        ) from None
+    return pool
 
 
 def _reason(exc: BaseException) -> str:
@@ -188,7 +171,7 @@ class PostgresStore(PgSinkHealth):
         self._clock = clock or _now
         self._pool = None
         self._local = threading.local()
-        self._pool = _acquire_pool(url)
+        self._pool = _pools.acquire(url, lambda: _open_pool(url))
         try:
             self._migrate()
         except BaseException:
@@ -199,7 +182,7 @@ class PostgresStore(PgSinkHealth):
     def close(self) -> None:
         if self._pool is not None:
             self._pool = None
-            _release_pool(self.url)
+            _pools.release(self.url)
 
     def __enter__(self) -> PostgresStore:
         return self

@@ -365,7 +365,7 @@ def prune(store: StateStore, config: Config, now: datetime) -> dict[str, int]:
     """Keep the tables bounded (hourly): what each table no longer needs goes."""
     retention = Retention(
         seen_days=config.seen_retention_days,
-        ledger_days=max(LEDGER_DAYS, config.seen_retention_days),
+        ledger_days=LEDGER_DAYS,  # never shorter than seen_days: Retention.ledger_keep_days
         dead_letter_days=DEAD_LETTER_DAYS,
         group_days=GROUP_DAYS,
     )

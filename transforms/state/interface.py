@@ -30,7 +30,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, NamedTuple, Protocol, Sequence, runtime_checkable
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel
 
 from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.model import DeadLetter
@@ -509,24 +509,20 @@ def dead_letter_alert_key(letter: DeadLetter) -> str | None:
     return letter.detail or None if letter.stage == "deliver" else None
 
 
-class Retention(BaseModel, frozen=True):
+class Retention(NamedTuple):
     """How many days each table keeps a row (`prune`). A ledger key must outlive the seen key of
     its article: once the seen key is gone the article can come back, and only the ledger then
-    stops its alert from going out again, so a shorter ledger retention is refused here."""
+    stops its alert from going out again; so the ledger keeps a row at least `seen_days`
+    whatever `ledger_days` says (`ledger_keep_days`)."""
 
     seen_days: float
     ledger_days: float
     dead_letter_days: float
     group_days: float
 
-    @model_validator(mode="after")
-    def _ledger_outlives_seen(self) -> Retention:
-        if self.ledger_days < self.seen_days:
-            raise ValueError(
-                f"ledger retention ({self.ledger_days} days) is shorter than seen retention "
-                f"({self.seen_days} days): an article that comes back would alert again"
-            )
-        return self
+    @property
+    def ledger_keep_days(self) -> float:
+        return max(self.ledger_days, self.seen_days)
 
 
 class RetentionStore(Protocol):
@@ -535,7 +531,7 @@ class RetentionStore(Protocol):
     def prune(self, now: datetime, retention: Retention) -> dict[str, int]:
         """In one transaction, delete what is older than its retention at `now`: seen keys
         (`seen_days`); dead letters, resolved or not (`dead_letter_days`); ledger rows that
-        are final, last updated before `ledger_days` ('sent', or 'dead' with no unresolved
+        are final, last updated before `ledger_keep_days` ('sent', or 'dead' with no unresolved
         dead letter left; never 'sending' or 'held'); story alerts whose ledger row is gone;
         groups not saved for `group_days` with no due time and no held alert
         (rows.prune_steps). Returns how many rows went per table: {"seen", "dead_letters",

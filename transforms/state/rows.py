@@ -162,7 +162,7 @@ def prune_steps(now: datetime, retention: Retention) -> list[tuple[str, str, tup
             "DELETE FROM alerts WHERE updated_at < ? AND (status = 'sent' OR (status = 'dead' "
             "AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.alert_key = alerts.key "
             "AND d.resolved_at IS NULL)))",
-            cutoff(retention.ledger_days),
+            cutoff(retention.ledger_keep_days),
         ),
         (
             "story_alerts",

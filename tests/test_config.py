@@ -196,3 +196,38 @@ def test_bounds_keep_the_defaults_valid():
     config = Config()
     assert cross_check(config) == []
     assert (config.feeds, config.fetch.deadline, config.stories.num_perm) == ([], 30.0, 72)
+
+
+def test_every_relative_path_is_relative_to_the_file_that_holds_it(tmp_path, monkeypatch):
+    """Not to the current folder: includes, local feeds, a JSONL sink, the state, dead letters,
+    the NER model, and a rule's example files (beside the included file that holds the rule)."""
+    conf, elsewhere = tmp_path / "conf", tmp_path / "elsewhere"
+    (conf / "more").mkdir(parents=True)
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    (conf / "more" / "quake.txt").write_text("Earthquake hits\nA strong quake.\n")
+    (conf / "more" / "rules.yaml").write_text(
+        "rules:\n  - {id: quake, query: earthquake, examples: {match: [quake.txt]}}\n"
+        "feeds:\n  - {id: inc, url: inc.xml}\n"
+        "sinks:\n  inc: {type: jsonl, path: inc.jsonl}\n"
+    )
+    main = conf / "wirewatch.yaml"
+    main.write_text(
+        "include: [more/*.yaml]\n"
+        "feeds:\n  - {id: a, url: feeds/a.xml}\n"
+        "sinks:\n  file: {type: jsonl, path: out/alerts.jsonl}\n"
+        "state_dir: state\ndead_letters: dead.jsonl\n"
+        "tagging: {ner: {model: models/ner}}\n"
+    )
+    config = load_config(main)
+    assert [f.url for f in config.feeds] == [str(conf / "feeds/a.xml"), str(conf / "more/inc.xml")]
+    assert config.sinks["file"].path == str(conf / "out/alerts.jsonl")
+    assert config.sinks["inc"].path == str(conf / "more/inc.jsonl")
+    assert (config.state_dir, config.dead_letters) == (
+        str(conf / "state"),
+        str(conf / "dead.jsonl"),
+    )
+    assert config.tagging.ner.model == str(conf / "models/ner")
+    assert config.rules[0].examples.match == [str(conf / "more/quake.txt")]
+    main.write_text("state: sqlite:///db/state.sqlite3\n")
+    assert load_config(main).state == f"sqlite:///{conf}/db/state.sqlite3"

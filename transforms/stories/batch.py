@@ -128,17 +128,19 @@ def _text_match(
     p: Prepared, candidates: Iterable[_Known], lo: float, hi: float, s: StorySettings
 ) -> Best | None:
     """The most similar candidate in [lo, hi] (any score; the earliest on a tie), or None."""
-    best: Best | None = None
+    best, top, when, why = None, 0.0, 0.0, ""
+    fp, entities, words, boost = p.fp, p.entities, s.min_title_words, s.entity_boost
     for c in candidates:
-        if not lo <= c.published <= hi:
+        published = c.published
+        if not lo <= published <= hi:
             continue
-        score, basis = similarity(p.fp, c.fp, s.min_title_words)
-        if p.entities and c.entities:
-            score += s.entity_boost * jaccard(p.entities, c.entities)
-        cand = Best(min(score, 1.0), basis, c.article_id, c.story_id, c.published)
-        if best is None or (cand.score, -cand.published) > (best.score, -best.published):
-            best = cand
-    return best
+        score, basis = similarity(fp, c.fp, words)
+        if entities and c.entities:
+            score += boost * jaccard(entities, c.entities)
+        score = min(score, 1.0)
+        if best is None or score > top or (score == top and published < when):
+            best, top, when, why = c, score, published, basis
+    return Best(top, why, best.article_id, best.story_id, when) if best else None
 
 
 class _Story:

@@ -122,15 +122,29 @@ class MinHasher:
         self._lanes = int.from_bytes(b"\xff\xff\xff\x7f" * num_perm, "little")
         self._guard = int.from_bytes(b"\x00\x00\x00\x80" * num_perm, "little")
         self._unpack = struct.Struct(f"<{num_perm}I").unpack
+        self._known: dict[str, tuple[int, int]] = {}
+
+    def hashes(self, feat: str) -> tuple[int, int]:
+        """(the feature's own hash, its packed lanes). Remembered per process: headlines and
+        leads share most of their words, so most features were hashed for an earlier article
+        (on the real snapshots over half of them; a look-up costs a tenth of a SHAKE call).
+        Forgotten all at once at FEATURE_CACHE entries, which bounds the memory."""
+        found = self._known.get(feat)
+        if found is None:
+            view = memoryview(hashlib.shake_128(feat.encode("utf-8")).digest(self._nbytes))
+            found = (int.from_bytes(view[:4], "little"), int.from_bytes(view[4:], "little"))
+            if len(self._known) >= FEATURE_CACHE:
+                self._known.clear()
+            self._known[feat] = found
+        return found
 
     def update(self, acc: int | None, feats: Iterable[str], own: set[int]) -> int | None:
         """Fold features into the packed running minimum `acc`; add their hashes to `own`."""
-        lanes, guard = self._lanes, self._guard
+        lanes, guard, hashes = self._lanes, self._guard, self.hashes
         for feat in feats:
-            digest = hashlib.shake_128(feat.encode("utf-8")).digest(self._nbytes)
-            view = memoryview(digest)
-            own.add(int.from_bytes(view[:4], "little"))
-            value = int.from_bytes(view[4:], "little") & lanes
+            mine, value = hashes(feat)
+            own.add(mine)
+            value &= lanes
             if acc is None:
                 acc = value
                 continue
@@ -142,6 +156,10 @@ class MinHasher:
         if acc is None:
             return None
         return self._unpack(acc.to_bytes(self._nbytes - 4, "little"))
+
+
+FEATURE_CACHE = 50_000
+"""Features whose hashes a MinHasher remembers (about 25 MB at the default 72 values each)."""
 
 
 @lru_cache(maxsize=8)

@@ -97,7 +97,7 @@ def markers(headline: str) -> frozenset[str]:
             found.add(_LEXICON[word])
         else:
             word = NUMBER_WORDS.get(word, word)
-            if any(ch.isdigit() for ch in word):
+            if any(map(str.isdigit, word)):
                 found.add("#" + word)
     return frozenset(found)
 

@@ -129,7 +129,9 @@ def aggregate(mentions: list[Mention]) -> list[EntityTag]:
             else tuple(dict.fromkeys([m.surface for m in group]))
         )
         tags.append(
-            EntityTag(
+            # Built from the gazetteer's validated entries: no need to validate ten times per
+            # article what load_config already checked.
+            EntityTag.model_construct(
                 id=first.id,
                 name=first.name,
                 type=first.type,

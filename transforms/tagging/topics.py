@@ -177,20 +177,40 @@ class TopicScorer:
         """Topic id -> raw evidence (children included): what evaluations rank by."""
         return {self.topics[t].id: v for t, v in self.contributions(counts)[1].items()}
 
-    def _buckets(
-        self, counts: TermCounts
-    ) -> tuple[dict[int, dict[str, str]], dict[int, list], set[int]]:
-        """Per topic, its words strongest first (cue key -> the word as shown in evidence),
-        the cue keys of its terms weighted at least 1 (the ones that can corroborate), and the
-        topics a standalone term fired for. One pass over the terms (a stable sort: ties keep
-        text order, so it is deterministic)."""
+    def _cues(self, counts: TermCounts) -> tuple[dict[int, list], set[int]]:
+        """Per topic, the cue keys of its terms weighted at least 1 (the ones that can
+        corroborate), and the topics a standalone term fired for. One unsorted pass: the
+        order of cues does not change how many distinct ones there are."""
         per_term = self.contributions(counts)[0]
-        words, shown, cue_keys, weak = counts.words, self._shown, self._cue_keys, self._weak
-        standalone_terms = self._standalone
+        words, cue_keys, weak, spread = counts.words, self._cue_keys, self._weak, self._shown
+        standalone_terms, in_title = self._standalone, counts.in_title
         short = None  # computed when first needed: most articles have no standalone term
-        found: dict[int, dict[str, str]] = {}
         strong: dict[int, list] = {}
         standalone: set[int] = set()
+        for tid in per_term:
+            if tid in weak:
+                continue
+            targets = spread[tid][0]
+            cue = words.get(tid) or cue_keys[tid]
+            for target in targets:
+                found = strong.get(target)
+                if found is None:
+                    strong[target] = [cue]
+                elif cue not in found:
+                    found.append(cue)
+            if tid in standalone_terms:
+                if tid not in in_title and short is None:
+                    short = len(counts.text.split()) < SHORT_WORDS
+                if short or tid in in_title:
+                    standalone.update(targets)
+        return strong, standalone
+
+    def _words(self, counts: TermCounts, wanted: set[int]) -> dict[int, tuple[str, ...]]:
+        """The words that fired for each wanted topic, strongest first (a stable sort: ties
+        keep text order, so it is deterministic); a prefix term shows the word it matched."""
+        per_term = self.contributions(counts)[0]
+        words, shown, cue_keys = counts.words, self._shown, self._cue_keys
+        found: dict[int, dict[str, str]] = {}
         for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
             if value <= 0:
                 break
@@ -198,42 +218,34 @@ class TopicScorer:
             word = words.get(tid)
             cue, text = (word, word) if word else (cue_keys[tid], text)
             for target in targets:
-                bucket = found.get(target)
-                if bucket is None:
-                    bucket = found[target] = {}
-                if cue not in bucket:
-                    bucket[cue] = text
-                    if tid not in weak:
-                        strong.setdefault(target, []).append(cue)
-            if tid in standalone_terms:
-                if tid not in counts.in_title and short is None:
-                    short = len(counts.text.split()) < SHORT_WORDS
-                if short or tid in counts.in_title:
-                    standalone.update(targets)
-        return found, strong, standalone
+                if target in wanted:
+                    bucket = found.setdefault(target, {})
+                    if cue not in bucket:
+                        bucket[cue] = text
+        return {topic: tuple(bucket.values()) for topic, bucket in found.items()}
 
     def decide(self, counts: TermCounts, explain: bool = False) -> list[Decision]:
-        """Every topic with some evidence, with its score and why; strongest first. `explain`
-        also lists each topic's distinct cues (slower: the scores do not need them)."""
+        """Every topic with some evidence, with its score and why; strongest first. The words
+        that fired are listed for the topics that pass their threshold, and with `explain`
+        for every topic, with its distinct cues too (slower: the scores do not need them)."""
         per_topic = self.contributions(counts)[1]
         if not per_topic:
             return []
         saturation = self.settings.saturation
-        buckets, strong, standalone = self._buckets(counts)
+        strong, standalone = self._cues(counts)
         probabilities, say = {}, 0.0
         if self.model is not None and self.decided:
             probabilities, known = self.model.predict(counts.text)
             say = 0.5 * min(1.0, known / FULL_SAY)
         scores: dict[int, float] = {}
-        made: dict[int, Decision] = {}
-        depth = self._depth
+        made: list[tuple] = []
+        depth, decided, lineage = self._depth, self.decided, self.lineage
         for topic in sorted(per_topic, key=depth.__getitem__):
             raw = per_topic[topic]
             if raw <= 0:
                 continue
             evidence = 1.0 - math.exp(-raw / saturation)
-            bucket = buckets.get(topic, {})
-            probability = probabilities.get(self.decided[topic]) if topic in self.decided else None
+            probability = probabilities.get(decided[topic]) if topic in decided else None
             # Both must agree: a probability near the prior (a text the model knows little
             # of) leaves the decision to the evidence; a confident "no" vetoes it. The model
             # has its full say (the geometric mean) from FULL_SAY known tokens on; on a
@@ -247,21 +259,26 @@ class TopicScorer:
             cues = MIN_CUES if topic in standalone else _count_cues(corroborating)
             score = base * min(1.0, cues / MIN_CUES)
             capped_by = None
-            for ancestor in self.lineage[topic][1:]:
+            for ancestor in lineage[topic][1:]:
                 if scores.get(ancestor, 0.0) < score:
                     score, capped_by = scores.get(ancestor, 0.0), ancestor
             scores[topic] = score
             shown_cues = _distinct(corroborating) if explain else ()
-            made[topic] = Decision(
-                topic, score, evidence, probability, shown_cues, tuple(bucket.values()), capped_by
-            )
-        return sorted(made.values(), key=lambda d: (-d.score, self.topics[d.topic].id))
+            made.append((topic, score, evidence, probability, shown_cues, capped_by))
+        thresholds = self.thresholds
+        wanted = {m[0] for m in made if explain or (m[1] > 0 and m[1] >= thresholds[m[0]])}
+        words = self._words(counts, wanted) if wanted else {}
+        decisions = [
+            Decision(topic, score, evidence, probability, cues, words.get(topic, ()), capped_by)
+            for topic, score, evidence, probability, cues, capped_by in made
+        ]
+        return sorted(decisions, key=lambda d: (-d.score, self.topics[d.topic].id))
 
     def score(self, counts: TermCounts) -> list[TopicTag]:
         thresholds, topics = self.thresholds, self.topics
         kept = [d for d in self.decide(counts) if d.score > 0 and d.score >= thresholds[d.topic]]
         return [
-            TopicTag(
+            TopicTag.model_construct(  # from the validated taxonomy: no second check
                 id=topics[d.topic].id,
                 label=topics[d.topic].label,
                 score=round(d.score, 4),

@@ -22,7 +22,7 @@ from tests.loopback import FeedServer
 from wirewatch.transforms.config import Config, FeedConfig, FetchSettings
 from wirewatch.transforms.ingest.beam import FetchFeeds
 from wirewatch.transforms.ingest.cycle_fetch import CycleFetch
-from wirewatch.transforms.ingest.fetch import fetch
+from wirewatch.transforms.ingest.fetch import fetch, host_lanes
 
 BODY = feeds.rss(feeds.item("x"))
 
@@ -178,3 +178,17 @@ def test_the_cycle_deadline_is_bounded(value):
     with pytest.raises(ValidationError, match="cycle_deadline"):
         FetchSettings(cycle_deadline=value)
     assert FetchSettings().cycle_deadline == 120
+
+
+def test_a_hosts_feeds_are_dealt_over_as_many_lanes_as_its_limit_allows():
+    """Each lane is a key of its own (workers can take different lanes) and fetches one feed at
+    a time, so the host never has more than per_host requests in flight."""
+    dealt = host_lanes("h", ["c", "a", "d", "b", "e"], 2, key=str)
+    assert dealt == [
+        (("h", 0), "a"),
+        (("h", 1), "b"),
+        (("h", 0), "c"),
+        (("h", 1), "d"),
+        (("h", 0), "e"),
+    ]
+    assert [lane for lane, _ in host_lanes("h", ["a", "b"], 5, key=str)] == [("h", 0), ("h", 1)]

@@ -32,7 +32,15 @@ from wirewatch.transforms.ingest.dedupe import (
     seen_keys,
     seen_verdict,
 )
-from wirewatch.transforms.ingest.fetch import OUTCOMES, FetchResult, fetch, host_of, make_client
+from wirewatch.transforms.ingest.fetch import (
+    OUTCOMES,
+    FetchResult,
+    Lane,
+    fetch,
+    host_lanes,
+    host_of,
+    make_client,
+)
 from wirewatch.transforms.ingest.parse import parse_feed
 from wirewatch.transforms.ingest.schedule import state_after_fetch
 from wirewatch.transforms.model import Article, DeadLetter
@@ -50,8 +58,9 @@ first poll (the parse stage then applies the backfill window)."""
 
 
 class _FetchDoFn(StoreDoFn):
-    """Fetches a bundle's host groups side by side (CycleFetch: `per_host` at a time per host,
-    all within the cycle deadline) and emits the outcomes when the bundle finishes."""
+    """Fetches a bundle's politeness lanes side by side (CycleFetch: one request at a time per
+    lane, so at most `per_host` per host, all within the cycle deadline) and emits the outcomes
+    when the bundle finishes."""
 
     def __init__(self, config: Config, state_dir: str, clock: Callable[[], float]):
         super().__init__(state_dir)
@@ -81,17 +90,17 @@ class _FetchDoFn(StoreDoFn):
 
     def process(
         self,
-        host_feeds: tuple[str, Iterable[tuple[float, FeedConfig]]],
+        lane_feeds: tuple[Lane, Iterable[tuple[float, FeedConfig]]],
         timestamp=beam.DoFn.TimestampParam,
         window=beam.DoFn.WindowParam,
     ) -> None:
-        stamped = sorted(host_feeds[1], key=lambda pair: pair[1].id)
+        stamped = sorted(lane_feeds[1], key=lambda pair: pair[1].id)
         feeds = [feed for _, feed in stamped]
         # read here, on the DoFn's thread: the fetch threads never touch the store
         states = self.store.feed_states([feed.id for feed in feeds])
         self.pending += [(states[feed.id], window, timestamp) for feed in feeds]
         started = min(at for at, _ in stamped)
-        self.fetching.submit(feeds, functools.partial(self._fetch_one, states), started)
+        self.fetching.submit(feeds, functools.partial(self._fetch_one, states), started, lanes=1)
 
     def _fetch_one(
         self, states: dict[str, FeedState], feed: FeedConfig, seconds: float
@@ -140,6 +149,14 @@ def _by_host(feed: FeedConfig, clock: Callable[[], float]) -> tuple[str, tuple[f
     return host_of(feed.url), (clock(), feed)
 
 
+def _by_lane(
+    host_feeds: tuple[str, Iterable[tuple[float, FeedConfig]]], per_host: int
+) -> list[tuple[Lane, tuple[float, FeedConfig]]]:
+    """A host's feeds over its politeness lanes: with several workers, lanes run side by side."""
+    host, stamped = host_feeds
+    return host_lanes(host, stamped, per_host, key=lambda pair: pair[1].id)
+
+
 class FetchFeeds(beam.PTransform):
     """PCollection[FeedConfig] -> `fetched` (Fetched: feeds that answered with content),
     DEAD (a DeadLetter per failed or late fetch) and FEED_STATE (the FeedState to commit, for
@@ -166,6 +183,8 @@ class FetchFeeds(beam.PTransform):
             feeds
             | "ByHost" >> beam.Map(_by_host, self.clock)
             | "GroupByHost" >> beam.GroupByKey()
+            | "ByLane" >> beam.FlatMap(_by_lane, self.config.fetch.per_host)
+            | "GroupByLane" >> beam.GroupByKey()
             | "Fetch"
             >> beam.ParDo(_FetchDoFn(self.config, self.state_dir, self.clock)).with_outputs(
                 self.DEAD, self.FEED_STATE, main=self.MAIN

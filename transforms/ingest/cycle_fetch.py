@@ -56,12 +56,16 @@ class CycleFetch:
         self._feeds: list[FeedConfig] = []
         self._lanes: list[tuple[float, Future[list[tuple[int, FeedFetch]]]]] = []
 
-    def submit(self, feeds: list[FeedConfig], fetch_one: FetchOne, started: float) -> None:
-        """Queue one host's feeds, in order; `started` is when the cycle started (on `clock`)."""
+    def submit(
+        self, feeds: list[FeedConfig], fetch_one: FetchOne, started: float, lanes: int = 0
+    ) -> None:
+        """Queue one host's feeds, in order, over `lanes` of the host's `per_host` (all of them
+        by default; 1 for the feeds of one politeness lane, fetch.host_lanes); `started` is
+        when the cycle started (on `clock`)."""
         deadline_at = started + self.settings.cycle_deadline
         queue = deque(enumerate(feeds, start=len(self._feeds)))
         self._feeds += feeds
-        for _ in range(min(self.settings.per_host, len(queue))):
+        for _ in range(min(lanes or self.settings.per_host, len(queue))):
             lane = self._pool.submit(self._lane, queue, fetch_one, deadline_at)
             self._lanes.append((deadline_at, lane))
 

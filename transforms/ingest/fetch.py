@@ -17,7 +17,7 @@ import os
 import stat
 import time
 from importlib import metadata
-from typing import Literal, get_args
+from typing import Callable, Iterable, Literal, TypeVar, get_args
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -96,10 +96,25 @@ class FetchResult(BaseModel):
     bytes_read: int = 0
 
 
+T = TypeVar("T")
+Lane = tuple[str, int]
+"""A politeness lane: (host, lane number below the host's `per_host`)."""
+
+
 def host_of(url: str) -> str:
-    """The politeness unit: feeds of one host are fetched together, at most `per_host` at a
-    time, so the limit holds however the runner spreads feeds over workers."""
+    """The politeness unit: a host gets at most `per_host` requests at a time (host_lanes)."""
     return urlsplit(url).netloc.lower() or "(local files)"
+
+
+def host_lanes(
+    host: str, feeds: Iterable[T], per_host: int, key: Callable[[T], object]
+) -> list[tuple[Lane, T]]:
+    """Each feed of one host with its lane, (host, 0 .. per_host - 1): dealt round-robin in
+    `key` order, so a host's feeds spread over as many lanes as its limit allows and no more.
+    A lane fetches its feeds one after another, so the limit holds however the runner spreads
+    lanes over workers, and a host with several feeds no longer keeps them on one worker."""
+    ordered = sorted(feeds, key=key)
+    return [((host, i % per_host), feed) for i, feed in enumerate(ordered)]
 
 
 def make_client(settings: FetchSettings) -> httpx.Client:

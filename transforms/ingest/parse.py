@@ -93,23 +93,31 @@ def parse_feed(
 ) -> ParseResult:
     """Parse one feed body. `seen_of(article_ids)` (the subset the store has seen) lets
     already-stored entries skip parsing; it is called once per body in the common case."""
-    source = feed_id or feed_url
     lookup = SeenLookup(_StoreQuery(seen_of)) if seen_of is not None else None
+    return _run(body, _Job.of(feed_id, feed_url, headers, fetched_at, lookup, from_tree=True))
+
+
+def parse_feed_by_feedparser(
+    body: bytes,
+    *,
+    feed_id: str,
+    feed_url: str,
+    headers: dict[str, str] | None = None,
+    fetched_at: datetime | None = None,
+) -> ParseResult:
+    """`parse_feed` with feedparser reading every entry (no pre-scan, no tree): the reference
+    the tree path is proven equal to (bench/parse_equivalence.py, tests/ingest/test_tree_entry.py)."""
+    return _run(body, _Job.of(feed_id, feed_url, headers, fetched_at, None, from_tree=False))
+
+
+def _run(body: bytes, job: _Job) -> ParseResult:
     try:
-        job = _Job(
-            feed_id=feed_id,
-            feed_url=feed_url,
-            headers={k.lower(): v for k, v in (headers or {}).items()},
-            fetched_at=fetched_at or utc_now(),
-            lookup=lookup,
-            source=source,
-        )
         return _parse(body, job)
     except _StoreFailed as failed:  # infrastructure, not data: let the runner retry
         raise failed.__cause__ from None
     except Exception as exc:  # noqa: BLE001 - last line of defence: a bug must not lose the feed
         return ParseResult(
-            dead_letters=[_dead(source, "parser_error", f"{type(exc).__name__}: {exc}", body)]
+            dead_letters=[_dead(job.source, "parser_error", f"{type(exc).__name__}: {exc}", body)]
         )
 
 
@@ -140,6 +148,19 @@ class _Job:
     fetched_at: datetime
     lookup: SeenLookup | None
     source: str
+    from_tree: bool  # new RSS entries may be built from the lxml tree (tree_entry)
+
+    @classmethod
+    def of(cls, feed_id, feed_url, headers, fetched_at, lookup, *, from_tree: bool) -> _Job:
+        return cls(
+            feed_id=feed_id,
+            feed_url=feed_url,
+            headers={k.lower(): v for k, v in (headers or {}).items()},
+            fetched_at=fetched_at or utc_now(),
+            lookup=lookup,
+            source=feed_id or feed_url,
+            from_tree=from_tree,
+        )
 
 
 def _parse(body: bytes, job: _Job) -> ParseResult:
@@ -158,7 +179,8 @@ def _parse_xml(body: bytes, job: _Job) -> ParseResult:
     scan = _prescan(data, base, job) if job.lookup else None
     if scan is not None and scan.kept == 0 and not _ANY_ENTRY.search(scan.envelope):
         return _add_cut(ParseResult(ttl=scan.ttl, version=scan.version, fast_path=True), scan)
-    built = _from_tree(scan, base, job) if scan is not None and scan.kept_entries else None
+    tree = scan if scan is not None else _whole_tree(data, job)
+    built = _from_tree(tree, base, job) if tree is not None and tree.kept_entries else None
     if built is not None:
         return built
     parsed = feedparser.parse(
@@ -202,9 +224,18 @@ def _parse_xml(body: bytes, job: _Job) -> ParseResult:
     return _add_cut(result, scan) if scan is not None else result
 
 
+def _whole_tree(data: bytes, job: _Job) -> prescan.Scan | None:
+    """Without a store every entry is new: the tree of the whole document, when it has one."""
+    if not job.from_tree:
+        return None
+    return prescan.read_all(data, charset=response.charset(job.headers))
+
+
 def _from_tree(scan: prescan.Scan, base: str | None, job: _Job) -> ParseResult | None:
     """The new entries built from the pre-scan's tree (`tree_entry`), the channel read by
     feedparser once per channel (`channel`); None when feedparser must read the entries."""
+    if not job.from_tree:
+        return None
     doc = tree_entry.Document(scan.data, base=base or "", lang=job.headers.get("content-language"))
     entries = tree_entry.build_entries(list(scan.kept_entries), doc)
     if entries is None:
@@ -214,7 +245,10 @@ def _from_tree(scan: prescan.Scan, base: str | None, job: _Job) -> ParseResult |
     if feed.trouble or feed.entries or not feed.version.startswith("rss"):
         return None
     result = ParseResult(
-        version=feed.version, fast_path=True, title=_feed_title(feed.title), ttl=_ttl(feed.ttl)
+        version=feed.version,
+        fast_path=job.lookup is not None,
+        title=_feed_title(feed.title),
+        ttl=_ttl(feed.ttl),
     )
     ctx = FeedContext(
         feed_id=job.feed_id,

@@ -146,16 +146,10 @@ def select_new(
 
     `charset` is the HTTP Content-Type charset, if any. Raises UseByteScan (see there).
     """
-    try:
-        root = etree.fromstring(data, _parser())
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise UseByteScan(f"not well-formed: {exc}") from None
-    if not (_is_utf8(root.getroottree().docinfo.encoding) and _is_utf8(charset or "utf-8")):
-        raise UseByteScan("not UTF-8, or the HTTP charset disagrees with the document")
-    shape = _shape(root)
-    if shape is None:
+    tree = _read(data, charset)
+    if tree is None:
         return None
-    version, entries, ttl = shape
+    root, (version, entries, ttl) = tree
     tracks_base = b"base=" in data
     known = KnownEntries(feed_id, lookup)
     idents = [
@@ -180,6 +174,31 @@ def select_new(
     )
 
 
+def read_all(data: bytes, *, charset: str | None = None) -> Scan | None:
+    """The tree with every entry kept (no store to ask), or None when feedparser must read
+    the body itself: not well-formed, not UTF-8 (or the HTTP charset disagrees), unknown shape."""
+    try:
+        tree = _read(data, charset)
+    except UseByteScan:
+        return None
+    if tree is None:
+        return None
+    root, (version, entries, ttl) = tree
+    return Scan(data, len(entries), len(entries), 0, 0, ttl, version, root, tuple(entries))
+
+
+def _read(data: bytes, charset: str | None):
+    """(root, shape) of a well-formed UTF-8 feed; None for an unknown shape; UseByteScan."""
+    try:
+        root = etree.fromstring(data, _parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise UseByteScan(f"not well-formed: {exc}") from None
+    if not (_is_utf8(root.getroottree().docinfo.encoding) and _is_utf8(charset or "utf-8")):
+        raise UseByteScan("not UTF-8, or the HTTP charset disagrees with the document")
+    shape = _shape(root)
+    return None if shape is None else (root, shape)
+
+
 def _is_utf8(name: str | None) -> bool:
     try:
         return codecs.lookup(name or "").name == "utf-8"
@@ -191,7 +210,10 @@ def _shape(root) -> tuple[str, list, int | None] | None:
     tag = root.tag if isinstance(root.tag, str) else ""
     if tag == "rss":
         channel = root.find("channel")
-        items = root.findall("channel/item") + root.findall("item")
+        items = root.findall("channel/item")
+        outside = root.findall("item")
+        if outside:  # items beside the channel too: keep document order, as feedparser reads
+            items = [el for el in root.iter("item") if el in items or el in outside]
         version = _RSS_VERSIONS.get(root.get("version", "").strip(), "rss")
         if (
             version == "rss091u"
@@ -238,20 +260,26 @@ def _base_of(element, base: str | None) -> str:
 
 def predict_key(element, base: str) -> str | None:
     """`entry.key_of` for this element, or None when only a full parse can tell."""
-    ns = element.tag[: element.tag.index("}") + 1] if element.tag.startswith("{") else ""
+    tag = element.tag
+    ns = tag[: tag.index("}") + 1] if tag[0] == "{" else ""
     if ns in (ATOM10, ATOM03):
-        ident = _text(element.find(f"{ns}id"))
+        ident = _text(_child(element, ns + "id"))
         if ident:
             return entry_key(_resolve(base, ident), None)
         return _link_key(_atom_link(element, ns), base)
-    guid_el = element.find(f"{ns}guid")
+    guid_el = _child(element, ns + "guid")
     guid = _text(guid_el)
     if guid:
         permalink = guid_el.get("isPermaLink", "true") == "true"
         return entry_key(_resolve(base, guid) if permalink else guid, None)
     if ns in (RSS10, RSS090) and element.get(f"{RDF}about"):
         return entry_key(element.get(f"{RDF}about"), None)
-    return _link_key(_text(element.find(f"{ns}link")), base)
+    return _link_key(_text(_child(element, ns + "link")), base)
+
+
+def _child(element, tag: str):
+    """The first child with this tag (`find`, without its Python path machinery)."""
+    return next(element.iterchildren(tag), None)
 
 
 _article_id = lru_cache(maxsize=65536)(article_id)

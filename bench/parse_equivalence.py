@@ -39,25 +39,6 @@ from wirewatch.transforms.ingest.sanitize import sanitize
 
 FEED_URL = "https://feeds.example.com/{}"
 FETCHED = datetime(2026, 1, 1, tzinfo=timezone.utc)
-ENTRY_KEYS = (
-    "id",
-    "link",
-    "title",
-    "title_detail",
-    "summary",
-    "summary_detail",
-    "content",
-    "published",
-    "published_parsed",
-    "updated",
-    "updated_parsed",
-    "author",
-    "authors",
-    "author_detail",
-    "tags",
-    "guidislink",
-)
-"""What `entry.to_article`/`key_of` read, and the raw values they come from."""
 
 
 class Report:
@@ -155,7 +136,7 @@ def compare_entries(body: bytes, url: str, where: str, report: Report) -> None:
         return
     for index, (mine, theirs) in enumerate(zip(built, parsed.entries)):
         report.stats["entries compared key by key"] += 1
-        for key in ENTRY_KEYS:
+        for key in tree_entry.ARTICLE_KEYS:
             if dict.get(mine, key) != dict.get(theirs, key):
                 report.differ(
                     f"entry key {key}",

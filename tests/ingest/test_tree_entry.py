@@ -27,22 +27,6 @@ from wirewatch.transforms.ingest.sanitize import sanitize
 
 NOW = datetime(2017, 3, 1, tzinfo=timezone.utc)
 URL = "https://news.example.com/feed.xml"
-ENTRY_KEYS = (
-    "id",
-    "link",
-    "title",
-    "title_detail",
-    "summary",
-    "summary_detail",
-    "content",
-    "published_parsed",
-    "updated_parsed",
-    "author",
-    "authors",
-    "author_detail",
-    "tags",
-    "guidislink",
-)
 STORIES = pathlib.Path(__file__).parent.parent / "stories" / "fixtures"
 
 
@@ -94,7 +78,7 @@ def assert_entries_match(body: bytes, lang: str | None = None):
     parsed = feedparser.parse(io.BytesIO(sanitize(body)), response_headers=headers)
     assert len(built) == len(parsed.entries)
     for mine, theirs in zip(built, parsed.entries):
-        for key in ENTRY_KEYS:
+        for key in tree_entry.ARTICLE_KEYS:
             assert dict.get(mine, key) == dict.get(theirs, key), key
 
 

@@ -45,6 +45,28 @@ _BASE_ATTRIBUTE = re.compile(rb"base\s*=", re.IGNORECASE)
 _PREFIX_DECLARATION = re.compile(rb"xmlns:([\w.-]+)\s*=\s*[\"']([^\"']*)[\"']")
 
 
+ARTICLE_KEYS = (
+    "id",
+    "link",
+    "title",
+    "title_detail",
+    "summary",
+    "summary_detail",
+    "content",
+    "published",
+    "published_parsed",
+    "updated",
+    "updated_parsed",
+    "author",
+    "authors",
+    "author_detail",
+    "tags",
+    "guidislink",
+)
+"""The entry keys `entry.to_article` and `entry.key_of` read, and the raw ones they come from:
+what must equal feedparser's (the equivalence checks compare exactly these)."""
+
+
 class Unsupported(Exception):
     """This entry needs feedparser itself (a shape this module does not replay)."""
 

@@ -256,3 +256,38 @@ def test_commands_that_deliver_refuse_to_start_without_a_secret(command, no_secr
         "is not set. Fix: export SLACK_WEBHOOK_URL=... or write ${SLACK_WEBHOOK_URL:-} to make "
         "it optional"
     )
+
+
+def test_secrets_from_files_relative_to_the_config_and_only_delivery_needs_them(tmp_path, capsys):
+    """`token_file:` (a mounted Docker or Kubernetes secret) instead of ${ENV}."""
+    from wirewatch.transforms.config import ConfigError, load_config
+
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "token").write_text("xoxb-file-marker-7\n")
+    path = tmp_path / "wirewatch.yaml"
+    path.write_text(
+        "sinks:\n  bot: {type: slack, token_file: secrets/token, channel: '#alerts'}\n"
+        "  hook: {type: webhook, url: 'https://example.org/h', secret_file: secrets/hmac}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert [str(p) for p in err.value.problems] == [
+        f"{path}: sinks.hook: cannot read secret_file {tmp_path}/secrets/hmac: No such file or "
+        "directory. Fix: point it at a readable file, or let this user read it"
+    ]
+    config = load_config(path, require_secrets=False)
+    assert config.sinks["bot"].token.get_secret_value() == "xoxb-file-marker-7"
+    assert config.sinks["bot"].token_file == str(tmp_path / "secrets" / "token")
+    assert main(["check", "--show", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "file-marker" not in out + err
+    sinks = json.loads(out[: out.rindex("}") + 1])["sinks"]
+    assert (sinks["bot"]["token"], sinks["hook"]["secret"]) == ("<secret>", "<unset>")
+    assert err.splitlines()[-1].startswith(  # after: no feeds, no rules
+        f"config warning: {path}: sinks.hook.secret_file: cannot read {tmp_path}/secrets/hmac: "
+    )
+    (tmp_path / "secrets" / "hmac").write_text("k3y")
+    assert load_config(path).sinks["hook"].secret.get_secret_value() == "k3y"
+    path.write_text("sinks:\n  bot: {type: slack, token: '${X}', token_file: t, channel: c}\n")
+    with pytest.raises(ConfigError, match="gives both token and token_file. Fix: keep one"):
+        load_config(path)

@@ -5,7 +5,8 @@ reported at once (`ConfigError`), by file and line (positions.py), so one `wirew
 shows everything: an entry with a schema error is left out (a setting: its default applies) and
 the rest is validated, merged and cross-checked all the same (`inspect_config`).
 Every relative path in a file is relative to that file: includes, local feeds, a JSONL sink's
-`path`, `state_dir`, a `sqlite:///` state URL, `dead_letters`.
+`path`, a sink's secret files (`token_file`), `state_dir`, a `sqlite:///` state URL,
+`dead_letters`, `tagging.ner.model`, a rule's example files.
 
 Every config starts from the built-in lists (the shipped IPTC taxonomy and gazetteer, package
 data): a config without `include:` can use `topic:` and `entity:` queries. Topics and entities
@@ -359,6 +360,7 @@ def _validate_fragment(
     default, and the rest is validated again; only the first pass's problems are reported (a
     later one could blame a default for what the user wrote). None when nothing is left."""
     data = raw
+    context = {**context, "base": str(path.parent)}  # secret files: relative to this file
     for attempt in range(_PASSES):
         try:
             fragment = ConfigFragment.model_validate(data, context=context)
@@ -377,6 +379,9 @@ def _validate_fragment(
     for sink in fragment.sinks.values():  # like every path: relative to the file naming it
         if isinstance(sink, JsonlSink):
             sink.path = str((path.parent / sink.path).resolve())
+        for name in getattr(sink, "_secret_files", ()):
+            if getattr(sink, f"{name}_file"):
+                setattr(sink, f"{name}_file", str(path.parent / getattr(sink, f"{name}_file")))
     for rule in fragment.rules:
         for texts in (rule.examples.match, rule.examples.no_match):
             texts[:] = [_example_path(path, text) for text in texts]

@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, Union
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -242,8 +243,43 @@ class JsonlSink(_Strict):
     path: str = Field(description="the file; a relative path is relative to this config file")
 
 
+def _read_secret_file(name: str, given: Any, info: ValidationInfo) -> SecretValue:
+    """The secret in the file `<name>_file` names (relative to the config file; trailing
+    whitespace dropped): a mounted Docker or Kubernetes secret, a systemd credential."""
+    base = info.context.get("base", ".") if isinstance(info.context, dict) else "."
+    path = Path(base) / str(given)
+    try:
+        return SecretValue(path.read_text(encoding="utf-8").rstrip())
+    except (OSError, UnicodeDecodeError) as exc:
+        if _secrets_optional(info):
+            return UnsetSecret()
+        why = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ValueError(
+            f"cannot read {name}_file {path}: {why}. Fix: point it at a readable file, or let "
+            f"this user read it"
+        ) from None
+
+
 class _HttpSink(_Strict):
-    """What every sink that posts over HTTP shares: its timeout and retry policy."""
+    """What every sink that posts over HTTP shares: its timeout and retry policy, and its
+    secrets given as files (`token_file: /run/secrets/slack_token`) instead of ${ENV}."""
+
+    _secret_files: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secrets_from_files(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name in cls._secret_files:
+            given = data.get(f"{name}_file")
+            if given is None:
+                continue
+            if data.get(name) is not None:
+                raise ValueError(f"gives both {name} and {name}_file. Fix: keep one of them")
+            data[name] = _read_secret_file(name, given, info)
+        return data
 
     timeout: Timeout = Field(default=10.0, description="seconds per request (at most 1 hour)")
     max_retries: int = Field(default=5, ge=0, le=20, description="retries (at most 20)")
@@ -264,6 +300,8 @@ class _HttpSink(_Strict):
 
 
 class SlackSink(_HttpSink):
+    _secret_files = ("webhook_url", "token")
+
     type: Literal["slack"] = Field(description="posts each alert to Slack (Block Kit)")
     webhook_url: SecretEnvUrl | None = Field(
         default=None,
@@ -271,6 +309,12 @@ class SlackSink(_HttpSink):
     )
     token: Secret | None = Field(
         default=None, description="a bot token (xoxb-...), only as ${ENV}; needs channel"
+    )
+    webhook_url_file: str | None = Field(
+        default=None, description="a file holding webhook_url (relative to this config file)"
+    )
+    token_file: str | None = Field(
+        default=None, description="a file holding token (relative to this config file)"
     )
     channel: SinkStr | None = Field(
         default=None, description="the channel a bot token posts to (#name or an id)"
@@ -307,6 +351,11 @@ class WebhookSink(_HttpSink):
         default=None,
         description="HMAC-SHA256 key, only as ${ENV}: each request is signed with it",
     )
+    secret_file: str | None = Field(
+        default=None, description="a file holding secret (relative to this config file)"
+    )
+
+    _secret_files = ("secret",)
 
 
 Sink = Annotated[Union[ConsoleSink, JsonlSink, SlackSink, WebhookSink], Field(discriminator="type")]

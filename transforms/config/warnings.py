@@ -4,8 +4,9 @@ and a local feed file may be written later.
 
 - no feeds, or no rules: nothing would ever be alerted;
 - a local feed file that does not exist: every poll would dead-letter it;
-- a sink's ${ENV} reference to an unset variable, in a command that delivers nothing (it
-  shows `<unset>`): `run` and `redeliver` would refuse to start until it is set.
+- a sink's ${ENV} reference to an unset variable, or a secret file that cannot be read, in a
+  command that delivers nothing (it shows `<unset>`): `run` and `redeliver` would refuse to
+  start until it is set.
 """
 
 from __future__ import annotations
@@ -50,11 +51,24 @@ def config_warnings(config: Config, dropped: dict[str, set[str]]) -> list[Proble
 
 def unset_secrets(path: Path, raw: dict) -> list[Problem]:
     """Each sink value in `raw` that is an ${ENV} reference (without a default) to a variable
-    that is not set."""
+    that is not set, or a secret file (`token_file`) this user cannot read."""
     sinks = raw.get("sinks")
     warnings = []
     for name, sink in sinks.items() if isinstance(sinks, dict) else ():
         for key, value in sink.items() if isinstance(sink, dict) else ():
+            if key.endswith("_file") and isinstance(value, str):
+                secret = path.parent / value
+                if not (secret.is_file() and os.access(secret, os.R_OK)):
+                    warnings.append(
+                        Problem(
+                            str(path),
+                            f"sinks.{name}.{key}",
+                            f"cannot read {secret}: `run` and `redeliver` refuse to start "
+                            "without it",
+                            "point it at a file this user can read where wirewatch runs",
+                        )
+                    )
+                continue
             ref = _ENV_REF.match(value.strip()) if isinstance(value, str) else None
             if ref and ref.group(2) is None and ref.group(1) not in os.environ:
                 variable = ref.group(1)

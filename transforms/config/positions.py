@@ -12,6 +12,7 @@ The line numbers stay out of `Problem.line`: `str(problem)` is the line every fi
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ class Positions:
             owner = _lookup(self.owner, problem.field)
             if owner is not None and owner != file:
                 file = owner
-                problem = Problem(file, *_rest(problem))
+                problem = replace(problem, file=file)
         return problem, _lookup(self.fields.get(file, {}), problem.field) or 0
 
     def order(self, problems: list[Problem]) -> list[Problem]:
@@ -94,8 +95,8 @@ class Positions:
         placed = [self.place(p) for p in problems]
         for problem, _ in placed:
             self.files.setdefault(problem.file, len(self.files))
-        ranked = sorted(enumerate(placed), key=lambda x: (self.files[x[1][0].file], x[1][1], x[0]))
-        return [problem for _, (problem, _) in ranked]
+        placed.sort(key=lambda pair: (self.files[pair[0].file], pair[1]))  # stable
+        return [problem for problem, _ in placed]
 
 
 def _lookup(table: dict[str, Any], field: str) -> Any:
@@ -108,7 +109,3 @@ def _lookup(table: dict[str, Any], field: str) -> Any:
             return table[key]
         parts.pop()
     return None
-
-
-def _rest(problem: Problem) -> tuple:
-    return problem.field, problem.message, problem.fix, problem.line, problem.detail

@@ -1,8 +1,11 @@
 """Beam wrapper for story clustering: every tagged article gets its story id and kind.
 
-Assignment runs in publication order on one worker per cycle (all articles under one key): two
-copies of a new story arriving in the same cycle must see each other, and the order decides
-which is "first". The index itself (transforms/stories) is what scales; this step is cheap.
+Two steps. `Prepare` (fingerprints, buckets, URL key, headline markers: most of the CPU) runs
+per article wherever the article is, so with several workers it spreads like tagging. The
+decisions then run in publication order on one worker per cycle (all articles under one key):
+two copies of a new story arriving in the same cycle must see each other, and the order
+decides which is "first". The store's story lock makes them exact across workers and
+processes too, so the single key is a matter of order, not of safety.
 """
 
 from __future__ import annotations
@@ -17,7 +20,17 @@ from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.model import TaggedArticle
 from wirewatch.transforms.state.beam import StoreDoFn
-from wirewatch.transforms.stories import StoryIndex
+from wirewatch.transforms.stories import StoryIndex, StorySettings
+from wirewatch.transforms.stories.batch import Prepared
+from wirewatch.transforms.stories.index import prepare
+
+Keyed = tuple[int, tuple[TaggedArticle, Prepared]]
+
+
+def _prepare(tagged: TaggedArticle, settings: StorySettings) -> Keyed:
+    """Under the one key, with its prepared features (the article travels once, in `tagged`)."""
+    prepared = prepare(tagged.article, tagged.entities, settings)
+    return 0, (tagged, prepared._replace(article=None))
 
 
 class _AssignDoFn(StoreDoFn):
@@ -33,11 +46,15 @@ class _AssignDoFn(StoreDoFn):
         self.index = StoryIndex(self.store, self.settings)
         self.by_kind = {"new": self.new, "copy": self.copy, "update": self.update}
 
-    def process(self, keyed: tuple[int, Iterable[TaggedArticle]]) -> Iterable[TaggedArticle]:
-        _, tagged = keyed
-        ordered = sorted(tagged, key=lambda t: (t.article.published, t.article.id))
-        assignments = self.index.assign_many([(t.article, t.entities) for t in ordered])
-        for item, story in zip(ordered, assignments):
+    def process(
+        self, keyed: tuple[int, Iterable[tuple[TaggedArticle, Prepared]]]
+    ) -> Iterable[TaggedArticle]:
+        _, pairs = keyed
+        ordered = sorted(pairs, key=lambda pair: (pair[0].article.published, pair[0].article.id))
+        assignments = self.index.assign_prepared(
+            [prepared._replace(article=tagged.article) for tagged, prepared in ordered]
+        )
+        for (item, _), story in zip(ordered, assignments):
             self.by_kind[story.kind].inc()
             yield item.model_copy(update={"story_id": story.story_id, "story_kind": story.kind})
 
@@ -52,7 +69,7 @@ class AssignStories(beam.PTransform):
     def expand(self, tagged: PCollection[TaggedArticle]) -> PCollection[TaggedArticle]:
         return (
             tagged
-            | "OneKey" >> beam.Map(lambda t: (0, t))
+            | "Prepare" >> beam.Map(_prepare, self.config.stories)
             | "InOneGroup" >> beam.GroupByKey()
             | "Assign" >> beam.ParDo(_AssignDoFn(self.config, self.state_dir))
         )

@@ -76,13 +76,8 @@ def _assignment(link: StoryLink) -> StoryAssignment:
 
 def article_fingerprint(article: Article, s: StorySettings) -> Fingerprint:
     """The article's title+lead and title fingerprints, as the settings shape them."""
-    return fingerprint(
-        article.title,
-        article.summary,
-        num_perm=s.num_perm,
-        lead_words=s.lead_words,
-        min_title_words=s.min_title_words,
-    )
+    shape = s.model_dump(include={"lead_words", "min_title_words"})
+    return fingerprint(article.title, article.summary, num_perm=s.num_perm, **shape)
 
 
 def bucket_keys(fp: Fingerprint, s: StorySettings) -> list[int]:
@@ -91,6 +86,22 @@ def bucket_keys(fp: Fingerprint, s: StorySettings) -> list[int]:
     if fp.title_sig:
         keys += band_keys(fp.title_sig, kind="t", bands=s.bands, rows=s.rows)
     return keys
+
+
+def prepare(article: Article, entities: Iterable[EntityTag], s: StorySettings) -> Prepared:
+    """What assignment needs of an article, computed without the store (so a runner can do it
+    on any worker, before the articles meet under one key): fingerprints, buckets, URL key,
+    headline markers. The signatures are dropped once they gave the buckets."""
+    fp = article_fingerprint(article, s)
+    return Prepared(
+        article,
+        _ts(article.published),
+        frozenset(e.id for e in entities),
+        Fingerprint(fp.full, fp.title, fp.title_words, None, None),
+        url_key(article.link),
+        markers(article.title),
+        bucket_keys(fp, s),
+    )
 
 
 class StoryIndex:
@@ -121,9 +132,15 @@ class StoryIndex:
         Inside the batch, articles are taken in (published, id) order, so the earliest copy
         founds the story whatever order a bundle delivered them in (batch.py).
         """
-        prepared = [
-            self._prepare(*(item if isinstance(item, tuple) else (item, ()))) for item in items
-        ]
+        return self.assign_prepared(
+            [
+                prepare(*(item if isinstance(item, tuple) else (item, ())), self.settings)
+                for item in items
+            ]
+        )
+
+    def assign_prepared(self, prepared: list[Prepared]) -> list[StoryAssignment]:
+        """`assign_many` of articles already prepared (`prepare`, with these settings)."""
         ordered = sorted(prepared, key=lambda p: (p.article.published, p.article.id))
         store = self._store
         with store.transaction():
@@ -152,18 +169,6 @@ class StoryIndex:
         members, clusters, links = settle(decisions, heads)
         store.save_stories(members, clusters)
         return links
-
-    def _prepare(self, article: Article, entities: Iterable[EntityTag]) -> Prepared:
-        fp = article_fingerprint(article, self.settings)
-        return Prepared(
-            article,
-            _ts(article.published),
-            frozenset(e.id for e in entities),
-            fp,
-            url_key(article.link),
-            markers(article.title),
-            bucket_keys(fp, self.settings),
-        )
 
     # --- pruning ------------------------------------------------------------------------------
     def _maybe_prune(self) -> None:

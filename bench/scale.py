@@ -12,7 +12,16 @@ with like; each scenario is repeated --repeat times and the median reported.
     python bench/scale.py [--feeds 200] [--items 50] [--workers 1 2 4] [--repeat 3]
 
 Targets (issue 13): 2 PostgreSQL workers drain at least 1.6x faster than 1 on a 2-core machine;
-an idle cycle on PostgreSQL within 1.5x of SQLite.
+an idle cycle on PostgreSQL within 1.5x of SQLite. The load average before each scenario and
+the PostgreSQL server's own CPU are printed: on a shared machine the wall times are only
+comparable within one run.
+
+    python bench/scale.py --cold [--feeds 5] [--items 2000] [--repeat 3]
+
+Beam workers instead of `wirewatch run` workers (issue 18 item 4): one cold `run --once` over
+the backlog on a fresh SQLite store, in-process and with `--direct_num_workers 2
+--direct_running_mode multi_processing`; the process's wall time, the cycle's own seconds and
+the CPU of the process and its Beam workers. Target: 2 Beam workers >= 1.5x faster (wall).
 """
 
 from __future__ import annotations
@@ -125,9 +134,8 @@ def stop_workers(procs: list) -> None:
             proc.wait()
 
 
-def drained(state: str, feed_ids: list[str]) -> bool:
-    with open_store(state) as store:
-        states = store.feed_states(feed_ids)
+def drained(store, feed_ids: list[str]) -> bool:
+    states = store.feed_states(feed_ids)
     return all(s.last_status is not None for s in states.values())
 
 
@@ -137,17 +145,34 @@ def children_cpu() -> float:
 
 
 def drain(n: int, state: str, config: Path, folder: Path, feed_ids: list[str]) -> dict:
-    cpu0, start = children_cpu(), time.monotonic()
-    procs = start_workers(n, config, state, folder)
-    try:
-        while not drained(state, feed_ids):
-            if any(p.poll() is not None for p in procs):
-                raise SystemExit(f"a worker exited early; see {folder}/worker*.log")
-            time.sleep(0.25)
-        seconds = time.monotonic() - start
-    finally:
-        stop_workers(procs)
+    """One store, opened before the workers start, answers the polls: opening one per poll
+    (a connection pool and its connections, four times a second) took CPU from the workers."""
+    with open_store(state) as store:
+        cpu0, start = children_cpu(), time.monotonic()
+        procs = start_workers(n, config, state, folder)
+        try:
+            while not drained(store, feed_ids):
+                if any(p.poll() is not None for p in procs):
+                    raise SystemExit(f"a worker exited early; see {folder}/worker*.log")
+                time.sleep(0.25)
+            seconds = time.monotonic() - start
+        finally:
+            stop_workers(procs)
     return {"seconds": seconds, "cpu": children_cpu() - cpu0}
+
+
+def cold_cycle(state: str, config: Path, folder: Path, beam_args=()) -> dict:
+    """One `run --once` over the whole backlog: process wall, the cycle's seconds, CPU."""
+    cpu0, start = children_cpu(), time.monotonic()
+    [proc] = start_workers(1, config, state, folder, ("--once", "--json", *beam_args))
+    proc.wait()
+    seconds = time.monotonic() - start
+    rows = [
+        json.loads(x) for x in (folder / "worker0.log").read_text().splitlines() if x[:1] == "{"
+    ]
+    if proc.returncode != 0 or not rows:
+        raise SystemExit(f"run --once failed ({proc.returncode}); see {folder}/worker0.log")
+    return {"seconds": seconds, "cycle": rows[-1]["seconds"], "cpu": children_cpu() - cpu0}
 
 
 def idle_cycles(
@@ -171,13 +196,74 @@ def idle_cycles(
     return times[2:]  # the first cycles build and cache the graphs
 
 
+def server_cpu(pg) -> float:
+    """CPU seconds of the PostgreSQL server: the postmaster, its live backends, and the
+    backends that exited (counted in the postmaster's children time). Linux /proc only."""
+    master = int((pg.data / "postmaster.pid").read_text().split()[0])
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(pid) == master:
+            total += sum(map(int, fields[11:15])) / tick
+        elif int(fields[1]) == master:
+            total += sum(map(int, fields[11:13])) / tick
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--feeds", type=int, default=200)
-    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--cold", action="store_true", help="one cold cycle, 1 vs 2 Beam workers")
+    parser.add_argument("--feeds", type=int)
+    parser.add_argument("--items", type=int)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    args.feeds = args.feeds or (5 if args.cold else 200)
+    args.items = args.items or (2000 if args.cold else 50)
+    (cold if args.cold else scale_out)(args)
+
+
+def cold(args) -> None:
+    backlog = args.feeds * args.items
+    scenarios = {
+        "in-process": (),
+        "2 Beam workers": (
+            "--direct_num_workers",
+            "2",
+            "--direct_running_mode",
+            "multi_processing",
+        ),
+    }
+    results: dict[str, list[dict]] = {name: [] for name in scenarios}
+    with FeedServer() as server, tempfile.TemporaryDirectory() as tmp:
+        build_feeds(server, args.feeds, args.items)
+        config = write_config(Path(tmp), server, args.feeds)
+        for run in range(args.repeat):
+            for name, beam_args in scenarios.items():
+                folder = Path(tmp) / f"{name.replace(' ', '-')}-{run}"
+                folder.mkdir()
+                load = os.getloadavg()[0]
+                r = cold_cycle(f"sqlite:///{folder / 'state.sqlite3'}", config, folder, beam_args)
+                results[name].append(r)
+                print(
+                    f"  run {run + 1}: {name}: {r['seconds']:.1f} s wall (cycle {r['cycle']:.1f} s), "
+                    f"{r['cpu']:.1f} s CPU, load average {load:.1f}",
+                    flush=True,
+                )
+    base = statistics.median(r["seconds"] for r in results["in-process"])
+    print(f"\ncold cycle: {backlog} articles in {args.feeds} feeds; median of {args.repeat} runs")
+    print(f"{'scenario':<16}{'wall s':>8}{'cycle s':>9}{'CPU s':>8}{'speed-up':>10}")
+    for name, rows in results.items():
+        seconds = statistics.median(r["seconds"] for r in rows)
+        cycle = statistics.median(r["cycle"] for r in rows)
+        cpu = statistics.median(r["cpu"] for r in rows)
+        print(f"{name:<16}{seconds:>8.1f}{cycle:>9.1f}{cpu:>8.1f}{base / seconds:>9.2f}x")
+
+
+def scale_out(args) -> None:
     feed_ids = [f"f{i}" for i in range(args.feeds)]
     backlog = args.feeds * args.items
     pg = start_server()
@@ -196,11 +282,14 @@ def main() -> None:
                         state = f"sqlite:///{folder / 'state.sqlite3'}"
                     else:
                         state = pg.create_database(f"scale_{n}_{run}")
+                    load, server0 = os.getloadavg()[0], server_cpu(pg)
                     result = drain(n, state, config, folder, feed_ids)
+                    result["server"] = server_cpu(pg) - server0
                     results.setdefault(f"{backend} x{n}", []).append(result)
                     print(
                         f"  run {run + 1}: {backend} x{n}: {result['seconds']:.1f} s wall, "
-                        f"{result['cpu']:.1f} s CPU",
+                        f"{result['cpu']:.1f} s CPU (PostgreSQL server {result['server']:.1f} s), "
+                        f"load average {load:.1f}",
                         flush=True,
                     )
                     if n == 1:
@@ -209,12 +298,16 @@ def main() -> None:
         pg.destroy()
     base = statistics.median(r["seconds"] for r in results["postgresql x1"])
     print(f"\nbacklog: {backlog} articles in {args.feeds} feeds; median of {args.repeat} runs")
-    print(f"{'scenario':<16}{'drain s':>9}{'articles/s':>12}{'CPU s':>8}{'speed-up':>10}")
+    print(
+        f"{'scenario':<16}{'drain s':>9}{'articles/s':>12}{'CPU s':>8}{'PG s':>6}{'speed-up':>10}"
+    )
     for name, rows in results.items():
         seconds = statistics.median(r["seconds"] for r in rows)
         cpu = statistics.median(r["cpu"] for r in rows)
+        server = statistics.median(r["server"] for r in rows)
         print(
-            f"{name:<16}{seconds:>9.1f}{backlog / seconds:>12.0f}{cpu:>8.1f}{base / seconds:>9.2f}x"
+            f"{name:<16}{seconds:>9.1f}{backlog / seconds:>12.0f}{cpu:>8.1f}{server:>6.1f}"
+            f"{base / seconds:>9.2f}x"
         )
     sq, pq = statistics.median(idle["sqlite"]), statistics.median(idle["postgresql"])
     print(

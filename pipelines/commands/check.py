@@ -100,7 +100,7 @@ def _beyond_loading(found: Inspection) -> list[Problem]:
         done = compile_rule(rule, vocab, config.source or "<config>", own)
         problems += [p for p in own if not any(name in p.message for name in left_out)]
         compiled += [done] if done is not None else []
-    if not any(dropped.get(s) for s in ("rules", "routes", "sinks")):
+    if not any(section in dropped for section in ("rules", "routes", "sinks")):
         problems += routing_problems(config)
     ruleset = RuleSet(compiled, vocab)
     return problems + check_rules(config, ruleset, Tagger.from_config(config))

@@ -49,7 +49,8 @@ def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> l
             for s in rule.sinks
             if s not in sinks
         ]
-    for i, route in enumerate(config.routes):
+    # a route left out for its own problem renumbers the rest: naming them would mislead
+    for i, route in enumerate([] if "routes" in dropped else config.routes):
         owner = f"route {i}"
         problems += [
             _undefined(src, f"routes[{i}].sinks", owner, "sink", s, sinks)

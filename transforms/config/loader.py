@@ -104,8 +104,24 @@ def inspect_config(path: str | os.PathLike, *, require_secrets: bool = True) -> 
     except ConfigError as exc:
         problems.extend(exc.problems)
         return nothing
-    fragments = [(main, _validate_fragment(main, raw, problems, dropped, context))]
-    raws = [(main, raw)]
+    raws = [(main, raw), *_includes(main, raw, positions, problems)]
+    fragments = [_validate_fragment(p, r, problems, dropped, context) for p, r in raws]
+    if fragments[0] is None:
+        return nothing
+    config = _merge(main, [f for f in fragments if f is not None])
+    builtin = _extend_builtin(config) if config.builtin_lists else {}
+    problems += cross_check(config, dropped)
+    found_warnings = config_warnings(config, dropped)
+    if not require_secrets:
+        found_warnings += [w for path, raw in raws for w in unset_secrets(path, raw)]
+    return Inspection(config, problems, found_warnings, dropped, builtin, positions)
+
+
+def _includes(
+    main: Path, raw: dict, positions: Positions, problems: list[Problem]
+) -> list[tuple[Path, dict]]:
+    """The files `include:` names, read, in order; what cannot be read is a problem."""
+    found = []
     patterns = raw.get("include") if isinstance(raw.get("include"), list) else []
     for pattern in (p for p in patterns if isinstance(p, str)):  # others: a validation Problem
         matches = sorted(glob.glob(str(main.parent / pattern)))
@@ -129,28 +145,15 @@ def inspect_config(path: str | os.PathLike, *, require_secrets: bool = True) -> 
             except ConfigError as exc:
                 problems.extend(exc.problems)
                 continue
-            for key in _MAIN_ONLY:
-                if key in part_raw:
-                    problems.append(
-                        Problem(
-                            str(part),
-                            key,
-                            "only allowed in the main config file",
-                            f"move it to {main}",
-                        )
+            for key in [k for k in _MAIN_ONLY if k in part_raw]:
+                problems.append(
+                    Problem(
+                        str(part), key, "only allowed in the main config file", f"move it to {main}"
                     )
-                    part_raw.pop(key)
-            raws.append((part, part_raw))
-            fragments.append((part, _validate_fragment(part, part_raw, problems, dropped, context)))
-    if fragments[0][1] is None:
-        return nothing
-    config = _merge(main, [f for _, f in fragments if f is not None])
-    builtin = _extend_builtin(config) if config.builtin_lists else {}
-    problems += cross_check(config, dropped)
-    found_warnings = config_warnings(config, dropped)
-    if not require_secrets:
-        found_warnings += [w for path, raw in raws for w in unset_secrets(path, raw)]
-    return Inspection(config, problems, found_warnings, dropped, builtin, positions)
+                )
+                part_raw.pop(key)
+            found.append((part, part_raw))
+    return found
 
 
 def _extend_builtin(config: Config) -> dict[str, dict[str, int]]:
@@ -420,9 +423,12 @@ def _leave_out(data: dict, locs: list[list], dropped: dict[str, set[str]]) -> bo
         items = data.get(section)
         if not isinstance(items, list) or max(indexes) >= len(items):
             return False
-        for i in indexes:
-            if isinstance(items[i], dict) and isinstance(items[i].get("id"), str):
-                dropped.setdefault(section, set()).add(items[i]["id"])
+        ids = dropped.setdefault(section, set())  # the section is there even when no id is
+        ids.update(
+            items[i]["id"]
+            for i in indexes
+            if isinstance(items[i], dict) and isinstance(items[i].get("id"), str)
+        )
         data[section] = [item for i, item in enumerate(items) if i not in indexes]
     for loc in fields:
         if loc[:1] == ("sinks",):

@@ -27,7 +27,7 @@ def config_warnings(config: Config, dropped: dict[str, set[str]]) -> list[Proble
     src = config.source
     warnings = []
     for section, what in (("feeds", "nothing is polled"), ("rules", "nothing can match")):
-        if not getattr(config, section) and not dropped.get(section):
+        if not getattr(config, section) and section not in dropped:
             warnings.append(
                 Problem(
                     src,

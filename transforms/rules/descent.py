@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import re
 
-from lark import Token
-
 _TERM_START = frozenset({"NOT", "MINUS", "PLUS", "LPAR", "FIELD", "WORD", "PHRASE"})
 
 
@@ -26,6 +24,16 @@ _CALLBACKS += ("field_value", "value")
 class _Callbacks:
     def __init__(self, **methods):
         self.__dict__.update(methods)
+
+
+class Tok:
+    """A token as the builder reads it: what lark's Token carries, without its str subclass
+    and line bookkeeping (a third of lark's cost per token)."""
+
+    __slots__ = ("type", "value", "start_pos", "end_pos")
+
+    def __init__(self, kind: str, value: str, start_pos: int, end_pos: int):
+        self.type, self.value, self.start_pos, self.end_pos = kind, value, start_pos, end_pos
 
 
 class _Reject(Exception):
@@ -68,14 +76,14 @@ class Descent:
         except Exception:  # noqa: BLE001  (any doubt: lark parses it and says what is wrong)
             return None
 
-    def _tokens(self, query: str) -> list[Token]:
+    def _tokens(self, query: str) -> list[Tok]:
         out, pos, ignore = [], 0, self.ignore
         for found in self.regex.finditer(query):
             start, stop = found.span()
             if start != pos:  # finditer skipped a character no terminal matches
                 raise _Reject
             if found.lastgroup not in ignore:
-                out.append(Token(found.lastgroup, found.group(), start, end_pos=stop))
+                out.append(Tok(found.lastgroup, found.group(), start, stop))
             pos = stop
         if pos != len(query):
             raise _Reject
@@ -86,14 +94,14 @@ class _Reader:
     """One query's tokens, read by the grammar's rules (a `?rule` with one child is that
     child; tokens named with a leading underscore are dropped, as lark drops them)."""
 
-    def __init__(self, tokens: list[Token], build):
+    def __init__(self, tokens: list[Tok], build):
         self.tokens, self.at, self.build = tokens, 0, build
         self.kinds = [t.type for t in tokens] + [None]  # None: the end
 
     def peek(self) -> str | None:
         return self.kinds[self.at]
 
-    def take(self, kind: str) -> Token:
+    def take(self, kind: str) -> Tok:
         if self.kinds[self.at] != kind:
             raise _Reject
         self.at += 1

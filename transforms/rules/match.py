@@ -24,11 +24,13 @@ MAX_SPANS = 20  # evidence kept per term and field: enough to highlight, bounded
 class _ByEval:
     """Nodes whose evidence is as cheap as the yes/no (tags, NEAR): holds = eval found some."""
 
+    __slots__ = ()
+
     def holds(self, view: ArticleView) -> bool:
         return self.eval(view) is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextNode:
     """A unit searched in some fields (title, text, author); `label` is the term as written."""
 
@@ -63,7 +65,7 @@ class TextNode:
         return out or None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WordNode(TextNode):
     """The commonest rule leaf, a plain word: its test is one set lookup per field, and its
     evidence a few `str.find` calls in the folded text (no position index needed)."""
@@ -100,7 +102,7 @@ class WordNode(TextNode):
         return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NearNode(_ByEval):
     """Two units in the same field, at most `distance` words apart (gap between their spans)."""
 
@@ -141,7 +143,7 @@ def _passes(value: float, op: str | None, threshold: float | None) -> bool:
     return value < threshold
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _TagNode(_ByEval):
     """The article carries one of `ids` (of the kind FIELD names), its value past the threshold
     when the query gave one; `ArticleView.tag_values` holds each tag's value and evidence."""
@@ -163,16 +165,20 @@ class _TagNode(_ByEval):
 class TopicNode(_TagNode):
     """The article has one of `ids` (a topic and its descendants), scored past the threshold."""
 
+    __slots__ = ()
+
     FIELD = "topic"
 
 
 class EntityNode(_TagNode):
     """The article names one of `ids`, with at least/most the threshold's mention count."""
 
+    __slots__ = ()
+
     FIELD = "entity"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TypeNode(_ByEval):
     type: str
 
@@ -185,7 +191,7 @@ class TypeNode(_ByEval):
         return out or None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeedNode(_ByEval):
     value: str
     prefix: bool = False
@@ -195,7 +201,7 @@ class FeedNode(_ByEval):
         return [("feed", view.tagged.article.feed_id, -1, -1, "")] if ok else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LangNode(_ByEval):
     """`lang:en` holds for en, en-US, en_GB; `lang:en-us` only for en-US; `lang:e*` a prefix."""
 
@@ -211,7 +217,7 @@ class LangNode(_ByEval):
         return [("lang", lang, -1, -1, "")] if ok else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AndNode:
     children: tuple
 
@@ -231,7 +237,7 @@ class AndNode:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrNode:
     children: tuple
 
@@ -250,7 +256,7 @@ class OrNode:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotNode:
     child: object
 
@@ -261,7 +267,7 @@ class NotNode:
         return None if self.child.eval(view) is not None else []
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NeverNode(_ByEval):
     """A term with no letters or digits ("&"): it cannot match; `wirewatch check` says so."""
 

@@ -23,7 +23,7 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', "") + '"'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """A word (`wall`), a prefix (`deport*`) or a phrase (`"border wall"`, `"border wall"~5`).
 
@@ -45,7 +45,7 @@ class Term:
         return f"{self.field}:{body}" if self.field else body
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tag:
     """`topic:ID`, `entity:ID`, `type:PERSON`, `feed:ID`, `lang:en`, with an optional threshold
     (`topic:immigration>=0.5` on the topic score, `entity:tillerson>=2` on the mention count)."""
@@ -65,7 +65,7 @@ class Tag:
         return f"{self.field}:{value}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Near:
     """`a NEAR/5 b`: both sides (words, prefixes or phrases) within 5 words of each other."""
 
@@ -78,7 +78,7 @@ class Near:
         return f"{self.left} NEAR/{self.distance} {self.right}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Not:
     child: Node
     span: Span = _field(default=(0, 0), compare=False)
@@ -87,7 +87,7 @@ class Not:
         return f"NOT {_wrap(self.child, Not)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Joined:
     """`a AND b AND c` or `a OR b OR c`: one node for a run of the same operator."""
 
@@ -100,10 +100,12 @@ class _Joined:
 
 
 class And(_Joined):
+    __slots__ = ()
     OP = "AND"
 
 
 class Or(_Joined):
+    __slots__ = ()
     OP = "OR"
 
 

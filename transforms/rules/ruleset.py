@@ -7,8 +7,11 @@ then one presearch pass plus the evaluation of the few candidate rules.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import Iterator
 
 from wirewatch.transforms.beam_support.cache import ref, shared
 from wirewatch.transforms.errors import Problem
@@ -22,15 +25,20 @@ from wirewatch.transforms.rules.syntax import parse
 from wirewatch.transforms.rules.view import ArticleView
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompiledRule:
     config: RuleConfig
-    query: Node  # the parsed query, for `check` and for printing
     node: object  # the executable tree (transforms.rules.match)
 
     @property
     def id(self) -> str:
         return self.config.id
+
+    @property
+    def query(self) -> Node:
+        """The parsed query, for `check` and `try-rule`: parsed again on demand, as a rule set
+        of 100,000 rules would otherwise keep 100,000 trees that matching never reads."""
+        return parse(self.config.query)
 
 
 class RuleSet:
@@ -87,19 +95,35 @@ def compile_rule(
     found: list[QueryError] = []
     node = bind(query, vocab, rule.stem, found)
     problems.extend(exc.describe(source, rule.id, rule.query) for exc in found)
-    return None if found else CompiledRule(rule, query, node)
+    return None if found else CompiledRule(rule, node)
 
 
 def compile_rules(config) -> RuleSet:
     """The RuleSet for `config.rules`; RuleError listing every rule that does not compile."""
     vocab = Vocabulary.from_config(config)
     problems: list[Problem] = []
-    compiled = [
-        compile_rule(rule, vocab, config.source or "<config>", problems) for rule in config.rules
-    ]
-    if problems:
-        raise RuleError(problems)
-    return RuleSet(compiled, vocab)
+    with _collector_paused():
+        compiled = [
+            compile_rule(rule, vocab, config.source or "<config>", problems)
+            for rule in config.rules
+        ]
+        if problems:
+            raise RuleError(problems)
+        return RuleSet(compiled, vocab)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Compiling allocates a few small objects per rule that all live on; meanwhile the cyclic
+    garbage collector would walk every one of them again at each full collection (a quarter of
+    the CPU of compiling 100,000 rules). They form no cycles to collect, so pause it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def ruleset_for(config) -> RuleSet:

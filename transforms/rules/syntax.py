@@ -19,7 +19,7 @@ from lark.exceptions import (
     VisitError,
 )
 
-from wirewatch.transforms.rules.descent import Descent
+from wirewatch.transforms.rules.descent import Descent, Tok
 from wirewatch.transforms.rules.errors import QueryError
 from wirewatch.transforms.rules.query import FIELDS, TAG_FIELDS, And, Near, Node, Not, Or, Tag, Term
 
@@ -27,6 +27,7 @@ DEFAULT_NEAR = 5
 MAX_DISTANCE = 100
 MIN_PREFIX = 2
 MAX_DEPTH = 50
+_TOKENS = (Token, Tok)
 
 GRAMMAR = r"""
 ?start: or_expr
@@ -205,15 +206,9 @@ def _unclosed_paren(query: str) -> int | None:
 
 
 def _span(*items) -> tuple[int, int]:
-    starts, ends = [], []
-    for item in items:
-        if isinstance(item, Token):
-            starts.append(item.start_pos)
-            ends.append(item.end_pos)
-        else:
-            starts.append(item.span[0])
-            ends.append(item.span[1])
-    return min(starts), max(ends)
+    """From the first item's start to the last one's end (tokens: lark's or descent's)."""
+    spans = [(i.start_pos, i.end_pos) if isinstance(i, _TOKENS) else i.span for i in items]
+    return min(s for s, _ in spans), max(e for _, e in spans)
 
 
 @v_args(inline=True)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from wirewatch.transforms.rules.view import FieldView
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exact:
     token: str
 
@@ -28,7 +28,7 @@ class Exact:
         return self.token in fv.vocab
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stemmed:
     stem: str
 
@@ -42,7 +42,7 @@ class Stemmed:
         return self.stem in fv.stem_vocab()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prefix:
     prefix: str
 
@@ -59,7 +59,7 @@ class Prefix:
 Leaf = Exact | Stemmed | Prefix
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     """A word, prefix or phrase: leaves at consecutive positions, or within `slop` extra words
     in any order (`"border wall"~5`: at most 5 other words inside the window)."""

@@ -120,8 +120,9 @@ def main() -> int:
         train_docs, dev_docs = train_docs[: args.limit], dev_docs[: args.limit]
     nlp, optimizer = new_pipeline(args.init, args.seed, train_docs)
     train = examples(nlp, train_docs)
-    tagger = Tagger(*_shipped_parts())
-    gazetteer_free = Tagger(_shipped_parts()[0], [], tagger.settings)
+    config = shipped_config()
+    tagger = Tagger(list(config.taxonomy), list(config.entities), config.tagging)
+    gazetteer_free = Tagger(list(config.taxonomy), [], config.tagging)
     log(f"{len(train)} training documents, {len(dev_docs)} dev documents, init {args.init}")
 
     best, best_epoch = -1.0, 0
@@ -132,7 +133,7 @@ def main() -> int:
         for batch in minibatch(train, size=args.batch):
             nlp.update(batch, drop=args.dropout, sgd=optimizer, losses=losses)
         scores = {}
-        with nlp.select_pipes(enable="ner"), nlp.use_params(optimizer.averages):
+        with nlp.use_params(optimizer.averages):
             for name, t in (("gazetteer+NER", tagger), ("NER only", gazetteer_free)):
                 t.ner = NerModel(t.settings.ner, t.gazetteer, nlp=nlp)
                 counts, _ = evaluate(t, dev_docs)
@@ -156,11 +157,6 @@ def main() -> int:
             break
     log(f"best: epoch {best_epoch}, dev F1 {best:.3f} (gazetteer+NER) -> {args.out}")
     return 0
-
-
-def _shipped_parts():
-    config = shipped_config()
-    return list(config.taxonomy), list(config.entities), getattr(config, "tagging", None)
 
 
 def summary(name: str, counts) -> str:

@@ -35,11 +35,13 @@ class _MatchDoFn(beam.DoFn):
 
     def process(self, element: TaggedArticle) -> Iterable[Match]:
         self.articles.inc()
-        found = self._rules.match(element)
+        rules = self._rules
+        found = rules.find(element)
         if found:
             self.articles_matched.inc()
             self.matches.inc(len(found))
-        yield from found  # per-rule counts: the run summary, from the alert ledger
+        for each in found:  # per-rule counts: the run summary, from the alert ledger
+            yield rules.model(each, element)
 
 
 class MatchRules(beam.PTransform):

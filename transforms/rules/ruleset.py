@@ -11,7 +11,7 @@ import gc
 from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from wirewatch.transforms.beam_support.cache import ref, shared
 from wirewatch.transforms.errors import Problem
@@ -41,9 +41,20 @@ class CompiledRule:
         return parse(self.config.query)
 
 
+class Found(NamedTuple):
+    """A rule that holds for an article, before it becomes a Match: the rule's index in the
+    RuleSet and its raw evidence tuples. Building the pydantic Match and its Hits was a quarter
+    of matching 100,000 rules, so it waits until something needs the model (`RuleSet.model`):
+    a caller that only counts or filters by rule never pays for it."""
+
+    index: int
+    evidence: list
+
+
 class RuleSet:
-    """Compiled rules. `match` uses the presearch index; `match_naive` evaluates every rule
-    (the baseline the index must agree with, and what the benchmark compares against)."""
+    """Compiled rules. `find` uses the presearch index; `find_naive` evaluates every rule
+    (the baseline the index must agree with, and what the benchmark compares against);
+    `match`/`match_naive` are the same with each result made a Match."""
 
     def __init__(self, rules: list[CompiledRule], vocab: Vocabulary | None = None):
         self.rules = tuple(rules)
@@ -53,34 +64,46 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.rules)
 
-    def match(self, tagged: TaggedArticle) -> list[Match]:
+    def find(self, tagged: TaggedArticle) -> list[Found]:
         view = ArticleView(tagged)
         return self._evaluate(view, self.presearch.candidates(view))
 
-    def match_naive(self, tagged: TaggedArticle) -> list[Match]:
+    def find_naive(self, tagged: TaggedArticle) -> list[Found]:
         return self._evaluate(ArticleView(tagged), range(len(self.rules)))
 
-    def _evaluate(self, view: ArticleView, indexes) -> list[Match]:
-        matches = []
+    def match(self, tagged: TaggedArticle) -> list[Match]:
+        return [self.model(found, tagged) for found in self.find(tagged)]
+
+    def match_naive(self, tagged: TaggedArticle) -> list[Match]:
+        return [self.model(found, tagged) for found in self.find_naive(tagged)]
+
+    def _evaluate(self, view: ArticleView, indexes) -> list[Found]:
+        found = []
+        rules = self.rules
         for i in indexes:
-            node = self.rules[i].node
+            node = rules[i].node
             if node.holds(view):
-                matches.append(_match(self.rules[i].config, view.tagged, node.eval(view)))
-        return matches
+                found.append(Found(i, node.eval(view)))
+        return found
+
+    def model(self, found: Found, tagged: TaggedArticle) -> Match:
+        """The Match with its evidence as Hits: each distinct hit once, by field and position.
+        Built without re-validation: every value is already of its field's type."""
+        rule = self.rules[found.index].config
+        hits = tuple(
+            Hit.model_construct(field=field, term=term, start=start, end=end, detail=detail)
+            for field, term, start, end, detail in sorted(set(found.evidence), key=_HIT_ORDER)
+        )
+        return Match.model_construct(
+            rule_id=rule.id,
+            severity=rule.severity,
+            labels=dict(rule.labels),
+            article=tagged,
+            hits=hits,
+        )
 
 
 _HIT_ORDER = itemgetter(0, 2, 1)  # field, start, term
-
-
-def _match(rule: RuleConfig, tagged: TaggedArticle, evidence) -> Match:
-    """The Match with its evidence as Hits: each distinct hit once, by field and position."""
-    hits = tuple(
-        Hit(field=field, term=term, start=start, end=end, detail=detail)
-        for field, term, start, end, detail in sorted(set(evidence), key=_HIT_ORDER)
-    )
-    return Match(
-        rule_id=rule.id, severity=rule.severity, labels=dict(rule.labels), article=tagged, hits=hits
-    )
 
 
 def compile_rule(

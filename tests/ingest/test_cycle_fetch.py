@@ -22,7 +22,7 @@ from tests.loopback import FeedServer
 from wirewatch.transforms.config import Config, FeedConfig, FetchSettings
 from wirewatch.transforms.ingest.beam import FetchFeeds
 from wirewatch.transforms.ingest.cycle_fetch import CycleFetch
-from wirewatch.transforms.ingest.fetch import fetch, host_lanes
+from wirewatch.transforms.ingest.fetch import fetch, lane_of, lanes
 
 BODY = feeds.rss(feeds.item("x"))
 
@@ -31,9 +31,10 @@ def pipeline() -> test_pipeline.TestPipeline:
     return test_pipeline.TestPipeline(runner=FnApiRunner())
 
 
-def config(**fetch) -> Config:
+def config(feeds=(), **fetch) -> Config:
+    """FetchFeeds deals the config's feeds over each host's lanes: pass the feeds a test runs."""
     settings = {"connect_timeout": 2, "read_timeout": 5, "deadline": 20, **fetch}
-    return Config(fetch=FetchSettings(**settings))
+    return Config(feeds=list(feeds), fetch=FetchSettings(**settings))
 
 
 def feed(server: FeedServer, name: str) -> FeedConfig:
@@ -85,7 +86,7 @@ def test_per_host_allows_that_many_requests_of_one_host_and_no_more(tmp_path):
         for name in ("f2", "f3", "f4"):
             one.trickle[f"/{name}.xml"] = 0.001
         p = pipeline()
-        _ = p | beam.Create(names) | FetchFeeds(config(per_host=2), str(tmp_path))
+        _ = p | beam.Create(names) | FetchFeeds(config(names, per_host=2), str(tmp_path))
         counts = run_and_count(p)
     assert one.peak == 2 and len(one.spans) == 5 and counts["feeds_ok"] == 5
 
@@ -183,12 +184,14 @@ def test_the_cycle_deadline_is_bounded(value):
 def test_a_hosts_feeds_are_dealt_over_as_many_lanes_as_its_limit_allows():
     """Each lane is a key of its own (workers can take different lanes) and fetches one feed at
     a time, so the host never has more than per_host requests in flight."""
-    dealt = host_lanes("h", ["c", "a", "d", "b", "e"], 2, key=str)
-    assert dealt == [
-        (("h", 0), "a"),
-        (("h", 1), "b"),
-        (("h", 0), "c"),
-        (("h", 1), "d"),
-        (("h", 0), "e"),
-    ]
-    assert [lane for lane, _ in host_lanes("h", ["a", "b"], 5, key=str)] == [("h", 0), ("h", 1)]
+    urls = {"c": "https://h/c", "a": "https://h/a", "e": "https://h/e", "b": "https://h/b"}
+    configured = [FeedConfig(id=k, url=u) for k, u in urls.items()]
+    configured.append(FeedConfig(id="d", url="https://other/d"))
+    dealt = lanes(configured, 2)
+    assert dealt == {"a": ("h", 0), "b": ("h", 1), "c": ("h", 0), "e": ("h", 1), "d": ("other", 0)}
+    assert lanes(configured, 5)["e"] == ("h", 3)
+    stranger = FeedConfig(id="x", url="https://h/x")  # not in the config: a stable lane
+    assert (
+        lane_of(stranger, dealt, 2) == lane_of(stranger, {}, 2)
+        and lane_of(stranger, {}, 2)[0] == "h"
+    )

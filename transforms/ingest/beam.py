@@ -37,8 +37,8 @@ from wirewatch.transforms.ingest.fetch import (
     FetchResult,
     Lane,
     fetch,
-    host_lanes,
-    host_of,
+    lane_of,
+    lanes,
     make_client,
 )
 from wirewatch.transforms.ingest.parse import parse_feed
@@ -143,18 +143,13 @@ class _FetchDoFn(StoreDoFn):
             yield None, (feed, result, is_first_poll(previous))
 
 
-def _by_host(feed: FeedConfig, clock: Callable[[], float]) -> tuple[str, tuple[float, FeedConfig]]:
-    """Keyed by politeness unit, stamped with when the cycle saw it: the cycle deadline counts
-    from this first stage, at run time (the watch driver re-runs graphs it built earlier)."""
-    return host_of(feed.url), (clock(), feed)
-
-
 def _by_lane(
-    host_feeds: tuple[str, Iterable[tuple[float, FeedConfig]]], per_host: int
-) -> list[tuple[Lane, tuple[float, FeedConfig]]]:
-    """A host's feeds over its politeness lanes: with several workers, lanes run side by side."""
-    host, stamped = host_feeds
-    return host_lanes(host, stamped, per_host, key=lambda pair: pair[1].id)
+    feed: FeedConfig, clock: Callable[[], float], known: dict[str, Lane], per_host: int
+) -> tuple[Lane, tuple[float, FeedConfig]]:
+    """Keyed by politeness lane (fetch.lanes: with several workers, lanes run side by side),
+    stamped with when the cycle saw it: the cycle deadline counts from this first stage, at
+    run time (the watch driver re-runs graphs it built earlier)."""
+    return lane_of(feed, known, per_host), (clock(), feed)
 
 
 class FetchFeeds(beam.PTransform):
@@ -177,13 +172,12 @@ class FetchFeeds(beam.PTransform):
                 f"with a 'fetch' section, got {type(config).__name__}"
             )
         self.config, self.state_dir, self.clock = config, state_dir, clock
+        self.lanes = lanes(config.feeds, config.fetch.per_host)
 
     def expand(self, feeds: beam.PCollection[FeedConfig]) -> beam.pvalue.DoOutputsTuple:
         return (
             feeds
-            | "ByHost" >> beam.Map(_by_host, self.clock)
-            | "GroupByHost" >> beam.GroupByKey()
-            | "ByLane" >> beam.FlatMap(_by_lane, self.config.fetch.per_host)
+            | "ByLane" >> beam.Map(_by_lane, self.clock, self.lanes, self.config.fetch.per_host)
             | "GroupByLane" >> beam.GroupByKey()
             | "Fetch"
             >> beam.ParDo(_FetchDoFn(self.config, self.state_dir, self.clock)).with_outputs(

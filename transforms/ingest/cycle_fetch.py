@@ -60,7 +60,7 @@ class CycleFetch:
         self, feeds: list[FeedConfig], fetch_one: FetchOne, started: float, lanes: int = 0
     ) -> None:
         """Queue one host's feeds, in order, over `lanes` of the host's `per_host` (all of them
-        by default; 1 for the feeds of one politeness lane, fetch.host_lanes); `started` is
+        by default; 1 for the feeds of one politeness lane, fetch.lanes); `started` is
         when the cycle started (on `clock`)."""
         deadline_at = started + self.settings.cycle_deadline
         queue = deque(enumerate(feeds, start=len(self._feeds)))

@@ -16,14 +16,15 @@ from __future__ import annotations
 import os
 import stat
 import time
+import zlib
 from importlib import metadata
-from typing import Callable, Iterable, Literal, TypeVar, get_args
+from typing import Iterable, Literal, get_args
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from wirewatch.transforms.config import FetchSettings
+from wirewatch.transforms.config import FeedConfig, FetchSettings
 from wirewatch.transforms.ingest.addresses import Resolver, redirect_refusal, resolve_host
 from wirewatch.transforms.ingest.deadline import Deadline, DeadlineExceeded
 from wirewatch.transforms.ingest.http_body import (
@@ -96,25 +97,33 @@ class FetchResult(BaseModel):
     bytes_read: int = 0
 
 
-T = TypeVar("T")
 Lane = tuple[str, int]
 """A politeness lane: (host, lane number below the host's `per_host`)."""
 
 
 def host_of(url: str) -> str:
-    """The politeness unit: a host gets at most `per_host` requests at a time (host_lanes)."""
+    """The politeness unit: a host gets at most `per_host` requests at a time (`lanes`)."""
     return urlsplit(url).netloc.lower() or "(local files)"
 
 
-def host_lanes(
-    host: str, feeds: Iterable[T], per_host: int, key: Callable[[T], object]
-) -> list[tuple[Lane, T]]:
-    """Each feed of one host with its lane, (host, 0 .. per_host - 1): dealt round-robin in
-    `key` order, so a host's feeds spread over as many lanes as its limit allows and no more.
-    A lane fetches its feeds one after another, so the limit holds however the runner spreads
-    lanes over workers, and a host with several feeds no longer keeps them on one worker."""
-    ordered = sorted(feeds, key=key)
-    return [((host, i % per_host), feed) for i, feed in enumerate(ordered)]
+def lanes(feeds: Iterable[FeedConfig], per_host: int) -> dict[str, Lane]:
+    """Each feed's lane, (host, 0 .. per_host - 1): a host's feeds dealt round-robin in id
+    order, so they spread over as many lanes as the host's limit allows and no more. A lane
+    fetches its feeds one after another, so the limit holds however a runner spreads lanes
+    over workers, and one host's feeds no longer all wait on one worker."""
+    by_host: dict[str, list[str]] = {}
+    for feed in sorted(feeds, key=lambda f: f.id):
+        by_host.setdefault(host_of(feed.url), []).append(feed.id)
+    return {
+        feed_id: (host, i % per_host)
+        for host, ids in by_host.items()
+        for i, feed_id in enumerate(ids)
+    }
+
+
+def lane_of(feed: FeedConfig, known: dict[str, Lane], per_host: int) -> Lane:
+    """The feed's lane in `known` (`lanes` of the config's feeds), else one by a stable hash."""
+    return known.get(feed.id) or (host_of(feed.url), zlib.crc32(feed.id.encode()) % per_host)
 
 
 def make_client(settings: FetchSettings) -> httpx.Client:

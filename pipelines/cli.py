@@ -24,9 +24,11 @@ import sys
 from wirewatch.pipelines import commands
 from wirewatch.pipelines.arguments import (
     StrictParser,
+    UsageError,
     add_common_options,
     option_strings,
     unknown_argument,
+    usage_error,
 )
 from wirewatch.pipelines.logs import configure_logging
 from wirewatch.transforms.config import find_config
@@ -43,7 +45,10 @@ def version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict]:
+    """The parser and the command modules by NAME; with `only` (a module name), that command
+    alone: importing every command costs what they import (HTTP clients, feedparser, the
+    state tools), which one command does not need."""
     parser = StrictParser(
         prog="wirewatch",
         description="News wire alerting: feeds in, tagged and rule-matched alerts out.",
@@ -53,6 +58,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     modules = {}
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if only is not None and info.name != only:
+            continue
         module = importlib.import_module(f"wirewatch.pipelines.commands.{info.name}")
         if not hasattr(module, "NAME"):
             continue
@@ -65,9 +72,34 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
 
 def parse(argv: list[str]):
     """The command's module and the namespace it runs with (`beam_args`: what goes to Beam).
-    Raises UsageError."""
-    parser, modules = build_parser()
+    Raises UsageError. Parsed first with only the named command's parser; any usage error is
+    worded by the whole parser (every command listed, "did you mean"), as is top-level help."""
+    named = named_command(argv)
+    if named is not None:
+        try:
+            return _parse(argv, named)
+        except UsageError:
+            pass
+    return _parse(argv, None)
+
+
+def named_command(argv: list[str]) -> str | None:
+    """The module of the command `argv` names, if a command's name comes before any help
+    option or `--`; else None."""
+    names = {m.name.replace("_", "-"): m.name for m in pkgutil.iter_modules(commands.__path__)}
+    for word in argv:
+        if word in ("-h", "--help", "--"):
+            return None
+        if word in names:
+            return names[word]
+    return None
+
+
+def _parse(argv: list[str], only: str | None):
+    parser, modules = build_parser(only)
     args, extra = parser.parse_known_args(argv)
+    if args.command not in modules:  # argparse refuses it first; the whole parser words it
+        raise usage_error("wirewatch", f"unknown command {args.command!r}")
     module = modules[args.command]
     command = sub_parser(parser, args.command)
     accepts_beam = getattr(module, "ACCEPTS_BEAM_ARGS", False)

@@ -6,13 +6,15 @@ import json
 import logging
 import sys
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from wirewatch.pipelines.arguments import usage_error
 from wirewatch.pipelines.logs import LOG_FORMATS, configure_logging, quiet_beam_logging
-from wirewatch.pipelines.service import Service
 from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
-from wirewatch.pipelines.watch import watch
 from wirewatch.transforms.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:  # imported where used: `run --once` needs neither the watch loop nor HTTP
+    from wirewatch.pipelines.service import Service
 
 NAME = "run"
 HELP = "run the pipeline: one cycle with --once, else watch continuously"
@@ -55,7 +57,7 @@ def add_arguments(parser) -> None:
 def preflight(config: Config) -> None:
     """Compile rules and tagger before any pipeline starts, so bad config fails fast. The
     rules are compiled into the per-process cache the pipeline's MatchRules then reads."""
-    from wirewatch.transforms.rules.ruleset import ruleset_for
+    from wirewatch.transforms.beam_support.rulesets import ruleset_for
     from wirewatch.transforms.tagging.tagger import Tagger
 
     ruleset_for(config)
@@ -70,6 +72,8 @@ def run(args) -> int:
     location = resolve_state(config, args.state, args.state_dir)
     preflight(config)
     if not args.once:
+        from wirewatch.pipelines.watch import watch
+
         service = listening(
             args.listen, args.interval or min((f.interval for f in config.feeds), default=300)
         )
@@ -129,6 +133,8 @@ def listening(listen: str | None, interval: float) -> Service | None:
     a bad address or a port in use fails at once (exit 2)."""
     if not listen:
         return None
+    from wirewatch.pipelines.service import Service
+
     service = Service(listen, interval)
     service.start()
     return service

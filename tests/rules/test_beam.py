@@ -76,18 +76,18 @@ def test_rules_compile_once_per_process_and_config(monkeypatch):
     cycle builds new ones) share one compilation; a changed config compiles anew."""
     from apache_beam.internal import pickler
 
-    from wirewatch.transforms.rules import ruleset
+    from wirewatch.transforms.beam_support import rulesets
     from wirewatch.transforms.rules.beam import _MatchDoFn
 
     compiled = []
-    real = ruleset.compile_rules
-    monkeypatch.setattr(ruleset, "compile_rules", lambda c: compiled.append(c) or real(c))
+    real = rulesets.compile_rules
+    monkeypatch.setattr(rulesets, "compile_rules", lambda c: compiled.append(c) or real(c))
     cfg = config("wall OR fence")
-    first = ruleset.ruleset_for(cfg)  # the pre-flight check
+    first = rulesets.ruleset_for(cfg)  # the pre-flight check
     for _ in range(3):  # three cycles: a new transform and DoFn each, unpickled as a runner does
         fn = pickler.loads(pickler.dumps(_MatchDoFn(MatchRules(cfg)._config)))
         fn.setup()
         assert fn._rules is first
     assert len(compiled) == 1
-    ruleset.ruleset_for(config("wall OR gate"))
+    rulesets.ruleset_for(config("wall OR gate"))
     assert len(compiled) == 2

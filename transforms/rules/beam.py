@@ -18,8 +18,9 @@ from apache_beam.pvalue import PCollection
 
 from wirewatch.transforms.beam_support.cache import ref
 from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.beam_support.rulesets import ruleset_for
 from wirewatch.transforms.model import Match, TaggedArticle
-from wirewatch.transforms.rules.ruleset import RuleSet, ruleset_for
+from wirewatch.transforms.rules.ruleset import RuleSet
 
 
 class _MatchDoFn(beam.DoFn):

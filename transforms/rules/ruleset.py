@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Iterator, NamedTuple
 
-from wirewatch.transforms.beam_support.cache import ref, shared
 from wirewatch.transforms.errors import Problem
 from wirewatch.transforms.model import Hit, Match, TaggedArticle
 from wirewatch.transforms.rules.bind import Vocabulary, bind
@@ -147,14 +146,3 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def ruleset_for(config) -> RuleSet:
-    """The RuleSet of `config` (a Config or its `Ref`), compiled once per process and config:
-    the pre-flight check, MatchRules and every DoFn setup in this process share it, and so do
-    the watch loop's cycles. Keyed by the config's fingerprint, so a reloaded config whose
-    content changed compiles anew. Why this cache and not Beam's `shared.Shared`: see
-    beam_support/cache.py (Shared keeps only the most recently acquired object alive, so the
-    three objects a cycle acquires rebuild each other out)."""
-    config_ref = ref(config)
-    return shared("rules", config_ref.key, lambda: compile_rules(config_ref.value))

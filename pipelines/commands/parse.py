@@ -28,12 +28,8 @@ HELP = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="FILE_OR_URL",
-        help="a feed file, an http(s) URL, or - to read stdin",
-    )
+    inputs = "a feed file, an http(s) URL, or - to read stdin"
+    parser.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help=inputs)
     parser.add_argument(
         "--feed-id",
         default=None,

@@ -26,11 +26,8 @@ HELP = "resend dead-lettered alerts (exit 1 if some still fail)"
 
 def add_arguments(parser) -> None:
     add_state_arguments(parser)
-    parser.add_argument(
-        "--since",
-        type=datetime.fromisoformat,
-        help="only alerts that died at or after this ISO time",
-    )
+    since = "only alerts that died at or after this ISO time"
+    parser.add_argument("--since", type=datetime.fromisoformat, help=since)
     parser.add_argument("--sink", help="only alerts for this sink")
     parser.add_argument("--dry-run", action="store_true", help="list, do not send")
 

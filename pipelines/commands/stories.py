@@ -20,13 +20,8 @@ HELP = "list recent stories (clusters of near-duplicate articles) with their mem
 
 def add_arguments(parser) -> None:
     add_state_arguments(parser)
-    parser.add_argument(
-        "--limit",
-        type=int,
-        default=20,
-        metavar="N",
-        help="newest N stories by latest member (default: 20)",
-    )
+    limit = "newest N stories by latest member (default: 20)"
+    parser.add_argument("--limit", type=int, default=20, metavar="N", help=limit)
     parser.add_argument(
         "--merged", action="store_true", help="only stories with more than one member"
     )

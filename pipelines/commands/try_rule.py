@@ -24,11 +24,8 @@ HELP = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "query",
-        metavar="QUERY",
-        help="a rule query, e.g. 'topic:immigration AND (wall OR deport*)'",
-    )
+    example = "a rule query, e.g. 'topic:immigration AND (wall OR deport*)'"
+    parser.add_argument("query", metavar="QUERY", help=example)
     add_files_argument(parser, nargs="*")
     parser.add_argument(
         "--archive",

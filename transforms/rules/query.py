@@ -80,6 +80,8 @@ class Near:
 
 @dataclass(frozen=True, slots=True)
 class Not:
+    """`NOT a`, `-a`: the article must not satisfy `child`."""
+
     child: Node
     span: Span = _field(default=(0, 0), compare=False)
 

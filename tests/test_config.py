@@ -216,6 +216,7 @@ def test_every_relative_path_is_relative_to_the_file_that_holds_it(tmp_path, mon
         "include: [more/*.yaml]\n"
         "feeds:\n  - {id: a, url: feeds/a.xml}\n"
         "sinks:\n  file: {type: jsonl, path: out/alerts.jsonl}\n"
+        "  abs: {type: jsonl, path: /var/log/c.jsonl}\n"
         "state_dir: state\ndead_letters: dead.jsonl\n"
         "tagging: {ner: {model: models/ner}}\n"
     )
@@ -223,6 +224,7 @@ def test_every_relative_path_is_relative_to_the_file_that_holds_it(tmp_path, mon
     assert [f.url for f in config.feeds] == [str(conf / "feeds/a.xml"), str(conf / "more/inc.xml")]
     assert config.sinks["file"].path == str(conf / "out/alerts.jsonl")
     assert config.sinks["inc"].path == str(conf / "more/inc.jsonl")
+    assert config.sinks["abs"].path == "/var/log/c.jsonl"
     assert (config.state_dir, config.dead_letters) == (
         str(conf / "state"),
         str(conf / "dead.jsonl"),

@@ -125,17 +125,3 @@ def test_the_shipped_schema_is_the_models_schema():
 def test_the_shipped_data_is_found_through_the_package():
     assert (data_dir() / "taxonomy" / "iptc.yaml").is_file()
     assert (data_dir() / "samples" / "world-wire.xml").is_file()
-
-
-def test_a_jsonl_sink_path_is_relative_to_the_file_that_names_it(tmp_path):
-    (tmp_path / "more").mkdir()
-    (tmp_path / "more" / "sinks.yaml").write_text("sinks:\n  b: {type: jsonl, path: b.jsonl}\n")
-    path = tmp_path / "c.yaml"
-    path.write_text(
-        "include: [more/sinks.yaml]\nsinks:\n  a: {type: jsonl, path: out/a.jsonl}\n"
-        "  c: {type: jsonl, path: /var/log/c.jsonl}\n"
-    )
-    sinks = load_config(path).sinks
-    assert sinks["a"].path == str(tmp_path / "out" / "a.jsonl")
-    assert sinks["b"].path == str(tmp_path / "more" / "b.jsonl")
-    assert sinks["c"].path == "/var/log/c.jsonl"

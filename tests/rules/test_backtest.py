@@ -84,7 +84,7 @@ def test_each_article_alerts_once_however_many_snapshots_saved_it(tmp_path, caps
     assert len(matching) == 3 and copies > len(matching)  # the old count: every copy
     assert (got["snapshots"], got["entries"]) == (len(polls), sum(len(p[1]) for p in polls))
     assert (got["articles"], got["matched"], got["copies"]) == (len(items), 3, copies)
-    assert got["alerts"] == {"total": 3, "top_level": 3, "replies": 0, "digests": 0}
+    assert got["alerts"] == {"total": 3, "top_level": 3, "replies": 0, "updates": 0, "digests": 0}
     assert {m["title"] for m in got["matches"]} == {i.title for i in items if i.guid in matching}
 
 
@@ -101,7 +101,7 @@ def test_the_summary_line_says_alerts_and_copies(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (
         "3 alerts would have been sent (3 top-level, 0 thread replies or more-sources, "
-        "0 digests), from 3 distinct articles (12 saved copies)"
+        "0 updates, 0 digests), from 3 distinct articles (12 saved copies)"
     )
     assert out[1] == "  replayed 8 snapshots: 30 entries, 8 distinct articles"
 
@@ -119,7 +119,7 @@ def test_flood_control_turns_a_burst_into_a_digest_on_the_next_poll(tmp_path, ca
     assert backtest(write_config(tmp_path, max_alerts=2), tmp_path / "archive") == 0
     got = report(capsys)
     # two alerts go out, the other three wait for the window's end and go out as one digest
-    assert got["alerts"] == {"total": 3, "top_level": 2, "replies": 0, "digests": 1}
+    assert got["alerts"] == {"total": 3, "top_level": 2, "replies": 0, "updates": 0, "digests": 1}
     assert (got["matched"], got["copies"]) == (5, 10)
 
 
@@ -132,7 +132,7 @@ def test_group_wait_turns_a_burst_into_one_digest(tmp_path, capsys):
     write_archive(tmp_path / "archive", "wire", polls)
     assert backtest(write_config(tmp_path, group_wait=30), tmp_path / "archive") == 0
     got = report(capsys)  # held 30 s, then sent by the next cycle: here, after the last poll
-    assert got["alerts"] == {"total": 1, "top_level": 0, "replies": 0, "digests": 1}
+    assert got["alerts"] == {"total": 1, "top_level": 0, "replies": 0, "updates": 0, "digests": 1}
 
 
 @pytest.mark.parametrize("sink", ["bot", "hook"])
@@ -148,9 +148,11 @@ def test_a_second_source_for_a_story_is_a_reply_or_a_more_sources_message(tmp_pa
     write_archive(tmp_path / "archive", "wire", polls)
     assert backtest(write_config(tmp_path, sink=sink), tmp_path / "archive") == 0
     got = report(capsys)
-    assert got["alerts"] == {"total": 2, "top_level": 1, "replies": 1, "digests": 0}
+    assert got["alerts"] == {"total": 2, "top_level": 1, "replies": 1, "updates": 0, "digests": 0}
     assert (got["matched"], got["copies"]) == (2, 5)
-    assert got["by_sink"] == {sink: {"alerts": 2, "top_level": 1, "replies": 1, "digests": 0}}
+    assert got["by_sink"] == {
+        sink: {"alerts": 2, "top_level": 1, "replies": 1, "updates": 0, "digests": 0}
+    }
 
 
 def test_the_first_poll_backlog_is_marked_seen_not_alerted(tmp_path, capsys):

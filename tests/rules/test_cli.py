@@ -157,7 +157,7 @@ def test_try_rule_backtests_an_archive(cfg, tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (
         "2 alerts would have been sent (2 top-level, 0 thread replies or more-sources, "
-        "0 digests), from 2 distinct articles (2 saved copies)"
+        "0 updates, 0 digests), from 2 distinct articles (2 saved copies)"
     )
     assert out[1] == "  replayed 1 snapshots: 3 entries, 3 distinct articles"
     assert out[2].startswith("  2026-11-22 10:00  wire") and out[2].endswith("Deported again")

@@ -144,12 +144,14 @@ def _progress_line():
 
 
 def summary_line(report) -> str:
-    """'N alerts would have been sent (M top-level, K thread replies or more-sources, D
-    digests), from X distinct articles (Y saved copies)'."""
+    """'N alerts would have been sent (M top-level, K thread replies or more-sources, E
+    updates, D digests), from X distinct articles (Y saved copies)'. Updates: edited entries
+    that newly matched (marked Updated)."""
     sent = report.sent
     return (
         f"{report.alerts:,} alerts would have been sent ({sent['top_level']:,} top-level, "
-        f"{sent['replies']:,} thread replies or more-sources, {sent['digests']:,} digests), "
+        f"{sent['replies']:,} thread replies or more-sources, {sent['updates']:,} updates, "
+        f"{sent['digests']:,} digests), "
         f"from {report.matched:,} distinct articles ({report.copies:,} saved copies)"
     )
 
@@ -159,6 +161,7 @@ def _report_text(report, args) -> None:
     print(
         f"  replayed {report.snapshots:,} snapshots: {report.entries:,} entries, "
         f"{report.articles:,} distinct articles"
+        + (f", {report.edited:,} edited entries evaluated again" if report.edited else "")
         + (f"; {report.silenced:,} matches silenced" if report.silenced else "")
     )
     if report.backlog:
@@ -186,6 +189,7 @@ def _report_json(report, args) -> dict:
         "snapshots": report.snapshots,
         "entries": report.entries,
         "articles": report.articles,
+        "edited": report.edited,
         "backlog": report.backlog,
         "matched": report.matched,
         "copies": report.copies,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -153,6 +154,44 @@ def test_a_second_source_for_a_story_is_a_reply_or_a_more_sources_message(tmp_pa
     assert got["by_sink"] == {
         sink: {"alerts": 2, "top_level": 1, "replies": 1, "updates": 0, "digests": 0}
     }
+
+
+def test_an_edited_headline_that_newly_matches_is_one_update(tmp_path, capsys):
+    """As DropSeen and the Dispatcher do live: an entry edited so that the rule matches alerts
+    once, as an update; listed again unchanged it is seen; a markup- and space-only change is
+    no edit; an alerted headline edited alerts nothing (the rule already alerted its story)."""
+    quiet = Item("e1", "Harbour cranes stand idle all week", T0, "Cranes stand still.")
+    alerted = Item("e2", "Tariff row closes the container port", T0 + STEP, "Dockers strike.")
+    edited = replace(quiet, title="Harbour cranes stand idle as tariffs bite")
+    retitled = replace(alerted, title="Tariff row closes the container port for a week")
+    markup = replace(edited, summary="<p>Cranes  stand <b>still</b>.</p>")
+    stamp = int((T0 + 2 * STEP).timestamp())
+    polls = [
+        (stamp, [quiet, alerted]),
+        (stamp + 900, [edited, alerted]),
+        (stamp + 1800, [edited, retitled]),
+        (stamp + 2700, [markup, retitled]),
+    ]
+    write_archive(tmp_path / "archive", "wire", polls)
+    config = write_config(tmp_path, sink="bot")
+    assert backtest(config, tmp_path / "archive") == 0
+    got = report(capsys)
+    assert got["alerts"] == {"total": 2, "top_level": 1, "replies": 0, "updates": 1, "digests": 0}
+    assert (got["articles"], got["edited"], got["matched"], got["copies"]) == (2, 2, 2, 7)
+    assert [d["updates"] for d in got["by_day"]] == [1]
+    assert (
+        main(
+            ["try-rule", "--config", str(config), "tariff*", "--archive", str(tmp_path / "archive")]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("2 alerts would have been sent (1 top-level, 0 thread replies or ")
+    assert "1 updates, 0 digests" in out[0]
+    assert (
+        out[1]
+        == "  replayed 4 snapshots: 8 entries, 2 distinct articles, 2 edited entries evaluated again"
+    )
 
 
 def test_the_first_poll_backlog_is_marked_seen_not_alerted(tmp_path, capsys):

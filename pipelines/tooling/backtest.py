@@ -161,19 +161,30 @@ def _threads(config: Config, sink: str) -> bool:
     return not (hook and hook.get_secret_value()) and bool(getattr(conf, "token", None))
 
 
-def listed_entries(data: bytes, feed_id: str) -> dict[str, bytes]:
-    """Each entry's article id (as the pre-scan predicts it) -> a digest of its XML; empty when
-    only a full parse can tell (not well-formed UTF-8 XML of a known shape, or xml:base)."""
-    scan = None if b"base=" in data else prescan.read_all(data)
-    if scan is None:
-        return {}
-    found: dict[str, bytes] = {}
-    for element in scan.kept_entries:
-        key = prescan.predict_key(element, "")
-        if key is not None:
-            digest = hashlib.blake2b(etree.tostring(element), digest_size=16).digest()
-            found.setdefault(article_id(feed_id, key), digest)  # the first, as parse_feed
-    return found
+class ListedEntries:
+    """A snapshot's entries: article id (as the pre-scan predicts it) -> a digest of the entry's
+    XML; empty when only a full parse can tell (not well-formed UTF-8 XML of a known shape, or
+    xml:base). The id is predicted once per distinct entry: a history lists each many times."""
+
+    def __init__(self) -> None:
+        self._ids: dict[bytes, str | None] = {}  # digest -> predicted id
+
+    def __call__(self, data: bytes, feed_id: str) -> dict[str, bytes]:
+        scan = None if b"base=" in data else prescan.read_all(data)
+        if scan is None:
+            return {}
+        found: dict[str, bytes] = {}
+        prefix = feed_id.encode() + b"\x00"
+        for element in scan.kept_entries:
+            xml = etree.tostring(element, with_tail=False)
+            digest = hashlib.blake2b(prefix + xml, digest_size=16).digest()
+            if digest not in self._ids:
+                key = prescan.predict_key(element, "")
+                self._ids[digest] = None if key is None else article_id(feed_id, key)
+            ident = self._ids[digest]
+            if ident is not None:
+                found.setdefault(ident, digest)  # the first, as parse_feed keeps it
+        return found
 
 
 class PollClock:
@@ -209,6 +220,7 @@ class Backtest:
         self.matched_ids: set[str] = set()
         # article id -> (digest of its entry's XML, content hash) as last parsed
         self.parsed: dict[str, tuple[bytes, str]] = {}
+        self.listed = ListedEntries()
         self.polled_feeds: set[str] = set()
         self.feeds = {f.id: f for f in self.config.feeds}
         config = self.config.model_copy(update={"rules": [*self.config.rules, self.rule]})
@@ -264,7 +276,7 @@ class Backtest:
         if sniff(data, snap.path.suffix.lower()) == "feed":
             from wirewatch.transforms.ingest.parse import parse_feed
 
-            listed = listed_entries(data, snap.feed_id)
+            listed = self.listed(data, snap.feed_id)
             result = parse_feed(
                 data,
                 feed_id=snap.feed_id,

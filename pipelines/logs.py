@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 
@@ -31,9 +32,23 @@ class _DropApitoolsWarning(logging.Filter):
         return not any(noise in message for noise in _NOISE)
 
 
+def _module_of(location: str) -> str:
+    """Where a worker's record came from, as a module name: Beam sends the file and line
+    ('/.../site-packages/slack_sdk/webhook/client.py:120' -> 'slack_sdk.webhook.client')."""
+    path = location.rpartition(":")[0] or location
+    for marker in ("site-packages/", "dist-packages/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    else:
+        path = path.rsplit("/", 1)[-1]
+    return path.removesuffix(".py").replace("/", ".")
+
+
 class _WorkerRecord(logging.Filter):
     """A record a `multi_processing` worker sent back (pipelines/worker.py) arrives as Beam's
-    'Worker: <LogEntry as protobuf text>' on one line; shown as the worker's own message."""
+    'Worker: <LogEntry as protobuf text>' on one line; shown as the worker's own message,
+    named 'worker <module>' (its logger's name does not travel)."""
 
     FROM = "apache_beam.runners.portability.local_job_service"
 
@@ -46,7 +61,9 @@ class _WorkerRecord(logging.Filter):
                 entry = text_format.Parse(record.args[0], beam_fn_api_pb2.LogEntry())
             except Exception:  # noqa: BLE001  (not what we expect: leave it as Beam wrote it)
                 return True
-            record.name, record.msg, record.args = "worker", entry.message, ()
+            module = _module_of(entry.log_location) if entry.log_location else ""
+            record.name = f"worker {module}".rstrip()
+            record.msg, record.args = entry.message, ()
         return True
 
 
@@ -95,6 +112,10 @@ class _StderrHandler(logging.StreamHandler):
 
 _format = "text"
 
+WORKER_LOG_LEVEL = "WIREWATCH_WORKER_LOG_LEVEL"
+"""The driver's level (`-v`: DEBUG), inherited by its `multi_processing` workers: Beam's local
+engine does not pass its options to them, so they would log at INFO whatever `-v` says."""
+
 
 def configure_logging(level: int = logging.WARNING, log_format: str | None = None) -> None:
     """Everything to stderr, one line per record with a timestamp; `log_format` "text" or
@@ -113,6 +134,7 @@ def configure_logging(level: int = logging.WARNING, log_format: str | None = Non
     handler.addFilter(_DropApitoolsWarning())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("wirewatch").setLevel(min(level, logging.INFO))
+    os.environ[WORKER_LOG_LEVEL] = logging.getLevelName(level)  # for pipelines/worker.py
 
 
 def quiet_beam_logging() -> None:

@@ -15,12 +15,31 @@ cycle's workers: they ignore it; the driver acts on it between cycles.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import signal
 import sys
 
+from wirewatch.pipelines.logs import WORKER_LOG_LEVEL
+
+
+def with_log_level(options_json: str | None, level: str | None) -> str | None:
+    """The worker's pipeline options with the driver's log level (`-v`: DEBUG) as Beam's
+    `default_sdk_harness_log_level`, which sdk_worker_main applies once it has read them."""
+    if not options_json or not level:
+        return options_json
+    options = json.loads(options_json)
+    target = options["options"] if "options" in options else options
+    target["default_sdk_harness_log_level"] = level
+    return json.dumps(options)
+
 
 def main() -> None:
+    if "PIPELINE_OPTIONS" in os.environ:
+        os.environ["PIPELINE_OPTIONS"] = with_log_level(
+            os.environ["PIPELINE_OPTIONS"], os.environ.get(WORKER_LOG_LEVEL)
+        )
     logging.getLogger().addHandler(logging.NullHandler())
     logging.getLogger("wirewatch").setLevel(logging.INFO)  # as in the driver (logs.py)
     if hasattr(signal, "SIGHUP"):

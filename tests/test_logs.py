@@ -56,8 +56,23 @@ def test_a_workers_record_reads_as_its_own_message_and_beams_noise_is_dropped(ca
     beam_side = logging.getLogger("apache_beam.runners.portability.local_job_service")
     for message in ("tagging failed for article a1", "No semi_persistent_directory found: x"):
         entry = beam_fn_api_pb2.LogEntry(
-            severity=beam_fn_api_pb2.LogEntry.Severity.WARN, message=message, log_location="m:1"
+            severity=beam_fn_api_pb2.LogEntry.Severity.WARN,
+            message=message,
+            log_location="/venv/lib/python3.11/site-packages/wirewatch/transforms/tagging/beam.py:9",
         )
         beam_side.warning("Worker: %s", str(entry).replace("\n", " "))
     [line] = capsys.readouterr().err.splitlines()
-    assert STAMP.match(line) and line.endswith("WARNING worker: tagging failed for article a1")
+    assert STAMP.match(line) and line.endswith(
+        "WARNING worker wirewatch.transforms.tagging.beam: tagging failed for article a1"
+    )
+
+
+def test_a_worker_gets_the_drivers_log_level_in_its_pipeline_options():
+    """Beam's local engine does not pass its options to a multi_processing worker: the level of
+    `-v` travels in the environment and pipelines/worker.py writes it into the options."""
+    from wirewatch.pipelines.worker import with_log_level
+
+    assert json.loads(with_log_level("{}", "DEBUG")) == {"default_sdk_harness_log_level": "DEBUG"}
+    nested = with_log_level('{"options": {"job_name": "x"}}', "DEBUG")
+    assert json.loads(nested)["options"]["default_sdk_harness_log_level"] == "DEBUG"
+    assert with_log_level("{}", None) == "{}"

@@ -54,7 +54,10 @@ def test_a_two_process_cycle_prints_only_wirewatchs_own_lines_on_stderr(tmp_path
     assert all(line.startswith(SUMMARY) for line in lines), quiet.stderr
     # -v: the workers' lines are there, each as one of ours ("... INFO worker: ...")
     assert verbose.returncode == 0
-    worker = [line for line in verbose.stderr.splitlines() if " worker: " in line]
-    assert any(line.endswith("INFO worker: Python sdk harness starting.") for line in worker)
+    worker = [line for line in verbose.stderr.splitlines() if re.search(r" worker [\w.]+: ", line)]
+    assert any(
+        re.search(r"INFO worker [\w.]*sdk_worker_main: Python sdk harness starting\.$", line)
+        for line in worker
+    )
     assert all(STAMPED.match(line) for line in worker)
     assert not [line for line in verbose.stderr.splitlines() if line.startswith("INFO:")]

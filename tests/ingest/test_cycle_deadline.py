@@ -20,7 +20,7 @@ CONFIG = """
 feeds:
   - {{id: fast, url: "{fast}", backfill_hours: null}}
   - {{id: slow, url: "{slow}", backfill_hours: null}}
-fetch: {{connect_timeout: 2, read_timeout: 5, deadline: 20, cycle_deadline: 2}}
+fetch: {{connect_timeout: 2, read_timeout: 5, deadline: 120, cycle_deadline: 2}}
 rules: [{{id: quake, query: earthquake}}]
 routes: [{{sinks: [file], group_wait: 0}}]
 sinks: {{file: {{type: jsonl, path: "{alerts}"}}}}
@@ -38,7 +38,7 @@ def test_a_trickling_host_does_not_hold_back_another_hosts_alert(tmp_path):
     with FeedServer() as one, FeedServer() as two:
         one.feeds["/fast.xml"] = (200, {}, feeds.rss(feeds.item("f1", "Earthquake in the north")))
         two.feeds["/slow.xml"] = (200, {}, feeds.rss(feeds.item("s1", "Earthquake in the south")))
-        two.trickle["/slow.xml"] = 0.5  # 2 bytes a second: 20 s would not even read the head
+        two.trickle["/slow.xml"] = 0.5  # 2 bytes a second: 120 s would not read the feed
         path = tmp_path / "wirewatch.yaml"
         path.write_text(
             CONFIG.format(
@@ -53,8 +53,9 @@ def test_a_trickling_host_does_not_hold_back_another_hosts_alert(tmp_path):
         first = run_cycle(config, config.feeds, state, [])
         titles = sent_titles(alerts)
         assert titles == ["Earthquake in the north"]
-        # bounded by the 2 s cycle deadline (plus the engine), not the 20 s fetch deadline
-        assert first.seconds < 12, f"the cycle took {first.seconds:.1f} s"
+        # cut by the 2 s cycle deadline, not the 120 s fetch deadline (a wide margin: the
+        # engine's own seconds grow with the machine's load)
+        assert first.seconds < 60, f"the cycle took {first.seconds:.1f} s"
         assert first.get("feeds_late") == 1 and first.get("alerts_sent") == 1
         with open_store(state) as store:
             [letter] = store.dead_letters()

@@ -108,6 +108,14 @@ class Scan:
     root: Any = None
     kept_entries: tuple = ()
 
+    @classmethod
+    def of_tree(cls, data: bytes, root, shape, known: KnownEntries | None = None) -> Scan:
+        """The scan of an lxml tree whose cut entries (`known`'s) were removed from it."""
+        version, entries, ttl = shape
+        kept = tuple(element for element in entries if element.getparent() is not None)
+        skipped, duplicates = (known.skipped, known.duplicates) if known else (0, 0)
+        return cls(data, len(entries), len(kept), skipped, duplicates, ttl, version, root, kept)
+
     @cached_property
     def envelope(self) -> bytes:
         """The document as feedparser should read it: only the entries not cut."""
@@ -160,18 +168,7 @@ def select_new(
     for element, ident in zip(entries, idents):
         if known.cut(ident):
             element.getparent().remove(element)
-    kept = tuple(element for element in entries if element.getparent() is not None)
-    return Scan(
-        data=data,
-        total=len(entries),
-        kept=len(kept),
-        skipped=known.skipped,
-        duplicates=known.duplicates,
-        ttl=ttl,
-        version=version,
-        root=root,
-        kept_entries=kept,
-    )
+    return Scan.of_tree(data, root, (version, entries, ttl), known)
 
 
 def read_all(data: bytes, *, charset: str | None = None) -> Scan | None:
@@ -183,8 +180,7 @@ def read_all(data: bytes, *, charset: str | None = None) -> Scan | None:
         return None
     if tree is None:
         return None
-    root, (version, entries, ttl) = tree
-    return Scan(data, len(entries), len(entries), 0, 0, ttl, version, root, tuple(entries))
+    return Scan.of_tree(data, *tree)
 
 
 def _read(data: bytes, charset: str | None):

@@ -53,6 +53,10 @@ from wirewatch.transforms.state import Lease, Retention, StateStore, StoreUnavai
 log = logging.getLogger("wirewatch")  # its lines read "... wirewatch: cycle 3: ..."
 
 MAX_SLEEP = 5.0
+LEASED_ELSEWHERE_WAIT = 1.0
+"""How long to wait when feeds are due but other workers hold their leases (they are polling
+them now): asking the store again at once, 20 times a second, took the CPU of the very worker
+that was draining them (bench/scale.py, two workers on a 2-core machine)."""
 MAX_FEEDS_PER_CYCLE = 50
 PRUNE_EVERY = 3600.0  # seconds between prunes
 # Retention (days) beside the config's seen_retention_days; constants until config grows a
@@ -117,6 +121,13 @@ def seconds_until_next(feeds: list[FeedConfig], store: StateStore, now: datetime
     group_due = store.next_group_due()
     pending = [(t - now).total_seconds() for t in times + [group_due] if t is not None]
     return max(0.0, min(pending)) if pending else MAX_SLEEP
+
+
+def idle_wait(until_next: float) -> float:
+    """How long an idle tick sleeps: until the next feed or digest is due (at most MAX_SLEEP, so
+    a new worker's share or a lease that ran out is seen soon); a second when feeds are due
+    already, since then other workers hold their leases and are polling them."""
+    return min(MAX_SLEEP, max(0.05, until_next) if until_next > 0 else LEASED_ELSEWHERE_WAIT)
 
 
 def group_due(store: StateStore, now: datetime) -> bool:
@@ -410,7 +421,7 @@ class _Loop:
                         idle_logged = _log_idle(idle_logged, clock.now(), wait)
                         if service is not None:
                             service.nothing_due()
-                        clock.wait(signals.wake, min(MAX_SLEEP, max(0.05, wait)))
+                        clock.wait(signals.wake, idle_wait(wait))
                         continue
                     last_reoffer = clock.monotonic()
                 done, started = done + 1, True

@@ -47,6 +47,14 @@ def test_an_idle_driver_waits_until_the_next_feed_is_due(tmp_path, run_watch):
     assert clock.waits == [3.0] and fake.calls == [["a", "b"]]
 
 
+def test_an_idle_tick_sleeps_until_the_next_due_time_or_a_second_when_others_poll():
+    """Due already (0) means other workers hold the due feeds' leases and poll them now: asking
+    the store again 20 times a second took that worker's CPU on a 2-core machine."""
+    assert watch_module.idle_wait(0.0) == watch_module.LEASED_ELSEWHERE_WAIT == 1.0
+    assert watch_module.idle_wait(0.01) == 0.05 and watch_module.idle_wait(3.0) == 3.0
+    assert watch_module.idle_wait(60.0) == watch_module.MAX_SLEEP
+
+
 def test_an_idle_driver_says_once_when_the_next_feed_is_due(tmp_path, run_watch, capsys):
     store = open_store(tmp_path)
     for feed in ("a", "b"):

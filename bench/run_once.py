@@ -88,7 +88,11 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="measured runs per variant")
     parser.add_argument("--base", type=Path, help="another checkout to compare against")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--write-config", nargs=2, metavar=("DIR", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.write_config:
+        write_config(Path(args.write_config[0]), int(args.write_config[1]), args.seed)
+        return 0
     sizes = [int(s) for s in args.rules.split(",")]
     variants = [("this", None)] + ([("base", args.base)] if args.base else [])
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -99,7 +103,11 @@ def main(argv=None) -> int:
             for name, checkout in variants:
                 folder = Path(tmp) / f"{name}-{n}"
                 folder.mkdir()
-                write_config(folder, n, args.seed)
+                # in a child: a parent grown by 100,000 generated rules would count in every
+                # run's peak RSS (a forked child starts with its parent's pages)
+                subprocess.run(
+                    [sys.executable, __file__, "--write-config", str(folder), str(n)], check=True
+                )
                 first = run_once(checkout, folder)  # fills the state: every article is new
                 print(
                     f"  {name:>4} {n:>7,} rules: first run {first[0]:.2f} s wall, "

@@ -106,7 +106,16 @@ def main(argv=None) -> int:
                 # in a child: a parent grown by 100,000 generated rules would count in every
                 # run's peak RSS (a forked child starts with its parent's pages)
                 subprocess.run(
-                    [sys.executable, __file__, "--write-config", str(folder), str(n)], check=True
+                    [
+                        sys.executable,
+                        __file__,
+                        "--seed",
+                        str(args.seed),
+                        "--write-config",
+                        str(folder),
+                        str(n),
+                    ],
+                    check=True,
                 )
                 first = run_once(checkout, folder)  # fills the state: every article is new
                 print(

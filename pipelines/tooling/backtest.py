@@ -161,6 +161,13 @@ def _threads(config: Config, sink: str) -> bool:
     return not (hook and hook.get_secret_value()) and bool(getattr(conf, "token", None))
 
 
+_DATES = re.compile(
+    rb"<((?:[\w.-]+:)?(?:pubDate|date|updated|published|modified|issued))\b[^>]*>[^<]*</\1>"
+)
+"""An entry's dates: feeds re-stamp listed entries (WSJ, The Economist), and neither the
+article id nor the content hash depends on them, so they are left out of the digest."""
+
+
 class ListedEntries:
     """A snapshot's entries: article id (as the pre-scan predicts it) -> a digest of the entry's
     XML; empty when only a full parse can tell (not well-formed UTF-8 XML of a known shape, or
@@ -176,7 +183,7 @@ class ListedEntries:
         found: dict[str, bytes] = {}
         prefix = feed_id.encode() + b"\x00"
         for element in scan.kept_entries:
-            xml = etree.tostring(element, with_tail=False)
+            xml = _DATES.sub(b"", etree.tostring(element, with_tail=False))
             digest = hashlib.blake2b(prefix + xml, digest_size=16).digest()
             if digest not in self._ids:
                 key = prescan.predict_key(element, "")

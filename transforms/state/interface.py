@@ -154,6 +154,10 @@ class StoryMatch(NamedTuple):
     bands: frozenset[int] = frozenset()  # a candidate: which of the asked bands it is filed under
 
 
+UrlMatches = dict[str, list[StoryMatch]]
+"""Per URL key, the indexed articles with that key (`story_urls`)."""
+
+
 class StoryEntry(NamedTuple):
     """One assigned article as stored: how it joined, and what later comparisons need."""
 
@@ -382,9 +386,7 @@ class StoryStore(Protocol):
         """The stored assignments of those of `article_ids` that have one."""
         ...
 
-    def story_urls(
-        self, url_keys: Iterable[str], lo: float, hi: float
-    ) -> dict[str, list[StoryMatch]]:
+    def story_urls(self, url_keys: Iterable[str], lo: float, hi: float) -> UrlMatches:
         """Per URL key, the articles with that key published in [lo, hi], earliest first (then
         the first inserted); the features of a match are left empty."""
         ...

@@ -42,6 +42,7 @@ from wirewatch.transforms.state.interface import (
     StoryHead,
     StoryLink,
     StoryMatch,
+    UrlMatches,
     WorkerInfo,
 )
 from wirewatch.transforms.state.interface import dead_letter_alert_key as alert_key
@@ -613,9 +614,7 @@ class PostgresStore(PgSinkHealth):
         rows = self._all(f"{STORY_LINK_SELECT} = ANY(%s)", (ids,))
         return {row[0]: StoryLink(*row[1:]) for row in rows}
 
-    def story_urls(
-        self, url_keys: Iterable[str], lo: float, hi: float
-    ) -> dict[str, list[StoryMatch]]:
+    def story_urls(self, url_keys: Iterable[str], lo: float, hi: float) -> UrlMatches:
         keys = sorted(set(url_keys))
         if not keys:
             return {}

@@ -18,6 +18,7 @@ from wirewatch.transforms.state.interface import (
     StoryEntry,
     StoryHead,
     StoryMatch,
+    UrlMatches,
 )
 
 SEP = "\x1f"
@@ -100,9 +101,9 @@ def story_urls_select(list_test: str, mark: str) -> str:
     )
 
 
-def story_urls(rows) -> dict[str, list[StoryMatch]]:
+def story_urls(rows) -> UrlMatches:
     """`story_urls` from story_urls_select rows: each URL key's matches, in row order."""
-    out: dict[str, list[StoryMatch]] = {}
+    out: UrlMatches = {}
     for key, *match in rows:
         out.setdefault(key, []).append(StoryMatch(*match))
     return out

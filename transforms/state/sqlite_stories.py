@@ -21,6 +21,7 @@ from wirewatch.transforms.state.interface import (
     StoryHead,
     StoryLink,
     StoryMatch,
+    UrlMatches,
 )
 from wirewatch.transforms.state.rows import (
     CLUSTER_COLUMNS,
@@ -96,9 +97,7 @@ class SqliteStories:
                 out[row[0]] = StoryLink(*row[1:])
         return out
 
-    def story_urls(
-        self, url_keys: Iterable[str], lo: float, hi: float
-    ) -> dict[str, list[StoryMatch]]:
+    def story_urls(self, url_keys: Iterable[str], lo: float, hi: float) -> UrlMatches:
         keys = sorted(set(url_keys))
         if not keys:
             return {}

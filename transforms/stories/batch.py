@@ -23,6 +23,7 @@ from wirewatch.transforms.state.interface import (
     StoryHead,
     StoryLink,
     StoryMatch,
+    UrlMatches,
 )
 from wirewatch.transforms.stories.fingerprint import Fingerprint, jaccard, pack, similarity, unpack
 from wirewatch.transforms.stories.settings import StorySettings
@@ -78,7 +79,7 @@ class _Known:
 
 def match(
     ordered: Sequence[Prepared],
-    urls: dict[str, list[StoryMatch]],
+    urls: UrlMatches,
     candidates: Sequence[StoryMatch],
     s: StorySettings,
 ) -> list[Decision]:

@@ -11,18 +11,24 @@ JSONL sink.
 Reported: RSS of this process (which is the in-process engine's worker too) at cycle 1, 100 and
 the last, and cycle time of the cycles that found nothing new (median, p95, mean).
 
-    python bench/soak.py --data ../shared/datasets/feeds [--cycles 1000]
+    python bench/soak.py --data ../shared/datasets/feeds [--cycles 1000] [--trace-malloc 25]
+
+--trace-malloc N traces Python allocations (tracemalloc, which slows every cycle down: compare
+RSS and times only between runs without it) and prints the N allocation sites (file:line) that
+grew most between cycle 100 (--trace-from) and the last cycle, after a full garbage collection.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import glob
 import os
 import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -75,11 +81,51 @@ def rss_mib() -> float:
     return float("nan")
 
 
+def _snapshot() -> tracemalloc.Snapshot:
+    """A snapshot of what is still alive: garbage collected first, tracemalloc's own frames out."""
+    gc.collect()
+    return tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+
+
+def _print_growth(
+    old: tracemalloc.Snapshot, new: tracemalloc.Snapshot, start: int, end: int, top: int
+) -> None:
+    """The sites whose live memory grew most, by file:line, with the deepest frames of the top 5."""
+    traced = sum(s.size for s in new.statistics("filename")) - sum(
+        s.size for s in old.statistics("filename")
+    )
+    print(
+        f"\ntracemalloc: live Python memory {traced / 2**20:+.2f} MiB from cycle {start} to {end}"
+    )
+    by_line = new.compare_to(old, "lineno")
+    for stat in by_line[:top]:
+        frame = stat.traceback[0]
+        print(
+            f"  {stat.size_diff / 2**20:+8.3f} MiB {stat.count_diff:+8d} blocks "
+            f"(now {stat.size / 2**20:7.3f} MiB)  {frame.filename}:{frame.lineno}"
+        )
+    print("\nwhere the top 5 grew from (8 frames, innermost last):")
+    for stat in new.compare_to(old, "traceback")[:5]:
+        print(f"  {stat.size_diff / 2**20:+.3f} MiB {stat.count_diff:+d} blocks")
+        for line in stat.traceback.format()[-16:]:
+            print(f"    {line}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="the feeds snapshot directory")
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument("--every", type=int, default=100, help="print a line every N cycles")
+    parser.add_argument(
+        "--trace-malloc",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N allocation sites that grew most from cycle --trace-from to the last",
+    )
+    parser.add_argument("--trace-from", type=int, default=100, metavar="CYCLE")
     args, beam_args = parser.parse_known_args()
     configure_logging()
     snapshots = {
@@ -105,6 +151,9 @@ def main() -> int:
         idle_cpu: list[float] = []  # CPU seconds of this process: robust to a busy machine
         rss: dict[int, float] = {}
         totals = {"articles_new": 0, "matches": 0, "alerts_sent": 0, "dead_letters": 0}
+        if args.trace_malloc:
+            tracemalloc.start(8)
+        first: tracemalloc.Snapshot | None = None
         started = time.monotonic()
         print(
             f"soak: {args.cycles} cycles, {len(snapshots)} feeds x "
@@ -129,6 +178,13 @@ def main() -> int:
                     f"load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
+            if args.trace_malloc and n in (min(args.trace_from, args.cycles - 1), args.cycles):
+                snapshot = _snapshot()
+                if first is None:
+                    first = snapshot
+                    first_cycle = n
+                else:
+                    _print_growth(first, snapshot, first_cycle, n, args.trace_malloc)
         elapsed = time.monotonic() - started
     idle.sort()
     idle_cpu.sort()

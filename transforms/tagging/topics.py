@@ -125,10 +125,14 @@ class TopicScorer:
             self._spread.append((term.weight, plain, shared, term.key))
             self._shown.append((targets, term.text))
         self._cue_keys = [term.key.rstrip("*") for term in self.terms]
-        self._weak = {tid for tid, term in enumerate(self.terms) if term.weight < STRONG_WEIGHT}
-        self._standalone = {
-            tid for tid, term in enumerate(self.terms) if term.weight >= STANDALONE_WEIGHT
-        }
+        # Per term id, what _cues needs, in one lookup: None for a weak term (never a cue),
+        # else (topics it is shown for, its cue key, whether it can stand alone).
+        self._cue_data: list[tuple[tuple[int, ...], str, bool] | None] = [
+            None
+            if term.weight < STRONG_WEIGHT
+            else (self._shown[tid][0], self._cue_keys[tid], term.weight >= STANDALONE_WEIGHT)
+            for tid, term in enumerate(self.terms)
+        ]
         if model is True:
             model = topic_model.load()
         self.model = model or None
@@ -182,25 +186,26 @@ class TopicScorer:
         corroborate), and the topics a standalone term fired for. One unsorted pass: the
         order of cues does not change how many distinct ones there are."""
         per_term = self.contributions(counts)[0]
-        words, cue_keys, weak, spread = counts.words, self._cue_keys, self._weak, self._shown
-        standalone_terms, in_title = self._standalone, counts.in_title
+        words, cue_data, in_title = counts.words, self._cue_data, counts.in_title
         short = None  # computed when first needed: most articles have no standalone term
         strong: dict[int, list] = {}
         standalone: set[int] = set()
         for tid in per_term:
-            if tid in weak:
+            data = cue_data[tid]
+            if data is None:
                 continue
-            targets = spread[tid][0]
-            cue = words.get(tid) or cue_keys[tid]
+            targets, cue, alone = data
+            cue = words.get(tid) or cue
             for target in targets:
                 found = strong.get(target)
                 if found is None:
                     strong[target] = [cue]
                 elif cue not in found:
                     found.append(cue)
-            if tid in standalone_terms:
+            if alone:
                 if tid not in in_title and short is None:
-                    short = len(counts.text.split()) < SHORT_WORDS
+                    # maxsplit: only whether there are SHORT_WORDS words, not how many
+                    short = len(counts.text.split(None, SHORT_WORDS)) < SHORT_WORDS
                 if short or tid in in_title:
                     standalone.update(targets)
         return strong, standalone

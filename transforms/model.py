@@ -98,6 +98,7 @@ class Display(_Element):
     feed_name: str = ""  # the feed's `name:`; empty: its config id
     description: str = ""  # the rule's `description:`
     stale_after: float = 12 * 3600  # seconds between publication and poll that make it old
+    template: str = ""  # the route's message template (Jinja2 source); empty: default layout
 
 
 class Alert(_Element):

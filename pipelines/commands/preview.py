@@ -87,7 +87,7 @@ def messages(config, rule, matches) -> list[Message]:
             route = config.routes[index] if index >= 0 else None
             group = group_label(match, route.group_by if route else ["rule"])
             alert = Alert.for_match(
-                match, sink, route=index, group=group, display=router.display(match)
+                match, sink, route=index, group=group, display=router.display(match, index)
             )
             key = group_key(alert)
             decision = decide(route, match.severity, states.get(key, GroupState()), now, alert.key)

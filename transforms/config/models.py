@@ -30,6 +30,7 @@ from pydantic import (
     SecretStr,
     ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -385,6 +386,13 @@ class QuietHours(_Strict):
         return self
 
 
+def _check_template(source: str) -> None:
+    """A message template must parse (and Jinja2 be installed) at load, not at the first alert."""
+    from wirewatch.transforms.sinks.templates import compile_template
+
+    compile_template(source)
+
+
 GroupField = Literal["rule", "story", "entity", "topic", "feed"]
 
 
@@ -428,6 +436,46 @@ class RouteConfig(_Strict):
     quiet_hours: QuietHours | None = Field(
         default=None, description="a daily window whose alerts wait and go out as one digest"
     )
+    template: str | None = Field(
+        default=None,
+        description="a Jinja2 template (sandboxed) for the main text of this route's Slack "
+        "alerts; feed values arrive escaped. Needs wirewatch[templates]. See README, Message "
+        "templates",
+    )
+    template_file: str | None = Field(
+        default=None,
+        description="the template in a file, relative to this config file (instead of template)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _template_from_file(cls, data: Any, info: ValidationInfo) -> Any:
+        """Reads `template_file` into `template` once, at load (a worker gets the text)."""
+        if not isinstance(data, dict) or not data.get("template_file"):
+            return data
+        if data.get("template") is not None:
+            raise ValueError("gives both template and template_file. Fix: keep one of them")
+        base = info.context.get("base", ".") if isinstance(info.context, dict) else "."
+        path = Path(base) / str(data["template_file"])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ValueError(
+                f"cannot read template_file {path}: {why}. Fix: point it at a readable file"
+            ) from None
+        try:
+            _check_template(text)
+        except ValueError as exc:
+            raise ValueError(f"template_file {path}: {exc}") from None
+        return {**data, "template": text, "template_file": None}
+
+    @field_validator("template")
+    @classmethod
+    def _template_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_template(value)
+        return value
 
     def selects(self, rule_id: str, severity: str, labels: dict[str, str]) -> bool:
         return (

@@ -27,22 +27,28 @@ class Router:
             for rule in config.rules
         }
 
-    def display(self, match: Match) -> Display:
-        """The feed's display name and stale_after, the rule's description."""
+    def display(self, match: Match, route: int = -1) -> Display:
+        """The feed's display name and stale_after, the rule's description, the route's
+        message template."""
         feed = self.feeds.get(match.article.article.feed_id)
         return Display(
             feed_name=(feed.name or "") if feed else "",
             description=self.descriptions.get(match.rule_id, ""),
             stale_after=feed.stale_after if feed else Display().stale_after,
+            template=(self.config.routes[route].template or "") if route >= 0 else "",
         )
 
     def route(self, match: Match) -> list[Alert]:
-        alerts, display = [], self.display(match)
+        alerts = []
         for index, sink in self.deliveries.get(match.rule_id, []):
             group_by = self.config.routes[index].group_by if index >= 0 else ["rule"]
             alerts.append(
                 Alert.for_match(
-                    match, sink, route=index, group=group_label(match, group_by), display=display
+                    match,
+                    sink,
+                    route=index,
+                    group=group_label(match, group_by),
+                    display=self.display(match, index),
                 )
             )
         return alerts

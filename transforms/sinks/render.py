@@ -20,9 +20,12 @@ bare URL in feed text into a mention or a link by itself.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 
 from wirewatch.transforms.model import Alert, Hit
+
+log = logging.getLogger(__name__)
 
 BLOCKS_MAX = 50  # Slack: blocks in one message
 SECTION_TEXT_MAX = 3000  # Slack: section text
@@ -214,7 +217,7 @@ def _section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}
 
 
-def slack_message(alert: Alert) -> tuple[str, list[dict]]:
+def slack_message(alert: Alert, body: str | None = None) -> tuple[str, list[dict]]:
     """(fallback text, Block Kit blocks) for one alert:
 
     :warning: *Update:* *<link|Headline>*          (*Updated:* when the feed edited the entry)
@@ -224,7 +227,15 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
     *Feed name* · by Author · <date token>
     rule *id* (warning) — description · desk: economics · why: term (field)
     Topics: Economy · Trade   Entities: Mexico
+
+    A route's message template (transforms/sinks/templates.py) gives `body`: it replaces the
+    snippet as the main section and is the fallback text; the rest stays as above. A template
+    that fails for this alert leaves the default layout.
     """
+    if body is None and alert.display.template:
+        body = templated_body(alert)
+        if body is not None:
+            return slack_message(alert, body)
     match = alert.match
     article = match.article.article
     title = escape(truncate(article.title or "(untitled)", 250))
@@ -246,7 +257,9 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
             )
         )
     body_hits = tuple(h for h in match.hits if h.field == "text")
-    if article.summary:
+    if body:
+        blocks.append(_section(body))
+    elif article.summary and body is None:
         blocks.append(_section(snippet(article.summary, body_hits)))
     authors = _authors(alert)
     blocks.append(
@@ -273,7 +286,62 @@ def slack_message(alert: Alert) -> tuple[str, list[dict]]:
         f"[{match.rule_id}] {marker}{article.title} {article.link or ''}".strip(),
         FALLBACK_TEXT_MAX,
     )
+    if body:
+        return _slack_payload(truncate(body, FALLBACK_TEXT_MAX), blocks)
     return _slack_payload(escape(fallback), blocks)
+
+
+def _feed_text(value: str, limit: int) -> str:
+    return escape(clean(truncate(value, limit)))
+
+
+def template_context(alert: Alert) -> dict:
+    """What a route's message template sees (README, Message templates). Every feed-supplied
+    string is escaped and cleaned here, before the template, as everywhere else in this module."""
+    match = alert.match
+    tagged = match.article
+    article = tagged.article
+    return {
+        "article": {
+            "title": _feed_text(article.title or "(untitled)", 250),
+            "link": safe_url(article.link) or "",
+            "summary": _feed_text(article.summary or "", 2000),
+            "author": _feed_text(_authors(alert), 300),
+            "published": slack_date(article.published),
+            "published_utc": utc_text(article.published),
+            "feed": _feed_text(feed_name(alert), 150),
+        },
+        "rule": {
+            "id": escape(match.rule_id),
+            "severity": escape(match.severity),
+            "description": _feed_text(alert.display.description, 300),
+            "labels": {escape(k): _feed_text(v, 200) for k, v in sorted(match.labels.items())},
+        },
+        "tags": {
+            "topics": [tag_text(t.label or t.id) for t in tagged.topics],
+            "entities": [tag_text(e.name) for e in tagged.entities],
+        },
+        "updated": article.edited,
+    }
+
+
+def templated_body(alert: Alert) -> str | None:
+    """The route's template rendered for this alert; None (and one log line) when it fails, so
+    the alert goes out in the default layout instead of not at all."""
+    from wirewatch.transforms.sinks.templates import render_template
+
+    try:
+        return render_template(alert.display.template, template_context(alert))
+    except Exception as exc:  # any template failure: never lose an alert over its layout
+        reason = str(exc).splitlines()[0] if str(exc) else ""
+        log.warning(
+            "template of route %d failed for alert %s (%s: %s); sent in the default layout",
+            alert.route,
+            alert.key,
+            type(exc).__name__,
+            reason,
+        )
+        return None
 
 
 def slack_reply(alert: Alert) -> tuple[str, list[dict]]:

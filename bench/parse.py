@@ -7,8 +7,10 @@ store does: the first poll of each feed is a full parse, every later poll sees m
 entries (the timed run includes those first polls). The baseline is `feedparser.parse` of every
 snapshot's bytes, measured in the same process, interleaved per repetition.
 
-Also timed: every entry of every poll parsed without a store (what ParseFeeds runs since it
-looks for edited entries), fetch included, dedupe left out.
+Also timed: every entry of every poll parsed without a store, fetch included, dedupe left out;
+and, against a store of content hashes with DropSeen's verdicts (new / edited), every entry
+parsed against the cut ParseFeeds makes (an entry seen with the hash of its raw title and
+summary is not parsed). Both must pass on exactly the same new and edited articles (checked).
 
 Times are CPU seconds of this process (time.process_time, so other jobs on the machine count
 less), the median of --repeat runs, ours and the baseline interleaved run by run; the ratio is
@@ -37,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import feedparser
 
 from wirewatch.transforms.config import FetchSettings
+from wirewatch.transforms.ingest.dedupe import content_hash, seen_hashes, seen_verdict
 from wirewatch.transforms.ingest.fetch import fetch
 from wirewatch.transforms.ingest.parse import parse_feed
 
@@ -86,8 +89,8 @@ def run_pipeline(polls, settings):
 
 
 def run_every_entry(polls, settings) -> int:
-    """What ParseFeeds does since edited entries are looked for: every entry of every poll
-    parsed (no seen_of; DropSeen then compares content hashes). Returns the article count."""
+    """Every entry of every poll parsed (no seen_of), as ParseFeeds did while it looked for
+    edits without the cut by hash. Returns the article count."""
     count = 0
     for feed, path, when in polls:
         fetched = fetch(path, settings)
@@ -101,6 +104,33 @@ def run_every_entry(polls, settings) -> int:
             ).articles
         )
     return count
+
+
+def run_with_hashes(polls, settings, *, cut: bool):
+    """ParseFeeds then DropSeen's verdicts against a store of content hashes (new and edited
+    articles pass and their hashes are recorded, as CommitCycle does). With `cut`, parse_feed
+    gets the store's hashes (`seen_of`: the pre-scan cuts an entry seen with the hash of its raw
+    text); without, every entry is parsed. Returns what DropSeen passed, as (poll, id, verdict,
+    hash), and how many articles parse_feed gave: both modes must pass exactly the same."""
+    store: dict[str, str | None] = {}
+    passed, parsed = [], 0
+    for poll, (feed, path, when) in enumerate(polls):
+        fetched = fetch(path, settings)
+        result = parse_feed(
+            fetched.body,
+            feed_id=feed,
+            feed_url=FEED_URL.format(feed),
+            headers=fetched.headers,
+            fetched_at=when,
+            seen_of=(lambda ids: {i: store[i] for i in ids if i in store}) if cut else None,
+        )
+        parsed += len(result.articles)
+        for article in result.articles:
+            verdict = seen_verdict(article, store)
+            if verdict in ("new", "edited"):
+                passed.append((poll, article.id, verdict, content_hash(article)))
+                store.update(seen_hashes(article))
+    return passed, parsed
 
 
 def run_baseline(bodies) -> int:
@@ -135,7 +165,7 @@ def main(argv=None) -> int:
     for _, path, _ in polls:
         with open(path, "rb") as handle:
             bodies.append(handle.read())
-    ours, every, base = [], [], []
+    ours, every, base, hashed_every, hashed_cut = [], [], [], [], []
     for _ in range(args.repeat):
         start = time.process_time()
         emitted, entries, stats = run_pipeline(polls, settings)
@@ -143,6 +173,12 @@ def main(argv=None) -> int:
         start = time.process_time()
         every_articles = run_every_entry(polls, settings)
         every.append(time.process_time() - start)
+        start = time.process_time()
+        passed_every, parsed_every = run_with_hashes(polls, settings, cut=False)
+        hashed_every.append(time.process_time() - start)
+        start = time.process_time()
+        passed_cut, parsed_cut = run_with_hashes(polls, settings, cut=True)
+        hashed_cut.append(time.process_time() - start)
         start = time.process_time()
         base_entries = run_baseline(bodies)
         base.append(time.process_time() - start)
@@ -164,8 +200,23 @@ def main(argv=None) -> int:
     print(f"pipeline fetch+parse(seen_of)+dedupe: {mid:.3f} s CPU  {entries / mid:,.0f} entries/s")
     mid_every = statistics.median(every)
     print(
-        f"every entry parsed, fetch+parse (what ParseFeeds runs): {mid_every:.3f} s CPU  "
+        f"every entry parsed, fetch+parse (no store): {mid_every:.3f} s CPU  "
         f"{entries / mid_every:,.0f} entries/s ({every_articles} articles)"
+    )
+    mid_hashed_every, mid_hashed_cut = (
+        statistics.median(hashed_every),
+        statistics.median(hashed_cut),
+    )
+    edited = sum(verdict == "edited" for _, _, verdict, _ in passed_every)
+    runs = ", ".join(f"{e:.2f}/{c:.2f}" for e, c in zip(hashed_every, hashed_cut))
+    print(f"CPU s per run with content hashes, every entry/cut by hash: {runs}")
+    same_passed = passed_every == passed_cut
+    print(
+        f"with content hashes, parse + DropSeen verdicts: every entry parsed "
+        f"{mid_hashed_every:.3f} s CPU ({parsed_every} articles parsed); cut when seen with the "
+        f"same hash {mid_hashed_cut:.3f} s CPU ({parsed_cut} parsed): "
+        f"{mid_hashed_every / mid_hashed_cut:.1f}x less CPU; passed on: {len(passed_every)} "
+        f"({edited} edited); same new and edited articles: {'yes' if same_passed else 'no'}"
     )
     print(
         f"plain feedparser.parse every snapshot: {mid_base:.3f} s CPU  "
@@ -180,7 +231,7 @@ def main(argv=None) -> int:
         f"same set: {'yes' if same_set else 'no'}; same content: "
         f"{'yes' if same_content else 'no'}"
     )
-    return 0 if same_set and same_content else 1
+    return 0 if same_set and same_content and same_passed else 1
 
 
 if __name__ == "__main__":

@@ -86,13 +86,13 @@ def test_an_edited_headline_alerts_its_new_rule_once_in_the_storys_thread(world,
         ("trump", True),
     ]
 
-    counters = poll(args, capsys)  # the same feed again: nothing
-    assert counters.get("articles_edited", 0) == 0 and counters["articles_seen"] == 1
+    counters = poll(args, capsys)  # the same feed again: nothing, not even parsed
+    assert counters.get("articles_edited", 0) == 0 and counters["entries_skipped_seen"] == 1
     cosmetic = rss(
         "  <![CDATA[<b>Chevron</b> and Exxon  profits drop as Trump trade war hits oil]]>",
         LEAD.replace("/c/x", "/c/x?utm_source=rss&amp;utm_medium=feed").replace(". ", ".&#160; "),
     )
     feeds.feeds["/ft.xml"] = (200, {}, cosmetic)
     counters = poll(args, capsys)  # markup, spacing and a tracking parameter: not an edit
-    assert counters.get("articles_edited", 0) == 0 and counters["articles_seen"] == 1
+    assert counters.get("articles_edited", 0) == 0 and counters["entries_skipped_seen"] == 1
     assert len(slack.received) == 2 and len(jsonl(alerts_file)) == 2

@@ -31,7 +31,7 @@ from wirewatch.transforms.ingest.beam import (
     _DropSeenDoFn,
     _ParseDoFn,
 )
-from wirewatch.transforms.ingest.dedupe import content_hash, seen_hashes, seen_keys
+from wirewatch.transforms.ingest.dedupe import content_hash, seen_hashes, seen_keys, text_hash
 from wirewatch.transforms.ingest.fetch import FetchResult
 from wirewatch.transforms.ingest.ids import article_id, entry_key
 from wirewatch.transforms.ingest.parse import parse_feed
@@ -239,22 +239,31 @@ def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path):
         assert store.feed_state("known").ttl_minutes == 45  # <ttl> kept for the schedule
 
 
-def test_parse_passes_seen_entries_on_without_asking_the_store(tmp_path):
-    """A seen entry may have been edited: only DropSeen, with the parsed title and summary,
-    can tell, so parsing hands every entry on (and asks the store nothing)."""
+def test_parse_cuts_only_entries_seen_with_the_same_text(tmp_path):
+    """One store question per body: an entry seen with the hash of its text is cut (and its
+    key refreshed at the end of the bundle); an edited one, one stored before hashes, and a
+    new one are handed on for DropSeen to decide."""
     feed = FeedConfig(id="f", url="https://f.example.com/rss")
-    body = feeds.rss(*(rss_item(f"g{i}", NOW) for i in range(40)))
+    body = feeds.rss(*(rss_item(f"g{i}", NOW) for i in range(8)))
+    unchanged = {ident("f", f"g{i}"): text_hash(f"Story g{i}", f"About Story g{i}") for i in (0, 1)}
     with Store(tmp_path) as store:
-        store.mark_seen([ident("f", f"g{i}") for i in range(0, 40, 2)])
+        store.record_seen(unchanged)
+        store.record_seen({ident("f", "g2"): text_hash("Story g2 (old)", "About Story g2")})
+        store.mark_seen([ident("f", "g3")])  # a row from before hashes
     fn = _ParseDoFn(str(tmp_path))
     fn.setup()
     fn.store = counting = CountingSeen(fn.store)
+    touched: list[list[str]] = []
+    fn.store.touch_seen = touched.append
     try:
+        fn.start_bundle()
         out = list(fn.process(fetched(feed, body, False)))
+        fn.finish_bundle()
     finally:
         fn.teardown()
-    assert counting.questions == []
-    assert sorted(a.guid for a in out) == sorted(f"g{i}" for i in range(40))
+    assert len(counting.questions) == 1
+    assert sorted(a.guid for a in out) == [f"g{i}" for i in range(2, 8)]
+    assert touched == [sorted([*unchanged, ident("f", "g2"), ident("f", "g3")])]
 
 
 # --- DropSeen ------------------------------------------------------------------------------

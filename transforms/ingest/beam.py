@@ -195,6 +195,22 @@ class _ParseDoFn(StoreDoFn):
         self.articles_parsed = Metrics.counter(NS, "articles_parsed")
         self.articles_backfill_skipped = Metrics.counter(NS, "articles_backfill_skipped")
 
+    def start_bundle(self) -> None:
+        self.still_listed: set[str] = set()
+
+    def _seen_of(self, article_ids: list[str]) -> dict[str, str | None]:
+        """parse_feed's lookup (one store read per body): each seen id with its stored hash."""
+        found = self.store.seen_hashes(article_ids)
+        self.still_listed.update(found)
+        return found
+
+    def finish_bundle(self) -> None:
+        """Refresh the seen ids the bundle's feeds still list, in one write: a cut entry never
+        reaches DropSeen, and retention must not forget an entry its feed keeps listing."""
+        if self.still_listed:
+            self.store.touch_seen(sorted(self.still_listed))
+        self.still_listed = set()
+
     def process(
         self, fetched: Fetched
     ) -> Iterable[
@@ -204,15 +220,16 @@ class _ParseDoFn(StoreDoFn):
     ]:
         feed, result, first_poll = fetched
         now = datetime.now(timezone.utc)
-        # Every entry is parsed, seen ones too: an entry seen before may have been edited, and
-        # only its parsed title and summary tell (DropSeen compares their hash with the stored
-        # one). The pre-scan cut by id (parse_feed's seen_of) would hide every edit.
+        # The pre-scan cuts an entry only when its id is seen AND its raw title and summary
+        # hash as stored (seen_of answers each seen id's hash): an edited entry, or one stored
+        # before hashes, is parsed and DropSeen decides (new / edited / adopt).
         parsed = parse_feed(
             result.body,
             feed_id=feed.id,
             feed_url=result.final_url or result.url or feed.url,
             headers=result.headers,
             fetched_at=now,
+            seen_of=self._seen_of,
         )
         if parsed.ttl:
             self.store.save_feed_ttl(feed.id, parsed.ttl)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import feedparser
 from pydantic import BaseModel, ValidationError
@@ -32,6 +34,7 @@ from wirewatch.transforms.ingest import (
     response,
     tree_entry,
 )
+from wirewatch.transforms.ingest.dedupe import content_hash
 from wirewatch.transforms.ingest.entry import EntryError, FeedContext, key_of, to_article
 from wirewatch.transforms.ingest.ids import article_id
 from wirewatch.transforms.ingest.prescan_bytes import select_new_lenient
@@ -131,11 +134,12 @@ class _StoreQuery:
     def __init__(self, seen_of: SeenOf):
         self.seen_of = seen_of
 
-    def __call__(self, article_ids: list[str]) -> set[str]:
+    def __call__(self, article_ids: list[str]) -> Collection[str]:
         try:
-            return set(self.seen_of(article_ids))
+            found = self.seen_of(article_ids)
         except Exception as exc:
             raise _StoreFailed() from exc
+        return found if isinstance(found, Mapping) else set(found)
 
 
 @dataclass(frozen=True)
@@ -322,13 +326,18 @@ def _emit(
             result.duplicates += 1
             continue
         ids.add(ident)
-        if lookup is not None and lookup.is_seen(ident):
-            result.skipped_seen += 1
+        if lookup is not None and lookup.unchanged(ident, lambda: None):
+            result.skipped_seen += 1  # seen, no hash to compare (a plain set answered)
             continue
         try:
-            result.articles.append(to_article(entry, ctx))
+            article = to_article(entry, ctx)
         except (EntryError, *_ENTRY_ERRORS) as exc:
             result.dead_letters.append(_entry_dead(index, entry, exc, source))
+            continue
+        if lookup is not None and lookup.unchanged(ident, partial(content_hash, article)):
+            result.skipped_seen += 1  # seen with this very content: nothing for DropSeen
+            continue
+        result.articles.append(article)
 
 
 def _identify(index: int, entry, ctx: FeedContext, source: str) -> str | DeadLetter:

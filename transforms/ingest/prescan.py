@@ -26,6 +26,7 @@ from typing import Any
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
+from wirewatch.transforms.ingest.dedupe import text_hash
 from wirewatch.transforms.ingest.ids import article_id, entry_key
 from wirewatch.transforms.ingest.links import canonical_link
 from wirewatch.transforms.ingest.seen_lookup import SeenLookup
@@ -76,13 +77,15 @@ class KnownEntries:
     def ask(self, idents: Iterable[str | None]) -> None:
         self.lookup.ask(i for i in idents if i is not None)
 
-    def cut(self, ident: str | None) -> bool:
+    def cut(self, ident: str | None, element=None) -> bool:
+        """Cut a seen entry whose raw title and summary hash as stored (`entry_digest`); an
+        edited one, or one stored without a hash, stays for feedparser and DropSeen."""
         if ident is None:
             return False
         if ident in self.seen_ids:
             self.duplicates += 1
             return True
-        if self.lookup.is_seen(ident):
+        if self.lookup.unchanged(ident, lambda: entry_digest(element)):
             self.seen_ids.add(ident)
             self.skipped += 1
             return True
@@ -166,7 +169,7 @@ def select_new(
     ]
     known.ask(idents)
     for element, ident in zip(entries, idents):
-        if known.cut(ident):
+        if known.cut(ident, element):
             element.getparent().remove(element)
     return Scan.of_tree(data, root, (version, entries, ttl), known)
 
@@ -271,6 +274,33 @@ def predict_key(element, base: str) -> str | None:
     if ns in (RSS10, RSS090) and element.get(f"{RDF}about"):
         return entry_key(element.get(f"{RDF}about"), None)
     return _link_key(_text(_child(element, ns + "link")), base)
+
+
+def entry_digest(element) -> str | None:
+    """`dedupe.content_hash` of the article this element would give, from its raw text: the
+    title, and the summary (RSS description, else content:encoded; Atom summary, else content).
+    None (no element, or no title) means only a parse can tell. A wrong digest can only make
+    an entry be parsed again: the stored hash comes from a parsed article."""
+    if element is None:
+        return None
+    tag = element.tag
+    ns = tag[: tag.index("}") + 1] if tag[0] == "{" else ""
+    title = _text(_child(element, ns + "title"))
+    if not title:  # the article's title comes from its summary or link: parse it
+        return None
+    if ns in (ATOM10, ATOM03):
+        summary = _text(_child(element, ns + "summary")) or _text(_child(element, ns + "content"))
+    else:
+        summary = _text(_child(element, ns + "description")) or _text(
+            _child(element, _CONTENT_ENCODED)
+        )
+    return _text_hash(title, summary)
+
+
+_text_hash = lru_cache(maxsize=32768)(text_hash)
+"""Memoized: a listed entry comes back with the same text on every poll of its feed."""
+
+_CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 
 
 def _child(element, tag: str):

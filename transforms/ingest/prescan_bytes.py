@@ -77,13 +77,14 @@ def select_new_lenient(
         pos = end
         if not clean:
             continue
-        key = _span_key(data[start.start() : end], wrapper_open, wrapper_close, base)
-        if key is _BROKEN:
+        element = _span_element(data[start.start() : end], wrapper_open, wrapper_close)
+        if element is _BROKEN:
             clean = False
             continue
-        candidates.append((start.start(), end, known.ident(key)))
-    known.ask(ident for _, _, ident in candidates)
-    cuts = [(start, end) for start, end, ident in candidates if known.cut(ident)]
+        key = None if element is None else predict_key(element, base or "")
+        candidates.append((start.start(), end, known.ident(key), element))
+    known.ask(ident for _, _, ident, _ in candidates)
+    cuts = [(start, end) for start, end, ident, element in candidates if known.cut(ident, element)]
     return Scan(
         data=_cut(data, cuts),
         total=total,
@@ -143,8 +144,8 @@ _BROKEN = object()
 """Marker: the span is not a complete element (stop cutting from here on)."""
 
 
-def _span_key(span: bytes, wrapper_open: bytes, wrapper_close: bytes, base: str | None):
-    """The entry's key; None to keep it; _BROKEN when the span is not a complete element."""
+def _span_element(span: bytes, wrapper_open: bytes, wrapper_close: bytes):
+    """The entry's element; None to keep it; _BROKEN when the span is not a complete element."""
     try:
         wrapper = etree.fromstring(wrapper_open + span + wrapper_close, _parser())
     except (etree.XMLSyntaxError, ValueError):
@@ -155,7 +156,7 @@ def _span_key(span: bytes, wrapper_open: bytes, wrapper_close: bytes, base: str 
         return None
     if len(wrapper) != 1:
         return _BROKEN
-    return predict_key(wrapper[0], base or "")
+    return wrapper[0]
 
 
 def _clean_gap(data: bytes, start: int, end: int, opaque, starts) -> bool:

@@ -63,21 +63,26 @@ def snapshots(data: str) -> list[tuple[str, str, datetime]]:
     ]
 
 
+def poll_once(feed: str, path: str, when: datetime, settings, seen_of=None):
+    """One poll: fetch (local read) then parse_feed, with the store's `seen_of` if any."""
+    fetched = fetch(path, settings)
+    return parse_feed(
+        fetched.body,
+        feed_id=feed,
+        feed_url=FEED_URL.format(feed),
+        headers=fetched.headers,
+        fetched_at=when,
+        seen_of=seen_of,
+    )
+
+
 def run_pipeline(polls, settings):
     """fetch -> parse(seen_of) -> dedupe against the store. Returns (articles, entries, stats)."""
     store: set[str] = set()
     emitted = {}
     entries = skipped = fast = 0
     for feed, path, when in polls:
-        fetched = fetch(path, settings)
-        result = parse_feed(
-            fetched.body,
-            feed_id=feed,
-            feed_url=FEED_URL.format(feed),
-            headers=fetched.headers,
-            fetched_at=when,
-            seen_of=store.intersection,
-        )
+        result = poll_once(feed, path, when, settings, seen_of=store.intersection)
         entries += result.entries
         skipped += result.skipped_seen
         fast += result.fast_path
@@ -93,16 +98,7 @@ def run_every_entry(polls, settings) -> int:
     edits without the cut by hash. Returns the article count."""
     count = 0
     for feed, path, when in polls:
-        fetched = fetch(path, settings)
-        count += len(
-            parse_feed(
-                fetched.body,
-                feed_id=feed,
-                feed_url=FEED_URL.format(feed),
-                headers=fetched.headers,
-                fetched_at=when,
-            ).articles
-        )
+        count += len(poll_once(feed, path, when, settings).articles)
     return count
 
 
@@ -115,15 +111,8 @@ def run_with_hashes(polls, settings, *, cut: bool):
     store: dict[str, str | None] = {}
     passed, parsed = [], 0
     for poll, (feed, path, when) in enumerate(polls):
-        fetched = fetch(path, settings)
-        result = parse_feed(
-            fetched.body,
-            feed_id=feed,
-            feed_url=FEED_URL.format(feed),
-            headers=fetched.headers,
-            fetched_at=when,
-            seen_of=(lambda ids: {i: store[i] for i in ids if i in store}) if cut else None,
-        )
+        seen_of = (lambda ids: {i: store[i] for i in ids if i in store}) if cut else None
+        result = poll_once(feed, path, when, settings, seen_of=seen_of)
         parsed += len(result.articles)
         for article in result.articles:
             verdict = seen_verdict(article, store)

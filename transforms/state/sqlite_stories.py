@@ -15,13 +15,13 @@ import threading
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from wirewatch.transforms.state import interface
 from wirewatch.transforms.state.interface import (
     StoryCluster,
     StoryEntry,
     StoryHead,
     StoryLink,
     StoryMatch,
-    UrlMatches,
 )
 from wirewatch.transforms.state.rows import (
     CLUSTER_COLUMNS,
@@ -97,7 +97,7 @@ class SqliteStories:
                 out[row[0]] = StoryLink(*row[1:])
         return out
 
-    def story_urls(self, url_keys: Iterable[str], lo: float, hi: float) -> UrlMatches:
+    def story_urls(self, url_keys: Iterable[str], lo: float, hi: float) -> interface.UrlMatches:
         keys = sorted(set(url_keys))
         if not keys:
             return {}

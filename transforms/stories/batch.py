@@ -17,13 +17,13 @@ from collections import defaultdict
 from typing import Iterable, NamedTuple, Sequence
 
 from wirewatch.transforms.model import Article
+from wirewatch.transforms.state import interface
 from wirewatch.transforms.state.interface import (
     StoryCluster,
     StoryEntry,
     StoryHead,
     StoryLink,
     StoryMatch,
-    UrlMatches,
 )
 from wirewatch.transforms.stories.fingerprint import Fingerprint, jaccard, pack, similarity, unpack
 from wirewatch.transforms.stories.settings import StorySettings
@@ -79,7 +79,7 @@ class _Known:
 
 def match(
     ordered: Sequence[Prepared],
-    urls: UrlMatches,
+    urls: interface.UrlMatches,
     candidates: Sequence[StoryMatch],
     s: StorySettings,
 ) -> list[Decision]:

@@ -15,12 +15,11 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wirewatch.transforms.beam_support.cache import fingerprint, shared
-from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.ingest.cycle_fetch import CycleFetch, FeedFetch
 from wirewatch.transforms.ingest.dedupe import (
@@ -65,17 +64,11 @@ class _FetchDoFn(StoreDoFn):
     def __init__(self, config: Config, state_dir: str, clock: Callable[[], float]):
         super().__init__(state_dir)
         self.settings, self.clock = config.fetch, clock
-        self.feeds_ok = Metrics.counter(NS, "feeds_ok")
-        self.feeds_not_modified = Metrics.counter(NS, "feeds_not_modified")
-        self.feeds_failed = Metrics.counter(NS, "feeds_failed")
-        self.feeds_late = Metrics.counter(NS, "feeds_late")
-        self.by_status = {
-            "ok": self.feeds_ok,
-            "not_modified": self.feeds_not_modified,
-            "failed": self.feeds_failed,
-        }
-        # one counter per declared outcome (a fixed set in fetch.py), e.g. fetch_timeout
-        self.outcomes = {outcome: Metrics.counter(NS, f"fetch_{outcome}") for outcome in OUTCOMES}
+        # feeds per status, and one per declared outcome (a fixed set in fetch.py): fetch_timeout
+        self.count = Counters(
+            *(f"feeds_{status}" for status in ("ok", "not_modified", "failed", "late")),
+            *(f"fetch_{outcome}" for outcome in OUTCOMES),
+        )
 
     def setup(self) -> None:
         super().setup()
@@ -129,10 +122,10 @@ class _FetchDoFn(StoreDoFn):
         """(tag, value) pairs for one feed: its state to commit (not when it was late: then it
         stays due), a dead letter if it failed, the fetched content if it answered with some."""
         feed, result, late = fetched
-        self.by_status[result.status].inc()
-        self.outcomes[result.outcome].inc()
+        self.count[f"feeds_{result.status}"].inc()
+        self.count[f"fetch_{result.outcome}"].inc()
         if late:
-            self.feeds_late.inc()
+            self.count.feeds_late.inc()
         else:
             yield FetchFeeds.FEED_STATE, state_after_fetch(previous, feed, result, now)
         if result.status == "failed":
@@ -189,11 +182,13 @@ class FetchFeeds(beam.PTransform):
 class _ParseDoFn(StoreDoFn):
     def __init__(self, state_dir: str):
         super().__init__(state_dir)
-        self.entries = Metrics.counter(NS, "entries")
-        self.entries_skipped_seen = Metrics.counter(NS, "entries_skipped_seen")
-        self.entries_duplicate_in_feed = Metrics.counter(NS, "entries_duplicate_in_feed")
-        self.articles_parsed = Metrics.counter(NS, "articles_parsed")
-        self.articles_backfill_skipped = Metrics.counter(NS, "articles_backfill_skipped")
+        self.count = Counters(
+            "entries",
+            "entries_skipped_seen",
+            "entries_duplicate_in_feed",
+            "articles_parsed",
+            "articles_backfill_skipped",
+        )
 
     def start_bundle(self) -> None:
         self.still_listed: set[str] = set()
@@ -233,16 +228,17 @@ class _ParseDoFn(StoreDoFn):
         )
         if parsed.ttl:
             self.store.save_feed_ttl(feed.id, parsed.ttl)
-        self.entries.inc(parsed.entries)
-        self.entries_skipped_seen.inc(parsed.skipped_seen)
-        self.articles_parsed.inc(len(parsed.articles))
-        self.entries_duplicate_in_feed.inc(parsed.duplicates)
+        count = self.count
+        count.entries.inc(parsed.entries)
+        count.entries_skipped_seen.inc(parsed.skipped_seen)
+        count.articles_parsed.inc(len(parsed.articles))
+        count.entries_duplicate_in_feed.inc(parsed.duplicates)
         for letter in parsed.dead_letters:
             yield TaggedOutput(ParseFeeds.DEAD, letter)
         cutoff = backfill_cutoff(feed.backfill_hours, first_poll=first_poll, now=now)
         for article in parsed.articles:
             if is_backfill(article, cutoff):
-                self.articles_backfill_skipped.inc()
+                count.articles_backfill_skipped.inc()
                 yield TaggedOutput(ParseFeeds.BACKFILL, article)
             else:
                 yield article
@@ -284,9 +280,7 @@ class _DropSeenDoFn(BundleStoreDoFn):
 
     def __init__(self, state_dir: str):
         super().__init__(state_dir)
-        self.by_verdict = {
-            verdict: Metrics.counter(NS, name) for verdict, name in self.COUNTED_AS.items()
-        }
+        self.count = Counters(*sorted(set(self.COUNTED_AS.values())))
 
     def finish_bundle(self) -> Iterable[WindowedValue]:
         pending = self.take()
@@ -296,7 +290,7 @@ class _DropSeenDoFn(BundleStoreDoFn):
         adopted: dict[str, str] = {}
         for held in pending:
             verdict = seen_verdict(held.value, stored)
-            self.by_verdict[verdict].inc()
+            self.count[self.COUNTED_AS[verdict]].inc()
             if verdict == "new":
                 yield held
             elif verdict == "edited":
@@ -313,12 +307,12 @@ class _DropSeenDoFn(BundleStoreDoFn):
 class _KeepFirstDoFn(beam.DoFn):
     def __init__(self):
         super().__init__()
-        self.articles_duplicate_in_run = Metrics.counter(NS, "articles_duplicate_in_run")
+        self.count = Counters("articles_duplicate_in_run")
 
     def process(self, keyed: tuple[str, Iterable[Article]]) -> Iterable[Article]:
         first, dropped = keep_first(keyed[1])
         if dropped:
-            self.articles_duplicate_in_run.inc(dropped)
+            self.count.articles_duplicate_in_run.inc(dropped)
         yield first
 
 

@@ -7,11 +7,10 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection
 
 from wirewatch.transforms.beam_support.cache import ref
-from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.model import Alert, Match
 from wirewatch.transforms.routing.router import Router
@@ -26,8 +25,7 @@ class _RouteDoFn(beam.DoFn):
     def __init__(self, config: Config, clock: Callable[[], datetime]):
         self.config_ref = ref(config)  # decoded once per process, not once per cycle
         self.clock = clock
-        self.silenced = Metrics.counter(NS, "matches_silenced")
-        self.unrouted = Metrics.counter(NS, "matches_unrouted")
+        self.count = Counters("matches_silenced", "matches_unrouted")
 
     def setup(self) -> None:
         self.config = self.config_ref.value
@@ -35,11 +33,11 @@ class _RouteDoFn(beam.DoFn):
 
     def process(self, match: Match) -> Iterable[Alert]:
         if silenced(match, self.config.silences, self.clock()):
-            self.silenced.inc()
+            self.count.matches_silenced.inc()
             return
         alerts = self.router.route(match)
         if not alerts:
-            self.unrouted.inc()
+            self.count.matches_unrouted.inc()
         yield from alerts
 
 

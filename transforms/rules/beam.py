@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Iterable
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection
 
 from wirewatch.transforms.beam_support.cache import ref
-from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.beam_support.rulesets import ruleset_for
 from wirewatch.transforms.model import Match, TaggedArticle
 from wirewatch.transforms.rules.ruleset import RuleSet
@@ -27,20 +26,18 @@ class _MatchDoFn(beam.DoFn):
     def __init__(self, config):
         self._config = ref(config)  # decoded once per process, not once per cycle
         self._rules: RuleSet | None = None
-        self.articles = Metrics.counter(NS, "articles")
-        self.articles_matched = Metrics.counter(NS, "articles_matched")
-        self.matches = Metrics.counter(NS, "matches")
+        self.count = Counters("articles", "articles_matched", "matches")
 
     def setup(self) -> None:
         self._rules = ruleset_for(self._config)
 
     def process(self, element: TaggedArticle) -> Iterable[Match]:
-        self.articles.inc()
+        self.count.articles.inc()
         rules = self._rules
         found = rules.find(element)
         if found:
-            self.articles_matched.inc()
-            self.matches.inc(len(found))
+            self.count.articles_matched.inc()
+            self.count.matches.inc(len(found))
         for each in found:  # per-rule counts: the run summary, from the alert ledger
             yield rules.model(each, element)
 

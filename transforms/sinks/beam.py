@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Iterable
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection, TaggedOutput
 
 from wirewatch.transforms.beam_support.cache import ref
-from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.model import Alert
 from wirewatch.transforms.routing.router import active_sinks
@@ -32,13 +31,14 @@ class _DeliverSinkDoFn(StoreDoFn):
         super().__init__(state_dir)
         self.config_ref = ref(config)  # decoded once per process, not once per cycle
         self.owner = owner
-        self.sent = Metrics.counter(NS, "alerts_sent")
-        self.already_sent = Metrics.counter(NS, "alerts_already_sent")
-        self.held = Metrics.counter(NS, "alerts_held")
-        self.dead = Metrics.counter(NS, "alerts_dead")
-        self.deferred = Metrics.counter(NS, "alerts_deferred")  # dead until the sink is back
-        self.skipped = Metrics.counter(NS, "alerts_skipped")  # deferred without a try
-        self.digested = Metrics.counter(NS, "alerts_digested")  # sent inside a digest
+        # one per outcome status; deferred: dead until the sink is back; skipped: deferred
+        # without a try; digested: sent inside a digest
+        self.count = Counters(
+            *(f"alerts_{status}" for status in ("sent", "already_sent", "held", "dead")),
+            "alerts_deferred",
+            "alerts_skipped",
+            "alerts_digested",
+        )
 
     def setup(self) -> None:
         super().setup()
@@ -46,12 +46,6 @@ class _DeliverSinkDoFn(StoreDoFn):
         self.dispatcher = Dispatcher(
             config, self.store, lambda name: build_sink(name, config.sinks[name]), owner=self.owner
         )
-        self.by_status = {
-            "sent": self.sent,
-            "already_sent": self.already_sent,
-            "held": self.held,
-            "dead": self.dead,
-        }
 
     def teardown(self) -> None:
         self.dispatcher.close()
@@ -70,13 +64,14 @@ class _DeliverSinkDoFn(StoreDoFn):
         outcomes += self.dispatcher.reoffer_expired(name)
         outcomes += self.dispatcher.flush_due(name)
         for outcome in outcomes:
-            self.by_status[outcome.status].inc()
+            count = self.count
+            count[f"alerts_{outcome.status}"].inc()
             if outcome.deferred:
-                self.deferred.inc()
+                count.alerts_deferred.inc()
             if outcome.skipped:
-                self.skipped.inc()
+                count.alerts_skipped.inc()
             if outcome.digested:
-                self.digested.inc()
+                count.alerts_digested.inc()
             if outcome.dead_letter is not None:
                 yield TaggedOutput(Deliver.DEAD, outcome.dead_letter)
             yield outcome

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Iterable
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsIter, PCollection
 from apache_beam.utils.windowed_value import WindowedValue
 
-from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.beam_support.metrics import NS, Counters
 from wirewatch.transforms.ingest.dedupe import seen_hashes
 from wirewatch.transforms.model import Alert, Article, DeadLetter
 from wirewatch.transforms.state.interface import FeedState, Lease, StateStore
@@ -68,16 +67,15 @@ class _WriteDeadLettersDoFn(StoreDoFn):
     def __init__(self, location: str, path: str):
         super().__init__(location)
         self.path = path
-        self.dead_letters = Metrics.counter(NS, "dead_letters")
-        self.by_stage = {stage: Metrics.counter(DEAD_NS, stage) for stage in self.STAGES}
-        self.other_stage = Metrics.counter(DEAD_NS, "other")
+        self.count = Counters("dead_letters")
+        self.by_stage = Counters(*self.STAGES, "other", namespace=DEAD_NS)
 
     def start_bundle(self) -> None:
         self.batch: list[DeadLetter] = []
 
     def process(self, letter: DeadLetter) -> Iterable[None]:
-        self.dead_letters.inc()
-        self.by_stage.get(letter.stage, self.other_stage).inc()
+        self.count.dead_letters.inc()
+        self.by_stage[letter.stage if letter.stage in self.STAGES else "other"].inc()
         self.batch.append(letter)
         return ()
 

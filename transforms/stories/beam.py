@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Iterable
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection
 
-from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.model import TaggedArticle
 from wirewatch.transforms.state.beam import StoreDoFn
@@ -37,14 +36,11 @@ class _AssignDoFn(StoreDoFn):
     def __init__(self, config: Config, state_dir: str):
         super().__init__(state_dir)
         self.settings = config.stories
-        self.new = Metrics.counter(NS, "stories_new")
-        self.copy = Metrics.counter(NS, "stories_copy")
-        self.update = Metrics.counter(NS, "stories_update")
+        self.count = Counters("stories_new", "stories_copy", "stories_update")
 
     def setup(self) -> None:
         super().setup()
         self.index = StoryIndex(self.store, self.settings)
-        self.by_kind = {"new": self.new, "copy": self.copy, "update": self.update}
 
     def process(
         self, keyed: tuple[int, Iterable[tuple[TaggedArticle, Prepared]]]
@@ -55,7 +51,7 @@ class _AssignDoFn(StoreDoFn):
             [prepared._replace(article=tagged.article) for tagged, prepared in ordered]
         )
         for (item, _), story in zip(ordered, assignments):
-            self.by_kind[story.kind].inc()
+            self.count[f"stories_{story.kind}"].inc()
             yield item.model_copy(update={"story_id": story.story_id, "story_kind": story.kind})
 
 

@@ -11,11 +11,10 @@ import logging
 from typing import Iterable
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.pvalue import PCollection
 
 from wirewatch.transforms.beam_support.cache import ref, shared
-from wirewatch.transforms.beam_support.metrics import NS
+from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.model import Article, TaggedArticle
 from wirewatch.transforms.tagging.tagger import Tagger
 
@@ -26,12 +25,14 @@ class _TagDoFn(beam.DoFn):
     def __init__(self, config):
         self._config = ref(config)  # decoded once per process, not once per cycle
         self._tagger: Tagger | None = None
-        self.tagged = Metrics.counter(NS, "articles_tagged")
-        self.with_topics = Metrics.counter(NS, "articles_with_topics")
-        self.without_topics = Metrics.counter(NS, "articles_without_topics")
-        self.with_entities = Metrics.counter(NS, "articles_with_entities")
-        self.entity_mentions = Metrics.counter(NS, "entity_mentions")
-        self.failed = Metrics.counter(NS, "tagging_failed")
+        self.count = Counters(
+            "articles_tagged",
+            "articles_with_topics",
+            "articles_without_topics",
+            "articles_with_entities",
+            "entity_mentions",
+            "tagging_failed",
+        )
 
     def setup(self) -> None:
         config = self._config
@@ -43,15 +44,16 @@ class _TagDoFn(beam.DoFn):
         except Exception:  # noqa: BLE001 - a tagger bug must not drop the article or the cycle
             # The article still reaches the rules (keyword rules keep working), untagged, and
             # the failure is counted and logged with the article id for a bug report.
-            self.failed.inc()
+            self.count.tagging_failed.inc()
             _LOG.exception("tagging failed for article %s (feed %s)", article.id, article.feed_id)
             yield TaggedArticle(article=article)
             return
-        self.tagged.inc()
-        (self.with_topics if tagged.topics else self.without_topics).inc()
+        count = self.count
+        count.articles_tagged.inc()
+        (count.articles_with_topics if tagged.topics else count.articles_without_topics).inc()
         if tagged.entities:
-            self.with_entities.inc()
-            self.entity_mentions.inc(sum(e.count for e in tagged.entities))
+            count.articles_with_entities.inc()
+            count.entity_mentions.inc(sum(e.count for e in tagged.entities))
         yield tagged
 
 

@@ -93,24 +93,20 @@ def parse_feed(
     headers: dict[str, str] | None = None,
     fetched_at: datetime | None = None,
     seen_of: SeenOf | None = None,
+    from_tree: bool = True,
 ) -> ParseResult:
     """Parse one feed body. `seen_of(article_ids)` (the subset the store has seen) lets
-    already-stored entries skip parsing; it is called once per body in the common case."""
+    already-stored entries skip parsing; it is called once per body in the common case.
+    `from_tree=False` has feedparser read every entry instead of building RSS entries from the
+    pre-scan's tree: the reference the tree path is proven equal to."""
     lookup = SeenLookup(_StoreQuery(seen_of)) if seen_of is not None else None
-    return _run(body, _Job.of(feed_id, feed_url, headers, fetched_at, lookup, from_tree=True))
+    return _run(body, _Job.of(feed_id, feed_url, headers, fetched_at, lookup, from_tree=from_tree))
 
 
-def parse_feed_by_feedparser(
-    body: bytes,
-    *,
-    feed_id: str,
-    feed_url: str,
-    headers: dict[str, str] | None = None,
-    fetched_at: datetime | None = None,
-) -> ParseResult:
-    """`parse_feed` with feedparser reading every entry (no pre-scan, no tree): the reference
-    the tree path is proven equal to (bench/parse_equivalence.py, tests/ingest/test_tree_entry.py)."""
-    return _run(body, _Job.of(feed_id, feed_url, headers, fetched_at, None, from_tree=False))
+def parse_feed_by_feedparser(body: bytes, **where) -> ParseResult:
+    """`parse_feed` with feedparser reading every entry (no pre-scan, no tree), as
+    bench/parse_equivalence.py and tests/ingest/test_tree_entry.py compare against."""
+    return parse_feed(body, **where, from_tree=False)
 
 
 def _run(body: bytes, job: _Job) -> ParseResult:

@@ -15,6 +15,7 @@ from wirewatch.transforms.tagging.matcher import Matcher
 from wirewatch.transforms.tagging.schema import EntityConfig, TaggingSettings, TopicConfig
 from wirewatch.transforms.tagging.text import Prepared, prepare
 from wirewatch.transforms.tagging.topics import TermCounts, TopicScorer
+from wirewatch.transforms.tagging.trusted import trusted
 
 
 class Tagger:
@@ -131,14 +132,17 @@ def aggregate(mentions: list[Mention]) -> list[EntityTag]:
         tags.append(
             # Built from the gazetteer's validated entries: no need to validate ten times per
             # article what load_config already checked.
-            EntityTag.model_construct(
-                id=first.id,
-                name=first.name,
-                type=first.type,
-                count=len(group),
-                mentions=surfaces,
-                wikidata=first.wikidata,
-                source=first.source,
+            trusted(
+                EntityTag,
+                {
+                    "id": first.id,
+                    "name": first.name,
+                    "type": first.type,
+                    "count": len(group),
+                    "mentions": surfaces,
+                    "wikidata": first.wikidata,
+                    "source": first.source,
+                },
             )
         )
     return tags

@@ -10,8 +10,11 @@ arithmetic of scikit-learn's `TfidfVectorizer(sublinear_tf=True)` followed by
 
 Why numpy: the model runs once per article over every token, and a Python loop over 500 tokens
 with five multiply-adds each was a third of the tagger's time. Here the only per-token Python
-work is one dict lookup done by `map` in C; counting, the sublinear tf, the L2 norm and the
-five dot products are array operations over the article's distinct known terms.
+work is one dict lookup done by `map` in C; counting is one `bincount`, the sublinear tf one
+table lookup (`_LOG_TF`), and the five logits and the L2 norm two dot products over the whole
+(2,000-term) vocabulary: a few large array operations cost less than a dozen small ones over
+the article's distinct terms, each of which pays numpy's per-call overhead. The five-way
+softmax is plain Python for the same reason.
 
 `labels` in the file map the classifier's categories onto taxonomy topic ids; a taxonomy
 without those ids simply does not use them.
@@ -30,6 +33,16 @@ import numpy as np
 MODEL_PATH = Path(__file__).with_name("topic_model.json")
 
 
+def _log_tf(size: int) -> np.ndarray:
+    """Scikit-learn's sublinear tf by count: 0 for 0, else 1 + log(count)."""
+    table = np.zeros(size + 1)
+    table[1:] = 1.0 + np.log(np.arange(1, size + 1))
+    return table
+
+
+_LOG_TF = _log_tf(4096)  # counts up to here (any article under 4,096 tokens) by lookup
+
+
 def tokens(folded: str) -> list[str]:
     """The classifier's tokens of text already folded by `text.fold` (training uses the same)."""
     return [t for t in folded.split() if len(t) > 1]
@@ -45,9 +58,12 @@ class TopicModel:
         self._index = {term: i for i, term in enumerate(vocabulary)}
         self._unknown = len(self._index)  # the id of every token outside the vocabulary
         self._idf = np.asarray(idf, dtype=np.float64)
-        # weight * idf per term: the logits need sum(tf * idf * w), the norm sum((tf * idf)^2)
-        self._scaled = np.asarray(weights, dtype=np.float64) * self._idf[:, None]
-        self._intercepts = np.asarray(intercepts, dtype=np.float64)
+        # weight * idf per term: the logits need sum(tf * idf * w), the norm sum((tf * idf)^2).
+        # One extra all-zero row for the unknown id, so the whole count vector can be used.
+        scaled = np.asarray(weights, dtype=np.float64).reshape(len(self._idf), len(self.topics))
+        self._scaled = np.vstack([scaled * self._idf[:, None], np.zeros((1, scaled.shape[1]))])
+        self._idf2 = np.append(self._idf**2, 0.0)
+        self._intercepts = [float(b) for b in intercepts]
 
     @classmethod
     def from_json(cls, data: dict) -> TopicModel:
@@ -65,17 +81,20 @@ class TopicModel:
     def predict(self, folded: str) -> tuple[dict[str, float], int]:
         """(taxonomy topic id -> probability, summing to 1; how many known tokens it saw)."""
         words = folded.split()
-        ids = np.fromiter(map(self._index.get, words, repeat(self._unknown)), np.intp, len(words))
-        counts = np.bincount(ids, minlength=self._unknown + 1)[: self._unknown]
-        present = counts.nonzero()[0]
+        unknown = self._unknown
+        ids = np.fromiter(map(self._index.get, words, repeat(unknown)), np.intp, len(words))
+        counts = np.bincount(ids, minlength=unknown + 1)
+        known = len(words) - int(counts[unknown])
         logits = self._intercepts
-        if len(present):
-            tf = 1.0 + np.log(counts[present])
-            values = tf * self._idf[present]
-            logits = logits + (tf @ self._scaled[present]) / math.sqrt(values @ values)
-        exps = np.exp(logits - logits.max())
-        exps /= exps.sum()
-        return dict(zip(self.topics, exps.tolist())), int(counts.sum())
+        if known:
+            # 1 + log(count) for the terms present, 0 for the others and for the unknown id
+            tf = (_LOG_TF if len(words) < len(_LOG_TF) else _log_tf(len(words)))[counts]
+            norm = math.sqrt((tf * tf) @ self._idf2)
+            logits = [b + raw / norm for b, raw in zip(logits, (tf @ self._scaled).tolist())]
+        top = max(logits)
+        exps = [math.exp(v - top) for v in logits]
+        total = sum(exps)
+        return {topic: e / total for topic, e in zip(self.topics, exps)}, known
 
     def probabilities(self, folded: str) -> dict[str, float]:
         """Taxonomy topic id -> probability (they sum to 1 over the model's topics)."""

@@ -34,6 +34,7 @@ from wirewatch.transforms.model import TopicTag
 from wirewatch.transforms.tagging import topic_model
 from wirewatch.transforms.tagging.schema import TaggingSettings, TopicConfig
 from wirewatch.transforms.tagging.text import key
+from wirewatch.transforms.tagging.trusted import trusted
 
 _K = 1.2
 _EVIDENCE = 8
@@ -144,6 +145,7 @@ class TopicScorer:
                     self.decided[i] = topic.id
         # Parents before children, for the cap.
         self._depth = [len(chain) for chain in self.lineage]
+        self._ancestors = [chain[1:] for chain in self.lineage]
 
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
         """(per term id, per topic with ancestors) raw evidence; computed once per article."""
@@ -220,6 +222,8 @@ class TopicScorer:
             if value <= 0:
                 break
             targets, text = shown[tid]
+            if wanted.isdisjoint(targets):
+                continue
             word = words.get(tid)
             cue, text = (word, word) if word else (cue_keys[tid], text)
             for target in targets:
@@ -233,6 +237,19 @@ class TopicScorer:
         """Every topic with some evidence, with its score and why; strongest first. The words
         that fired are listed for the topics that pass their threshold, and with `explain`
         for every topic, with its distinct cues too (slower: the scores do not need them)."""
+        made = self._scored(counts, explain)
+        thresholds = self.thresholds
+        wanted = {m[0] for m in made if explain or (m[1] > 0 and m[1] >= thresholds[m[0]])}
+        words = self._words(counts, wanted) if wanted else {}
+        decisions = [
+            Decision(topic, score, evidence, probability, cues, words.get(topic, ()), capped_by)
+            for topic, score, evidence, probability, cues, capped_by in made
+        ]
+        return sorted(decisions, key=lambda d: (-d.score, self.topics[d.topic].id))
+
+    def _scored(self, counts: TermCounts, explain: bool) -> list[tuple]:
+        """(topic, score, evidence, probability, shown cues, capped_by) for every topic with
+        some evidence, parents before children: what `decide` reports, without the words."""
         per_topic = self.contributions(counts)[1]
         if not per_topic:
             return []
@@ -244,12 +261,12 @@ class TopicScorer:
             say = 0.5 * min(1.0, known / FULL_SAY)
         scores: dict[int, float] = {}
         made: list[tuple] = []
-        depth, decided, lineage = self._depth, self.decided, self.lineage
+        depth, decided, ancestors, exp = self._depth, self.decided, self._ancestors, math.exp
         for topic in sorted(per_topic, key=depth.__getitem__):
             raw = per_topic[topic]
             if raw <= 0:
                 continue
-            evidence = 1.0 - math.exp(-raw / saturation)
+            evidence = 1.0 - exp(-raw / saturation)
             probability = probabilities.get(decided[topic]) if topic in decided else None
             # Both must agree: a probability near the prior (a text the model knows little
             # of) leaves the decision to the evidence; a confident "no" vetoes it. The model
@@ -264,32 +281,36 @@ class TopicScorer:
             cues = MIN_CUES if topic in standalone else _count_cues(corroborating)
             score = base * min(1.0, cues / MIN_CUES)
             capped_by = None
-            for ancestor in lineage[topic][1:]:
-                if scores.get(ancestor, 0.0) < score:
-                    score, capped_by = scores.get(ancestor, 0.0), ancestor
+            for ancestor in ancestors[topic]:
+                ceiling = scores.get(ancestor, 0.0)
+                if ceiling < score:
+                    score, capped_by = ceiling, ancestor
             scores[topic] = score
             shown_cues = _distinct(corroborating) if explain else ()
             made.append((topic, score, evidence, probability, shown_cues, capped_by))
-        thresholds = self.thresholds
-        wanted = {m[0] for m in made if explain or (m[1] > 0 and m[1] >= thresholds[m[0]])}
-        words = self._words(counts, wanted) if wanted else {}
-        decisions = [
-            Decision(topic, score, evidence, probability, cues, words.get(topic, ()), capped_by)
-            for topic, score, evidence, probability, cues, capped_by in made
-        ]
-        return sorted(decisions, key=lambda d: (-d.score, self.topics[d.topic].id))
+        return made
 
     def score(self, counts: TermCounts) -> list[TopicTag]:
+        """The emitted topics: what `decide` passes, strongest first, at most `max_topics`
+        (the words that fired are looked up for those alone)."""
         thresholds, topics = self.thresholds, self.topics
-        kept = [d for d in self.decide(counts) if d.score > 0 and d.score >= thresholds[d.topic]]
+        kept = [m for m in self._scored(counts, False) if m[1] > 0 and m[1] >= thresholds[m[0]]]
+        if not kept:
+            return []
+        kept.sort(key=lambda m: (-m[1], topics[m[0]].id))
+        del kept[self.settings.max_topics :]
+        words = self._words(counts, {m[0] for m in kept})
         return [
-            TopicTag.model_construct(  # from the validated taxonomy: no second check
-                id=topics[d.topic].id,
-                label=topics[d.topic].label,
-                score=round(d.score, 4),
-                evidence=tuple(dict.fromkeys(d.words))[:_EVIDENCE],
+            trusted(  # from the validated taxonomy: no second check
+                TopicTag,
+                {
+                    "id": topics[topic].id,
+                    "label": topics[topic].label,
+                    "score": round(score, 4),
+                    "evidence": tuple(dict.fromkeys(words.get(topic, ())))[:_EVIDENCE],
+                },
             )
-            for d in kept[: self.settings.max_topics]
+            for topic, score, *_ in kept
         ]
 
 
@@ -299,7 +320,10 @@ def _count_cues(bucket) -> int:
     if len(bucket) < 2:
         return len(bucket)
     longest = " " + max(bucket, key=len) + " "
-    return 1 if all(f" {w} " in longest for w in bucket) else MIN_CUES
+    for word in bucket:
+        if f" {word} " not in longest:
+            return MIN_CUES
+    return 1
 
 
 def _distinct(bucket) -> tuple[str, ...]:

@@ -262,6 +262,12 @@ class PostgresStore(PgSinkHealth):
     def _all(self, sql: str, params=()) -> list:
         return self._statement(lambda cur: cur.execute(sql, params).fetchall())
 
+    def _alerts(self, where: str, params) -> list[AlertRecord]:
+        """The ledger rows `WHERE <where>` (which carries its ORDER BY) as AlertRecords."""
+        return [
+            alert(r) for r in self._all(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {where}", params)
+        ]
+
     def _execute(self, sql: str, params=()) -> int:
         return self._statement(lambda cur: cur.execute(sql, params).rowcount)
 
@@ -495,37 +501,31 @@ class PostgresStore(PgSinkHealth):
         )
 
     def expired_claims(self, sink: str | None, now: datetime) -> list[AlertRecord]:
-        rows = self._all(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE status='sending' "
+        return self._alerts(
+            "status='sending' "
             "AND (lease_until IS NULL OR lease_until <= %(now)s) "
             "AND (%(sink)s::text IS NULL OR sink = %(sink)s) ORDER BY updated_at, key",
             {"now": now, "sink": sink},
         )
-        return [alert(r) for r in rows]
 
     def deferred_alerts(self, sink: str, since: datetime) -> list[AlertRecord]:
-        rows = self._all(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE sink=%s AND status IN ('dead', 'sending') "
+        return self._alerts(
+            "sink=%s AND status IN ('dead', 'sending') "
             "AND deferred_at >= %s ORDER BY deferred_at, key",
             (sink, since),
         )
-        return [alert(r) for r in rows]
 
     def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
-        rows = self._all(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE status=%s AND updated_at >= %s "
-            "ORDER BY updated_at",
+        return self._alerts(
+            "status=%s AND updated_at >= %s ORDER BY updated_at",
             (status, since or datetime.min.replace(tzinfo=timezone.utc)),
         )
-        return [alert(r) for r in rows]
 
     def held_alerts(self, group_key: str) -> list[AlertRecord]:
-        rows = self._all(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE group_key=%s AND status='held' "
-            "ORDER BY updated_at",
+        return self._alerts(
+            "group_key=%s AND status='held' ORDER BY updated_at",
             (group_key,),
         )
-        return [alert(r) for r in rows]
 
     # --- digest groups ---------------------------------------------------------------------------
     def group_state(self, group_key: str) -> GroupState:

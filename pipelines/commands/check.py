@@ -30,16 +30,16 @@ SECTIONS = ("feeds", "taxonomy", "entities", "rules", "routes")
 BUILTIN_SECTIONS = {"taxonomy": "topics", "entities": "entities"}
 
 
+FLAGS = {
+    "--show": "print the merged config, secrets redacted and the built-in lists counted",
+    "--full": "with --show: print the built-in lists entry by entry",
+    "--strict": "fail (exit 2) on warnings too",
+}
+
+
 def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--show",
-        action="store_true",
-        help="print the merged config, secrets redacted and the built-in lists counted",
-    )
-    parser.add_argument(
-        "--full", action="store_true", help="with --show: print the built-in lists entry by entry"
-    )
-    parser.add_argument("--strict", action="store_true", help="fail (exit 2) on warnings too")
+    for flag, text in FLAGS.items():
+        parser.add_argument(flag, action="store_true", help=text)
 
 
 @dataclass

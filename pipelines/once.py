@@ -9,29 +9,73 @@ the scheduler waits between runs. So a held group that would be due within its r
 claims (exactly once, whoever else shares the store). What is held for longer (quiet hours, a
 group whose flood-control window is full) stays held; the summary says how many alerts wait and
 when the first group is due.
+
+Before any of that, the feeds are polled without Beam (pipelines/nothing_new.py): the quiet
+ones (nothing new) are committed there, and only the others go through the Beam cycle. When
+every feed is quiet and nothing waits for delivery, the run ends without importing Beam or
+compiling the rules (its summary says `pipelines: 0`); `wirewatch check` still validates them.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 
-from wirewatch.pipelines.cycle import run_cycle
+from wirewatch.pipelines import nothing_new
 from wirewatch.pipelines.summary import CycleSummary, cycle_outcomes
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.routing.router import active_sinks
 from wirewatch.transforms.state import StateStore, open_store
 
+log = logging.getLogger("wirewatch")
+
 
 def run_once(config: Config, location: str, beam_args: list[str]) -> CycleSummary:
-    """One cycle over every feed; then, if it held a burst, the cycle that sends it."""
+    """The quiet feeds without Beam; then, if any feed is busy or a delivery waits, one
+    cycle over the busy feeds; then, if it held a burst, the cycle that sends it."""
     started = datetime.now(timezone.utc)
-    summary = run_cycle(config, config.feeds, location, beam_args)
+    with open_store(location) as store:
+        look = nothing_new.look(config, store)
+        quiet = nothing_new.commit(look, store, started)
+        busy = [f for f in config.feeds if f.id in look.busy]
+        why = [f"feed {f.id}: {look.busy[f.id]}" for f in busy]
+        if not busy:
+            waits = nothing_new.waiting(store, config, datetime.now(timezone.utc))
+            released = release_bursts(store, config, datetime.now(timezone.utc))
+            why += [waits] if waits else []
+            why += [f"{released} held digest groups end their wait now"] if released else []
+    if not why:
+        log.debug("nothing new and nothing waits: no pipeline started")
+        return quiet
+    log.debug(f"starting the cycle pipeline: {'; '.join(why)}")
+    summary = quiet.then(_cycle(config, busy, location, beam_args))
     with open_store(location) as store:
         if not release_bursts(store, config, datetime.now(timezone.utc)):
             return summary
-    flushed = run_cycle(config, [], location, beam_args)
+    flushed = _cycle(config, [], location, beam_args)
     with open_store(location) as store:
         return summary.then(flushed, cycle_outcomes(store, [], started))
+
+
+def _cycle(config: Config, feeds, location: str, beam_args: list[str]) -> CycleSummary:
+    """One Beam cycle over `feeds`: the rules are compiled (and checked) first."""
+    from wirewatch.pipelines.logs import quiet_beam_logging
+
+    quiet_beam_logging()  # before the first Beam import
+    from wirewatch.pipelines.cycle import run_cycle
+
+    preflight(config)
+    return run_cycle(config, feeds, location, beam_args)
+
+
+def preflight(config: Config) -> None:
+    """Compile rules and tagger before any pipeline starts, so bad config fails fast. The
+    rules are compiled into the per-process cache the pipeline's MatchRules then reads."""
+    from wirewatch.transforms.beam_support.rulesets import ruleset_for
+    from wirewatch.transforms.tagging.tagger import Tagger
+
+    ruleset_for(config)
+    Tagger.from_config(config)
 
 
 def release_bursts(store: StateStore, config: Config, now: datetime) -> int:

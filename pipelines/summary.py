@@ -30,25 +30,33 @@ class CycleSummary(BaseModel):
     per_rule: dict[str, dict[str, int]] = Field(default_factory=dict)
     held: int = 0  # alerts waiting in the store for a digest when the cycle ended
     held_due: str | None = None  # when the first held group is due (UTC, ISO 8601)
+    pipelines: int = 1  # Beam pipelines the run started: 0 when it found nothing to do
 
     def get(self, name: str) -> int:
         return self.counters.get(name, 0)
 
-    def then(self, later: CycleSummary, outcomes: dict[str, dict]) -> CycleSummary:
-        """This cycle and a later one as one run (`run --once` sending the bursts it held):
-        totals added up; per rule and sink, `outcomes` of the whole run (cycle_outcomes), so
-        an alert the first cycle held and the second sent counts once, as sent, and 'held'
-        is what still waits of this run; what waits in the store, from the later cycle."""
-        counters = Counter(self.counters) + Counter(later.counters)
-        counters["alerts_held"] = sum(s.get("held", 0) for s in outcomes["per_sink"].values())
+    def then(self, later: CycleSummary, outcomes: dict[str, dict] | None = None) -> CycleSummary:
+        """This cycle and a later one as one run: totals added up, the feeds of both; per rule
+        and sink, the later cycle's, or with `outcomes` those of the whole run (cycle_outcomes:
+        `run --once` sending the bursts it held, so an alert the first cycle held and the
+        second sent counts once, as sent, and 'held' is what still waits of this run); what
+        waits in the store, from the later cycle."""
+        counters = {
+            name: self.get(name) + later.get(name) for name in {**self.counters, **later.counters}
+        }
+        per_sink, per_rule = later.per_sink, later.per_rule
+        if outcomes is not None:
+            per_sink, per_rule = outcomes["per_sink"], outcomes["per_rule"]
+            counters["alerts_held"] = sum(s.get("held", 0) for s in per_sink.values())
         return CycleSummary(
             seconds=self.seconds + later.seconds,
-            counters=dict(counters),
-            per_feed=self.per_feed,
-            per_sink=outcomes["per_sink"],
-            per_rule=outcomes["per_rule"],
+            counters=counters,
+            per_feed={**self.per_feed, **later.per_feed},
+            per_sink=per_sink,
+            per_rule=per_rule,
             held=later.held,
             held_due=later.held_due,
+            pipelines=self.pipelines + later.pipelines,
         )
 
     def render(self) -> str:
@@ -81,11 +89,24 @@ class CycleSummary(BaseModel):
 def summarize(result, seconds: float, store, feed_ids: Iterable[str], since: datetime):
     """A finished cycle's summary: `result`'s counters, the store's outcomes since `since`,
     and what waits in the store for a digest."""
+    return store_summary(cycle_counters(result), seconds, store, feed_ids, since)
+
+
+def store_summary(
+    counters: dict[str, int],
+    seconds: float,
+    store,
+    feed_ids: Iterable[str],
+    since: datetime,
+    pipelines: int = 1,
+) -> CycleSummary:
+    """`summarize` from counters counted without a pipeline result (pipelines/nothing_new.py)."""
     return CycleSummary(
         seconds=seconds,
-        counters=cycle_counters(result),
+        counters=counters,
         held=store.counts().get("alerts_held", 0),
         held_due=_utc(store.next_group_due()),
+        pipelines=pipelines,
         **cycle_outcomes(store, feed_ids, since),
     )
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from wirewatch.pipelines.arguments import usage_error
-from wirewatch.pipelines.logs import LOG_FORMATS, configure_logging, quiet_beam_logging
+from wirewatch.pipelines.logs import LOG_FORMATS, configure_logging
 from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
 from wirewatch.transforms.config import Config, ConfigError, load_config
 
@@ -54,26 +54,17 @@ def add_arguments(parser) -> None:
     parser.epilog = LOCAL_RUNNER_HELP
 
 
-def preflight(config: Config) -> None:
-    """Compile rules and tagger before any pipeline starts, so bad config fails fast. The
-    rules are compiled into the per-process cache the pipeline's MatchRules then reads."""
-    from wirewatch.transforms.beam_support.rulesets import ruleset_for
-    from wirewatch.transforms.tagging.tagger import Tagger
-
-    ruleset_for(config)
-    Tagger.from_config(config)
-
-
 def run(args) -> int:
     configure_logging(logging.getLogger().level or logging.WARNING, args.log_format)
     config = load_config(args.config)
     if args.json:
         config = alerts_to_stderr(config)
     location = resolve_state(config, args.state, args.state_dir)
-    preflight(config)
     if not args.once:
+        from wirewatch.pipelines.once import preflight
         from wirewatch.pipelines.watch import watch
 
+        preflight(config)
         service = listening(
             args.listen, args.interval or min((f.interval for f in config.feeds), default=300)
         )
@@ -93,9 +84,7 @@ def run(args) -> int:
                 service.close()
     if args.listen:
         raise usage_error("wirewatch run", "--listen serves the watch loop", "leave out --once")
-    quiet_beam_logging()  # before the first Beam import
-    from wirewatch.pipelines.cycle import dead_letter_path
-    from wirewatch.pipelines.once import run_once
+    from wirewatch.pipelines.once import run_once  # imports Beam only if a cycle must run
 
     started_at = datetime.now(timezone.utc)
     with owning(location):
@@ -104,7 +93,7 @@ def run(args) -> int:
         print(json.dumps(summary.model_dump()))
     else:
         print(summary.render(), file=sys.stderr)
-        print_dead_letters(location, started_at, dead_letter_path(config, location))
+        print_dead_letters(location, started_at, config)
     return 1 if summary.get("dead_letters") else 0
 
 
@@ -140,12 +129,14 @@ def listening(listen: str | None, interval: float) -> Service | None:
     return service
 
 
-def print_dead_letters(location: str, since: datetime, path: str) -> None:
+def print_dead_letters(location: str, since: datetime, config: Config) -> None:
     from wirewatch.transforms.state import open_store
 
     with open_store(location) as store:
         letters = [d for d in store.dead_letters(limit=200) if d.at >= since]
     for letter in reversed(letters):
         print(f"    - {letter.stage} {letter.source}: {letter.reason}", file=sys.stderr)
-    if letters:
-        print(f"  dead letters written to {path}", file=sys.stderr)
+    if letters:  # only a cycle writes them, so Beam is imported already
+        from wirewatch.pipelines.cycle import dead_letter_path
+
+        print(f"  dead letters written to {dead_letter_path(config, location)}", file=sys.stderr)

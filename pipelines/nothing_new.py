@@ -1,0 +1,230 @@
+"""`run --once` without Beam for the feeds that have nothing new, and for the whole run when
+nothing is new and nothing waits.
+
+Why: importing Beam and building the cycle's graph cost seconds of every `run --once`, and a
+scheduler that runs it every few minutes mostly finds nothing new. `run --once` polls every
+feed (not only the due ones), so knowing there is nothing new takes the poll itself. `look`
+polls each feed the way the cycle's first stages do, with their cores: the same politeness
+lanes and cycle deadline (CycleFetch, fetch with the stored validators), the same parse with
+the store's seen lookup (parse_feed: a pre-scan cuts the entries seen with unchanged content)
+and DropSeen's verdict for what is left (seen_verdict). A feed is quiet when it answered 304,
+or listed only entries seen with unchanged content; `commit` then writes what the cycle would
+have written for it (its state after the fetch: validators and next due time; its <ttl>; the
+seen keys it still lists) and counts what the cycle would have counted.
+
+Every other feed is handed to the Beam cycle, which polls it again, exactly as before: a new
+or edited entry, a failed or late fetch, a dead letter, a feed's first poll, or a feed whose
+last poll failed (not polled here at all: it would likely fail again, and a timeout paid twice
+would double the run). Nothing of such a feed is written here, so a crash in between loses
+nothing. Beam runs too when something waits that a cycle delivers without any feed (`waiting`:
+a digest due, an expired claim, a deferred backlog to resume).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterator
+
+from wirewatch.pipelines.summary import CycleSummary, store_summary
+from wirewatch.transforms.config import Config, FeedConfig
+from wirewatch.transforms.state import FeedState, StateStore
+
+
+@dataclass
+class Look:
+    """The feeds polled without Beam: the quiet ones, with what their cycle would write and
+    count, and the busy ones (why each is busy: for the log)."""
+
+    quiet: list[FeedConfig] = field(default_factory=list)
+    busy: dict[str, str] = field(default_factory=dict)
+    states: list[FeedState] = field(default_factory=list)
+    ttls: dict[str, int] = field(default_factory=dict)
+    still_listed: set[str] = field(default_factory=set)
+    counters: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n  # a 0 is kept, as Beam's are
+
+
+def look(config: Config, store: StateStore, *, clock: Callable[[], float] = time.time) -> Look:
+    """Poll every feed (but those whose last poll failed, and first polls) as a cycle would,
+    and sort them into quiet and busy; nothing is written."""
+    started = time.monotonic()
+    previous = store.feed_states([f.id for f in config.feeds])
+    result = Look()
+    polled = []
+    for feed in config.feeds:
+        state = previous[feed.id]
+        if state.last_status is None:
+            result.busy[feed.id] = "its first poll"
+        elif state.failures:
+            result.busy[feed.id] = "its last poll failed"
+        else:
+            polled.append(feed)
+    for feed, fetched, late in fetch_all(config, polled, previous, clock):
+        why = _sort(result, store, feed, previous[feed.id], fetched, late)
+        if why is None:
+            result.quiet.append(feed)
+        else:
+            result.busy[feed.id] = why
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def fetch_all(
+    config: Config,
+    feeds: list[FeedConfig],
+    states: dict[str, FeedState],
+    clock: Callable[[], float],
+) -> Iterator:
+    """Each feed's FeedFetch, fetched as FetchFeeds fetches them: one lane per politeness
+    lane (fetch.lanes), each lane's feeds by id, all within the cycle deadline."""
+    if not feeds:
+        return
+    from wirewatch.transforms.ingest.cycle_fetch import CycleFetch
+    from wirewatch.transforms.ingest.fetch import lane_of, lanes
+
+    settings, per_host = config.fetch, config.fetch.per_host
+    known = lanes(config.feeds, per_host)
+    by_lane: dict = defaultdict(list)
+    for feed in feeds:
+        by_lane[lane_of(feed, known, per_host)].append(feed)
+    client = _client(settings, feeds)
+    fetching = CycleFetch(settings, clock=clock)
+    started = clock()
+    try:
+        for lane_feeds in by_lane.values():
+            fetch_one = functools.partial(_fetch_one, settings, client, states)
+            lane_feeds.sort(key=lambda feed: feed.id)
+            fetching.submit(lane_feeds, fetch_one, started, lanes=1)
+        yield from fetching.results()
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _client(settings, feeds: list[FeedConfig]):
+    """An HTTP client when some feed is fetched over HTTP (local files need none)."""
+    if all(feed.url.startswith(("/", "file://")) for feed in feeds):
+        return None
+    from wirewatch.transforms.ingest.fetch import make_client
+
+    return make_client(settings)
+
+
+def _fetch_one(settings, client, states: dict[str, FeedState], feed: FeedConfig, seconds: float):
+    from wirewatch.transforms.ingest.fetch import fetch
+
+    previous = states[feed.id]
+    return fetch(
+        feed.url,
+        settings,
+        client=client,
+        etag=previous.etag,
+        last_modified=previous.last_modified,
+        allow_private=feed.allow_private,
+        deadline=seconds,
+    )
+
+
+def _sort(look: Look, store: StateStore, feed, previous, fetched, late) -> str | None:
+    """None when the feed is quiet (its writes and counts added to `look`), else why not."""
+    if late:
+        return "not fetched within the cycle deadline"
+    if fetched.status == "failed":
+        return f"its fetch failed ({fetched.outcome})"
+    counts: dict[str, int] = {}
+    if fetched.status == "ok":
+        why = _parse(look, store, feed, fetched, counts)
+        if why is not None:
+            return why
+    from wirewatch.transforms.ingest.schedule import state_after_fetch
+
+    look.count(f"feeds_{fetched.status}")
+    look.count(f"fetch_{fetched.outcome}")
+    for name, n in counts.items():
+        look.count(name, n)
+    look.states.append(state_after_fetch(previous, feed, fetched, datetime.now(timezone.utc)))
+    return None
+
+
+def _parse(look: Look, store: StateStore, feed, fetched, counts: dict[str, int]) -> str | None:
+    """ParseFeeds and DropSeen on one body: None when every entry is seen unchanged."""
+    from wirewatch.transforms.ingest.dedupe import seen_keys, seen_verdict
+    from wirewatch.transforms.ingest.parse import parse_feed
+
+    asked: set[str] = set()
+
+    def seen_of(article_ids: list[str]) -> dict[str, str | None]:
+        found = store.seen_hashes(article_ids)
+        asked.update(found)
+        return found
+
+    parsed = parse_feed(
+        fetched.body,
+        feed_id=feed.id,
+        feed_url=fetched.final_url or fetched.url or feed.url,
+        headers=fetched.headers,
+        fetched_at=datetime.now(timezone.utc),
+        seen_of=seen_of,
+    )
+    if parsed.dead_letters:
+        return f"a dead letter ({parsed.dead_letters[0].reason})"
+    stored = store.seen_hashes({key for a in parsed.articles for key in seen_keys(a)})
+    for article in parsed.articles:
+        verdict = seen_verdict(article, stored)
+        if verdict != "seen":
+            return f"a {verdict} entry ({article.id})"
+    counts.update(
+        entries=parsed.entries,
+        entries_skipped_seen=parsed.skipped_seen,
+        articles_parsed=len(parsed.articles),
+        entries_duplicate_in_feed=parsed.duplicates,
+    )
+    if parsed.articles:
+        counts["articles_seen"] = len(parsed.articles)
+    look.still_listed |= asked | set(stored)
+    if parsed.ttl:
+        look.ttls[feed.id] = parsed.ttl
+    return None
+
+
+def commit(look: Look, store: StateStore, since: datetime) -> CycleSummary:
+    """Write what the cycle would have written for the quiet feeds, in one transaction (the
+    same writes, in the same order: <ttl> and still-listed keys at parse, states at commit);
+    their summary, as a cycle over them would give it."""
+    with store.transaction():
+        for feed_id, ttl in look.ttls.items():
+            store.save_feed_ttl(feed_id, ttl)
+        if look.still_listed:
+            store.touch_seen(sorted(look.still_listed))
+        store.save_feed_states(look.states)
+    return store_summary(
+        look.counters, look.seconds, store, [f.id for f in look.quiet], since, pipelines=0
+    )
+
+
+def waiting(store: StateStore, config: Config, now: datetime) -> str | None:
+    """What a cycle delivers even without a feed, if anything waits for it now: a held digest
+    that is due, an alert whose claim expired (its worker died), a sink's deferred alerts that
+    `Dispatcher.resume` would redeliver (the sink is not down)."""
+    from wirewatch.pipelines.watch import claims_due, group_due
+    from wirewatch.transforms.routing.router import active_sinks
+    from wirewatch.transforms.sinks.health import is_down
+
+    if group_due(store, now):
+        return "a held digest is due"
+    if claims_due(store, config, now):
+        return "an alert's claim expired"
+    for name in sorted(active_sinks(config)):
+        hours = getattr(config.sinks.get(name), "auto_redeliver_hours", 0)
+        if not hours or is_down(store.sink_health(name), now):
+            continue
+        if store.deferred_alerts(name, now - timedelta(hours=hours)):
+            return f"deferred alerts of sink {name!r} wait for redelivery"
+    return None

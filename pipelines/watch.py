@@ -39,16 +39,18 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 from wirewatch.pipelines.logs import quiet_beam_logging
-from wirewatch.pipelines.service import Service
 from wirewatch.pipelines.state import fault_behind, owning, process_running, worker_name
 from wirewatch.pipelines.summary import CycleSummary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.errors import WirewatchError
 from wirewatch.transforms.routing.router import active_sinks
 from wirewatch.transforms.state import Lease, Retention, StateStore, StoreUnavailable
+
+if TYPE_CHECKING:  # run.py starts it; `run --once` asks this module what waits, not for HTTP
+    from wirewatch.pipelines.service import Service
 
 log = logging.getLogger("wirewatch")  # its lines read "... wirewatch: cycle 3: ..."
 

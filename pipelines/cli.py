@@ -123,6 +123,9 @@ def sub_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
 
 
 def main(argv: list[str] | None = None) -> int:
+    # httpx imports its own command-line client when it can (rich, click, pygments: a tenth
+    # of a second of CPU, more than httpx itself); wirewatch never runs it: make that fail.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     configure_logging()  # before parsing: checking Beam options imports Beam, which logs
     try:
         module, args = parse(sys.argv[1:] if argv is None else list(argv))

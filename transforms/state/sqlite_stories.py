@@ -61,7 +61,7 @@ _CLUSTER_GROWTH = (
     "first_published=min(first_published, excluded.first_published), "
     "last_published=max(last_published, excluded.last_published)"
 )
-_INSERT_ENTRY = f"INSERT INTO stories_articles ({ENTRY_COLUMNS}) VALUES ({','.join('?' * 16)})"
+_INSERT_ENTRY = f"INSERT INTO stories_articles (seq, {ENTRY_COLUMNS}) VALUES ({','.join('?' * 17)})"
 
 
 class SqliteStories:
@@ -122,13 +122,19 @@ class SqliteStories:
     def save_stories(
         self, members: Sequence[tuple[StoryEntry, Sequence[int]]], clusters: Iterable[StoryCluster]
     ) -> None:
+        """The members get the seqs SQLite would give them one by one (the largest plus one:
+        the write lock is held), so they go in as one statement each, not one per member."""
         with self._write():
             self._db.executemany(_CLUSTER_GROWTH, clusters)
-            filed = []
-            for e, bands in members:
-                seq = self._db.execute(_INSERT_ENTRY, entry_values(e)).lastrowid
-                filed += [(band, seq) for band in bands]
-            self._db.executemany("INSERT OR IGNORE INTO stories_bands VALUES (?, ?)", filed)
+            first = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM stories_articles")
+            seqs = range(first.fetchone()[0], 1 << 62)
+            self._db.executemany(
+                _INSERT_ENTRY, [(seq, *entry_values(e)) for seq, (e, _) in zip(seqs, members)]
+            )
+            self._db.executemany(
+                "INSERT OR IGNORE INTO stories_bands VALUES (?, ?)",
+                [(band, seq) for seq, (_, bands) in zip(seqs, members) for band in bands],
+            )
 
     # --- pruning ------------------------------------------------------------------------------
     def prune_stories(self, index_before: float, keep_after: float) -> dict[str, int]:

@@ -76,8 +76,13 @@ def _assignment(link: StoryLink) -> StoryAssignment:
 
 def article_fingerprint(article: Article, s: StorySettings) -> Fingerprint:
     """The article's title+lead and title fingerprints, as the settings shape them."""
-    shape = s.model_dump(include={"lead_words", "min_title_words"})
-    return fingerprint(article.title, article.summary, num_perm=s.num_perm, **shape)
+    return fingerprint(
+        article.title,
+        article.summary,
+        num_perm=s.num_perm,
+        lead_words=s.lead_words,
+        min_title_words=s.min_title_words,
+    )
 
 
 def bucket_keys(fp: Fingerprint, s: StorySettings) -> list[int]:

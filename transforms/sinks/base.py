@@ -1,5 +1,7 @@
 """What every sink is: something that sends one Alert or raises DeliveryError. Which class
-implements each sink type: registry.py."""
+implements each sink type: registry.py. A sink that writes locally may also offer `batches`,
+`batch()` and `written(keys)` (jsonl.py): the dispatcher then records many alerts sent in one
+store transaction and never writes a re-offered alert twice."""
 
 from __future__ import annotations
 

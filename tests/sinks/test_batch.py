@@ -1,0 +1,162 @@
+"""Batched delivery to a local file (Dispatcher.offer_all with the JSONL sink), on every store
+backend: the same outcomes, ledger and file as one alert at a time; a kill inside a batch
+(here: SystemExit from the sink, which nothing catches, after some lines reached the file)
+leaves the batch's alerts claimed, and the next worker records the written ones sent and
+writes only the rest, so the file holds each alert once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.factories import alert
+from tests.state.conftest import BACKENDS, Clock
+from wirewatch.transforms.config import Config, RouteConfig
+from wirewatch.transforms.config import JsonlSink as JsonlSinkConfig
+from wirewatch.transforms.sinks import dispatch
+from wirewatch.transforms.sinks.dispatch import Dispatcher
+from wirewatch.transforms.sinks.jsonl import JsonlSink
+from wirewatch.transforms.state import Lease, open_store
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def location(request, tmp_path) -> str:
+    return BACKENDS[request.param](request, tmp_path)
+
+
+@pytest.fixture
+def connect(location):
+    opened = []
+
+    def connect(clock):
+        opened.append(open_store(location, clock=clock))
+        return opened[-1]
+
+    yield connect
+    for store in opened:
+        store.close()
+
+
+def config(max_alerts: int = 10_000) -> Config:
+    route = RouteConfig(sinks=["file"], max_alerts=max_alerts, group_wait=0, group_interval=60)
+    return Config(routes=[route], sinks={"file": {"type": "jsonl", "path": "unused"}})
+
+
+def alerts(n: int) -> list:
+    return [
+        alert(sink="file", id=f"a{i}", title=f"Story {i}").model_copy(update={"route": 0})
+        for i in range(n)
+    ]
+
+
+def keys_in(path: Path) -> list[str]:
+    return [json.loads(line)["key"] for line in path.read_text().splitlines()]
+
+
+class DyingSink(JsonlSink):
+    """Writes `lines` alerts, then dies as a killed process would (nothing catches it)."""
+
+    def __init__(self, path: Path, lines: int):
+        super().__init__("file", JsonlSinkConfig(type="jsonl", path=str(path)))
+        self.lines = lines
+
+    def send(self, a):
+        if self.lines == 0:
+            raise SystemExit("killed")
+        self.lines -= 1
+        super().send(a)
+
+
+def file_sink(path: Path) -> JsonlSink:
+    return JsonlSink("file", JsonlSinkConfig(type="jsonl", path=str(path)))
+
+
+@pytest.mark.parametrize("max_alerts", [10_000, 3], ids=["all_sent", "flood_control_holds"])
+def test_a_batch_ends_as_one_alert_at_a_time_does(connect, tmp_path, monkeypatch, max_alerts):
+    monkeypatch.setattr(dispatch, "BATCH", 4)  # several batches
+    results = {}
+    for mode in ("one", "batch"):
+        clock = Clock()
+        store, path = connect(clock), tmp_path / f"{mode}.jsonl"
+        d = Dispatcher(
+            config(max_alerts), store, lambda name, path=path: file_sink(path), clock=clock
+        )
+        # one store holds both runs: their own keys and flood-control group
+        batch = [a.model_copy(update={"key": f"{mode}|{a.key}", "group": mode}) for a in alerts(10)]
+        outcomes = [d.offer(a) for a in batch] if mode == "one" else d.offer_all(batch)
+        held = {r.key for r in store.alerts("held") if r.key.startswith(mode)}
+        sent = {r.key for r in store.alerts("sent") if r.key.startswith(mode)}
+        results[mode] = (
+            [o.status for o in outcomes],
+            [k.split("|", 1)[1] for k in keys_in(path)] if path.exists() else [],
+            sorted(k.split("|", 1)[1] for k in sent),
+            sorted(k.split("|", 1)[1] for k in held),
+        )
+    assert results["batch"] == results["one"]
+    assert results["batch"][0].count("sent") == min(10, max_alerts)
+
+
+def test_a_kill_inside_a_batch_writes_each_alert_once(connect, tmp_path, monkeypatch):
+    monkeypatch.setattr(dispatch, "BATCH", 8)
+    path, batch, clock = tmp_path / "alerts.jsonl", alerts(12), Clock()
+    store = connect(clock)
+    for a in batch:  # the cycle's commit: every alert claimed before delivery
+        assert store.claim_alert(a.key, a.sink, a.model_dump_json(), Lease("A", 60))
+    dying = DyingSink(path, lines=10)  # the first batch of 8 commits; the kill hits batch two
+    with pytest.raises(SystemExit):
+        Dispatcher(config(), store, lambda name: dying, clock=clock, owner="A").offer_all(batch)
+    dying.close()
+    assert len(keys_in(path)) == 10
+    assert len(store.alerts("sent")) == 8  # the second batch's two lines were never recorded
+
+    clock.advance(seconds=61)  # A's claims expire; B re-offers them
+    sink = file_sink(path)
+    b = Dispatcher(config(), connect(clock), lambda name: sink, clock=clock, owner="B")
+    outcomes = b.reoffer_expired("file")
+    assert sorted(o.status for o in outcomes) == ["already_sent"] * 2 + ["sent"] * 2
+    assert sorted(keys_in(path)) == sorted(a.key for a in batch)  # each alert once
+    assert len(store.alerts("sent")) == 12
+
+
+def test_a_line_cut_short_by_a_crash_is_not_written_and_the_next_starts_a_line(tmp_path):
+    path = tmp_path / "alerts.jsonl"
+    first, cut = alerts(2)
+    path.write_text(first.model_dump_json() + "\n" + cut.model_dump_json()[:40])
+    sink = file_sink(path)
+    assert sink.written([first.key, cut.key]) == {first.key}
+    sink.send(cut)
+    sink.close()
+    assert sink.written([first.key, cut.key]) == {first.key, cut.key}
+    assert path.read_text().splitlines()[-1] == cut.model_dump_json()
+
+
+def test_written_finds_digest_members(tmp_path):
+    path = tmp_path / "alerts.jsonl"
+    sink = file_sink(path)
+    one, two = alerts(2)
+    sink.send_digest([one, two], "burst")
+    assert sink.written([one.key, two.key, "other"]) == {one.key, two.key}
+
+
+def test_a_sink_that_does_not_batch_gets_one_alert_at_a_time(connect, tmp_path):
+    class Recorder:
+        name = "file"
+
+        def __init__(self):
+            self.sent = []
+
+        def send(self, a):
+            self.sent.append(a.key)
+
+        def close(self):
+            pass
+
+    clock, sink = Clock(), Recorder()
+    store = connect(clock)
+    d = Dispatcher(config(), store, lambda name: sink, clock=clock, owner="A")
+    batch = alerts(3)
+    assert [o.status for o in d.offer_all(batch)] == ["sent"] * 3
+    assert sink.sent == [a.key for a in batch]
+    assert d.reoffer_expired("file") == []

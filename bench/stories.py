@@ -15,11 +15,14 @@
    that index, per snapshot-sized batch and one by one. `--state URL` runs this part on that
    store (an empty PostgreSQL database: its round trips and server CPU are what several
    workers share; the CPU printed is this process's only) instead of a temporary SQLite file.
+   Each step prints a digest of its assignments (story, kind, score, basis, match): two
+   versions of the index that print the same digests decided every article the same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import os
 import random
@@ -103,6 +106,14 @@ class Timer:
             f"{self.wall:.2f} s wall = {n / self.wall:.0f} articles/s "
             f"(CPU {self.cpu:.2f} s = {n / self.cpu:.0f} articles/s)"
         )
+
+
+def digest(results) -> str:
+    """12 hex digits over every assignment in order: equal digests, equal decisions."""
+    text = "\n".join(
+        f"{r.story_id} {r.kind} {r.similarity!r} {r.basis} {r.matched_article_id}" for r in results
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def floor2(score: float) -> str:
@@ -273,46 +284,54 @@ def throughput(
         index = StoryIndex(store, settings, clock=clock)
         if index.counts()["stories_articles"]:
             raise SystemExit(f"{state} already holds stories: give the bench an empty store")
+        loaded = []
         with Timer() as load:
             for i in range(0, len(pre), 1000):
-                index.assign_many(pre[i : i + 1000])
+                loaded += index.assign_many(pre[i : i + 1000])
         counts = index.counts()
         size_mb = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 1e6
         where = f"{store.location}" if state else f"SQLite, state file {size_mb:.0f} MB"
         print(f"throughput (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
         print(
             f"  loaded {n} synthetic recent articles, batches of 1000, index growing: "
-            f"{load.rate(n)}; {counts['stories_bands']} band entries ({where})"
+            f"{load.rate(n)}; {counts['stories_bands']} band entries ({where}) "
+            f"[assignments {digest(loaded)}]"
         )
         stats = candidate_stats(store, settings, shifted)
         print(
             f"  LSH candidates verified per look-up of a real article ({n} synthetic in its "
             f"window): mean {stats[0]:.1f}, max {stats[1]}"
         )
-        done = 0
+        done, results = 0, []
         with Timer() as batched:
             for size in sizes:
-                index.assign_many(shifted[done : done + size])
+                results += index.assign_many(shifted[done : done + size])
                 done += size
         print(
             f"  {done} real articles against the {n}, one assign_many per snapshot "
-            f"(median {sorted(sizes)[len(sizes) // 2]} articles): {batched.rate(done)}"
+            f"(median {sorted(sizes)[len(sizes) // 2]} articles): {batched.rate(done)} "
+            f"[assignments {digest(results)}]"
         )
         again = [a.model_copy(update={"id": a.id + "-b", "link": None}) for a in shifted]
         with Timer() as single:
-            for a in again:
-                index.assign(a)
+            results = [index.assign(a) for a in again]
         print(
             f"  {len(again)} more (copies without links: every one a text match), one "
-            f"assign() = one transaction each: {single.rate(len(again))}"
+            f"assign() = one transaction each: {single.rate(len(again))} "
+            f"[assignments {digest(results)}]"
         )
+        bundle = [a.model_copy(update={"id": a.id + "-c"}) for a in again]
         with Timer() as whole:
-            index.assign_many([a.model_copy(update={"id": a.id + "-c"}) for a in again])
-        print(f"  the same {len(again)} again as one batch: {whole.rate(len(again))}")
+            results = index.assign_many(bundle)
+        print(
+            f"  the same {len(again)} again as one batch: {whole.rate(len(again))} "
+            f"[assignments {digest(results)}]"
+        )
         with Timer() as fp:
             for a in again:
                 article_fingerprint(a, settings)
         print(f"  of which fingerprinting: {fp.cpu / len(again) * 1e3:.2f} ms CPU per article")
+        print(f"  (load average at the end {os.getloadavg()[0]:.1f})")
         store.close()
 
 

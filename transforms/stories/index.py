@@ -26,6 +26,7 @@ stories after `retain_hours`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from wirewatch.transforms.model import Article, EntityTag, utc_now
@@ -76,13 +77,14 @@ def _assignment(link: StoryLink) -> StoryAssignment:
 
 def article_fingerprint(article: Article, s: StorySettings) -> Fingerprint:
     """The article's title+lead and title fingerprints, as the settings shape them."""
-    return fingerprint(
-        article.title,
-        article.summary,
-        num_perm=s.num_perm,
-        lead_words=s.lead_words,
-        min_title_words=s.min_title_words,
-    )
+    return fingerprint(article.title, article.summary, **_shape(s))
+
+
+@lru_cache(maxsize=8)
+def _shape(s: StorySettings) -> dict[str, int]:
+    """The settings `fingerprint` takes, worked out once (a pydantic dump per article cost
+    more than the article's content words)."""
+    return {"num_perm": s.num_perm, **s.model_dump(include={"lead_words", "min_title_words"})}
 
 
 def bucket_keys(fp: Fingerprint, s: StorySettings) -> list[int]:

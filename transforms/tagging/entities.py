@@ -13,7 +13,9 @@ The order matters and is why this is not a one-liner over the automaton:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from wirewatch.transforms.tagging.gazetteer import STRONG_KINDS, AliasRef, Gazetteer
 from wirewatch.transforms.tagging.text import STOPWORDS, Prepared, alnum
@@ -74,9 +76,11 @@ def passes_case(ref: AliasRef, text: Prepared, start: int, end: int) -> bool:
 
 
 def _longest(spans: list[tuple[int, int, object]]) -> list[tuple[int, int, object]]:
+    """Leftmost-longest: `spans` come by ascending end, no two alike, so a stable sort by
+    start of the reversed list puts the longest span first among those starting together."""
     chosen = []
     last_end = -1
-    for span in sorted(spans, key=lambda s: (s[0], s[0] - s[1])):
+    for span in sorted(reversed(spans), key=itemgetter(0)):
         if span[0] >= last_end:
             chosen.append(span)
             last_end = span[1]
@@ -90,9 +94,14 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
     for start, end, payload in hits:
         if payload.context:
             context.update(payload.context)
-        if not payload.aliases:
+        aliases = payload.aliases
+        if not aliases:
             continue
-        refs = [r for r in payload.aliases if passes_case(r, text, start, end)]
+        if len(aliases) == 1:  # most names: no list to build
+            if passes_case(aliases[0], text, start, end):
+                candidates.append((start, end, aliases))
+            continue
+        refs = [r for r in aliases if passes_case(r, text, start, end)]
         if refs:
             candidates.append((start, end, refs))
     if not candidates:
@@ -131,7 +140,7 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
     return mentions
 
 
-def _choose(refs: list[AliasRef], anchors: set[int], context: set[int]) -> AliasRef | None:
+def _choose(refs: Sequence[AliasRef], anchors: set[int], context: set[int]) -> AliasRef | None:
     if len(refs) == 1:
         ref = refs[0]
         if ref.kind in STRONG_KINDS or ref.entity in anchors or ref.entity in context:

@@ -222,8 +222,6 @@ class TopicScorer:
             if value <= 0:
                 break
             targets, text = shown[tid]
-            if wanted.isdisjoint(targets):
-                continue
             word = words.get(tid)
             cue, text = (word, word) if word else (cue_keys[tid], text)
             for target in targets:

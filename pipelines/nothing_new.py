@@ -54,13 +54,15 @@ class Look:
 def look(config: Config, store: StateStore, *, clock: Callable[[], float] = time.time) -> Look:
     """Poll every feed (but those whose last poll failed, and first polls) as a cycle would,
     and sort them into quiet and busy; nothing is written."""
+    from wirewatch.transforms.ingest.dedupe import is_first_poll
+
     started = time.monotonic()
     previous = store.feed_states([f.id for f in config.feeds])
     result = Look()
     polled = []
     for feed in config.feeds:
         state = previous[feed.id]
-        if state.last_status is None:
+        if is_first_poll(state):
             result.busy[feed.id] = "its first poll"
         elif state.failures:
             result.busy[feed.id] = "its last poll failed"
@@ -158,11 +160,11 @@ def _parse(look: Look, store: StateStore, feed, fetched, counts: dict[str, int])
     from wirewatch.transforms.ingest.dedupe import seen_keys, seen_verdict
     from wirewatch.transforms.ingest.parse import parse_feed
 
-    asked: set[str] = set()
+    listed: set[str] = set()  # seen ids the feed still lists: refreshed, as _ParseDoFn does
 
     def seen_of(article_ids: list[str]) -> dict[str, str | None]:
         found = store.seen_hashes(article_ids)
-        asked.update(found)
+        listed.update(found)
         return found
 
     parsed = parse_feed(
@@ -188,7 +190,7 @@ def _parse(look: Look, store: StateStore, feed, fetched, counts: dict[str, int])
     )
     if parsed.articles:
         counts["articles_seen"] = len(parsed.articles)
-    look.still_listed |= asked | set(stored)
+    look.still_listed |= listed | set(stored)
     if parsed.ttl:
         look.ttls[feed.id] = parsed.ttl
     return None

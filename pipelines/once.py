@@ -69,8 +69,9 @@ def _cycle(config: Config, feeds, location: str, beam_args: list[str]) -> CycleS
 
 
 def preflight(config: Config) -> None:
-    """Compile rules and tagger before any pipeline starts, so bad config fails fast. The
-    rules are compiled into the per-process cache the pipeline's MatchRules then reads."""
+    """Compile rules and tagger before a pipeline is built, so a bad config fails before
+    anything runs. The rules are compiled into the per-process cache the pipeline's MatchRules
+    then reads. (A `run --once` that starts no pipeline compiles nothing.)"""
     from wirewatch.transforms.beam_support.rulesets import ruleset_for
     from wirewatch.transforms.tagging.tagger import Tagger
 

@@ -182,3 +182,47 @@ def test_a_digest_that_is_due_is_sent_although_nothing_is_new(tmp_path, server):
     assert summary.pipelines == 1 and summary.get("articles_new") == 0
     assert summary.get("alerts_sent") == 1 and summary.held == 0
     assert len(sent(tmp_path)) == 1
+
+
+def test_deferred_alerts_go_out_once_their_sink_is_back_although_nothing_is_new(
+    tmp_path, server, monkeypatch
+):
+    from tests.loopback import SlackServer
+    from wirewatch.transforms.model import utc_now
+
+    with SlackServer() as slack:
+        monkeypatch.setenv("NOTHING_NEW_WEBHOOK", slack.webhook_url)
+        path = tmp_path / "c.yaml"
+        path.write_text(
+            f'feeds: [{{id: a, url: "{server.url("/a.xml")}", backfill_hours: null}}]\n'
+            "rules: [{id: quake, query: earthquake}]\n"
+            "routes: [{sinks: [hook], group_wait: 0}]\n"
+            'sinks: {hook: {type: slack, webhook_url: "${NOTHING_NEW_WEBHOOK}", pace: 0}}\n'
+        )
+        config, state = load_config(str(path)), str(tmp_path / "state")
+        slack.fail_next(slack.WEBHOOK_PATH, 429, {"Retry-After": "600"}, b"rate_limited")
+        assert run_once(config, state, []).get("alerts_deferred") == 1
+        parked = run_once(config, state, [])  # the sink is parked: nothing to redeliver yet
+        assert parked.pipelines == 0 and slack.received == []
+        with open_store(state) as store:  # the park ends
+            health = store.sink_health("hook")
+            past = utc_now() - timedelta(seconds=1)
+            store.save_sink_health(health.model_copy(update={"down_until": past}))
+
+        back = run_once(config, state, [])
+
+        assert back.pipelines == 1 and back.get("articles_new") == 0
+        assert back.get("alerts_sent") == 1 and len(slack.received) == 1
+        assert run_once(config, state, []).pipelines == 0 and len(slack.received) == 1
+
+
+def test_the_cli_prints_that_no_pipeline_ran(tmp_path, server, capsys):
+    from wirewatch.pipelines.cli import main
+
+    config_of(tmp_path, server)
+    args = ["run", "--once", "--json", "--config", str(tmp_path / "c.yaml")]
+    args += ["--state-dir", str(tmp_path / "state")]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["pipelines"] == 1
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["pipelines"] == 0

@@ -2,14 +2,18 @@
 
 Delivery is grouped by sink: one sink's alerts go out in order from one worker (pacing per
 channel is then simple), and a sink that fails or stalls never holds up another sink's group.
+The grouping is a side input: one element per active sink, whose alerts it looks up by sink
+(a multimap). A flatten of alerts and ticks and a group-by-key did the same with two more
+stages, each decoding and encoding every alert again (with worker processes a stage costs
+about half a second of its own).
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import apache_beam as beam
-from apache_beam.pvalue import PCollection, TaggedOutput
+from apache_beam.pvalue import AsMultiMap, PCollection, TaggedOutput
 
 from wirewatch.transforms.beam_support.cache import ref
 from wirewatch.transforms.beam_support.metrics import Counters
@@ -52,15 +56,13 @@ class _DeliverSinkDoFn(StoreDoFn):
         super().teardown()
 
     def process(
-        self, sink_alerts: tuple[str, Iterable[Alert | None]]
+        self, name: str, by_sink: Mapping[str, Iterable[Alert]]
     ) -> Iterable[Outcome | TaggedOutput]:
-        name, alerts = sink_alerts
-        ordered = sorted(
-            (a for a in alerts if a is not None),
-            key=lambda a: (a.match.article.article.published, a.key),
+        ordered = sorted(  # a sink without alerts maps to none
+            by_sink[name], key=lambda a: (a.match.article.article.published, a.key)
         )
         outcomes = self.dispatcher.resume(name)
-        outcomes += [self.dispatcher.offer(alert) for alert in ordered]
+        outcomes += self.dispatcher.offer_all(ordered)
         outcomes += self.dispatcher.reoffer_expired(name)
         outcomes += self.dispatcher.flush_due(name)
         for outcome in outcomes:
@@ -81,8 +83,8 @@ class Deliver(beam.PTransform):
     """PCollection[Alert] -> OUTCOMES (one Outcome per alert offered or digest member sent) and
     DEAD (a DeadLetter per alert its sink gave up on).
 
-    Every active sink also gets a tick (None) each cycle, so held digests go out when due even
-    in a cycle that brought no new alert for that sink.
+    Every active sink gets its call each cycle, so held digests go out when due even in a
+    cycle that brought no new alert for that sink.
     """
 
     OUTCOMES = "outcomes"
@@ -95,18 +97,11 @@ class Deliver(beam.PTransform):
         self.owner = claim_owner()  # the cycle's claims are taken under this name (CommitCycle)
 
     def expand(self, alerts: PCollection[Alert]) -> beam.pvalue.DoOutputsTuple:
-        ticks = (
-            alerts.pipeline
-            | "SinkTicks" >> beam.Create(self.sinks)
-            | "Tick" >> beam.Map(lambda name: (name, None))
-        )
-        keyed = alerts | "BySink" >> beam.Map(lambda a: (a.sink, a))
+        by_sink = alerts | "BySink" >> beam.Map(lambda a: (a.sink, a))
+        send = _DeliverSinkDoFn(self.config, self.state_dir, self.owner)
         return (
-            (keyed, ticks)
-            | "WithTicks" >> beam.Flatten()
-            | "GroupBySink" >> beam.GroupByKey()
+            alerts.pipeline
+            | "Sinks" >> beam.Create(self.sinks)
             | "Send"
-            >> beam.ParDo(_DeliverSinkDoFn(self.config, self.state_dir, self.owner)).with_outputs(
-                self.DEAD, main=self.OUTCOMES
-            )
+            >> beam.ParDo(send, AsMultiMap(by_sink)).with_outputs(self.DEAD, main=self.OUTCOMES)
         )

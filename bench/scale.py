@@ -16,12 +16,19 @@ an idle cycle on PostgreSQL within 1.5x of SQLite. The load average before each 
 the PostgreSQL server's own CPU are printed: on a shared machine the wall times are only
 comparable within one run.
 
-    python bench/scale.py --cold [--feeds 5] [--items 2000] [--repeat 3]
+    python bench/scale.py --cold [--feeds 5] [--items 2000] [--repeat 3] [--base TREE]
+                          [--profile]
 
 Beam workers instead of `wirewatch run` workers (issue 18 item 4): one cold `run --once` over
 the backlog on a fresh SQLite store, in-process and with `--direct_num_workers 2
 --direct_running_mode multi_processing`; the process's wall time, the cycle's own seconds and
 the CPU of the process and its Beam workers. Target: 2 Beam workers >= 1.5x faster (wall).
+`--base TREE` (a checkout of another commit, e.g. `git worktree add /tmp/base START`) runs the
+same scenarios on that code too, alternating with this tree's in every repeat, so before and
+after meet the same load. `--profile` runs the in-process cycle under cProfile on CPU time
+(slower: use it for the share, not for wall times) and prints Beam's share of the cycle's
+CPU: everything but the time inside wirewatch's own stage code that Beam calls (the DoFns,
+the mapped functions), i.e. coders, pickling, bundle machinery and building the pipeline.
 """
 
 from __future__ import annotations
@@ -94,8 +101,10 @@ def write_config(folder: Path, server: FeedServer, feeds: int) -> Path:
     return path
 
 
-def start_workers(n: int, config: Path, state: str, folder: Path, extra=()) -> list:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def start_workers(n: int, config: Path, state: str, folder: Path, extra=(), path=None) -> list:
+    """`path`: the PYTHONPATH to run with (another tree's code, a profiling hook); default
+    this tree."""
+    env = {**os.environ, "PYTHONPATH": path or str(ROOT)}
     procs = []
     for k in range(n):
         log = open(folder / f"worker{k}.log", "ab")
@@ -161,10 +170,10 @@ def drain(n: int, state: str, config: Path, folder: Path, feed_ids: list[str]) -
     return {"seconds": seconds, "cpu": children_cpu() - cpu0}
 
 
-def cold_cycle(state: str, config: Path, folder: Path, beam_args=()) -> dict:
+def cold_cycle(state: str, config: Path, folder: Path, beam_args=(), path=None) -> dict:
     """One `run --once` over the whole backlog: process wall, the cycle's seconds, CPU."""
     cpu0, start = children_cpu(), time.monotonic()
-    [proc] = start_workers(1, config, state, folder, ("--once", "--json", *beam_args))
+    [proc] = start_workers(1, config, state, folder, ("--once", "--json", *beam_args), path)
     proc.wait()
     seconds = time.monotonic() - start
     rows = [
@@ -220,6 +229,8 @@ def main() -> None:
     parser.add_argument("--items", type=int)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--base", type=Path, help="--cold: also run this checkout's code")
+    parser.add_argument("--profile", action="store_true", help="--cold: Beam's CPU share")
     args = parser.parse_args()
     args.feeds = args.feeds or (5 if args.cold else 200)
     args.items = args.items or (2000 if args.cold else 50)
@@ -228,7 +239,7 @@ def main() -> None:
 
 def cold(args) -> None:
     backlog = args.feeds * args.items
-    scenarios = {
+    modes = {
         "in-process": (),
         "2 Beam workers": (
             "--direct_num_workers",
@@ -237,30 +248,88 @@ def cold(args) -> None:
             "multi_processing",
         ),
     }
-    results: dict[str, list[dict]] = {name: [] for name in scenarios}
+    if args.profile:
+        del modes["2 Beam workers"]
+    trees = {"": ROOT} | ({"base ": args.base.resolve()} if args.base else {})
+    results: dict[str, list[dict]] = {}
     with FeedServer() as server, tempfile.TemporaryDirectory() as tmp:
         build_feeds(server, args.feeds, args.items)
         config = write_config(Path(tmp), server, args.feeds)
+        paths = {label: python_path(tree, Path(tmp), label) for label, tree in trees.items()}
         for run in range(args.repeat):
-            for name, beam_args in scenarios.items():
-                folder = Path(tmp) / f"{name.replace(' ', '-')}-{run}"
-                folder.mkdir()
-                load = os.getloadavg()[0]
-                r = cold_cycle(f"sqlite:///{folder / 'state.sqlite3'}", config, folder, beam_args)
-                results[name].append(r)
-                print(
-                    f"  run {run + 1}: {name}: {r['seconds']:.1f} s wall (cycle {r['cycle']:.1f} s), "
-                    f"{r['cpu']:.1f} s CPU, load average {load:.1f}",
-                    flush=True,
-                )
-    base = statistics.median(r["seconds"] for r in results["in-process"])
+            for label in trees:
+                for mode, beam_args in modes.items():
+                    name = f"{label}{mode}"
+                    folder = Path(tmp) / f"{name.replace(' ', '-')}-{run}"
+                    folder.mkdir()
+                    path = paths[label]
+                    if args.profile:
+                        (folder / "profile").mkdir()
+                        path = f"{HOOK_DIR}{os.pathsep}{path}"
+                        os.environ[PROFILE_ENV] = str(folder / "profile")
+                    load = os.getloadavg()[0]
+                    state = f"sqlite:///{folder / 'state.sqlite3'}"
+                    r = cold_cycle(state, config, folder, beam_args, path)
+                    if args.profile:
+                        r["beam"] = beam_share(folder / "profile")
+                    results.setdefault(name, []).append(r)
+                    share = f", Beam {r['beam']:.0%} of the cycle's CPU" if args.profile else ""
+                    print(
+                        f"  run {run + 1}: {name}: {r['seconds']:.1f} s wall (cycle "
+                        f"{r['cycle']:.1f} s), {r['cpu']:.1f} s CPU{share}, load average {load:.1f}",
+                        flush=True,
+                    )
     print(f"\ncold cycle: {backlog} articles in {args.feeds} feeds; median of {args.repeat} runs")
-    print(f"{'scenario':<16}{'wall s':>8}{'cycle s':>9}{'CPU s':>8}{'speed-up':>10}")
+    print(f"{'scenario':<21}{'wall s':>8}{'cycle s':>9}{'CPU s':>8}{'speed-up':>10}")
     for name, rows in results.items():
+        same_code = results[name.replace("2 Beam workers", "in-process")]
+        base = statistics.median(r["seconds"] for r in same_code)
         seconds = statistics.median(r["seconds"] for r in rows)
         cycle = statistics.median(r["cycle"] for r in rows)
         cpu = statistics.median(r["cpu"] for r in rows)
-        print(f"{name:<16}{seconds:>8.1f}{cycle:>9.1f}{cpu:>8.1f}{base / seconds:>9.2f}x")
+        share = f"  Beam {statistics.median(r['beam'] for r in rows):.0%}" if args.profile else ""
+        print(f"{name:<21}{seconds:>8.1f}{cycle:>9.1f}{cpu:>8.1f}{base / seconds:>9.2f}x{share}")
+
+
+def python_path(tree: Path, tmp: Path, label: str) -> str:
+    """The PYTHONPATH that runs `tree`'s code. This tree is what the editable install maps
+    `wirewatch` to; another tree gets a `wirewatch` folder of links to its top-level folders
+    (pyproject's package-dir), found first on the path."""
+    if tree == ROOT:
+        return str(ROOT)
+    shim = tmp / f"shim-{label.strip() or 'main'}" / "wirewatch"
+    shim.mkdir(parents=True)
+    for folder in ("pipelines", "transforms", "configs"):
+        (shim / folder).symlink_to(tree / folder)
+    return f"{shim.parent}{os.pathsep}{tree}"
+
+
+PROFILE_ENV = "SCALE_BENCH_PROFILE"
+HOOK_DIR = Path(__file__).resolve().parent / "profile_hook"
+
+
+def beam_share(folder: Path) -> float:
+    """Beam's share of the in-process cycle's CPU from the driver's profile (profile_hook/):
+    the cycle is `measure_cycle`; ours is the time inside wirewatch's stage code entered from
+    a Beam frame. (With worker processes the per-thread clocks of their many threads did not
+    add up, so --profile times the in-process engine only.)"""
+    import pstats
+
+    [dump] = folder.glob("driver-main-*.prof")
+    stats = pstats.Stats(str(dump)).stats
+    cycle = sum(
+        ct
+        for (file, _, name), (_, _, _, ct, _) in stats.items()
+        if name == "measure_cycle" and file.endswith("cycle.py")
+    )
+    ours = sum(
+        edge[3]
+        for (file, _, _), (_, _, _, _, callers) in stats.items()
+        if "/transforms/" in file and "site-packages" not in file
+        for (caller, _, _), edge in callers.items()
+        if "/apache_beam/" in caller
+    )
+    return 1 - ours / cycle
 
 
 def scale_out(args) -> None:

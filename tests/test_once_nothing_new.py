@@ -66,6 +66,14 @@ def server():
         yield feeds
 
 
+@pytest.fixture
+def filled(tmp_path, server):
+    """The config and the state after a first run (every entry new then)."""
+    config, state = config_of(tmp_path, server), str(tmp_path / "state")
+    run_once(config, state, [])
+    return config, state
+
+
 def test_nothing_new_commits_what_a_beam_cycle_commits_without_starting_one(tmp_path, server):
     from wirewatch.pipelines.cycle import run_cycle
 
@@ -97,10 +105,8 @@ def test_nothing_new_commits_what_a_beam_cycle_commits_without_starting_one(tmp_
     assert len(sent(tmp_path)) == 1  # the one quake alert, sent by the first run
 
 
-def test_a_304_is_nothing_new(tmp_path, server):
-    config = config_of(tmp_path, server)
-    state = str(tmp_path / "state")
-    run_once(config, state, [])
+def test_a_304_is_nothing_new(filled, server):
+    config, state = filled
     server.feeds["/a.xml"] = (304, {}, b"")
     quiet = run_once(config, state, [])
     assert quiet.pipelines == 0
@@ -111,11 +117,9 @@ def test_a_304_is_nothing_new(tmp_path, server):
 
 
 def test_a_new_entry_goes_through_the_cycle_once_and_only_its_feed_is_polled_again(
-    tmp_path, server
+    tmp_path, filled, server
 ):
-    config = config_of(tmp_path, server)
-    state = str(tmp_path / "state")
-    run_once(config, state, [])
+    config, state = filled
     server.feeds["/a.xml"] = (200, ETAG, rss(("q2", "Earthquake felt inland"), QUAKE, RATES))
     server.requests.clear()
 
@@ -140,20 +144,16 @@ def summary_id(tmp_path, guid: str) -> str:
     raise AssertionError(guid)
 
 
-def test_an_edited_entry_goes_through_the_cycle(tmp_path, server):
-    config = config_of(tmp_path, server)
-    state = str(tmp_path / "state")
-    run_once(config, state, [])
+def test_an_edited_entry_goes_through_the_cycle(filled, server):
+    config, state = filled
     server.feeds["/b.xml"] = (200, {}, rss(("b1", "Harvest report: earthquake damage")))
     summary = run_once(config, state, [])
     assert summary.pipelines == 1
     assert summary.get("articles_edited") == 1 and summary.get("alerts_sent") == 1
 
 
-def test_a_feed_whose_last_poll_failed_is_left_to_the_cycle(tmp_path, server):
-    config = config_of(tmp_path, server)
-    state = str(tmp_path / "state")
-    run_once(config, state, [])
+def test_a_feed_whose_last_poll_failed_is_left_to_the_cycle(filled, server):
+    config, state = filled
     server.feeds["/b.xml"] = (500, {}, b"down")
     failed = run_once(config, state, [])
     assert failed.pipelines == 1 and failed.get("feeds_failed") == 1

@@ -27,11 +27,14 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from wirewatch.pipelines.summary import CycleSummary, store_summary
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.state import FeedState, StateStore
+
+if TYPE_CHECKING:  # imported where used: a run with no feed to poll needs no HTTP client
+    from wirewatch.transforms.ingest.cycle_fetch import FeedFetch
 
 
 @dataclass
@@ -83,7 +86,7 @@ def fetch_all(
     feeds: list[FeedConfig],
     states: dict[str, FeedState],
     clock: Callable[[], float],
-) -> Iterator:
+) -> Iterator[FeedFetch]:
     """Each feed's FeedFetch, fetched as FetchFeeds fetches them: one lane per politeness
     lane (fetch.lanes), each lane's feeds by id, all within the cycle deadline."""
     if not feeds:
@@ -97,11 +100,11 @@ def fetch_all(
     for feed in feeds:
         by_lane[lane_of(feed, known, per_host)].append(feed)
     client = _client(settings, feeds)
+    fetch_one = functools.partial(_fetch_one, settings, client, states)
     fetching = CycleFetch(settings, clock=clock)
     started = clock()
     try:
         for lane_feeds in by_lane.values():
-            fetch_one = functools.partial(_fetch_one, settings, client, states)
             lane_feeds.sort(key=lambda feed: feed.id)
             fetching.submit(lane_feeds, fetch_one, started, lanes=1)
         yield from fetching.results()
@@ -111,7 +114,8 @@ def fetch_all(
 
 
 def _client(settings, feeds: list[FeedConfig]):
-    """An HTTP client when some feed is fetched over HTTP (local files need none)."""
+    """An HTTP client when some feed is fetched over HTTP (local files, an absolute path or
+    file:// as the config resolves them, need none: `fetch` reads them itself)."""
     if all(feed.url.startswith(("/", "file://")) for feed in feeds):
         return None
     from wirewatch.transforms.ingest.fetch import make_client

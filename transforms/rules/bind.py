@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from wirewatch.transforms.rules import match as m
 from wirewatch.transforms.rules import units as u
@@ -66,15 +67,15 @@ def _did_you_mean(word: str, choices) -> str:
 def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryError]):
     """The executable node for `node`; problems are appended (binding goes on, to report all)."""
     if isinstance(node, Term):
-        return _text(node, use_stems)
+        return _text(node.text, node.field, node.phrase, node.prefix, node.slop, use_stems)
     if isinstance(node, Near):
-        fields = (node.left.field,) if node.left.field else DEFAULT_FIELDS
+        left, right = node.left, node.right
         return m.NearNode(
-            _unit(node.left, use_stems),
-            _unit(node.right, use_stems),
+            _unit(left.text, left.phrase, left.prefix, left.slop, use_stems),
+            _unit(right.text, right.phrase, right.prefix, right.slop, use_stems),
             node.distance,
-            fields,
-            (_label(node.left), _label(node.right)),
+            (left.field,) if left.field else DEFAULT_FIELDS,
+            (_label(left.text, left.prefix), _label(right.text, right.prefix)),
         )
     if isinstance(node, Tag):
         return _tag(node, vocab, problems)
@@ -84,13 +85,15 @@ def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryErr
     return m.AndNode(children) if isinstance(node, And) else m.OrNode(children)
 
 
-def _label(term: Term) -> str:
-    return term.text + ("*" if term.prefix else "")
+def _label(text: str, prefix: bool) -> str:
+    return text + ("*" if prefix else "")
 
 
-def _unit(term: Term, use_stems: bool) -> u.Unit:
+@lru_cache(maxsize=100_000)
+def _unit(text: str, phrase: bool, prefix: bool, slop: int | None, use_stems: bool) -> u.Unit:
+    """Cached, as `_text` is: a rule set names the same words many times over."""
     leaves: list[u.Leaf] = []
-    raw_words = term.text.split() if term.phrase else [term.text + ("*" if term.prefix else "")]
+    raw_words = text.split() if phrase else [text + ("*" if prefix else "")]
     for raw in raw_words:
         is_prefix = raw.endswith("*")
         tokens = words(raw.rstrip("*"))
@@ -101,21 +104,26 @@ def _unit(term: Term, use_stems: bool) -> u.Unit:
                 leaves.append(u.Stemmed(stem(token)))
             else:
                 leaves.append(u.Exact(token))
-    slop = term.slop if len(leaves) > 1 else None
+    slop = slop if len(leaves) > 1 else None
     joined = None
     if len(leaves) > 1 and slop is None and all(isinstance(x, u.Exact) for x in leaves):
         joined = " " + " ".join(x.token for x in leaves) + " "
     return u.Unit(tuple(leaves), slop, joined)
 
 
-def _text(term: Term, use_stems: bool):
-    unit = _unit(term, use_stems)
+@lru_cache(maxsize=100_000)
+def _text(text: str, field: str | None, phrase: bool, prefix: bool, slop, use_stems: bool):
+    """The node of a Term, by its parts. Cached: 100,000 rules name a few tens of thousands of
+    distinct terms, and one immutable node per term serves every rule that names it (less to
+    build, less memory, and the nodes matching touches are fewer)."""
+    unit = _unit(text, phrase, prefix, slop, use_stems)
+    label = _label(text, prefix)
     if not unit.leaves:
-        return m.NeverNode(str(term))
-    fields = (term.field,) if term.field else DEFAULT_FIELDS
+        return m.NeverNode(str(Term(text, field, phrase, prefix, slop)))
+    fields = (field,) if field else DEFAULT_FIELDS
     if len(unit.leaves) == 1 and isinstance(unit.leaves[0], u.Exact):
-        return m.WordNode(unit, fields, _label(term))
-    return m.TextNode(unit, fields, _label(term))
+        return m.WordNode(unit, fields, label)
+    return m.TextNode(unit, fields, label)
 
 
 def _tag(tag: Tag, vocab: Vocabulary, problems: list[QueryError]):

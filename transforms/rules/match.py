@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wirewatch.transforms.rules.units import Unit, char_span
+from wirewatch.transforms.rules.units import Unit, char_span, token_hits
 from wirewatch.transforms.rules.view import ArticleView
 
 Evidence = tuple[str, str, int, int, str]
@@ -48,21 +48,21 @@ class TextNode:
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         out: list[Evidence] = []
-        finder = self.unit.finder()
+        unit, label = self.unit, self.label
         for name in self.fields:
             fv = view.fields[name]
-            if not self.unit.any(fv):
+            if not unit.any(fv):
                 continue
-            if finder is not None and name != "author":
-                for found in finder.finditer(fv.folded):
-                    out.append((name, self.label, found.start(), found.end(), ""))
-                    if len(out) >= MAX_SPANS:
-                        break
-                continue
-            for first, last in self.unit.spans(fv)[:MAX_SPANS]:
-                start, end = char_span(fv, first, last)
-                out.append((name, self.label, start, end, ""))
+            found = None if name == "author" else unit.search(fv.folded, _room(out))
+            if found is None:  # by token positions: the author field, stems, ~n
+                found = [char_span(fv, first, last) for first, last in unit.spans(fv)[:MAX_SPANS]]
+            out += [(name, label, start, end, "") for start, end in found]
         return out or None
+
+
+def _room(out: list) -> int:
+    """Spans a field may still add: up to MAX_SPANS in all, and one for a field that holds."""
+    return max(MAX_SPANS - len(out), 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,26 +71,17 @@ class WordNode(TextNode):
     evidence a few `str.find` calls in the folded text (no position index needed)."""
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
-        token = self.unit.leaves[0].token
+        token, label = self.unit.leaves[0].token, self.label
         out: list[Evidence] = []
         for name in self.fields:
             fv = view.fields[name]
             if token not in fv.vocab:
                 continue
             if name == "author":
-                out.append((name, self.label, -1, -1, ""))
+                out.append((name, label, -1, -1, ""))
                 continue
-            folded, n, at = fv.folded, len(token), 0
-            while len(out) < MAX_SPANS:
-                at = folded.find(token, at)
-                if at < 0:
-                    break
-                end = at + n
-                if (at == 0 or folded[at - 1] == " ") and (
-                    end == len(folded) or folded[end] == " "
-                ):
-                    out.append((name, self.label, at, end, ""))
-                at = end
+            hits = token_hits(fv.folded, token, True, MAX_SPANS - len(out))
+            out += [(name, label, start, end, "") for start, end in hits]
         return out or None
 
     def holds(self, view: ArticleView) -> bool:
@@ -228,12 +219,12 @@ class AndNode:
         return True
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
+        for child in self.children:  # the cheap yes/no first: evidence only if all hold
+            if not child.holds(view):
+                return None
         out: list[Evidence] = []
         for child in self.children:
-            found = child.eval(view)
-            if found is None:
-                return None
-            out += found
+            out += child.eval(view)
         return out
 
 
@@ -264,7 +255,7 @@ class NotNode:
         return not self.child.holds(view)
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
-        return None if self.child.eval(view) is not None else []
+        return None if self.child.holds(view) else []
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ only of those is evaluated for every article.
 from __future__ import annotations
 
 from collections import Counter
-from itertools import chain
 
 import ahocorasick
 
@@ -51,6 +50,8 @@ def _key_cost(key: str) -> float:
         return {"t": 0.3, "e": 0.1, "y": 0.6, "f": 0.2, "l": 0.9}[key[1]]
     if key.startswith(PREFIX):
         return 2.0 / max(len(key) - 1, 1)
+    if " " in key:  # a pair of words: as rare as its rarer word, for all the prior can tell
+        return min(map(_key_cost, key.split(" ")))
     return 1.0 / max(len(key.lstrip(STEM)), 1)
 
 
@@ -61,12 +62,44 @@ def cost(clause: frozenset[str], key_cost=_key_cost) -> float:
 def _unit_clauses(unit: u.Unit) -> Clauses:
     if not unit.leaves:
         return [frozenset()]
-    return [frozenset({_leaf_key(leaf)}) for leaf in unit.leaves]
+    clauses = [frozenset({_leaf_key(leaf)}) for leaf in unit.leaves]
+    if unit.joined is not None:  # an exact phrase: each two of its words stand side by side
+        tokens = unit.joined.split()
+        clauses += [frozenset({f"{a} {b}"}) for a, b in zip(tokens, tokens[1:])]
+    return clauses
 
 
 def required(node, key_cost=_key_cost) -> Clauses:
     """The key sets an article must each meet for `node` to hold (see the module doc).
     `key_cost` picks, for each branch of an OR, which of its required sets joins the union."""
+    return _required(node, lambda clause: cost(clause, key_cost), {})
+
+
+def _required(node, clause_cost, leaves: dict) -> Clauses:
+    """`required`, with each clause's cost given, and the sets of leaf nodes memoized in
+    `leaves` by identity (bind shares one node per term across rules)."""
+    if isinstance(node, m.AndNode):
+        out: Clauses = []
+        for child in node.children:
+            out += _required(child, clause_cost, leaves)
+        return list(dict.fromkeys(out))
+    if isinstance(node, m.OrNode):
+        union: set[str] = set()
+        for child in node.children:
+            clauses = _required(child, clause_cost, leaves)
+            if not clauses:
+                return []
+            union.update(min(clauses, key=clause_cost))
+        return [frozenset(union)]
+    if isinstance(node, m.NotNode):
+        return []
+    found = leaves.get(id(node))
+    if found is None:
+        found = leaves[id(node)] = (node, _leaf_clauses(node))
+    return found[1]
+
+
+def _leaf_clauses(node) -> Clauses:
     if isinstance(node, m.TextNode):
         return _unit_clauses(node.unit)
     if isinstance(node, m.NearNode):
@@ -83,18 +116,6 @@ def required(node, key_cost=_key_cost) -> Clauses:
         return [] if node.prefix else [frozenset({f"{TAG}l:{node.value.split('-')[0]}"})]
     if isinstance(node, m.NeverNode):
         return [frozenset()]
-    if isinstance(node, m.NotNode):
-        return []
-    if isinstance(node, m.AndNode):
-        return list(dict.fromkeys(c for child in node.children for c in required(child, key_cost)))
-    if isinstance(node, m.OrNode):
-        union: set[str] = set()
-        for child in node.children:
-            clauses = required(child, key_cost)
-            if not clauses:
-                return []
-            union |= min(clauses, key=lambda c: cost(c, key_cost))
-        return [frozenset(union)]
     raise TypeError(f"no presearch rule for {type(node).__name__}")
 
 
@@ -108,29 +129,50 @@ class Plan:
     """One choice of anchor per rule, and the index it gives. Immutable once built, so a
     re-plan swaps it in one assignment while other threads keep reading the old one."""
 
-    def __init__(self, nodes: list, key_cost, max_checks: int):
-        self.words: dict[str, list[int]] = {}
+    def __init__(self, nodes: list, key_cost, max_checks: int, leaves: dict):
+        self.words: dict[str, list[int]] = {}  # word key -> the rules anchored on it
+        self.bare: dict[str, list[int]] = {}  # ... of which those with nothing else to check
+        # ... and the others: word key -> a key of their first check -> rules; checks after the
+        # first by rule (a dict lookup per anchor found, instead of a loop over its rules)
+        self.guards: dict[str, dict[str, list[int]]] = {}
+        self.more: dict[int, tuple[frozenset[str], ...]] = {}
         prefix_rules: dict[str, list[int]] = {}
         self.always: list[int] = []
-        self.checks: list[tuple[frozenset[str], ...]] = []
-        prefixes: set[str] = set()
+        self.checks: dict[int, tuple[frozenset[str], ...]] = {}  # only rules that have some
+        shared: dict[frozenset[str], frozenset[str]] = {}  # one object per distinct clause
+
+        def costs(clause: frozenset[str]) -> float:
+            return cost(clause, key_cost)
+
         for i, node in enumerate(nodes):
-            ordered = sorted(
-                dict.fromkeys(required(node, key_cost)), key=lambda c: cost(c, key_cost)
-            )
-            prefixes.update(k[1:] for c in ordered for k in c if k.startswith(PREFIX))
-            self.checks.append(tuple(ordered[1 : 1 + max_checks]))
+            ordered = _required(node, costs, leaves)
+            if len(ordered) > 1:
+                ordered = sorted(dict.fromkeys(ordered), key=costs)
+            checks = tuple(shared.setdefault(c, c) for c in ordered[1 : 1 + max_checks])
+            if checks:
+                self.checks[i] = checks
+            if len(checks) > 1:
+                self.more[i] = checks[1:]
             if not ordered:
                 self.always.append(i)
                 continue
             for k in ordered[0]:
                 if k.startswith(PREFIX):
                     prefix_rules.setdefault(k[1:], []).append(i)
-                else:
-                    self.words.setdefault(k, []).append(i)
+                    continue
+                self.words.setdefault(k, []).append(i)
+                if not checks:
+                    self.bare.setdefault(k, []).append(i)
+                    continue
+                guard = self.guards.setdefault(k, {})
+                for check in checks[0]:
+                    guard.setdefault(check, []).append(i)
         self.word_keys = frozenset(self.words)
+        self.bare_keys = frozenset(self.bare)
+        self.guard_keys = frozenset(self.guards)
         self.prefixes = None
-        if prefixes:  # every prefix any check needs, so matched prefixes become keys too
+        prefixes = {k[1:] for k in _keys(leaves) if k.startswith(PREFIX)}
+        if prefixes:  # every prefix any rule names, so matched prefixes become keys too
             automaton = ahocorasick.Automaton()
             for prefix in prefixes:
                 automaton.add_word(_SEP + prefix, (PREFIX + prefix, prefix_rules.get(prefix, ())))
@@ -154,24 +196,35 @@ class Presearch:
 
     def __init__(self, nodes: list):
         self.nodes = nodes
-        self.clause_keys = frozenset(_all_keys(nodes))
+        # id(leaf node) -> (the node, its required sets): every leaf any plan could require a
+        # key of (the first plan visits them all), each once however many rules share it
+        self.leaves: dict[int, tuple[object, Clauses]] = {}
+        self.plan = Plan(nodes, _key_cost, self.MAX_CHECKS, self.leaves)
+        self.clause_keys = frozenset(_keys(self.leaves))
         self.uses_stems = any(k.startswith(STEM) for k in self.clause_keys)
-        self.uses_author = any(_uses_author(n) for n in nodes)
+        self.pair_heads = frozenset(k.split(" ")[0] for k in self.clause_keys if " " in k)
+        # author tokens are keys only if some leaf that can be required searches that field
+        self.uses_author = any(_uses_author(node) for node, _ in self.leaves.values())
         self.stem_keys = StemCache(STEM)
         self.seen: Counter[str] = Counter()
         self.articles = 0  # seen by candidates()
         self.observed = 0  # of which counted in `seen`
-        self.plan = Plan(nodes, _key_cost, self.MAX_CHECKS)
 
     def keys(self, view: ArticleView) -> tuple[set[str], set[str]]:
         """The article's distinct tokens, and its keys (tokens, stems, tags; prefixes are added
         by `candidates` as the automaton finds them)."""
-        tokens: set[str] = view.title.vocab | view.text.vocab
-        if self.uses_author:
-            tokens |= view.author.vocab
+        fields = (
+            (view.title, view.text, view.author) if self.uses_author else (view.title, view.text)
+        )
+        tokens: set[str] = set().union(*[fv.vocab for fv in fields])
         keys = set(tokens)
         if self.uses_stems:
             keys.update(map(self.stem_keys.__getitem__, tokens))
+        heads = self.pair_heads
+        if heads:  # "w1 w2" for two tokens side by side that begin some exact phrase's pair
+            for fv in fields:
+                toks = fv.tokens
+                keys.update([f"{a} {b}" for a, b in zip(toks, toks[1:]) if a in heads])
         keys.update([f"{TAG}t:{t}" for t in view.topics])
         for e in view.entities:
             keys.add(f"{TAG}e:{e.id}")
@@ -181,23 +234,37 @@ class Presearch:
         return tokens, keys
 
     def candidates(self, view: ArticleView) -> list[int]:
+        """The rules anchored on a key of the article whose other checked sets it meets too:
+        set operations for the rules with nothing else to check, a loop for the others."""
         plan = self.plan
         tokens, keys = self.keys(view)
-        found = set(chain.from_iterable(map(plan.words.__getitem__, keys & plan.word_keys)))
-        found.update(plan.always)
-        if plan.prefixes is not None:
+        by_prefix: list[int] = []
+        if plan.prefixes is not None:  # first: prefix keys may be what another rule checks
             for _, (key, rule_ids) in plan.prefixes.iter(_SEP + _SEP.join(tokens)):
                 keys.add(key)
-                found.update(rule_ids)
-        checks = plan.checks
-        out = []
-        for i in found:
-            for clause in checks[i]:
-                if keys.isdisjoint(clause):
+                by_prefix += rule_ids
+        present = keys & plan.word_keys
+        found = set(plan.always).union(*map(plan.bare.__getitem__, present & plan.bare_keys))
+        isdisjoint = keys.isdisjoint
+        passed: list[int] = []  # anchored on a key present, and their first check met
+        for key in present & plan.guard_keys:
+            guard = plan.guards[key]
+            for check in guard.keys() & keys:
+                passed += guard[check]
+        more = plan.more
+        for i in passed:
+            for clause in more.get(i, ()):
+                if isdisjoint(clause):
                     break
             else:
-                out.append(i)
-        out.sort()
+                found.add(i)
+        for i in by_prefix:
+            for clause in plan.checks.get(i, ()):
+                if isdisjoint(clause):
+                    break
+            else:
+                found.add(i)
+        out = sorted(found)
         self._observe(keys)
         return out
 
@@ -217,25 +284,14 @@ class Presearch:
         n = self.observed + 1
         seen = self.seen
 
-        def observed(key: str) -> float:
-            return (seen.get(key, 0) + _key_cost(key) / 4) / n
+        def observed(key: str) -> float:  # a pair seen as rarely as its words is the rarer
+            return (seen.get(key, 0) + _key_cost(key) / (8 if " " in key else 4)) / n
 
-        self.plan = Plan(self.nodes, observed, self.MAX_CHECKS)
+        self.plan = Plan(self.nodes, observed, self.MAX_CHECKS, self.leaves)
 
 
-def _all_keys(nodes):
-    """Every key any plan could require: all leaves' keys (an OR's union may use any)."""
-    for node in nodes:
-        stack = [node]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, (m.AndNode, m.OrNode)):
-                stack += item.children
-            elif isinstance(item, m.NotNode):
-                continue  # nothing under a NOT is ever required
-            else:
-                for clause in required(item):
-                    yield from clause
+def _keys(leaves: dict) -> set[str]:
+    return {k for _, clauses in leaves.values() for clause in clauses for k in clause}
 
 
 def _uses_author(node) -> bool:

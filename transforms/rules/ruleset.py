@@ -80,9 +80,9 @@ class RuleSet:
         found = []
         rules = self.rules
         for i in indexes:
-            node = rules[i].node
-            if node.holds(view):
-                found.append(Found(i, node.eval(view)))
+            evidence = rules[i].node.eval(view)  # None exactly when the rule does not hold
+            if evidence is not None:
+                found.append(Found(i, evidence))
         return found
 
     def model(self, found: Found, tagged: TaggedArticle) -> Match:

@@ -8,7 +8,7 @@ in Lucene; precedence is NOT > NEAR > AND (also implicit) > OR.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -93,7 +93,7 @@ def parse(query: str) -> Node:
         raise _syntax_error(query, exc) from None
     except VisitError as exc:
         raise exc.orig_exc from None
-    if _depth(tree) > MAX_DEPTH:
+    if len(query) > MAX_DEPTH and _depth(tree) > MAX_DEPTH:  # each level owns a character
         raise QueryError(
             f"the query nests more than {MAX_DEPTH} levels deep",
             0,
@@ -206,9 +206,11 @@ def _unclosed_paren(query: str) -> int | None:
 
 
 def _span(*items) -> tuple[int, int]:
-    """From the first item's start to the last one's end (tokens: lark's or descent's)."""
-    spans = [(i.start_pos, i.end_pos) if isinstance(i, _TOKENS) else i.span for i in items]
-    return min(s for s, _ in spans), max(e for _, e in spans)
+    """From the first item's start to the last one's end (tokens: lark's or descent's). Items
+    come in the order of the query, each inside its own tokens: the first starts first."""
+    first, last = items[0], items[-1]
+    start = first.start_pos if isinstance(first, _TOKENS) else first.span[0]
+    return start, last.end_pos if isinstance(last, _TOKENS) else last.span[1]
 
 
 @v_args(inline=True)
@@ -315,7 +317,7 @@ class _Build(Transformer):
                 lpar.end_pos,
                 f"write ({field}:a OR {field}:b)",
             )
-        return replace(_with_field(inner, field), span=_span(name, rpar))
+        return _respan(_with_field(inner, field), _span(name, rpar))
 
     def _field(self, name: Token) -> str:
         field = name.value.lower()
@@ -333,7 +335,7 @@ class _Build(Transformer):
         return field
 
     def group(self, lpar: Token, inner: Node, rpar: Token) -> Node:
-        return replace(inner, span=_span(lpar, rpar))
+        return _respan(inner, _span(lpar, rpar))
 
     def negate(self, op: Token, child: Node) -> Node:
         return Not(child, _span(op, child))
@@ -386,6 +388,17 @@ class _Build(Transformer):
 
     def or_expr(self, *children) -> Node:
         return Or(_flat(Or, children), _span(*children))
+
+
+def _respan(node: Node, span: tuple[int, int]) -> Node:
+    """`node` with another span: every query node has `span` as its last field (a quicker
+    `dataclasses.replace`, which looks the fields up on every call)."""
+    return type(node)(*[getattr(node, name) for name in _FIELDS[type(node)]], span)
+
+
+_FIELDS = {
+    kind: tuple(f.name for f in fields(kind))[:-1] for kind in (Term, Tag, Near, Not, And, Or)
+}
 
 
 def _flat(kind: type, children) -> tuple:

@@ -80,14 +80,24 @@ class Unit:
             return self.joined in fv.joined()
         return bool(self.spans(fv))
 
-    def finder(self) -> re.Pattern | None:
-        """A regex over the folded text that finds exactly this unit's character spans, for
-        an exact phrase of plain words or a single prefix (evidence without positions)."""
-        if self.joined is not None:
-            return _pattern("phrase", self.joined)
-        if len(self.leaves) == 1 and isinstance(self.leaves[0], Prefix):
-            return _pattern("prefix", self.leaves[0].prefix)
-        return None
+    def search(self, folded: str, limit: int) -> list[tuple[int, int]] | None:
+        """The unit's character spans in a field's folded text, at most `limit`, found without
+        token positions: a string search for a single word or prefix, a regex for an exact
+        phrase of plain words. None for the other units (stems, ~n): they need positions."""
+        leaves = self.leaves
+        if len(leaves) == 1 and not isinstance(leaves[0], Stemmed):
+            leaf = leaves[0]
+            if isinstance(leaf, Exact):
+                return token_hits(folded, leaf.token, True, limit)
+            return token_hits(folded, leaf.prefix, False, limit)
+        if self.joined is None:
+            return None
+        out = []
+        for found in _phrase(self.joined).finditer(folded):
+            out.append(found.span())
+            if len(out) >= limit:
+                break
+        return out
 
     def spans(self, fv: FieldView) -> list[tuple[int, int]]:
         """(first, last) token positions of each occurrence, in order."""
@@ -128,11 +138,31 @@ class Unit:
 
 
 @lru_cache(maxsize=50_000)
-def _pattern(kind: str, text: str) -> re.Pattern:
+def _phrase(joined: str) -> re.Pattern:
     """Folded text has letters, digits and spaces only: words are runs between spaces."""
-    if kind == "phrase":
-        return re.compile(r"(?<!\S)" + r"\s+".join(map(re.escape, text.split())) + r"(?!\S)")
-    return re.compile(r"(?<!\S)" + re.escape(text) + r"\S*")
+    return re.compile(r"(?<!\S)" + r"\s+".join(map(re.escape, joined.split())) + r"(?!\S)")
+
+
+def token_hits(folded: str, text: str, whole: bool, limit: int) -> list[tuple[int, int]]:
+    """(start, end) of the tokens of `folded` that are `text` (`whole`) or start with it, in
+    order, at most `limit`. Folded text has letters, digits and spaces only, so a token is a run
+    between spaces: `str.find` and a look at the characters around it, no regex scan."""
+    out: list[tuple[int, int]] = []
+    size, at = len(folded), 0
+    while len(out) < limit:
+        at = folded.find(text, at)
+        if at < 0:
+            break
+        end = at + len(text)
+        if at == 0 or folded[at - 1] == " ":  # else: no token starts before `end` either
+            if not whole:
+                stop = folded.find(" ", end)
+                end = size if stop < 0 else stop
+                out.append((at, end))
+            elif end == size or folded[end] == " ":
+                out.append((at, end))
+        at = end
+    return out
 
 
 def _distinct_choice(

@@ -141,7 +141,7 @@ def _tag(tag: Tag, vocab: Vocabulary, problems: list[QueryError]):
                 )
             )
             return m.NeverNode(str(tag))
-        return m.TopicNode(ids, tag.op, tag.threshold)
+        return m.TagNode("topic", ids, tag.op, tag.threshold)
     if tag.field == "entity":
         ids = vocab.entity_keys.get(key(tag.value))
         if ids is None:
@@ -155,7 +155,7 @@ def _tag(tag: Tag, vocab: Vocabulary, problems: list[QueryError]):
                 )
             )
             return m.NeverNode(str(tag))
-        return m.EntityNode(ids, tag.op, tag.threshold)
+        return m.TagNode("entity", ids, tag.op, tag.threshold)
     if tag.field == "type":
         return m.TypeNode(tag.value.upper())
     if tag.field == "feed":

@@ -135,38 +135,24 @@ def _passes(value: float, op: str | None, threshold: float | None) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _TagNode(_ByEval):
-    """The article carries one of `ids` (of the kind FIELD names), its value past the threshold
-    when the query gave one; `ArticleView.tag_values` holds each tag's value and evidence."""
+class TagNode(_ByEval):
+    """The article carries one of `ids` of the tag kind `field` ("topic": a topic and its
+    descendants, "entity": an entity), its value past the threshold when the query gave one
+    (the topic's score, the entity's mention count); `ArticleView.tag_values` holds each
+    tag's value and evidence."""
 
+    field: str
     ids: frozenset[str]
     op: str | None = None
     threshold: float | None = None
-    FIELD = ""  # not a dataclass field (subclasses set only this): the tag kind and evidence field
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         out = [
-            (self.FIELD, tag, -1, -1, detail)
-            for tag, value, detail in view.tag_values[self.FIELD]
+            (self.field, tag, -1, -1, detail)
+            for tag, value, detail in view.tag_values[self.field]
             if tag in self.ids and _passes(value, self.op, self.threshold)
         ]
         return out or None
-
-
-class TopicNode(_TagNode):
-    """The article has one of `ids` (a topic and its descendants), scored past the threshold."""
-
-    __slots__ = ()
-
-    FIELD = "topic"
-
-
-class EntityNode(_TagNode):
-    """The article names one of `ids`, with at least/most the threshold's mention count."""
-
-    __slots__ = ()
-
-    FIELD = "entity"
 
 
 @dataclass(frozen=True, slots=True)

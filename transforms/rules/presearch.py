@@ -104,10 +104,8 @@ def _leaf_clauses(node) -> Clauses:
         return _unit_clauses(node.unit)
     if isinstance(node, m.NearNode):
         return _unit_clauses(node.left) + _unit_clauses(node.right)
-    if isinstance(node, m.TopicNode):
-        return [frozenset(f"{TAG}t:{i}" for i in node.ids)]
-    if isinstance(node, m.EntityNode):
-        return [frozenset(f"{TAG}e:{i}" for i in node.ids)]
+    if isinstance(node, m.TagNode):  # the keys "t:topic" and "e:entity"
+        return [frozenset(f"{TAG}{node.field[0]}:{i}" for i in node.ids)]
     if isinstance(node, m.TypeNode):
         return [frozenset({f"{TAG}y:{node.type}"})]
     if isinstance(node, m.FeedNode):

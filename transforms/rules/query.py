@@ -23,8 +23,17 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', "") + '"'
 
 
+class _Printed:
+    """`str(node)`: the canonical query, printed by `_print` (one place for every node)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return _print(self)
+
+
 @dataclass(frozen=True, slots=True)
-class Term:
+class Term(_Printed):
     """A word (`wall`), a prefix (`deport*`) or a phrase (`"border wall"`, `"border wall"~5`).
 
     `field` None means the default fields (title and text). `phrase` records whether it was
@@ -38,15 +47,9 @@ class Term:
     slop: int | None = None
     span: Span = _field(default=(0, 0), compare=False)
 
-    def __str__(self) -> str:
-        body = _quote(self.text) if self.phrase else self.text
-        body += "*" if self.prefix and not self.phrase else ""
-        body += f"~{self.slop}" if self.slop is not None else ""
-        return f"{self.field}:{body}" if self.field else body
-
 
 @dataclass(frozen=True, slots=True)
-class Tag:
+class Tag(_Printed):
     """`topic:ID`, `entity:ID`, `type:PERSON`, `feed:ID`, `lang:en`, with an optional threshold
     (`topic:immigration>=0.5` on the topic score, `entity:tillerson>=2` on the mention count)."""
 
@@ -57,16 +60,9 @@ class Tag:
     prefix: bool = False
     span: Span = _field(default=(0, 0), compare=False)
 
-    def __str__(self) -> str:
-        value = _quote(self.value) if any(c in self.value for c in ' ()"<>=:') else self.value
-        value += "*" if self.prefix else ""
-        if self.op is not None:
-            value += f"{self.op}{self.threshold:g}"
-        return f"{self.field}:{value}"
-
 
 @dataclass(frozen=True, slots=True)
-class Near:
+class Near(_Printed):
     """`a NEAR/5 b`: both sides (words, prefixes or phrases) within 5 words of each other."""
 
     left: Term
@@ -74,31 +70,22 @@ class Near:
     distance: int
     span: Span = _field(default=(0, 0), compare=False)
 
-    def __str__(self) -> str:
-        return f"{self.left} NEAR/{self.distance} {self.right}"
-
 
 @dataclass(frozen=True, slots=True)
-class Not:
+class Not(_Printed):
     """`NOT a`, `-a`: the article must not satisfy `child`."""
 
     child: Node
     span: Span = _field(default=(0, 0), compare=False)
 
-    def __str__(self) -> str:
-        return f"NOT {_wrap(self.child, Not)}"
-
 
 @dataclass(frozen=True, slots=True)
-class _Joined:
+class _Joined(_Printed):
     """`a AND b AND c` or `a OR b OR c`: one node for a run of the same operator."""
 
     children: tuple[Node, ...]
     span: Span = _field(default=(0, 0), compare=False)
     OP = ""  # not a field: And and Or set only this (they add no field, so no decorator)
-
-    def __str__(self) -> str:
-        return f" {self.OP} ".join(_wrap(c, type(self)) for c in self.children)
 
 
 class And(_Joined):
@@ -118,3 +105,22 @@ def _wrap(node: Node, parent: type) -> str:
     """Parentheses only where precedence (NOT > NEAR > AND > OR) needs them."""
     tight = {Not: (Term, Tag, Not), And: (Term, Tag, Not, Near), Or: (Term, Tag, Not, Near, And)}
     return str(node) if isinstance(node, tight[parent]) else f"({node})"
+
+
+def _print(node: Node) -> str:
+    if isinstance(node, Term):
+        body = _quote(node.text) if node.phrase else node.text
+        body += "*" if node.prefix and not node.phrase else ""
+        body += f"~{node.slop}" if node.slop is not None else ""
+        return f"{node.field}:{body}" if node.field else body
+    if isinstance(node, Tag):
+        value = _quote(node.value) if any(c in node.value for c in ' ()"<>=:') else node.value
+        value += "*" if node.prefix else ""
+        if node.op is not None:
+            value += f"{node.op}{node.threshold:g}"
+        return f"{node.field}:{value}"
+    if isinstance(node, Near):
+        return f"{node.left} NEAR/{node.distance} {node.right}"
+    if isinstance(node, Not):
+        return f"NOT {_wrap(node.child, Not)}"
+    return f" {node.OP} ".join(_wrap(c, type(node)) for c in node.children)

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from wirewatch.transforms.tagging import topic_model
 from wirewatch.transforms.tagging.text import prepare
 from wirewatch.transforms.tagging.topic_model import TopicModel, load, tokens
 
@@ -64,3 +65,42 @@ def test_shipped_model_loads_maps_to_taxonomy_topics_and_sums_to_one():
     probabilities = model.probabilities(prepare("Goal!", "the striker scored in the derby").folded)
     assert math.isclose(sum(probabilities.values()), 1.0)
     assert max(probabilities, key=probabilities.get) == "sport"
+
+
+def _dict_ids(model, folded):
+    return sorted(i for i in map(model._index.get, folded.split()) if i is not None)
+
+
+def _known_ids(model, folded):
+    return sorted(i for i in model._ids_of(folded).tolist() if i != model._unknown)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the government said the economy grew, the government said",
+        "Tabs\tand\nnewlines\x0bsplit  words the way str.split() does: 2004 000m 10",
+        "a b c 1 2 words of one letter are never terms",
+        "",
+        "   ",
+        "Peña Nieto's ministers: an accented name folds to ASCII",
+        "Путин and Москва keep their letters: the dict lookup takes these",
+        "government " * 3000,  # longer than the array path takes
+    ],
+)
+def test_array_lookup_finds_what_the_dict_finds(text):
+    """Words are found by hashing arrays of bytes (topic_model._word_hashes); every token
+    must get the vocabulary id a dict lookup of the split word gives."""
+    model = load()
+    folded = prepare("", text).folded
+    assert _known_ids(model, folded) == _dict_ids(model, folded)
+
+
+def test_array_lookup_on_every_vocabulary_term_and_near_misses():
+    model = load()
+    vocabulary = sorted(model._index, key=model._index.get)
+    words = vocabulary + [w + "x" for w in vocabulary] + [w[:-1] for w in vocabulary]
+    for start in range(0, len(words), 500):  # texts the array path takes
+        text = " ".join(words[start : start + 500])
+        assert len(text) < topic_model._LIMIT
+        assert _known_ids(model, text) == _dict_ids(model, text)

@@ -40,7 +40,37 @@ def _log_tf(size: int) -> np.ndarray:
     return table
 
 
-_LOG_TF = _log_tf(4096)  # counts up to here (any article under 4,096 tokens) by lookup
+# Tokens of an ASCII text are found and looked up with array operations, not one Python
+# string per word: splitting 500 words into strings and hashing each for a dict lookup was
+# a fifth of the tagger's instructions. Each word becomes a 64-bit polynomial hash of its
+# bytes (from prefix sums, so the whole text is a handful of numpy calls), looked up by
+# binary search among the vocabulary's hashes, made by the same function; a word counts
+# only when its length matches too. Longer or non-ASCII text takes the dict lookup.
+_LIMIT = 1 << 14  # characters
+_LOG_TF = _log_tf(_LIMIT)  # counts below _LIMIT by lookup
+_SEPARATOR = np.zeros(256, np.bool_)
+_SEPARATOR[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # what str.split() splits ASCII on
+_BASE = 0x9E3779B97F4A7C15  # odd, so it has an inverse modulo 2**64
+
+
+def _powers(base: int, size: int) -> np.ndarray:
+    return np.array([pow(base, i, 1 << 64) for i in range(size)], np.uint64)
+
+
+_POW = _powers(_BASE, _LIMIT)
+_INV = _powers(pow(_BASE, -1, 1 << 64), _LIMIT)
+
+
+def _word_hashes(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(hash, length) of each whitespace-separated word of `data` (ASCII, under _LIMIT)."""
+    codes = np.frombuffer(data, np.uint8)
+    inside = np.zeros(len(codes) + 2, np.bool_)
+    np.logical_not(_SEPARATOR[codes], out=inside[1:-1])
+    edges = np.flatnonzero(inside[1:] != inside[:-1])
+    starts, ends = edges[::2], edges[1::2]
+    prefix = np.zeros(len(codes) + 1, np.uint64)
+    np.cumsum(codes * _POW[: len(codes)], out=prefix[1:])  # wraps modulo 2**64, as meant
+    return (prefix[ends] - prefix[starts]) * _INV[starts], ends - starts
 
 
 def tokens(folded: str) -> list[str]:
@@ -64,6 +94,14 @@ class TopicModel:
         self._scaled = np.vstack([scaled * self._idf[:, None], np.zeros((1, scaled.shape[1]))])
         self._idf2 = np.append(self._idf**2, 0.0)
         self._intercepts = [float(b) for b in intercepts]
+        # The ASCII terms' word hashes, sorted, with each one's length and id (see _ids_of; the
+        # others can only occur in non-ASCII text, which takes the dict lookup).
+        ascii_ids = np.array([i for i, t in enumerate(vocabulary) if t.isascii()], np.intp)
+        hashes, lengths = _word_hashes(" ".join(vocabulary[i] for i in ascii_ids).encode())
+        if len(set(hashes.tolist())) != len(hashes):
+            raise ValueError("two vocabulary terms hash alike: change _BASE")
+        order = np.argsort(hashes)
+        self._hashes, self._lengths, self._ids = hashes[order], lengths[order], ascii_ids[order]
 
     @classmethod
     def from_json(cls, data: dict) -> TopicModel:
@@ -80,21 +118,33 @@ class TopicModel:
 
     def predict(self, folded: str) -> tuple[dict[str, float], int]:
         """(taxonomy topic id -> probability, summing to 1; how many known tokens it saw)."""
-        words = folded.split()
-        unknown = self._unknown
-        ids = np.fromiter(map(self._index.get, words, repeat(unknown)), np.intp, len(words))
-        counts = np.bincount(ids, minlength=unknown + 1)
-        known = len(words) - int(counts[unknown])
+        ids = self._ids_of(folded)
+        counts = np.bincount(ids, minlength=self._unknown + 1)
+        known = len(ids) - int(counts[self._unknown])
         logits = self._intercepts
         if known:
             # 1 + log(count) for the terms present, 0 for the others and for the unknown id
-            tf = (_LOG_TF if len(words) < len(_LOG_TF) else _log_tf(len(words)))[counts]
+            size = len(folded)
+            tf = (_LOG_TF if size < len(_LOG_TF) else _log_tf(size))[counts]
             norm = math.sqrt((tf * tf) @ self._idf2)
             logits = [b + raw / norm for b, raw in zip(logits, (tf @ self._scaled).tolist())]
         top = max(logits)
         exps = [math.exp(v - top) for v in logits]
         total = sum(exps)
         return {topic: e / total for topic, e in zip(self.topics, exps)}, known
+
+    def _ids_of(self, folded: str) -> np.ndarray:
+        """The vocabulary id of each known token; the others are left out, or (non-ASCII or
+        long text, looked up word by word) given the id `_unknown`."""
+        if len(folded) < _LIMIT and folded.isascii() and len(self._hashes):
+            hashes, lengths = _word_hashes(folded.encode("ascii"))
+            at = np.searchsorted(self._hashes, hashes)
+            np.minimum(at, len(self._hashes) - 1, out=at)
+            at = at[(self._hashes[at] == hashes) & (self._lengths[at] == lengths)]
+            return self._ids[at]
+        words = folded.split()
+        unknown = self._unknown
+        return np.fromiter(map(self._index.get, words, repeat(unknown)), np.intp, len(words))
 
     def probabilities(self, folded: str) -> dict[str, float]:
         """Taxonomy topic id -> probability (they sum to 1 over the model's topics)."""

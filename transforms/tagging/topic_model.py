@@ -54,7 +54,10 @@ _BASE = 0x9E3779B97F4A7C15  # odd, so it has an inverse modulo 2**64
 
 
 def _powers(base: int, size: int) -> np.ndarray:
-    return np.array([pow(base, i, 1 << 64) for i in range(size)], np.uint64)
+    """base**0 .. base**(size - 1) modulo 2**64 (uint64 products wrap)."""
+    powers = np.ones(size, np.uint64)
+    np.cumprod(np.full(size - 1, base, np.uint64), out=powers[1:])
+    return powers
 
 
 _POW = _powers(_BASE, _LIMIT)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Mapping
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -20,6 +20,7 @@ from wirewatch.pipelines.state import local_dir
 from wirewatch.pipelines.summary import CycleSummary, summarize
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.ingest.beam import DropSeen, FetchFeeds, ParseFeeds
+from wirewatch.transforms.ingest.fetch import FetchResult
 from wirewatch.transforms.routing.beam import RouteAlerts
 from wirewatch.transforms.rules.beam import MatchRules
 from wirewatch.transforms.sinks.beam import Deliver
@@ -41,9 +42,14 @@ def build_cycle(
     feeds: list[FeedConfig],
     state_dir: str,
     dead_letter_path: str,
+    polled: Mapping[str, FetchResult] | None = None,
 ) -> beam.Pipeline:
+    """The cycle over `feeds`; `polled`: fetch results the caller already has (run --once's
+    look), which FetchFeeds uses instead of asking those feeds' servers again."""
     fetched = (
-        pipeline | "FeedsDue" >> beam.Create(feeds) | "FetchFeeds" >> FetchFeeds(config, state_dir)
+        pipeline
+        | "FeedsDue" >> beam.Create(feeds)
+        | "FetchFeeds" >> FetchFeeds(config, state_dir, polled=polled)
     )
     parsed = fetched.fetched | "ParseFeeds" >> ParseFeeds(state_dir)
     articles = parsed.articles | "DropSeen" >> DropSeen(state_dir)
@@ -74,12 +80,14 @@ def run_cycle(
     state_dir: str,
     options: list[str] | PipelineOptions,
     runner: PipelineRunner | None = None,
+    polled: Mapping[str, FetchResult] | None = None,
 ) -> CycleSummary:
     """Build and run one cycle (on `runner`, else the one the options select)."""
 
     def execute() -> PipelineResult:
         pipeline = make_pipeline(options, runner)
-        build_cycle(pipeline, config, feeds, state_dir, dead_letter_path(config, state_dir))
+        letters = dead_letter_path(config, state_dir)
+        build_cycle(pipeline, config, feeds, state_dir, letters, polled)
         return pipeline.run()
 
     return measure_cycle(execute, state_dir, feeds)

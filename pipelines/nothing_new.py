@@ -12,17 +12,17 @@ or listed only entries seen with unchanged content; `commit` then writes what th
 have written for it (its state after the fetch: validators and next due time; its <ttl>; the
 seen keys it still lists) and counts what the cycle would have counted.
 
-Every other feed is handed to the Beam cycle, which polls it again, exactly as before: a new
-or edited entry, a failed or late fetch, a dead letter, a feed's first poll, or a feed whose
-last poll failed (not polled here at all: it would likely fail again, and a timeout paid twice
-would double the run). Nothing of such a feed is written here, so a crash in between loses
-nothing. Beam runs too when something waits that a cycle delivers without any feed (`waiting`:
+Every other feed is handed to the Beam cycle: a new or edited entry, a failed or late fetch,
+a dead letter, a feed's first poll, or a feed whose last poll failed (not polled here at all:
+it would likely fail again, and a timeout paid twice would double the run). The cycle takes
+the result polled here (`Look.polled`) instead of asking the server a second time; only a
+late feed is fetched again. Nothing of such a feed is written here, so a crash in between
+loses nothing. Beam runs too when something waits that a cycle delivers without any feed (`waiting`:
 a digest due, an expired claim, a deferred backlog to resume).
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,6 +35,7 @@ from wirewatch.transforms.state import FeedState, StateStore
 
 if TYPE_CHECKING:  # imported where used: a run with no feed to poll needs no HTTP client
     from wirewatch.transforms.ingest.cycle_fetch import FeedFetch
+    from wirewatch.transforms.ingest.fetch import FetchResult
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Look:
     still_listed: set[str] = field(default_factory=set)
     counters: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    polled: dict[str, FetchResult] = field(default_factory=dict)
+    """The busy feeds' fetch results (not the late ones'): the cycle's FetchFeeds uses them."""
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n  # a 0 is kept, as Beam's are
@@ -77,6 +80,8 @@ def look(config: Config, store: StateStore, *, clock: Callable[[], float] = time
             result.quiet.append(feed)
         else:
             result.busy[feed.id] = why
+            if not late:
+                result.polled[feed.id] = fetched
     result.seconds = time.monotonic() - started
     return result
 
@@ -92,7 +97,7 @@ def fetch_all(
     if not feeds:
         return
     from wirewatch.transforms.ingest.cycle_fetch import CycleFetch
-    from wirewatch.transforms.ingest.fetch import lane_of, lanes
+    from wirewatch.transforms.ingest.fetch import fetch_feed, lane_of, lanes
 
     settings, per_host = config.fetch, config.fetch.per_host
     known = lanes(config.feeds, per_host)
@@ -100,7 +105,10 @@ def fetch_all(
     for feed in feeds:
         by_lane[lane_of(feed, known, per_host)].append(feed)
     client = _client(settings, feeds)
-    fetch_one = functools.partial(_fetch_one, settings, client, states)
+
+    def fetch_one(feed: FeedConfig, seconds: float) -> FetchResult:
+        return fetch_feed(feed, states[feed.id], settings, client, seconds)
+
     fetching = CycleFetch(settings, clock=clock)
     started = clock()
     try:
@@ -121,21 +129,6 @@ def _client(settings, feeds: list[FeedConfig]):
     from wirewatch.transforms.ingest.fetch import make_client
 
     return make_client(settings)
-
-
-def _fetch_one(settings, client, states: dict[str, FeedState], feed: FeedConfig, seconds: float):
-    from wirewatch.transforms.ingest.fetch import fetch
-
-    previous = states[feed.id]
-    return fetch(
-        feed.url,
-        settings,
-        client=client,
-        etag=previous.etag,
-        last_modified=previous.last_modified,
-        allow_private=feed.allow_private,
-        deadline=seconds,
-    )
 
 
 def _sort(look: Look, store: StateStore, feed, previous, fetched, late) -> str | None:

@@ -48,7 +48,7 @@ def run_once(config: Config, location: str, beam_args: list[str]) -> CycleSummar
         log.debug("nothing new and nothing waits: no pipeline started")
         return quiet
     log.debug(f"starting the cycle pipeline: {'; '.join(why)}")
-    summary = quiet.then(_cycle(config, busy, location, beam_args))
+    summary = quiet.then(_cycle(config, busy, location, beam_args, look.polled))
     with open_store(location) as store:
         if not release_bursts(store, config, datetime.now(timezone.utc)):
             return summary
@@ -57,15 +57,16 @@ def run_once(config: Config, location: str, beam_args: list[str]) -> CycleSummar
         return summary.then(flushed, cycle_outcomes(store, [], started))
 
 
-def _cycle(config: Config, feeds, location: str, beam_args: list[str]) -> CycleSummary:
-    """One Beam cycle over `feeds`: the rules are compiled (and checked) first."""
+def _cycle(config: Config, feeds, location: str, beam_args: list[str], polled=None) -> CycleSummary:
+    """One Beam cycle over `feeds` (`polled`: their results from the look, not fetched
+    again): the rules are compiled (and checked) first."""
     from wirewatch.pipelines.logs import quiet_beam_logging
 
     quiet_beam_logging()  # before the first Beam import
     from wirewatch.pipelines.cycle import run_cycle
 
     preflight(config)
-    return run_cycle(config, feeds, location, beam_args)
+    return run_cycle(config, feeds, location, beam_args, polled=polled)
 
 
 def preflight(config: Config) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Callable, Iterable, Literal, Mapping
 
 import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
@@ -35,7 +35,7 @@ from wirewatch.transforms.ingest.fetch import (
     OUTCOMES,
     FetchResult,
     Lane,
-    fetch,
+    fetch_feed,
     lane_of,
     lanes,
     make_client,
@@ -59,11 +59,17 @@ first poll (the parse stage then applies the backfill window)."""
 class _FetchDoFn(StoreDoFn):
     """Fetches a bundle's politeness lanes side by side (CycleFetch: one request at a time per
     lane, so at most `per_host` per host, all within the cycle deadline) and emits the outcomes
-    when the bundle finishes."""
+    when the bundle finishes. A feed in `polled` is not fetched again: its result stands."""
 
-    def __init__(self, config: Config, state_dir: str, clock: Callable[[], float]):
+    def __init__(
+        self,
+        config: Config,
+        state_dir: str,
+        clock: Callable[[], float],
+        polled: Mapping[str, FetchResult],
+    ):
         super().__init__(state_dir)
-        self.settings, self.clock = config.fetch, clock
+        self.settings, self.clock, self.polled = config.fetch, clock, dict(polled)
         # feeds per status, and one per declared outcome (a fixed set in fetch.py): fetch_timeout
         self.count = Counters(
             *(f"feeds_{status}" for status in ("ok", "not_modified", "failed", "late")),
@@ -98,16 +104,10 @@ class _FetchDoFn(StoreDoFn):
     def _fetch_one(
         self, states: dict[str, FeedState], feed: FeedConfig, seconds: float
     ) -> FetchResult:
-        previous = states[feed.id]
-        return fetch(
-            feed.url,
-            self.settings,
-            client=self.client,
-            etag=previous.etag,
-            last_modified=previous.last_modified,
-            allow_private=feed.allow_private,
-            deadline=seconds,
-        )
+        polled = self.polled.get(feed.id)
+        if polled is not None:
+            return polled
+        return fetch_feed(feed, states[feed.id], self.settings, self.client, seconds)
 
     def finish_bundle(self) -> Iterable[WindowedValue | TaggedOutput]:
         pending, self.pending = self.pending, []
@@ -150,14 +150,21 @@ class FetchFeeds(beam.PTransform):
     DEAD (a DeadLetter per failed or late fetch) and FEED_STATE (the FeedState to commit, for
     every feed but the late ones, which stay due). Hosts are fetched side by side, each at most
     `fetch.per_host` at a time, until `fetch.cycle_deadline` after the cycle started (`clock`:
-    wall-clock seconds, injectable for tests).
+    wall-clock seconds, injectable for tests). `polled`: results this run already has (run
+    --once's look polled the feed, pipelines/nothing_new.py), used instead of a second request.
     """
 
     MAIN = "fetched"
     DEAD = "dead"
     FEED_STATE = "feed_state"
 
-    def __init__(self, config: Config, state_dir: str, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        config: Config,
+        state_dir: str,
+        clock: Callable[[], float] = time.time,
+        polled: Mapping[str, FetchResult] | None = None,
+    ):
         super().__init__()
         if not hasattr(config, "fetch"):
             raise TypeError(
@@ -165,6 +172,7 @@ class FetchFeeds(beam.PTransform):
                 f"with a 'fetch' section, got {type(config).__name__}"
             )
         self.config, self.state_dir, self.clock = config, state_dir, clock
+        self.polled = polled or {}
         self.lanes = lanes(config.feeds, config.fetch.per_host)
 
     def expand(self, feeds: beam.PCollection[FeedConfig]) -> beam.pvalue.DoOutputsTuple:
@@ -173,9 +181,9 @@ class FetchFeeds(beam.PTransform):
             | "ByLane" >> beam.Map(_by_lane, self.clock, self.lanes, self.config.fetch.per_host)
             | "GroupByLane" >> beam.GroupByKey()
             | "Fetch"
-            >> beam.ParDo(_FetchDoFn(self.config, self.state_dir, self.clock)).with_outputs(
-                self.DEAD, self.FEED_STATE, main=self.MAIN
-            )
+            >> beam.ParDo(
+                _FetchDoFn(self.config, self.state_dir, self.clock, self.polled)
+            ).with_outputs(self.DEAD, self.FEED_STATE, main=self.MAIN)
         )
 
 

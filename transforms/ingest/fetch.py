@@ -186,6 +186,20 @@ def fetch(
             client.close()
 
 
+def fetch_feed(feed: FeedConfig, previous, settings: FetchSettings, client, seconds: float):
+    """`feed`'s poll: conditional on the validators its last poll stored (`previous`: its
+    FeedState), redirects as the feed allows, within the `seconds` left of the cycle."""
+    return fetch(
+        feed.url,
+        settings,
+        client=client,
+        etag=previous.etag,
+        last_modified=previous.last_modified,
+        allow_private=feed.allow_private,
+        deadline=seconds,
+    )
+
+
 def _url_problem(url: str) -> str | None:
     """Why httpx would refuse this URL (it raises plain ValueError/IDNA errors), else None."""
     try:

@@ -33,8 +33,10 @@ from wirewatch.transforms.config.checks import cross_check
 from wirewatch.transforms.config.locate import builtin_lists
 from wirewatch.transforms.config.messages import describe_error
 from wirewatch.transforms.config.models import Config, ConfigFragment, JsonlSink
-from wirewatch.transforms.config.positions import Positions, node_lines
+from wirewatch.transforms.config.positions import Positions
 from wirewatch.transforms.config.warnings import config_warnings, unset_secrets
+from wirewatch.transforms.config.yaml_read import lines as yaml_lines
+from wirewatch.transforms.config.yaml_read import parse as parse_yaml
 from wirewatch.transforms.errors import ConfigError, Problem
 
 MAX_CONFIG_BYTES = 20_000_000
@@ -222,39 +224,6 @@ def _read_text(path: Path) -> str:
     return data.decode("utf-8")
 
 
-class _DuplicateKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The C loader (10x faster on the shipped gazetteer) noting every key given twice in one
-    mapping: plain YAML keeps the last and silently drops the first (a second `rules:`)."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self.duplicates: list[tuple[Any, int, int]] = []
-
-    def construct_mapping(self, node, deep=False):
-        first_line: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                continue
-            key = self.construct_object(key_node)
-            line = key_node.start_mark.line + 1
-            if key in first_line:
-                self.duplicates.append((key, first_line[key], line))
-            else:
-                first_line[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-def _parse(text: str, lines: bool) -> tuple[Any, list[tuple[Any, int, int]], dict[tuple, int]]:
-    """The data, the keys given twice, and (when asked) the line of every path in it."""
-    loader = _DuplicateKeyLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-        return data, loader.duplicates, node_lines(node) if lines and node is not None else {}
-    finally:
-        loader.dispose()
-
-
 def _read_yaml(
     path: Path, positions: Positions | None = None, problems: list[Problem] | None = None
 ) -> dict:
@@ -276,8 +245,7 @@ def _read_yaml(
         )
         raise ConfigError([problem]) from None
     try:
-        # the C loader when PyYAML has it: 10x faster on the shipped gazetteer
-        data, duplicates, lines = _parse(text, positions is not None)
+        data, duplicates = parse_yaml(text)
     except RecursionError:
         raise ConfigError([_too_deep(path)]) from None
     except yaml.YAMLError:
@@ -326,7 +294,7 @@ def _read_yaml(
             ]
         )
     if positions is not None:
-        positions.add_file(path, data, lines)
+        positions.add_file(path, data, lambda: yaml_lines(text))
     return data
 
 

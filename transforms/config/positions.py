@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -47,27 +47,35 @@ class Positions:
     def __init__(self, main: Path):
         self.main = str(main)
         self.files: dict[str, int] = {self.main: 0}  # file -> its place in the reading order
-        self.fields: dict[str, dict[str, int]] = {}  # file -> field -> line
-        self.owner: dict[str, str] = {}  # field -> the first file that defines it
+        self._fields: dict[str, dict[str, int]] = {}  # file -> field -> line
+        self._owner: dict[str, str] = {}  # field -> the first file that defines it
+        self._unplaced: list[tuple[str, dict, int, Callable[[], dict[tuple, int]]]] = []
         self.lines: dict[Problem, int] = {}  # problems whose line their maker knew
         self.routes = 0  # routes in the files read so far: the merged numbering
 
-    def add_file(self, path: Path, raw: dict, lines: dict[tuple, int]) -> None:
-        from wirewatch.transforms.config.messages import field_path
-
+    def add_file(self, path: Path, raw: dict, lines: Callable[[], dict[tuple, int]]) -> None:
+        """Notes the file; `lines()` (`node_lines` of its YAML) is called only when a problem
+        is to be placed: on a config of 100,000 rules, the lines of every field cost more
+        than reading it. `raw` must not change below its top level until then."""
         name = str(path)
         self.files.setdefault(name, len(self.files))
-        fields = self.fields.setdefault(name, {})
-        shift = self.routes
-        for where, line in lines.items():
-            loc = list(where)
-            if len(loc) > 1 and loc[0] == "routes" and isinstance(loc[1], int):
-                loc[1] += shift
-            field = field_path(raw, loc)  # routes have no id: numbered, never looked up
-            fields.setdefault(field, line)
-            self.owner.setdefault(field, name)
+        self._unplaced.append((name, dict(raw), self.routes, lines))
         if isinstance(raw.get("routes"), list):
             self.routes += len(raw["routes"])
+
+    def _place_files(self) -> None:
+        from wirewatch.transforms.config.messages import field_path
+
+        for name, raw, shift, lines in self._unplaced:
+            fields = self._fields.setdefault(name, {})
+            for where, line in lines().items():
+                loc = list(where)
+                if len(loc) > 1 and loc[0] == "routes" and isinstance(loc[1], int):
+                    loc[1] += shift
+                field = field_path(raw, loc)  # routes have no id: numbered, never looked up
+                fields.setdefault(field, line)
+                self._owner.setdefault(field, name)
+        self._unplaced.clear()
 
     def at(self, problem: Problem, line: int) -> Problem:
         """`problem`, remembered as found on `line` (a YAML error, a duplicate key)."""
@@ -82,13 +90,14 @@ class Positions:
         found = _YAML_POSITION.match(problem.field)
         if found:
             return problem, int(found.group(1))
+        self._place_files()
         file = problem.file
         if file == self.main:  # cross-references and rules name the main file: find the field
-            owner = _lookup(self.owner, problem.field)
+            owner = _lookup(self._owner, problem.field)
             if owner is not None and owner != file:
                 file = owner
                 problem = replace(problem, file=file)
-        return problem, _lookup(self.fields.get(file, {}), problem.field) or 0
+        return problem, _lookup(self._fields.get(file, {}), problem.field) or 0
 
     def order(self, problems: list[Problem]) -> list[Problem]:
         """The problems by file (in reading order) and line; those of one line keep their order."""

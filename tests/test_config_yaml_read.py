@@ -42,17 +42,6 @@ TEXTS = [
 ]
 
 
-def _old(text: str):
-    """What load_config did before the event reader: PyYAML's composer and constructor."""
-    loader = yaml_read._DuplicateKeyLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-        return data, loader.duplicates
-    finally:
-        loader.dispose()
-
-
 def _outcome(read, text: str):
     try:
         return read(text)
@@ -64,7 +53,7 @@ def _outcome(read, text: str):
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_same_as_pyyaml(text):
-    assert _outcome(yaml_read.parse, text) == _outcome(_old, text)
+    assert _outcome(yaml_read.parse, text) == _outcome(yaml_read.pyyaml_parse, text)
 
 
 def test_types_as_pyyaml():

@@ -67,6 +67,11 @@ def parse(text: str) -> tuple[Any, list[tuple[Any, int, int]]]:
             return _from_events(text), []
         except (_Unusual, yaml.YAMLError):
             pass
+    return pyyaml_parse(text)
+
+
+def pyyaml_parse(text: str) -> tuple[Any, list[tuple[Any, int, int]]]:
+    """`parse` by PyYAML's composer and constructor alone (what `parse` falls back to)."""
     loader = _DuplicateKeyLoader(text)
     try:
         node = loader.get_single_node()

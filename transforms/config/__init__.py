@@ -4,7 +4,8 @@ field and fix.
 models (the sections, secrets as ${ENV} references) / loader (includes, merge, the
 built-in lists) / yaml_read (YAML text to data, keys given twice) / positions (each field's
 line) / locate (which file, and where the shipped data lives) / checks (cross-references
-between sections) / messages (pydantic errors in words, did you mean). Import the public names from here: `from wirewatch.transforms.config import Config`.
+between sections) / messages (pydantic errors in words, did you mean).
+Import the public names from here: `from wirewatch.transforms.config import Config`.
 """
 
 from wirewatch.transforms.config.checks import cross_check

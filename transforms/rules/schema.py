@@ -17,6 +17,11 @@ class RuleExamples(BaseModel):
     no_match: list[str] = Field(default_factory=list, description="texts it must not match")
 
 
+NO_EXAMPLES = RuleExamples()
+"""Every rule without examples shares this one (read only): building a model per rule was two
+thirds of validating 100,000 rules."""
+
+
 class RuleConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(
@@ -39,5 +44,6 @@ class RuleConfig(BaseModel):
         default=False, description="light English stemming of its words (talks ~ talk)"
     )
     examples: RuleExamples = Field(
-        default_factory=RuleExamples, description="checked by `wirewatch check` and `rules test`"
+        default_factory=lambda: NO_EXAMPLES,
+        description="checked by `wirewatch check` and `rules test`",
     )

@@ -419,7 +419,9 @@ class _Loop:
                 reoffer = clock.monotonic() - last_reoffer >= REOFFER_EVERY
                 if not due and not group_due(store, now):
                     if not (reoffer and claims_due(store, config, now)):
-                        wait = seconds_until_next(feeds, store, clock.now())
+                        # against the `now` the leases were judged by: a feed that fell due
+                        # since is polled at once, not taken for one leased elsewhere (1 s)
+                        wait = seconds_until_next(feeds, store, now)
                         idle_logged = _log_idle(idle_logged, clock.now(), wait)
                         if service is not None:
                             service.nothing_due()

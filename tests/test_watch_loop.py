@@ -55,6 +55,26 @@ def test_an_idle_tick_sleeps_until_the_next_due_time_or_a_second_when_others_pol
     assert watch_module.idle_wait(60.0) == watch_module.MAX_SLEEP
 
 
+def test_a_feed_that_falls_due_while_the_driver_reads_the_store_is_polled_at_once(
+    tmp_path, run_watch
+):
+    """Time passes between the lease and the idle check: the feed due in between is not taken
+    for one that another worker leased (which would cost a second's sleep, every time)."""
+
+    class TickingClock(FakeClock):
+        def now(self):
+            self.at += timedelta(milliseconds=2)  # each look at the clock, a little later
+            return self.at
+
+    store = open_store(tmp_path)
+    for feed in ("a", "b"):
+        store.save_feed_state(FeedState(feed_id=feed, next_due=NOW + timedelta(milliseconds=3)))
+    store.close()
+    fake, clock = FakeRunner([]), TickingClock()
+    assert run_watch(fake, clock, cycles=1) == 0
+    assert clock.waits == [0.05] and fake.calls == [["a", "b"]]
+
+
 def test_an_idle_driver_says_once_when_the_next_feed_is_due(tmp_path, run_watch, capsys):
     store = open_store(tmp_path)
     for feed in ("a", "b"):

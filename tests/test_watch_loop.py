@@ -37,11 +37,15 @@ def test_a_feed_is_due_when_never_polled_or_its_time_came(tmp_path):
     assert watch_module.seconds_until_next(feeds[2:], store, NOW) == 30.0
 
 
+def feeds_a_and_b_due(tmp_path, when) -> None:
+    """A store in which feeds a and b were polled and are next due at `when`."""
+    with open_store(tmp_path) as store:
+        for feed in ("a", "b"):
+            store.save_feed_state(FeedState(feed_id=feed, next_due=when))
+
+
 def test_an_idle_driver_waits_until_the_next_feed_is_due(tmp_path, run_watch):
-    store = open_store(tmp_path)
-    for feed in ("a", "b"):
-        store.save_feed_state(FeedState(feed_id=feed, next_due=NOW + timedelta(seconds=3)))
-    store.close()
+    feeds_a_and_b_due(tmp_path, NOW + timedelta(seconds=3))
     fake, clock = FakeRunner([]), FakeClock()
     assert run_watch(fake, clock, cycles=1) == 0
     assert clock.waits == [3.0] and fake.calls == [["a", "b"]]
@@ -66,20 +70,14 @@ def test_a_feed_that_falls_due_while_the_driver_reads_the_store_is_polled_at_onc
             self.at += timedelta(milliseconds=2)  # each look at the clock, a little later
             return self.at
 
-    store = open_store(tmp_path)
-    for feed in ("a", "b"):
-        store.save_feed_state(FeedState(feed_id=feed, next_due=NOW + timedelta(milliseconds=3)))
-    store.close()
+    feeds_a_and_b_due(tmp_path, NOW + timedelta(milliseconds=3))
     fake, clock = FakeRunner([]), TickingClock()
     assert run_watch(fake, clock, cycles=1) == 0
     assert clock.waits == [0.05] and fake.calls == [["a", "b"]]
 
 
 def test_an_idle_driver_says_once_when_the_next_feed_is_due(tmp_path, run_watch, capsys):
-    store = open_store(tmp_path)
-    for feed in ("a", "b"):
-        store.save_feed_state(FeedState(feed_id=feed, next_due=NOW + timedelta(seconds=12)))
-    store.close()
+    feeds_a_and_b_due(tmp_path, NOW + timedelta(seconds=12))
     clock = FakeClock()
     assert run_watch(FakeRunner([]), clock, cycles=1) == 0
     assert clock.waits == [5.0, 5.0, 2.0]  # woken three times, one line

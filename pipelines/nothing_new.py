@@ -137,23 +137,21 @@ def _sort(look: Look, store: StateStore, feed, previous, fetched, late) -> str |
         return "not fetched within the cycle deadline"
     if fetched.status == "failed":
         return f"its fetch failed ({fetched.outcome})"
-    counts: dict[str, int] = {}
     if fetched.status == "ok":
-        why = _parse(look, store, feed, fetched, counts)
+        why = _parse(look, store, feed, fetched)
         if why is not None:
             return why
     from wirewatch.transforms.ingest.schedule import state_after_fetch
 
     look.count(f"feeds_{fetched.status}")
     look.count(f"fetch_{fetched.outcome}")
-    for name, n in counts.items():
-        look.count(name, n)
     look.states.append(state_after_fetch(previous, feed, fetched, datetime.now(timezone.utc)))
     return None
 
 
-def _parse(look: Look, store: StateStore, feed, fetched, counts: dict[str, int]) -> str | None:
-    """ParseFeeds and DropSeen on one body: None when every entry is seen unchanged."""
+def _parse(look: Look, store: StateStore, feed, fetched) -> str | None:
+    """ParseFeeds and DropSeen on one body: None when every entry is seen unchanged (its
+    writes and counts then added to `look`)."""
     from wirewatch.transforms.ingest.dedupe import seen_keys, seen_verdict
     from wirewatch.transforms.ingest.parse import parse_feed
 
@@ -179,14 +177,12 @@ def _parse(look: Look, store: StateStore, feed, fetched, counts: dict[str, int])
         verdict = seen_verdict(article, stored)
         if verdict != "seen":
             return f"a {verdict} entry ({article.id})"
-    counts.update(
-        entries=parsed.entries,
-        entries_skipped_seen=parsed.skipped_seen,
-        articles_parsed=len(parsed.articles),
-        entries_duplicate_in_feed=parsed.duplicates,
-    )
+    look.count("entries", parsed.entries)
+    look.count("entries_skipped_seen", parsed.skipped_seen)
+    look.count("articles_parsed", len(parsed.articles))
+    look.count("entries_duplicate_in_feed", parsed.duplicates)
     if parsed.articles:
-        counts["articles_seen"] = len(parsed.articles)
+        look.count("articles_seen", len(parsed.articles))
     look.still_listed |= listed | set(stored)
     if parsed.ttl:
         look.ttls[feed.id] = parsed.ttl

@@ -65,8 +65,8 @@ class _DeliverSinkDoFn(StoreDoFn):
         outcomes += self.dispatcher.offer_all(ordered)
         outcomes += self.dispatcher.reoffer_expired(name)
         outcomes += self.dispatcher.flush_due(name)
+        count = self.count
         for outcome in outcomes:
-            count = self.count
             count[f"alerts_{outcome.status}"].inc()
             if outcome.deferred:
                 count.alerts_deferred.inc()

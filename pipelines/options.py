@@ -28,6 +28,7 @@ from apache_beam.runners.runner import PipelineRunner, create_runner
 from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
 from wirewatch.pipelines.arguments import suggest, unknown_argument, usage_error
+from wirewatch.transforms.beam_support.dofn_specs import remember_dofn_specs
 
 LOCAL_RUNNERS = ("direct", "directrunner")
 BEAM_WORKER = f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main"
@@ -39,6 +40,10 @@ class LocalEngine(FnApiRunner):
 
     FnApiRunner picks the worker command itself when it reads `--direct_running_mode`; the
     environment it picks passes through here, and Beam's worker main is swapped for ours."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        remember_dofn_specs()
 
     @property
     def _default_environment(self):

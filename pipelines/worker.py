@@ -46,6 +46,9 @@ def main() -> None:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     from apache_beam.runners.worker import sdk_worker_main
 
+    from wirewatch.transforms.beam_support.dofn_specs import remember_dofn_specs
+
+    remember_dofn_specs()
     sdk_worker_main.main(sys.argv)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 from wirewatch.pipelines import watch as watch_module
 from wirewatch.pipelines.logs import configure_logging
 from wirewatch.pipelines.summary import CycleSummary
+from wirewatch.transforms.beam_support.cache import ref
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.state import FeedState, Lease, open_store
@@ -209,7 +212,13 @@ def test_cycle_runner_builds_each_graph_once_and_summarises_every_run(tmp_path):
         first = runner.run(config.feeds)
         [(key, (engine, proto))] = runner.graphs.items()
         second = runner.run(config.feeds)
-    assert key == ("f",) and runner.graphs[key] == (engine, proto)  # re-run, not rebuilt
+        assert runner.graphs[key] == (engine, proto)  # re-run, not rebuilt
+        # every stage runs in this process: the DoFns carry the config by key
+        assert len(pickle.dumps(ref(config))) < 200
+        del runner, engine
+        gc.collect()
+        assert len(pickle.dumps(ref(config))) > 1000  # travels whole again
+    assert key == ("f",)
     assert (first.get("articles_new"), first.get("alerts_sent")) == (1, 1)
     assert first.per_rule == {"quake": {"sent": 1, "matches": 1}}
     assert first.per_sink == {"file": {"sent": 1}} and first.per_feed == {"f": {"ok": 1}}

@@ -52,3 +52,20 @@ def test_the_cache_is_bounded():
 def test_fingerprint_follows_content():
     assert worker_cache.fingerprint({"a": 1}) == worker_cache.fingerprint({"a": 1})
     assert worker_cache.fingerprint({"a": 1}) != worker_cache.fingerprint({"a": 2})
+
+
+def test_a_value_kept_in_process_pickles_as_its_key_until_released():
+    data = {"taxonomy": ["x"] * 10_000}
+    full = len(pickle.dumps(worker_cache.ref(data)))
+    release = worker_cache.keep_in_process(data)
+    kept = worker_cache.ref(data)
+    blob = pickle.dumps(kept)
+    assert len(blob) < 200 < full  # the key alone
+    assert pickle.loads(blob).value is data and pickle.loads(blob).key == kept.key
+    again = worker_cache.keep_in_process(data)  # a second holder (a reload to the same config)
+    release()
+    assert pickle.loads(blob).value is data
+    again()
+    assert len(pickle.dumps(worker_cache.ref(data))) == full  # travels whole again
+    with pytest.raises(RuntimeError, match="kept for the process that built the graph"):
+        pickle.loads(blob)  # a graph built for this process, run after its runner is gone

@@ -24,6 +24,15 @@ The RuleSet (issue 18) makes it matter more: 100,000 rules take seconds to compi
 three objects per cycle for 10 cycles, DoFns dropped after each (whether the graph and its
 `Shared` handles are new each cycle or re-run), `Shared` built 30 objects, this cache 3.
 
+- `keep_in_process(value)`: for a graph this process runs itself (the watch loop's in-process
+  engine), every DoFn built from `value` gets a Ref that pickles as its key alone. Why: Beam
+  unpickles each DoFn, re-pickles it with its windowing and unpickles it again every time it
+  builds a stage's bundle processor, which the watch loop does every cycle, bz2 at level 9 each
+  way. Four DoFns carry the config (the tagger, matcher, router and sinks: 83 KB each with the
+  shipped taxonomy and gazetteer), and on this 2-core machine those passes cost more than a
+  one-alert cycle's own work, on the path from fetch to Slack. Graphs for worker processes or
+  other runners keep the full Ref.
+
 Both caches are bounded (least recently used out), so a long-running worker does not grow.
 Objects from `shared` are used by several DoFn instances, possibly on several threads: only put
 objects whose use does not mutate them (Tagger.tag, RuleSet.match).
@@ -72,6 +81,8 @@ class Ref(Generic[T]):
             _remember(_values, self.key, value)
 
     def __reduce__(self):
+        if self._blob is None:  # kept in this process (keep_in_process)
+            return _restore_kept, (self.key,)
         return _restore, (self.key, self._blob)
 
     def __repr__(self) -> str:
@@ -79,6 +90,7 @@ class Ref(Generic[T]):
 
 
 _by_id: OrderedDict[int, Ref] = OrderedDict()
+_kept: dict[str, list] = {}  # Ref key -> [value, keep_in_process holders, its full Ref]
 
 
 def ref(value: T) -> Ref[T]:
@@ -110,6 +122,37 @@ def _restore(key: str, blob: bytes) -> Ref:
     return ref
 
 
+def keep_in_process(value: T) -> Callable[[], None]:
+    """From now on `ref(value)` pickles as its key alone, valid in this process only; call the
+    function returned once no graph built meanwhile will run again."""
+    full = ref(value)
+    with _lock:
+        entry = _kept.setdefault(full.key, [value, 0, full])  # the value, holders, full Ref
+        entry[1] += 1
+        kept = Ref.__new__(Ref)
+        kept.value, kept.key, kept._blob = value, full.key, None
+        _remember(_by_id, id(value), kept)
+
+    def release() -> None:
+        with _lock:
+            entry[1] -= 1
+            if entry[1] == 0:
+                _kept.pop(entry[2].key, None)
+                _remember(_by_id, id(value), entry[2])
+
+    return release
+
+
+def _restore_kept(key: str) -> Ref:
+    with _lock:
+        entry = _kept.get(key)
+    if entry is None:  # a graph built for one process was run by another, or after release
+        raise RuntimeError(f"config {key[:12]} was kept for the process that built the graph")
+    kept = Ref.__new__(Ref)
+    kept.value, kept.key, kept._blob = entry[0], key, None
+    return kept
+
+
 def fingerprint(value: Any) -> str:
     """A cache key for small plain data (settings objects): sha256 of its pickle."""
     return hashlib.sha256(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()[:32]
@@ -133,3 +176,4 @@ def clear() -> None:
         _values.clear()
         _objects.clear()
         _by_id.clear()
+        _kept.clear()

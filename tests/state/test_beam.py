@@ -14,6 +14,7 @@ import pytest
 
 apache_beam = pytest.importorskip("apache_beam")
 
+from apache_beam.pvalue import AsIter  # noqa: E402
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner  # noqa: E402
 from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
 from apache_beam.transforms.window import GlobalWindow  # noqa: E402
@@ -57,13 +58,16 @@ def released(location: str, alert) -> tuple[str, str | None, tuple]:
     return alert.key, record.status if record else None, what_is_committed(location)
 
 
-def test_every_alert_is_claimed_and_the_cycle_committed_before_an_alert_is_released(tmp_path):
+def test_every_alert_is_claimed_and_the_cycle_committed_before_a_sending_stage_starts(tmp_path):
     location = str(tmp_path)
     pipeline = apache_beam.Pipeline(runner=FnApiRunner())
     to_commit = pipeline | "ToCommit" >> apache_beam.Create([*ARTICLES, *STATES])
     alerts = pipeline | "Alerts" >> apache_beam.Create(ALERTS)
     out = (alerts, to_commit) | CommitCycle(location, lease_seconds=60)
-    seen = out | "Released" >> apache_beam.Map(lambda a: released(location, a))
+    # as Deliver sends: in a stage that reads `done` as a side input
+    seen = out.alerts | "Released" >> apache_beam.Map(
+        lambda a, done: released(location, a), AsIter(out.done)
+    )
     everything = (len(KEYS), ('"1"', '"2"'))
     assert_that(seen, equal_to([(a.key, "sending", everything) for a in ALERTS]))
     pipeline.run().wait_until_finish()

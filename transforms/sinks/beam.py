@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 import apache_beam as beam
-from apache_beam.pvalue import AsMultiMap, PCollection, TaggedOutput
+from apache_beam.pvalue import AsIter, AsMultiMap, PCollection, TaggedOutput
 
 from wirewatch.transforms.beam_support.cache import ref
 from wirewatch.transforms.beam_support.metrics import Counters
@@ -22,7 +22,7 @@ from wirewatch.transforms.model import Alert
 from wirewatch.transforms.routing.router import active_sinks
 from wirewatch.transforms.sinks.dispatch import Dispatcher, Outcome
 from wirewatch.transforms.sinks.registry import build_sink
-from wirewatch.transforms.state.beam import StoreDoFn
+from wirewatch.transforms.state.beam import Committed, StoreDoFn
 from wirewatch.transforms.state.owner import claim_owner
 
 
@@ -56,7 +56,7 @@ class _DeliverSinkDoFn(StoreDoFn):
         super().teardown()
 
     def process(
-        self, name: str, by_sink: Mapping[str, Iterable[Alert]]
+        self, name: str, by_sink: Mapping[str, Iterable[Alert]], committed=()
     ) -> Iterable[Outcome | TaggedOutput]:
         ordered = sorted(  # a sink without alerts maps to none
             by_sink[name], key=lambda a: (a.match.article.article.published, a.key)
@@ -80,8 +80,9 @@ class _DeliverSinkDoFn(StoreDoFn):
 
 
 class Deliver(beam.PTransform):
-    """PCollection[Alert] -> OUTCOMES (one Outcome per alert offered or digest member sent) and
-    DEAD (a DeadLetter per alert its sink gave up on).
+    """PCollection[Alert], or CommitCycle's Committed (sending starts once its `done` is
+    complete) -> OUTCOMES (one Outcome per alert offered or digest member sent) and DEAD (a
+    DeadLetter per alert its sink gave up on).
 
     Every active sink gets its call each cycle, so held digests go out when due even in a
     cycle that brought no new alert for that sink.
@@ -96,12 +97,18 @@ class Deliver(beam.PTransform):
         self.sinks = sorted(active_sinks(config))
         self.owner = claim_owner()  # the cycle's claims are taken under this name (CommitCycle)
 
-    def expand(self, alerts: PCollection[Alert]) -> beam.pvalue.DoOutputsTuple:
+    def expand(self, alerts: PCollection[Alert] | Committed) -> beam.pvalue.DoOutputsTuple:
+        after = ()
+        if isinstance(alerts, tuple):
+            alerts, done = alerts
+            after = (AsIter(done),)  # a barrier: never iterated
         by_sink = alerts | "BySink" >> beam.Map(lambda a: (a.sink, a))
         send = _DeliverSinkDoFn(self.config, self.state_dir, self.owner)
         return (
             alerts.pipeline
             | "Sinks" >> beam.Create(self.sinks)
             | "Send"
-            >> beam.ParDo(send, AsMultiMap(by_sink)).with_outputs(self.DEAD, main=self.OUTCOMES)
+            >> beam.ParDo(send, AsMultiMap(by_sink), *after).with_outputs(
+                self.DEAD, main=self.OUTCOMES
+            )
         )

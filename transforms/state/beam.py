@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import apache_beam as beam
 from apache_beam.pvalue import AsIter, PCollection
@@ -147,9 +147,20 @@ class _CommitDoFn(StoreDoFn):
         self.hashes, self.states = {}, []
 
 
+class Committed(NamedTuple):
+    """CommitCycle's result: the alerts, each claimed in the ledger, and `done`, complete once
+    the cycle is committed. A stage that sends must read `done` as a side input (Deliver does),
+    which starts it only then: the barrier rides into the sending stage itself, so no stage of
+    its own stands between the commit and the first alert out."""
+
+    alerts: PCollection[Alert]
+    done: PCollection[None]
+
+
 class CommitCycle(beam.PTransform):
-    """(alerts, to_commit) -> the alerts, each claimed in the ledger, released for delivery
-    once the cycle is committed (its articles marked seen, its feed states saved).
+    """(alerts, to_commit) -> Committed: the alerts, each claimed in the ledger, and the barrier
+    that releases them for delivery once the cycle is committed (its articles marked seen, its
+    feed states saved).
 
     Why this order: the ledger is the cycle's outbox. Once every alert of the cycle is claimed
     (with its payload), an alert no longer depends on its article being fetched again: if the
@@ -170,7 +181,7 @@ class CommitCycle(beam.PTransform):
         # the cycle's own claims whichever process or host runs each stage
         self.owner = owner or claim_owner()
 
-    def expand(self, pcolls: tuple[PCollection[Alert], PCollection]) -> PCollection[Alert]:
+    def expand(self, pcolls: tuple[PCollection[Alert], PCollection]) -> Committed:
         alerts, to_commit = pcolls
         claimed = alerts | "Claim" >> beam.ParDo(
             _ClaimDoFn(self.location, self.lease_seconds, self.owner)
@@ -178,8 +189,4 @@ class CommitCycle(beam.PTransform):
         # Side inputs as barriers: a stage reading one starts only when it is complete (never
         # iterated, so nothing is read; cheaper than counting it first).
         committed = to_commit | "Commit" >> beam.ParDo(_CommitDoFn(self.location), AsIter(claimed))
-        return claimed | "AfterCommit" >> beam.Map(_first, AsIter(committed))
-
-
-def _first(alert: Alert, barrier: Iterable[None]) -> Alert:
-    return alert
+        return Committed(claimed, committed)

@@ -171,12 +171,13 @@ def test_a_location_no_backend_takes_is_one_clear_error(location, says):
 
 
 # --- the story look-up ------------------------------------------------------------------------
-def test_story_lookup_reads_buckets_through_indexes_never_scans(tmp_path):
+def test_story_lookup_reads_candidates_by_key_never_scans(tmp_path):
+    """The buckets are looked up in memory (band_index.py); the candidates' rows by seq."""
     with open_store(tmp_path) as store:
         store.prepare_stories()
         plan = store._db.execute(  # white box: this backend's query plan
             "EXPLAIN QUERY PLAN " + CANDIDATES, ("[1, 2, 3]", 0.0, 1.0)
         ).fetchall()
     text = " ".join(row[-1] for row in plan)
-    assert "SEARCH stories_bands USING PRIMARY KEY" in text, text
-    assert not re.search(r"SCAN (stories_|a\b)", text), text  # the bucket list itself is read whole
+    assert "SEARCH stories_articles USING INTEGER PRIMARY KEY" in text, text
+    assert not re.search(r"SCAN stories_", text), text  # the seq list itself is read whole

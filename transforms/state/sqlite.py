@@ -276,6 +276,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
             depth = self._depth
             if depth == 0:
                 begin, commit, rollback = "BEGIN IMMEDIATE", ("COMMIT",), ("ROLLBACK",)
+                self._transactions += 1  # which one is open: sqlite_stories.py asks
             else:
                 name = f"wirewatch_{depth}"
                 begin = f"SAVEPOINT {name}"

@@ -8,9 +8,11 @@ stories_articles  one row per assigned article: its story, how it joined (kind, 
                   similarity, matched member), what later comparisons need (packed feature
                   hashes, title markers, entity ids, URL key) and what listing needs (feed,
                   title, link). `seq` is a compact integer key for the band index.
-stories_bands     the LSH index: (bucket key, seq). A lookup is one `band IN (...)` probe
-                  of the primary key B-tree, so its cost follows the bucket sizes, not the
-                  number of stories. Rows go when their article leaves the window.
+stories_bandsets  the LSH index's rows: (seq, the article's bucket keys packed as 8-byte
+                  integers). Appended at the end (AUTOINCREMENT: a seq is never reused); each
+                  process looks buckets up in memory (band_index.py). Rows go when their
+                  article leaves the window. (Until schema 8: stories_bands, one row per
+                  bucket key and article, which cost ~48 random B-tree pages per article.)
 stories_clusters  one row per story for listing: first article, size, updates, time span.
 
 Story times are unix seconds (REAL) so the window test is a numeric range on an index.
@@ -21,9 +23,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
-SCHEMA_VERSION = 7  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes; 4: leases, workers;
+from wirewatch.transforms.state.band_index import pack_bands
+
+SCHEMA_VERSION = 8  # 2: alerts.group_key (digests); 3: feeds.ttl_minutes; 4: leases, workers;
 # 5: retention (groups.updated_at, dead_letters.alert_key and resolved_at);
-# 6: sink health (sink_health, alerts.deferred_at); 7: seen.hash (edited entries)
+# 6: sink health (sink_health, alerts.deferred_at); 7: seen.hash (edited entries);
+# 8: stories_bands -> stories_bandsets (the story index's buckets, one row per article)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -92,6 +97,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     # 7: the content hash kept with a seen key; NULL (rows from before) means "unknown": the
     # next poll adopts the entry's hash without calling it an edit (ingest/dedupe.py)
     7: lambda db: _add_column(db, "seen", "hash", "TEXT"),
+    8: lambda db: _bandsets(db),  # defined below
 }
 
 
@@ -117,6 +123,29 @@ def _retention_columns(db: sqlite3.Connection) -> None:
             "WHERE stage='deliver' AND alert_key IS NULL"
         )
 
+
+def _bandsets(db: sqlite3.Connection) -> None:
+    """8: the bucket entries of a file that has story tables move from stories_bands (band,
+    seq) to one stories_bandsets row per article; the old table goes."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "stories_bands" not in tables:
+        return  # no story tables yet: STORY_SCHEMA makes them when the index is first used
+    db.execute(BANDSETS)
+    rows = db.execute("SELECT seq, band FROM stories_bands ORDER BY seq")
+    by_seq: dict[int, list[int]] = {}
+    for seq, band in rows:
+        by_seq.setdefault(seq, []).append(band)
+    db.executemany(
+        "INSERT OR IGNORE INTO stories_bandsets (seq, bands) VALUES (?, ?)",
+        [(seq, pack_bands(bands)) for seq, bands in by_seq.items()],
+    )
+    db.execute("DROP TABLE stories_bands")
+
+
+BANDSETS = """CREATE TABLE IF NOT EXISTS stories_bandsets (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  bands BLOB NOT NULL
+)"""
 
 STORY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS stories_articles (
@@ -145,12 +174,7 @@ CREATE INDEX IF NOT EXISTS stories_articles_url ON stories_articles (url_key, pu
 CREATE INDEX IF NOT EXISTS stories_articles_indexed ON stories_articles (published)
   WHERE indexed = 1;
 CREATE INDEX IF NOT EXISTS stories_articles_published ON stories_articles (published);
-CREATE TABLE IF NOT EXISTS stories_bands (
-  band INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (band, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS stories_bands_seq ON stories_bands (seq);
+{BANDSETS};
 CREATE TABLE IF NOT EXISTS stories_clusters (
   story_id TEXT PRIMARY KEY,
   first_article_id TEXT NOT NULL,
@@ -161,4 +185,4 @@ CREATE TABLE IF NOT EXISTS stories_clusters (
   updates INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stories_clusters_last ON stories_clusters (last_published);
-"""
+""".replace("{BANDSETS}", BANDSETS)

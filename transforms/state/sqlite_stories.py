@@ -3,7 +3,8 @@
 A mixin of SqliteStore: it uses the store's connection (`_db`) and `_write()` (a transaction of
 its own, or the caller's open one). The decisions (fingerprints, LSH buckets, thresholds, copy
 or update) stay in stories/index.py; here are only the look-ups and writes, each one statement
-or a few inside one transaction.
+or a few inside one transaction. Bucket look-ups go through the process's in-memory index of
+the file's `stories_bandsets` rows (band_index.py), brought up to date before each one.
 Sets of strings are stored joined by a unit separator, feature hashes as opaque blobs.
 """
 
@@ -12,10 +13,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from wirewatch.transforms.state import interface
+from wirewatch.transforms.state.band_index import BandIndex, pack_bands, shared_index
 from wirewatch.transforms.state.interface import (
     StoryCluster,
     StoryEntry,
@@ -48,12 +51,26 @@ _LIST = "IN (SELECT value FROM json_each(?))"
 """A list of any length as one parameter (a JSON array): a bundle asks for thousands of
 buckets at once, more than SQLite allows parameters in one statement."""
 CANDIDATES = (
-    "SELECT a.article_id, a.story_id, a.published, a.full_fp, a.title_fp, a.title_words, "
-    "a.entities, m.bands FROM (SELECT seq, group_concat(band) AS bands FROM stories_bands "
-    f"WHERE band {_LIST} GROUP BY seq) AS m JOIN stories_articles a ON a.seq = m.seq "
-    "WHERE a.published BETWEEN ? AND ? ORDER BY a.seq"
+    "SELECT seq, article_id, story_id, published, full_fp, title_fp, title_words, entities "
+    f"FROM stories_articles WHERE seq {_LIST} AND indexed = 1 AND published BETWEEN ? AND ? "
+    "ORDER BY seq"
 )
-"""The candidate look-up (tests check its query plan reads the tables only through indexes)."""
+"""The candidates' rows, by the seqs the bucket index found (tests check its query plan reads
+the table only through its key). `indexed = 1`: the index may still hold rows pruned since."""
+_NEW_BANDSETS = "SELECT seq, bands FROM stories_bandsets WHERE seq > ? ORDER BY seq"
+_HIGHEST = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)"
+_NEXT_SEQ = (
+    "SELECT max(coalesce((SELECT max(seq) FROM stories_articles), 0), coalesce((SELECT seq "
+    "FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)) + 1"
+)
+"""The next seq: above every article and every bucket row ever stored (never one reused)."""
+_UNFILING = (
+    "FROM stories_bandsets WHERE seq IN "
+    "(SELECT seq FROM stories_articles WHERE indexed = 1 AND published < ?)"
+)
+_UNFILED = f"SELECT coalesce(sum(length(bands)), 0) / 8 {_UNFILING}"
+_UNFILE = f"DELETE {_UNFILING}"
+_BAND_ENTRIES = "SELECT coalesce(sum(length(bands)), 0) / 8 FROM stories_bandsets"
 _CLUSTER_GROWTH = (
     f"INSERT INTO stories_clusters ({CLUSTER_COLUMNS}) VALUES (?,?,?,?,?,?,?) "
     "ON CONFLICT(story_id) DO UPDATE SET size=size+excluded.size, "
@@ -69,6 +86,10 @@ class SqliteStories:
 
     _db: sqlite3.Connection
     _lock: threading.RLock
+    readonly: bool
+    _bands: BandIndex | None = None
+    _transactions = 0  # outermost transactions begun (sqlite.py counts them)
+    _filed_in = -1  # the transaction in which this store last filed buckets
 
     if TYPE_CHECKING:
 
@@ -82,6 +103,21 @@ class SqliteStories:
         page_kib = self._db.execute("PRAGMA page_size").fetchone()[0] / 1024
         if (-pages if pages < 0 else pages * page_kib) < CACHE_KIB:
             self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        if self._bands is None:
+            self._bands = self._band_index()
+
+    def _band_index(self) -> BandIndex:
+        """The process's bucket index of this file: shared through the id the file keeps in
+        `meta` (made here once); a read-only file without one gets an index of its own."""
+        token = "SELECT value FROM meta WHERE key = 'stories_index'"
+        row = self._db.execute(token).fetchone()
+        if row is None and not self.readonly:
+            with self._write():
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('stories_index', ?)", (uuid.uuid4().hex,)
+                )
+                row = self._db.execute(token).fetchone()
+        return shared_index(f"{self.location} {row[0]}") if row else BandIndex()
 
     def lock_stories(self) -> None:
         """Nothing to do: `transaction()` began with BEGIN IMMEDIATE, the file's write lock."""
@@ -108,10 +144,29 @@ class SqliteStories:
     def story_candidates(self, bands: Sequence[int], lo: float, hi: float) -> list[StoryMatch]:
         if not bands:
             return []
-        return [
-            StoryMatch(*row[:6], split_set(row[6]), frozenset(map(int, row[7].split(","))))
-            for row in self._db.execute(CANDIDATES, (json.dumps(list(bands)), lo, hi))
-        ]
+        if self._bands is None:
+            self.prepare_stories()
+        index = self._bands
+        with self._lock, index.lock:
+            if self._db.execute(_HIGHEST).fetchone()[0] < index.last:
+                index.reset()  # the file went back (a backup restored): learn it again
+            rows = self._db.execute(_NEW_BANDSETS, (index.last,)).fetchall()
+            if self._filed_in == self._transactions and self._db.in_transaction:
+                # rows this open transaction filed may yet be rolled back: look them up, never
+                # learn them (their seqs would be given again)
+                filed = index.lookup(bands)
+                extra = BandIndex()
+                extra.last = index.last  # so they wait in its dict like any later rows
+                extra.add(rows)
+                for seq, found in extra.lookup(bands).items():
+                    filed.setdefault(seq, set()).update(found)
+            else:
+                index.add(rows)
+                filed = index.lookup(bands)
+        if not filed:
+            return []
+        found = self._db.execute(CANDIDATES, (json.dumps(sorted(filed)), lo, hi))
+        return [StoryMatch(*row[1:7], split_set(row[7]), frozenset(filed[row[0]])) for row in found]
 
     def story_heads(self, story_ids: Iterable[str]) -> dict[str, StoryHead]:
         ids = sorted(set(story_ids))
@@ -122,28 +177,39 @@ class SqliteStories:
     def save_stories(
         self, members: Sequence[tuple[StoryEntry, Sequence[int]]], clusters: Iterable[StoryCluster]
     ) -> None:
-        """The members get the seqs SQLite would give them one by one (the largest plus one:
-        the write lock is held), so they go in as one statement each, not one per member."""
+        """The members get the next seqs in order (the write lock is held), so they go in as
+        one statement each, not one per member; their buckets as one row each, appended."""
         with self._write():
+            self._filed_in = self._transactions
             self._db.executemany(_CLUSTER_GROWTH, clusters)
-            first = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM stories_articles")
-            seqs = range(first.fetchone()[0], 1 << 62)
+            seqs = range(self.next_story_seq(), 1 << 62)
             self._db.executemany(
                 _INSERT_ENTRY, [(seq, *entry_values(e)) for seq, (e, _) in zip(seqs, members)]
             )
             self._db.executemany(
-                "INSERT OR IGNORE INTO stories_bands VALUES (?, ?)",
-                [(band, seq) for seq, (_, bands) in zip(seqs, members) for band in bands],
+                "INSERT INTO stories_bandsets (seq, bands) VALUES (?, ?)",
+                [(seq, pack_bands(bands)) for seq, (_, bands) in zip(seqs, members) if bands],
             )
+
+    def next_story_seq(self) -> int:
+        return self._db.execute(_NEXT_SEQ).fetchone()[0]
 
     # --- pruning ------------------------------------------------------------------------------
     def prune_stories(self, index_before: float, keep_after: float) -> dict[str, int]:
+        """prune_story_steps, with this file's own first step: its bucket rows are per
+        article (stories_bandsets), counted as the entries they hold."""
         counts = {}
         with self._write():
+            counts["band_entries"] = self._db.execute(_UNFILED, (index_before,)).fetchone()[0]
+            self._db.execute(_UNFILE, (index_before,))
             for name, sql, params in prune_story_steps(index_before, keep_after):
+                if name == "band_entries":
+                    continue
                 rowcount = self._db.execute(sql, params).rowcount
                 if name:
                     counts[name] = rowcount
+        if self._bands is not None:
+            self._bands.forget(counts["band_entries"])
         return counts
 
     # --- reading ------------------------------------------------------------------------------
@@ -169,7 +235,10 @@ class SqliteStories:
         return StoryCluster(*row) if row else None
 
     def story_counts(self) -> dict[str, int]:
+        """Rows per story table; `stories_bands` counts bucket entries (as PostgreSQL's)."""
         return {
-            table: self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            table: self._db.execute(
+                _BAND_ENTRIES if table == "stories_bands" else f"SELECT COUNT(*) FROM {table}"
+            ).fetchone()[0]
             for table in STORY_TABLES
         }

@@ -25,7 +25,7 @@ from wirewatch.transforms.state.interface import (
     StoryLink,
     StoryMatch,
 )
-from wirewatch.transforms.stories.fingerprint import Fingerprint, jaccard, pack, unpack
+from wirewatch.transforms.stories.fingerprint import Fingerprint, jaccard, pack
 from wirewatch.transforms.stories.settings import StorySettings
 
 
@@ -60,21 +60,23 @@ class Decision(NamedTuple):
 
 
 class _Known:
-    """An article a later one can be compared with: a stored candidate (its features unpacked
-    on first use) or an article of the bundle assigned before."""
+    """An article a later one can be compared with: a stored candidate or an article of the
+    bundle assigned before. Its feature hashes are a frozenset, or for a stored one a view of
+    the packed blob (`fingerprint.pack`: sorted, each once): `set.intersection` takes either,
+    and not building a set per candidate saves a fifth of the comparison."""
 
-    __slots__ = ("article_id", "story_id", "published", "entities", "_fp", "_match")
+    __slots__ = ("article_id", "story_id", "published", "entities", "full", "title")
+    __slots__ += ("n_full", "n_title", "title_words")
 
-    def __init__(self, article_id, story_id, published, entities, fp=None, match=None):
+    def __init__(self, article_id, story_id, published, entities, full, title, title_words):
         self.article_id, self.story_id, self.published = article_id, story_id, published
-        self.entities, self._fp, self._match = entities, fp, match
+        self.entities, self.full, self.title, self.title_words = entities, full, title, title_words
+        self.n_full, self.n_title = len(full), len(title)
 
-    @property
-    def fp(self) -> Fingerprint:
-        if self._fp is None:
-            m = self._match
-            self._fp = Fingerprint(unpack(m.full_fp), unpack(m.title_fp), m.title_words, None, None)
-        return self._fp
+    @classmethod
+    def stored(cls, m: StoryMatch) -> _Known:
+        full, title = memoryview(m.full_fp).cast("I"), memoryview(m.title_fp).cast("I")
+        return cls(m.article_id, m.story_id, m.published, m.entities, full, title, m.title_words)
 
 
 def match(
@@ -86,7 +88,7 @@ def match(
     """Each article's story, in the order given (publication order): `urls` and `candidates`
     are what the store holds for the bundle's URL keys and buckets over the bundle's window."""
     window = s.window_hours * 3600
-    known = [_Known(c.article_id, c.story_id, c.published, c.entities, match=c) for c in candidates]
+    known = [_Known.stored(c) for c in candidates]
     by_band: dict[int, list[int]] = defaultdict(list)  # bucket -> positions in `known`
     for position, c in enumerate(candidates):
         for band in c.bands:
@@ -97,14 +99,20 @@ def match(
         lo, hi = p.published - window, p.published + window
         best = _url_match(urls.get(p.url, ()), by_url.get(p.url, ()), lo, hi) if p.url else None
         if best is None and p.bands:
-            positions = sorted(set().union(*(by_band.get(band, ()) for band in p.bands)))
+            shared = by_band.keys() & p.bands
+            positions = sorted(set().union(*[by_band[band] for band in shared]))
             best = _text_match(p, (known[i] for i in positions), lo, hi, s)
         joins = best is not None and best.score >= s.threshold
         story_id = best.story_id if joins else f"s-{p.article.id}"
         out.append(Decision(p, story_id, best, joins))
         for band in p.bands:
             by_band[band].append(len(known))
-        known.append(_Known(p.article.id, story_id, p.published, p.entities, fp=p.fp))
+        fp = p.fp
+        known.append(
+            _Known(
+                p.article.id, story_id, p.published, p.entities, fp.full, fp.title, fp.title_words
+            )
+        )
         if p.url:
             by_url[p.url].append(Best(1.0, "url", p.article.id, story_id, p.published))
     return out
@@ -141,14 +149,13 @@ def _text_match(
         published = c.published
         if not lo <= published <= hi:
             continue
-        other = c.fp
         score, basis = 0.0, "text"
-        if n_full and other.full:
-            inter = len(full & other.full)
-            score = inter / (n_full + len(other.full) - inter)
-        if titled and other.title_words >= words and n_title and other.title:
-            inter = len(title & other.title)
-            if (by_title := inter / (n_title + len(other.title) - inter)) > score:
+        if n_full and c.n_full:
+            inter = len(full.intersection(c.full))
+            score = inter / (n_full + c.n_full - inter)
+        if titled and c.title_words >= words and n_title and c.n_title:
+            inter = len(title.intersection(c.title))
+            if (by_title := inter / (n_title + c.n_title - inter)) > score:
                 score, basis = by_title, "title"
         if entities and c.entities:
             score += boost * jaccard(entities, c.entities)

@@ -1,0 +1,142 @@
+"""The SQLite file's story buckets: one stories_bandsets row per article, looked up through the
+process's in-memory index (band_index.py). What must hold: a store sees what any other store
+of the file committed, never what was rolled back, never a seq given twice; a file written
+before schema 8 (stories_bands) migrates and finds its stories as before."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.stories.conftest import T0, make
+from wirewatch.transforms.state import band_index, open_store, sqlite_schema
+from wirewatch.transforms.state.interface import StoryEntry
+from wirewatch.transforms.state.sqlite import FILENAME
+from wirewatch.transforms.stories import StoryIndex, StorySettings
+from wirewatch.transforms.stories.index import article_fingerprint, bucket_keys
+
+TITLE = "Central bank raises rates for the first time in a decade"
+LEAD = "The central bank raised its main interest rate by half a point on Tuesday."
+WINDOW = (T0.timestamp() - 1e6, T0.timestamp() + 1e6)
+
+
+def keys(title: str = TITLE, lead: str = LEAD) -> list[int]:
+    return bucket_keys(
+        article_fingerprint(make("x", title, lead), StorySettings()), StorySettings()
+    )
+
+
+def entry(article_id: str, published: float = T0.timestamp()) -> StoryEntry:
+    return StoryEntry(
+        article_id, f"s-{article_id}", "feed", "t", None, None, published, "new", "new", 0.0,
+        None, frozenset(), frozenset(), b"", b"", 0,
+    )  # fmt: skip
+
+
+def found(store, bands) -> list[str]:
+    return [m.article_id for m in store.story_candidates(bands, *WINDOW)]
+
+
+def test_a_store_sees_what_another_store_of_the_file_committed(tmp_path):
+    with open_store(tmp_path) as one, open_store(tmp_path) as two:
+        one.prepare_stories(), two.prepare_stories()
+        assert one._bands is two._bands  # one index per file and process
+        one.save_stories([(entry("a"), [1, 2])], [])
+        assert found(two, [2]) == ["a"]
+        two.save_stories([(entry("b"), [2, 3])], [])
+        assert found(one, [2, 3]) == ["a", "b"]
+        assert {m.article_id: m.bands for m in one.story_candidates([1, 3], *WINDOW)} == {
+            "a": frozenset({1}),
+            "b": frozenset({3}),
+        }
+
+
+def test_rows_of_a_rolled_back_transaction_are_never_learnt(tmp_path):
+    class Undo(Exception):
+        pass
+
+    with open_store(tmp_path) as store:
+        store.prepare_stories()
+        try:
+            with store.transaction():
+                store.save_stories([(entry("gone"), [7])], [])
+                assert found(store, [7]) == ["gone"]  # the open transaction sees its own
+                raise Undo
+        except Undo:
+            pass
+        store.save_stories([(entry("kept"), [8])], [])  # would take the same seq
+        assert found(store, [7]) == [] and found(store, [8]) == ["kept"]
+
+
+def test_a_seq_is_never_given_twice_even_after_the_newest_article_is_pruned(tmp_path):
+    with open_store(tmp_path) as store:
+        store.prepare_stories()
+        store.save_stories([(entry("old", published=T0.timestamp() - 10), [5])], [])
+        assert found(store, [5]) == ["old"]
+        store.prune_stories(index_before=T0.timestamp(), keep_after=T0.timestamp())
+        store.save_stories([(entry("new"), [6])], [])
+        assert found(store, [5]) == [] and found(store, [6]) == ["new"]
+        assert store.story_counts()["stories_bands"] == 1
+
+
+def test_the_index_starts_again_from_the_file_once_a_quarter_is_pruned(tmp_path):
+    with open_store(tmp_path) as store:
+        store.prepare_stories()
+        store.save_stories([(entry(f"a{i}", T0.timestamp() - 10 + i), [i]) for i in range(4)], [])
+        assert found(store, range(4)) == ["a0", "a1", "a2", "a3"]
+        store.prune_stories(index_before=T0.timestamp() - 9, keep_after=0)
+        assert store._bands.last == 0  # forgot everything: 1 of 4 entries gone
+        assert found(store, range(4)) == ["a1", "a2", "a3"]
+
+
+def test_a_version_7_file_moves_its_bands_and_finds_its_stories(tmp_path):
+    settings = StorySettings()
+    with open_store(tmp_path) as store:
+        index = StoryIndex(store, settings, clock=lambda: T0)
+        first = index.assign(make("a", TITLE, LEAD))
+        index.assign(make("b", "Storm closes schools across the north", "Snow and ice."))
+        before = store.story_counts()
+    db = sqlite3.connect(tmp_path / FILENAME)
+    rows = [
+        (band, seq)
+        for seq, blob in db.execute("SELECT seq, bands FROM stories_bandsets")
+        for band in band_index.unpack_bands(blob)
+    ]
+    db.executescript(
+        "DROP TABLE stories_bandsets; DELETE FROM meta WHERE key='stories_index';"
+        "CREATE TABLE stories_bands (band INTEGER NOT NULL, seq INTEGER NOT NULL, "
+        "PRIMARY KEY (band, seq)) WITHOUT ROWID; "
+        "CREATE INDEX stories_bands_seq ON stories_bands (seq);"
+        "UPDATE meta SET value='7' WHERE key='schema';"
+    )
+    db.executemany("INSERT INTO stories_bands VALUES (?, ?)", rows)
+    db.commit()
+    db.close()
+    with open_store(tmp_path) as store:
+        assert store.counts()["schema"] == sqlite_schema.SCHEMA_VERSION
+        assert store.story_counts() == before
+        tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master")}
+        assert "stories_bands" not in tables and "stories_bandsets" in tables
+        copy = StoryIndex(store, settings, clock=lambda: T0).assign(
+            make("c", TITLE + " on Tuesday", LEAD, hours=1)
+        )
+        assert (copy.story_id, copy.matched_article_id) == (first.story_id, "a")
+        later = store._db.execute("SELECT max(seq) FROM stories_articles").fetchone()[0]
+        assert later == 3  # numbering goes on after the migrated rows
+
+
+def test_an_older_backup_put_back_is_learnt_again(tmp_path):
+    live, backup = tmp_path / "live", tmp_path / "backup"
+    with open_store(live) as store:
+        store.prepare_stories()
+        store.save_stories([(entry("a"), [1])], [])
+        backup.mkdir()
+        with sqlite3.connect(backup / FILENAME) as copy:
+            store._db.backup(copy)
+        store.save_stories([(entry("b"), [2]), (entry("c"), [3])], [])
+        assert found(store, [1, 2, 3]) == ["a", "b", "c"]  # the index learnt seqs 1-3
+    for suffix in ("-wal", "-shm"):
+        (live / (FILENAME + suffix)).unlink(missing_ok=True)
+    (backup / FILENAME).replace(live / FILENAME)
+    with open_store(live) as store:
+        store.save_stories([(entry("d"), [4])], [])  # seq 2 again, in this file
+        assert found(store, [1, 2, 3, 4]) == ["a", "d"]

@@ -1,0 +1,160 @@
+"""The SQLite store's LSH bucket index, held in memory: bucket key -> the seqs filed under it.
+
+Why in memory: as a B-tree keyed by bucket, every article filed ~48 rows at random places of a
+table of 2.26 million rows (50,000 articles in the window), so every commit dirtied ~48 pages
+per article and the write-ahead log copied them twice: about 0.3 ms per article and most of a
+bundle's cost (bench/stories.py). The file now keeps one row per article in
+`stories_bandsets` (seq, its bucket keys packed as 8-byte integers), appended at the end of a
+table keyed by seq, and each process answers bucket look-ups from this index of those rows.
+
+Kept exact across processes: the index only learns from the file. Before each look-up it reads
+the rows with a seq above the highest it holds (a range scan that is empty unless some
+writer committed since); seqs only grow (the table is AUTOINCREMENT: a seq is never reused),
+so nothing committed is missed. Rows pruned or deleted since stay in memory until the index is
+rebuilt, but the look-up joins the article rows it names and keeps only those still indexed,
+which is what the pruned rows were. An index belongs to one file (its path and a random id the
+file keeps in `meta`), and is shared by every store of the process that opens that file, so a
+watch loop that re-opens the store each cycle reads the rows once; a file whose highest seq is
+below what the index learnt (an older backup put back) is learnt again.
+
+Layout: two sorted numpy arrays (keys, seqs) plus a dict of the rows synced since they were
+last merged in; the merge inserts those at their sorted places (a copy of the arrays, a few
+milliseconds at 2.4 million entries) once MERGE_AT entries are waiting. About 16 bytes per
+entry: ~40 MB at 50,000 articles in the window.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MERGE_AT = 50_000
+"""Entries waiting in the dict before they are merged into the arrays (~1,000 articles)."""
+KEEP = 4
+"""Indexes (files) a process keeps; the least recently used one goes first."""
+
+
+def pack_bands(bands: Iterable[int]) -> bytes:
+    """An article's bucket keys as one blob (each key once, in the order given)."""
+    keys = dict.fromkeys(bands)
+    return struct.pack(f"<{len(keys)}q", *keys)
+
+
+def unpack_bands(blob: bytes) -> tuple[int, ...]:
+    return struct.unpack(f"<{len(blob) // 8}q", blob)
+
+
+class BandIndex:
+    """Bucket key -> seqs of one file's `stories_bandsets`, learnt through `add`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: the next sync reads the table again from the start."""
+        import numpy as np  # here, not at the top: a store that never looks up skips its import
+
+        self.last = 0  # the highest seq learnt
+        self._keys = np.empty(0, np.int64)
+        self._seqs = np.empty(0, np.int64)
+        self._recent: dict[int, list[int]] = {}
+        self._waiting = 0
+        self._gone = 0  # entries pruned from the file since the last load
+
+    def forget(self, entries: int) -> None:
+        """`entries` were pruned from the file: once a quarter of what is held is gone, start
+        again from the file (the look-up filtered them; this bounds the memory they hold)."""
+        self._gone += entries
+        if self._gone * 4 >= self._keys.size + self._waiting:
+            with self.lock:
+                self.reset()
+
+    def add(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Learn rows (seq, pack_bands blob) in seq order, every seq above `last`."""
+        if not rows:
+            return
+        if not self.last and not self._keys.size:  # the first load: build the arrays at once
+            self._keys, self._seqs = _arrays(rows)
+        else:
+            recent = self._recent
+            for seq, blob in rows:
+                for band in unpack_bands(blob):
+                    recent.setdefault(band, []).append(seq)
+                self._waiting += len(blob) // 8
+            if self._waiting >= MERGE_AT:
+                self._merge()
+        self.last = rows[-1][0]
+
+    def _merge(self) -> None:
+        import numpy as np
+
+        pairs = [(band, seq) for band, seqs in self._recent.items() for seq in seqs]
+        pairs.sort()
+        keys = np.fromiter((p[0] for p in pairs), np.int64, len(pairs))
+        seqs = np.fromiter((p[1] for p in pairs), np.int64, len(pairs))
+        # every seq waiting is above every seq in the arrays: after the equal keys
+        at = np.searchsorted(self._keys, keys, side="right")
+        self._keys = np.insert(self._keys, at, keys)
+        self._seqs = np.insert(self._seqs, at, seqs)
+        self._recent, self._waiting = {}, 0
+
+    def lookup(self, bands: Sequence[int]) -> dict[int, set[int]]:
+        """seq -> which of `bands` it is filed under, for every seq filed under any."""
+        import numpy as np
+
+        found: dict[int, set[int]] = {}
+        asked = np.array(list(set(bands)), dtype=np.int64)
+        keys = self._keys
+        if keys.size:
+            # one binary search per key asked (most are in no bucket), a second for the hits
+            at = np.searchsorted(keys, asked)
+            np.minimum(at, keys.size - 1, out=at)
+            hit = np.nonzero(keys[at] == asked)[0]
+            if hit.size:
+                hit_keys = asked[hit]
+                ends = np.searchsorted(keys, hit_keys, side="right").tolist()
+                seqs = self._seqs
+                for band, start, stop in zip(hit_keys.tolist(), at[hit].tolist(), ends):
+                    for seq in seqs[start:stop].tolist():
+                        found.setdefault(seq, set()).add(band)
+        recent = self._recent
+        if recent:
+            for band in recent.keys() & set(bands):
+                for seq in recent.get(band, ()):
+                    found.setdefault(seq, set()).add(band)
+        return found
+
+
+def _arrays(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, seqs) sorted by key then seq, from rows in seq order."""
+    import numpy as np
+
+    keys = np.frombuffer(b"".join(blob for _, blob in rows), dtype="<i8").astype(np.int64)
+    seqs = np.repeat(
+        np.fromiter((seq for seq, _ in rows), np.int64, len(rows)),
+        np.fromiter((len(blob) // 8 for _, blob in rows), np.int64, len(rows)),
+    )
+    order = np.argsort(keys, kind="stable")  # stable: equal keys stay in seq order
+    return keys[order], seqs[order]
+
+
+_indexes: OrderedDict[str, BandIndex] = OrderedDict()
+_indexes_lock = threading.Lock()
+
+
+def shared_index(token: str) -> BandIndex:
+    """The process's index of the file `token` names (its path and `meta.stories_index`)."""
+    with _indexes_lock:
+        index = _indexes.get(token)
+        if index is None:
+            index = _indexes[token] = BandIndex()
+            while len(_indexes) > KEEP:
+                _indexes.popitem(last=False)
+        _indexes.move_to_end(token)
+        return index

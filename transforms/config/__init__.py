@@ -2,9 +2,10 @@
 field and fix.
 
 models (the sections, secrets as ${ENV} references) / loader (includes, merge, the
-built-in lists) / yaml_read (YAML text to data, keys given twice) / positions (each field's
-line) / locate (which file, and where the shipped data lives) / checks (cross-references
-between sections) / messages (pydantic errors in words, did you mean).
+built-in lists) / yaml_read (YAML text to data, keys given twice) / parse_cache (a big file's
+long sections read from YAML once) / positions (each field's line) / locate (which file, and
+where the shipped data lives) / checks (cross-references between sections) / messages
+(pydantic errors in words, did you mean).
 Import the public names from here: `from wirewatch.transforms.config import Config`.
 """
 

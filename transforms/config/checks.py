@@ -16,9 +16,14 @@ def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> l
     dropped = dropped or {}
     src = config.source
     problems: list[Problem] = []
+    ids: dict[str, set[str]] = {}
     for section in ("feeds", "taxonomy", "entities", "rules"):
+        items = getattr(config, section)
+        ids[section] = {item.id for item in items}
+        if len(ids[section]) == len(items):
+            continue  # no id twice (the common case, cheap with 100,000 rules)
         seen: set[str] = set()
-        for item in getattr(config, section):
+        for item in items:
             if item.id in seen:
                 problems.append(
                     Problem(
@@ -29,7 +34,7 @@ def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> l
                     )
                 )
             seen.add(item.id)
-    topic_ids = {t.id for t in config.taxonomy} | dropped.get("taxonomy", set())
+    topic_ids = ids["taxonomy"] | dropped.get("taxonomy", set())
     for topic in config.taxonomy:
         if topic.parent and topic.parent not in topic_ids:
             problems.append(
@@ -41,8 +46,10 @@ def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> l
                 )
             )
     sinks = set(config.sinks) | dropped.get("sinks", set())
-    rule_ids = {r.id for r in config.rules} | dropped.get("rules", set())
+    rule_ids = ids["rules"] | dropped.get("rules", set())
     for rule in config.rules:
+        if not rule.sinks:
+            continue
         owner = f"rule '{rule.id}'"
         problems += [
             _undefined(src, f"rules[{rule.id}].sinks", owner, "sink", s, sinks)

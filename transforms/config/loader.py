@@ -98,13 +98,17 @@ def inspect_config(path: str | os.PathLike, *, require_secrets: bool = True) -> 
     error, then the cross-references between the parts that validated).
 
     The cyclic garbage collector is paused meanwhile: a big config is a million small objects
-    and no garbage cycles, and collecting while they are built cost a third of the load."""
+    and no garbage cycles, and collecting while they are built cost a third of the load. Then
+    they go to the oldest generation unscanned (freeze, unfreeze): else the next young
+    collections walk all of them, twice."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         return _inspect(Path(path), require_secrets)
     finally:
         if collecting:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 

@@ -29,7 +29,6 @@ import marshal
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +147,8 @@ def _store(key: str, text: str, data: dict) -> None:
 
 def _write(key: str, blob: bytes) -> None:
     """Atomically (a temporary file, then a rename); then the oldest entries beyond KEEP go."""
+    import tempfile
+
     try:
         where = folder()
         where.mkdir(mode=0o700, parents=True, exist_ok=True)

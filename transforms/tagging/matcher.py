@@ -10,7 +10,7 @@ The automaton is a C object: it is built on the worker (Tagger construction), ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ahocorasick
 
@@ -24,12 +24,13 @@ class Payload:
     length: int
     tail: int  # 1 for a prefix term (the pattern ends on the key's last letter), else 0
     aliases: tuple[AliasRef, ...] = ()
-    terms: list[int] = field(default_factory=list)  # ids into TopicScorer.terms
+    group: int = -1  # the topic term group (TopicScorer.groups) this pattern finds, if any
     context: tuple[int, ...] = ()
 
 
-# A hit is a plain tuple (start, end, payload): start/end index the prepared text, padding
-# excluded. Tuples, not objects, because a long article yields hundreds of hits.
+# A hit is a plain tuple: (start, end, payload) for a name, (start, end, group) for a topic
+# term; start/end index the prepared text, padding excluded. Tuples, not objects, because a
+# long article yields hundreds of hits.
 Hit = tuple
 
 
@@ -51,19 +52,21 @@ class Matcher:
     def add_context(self, folded_key: str, entities: tuple[int, ...]) -> None:
         self._payload(f" {folded_key} ", len(folded_key)).context = entities
 
-    def add_term(self, folded_key: str, prefix: bool, term_id: int) -> None:
+    def add_term(self, folded_key: str, prefix: bool, group: int) -> None:
+        """Topic terms written alike share one pattern: the scorer adds each group once."""
         pattern = f" {folded_key}" if prefix else f" {folded_key} "
-        self._payload(pattern, len(folded_key)).terms.append(term_id)
+        payload = self._payload(pattern, len(folded_key))
+        if payload.group >= 0:
+            raise ValueError(f"term pattern {pattern!r} added twice: add one group per pattern")
+        payload.group = group
 
     def compile(self) -> Matcher:
         automaton = ahocorasick.Automaton()
         for pattern, payload in self._payloads.items():
             # What scan() asks of every hit, unpacked in one go rather than read attribute
             # by attribute: a long article yields a hundred hits.
-            named = bool(payload.aliases or payload.context)
-            automaton.add_word(
-                pattern, (payload.tail, payload.length, named, bool(payload.terms), payload)
-            )
+            named = payload if payload.aliases or payload.context else None
+            automaton.add_word(pattern, (payload.tail, payload.length, named, payload.group))
         if len(automaton):
             automaton.make_automaton()
         self._automaton = automaton
@@ -84,6 +87,31 @@ class Matcher:
         names: list[Hit] = []
         if self._automaton is None or not len(self._automaton):
             return terms, names
+        # `last` is the index of the pattern's last character: a padding space, or for a
+        # prefix term the last letter of the prefix. Hits come by ascending end, so the kept
+        # term hits, none inside another, also ascend by start: a new hit can only swallow
+        # a tail of them, or be swallowed by the last one.
+        for last, (tail, length, named, group) in self._automaton.iter(folded):
+            end = last + tail
+            start = end - length
+            if named is not None:
+                names.append((start, end, named))
+            if group < 0:
+                continue
+            if terms:
+                # Drop the kept hits this one contains (not those with its very span); then
+                # skip it if the last kept hit contains it.
+                kept_start, kept_end, _ = terms[-1]
+                while kept_start >= start and (kept_start != start or kept_end != end):
+                    terms.pop()
+                    if not terms:
+                        break
+                    kept_start, kept_end, _ = terms[-1]
+                else:
+                    if kept_end == end and kept_start < start:
+                        continue
+            terms.append((start, end, group))
+        return terms, names
         # `last` is the index of the pattern's last character: a padding space, or for a
         # prefix term the last letter of the prefix. Hits come by ascending end, so the kept
         # term hits, none inside another, also ascend by start: a new hit can only swallow

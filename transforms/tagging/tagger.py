@@ -33,8 +33,8 @@ class Tagger:
             matcher.add_aliases(folded_key, refs)
         for folded_key, supported in self.gazetteer.context.items():
             matcher.add_context(folded_key, supported)
-        for term_id, term in enumerate(self.scorer.terms):
-            matcher.add_term(term.key.rstrip("*"), term.prefix, term_id)
+        for group, (folded_key, prefix) in enumerate(self.scorer.groups):
+            matcher.add_term(folded_key, prefix, group)
         self.matcher = matcher.compile()
         self._subtypes = {e.id: e.subtype for e in self.gazetteer.entities}
         by_id = {e.id: e for e in self.gazetteer.entities}
@@ -61,7 +61,7 @@ class Tagger:
         """The prepared text, the topic term counts and the entity mentions (tag() and evals)."""
         text = prepare(title, body)
         term_hits, name_hits = self.matcher.scan(text.folded)
-        counts = self._count_terms(text, term_hits)
+        counts = self.scorer.count(text, term_hits)
         mentions = resolve(text, name_hits, self.gazetteer)
         if mentions:
             mentions = context.apply(
@@ -78,25 +78,6 @@ class Tagger:
         best = self.scorer.best(counts)
         return best is not None and self._club_topic in self.scorer.lineage[best]
 
-    def _count_terms(self, text: Prepared, hits: list) -> TermCounts:
-        counts = TermCounts(text=text.folded)
-        tf, words, in_title = counts.tf, counts.words, counts.in_title
-        title_end = text.title_end
-        title_weight, body_weight = self.settings.title_weight, self.settings.body_weight
-        for start, end, payload in hits:
-            if start < title_end:
-                inc = title_weight
-                in_title.update(payload.terms)
-            else:
-                inc = body_weight
-            for tid in payload.terms:
-                tf[tid] = tf.get(tid, 0.0) + inc
-            if payload.tail:  # prefix terms: the first word each matched is their evidence
-                for tid in payload.terms:
-                    if tid not in words:
-                        words[tid] = _word(text.folded, start, end)
-        return counts
-
     def tag(self, article: Article) -> TaggedArticle:
         _, counts, mentions = self.analyze(article.title, article.summary)
         return TaggedArticle(
@@ -104,12 +85,6 @@ class Tagger:
             topics=tuple(self.scorer.score(counts)),
             entities=tuple(aggregate(mentions)),
         )
-
-
-def _word(folded: str, start: int, end: int) -> str:
-    """What a prefix term matched, for evidence: `deport*` shows as the word it found."""
-    stop = folded.find(" ", end)
-    return folded[start : stop if stop >= 0 else len(folded)]
 
 
 def aggregate(mentions: list[Mention]) -> list[EntityTag]:

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import NamedTuple
 
 from wirewatch.transforms.model import TopicTag
 from wirewatch.transforms.tagging import topic_model
 from wirewatch.transforms.tagging.schema import TaggingSettings, TopicConfig
-from wirewatch.transforms.tagging.text import key
+from wirewatch.transforms.tagging.text import Prepared, key
 from wirewatch.transforms.tagging.trusted import trusted
 
 _K = 1.2
@@ -56,14 +55,16 @@ class Term:
 
 @dataclass
 class TermCounts:
-    """What one article's text gave the scorer: weighted counts per term id, and for prefix
-    terms the first word they matched (shown as evidence instead of `deport*`)."""
+    """What one article's text gave the scorer, per term group (the terms that share a pattern,
+    see `TopicScorer.groups`): weighted hit counts, for prefix groups the first word they
+    matched (shown as evidence instead of `deport*`), and the groups hit in the title."""
 
     tf: dict[int, float] = field(default_factory=dict)
     words: dict[int, str] = field(default_factory=dict)
     text: str = ""  # the folded article text, for the classifier
-    in_title: set[int] = field(default_factory=set)  # term ids hit in the title
+    in_title: set[int] = field(default_factory=set)  # term groups hit in the title
     _contributions: tuple | None = None  # cached by TopicScorer.contributions
+    _short: bool | None = None  # cached by TopicScorer._short
 
 
 class Decision(NamedTuple):
@@ -108,32 +109,53 @@ class TopicScorer:
                 if folded:
                     prefix = text.endswith("*")
                     self.terms.append(Term(i, term.weight, text, folded + "*" * prefix, prefix))
+        # Terms written alike (the same folded word, prefix or not) form one group: the
+        # matcher finds the group's pattern once, and an article is counted per group.
+        group_of: dict[tuple[str, bool], int] = {}
+        members: list[list[int]] = []
+        for tid, term in enumerate(self.terms):
+            group = group_of.setdefault((term.key.rstrip("*"), term.prefix), len(members))
+            if group == len(members):
+                members.append([])
+            members[group].append(tid)
+        self.groups: list[tuple[str, bool]] = list(group_of)  # (folded key, prefix) per group
+        self._group_of = [group_of[term.key.rstrip("*"), term.prefix] for term in self.terms]
+        self._prefix_groups = frozenset(g for g, (_, prefix) in enumerate(self.groups) if prefix)
         # Where each term's evidence goes: straight into a topic's sum, or, where the same word
         # is also listed lower in that topic's tree, through a max (see contributions()).
         holders: dict[tuple[int, str], int] = {}
         for term in self.terms:
             for target in self.lineage[term.topic]:
                 holders[target, term.key] = holders.get((target, term.key), 0) + 1
-        # Per term id, looked up once per hit term and article: (weight, topics its evidence
-        # goes straight into, topics it reaches through a max, its key) for the sums, and
-        # (topics it is shown for, how it is shown) for the evidence.
-        self._spread: list[tuple[float, tuple[int, ...], tuple[int, ...], str]] = []
-        self._shown: list[tuple[tuple[int, ...], str]] = []
-        for term in self.terms:
+        # Per group, looked up once per article: for each of its terms (id, weight, topics its
+        # evidence goes straight into, (topic, key) slots it reaches through a max).
+        spread: list[tuple[int, float, tuple[int, ...], tuple[tuple[int, str], ...]]] = []
+        for tid, term in enumerate(self.terms):
             targets = self.lineage[term.topic]
-            shared = tuple(t for t in targets if holders[t, term.key] > 1)
-            plain = tuple(t for t in targets if t not in shared)
-            self._spread.append((term.weight, plain, shared, term.key))
-            self._shown.append((targets, term.text))
+            shared = tuple((t, term.key) for t in targets if holders[t, term.key] > 1)
+            plain = tuple(t for t in targets if (t, term.key) not in shared)
+            spread.append((tid, term.weight, plain, shared))
+        self._group_spread = [tuple(spread[tid] for tid in tids) for tids in members]
+        # Per term id, how it is shown (its text) and the key it counts as a cue under; per
+        # topic, its terms (those whose evidence it is shown with).
+        self._text = [term.text for term in self.terms]
         self._cue_keys = [term.key.rstrip("*") for term in self.terms]
-        # Per term id, what _cues needs, in one lookup: None for a weak term (never a cue),
-        # else (topics it is shown for, its cue key, whether it can stand alone).
+        # Per term id, what _cues needs in one lookup: None for a weak term (never a cue),
+        # else (topics it is a cue for, its cue key, whether it can stand alone).
         self._cue_data: list[tuple[tuple[int, ...], str, bool] | None] = [
             None
             if term.weight < STRONG_WEIGHT
-            else (self._shown[tid][0], self._cue_keys[tid], term.weight >= STANDALONE_WEIGHT)
-            for tid, term in enumerate(self.terms)
+            else (self.lineage[term.topic], cue_key, term.weight >= STANDALONE_WEIGHT)
+            for term, cue_key in zip(self.terms, self._cue_keys)
         ]
+        mine: list[set[int]] = [set() for _ in self.topics]
+        for tid, term in enumerate(self.terms):
+            for target in self.lineage[term.topic]:
+                mine[target].add(tid)
+        self._terms_of = [frozenset(tids) for tids in mine]
+        # No topic scores below this and is emitted: score() leaves out the topics whose
+        # score cannot reach it (a child is capped by its parent's score).
+        self._floor = min(self.thresholds, default=0.0)
         if model is True:
             model = topic_model.load()
         self.model = model or None
@@ -147,6 +169,22 @@ class TopicScorer:
         self._depth = [len(chain) for chain in self.lineage]
         self._ancestors = [chain[1:] for chain in self.lineage]
 
+    def count(self, text: Prepared, hits: list) -> TermCounts:
+        """The term groups' counts for the matcher's term hits (start, end, group)."""
+        counts = TermCounts(text=text.folded)
+        tf, words, in_title = counts.tf, counts.words, counts.in_title
+        title_end, prefixed = text.title_end, self._prefix_groups
+        title_weight, body_weight = self.settings.title_weight, self.settings.body_weight
+        for start, end, group in hits:
+            if start < title_end:
+                tf[group] = tf.get(group, 0.0) + title_weight
+                in_title.add(group)
+            else:
+                tf[group] = tf.get(group, 0.0) + body_weight
+            if group in prefixed and group not in words:
+                words[group] = _word(text.folded, start, end)
+        return counts
+
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
         """(per term id, per topic with ancestors) raw evidence; computed once per article."""
         if counts._contributions is not None:
@@ -154,18 +192,17 @@ class TopicScorer:
         per_term: dict[int, float] = {}
         per_topic: dict[int, float] = {}
         best: dict[tuple[int, str], float] = {}
-        spread, k1 = self._spread, _K + 1
-        for tid, count in counts.tf.items():
-            weight, plain, shared, term_key = spread[tid]
-            per_term[tid] = value = weight * count * k1 / (count + _K)
-            for target in plain:
-                per_topic[target] = per_topic.get(target, 0.0) + value
-            # A word listed by a topic and by its child (or by two children) counts once for
-            # the topic they share, at its highest weight: no double counting up the tree.
-            for target in shared:
-                slot = (target, term_key)
-                if value > best.get(slot, 0.0):
-                    best[slot] = value
+        spread, k1 = self._group_spread, _K + 1
+        for group, count in counts.tf.items():
+            for tid, weight, plain, shared in spread[group]:
+                per_term[tid] = value = weight * count * k1 / (count + _K)
+                for target in plain:
+                    per_topic[target] = per_topic.get(target, 0.0) + value
+                # A word listed by a topic and by its child (or by two children) counts once
+                # for the topic they share, at its highest weight: no double counting up the tree.
+                for slot in shared:
+                    if value > best.get(slot, 0.0):
+                        best[slot] = value
         for (target, _), value in best.items():
             per_topic[target] = per_topic.get(target, 0.0) + value
         counts._contributions = (per_term, per_topic)
@@ -183,53 +220,70 @@ class TopicScorer:
         """Topic id -> raw evidence (children included): what evaluations rank by."""
         return {self.topics[t].id: v for t, v in self.contributions(counts)[1].items()}
 
-    def _cues(self, counts: TermCounts) -> tuple[dict[int, list], set[int]]:
-        """Per topic, the cue keys of its terms weighted at least 1 (the ones that can
-        corroborate), and the topics a standalone term fired for. One unsorted pass: the
-        order of cues does not change how many distinct ones there are."""
+    def _cues(self, counts: TermCounts) -> tuple[dict[int, list[str]], set[int]]:
+        """Per topic, the distinct cue words of its terms weighted at least 1 (the ones that
+        can corroborate), in the order they fired, and the topics a standalone term fired for
+        (in the title, or in a short text)."""
         per_term = self.contributions(counts)[0]
-        words, cue_data, in_title = counts.words, self._cue_data, counts.in_title
-        short = None  # computed when first needed: most articles have no standalone term
-        strong: dict[int, list] = {}
+        words, cue_data, group_of = counts.words, self._cue_data, self._group_of
+        strong: dict[int, list[str]] = {}
         standalone: set[int] = set()
         for tid in per_term:
             data = cue_data[tid]
             if data is None:
                 continue
             targets, cue, alone = data
-            cue = words.get(tid) or cue
+            group = group_of[tid]
+            cue = words.get(group) or cue
             for target in targets:
                 found = strong.get(target)
                 if found is None:
                     strong[target] = [cue]
                 elif cue not in found:
                     found.append(cue)
-            if alone:
-                if tid not in in_title and short is None:
-                    # maxsplit: only whether there are SHORT_WORDS words, not how many
-                    short = len(counts.text.split(None, SHORT_WORDS)) < SHORT_WORDS
-                if short or tid in in_title:
-                    standalone.update(targets)
+            if alone and (group in counts.in_title or self._short(counts)):
+                standalone.update(targets)
         return strong, standalone
 
-    def _words(self, counts: TermCounts, wanted: set[int]) -> dict[int, tuple[str, ...]]:
+    @staticmethod
+    def _short(counts: TermCounts) -> bool:
+        """Whether the text has fewer than SHORT_WORDS words (a headline and its lead)."""
+        if counts._short is None:
+            # maxsplit: only whether there are SHORT_WORDS words, not how many
+            counts._short = len(counts.text.split(None, SHORT_WORDS)) < SHORT_WORDS
+        return counts._short
+
+    def _words(
+        self, counts: TermCounts, wanted: set[int], most: int | None = None
+    ) -> dict[int, tuple[str, ...]]:
         """The words that fired for each wanted topic, strongest first (a stable sort: ties
-        keep text order, so it is deterministic); a prefix term shows the word it matched."""
+        keep text order, so it is deterministic); a prefix term shows the word it matched.
+        With `most`, a topic's list stops at that many distinct words (what a tag shows)."""
         per_term = self.contributions(counts)[0]
-        words, shown, cue_keys = counts.words, self._shown, self._cue_keys
-        found: dict[int, dict[str, str]] = {}
-        for tid, value in sorted(per_term.items(), key=itemgetter(1), reverse=True):
-            if value <= 0:
-                break
-            targets, text = shown[tid]
-            word = words.get(tid)
-            cue, text = (word, word) if word else (cue_keys[tid], text)
-            for target in targets:
-                if target in wanted:
-                    bucket = found.setdefault(target, {})
-                    if cue not in bucket:
-                        bucket[cue] = text
-        return {topic: tuple(bucket.values()) for topic, bucket in found.items()}
+        ranked = sorted(per_term, key=per_term.__getitem__, reverse=True)
+        words, group_of, cue_keys, texts = counts.words, self._group_of, self._cue_keys, self._text
+        found: dict[int, tuple[str, ...]] = {}
+        for topic in wanted:
+            mine = self._terms_of[topic]
+            bucket: dict[str, str] = {}
+            for tid in ranked:
+                if tid not in mine:
+                    continue
+                if per_term[tid] <= 0:
+                    break
+                word = words.get(group_of[tid])
+                cue, text = (word, word) if word else (cue_keys[tid], texts[tid])
+                if cue not in bucket:
+                    bucket[cue] = text
+                    if (
+                        most is not None
+                        and len(bucket) >= most
+                        and len(set(bucket.values())) >= most
+                    ):
+                        break
+            if bucket:
+                found[topic] = tuple(bucket.values())
+        return found
 
     def decide(self, counts: TermCounts, explain: bool = False) -> list[Decision]:
         """Every topic with some evidence, with its score and why; strongest first. The words
@@ -245,9 +299,13 @@ class TopicScorer:
         ]
         return sorted(decisions, key=lambda d: (-d.score, self.topics[d.topic].id))
 
-    def _scored(self, counts: TermCounts, explain: bool) -> list[tuple]:
+    def _scored(self, counts: TermCounts, explain: bool, floor: float = 0.0) -> list[tuple]:
         """(topic, score, evidence, probability, shown cues, capped_by) for every topic with
-        some evidence, parents before children: what `decide` reports, without the words."""
+        some evidence, parents before children: what `decide` reports, without the words.
+
+        With a `floor`, a topic whose score cannot reach it (its base, or an ancestor's
+        score, is lower) is left out without counting its cues: `score` asks for the topics
+        that can pass a threshold, and none is lower than the lowest threshold."""
         per_topic = self.contributions(counts)[1]
         if not per_topic:
             return []
@@ -273,6 +331,11 @@ class TopicScorer:
             # words is as "confident" as one of five hundred ("Win" + "Election": sport), so
             # its weight shrinks with the words it saw and the term evidence decides.
             base = evidence if probability is None else probability**say * evidence ** (1.0 - say)
+            if floor:
+                bound = min([base] + [scores.get(a, 0.0) for a in ancestors[topic]])
+                if bound < floor:
+                    scores[topic] = bound  # no lower than its score: what caps its children
+                    continue
             corroborating = strong.get(topic, ())
             # The classifier's agreement is no second cue: on a headline its confidence
             # comes from the same word ("A film shows ..." is 0.77 arts).
@@ -292,12 +355,16 @@ class TopicScorer:
         """The emitted topics: what `decide` passes, strongest first, at most `max_topics`
         (the words that fired are looked up for those alone)."""
         thresholds, topics = self.thresholds, self.topics
-        kept = [m for m in self._scored(counts, False) if m[1] > 0 and m[1] >= thresholds[m[0]]]
+        kept = [
+            m
+            for m in self._scored(counts, False, self._floor)
+            if m[1] > 0 and m[1] >= thresholds[m[0]]
+        ]
         if not kept:
             return []
         kept.sort(key=lambda m: (-m[1], topics[m[0]].id))
         del kept[self.settings.max_topics :]
-        words = self._words(counts, {m[0] for m in kept})
+        words = self._words(counts, {m[0] for m in kept}, _EVIDENCE)
         return [
             trusted(  # from the validated taxonomy: no second check
                 TopicTag,
@@ -310,6 +377,12 @@ class TopicScorer:
             )
             for topic, score, *_ in kept
         ]
+
+
+def _word(folded: str, start: int, end: int) -> str:
+    """What a prefix term matched, for evidence: `deport*` shows as the word it found."""
+    stop = folded.find(" ", end)
+    return folded[start : stop if stop >= 0 else len(folded)]
 
 
 def _count_cues(bucket) -> int:

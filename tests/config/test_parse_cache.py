@@ -135,7 +135,16 @@ def _inspection(path: Path, **options) -> tuple:
     )
 
 
-@pytest.mark.parametrize("text", TEXTS + [BIG, BIG.replace("\n", "\r\n")])
+ODD = [
+    BIG.replace("\n", "\r\n"),
+    "rules:x: 1\nrules: [{id: a, query: b}]\n'rules': 2\n",
+    "# a comment\n---\nrules:\n# inside\n- {id: a, query: b}\n...\n",
+    "entities: &e [{id: a, name: A, type: ORG}]\nrules: []\n",
+    "rules: [{id: a,\nquery: b}]\nfeeds: []\n",  # a flow list going on at column 0
+]
+
+
+@pytest.mark.parametrize("text", TEXTS + [BIG] + ODD)
 def test_the_same_data_as_the_reader(text, cache):
     for _ in range(2):
         assert _outcome(parse_cache.parse, text) == _outcome(yaml_read.parse, text)

@@ -46,7 +46,7 @@ _FORMAT = 1
 _TOP_LINE = re.compile(r"^[^\s#.-]", re.M)
 """A line that starts a top-level key of a block mapping (not indented, no comment, no list
 item, no `---`/`...`)."""
-_SECTION = re.compile(rf"({'|'.join(SECTIONS)})[ \t]*:")
+_SECTION = re.compile(rf"({'|'.join(SECTIONS)})[ \t]*:(?=\s)")
 
 
 def parse(text: str) -> tuple[Any, list[tuple[Any, int, int]]]:

@@ -13,6 +13,10 @@ with this venv, interleaved run by run with this checkout, so both see the same 
 on a shared machine compare CPU times and same-run ratios, not wall times across runs.
 Targets (issue 18): nothing new with the sample rules <= 1.2 s wall; 100,000 rules <= 2x the
 time of 100 rules.
+A config of 256 KB or more has its long sections' YAML data cached (README, Config): each
+folder has its own cache (XDG_CACHE_HOME), filled by the first run, so the measured runs are
+those of an unchanged config. `--cold` empties it before every run: the cost of the first run
+after an edit.
 """
 
 from __future__ import annotations
@@ -48,9 +52,14 @@ def write_config(folder: Path, n_rules: int, seed: int) -> None:
     (folder / "wirewatch.yaml").write_text(yaml.safe_dump(config, sort_keys=False, width=1000))
 
 
-def run_once(checkout: Path | None, folder: Path) -> tuple[float, float, float, int]:
-    """(wall s, CPU s, peak RSS MiB, exit code) of one `wirewatch run --once` in `folder`."""
-    env = dict(os.environ)
+def run_once(
+    checkout: Path | None, folder: Path, cold: bool = False
+) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak RSS MiB, exit code) of one `wirewatch run --once` in `folder`
+    (`cold`: with its config cache emptied first)."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(folder / "cache"))
+    if cold:
+        shutil.rmtree(folder / "cache", ignore_errors=True)
     if checkout is not None:  # import wirewatch from that checkout (a folder of symlinks)
         env["PYTHONPATH"] = str(shim(checkout))
     command = [sys.executable, "-m", "wirewatch.pipelines.cli", "run", "--once"]
@@ -88,6 +97,7 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="measured runs per variant")
     parser.add_argument("--base", type=Path, help="another checkout to compare against")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--cold", action="store_true", help="empty the config cache every run")
     parser.add_argument("--write-config", nargs=2, metavar=("DIR", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write_config:
@@ -128,7 +138,7 @@ def main(argv=None) -> int:
             random.Random(i).shuffle(order)  # interleaved, in a different order each round
             for key in order:
                 checkout, folder = folders[key]
-                results.setdefault(key, []).append(run_once(checkout, folder)[:3])
+                results.setdefault(key, []).append(run_once(checkout, folder, args.cold)[:3])
     print(f"load average at end:   {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"\nnothing-new `run --once`, median of {args.runs} (min-max)")
     print(f"  {'code':>4} {'rules':>7} {'wall s':>17} {'CPU s':>17} {'peak RSS MiB':>12}")

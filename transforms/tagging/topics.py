@@ -64,6 +64,7 @@ class TermCounts:
     text: str = ""  # the folded article text, for the classifier
     in_title: set[int] = field(default_factory=set)  # term groups hit in the title
     _contributions: tuple | None = None  # cached by TopicScorer.contributions
+    _cues: tuple | None = None  # cached by TopicScorer.contributions
     _short: bool | None = None  # cached by TopicScorer._short
 
 
@@ -127,27 +128,23 @@ class TopicScorer:
         for term in self.terms:
             for target in self.lineage[term.topic]:
                 holders[target, term.key] = holders.get((target, term.key), 0) + 1
+        # Per term id, how it is shown (its text) and the key it counts as a cue under.
+        self._text = [term.text for term in self.terms]
+        self._cue_keys = [term.key.rstrip("*") for term in self.terms]
         # Per group, looked up once per article: for each of its terms (id, weight, topics its
-        # evidence goes straight into, (topic, key) slots it reaches through a max).
-        spread: list[tuple[int, float, tuple[int, ...], tuple[tuple[int, str], ...]]] = []
+        # evidence goes straight into, (topic, key) slots it reaches through a max, the topics
+        # it is a cue for (none for a term weighted below 1), its cue key, whether it can
+        # stand alone).
+        spread: list[tuple] = []
         for tid, term in enumerate(self.terms):
             targets = self.lineage[term.topic]
             shared = tuple((t, term.key) for t in targets if holders[t, term.key] > 1)
             plain = tuple(t for t in targets if (t, term.key) not in shared)
-            spread.append((tid, term.weight, plain, shared))
+            cued = targets if term.weight >= STRONG_WEIGHT else ()
+            alone = term.weight >= STANDALONE_WEIGHT
+            spread.append((tid, term.weight, plain, shared, cued, self._cue_keys[tid], alone))
         self._group_spread = [tuple(spread[tid] for tid in tids) for tids in members]
-        # Per term id, how it is shown (its text) and the key it counts as a cue under; per
-        # topic, its terms (those whose evidence it is shown with).
-        self._text = [term.text for term in self.terms]
-        self._cue_keys = [term.key.rstrip("*") for term in self.terms]
-        # Per term id, what _cues needs in one lookup: None for a weak term (never a cue),
-        # else (topics it is a cue for, its cue key, whether it can stand alone).
-        self._cue_data: list[tuple[tuple[int, ...], str, bool] | None] = [
-            None
-            if term.weight < STRONG_WEIGHT
-            else (self.lineage[term.topic], cue_key, term.weight >= STANDALONE_WEIGHT)
-            for term, cue_key in zip(self.terms, self._cue_keys)
-        ]
+        # Per topic, its terms (those whose evidence it is shown with).
         mine: list[set[int]] = [set() for _ in self.topics]
         for tid, term in enumerate(self.terms):
             for target in self.lineage[term.topic]:
@@ -186,15 +183,19 @@ class TopicScorer:
         return counts
 
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
-        """(per term id, per topic with ancestors) raw evidence; computed once per article."""
+        """(per term id, per topic with ancestors) raw evidence; computed once per article,
+        in the same pass as the cues (see _cues)."""
         if counts._contributions is not None:
             return counts._contributions
         per_term: dict[int, float] = {}
         per_topic: dict[int, float] = {}
         best: dict[tuple[int, str], float] = {}
-        spread, k1 = self._group_spread, _K + 1
+        strong: dict[int, list[str]] = {}
+        standalone: set[int] = set()
+        spread, k1, words = self._group_spread, _K + 1, counts.words
         for group, count in counts.tf.items():
-            for tid, weight, plain, shared in spread[group]:
+            word = words.get(group)  # a prefix term's cue is the word it matched
+            for tid, weight, plain, shared, cued, cue, alone in spread[group]:
                 per_term[tid] = value = weight * count * k1 / (count + _K)
                 for target in plain:
                     per_topic[target] = per_topic.get(target, 0.0) + value
@@ -203,9 +204,21 @@ class TopicScorer:
                 for slot in shared:
                     if value > best.get(slot, 0.0):
                         best[slot] = value
+                if not cued:
+                    continue
+                cue = word or cue
+                for target in cued:
+                    found = strong.get(target)
+                    if found is None:
+                        strong[target] = [cue]
+                    elif cue not in found:
+                        found.append(cue)
+                if alone and (group in counts.in_title or self._short(counts)):
+                    standalone.update(cued)
         for (target, _), value in best.items():
             per_topic[target] = per_topic.get(target, 0.0) + value
         counts._contributions = (per_term, per_topic)
+        counts._cues = (strong, standalone)
         return per_term, per_topic
 
     def best(self, counts: TermCounts) -> int | None:
@@ -224,26 +237,8 @@ class TopicScorer:
         """Per topic, the distinct cue words of its terms weighted at least 1 (the ones that
         can corroborate), in the order they fired, and the topics a standalone term fired for
         (in the title, or in a short text)."""
-        per_term = self.contributions(counts)[0]
-        words, cue_data, group_of = counts.words, self._cue_data, self._group_of
-        strong: dict[int, list[str]] = {}
-        standalone: set[int] = set()
-        for tid in per_term:
-            data = cue_data[tid]
-            if data is None:
-                continue
-            targets, cue, alone = data
-            group = group_of[tid]
-            cue = words.get(group) or cue
-            for target in targets:
-                found = strong.get(target)
-                if found is None:
-                    strong[target] = [cue]
-                elif cue not in found:
-                    found.append(cue)
-            if alone and (group in counts.in_title or self._short(counts)):
-                standalone.update(targets)
-        return strong, standalone
+        self.contributions(counts)
+        return counts._cues
 
     @staticmethod
     def _short(counts: TermCounts) -> bool:
@@ -332,7 +327,11 @@ class TopicScorer:
             # its weight shrinks with the words it saw and the term evidence decides.
             base = evidence if probability is None else probability**say * evidence ** (1.0 - say)
             if floor:
-                bound = min([base] + [scores.get(a, 0.0) for a in ancestors[topic]])
+                bound = base
+                for ancestor in ancestors[topic]:
+                    ceiling = scores.get(ancestor, 0.0)
+                    if ceiling < bound:
+                        bound = ceiling
                 if bound < floor:
                     scores[topic] = bound  # no lower than its score: what caps its children
                     continue

@@ -18,8 +18,8 @@ watch loop that re-opens the store each cycle reads the rows once; a file whose 
 below what the index learnt (an older backup put back) is learnt again.
 
 Layout: two sorted numpy arrays (keys, seqs) plus a dict of the rows synced since they were
-last merged in; the merge inserts those at their sorted places (a copy of the arrays, a few
-milliseconds at 2.4 million entries) once MERGE_AT entries are waiting. About 16 bytes per
+last merged in; the merge inserts those at their sorted places (a copy of the arrays, ~20 ms
+at 2.4 million entries) once MERGE_AT entries are waiting. About 16 bytes per
 entry: ~40 MB at 50,000 articles in the window.
 """
 
@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 if TYPE_CHECKING:
     import numpy as np
 
-MERGE_AT = 50_000
-"""Entries waiting in the dict before they are merged into the arrays (~1,000 articles)."""
+MERGE_AT = 100_000
+"""Entries waiting in the dict before they are merged into the arrays (~2,000 articles)."""
 KEEP = 4
 """Indexes (files) a process keeps; the least recently used one goes first."""
 
@@ -63,8 +63,9 @@ class BandIndex:
         self.last = 0  # the highest seq learnt
         self._keys = np.empty(0, np.int64)
         self._seqs = np.empty(0, np.int64)
-        self._recent: dict[int, list[int]] = {}
-        self._waiting = 0
+        self._recent: dict[int, int | tuple[int, ...]] = {}  # bucket -> seq(s) of rows waiting
+        self._rows: list[tuple[int, bytes]] = []  # the rows waiting, in seq order
+        self._waiting = 0  # their entries
         self._gone = 0  # entries pruned from the file since the last load
 
     def forget(self, entries: int) -> None:
@@ -82,27 +83,27 @@ class BandIndex:
         if not self.last and not self._keys.size:  # the first load: build the arrays at once
             self._keys, self._seqs = _arrays(rows)
         else:
-            recent = self._recent
-            for seq, blob in rows:
-                for band in unpack_bands(blob):
-                    recent.setdefault(band, []).append(seq)
-                self._waiting += len(blob) // 8
+            self._rows += rows
+            self._waiting += sum(len(blob) for _, blob in rows) // 8
             if self._waiting >= MERGE_AT:
                 self._merge()
+            else:
+                recent = self._recent
+                for seq, blob in rows:
+                    for band in unpack_bands(blob):
+                        had = recent.get(band)
+                        recent[band] = seq if had is None else (*_seqs(had), seq)
         self.last = rows[-1][0]
 
     def _merge(self) -> None:
         import numpy as np
 
-        pairs = [(band, seq) for band, seqs in self._recent.items() for seq in seqs]
-        pairs.sort()
-        keys = np.fromiter((p[0] for p in pairs), np.int64, len(pairs))
-        seqs = np.fromiter((p[1] for p in pairs), np.int64, len(pairs))
+        keys, seqs = _arrays(self._rows)
         # every seq waiting is above every seq in the arrays: after the equal keys
         at = np.searchsorted(self._keys, keys, side="right")
         self._keys = np.insert(self._keys, at, keys)
         self._seqs = np.insert(self._seqs, at, seqs)
-        self._recent, self._waiting = {}, 0
+        self._recent, self._rows, self._waiting = {}, [], 0
 
     def lookup(self, bands: Sequence[int]) -> dict[int, set[int]]:
         """seq -> which of `bands` it is filed under, for every seq filed under any."""
@@ -126,9 +127,15 @@ class BandIndex:
         recent = self._recent
         if recent:
             for band in recent.keys() & set(bands):
-                for seq in recent.get(band, ()):
+                for seq in _seqs(recent[band]):
                     found.setdefault(seq, set()).add(band)
         return found
+
+
+def _seqs(filed: int | tuple[int, ...]) -> tuple[int, ...]:
+    """A bucket's seqs in the dict: nearly every bucket holds one article, kept as a bare int
+    (a list per bucket made ~48 objects per article for the garbage collector to walk)."""
+    return filed if isinstance(filed, tuple) else (filed,)
 
 
 def _arrays(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:

@@ -15,9 +15,10 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
-from wirewatch.pipelines.options import make_pipeline
+from wirewatch.pipelines.options import make_pipeline, runs_in_process
 from wirewatch.pipelines.state import local_dir
 from wirewatch.pipelines.summary import CycleSummary, summarize
+from wirewatch.transforms.beam_support.cache import keep_in_process
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.ingest.beam import DropSeen, FetchFeeds, ParseFeeds
 from wirewatch.transforms.ingest.fetch import FetchResult
@@ -90,7 +91,15 @@ def run_cycle(
         build_cycle(pipeline, config, feeds, state_dir, letters, polled)
         return pipeline.run()
 
-    return measure_cycle(execute, state_dir, feeds)
+    if not isinstance(options, PipelineOptions):
+        options = PipelineOptions(options)
+    if not runs_in_process(options):
+        return measure_cycle(execute, state_dir, feeds)
+    release = keep_in_process(config)  # the config travels by key (beam_support/cache.py)
+    try:
+        return measure_cycle(execute, state_dir, feeds)
+    finally:
+        release()
 
 
 def measure_cycle(

@@ -18,6 +18,7 @@ import sys
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import (
+    DirectOptions,
     PipelineOptions,
     PrismRunnerOptions,
     StandardOptions,
@@ -60,6 +61,12 @@ def is_local(options: PipelineOptions) -> bool:
     """No --runner, or the DirectRunner: both mean Beam's in-process engine here."""
     runner_name = options.view_as(StandardOptions).runner
     return runner_name is None or runner_name.lower() in LOCAL_RUNNERS
+
+
+def runs_in_process(options: PipelineOptions) -> bool:
+    """Every stage runs in this process: the in-process engine without worker processes."""
+    mode = options.view_as(DirectOptions).direct_running_mode
+    return is_local(options) and mode != "multi_processing"
 
 
 def make_pipeline(

@@ -275,17 +275,16 @@ class CycleRunner:
 
     def __init__(self, config: Config, state_dir: str, beam_args: list[str]):
         quiet_beam_logging()  # before the first Beam import
-        from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+        from apache_beam.options.pipeline_options import PipelineOptions
 
-        from wirewatch.pipelines.options import is_local
+        from wirewatch.pipelines.options import is_local, runs_in_process
         from wirewatch.transforms.beam_support.cache import keep_in_process
 
         self.config, self.state_dir, self.beam_args = config, state_dir, beam_args
         self.options = PipelineOptions(beam_args)
         self.local = is_local(self.options)
         self.graphs: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
-        mode = self.options.view_as(DirectOptions).direct_running_mode
-        if self.local and mode != "multi_processing":  # every stage runs in this process
+        if runs_in_process(self.options):
             weakref.finalize(self, keep_in_process(config))
 
     def run(self, feeds: list[FeedConfig]) -> CycleSummary:

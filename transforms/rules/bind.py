@@ -82,7 +82,19 @@ def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryErr
     if isinstance(node, Not):
         return m.NotNode(bind(node.child, vocab, use_stems, problems))
     children = tuple(bind(c, vocab, use_stems, problems) for c in node.children)
-    return m.AndNode(children) if isinstance(node, And) else m.OrNode(children)
+    if isinstance(node, And):
+        return m.AndNode(children)
+    return _any_word(children) or m.OrNode(children)
+
+
+def _any_word(children: tuple) -> m.AnyWordNode | None:
+    """The OR of plain words in the same fields as one node (see AnyWordNode), else None."""
+    first = children[0]
+    if not all(type(c) is m.WordNode and c.fields == first.fields for c in children):
+        return None
+    return m.AnyWordNode(
+        tuple(c.token for c in children), tuple(c.label for c in children), first.fields
+    )
 
 
 def _label(text: str, prefix: bool) -> str:
@@ -122,7 +134,7 @@ def _text(text: str, field: str | None, phrase: bool, prefix: bool, slop, use_st
         return m.NeverNode(str(Term(text, field, phrase, prefix, slop)))
     fields = (field,) if field else DEFAULT_FIELDS
     if len(unit.leaves) == 1 and isinstance(unit.leaves[0], u.Exact):
-        return m.WordNode(unit, fields, label)
+        return m.WordNode(unit, fields, label, unit.leaves[0].token)
     return m.TextNode(unit, fields, label)
 
 

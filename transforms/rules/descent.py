@@ -40,15 +40,21 @@ class _Reject(Exception):
     """Not a query this reader vouches for: let lark parse it."""
 
 
-def scanner(terminals, ignore: tuple[str, ...]) -> tuple[re.Pattern, frozenset[str]]:
+def scanner(terminals, ignore: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
     """One regex of all terminals, in the order lark's basic lexer tries them (the first
-    alternative that matches wins, as in lark)."""
+    alternative that matches wins, as in lark), and the regex of what it ignores. An ignored
+    run (whitespace) is read as the optional lead of the token after it: one match per token
+    instead of two, the same tokens, as no other terminal of the grammar matches where an
+    ignored one does (none starts with whitespace)."""
     ordered = sorted(
         terminals,
         key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
     )
-    union = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered)
-    return re.compile(union), frozenset(ignore)
+    skip = "|".join(t.pattern.to_regexp() for t in ordered if t.name in ignore)
+    union = "|".join(
+        f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered if t.name not in ignore
+    )
+    return re.compile(f"(?:{skip})*(?:{union})"), re.compile(f"(?:{skip})*")
 
 
 class Descent:
@@ -56,7 +62,7 @@ class Descent:
     transformer (syntax._Build): its methods are the callbacks lark would call."""
 
     def __init__(self, terminals, ignore: tuple[str, ...], build):
-        self.regex, self.ignore = scanner(terminals, ignore)
+        self.regex, self.ignored = scanner(terminals, ignore)
         # the plain bound methods: lark's v_args wrapper re-wraps a method on every access
         self.build = _Callbacks(
             **{
@@ -77,15 +83,14 @@ class Descent:
             return None
 
     def _tokens(self, query: str) -> list[Tok]:
-        out, pos, ignore = [], 0, self.ignore
+        out, pos = [], 0
         for found in self.regex.finditer(query):
-            start, stop = found.span()
-            if start != pos:  # finditer skipped a character no terminal matches
+            if found.start() != pos:  # finditer skipped a character no terminal matches
                 raise _Reject
-            if found.lastgroup not in ignore:
-                out.append(Tok(found.lastgroup, found.group(), start, stop))
-            pos = stop
-        if pos != len(query):
+            kind = found.lastgroup
+            start, pos = found.span(kind)
+            out.append(Tok(kind, found[kind], start, pos))
+        if pos != len(query) and self.ignored.match(query, pos).end() != len(query):
             raise _Reject
         return out
 
@@ -109,7 +114,7 @@ class _Reader:
 
     def or_expr(self):
         children = [self.and_expr()]
-        while self.peek() == "_OR":
+        while self.kinds[self.at] == "_OR":
             self.at += 1
             children.append(self.and_expr())
         return children[0] if len(children) == 1 else self.build.or_expr(*children)
@@ -117,7 +122,7 @@ class _Reader:
     def and_expr(self):
         children = [self.not_expr()]
         while True:
-            kind = self.peek()
+            kind = self.kinds[self.at]
             if kind == "_AND":
                 self.at += 1
             elif kind not in _TERM_START:
@@ -126,7 +131,11 @@ class _Reader:
         return children[0] if len(children) == 1 else self.build.and_expr(*children)
 
     def not_expr(self):
-        kind = self.peek()
+        at = self.at
+        kind = self.kinds[at]
+        if kind == "WORD" and self.kinds[at + 1] != "NEAR":  # the commonest term: a bare word
+            self.at = at + 1
+            return self.build.value(self.tokens[at])
         if kind in ("NOT", "MINUS", "PLUS"):
             op = self.take(kind)
             child = self.not_expr()

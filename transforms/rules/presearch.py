@@ -78,20 +78,21 @@ def required(node, key_cost=_key_cost) -> Clauses:
 def _required(node, clause_cost, leaves: dict) -> Clauses:
     """`required`, with each clause's cost given, and the sets of leaf nodes memoized in
     `leaves` by identity (bind shares one node per term across rules)."""
-    if isinstance(node, m.AndNode):
+    kind = type(node)
+    if kind is m.AndNode:
         out: Clauses = []
         for child in node.children:
             out += _required(child, clause_cost, leaves)
         return list(dict.fromkeys(out))
-    if isinstance(node, m.OrNode):
+    if kind is m.OrNode:
         union: set[str] = set()
         for child in node.children:
             clauses = _required(child, clause_cost, leaves)
             if not clauses:
                 return []
-            union.update(min(clauses, key=clause_cost))
+            union.update(clauses[0] if len(clauses) == 1 else min(clauses, key=clause_cost))
         return [frozenset(union)]
-    if isinstance(node, m.NotNode):
+    if kind is m.NotNode:
         return []
     found = leaves.get(id(node))
     if found is None:
@@ -102,6 +103,8 @@ def _required(node, clause_cost, leaves: dict) -> Clauses:
 def _leaf_clauses(node) -> Clauses:
     if isinstance(node, m.TextNode):
         return _unit_clauses(node.unit)
+    if isinstance(node, m.AnyWordNode):  # as the OrNode of its words: any one of them
+        return [frozenset(node.tokens)]
     if isinstance(node, m.NearNode):
         return _unit_clauses(node.left) + _unit_clauses(node.right)
     if isinstance(node, m.TagNode):  # the keys "t:topic" and "e:entity"
@@ -127,55 +130,81 @@ class Plan:
     """One choice of anchor per rule, and the index it gives. Immutable once built, so a
     re-plan swaps it in one assignment while other threads keep reading the old one."""
 
-    def __init__(self, nodes: list, key_cost, max_checks: int, leaves: dict):
-        self.words: dict[str, list[int]] = {}  # word key -> the rules anchored on it
-        self.bare: dict[str, list[int]] = {}  # ... of which those with nothing else to check
+    def __init__(self, nodes: list, key_cost, max_checks: int, leaves: dict, keys=None):
+        words: dict[str, list[int]] = {}  # word key -> the rules anchored on it
+        bare: dict[str, list[int]] = {}  # ... of which those with nothing else to check
         # ... and the others: word key -> a key of their first check -> rules; checks after the
         # first by rule (a dict lookup per anchor found, instead of a loop over its rules)
-        self.guards: dict[str, dict[str, list[int]]] = {}
-        self.more: dict[int, tuple[frozenset[str], ...]] = {}
+        guards: dict[str, dict[str, list[int]]] = {}
+        more: dict[int, tuple[frozenset[str], ...]] = {}
         prefix_rules: dict[str, list[int]] = {}
-        self.always: list[int] = []
-        self.checks: dict[int, tuple[frozenset[str], ...]] = {}  # only rules that have some
+        always: list[int] = []
+        checks_of: dict[int, tuple[frozenset[str], ...]] = {}  # only rules that have some
         shared: dict[frozenset[str], frozenset[str]] = {}  # one object per distinct clause
+        key_costs: dict[str, float] = {}  # memos: 100,000 rules name each key many times
+        clause_costs: dict[frozenset[str], float] = {}
 
         def costs(clause: frozenset[str]) -> float:
-            return cost(clause, key_cost)
+            found = clause_costs.get(clause)
+            if found is None:
+                found = 0.0
+                for k in clause:
+                    c = key_costs.get(k)
+                    if c is None:
+                        c = key_costs[k] = key_cost(k)
+                    found += c
+                clause_costs[clause] = found
+            return found
 
         for i, node in enumerate(nodes):
             ordered = _required(node, costs, leaves)
+            if not ordered:
+                always.append(i)
+                continue
+            first = None
             if len(ordered) > 1:
                 ordered = sorted(dict.fromkeys(ordered), key=costs)
-            checks = tuple(shared.setdefault(c, c) for c in ordered[1 : 1 + max_checks])
-            if checks:
-                self.checks[i] = checks
-            if len(checks) > 1:
-                self.more[i] = checks[1:]
-            if not ordered:
-                self.always.append(i)
-                continue
+                checks = tuple([shared.setdefault(c, c) for c in ordered[1 : 1 + max_checks]])
+                if checks:
+                    checks_of[i], first = checks, checks[0]
+                if len(checks) > 1:
+                    more[i] = checks[1:]
             for k in ordered[0]:
-                if k.startswith(PREFIX):
-                    prefix_rules.setdefault(k[1:], []).append(i)
+                if k[:1] == PREFIX:
+                    _add(prefix_rules, k[1:], i)
                     continue
-                self.words.setdefault(k, []).append(i)
-                if not checks:
-                    self.bare.setdefault(k, []).append(i)
+                _add(words, k, i)
+                if first is None:
+                    _add(bare, k, i)
                     continue
-                guard = self.guards.setdefault(k, {})
-                for check in checks[0]:
-                    guard.setdefault(check, []).append(i)
-        self.word_keys = frozenset(self.words)
-        self.bare_keys = frozenset(self.bare)
-        self.guard_keys = frozenset(self.guards)
+                guard = guards.get(k)
+                if guard is None:
+                    guard = guards[k] = {}
+                for check in first:
+                    _add(guard, check, i)
+        self.words, self.bare, self.guards, self.more = words, bare, guards, more
+        self.always, self.checks = always, checks_of
+        self.word_keys = frozenset(words)
+        self.bare_keys = frozenset(bare)
+        self.guard_keys = frozenset(guards)
         self.prefixes = None
-        prefixes = {k[1:] for k in _keys(leaves) if k.startswith(PREFIX)}
+        # every key of any leaf's required sets (given on a re-plan: the leaves are all known)
+        self.keys = keys = frozenset(_keys(leaves)) if keys is None else keys
+        prefixes = {k[1:] for k in keys if k[:1] == PREFIX}
         if prefixes:  # every prefix any rule names, so matched prefixes become keys too
             automaton = ahocorasick.Automaton()
             for prefix in prefixes:
                 automaton.add_word(_SEP + prefix, (PREFIX + prefix, prefix_rules.get(prefix, ())))
             automaton.make_automaton()
             self.prefixes = automaton
+
+
+def _add(index: dict, key, i: int) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = [i]
+    else:
+        found.append(i)
 
 
 class Presearch:
@@ -198,7 +227,7 @@ class Presearch:
         # key of (the first plan visits them all), each once however many rules share it
         self.leaves: dict[int, tuple[object, Clauses]] = {}
         self.plan = Plan(nodes, _key_cost, self.MAX_CHECKS, self.leaves)
-        self.clause_keys = frozenset(_keys(self.leaves))
+        self.clause_keys = self.plan.keys
         self.uses_stems = any(k.startswith(STEM) for k in self.clause_keys)
         self.pair_heads = frozenset(k.split(" ")[0] for k in self.clause_keys if " " in k)
         # author tokens are keys only if some leaf that can be required searches that field
@@ -285,7 +314,7 @@ class Presearch:
         def observed(key: str) -> float:  # a pair seen as rarely as its words is the rarer
             return (seen.get(key, 0) + _key_cost(key) / (8 if " " in key else 4)) / n
 
-        self.plan = Plan(self.nodes, observed, self.MAX_CHECKS, self.leaves)
+        self.plan = Plan(self.nodes, observed, self.MAX_CHECKS, self.leaves, self.clause_keys)
 
 
 def _keys(leaves: dict) -> set[str]:
@@ -293,7 +322,7 @@ def _keys(leaves: dict) -> set[str]:
 
 
 def _uses_author(node) -> bool:
-    if isinstance(node, (m.TextNode, m.NearNode)):
+    if isinstance(node, (m.TextNode, m.NearNode, m.AnyWordNode)):
         return "author" in node.fields
     if isinstance(node, m.NotNode):
         return _uses_author(node.child)

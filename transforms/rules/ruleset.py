@@ -58,7 +58,8 @@ class RuleSet:
     def __init__(self, rules: list[CompiledRule], vocab: Vocabulary | None = None):
         self.rules = tuple(rules)
         self.vocab = vocab
-        self.presearch = Presearch([r.node for r in rules])
+        self.nodes = tuple(r.node for r in rules)  # what matching reads: one hop less
+        self.presearch = Presearch(self.nodes)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -78,9 +79,9 @@ class RuleSet:
 
     def _evaluate(self, view: ArticleView, indexes) -> list[Found]:
         found = []
-        rules = self.rules
+        nodes = self.nodes
         for i in indexes:
-            evidence = rules[i].node.eval(view)  # None exactly when the rule does not hold
+            evidence = nodes[i].eval(view)  # None exactly when the rule does not hold
             if evidence is not None:
                 found.append(Found(i, evidence))
         return found

@@ -241,9 +241,12 @@ class _Build(Transformer):
             self._check_stars(inner, token.start_pos + 1)
             return Term(inner, phrase=True, slop=distance, span=_span(token, slop or token))
         text = token.value
+        span = (token.start_pos, token.end_pos)
+        if "*" not in text:
+            return Term(text, span=span)
         self._check_stars(text, token.start_pos)
         prefix = text.endswith("*")
-        return Term(text.rstrip("*") if prefix else text, prefix=prefix, span=_span(token))
+        return Term(text.rstrip("*") if prefix else text, prefix=prefix, span=span)
 
     def _check_stars(self, text: str, offset: int) -> None:
         if "*" not in text:

@@ -21,6 +21,7 @@ from wirewatch.pipelines.summary import CycleSummary, summarize
 from wirewatch.transforms.beam_support.cache import keep_in_process
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.ingest.beam import DropSeen, FetchFeeds, ParseFeeds
+from wirewatch.transforms.ingest.dedupe import seen_hashes
 from wirewatch.transforms.ingest.fetch import FetchResult
 from wirewatch.transforms.routing.beam import RouteAlerts
 from wirewatch.transforms.rules.beam import MatchRules
@@ -61,7 +62,11 @@ def build_cycle(
         | "MatchRules" >> MatchRules(config)
         | "RouteAlerts" >> RouteAlerts(config)
     )
-    to_commit = (articles, parsed.backfill, fetched.feed_state) | "ToCommit" >> beam.Flatten()
+    seen = (
+        articles | "NewSeen" >> beam.Map(seen_hashes),
+        parsed.backfill | "BackfillSeen" >> beam.Map(seen_hashes),
+    )
+    to_commit = (*seen, fetched.feed_state) | "ToCommit" >> beam.Flatten()
     delivered = (
         (alerts, to_commit)
         | "CommitCycle" >> CommitCycle(state_dir, config.lease_seconds)

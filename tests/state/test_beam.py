@@ -20,6 +20,7 @@ from apache_beam.testing.util import assert_that, equal_to  # noqa: E402
 from apache_beam.transforms.window import GlobalWindow  # noqa: E402
 
 from tests.factories import alert, article  # noqa: E402
+from wirewatch.transforms.ingest.dedupe import seen_hashes  # noqa: E402
 from wirewatch.transforms.model import DeadLetter  # noqa: E402
 from wirewatch.transforms.state import FeedState, Lease, open_store  # noqa: E402
 from wirewatch.transforms.state.beam import (  # noqa: E402
@@ -36,6 +37,7 @@ ARTICLES = [
     article("Storm closes schools", link=None, feed_id="one"),
     article("Budget passes", link="https://example.org/c", feed_id="two"),
 ]
+SEEN = [seen_hashes(a) for a in ARTICLES]  # what the cycle hands CommitCycle per article
 KEYS = [a.id for a in ARTICLES] + ["link:https://example.org/a", "link:https://example.org/c"]
 ALERTS = [alert(sink=sink, title="Quake", id="q1") for sink in ("console", "slack")]
 STATES = [
@@ -61,7 +63,7 @@ def released(location: str, alert) -> tuple[str, str | None, tuple]:
 def test_every_alert_is_claimed_and_the_cycle_committed_before_a_sending_stage_starts(tmp_path):
     location = str(tmp_path)
     pipeline = apache_beam.Pipeline(runner=FnApiRunner())
-    to_commit = pipeline | "ToCommit" >> apache_beam.Create([*ARTICLES, *STATES])
+    to_commit = pipeline | "ToCommit" >> apache_beam.Create([*SEEN, *STATES])
     alerts = pipeline | "Alerts" >> apache_beam.Create(ALERTS)
     out = (alerts, to_commit) | CommitCycle(location, lease_seconds=60)
     # as Deliver sends: in a stage that reads `done` as a side input
@@ -89,7 +91,7 @@ def test_a_cycle_that_dies_before_its_alerts_are_claimed_commits_nothing(tmp_pat
         raise RuntimeError("the routing stage died")
 
     pipeline = apache_beam.Pipeline(runner=FnApiRunner())
-    to_commit = pipeline | "ToCommit" >> apache_beam.Create([*ARTICLES, *STATES])
+    to_commit = pipeline | "ToCommit" >> apache_beam.Create([*SEEN, *STATES])
     alerts = pipeline | "Alerts" >> apache_beam.Create(ALERTS) | apache_beam.Map(route)
     _ = (alerts, to_commit) | CommitCycle(location, lease_seconds=60)
     with pytest.raises(Exception, match="the routing stage died"):
@@ -132,7 +134,7 @@ def test_a_bundle_is_buffered_and_committed_in_one_transaction(tmp_path):
     fn.setup()
     fn.store = counting = CountingTransactions(fn.store)
     fn.start_bundle()
-    for item in [*ARTICLES, *STATES]:
+    for item in [*SEEN, *STATES]:
         assert list(fn.process(item, 3)) == []
     assert what_is_committed(str(tmp_path)) == (0, (None, None))  # nothing before the bundle ends
     fn.finish_bundle()

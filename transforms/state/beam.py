@@ -18,8 +18,7 @@ from apache_beam.pvalue import AsIter, PCollection
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wirewatch.transforms.beam_support.metrics import NS, Counters
-from wirewatch.transforms.ingest.dedupe import seen_hashes
-from wirewatch.transforms.model import Alert, Article, DeadLetter
+from wirewatch.transforms.model import Alert, DeadLetter
 from wirewatch.transforms.state.interface import FeedState, Lease, StateStore
 from wirewatch.transforms.state.location import open_store
 from wirewatch.transforms.state.owner import claim_owner
@@ -130,11 +129,11 @@ class _CommitDoFn(StoreDoFn):
         self.hashes: dict[str, str] = {}
         self.states: list[FeedState] = []
 
-    def process(self, item: Article | FeedState, claimed: Iterable[Alert]) -> Iterable[None]:
+    def process(self, item: dict[str, str] | FeedState, claimed: Iterable[Alert]) -> Iterable[None]:
         if isinstance(item, FeedState):
             self.states.append(item)
-        else:  # new, edited or backfill: its keys marked seen with its content hash
-            self.hashes.update(seen_hashes(item))
+        else:  # a new, edited or backfill article's seen keys with its content hash
+            self.hashes.update(item)
         return ()
 
     def finish_bundle(self) -> None:
@@ -160,7 +159,9 @@ class Committed(NamedTuple):
 class CommitCycle(beam.PTransform):
     """(alerts, to_commit) -> Committed: the alerts, each claimed in the ledger, and the barrier
     that releases them for delivery once the cycle is committed (its articles marked seen, its
-    feed states saved).
+    feed states saved). `to_commit` holds FeedStates and, per new, edited or backfill article,
+    its seen keys with its content hash (`ingest.dedupe.seen_hashes`, applied where the article
+    is made, so full articles do not cross into this stage only to be hashed).
 
     Why this order: the ledger is the cycle's outbox. Once every alert of the cycle is claimed
     (with its payload), an alert no longer depends on its article being fetched again: if the

@@ -5,6 +5,7 @@ before schema 8 (stories_bands) migrates and finds its stories as before."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 
 from tests.stories.conftest import T0, make
@@ -140,3 +141,28 @@ def test_an_older_backup_put_back_is_learnt_again(tmp_path):
     with open_store(live) as store:
         store.save_stories([(entry("d"), [4])], [])  # seq 2 again, in this file
         assert found(store, [1, 2, 3, 4]) == ["a", "d"]
+
+
+def test_the_index_answers_as_a_scan_of_the_rows_however_they_arrived():
+    """Loaded at once, in bundles, or merged: the same seqs under the same keys as a naive
+    scan, including the extreme keys and keys filed by several articles."""
+    rng = random.Random(18)
+    rows = [(seq, band_index.pack_bands(rng.getrandbits(64) - 2**63 for _ in range(48)))
+            for seq in range(1, 3001)]  # fmt: skip
+    shared = band_index.unpack_bands(rows[1500][1])[0]
+    rows[0] = (1, band_index.pack_bands([5, -(2**63), 2**63 - 1, shared]))
+    rows[-1] = (3000, band_index.pack_bands([5, 9, shared]))
+    asked = [band_index.unpack_bands(blob)[7] for _, blob in rows[::37]]
+    asked += [5, 9, -(2**63), 2**63 - 1, shared, 12345]
+    scan: dict[int, set[int]] = {}
+    for seq, blob in rows:
+        for band in set(band_index.unpack_bands(blob)) & set(asked):
+            scan.setdefault(seq, set()).add(band)
+    whole, bundles = band_index.BandIndex(), band_index.BandIndex()
+    whole.add(rows)
+    bundles.add(rows[:1000])
+    for i in range(1000, 3000, 7):
+        bundles.add(rows[i : i + 7])
+    assert whole.lookup(asked) == bundles.lookup(asked) == scan
+    bundles._merge()
+    assert bundles.lookup(asked) == scan

@@ -17,7 +17,9 @@ file keeps in `meta`), and is shared by every store of the process that opens th
 watch loop that re-opens the store each cycle reads the rows once; a file whose highest seq is
 below what the index learnt (an older backup put back) is learnt again.
 
-Layout: two sorted numpy arrays (keys, seqs) plus a dict of the rows synced since they were
+Layout: two sorted numpy arrays (keys, seqs), where each block of keys with the same top bits
+starts (bucket keys are hashes, so blocks are even: a few keys each), plus a dict of the rows
+synced since they were
 last merged in; the merge inserts those at their sorted places (a copy of the arrays, ~20 ms
 at 2.4 million entries) once MERGE_AT entries are waiting. About 16 bytes per
 entry: ~40 MB at 50,000 articles in the window.
@@ -63,6 +65,7 @@ class BandIndex:
         self.last = 0  # the highest seq learnt
         self._keys = np.empty(0, np.int64)
         self._seqs = np.empty(0, np.int64)
+        self._bits, self._starts = _starts(self._keys)
         self._recent: dict[int, int | tuple[int, ...]] = {}  # bucket -> seq(s) of rows waiting
         self._rows: list[tuple[int, bytes]] = []  # the rows waiting, in seq order
         self._waiting = 0  # their entries
@@ -82,6 +85,7 @@ class BandIndex:
             return
         if not self.last and not self._keys.size:  # the first load: build the arrays at once
             self._keys, self._seqs = _arrays(rows)
+            self._bits, self._starts = _starts(self._keys)
         else:
             self._rows += rows
             self._waiting += sum(len(blob) for _, blob in rows) // 8
@@ -103,6 +107,7 @@ class BandIndex:
         at = np.searchsorted(self._keys, keys, side="right")
         self._keys = np.insert(self._keys, at, keys)
         self._seqs = np.insert(self._seqs, at, seqs)
+        self._bits, self._starts = _starts(self._keys)
         self._recent, self._rows, self._waiting = {}, [], 0
 
     def lookup(self, bands: Sequence[int]) -> dict[int, set[int]]:
@@ -113,17 +118,17 @@ class BandIndex:
         asked = np.array(list(set(bands)), dtype=np.int64)
         keys = self._keys
         if keys.size:
-            # one binary search per key asked (most are in no bucket), a second for the hits
-            at = np.searchsorted(keys, asked)
+            # each key's block (its top bits) holds a few keys in a row: compare the key with
+            # the whole block at once (two cache misses per key, where a binary search over
+            # 2.4 million keys took a dozen: 0.2 against 0.37 ms per look-up of 250 keys)
+            top = (asked >> (64 - self._bits)) + (1 << (self._bits - 1))
+            lo, hi = self._starts[top], self._starts[top + 1]
+            at = lo[:, None] + np.arange(max(int((hi - lo).max()), 1))
             np.minimum(at, keys.size - 1, out=at)
-            hit = np.nonzero(keys[at] == asked)[0]
-            if hit.size:
-                hit_keys = asked[hit]
-                ends = np.searchsorted(keys, hit_keys, side="right").tolist()
-                seqs = self._seqs
-                for band, start, stop in zip(hit_keys.tolist(), at[hit].tolist(), ends):
-                    for seq in seqs[start:stop].tolist():
-                        found.setdefault(seq, set()).add(band)
+            rows, cols = np.nonzero((keys[at] == asked[:, None]) & (at < hi[:, None]))
+            seqs = self._seqs[at[rows, cols]].tolist()
+            for band, seq in zip(asked[rows].tolist(), seqs):
+                found.setdefault(seq, set()).add(band)
         recent = self._recent
         if recent:
             for band in recent.keys() & set(bands):
@@ -136,6 +141,16 @@ def _seqs(filed: int | tuple[int, ...]) -> tuple[int, ...]:
     """A bucket's seqs in the dict: nearly every bucket holds one article, kept as a bare int
     (a list per bucket made ~48 objects per article for the garbage collector to walk)."""
     return filed if isinstance(filed, tuple) else (filed,)
+
+
+def _starts(keys: np.ndarray) -> tuple[int, np.ndarray]:
+    """(bits, where each block of the sorted keys with the same top `bits` starts): ~2-4 keys
+    a block, at most 2**20 blocks (8 MB of offsets at 2.4 million keys)."""
+    import numpy as np
+
+    bits = max(8, min(20, keys.size.bit_length() - 2))
+    counts = np.bincount((keys >> (64 - bits)) + (1 << (bits - 1)), minlength=1 << bits)
+    return bits, np.concatenate(([0], np.cumsum(counts)))
 
 
 def _arrays(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:

@@ -175,3 +175,59 @@ def test_a_headline_alone_gets_its_top_level_topic(shipped_tagger, title, expect
     """Feeds that send no lead (issue 15.4c): one specific term in the headline is enough,
     and the classifier, which saw five words, does not veto it ("Win" + "Election")."""
     assert expected <= set(topics(shipped_tagger, title, "")), title
+
+
+_MIXED_TEXTS = [
+    (
+        "Deportations rise as ministers defend border policy",
+        "The government said the "
+        "immigration bill would pass parliament; deported families crossed the border again.",
+    ),
+    (
+        "Striker scores twice in derby",
+        "The football match ended 3-1; the goalkeeper and the "
+        "coach praised the team after the league game, while fans sang in the stadium.",
+    ),
+    (
+        "Central bank raises rates",
+        "Shares fell and the currency won ground as inflation, "
+        "interest rates and the trade deficit worried investors; exports and tariffs rose.",
+    ),
+    (
+        "Film wins award",
+        "The actor and director celebrated the box office success of the "
+        "film at the festival; the band played music from the album.",
+    ),
+    ("Won", "tries"),
+]
+
+
+def test_emitted_topics_are_the_decisions_that_pass_whatever_the_thresholds(shipped_tagger):
+    """score() leaves out the topics that cannot reach the lowest threshold (a child is capped
+    by its parent); with per-topic thresholds above and below the default it must still emit
+    exactly what decide() passes, with the same scores and evidence."""
+    taxonomy = shipped_tagger.scorer.topics
+    mixed = [
+        t.model_copy(update={"threshold": 0.6 if t.parent is None else 0.2}) if i % 3 else t
+        for i, t in enumerate(taxonomy)
+    ]
+    tagger = Tagger(mixed, [], shipped_tagger.settings)
+    scorer = tagger.scorer
+    left_out = 0
+    for title, body in _MIXED_TEXTS:
+        counts = tagger.analyze(title, body)[1]
+        left_out += len(scorer._scored(counts, False)) - len(
+            scorer._scored(counts, False, scorer._floor)
+        )
+        passed = [
+            d
+            for d in scorer.decide(counts)
+            if d.score > 0 and d.score >= scorer.thresholds[d.topic]
+        ][: tagger.settings.max_topics]
+        expected = [
+            (scorer.topics[d.topic].id, round(d.score, 4), tuple(dict.fromkeys(d.words))[:8])
+            for d in passed
+        ]
+        emitted = [(t.id, t.score, t.evidence) for t in scorer.score(counts)]
+        assert emitted == expected, title
+    assert left_out  # some topics could not pass, and were left out early

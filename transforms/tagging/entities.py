@@ -69,7 +69,7 @@ def passes_case(ref: AliasRef, text: Prepared, start: int, end: int) -> bool:
             return first.isupper() and _mid_sentence(text, start)
         return first.isupper() or first.isdigit() or not text.has_upper
     surface, folded_key = text.original[start:end], text.folded[start:end]
-    written = alnum(surface)
+    written = surface if surface == ref.form else alnum(surface)  # "UK" as listed: no regex
     if written != ref.form and not (len(ref.form) >= 4 and written == ref.form.capitalize()):
         return False
     return folded_key not in STOPWORDS or not _shouting(text.original, start, end)

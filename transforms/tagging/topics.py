@@ -128,9 +128,13 @@ class TopicScorer:
         for term in self.terms:
             for target in self.lineage[term.topic]:
                 holders[target, term.key] = holders.get((target, term.key), 0) + 1
-        # Per term id, how it is shown (its text) and the key it counts as a cue under.
-        self._text = [term.text for term in self.terms]
+        # Per term id, the key it counts as a cue under, and (that key, its text) as the
+        # evidence shows it; None for a prefix term, shown as the word it matched.
         self._cue_keys = [term.key.rstrip("*") for term in self.terms]
+        self._shown = [
+            None if term.prefix else (cue_key, term.text)
+            for term, cue_key in zip(self.terms, self._cue_keys)
+        ]
         # Per group, looked up once per article: for each of its terms (id, weight, topics its
         # evidence goes straight into, (topic, key) slots it reaches through a max, the topics
         # it is a cue for (none for a term weighted below 1), its cue key, whether it can
@@ -256,7 +260,7 @@ class TopicScorer:
         With `most`, a topic's list stops at that many distinct words (what a tag shows)."""
         per_term = self.contributions(counts)[0]
         ranked = sorted(per_term, key=per_term.__getitem__, reverse=True)
-        words, group_of, cue_keys, texts = counts.words, self._group_of, self._cue_keys, self._text
+        shown, words, group_of = self._shown, counts.words, self._group_of
         found: dict[int, tuple[str, ...]] = {}
         for topic in wanted:
             mine = self._terms_of[topic]
@@ -266,8 +270,7 @@ class TopicScorer:
                     continue
                 if per_term[tid] <= 0:
                     break
-                word = words.get(group_of[tid])
-                cue, text = (word, word) if word else (cue_keys[tid], texts[tid])
+                cue, text = shown[tid] or (words[group_of[tid]],) * 2
                 if cue not in bucket:
                     bucket[cue] = text
                     if (

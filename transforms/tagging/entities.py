@@ -91,6 +91,7 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
     """`hits` are matcher hits (start, end, payload); returns mentions in text order."""
     candidates = []  # (start, end, refs that pass the case checks)
     context: set[int] = set()
+    plain = True  # every candidate one alias that names its entity outright
     for start, end, payload in hits:
         if payload.context:
             context.update(payload.context)
@@ -100,25 +101,19 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
         if len(aliases) == 1:  # most names: no list to build
             if passes_case(aliases[0], text, start, end):
                 candidates.append((start, end, aliases))
+                plain = plain and aliases[0].kind in STRONG_KINDS
             continue
         refs = [r for r in aliases if passes_case(r, text, start, end)]
         if refs:
             candidates.append((start, end, refs))
+            plain = False
     if not candidates:
         return []
 
-    anchors: set[int] = set()
-    for _, _, refs in _longest(candidates):
-        # Only a span that can mean one entity anchors it: "Georgia" (country, or the state
-        # with context) anchors neither.
-        if refs[0].kind in STRONG_KINDS and (len(refs) == 1 or len({r.entity for r in refs}) == 1):
-            anchors.add(refs[0].entity)
-
-    resolved = []
-    for start, end, refs in candidates:
-        ref = _choose(refs, anchors, context)
-        if ref is not None:
-            resolved.append((start, end, ref))
+    if plain:  # nothing to choose: each candidate is its one alias
+        resolved = [(start, end, refs[0]) for start, end, refs in candidates]
+    else:
+        resolved = _resolved(candidates, context)
 
     mentions = []
     for start, end, ref in _longest(resolved):
@@ -138,6 +133,22 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
             )
         )
     return mentions
+
+
+def _resolved(candidates: list, context: set[int]) -> list[tuple[int, int, AliasRef]]:
+    """Each candidate's chosen alias (see _choose); those without one are left out."""
+    anchors: set[int] = set()
+    for _, _, refs in _longest(candidates):
+        # Only a span that can mean one entity anchors it: "Georgia" (country, or the state
+        # with context) anchors neither.
+        if refs[0].kind in STRONG_KINDS and (len(refs) == 1 or len({r.entity for r in refs}) == 1):
+            anchors.add(refs[0].entity)
+    resolved = []
+    for start, end, refs in candidates:
+        ref = _choose(refs, anchors, context)
+        if ref is not None:
+            resolved.append((start, end, ref))
+    return resolved
 
 
 def _choose(refs: Sequence[AliasRef], anchors: set[int], context: set[int]) -> AliasRef | None:

@@ -315,20 +315,22 @@ class TopicScorer:
             say = 0.5 * min(1.0, known / FULL_SAY)
         scores: dict[int, float] = {}
         made: list[tuple] = []
-        depth, decided, ancestors, exp = self._depth, self.decided, self._ancestors, math.exp
+        depth, ancestors, exp = self._depth, self._ancestors, math.exp
+        probability_of = {i: probabilities.get(t) for i, t in self.decided.items()}
+        rest = 1.0 - say
         for topic in sorted(per_topic, key=depth.__getitem__):
             raw = per_topic[topic]
             if raw <= 0:
                 continue
             evidence = 1.0 - exp(-raw / saturation)
-            probability = probabilities.get(decided[topic]) if topic in decided else None
+            probability = probability_of.get(topic)
             # Both must agree: a probability near the prior (a text the model knows little
             # of) leaves the decision to the evidence; a confident "no" vetoes it. The model
             # has its full say (the geometric mean) from FULL_SAY known tokens on; on a
             # headline it saw a handful of words, and a normalised TF-IDF vector of five
             # words is as "confident" as one of five hundred ("Win" + "Election": sport), so
             # its weight shrinks with the words it saw and the term evidence decides.
-            base = evidence if probability is None else probability**say * evidence ** (1.0 - say)
+            base = evidence if probability is None else probability**say * evidence**rest
             if floor:
                 bound = base
                 for ancestor in ancestors[topic]:
@@ -342,7 +344,7 @@ class TopicScorer:
             # The classifier's agreement is no second cue: on a headline its confidence
             # comes from the same word ("A film shows ..." is 0.77 arts).
             cues = MIN_CUES if topic in standalone else _count_cues(corroborating)
-            score = base * min(1.0, cues / MIN_CUES)
+            score = base if cues >= MIN_CUES else base * (cues / MIN_CUES)
             capped_by = None
             for ancestor in ancestors[topic]:
                 ceiling = scores.get(ancestor, 0.0)

@@ -145,15 +145,21 @@ def test_an_older_backup_put_back_is_learnt_again(tmp_path):
 
 def test_the_index_answers_as_a_scan_of_the_rows_however_they_arrived():
     """Loaded at once, in bundles, or merged: the same seqs under the same keys as a naive
-    scan, including the extreme keys and keys filed by several articles."""
+    scan, including the extreme keys and keys filed by several or many articles."""
     rng = random.Random(18)
     rows = [(seq, band_index.pack_bands(rng.getrandbits(64) - 2**63 for _ in range(48)))
             for seq in range(1, 3001)]  # fmt: skip
     shared = band_index.unpack_bands(rows[1500][1])[0]
     rows[0] = (1, band_index.pack_bands([5, -(2**63), 2**63 - 1, shared]))
     rows[-1] = (3000, band_index.pack_bands([5, 9, shared]))
+    crowded = 2**62 + 1  # a bucket filed by 40 articles: more than a block is compared with
+    for i in range(100, 2900, 70):
+        rows[i] = (
+            rows[i][0],
+            band_index.pack_bands([crowded, *band_index.unpack_bands(rows[i][1])]),
+        )
     asked = [band_index.unpack_bands(blob)[-1] for _, blob in rows[::37]]
-    asked += [5, 9, -(2**63), 2**63 - 1, shared, 12345]
+    asked += [5, 9, -(2**63), 2**63 - 1, shared, crowded, 12345]
     scan: dict[int, set[int]] = {}
     for seq, blob in rows:
         for band in set(band_index.unpack_bands(blob)) & set(asked):

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 MERGE_AT = 100_000
 """Entries waiting in the dict before they are merged into the arrays (~2,000 articles)."""
+NARROW = 8
+"""Keys a block is compared with at once; a block holding more is searched (band_index.lookup)."""
 KEEP = 4
 """Indexes (files) a process keeps; the least recently used one goes first."""
 
@@ -120,14 +122,29 @@ class BandIndex:
         if keys.size:
             # each key's block (its top bits) holds a few keys in a row: compare the key with
             # the whole block at once (two cache misses per key, where a binary search over
-            # 2.4 million keys took a dozen: 0.2 against 0.37 ms per look-up of 250 keys)
+            # 2.4 million keys took a dozen: 0.2 against 0.37 ms per look-up of 250 keys). A
+            # block with a crowded bucket in it (a common headline word: hundreds of articles)
+            # is searched instead, so the comparison stays keys x NARROW.
             top = (asked >> (64 - self._bits)) + (1 << (self._bits - 1))
             lo, hi = self._starts[top], self._starts[top + 1]
-            at = lo[:, None] + np.arange(max(int((hi - lo).max()), 1))
+            wide = hi - lo > NARROW
+            at = lo[:, None] + np.arange(NARROW)
             np.minimum(at, keys.size - 1, out=at)
-            rows, cols = np.nonzero((keys[at] == asked[:, None]) & (at < hi[:, None]))
-            seqs = self._seqs[at[rows, cols]].tolist()
-            for band, seq in zip(asked[rows].tolist(), seqs):
+            rows, cols = np.nonzero(
+                (keys[at] == asked[:, None]) & (at < hi[:, None]) & ~wide[:, None]
+            )
+            pairs = zip(asked[rows].tolist(), self._seqs[at[rows, cols]].tolist())
+            if wide.any():
+                crowded = asked[wide]
+                starts = np.searchsorted(keys, crowded).tolist()
+                ends = np.searchsorted(keys, crowded, side="right").tolist()
+                spans = [
+                    (band, seq)
+                    for band, start, end in zip(crowded.tolist(), starts, ends)
+                    for seq in self._seqs[start:end].tolist()
+                ]
+                pairs = [*pairs, *spans]
+            for band, seq in pairs:
                 found.setdefault(seq, set()).add(band)
         recent = self._recent
         if recent:

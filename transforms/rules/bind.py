@@ -135,6 +135,8 @@ def _text(text: str, field: str | None, phrase: bool, prefix: bool, slop, use_st
     fields = (field,) if field else DEFAULT_FIELDS
     if len(unit.leaves) == 1 and isinstance(unit.leaves[0], u.Exact):
         return m.WordNode(unit, fields, label, unit.leaves[0].token)
+    if len(unit.leaves) == 1 and isinstance(unit.leaves[0], u.Stemmed):
+        return m.StemNode(unit, fields, label, unit.leaves[0].stem)
     return m.TextNode(unit, fields, label)
 
 

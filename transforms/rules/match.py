@@ -103,6 +103,35 @@ def _word_evidence(token: str, label: str, names: tuple[str, ...], fields) -> li
 
 
 @dataclass(frozen=True, slots=True)
+class StemNode(TextNode):
+    """A word of a rule with `stem: true`: it holds where a token has its stem, and its
+    evidence is found like a plain word's, by `str.find` of those tokens (the few the field has
+    with that stem), so the field's stems and token spans are never computed for it."""
+
+    stem: str
+
+    def eval(self, view: ArticleView) -> list[Evidence] | None:
+        stem, label = self.stem, self.label
+        out: list[Evidence] = []
+        for name in self.fields:
+            fv = view.fields[name]
+            tokens = fv.stem_vocab().get(stem)
+            if tokens is None:
+                continue
+            if name == "author":  # offsets index no single text: by positions, as TextNode
+                hits = [char_span(fv, p, p) for p in fv.stem_positions(stem)[:MAX_SPANS]]
+            elif len(tokens) == 1:
+                hits = token_hits(fv.folded, tokens[0], True, MAX_SPANS)
+            else:  # in text order, as positions give them
+                hits = sorted(
+                    [h for t in tokens for h in token_hits(fv.folded, t, True, MAX_SPANS)]
+                )
+                hits = hits[:MAX_SPANS]
+            out += [(name, label, start, end, "") for start, end in hits]
+        return out or None
+
+
+@dataclass(frozen=True, slots=True)
 class AnyWordNode:
     """`a OR b OR c` of plain words searched in the same fields, the commonest rule shape: one
     node holding the tokens, where an OrNode over a WordNode per word would make matching read
@@ -125,10 +154,13 @@ class AnyWordNode:
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         out = None
         names, fields = self.fields, view.fields
+        vocabs = [fields[name].vocab for name in names]
         for token, label in zip(self.tokens, self.labels):
-            found = _word_evidence(token, label, names, fields)
-            if found is not None:
-                out = found if out is None else out + found
+            for vocab in vocabs:  # most words of the OR are absent: a set lookup each
+                if token in vocab:
+                    found = _word_evidence(token, label, names, fields)
+                    out = found if out is None else out + found
+                    break
         return out
 
 

@@ -182,6 +182,11 @@ class Plan:
                     guard = guards[k] = {}
                 for check in first:
                     _add(guard, check, i)
+        # the rules of each key as tuples: of ints only, which the cyclic garbage collector
+        # stops tracking after one look, where 100,000 rules' lists were walked at every
+        # collection of the oldest generation
+        bare = {k: tuple(ids) for k, ids in bare.items()}
+        guards = {k: {c: tuple(ids) for c, ids in g.items()} for k, g in guards.items()}
         self.words, self.bare, self.guards, self.more = words, bare, guards, more
         self.always, self.checks = always, checks_of
         self.word_keys = frozenset(words)

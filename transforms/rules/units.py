@@ -33,10 +33,10 @@ class Stemmed:
     stem: str
 
     def positions(self, fv: FieldView) -> list[int]:
-        return fv.stem_index().get(self.stem, ())
+        return fv.stem_positions(self.stem)
 
     def at(self, fv: FieldView, pos: int) -> bool:
-        return fv.stems()[pos] == self.stem
+        return fv.stem_at(pos) == self.stem
 
     def occurs(self, fv: FieldView) -> bool:
         return self.stem in fv.stem_vocab()

@@ -28,9 +28,8 @@ class FieldView:
         "vocab",
         "_spans",
         "_index",
-        "_stems",
         "_stem_vocab",
-        "_stem_index",
+        "_stem_positions",
         "_prefixes",
         "_sorted",
         "_joined",
@@ -46,10 +45,9 @@ class FieldView:
         self.tokens, self._spans = tokens, spans
         self.vocab = set(tokens)
         self._index: dict[str, list[int]] | None = None
-        self._stems: list[str] | None = None
-        self._stem_vocab: set[str] | None = None
+        self._stem_vocab: dict[str, list[str]] | None = None
         self._joined: str | None = None
-        self._stem_index: dict[str, list[int]] | None = None
+        self._stem_positions: dict[str, list[int]] = {}
         self._prefixes: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None
 
@@ -72,10 +70,8 @@ class FieldView:
             self._spans = token_spans(self.folded)
         return self._spans
 
-    def stems(self) -> list[str]:
-        if self._stems is None:
-            self._stems = list(map(_STEMS.__getitem__, self.tokens))
-        return self._stems
+    def stem_at(self, pos: int) -> str:
+        return _STEMS[self.tokens[pos]]
 
     def joined(self) -> str:
         """ " tok1 tok2 ... ": a plain phrase occurs iff " w1 w2 " is a substring."""
@@ -83,10 +79,18 @@ class FieldView:
             self._joined = " " + " ".join(self.tokens) + " "
         return self._joined
 
-    def stem_vocab(self) -> set[str]:
-        """The distinct stems: all a stemmed word needs to know whether it occurs."""
+    def stem_vocab(self) -> dict[str, list[str]]:
+        """The distinct stems, each with the distinct tokens that have it: all a stemmed word
+        needs to know whether it occurs, and which words to look for where."""
         if self._stem_vocab is None:
-            self._stem_vocab = set(map(_STEMS.__getitem__, self.vocab))
+            found: dict[str, list[str]] = {}
+            for token in self.vocab:
+                stem = _STEMS[token]
+                if stem in found:
+                    found[stem].append(token)
+                else:
+                    found[stem] = [token]
+            self._stem_vocab = found
         return self._stem_vocab
 
     def has_prefix(self, prefix: str) -> bool:
@@ -99,13 +103,17 @@ class FieldView:
             self._sorted = sorted(self.vocab)
         return self._sorted
 
-    def stem_index(self) -> dict[str, list[int]]:
-        if self._stem_index is None:
-            index: dict[str, list[int]] = {}
-            for pos, s in enumerate(self.stems()):
-                index.setdefault(s, []).append(pos)
-            self._stem_index = index
-        return self._stem_index
+    def stem_positions(self, stem: str) -> list[int]:
+        """Positions of the tokens with this stem, in order: those of its tokens, merged."""
+        found = self._stem_positions.get(stem)
+        if found is None:
+            tokens = self.stem_vocab().get(stem, ())
+            if len(tokens) == 1:
+                found = self.index[tokens[0]]
+            else:
+                found = sorted([pos for token in tokens for pos in self.index[token]])
+            self._stem_positions[stem] = found
+        return found
 
     def prefix_positions(self, prefix: str) -> list[int]:
         """Positions of tokens starting with `prefix`: a range of the sorted distinct tokens."""

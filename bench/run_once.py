@@ -22,6 +22,7 @@ after an edit.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import shutil
@@ -81,7 +82,8 @@ def run_once(
 def shim(checkout: Path) -> Path:
     """A folder whose `wirewatch/` maps the import names to `checkout`'s folders, ahead of
     this venv's editable install on sys.path."""
-    folder = Path(tempfile.gettempdir()) / f"wirewatch-bench-shim-{abs(hash(str(checkout)))}"
+    name = hashlib.sha256(str(checkout.resolve()).encode()).hexdigest()[:16]  # not hash(): per run
+    folder = Path(tempfile.gettempdir()) / f"wirewatch-bench-shim-{name}"
     package = folder / "wirewatch"
     package.mkdir(parents=True, exist_ok=True)
     for name in ("configs", "pipelines", "transforms"):

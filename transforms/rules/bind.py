@@ -81,7 +81,7 @@ def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryErr
         return _tag(node, vocab, problems)
     if isinstance(node, Not):
         return m.NotNode(bind(node.child, vocab, use_stems, problems))
-    children = tuple(bind(c, vocab, use_stems, problems) for c in node.children)
+    children = tuple([bind(c, vocab, use_stems, problems) for c in node.children])
     if isinstance(node, And):
         return m.AndNode(children)
     return _any_word(children) or m.OrNode(children)
@@ -92,9 +92,7 @@ def _any_word(children: tuple) -> m.AnyWordNode | None:
     first = children[0]
     if not all(type(c) is m.WordNode and c.fields == first.fields for c in children):
         return None
-    return m.AnyWordNode(
-        tuple(c.token for c in children), tuple(c.label for c in children), first.fields
-    )
+    return m.AnyWordNode(children, first.fields)
 
 
 def _label(text: str, prefix: bool) -> str:

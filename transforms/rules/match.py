@@ -133,21 +133,20 @@ class StemNode(TextNode):
 
 @dataclass(frozen=True, slots=True)
 class AnyWordNode:
-    """`a OR b OR c` of plain words searched in the same fields, the commonest rule shape: one
-    node holding the tokens, where an OrNode over a WordNode per word would make matching read
-    a few objects per word. Holds and evidence exactly as that OrNode: each word's evidence, in
-    the order of the words."""
+    """`a OR b OR c` of plain words searched in the same fields, the commonest rule shape: the
+    OrNode of those WordNodes (the presearch reads it as one), evaluated in one frame with a set
+    lookup per word and field, where the OrNode asked each word in two calls. Holds and
+    evidence exactly as that OrNode: each word's evidence, in the order of the words."""
 
-    tokens: tuple[str, ...]
-    labels: tuple[str, ...]
+    children: tuple[WordNode, ...]
     fields: tuple[str, ...]
 
     def holds(self, view: ArticleView) -> bool:
         fields = view.fields
         for name in self.fields:
             vocab = fields[name].vocab
-            for token in self.tokens:
-                if token in vocab:
+            for word in self.children:
+                if word.token in vocab:
                     return True
         return False
 
@@ -155,10 +154,11 @@ class AnyWordNode:
         out = None
         names, fields = self.fields, view.fields
         vocabs = [fields[name].vocab for name in names]
-        for token, label in zip(self.tokens, self.labels):
+        for word in self.children:
+            token = word.token
             for vocab in vocabs:  # most words of the OR are absent: a set lookup each
                 if token in vocab:
-                    found = _word_evidence(token, label, names, fields)
+                    found = _word_evidence(token, word.label, names, fields)
                     out = found if out is None else out + found
                     break
         return out

@@ -84,7 +84,7 @@ def _required(node, clause_cost, leaves: dict) -> Clauses:
         for child in node.children:
             out += _required(child, clause_cost, leaves)
         return list(dict.fromkeys(out))
-    if kind is m.OrNode:
+    if kind is m.OrNode or kind is m.AnyWordNode:
         union: set[str] = set()
         for child in node.children:
             clauses = _required(child, clause_cost, leaves)
@@ -103,8 +103,6 @@ def _required(node, clause_cost, leaves: dict) -> Clauses:
 def _leaf_clauses(node) -> Clauses:
     if isinstance(node, m.TextNode):
         return _unit_clauses(node.unit)
-    if isinstance(node, m.AnyWordNode):  # as the OrNode of its words: any one of them
-        return [frozenset(node.tokens)]
     if isinstance(node, m.NearNode):
         return _unit_clauses(node.left) + _unit_clauses(node.right)
     if isinstance(node, m.TagNode):  # the keys "t:topic" and "e:entity"
@@ -141,19 +139,15 @@ class Plan:
         always: list[int] = []
         checks_of: dict[int, tuple[frozenset[str], ...]] = {}  # only rules that have some
         shared: dict[frozenset[str], frozenset[str]] = {}  # one object per distinct clause
-        key_costs: dict[str, float] = {}  # memos: 100,000 rules name each key many times
-        clause_costs: dict[frozenset[str], float] = {}
+        key_costs: dict[str, float] = {}  # a memo: 100,000 rules name each key many times
 
         def costs(clause: frozenset[str]) -> float:
-            found = clause_costs.get(clause)
-            if found is None:
-                found = 0.0
-                for k in clause:
-                    c = key_costs.get(k)
-                    if c is None:
-                        c = key_costs[k] = key_cost(k)
-                    found += c
-                clause_costs[clause] = found
+            found = 0.0
+            for k in clause:
+                c = key_costs.get(k)
+                if c is None:
+                    c = key_costs[k] = key_cost(k)
+                found += c
             return found
 
         for i, node in enumerate(nodes):
@@ -182,11 +176,6 @@ class Plan:
                     guard = guards[k] = {}
                 for check in first:
                     _add(guard, check, i)
-        # the rules of each key as tuples: of ints only, which the cyclic garbage collector
-        # stops tracking after one look, where 100,000 rules' lists were walked at every
-        # collection of the oldest generation
-        bare = {k: tuple(ids) for k, ids in bare.items()}
-        guards = {k: {c: tuple(ids) for c, ids in g.items()} for k, g in guards.items()}
         self.words, self.bare, self.guards, self.more = words, bare, guards, more
         self.always, self.checks = always, checks_of
         self.word_keys = frozenset(words)
@@ -327,10 +316,10 @@ def _keys(leaves: dict) -> set[str]:
 
 
 def _uses_author(node) -> bool:
-    if isinstance(node, (m.TextNode, m.NearNode, m.AnyWordNode)):
+    if isinstance(node, (m.TextNode, m.NearNode)):
         return "author" in node.fields
     if isinstance(node, m.NotNode):
         return _uses_author(node.child)
-    if isinstance(node, (m.AndNode, m.OrNode)):
+    if isinstance(node, (m.AndNode, m.OrNode, m.AnyWordNode)):
         return any(_uses_author(c) for c in node.children)
     return False

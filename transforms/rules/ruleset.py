@@ -117,8 +117,10 @@ def compile_rule(
         return None
     found: list[QueryError] = []
     node = bind(query, vocab, rule.stem, found)
-    problems.extend(exc.describe(source, rule.id, rule.query) for exc in found)
-    return None if found else CompiledRule(rule, node)
+    if found:
+        problems.extend(exc.describe(source, rule.id, rule.query) for exc in found)
+        return None
+    return CompiledRule(rule, node)
 
 
 def compile_rules(config) -> RuleSet:

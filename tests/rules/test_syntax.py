@@ -270,3 +270,13 @@ def test_fast_reader_builds_what_lark_builds(pieces, gap):
         return
     if fast is not None:  # it may step aside on a query lark accepts; never build another tree
         assert _spans(fast) == _spans(slow), query
+
+
+def test_a_long_run_of_spaces_is_read_once():
+    """The fast reader reads whitespace as the lead of the next token; a run of spaces before a
+    character no token starts with must not be split again in every way (2^n tries), nor read
+    again from each of its characters."""
+    for tail in ("=", "~", '"open'):
+        with pytest.raises(QueryError):
+            parse("wall" + " " * 100_000 + tail)
+    assert parse("  wall" + " " * 100_000) == Term("wall")

@@ -54,7 +54,9 @@ def scanner(terminals, ignore: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]
     union = "|".join(
         f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered if t.name not in ignore
     )
-    return re.compile(f"(?:{skip})*(?:{union})"), re.compile(f"(?:{skip})*")
+    # possessive (`*+`): a run of whitespace is read one way only, never re-split on a failure
+    # (`(?:\s+)*` before a character no token starts with backtracks 2^n ways)
+    return re.compile(f"(?:{skip})*+(?:{union})"), re.compile(f"(?:{skip})*+")
 
 
 class Descent:
@@ -83,15 +85,18 @@ class Descent:
             return None
 
     def _tokens(self, query: str) -> list[Tok]:
-        out, pos = [], 0
-        for found in self.regex.finditer(query):
-            if found.start() != pos:  # finditer skipped a character no terminal matches
+        """Token after token, each matched where the last one ended (a search ahead would read
+        a long run of whitespace again from each of its characters)."""
+        match, out, pos, end = self.regex.match, [], 0, len(query)
+        while pos < end:
+            found = match(query, pos)
+            if found is None:  # only ignored characters left, or one no terminal matches
+                if self.ignored.match(query, pos).end() == end:
+                    break
                 raise _Reject
             kind = found.lastgroup
             start, pos = found.span(kind)
             out.append(Tok(kind, found[kind], start, pos))
-        if pos != len(query) and self.ignored.match(query, pos).end() != len(query):
-            raise _Reject
         return out
 
 

@@ -101,3 +101,16 @@ def test_topic_includes_children_and_entity_accepts_id_name_or_alias():
 def test_no_rules_is_an_empty_rule_set():
     rules = compile_rules(config())
     assert len(rules) == 0 and rules.match(tagged("wall")) == []
+
+
+def test_hits_that_tie_on_field_start_and_term_keep_one_order_in_every_process():
+    names = ["Zoe Quist", "Amy Brown", "Max Ortiz", "Ida Lund", "Bo Chen", "Eva Marsh"]
+    article = tagged(
+        "Six people",
+        "Six people.",
+        entities=[(name.split()[1].lower(), name, "PERSON") for name in names],
+    )
+    [match] = compile_rules(config(RuleConfig(id="people", query="type:PERSON"))).match(article)
+    # same field, start and term for every hit: the order is by what follows, not by hashing
+    details = [h.detail for h in match.hits]
+    assert len(details) == 6 and details == sorted(details)

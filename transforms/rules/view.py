@@ -8,11 +8,13 @@ cost to a few microseconds. Stems and prefix lookups are computed only if a rule
 from __future__ import annotations
 
 from bisect import bisect_left
+from typing import Iterable, TypeVar
 
 from wirewatch.transforms.model import EntityTag, TaggedArticle
 from wirewatch.transforms.rules.text import StemCache, nfc, token_spans, tokenize
 from wirewatch.transforms.tagging.text import fold
 
+T = TypeVar("T")
 _STEMS = StemCache()  # a memo of a pure function, shared by every view in the process
 AUTHOR_GAP = "\x00"  # a token no term equals: phrases never run from one author into the next
 
@@ -54,13 +56,7 @@ class FieldView:
     @property
     def index(self) -> dict[str, list[int]]:
         if self._index is None:
-            index: dict[str, list[int]] = {}
-            for pos, token in enumerate(self.tokens):
-                if token in index:
-                    index[token].append(pos)
-                else:
-                    index[token] = [pos]
-            self._index = index
+            self._index = _grouped((token, pos) for pos, token in enumerate(self.tokens))
         return self._index
 
     @property
@@ -69,9 +65,6 @@ class FieldView:
         if self._spans is None:
             self._spans = token_spans(self.folded)
         return self._spans
-
-    def stem_at(self, pos: int) -> str:
-        return _STEMS[self.tokens[pos]]
 
     def joined(self) -> str:
         """ " tok1 tok2 ... ": a plain phrase occurs iff " w1 w2 " is a substring."""
@@ -83,14 +76,7 @@ class FieldView:
         """The distinct stems, each with the distinct tokens that have it: all a stemmed word
         needs to know whether it occurs, and which words to look for where."""
         if self._stem_vocab is None:
-            found: dict[str, list[str]] = {}
-            for token in self.vocab:
-                stem = _STEMS[token]
-                if stem in found:
-                    found[stem].append(token)
-                else:
-                    found[stem] = [token]
-            self._stem_vocab = found
+            self._stem_vocab = _grouped((_STEMS[token], token) for token in self.vocab)
         return self._stem_vocab
 
     def has_prefix(self, prefix: str) -> bool:
@@ -128,6 +114,17 @@ class FieldView:
             found.sort()
             self._prefixes[prefix] = found
         return found
+
+
+def _grouped(pairs: Iterable[tuple[str, T]]) -> dict[str, list[T]]:
+    """Each key with its values, in order of first appearance."""
+    grouped: dict[str, list[T]] = {}
+    for key, value in pairs:
+        if key in grouped:
+            grouped[key].append(value)
+        else:
+            grouped[key] = [value]
+    return grouped
 
 
 def _author_field(authors: tuple[str, ...]) -> FieldView:

@@ -98,9 +98,8 @@ def run_cycle(
 
     if not isinstance(options, PipelineOptions):
         options = PipelineOptions(options)
-    if not runs_in_process(options):
-        return measure_cycle(execute, state_dir, feeds)
-    release = keep_in_process(config)  # the config travels by key (beam_support/cache.py)
+    # in this process the config travels by key (beam_support/cache.py)
+    release = keep_in_process(config) if runs_in_process(options) else lambda: None
     try:
         return measure_cycle(execute, state_dir, feeds)
     finally:

@@ -56,7 +56,10 @@ class _DeliverSinkDoFn(StoreDoFn):
         super().teardown()
 
     def process(
-        self, name: str, by_sink: Mapping[str, Iterable[Alert]], committed=()
+        self,
+        name: str,
+        by_sink: Mapping[str, Iterable[Alert]],
+        committed=(),  # a barrier, unread
     ) -> Iterable[Outcome | TaggedOutput]:
         ordered = sorted(  # a sink without alerts maps to none
             by_sink[name], key=lambda a: (a.match.article.article.published, a.key)

@@ -90,7 +90,7 @@ class Ref(Generic[T]):
 
 
 _by_id: OrderedDict[int, Ref] = OrderedDict()
-_kept: dict[str, list] = {}  # Ref key -> [value, keep_in_process holders, its full Ref]
+_kept: dict[str, list] = {}  # Ref key -> [keep_in_process holders, its full Ref, its kept Ref]
 
 
 def ref(value: T) -> Ref[T]:
@@ -127,18 +127,20 @@ def keep_in_process(value: T) -> Callable[[], None]:
     function returned once no graph built meanwhile will run again."""
     full = ref(value)
     with _lock:
-        entry = _kept.setdefault(full.key, [value, 0, full])  # the value, holders, full Ref
-        entry[1] += 1
-        kept = Ref.__new__(Ref)
-        kept.value, kept.key, kept._blob = value, full.key, None
-        _remember(_by_id, id(value), kept)
+        if full.key not in _kept:
+            kept = Ref.__new__(Ref)
+            kept.value, kept.key, kept._blob = value, full.key, None
+            _kept[full.key] = [0, full, kept]
+        entry = _kept[full.key]  # holders, the full Ref, the kept Ref
+        entry[0] += 1
+        _remember(_by_id, id(value), entry[2])
 
     def release() -> None:
         with _lock:
-            entry[1] -= 1
-            if entry[1] == 0:
-                _kept.pop(entry[2].key, None)
-                _remember(_by_id, id(value), entry[2])
+            entry[0] -= 1
+            if entry[0] == 0:
+                _kept.pop(full.key, None)
+                _remember(_by_id, id(value), entry[1])
 
     return release
 
@@ -148,9 +150,7 @@ def _restore_kept(key: str) -> Ref:
         entry = _kept.get(key)
     if entry is None:  # a graph built for one process was run by another, or after release
         raise RuntimeError(f"config {key[:12]} was kept for the process that built the graph")
-    kept = Ref.__new__(Ref)
-    kept.value, kept.key, kept._blob = entry[0], key, None
-    return kept
+    return entry[2]
 
 
 def fingerprint(value: Any) -> str:

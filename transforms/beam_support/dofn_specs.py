@@ -21,7 +21,7 @@ _specs: dict[tuple, tuple] = {}
 
 def _methods(dofn) -> tuple:
     return (type(dofn),) + tuple(
-        (name, getattr(method, "__func__", method))
+        (name, method.__func__)
         for name in dir(dofn)
         if isinstance(method := getattr(dofn, name, None), types.MethodType)
     )

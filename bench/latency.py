@@ -184,7 +184,7 @@ def main() -> int:
             f"max {max(latencies):.2f} s, mean {statistics.fmean(latencies):.2f} s "
             f"(target p95 <= {args.interval + 1:g} s: {'met' if p95 <= args.interval + 1 else 'NOT met'})"
         )
-    if works:
+    if works and periods:  # at least two polls, one of which brought an alert
         print(
             f"  publish to poll p50 {statistics.median(waits):.2f} s, poll to receipt p50 "
             f"{statistics.median(works):.2f} s, poll period median {statistics.median(periods):.2f} s"

@@ -16,6 +16,7 @@ from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
 from wirewatch.transforms.state import FeedState, Hold, StateStore
 from wirewatch.transforms.state.interface import (
+    StoryChange,
     StoryCluster,
     StoryEntry,
     StoryHead,
@@ -409,6 +410,31 @@ def test_a_batch_grows_its_stories_and_files_its_members_in_order(stories):
     assert links["b"].first_article_id == "a"
     assert stories.story_counts()["stories_bands"] == 5
     stories.save_stories([], [])  # nothing to do
+
+
+def test_changes_since_a_mark_are_what_was_stored_after_it(stories, connect):
+    """A mark sees what is committed; every article stored after it comes back once, saying
+    whether it is filed under one of the bands asked about (the draft check, index.py)."""
+    empty = stories.story_mark()
+    assert stories.story_changes(empty, [1]) == []
+    found(stories, entry("a", "s-a", 100.0, url_key="k"), [1, 2])
+    mark = stories.story_mark()
+    assert mark > empty
+    assert stories.story_changes(empty, [2, 9]) == [StoryChange("a", "s-a", "k", True)]
+    assert stories.story_changes(mark, [2]) == []
+    other = connect()  # another writer
+    with other.transaction():
+        other.lock_stories()
+        other.save_stories(
+            [(entry("b", "s-a", 110.0, url_key=None), [3]), (entry("c", "s-c", 120.0), [])],
+            [StoryCluster("s-a", "a", "title a", 110.0, 110.0, 1, 0)],
+        )
+        assert stories.story_changes(mark, [3]) == []  # not committed yet
+    assert sorted(stories.story_changes(mark, [3, 4])) == [
+        StoryChange("b", "s-a", None, True),
+        StoryChange("c", "s-c", "x.example/c", False),
+    ]
+    assert stories.story_mark() > mark
 
 
 def test_url_matches_come_earliest_first_then_first_inserted(stories):

@@ -12,9 +12,12 @@ Contract notes a backend must keep (tests/state/test_contract.py checks them on 
   only its writes; an exception that leaves the outermost block undoes everything. A method
   called inside a block joins it (no savepoint of its own: savepoints cost SQLite a statement
   journal); if it raises, let the exception leave the block.
-- Story assignment reads candidates and then inserts; both run inside `transaction()` after
-  `lock_stories()`, which must make that read-then-write exclusive across all writers of the
-  store (SQLite's write lock already does; a shared database needs a lock of its own).
+- Story assignment reads candidates, decides, and then inserts. The reads may run without a
+  lock after a `story_mark()`; the insert runs inside `transaction()` after `lock_stories()`,
+  which must make it exclusive across all writers of the store (SQLite's write lock already
+  does; a shared database needs a lock of its own), and only once `story_changes(mark)` shows
+  that nothing the decisions depended on was stored since (else they are made again, under
+  the lock). Seqs therefore only grow, in commit order.
 - Times in the story methods are unix seconds (floats); everything else takes aware datetimes.
 - Leases (alert claims, feed leases, digest claims) end at a time the store computes from its
   own clock (or the `now` passed in), so the expiry is decided by one clock per store; a lease
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping, NamedTuple, Protocol, Sequence, runtime_checkable
+from typing import Collection, Iterable, Mapping, NamedTuple, Protocol, Sequence, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -177,6 +180,16 @@ class StoryEntry(NamedTuple):
     full_fp: bytes
     title_fp: bytes
     title_words: int
+
+
+class StoryChange(NamedTuple):
+    """An article stored since a `story_mark`: what a decision made before it must not have
+    missed (`stories/index.py` checks a bundle's decisions against these before saving)."""
+
+    article_id: str
+    story_id: str
+    url_key: str | None
+    shares_band: bool  # filed under one of the bands asked about
 
 
 class StoryLink(NamedTuple):
@@ -394,6 +407,17 @@ class StoryStore(Protocol):
     def story_candidates(self, bands: Sequence[int], lo: float, hi: float) -> list[StoryMatch]:
         """Every article still indexed under any of `bands` (LSH bucket keys) published in
         [lo, hi], each once, in insertion order, with the set of `bands` it is filed under."""
+        ...
+
+    def story_mark(self) -> int:
+        """A mark of what is stored now: every article stored after it has a higher seq
+        (`story_changes`). Needs no lock: decisions are made on what the mark saw, then
+        checked under the lock against what came after."""
+        ...
+
+    def story_changes(self, since: int, bands: Collection[int]) -> list[StoryChange]:
+        """The articles stored after the mark `since`, each once, saying whether it is filed
+        under any of `bands`."""
         ...
 
     def story_heads(self, story_ids: Iterable[str]) -> dict[str, StoryHead]:

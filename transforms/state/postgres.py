@@ -23,7 +23,7 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from wirewatch.transforms.errors import redact_url
 from wirewatch.transforms.model import DeadLetter
@@ -37,6 +37,7 @@ from wirewatch.transforms.state.interface import (
     Lease,
     Retention,
     StoreUnavailable,
+    StoryChange,
     StoryCluster,
     StoryEntry,
     StoryHead,
@@ -632,6 +633,18 @@ class PostgresStore(PgSinkHealth):
             (list(bands), lo, hi),
         )
         return [StoryMatch(*row[:6], split_set(row[6]), frozenset(row[7])) for row in rows]
+
+    def story_mark(self) -> int:
+        return self._one("SELECT coalesce(max(seq), 0) FROM stories_articles")[0]
+
+    def story_changes(self, since: int, bands: Collection[int]) -> list[StoryChange]:
+        rows = self._all(
+            "SELECT a.article_id, a.story_id, a.url_key, EXISTS (SELECT 1 FROM stories_bands b "
+            "WHERE b.seq = a.seq AND b.band = ANY(%s::bigint[])) FROM stories_articles a "
+            "WHERE a.seq > %s",
+            (list(bands), since),
+        )
+        return [StoryChange(*row) for row in rows]
 
     def story_heads(self, story_ids: Iterable[str]) -> dict[str, StoryHead]:
         ids = sorted(set(story_ids))

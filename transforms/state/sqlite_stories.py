@@ -15,11 +15,12 @@ import sqlite3
 import threading
 import uuid
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, Sequence
 
 from wirewatch.transforms.state import interface
-from wirewatch.transforms.state.band_index import BandIndex, pack_bands, shared_index
+from wirewatch.transforms.state.band_index import BandIndex, pack_bands, shared_index, unpack_bands
 from wirewatch.transforms.state.interface import (
+    StoryChange,
     StoryCluster,
     StoryEntry,
     StoryHead,
@@ -58,6 +59,7 @@ CANDIDATES = (
 """The candidates' rows, by the seqs the bucket index found (tests check its query plan reads
 the table only through its key). `indexed = 1`: the index may still hold rows pruned since."""
 _NEW_BANDSETS = "SELECT seq, bands FROM stories_bandsets WHERE seq > ? ORDER BY seq"
+_STORED_SINCE = "SELECT seq, article_id, story_id, url_key FROM stories_articles WHERE seq > ?"
 _HIGHEST = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)"
 _NEXT_SEQ = (
     "SELECT max(coalesce((SELECT max(seq) FROM stories_articles), 0), coalesce((SELECT seq "
@@ -167,6 +169,22 @@ class SqliteStories:
             return []
         found = self._db.execute(CANDIDATES, (json.dumps(sorted(filed)), lo, hi))
         return [StoryMatch(*row[1:7], split_set(row[7]), frozenset(filed[row[0]])) for row in found]
+
+    def story_mark(self) -> int:
+        return self.next_story_seq() - 1
+
+    def story_changes(self, since: int, bands: Collection[int]) -> list[StoryChange]:
+        with self._lock:
+            rows = self._db.execute(_STORED_SINCE, (since,)).fetchall()
+            if not rows:
+                return []
+            asked = set(bands)
+            banded = {
+                seq
+                for seq, blob in self._db.execute(_NEW_BANDSETS, (since,))
+                if not asked.isdisjoint(unpack_bands(blob))
+            }
+        return [StoryChange(*row[1:], row[0] in banded) for row in rows]
 
     def story_heads(self, story_ids: Iterable[str]) -> dict[str, StoryHead]:
         ids = sorted(set(story_ids))

@@ -9,14 +9,17 @@ recent articles. The best-scoring member (earliest on a tie) decides the story; 
 "copy" or an "update" (material.py). Links between members are pairwise, so a story can outlive
 the window through a chain of close copies — what a developing story does.
 
-Transactions: the index talks only to the StateStore interface (state/interface.py). Each
-`assign_many` is one `store.transaction()` holding `store.lock_stories()`, so the look-up and
-the insert are atomic across threads *and* processes: two workers cannot both found a story for
-the same article, and re-assigning an article id returns what was stored (idempotent after a
-crash). Fingerprints are computed before the transaction, and inside it a whole bundle costs a
-fixed handful of store calls (batch.py: read its links, URL matches, candidates and the
-stories it touches, decide in memory, write once), so on a shared database the lock is held
-for a few round trips per bundle, not a few per article.
+Transactions: the index talks only to the StateStore interface (state/interface.py). A bundle
+is decided first and saved after (`draft`, then `commit`). The draft takes the store's mark,
+reads the bundle's links, URL matches, candidates and story heads (a fixed handful of store
+calls, however many articles: batch.py) and decides in memory, without a lock, so two workers
+draft at once. The commit is one `store.transaction()` holding `store.lock_stories()`: it saves
+the draft only if no article stored since the mark could change a decision (one of its ids,
+a shared URL key or bucket, a story it grows); otherwise it decides again under the lock. So
+the look-up and the insert are atomic across threads *and* processes as if every bundle had
+held the lock throughout: two workers cannot both found a story for the same article, and
+re-assigning an article id returns what was stored (idempotent after a crash). Bundles that
+share nothing (partition.py) never redo each other's work.
 
 Pruning runs by the index clock (`clock`, default wall time; tests and the bench pass their
 own): band entries of articles published more than `window_hours` ago go, memberships and
@@ -27,15 +30,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from wirewatch.transforms.model import Article, EntityTag, utc_now
-from wirewatch.transforms.state.interface import StateStore, StoryCluster, StoryLink
+from wirewatch.transforms.state.interface import (
+    StateStore,
+    StoryChange,
+    StoryCluster,
+    StoryEntry,
+    StoryLink,
+)
 from wirewatch.transforms.stories.batch import Prepared, match, settle
 from wirewatch.transforms.stories.fingerprint import Fingerprint, fingerprint
 from wirewatch.transforms.stories.lsh import band_keys
 from wirewatch.transforms.stories.material import markers
 from wirewatch.transforms.stories.model import StoryAssignment, StoryMember, StorySummary
+from wirewatch.transforms.stories.partition import Sketch, components, stored_stories
 from wirewatch.transforms.stories.settings import StorySettings
 from wirewatch.transforms.stories.urlkey import url_key
 
@@ -111,6 +121,57 @@ def prepare(article: Article, entities: Iterable[EntityTag], s: StorySettings) -
     )
 
 
+class Decided(NamedTuple):
+    """What a bundle's decisions write (batch.settle), and each article's link."""
+
+    members: list[tuple[StoryEntry, list[int]]]
+    clusters: list[StoryCluster]
+    links: dict[str, StoryLink]
+
+
+_NOTHING = Decided([], [], {})
+
+
+class Draft(NamedTuple):
+    """A bundle decided on what the store held at `mark` (StoryIndex.draft), not yet saved."""
+
+    prepared: list[Prepared]  # as given
+    mark: int
+    links: dict[str, StoryLink]  # the stored links of its articles, at the mark
+    todo: list[Prepared]  # the articles without one, in publication order
+    decided: Decided
+
+
+def _unassigned(prepared: Iterable[Prepared], links: dict[str, StoryLink]) -> list[Prepared]:
+    """The articles without a stored link, in (published, id) order; an id twice: the first."""
+    todo, done = [], set(links)
+    for p in sorted(prepared, key=lambda p: (p.article.published, p.article.id)):
+        if p.article.id not in done:
+            done.add(p.article.id)
+            todo.append(p)
+    return todo
+
+
+def _bands(prepared: Iterable[Prepared]) -> list[int]:
+    return sorted({band for p in prepared for band in p.bands})
+
+
+def _stale(draft: Draft, changes: Iterable[StoryChange]) -> bool:
+    """Whether an article stored since the draft's mark could change one of its decisions:
+    it is one of the draft's articles, shares a URL key or a bucket with one, or joined a
+    story the draft grows (whose head its settle read)."""
+    changes = list(changes)
+    if not changes:
+        return False
+    ids = {p.article.id for p in draft.todo}
+    urls = {p.url for p in draft.todo if p.url}
+    stories = {link.story_id for link in draft.decided.links.values()}
+    return any(
+        c.shares_band or c.article_id in ids or c.story_id in stories or c.url_key in urls
+        for c in changes
+    )
+
+
 class StoryIndex:
     """`assign(article, entities)` -> StoryAssignment; `members()`, `recent()` for listing."""
 
@@ -148,41 +209,68 @@ class StoryIndex:
 
     def assign_prepared(self, prepared: list[Prepared]) -> list[StoryAssignment]:
         """`assign_many` of articles already prepared (`prepare`, with these settings)."""
-        ordered = sorted(prepared, key=lambda p: (p.article.published, p.article.id))
+        return self.commit(self.draft(prepared))
+
+    def draft(self, prepared: list[Prepared]) -> Draft:
+        """Decide without the lock, on what the store holds now (its mark): the slow part,
+        which several workers can do at once. Nothing is written until `commit`."""
         store = self._store
+        mark = store.story_mark()
+        links = store.story_links(p.article.id for p in prepared)
+        todo = _unassigned(prepared, links)
+        return Draft(prepared, mark, links, todo, self._decide(todo) if todo else _NOTHING)
+
+    def commit(self, draft: Draft) -> list[StoryAssignment]:
+        """Save the draft's decisions under the story lock, if nothing they depend on was
+        stored since its mark (another worker's copy of one of its stories, a link of one of
+        its articles); else decide again under the lock, as if there had been no draft."""
+        store, (prepared, _, links, todo, decided) = self._store, draft
         with store.transaction():
             store.lock_stories()
-            self._maybe_prune()
-            links = store.story_links(p.article.id for p in prepared)
-            todo, done = [], set(links)  # an id twice in the batch: the first one decides
-            for p in ordered:
-                if p.article.id not in done:
-                    done.add(p.article.id)
-                    todo.append(p)
+            pruned = self._maybe_prune()
+            if todo and (pruned or _stale(draft, store.story_changes(draft.mark, _bands(todo)))):
+                links = store.story_links(p.article.id for p in prepared)
+                todo = _unassigned(prepared, links)
+                decided = self._decide(todo) if todo else _NOTHING
             if todo:
-                links.update(self._assign(todo))
+                store.save_stories(decided.members, decided.clusters)
+                links = {**links, **decided.links}
         return [_assignment(links[p.article.id]) for p in prepared]
 
-    def _assign(self, ordered: list[Prepared]) -> dict[str, StoryLink]:
-        """Decide and store the stories of articles never assigned, in publication order."""
+    def components(self, sketches: Sequence[Sketch]) -> list[list[int]]:
+        """The articles (positions in `sketches`) whose stories can be decided apart, as
+        partition.components, with what the store holds over their window."""
+        if not sketches:
+            return []
+        store, window = self._store, self.settings.window_hours * 3600
+        lo = min(s.published for s in sketches) - window
+        hi = max(s.published for s in sketches) + window
+        by_band, by_url = stored_stories(
+            store.story_candidates(sorted({b for s in sketches for b in s.bands}), lo, hi),
+            store.story_urls({s.url for s in sketches if s.url}, lo, hi),
+        )
+        return components(sketches, by_band, by_url)
+
+    def _decide(self, ordered: list[Prepared]) -> Decided:
+        """The stories of articles never assigned, in publication order (reads only)."""
         store, window = self._store, self.settings.window_hours * 3600
         lo = min(p.published for p in ordered) - window
         hi = max(p.published for p in ordered) + window
         urls = store.story_urls({p.url for p in ordered if p.url}, lo, hi)
-        bands = sorted({band for p in ordered for band in p.bands})
-        candidates = store.story_candidates(bands, lo, hi)
+        candidates = store.story_candidates(_bands(ordered), lo, hi)
         decisions = match(ordered, urls, candidates, self.settings)
         heads = store.story_heads({d.story_id for d in decisions})
-        members, clusters, links = settle(decisions, heads)
-        store.save_stories(members, clusters)
-        return links
+        return Decided(*settle(decisions, heads))
 
     # --- pruning ------------------------------------------------------------------------------
-    def _maybe_prune(self) -> None:
+    def _maybe_prune(self) -> bool:
+        """Prune if it is time (inside the lock); True if it ran."""
         now = self._clock()
         every = timedelta(minutes=self.settings.prune_every_minutes)
         if self._last_prune is None or now - self._last_prune >= every:
             self._prune(now)
+            return True
+        return False
 
     def prune(self, now: datetime | None = None) -> dict[str, int]:
         """Drop band entries older than the window, memberships older than retain_hours."""

@@ -1,0 +1,154 @@
+"""Deciding a cycle's stories in groups (partition.py) and drafting without the lock (index.py)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.stories.conftest import make
+from tests.stories.test_index import LEAD
+from wirewatch.transforms.state import open_store
+from wirewatch.transforms.state.interface import StoryMatch
+from wirewatch.transforms.stories import StoryIndex, StorySettings
+from wirewatch.transforms.stories.index import prepare
+from wirewatch.transforms.stories.partition import Sketch, components, partition, stored_stories
+
+SETTINGS = StorySettings()
+TITLES = [
+    "Racing driver Alex Moreno injured in crash at Monza",
+    "Storm closes schools across the north of the country",
+    "Central bank raises rates for first time in decade",
+    "Parliament passes budget after all-night session",
+    "Wildfire forces thousands to flee homes near coast",
+]
+
+
+def test_articles_sharing_a_bucket_a_url_an_id_or_a_stored_story_are_one_component():
+    sketches = [
+        Sketch("a", 0, None, (1, 2)),
+        Sketch("b", 0, None, (2, 3)),  # a bucket with a
+        Sketch("c", 0, "n.example/x", (4,)),
+        Sketch("d", 0, "n.example/x", (5,)),  # a URL key with c
+        Sketch("e", 0, None, (6,)),
+        Sketch("e", 0, None, (7,)),  # its own id again
+        Sketch("f", 0, None, (8,)),
+        Sketch("g", 0, "n.example/y", (9,)),  # f and g may both join stored story s-1
+        Sketch("h", 0, None, (10,)),  # alone
+    ]
+    by_band, by_url = stored_stories(
+        [StoryMatch("old", "s-1", 0.0, bands=frozenset({8}))],
+        {"n.example/y": [StoryMatch("old2", "s-1", 0.0)]},
+    )
+    assert components(sketches, by_band, by_url) == [[0, 1], [2, 3], [4, 5], [6, 7], [8]]
+    assert components(sketches)[3:] == [[6], [7], [8]]  # nothing stored: f and g are apart
+
+
+def test_components_go_largest_first_onto_the_lightest_part():
+    groups = [[0], [1, 2, 3], [4, 5], [6], [7]]
+    assert partition(groups, 2) == [1, 0, 0, 0, 1, 1, 0, 1]
+    assert partition(groups, 1) == [0] * 8
+
+
+def backlog(seed: int) -> list:
+    """Articles of a few stories, copied across feeds at nearby times, some sharing a URL with
+    a copy, one id twice, in shuffled order."""
+    rng = random.Random(seed)
+    articles = []
+    for n in range(40):
+        story = rng.randrange(len(TITLES))
+        title = TITLES[story]
+        if rng.random() < 0.3:
+            title = title.replace(" in ", " at ").replace("closes", "shuts")
+        link = f"https://n.example/{story}/{rng.randrange(2)}" if rng.random() < 0.2 else None
+        articles.append(
+            make(f"a{n}", title, feed=f"f{n % 3}", hours=rng.randrange(60) / 2, link=link)
+        )
+    articles.append(articles[3])
+    rng.shuffle(articles)
+    return articles
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_groups_decided_apart_get_what_one_bundle_gets(seed, location, tmp_path, clock):
+    """Components decided one group at a time (in reverse order, over a store that already
+    holds some of the stories) give every article the story, kind and match, and every story
+    the members, that deciding the whole cycle at once gives."""
+    stored, cycle = backlog(seed)[:10], backlog(seed + 100)
+    with open_store(location) as store, open_store(tmp_path / "whole") as other:
+        grouped, whole = StoryIndex(store, clock=clock), StoryIndex(other, clock=clock)
+        grouped.assign_many(stored), whole.assign_many(stored)
+        expected = whole.assign_many(cycle)
+
+        prepared = [prepare(a, (), SETTINGS) for a in cycle]
+        groups = grouped.components([Sketch.of(p) for p in prepared])
+        assert 1 < len(groups) < len(cycle)
+        got = {}
+        for group in reversed(groups):
+            for i, result in zip(group, grouped.assign_prepared([prepared[i] for i in group])):
+                got.setdefault(cycle[i].id, result)
+        assert [got[a.id] for a in cycle] == expected
+        for story in {r.story_id for r in expected}:
+            assert grouped.story(story) == whole.story(story)
+            assert grouped.members(story) == whole.members(story)
+
+
+def counting(index: StoryIndex) -> list[int]:
+    """How many times the index decides (wraps its own method; the store is real)."""
+    calls = []
+    decide = index._decide
+
+    def counted(ordered):
+        calls.append(len(ordered))
+        return decide(ordered)
+
+    index._decide = counted
+    return calls
+
+
+def test_a_draft_overtaken_by_a_copy_stored_meanwhile_is_decided_again(location, clock):
+    title = "Central bank raises rates for first time in decade"
+    with open_store(location) as one, open_store(location) as two:
+        slow, fast = StoryIndex(one, clock=clock), StoryIndex(two, clock=clock)
+        calls = counting(slow)
+        draft = slow.draft([prepare(make("late", title, LEAD, hours=1), (), SETTINGS)])
+        first = fast.assign(make("early", title, LEAD, feed="other"))
+        [late] = slow.commit(draft)
+        assert (late.story_id, late.kind, late.matched_article_id) == (
+            first.story_id,
+            "copy",
+            "early",
+        )
+        assert calls == [1, 1]  # drafted, then decided again under the lock
+        assert slow.story(first.story_id).size == 2
+
+
+def test_a_draft_is_saved_as_drafted_when_only_unrelated_articles_came_meanwhile(location, clock):
+    with open_store(location) as one, open_store(location) as two:
+        slow, fast = StoryIndex(one, clock=clock), StoryIndex(two, clock=clock)
+        slow.assign(make("x", "Storm closes schools across the north of the country"))  # prunes
+        calls = counting(slow)
+        article = make("a", "Central bank raises rates for first time in decade", LEAD, hours=1)
+        draft = slow.draft([prepare(article, (), SETTINGS)])
+        fast.assign(make("b", "Wildfire forces thousands to flee homes near coast", hours=1))
+        [result] = slow.commit(draft)
+        assert (result.story_id, result.kind) == ("s-a", "new")
+        assert calls == [1]
+        assert slow.story_of("a") == result
+
+
+def test_articles_joining_one_stored_story_by_different_paths_stay_together(store, clock):
+    """X joins the stored story by its text, Y by its URL: they share nothing but the story,
+    whose head decides copy or update. Apart, whichever went first would be the update."""
+    index = StoryIndex(store, clock=clock)
+    moreno = "https://n.example/moreno"
+    index.assign(make("s", "Racing driver Alex Moreno injured in crash at Monza", link=moreno))
+    x = make("x", "Racing driver Alex Moreno dies after crash at Monza", hours=10)
+    y = make("y", "Tragedy at the track as a racer is killed", hours=5, link=moreno)
+    prepared = [prepare(a, (), SETTINGS) for a in (x, y)]
+    assert not set(prepared[0].bands) & set(prepared[1].bands)
+    sketches = [Sketch.of(p) for p in prepared]
+    assert components(sketches) == [[0], [1]]
+    assert index.components(sketches) == [[0, 1]]
+    got = index.assign_prepared(prepared)
+    assert [(r.story_id, r.kind) for r in got] == [("s-s", "copy"), ("s-s", "update")]

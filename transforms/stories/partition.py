@@ -1,0 +1,92 @@
+"""Split a cycle's articles into groups whose stories can be decided apart, and still exactly.
+
+Assigning a cycle's articles one after another in publication order (batch.py) is serial by
+nature, but an article's decision looks only at articles it shares something with: a bucket
+(LSH band), a URL key, a stored story it may join (whose head `settle` grows), or its own id
+(a second copy of one id takes the first one's answer). The connected components of "shares
+something" are therefore independent: deciding each component alone, in publication order,
+gives every article the story, kind and match that deciding the whole cycle together gives.
+Groups are unions of whole components, so they can be assigned by different workers at once;
+the store's mark-and-check (index.py) keeps them exact against other processes too.
+
+Components are balanced over `parts` groups, largest first onto the lightest group, so a
+backlog of unrelated articles spreads evenly; a cycle that is one big story stays one group.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, NamedTuple, Sequence
+
+from wirewatch.transforms.state.interface import StoryMatch, UrlMatches
+from wirewatch.transforms.stories.batch import Prepared
+
+
+class Sketch(NamedTuple):
+    """What partitioning needs of an article (not its fingerprints)."""
+
+    article_id: str
+    published: float  # unix seconds
+    url: str | None
+    bands: tuple[int, ...]
+
+    @classmethod
+    def of(cls, p: Prepared) -> Sketch:
+        return cls(p.article.id, p.published, p.url, tuple(p.bands))
+
+
+def stored_stories(
+    candidates: Iterable[StoryMatch], urls: UrlMatches
+) -> tuple[dict[int, set[str]], dict[str, set[str]]]:
+    """The stored stories an article could join, by bucket and by URL key."""
+    by_band: dict[int, set[str]] = {}
+    for c in candidates:
+        for band in c.bands:
+            by_band.setdefault(band, set()).add(c.story_id)
+    by_url = {url: {m.story_id for m in matches} for url, matches in urls.items()}
+    return by_band, by_url
+
+
+def components(
+    sketches: Sequence[Sketch],
+    by_band: dict[int, set[str]] | None = None,
+    by_url: dict[str, set[str]] | None = None,
+) -> list[list[int]]:
+    """Positions in `sketches` grouped by connected component, each in input order, the
+    components in the order of their first article."""
+    parent = list(range(len(sketches)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[object, int] = {}  # a shared thing -> the first article that has it
+    for i, s in enumerate(sketches):
+        things: list[object] = [("a", s.article_id), *s.bands]
+        if s.url:
+            things.append(("u", s.url))
+            things += [("s", story) for story in (by_url or {}).get(s.url, ())]
+        if by_band:
+            things += [("s", story) for band in s.bands for story in by_band.get(band, ())]
+        for thing in things:
+            j = first.setdefault(thing, i)
+            if j != i and (a := root(i)) != (b := root(j)):
+                parent[max(a, b)] = min(a, b)  # the earlier article's root stays the root
+    grouped: dict[int, list[int]] = {}
+    for i in range(len(sketches)):
+        grouped.setdefault(root(i), []).append(i)
+    return list(grouped.values())
+
+
+def partition(groups: list[list[int]], parts: int) -> list[int]:
+    """The part (0..parts-1) of every position: largest component first onto the part with
+    the fewest articles so far (the lowest part on a tie), so equal inputs split equally."""
+    load = [0] * parts
+    part_of = [0] * sum(map(len, groups))
+    for group in sorted(groups, key=len, reverse=True):  # stable: ties keep their order
+        part = min(range(parts), key=load.__getitem__)
+        load[part] += len(group)
+        for i in group:
+            part_of[i] = part
+    return part_of

@@ -69,3 +69,30 @@ def test_assign_stories_in_publication_order_across_runs(tmp_path):
     later = [recent(make("again", "Central bank raises rates", feed="three", link=LINK), 5)]
     counters = assign(later, tmp_path, kinds_and_sameness({"again": "copy"}, [{"again"}]))
     assert counters == {"stories_copy": 1}
+
+
+def test_two_workers_deciding_parts_of_a_cycle_at_once_get_what_one_bundle_gets(tmp_path):
+    """The cycle is split into parts that two worker threads draft at the same time on one
+    store; every article gets the story and kind that assigning the whole cycle at once gives."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from tests.stories.test_partition import backlog
+    from wirewatch.transforms.state import open_store
+    from wirewatch.transforms.stories import StoryIndex
+
+    articles = [recent(a, 600 - 10 * n) for n, a in enumerate(backlog(7))]
+    with open_store(tmp_path / "whole") as store:
+        whole = StoryIndex(store).assign_many(articles)
+    expected = {a.id: (r.story_id, r.kind) for a, r in zip(articles, whole)}
+    assert len({story for story, _ in expected.values()}) > 1
+    options = ["--direct_num_workers", "2", "--direct_running_mode", "multi_threading"]
+    pipeline = BeamTestPipeline(runner=FnApiRunner(), options=PipelineOptions(options))
+    tagged = pipeline | beam.Create([TaggedArticle(article=a) for a in articles])
+
+    def same(actual: list[TaggedArticle]) -> None:
+        got = {t.article.id: (t.story_id, t.story_kind) for t in actual}
+        if got != expected:
+            raise BeamAssertException(f"{got} != {expected}")
+
+    assert_that(tagged | AssignStories(Config(), str(tmp_path / "parts")), same)
+    pipeline.run().wait_until_finish()

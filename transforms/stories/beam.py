@@ -1,11 +1,13 @@
 """Beam wrapper for story clustering: every tagged article gets its story id and kind.
 
-Two steps. `Prepare` (fingerprints, buckets, URL key, headline markers: most of the CPU) runs
-per article wherever the article is, so with several workers it spreads like tagging. The
-decisions then run in publication order on one worker per cycle (all articles under one key):
-two copies of a new story arriving in the same cycle must see each other, and the order
-decides which is "first". The store's story lock makes them exact across workers and
-processes too, so the single key is a matter of order, not of safety.
+Three steps. `Prepare` (fingerprints, buckets, URL key, headline markers: most of the CPU) runs
+per article wherever the article is, so with several workers it spreads like tagging.
+`Partition` then looks at the whole cycle once, through a sketch of each article (id, time,
+URL key, buckets: not its fingerprints), and splits it into PARTS groups of articles that share
+nothing a decision looks at (partition.py). Each group is decided in publication order on
+whichever worker gets it, drafted without the store's lock and saved under it (index.py): two
+copies of a new story arriving in the same cycle are in one group and see each other, the
+order decides which is "first", and the result is what deciding the whole cycle at once gives.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from typing import Iterable
 
 import apache_beam as beam
-from apache_beam.pvalue import PCollection
+from apache_beam.pvalue import AsSingleton, PCollection
 
 from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.config import Config
@@ -22,14 +24,44 @@ from wirewatch.transforms.state.beam import StoreDoFn
 from wirewatch.transforms.stories import StoryIndex, StorySettings
 from wirewatch.transforms.stories.batch import Prepared
 from wirewatch.transforms.stories.index import prepare
+from wirewatch.transforms.stories.partition import Sketch, partition
 
-Keyed = tuple[int, tuple[TaggedArticle, Prepared]]
+PARTS = 8
+"""Groups a cycle's stories are split into at most: a few per worker, so the runner's split of
+groups over workers evens out (it deals them round-robin)."""
+
+Pair = tuple[TaggedArticle, Prepared]
 
 
-def _prepare(tagged: TaggedArticle, settings: StorySettings) -> Keyed:
-    """Under the one key, with its prepared features (the article travels once, in `tagged`)."""
-    prepared = prepare(tagged.article, tagged.entities, settings)
-    return 0, (tagged, prepared._replace(article=None))
+def _prepare(tagged: TaggedArticle, settings: StorySettings) -> Pair:
+    """With its prepared features (the article travels once, in `tagged`)."""
+    return tagged, prepare(tagged.article, tagged.entities, settings)._replace(article=None)
+
+
+def _sketch(pair: Pair) -> tuple[int, Sketch]:
+    """Under the one key the whole cycle meets at."""
+    tagged, prepared = pair
+    return 0, Sketch.of(prepared._replace(article=tagged.article))
+
+
+def _in_part(pair: Pair, parts: dict[str, int]) -> tuple[int, Pair]:
+    return parts[pair[0].article.id], pair
+
+
+class _PartitionDoFn(StoreDoFn):
+    def __init__(self, config: Config, state_dir: str):
+        super().__init__(state_dir)
+        self.settings = config.stories
+
+    def setup(self) -> None:
+        super().setup()
+        self.index = StoryIndex(self.store, self.settings)
+
+    def process(self, keyed: tuple[int, Iterable[Sketch]]) -> Iterable[dict[str, int]]:
+        _, sketches = keyed
+        sketches = list(sketches)
+        parts = partition(self.index.components(sketches), PARTS)
+        yield {s.article_id: part for s, part in zip(sketches, parts)}
 
 
 class _AssignDoFn(StoreDoFn):
@@ -42,15 +74,13 @@ class _AssignDoFn(StoreDoFn):
         super().setup()
         self.index = StoryIndex(self.store, self.settings)
 
-    def process(
-        self, keyed: tuple[int, Iterable[tuple[TaggedArticle, Prepared]]]
-    ) -> Iterable[TaggedArticle]:
+    def process(self, keyed: tuple[int, Iterable[Pair]]) -> Iterable[TaggedArticle]:
         _, pairs = keyed
-        ordered = sorted(pairs, key=lambda pair: (pair[0].article.published, pair[0].article.id))
+        pairs = list(pairs)
         assignments = self.index.assign_prepared(
-            [prepared._replace(article=tagged.article) for tagged, prepared in ordered]
+            [prepared._replace(article=tagged.article) for tagged, prepared in pairs]
         )
-        for (item, _), story in zip(ordered, assignments):
+        for (item, _), story in zip(pairs, assignments):
             self.count[f"stories_{story.kind}"].inc()
             yield item.model_copy(update={"story_id": story.story_id, "story_kind": story.kind})
 
@@ -63,9 +93,16 @@ class AssignStories(beam.PTransform):
         self.config, self.state_dir = config, state_dir
 
     def expand(self, tagged: PCollection[TaggedArticle]) -> PCollection[TaggedArticle]:
+        prepared = tagged | "Prepare" >> beam.Map(_prepare, self.config.stories)
+        parts = (
+            prepared
+            | "Sketch" >> beam.Map(_sketch)
+            | "WholeCycle" >> beam.GroupByKey()
+            | "Partition" >> beam.ParDo(_PartitionDoFn(self.config, self.state_dir))
+        )
         return (
-            tagged
-            | "Prepare" >> beam.Map(_prepare, self.config.stories)
-            | "InOneGroup" >> beam.GroupByKey()
+            prepared
+            | "InPart" >> beam.Map(_in_part, AsSingleton(parts, default_value={}))
+            | "ByPart" >> beam.GroupByKey()
             | "Assign" >> beam.ParDo(_AssignDoFn(self.config, self.state_dir))
         )

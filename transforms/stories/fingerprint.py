@@ -138,11 +138,8 @@ class MinHasher:
             self._known[feat] = found
         return found
 
-    def update(self, acc, feats: Iterable[str], own: set[int]):
-        """Fold features into the running minimum `acc` (None: none yet); add their hashes to
-        `own`."""
-        import numpy as np  # here: importing this module must not cost numpy's import
-
+    def lanes(self, feats: Iterable[str], own: set[int]) -> list[bytes]:
+        """The lanes of each feature, in order; their own hashes go into `own`."""
         known, hashes, lanes = self._known, self.hashes, []
         for feat in feats:
             found = known.get(feat)
@@ -151,11 +148,26 @@ class MinHasher:
                 known = self._known  # a new generation may have begun
             own.add(found[0])
             lanes.append(found[1])
+        return lanes
+
+    def minima(self, lanes: list[bytes], first: int):
+        """(the per-lane minima of the first `first` features' lanes, of all of them): one
+        numpy reduction each over the lanes laid end to end; None where there are none."""
+        import numpy as np  # here: importing this module must not cost numpy's import
+
         if not lanes:
-            return acc
+            return None, None
         rows = np.frombuffer(b"".join(lanes), dtype="<u4").reshape(len(lanes), self.num_perm)
-        least = (rows & 0x7FFFFFFF).min(axis=0)
-        return least if acc is None else np.minimum(acc, least)
+        rows = rows & 0x7FFFFFFF
+        return (rows[:first].min(axis=0) if first else None), rows.min(axis=0)
+
+    def update(self, acc, feats: Iterable[str], own: set[int]):
+        """Fold features into the running minimum `acc` (None: none yet); add their hashes to
+        `own`."""
+        import numpy as np
+
+        least = self.minima(self.lanes(feats, own), 0)[1]
+        return acc if least is None else least if acc is None else np.minimum(acc, least)
 
     def signature(self, acc) -> tuple[int, ...] | None:
         if acc is None:
@@ -184,15 +196,17 @@ def fingerprint(
     title_f = features(title_w)
     lead_f = features(content_words(lead, lead_words)) - title_f if lead_words else set()
     title_own: set[int] = set()
-    title_acc = hasher.update(None, title_f, title_own)
+    lanes = hasher.lanes(title_f, title_own)
     full_own = set(title_own)
-    full_acc = hasher.update(title_acc, lead_f, full_own)
+    first = len(lanes)
+    lanes += hasher.lanes(lead_f, full_own)
+    title_min, full_min = hasher.minima(lanes, first)  # one pass over title and lead
     return Fingerprint(
         full=frozenset(full_own),
         title=frozenset(title_own),
         title_words=len(title_w),
-        full_sig=hasher.signature(full_acc),
-        title_sig=hasher.signature(title_acc) if len(title_w) >= min_title_words else None,
+        full_sig=hasher.signature(full_min),
+        title_sig=hasher.signature(title_min) if len(title_w) >= min_title_words else None,
     )
 
 

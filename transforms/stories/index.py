@@ -215,6 +215,7 @@ class StoryIndex:
         """Decide without the lock, on what the store holds now (its mark): the slow part,
         which several workers can do at once. Nothing is written until `commit`."""
         store = self._store
+        self._maybe_prune()
         mark = store.story_mark()
         links = store.story_links(p.article.id for p in prepared)
         todo = _unassigned(prepared, links)
@@ -227,8 +228,7 @@ class StoryIndex:
         store, (prepared, _, links, todo, decided) = self._store, draft
         with store.transaction():
             store.lock_stories()
-            pruned = self._maybe_prune()
-            if todo and (pruned or _stale(draft, store.story_changes(draft.mark, _bands(todo)))):
+            if todo and _stale(draft, store.story_changes(draft.mark, _bands(todo))):
                 links = store.story_links(p.article.id for p in prepared)
                 todo = _unassigned(prepared, links)
                 decided = self._decide(todo) if todo else _NOTHING
@@ -263,14 +263,16 @@ class StoryIndex:
         return Decided(*settle(decisions, heads))
 
     # --- pruning ------------------------------------------------------------------------------
-    def _maybe_prune(self) -> bool:
-        """Prune if it is time (inside the lock); True if it ran."""
+    def _maybe_prune(self) -> None:
+        """Prune, under the lock, if it is time: before a draft reads, so it never reads what
+        is about to go. (A prune by another process between a draft and its commit is not a
+        change to it: the draft is then what it would have been just before that prune.)"""
         now = self._clock()
         every = timedelta(minutes=self.settings.prune_every_minutes)
         if self._last_prune is None or now - self._last_prune >= every:
-            self._prune(now)
-            return True
-        return False
+            with self._store.transaction():
+                self._store.lock_stories()
+                self._prune(now)
 
     def prune(self, now: datetime | None = None) -> dict[str, int]:
         """Drop band entries older than the window, memberships older than retain_hours."""

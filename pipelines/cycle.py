@@ -15,7 +15,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
-from wirewatch.pipelines.options import make_pipeline, runs_in_process
+from wirewatch.pipelines.options import make_pipeline, parallel_bundles, runs_in_process
 from wirewatch.pipelines.state import local_dir
 from wirewatch.pipelines.summary import CycleSummary, summarize
 from wirewatch.transforms.beam_support.cache import keep_in_process
@@ -58,7 +58,7 @@ def build_cycle(
     alerts = (
         articles
         | "TagArticles" >> TagArticles(config)
-        | "AssignStories" >> AssignStories(config, state_dir)
+        | "AssignStories" >> AssignStories(config, state_dir, parallel_bundles(pipeline.options))
         | "MatchRules" >> MatchRules(config)
         | "RouteAlerts" >> RouteAlerts(config)
     )

@@ -14,6 +14,7 @@ option left over after wirewatch's own must be one Beam knows, unless it comes a
 
 from __future__ import annotations
 
+import os
 import sys
 
 import apache_beam as beam
@@ -67,6 +68,19 @@ def runs_in_process(options: PipelineOptions) -> bool:
     """Every stage runs in this process: the in-process engine without worker processes."""
     mode = options.view_as(DirectOptions).direct_running_mode
     return is_local(options) and mode != "multi_processing"
+
+
+def parallel_bundles(options: PipelineOptions) -> int:
+    """How many bundles of one stage run at once: the local engine's `direct_num_workers` (0:
+    one per core); another runner spreads bundles over workers we cannot count here, so a
+    stage that splits its work for them (AssignStories) gets OTHER_RUNNER_BUNDLES."""
+    if not is_local(options):
+        return OTHER_RUNNER_BUNDLES
+    workers = options.view_as(DirectOptions).direct_num_workers
+    return workers if workers > 0 else os.cpu_count() or 1
+
+
+OTHER_RUNNER_BUNDLES = 8
 
 
 def make_pipeline(

@@ -45,3 +45,15 @@ def test_beam_options_are_checked_against_beams_own_and_pass_through():
     ]
     with pytest.raises(UsageError, match="unknown option '--direct_num_worker'"):
         check_beam_args("wirewatch run", ["--direct_num_worker=2"], [], [])
+
+
+def test_parallel_bundles_is_how_many_bundles_the_runner_runs_at_once():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from wirewatch.pipelines.options import OTHER_RUNNER_BUNDLES, parallel_bundles
+
+    assert parallel_bundles(PipelineOptions([])) == 1
+    two = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
+    assert parallel_bundles(PipelineOptions(two)) == 2
+    assert parallel_bundles(PipelineOptions(["--direct_num_workers", "0"])) >= 1
+    assert parallel_bundles(PipelineOptions(["--runner", "FlinkRunner"])) == OTHER_RUNNER_BUNDLES

@@ -94,5 +94,5 @@ def test_two_workers_deciding_parts_of_a_cycle_at_once_get_what_one_bundle_gets(
         if got != expected:
             raise BeamAssertException(f"{got} != {expected}")
 
-    assert_that(tagged | AssignStories(Config(), str(tmp_path / "parts")), same)
+    assert_that(tagged | AssignStories(Config(), str(tmp_path / "parts"), parts=2), same)
     pipeline.run().wait_until_finish()

@@ -2,12 +2,15 @@
 
 Three steps. `Prepare` (fingerprints, buckets, URL key, headline markers: most of the CPU) runs
 per article wherever the article is, so with several workers it spreads like tagging.
+When the runner runs several bundles at once (`parts` > 1: worker processes or threads),
 `Partition` then looks at the whole cycle once, through a sketch of each article (id, time,
-URL key, buckets: not its fingerprints), and splits it into PARTS groups of articles that share
-nothing a decision looks at (partition.py). Each group is decided in publication order on
-whichever worker gets it, drafted without the store's lock and saved under it (index.py): two
-copies of a new story arriving in the same cycle are in one group and see each other, the
+URL key, buckets: not its fingerprints), and splits it into `parts` groups of articles that
+share nothing a decision looks at (partition.py). Each group is decided in publication order
+on whichever worker gets it, drafted without the store's lock and saved under it (index.py):
+two copies of a new story arriving in the same cycle are in one group and see each other, the
 order decides which is "first", and the result is what deciding the whole cycle at once gives.
+With one bundle at a time (the in-process engine) the cycle is one group, as it always was:
+no partition step, one draft and one commit per cycle.
 """
 
 from __future__ import annotations
@@ -26,10 +29,6 @@ from wirewatch.transforms.stories.batch import Prepared
 from wirewatch.transforms.stories.index import prepare
 from wirewatch.transforms.stories.partition import Sketch, partition
 
-PARTS = 8
-"""Groups a cycle's stories are split into at most: a few per worker, so the runner's split of
-groups over workers evens out (it deals them round-robin)."""
-
 Pair = tuple[TaggedArticle, Prepared]
 
 
@@ -45,7 +44,8 @@ def _sketch(pair: Pair) -> tuple[int, Sketch]:
 
 
 def _in_part(pair: Pair, parts: dict[str, int]) -> tuple[int, Pair]:
-    return parts[pair[0].article.id], pair
+    """Keyed by its part (`parts` has every article of the cycle, or is empty: one part)."""
+    return parts[pair[0].article.id] if parts else 0, pair
 
 
 class _PartitionDoFn(StoreDoFn):
@@ -57,11 +57,11 @@ class _PartitionDoFn(StoreDoFn):
         super().setup()
         self.index = StoryIndex(self.store, self.settings)
 
-    def process(self, keyed: tuple[int, Iterable[Sketch]]) -> Iterable[dict[str, int]]:
+    def process(self, keyed: tuple[int, Iterable[Sketch]], parts: int) -> Iterable[dict[str, int]]:
         _, sketches = keyed
         sketches = list(sketches)
-        parts = partition(self.index.components(sketches), PARTS)
-        yield {s.article_id: part for s, part in zip(sketches, parts)}
+        part_of = partition(self.index.components(sketches), parts)
+        yield {s.article_id: part for s, part in zip(sketches, part_of)}
 
 
 class _AssignDoFn(StoreDoFn):
@@ -88,21 +88,26 @@ class _AssignDoFn(StoreDoFn):
 class AssignStories(beam.PTransform):
     """PCollection[TaggedArticle] -> the same articles with story_id and story_kind set."""
 
-    def __init__(self, config: Config, state_dir: str):
+    def __init__(self, config: Config, state_dir: str, parts: int = 1):
         super().__init__()
-        self.config, self.state_dir = config, state_dir
+        self.config, self.state_dir, self.parts = config, state_dir, parts
 
     def expand(self, tagged: PCollection[TaggedArticle]) -> PCollection[TaggedArticle]:
         prepared = tagged | "Prepare" >> beam.Map(_prepare, self.config.stories)
-        parts = (
-            prepared
-            | "Sketch" >> beam.Map(_sketch)
-            | "WholeCycle" >> beam.GroupByKey()
-            | "Partition" >> beam.ParDo(_PartitionDoFn(self.config, self.state_dir))
-        )
+        if self.parts == 1:
+            keyed = prepared | "InOnePart" >> beam.Map(_in_part, {})
+        else:
+            part_of = (
+                prepared
+                | "Sketch" >> beam.Map(_sketch)
+                | "WholeCycle" >> beam.GroupByKey()
+                | "Partition" >> beam.ParDo(_PartitionDoFn(self.config, self.state_dir), self.parts)
+            )
+            keyed = prepared | "InPart" >> beam.Map(
+                _in_part, AsSingleton(part_of, default_value={})
+            )
         return (
-            prepared
-            | "InPart" >> beam.Map(_in_part, AsSingleton(parts, default_value={}))
+            keyed
             | "ByPart" >> beam.GroupByKey()
             | "Assign" >> beam.ParDo(_AssignDoFn(self.config, self.state_dir))
         )

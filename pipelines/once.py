@@ -71,13 +71,13 @@ def _cycle(config: Config, feeds, location: str, beam_args: list[str], polled=No
 
 def preflight(config: Config) -> None:
     """Compile rules and tagger before a pipeline is built, so a bad config fails before
-    anything runs. The rules are compiled into the per-process cache the pipeline's MatchRules
-    then reads. (A `run --once` that starts no pipeline compiles nothing.)"""
+    anything runs. Both go into the per-process cache the pipeline's MatchRules and
+    TagArticles then read. (A `run --once` that starts no pipeline compiles nothing.)"""
     from wirewatch.transforms.beam_support.rulesets import ruleset_for
-    from wirewatch.transforms.tagging.tagger import Tagger
+    from wirewatch.transforms.beam_support.taggers import tagger_for
 
     ruleset_for(config)
-    Tagger.from_config(config)
+    tagger_for(config)
 
 
 def release_bursts(store: StateStore, config: Config, now: datetime) -> int:

@@ -13,8 +13,9 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 
-from wirewatch.transforms.beam_support.cache import ref, shared
+from wirewatch.transforms.beam_support.cache import ref
 from wirewatch.transforms.beam_support.metrics import Counters
+from wirewatch.transforms.beam_support.taggers import tagger_for
 from wirewatch.transforms.model import Article, TaggedArticle
 from wirewatch.transforms.tagging.tagger import Tagger
 
@@ -35,8 +36,7 @@ class _TagDoFn(beam.DoFn):
         )
 
     def setup(self) -> None:
-        config = self._config
-        self._tagger = shared("tagger", config.key, lambda: Tagger.from_config(config.value))
+        self._tagger = tagger_for(self._config)
 
     def process(self, article: Article) -> Iterable[TaggedArticle]:
         try:

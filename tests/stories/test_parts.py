@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from wirewatch.transforms.ingest.links import canonical_link
 from wirewatch.transforms.stories import StorySettings
 from wirewatch.transforms.stories.lsh import band_keys, candidate_probability
-from wirewatch.transforms.stories.urlkey import url_key
+from wirewatch.transforms.stories.urlkey import _parts, url_key
 
 
 @pytest.mark.parametrize(
@@ -27,6 +32,19 @@ from wirewatch.transforms.stories.urlkey import url_key
 )
 def test_url_key(link, key):
     assert url_key(link) == key
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.sampled_from(["http", "https", "HTTPS", "ftp"]),
+    st.text(alphabet="abc.-:@[]1", max_size=12),
+    st.text(alphabet="ab/?#&=.%:@ ", max_size=20),
+)
+def test_the_parts_of_a_canonical_link_are_what_urlsplit_reads(scheme, host, rest):
+    link = canonical_link(f"{scheme}://{host}{rest}")
+    if link:
+        split = urlsplit(link)
+        assert _parts(link) == (split.netloc, split.path, split.query)
 
 
 def test_band_keys_are_deterministic_and_salted_by_kind():

@@ -10,7 +10,6 @@ A link to a site's front page is no key: broken feeds give every item the home p
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from wirewatch.transforms.ingest.links import canonical_link
 
@@ -32,9 +31,18 @@ def url_key(link: str | None) -> str | None:
         link = canonical_link(unwrapped)
     if not link:
         return None
-    parts = urlsplit(link)
-    host = parts.netloc.removeprefix("www.")
-    path = parts.path.rstrip("/")
-    if not path and not parts.query:
+    host, path, query = _parts(link)
+    path = path.rstrip("/")
+    if not path and not query:
         return None
-    return host + path + ("?" + parts.query if parts.query else "")
+    return host.removeprefix("www.") + path + ("?" + query if query else "")
+
+
+def _parts(link: str) -> tuple[str, str, str]:
+    """(host, path, query) of a `canonical_link`: "scheme://host/path[?query]", the path never
+    empty, no fragment, no "/", "?" or "#" in the host and no "?" in the path (urlsplit's
+    answer for such a link, at a fifth of its cost: it runs once per article)."""
+    rest = link[link.index("://") + 3 :]
+    slash = rest.index("/")
+    path, _, query = rest[slash:].partition("?")
+    return rest[:slash], path, query

@@ -32,6 +32,7 @@ class Payload:
 # term; start/end index the prepared text, padding excluded. Tuples, not objects, because a
 # long article yields hundreds of hits.
 Hit = tuple
+_NO_HIT = (-1, -1, None)
 
 
 class Matcher:
@@ -90,7 +91,8 @@ class Matcher:
         # `last` is the index of the pattern's last character: a padding space, or for a
         # prefix term the last letter of the prefix. Hits come by ascending end, so the kept
         # term hits, none inside another, also ascend by start: a new hit can only swallow
-        # a tail of them, or be swallowed by the last one.
+        # a tail of them, or be swallowed by the last one, whose span stays in locals.
+        kept_start = kept_end = -1  # no kept hit yet: every hit starts after a space
         for last, (tail, length, named, group) in self._automaton.iter(folded):
             end = last + tail
             start = end - length
@@ -98,33 +100,13 @@ class Matcher:
                 names.append((start, end, named))
             if group < 0:
                 continue
-            if terms:
-                # Drop the kept hits this one contains (not those with its very span); then
-                # skip it if the last kept hit contains it.
-                kept_start, kept_end, _ = terms[-1]
-                while kept_start >= start and (kept_start != start or kept_end != end):
-                    terms.pop()
-                    if not terms:
-                        break
-                    kept_start, kept_end, _ = terms[-1]
-                else:
-                    if kept_end == end and kept_start < start:
-                        continue
+            # Drop the kept hits this one contains (not those with its very span); then
+            # skip it if the last kept hit contains it.
+            while kept_start >= start and (kept_start != start or kept_end != end):
+                terms.pop()
+                kept_start, kept_end, _ = terms[-1] if terms else _NO_HIT
+            if kept_end == end and kept_start < start:
+                continue
             terms.append((start, end, group))
-        return terms, names
-        # `last` is the index of the pattern's last character: a padding space, or for a
-        # prefix term the last letter of the prefix. Hits come by ascending end, so the kept
-        # term hits, none inside another, also ascend by start: a new hit can only swallow
-        # a tail of them, or be swallowed by the last one.
-        for last, (tail, length, named, termed, payload) in self._automaton.iter(folded):
-            end = last + tail
-            start = end - length
-            if named:
-                names.append((start, end, payload))
-            if termed:
-                while terms and terms[-1][0] >= start and terms[-1][:2] != (start, end):
-                    terms.pop()
-                if terms and terms[-1][1] == end and terms[-1][0] < start:
-                    continue
-                terms.append((start, end, payload))
+            kept_start, kept_end = start, end
         return terms, names

@@ -1,6 +1,6 @@
 """`trusted` must build what `model_construct` builds (it copies pydantic's own steps)."""
 
-from wirewatch.transforms.model import EntityTag, TopicTag
+from wirewatch.transforms.model import EntityTag, TaggedArticle, TopicTag
 from wirewatch.transforms.tagging.trusted import trusted
 
 from .conftest import article
@@ -36,8 +36,13 @@ def test_entity_tag_is_what_model_construct_makes():
 
 
 def test_tags_from_the_tagger_carry_every_field_in_order(small_tagger):
-    """A field added to TopicTag or EntityTag must be added where the tagger builds them."""
-    tagged = small_tagger.tag(article("Mexico deports migrants", "The minister and Mexican police"))
+    """A field added to TaggedArticle, TopicTag or EntityTag must be added where the tagger
+    builds them; the article is what validating the same values makes."""
+    source = article("Mexico deports migrants", "The minister and Mexican police")
+    tagged = small_tagger.tag(source)
     assert tagged.topics and tagged.entities
-    for tag in tagged.topics + tagged.entities:
-        assert list(tag.__dict__) == list(type(tag).model_fields)
+    for made in (tagged, *tagged.topics, *tagged.entities):
+        assert list(made.__dict__) == list(type(made).model_fields)
+    validated = TaggedArticle(article=source, topics=tagged.topics, entities=tagged.entities)
+    assert tagged == validated
+    assert tagged.model_dump_json() == validated.model_dump_json()

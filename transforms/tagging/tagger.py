@@ -80,10 +80,15 @@ class Tagger:
 
     def tag(self, article: Article) -> TaggedArticle:
         _, counts, mentions = self.analyze(article.title, article.summary)
-        return TaggedArticle(
-            article=article,
-            topics=tuple(self.scorer.score(counts)),
-            entities=tuple(aggregate(mentions)),
+        return trusted(  # a validated article and tags built from validated config
+            TaggedArticle,
+            {
+                "article": article,
+                "topics": tuple(self.scorer.score(counts)),
+                "entities": tuple(aggregate(mentions)),
+                "story_id": None,
+                "story_kind": "new",
+            },
         )
 
 

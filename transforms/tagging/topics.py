@@ -26,6 +26,7 @@ first, and `explain()` gives the whole decision for `wirewatch tag --explain`.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -194,7 +195,7 @@ class TopicScorer:
         per_term: dict[int, float] = {}
         per_topic: dict[int, float] = {}
         best: dict[tuple[int, str], float] = {}
-        strong: dict[int, list[str]] = {}
+        strong: defaultdict[int, list[str]] = defaultdict(list)
         standalone: set[int] = set()
         spread, k1, words = self._group_spread, _K + 1, counts.words
         for group, count in counts.tf.items():
@@ -212,11 +213,7 @@ class TopicScorer:
                     continue
                 cue = word or cue
                 for target in cued:
-                    found = strong.get(target)
-                    if found is None:
-                        strong[target] = [cue]
-                    elif cue not in found:
-                        found.append(cue)
+                    strong[target].append(cue)  # repeats are left to the readers
                 if alone and (group in counts.in_title or self._short(counts)):
                     standalone.update(cued)
         for (target, _), value in best.items():
@@ -238,9 +235,10 @@ class TopicScorer:
         return {self.topics[t].id: v for t, v in self.contributions(counts)[1].items()}
 
     def _cues(self, counts: TermCounts) -> tuple[dict[int, list[str]], set[int]]:
-        """Per topic, the distinct cue words of its terms weighted at least 1 (the ones that
-        can corroborate), in the order they fired, and the topics a standalone term fired for
-        (in the title, or in a short text)."""
+        """Per topic, the cue words of its terms weighted at least 1 (the ones that can
+        corroborate), in the order they fired (a word fired by two terms is there twice:
+        `_count_cues` does not mind, `_distinct` drops it), and the topics a standalone term
+        fired for (in the title, or in a short text)."""
         self.contributions(counts)
         return counts._cues
 
@@ -391,7 +389,8 @@ def _word(folded: str, start: int, end: int) -> str:
 
 def _count_cues(bucket) -> int:
     """min(distinct cues, MIN_CUES) without the quadratic check: there is one cue exactly when
-    the longest word contains every other ("military" inside "military force")."""
+    the longest word contains every other ("military" inside "military force"; a word fired
+    twice contains itself)."""
     if len(bucket) < 2:
         return len(bucket)
     longest = " " + max(bucket, key=len) + " "
@@ -402,6 +401,8 @@ def _count_cues(bucket) -> int:
 
 
 def _distinct(bucket) -> tuple[str, ...]:
-    """The cues of a topic: its words, less those inside a longer word that also fired."""
+    """The cues of a topic: its words once each, less those inside a longer word that also
+    fired."""
+    bucket = list(dict.fromkeys(bucket))
     padded = [f" {w} " for w in bucket]
     return tuple(w for w, p in zip(bucket, padded) if not any(p in o and p != o for o in padded))

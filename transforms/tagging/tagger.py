@@ -102,7 +102,9 @@ def aggregate(mentions: list[Mention]) -> list[EntityTag]:
         else:
             group.append(mention)
     tags = []
-    for group in sorted(groups.values(), key=lambda g: (-len(g), g[0].start)):
+    # Mentions come in text order, so the groups are in order of their first mention: a
+    # stable sort by size alone keeps that order among equals (reverse=True is stable too).
+    for group in sorted(groups.values(), key=len, reverse=True):
         first = group[0]
         surfaces = (
             (first.surface,)

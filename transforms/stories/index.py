@@ -242,20 +242,22 @@ class StoryIndex:
         partition.components, with what the store holds over their window."""
         if not sketches:
             return []
-        store, window = self._store, self.settings.window_hours * 3600
-        lo = min(s.published for s in sketches) - window
-        hi = max(s.published for s in sketches) + window
+        store, (lo, hi) = self._store, self._window(s.published for s in sketches)
         by_band, by_url = stored_stories(
             store.story_candidates(sorted({b for s in sketches for b in s.bands}), lo, hi),
             store.story_urls({s.url for s in sketches if s.url}, lo, hi),
         )
         return components(sketches, by_band, by_url)
 
+    def _window(self, published: Iterable[float]) -> tuple[float, float]:
+        """The times a candidate of any of these articles may have: their span, widened by
+        the window on both sides."""
+        times, window = list(published), self.settings.window_hours * 3600
+        return min(times) - window, max(times) + window
+
     def _decide(self, ordered: list[Prepared]) -> Decided:
         """The stories of articles never assigned, in publication order (reads only)."""
-        store, window = self._store, self.settings.window_hours * 3600
-        lo = min(p.published for p in ordered) - window
-        hi = max(p.published for p in ordered) + window
+        store, (lo, hi) = self._store, self._window(p.published for p in ordered)
         urls = store.story_urls({p.url for p in ordered if p.url}, lo, hi)
         candidates = store.story_candidates(_bands(ordered), lo, hi)
         decisions = match(ordered, urls, candidates, self.settings)

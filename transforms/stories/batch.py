@@ -13,7 +13,7 @@ join a copy or an update, and returns what to write and what each article got.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import chain
 from typing import Iterable, NamedTuple, Sequence
 
@@ -79,13 +79,17 @@ def match(
         for band in c.bands:
             by_band[band].append(position)
     published = [c.published for c in candidates] + [p.published for p in ordered]
+    # a bucket only a single article of the bundle is filed under pairs it with nothing later
+    repeated = {
+        band for band, n in Counter(chain.from_iterable(p.bands for p in ordered)).items() if n > 1
+    }
     pairs: list[tuple[int, int]] = []  # (article, known article it is compared with)
     for i, p in enumerate(ordered):
         if shared := by_band.keys() & p.bands:
             lo, hi = p.published - window, p.published + window
             known = sorted(set().union(*[by_band[band] for band in shared]))
             pairs += [(i, k) for k in known if lo <= published[k] <= hi]
-        for band in p.bands:
+        for band in repeated.intersection(p.bands):
             by_band[band].append(stored + i)
     best = _best_pairs(ordered, candidates, published, pairs, s) if pairs else {}
     stories = [c.story_id for c in candidates]

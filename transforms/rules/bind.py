@@ -92,7 +92,9 @@ def _any_word(children: tuple) -> m.AnyWordNode | None:
     first = children[0]
     if not all(type(c) is m.WordNode and c.fields == first.fields for c in children):
         return None
-    return m.AnyWordNode(children, first.fields)
+    return m.AnyWordNode(
+        tuple([c.token for c in children]), tuple([c.label for c in children]), first.fields
+    )
 
 
 def _label(text: str, prefix: bool) -> str:
@@ -135,6 +137,8 @@ def _text(text: str, field: str | None, phrase: bool, prefix: bool, slop, use_st
         return m.WordNode(unit, fields, label, unit.leaves[0].token)
     if len(unit.leaves) == 1 and isinstance(unit.leaves[0], u.Stemmed):
         return m.StemNode(unit, fields, label, unit.leaves[0].stem)
+    if len(unit.leaves) == 1 and isinstance(unit.leaves[0], u.Prefix):
+        return m.PrefixNode(unit, fields, label, unit.leaves[0].prefix)
     return m.TextNode(unit, fields, label)
 
 

@@ -1,16 +1,18 @@
 """The presearch index: which rules could possibly match this article?
 
 Why: evaluating 10,000 rules per article costs 10,000 tree walks, almost all for rules whose
-words the article does not contain. Each rule is reduced to *required key sets*: sets of keys
-(words, stems, prefixes, tags) of which the article must contain at least one each, for the
-rule to have any chance (a conjunction of disjunctions: `"border wall" AND (mexico OR peso*)`
-requires {border}, {wall} and {mexico, peso*}). One set per rule, the most selective, is its
-anchor in an inverted index; one pass over the article (a set intersection of its distinct
-tokens with the indexed words, an Aho-Corasick pass for prefixes) finds the rules anchored on
-something the article has; the rule's other required sets are then checked with C-level set
-tests, and only rules passing all are evaluated. So matching cost follows the rules that can
-match, not the size of the rule set. Every required set is a necessary condition, never a
-guess: the result is exactly the naive evaluator's (tests/rules/test_presearch.py).
+words the article does not contain. Each rule is reduced to *clauses*: sets of keys (words,
+title words, stems, prefixes, word pairs, tags) of which the article must contain at least one
+each, for the rule to have any chance (a conjunction of disjunctions: `"border wall" AND
+(mexico OR peso*)` requires {border}, {wall}, {border wall} and {mexico, peso*}; an OR
+distributes over its branches' clauses, so `title:wall OR "border fence"~3` requires
+{title:wall, border} and {title:wall, fence}). One clause per rule, the most selective, is its
+anchor in an inverted index; one pass over the article (a lookup of each of its keys, an
+Aho-Corasick pass for prefixes) finds the rules anchored on something the article has; the
+rule's other clauses are then checked with C-level set tests, and only rules passing all are
+evaluated. So matching cost follows the rules that can match, not the size of the rule set.
+Every clause is a necessary condition, never a guess: the result is exactly the naive
+evaluator's (tests/rules/test_presearch.py).
 
 What cannot be required: NOT (its absence proves nothing), `feed:x*` and `lang:x*`. A rule made
 only of those is evaluated for every article.
@@ -18,7 +20,9 @@ only of those is evaluated for every article.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
+from itertools import product
 
 import ahocorasick
 
@@ -30,14 +34,20 @@ from wirewatch.transforms.rules.view import ArticleView
 STEM = "\x01"  # key prefixes: tokens never contain control characters (fold blanks them)
 TAG = "\x02"
 PREFIX = "\x03"
+TITLE = "\x04"  # a word the title must have: `title:wall` requires "\x04wall", not "wall"
 _SEP = "\x00"  # joins tokens for the prefix automaton: a pattern "\0pre" only fits a token start
 
-Clauses = list[frozenset[str]]  # all must meet the article's keys; [] = nothing known
+# A clause: keys (sorted) of which the article must have at least one. Tuples of strings, not
+# frozensets: the cyclic collector stops walking a tuple of strings, and 100,000 rules make
+# a few hundred thousand of them.
+Clause = tuple[str, ...]
+Clauses = list[Clause]  # all must meet the article's keys; [] = nothing known
+MAX_PRODUCT = 16  # an OR's clauses are distributed over its branches up to this many
 
 
-def _leaf_key(leaf: u.Leaf) -> str:
+def _leaf_key(leaf: u.Leaf, title: bool) -> str:
     if isinstance(leaf, u.Exact):
-        return leaf.token
+        return TITLE + leaf.token if title else leaf.token
     if isinstance(leaf, u.Stemmed):
         return STEM + leaf.stem
     return PREFIX + leaf.prefix
@@ -45,53 +55,56 @@ def _leaf_key(leaf: u.Leaf) -> str:
 
 def _key_cost(key: str) -> float:
     """How likely an article has the key (lower: more selective). A heuristic without corpus
-    statistics: long words are rare, short prefixes and tags such as lang: or type: common."""
+    statistics: long words are rare, short prefixes and tags such as lang: or type: common,
+    a word in the title rarer than the same word anywhere."""
     if key.startswith(TAG):
         return {"t": 0.3, "e": 0.1, "y": 0.6, "f": 0.2, "l": 0.9}[key[1]]
     if key.startswith(PREFIX):
         return 2.0 / max(len(key) - 1, 1)
     if " " in key:  # a pair of words: as rare as its rarer word, for all the prior can tell
         return min(map(_key_cost, key.split(" ")))
+    if key.startswith(TITLE):
+        return 0.5 / max(len(key) - 1, 1)
     return 1.0 / max(len(key.lstrip(STEM)), 1)
 
 
-def cost(clause: frozenset[str], key_cost=_key_cost) -> float:
+def cost(clause: Clause, key_cost=_key_cost) -> float:
     return sum(key_cost(k) for k in clause)
 
 
-def _unit_clauses(unit: u.Unit) -> Clauses:
+def _unit_clauses(unit: u.Unit, fields: tuple[str, ...]) -> Clauses:
     if not unit.leaves:
-        return [frozenset()]
-    clauses = [frozenset({_leaf_key(leaf)}) for leaf in unit.leaves]
+        return [()]
+    title = fields == ("title",)
+    clauses = [(_leaf_key(leaf, title),) for leaf in unit.leaves]
     if unit.joined is not None:  # an exact phrase: each two of its words stand side by side
         tokens = unit.joined.split()
-        clauses += [frozenset({f"{a} {b}"}) for a, b in zip(tokens, tokens[1:])]
+        clauses += [(f"{a} {b}",) for a, b in zip(tokens, tokens[1:])]
     return clauses
 
 
-def required(node, key_cost=_key_cost) -> Clauses:
-    """The key sets an article must each meet for `node` to hold (see the module doc).
-    `key_cost` picks, for each branch of an OR, which of its required sets joins the union."""
-    return _required(node, lambda clause: cost(clause, key_cost), {})
+def required(node) -> Clauses:
+    """The clauses an article must each meet for `node` to hold (see the module doc)."""
+    return _required(node, {})
 
 
-def _required(node, clause_cost, leaves: dict) -> Clauses:
-    """`required`, with each clause's cost given, and the sets of leaf nodes memoized in
-    `leaves` by identity (bind shares one node per term across rules)."""
+def _required(node, leaves: dict) -> Clauses:
+    """`required`, with the clauses of leaf nodes memoized in `leaves` by identity (bind
+    shares one node per term across rules)."""
     kind = type(node)
     if kind is m.AndNode:
         out: Clauses = []
         for child in node.children:
-            out += _required(child, clause_cost, leaves)
+            out += _required(child, leaves)
         return list(dict.fromkeys(out))
-    if kind is m.OrNode or kind is m.AnyWordNode:
-        union: set[str] = set()
+    if kind is m.OrNode:
+        options = []
         for child in node.children:
-            clauses = _required(child, clause_cost, leaves)
+            clauses = _required(child, leaves)
             if not clauses:
                 return []
-            union.update(clauses[0] if len(clauses) == 1 else min(clauses, key=clause_cost))
-        return [frozenset(union)]
+            options.append(clauses)
+        return _either(options)
     if kind is m.NotNode:
         return []
     found = leaves.get(id(node))
@@ -100,140 +113,160 @@ def _required(node, clause_cost, leaves: dict) -> Clauses:
     return found[1]
 
 
+def _either(options: list[Clauses]) -> Clauses:
+    """The clauses of an OR whose branches require `options`: an article that meets a branch
+    meets each of its clauses, so for every choice of one clause per branch, their union is
+    required (`title:wall OR "border fence"~3` requires {title:wall, border} and {title:wall,
+    fence}). Past MAX_PRODUCT choices, one clause per branch: the most selective-looking."""
+    size = 1
+    for clauses in options:
+        size *= len(clauses)
+    if size == 1:  # one clause per branch (the commonest case): their union
+        return [tuple(sorted(set().union(*[clauses[0] for clauses in options])))]
+    if size > MAX_PRODUCT:
+        options = [[min(clauses, key=cost)] for clauses in options]
+    return list(dict.fromkeys(tuple(sorted(set().union(*choice))) for choice in product(*options)))
+
+
 def _leaf_clauses(node) -> Clauses:
+    if isinstance(node, m.AnyWordNode):
+        title = node.fields == ("title",)
+        return [tuple(sorted({TITLE + t if title else t for t in node.tokens}))]
     if isinstance(node, m.TextNode):
-        return _unit_clauses(node.unit)
+        return _unit_clauses(node.unit, node.fields)
     if isinstance(node, m.NearNode):
-        return _unit_clauses(node.left) + _unit_clauses(node.right)
+        return _unit_clauses(node.left, node.fields) + _unit_clauses(node.right, node.fields)
     if isinstance(node, m.TagNode):  # the keys "t:topic" and "e:entity"
-        return [frozenset(f"{TAG}{node.field[0]}:{i}" for i in node.ids)]
+        return [tuple(sorted(f"{TAG}{node.field[0]}:{i}" for i in node.ids))]
     if isinstance(node, m.TypeNode):
-        return [frozenset({f"{TAG}y:{node.type}"})]
+        return [(f"{TAG}y:{node.type}",)]
     if isinstance(node, m.FeedNode):
-        return [] if node.prefix else [frozenset({f"{TAG}f:{node.value}"})]
+        return [] if node.prefix else [(f"{TAG}f:{node.value}",)]
     if isinstance(node, m.LangNode):
-        return [] if node.prefix else [frozenset({f"{TAG}l:{node.value.split('-')[0]}"})]
+        return [] if node.prefix else [(f"{TAG}l:{node.value.split('-')[0]}",)]
     if isinstance(node, m.NeverNode):
-        return [frozenset()]
+        return [()]
     raise TypeError(f"no presearch rule for {type(node).__name__}")
 
 
 def anchor(node) -> frozenset[str] | None:
-    """The rule's indexed key set (its most selective required set); None: always evaluated."""
+    """The rule's indexed key set (its most selective clause); None: always evaluated."""
     clauses = required(node)
-    return min(clauses, key=cost) if clauses else None
+    return frozenset(min(clauses, key=cost)) if clauses else None
 
 
 class Plan:
     """One choice of anchor per rule, and the index it gives. Immutable once built, so a
-    re-plan swaps it in one assignment while other threads keep reading the old one."""
+    re-plan swaps it in one assignment while other threads keep reading the old one.
 
-    def __init__(self, nodes: list, key_cost, max_checks: int, leaves: dict, keys=None):
-        words: dict[str, list[int]] = {}  # word key -> the rules anchored on it
-        bare: dict[str, list[int]] = {}  # ... of which those with nothing else to check
-        # ... and the others: word key -> a key of their first check -> rules; checks after the
-        # first by rule (a dict lookup per anchor found, instead of a loop over its rules)
-        guards: dict[str, dict[str, list[int]]] = {}
-        more: dict[int, tuple[frozenset[str], ...]] = {}
-        prefix_rules: dict[str, list[int]] = {}
+    `index`: key -> (the rules anchored on it with nothing else to check, or None; for the
+    others, a key of their first check -> those rules, or None). Rule numbers are arrays of
+    ints: reading them touches one block of memory, not an int object per rule."""
+
+    def __init__(self, rules: list, key_cost, max_checks: int, prefixes: frozenset[str]):
+        index: dict[str, tuple[list[int], dict[str, list[int]]]] = {}
+        more: dict[int, tuple[Clause, ...]] = {}  # checks after the first, by rule
         always: list[int] = []
-        checks_of: dict[int, tuple[frozenset[str], ...]] = {}  # only rules that have some
-        shared: dict[frozenset[str], frozenset[str]] = {}  # one object per distinct clause
-        key_costs: dict[str, float] = {}  # a memo: 100,000 rules name each key many times
+        key_costs: dict[str, float] = {}  # memos: 100,000 rules name each key many times
+        clause_costs: dict[int, float] = {}  # by id: the clauses are shared and kept alive
 
-        def costs(clause: frozenset[str]) -> float:
-            found = 0.0
-            for k in clause:
-                c = key_costs.get(k)
-                if c is None:
-                    c = key_costs[k] = key_cost(k)
-                found += c
+        def costs(clause: Clause) -> float:
+            found = clause_costs.get(id(clause))
+            if found is None:
+                found = 0.0
+                for k in clause:
+                    c = key_costs.get(k)
+                    if c is None:
+                        c = key_costs[k] = key_cost(k)
+                    found += c
+                clause_costs[id(clause)] = found
             return found
 
-        for i, node in enumerate(nodes):
-            ordered = _required(node, costs, leaves)
-            if not ordered:
+        for i, clauses in enumerate(rules):
+            n = len(clauses)
+            if n == 1:
+                best, first = clauses[0], None
+            elif n == 2:  # most rules: no sort
+                best, first = clauses
+                if costs(first) < costs(best):
+                    best, first = first, best
+            elif n:
+                ordered = sorted(clauses, key=costs)
+                best, first = ordered[0], ordered[1]
+                more[i] = tuple(ordered[2 : 1 + max_checks])
+            else:
                 always.append(i)
                 continue
-            first = None
-            if len(ordered) > 1:
-                ordered = sorted(dict.fromkeys(ordered), key=costs)
-                checks = tuple([shared.setdefault(c, c) for c in ordered[1 : 1 + max_checks]])
-                if checks:
-                    checks_of[i], first = checks, checks[0]
-                if len(checks) > 1:
-                    more[i] = checks[1:]
-            for k in ordered[0]:
-                if k[:1] == PREFIX:
-                    _add(prefix_rules, k[1:], i)
-                    continue
-                _add(words, k, i)
+            for k in best:
+                entry = index.get(k)
+                if entry is None:
+                    entry = index[k] = ([], {})
                 if first is None:
-                    _add(bare, k, i)
+                    entry[0].append(i)
                     continue
-                guard = guards.get(k)
-                if guard is None:
-                    guard = guards[k] = {}
+                guard = entry[1]
                 for check in first:
-                    _add(guard, check, i)
-        self.words, self.bare, self.guards, self.more = words, bare, guards, more
-        self.always, self.checks = always, checks_of
-        self.word_keys = frozenset(words)
-        self.bare_keys = frozenset(bare)
-        self.guard_keys = frozenset(guards)
+                    found = guard.get(check)
+                    if found is None:
+                        guard[check] = [i]
+                    else:
+                        found.append(i)
+        self.index = {
+            k: (
+                array("I", bare) if bare else None,
+                {c: array("I", ids) for c, ids in guard.items()} if guard else None,
+            )
+            for k, (bare, guard) in index.items()
+        }
+        self.more, self.always = more, tuple(always)
         self.prefixes = None
-        # every key of any leaf's required sets (given on a re-plan: the leaves are all known)
-        self.keys = keys = frozenset(_keys(leaves)) if keys is None else keys
-        prefixes = {k[1:] for k in keys if k[:1] == PREFIX}
         if prefixes:  # every prefix any rule names, so matched prefixes become keys too
             automaton = ahocorasick.Automaton()
             for prefix in prefixes:
-                automaton.add_word(_SEP + prefix, (PREFIX + prefix, prefix_rules.get(prefix, ())))
+                automaton.add_word(_SEP + prefix, PREFIX + prefix)
             automaton.make_automaton()
             self.prefixes = automaton
-
-
-def _add(index: dict, key, i: int) -> None:
-    found = index.get(key)
-    if found is None:
-        index[key] = [i]
-    else:
-        found.append(i)
 
 
 class Presearch:
     """Rules indexed by anchor; `candidates(view)` are the rules worth evaluating.
 
-    The first plan ranks required sets with the `_key_cost` heuristic. The index then counts
-    how often each key of any required set occurs in the articles it sees, and re-plans at
-    REPLAN_AT articles with observed frequencies (a key never seen counts as rare): anchors
-    move to the keys that are actually rare in this news stream. Any required set is a valid
-    anchor, so re-planning changes the speed, never the result.
+    The first plan ranks clauses with the `_key_cost` heuristic. The index then counts how
+    often each key of any clause occurs in the articles it sees, and re-plans at REPLAN_AT
+    articles with observed frequencies (a key never seen counts as rare): anchors move to the
+    keys that are actually rare in this news stream. Any clause is a valid anchor, so
+    re-planning changes the speed, never the result; the clauses are kept, so a re-plan only
+    sorts them again.
     """
 
-    MAX_CHECKS = 4  # extra required sets checked per candidate: the most selective ones
+    MAX_CHECKS = 4  # clauses checked per candidate after its anchor: the most selective ones
     REPLAN_AT = (256, 4096, 65536)
     SAMPLE = 8
 
     def __init__(self, nodes: list):
-        self.nodes = nodes
-        # id(leaf node) -> (the node, its required sets): every leaf any plan could require a
-        # key of (the first plan visits them all), each once however many rules share it
-        self.leaves: dict[int, tuple[object, Clauses]] = {}
-        self.plan = Plan(nodes, _key_cost, self.MAX_CHECKS, self.leaves)
-        self.clause_keys = self.plan.keys
-        self.uses_stems = any(k.startswith(STEM) for k in self.clause_keys)
-        self.pair_heads = frozenset(k.split(" ")[0] for k in self.clause_keys if " " in k)
+        # id(leaf node) -> (the node, its clauses): each leaf once however many rules share it
+        leaves: dict[int, tuple[object, Clauses]] = {}
+        self.clauses = [tuple(_required(node, leaves)) for node in nodes]
+        self.clause_keys = keys = frozenset(
+            k for _, clauses in leaves.values() for clause in clauses for k in clause
+        )
+        self.prefix_keys = frozenset(k[1:] for k in keys if k[:1] == PREFIX)
+        self.plan = Plan(self.clauses, _key_cost, self.MAX_CHECKS, self.prefix_keys)
+        self.uses_stems = any(k[:1] == STEM for k in keys)
+        self.uses_title = any(k[:1] == TITLE for k in keys)
+        self.pair_heads = frozenset(k.split(" ")[0] for k in keys if " " in k)
         # author tokens are keys only if some leaf that can be required searches that field
-        self.uses_author = any(_uses_author(node) for node, _ in self.leaves.values())
+        self.uses_author = any(
+            "author" in getattr(node, "fields", ()) for node, _ in leaves.values()
+        )
         self.stem_keys = StemCache(STEM)
         self.seen: Counter[str] = Counter()
         self.articles = 0  # seen by candidates()
         self.observed = 0  # of which counted in `seen`
 
     def keys(self, view: ArticleView) -> tuple[set[str], set[str]]:
-        """The article's distinct tokens, and its keys (tokens, stems, tags; prefixes are added
-        by `candidates` as the automaton finds them)."""
+        """The article's distinct tokens, and its keys (tokens, stems, title words, pairs,
+        tags; prefixes are added by `candidates` as the automaton finds them)."""
         fields = (
             (view.title, view.text, view.author) if self.uses_author else (view.title, view.text)
         )
@@ -241,6 +274,8 @@ class Presearch:
         keys = set(tokens)
         if self.uses_stems:
             keys.update(map(self.stem_keys.__getitem__, tokens))
+        if self.uses_title:
+            keys.update([TITLE + t for t in view.title.vocab])
         heads = self.pair_heads
         if heads:  # "w1 w2" for two tokens side by side that begin some exact phrase's pair
             for fv in fields:
@@ -255,32 +290,24 @@ class Presearch:
         return tokens, keys
 
     def candidates(self, view: ArticleView) -> list[int]:
-        """The rules anchored on a key of the article whose other checked sets it meets too:
-        set operations for the rules with nothing else to check, a loop for the others."""
+        """The rules anchored on a key of the article whose checked clauses it meets too."""
         plan = self.plan
         tokens, keys = self.keys(view)
-        by_prefix: list[int] = []
-        if plan.prefixes is not None:  # first: prefix keys may be what another rule checks
-            for _, (key, rule_ids) in plan.prefixes.iter(_SEP + _SEP.join(tokens)):
+        if plan.prefixes is not None:  # first: prefix keys may be anchors or checks
+            for _, key in plan.prefixes.iter(_SEP + _SEP.join(tokens)):
                 keys.add(key)
-                by_prefix += rule_ids
-        present = keys & plan.word_keys
-        found = set(plan.always).union(*map(plan.bare.__getitem__, present & plan.bare_keys))
-        isdisjoint = keys.isdisjoint
+        found = set(plan.always)
         passed: list[int] = []  # anchored on a key present, and their first check met
-        for key in present & plan.guard_keys:
-            guard = plan.guards[key]
-            for check in guard.keys() & keys:
-                passed += guard[check]
+        for bare, guard in filter(None, map(plan.index.get, keys)):
+            if bare is not None:
+                found.update(bare)
+            if guard is not None:
+                for check in guard.keys() & keys:
+                    passed += guard[check]
         more = plan.more
+        isdisjoint = keys.isdisjoint
         for i in passed:
             for clause in more.get(i, ()):
-                if isdisjoint(clause):
-                    break
-            else:
-                found.add(i)
-        for i in by_prefix:
-            for clause in plan.checks.get(i, ()):
                 if isdisjoint(clause):
                     break
             else:
@@ -308,18 +335,4 @@ class Presearch:
         def observed(key: str) -> float:  # a pair seen as rarely as its words is the rarer
             return (seen.get(key, 0) + _key_cost(key) / (8 if " " in key else 4)) / n
 
-        self.plan = Plan(self.nodes, observed, self.MAX_CHECKS, self.leaves, self.clause_keys)
-
-
-def _keys(leaves: dict) -> set[str]:
-    return {k for _, clauses in leaves.values() for clause in clauses for k in clause}
-
-
-def _uses_author(node) -> bool:
-    if isinstance(node, (m.TextNode, m.NearNode)):
-        return "author" in node.fields
-    if isinstance(node, m.NotNode):
-        return _uses_author(node.child)
-    if isinstance(node, (m.AndNode, m.OrNode, m.AnyWordNode)):
-        return any(_uses_author(c) for c in node.children)
-    return False
+        self.plan = Plan(self.clauses, observed, self.MAX_CHECKS, self.prefix_keys)

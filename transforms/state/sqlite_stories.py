@@ -80,6 +80,7 @@ _CLUSTER_GROWTH = (
     "first_published=min(first_published, excluded.first_published), "
     "last_published=max(last_published, excluded.last_published)"
 )
+_new = tuple.__new__
 _INSERT_ENTRY = f"INSERT INTO stories_articles (seq, {ENTRY_COLUMNS}) VALUES ({','.join('?' * 17)})"
 
 
@@ -168,7 +169,11 @@ class SqliteStories:
         if not filed:
             return []
         found = self._db.execute(CANDIDATES, (json.dumps(sorted(filed)), lo, hi))
-        return [StoryMatch(*row[1:7], split_set(row[7]), frozenset(filed[row[0]])) for row in found]
+        # tuple.__new__, not StoryMatch(...): its Python-level __new__ per row (~11 an article)
+        return [
+            _new(StoryMatch, (a, s, p, f, t, w, split_set(e), frozenset(filed[seq])))
+            for seq, a, s, p, f, t, w, e in found
+        ]
 
     def story_mark(self) -> int:
         return self.next_story_seq() - 1

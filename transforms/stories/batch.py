@@ -179,25 +179,26 @@ class _Hashes:
 
         stored = np.frombuffer(b"".join(blobs), dtype=np.uint32)
         mine = np.fromiter(chain.from_iterable(sets), dtype=np.uint32, count=sum(map(len, sets)))
-        self.values = np.concatenate((stored, mine))
+        self.values = np.concatenate((stored, mine)).astype(np.uint64)
         self.sizes = np.array([len(b) // 4 for b in blobs] + [len(h) for h in sets], np.int64)
         self.starts = np.cumsum(self.sizes) - self.sizes
         owner = np.repeat(np.arange(len(sets), dtype=np.uint64), self.sizes[len(blobs) :])
-        self.keys = np.sort((owner << np.uint64(32)) | mine.astype(np.uint64))
+        self.keys = np.sort((owner << np.uint64(32)) | self.values[len(stored) :])
 
     def jaccard(self, article, known, stored: int):
-        """The Jaccard of each pair's hashes (0.0 where either has none)."""
+        """The Jaccard of each pair's hashes (0.0 where either has none): each pair's known
+        hashes, keyed by its article, searched among the article's keys and counted."""
         import numpy as np
 
-        sizes = self.sizes[known]
-        pair = np.repeat(np.arange(len(known)), sizes)
-        offset = np.arange(len(pair)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        values = self.values[self.starts[known][pair] + offset].astype(np.uint64)
-        asked = (article[pair].astype(np.uint64) << np.uint64(32)) | values
-        keys = self.keys
-        at = np.minimum(np.searchsorted(keys, asked), max(len(keys) - 1, 0))
-        hits = keys[at] == asked if len(keys) else np.zeros(len(asked), dtype=bool)
-        inter = np.bincount(pair, weights=hits, minlength=len(known))
+        sizes, keys = self.sizes[known], self.keys
+        ends = np.cumsum(sizes)
+        at = np.repeat(self.starts[known] - (ends - sizes), sizes) + np.arange(ends[-1])
+        asked = np.repeat(article.astype(np.uint64) << np.uint64(32), sizes) | self.values[at]
+        if len(keys):
+            hits = np.append(keys.take(np.searchsorted(keys, asked), mode="clip") == asked, 0)
+            inter = np.where(sizes > 0, np.add.reduceat(hits, ends - sizes, dtype=np.int64), 0)
+        else:
+            inter = np.zeros(len(known), dtype=np.int64)
         union = self.sizes[article + stored] + sizes - inter
         out = np.zeros(len(known))
         np.divide(inter, union, out=out, where=(sizes > 0) & (self.sizes[article + stored] > 0))

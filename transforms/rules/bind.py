@@ -92,9 +92,11 @@ def _any_word(children: tuple) -> m.AnyWordNode | None:
     first = children[0]
     if not all(type(c) is m.WordNode and c.fields == first.fields for c in children):
         return None
-    return m.AnyWordNode(
-        tuple([c.token for c in children]), tuple([c.label for c in children]), first.fields
-    )
+    labels = tuple([c.label for c in children])
+    # a word written as its token (the usual case) is one string and the two tuples one: the
+    # matcher reads fewer objects (memory reads are what matching 100,000 rules waits on)
+    tokens = tuple([c.label if c.label == c.token else c.token for c in children])
+    return m.AnyWordNode(labels if tokens == labels else tokens, labels, first.fields)
 
 
 def _label(text: str, prefix: bool) -> str:

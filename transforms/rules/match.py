@@ -5,6 +5,8 @@ Two questions, two methods. `holds(view)` is the fast yes/no asked of every cand
 (field, term, start, end, detail) tuples (offsets index the field's text, -1 for tags); NOT
 holds with no evidence; None means the node does not hold. Splitting them keeps the evidence
 that alerts need from costing anything for the many candidates that do not match.
+
+Nodes never change once made; not `frozen` only for speed (see transforms.rules.query).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class _ByEval:
         return self.eval(view) is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class TextNode:
     """A unit searched in some fields (title, text, author); `label` is the term as written."""
 
@@ -65,7 +67,7 @@ def _room(out: list) -> int:
     return max(MAX_SPANS - len(out), 1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class WordNode(TextNode):
     """The commonest rule leaf, a plain word: its test is one set lookup per field, and its
     evidence a few `str.find` calls in the folded text (no position index needed). `token` is
@@ -102,7 +104,7 @@ def _word_evidence(token: str, label: str, names: tuple[str, ...], fields) -> li
     return out or None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class StemNode(TextNode):
     """A word of a rule with `stem: true`: it holds where a token has its stem, and its
     evidence is found like a plain word's, by `str.find` of those tokens (the few the field has
@@ -131,7 +133,7 @@ class StemNode(TextNode):
         return out or None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class PrefixNode(TextNode):
     """A prefix (`deport*`): it holds where a token of the field starts with it, which a
     `str.find` in the folded text answers as well as its evidence does (tokens are runs
@@ -168,7 +170,7 @@ def _starts(folded: str, prefix: str) -> bool:
     return folded.startswith(prefix) or f" {prefix}" in folded
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class AnyWordNode:
     """`a OR b OR c` of plain words searched in the same fields, the commonest rule shape: the
     OrNode of those WordNodes, evaluated in one frame with a set lookup per word and field,
@@ -203,7 +205,7 @@ class AnyWordNode:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class NearNode(_ByEval):
     """Two units in the same field, at most `distance` words apart (gap between their spans)."""
 
@@ -244,7 +246,7 @@ def _passes(value: float, op: str | None, threshold: float | None) -> bool:
     return value < threshold
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class TagNode(_ByEval):
     """The article carries one of `ids` of the tag kind `field` ("topic": a topic and its
     descendants, "entity": an entity), its value past the threshold when the query gave one
@@ -265,7 +267,7 @@ class TagNode(_ByEval):
         return out or None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class TypeNode(_ByEval):
     type: str
 
@@ -278,7 +280,7 @@ class TypeNode(_ByEval):
         return out or None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class FeedNode(_ByEval):
     value: str
     prefix: bool = False
@@ -288,7 +290,7 @@ class FeedNode(_ByEval):
         return [("feed", view.tagged.article.feed_id, -1, -1, "")] if ok else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class LangNode(_ByEval):
     """`lang:en` holds for en, en-US, en_GB; `lang:en-us` only for en-US; `lang:e*` a prefix."""
 
@@ -304,7 +306,7 @@ class LangNode(_ByEval):
         return [("lang", lang, -1, -1, "")] if ok else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class AndNode:
     children: tuple
 
@@ -324,7 +326,7 @@ class AndNode:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class OrNode:
     children: tuple
 
@@ -343,7 +345,7 @@ class OrNode:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class NotNode:
     child: object
 
@@ -354,7 +356,7 @@ class NotNode:
         return None if self.child.holds(view) else []
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class NeverNode(_ByEval):
     """A term with no letters or digits ("&"): it cannot match; `wirewatch check` says so."""
 

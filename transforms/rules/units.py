@@ -3,6 +3,8 @@
 A leaf tests one token position (exact token, stem, prefix); a Unit is a word, prefix or phrase
 made of leaves, found at consecutive positions or, with `slop`, anywhere in a small window.
 Cheap tests come first (set lookups, one substring search); positions only when needed.
+
+Nodes never change once made; not `frozen` only for speed (see transforms.rules.query).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from functools import lru_cache
 from wirewatch.transforms.rules.view import FieldView
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Exact:
     token: str
 
@@ -28,7 +30,7 @@ class Exact:
         return self.token in fv.vocab
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Stemmed:
     """Any token with this stem: each answer comes from the field's tokens grouped by stem."""
 
@@ -44,7 +46,7 @@ class Stemmed:
         return fv.stem_positions(self.stem)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Prefix:
     prefix: str
 
@@ -61,7 +63,7 @@ class Prefix:
 Leaf = Exact | Stemmed | Prefix
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class Unit:
     """A word, prefix or phrase: leaves at consecutive positions, or within `slop` extra words
     in any order (`"border wall"~5`: at most 5 other words inside the window)."""

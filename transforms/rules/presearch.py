@@ -301,8 +301,8 @@ class Presearch:
         for bare, guard in filter(None, map(plan.index.get, keys)):
             if bare is not None:
                 found.update(bare)
-            if guard is not None:
-                for check in guard.keys() & keys:
+            if guard is not None:  # set(guard): its keys with the hashes the dict stores, so
+                for check in set(guard) & keys:  # no check key's string is read (memory reads)
                     passed += guard[check]
         more = plan.more
         isdisjoint = keys.isdisjoint

@@ -47,7 +47,7 @@ class FieldView:
         self.tokens, self._spans = tokens, spans
         self.vocab = set(tokens)
         self._index: dict[str, list[int]] | None = None
-        self._stem_vocab: dict[str, list[str]] | None = None
+        self._stem_vocab: dict[str, tuple[str, ...] | list[str]] | None = None
         self._joined: str | None = None
         self._stem_positions: dict[str, list[int]] = {}
         self._prefixes: dict[str, list[int]] = {}
@@ -72,11 +72,16 @@ class FieldView:
             self._joined = " " + " ".join(self.tokens) + " "
         return self._joined
 
-    def stem_vocab(self) -> dict[str, list[str]]:
+    def stem_vocab(self) -> dict[str, tuple[str, ...] | list[str]]:
         """The distinct stems, each with the distinct tokens that have it: all a stemmed word
         needs to know whether it occurs, and which words to look for where."""
         if self._stem_vocab is None:
-            self._stem_vocab = _grouped((_STEMS[token], token) for token in self.vocab)
+            vocab = list(self.vocab)
+            stems = list(map(_STEMS.__getitem__, vocab))
+            grouped = dict(zip(stems, zip(vocab)))  # stem -> (token,): in C, as most stems
+            if len(grouped) < len(vocab):  # have one token; some have more: group them
+                grouped = _grouped(zip(stems, vocab))
+            self._stem_vocab = grouped
         return self._stem_vocab
 
     def has_prefix(self, prefix: str) -> bool:

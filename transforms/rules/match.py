@@ -143,12 +143,13 @@ class PrefixNode(TextNode):
     prefix: str
 
     def holds(self, view: ArticleView) -> bool:
-        fields = view.fields
-        for name in self.fields:
-            fv = fields[name]
-            if fv.has_prefix(self.prefix) if name == "author" else _starts(fv.folded, self.prefix):
-                return True
-        return False
+        fields, prefix = view.fields, self.prefix
+        return any(
+            fields[name].has_prefix(prefix)
+            if name == "author"
+            else _starts(fields[name].folded, prefix)
+            for name in self.fields
+        )
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         out: list[Evidence] = []

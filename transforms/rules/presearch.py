@@ -28,6 +28,7 @@ import ahocorasick
 
 from wirewatch.transforms.rules import match as m
 from wirewatch.transforms.rules import units as u
+from wirewatch.transforms.rules.collector import collector_paused
 from wirewatch.transforms.rules.text import StemCache
 from wirewatch.transforms.rules.view import ArticleView
 
@@ -335,4 +336,5 @@ class Presearch:
         def observed(key: str) -> float:  # a pair seen as rarely as its words is the rarer
             return (seen.get(key, 0) + _key_cost(key) / (8 if " " in key else 4)) / n
 
-        self.plan = Plan(self.clauses, observed, self.MAX_CHECKS, self.prefix_keys)
+        with collector_paused():  # a full collection would walk the whole rule set (1 s)
+            self.plan = Plan(self.clauses, observed, self.MAX_CHECKS, self.prefix_keys)

@@ -7,15 +7,14 @@ then one presearch pass plus the evaluation of the few candidate rules.
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from wirewatch.transforms.errors import Problem
 from wirewatch.transforms.model import Hit, Match, TaggedArticle
 from wirewatch.transforms.rules.bind import Vocabulary, bind
+from wirewatch.transforms.rules.collector import collector_paused
 from wirewatch.transforms.rules.errors import QueryError, RuleError
 from wirewatch.transforms.rules.presearch import Presearch
 from wirewatch.transforms.rules.query import Node
@@ -131,7 +130,7 @@ def compile_rules(config) -> RuleSet:
     """The RuleSet for `config.rules`; RuleError listing every rule that does not compile."""
     vocab = Vocabulary.from_config(config)
     problems: list[Problem] = []
-    with _collector_paused():
+    with collector_paused():
         compiled = [
             compile_rule(rule, vocab, config.source or "<config>", problems)
             for rule in config.rules
@@ -139,25 +138,3 @@ def compile_rules(config) -> RuleSet:
         if problems:
             raise RuleError(problems)
         return RuleSet(compiled, vocab)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Compiling allocates a few small objects per rule that all live on; meanwhile the cyclic
-    garbage collector would walk every one of them again at each full collection (a quarter of
-    the CPU of compiling 100,000 rules). They form no cycles to collect, so pause it.
-
-    Afterwards they go straight to the oldest generation (`gc.freeze()` then `gc.unfreeze()`
-    moves every tracked object there in one step, walking none): the first young collection
-    would otherwise walk all of them (half a second at 100,000 rules) only to find them alive,
-    and the next one again. Unfrozen at once, so any garbage among them is still collected, at
-    the next full collection."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.unfreeze()
-        if was_enabled:
-            gc.enable()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wirewatch.transforms.model import Article
 from wirewatch.transforms.state.interface import StoryMatch
-from wirewatch.transforms.stories import StorySettings
+from wirewatch.transforms.stories import StorySettings, batch
 from wirewatch.transforms.stories.batch import Best, Prepared, _url_match, match
 from wirewatch.transforms.stories.fingerprint import Fingerprint, jaccard, pack, similarity
 
@@ -98,9 +99,19 @@ def _unpacked(c: StoryMatch):
     return title, full - title, c.title_words
 
 
+@pytest.mark.parametrize("few", [0, 10**9], ids=["numpy", "one-by-one"])
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.lists(known, max_size=8), st.lists(known, min_size=1, max_size=8))
-def test_scoring_all_pairs_at_once_decides_as_one_pair_at_a_time(stored, bundle):
+def test_scoring_all_pairs_at_once_decides_as_one_pair_at_a_time(few, stored, bundle):
+    """Both ways of scoring (numpy for many pairs, a set intersection each for few)."""
+    was, batch.FEW_PAIRS = batch.FEW_PAIRS, few
+    try:
+        _decides_plainly(stored, bundle)
+    finally:
+        batch.FEW_PAIRS = was
+
+
+def _decides_plainly(stored, bundle):
     candidates = [_stored(i, item) for i, item in enumerate(stored)]
     ordered = sorted(
         (_prepared(i, item) for i, item in enumerate(bundle)),

@@ -13,6 +13,7 @@ join a copy or an update, and returns what to write and what each article got.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, defaultdict
 from itertools import chain
 from typing import Iterable, NamedTuple, Sequence
@@ -28,6 +29,9 @@ from wirewatch.transforms.state.interface import (
 )
 from wirewatch.transforms.stories.fingerprint import Fingerprint, jaccard, pack
 from wirewatch.transforms.stories.settings import StorySettings
+
+FEW_PAIRS = 40
+"""Up to this many pairs a bundle's are scored one by one, above it all at once in numpy."""
 
 
 class Prepared(NamedTuple):
@@ -91,7 +95,8 @@ def match(
             pairs += [(i, k) for k in known if lo <= published[k] <= hi]
         for band in repeated.intersection(p.bands):
             by_band[band].append(stored + i)
-    best = _best_pairs(ordered, candidates, published, pairs, s) if pairs else {}
+    score = _best_pairs if len(pairs) > FEW_PAIRS else _best_pairs_one_by_one
+    best = score(ordered, candidates, published, pairs, s) if pairs else {}
     stories = [c.story_id for c in candidates]
     ids = [c.article_id for c in candidates] + [p.article.id for p in ordered]
     by_url: dict[str, list[Best]] = defaultdict(list)  # the bundle's own, in assignment order
@@ -168,6 +173,51 @@ def _best_pairs(
     chosen = order[first].tolist()
     scores, titles = score.tolist(), use_title.tolist()
     return {pairs[j][0]: (scores[j], "title" if titles[j] else "text", pairs[j][1]) for j in chosen}
+
+
+def _best_pairs_one_by_one(
+    ordered: Sequence[Prepared],
+    candidates: Sequence[StoryMatch],
+    published: list[float],
+    pairs: list[tuple[int, int]],
+    s: StorySettings,
+) -> dict[int, tuple[float, str, int]]:
+    """`_best_pairs` for a bundle with few pairs, one set intersection each: below
+    FEW_PAIRS that costs less than numpy's fixed cost per call."""
+    words, boost = s.min_title_words, s.entity_boost
+    full_all = array("I", b"".join(c.full_fp for c in candidates)).tolist()
+    title_all = array("I", b"".join(c.title_fp for c in candidates)).tolist()
+    fulls: list = []
+    titles: list = []
+    at = to = 0
+    for c in candidates:
+        n, m = len(c.full_fp) >> 2, len(c.title_fp) >> 2
+        fulls.append(full_all[at : at + n])
+        titles.append(title_all[to : to + m])
+        at, to = at + n, to + m
+    fulls += [p.fp.full for p in ordered]
+    titles += [p.fp.title for p in ordered]
+    title_words = [c.title_words for c in candidates] + [p.fp.title_words for p in ordered]
+    entities = [c.entities for c in candidates] + [p.entities for p in ordered]
+    best: dict[int, tuple[float, str, int]] = {}
+    for i, k in pairs:
+        fp, theirs = ordered[i].fp, fulls[k]
+        score, basis = 0.0, "text"
+        if fp.full and theirs:
+            inter = len(fp.full.intersection(theirs))
+            score = inter / (len(fp.full) + len(theirs) - inter)
+        theirs = titles[k]
+        if fp.title_words >= words and title_words[k] >= words and fp.title and theirs:
+            inter = len(fp.title.intersection(theirs))
+            if (by_title := inter / (len(fp.title) + len(theirs) - inter)) > score:
+                score, basis = by_title, "title"
+        if ordered[i].entities and entities[k]:
+            score += boost * jaccard(ordered[i].entities, entities[k])
+        score = min(score, 1.0)
+        had = best.get(i)
+        if had is None or score > had[0] or (score == had[0] and published[k] < published[had[2]]):
+            best[i] = (score, basis, k)
+    return best
 
 
 class _Hashes:

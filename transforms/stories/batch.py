@@ -95,8 +95,7 @@ def match(
             pairs += [(i, k) for k in known if lo <= published[k] <= hi]
         for band in repeated.intersection(p.bands):
             by_band[band].append(stored + i)
-    score = _best_pairs if len(pairs) > FEW_PAIRS else _best_pairs_one_by_one
-    best = score(ordered, candidates, published, pairs, s) if pairs else {}
+    best = _best_pairs(ordered, candidates, published, pairs, s) if pairs else {}
     stories = [c.story_id for c in candidates]
     ids = [c.article_id for c in candidates] + [p.article.id for p in ordered]
     by_url: dict[str, list[Best]] = defaultdict(list)  # the bundle's own, in assignment order
@@ -146,7 +145,10 @@ def _best_pairs(
     looked up among the article's (a key article x hash, searched in the sorted keys of the
     bundle's articles), and the matches counted: one pass however many pairs, where a set
     intersection per pair in Python cost ~3 us each (about 15 pairs an article at 50,000
-    indexed). The divisions are float64 as Python's, so every score is bit for bit the same."""
+    indexed). The divisions are float64 as Python's, so every score is bit for bit the same.
+    Up to FEW_PAIRS pairs, one set intersection each costs less than numpy's fixed cost."""
+    if len(pairs) <= FEW_PAIRS:
+        return _one_by_one(ordered, candidates, published, pairs, s)
     import numpy as np  # here: importing this module must not cost numpy's import
 
     article, known = (np.array(side, dtype=np.int64) for side in zip(*pairs))
@@ -175,15 +177,8 @@ def _best_pairs(
     return {pairs[j][0]: (scores[j], "title" if titles[j] else "text", pairs[j][1]) for j in chosen}
 
 
-def _best_pairs_one_by_one(
-    ordered: Sequence[Prepared],
-    candidates: Sequence[StoryMatch],
-    published: list[float],
-    pairs: list[tuple[int, int]],
-    s: StorySettings,
-) -> dict[int, tuple[float, str, int]]:
-    """`_best_pairs` for a bundle with few pairs, one set intersection each: below
-    FEW_PAIRS that costs less than numpy's fixed cost per call."""
+def _one_by_one(ordered, candidates, published, pairs, s) -> dict[int, tuple[float, str, int]]:
+    """`_best_pairs`, one set intersection per pair."""
     words, boost = s.min_title_words, s.entity_boost
     full_all = array("I", b"".join(c.full_fp for c in candidates)).tolist()
     title_all = array("I", b"".join(c.title_fp for c in candidates)).tolist()

@@ -219,6 +219,7 @@ class Plan:
             )
             for k, (bare, guard) in index.items()
         }
+        self.anchors = frozenset(self.index)
         self.more, self.always = more, tuple(always)
         self.prefixes = None
         if prefixes:  # every prefix any rule names, so matched prefixes become keys too
@@ -299,7 +300,9 @@ class Presearch:
                 keys.add(key)
         found = set(plan.always)
         passed: list[int] = []  # anchored on a key present, and their first check met
-        for bare, guard in filter(None, map(plan.index.get, keys)):
+        # the keys that anchor something: a set's lookup of an absent key reads one slot, a
+        # dict's two tables (most keys of an article anchor nothing)
+        for bare, guard in map(plan.index.__getitem__, keys & plan.anchors):
             if bare is not None:
                 found.update(bare)
             if guard is not None:  # set(guard): its keys with the hashes the dict stores, so

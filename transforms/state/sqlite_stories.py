@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Collection, Iterable, Sequence
 from wirewatch.transforms.state import interface
 from wirewatch.transforms.state.band_index import BandIndex, pack_bands, shared_index, unpack_bands
 from wirewatch.transforms.state.interface import (
-    StoryChange,
     StoryCluster,
     StoryEntry,
     StoryHead,
@@ -178,7 +177,7 @@ class SqliteStories:
     def story_mark(self) -> int:
         return self.next_story_seq() - 1
 
-    def story_changes(self, since: int, bands: Collection[int]) -> list[StoryChange]:
+    def story_changes(self, since: int, bands: Collection[int]) -> list[interface.StoryChange]:
         with self._lock:
             rows = self._db.execute(_STORED_SINCE, (since,)).fetchall()
             if not rows:
@@ -189,7 +188,7 @@ class SqliteStories:
                 for seq, blob in self._db.execute(_NEW_BANDSETS, (since,))
                 if not asked.isdisjoint(unpack_bands(blob))
             }
-        return [StoryChange(*row[1:], row[0] in banded) for row in rows]
+        return [interface.StoryChange(*row[1:], row[0] in banded) for row in rows]
 
     def story_heads(self, story_ids: Iterable[str]) -> dict[str, StoryHead]:
         ids = sorted(set(story_ids))

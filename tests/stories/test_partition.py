@@ -98,9 +98,9 @@ def counting(index: StoryIndex) -> list[int]:
     calls = []
     decide = index._decide
 
-    def counted(ordered):
+    def counted(ordered, bands):
         calls.append(len(ordered))
-        return decide(ordered)
+        return decide(ordered, bands)
 
     index._decide = counted
     return calls

@@ -139,6 +139,7 @@ class Draft(NamedTuple):
     mark: int
     links: dict[str, StoryLink]  # the stored links of its articles, at the mark
     todo: list[Prepared]  # the articles without one, in publication order
+    bands: list[int]  # their buckets, sorted, each once
     decided: Decided
 
 
@@ -219,19 +220,21 @@ class StoryIndex:
         mark = store.story_mark()
         links = store.story_links(p.article.id for p in prepared)
         todo = _unassigned(prepared, links)
-        return Draft(prepared, mark, links, todo, self._decide(todo) if todo else _NOTHING)
+        bands = _bands(todo)
+        decided = self._decide(todo, bands) if todo else _NOTHING
+        return Draft(prepared, mark, links, todo, bands, decided)
 
     def commit(self, draft: Draft) -> list[StoryAssignment]:
         """Save the draft's decisions under the story lock, if nothing they depend on was
         stored since its mark (another worker's copy of one of its stories, a link of one of
         its articles); else decide again under the lock, as if there had been no draft."""
-        store, (prepared, _, links, todo, decided) = self._store, draft
+        store, (prepared, _, links, todo, bands, decided) = self._store, draft
         with store.transaction():
             store.lock_stories()
-            if todo and _stale(draft, store.story_changes(draft.mark, _bands(todo))):
+            if todo and _stale(draft, store.story_changes(draft.mark, bands)):
                 links = store.story_links(p.article.id for p in prepared)
                 todo = _unassigned(prepared, links)
-                decided = self._decide(todo) if todo else _NOTHING
+                decided = self._decide(todo, _bands(todo)) if todo else _NOTHING
             if todo:
                 store.save_stories(decided.members, decided.clusters)
                 links = {**links, **decided.links}
@@ -255,11 +258,12 @@ class StoryIndex:
         times, window = list(published), self.settings.window_hours * 3600
         return min(times) - window, max(times) + window
 
-    def _decide(self, ordered: list[Prepared]) -> Decided:
-        """The stories of articles never assigned, in publication order (reads only)."""
+    def _decide(self, ordered: list[Prepared], bands: list[int]) -> Decided:
+        """The stories of articles never assigned, in publication order (reads only); `bands`:
+        their buckets (`_bands`)."""
         store, (lo, hi) = self._store, self._window(p.published for p in ordered)
         urls = store.story_urls({p.url for p in ordered if p.url}, lo, hi)
-        candidates = store.story_candidates(_bands(ordered), lo, hi)
+        candidates = store.story_candidates(bands, lo, hi)
         decisions = match(ordered, urls, candidates, self.settings)
         heads = store.story_heads({d.story_id for d in decisions})
         return Decided(*settle(decisions, heads))

@@ -48,7 +48,9 @@ def _in_part(pair: Pair, parts: dict[str, int]) -> tuple[int, Pair]:
     return parts[pair[0].article.id] if parts else 0, pair
 
 
-class _PartitionDoFn(StoreDoFn):
+class _IndexDoFn(StoreDoFn):
+    """A DoFn with the story index of its worker's store."""
+
     def __init__(self, config: Config, state_dir: str):
         super().__init__(state_dir)
         self.settings = config.stories
@@ -57,6 +59,8 @@ class _PartitionDoFn(StoreDoFn):
         super().setup()
         self.index = StoryIndex(self.store, self.settings)
 
+
+class _PartitionDoFn(_IndexDoFn):
     def process(self, keyed: tuple[int, Iterable[Sketch]], parts: int) -> Iterable[dict[str, int]]:
         _, sketches = keyed
         sketches = list(sketches)
@@ -64,15 +68,10 @@ class _PartitionDoFn(StoreDoFn):
         yield {s.article_id: part for s, part in zip(sketches, part_of)}
 
 
-class _AssignDoFn(StoreDoFn):
+class _AssignDoFn(_IndexDoFn):
     def __init__(self, config: Config, state_dir: str):
-        super().__init__(state_dir)
-        self.settings = config.stories
+        super().__init__(config, state_dir)
         self.count = Counters("stories_new", "stories_copy", "stories_update")
-
-    def setup(self) -> None:
-        super().setup()
-        self.index = StoryIndex(self.store, self.settings)
 
     def process(self, keyed: tuple[int, Iterable[Pair]]) -> Iterable[TaggedArticle]:
         _, pairs = keyed

@@ -215,10 +215,11 @@ class StoryIndex:
     def draft(self, prepared: list[Prepared]) -> Draft:
         """Decide without the lock, on what the store holds now (its mark): the slow part,
         which several workers can do at once. Nothing is written until `commit`."""
-        store = self._store
         self._maybe_prune()
-        mark = store.story_mark()
-        links = store.story_links(p.article.id for p in prepared)
+        return self._draft(prepared, self._store.story_mark())
+
+    def _draft(self, prepared: list[Prepared], mark: int) -> Draft:
+        links = self._store.story_links(p.article.id for p in prepared)
         todo = _unassigned(prepared, links)
         bands = _bands(todo)
         decided = self._decide(todo, bands) if todo else _NOTHING
@@ -228,17 +229,16 @@ class StoryIndex:
         """Save the draft's decisions under the story lock, if nothing they depend on was
         stored since its mark (another worker's copy of one of its stories, a link of one of
         its articles); else decide again under the lock, as if there had been no draft."""
-        store, (prepared, _, links, todo, bands, decided) = self._store, draft
+        store = self._store
         with store.transaction():
             store.lock_stories()
-            if todo and _stale(draft, store.story_changes(draft.mark, bands)):
-                links = store.story_links(p.article.id for p in prepared)
-                todo = _unassigned(prepared, links)
-                decided = self._decide(todo, _bands(todo)) if todo else _NOTHING
-            if todo:
+            if draft.todo and _stale(draft, store.story_changes(draft.mark, draft.bands)):
+                draft = self._draft(draft.prepared, draft.mark)
+            links, decided = draft.links, draft.decided
+            if draft.todo:
                 store.save_stories(decided.members, decided.clusters)
                 links = {**links, **decided.links}
-        return [_assignment(links[p.article.id]) for p in prepared]
+        return [_assignment(links[p.article.id]) for p in draft.prepared]
 
     def components(self, sketches: Sequence[Sketch]) -> list[list[int]]:
         """The articles (positions in `sketches`) whose stories can be decided apart, as

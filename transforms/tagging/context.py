@@ -176,14 +176,15 @@ def _starts_name(text: Prepared, m: Mention, starts: set[int]) -> bool:
 
     After a final dot ("... from the U.S. But ...", "... the U.S. Tillerson said") the next
     word may start a sentence: then it must not be an opener nor another mention."""
-    after = _next_token(text.original, m.end)
+    original = text.original
+    after = _next_token(original, m.end)
     if after == "&" or after.rstrip(".,;:") in _NUMERALS:
         return True
-    if text.original[m.end : m.end + 1] != " ":
+    if original[m.end : m.end + 1] != " ":
         return False
     if after in _PARTICLES:  # "Van der Bellen", "Sao Tome de ..." needs a name after it
-        return _titlecase(_next_token(text.original, m.end + 1 + len(after)))
-    if not _titlecase(after):
+        return _titlecase(_next_token(original, m.end + 1 + len(after)))
+    if not (after[:1].isupper() and after != after.upper()):  # _titlecase, inline
         return False
     word = fold(after).strip()
     if m.surface.endswith(".") and (word in _OPENERS or m.end + 1 in starts):
@@ -199,10 +200,10 @@ def _in_institution(text: Prepared, m: Mention) -> bool:
     return _titlecase(head) and fold(head).strip() in _INSTITUTIONS
 
 
-def _ends_name(text: Prepared, m: Mention) -> bool:
-    """ "Neil Jordan", "MaliVai Washington": a capitalized word right before it (no comma).
-    Not a dateline after a byline ("Ramthan Hussain SINGAPORE"): the casing differs."""
-    before = _prev_token(text.original, m.start)
+def _ends_name(m: Mention, before: str) -> bool:
+    """ "Neil Jordan", "MaliVai Washington": a capitalized word right before it (`before`,
+    the word before the mention; no comma). Not a dateline after a byline ("Ramthan Hussain
+    SINGAPORE"): the casing differs."""
     if not (_titlecase(before) and before[-1].isalnum()):
         return False
     if m.surface.isupper() and len(m.surface) > 1:
@@ -210,10 +211,10 @@ def _ends_name(text: Prepared, m: Mention) -> bool:
     return fold(before).strip() not in _OPENERS
 
 
-def _person_shaped(text: Prepared, m: Mention) -> bool:
+def _person_shaped(text: Prepared, m: Mention, before: str) -> bool:
     """Whether "<Word> <place>" reads as a person's name, which a later bare mention repeats:
     "Neil Jordan" does, "Air China" and "South Lebanon Army" do not."""
-    before = fold(_prev_token(text.original, m.start)).strip()
+    before = fold(before).strip()
     return before not in _THING_HEADS and not _titlecase(_next_token(text.original, m.end))
 
 
@@ -371,11 +372,6 @@ def _metonyms(
     return out
 
 
-def _acronym(surface: str) -> bool:
-    """U.S., UN, NATO: not a surname, so "Top U.S. officials" says nothing about later U.S."""
-    return surface.isupper() and (len(surface) <= 5 or "." in surface)
-
-
 def _headline_case(title: str) -> bool:
     """ "Beijing Doesn't Want America to See Its Trade-War Pain": every word is capitalized, so
     capitals say nothing about names (CoNLL's all-caps headlines are not affected)."""
@@ -423,8 +419,9 @@ def apply(
         and _headline_case(text.original[: text.title_end])
     )
     starts = {m.start for m in mentions}
+    original, title_end = text.original, text.title_end
     for m in mentions:
-        in_headline_case = headline_case and m.start < text.title_end
+        in_headline_case = headline_case and m.start < title_end
         if m.type == "PERSON":
             if m.source == "gazetteer" and _namesake(text, m, in_headline_case, starts):
                 namesakes.add(m.id)
@@ -436,23 +433,37 @@ def apply(
             and m.kind in ("name", "alias", "ambiguous")
             and not in_headline_case
         ):
-            if " " not in m.surface.strip(".") and not _acronym(m.surface):
+            surface = m.surface
+            # One word, not an acronym: U.S., UN, NATO are no surnames, so "Top U.S.
+            # officials" says nothing about a later U.S.
+            if " " not in surface.strip(".") and not (
+                surface.isupper() and (len(surface) <= 5 or "." in surface)
+            ):
                 key = text.folded[m.start : m.end].strip()  # fold() of the surface
                 if key in person_words:
                     continue
-                if _ends_name(text, m):
-                    if _person_shaped(text, m):
+                before = _prev_token(original, m.start)
+                if before[:1].isupper() and _ends_name(m, before):
+                    if _person_shaped(text, m, before):
                         person_words.add(key)  # later "Jordan" is the person too
                     continue
             if (
                 m.type == "PLACE"
-                and (_starts_name(text, m, starts) or _in_institution(text, m))
+                and (
+                    _starts_name(text, m, starts)
+                    or (original[m.start - 4 : m.start] == " of " and _in_institution(text, m))
+                )
                 and not (capitals and m.id in capitals and _addressed(text, m))
             ):
                 continue
         if m.kind == "demonym" and _demonym_in_name(text, m):
             continue
-        if m.type == "PLACE" and m.kind != "demonym" and _is_modifier(text, m):
+        if (
+            m.type == "PLACE"
+            and m.kind != "demonym"
+            and original[m.end : m.end + 1] == "-"  # _is_modifier's first test, inline
+            and _is_modifier(text, m)
+        ):
             m = replace(m, kind="modifier")
         elif (
             sport

@@ -92,6 +92,7 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
     candidates = []  # (start, end, refs that pass the case checks)
     context: set[int] = set()
     plain = True  # every candidate one alias that names its entity outright
+    original, has_upper = text.original, text.has_upper
     for start, end, payload in hits:
         if payload.context:
             context.update(payload.context)
@@ -99,9 +100,16 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
         if not aliases:
             continue
         if len(aliases) == 1:  # most names: no list to build
-            if passes_case(aliases[0], text, start, end):
+            ref = aliases[0]
+            check = ref.check
+            if check == "capital" and not ref.accented:  # passes_case's usual case, inline
+                first = original[start]
+                passed = first.isupper() or first.isdigit() or not has_upper
+            else:
+                passed = check == "any" or passes_case(ref, text, start, end)
+            if passed:
                 candidates.append((start, end, aliases))
-                plain = plain and aliases[0].kind in STRONG_KINDS
+                plain = plain and ref.kind in STRONG_KINDS
             continue
         refs = [r for r in aliases if passes_case(r, text, start, end)]
         if refs:
@@ -116,15 +124,16 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
         resolved = _resolved(candidates, context)
 
     mentions = []
+    entities = gazetteer.entities
     for start, end, ref in _longest(resolved):
-        if ref.dotted and text.original[end : end + 1] == ".":
+        if ref.dotted and original[end : end + 1] == ".":
             end += 1
-        info = gazetteer.entities[ref.entity]
+        info = entities[ref.entity]
         mentions.append(
             Mention(
                 start,
                 end,
-                text.original[start:end],
+                original[start:end],
                 info.id,
                 info.name,
                 info.type,
@@ -145,6 +154,11 @@ def _resolved(candidates: list, context: set[int]) -> list[tuple[int, int, Alias
             anchors.add(refs[0].entity)
     resolved = []
     for start, end, refs in candidates:
+        if len(refs) == 1:  # _choose's first case, without the call
+            ref = refs[0]
+            if ref.kind in STRONG_KINDS or ref.entity in anchors or ref.entity in context:
+                resolved.append((start, end, ref))
+            continue
         ref = _choose(refs, anchors, context)
         if ref is not None:
             resolved.append((start, end, ref))

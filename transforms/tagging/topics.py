@@ -175,7 +175,7 @@ class TopicScorer:
         """The term groups' counts for the matcher's term hits (start, end, group)."""
         counts = TermCounts(text=text.folded)
         tf, words, in_title = counts.tf, counts.words, counts.in_title
-        title_end, prefixed = text.title_end, self._prefix_groups
+        title_end, prefixed, folded = text.title_end, self._prefix_groups, text.folded
         title_weight, body_weight = self.settings.title_weight, self.settings.body_weight
         for start, end, group in hits:
             if start < title_end:
@@ -184,7 +184,9 @@ class TopicScorer:
             else:
                 tf[group] = tf.get(group, 0.0) + body_weight
             if group in prefixed and group not in words:
-                words[group] = _word(text.folded, start, end)
+                # the word a prefix term matched, shown instead of `deport*`
+                stop = folded.find(" ", end)
+                words[group] = folded[start : stop if stop >= 0 else len(folded)]
         return counts
 
     def contributions(self, counts: TermCounts) -> tuple[dict[int, float], dict[int, float]]:
@@ -198,6 +200,7 @@ class TopicScorer:
         strong: defaultdict[int, list[str]] = defaultdict(list)
         standalone: set[int] = set()
         spread, k1, words = self._group_spread, _K + 1, counts.words
+        in_title, short = counts.in_title, None  # short: looked at once, when it matters
         for group, count in counts.tf.items():
             word = words.get(group)  # a prefix term's cue is the word it matched
             for tid, weight, plain, shared, cued, cue, alone in spread[group]:
@@ -214,7 +217,11 @@ class TopicScorer:
                 cue = word or cue
                 for target in cued:
                     strong[target].append(cue)  # repeats are left to the readers
-                if alone and (group in counts.in_title or self._short(counts)):
+                if not alone:
+                    continue
+                if short is None and group not in in_title:
+                    short = self._short(counts)
+                if short or group in in_title:
                     standalone.update(cued)
         for (target, _), value in best.items():
             per_topic[target] = per_topic.get(target, 0.0) + value
@@ -306,7 +313,7 @@ class TopicScorer:
         if not per_topic:
             return []
         saturation = self.settings.saturation
-        strong, standalone = self._cues(counts)
+        strong, standalone = counts._cues  # set by contributions()
         probabilities, say = {}, 0.0
         if self.model is not None and self.decided:
             probabilities, known = self.model.predict(counts.text)
@@ -341,7 +348,12 @@ class TopicScorer:
             corroborating = strong.get(topic, ())
             # The classifier's agreement is no second cue: on a headline its confidence
             # comes from the same word ("A film shows ..." is 0.77 arts).
-            cues = MIN_CUES if topic in standalone else _count_cues(corroborating)
+            if topic in standalone:
+                cues = MIN_CUES
+            elif len(corroborating) < 2:  # _count_cues' answer, without the call
+                cues = len(corroborating)
+            else:
+                cues = _count_cues(corroborating)
             score = base if cues >= MIN_CUES else base * (cues / MIN_CUES)
             capped_by = None
             for ancestor in ancestors[topic]:
@@ -379,12 +391,6 @@ class TopicScorer:
             )
             for topic, score, *_ in kept
         ]
-
-
-def _word(folded: str, start: int, end: int) -> str:
-    """What a prefix term matched, for evidence: `deport*` shows as the word it found."""
-    stop = folded.find(" ", end)
-    return folded[start : stop if stop >= 0 else len(folded)]
 
 
 def _count_cues(bucket) -> int:

@@ -18,6 +18,9 @@ import re
 
 from wirewatch.transforms.errors import Problem, WirewatchError
 
+LOCAL_RUNNERS = ("direct", "directrunner")
+"""--runner values that mean Beam's in-process engine here (pipelines/options.py)."""
+
 
 class UsageError(WirewatchError):
     """A command line wirewatch cannot run: one line naming the part and the fix, exit 2."""

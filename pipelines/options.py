@@ -5,7 +5,8 @@ offline; `--runner DirectRunner` therefore also means the in-process engine here
 
 With `--direct_running_mode multi_processing` the engine's workers run `pipelines/worker.py`:
 Beam's worker main, whose log records come back to this process and go through its logging
-(shown from WARNING, or from INFO with `-v`) instead of straight to stderr.
+(shown from WARNING, or from INFO with `-v`) instead of straight to stderr. They are forked from
+a zygote that has imported them once (pipelines/zygote.py), not started fresh every run.
 
 `check_beam_args` is the gate before any of that: Beam itself only logs a warning for an option
 it does not know and runs anyway (a typo `--onse` started the endless watch loop), so every
@@ -29,16 +30,16 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.runners.runner import PipelineRunner, create_runner
 from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
-from wirewatch.pipelines.arguments import suggest, unknown_argument, usage_error
+from wirewatch.pipelines.arguments import LOCAL_RUNNERS, suggest, unknown_argument, usage_error
+from wirewatch.pipelines.zygote import worker_command
 from wirewatch.transforms.beam_support.dofn_specs import remember_dofn_specs
 
-LOCAL_RUNNERS = ("direct", "directrunner")
 BEAM_WORKER = f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main"
-OUR_WORKER = f"{sys.executable} -m wirewatch.pipelines.worker"
 
 
 class LocalEngine(FnApiRunner):
-    """Beam's in-process engine; its `multi_processing` workers run pipelines/worker.py.
+    """Beam's in-process engine; its `multi_processing` workers run pipelines/worker.py, forked
+    from this process's zygote (pipelines/zygote.py).
 
     FnApiRunner picks the worker command itself when it reads `--direct_running_mode`; the
     environment it picks passes through here, and Beam's worker main is swapped for ours."""
@@ -54,7 +55,7 @@ class LocalEngine(FnApiRunner):
     @_default_environment.setter
     def _default_environment(self, environment) -> None:
         if getattr(environment, "command_string", None) == BEAM_WORKER:
-            environment = SubprocessSDKEnvironment.from_command_string(OUR_WORKER)
+            environment = SubprocessSDKEnvironment.from_command_string(worker_command())
         self._environment = environment
 
 

@@ -35,21 +35,35 @@ def with_log_level(options_json: str | None, level: str | None) -> str | None:
     return json.dumps(options)
 
 
-def main() -> None:
-    if "PIPELINE_OPTIONS" in os.environ:
-        os.environ["PIPELINE_OPTIONS"] = with_log_level(
-            os.environ["PIPELINE_OPTIONS"], os.environ.get(WORKER_LOG_LEVEL)
-        )
+def prepare() -> None:
+    """Everything a worker does before it reads its options: quiet logging, SIGHUP ignored, Beam's
+    worker main imported. The zygote (pipelines/zygote.py) does this once and forks after it."""
     logging.getLogger().addHandler(logging.NullHandler())
     logging.getLogger("wirewatch").setLevel(logging.INFO)  # as in the driver (logs.py)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    from apache_beam.runners.worker import sdk_worker_main
+    from apache_beam.runners.worker import sdk_worker_main  # noqa: F401
 
     from wirewatch.transforms.beam_support.dofn_specs import remember_dofn_specs
 
     remember_dofn_specs()
-    sdk_worker_main.main(sys.argv)
+
+
+def serve(argv: list[str]) -> None:
+    """Run Beam's worker main on the options in this process's environment, until the runner
+    closes its control channel."""
+    from apache_beam.runners.worker import sdk_worker_main
+
+    if "PIPELINE_OPTIONS" in os.environ:
+        os.environ["PIPELINE_OPTIONS"] = with_log_level(
+            os.environ["PIPELINE_OPTIONS"], os.environ.get(WORKER_LOG_LEVEL)
+        )
+    sdk_worker_main.main(argv)
+
+
+def main() -> None:
+    prepare()
+    serve(sys.argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,326 @@
+"""A worker zygote: `multi_processing` workers forked from one process that has imported them.
+
+Why: Beam's local engine starts new worker processes for every pipeline run, and a fresh worker
+spends about 2 s of CPU importing Beam and wirewatch before it runs its first bundle (a one-item
+cycle took 3.8 s on 2 workers against 0.6 s in process). The zygote pays those imports once, at
+the start of `run --once`'s cycle or of the watch loop, on the core the driver is not using
+while it compiles the rules; each worker is then a fork of it, ready in milliseconds.
+
+How: the driver starts `python -m wirewatch.pipelines.zygote SOCKET` (`Zygote.start`) and makes
+Beam's worker command `pipelines/zygote_client.py SOCKET`. Each client sends its standard
+streams (as descriptors), environment and working directory; the zygote forks, the child takes
+them over and runs the worker (pipelines/worker.py `serve`), and the zygote sends the client
+"forked", then the child's exit code when it exits.
+
+What keeps it safe:
+- The zygote stays single-threaded (one `selectors` loop, SIGCHLD through a wakeup socket), so
+  no lock is held by another thread at a fork. If importing ever started a thread, it forks
+  nothing and says so: every client then starts a fresh worker, as without a zygote.
+- A client that goes away (Beam killed it) takes its worker with it (SIGKILL). A zygote that
+  goes away takes its workers with it (each child asks the kernel for SIGKILL when its parent
+  dies), and its clients exit 1, so Beam sees failed workers, never orphans.
+- The zygote ends when the driver closes its stdin, or dies (end of file there): nothing
+  outlives the driver. The socket is in a fresh 0700 directory: only this user can connect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import ctypes
+import importlib
+import json
+import logging
+import os
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from wirewatch.pipelines.arguments import LOCAL_RUNNERS
+from wirewatch.pipelines.zygote_client import FORKED
+
+log = logging.getLogger("wirewatch")
+
+CLIENT = Path(__file__).with_name("zygote_client.py")
+MAX_REQUEST = 16 << 20
+"""A client's environment, as JSON: far below this; anything larger is not a client of ours."""
+PR_SET_PDEATHSIG = 1
+STAGES = ("ingest", "tagging", "stories", "rules", "routing", "sinks", "state")
+"""The packages whose `beam.py` holds the code a cycle's workers run (pipelines/cycle.py)."""
+
+
+class Zygote:
+    """The driver's handle on a running zygote: its worker command, and `stop`."""
+
+    def __init__(self, process: subprocess.Popen, folder: str):
+        self.process, self.folder = process, folder
+        self.socket = os.path.join(folder, "zygote")
+
+    @classmethod
+    def start(cls) -> Zygote:
+        folder = tempfile.mkdtemp(prefix="wirewatch-workers-")  # 0700: this user only
+        socket_path = os.path.join(folder, "zygote")
+        if len(os.fsencode(socket_path)) > 100:  # AF_UNIX paths end at 104-108 bytes
+            os.rmdir(folder)
+            raise OSError(f"socket path too long: {socket_path}")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wirewatch.pipelines.zygote", socket_path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+        )
+        return cls(process, folder)
+
+    @property
+    def worker_command(self) -> str:
+        return f"{sys.executable} -S -I {CLIENT} {self.socket}"
+
+    def stop(self) -> None:
+        """End the zygote: its stdin closes, and it exits at once from its loop (still importing,
+        it is killed instead; its workers die with it). Its socket folder goes with it."""
+        if self.process.stdin and not self.process.stdin.closed:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)  # the zygote's own exit removes it
+
+
+FRESH_WORKER = f"{sys.executable} -m wirewatch.pipelines.worker"
+_running: list[Zygote] = []
+
+
+def worker_command() -> str:
+    """The command Beam's local engine starts each `multi_processing` worker with: a client of
+    this process's zygote (started on first use, stopped at exit), or a fresh worker process
+    where there is no fork or the zygote cannot start."""
+    if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
+        return FRESH_WORKER
+    if not _running:
+        try:
+            _running.append(Zygote.start())
+        except OSError as error:
+            log.debug(f"no worker zygote ({error}): workers start fresh")
+            return FRESH_WORKER
+        atexit.register(_running[0].stop)
+    return _running[0].worker_command
+
+
+def start_early(beam_args: list[str]) -> None:
+    """Start the zygote now if these Beam arguments ask for it, so its imports run while this
+    process imports Beam and compiles the rules."""
+    if forks_workers(beam_args):
+        worker_command()
+
+
+def forks_workers(beam_args: list[str]) -> bool:
+    """The arguments mean `multi_processing` workers on the local engine; read without Beam,
+    which is not imported yet when this is asked."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--runner", default="direct")
+    parser.add_argument("--direct_running_mode")
+    known, _ = parser.parse_known_args(beam_args)
+    return known.direct_running_mode == "multi_processing" and known.runner.lower() in LOCAL_RUNNERS
+
+
+def main(socket_path: str) -> int:
+    for name in ("SIGINT", "SIGHUP"):  # the driver's process group; the driver decides
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)  # before the imports: clients queue while they run
+    listener.listen(64)
+    try:
+        worker, problem = prepared_worker()
+        if problem:  # clients that queued get end of file, and start fresh workers
+            print(f"wirewatch: worker zygote stopped: {problem}", file=sys.stderr)
+            return 1
+        Server(listener, worker).run()
+        return 0
+    finally:
+        listener.close()
+        shutil.rmtree(os.path.dirname(socket_path), ignore_errors=True)
+
+
+def prepared_worker():
+    """pipelines/worker.py with its `prepare` done and every stage's code imported; or why not."""
+    try:
+        from wirewatch.pipelines import worker
+
+        worker.prepare()
+        for stage in STAGES:  # every stage's code, imported once
+            importlib.import_module(f"wirewatch.transforms.{stage}.beam")
+    except Exception as error:  # noqa: BLE001 - any failure: workers start fresh instead
+        return None, str(error)
+    if threading.active_count() > 1:  # a fork would copy another thread's locks
+        return None, "importing the workers' code started a thread"
+    return worker, None
+
+
+class Server:
+    """The zygote's loop: accept, fork, report exit codes; kill a worker whose client left."""
+
+    def __init__(self, listener: socket.socket, worker):
+        self.listener, self.worker = listener, worker
+        self.clients: dict[int, socket.socket] = {}  # worker pid -> its client's connection
+        self.selector = selectors.DefaultSelector()
+        self.wakeup, wakeup_write = socket.socketpair()
+        self.wakeup.setblocking(False)
+        wakeup_write.setblocking(False)
+        self.wakeup_write = wakeup_write
+        signal.set_wakeup_fd(wakeup_write.fileno())
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the selector
+        self.selector.register(listener, selectors.EVENT_READ, self.accept)
+        self.selector.register(self.wakeup, selectors.EVENT_READ, self.reap)
+        self.selector.register(sys.stdin, selectors.EVENT_READ, self.driver_spoke)
+        self.running = True
+        self.zygote_pid = os.getpid()
+
+    def run(self) -> None:
+        while self.running:
+            for key, _ in self.selector.select():
+                key.data(key.fileobj)
+        for pid in self.clients:
+            kill(pid)
+
+    def driver_spoke(self, stdin) -> None:
+        if not os.read(stdin.fileno(), 4096):  # end of file: the driver stopped or died
+            self.running = False
+
+    def accept(self, listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        conn.settimeout(10)
+        try:
+            request, fds = read_request(conn)
+        except (OSError, ValueError) as error:
+            log.debug(f"worker zygote: a client's request failed: {error}")
+            conn.close()
+            return
+        pid = os.fork()
+        if pid == 0:
+            self.become_worker(request, fds)
+        for fd in fds:
+            os.close(fd)
+        try:
+            conn.sendall(FORKED)
+        except OSError:  # the client is gone already: so must its worker be
+            kill(pid)
+        self.clients[pid] = conn
+        self.selector.register(conn, selectors.EVENT_READ, self.client_left)
+
+    def client_left(self, conn: socket.socket) -> None:
+        self.selector.unregister(conn)  # its end of file would wake the loop until the reap
+        for pid, client in self.clients.items():
+            if client is conn:
+                kill(pid)  # the exit code reaches no one; reap() closes the connection
+
+    def reap(self, wakeup: socket.socket) -> None:
+        try:
+            while wakeup.recv(512):
+                pass
+        except BlockingIOError:
+            pass
+        while self.clients:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                return
+            conn = self.clients.pop(pid, None)
+            if conn is None:
+                continue
+            with contextlib.suppress(KeyError):  # client_left unregistered it already
+                self.selector.unregister(conn)
+            code = os.waitstatus_to_exitcode(status)
+            try:
+                conn.sendall(f"{code if code >= 0 else 128 - code}\n".encode())
+            except OSError:
+                pass
+            conn.close()
+
+    def become_worker(self, request: dict, fds: list[int]) -> None:
+        """In the child: the client's streams, environment and folder, then Beam's worker main;
+        never returns."""
+        code = 1
+        try:
+            die_with_parent()
+            if os.getppid() != self.zygote_pid:  # it died before we asked
+                return
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self.selector.close()
+            for sock in (self.listener, self.wakeup, self.wakeup_write, *self.clients.values()):
+                sock.close()
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+                os.close(fd)
+            os.chdir(request["cwd"])
+            os.environ.clear()
+            os.environ.update(request["env"])
+            self.worker.serve(["wirewatch-worker"])
+            code = 0
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+        except BaseException:  # noqa: BLE001 - as an uncaught exception in a fresh worker
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001, S110 - nothing left to report it to
+                    pass
+            os._exit(code)
+
+
+def read_request(conn: socket.socket) -> tuple[dict, list[int]]:
+    """A client's request: its three standard streams' descriptors, then its environment and
+    working directory as length-prefixed JSON."""
+    head, fds, _, _ = socket.recv_fds(conn, 4, 3)
+    try:
+        if len(fds) != 3 or len(head) != 4:
+            raise ValueError("expected three descriptors and a length")
+        (size,) = struct.unpack(">I", head)
+        if size > MAX_REQUEST:
+            raise ValueError(f"a request of {size} bytes")
+        body = b""
+        while len(body) < size:
+            chunk = conn.recv(size - len(body))
+            if not chunk:
+                raise ValueError("the request ended early")
+            body += chunk
+        return json.loads(body), fds
+    except (OSError, ValueError):
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when the zygote dies (elsewhere: nothing to ask)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1])
+    sys.stderr.flush()
+    os._exit(code)  # no interpreter teardown: with Beam loaded it takes longer than the work

@@ -1,0 +1,196 @@
+"""The worker zygote's protocol, with real processes: a zygote serving a stand-in worker (the
+Beam worker itself is exercised by tests/e2e/test_zygote_workers.py), and the real client
+command Beam starts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from wirewatch.pipelines.zygote import CLIENT
+
+STAND_IN = textwrap.dedent(
+    """
+    import os, socket, sys, time
+    from wirewatch.pipelines.zygote import Server
+
+    class Worker:
+        @staticmethod
+        def serve(argv):
+            print("worker", os.getpid(), os.environ.get("GREETING"), os.getcwd(), flush=True)
+            print("on stderr", file=sys.stderr, flush=True)
+            if os.environ.get("HOLD"):
+                time.sleep(600)
+            sys.exit(int(os.environ.get("CODE", "0")))
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(sys.argv[1])
+    listener.listen(8)
+    print("ready", os.getpid(), flush=True)
+    Server(listener, Worker).run()
+    """
+)
+
+
+@pytest.fixture
+def zygote(tmp_path):
+    script = tmp_path / "stand_in.py"
+    script.write_text(STAND_IN)
+    sock = str(tmp_path / "zygote")
+    proc = subprocess.Popen(
+        [sys.executable, str(script), sock],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().startswith("ready")
+    proc.socket = sock
+    yield proc
+    if proc.poll() is None:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+def client(sock: str, cwd, **env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-S", "-I", str(CLIENT), sock],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def gone(pid: int, within: float = 10.0) -> bool:
+    """The process has ended (it is not our child, so it cannot be waited for)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_forked_worker_has_the_clients_streams_environment_folder_and_exit_code(zygote, tmp_path):
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    proc = client(zygote.socket, folder, GREETING="hello", CODE="3")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3
+    word, pid, greeting, cwd = out.split()
+    assert (word, greeting, cwd) == ("worker", "hello", str(folder))
+    assert int(pid) not in (proc.pid, zygote.pid)
+    assert err == "on stderr\n"
+    assert zygote.poll() is None  # one worker's end is not the zygote's
+
+
+def test_a_client_killed_takes_its_worker_with_it(zygote, tmp_path):
+    proc = client(zygote.socket, tmp_path, HOLD="1")
+    pid = int(proc.stdout.readline().split()[1])
+    proc.kill()
+    proc.wait(timeout=10)
+    assert gone(pid)
+    assert zygote.poll() is None
+    again = client(zygote.socket, tmp_path, CODE="0")  # and the zygote still serves
+    again.communicate(timeout=30)
+    assert again.returncode == 0
+
+
+def test_a_zygote_killed_takes_its_workers_and_their_clients_fail(zygote, tmp_path):
+    proc = client(zygote.socket, tmp_path, HOLD="1")
+    pid = int(proc.stdout.readline().split()[1])
+    zygote.kill()
+    zygote.wait(timeout=10)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 1  # Beam sees a failed worker, not a hang
+    assert gone(pid)
+
+
+def test_the_zygote_ends_when_its_driver_closes_stdin(zygote, tmp_path):
+    proc = client(zygote.socket, tmp_path, HOLD="1")
+    pid = int(proc.stdout.readline().split()[1])
+    zygote.stdin.close()
+    assert zygote.wait(timeout=10) == 0
+    assert gone(pid)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 1
+
+
+def test_without_a_zygote_the_client_becomes_a_fresh_worker(tmp_path):
+    """Nothing listens: the command execs `python -m wirewatch.pipelines.worker`, which here,
+    without a runner's control service in its environment, fails as a fresh worker would."""
+    proc = client(str(tmp_path / "nobody"), tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert "CONTROL_API_SERVICE_DESCRIPTOR" in err
+
+
+def bad_request(sock: str) -> bytes:
+    """A request without descriptors; what the zygote answers once its loop reads it."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(sock)
+        conn.sendall(b"\x00\x00\x00\x05hello")
+        try:
+            return conn.recv(16)
+        except ConnectionResetError:  # closed with "hello" unread
+            return b""
+
+
+def test_a_bad_request_is_dropped_and_the_zygote_serves_on(zygote, tmp_path):
+    assert bad_request(zygote.socket) == b""  # nothing forked
+    proc = client(zygote.socket, tmp_path, CODE="0")
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_stop_ends_the_zygote_and_removes_its_folder():
+    from wirewatch.pipelines.zygote import Zygote
+
+    zygote = Zygote.start()
+    assert os.path.isdir(zygote.folder)
+    zygote.stop()
+    assert zygote.process.returncode is not None
+    assert not os.path.exists(zygote.folder)
+
+
+def test_the_zygote_ignores_the_drivers_sighup():
+    """SIGHUP (a config reload) goes to the driver's process group; the zygote lives on, and
+    ends only when the driver stops it."""
+    from wirewatch.pipelines.zygote import Zygote
+
+    zygote = Zygote.start()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(zygote.socket):  # bound after its signal handlers are set
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert bad_request(zygote.socket) == b""  # answered from its loop: imports done
+    zygote.process.send_signal(signal.SIGHUP)
+    assert bad_request(zygote.socket) == b""
+    zygote.stop()
+    assert zygote.process.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("beam_args", "forks"),
+    [
+        (["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"], True),
+        (["--direct_running_mode=multi_processing", "--runner", "DirectRunner"], True),
+        (["--direct_running_mode", "multi_threading"], False),
+        ([], False),
+        (["--direct_running_mode=multi_processing", "--runner=FlinkRunner"], False),
+    ],
+)
+def test_the_zygote_starts_early_only_for_local_multi_processing_workers(beam_args, forks):
+    from wirewatch.pipelines.zygote import forks_workers
+
+    assert forks_workers(beam_args) is forks

@@ -180,7 +180,8 @@ def cold_cycle(state: str, config: Path, folder: Path, beam_args=(), path=None) 
         json.loads(x) for x in (folder / "worker0.log").read_text().splitlines() if x[:1] == "{"
     ]
     if proc.returncode != 0 or not rows:
-        raise SystemExit(f"run --once failed ({proc.returncode}); see {folder}/worker0.log")
+        tail = (folder / "worker0.log").read_text(errors="replace").splitlines()[-15:]
+        raise SystemExit(f"run --once failed ({proc.returncode}):\n" + "\n".join(tail))
     return {"seconds": seconds, "cycle": rows[-1]["seconds"], "cpu": children_cpu() - cpu0}
 
 

@@ -80,15 +80,19 @@ class Zygote:
 
     @property
     def worker_command(self) -> str:
+        self.used = True
         return f"{sys.executable} -S -I {CLIENT} {self.socket}"
 
+    used = False
+
     def stop(self) -> None:
-        """End the zygote: its stdin closes, and it exits at once from its loop (still importing,
-        it is killed instead; its workers die with it). Its socket folder goes with it."""
+        """End the zygote: its stdin closes, and it exits at once from its loop. One that never
+        served (a `run --once` with nothing new) or is still importing is killed instead; its
+        workers die with it. Its socket folder goes with it."""
         if self.process.stdin and not self.process.stdin.closed:
             self.process.stdin.close()
         try:
-            self.process.wait(timeout=0.5)
+            self.process.wait(timeout=0.5 if self.used else 0)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -101,25 +105,31 @@ _running: list[Zygote] = []
 
 def worker_command() -> str:
     """The command Beam's local engine starts each `multi_processing` worker with: a client of
-    this process's zygote (started on first use, stopped at exit), or a fresh worker process
-    where there is no fork or the zygote cannot start."""
+    this process's zygote, or a fresh worker process where there is none."""
+    zygote = _started()
+    return zygote.worker_command if zygote else FRESH_WORKER
+
+
+def _started() -> Zygote | None:
+    """This process's zygote, started on first use and stopped at exit; None where there is no
+    fork, or it cannot start."""
     if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
-        return FRESH_WORKER
+        return None
     if not _running:
         try:
             _running.append(Zygote.start())
         except OSError as error:
             log.debug(f"no worker zygote ({error}): workers start fresh")
-            return FRESH_WORKER
+            return None
         atexit.register(_running[0].stop)
-    return _running[0].worker_command
+    return _running[0]
 
 
 def start_early(beam_args: list[str]) -> None:
     """Start the zygote now if these Beam arguments ask for it, so its imports run while this
-    process imports Beam and compiles the rules."""
+    process reads its config, polls, imports Beam and compiles the rules."""
     if forks_workers(beam_args):
-        worker_command()
+        _started()
 
 
 def forks_workers(beam_args: list[str]) -> bool:

@@ -158,7 +158,9 @@ def test_stop_ends_the_zygote_and_removes_its_folder():
 
     zygote = Zygote.start()
     assert os.path.isdir(zygote.folder)
-    zygote.stop()
+    started = time.monotonic()
+    zygote.stop()  # never used (a `run --once` with nothing new): killed at once
+    assert time.monotonic() - started < 5
     assert zygote.process.returncode is not None
     assert not os.path.exists(zygote.folder)
 
@@ -176,6 +178,7 @@ def test_the_zygote_ignores_the_drivers_sighup():
     assert bad_request(zygote.socket) == b""  # answered from its loop: imports done
     zygote.process.send_signal(signal.SIGHUP)
     assert bad_request(zygote.socket) == b""
+    assert zygote.worker_command  # in use: stop() lets it end by itself
     zygote.stop()
     assert zygote.process.returncode == 0
 

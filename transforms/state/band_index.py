@@ -10,9 +10,13 @@ table keyed by seq, and each process answers bucket look-ups from this index of 
 Kept exact across processes: the index only learns from the file. Before each look-up it reads
 the rows with a seq above the highest it holds (a range scan that is empty unless some
 writer committed since); seqs only grow (the table is AUTOINCREMENT: a seq is never reused),
-so nothing committed is missed. Rows pruned or deleted since stay in memory until the index is
-rebuilt, but the look-up joins the article rows it names and keeps only those still indexed,
-which is what the pruned rows were. An index belongs to one file (its path and a random id the
+so nothing committed is missed. With each bucket row it learns the article's candidate row
+(`rows`: ids, time, packed features), so a look-up reads nothing else from the file. Rows
+pruned since stay in the bucket arrays until the index is rebuilt, but leave `rows`: every
+prune that takes articles out of the index logs itself in the file (`meta.stories_unfiled`:
+its number, the highest seq then, its cut-off time), and each sync applies the prunes it has
+not applied (`unfile`). Only tuples of strings, bytes and numbers are kept per row, so the
+garbage collector stops tracking them. An index belongs to one file (its path and a random id the
 file keeps in `meta`), and is shared by every store of the process that opens that file, so a
 watch loop that re-opens the store each cycle reads the rows once; a file whose highest seq is
 below what the index learnt (an older backup put back) is learnt again.
@@ -72,6 +76,8 @@ class BandIndex:
         self._rows: list[tuple[int, bytes]] = []  # the rows waiting, in seq order
         self._waiting = 0  # their entries
         self._gone = 0  # entries pruned from the file since the last load
+        self.rows: dict[int, tuple] = {}  # seq -> its candidate row (sqlite_stories.py), indexed
+        self.unfiled = -1  # the last unfiling (prune) applied to `rows`; -1: none read yet
 
     def forget(self, entries: int) -> None:
         """`entries` were pruned from the file: once a quarter of what is held is gone, start
@@ -100,6 +106,26 @@ class BandIndex:
                         had = recent.get(band)
                         recent[band] = seq if had is None else (*_seqs(had), seq)
         self.last = rows[-1][0]
+
+    def unfile(self, log: Sequence[tuple[int, int, float]]) -> bool:
+        """Drop from `rows` what the file's unfilings (prunes) not applied yet took out of the
+        index. `log`: the latest unfilings, oldest first, as (number, the highest seq stored
+        then, the time before which indexed articles left the index). False when only a
+        `reset` is exact: the log no longer holds the next one needed, or the file went back."""
+        latest = log[-1][0] if log else 0
+        if latest < self.unfiled or (0 <= self.unfiled < latest and log[0][0] > self.unfiled + 1):
+            return False
+        # an unfiling reaches only rows stored before it; applied to rows learnt after it, it
+        # changes nothing (they were read without what it took), so a fresh index applies all
+        missed = [(seq, before) for n, seq, before in log if n > self.unfiled]
+        if missed:
+            self.rows = {
+                seq: row
+                for seq, row in self.rows.items()
+                if not any(seq <= highest and row[2] < before for highest, before in missed)
+            }
+        self.unfiled = latest
+        return True
 
     def _merge(self) -> None:
         import numpy as np

@@ -4,7 +4,8 @@ A mixin of SqliteStore: it uses the store's connection (`_db`) and `_write()` (a
 its own, or the caller's open one). The decisions (fingerprints, LSH buckets, thresholds, copy
 or update) stay in stories/index.py; here are only the look-ups and writes, each one statement
 or a few inside one transaction. Bucket look-ups go through the process's in-memory index of
-the file's `stories_bandsets` rows (band_index.py), brought up to date before each one.
+the file's `stories_bandsets` rows and their candidates' rows (band_index.py), brought up to
+date before each one.
 Sets of strings are stored joined by a unit separator, feature hashes as opaque blobs.
 """
 
@@ -55,9 +56,20 @@ CANDIDATES = (
     f"FROM stories_articles WHERE seq {_LIST} AND indexed = 1 AND published BETWEEN ? AND ? "
     "ORDER BY seq"
 )
-"""The candidates' rows, by the seqs the bucket index found (tests check its query plan reads
-the table only through its key). `indexed = 1`: the index may still hold rows pruned since."""
+"""The candidates' rows, by the seqs the bucket index found, when the open transaction filed
+rows of its own (else the index's `rows` answer; tests check this plan reads the table only
+through its key). `indexed = 1`: the index may still hold rows pruned since."""
 _NEW_BANDSETS = "SELECT seq, bands FROM stories_bandsets WHERE seq > ? ORDER BY seq"
+_NEW_ROWS = (
+    "SELECT b.seq, b.bands, a.article_id, a.story_id, a.published, a.full_fp, a.title_fp, "
+    "a.title_words, a.entities, a.indexed FROM stories_bandsets b "
+    "LEFT JOIN stories_articles a ON a.seq = b.seq WHERE b.seq > ? ORDER BY b.seq"
+)
+"""The bucket rows stored since the index last learnt, with their candidates' rows."""
+_UNFILED_LOG = "SELECT value FROM meta WHERE key = 'stories_unfiled'"
+UNFILINGS_KEPT = 8
+"""Unfilings (prunes that took articles out of the index) the file remembers in `meta`: a
+process that missed more than this many between two look-ups learns the index again."""
 _STORED_SINCE = "SELECT seq, article_id, story_id, url_key FROM stories_articles WHERE seq > ?"
 _HIGHEST = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)"
 _NEXT_SEQ = (
@@ -144,34 +156,73 @@ class SqliteStories:
         )
 
     def story_candidates(self, bands: Sequence[int], lo: float, hi: float) -> list[StoryMatch]:
+        """From the process's index of the file: the buckets and, for each article still
+        indexed, its candidate row (so a bundle reads no article rows: that was about a sixth
+        of its cost). Rows this open transaction filed are read from the file instead."""
         if not bands:
             return []
         if self._bands is None:
             self.prepare_stories()
         index = self._bands
         with self._lock, index.lock:
+            if self._filed_in == self._transactions and self._db.in_transaction:
+                return self._candidates_filed_here(index, bands, lo, hi)
+            self._learn(index)
+            filed = index.lookup(bands)
+            rows = index.rows
+            found = []
+            for seq in sorted(filed):
+                row = rows.get(seq)
+                if row is not None and lo <= row[2] <= hi:
+                    # tuple.__new__, not StoryMatch(...): its Python-level __new__ per row
+                    a, s, p, f, t, w, e = row
+                    found.append(
+                        _new(StoryMatch, (a, s, p, f, t, w, split_set(e), frozenset(filed[seq])))
+                    )
+            return found
+
+    def _learn(self, index: BandIndex) -> None:
+        """Bring the index up to what the file holds: the rows stored since it last learnt,
+        then the unfilings since (read after the rows: an unfiling between the two reads is
+        then applied too, and one before them changes nothing). Seqs only grow, and every
+        unfiling is logged (prune_stories), so `index.rows` is exactly the indexed articles
+        under the buckets it learnt."""
+        while True:
             if self._db.execute(_HIGHEST).fetchone()[0] < index.last:
                 index.reset()  # the file went back (a backup restored): learn it again
-            rows = self._db.execute(_NEW_BANDSETS, (index.last,)).fetchall()
-            if self._filed_in == self._transactions and self._db.in_transaction:
-                # rows this open transaction filed may yet be rolled back: look them up, never
-                # learn them (their seqs would be given again)
-                filed = index.lookup(bands)
-                extra = BandIndex()
-                extra.last = index.last  # so they wait in its dict like any later rows
-                extra.add(rows)
-                for seq, found in extra.lookup(bands).items():
-                    filed.setdefault(seq, set()).update(found)
-            else:
-                index.add(rows)
-                filed = index.lookup(bands)
+            rows = self._db.execute(_NEW_ROWS, (index.last,)).fetchall()
+            index.add([row[:2] for row in rows])
+            cached = index.rows
+            for seq, _, a, s, p, f, t, w, e, indexed in rows:
+                if indexed:  # else pruned past retention (another process's shorter one)
+                    # only strings, bytes and numbers: the garbage collector stops tracking
+                    # such a tuple, so 50,000 of them do not slow every full collection
+                    cached[seq] = (a, s, p, f, t, w, e)
+            if index.unfile(self._unfilings()):
+                return
+            index.reset()  # missed too many unfilings, or the file went back
+
+    def _unfilings(self) -> list[tuple[int, int, float]]:
+        row = self._db.execute(_UNFILED_LOG).fetchone()
+        return [tuple(u) for u in json.loads(row[0])] if row else []
+
+    def _candidates_filed_here(
+        self, index: BandIndex, bands: Sequence[int], lo: float, hi: float
+    ) -> list[StoryMatch]:
+        """`story_candidates` inside a transaction that filed rows: they may yet be rolled
+        back, so they are looked up but never learnt (their seqs would be given again)."""
+        filed = index.lookup(bands)
+        extra = BandIndex()
+        extra.last = index.last  # so they wait in its dict like any later rows
+        extra.add(self._db.execute(_NEW_BANDSETS, (index.last,)).fetchall())
+        for seq, found in extra.lookup(bands).items():
+            filed.setdefault(seq, set()).update(found)
         if not filed:
             return []
-        found = self._db.execute(CANDIDATES, (json.dumps(sorted(filed)), lo, hi))
-        # tuple.__new__, not StoryMatch(...): its Python-level __new__ per row (~11 an article)
+        rows = self._db.execute(CANDIDATES, (json.dumps(sorted(filed)), lo, hi))
         return [
             _new(StoryMatch, (a, s, p, f, t, w, split_set(e), frozenset(filed[seq])))
-            for seq, a, s, p, f, t, w, e in found
+            for seq, a, s, p, f, t, w, e in rows
         ]
 
     def story_mark(self) -> int:
@@ -223,7 +274,8 @@ class SqliteStories:
         counts = {}
         with self._write():
             counts["band_entries"] = self._db.execute(_UNFILED, (index_before,)).fetchone()[0]
-            self._db.execute(_UNFILE, (index_before,))
+            if self._db.execute(_UNFILE, (index_before,)).rowcount:
+                self._log_unfiling(index_before)
             for name, sql, params in prune_story_steps(index_before, keep_after):
                 if name == "band_entries":
                     continue
@@ -233,6 +285,16 @@ class SqliteStories:
         if self._bands is not None:
             self._bands.forget(counts["band_entries"])
         return counts
+
+    def _log_unfiling(self, before: float) -> None:
+        """Tell every process's index of the file (`_learn`) which indexed rows this prune
+        takes out: those stored so far (seq up to the mark) published before `before`."""
+        log = self._unfilings()
+        number = log[-1][0] + 1 if log else 1
+        log = [*log, (number, self.story_mark(), before)][-UNFILINGS_KEPT:]
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('stories_unfiled', ?)", (json.dumps(log),)
+        )
 
     # --- reading ------------------------------------------------------------------------------
     def story_members(self, story_id: str) -> list[StoryEntry]:

@@ -152,3 +152,53 @@ def test_articles_joining_one_stored_story_by_different_paths_stay_together(stor
     assert index.components(sketches) == [[0, 1]]
     got = index.assign_prepared(prepared)
     assert [(r.story_id, r.kind) for r in got] == [("s-s", "copy"), ("s-s", "update")]
+
+
+def connected(sketches, by_band, by_url) -> list[list[int]]:
+    """The components by breadth-first search over every pair that shares anything: slow and
+    obviously right."""
+
+    def things(s):
+        own = {("a", s.article_id), *(("b", b) for b in s.bands)}
+        own |= {("s", story) for b in s.bands for story in by_band.get(b, ())}
+        if s.url:
+            own |= {("u", s.url), *(("s", story) for story in by_url.get(s.url, ()))}
+        return own
+
+    held = [things(s) for s in sketches]
+    seen, groups = set(), []
+    for start in range(len(sketches)):
+        if start in seen:
+            continue
+        group, todo = [], [start]
+        seen.add(start)
+        while todo:
+            i = todo.pop()
+            group.append(i)
+            for j in range(len(sketches)):
+                if j not in seen and held[i] & held[j]:
+                    seen.add(j)
+                    todo.append(j)
+        groups.append(sorted(group))
+    return groups
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_components_walking_only_shared_buckets_are_the_components_of_everything(seed):
+    """Buckets one article alone has are skipped (a cold cycle shares almost none); the
+    components are still those of every bucket, URL, id and stored story."""
+    rng = random.Random(seed)
+    sketches = [
+        Sketch(
+            f"a{rng.randrange(40)}",
+            float(i),
+            rng.choice([None, *(f"u{k}" for k in range(30))]),
+            tuple(rng.sample(range(1500), 6)),  # most buckets are one article's alone
+        )
+        for i in range(60)
+    ]
+    used = sorted({b for s in sketches for b in s.bands})
+    by_band = {b: {f"s{rng.randrange(5)}"} for b in rng.sample(used, 40)}
+    by_url = {f"u{k}": {f"s{rng.randrange(5)}"} for k in rng.sample(range(30), 3)}
+    assert components(sketches, by_band, by_url) == connected(sketches, by_band, by_url)
+    assert components(sketches) == connected(sketches, {}, {})

@@ -45,7 +45,7 @@ from wirewatch.transforms.stories.fingerprint import Fingerprint, fingerprint
 from wirewatch.transforms.stories.lsh import band_keys
 from wirewatch.transforms.stories.material import markers
 from wirewatch.transforms.stories.model import StoryAssignment, StoryMember, StorySummary
-from wirewatch.transforms.stories.partition import Sketch, components, stored_stories
+from wirewatch.transforms.stories.partition import Sketch, components, cycle_bands, stored_stories
 from wirewatch.transforms.stories.settings import StorySettings
 from wirewatch.transforms.stories.urlkey import url_key
 
@@ -246,11 +246,12 @@ class StoryIndex:
         if not sketches:
             return []
         store, (lo, hi) = self._store, self._window(s.published for s in sketches)
+        every, shared = cycle_bands(sketches)
         by_band, by_url = stored_stories(
-            store.story_candidates(sorted({b for s in sketches for b in s.bands}), lo, hi),
+            store.story_candidates(every, lo, hi),
             store.story_urls({s.url for s in sketches if s.url}, lo, hi),
         )
-        return components(sketches, by_band, by_url)
+        return components(sketches, by_band, by_url, shared)
 
     def _window(self, published: Iterable[float]) -> tuple[float, float]:
         """The times a candidate of any of these articles may have: their span, widened by

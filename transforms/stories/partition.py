@@ -15,6 +15,7 @@ backlog of unrelated articles spreads evenly; a cycle that is one big story stay
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterable, NamedTuple, Sequence
 
 from wirewatch.transforms.state.interface import StoryMatch, UrlMatches
@@ -53,7 +54,7 @@ def cycle_bands(sketches: Sequence[Sketch]) -> tuple[list[int], set[int]]:
     import numpy as np
 
     flat = np.fromiter(
-        (b for s in sketches for b in s.bands),
+        itertools.chain.from_iterable(s.bands for s in sketches),
         dtype=np.int64,
         count=sum(len(s.bands) for s in sketches),
     )

@@ -55,6 +55,11 @@ MAX_REQUEST = 16 << 20
 PR_SET_PDEATHSIG = 1
 STAGES = ("ingest", "tagging", "stories", "rules", "routing", "sinks", "state")
 """The packages whose `beam.py` holds the code a cycle's workers run (pipelines/cycle.py)."""
+WARM = ("numpy", "zoneinfo", "jinja2.sandbox", "psycopg", "psycopg_pool")
+WARM += tuple(f"wirewatch.transforms.state.{store}" for store in ("sqlite", "postgres"))
+"""What the stages import only when they first need it, imported once here instead of in
+every worker of every cycle (where installed: jinja2 and psycopg are extras). Importing
+starts no thread and opens no connection."""
 
 
 class Zygote:
@@ -168,6 +173,9 @@ def prepared_worker():
         worker.prepare()
         for stage in STAGES:  # every stage's code, imported once
             importlib.import_module(f"wirewatch.transforms.{stage}.beam")
+        for name in WARM:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
     except Exception as error:  # noqa: BLE001 - any failure: workers start fresh instead
         return None, str(error)
     if threading.active_count() > 1:  # a fork would copy another thread's locks

@@ -84,6 +84,11 @@ def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryErr
     children = tuple([bind(c, vocab, use_stems, problems) for c in node.children])
     if isinstance(node, And):
         return m.AndNode(children)
+    return either(children)
+
+
+def either(children: tuple):
+    """The node of an OR of bound children (also for transforms.rules.onepass)."""
     return _any_word(children) or m.OrNode(children)
 
 

@@ -16,6 +16,7 @@ from wirewatch.transforms.model import Hit, Match, TaggedArticle
 from wirewatch.transforms.rules.bind import Vocabulary, bind
 from wirewatch.transforms.rules.collector import collector_paused
 from wirewatch.transforms.rules.errors import QueryError, RuleError
+from wirewatch.transforms.rules.onepass import OnePass
 from wirewatch.transforms.rules.presearch import Presearch
 from wirewatch.transforms.rules.query import Node
 from wirewatch.transforms.rules.schema import RuleConfig
@@ -110,9 +111,18 @@ _HIT_ORDER = itemgetter(0, 2, 1, 3, 4)
 
 
 def compile_rule(
-    rule: RuleConfig, vocab: Vocabulary, source: str, problems: list[Problem]
+    rule: RuleConfig,
+    vocab: Vocabulary,
+    source: str,
+    problems: list[Problem],
+    onepass: OnePass | None = None,
 ) -> CompiledRule | None:
-    """One rule, or None with its problems appended (each with the caret line)."""
+    """One rule, or None with its problems appended (each with the caret line). `onepass`
+    (for `vocab`) reads most queries in one go; what it does not vouch for is parsed, then
+    bound, and any problem reported from there."""
+    node = onepass.compile(rule.query, rule.stem) if onepass is not None else None
+    if node is not None:
+        return CompiledRule(rule, node)
     try:
         query = parse(rule.query)
     except QueryError as exc:
@@ -129,12 +139,11 @@ def compile_rule(
 def compile_rules(config) -> RuleSet:
     """The RuleSet for `config.rules`; RuleError listing every rule that does not compile."""
     vocab = Vocabulary.from_config(config)
+    onepass = OnePass(vocab)
+    source = config.source or "<config>"
     problems: list[Problem] = []
     with collector_paused():
-        compiled = [
-            compile_rule(rule, vocab, config.source or "<config>", problems)
-            for rule in config.rules
-        ]
+        compiled = [compile_rule(rule, vocab, source, problems, onepass) for rule in config.rules]
         if problems:
             raise RuleError(problems)
         return RuleSet(compiled, vocab)

@@ -1,0 +1,279 @@
+"""Read a query straight into its executable node: one pass instead of parse, then bind.
+
+Why: compiling 100,000 rules the two-pass way builds a query tree (a node and a span per term)
+only for `bind` to walk it once and drop it, and reads every word again however many rules name
+it. This reader walks the grammar as `transforms.rules.descent` does, over the same tokens, but
+keeps a memo of bound terms by their text: a rule set names the same words many times, and a
+term read before costs one dict lookup. A term read for the first time is made by the code the
+two-pass way runs (syntax's builder, then `bind`), and the joins (AND, OR, NOT, NEAR, groups)
+are made as `bind` makes them, so the node is the one the two-pass way makes.
+
+It vouches only for a query it reads to the end without any complaint. On anything else (a
+syntax error, a builder's or bind's problem, `field:( ... )`, nesting that might be too deep) it
+answers None and the rule takes the two-pass way, which says what is wrong: every error message
+stays where it is. tests/rules/test_onepass.py checks the two ways agree.
+"""
+
+from __future__ import annotations
+
+from wirewatch.transforms.rules import match as m
+from wirewatch.transforms.rules import syntax
+from wirewatch.transforms.rules.bind import Vocabulary, bind, either
+from wirewatch.transforms.rules.descent import Tok
+
+_TERM_START = frozenset({"NOT", "MINUS", "PLUS", "LPAR", "FIELD", "WORD", "PHRASE"})
+
+
+class _Reject(Exception):
+    """Not a query this reader vouches for: the two-pass way reads it."""
+
+
+class _And(list):
+    """The bound children of an AND not yet made a node: `a AND (b AND c)` is one AndNode of
+    three (the parser flattens it so), so a group's AND waits to see where it lands."""
+
+
+class _Or(list):
+    """The same for OR (see _And)."""
+
+
+def _seal(item):
+    """The node for a reader result (an AND or OR is made a node where it stops growing)."""
+    kind = type(item)
+    if kind is _And:
+        return m.AndNode(tuple(item))
+    if kind is _Or:
+        return either(tuple(item))
+    return item
+
+
+class OnePass:
+    """`compile(query, use_stems)`: the executable node, or None when the two-pass way must
+    decide. One per compilation: its memos hold nodes bound to this config's vocabulary. It
+    reads one query at a time (the query's tokens, kinds and position are its state)."""
+
+    def __init__(self, vocab: Vocabulary):
+        self.vocab = vocab
+        self.memos: tuple[dict, dict] = ({}, {})  # without and with stems: term -> node
+        self.chunks: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self.values: list[str] = []
+        self.kinds: list[str | None] = []
+        self.at = 0
+        self.use_stems = False
+        self.memo: dict = {}
+
+    def compile(self, query: str, use_stems: bool):
+        if len(query) > syntax.MAX_DEPTH and _depth_bound(query) > syntax.MAX_DEPTH:
+            return None
+        try:
+            self.values, self.kinds = self.tokens(query)
+            self.at, self.use_stems, self.memo = 0, use_stems, self.memos[use_stems]
+            node = self.or_expr()
+            if self.kinds[self.at] is not None:
+                return None
+            return _seal(node)
+        except Exception:  # noqa: BLE001  (any doubt: the two-pass way reads it and says why)
+            return None
+
+    def tokens(self, query: str) -> tuple[list[str], list[str | None]]:
+        """The tokens descent reads, as their texts and their kinds (None after the last), read
+        a chunk at a time: a rule set repeats its chunks (`wall`, `OR`, `topic:x`), and a chunk
+        read before costs one dict lookup, not a regex match per token.
+
+        A chunk is a run between whitespace, parentheses and (straight) quotes, and no token
+        crosses those but a phrase, which runs from one quote to the next. What follows a
+        token's end only matters to a lookahead, and every lookahead of the grammar sees
+        whitespace, '(', ')', a quote and the end of the query alike; so the tokens of a
+        chunk read alone are its tokens in the query. Curly quotes (either one opens or
+        closes a phrase) are left to descent's scanner."""
+        parts = query.split('"')
+        if not len(parts) % 2 or "“" in query or "”" in query:
+            tokens, kinds = syntax._FAST._tokens(query)  # an unclosed quote: it raises
+            return [t[1] for t in tokens], kinds
+        values: list[str] = []
+        kinds: list[str | None] = []
+        chunks = self.chunks
+        for i, part in enumerate(parts):
+            if i % 2:
+                values.append(f'"{part}"')
+                kinds.append("PHRASE")
+                continue
+            if "(" in part or ")" in part:
+                part = part.replace("(", " ( ").replace(")", " ) ")
+            for chunk in part.split():
+                found = chunks.get(chunk)
+                if found is None:
+                    found = chunks[chunk] = _chunk(chunk)
+                values += found[0]
+                kinds += found[1]
+        kinds.append(None)
+        return values, kinds
+
+    def tok(self, at: int) -> Tok:
+        """The token at `at` as the builder takes it. Its position is a dummy: positions only
+        show in errors, and on any error the two-pass way reads the query again."""
+        value = self.values[at]
+        return Tok((self.kinds[at], value, 0, len(value)))
+
+    def take(self, kind: str) -> Tok:
+        if self.kinds[self.at] != kind:
+            raise _Reject
+        self.at += 1
+        return self.tok(self.at - 1)
+
+    def bound(self, query_node):
+        """`bind` of a query node, or _Reject if binding found a problem."""
+        problems: list = []
+        node = bind(query_node, self.vocab, self.use_stems, problems)
+        if problems:
+            raise _Reject
+        return node
+
+    def word(self, at: int):
+        """The node of the WORD at `at`."""
+        value = self.values[at]
+        node = self.memo.get(value)
+        if node is None:
+            node = self.memo[value] = self.bound(syntax._FAST.build.value(self.tok(at)))
+        return node
+
+    def or_expr(self):
+        first = self.and_expr()
+        if self.kinds[self.at] != "_OR":
+            return first
+        children = _Or()
+        children += first if type(first) is _Or else [_seal(first)]
+        while self.kinds[self.at] == "_OR":
+            self.at += 1
+            child = self.and_expr()
+            children += child if type(child) is _Or else [_seal(child)]
+        return children
+
+    def and_expr(self):
+        kinds = self.kinds
+        children = None
+        while True:
+            at = self.at
+            kind = kinds[at]
+            if kind == "WORD" and kinds[at + 1] != "NEAR":  # the commonest term: a bare word
+                self.at = at + 1
+                child = self.memo.get(self.values[at]) or self.word(at)
+            else:
+                child = self.not_expr()
+            kind = kinds[self.at]
+            if children is None:
+                if kind not in _TERM_START and kind != "_AND":
+                    return child
+                children = _And()
+            if type(child) is _And:
+                children += child
+            elif type(child) is _Or:
+                children.append(either(tuple(child)))
+            else:
+                children.append(child)
+            if kind == "_AND":
+                self.at += 1
+            elif kind not in _TERM_START:
+                return children
+
+    def not_expr(self):
+        at = self.at
+        kind = self.kinds[at]
+        if kind == "WORD" and self.kinds[at + 1] != "NEAR":
+            self.at = at + 1
+            return self.word(at)
+        if kind == "NOT" or kind == "MINUS":
+            self.at = at + 1
+            return m.NotNode(_seal(self.not_expr()))
+        if kind == "PLUS":  # `+a` is `a`
+            self.at = at + 1
+            return self.not_expr()
+        node = self.primary()
+        if self.kinds[self.at] != "NEAR":
+            return node
+        self.at = at  # a NEAR: read its sides again as query terms, for the builder
+        items = [self.term()]
+        while self.kinds[self.at] == "NEAR":
+            items += [self.take("NEAR"), self.term()]
+        return self.bound(syntax._FAST.build.near_expr(*items))
+
+    def primary(self):
+        kind = self.kinds[self.at]
+        if kind == "LPAR":
+            self.at += 1
+            inner = self.or_expr()
+            self.take("RPAR")
+            return inner
+        if kind == "FIELD":
+            return self.field()
+        if kind == "WORD":
+            self.at += 1
+            return self.word(self.at - 1)
+        phrase = self.take("PHRASE")
+        slop = self.take("SLOP") if self.kinds[self.at] == "SLOP" else None
+        key = (phrase.value, slop.value if slop else None)
+        node = self.memo.get(key)
+        if node is None:
+            build = syntax._FAST.build
+            term = build.value(phrase, slop) if slop else build.value(phrase)
+            node = self.memo[key] = self.bound(term)
+        return node
+
+    def field(self):
+        """`field:value`, `topic:ID>=0.5`; `field:( ... )` is left to the two-pass way."""
+        kinds, start = self.kinds, self.at
+        if kinds[start + 1] != "_COLON":
+            raise _Reject
+        at = start + 2
+        if kinds[at] == "WORD":
+            at += 1
+        elif kinds[at] == "PHRASE":
+            at += 2 if kinds[at + 1] == "SLOP" else 1
+        else:
+            raise _Reject
+        if kinds[at] == "CMP":
+            if kinds[at + 1] != "WORD":
+                raise _Reject
+            at += 2
+        key = ("field", *self.values[start:at])
+        node = self.memo.get(key)
+        if node is None:
+            node = self.memo[key] = self.bound(self.term())
+        self.at = at
+        return node
+
+    def value(self) -> tuple[Tok, ...]:
+        """A word, or a phrase with its ~n: the tokens, for the builder's `value`."""
+        if self.kinds[self.at] == "WORD":
+            return (self.take("WORD"),)
+        phrase = self.take("PHRASE")
+        return (phrase, self.take("SLOP")) if self.kinds[self.at] == "SLOP" else (phrase,)
+
+    def term(self):
+        """A query node for `value` or `field:value` (a side of NEAR), made by the builder."""
+        build = syntax._FAST.build
+        if self.kinds[self.at] != "FIELD":
+            return build.value(*self.value())
+        name = self.take("FIELD")
+        self.take("_COLON")
+        term = build.value(*self.value())
+        if self.kinds[self.at] == "CMP":
+            cmp = self.take("CMP")
+            return build.field_value(name, term, cmp, self.take("WORD"))
+        return build.field_value(name, term)
+
+
+def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The texts and kinds of a chunk's tokens (no whitespace in it); descent's _Reject if a
+    character starts no token. Most chunks are one token: the scanner's first match."""
+    found = syntax._FAST.regex.match(chunk)
+    if found is not None and found.end() == len(chunk):
+        return (chunk,), (found.lastgroup,)
+    tokens, kinds = syntax._FAST._tokens(chunk)
+    return tuple([t[1] for t in tokens]), tuple(kinds[:-1])
+
+
+def _depth_bound(query: str) -> int:
+    """At least the query tree's depth, as `syntax.parse` counts it: the top OR and AND and
+    the leaf, two levels (OR, AND) per '(' and one per negation."""
+    return 3 + 2 * query.count("(") + query.count("-") + query.count("NOT")

@@ -148,7 +148,7 @@ def _next_token(original: str, end: int) -> str:
 
 def _prev_token(original: str, start: int) -> str:
     """The word before a span (within 40 characters), or "" when the span is not after a space."""
-    low = max(0, start - 40)
+    low = start - 40 if start > 40 else 0  # max(0, start - 40), without the call
     if start <= low or original[start - 1] != " ":
         return ""
     stop = start - 1

@@ -73,8 +73,9 @@ def _word_keys(data: bytes, inverses: np.ndarray) -> np.ndarray:
     difference moved to position 0 by _BASE's inverse, so the whole text is a handful of
     numpy calls. (Cutting at spaces, not at word edges, saves two passes over the text.)"""
     codes = np.frombuffer(data, np.uint8)
-    spaces = np.flatnonzero(codes == 32)
-    sums = np.cumsum(codes * _POW[: len(codes)])  # wraps modulo 2**64, as meant
+    # Array methods, not np.flatnonzero / np.cumsum: those are Python wrappers around them.
+    spaces = (codes == 32).nonzero()[0]
+    sums = (codes * _POW[: len(codes)]).cumsum()  # wraps modulo 2**64, as meant
     at = sums.take(spaces)  # take: a third fewer instructions than indexing
     before = spaces[:-1]
     return (at[1:] - at[:-1]) * inverses.take(before) + (spaces[1:] - before).view(np.uint64)

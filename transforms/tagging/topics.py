@@ -139,13 +139,16 @@ class TopicScorer:
         # Per group, looked up once per article: for each of its terms (id, weight, topics its
         # evidence goes straight into, (topic, key) slots it reaches through a max, the topics
         # it is a cue for (none for a term weighted below 1), its cue key, whether it can
-        # stand alone).
+        # stand alone). Most terms are a cue for exactly the topics their evidence goes
+        # straight into: then `cued` is `plain` itself, and one loop does both.
         spread: list[tuple] = []
         for tid, term in enumerate(self.terms):
             targets = self.lineage[term.topic]
             shared = tuple((t, term.key) for t in targets if holders[t, term.key] > 1)
             plain = tuple(t for t in targets if (t, term.key) not in shared)
             cued = targets if term.weight >= STRONG_WEIGHT else ()
+            if cued and cued == plain and not shared:
+                cued = plain
             alone = term.weight >= STANDALONE_WEIGHT
             spread.append((tid, term.weight, plain, shared, cued, self._cue_keys[tid], alone))
         self._group_spread = [tuple(spread[tid] for tid in tids) for tids in members]
@@ -205,18 +208,25 @@ class TopicScorer:
             word = words.get(group)  # a prefix term's cue is the word it matched
             for tid, weight, plain, shared, cued, cue, alone in spread[group]:
                 per_term[tid] = value = weight * count * k1 / (count + _K)
-                for target in plain:
-                    per_topic[target] = per_topic.get(target, 0.0) + value
-                # A word listed by a topic and by its child (or by two children) counts once
-                # for the topic they share, at its highest weight: no double counting up the tree.
-                for slot in shared:
-                    if value > best.get(slot, 0.0):
-                        best[slot] = value
-                if not cued:
-                    continue
-                cue = word or cue
-                for target in cued:
-                    strong[target].append(cue)  # repeats are left to the readers
+                if cued is plain:  # the usual term: no max, a cue where its evidence goes
+                    cue = word or cue
+                    for target in plain:
+                        per_topic[target] = per_topic.get(target, 0.0) + value
+                        strong[target].append(cue)  # repeats are left to the readers
+                else:
+                    for target in plain:
+                        per_topic[target] = per_topic.get(target, 0.0) + value
+                    # A word listed by a topic and by its child (or by two children) counts
+                    # once for the topic they share, at its highest weight: no double
+                    # counting up the tree.
+                    for slot in shared:
+                        if value > best.get(slot, 0.0):
+                            best[slot] = value
+                    if not cued:
+                        continue
+                    cue = word or cue
+                    for target in cued:
+                        strong[target].append(cue)
                 if not alone:
                     continue
                 if short is None and group not in in_title:
@@ -268,11 +278,8 @@ class TopicScorer:
         shown, words, group_of = self._shown, counts.words, self._group_of
         found: dict[int, tuple[str, ...]] = {}
         for topic in wanted:
-            mine = self._terms_of[topic]
             bucket: dict[str, str] = {}
-            for tid in ranked:
-                if tid not in mine:
-                    continue
+            for tid in filter(self._terms_of[topic].__contains__, ranked):  # its terms
                 if per_term[tid] <= 0:
                     break
                 cue, text = shown[tid] or (words[group_of[tid]],) * 2

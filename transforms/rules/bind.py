@@ -67,7 +67,7 @@ def _did_you_mean(word: str, choices) -> str:
 def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryError]):
     """The executable node for `node`; problems are appended (binding goes on, to report all)."""
     if isinstance(node, Term):
-        return _text(node.text, node.field, node.phrase, node.prefix, node.slop, use_stems)
+        return term_node(node.text, node.field, node.phrase, node.prefix, node.slop, use_stems)
     if isinstance(node, Near):
         left, right = node.left, node.right
         return m.NearNode(
@@ -95,8 +95,9 @@ def either(children: tuple):
 def _any_word(children: tuple) -> m.AnyWordNode | None:
     """The OR of plain words in the same fields as one node (see AnyWordNode), else None."""
     first = children[0]
-    if not all(type(c) is m.WordNode and c.fields == first.fields for c in children):
-        return None
+    for c in children:
+        if type(c) is not m.WordNode or c.fields != first.fields:
+            return None
     labels = tuple([c.label for c in children])
     # a word written as its token (the usual case) is one string and the two tuples one: the
     # matcher reads fewer objects (memory reads are what matching 100,000 rules waits on)
@@ -110,7 +111,13 @@ def _label(text: str, prefix: bool) -> str:
 
 @lru_cache(maxsize=100_000)
 def _unit(text: str, phrase: bool, prefix: bool, slop: int | None, use_stems: bool) -> u.Unit:
-    """Cached, as `_text` is: a rule set names the same words many times over."""
+    """Cached, as `term_node` is: a rule set names the same words many times over."""
+    if not phrase and not prefix and "*" not in text:  # a word: most often a single token
+        tokens = words(text)
+        if len(tokens) == 1:
+            token = tokens[0]
+            leaf = u.Stemmed(stem(token)) if use_stems and token.isalpha() else u.Exact(token)
+            return u.Unit((leaf,), None, None)
     leaves: list[u.Leaf] = []
     raw_words = text.split() if phrase else [text + ("*" if prefix else "")]
     for raw in raw_words:
@@ -131,7 +138,7 @@ def _unit(text: str, phrase: bool, prefix: bool, slop: int | None, use_stems: bo
 
 
 @lru_cache(maxsize=100_000)
-def _text(text: str, field: str | None, phrase: bool, prefix: bool, slop, use_stems: bool):
+def term_node(text: str, field: str | None, phrase: bool, prefix: bool, slop, use_stems: bool):
     """The node of a Term, by its parts. Cached: 100,000 rules name a few tens of thousands of
     distinct terms, and one immutable node per term serves every rule that names it (less to
     build, less memory, and the nodes matching touches are fewer)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from wirewatch.transforms.rules import match as m
 from wirewatch.transforms.rules import syntax
-from wirewatch.transforms.rules.bind import Vocabulary, bind, either
+from wirewatch.transforms.rules.bind import Vocabulary, bind, either, term_node
 from wirewatch.transforms.rules.descent import Tok
 
 _TERM_START = frozenset({"NOT", "MINUS", "PLUS", "LPAR", "FIELD", "WORD", "PHRASE"})
@@ -86,26 +86,30 @@ class OnePass:
         whitespace, '(', ')', a quote and the end of the query alike; so the tokens of a
         chunk read alone are its tokens in the query. Curly quotes (either one opens or
         closes a phrase) are left to descent's scanner."""
-        parts = query.split('"')
-        if not len(parts) % 2 or "“" in query or "”" in query:
-            tokens, kinds = syntax._FAST._tokens(query)  # an unclosed quote: it raises
+        if "“" in query or "”" in query:
+            tokens, kinds = syntax._FAST._tokens(query)
             return [t[1] for t in tokens], kinds
+        parts = query.split('"') if '"' in query else (query,)
+        if not len(parts) % 2:
+            raise _Reject  # an unclosed quote
         values: list[str] = []
         kinds: list[str | None] = []
         chunks = self.chunks
-        for i, part in enumerate(parts):
-            if i % 2:
+        phrase = False
+        for part in parts:
+            if phrase:
                 values.append(f'"{part}"')
                 kinds.append("PHRASE")
-                continue
-            if "(" in part or ")" in part:
-                part = part.replace("(", " ( ").replace(")", " ) ")
-            for chunk in part.split():
-                found = chunks.get(chunk)
-                if found is None:
-                    found = chunks[chunk] = _chunk(chunk)
-                values += found[0]
-                kinds += found[1]
+            else:
+                if "(" in part or ")" in part:
+                    part = part.replace("(", " ( ").replace(")", " ) ")
+                for chunk in part.split():
+                    found = chunks.get(chunk)
+                    if found is None:
+                        found = chunks[chunk] = _chunk(chunk)
+                    values += found[0]
+                    kinds += found[1]
+            phrase = not phrase
         kinds.append(None)
         return values, kinds
 
@@ -130,11 +134,16 @@ class OnePass:
         return node
 
     def word(self, at: int):
-        """The node of the WORD at `at`."""
+        """The node of the WORD at `at`. A word without '*' is `Term(word)` to the builder,
+        which checks nothing else in it: its node is made without the query node."""
         value = self.values[at]
         node = self.memo.get(value)
         if node is None:
-            node = self.memo[value] = self.bound(syntax._FAST.build.value(self.tok(at)))
+            if "*" in value:
+                node = self.bound(syntax._FAST.build.value(self.tok(at)))
+            else:
+                node = term_node(value, None, False, False, None, self.use_stems)
+            self.memo[value] = node
         return node
 
     def or_expr(self):
@@ -142,12 +151,18 @@ class OnePass:
         if self.kinds[self.at] != "_OR":
             return first
         children = _Or()
-        children += first if type(first) is _Or else [_seal(first)]
-        while self.kinds[self.at] == "_OR":
+        child = first
+        while True:
+            if type(child) is _Or:
+                children += child
+            elif type(child) is _And:
+                children.append(m.AndNode(tuple(child)))
+            else:
+                children.append(child)
+            if self.kinds[self.at] != "_OR":
+                return children
             self.at += 1
             child = self.and_expr()
-            children += child if type(child) is _Or else [_seal(child)]
-        return children
 
     def and_expr(self):
         kinds = self.kinds

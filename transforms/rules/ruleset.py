@@ -24,8 +24,11 @@ from wirewatch.transforms.rules.syntax import parse
 from wirewatch.transforms.rules.view import ArticleView
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(unsafe_hash=True, slots=True)
 class CompiledRule:
+    """A rule and its executable node. Never changed once made; not `frozen` only for speed
+    (see transforms.rules.query: 100,000 rules make 100,000 of these)."""
+
     config: RuleConfig
     node: object  # the executable tree (transforms.rules.match)
 
@@ -111,18 +114,10 @@ _HIT_ORDER = itemgetter(0, 2, 1, 3, 4)
 
 
 def compile_rule(
-    rule: RuleConfig,
-    vocab: Vocabulary,
-    source: str,
-    problems: list[Problem],
-    onepass: OnePass | None = None,
+    rule: RuleConfig, vocab: Vocabulary, source: str, problems: list[Problem]
 ) -> CompiledRule | None:
-    """One rule, or None with its problems appended (each with the caret line). `onepass`
-    (for `vocab`) reads most queries in one go; what it does not vouch for is parsed, then
-    bound, and any problem reported from there."""
-    node = onepass.compile(rule.query, rule.stem) if onepass is not None else None
-    if node is not None:
-        return CompiledRule(rule, node)
+    """One rule, or None with its problems appended (each with the caret line): parsed, then
+    bound (`compile_rules` reads most queries in one pass first, see transforms.rules.onepass)."""
     try:
         query = parse(rule.query)
     except QueryError as exc:
@@ -142,8 +137,16 @@ def compile_rules(config) -> RuleSet:
     onepass = OnePass(vocab)
     source = config.source or "<config>"
     problems: list[Problem] = []
+    read = onepass.compile
     with collector_paused():
-        compiled = [compile_rule(rule, vocab, source, problems, onepass) for rule in config.rules]
+        compiled = []
+        for rule in config.rules:
+            node = read(rule.query, rule.stem)
+            compiled.append(
+                CompiledRule(rule, node)
+                if node is not None
+                else compile_rule(rule, vocab, source, problems)
+            )
         if problems:
             raise RuleError(problems)
         return RuleSet(compiled, vocab)

@@ -208,7 +208,9 @@ class TopicScorer:
             word = words.get(group)  # a prefix term's cue is the word it matched
             for tid, weight, plain, shared, cued, cue, alone in spread[group]:
                 per_term[tid] = value = weight * count * k1 / (count + _K)
-                if cued is plain:  # the usual term: no max, a cue where its evidence goes
+                # The usual term: a cue where its evidence goes, no max. (An empty `cued`
+                # is the very same empty tuple as an empty `plain`: hence `not shared`.)
+                if cued is plain and not shared:
                     cue = word or cue
                     for target in plain:
                         per_topic[target] = per_topic.get(target, 0.0) + value

@@ -5,14 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from wirewatch.transforms.ingest.links import canonical_link
 from wirewatch.transforms.stories import StorySettings
 from wirewatch.transforms.stories.lsh import band_keys, candidate_probability
-from wirewatch.transforms.stories.urlkey import _parts, url_key
+from wirewatch.transforms.stories.urlkey import _parts, canonical, url_key
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,29 @@ def test_the_parts_of_a_canonical_link_are_what_urlsplit_reads(scheme, host, res
     if link:
         split = urlsplit(link)
         assert _parts(link) == (split.netloc, split.path, split.query)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(
+    st.sampled_from(["http", "https", "HTTPS", " https", "ftp"]),
+    st.text(alphabet="aB0.-:@[]", max_size=8),
+    st.sampled_from(["/", "/", "/", "", "?", "#"]),
+    st.text(alphabet="aZ9/?#&=.%:@~!$'()*+,; \t\n\x00é", max_size=16),
+)
+@example("http", "a", "/", "b\t")  # white space a link may carry
+@example(" http", "a", "/", "b\n")
+@example("http:", "a", "/", "b")  # not a host: "http:/a/b"
+@example("http", "a:80", "/", "b")  # the default port
+@example("https", "a", "/", "b c")
+def test_a_link_taken_as_canonical_is_what_canonical_link_makes(scheme, host, slash, rest):
+    link = (
+        f"{scheme}/{host}{slash}{rest}"
+        if scheme.endswith(":")
+        else f"{scheme}://{host}{slash}{rest}"
+    )
+    again = canonical_link(link)  # what the parser stores: the usual input
+    for each in (link, again):
+        assert canonical(each) == canonical_link(each)
 
 
 def test_band_keys_are_deterministic_and_salted_by_kind():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from array import array
 from functools import lru_cache
+from operator import itemgetter
 from typing import Iterable, NamedTuple
 
 from wirewatch.transforms.tagging.text import fold
@@ -139,16 +140,15 @@ class MinHasher:
         return found
 
     def lanes(self, feats: Iterable[str], own: set[int]) -> list[bytes]:
-        """The lanes of each feature, in order; their own hashes go into `own`."""
-        known, hashes, lanes = self._known, self.hashes, []
-        for feat in feats:
-            found = known.get(feat)
-            if found is None:
-                found = hashes(feat)
-                known = self._known  # a new generation may have begun
-            own.add(found[0])
-            lanes.append(found[1])
-        return lanes
+        """The lanes of each feature, in order; their own hashes go into `own`. Looked up all
+        at once (one map over the young generation), then the few misses one by one."""
+        feats = list(feats)
+        found = list(map(self._known.get, feats))
+        if None in found:
+            hashes = self.hashes
+            found = [had or hashes(feat) for had, feat in zip(found, feats)]
+        own.update(map(_OWN, found))
+        return list(map(_LANES, found))
 
     def minima(self, lanes: list[bytes], first: int):
         """(the per-lane minima of the first `first` features' lanes, of all of them): one
@@ -174,6 +174,8 @@ class MinHasher:
             return None
         return tuple(acc.tolist())
 
+
+_OWN, _LANES = itemgetter(0), itemgetter(1)
 
 FEATURE_CACHE = 16_000
 """Features per generation of a MinHasher's cache: at most twice this many are remembered,

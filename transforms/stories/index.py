@@ -48,6 +48,7 @@ from wirewatch.transforms.stories.model import StoryAssignment, StoryMember, Sto
 from wirewatch.transforms.stories.partition import Sketch, components, cycle_bands, stored_stories
 from wirewatch.transforms.stories.settings import StorySettings
 from wirewatch.transforms.stories.urlkey import url_key
+from wirewatch.transforms.tagging.trusted import trusted
 
 
 def _ts(moment: datetime) -> float:
@@ -74,14 +75,19 @@ def _summary(c: StoryCluster) -> StorySummary:
 
 
 def _assignment(link: StoryLink) -> StoryAssignment:
-    return StoryAssignment(
-        story_id=link.story_id,
-        is_new=link.kind == "new",
-        kind=link.kind,
-        first_article_id=link.first_article_id,
-        similarity=link.similarity,
-        basis=link.basis,
-        matched_article_id=link.matched,
+    """Built without validation (`trusted`): every value is one the index decided and stored
+    (validating them again is pydantic work the index does not need)."""
+    return trusted(
+        StoryAssignment,
+        {
+            "story_id": link.story_id,
+            "is_new": link.kind == "new",
+            "kind": link.kind,
+            "first_article_id": link.first_article_id,
+            "similarity": float(link.similarity),
+            "basis": link.basis,
+            "matched_article_id": link.matched,
+        },
     )
 
 

@@ -78,6 +78,7 @@ class BandIndex:
         self._gone = 0  # entries pruned from the file since the last load
         self.rows: dict[int, tuple] = {}  # seq -> its candidate row (sqlite_stories.py), indexed
         self.unfiled = -1  # the last unfiling (prune) applied to `rows`; -1: none read yet
+        self.log: str | None = None  # the file's log of unfilings, as last applied (its text)
 
     def forget(self, entries: int) -> None:
         """`entries` were pruned from the file: once a quarter of what is held is gone, start

@@ -59,6 +59,7 @@ CANDIDATES = (
 """The candidates' rows, by the seqs the bucket index found, when the open transaction filed
 rows of its own (else the index's `rows` answer; tests check this plan reads the table only
 through its key). `indexed = 1`: the index may still hold rows pruned since."""
+_LINKS = f"{STORY_LINK_SELECT} {_LIST}"
 _NEW_BANDSETS = "SELECT seq, bands FROM stories_bandsets WHERE seq > ? ORDER BY seq"
 _NEW_ROWS = (
     "SELECT b.seq, b.bands, a.article_id, a.story_id, a.published, a.full_fp, a.title_fp, "
@@ -72,6 +73,9 @@ UNFILINGS_KEPT = 8
 process that missed more than this many between two look-ups learns the index again."""
 _STORED_SINCE = "SELECT seq, article_id, story_id, url_key FROM stories_articles WHERE seq > ?"
 _HIGHEST = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)"
+_HEAD = f"SELECT ({_HIGHEST[7:]}), ({_UNFILED_LOG})"
+"""The highest bucket seq ever given (below what the index learnt: the file went back) and
+the unfilings' log, in one statement."""
 _NEXT_SEQ = (
     "SELECT max(coalesce((SELECT max(seq) FROM stories_articles), 0), coalesce((SELECT seq "
     "FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)) + 1"
@@ -93,6 +97,11 @@ _CLUSTER_GROWTH = (
 )
 _new = tuple.__new__
 _INSERT_ENTRY = f"INSERT INTO stories_articles (seq, {ENTRY_COLUMNS}) VALUES ({','.join('?' * 17)})"
+
+
+def _entries(log: str | None) -> list[tuple[int, int, float]]:
+    """The unfilings' log (`meta.stories_unfiled`, a JSON list) as tuples, oldest first."""
+    return [tuple(u) for u in json.loads(log)] if log else []
 
 
 class SqliteStories:
@@ -138,14 +147,10 @@ class SqliteStories:
 
     # --- assigning ----------------------------------------------------------------------------
     def story_links(self, article_ids: Iterable[str]) -> dict[str, StoryLink]:
-        ids = list(dict.fromkeys(article_ids))
-        out: dict[str, StoryLink] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(f"{STORY_LINK_SELECT} IN ({marks})", chunk):
-                out[row[0]] = StoryLink(*row[1:])
-        return out
+        """One statement text whatever the number of ids (a list of `?` per bundle size was
+        compiled again for every size it met)."""
+        ids = json.dumps(list(dict.fromkeys(article_ids)))
+        return {row[0]: StoryLink(*row[1:]) for row in self._db.execute(_LINKS, (ids,))}
 
     def story_urls(self, url_keys: Iterable[str], lo: float, hi: float) -> interface.UrlMatches:
         keys = sorted(set(url_keys))
@@ -188,9 +193,12 @@ class SqliteStories:
         unfiling is logged (prune_stories), so `index.rows` is exactly the indexed articles
         under the buckets it learnt."""
         while True:
-            if self._db.execute(_HIGHEST).fetchone()[0] < index.last:
+            last = index.last
+            rows = self._db.execute(_NEW_ROWS, (last,)).fetchall()
+            highest, log = self._db.execute(_HEAD).fetchone()
+            if highest < last:
                 index.reset()  # the file went back (a backup restored): learn it again
-            rows = self._db.execute(_NEW_ROWS, (index.last,)).fetchall()
+                continue
             index.add([row[:2] for row in rows])
             cached = index.rows
             for seq, _, a, s, p, f, t, w, e, indexed in rows:
@@ -198,13 +206,14 @@ class SqliteStories:
                     # only strings, bytes and numbers: the garbage collector stops tracking
                     # such a tuple, so 50,000 of them do not slow every full collection
                     cached[seq] = (a, s, p, f, t, w, e)
-            if index.unfile(self._unfilings()):
+            if (index.unfiled >= 0 and log == index.log) or index.unfile(_entries(log)):
+                index.log = log  # applied: the same text next time has nothing new
                 return
             index.reset()  # missed too many unfilings, or the file went back
 
     def _unfilings(self) -> list[tuple[int, int, float]]:
         row = self._db.execute(_UNFILED_LOG).fetchone()
-        return [tuple(u) for u in json.loads(row[0])] if row else []
+        return _entries(row[0] if row else None)
 
     def _candidates_filed_here(
         self, index: BandIndex, bands: Sequence[int], lo: float, hi: float

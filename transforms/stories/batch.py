@@ -305,22 +305,30 @@ def settle(
 def _entry(
     p: Prepared, story_id: str, kind: str, basis: str, score: float, matched: str | None
 ) -> StoryEntry:
-    a = p.article
-    return StoryEntry(
-        article_id=a.id,
-        story_id=story_id,
-        feed_id=a.feed_id,
-        title=a.title,
-        link=a.link,
-        url_key=p.url,
-        published=p.published,
-        kind=kind,
-        basis=basis,
-        similarity=score,
-        matched=matched,
-        markers=p.markers,
-        entities=p.entities,
-        full_fp=pack(p.fp.full),
-        title_fp=pack(p.fp.title),
-        title_words=p.fp.title_words,
+    a, fp = p.article, p.fp
+    # tuple.__new__ in field order, not StoryEntry(...): its generated __new__ is one more
+    # Python call, with 16 keywords, per member
+    return _new(
+        StoryEntry,
+        (
+            a.id,
+            story_id,
+            a.feed_id,
+            a.title,
+            a.link,
+            p.url,
+            p.published,
+            kind,
+            basis,
+            score,
+            matched,
+            p.markers,
+            p.entities,
+            pack(fp.full),
+            pack(fp.title),
+            fp.title_words,
+        ),
     )
+
+
+_new = tuple.__new__

@@ -89,6 +89,7 @@ class Zygote:
         return f"{sys.executable} -S -I {CLIENT} {self.socket}"
 
     used = False
+    mourned = False  # its exit was logged
 
     def stop(self) -> None:
         """End the zygote: its stdin closes, and it exits at once from its loop. One that never
@@ -112,7 +113,17 @@ def worker_command() -> str:
     """The command Beam's local engine starts each `multi_processing` worker with: a client of
     this process's zygote, or a fresh worker process where there is none."""
     zygote = _started()
-    return zygote.worker_command if zygote else FRESH_WORKER
+    if zygote is None:
+        return FRESH_WORKER
+    if zygote.process.poll() is not None:  # killed (the OOM killer?), or its imports failed
+        if not zygote.mourned:
+            zygote.mourned = True
+            log.warning(
+                f"the worker zygote exited ({zygote.process.returncode}): workers start fresh "
+                "from now on (slower, same results)"
+            )
+        return FRESH_WORKER
+    return zygote.worker_command
 
 
 def _started() -> Zygote | None:

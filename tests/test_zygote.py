@@ -197,3 +197,21 @@ def test_the_zygote_starts_early_only_for_local_multi_processing_workers(beam_ar
     from wirewatch.pipelines.zygote import forks_workers
 
     assert forks_workers(beam_args) is forks
+
+
+def test_a_dead_zygote_is_logged_once_and_workers_start_fresh(monkeypatch, caplog):
+    from wirewatch.pipelines import zygote
+
+    monkeypatch.setattr(zygote, "_running", [])
+    command = zygote.worker_command()
+    assert str(zygote.CLIENT) in command
+    running = zygote._running[0]
+    running.process.kill()
+    running.process.wait()
+    with caplog.at_level("WARNING", logger="wirewatch"):
+        assert zygote.worker_command() == zygote.FRESH_WORKER
+        assert zygote.worker_command() == zygote.FRESH_WORKER
+    assert [r.getMessage() for r in caplog.records] == [
+        "the worker zygote exited (-9): workers start fresh from now on (slower, same results)"
+    ]
+    running.stop()

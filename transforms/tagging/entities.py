@@ -92,6 +92,9 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
     candidates = []  # (start, end, refs that pass the case checks)
     context: set[int] = set()
     plain = True  # every candidate one alias that names its entity outright
+    # Whether no candidate overlaps another (hits come by ascending end, so looking at the
+    # previous one is enough): then picking the leftmost-longest spans keeps them all.
+    apart, last_end = True, -1
     original, has_upper = text.original, text.has_upper
     for start, end, payload in hits:
         if payload.context:
@@ -110,22 +113,24 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
             if passed:
                 candidates.append((start, end, aliases))
                 plain = plain and ref.kind in STRONG_KINDS
+                apart, last_end = apart and start >= last_end, end
             continue
         refs = [r for r in aliases if passes_case(r, text, start, end)]
         if refs:
             candidates.append((start, end, refs))
             plain = False
+            apart, last_end = apart and start >= last_end, end
     if not candidates:
         return []
 
     if plain:  # nothing to choose: each candidate is its one alias
         resolved = [(start, end, refs[0]) for start, end, refs in candidates]
     else:
-        resolved = _resolved(candidates, context)
+        resolved = _resolved(candidates, context, apart)
 
     mentions = []
     entities = gazetteer.entities
-    for start, end, ref in _longest(resolved):
+    for start, end, ref in resolved if apart else _longest(resolved):
         if ref.dotted and original[end : end + 1] == ".":
             end += 1
         info = entities[ref.entity]
@@ -144,10 +149,11 @@ def resolve(text: Prepared, hits: list, gazetteer: Gazetteer) -> list[Mention]:
     return mentions
 
 
-def _resolved(candidates: list, context: set[int]) -> list[tuple[int, int, AliasRef]]:
-    """Each candidate's chosen alias (see _choose); those without one are left out."""
+def _resolved(candidates: list, context: set[int], apart: bool) -> list[tuple[int, int, AliasRef]]:
+    """Each candidate's chosen alias (see _choose); those without one are left out.
+    `apart`: no two candidates overlap."""
     anchors: set[int] = set()
-    for _, _, refs in _longest(candidates):
+    for _, _, refs in candidates if apart else _longest(candidates):
         # Only a span that can mean one entity anchors it: "Georgia" (country, or the state
         # with context) anchors neither.
         if refs[0].kind in STRONG_KINDS and (len(refs) == 1 or len({r.entity for r in refs}) == 1):

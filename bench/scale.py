@@ -17,7 +17,7 @@ the PostgreSQL server's own CPU are printed: on a shared machine the wall times 
 comparable within one run.
 
     python bench/scale.py --cold [--feeds 5] [--items 2000] [--repeat 3] [--base TREE]
-                          [--profile]
+                          [--profile] [--idle N]
 
 Beam workers instead of `wirewatch run` workers (issue 18 item 4): one cold `run --once` over
 the backlog on a fresh SQLite store, in-process and with `--direct_num_workers 2
@@ -29,6 +29,9 @@ after meet the same load. `--profile` runs the in-process cycle under cProfile o
 (slower: use it for the share, not for wall times) and prints Beam's share of the cycle's
 CPU: everything but the time inside wirewatch's own stage code that Beam calls (the DoFns,
 the mapped functions), i.e. coders, pickling, bundle machinery and building the pipeline.
+`--idle N` then runs a watch loop of N cycles with nothing new in each mode and reports the
+median cycle (after the first two, which build the graphs): with worker processes, what a
+cycle costs before any work, i.e. starting its workers.
 """
 
 from __future__ import annotations
@@ -186,16 +189,22 @@ def cold_cycle(state: str, config: Path, folder: Path, beam_args=(), path=None) 
 
 
 def idle_cycles(
-    state: str, config: Path, folder: Path, feed_ids: list[str], cycles: int = 8
+    state: str,
+    config: Path,
+    folder: Path,
+    feed_ids: list[str],
+    cycles: int = 8,
+    beam_args=(),
+    path=None,
 ) -> list[float]:
     """One worker, every feed due every second, nothing new: each cycle's seconds. The drain
     saved next polls an hour ahead (interval 3600): make every feed due now first."""
     with open_store(state) as store:
         states = store.feed_states(feed_ids)
         store.save_feed_states(s.model_copy(update={"next_due": None}) for s in states.values())
-    procs = start_workers(
-        1, config, state, folder, ("--interval", "1", "--cycles", str(cycles), "--json")
-    )
+    (folder / "worker0.log").unlink(missing_ok=True)
+    args = ("--interval", "1", "--cycles", str(cycles), "--json", *beam_args)
+    procs = start_workers(1, config, state, folder, args, path)
     procs[0].wait(600)
     times = []
     for line in (folder / "worker0.log").read_text().splitlines():
@@ -232,6 +241,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--base", type=Path, help="--cold: also run this checkout's code")
     parser.add_argument("--profile", action="store_true", help="--cold: Beam's CPU share")
+    parser.add_argument(
+        "--idle",
+        type=int,
+        default=0,
+        metavar="N",
+        help="--cold: then N watch-loop cycles with nothing new in each mode (median reported)",
+    )
     args = parser.parse_args()
     args.feeds = args.feeds or (5 if args.cold else 200)
     args.items = args.items or (2000 if args.cold else 50)
@@ -271,10 +287,15 @@ def cold(args) -> None:
                     load = os.getloadavg()[0]
                     state = f"sqlite:///{folder / 'state.sqlite3'}"
                     r = cold_cycle(state, config, folder, beam_args, path)
+                    if args.idle:
+                        ids = [f"f{i}" for i in range(args.feeds)]
+                        idle = idle_cycles(state, config, folder, ids, args.idle, beam_args, path)
+                        r["idle"] = statistics.median(idle)
                     if args.profile:
                         r["beam"] = beam_share(folder / "profile")
                     results.setdefault(name, []).append(r)
                     share = f", Beam {r['beam']:.0%} of the cycle's CPU" if args.profile else ""
+                    share += f", idle watch cycle {r['idle']:.2f} s" if args.idle else ""
                     print(
                         f"  run {run + 1}: {name}: {r['seconds']:.1f} s wall (cycle "
                         f"{r['cycle']:.1f} s), {r['cpu']:.1f} s CPU{share}, load average {load:.1f}",
@@ -289,6 +310,9 @@ def cold(args) -> None:
         cycle = statistics.median(r["cycle"] for r in rows)
         cpu = statistics.median(r["cpu"] for r in rows)
         share = f"  Beam {statistics.median(r['beam'] for r in rows):.0%}" if args.profile else ""
+        share += (
+            f"  idle cycle {statistics.median(r['idle'] for r in rows):.2f} s" if args.idle else ""
+        )
         print(f"{name:<21}{seconds:>8.1f}{cycle:>9.1f}{cpu:>8.1f}{base / seconds:>9.2f}x{share}")
 
 

@@ -122,7 +122,8 @@ class TopicScorer:
             members[group].append(tid)
         self.groups: list[tuple[str, bool]] = list(group_of)  # (folded key, prefix) per group
         self._group_of = [group_of[term.key.rstrip("*"), term.prefix] for term in self.terms]
-        self._prefix_groups = frozenset(g for g, (_, prefix) in enumerate(self.groups) if prefix)
+        # Per group, whether it is a prefix term (an index is cheaper than a set look-up).
+        self._prefixed = tuple(prefix for _, prefix in self.groups)
         # Where each term's evidence goes: straight into a topic's sum, or, where the same word
         # is also listed lower in that topic's tree, through a max (see contributions()).
         holders: dict[tuple[int, str], int] = {}
@@ -178,15 +179,15 @@ class TopicScorer:
         """The term groups' counts for the matcher's term hits (start, end, group)."""
         counts = TermCounts(text=text.folded)
         tf, words, in_title = counts.tf, counts.words, counts.in_title
-        title_end, prefixed, folded = text.title_end, self._prefix_groups, text.folded
+        title_end, prefixed, folded, get = text.title_end, self._prefixed, text.folded, tf.get
         title_weight, body_weight = self.settings.title_weight, self.settings.body_weight
         for start, end, group in hits:
             if start < title_end:
-                tf[group] = tf.get(group, 0.0) + title_weight
+                tf[group] = get(group, 0.0) + title_weight
                 in_title.add(group)
             else:
-                tf[group] = tf.get(group, 0.0) + body_weight
-            if group in prefixed and group not in words:
+                tf[group] = get(group, 0.0) + body_weight
+            if prefixed[group] and group not in words:
                 # the word a prefix term matched, shown instead of `deport*`
                 stop = folded.find(" ", end)
                 words[group] = folded[start : stop if stop >= 0 else len(folded)]

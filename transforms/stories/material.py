@@ -97,7 +97,8 @@ def markers(headline: str) -> frozenset[str]:
             found.add(_LEXICON[word])
         else:
             word = NUMBER_WORDS.get(word, word)
-            if any(map(str.isdigit, word)):
+            # a letter is never a digit: most words are all letters, and skip the scan
+            if not word.isalpha() and any(map(str.isdigit, word)):
                 found.add("#" + word)
     return frozenset(found)
 

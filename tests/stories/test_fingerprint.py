@@ -8,7 +8,10 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wirewatch.transforms.stories import fingerprint as fingerprint_module
 from wirewatch.transforms.stories.fingerprint import (
+    NUMBER_WORDS,
+    STOPWORDS,
     MinHasher,
     content_words,
     features,
@@ -31,6 +34,29 @@ def test_content_words_fold_case_accents_possessives_plurals_and_numbers():
         "tariff",
     ]
     assert content_words("Companies say") == ["company"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.sampled_from(["the", "a", "x", "7", "nine", "talks", "companies", "ss", "Ümlaut"])
+        | st.text(alphabet="abs9 .'é", max_size=8),
+        max_size=40,
+    ),
+    st.sampled_from([None, 0, 1, 5, 30]),
+)
+def test_remembered_content_words_are_the_words_checked_one_by_one(words, limit):
+    text = " ".join(words)
+    fingerprint_module._CONTENT.clear()
+    expected: list[str] = []
+    for word in fingerprint_module.fold(text).split():  # the checks, word by word
+        if word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
+            continue
+        expected.append(fingerprint_module.stem(NUMBER_WORDS.get(word, word)))
+        if limit is not None and len(expected) >= limit:
+            break
+    assert content_words(text, limit) == expected  # learning the words
+    assert content_words(text, limit) == expected  # remembered
 
 
 def test_features_are_words_and_adjacent_pairs():

@@ -73,13 +73,32 @@ def stem(word: str) -> str:
 def content_words(text: str, limit: int | None = None) -> list[str]:
     """Folded, stop-word-free, stemmed words in order; at most `limit` of them."""
     out: list[str] = []
+    known = _CONTENT
+    if len(known) >= WORD_CACHE:
+        known.clear()
     for word in fold(text).split():
-        if word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
-            continue
-        out.append(stem(NUMBER_WORDS.get(word, word)))
-        if limit is not None and len(out) >= limit:
-            break
+        content = known.get(word)
+        if content is None:
+            content = known[word] = _content(word)
+        if content:
+            out.append(content)
+            if limit is not None and len(out) >= limit:
+                break
     return out
+
+
+def _content(word: str) -> str:
+    """The content word a folded word stands for; "" for a word that stands for none."""
+    if word in STOPWORDS or (len(word) == 1 and not word.isdigit()):
+        return ""
+    return stem(NUMBER_WORDS.get(word, word))
+
+
+_CONTENT: dict[str, str] = {}
+"""Folded word -> `_content` of it, remembered: headlines and leads reuse most words, and a
+look-up costs less than the checks and the stemming (a pure function of the word)."""
+WORD_CACHE = 50_000
+"""Words remembered before `_CONTENT` starts again (a few MB)."""
 
 
 def features(words: list[str]) -> set[str]:

@@ -203,10 +203,11 @@ class OnePass:
         if kind == "PLUS":  # `+a` is `a`
             self.at = at + 1
             return self.not_expr()
-        node = self.primary()
-        if self.kinds[self.at] != "NEAR":
-            return node
-        self.at = at  # a NEAR: read its sides again as query terms, for the builder
+        if kind != "WORD":  # (a word here is a side of NEAR)
+            node = self.primary()
+            if self.kinds[self.at] != "NEAR":
+                return node
+            self.at = at  # a NEAR: read its sides again as query terms, for the builder
         items = [self.term()]
         while self.kinds[self.at] == "NEAR":
             items += [self.take("NEAR"), self.term()]
@@ -224,14 +225,15 @@ class OnePass:
         if kind == "WORD":
             self.at += 1
             return self.word(self.at - 1)
-        phrase = self.take("PHRASE")
-        slop = self.take("SLOP") if self.kinds[self.at] == "SLOP" else None
-        key = (phrase.value, slop.value if slop else None)
+        if kind != "PHRASE":
+            raise _Reject
+        at = self.at
+        self.at += 2 if self.kinds[at + 1] == "SLOP" else 1
+        key = (self.values[at], self.values[at + 1] if self.at == at + 2 else None)
         node = self.memo.get(key)
         if node is None:
-            build = syntax._FAST.build
-            term = build.value(phrase, slop) if slop else build.value(phrase)
-            node = self.memo[key] = self.bound(term)
+            self.at = at
+            node = self.memo[key] = self.bound(syntax._FAST.build.value(*self.value()))
         return node
 
     def field(self):

@@ -233,7 +233,7 @@ def test_replanning_moves_anchors_to_keys_seen_rarely():
     for i in range(20):
         presearch.candidates(ArticleView(tagged("deportations rise", f"filler {i}")))
     presearch.replan()
-    assert presearch.plan.index.keys() == {"mexico"}  # "deportations" was in every article
+    assert presearch.plan.anchors == {"mexico"}  # "deportations" was in every article
     assert ruleset.match(tagged("Mexico halts deportations"))[0].rule_id == "r0"
 
 

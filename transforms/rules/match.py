@@ -80,18 +80,16 @@ class WordNode(TextNode):
         return _word_evidence(self.token, self.label, self.fields, view.fields)
 
     def holds(self, view: ArticleView) -> bool:
-        token = self.token
-        fields = view.fields
-        for name in self.fields:
-            if token in fields[name].vocab:
-                return True
-        return False
+        return self.token in view.vocab_of(self.fields)
 
 
 def _word_evidence(token: str, label: str, names: tuple[str, ...], fields) -> list | None:
     """Where a plain word occurs in the fields `names`: up to MAX_SPANS (field, label, start,
-    end, "") in field order (the author field has no offsets), None if nowhere."""
+    end, "") in field order (the author field has no offsets), None if nowhere. The search is
+    `token_hits`'s, written out here: this runs for most matches, and a call less is a tenth
+    of its cost."""
     out: list[Evidence] = []
+    size = len(token)
     for name in names:
         fv = fields[name]
         if token not in fv.vocab:
@@ -99,8 +97,16 @@ def _word_evidence(token: str, label: str, names: tuple[str, ...], fields) -> li
         if name == "author":
             out.append((name, label, -1, -1, ""))
             continue
-        hits = token_hits(fv.folded, token, True, MAX_SPANS - len(out))
-        out += [(name, label, start, end, "") for start, end in hits]
+        folded = fv.folded
+        last, at = len(folded), 0
+        while len(out) < MAX_SPANS:
+            at = folded.find(token, at)
+            if at < 0:
+                break
+            end = at + size
+            if (at == 0 or folded[at - 1] == " ") and (end == last or folded[end] == " "):
+                out.append((name, label, at, end, ""))
+            at = end
     return out or None
 
 
@@ -185,24 +191,15 @@ class AnyWordNode:
     fields: tuple[str, ...]
 
     def holds(self, view: ArticleView) -> bool:
-        fields = view.fields
-        for name in self.fields:
-            vocab = fields[name].vocab
-            for token in self.tokens:
-                if token in vocab:
-                    return True
-        return False
+        return not view.vocab_of(self.fields).isdisjoint(self.tokens)
 
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         out = None
-        names, fields = self.fields, view.fields
-        vocabs = [fields[name].vocab for name in names]
+        vocab = view.vocab_of(self.fields)  # most words of the OR are absent: a set lookup each
         for token, label in zip(self.tokens, self.labels):
-            for vocab in vocabs:  # most words of the OR are absent: a set lookup each
-                if token in vocab:
-                    found = _word_evidence(token, label, names, fields)
-                    out = found if out is None else out + found
-                    break
+            if token in vocab:
+                found = _word_evidence(token, label, self.fields, view.fields)
+                out = found if out is None else out + found
         return out
 
 

@@ -20,23 +20,18 @@ only of those is evaluated for every article.
 
 from __future__ import annotations
 
-from array import array
-from collections import Counter
-from itertools import product
-
-import ahocorasick
+from itertools import chain, product
 
 from wirewatch.transforms.rules import match as m
 from wirewatch.transforms.rules import units as u
 from wirewatch.transforms.rules.collector import collector_paused
-from wirewatch.transforms.rules.text import StemCache
+from wirewatch.transforms.rules.text import stem
 from wirewatch.transforms.rules.view import ArticleView
 
 STEM = "\x01"  # key prefixes: tokens never contain control characters (fold blanks them)
 TAG = "\x02"
 PREFIX = "\x03"
 TITLE = "\x04"  # a word the title must have: `title:wall` requires "\x04wall", not "wall"
-_SEP = "\x00"  # joins tokens for the prefix automaton: a pattern "\0pre" only fits a token start
 
 # A clause: keys (sorted) of which the article must have at least one. Tuples of strings, not
 # frozensets: the cyclic collector stops walking a tuple of strings, and 100,000 rules make
@@ -156,17 +151,57 @@ def anchor(node) -> frozenset[str] | None:
     return frozenset(min(clauses, key=cost)) if clauses else None
 
 
+class _TokenKeys(dict):
+    """token -> (the numbers of the keys a token gives an article wherever it occurs: itself,
+    its stem, each prefix it starts with; the number of its title key, or None; the word
+    pairs it begins as {next token: number}, or None). Filled on first use: one lookup per
+    distinct token of an article instead of one per key, and no prefix scan. Cleared past
+    `limit`, as StemCache."""
+
+    def __init__(self, ids: dict[str, int], keys: frozenset[str], limit: int = 500_000):
+        super().__init__()
+        self.ids, self.limit = ids, limit
+        self.stems = any(k[:1] == STEM for k in keys)
+        self.prefix_lengths = sorted({len(k) - 1 for k in keys if k[:1] == PREFIX})
+        self.pairs: dict[str, dict[str, int]] = {}
+        for k in keys:
+            if " " in k:
+                head, _, after = k.partition(" ")
+                self.pairs.setdefault(head, {})[after] = ids[k]
+
+    def __missing__(self, token: str) -> tuple[frozenset[int], int | None, dict | None]:
+        if len(self) >= self.limit:
+            self.clear()
+        ids = self.ids
+        found = [ids.get(token)]
+        if self.stems:
+            found.append(ids.get(STEM + stem(token)))
+        found += [ids.get(PREFIX + token[:n]) for n in self.prefix_lengths if n <= len(token)]
+        # a frozenset: an article's are merged set into set, with the hashes they store
+        value = (frozenset(filter(None, found)), ids.get(TITLE + token), self.pairs.get(token))
+        self[token] = value
+        return value
+
+
 class Plan:
     """One choice of anchor per rule, and the index it gives. Immutable once built, so a
     re-plan swaps it in one assignment while other threads keep reading the old one.
 
-    `index`: key -> (the rules anchored on it with nothing else to check, or None; for the
-    others, a key of their first check -> those rules, or None). Rule numbers are arrays of
-    ints: reading them touches one block of memory, not an int object per rule."""
+    The index is three flat arrays, one entry per (anchor key, key of the first check, rule),
+    sorted by anchor key: `starts[k]:starts[k + 1]` are the entries anchored on key number k,
+    `checks` their check keys (0: nothing to check) and `owners` their rules. An article's
+    candidates are then a few numpy operations over the entries of its keys (gather the
+    ranges, keep those whose check key the article has, sort the rules), not a dict and a set
+    per key: 100,000 rules give an article some 70 anchors and 200 checks, each a few reads of
+    memory no cache holds when every anchor had its own dict and arrays."""
 
-    def __init__(self, rules: list, key_cost, max_checks: int, prefixes: frozenset[str]):
-        index: dict[str, tuple[list[int], dict[str, list[int]]]] = {}
-        more: dict[int, tuple[Clause, ...]] = {}  # checks after the first, by rule
+    def __init__(self, rules: list, key_cost, max_checks: int, ids: dict[str, int]):
+        import numpy as np
+
+        anchors: list[int] = []  # per entry: the anchor key's number, the check's, the rule
+        checks: list[int] = []
+        owners: list[int] = []
+        more: dict[int, tuple[tuple[int, ...], ...]] = {}  # checks after the first, by rule
         always: list[int] = []
         key_costs: dict[str, float] = {}  # memos: 100,000 rules name each key many times
         clause_costs: dict[int, float] = {}  # by id: the clauses are shared and kept alive
@@ -183,51 +218,77 @@ class Plan:
                 clause_costs[id(clause)] = found
             return found
 
+        nothing = (0,)
         for i, clauses in enumerate(rules):
             n = len(clauses)
             if n == 1:
-                best, first = clauses[0], None
+                best, first = clauses[0], nothing
             elif n == 2:  # most rules: no sort
                 best, first = clauses
                 if costs(first) < costs(best):
                     best, first = first, best
+                first = [ids[k] for k in first]
             elif n:
                 ordered = sorted(clauses, key=costs)
-                best, first = ordered[0], ordered[1]
-                more[i] = tuple(ordered[2 : 1 + max_checks])
+                best, first = ordered[0], [ids[k] for k in ordered[1]]
+                more[i] = tuple([tuple([ids[k] for k in c]) for c in ordered[2 : 1 + max_checks]])
             else:
                 always.append(i)
                 continue
+            width = len(first)
             for k in best:
-                entry = index.get(k)
-                if entry is None:
-                    entry = index[k] = ([], {})
-                if first is None:
-                    entry[0].append(i)
-                    continue
-                guard = entry[1]
-                for check in first:
-                    found = guard.get(check)
-                    if found is None:
-                        guard[check] = [i]
-                    else:
-                        found.append(i)
-        self.index = {
-            k: (
-                array("I", bare) if bare else None,
-                {c: array("I", ids) for c, ids in guard.items()} if guard else None,
-            )
-            for k, (bare, guard) in index.items()
-        }
-        self.anchors = frozenset(self.index)
+                anchors += [ids[k]] * width
+                checks += first
+            owners += [i] * (len(best) * width)
+        size = len(ids) + 2  # key numbers 1..len(ids); 0 and len(ids) + 1 stand for none
+        by_key = np.array(anchors, dtype=np.intp)
+        order = np.argsort(by_key, kind="stable")
+        self.starts = np.zeros(size + 1, dtype=np.intp)
+        self.widths = np.bincount(by_key, minlength=size)
+        np.cumsum(self.widths, out=self.starts[1:])
+        self.checks = np.array(checks, dtype=np.intp)[order]
+        self.owners = np.array(owners, dtype=np.intp)[order]
+        self.none = size - 1
+        self.has_more = np.zeros(len(rules), dtype=bool)
+        self.has_more[list(more)] = True
         self.more, self.always = more, tuple(always)
-        self.prefixes = None
-        if prefixes:  # every prefix any rule names, so matched prefixes become keys too
-            automaton = ahocorasick.Automaton()
-            for prefix in prefixes:
-                automaton.add_word(_SEP + prefix, PREFIX + prefix)
-            automaton.make_automaton()
-            self.prefixes = automaton
+        self._ids = ids
+        self.np = np
+
+    @property
+    def anchors(self) -> set[str]:
+        """The keys some rule is anchored on (for tests and inspection)."""
+        np = self.np
+        numbers = set(np.flatnonzero(self.widths).tolist())
+        return {k for k, i in self._ids.items() if i in numbers}
+
+    def lookup(self, numbers: set[int]) -> list[int]:
+        """The rules anchored on a key of `numbers` (the article's keys' numbers) whose
+        checked clauses the article meets too, in order."""
+        np = self.np
+        present = np.fromiter(chain(numbers, (0, self.none)), np.intp, len(numbers) + 2)
+        present.sort()
+        lo = self.starts[present]
+        width = self.widths[present]
+        total = int(width.sum())
+        if total:
+            ends = np.cumsum(width)
+            at = np.repeat(lo - ends + width, width) + np.arange(total)
+            checks = self.checks[at]  # each entry's check key: is it among the article's?
+            met = present[np.searchsorted(present, checks)] == checks
+            found = np.unique(self.owners[at][met])
+            deep = found[self.has_more[found]]
+            out = found.tolist()
+            if len(deep):  # rules with more clauses: C-level set tests on the keys
+                more, isdisjoint = self.more, numbers.isdisjoint
+                failed = {i for i in deep.tolist() if any(map(isdisjoint, more[i]))}
+                if failed:
+                    out = [i for i in out if i not in failed]
+        else:
+            out = []
+        if self.always:
+            out = sorted(set(out).union(self.always))
+        return out
 
 
 class Presearch:
@@ -252,92 +313,76 @@ class Presearch:
         self.clause_keys = keys = frozenset(
             k for _, clauses in leaves.values() for clause in clauses for k in clause
         )
-        self.prefix_keys = frozenset(k[1:] for k in keys if k[:1] == PREFIX)
-        self.plan = Plan(self.clauses, _key_cost, self.MAX_CHECKS, self.prefix_keys)
-        self.uses_stems = any(k[:1] == STEM for k in keys)
-        self.uses_title = any(k[:1] == TITLE for k in keys)
-        self.pair_heads = frozenset(k.split(" ")[0] for k in keys if " " in k)
+        # each key a number from 1 (0: no key): the index is flat arrays by number
+        self.key_ids = dict(zip(keys, range(1, len(keys) + 1)))
+        self.plan = Plan(self.clauses, _key_cost, self.MAX_CHECKS, self.key_ids)
         # author tokens are keys only if some leaf that can be required searches that field
         self.uses_author = any(
             "author" in getattr(node, "fields", ()) for node, _ in leaves.values()
         )
-        self.stem_keys = StemCache(STEM)
-        self.seen: Counter[str] = Counter()
+        self.token_keys = _TokenKeys(self.key_ids, keys)
+        self.uses_title = any(k[:1] == TITLE for k in keys)
+        self.uses_pairs = any(" " in k for k in keys)
+        self.seen = [0] * (len(keys) + 1)  # by key number: articles seen with the key
         self.articles = 0  # seen by candidates()
         self.observed = 0  # of which counted in `seen`
 
-    def keys(self, view: ArticleView) -> tuple[set[str], set[str]]:
-        """The article's distinct tokens, and its keys (tokens, stems, title words, pairs,
-        tags; prefixes are added by `candidates` as the automaton finds them)."""
+    def numbers(self, view: ArticleView) -> set[int]:
+        """The numbers of the article's keys that some rule requires: its tokens, their stems
+        and the prefixes they start with (each token's are looked up once and kept, as news
+        reuses its words), title words, word pairs, tags."""
         fields = (
             (view.title, view.text, view.author) if self.uses_author else (view.title, view.text)
         )
-        tokens: set[str] = set().union(*[fv.vocab for fv in fields])
-        keys = set(tokens)
-        if self.uses_stems:
-            keys.update(map(self.stem_keys.__getitem__, tokens))
+        info = self.token_keys
+        tokens = set().union(*[fv.vocab for fv in fields])
+        found = list(map(info.__getitem__, tokens))
+        numbers: set[int] = set().union(*[each[0] for each in found])
         if self.uses_title:
-            keys.update([TITLE + t for t in view.title.vocab])
-        heads = self.pair_heads
-        if heads:  # "w1 w2" for two tokens side by side that begin some exact phrase's pair
-            for fv in fields:
-                toks = fv.tokens
-                keys.update([f"{a} {b}" for a, b in zip(toks, toks[1:]) if a in heads])
-        keys.update([f"{TAG}t:{t}" for t in view.topics])
+            numbers.update([info[token][1] for token in view.title.vocab])
+        if self.uses_pairs:  # "w1 w2" for two tokens side by side that some phrase requires
+            heads = {t: each[2] for t, each in zip(tokens, found) if each[2] is not None}
+            if heads:
+                for fv in fields:
+                    toks = fv.tokens
+                    numbers.update([heads[a].get(b) for a, b in zip(toks, toks[1:]) if a in heads])
+        get = self.key_ids.get
+        numbers.update(map(get, [f"{TAG}t:{t}" for t in view.topics]))
         for e in view.entities:
-            keys.add(f"{TAG}e:{e.id}")
-            keys.add(f"{TAG}y:{e.type.upper()}")
-        keys.add(f"{TAG}f:{view.feed}")
-        keys.add(f"{TAG}l:{view.lang.split('-')[0]}")
-        return tokens, keys
+            numbers.add(get(f"{TAG}e:{e.id}"))
+            numbers.add(get(f"{TAG}y:{e.type.upper()}"))
+        numbers.add(get(f"{TAG}f:{view.feed}"))
+        numbers.add(get(f"{TAG}l:{view.lang.split('-')[0]}"))
+        numbers.discard(None)
+        return numbers
 
     def candidates(self, view: ArticleView) -> list[int]:
         """The rules anchored on a key of the article whose checked clauses it meets too."""
-        plan = self.plan
-        tokens, keys = self.keys(view)
-        if plan.prefixes is not None:  # first: prefix keys may be anchors or checks
-            for _, key in plan.prefixes.iter(_SEP + _SEP.join(tokens)):
-                keys.add(key)
-        found = set(plan.always)
-        passed: list[int] = []  # anchored on a key present, and their first check met
-        # the keys that anchor something: a set's lookup of an absent key reads one slot, a
-        # dict's two tables (most keys of an article anchor nothing)
-        for bare, guard in map(plan.index.__getitem__, keys & plan.anchors):
-            if bare is not None:
-                found.update(bare)
-            if guard is not None:  # set(guard): its keys with the hashes the dict stores, so
-                for check in set(guard) & keys:  # no check key's string is read (memory reads)
-                    passed += guard[check]
-        more = plan.more
-        isdisjoint = keys.isdisjoint
-        for i in passed:
-            for clause in more.get(i, ()):
-                if isdisjoint(clause):
-                    break
-            else:
-                found.add(i)
-        out = sorted(found)
-        self._observe(keys)
+        numbers = self.numbers(view)
+        out = self.plan.lookup(numbers)
+        self._observe(numbers)
         return out
 
-    def _observe(self, keys: set[str]) -> None:
+    def _observe(self, numbers: list[int]) -> None:
         """Count the keys that some rule requires in every article up to the first re-plan,
         then in one article in SAMPLE (frequencies need no more); stop after the last one."""
         self.articles += 1
         if self.articles > self.REPLAN_AT[-1]:
             return
         if self.articles <= self.REPLAN_AT[0] or self.articles % self.SAMPLE == 0:
-            self.seen.update(keys & self.clause_keys)
+            seen = self.seen
+            for i in numbers:
+                seen[i] += 1
             self.observed += 1
         if self.articles in self.REPLAN_AT:
             self.replan()
 
     def replan(self) -> None:
         n = self.observed + 1
-        seen = self.seen
+        seen, ids = self.seen, self.key_ids
 
         def observed(key: str) -> float:  # a pair seen as rarely as its words is the rarer
-            return (seen.get(key, 0) + _key_cost(key) / (8 if " " in key else 4)) / n
+            return (seen[ids[key]] + _key_cost(key) / (8 if " " in key else 4)) / n
 
         with collector_paused():  # a full collection would walk the whole rule set (1 s)
-            self.plan = Plan(self.clauses, observed, self.MAX_CHECKS, self.prefix_keys)
+            self.plan = Plan(self.clauses, observed, self.MAX_CHECKS, ids)

@@ -155,6 +155,8 @@ class ArticleView:
         self.text = FieldView(article.summary)
         self.author = _author_field(article.authors)
         self.fields = {"title": self.title, "text": self.text, "author": self.author}
+        # the distinct tokens of some fields together, by the fields' names (see vocab_of)
+        self._vocabs: dict[tuple[str, ...], set[str] | frozenset[str]] = {}
         self.topics: dict[str, float] = {}
         for topic in tagged.topics:
             self.topics[topic.id] = max(topic.score, self.topics.get(topic.id, topic.score))
@@ -169,6 +171,15 @@ class ArticleView:
 
     def field(self, name: str) -> FieldView:
         return self.fields[name]
+
+    def vocab_of(self, names: tuple[str, ...]) -> set[str] | frozenset[str]:
+        """The tokens of any of the fields `names`: a word of the default fields (title and
+        text) is one set lookup, not one per field."""
+        found = self._vocabs.get(names)
+        if found is None:
+            fields = self.fields
+            found = self._vocabs[names] = set().union(*[fields[name].vocab for name in names])
+        return found
 
     def topic_labels(self) -> dict[str, str]:
         return {t.id: t.label for t in self.tagged.topics}

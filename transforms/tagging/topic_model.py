@@ -68,8 +68,9 @@ def _word_keys(data: bytes, inverses: np.ndarray) -> np.ndarray:
     the text is cut at every space: a piece is a word with the space after it (or that
     space alone, between two spaces in a row, which no term has). Its key is the 64-bit
     polynomial hash sum(code[i] * _BASE**i) of its bytes times a constant folded into
-    `inverses` (1, or a table's multiplier), plus its length (two pieces count as the same
-    word only when both agree): prefix sums over the whole text, and per piece the
+    `inverses` (1, or a table's multiplier), plus its length (the length check, folded in:
+    pieces of other lengths, like those of the same length, meet only by a 64-bit
+    coincidence): prefix sums over the whole text, and per piece the
     difference moved to position 0 by _BASE's inverse, so the whole text is a handful of
     numpy calls. (Cutting at spaces, not at word edges, saves two passes over the text.)"""
     codes = np.frombuffer(data, np.uint8)

@@ -7,10 +7,12 @@ each, for the rule to have any chance (a conjunction of disjunctions: `"border w
 (mexico OR peso*)` requires {border}, {wall}, {border wall} and {mexico, peso*}; an OR
 distributes over its branches' clauses, so `title:wall OR "border fence"~3` requires
 {title:wall, border} and {title:wall, fence}). One clause per rule, the most selective, is its
-anchor in an inverted index; one pass over the article (a lookup of each of its keys, an
-Aho-Corasick pass for prefixes) finds the rules anchored on something the article has; the
-rule's other clauses are then checked with C-level set tests, and only rules passing all are
-evaluated. So matching cost follows the rules that can match, not the size of the rule set.
+anchor in an inverted index. Keys are numbered, and each distinct token of an article is
+looked up once for the numbers of all the keys it gives (itself, its stem, the prefixes it
+starts with, its title key, the pairs it begins; kept per token, as news reuses its words);
+the index is flat arrays by key number, so the rules anchored on the article's keys and
+whose first other clause it meets are a few numpy operations; the rare further clauses are
+C-level set tests, and only rules passing all are evaluated. So matching cost follows the rules that can match, not the size of the rule set.
 Every clause is a necessary condition, never a guess: the result is exactly the naive
 evaluator's (tests/rules/test_presearch.py).
 

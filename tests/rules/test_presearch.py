@@ -257,3 +257,36 @@ def test_anchors():
     assert anchor_of("feed:reu*") is None
     assert anchor_of("&") == frozenset()  # can never match
     assert isinstance(compile_rules(config("&")).rules[0].node, m.NeverNode)
+
+
+def test_plain_word_rules_find_the_same_keys_without_the_token_cache():
+    """Rules of plain words (no stems, prefixes or phrases: most configs) look the article's
+    tokens up directly; the keys found are those the per-token cache finds."""
+    import random
+
+    from wirewatch.transforms.rules.view import ArticleView
+
+    rng = random.Random(7)
+    plain = [w for w in VOCAB if w.isalpha()]  # "u.s" is a phrase: two tokens side by side
+    queries = [f"{rng.choice(['', 'title:', 'text:'])}{rng.choice(plain)}" for _ in range(40)]
+    queries += [f"topic:{TOPIC_IDS[0]} AND {plain[1]}", f"{plain[2]} OR feed:{FEEDS[0]}"]
+    ruleset = compile_rules(
+        config(*[RuleConfig(id=f"r{i}", query=q) for i, q in enumerate(queries)])
+    )
+    presearch = ruleset.presearch
+    assert presearch.words_only
+    words = VOCAB + ["and", "PEÑA", "Wall-Street", "unheard"]
+    for n in range(100):
+        article = tagged(
+            " ".join(rng.choice(words) for _ in range(rng.randint(0, 10))),
+            " ".join(rng.choice(words) for _ in range(rng.randint(0, 40))),
+            topics={TOPIC_IDS[0]: 0.9} if n % 2 else {},
+            feed=rng.choice(FEEDS),
+            ident=f"a{n}",
+        )
+        view = ArticleView(article)
+        direct = presearch.numbers(view)
+        presearch.words_only = False
+        assert presearch.numbers(view) == direct
+        presearch.words_only = True
+        assert ruleset.match(article) == ruleset.match_naive(article)

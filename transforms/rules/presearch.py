@@ -325,6 +325,12 @@ class Presearch:
         self.token_keys = _TokenKeys(self.key_ids, keys)
         self.uses_title = any(k[:1] == TITLE for k in keys)
         self.uses_pairs = any(" " in k for k in keys)
+        # no stem, prefix or pair keys (a small rule set of plain words, as most configs are):
+        # an article's word keys are its tokens that are keys, a set lookup each; the
+        # per-token cache pays off only when a token gives several keys, and on news that
+        # keeps bringing new words it filled one entry per new word
+        tk = self.token_keys
+        self.words_only = not (tk.stems or tk.prefix_lengths or self.uses_pairs)
         self.seen = [0] * (len(keys) + 1)  # by key number: articles seen with the key
         self.articles = 0  # seen by candidates()
         self.observed = 0  # of which counted in `seen`
@@ -338,17 +344,23 @@ class Presearch:
         )
         info = self.token_keys
         tokens = set().union(*[fv.vocab for fv in fields])
-        found = list(map(info.__getitem__, tokens))
-        numbers: set[int] = set().union(*[each[0] for each in found])
-        if self.uses_title:
-            numbers.update([info[token][1] for token in view.title.vocab])
+        get = self.key_ids.get
+        if self.words_only:  # a token's only key is itself: no cache to fill for new words
+            ids = self.key_ids
+            numbers: set[int] = {ids[t] for t in tokens if t in ids}
+            if self.uses_title:
+                numbers.update([get(TITLE + token) for token in view.title.vocab])
+        else:
+            found = list(map(info.__getitem__, tokens))
+            numbers = set().union(*[each[0] for each in found])
+            if self.uses_title:
+                numbers.update([info[token][1] for token in view.title.vocab])
         if self.uses_pairs:  # "w1 w2" for two tokens side by side that some phrase requires
             heads = {t: each[2] for t, each in zip(tokens, found) if each[2] is not None}
             if heads:
                 for fv in fields:
                     toks = fv.tokens
                     numbers.update([heads[a].get(b) for a, b in zip(toks, toks[1:]) if a in heads])
-        get = self.key_ids.get
         numbers.update(map(get, [f"{TAG}t:{t}" for t in view.topics]))
         for e in view.entities:
             numbers.add(get(f"{TAG}e:{e.id}"))

@@ -29,6 +29,7 @@ import argparse
 import atexit
 import contextlib
 import ctypes
+import glob
 import importlib
 import json
 import logging
@@ -50,6 +51,7 @@ from wirewatch.pipelines.zygote_client import FORKED
 log = logging.getLogger("wirewatch")
 
 CLIENT = Path(__file__).with_name("zygote_client.py")
+FOLDER_PREFIX = "wirewatch-workers-"
 MAX_REQUEST = 16 << 20
 """A client's environment, as JSON: far below this; anything larger is not a client of ours."""
 PR_SET_PDEATHSIG = 1
@@ -71,7 +73,8 @@ class Zygote:
 
     @classmethod
     def start(cls) -> Zygote:
-        folder = tempfile.mkdtemp(prefix="wirewatch-workers-")  # 0700: this user only
+        remove_stale(tempfile.gettempdir())
+        folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)  # 0700: this user only
         socket_path = os.path.join(folder, "zygote")
         if len(os.fsencode(socket_path)) > 100:  # AF_UNIX paths end at 104-108 bytes
             os.rmdir(folder)
@@ -156,6 +159,22 @@ def forks_workers(beam_args: list[str]) -> bool:
     parser.add_argument("--direct_running_mode")
     known, _ = parser.parse_known_args(beam_args)
     return known.direct_running_mode == "multi_processing" and known.runner.lower() in LOCAL_RUNNERS
+
+
+def remove_stale(parent: str) -> None:
+    """Remove the socket folders of this user's zygotes that were killed outright (SIGKILL to
+    the service's process group runs no cleanup): a socket nobody listens on refuses to connect.
+    A folder without a socket yet may be a zygote still starting: it stays."""
+    for folder in glob.glob(os.path.join(glob.escape(parent), FOLDER_PREFIX + "*")):
+        try:
+            if os.stat(folder).st_uid != os.getuid():
+                continue
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.connect(os.path.join(folder, "zygote"))  # a live one drops the empty request
+        except ConnectionRefusedError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def main(socket_path: str) -> int:

@@ -215,3 +215,24 @@ def test_a_dead_zygote_is_logged_once_and_workers_start_fresh(monkeypatch, caplo
         "the worker zygote exited (-9): workers start fresh from now on (slower, same results)"
     ]
     running.stop()
+
+
+def test_the_socket_folders_of_killed_zygotes_are_removed_and_live_ones_kept(tmp_path, zygote):
+    from wirewatch.pipelines.zygote import FOLDER_PREFIX, remove_stale
+
+    killed = tmp_path / f"{FOLDER_PREFIX}killed"
+    killed.mkdir()
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(killed / "zygote"))  # bound, then its process died: nobody listens
+    dead.close()
+    starting = tmp_path / f"{FOLDER_PREFIX}starting"  # no socket yet
+    starting.mkdir()
+    live = tmp_path / f"{FOLDER_PREFIX}live"
+    live.mkdir()
+    os.symlink(zygote.socket, live / "zygote")
+    remove_stale(str(tmp_path))
+    assert not killed.exists()
+    assert starting.exists() and live.exists()
+    proc = client(zygote.socket, tmp_path, CODE="0")  # the probe did not hurt the live one
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0

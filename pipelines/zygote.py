@@ -67,15 +67,18 @@ starts no thread and opens no connection."""
 class Zygote:
     """The driver's handle on a running zygote: its worker command, and `stop`."""
 
+    used = False  # a worker command was handed out
+    mourned = False  # its exit was logged
+
     def __init__(self, process: subprocess.Popen, folder: str):
         self.process, self.folder = process, folder
-        self.socket = os.path.join(folder, "zygote")
+        self.socket = socket_in(folder)
 
     @classmethod
     def start(cls) -> Zygote:
         remove_stale(tempfile.gettempdir())
         folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)  # 0700: this user only
-        socket_path = os.path.join(folder, "zygote")
+        socket_path = socket_in(folder)
         if len(os.fsencode(socket_path)) > 100:  # AF_UNIX paths end at 104-108 bytes
             os.rmdir(folder)
             raise OSError(f"socket path too long: {socket_path}")
@@ -90,9 +93,6 @@ class Zygote:
     def worker_command(self) -> str:
         self.used = True
         return f"{sys.executable} -S -I {CLIENT} {self.socket}"
-
-    used = False
-    mourned = False  # its exit was logged
 
     def stop(self) -> None:
         """End the zygote: its stdin closes, and it exits at once from its loop. One that never
@@ -161,6 +161,10 @@ def forks_workers(beam_args: list[str]) -> bool:
     return known.direct_running_mode == "multi_processing" and known.runner.lower() in LOCAL_RUNNERS
 
 
+def socket_in(folder: str) -> str:
+    return os.path.join(folder, "zygote")
+
+
 def remove_stale(parent: str) -> None:
     """Remove the socket folders of this user's zygotes that were killed outright (SIGKILL to
     the service's process group runs no cleanup): a socket nobody listens on refuses to connect.
@@ -170,7 +174,7 @@ def remove_stale(parent: str) -> None:
             if os.stat(folder).st_uid != os.getuid():
                 continue
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-                probe.connect(os.path.join(folder, "zygote"))  # a live one drops the empty request
+                probe.connect(socket_in(folder))  # a live one drops the empty request
         except ConnectionRefusedError:
             shutil.rmtree(folder, ignore_errors=True)
         except OSError:

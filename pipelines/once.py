@@ -60,10 +60,8 @@ def run_once(config: Config, location: str, beam_args: list[str]) -> CycleSummar
 def _cycle(config: Config, feeds, location: str, beam_args: list[str], polled=None) -> CycleSummary:
     """One Beam cycle over `feeds` (`polled`: their results from the look, not fetched
     again): the rules are compiled (and checked) first."""
-    from wirewatch.pipelines import zygote
     from wirewatch.pipelines.logs import quiet_beam_logging
 
-    zygote.start_early(beam_args)
     quiet_beam_logging()  # before the first Beam import
     from wirewatch.pipelines.cycle import run_cycle
 

@@ -274,9 +274,6 @@ class CycleRunner:
     """
 
     def __init__(self, config: Config, state_dir: str, beam_args: list[str]):
-        from wirewatch.pipelines import zygote
-
-        zygote.start_early(beam_args)  # one zygote forks every cycle's workers
         quiet_beam_logging()  # before the first Beam import
         from apache_beam.options.pipeline_options import PipelineOptions
 

@@ -2,9 +2,11 @@
 
 Why: Beam's local engine starts new worker processes for every pipeline run, and a fresh worker
 spends about 2 s of CPU importing Beam and wirewatch before it runs its first bundle (a one-item
-cycle took 3.8 s on 2 workers against 0.6 s in process). The zygote pays those imports once, at
-the start of `run --once`'s cycle or of the watch loop, on the core the driver is not using
-while it compiles the rules; each worker is then a fork of it, ready in milliseconds.
+cycle took 3.8 s on 2 workers against 0.6 s in process). The zygote pays those imports once, from
+the start of `wirewatch run` (`start_early`), on the core the driver is not using while it reads
+its config, polls and compiles the rules; each worker is then a fork of it, ready in
+milliseconds, in every cycle of a watch loop. Anything else that runs the local engine with
+`multi_processing` (bench/soak.py) starts it on first use (`worker_command`).
 
 How: the driver starts `python -m wirewatch.pipelines.zygote SOCKET` (`Zygote.start`) and makes
 Beam's worker command `pipelines/zygote_client.py SOCKET`. Each client sends its standard

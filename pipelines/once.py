@@ -23,16 +23,29 @@ from datetime import datetime, timedelta, timezone
 
 from wirewatch.pipelines import nothing_new
 from wirewatch.pipelines.summary import CycleSummary, cycle_outcomes
+from wirewatch.pipelines.watch import keeping_leases
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.routing.router import active_sinks
 from wirewatch.transforms.state import StateStore, open_store
+from wirewatch.transforms.state.owner import claim_owner
 
 log = logging.getLogger("wirewatch")
 
 
 def run_once(config: Config, location: str, beam_args: list[str]) -> CycleSummary:
     """The quiet feeds without Beam; then, if any feed is busy or a delivery waits, one
-    cycle over the busy feeds; then, if it held a burst, the cycle that sends it."""
+    cycle over the busy feeds; then, if it held a burst, the cycle that sends it.
+
+    Its alert claims are renewed while it runs (`keeping_leases`, as a watch cycle's): a
+    delivery that Slack holds longer than `lease_seconds` is not taken for a dead worker's
+    claim and sent again by another worker on the store. It writes no heartbeat: it takes no
+    share of the due feeds, so watch workers must not count it when they split them."""
+    with open_store(location) as keeper:
+        with keeping_leases(keeper, claim_owner(), config.lease_seconds, beat=False):
+            return _run_once(config, location, beam_args)
+
+
+def _run_once(config: Config, location: str, beam_args: list[str]) -> CycleSummary:
     started = datetime.now(timezone.utc)
     with open_store(location) as store:
         look = nothing_new.look(config, store)

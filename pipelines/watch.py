@@ -476,17 +476,21 @@ def readiness_interval(settings: Settings) -> float:
 
 
 @contextlib.contextmanager
-def keeping_leases(store: StateStore, worker: str, seconds: float) -> Iterator[None]:
+def keeping_leases(
+    store: StateStore, worker: str, seconds: float, *, beat: bool = True
+) -> Iterator[None]:
     """While a cycle runs, renew this worker's leases (feeds, alert claims) and heartbeat
-    every third of a lease, so a slow cycle never loses its feeds to another worker; a worker
-    that dies stops renewing, and its leases end `seconds` later."""
+    (unless not `beat`: run --once) every third of a lease, so a slow cycle never loses its
+    feeds or claims to another worker; a worker that dies stops renewing, and its leases end
+    `seconds` later. `store` is this thread's alone while the block runs."""
     finished = threading.Event()
 
     def renew() -> None:
         while not finished.wait(seconds / 3):
             try:
                 store.renew_leases(worker, datetime.now(timezone.utc) + timedelta(seconds=seconds))
-                store.heartbeat(worker, socket.gethostname(), os.getpid())
+                if beat:
+                    store.heartbeat(worker, socket.gethostname(), os.getpid())
             except Exception:  # noqa: BLE001  (the store is down: the cycle fails on its own)
                 pass
 

@@ -15,6 +15,7 @@ no partition step, one draft and one commit per cycle.
 
 from __future__ import annotations
 
+import pickle
 from typing import Iterable
 
 import apache_beam as beam
@@ -30,6 +31,15 @@ from wirewatch.transforms.stories.index import prepare
 from wirewatch.transforms.stories.partition import Sketch, partition
 
 Pair = tuple[TaggedArticle, Prepared]
+Packed = tuple[str, bytes]  # the article's id, its Pair pickled
+
+
+def _pack(pair: Pair) -> Packed:
+    """Why: between Prepare and Assign the pair crosses two stage boundaries (to the re-keying
+    step, then grouped by part), and every crossing decoded and encoded it with Beam's
+    per-field coders: 86 µs an article in the re-keying step alone, which only needs the id.
+    Pickled once here, it travels as bytes and is decoded once, where its story is decided."""
+    return pair[0].article.id, pickle.dumps(pair, pickle.HIGHEST_PROTOCOL)
 
 
 def _prepare(tagged: TaggedArticle, settings: StorySettings) -> Pair:
@@ -43,9 +53,10 @@ def _sketch(pair: Pair) -> tuple[int, Sketch]:
     return 0, Sketch.of(prepared._replace(article=tagged.article))
 
 
-def _in_part(pair: Pair, parts: dict[str, int]) -> tuple[int, Pair]:
+def _in_part(packed: Packed, parts: dict[str, int]) -> tuple[int, bytes]:
     """Keyed by its part (`parts` has every article of the cycle, or is empty: one part)."""
-    return parts[pair[0].article.id] if parts else 0, pair
+    article_id, pair = packed
+    return parts[article_id] if parts else 0, pair
 
 
 class _IndexDoFn(StoreDoFn):
@@ -73,9 +84,9 @@ class _AssignDoFn(_IndexDoFn):
         super().__init__(config, state_dir)
         self.count = Counters("stories_new", "stories_copy", "stories_update")
 
-    def process(self, keyed: tuple[int, Iterable[Pair]]) -> Iterable[TaggedArticle]:
-        _, pairs = keyed
-        pairs = list(pairs)
+    def process(self, keyed: tuple[int, Iterable[bytes]]) -> Iterable[TaggedArticle]:
+        _, packed = keyed
+        pairs: list[Pair] = [pickle.loads(pair) for pair in packed]
         assignments = self.index.assign_prepared(
             [prepared._replace(article=tagged.article) for tagged, prepared in pairs]
         )
@@ -93,8 +104,9 @@ class AssignStories(beam.PTransform):
 
     def expand(self, tagged: PCollection[TaggedArticle]) -> PCollection[TaggedArticle]:
         prepared = tagged | "Prepare" >> beam.Map(_prepare, self.config.stories)
+        packed = prepared | "Pack" >> beam.Map(_pack)
         if self.parts == 1:
-            keyed = prepared | "InOnePart" >> beam.Map(_in_part, {})
+            keyed = packed | "InOnePart" >> beam.Map(_in_part, {})
         else:
             part_of = (
                 prepared
@@ -102,9 +114,7 @@ class AssignStories(beam.PTransform):
                 | "WholeCycle" >> beam.GroupByKey()
                 | "Partition" >> beam.ParDo(_PartitionDoFn(self.config, self.state_dir), self.parts)
             )
-            keyed = prepared | "InPart" >> beam.Map(
-                _in_part, AsSingleton(part_of, default_value={})
-            )
+            keyed = packed | "InPart" >> beam.Map(_in_part, AsSingleton(part_of, default_value={}))
         return (
             keyed
             | "ByPart" >> beam.GroupByKey()

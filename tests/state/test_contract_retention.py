@@ -10,10 +10,10 @@ from datetime import timedelta
 from tests.state.conftest import T0
 from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
-from wirewatch.transforms.state import Hold, Retention
+from wirewatch.transforms.state import Hold, Lease, Retention
 
 DAYS = {"seen_days": 30, "ledger_days": 60, "dead_letter_days": 30, "group_days": 7}
-NOTHING = {"seen": 0, "dead_letters": 0, "alerts": 0, "story_alerts": 0, "groups": 0}
+NOTHING = {"seen": 0, "dead_letters": 0, "alerts": 0, "story_alerts": 0, "groups": 0, "workers": 0}
 
 
 def prune(store, at, **days):
@@ -139,3 +139,20 @@ def test_pruning_is_seen_from_another_connection(store, connect, clock):
     prune(store, T0 + timedelta(days=61))
     other = connect()
     assert other.alert("k") is None and other.seen(["a"]) == set()
+
+
+def test_workers_go_a_retention_after_their_last_heartbeat_unless_they_hold_a_lease(store, clock):
+    store.heartbeat("gone:1", "gone", 1)
+    store.heartbeat("leasing:2", "leasing", 2)  # its beat is as old, but it holds a feed
+    store.heartbeat("claiming:3", "claiming", 3)  # ... or an alert claim
+    clock.advance(days=8)
+    store.heartbeat("live:4", "live", 4)
+    at = clock.now
+    store.lease_due_feeds(["f"], Lease("leasing:2", 3600), at)
+    store.claim_alert("k", "slack", "{}", Lease("claiming:3", 3600))
+    assert prune(store, at, worker_days=9)["workers"] == 0
+    assert prune(store, at, worker_days=7)["workers"] == 1
+    assert [w.worker for w in store.workers()] == ["live:4", "claiming:3", "leasing:2"]
+    later = at + timedelta(hours=2)  # both leases ran out: nothing keeps those two now
+    assert prune(store, later, worker_days=7)["workers"] == 2
+    assert [w.worker for w in store.workers()] == ["live:4"]

@@ -539,12 +539,15 @@ class Retention(NamedTuple):
     """How many days each table keeps a row (`prune`). A ledger key must outlive the seen key of
     its article: once the seen key is gone the article can come back, and only the ledger then
     stops its alert from going out again; so the ledger keeps a row at least `seen_days`
-    whatever `ledger_days` says (`ledger_keep_days`)."""
+    whatever `ledger_days` says (`ledger_keep_days`). A worker's row (`heartbeat`) goes
+    `worker_days` after its last beat, unless it still holds a live lease: a live worker beats
+    every few seconds, and `lease_seconds` is at most a day, so only stopped workers go."""
 
     seen_days: float
     ledger_days: float
     dead_letter_days: float
     group_days: float
+    worker_days: float = 7.0
 
     @property
     def ledger_keep_days(self) -> float:
@@ -560,8 +563,9 @@ class RetentionStore(Protocol):
         are final, last updated before `ledger_keep_days` ('sent', or 'dead' with no unresolved
         dead letter left; never 'sending' or 'held'); story alerts whose ledger row is gone;
         groups not saved for `group_days` with no due time and no held alert
-        (rows.prune_steps). Returns how many rows went per table: {"seen", "dead_letters",
-        "alerts", "story_alerts", "groups"}."""
+        workers whose last heartbeat is older than `worker_days` and who hold no live feed
+        lease or alert claim (rows.prune_steps). Returns how many rows went per table:
+        {"seen", "dead_letters", "alerts", "story_alerts", "groups", "workers"}."""
         ...
 
 

@@ -145,7 +145,8 @@ def prune_steps(now: datetime, retention: Retention) -> list[tuple[str, str, tup
     """`prune` as statements in order: (the table it counts, SQL with `?` placeholders, the
     cutoff times). What goes: seen keys and dead letters past their retention; final ledger
     rows ('sent', or 'dead' with no open dead letter left); story alerts whose ledger row is
-    gone; idle groups with nothing held and nothing due. A backend with other placeholders
+    gone; idle groups with nothing held and nothing due; workers that stopped beating and
+    hold no live lease. A backend with other placeholders
     replaces `?`, one that stores text times converts the cutoffs."""
 
     def cutoff(days: float) -> tuple[datetime]:
@@ -177,6 +178,14 @@ def prune_steps(now: datetime, retention: Retention) -> list[tuple[str, str, tup
             "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.group_key = groups.group_key "
             "AND a.status = 'held')",
             cutoff(retention.group_days),
+        ),
+        (
+            "workers",
+            "DELETE FROM workers WHERE heartbeat_at < ? AND NOT EXISTS (SELECT 1 FROM feeds f "
+            "WHERE f.lease_owner = workers.worker_id AND f.lease_until > ?) AND NOT EXISTS "
+            "(SELECT 1 FROM alerts a WHERE a.lease_owner = workers.worker_id "
+            "AND a.status = 'sending' AND a.lease_until > ?)",
+            (*cutoff(retention.worker_days), now, now),
         ),
     ]
 

@@ -35,6 +35,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "story_alerts": ("story_id", "rule_id", "sink", "alert_key", "ts"),
     "groups": ("group_key", "sink", "state", "due_at", "updated_at"),
     "dead_letters": ("stage", "source", "reason", "record", "at", "alert_key", "resolved_at"),
+    "sink_health": ("sink", "failures", "down_until", "reason", "updated_at"),  # a parked sink
     "stories_articles": (
         "seq",
         "article_id",
@@ -68,12 +69,22 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 """Every table a copy moves, in an order that satisfies references (articles before bands)."""
 
+LEFT_OUT: dict[str, str] = {
+    "workers": "the source's processes: a worker beats into the store it runs on",
+    "meta": "SQLite's own bookkeeping (schema version, its story index's token)",
+    "wirewatch_meta": "PostgreSQL's own bookkeeping (schema version)",
+}
+"""The tables a copy leaves out on purpose, and why (tests check that no other is missed).
+Feed leases (`feeds.lease_owner`, `lease_until`) stay behind too: they belong to the source's
+processes, and a feed is due by its `next_due`."""
+
 TIMES: dict[str, frozenset[str]] = {
     "feeds": frozenset({"next_due", "updated_at"}),
     "seen": frozenset({"seen_at"}),
     "alerts": frozenset({"updated_at", "lease_until", "deferred_at"}),
     "groups": frozenset({"due_at", "updated_at"}),
     "dead_letters": frozenset({"at", "resolved_at"}),
+    "sink_health": frozenset({"down_until", "updated_at"}),
 }
 """The columns that hold times: aware datetimes in the neutral form (SQLite stores ISO text)."""
 

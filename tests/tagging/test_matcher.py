@@ -40,3 +40,16 @@ def test_hits_with_the_same_span_are_all_kept():
 def test_a_hit_swallows_several_earlier_ones():
     terms = {"new": 0, "york": 1, "new york stock exchange": 2, "stock": 3}
     assert term_spans(terms, "new york stock exchange") == [("new york stock exchange", (2,))]
+
+
+def test_hits_in_text_of_other_scripts_index_characters():
+    # The automaton scans UTF-8 bytes; spans must still index the (folded) text's characters.
+    matcher = Matcher()
+    matcher.add_term("москва", False, 0)
+    matcher.add_term("kyiv", False, 1)
+    folded = fold(" Прага, Москва и Kyiv ")
+    kept, _ = matcher.compile().scan(folded)
+    assert [(folded[start:end], group) for start, end, group in kept] == [
+        ("москва", 0),
+        ("kyiv", 1),
+    ]

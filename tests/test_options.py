@@ -1,17 +1,35 @@
 """The local default runner is Beam's in-process engine: no Prism download is ever attempted."""
 
+import shutil
+
 import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from wirewatch.pipelines.arguments import UsageError
-from wirewatch.pipelines.options import check_beam_args, make_pipeline
+from wirewatch.pipelines.options import check_beam_args
+from wirewatch.pipelines.options import make_pipeline as _make_pipeline
 
 
-def test_default_runner_is_the_in_process_engine():
+@pytest.fixture
+def make_pipeline():
+    """make_pipeline, then each built pipeline's temp folder removed: Beam's Pipeline() makes
+    one (/tmp/beam-pipeline-temp*) that only run() removes, and these pipelines never run."""
+    built = []
+
+    def make(args):
+        built.append(_make_pipeline(args))
+        return built[-1]
+
+    yield make
+    for pipeline in built:
+        shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)
+
+
+def test_default_runner_is_the_in_process_engine(make_pipeline):
     assert isinstance(make_pipeline([]).runner, FnApiRunner)
 
 
-def test_direct_runner_also_maps_to_the_in_process_engine_and_keeps_its_options():
+def test_direct_runner_also_maps_to_the_in_process_engine_and_keeps_its_options(make_pipeline):
     pipeline = make_pipeline(
         [
             "--runner",
@@ -26,13 +44,13 @@ def test_direct_runner_also_maps_to_the_in_process_engine_and_keeps_its_options(
     assert pipeline.options.get_all_options()["direct_num_workers"] == 2
 
 
-def test_other_runners_pass_through_untouched():
+def test_other_runners_pass_through_untouched(make_pipeline):
     pipeline = make_pipeline(["--runner", "FlinkRunner", "--flink_master", "localhost:8081"])
     assert type(pipeline.runner).__name__ == "FlinkRunner"
     assert pipeline.options.get_all_options()["flink_master"] == "localhost:8081"
 
 
-def test_the_direct_runner_is_recognised_in_any_spelling_beam_accepts():
+def test_the_direct_runner_is_recognised_in_any_spelling_beam_accepts(make_pipeline):
     for name in ("direct", "directrunner", "DirectRunner"):
         assert isinstance(make_pipeline(["--runner", name]).runner, FnApiRunner)
 

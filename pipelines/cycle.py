@@ -15,6 +15,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
+from wirewatch.pipelines import zygote
 from wirewatch.pipelines.options import make_pipeline, parallel_bundles, runs_in_process
 from wirewatch.pipelines.state import local_dir
 from wirewatch.pipelines.summary import CycleSummary, summarize
@@ -50,7 +51,8 @@ def build_cycle(
     look), which FetchFeeds uses instead of asking those feeds' servers again."""
     fetched = (
         pipeline
-        | "FeedsDue" >> beam.Create(feeds)
+        # no reshuffle: GroupByLane spreads the feeds next, and a reshuffle is one more stage
+        | "FeedsDue" >> beam.Create(feeds, reshuffle=False)
         | "FetchFeeds" >> FetchFeeds(config, state_dir, polled=polled)
     )
     parsed = fetched.fetched | "ParseFeeds" >> ParseFeeds(state_dir)
@@ -100,6 +102,7 @@ def run_cycle(
         options = PipelineOptions(options)
     # in this process the config travels by key (beam_support/cache.py)
     release = keep_in_process(config) if runs_in_process(options) else lambda: None
+    zygote.warm(config)  # its workers then find the tagger and rules built
     try:
         return measure_cycle(execute, state_dir, feeds)
     finally:

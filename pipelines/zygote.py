@@ -14,6 +14,12 @@ streams (as descriptors), environment and working directory; the zygote forks, t
 them over and runs the worker (pipelines/worker.py `serve`), and the zygote sends the client
 "forked", then the child's exit code when it exits.
 
+Warm: before a cycle's pipeline runs, the driver hands the zygote its config (`warm`: a file in
+the socket's folder, named on the zygote's stdin), and the zygote builds what the workers'
+DoFns build from it in setup, the Tagger and the compiled rules, into its per-process cache
+(beam_support/cache.py). Every worker forked after that finds them built: with 100,000 rules,
+each worker of each cycle compiled them again (seconds), and with NER each loaded the model.
+
 What keeps it safe:
 - The zygote stays single-threaded (one `selectors` loop, SIGCHLD through a wakeup socket), so
   no lock is held by another thread at a fork. If importing ever started a thread, it forks
@@ -36,6 +42,7 @@ import importlib
 import json
 import logging
 import os
+import pickle
 import selectors
 import shutil
 import signal
@@ -64,6 +71,7 @@ WARM += tuple(f"wirewatch.transforms.state.{store}" for store in ("sqlite", "pos
 """What the stages import only when they first need it, imported once here instead of in
 every worker of every cycle (where installed: jinja2 and psycopg are extras). Importing
 starts no thread and opens no connection."""
+WARM_COMMAND = "warm"
 
 
 class Zygote:
@@ -75,6 +83,25 @@ class Zygote:
     def __init__(self, process: subprocess.Popen, folder: str):
         self.process, self.folder = process, folder
         self.socket = socket_in(folder)
+        self.warmed: set[str] = set()  # config keys handed over
+
+    def warm(self, config) -> None:
+        """Hand `config` over to be built before the next forks (once per config). Never
+        blocks: the config goes into a file, its name down the pipe."""
+        from wirewatch.transforms.beam_support.cache import ref
+
+        config_ref = ref(config)
+        if config_ref.key in self.warmed or self.process.poll() is not None:
+            return
+        self.warmed.add(config_ref.key)
+        path = os.path.join(self.folder, f"config-{config_ref.key}")
+        try:
+            with open(f"{path}.part", "wb") as out:
+                pickle.dump(config_ref, out, pickle.HIGHEST_PROTOCOL)
+            os.replace(f"{path}.part", path)
+            os.write(self.process.stdin.fileno(), f"{WARM_COMMAND} {path}\n".encode())
+        except (OSError, ValueError, pickle.PicklingError, RuntimeError) as error:
+            log.debug(f"worker zygote: not warmed ({error})")
 
     @classmethod
     def start(cls) -> Zygote:
@@ -144,6 +171,12 @@ def _started() -> Zygote | None:
             return None
         atexit.register(_running[0].stop)
     return _running[0]
+
+
+def warm(config) -> None:
+    """Let this process's zygote, if it runs, build what workers build from `config`."""
+    if _running:
+        _running[0].warm(config)
 
 
 def start_early(beam_args: list[str]) -> None:
@@ -237,16 +270,45 @@ class Server:
         self.selector.register(sys.stdin, selectors.EVENT_READ, self.driver_spoke)
         self.running = True
         self.zygote_pid = os.getpid()
+        self.said = b""  # the driver's lines so far
 
     def run(self) -> None:
         while self.running:
-            for key, _ in self.selector.select():
+            ready = self.selector.select()
+            # the driver first: a config it handed over before a worker asked is built first
+            for key, _ in sorted(ready, key=lambda event: event[0].fileobj is not sys.stdin):
                 key.data(key.fileobj)
         for pid in self.clients:
             kill(pid)
 
     def driver_spoke(self, stdin) -> None:
-        if not os.read(stdin.fileno(), 4096):  # end of file: the driver stopped or died
+        data = os.read(stdin.fileno(), 4096)
+        if not data:  # end of file: the driver stopped or died
+            self.running = False
+            return
+        self.said += data
+        while b"\n" in self.said:
+            line, _, self.said = self.said.partition(b"\n")
+            command, _, path = line.decode(errors="replace").partition(" ")
+            if command == WARM_COMMAND:
+                self.warm(path)
+
+    def warm(self, path: str) -> None:
+        """Build the Tagger and rules of the config in `path` into this process's cache (a
+        failure only means workers build them themselves, as without this)."""
+        try:
+            with open(path, "rb") as handed:
+                config_ref = pickle.load(handed)  # decoded into the cache, by its key
+            os.unlink(path)
+            from wirewatch.transforms.beam_support.rulesets import ruleset_for
+            from wirewatch.transforms.beam_support.taggers import tagger_for
+
+            ruleset_for(config_ref)
+            tagger_for(config_ref)
+        except Exception as error:  # noqa: BLE001 - the workers then build it, as before
+            print(f"wirewatch: worker zygote: not warmed: {error}", file=sys.stderr)
+        if threading.active_count() > 1:  # forking now would copy another thread's locks
+            print("wirewatch: worker zygote stopped: warming started a thread", file=sys.stderr)
             self.running = False
 
     def accept(self, listener: socket.socket) -> None:

@@ -11,10 +11,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
 from wirewatch.pipelines.zygote import CLIENT
+
+SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "wirewatch.yaml"
 
 STAND_IN = textwrap.dedent(
     """
@@ -24,6 +27,10 @@ STAND_IN = textwrap.dedent(
     class Worker:
         @staticmethod
         def serve(argv):
+            if os.environ.get("WARMED"):  # what the zygote built before this fork
+                from wirewatch.transforms.beam_support import cache
+                built = [kind for kind, key in cache._objects if key == os.environ["WARMED"]]
+                print("built", *sorted(built), flush=True)
             print("worker", os.getpid(), os.environ.get("GREETING"), os.getcwd(), flush=True)
             print("on stderr", file=sys.stderr, flush=True)
             if os.environ.get("HOLD"):
@@ -236,3 +243,32 @@ def test_the_socket_folders_of_killed_zygotes_are_removed_and_live_ones_kept(tmp
     proc = client(zygote.socket, tmp_path, CODE="0")  # the probe did not hurt the live one
     proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_a_warmed_zygote_forks_workers_with_the_configs_tagger_and_rules_built(zygote, tmp_path):
+    """What every worker's DoFn setup would build from the config (seconds with 100,000 rules,
+    per worker per cycle) is built once, in the zygote, before the next fork."""
+    from wirewatch.pipelines.zygote import Zygote
+    from wirewatch.transforms.beam_support.cache import ref
+    from wirewatch.transforms.config.loader import load_config
+
+    config = load_config(str(SHIPPED_CONFIG))
+    handle = Zygote(zygote, str(tmp_path))  # the fixture's socket is tmp_path/zygote
+    handle.warm(config)
+    handle.warm(config)  # once per config
+    proc = client(zygote.socket, tmp_path, WARMED=ref(config).key)
+    out, err = proc.communicate(timeout=120)
+    assert out.splitlines()[0] == "built rules tagger", err
+    assert not list(tmp_path.glob("config-*"))  # the handed-over file is read and removed
+    assert zygote.poll() is None
+
+
+def test_a_config_the_zygote_cannot_read_leaves_it_serving_unwarmed(zygote, tmp_path):
+    bad = tmp_path / "config-bad"
+    bad.write_bytes(b"not a pickle")
+    zygote.stdin.write(f"warm {bad}\n")
+    zygote.stdin.flush()
+    proc = client(zygote.socket, tmp_path, WARMED="bad", CODE="0")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert out.splitlines()[0] == "built"

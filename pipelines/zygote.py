@@ -296,6 +296,9 @@ class Server:
     def warm(self, path: str) -> None:
         """Build the Tagger and rules of the config in `path` into this process's cache (a
         failure only means workers build them themselves, as without this)."""
+        from wirewatch.transforms.beam_support import cache
+
+        cache.clear()  # a reloaded config replaces the last: workers never need an older one
         try:
             with open(path, "rb") as handed:
                 config_ref = pickle.load(handed)  # decoded into the cache, by its key

@@ -272,3 +272,19 @@ def test_a_config_the_zygote_cannot_read_leaves_it_serving_unwarmed(zygote, tmp_
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert out.splitlines()[0] == "built"
+
+
+def test_a_reloaded_config_replaces_the_last_one_in_the_zygote(zygote, tmp_path):
+    from wirewatch.pipelines.zygote import Zygote
+    from wirewatch.transforms.beam_support.cache import ref
+    from wirewatch.transforms.config.loader import load_config
+
+    first = load_config(str(SHIPPED_CONFIG))
+    reloaded = first.model_copy(update={"lease_seconds": first.lease_seconds + 1})
+    handle = Zygote(zygote, str(tmp_path))
+    handle.warm(first)
+    handle.warm(reloaded)
+    for config, built in ((first, "built"), (reloaded, "built rules tagger")):
+        proc = client(zygote.socket, tmp_path, WARMED=ref(config).key)
+        out, err = proc.communicate(timeout=120)
+        assert out.splitlines()[0] == built, err

@@ -127,8 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     # of a second of CPU, more than httpx itself); wirewatch never runs it: make that fail.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     configure_logging()  # before parsing: checking Beam options imports Beam, which logs
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if named_command(argv) == "run":  # its worker zygote imports while this one parses
+        from wirewatch.pipelines import zygote
+
+        zygote.start_early(argv)
     try:
-        module, args = parse(sys.argv[1:] if argv is None else list(argv))
+        module, args = parse(argv)
         if args.verbose:
             configure_logging(logging.DEBUG)
         if getattr(module, "NEEDS_CONFIG", True):

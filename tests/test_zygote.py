@@ -288,3 +288,23 @@ def test_a_reloaded_config_replaces_the_last_one_in_the_zygote(zygote, tmp_path)
         proc = client(zygote.socket, tmp_path, WARMED=ref(config).key)
         out, err = proc.communicate(timeout=120)
         assert out.splitlines()[0] == built, err
+
+
+def test_wirewatch_run_starts_its_zygote_before_it_imports_beam(tmp_path):
+    """The zygote's imports (about 2 s of CPU) overlap the driver's own Beam import too."""
+    probe = textwrap.dedent(
+        """
+        import sys
+        from wirewatch.pipelines import zygote, cli
+        zygote._started = lambda: print("started; Beam imported:", "apache_beam" in sys.modules)
+        cli.main(["run", "--once", "--config", sys.argv[1],
+                  "--direct_num_workers", "2", "--direct_running_mode", "multi_processing"])
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "missing.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.stdout.splitlines()[0] == "started; Beam imported: False", out.stderr

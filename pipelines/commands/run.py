@@ -57,7 +57,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from wirewatch.pipelines import zygote
 
-    zygote.start_early(args.beam_args)  # multi_processing workers: their imports start now
+    zygote.start_early(args.beam_args)  # if the command line's first look missed it (cli.py)
     configure_logging(logging.getLogger().level or logging.WARNING, args.log_format)
     config = load_config(args.config)
     if args.json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from urllib.parse import urlsplit
 
 import pytest
@@ -109,3 +110,14 @@ def test_settings_reject_a_retention_shorter_than_the_window():
         StorySettings(window_hours=48, retain_hours=24)
     with pytest.raises(ValidationError, match="threshold"):
         StorySettings(threshold=1.5)
+
+
+def test_band_keys_of_a_packed_signature_are_those_of_its_values():
+    sig = tuple(range(1000, 1000 + 72 * 7919, 7919))
+    packed = struct.pack("<72I", *sig)
+    for kind in "ft":
+        assert band_keys(packed, kind=kind, bands=24, rows=3) == band_keys(
+            sig, kind=kind, bands=24, rows=3
+        )
+    with pytest.raises(ValueError, match="24 bands x 4 rows need 96"):
+        band_keys(packed, kind="f", bands=24, rows=4)

@@ -114,8 +114,8 @@ class Fingerprint(NamedTuple):
     full: frozenset[int]
     title: frozenset[int]
     title_words: int
-    full_sig: tuple[int, ...] | None
-    title_sig: tuple[int, ...] | None
+    full_sig: bytes | None  # the signature's values as little-endian 32-bit words (`packed`)
+    title_sig: bytes | None
 
 
 class MinHasher:
@@ -193,6 +193,11 @@ class MinHasher:
             return None
         return tuple(acc.tolist())
 
+    def packed(self, acc) -> bytes | None:
+        """The signature as the bytes `lsh.band_keys` splits into bands: no Python int per
+        value (making 72 of them and packing them again cost more than the minima)."""
+        return None if acc is None else acc.astype("<u4", copy=False).tobytes()
+
 
 _OWN, _LANES = itemgetter(0), itemgetter(1)
 
@@ -226,8 +231,8 @@ def fingerprint(
         full=frozenset(full_own),
         title=frozenset(title_own),
         title_words=len(title_w),
-        full_sig=hasher.signature(full_min),
-        title_sig=hasher.signature(title_min) if len(title_w) >= min_title_words else None,
+        full_sig=hasher.packed(full_min),
+        title_sig=hasher.packed(title_min) if len(title_w) >= min_title_words else None,
     )
 
 

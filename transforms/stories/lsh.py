@@ -25,18 +25,25 @@ from functools import lru_cache
 from typing import Sequence
 
 
-def band_keys(signature: Sequence[int], *, kind: str, bands: int, rows: int) -> list[int]:
-    if len(signature) < bands * rows:
+def band_keys(signature: Sequence[int] | bytes, *, kind: str, bands: int, rows: int) -> list[int]:
+    """The keys of a signature: its values, or those packed as little-endian 32-bit words
+    (`MinHasher.packed`, what `fingerprint` gives)."""
+    values = len(signature) // 4 if isinstance(signature, bytes) else len(signature)
+    if values < bands * rows:
         raise ValueError(
-            f"signature has {len(signature)} values; {bands} bands x {rows} rows "
-            f"need {bands * rows}"
+            f"signature has {values} values; {bands} bands x {rows} rows need {bands * rows}"
         )
     hashers, pack, split, keys = _banding(kind, bands, rows)
+    packed = (
+        signature[: 4 * bands * rows]
+        if isinstance(signature, bytes)
+        else pack(*signature[: bands * rows])
+    )
     # a copy of each band's salted hasher (half the cost of making one), fed its band's bytes,
     # digested, the digests unpacked at once: each step one map over the bands, so no Python
     # code runs per band (a loop of copy, update, digest cost a quarter more)
     digests = list(map(_COPY, hashers))
-    for _ in map(_UPDATE, digests, split(pack(*signature[: bands * rows]))):
+    for _ in map(_UPDATE, digests, split(packed)):
         pass
     return list(keys(b"".join(map(_DIGEST, digests))))
 

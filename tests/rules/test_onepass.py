@@ -91,6 +91,16 @@ EXTRA = [
     "d*",
     "de*port",
     "x>=1",
+    # values made straight from their parts, and the ones the builder checks first
+    "ab* OR a* OR a** OR *a OR ab*c* OR abc*",
+    '"deport* wall" OR "a* b" OR "" OR " " OR "a  b" OR "Peña Nieto" OR "123 45"',
+    '"a b"~100 OR "a b"~101 OR "a"~3 OR "a b"~0 OR "talks talked"~2',
+    'title:"a b"~3 OR Title:wall OR text:de* OR author:"x y" OR title:d* OR TITLE:"a*"',
+    'title:"" OR text:"a b"~101 OR author:a** OR title:wall>=2 OR title:"x"~2',
+    "talks talked 12 x1 U2 Ab",
+    'a NEAR/0 b OR a NEAR/101 b OR a NEAR/100 b OR "a b"~2 NEAR/3 c OR "a b" NEAR/3 "c"~2',
+    'a NEAR/3 de* OR a* NEAR b OR "a b" NEAR "" OR a NEAR b c OR (a NEAR/2 "b c") d NEAR e',
+    'talks NEAR/3 "talked walls" OR "a*" NEAR b OR a NEAR/2 b NEAR c OR Ab NEAR/1 cD',
 ]
 
 

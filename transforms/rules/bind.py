@@ -70,12 +70,12 @@ def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryErr
         return term_node(node.text, node.field, node.phrase, node.prefix, node.slop, use_stems)
     if isinstance(node, Near):
         left, right = node.left, node.right
-        return m.NearNode(
-            _unit(left.text, left.phrase, left.prefix, left.slop, use_stems),
-            _unit(right.text, right.phrase, right.prefix, right.slop, use_stems),
+        return near_node(
+            (left.text, left.phrase, left.prefix, left.slop),
+            (right.text, right.phrase, right.prefix, right.slop),
             node.distance,
-            (left.field,) if left.field else DEFAULT_FIELDS,
-            (_label(left.text, left.prefix), _label(right.text, right.prefix)),
+            left.field,
+            use_stems,
         )
     if isinstance(node, Tag):
         return _tag(node, vocab, problems)
@@ -85,6 +85,18 @@ def bind(node: Node, vocab: Vocabulary, use_stems: bool, problems: list[QueryErr
     if isinstance(node, And):
         return m.AndNode(children)
     return either(children)
+
+
+def near_node(left: tuple, right: tuple, distance: int, field: str | None, use_stems: bool):
+    """The node of `left NEAR/distance right`, each side a Term's text, phrase, prefix and
+    slop (also for transforms.rules.onepass)."""
+    return m.NearNode(
+        _unit(*left, use_stems),
+        _unit(*right, use_stems),
+        distance,
+        (field,) if field else DEFAULT_FIELDS,
+        (_label(left[0], left[2]), _label(right[0], right[2])),
+    )
 
 
 def either(children: tuple):
@@ -105,6 +117,12 @@ def _any_word(children: tuple) -> m.AnyWordNode | None:
     return m.AnyWordNode(labels if tokens == labels else tokens, labels, first.fields)
 
 
+def _plain(text: str) -> bool:
+    """Lower-case ASCII letters and digits, words apart by single spaces or not: what `words`
+    leaves as it is, so each word is its own token (no fold or split needed)."""
+    return text.isascii() and text.islower() and text.replace(" ", "").isalnum()
+
+
 def _label(text: str, prefix: bool) -> str:
     return text + ("*" if prefix else "")
 
@@ -112,6 +130,16 @@ def _label(text: str, prefix: bool) -> str:
 @lru_cache(maxsize=100_000)
 def _unit(text: str, phrase: bool, prefix: bool, slop: int | None, use_stems: bool) -> u.Unit:
     """Cached, as `term_node` is: a rule set names the same words many times over."""
+    if not prefix and _plain(text):  # a word or phrase of its own folded tokens (most are)
+        tokens = text.split()
+        leaves = tuple(
+            [u.Stemmed(stem(t)) if use_stems and t.isalpha() else u.Exact(t) for t in tokens]
+        )
+        if len(leaves) == 1:
+            return u.Unit(leaves, None, None)
+        if slop is not None or use_stems and any(type(x) is u.Stemmed for x in leaves):
+            return u.Unit(leaves, slop, None)
+        return u.Unit(leaves, None, f" {' '.join(tokens)} ")
     if not phrase and not prefix and "*" not in text:  # a word: most often a single token
         tokens = words(text)
         if len(tokens) == 1:

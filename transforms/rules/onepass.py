@@ -5,8 +5,10 @@ only for `bind` to walk it once and drop it, and reads every word again however 
 it. This reader walks the grammar as `transforms.rules.descent` does, over the same tokens, but
 keeps a memo of bound terms by their text: a rule set names the same words many times, and a
 term read before costs one dict lookup. A term read for the first time is made by the code the
-two-pass way runs (syntax's builder, then `bind`), and the joins (AND, OR, NOT, NEAR, groups)
-are made as `bind` makes them, so the node is the one the two-pass way makes.
+two-pass way runs: `bind`'s term_node from the parts of the Term syntax's builder would make
+(`_parts`; the builder itself, then `bind`, where it has anything to check), and the joins
+(AND, OR, NOT, NEAR, groups) are made as `bind` makes them, so the node is the one the two-pass
+way makes.
 
 It vouches only for a query it reads to the end without any complaint. On anything else (a
 syntax error, a builder's or bind's problem, `field:( ... )`, nesting that might be too deep) it
@@ -18,10 +20,13 @@ from __future__ import annotations
 
 from wirewatch.transforms.rules import match as m
 from wirewatch.transforms.rules import syntax
-from wirewatch.transforms.rules.bind import Vocabulary, bind, either, term_node
+from wirewatch.transforms.rules.bind import Vocabulary, bind, either, near_node, term_node
 from wirewatch.transforms.rules.descent import Tok
+from wirewatch.transforms.rules.query import TEXT_FIELDS
 
 _TERM_START = frozenset({"NOT", "MINUS", "PLUS", "LPAR", "FIELD", "WORD", "PHRASE"})
+_SIDES = ("WORD", "PHRASE")  # of a NEAR made straight from its parts
+_AFTER = ("NEAR", "SLOP")  # after its right side: a chained NEAR, a ~n (the builder's errors)
 
 
 class _Reject(Exception):
@@ -134,17 +139,25 @@ class OnePass:
         return node
 
     def word(self, at: int):
-        """The node of the WORD at `at`. A word without '*' is `Term(word)` to the builder,
-        which checks nothing else in it: its node is made without the query node."""
+        """The node of the WORD at `at` (see `made`)."""
         value = self.values[at]
         node = self.memo.get(value)
         if node is None:
-            if "*" in value:
+            node = self.made(at, None)
+            if node is None:
                 node = self.bound(syntax._FAST.build.value(self.tok(at)))
-            else:
-                node = term_node(value, None, False, False, None, self.use_stems)
             self.memo[value] = node
         return node
+
+    def made(self, at: int, field: str | None):
+        """The node of the value (a WORD, or a PHRASE and its ~n) at `at`, in `field` (a text
+        field) or None, made straight from the parts of the Term the builder would make; None
+        if the builder has something to check in it (see `_parts`)."""
+        slop = self.values[at + 1] if self.kinds[at + 1] == "SLOP" else None
+        parts = _parts(self.values[at], slop)
+        if parts is None:
+            return None
+        return term_node(parts[0], field, parts[1], parts[2], parts[3], self.use_stems)
 
     def or_expr(self):
         first = self.and_expr()
@@ -207,11 +220,30 @@ class OnePass:
             node = self.primary()
             if self.kinds[self.at] != "NEAR":
                 return node
-            self.at = at  # a NEAR: read its sides again as query terms, for the builder
+            self.at = at  # a NEAR: read its sides again
+        node = self.near(at)
+        if node is not None:
+            return node
         items = [self.term()]
         while self.kinds[self.at] == "NEAR":
             items += [self.take("NEAR"), self.term()]
         return self.bound(syntax._FAST.build.near_expr(*items))
+
+    def near(self, at: int):
+        """`a NEAR/n b` of two words or phrases (no ~n, no field), made straight from their
+        parts; None for any other NEAR (the builder checks and makes those)."""
+        kinds, values = self.kinds, self.values
+        if kinds[at] not in _SIDES or kinds[at + 1] != "NEAR" or kinds[at + 2] not in _SIDES:
+            return None
+        if kinds[at + 3] in _AFTER:
+            return None
+        op = values[at + 1]
+        distance = int(op[5:]) if "/" in op else syntax.DEFAULT_NEAR
+        left, right = _parts(values[at], None), _parts(values[at + 2], None)
+        if left is None or right is None or not 1 <= distance <= syntax.MAX_DISTANCE:
+            return None
+        self.at = at + 3
+        return near_node(left, right, distance, None, self.use_stems)
 
     def primary(self):
         kind = self.kinds[self.at]
@@ -232,8 +264,11 @@ class OnePass:
         key = (self.values[at], self.values[at + 1] if self.at == at + 2 else None)
         node = self.memo.get(key)
         if node is None:
-            self.at = at
-            node = self.memo[key] = self.bound(syntax._FAST.build.value(*self.value()))
+            node = self.made(at, None)
+            if node is None:
+                self.at = at
+                node = self.bound(syntax._FAST.build.value(*self.value()))
+            self.memo[key] = node
         return node
 
     def field(self):
@@ -255,7 +290,13 @@ class OnePass:
         key = ("field", *self.values[start:at])
         node = self.memo.get(key)
         if node is None:
-            node = self.memo[key] = self.bound(self.term())
+            name = self.values[start].lower()
+            if name in TEXT_FIELDS and kinds[at - 2] != "CMP":  # a text field's Term
+                node = self.made(start + 2, name)
+            if node is None:
+                self.at = start
+                node = self.bound(self.term())
+            self.memo[key] = node
         self.at = at
         return node
 
@@ -278,6 +319,23 @@ class OnePass:
             cmp = self.take("CMP")
             return build.field_value(name, term, cmp, self.take("WORD"))
         return build.field_value(name, term)
+
+
+def _parts(value: str, slop: str | None) -> tuple[str, bool, bool, int | None] | None:
+    """The text, phrase, prefix and slop of the Term syntax's builder makes of a WORD, or of
+    a PHRASE and its ~n (`slop`): None where the builder has something to check first (any
+    '*' but a prefix's, an empty phrase, a ~n past MAX_DISTANCE): then the builder decides."""
+    if value[0] in '"“”':
+        inner = value[1:-1]
+        distance = int(slop[1:]) if slop else None
+        if "*" in inner or not inner.strip() or (distance or 0) > syntax.MAX_DISTANCE:
+            return None
+        return inner, True, False, distance
+    if "*" not in value:
+        return value, False, False, None
+    if value.find("*") == len(value) - 1 > syntax.MIN_PREFIX - 1:  # `deport*`
+        return value[:-1], False, True, None
+    return None
 
 
 def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

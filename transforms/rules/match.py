@@ -118,6 +118,9 @@ class StemNode(TextNode):
 
     stem: str
 
+    def holds(self, view: ArticleView) -> bool:
+        return self.stem in view.stems_of(self.fields)
+
     def eval(self, view: ArticleView) -> list[Evidence] | None:
         stem, label = self.stem, self.label
         out: list[Evidence] = []

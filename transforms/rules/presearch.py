@@ -154,24 +154,18 @@ def anchor(node) -> frozenset[str] | None:
 
 
 class _TokenKeys(dict):
-    """token -> (the numbers of the keys a token gives an article wherever it occurs: itself,
-    its stem, each prefix it starts with; the number of its title key, or None; the word
-    pairs it begins as {next token: number}, or None). Filled on first use: one lookup per
-    distinct token of an article instead of one per key, and no prefix scan. Cleared past
-    `limit`, as StemCache."""
+    """token -> the numbers of the keys a token gives an article wherever it occurs (itself,
+    its stem, each prefix it starts with), as a frozenset: an article's are merged set into
+    set, with the hashes they store. Filled on first use: one lookup per distinct token of an
+    article instead of one per key, and no prefix scan. Cleared past `limit`, as StemCache."""
 
     def __init__(self, ids: dict[str, int], keys: frozenset[str], limit: int = 500_000):
         super().__init__()
         self.ids, self.limit = ids, limit
         self.stems = any(k[:1] == STEM for k in keys)
         self.prefix_lengths = sorted({len(k) - 1 for k in keys if k[:1] == PREFIX})
-        self.pairs: dict[str, dict[str, int]] = {}
-        for k in keys:
-            if " " in k:
-                head, _, after = k.partition(" ")
-                self.pairs.setdefault(head, {})[after] = ids[k]
 
-    def __missing__(self, token: str) -> tuple[frozenset[int], int | None, dict | None]:
+    def __missing__(self, token: str) -> frozenset[int]:
         if len(self) >= self.limit:
             self.clear()
         ids = self.ids
@@ -179,9 +173,7 @@ class _TokenKeys(dict):
         if self.stems:
             found.append(ids.get(STEM + stem(token)))
         found += [ids.get(PREFIX + token[:n]) for n in self.prefix_lengths if n <= len(token)]
-        # a frozenset: an article's are merged set into set, with the hashes they store
-        value = (frozenset(filter(None, found)), ids.get(TITLE + token), self.pairs.get(token))
-        self[token] = value
+        value = self[token] = frozenset(filter(None, found))
         return value
 
 
@@ -270,27 +262,41 @@ class Plan:
         np = self.np
         present = np.fromiter(chain(numbers, (0, self.none)), np.intp, len(numbers) + 2)
         present.sort()
-        lo = self.starts[present]
         width = self.widths[present]
-        total = int(width.sum())
+        ends = width.cumsum()
+        total = int(ends[-1])
         if total:
-            ends = np.cumsum(width)
-            at = np.repeat(lo - ends + width, width) + np.arange(total)
+            at = np.repeat(self.starts[present] - ends + width, width) + np.arange(total)
             checks = self.checks[at]  # each entry's check key: is it among the article's?
-            met = present[np.searchsorted(present, checks)] == checks
-            found = np.unique(self.owners[at][met])
-            deep = found[self.has_more[found]]
-            out = found.tolist()
+            met = present[present.searchsorted(checks)] == checks
+            owners = self.owners[at[met]]
+            deep = owners[self.has_more[owners]]
+            found = set(owners.tolist())
             if len(deep):  # rules with more clauses: C-level set tests on the keys
                 more, isdisjoint = self.more, numbers.isdisjoint
-                failed = {i for i in deep.tolist() if any(map(isdisjoint, more[i]))}
-                if failed:
-                    out = [i for i in out if i not in failed]
+                found.difference_update(
+                    [i for i in set(deep.tolist()) if any(map(isdisjoint, more[i]))]
+                )
         else:
-            out = []
+            found = set()
         if self.always:
-            out = sorted(set(out).union(self.always))
-        return out
+            found.update(self.always)
+        return sorted(found)
+
+
+def _sure(node, read: tuple[str, ...]) -> bool:
+    """Whether `node` holds for every article that has a key of its one clause: a word or an
+    OR of words searched in exactly the fields whose tokens give the article its word keys
+    (`read`; a word's title key is read from the title), a stemmed word in `read` (its key is
+    not by field), or an OR of such."""
+    kind = type(node)
+    if kind is m.WordNode or kind is m.AnyWordNode:
+        return node.fields == read or node.fields == ("title",)
+    if kind is m.StemNode:
+        return node.fields == read
+    if kind is m.OrNode:
+        return all(_sure(child, read) for child in node.children)
+    return False
 
 
 class Presearch:
@@ -322,15 +328,24 @@ class Presearch:
         self.uses_author = any(
             "author" in getattr(node, "fields", ()) for node, _ in leaves.values()
         )
+        self.read = ("title", "text", "author") if self.uses_author else ("title", "text")
         self.token_keys = _TokenKeys(self.key_ids, keys)
-        self.uses_title = any(k[:1] == TITLE for k in keys)
-        self.uses_pairs = any(" " in k for k in keys)
-        # no stem, prefix or pair keys (a small rule set of plain words, as most configs are):
+        # a title word's number by the word; the word pairs by their first word
+        self.title_ids = {k[1:]: i for k, i in self.key_ids.items() if k[:1] == TITLE}
+        self.pairs: dict[str, dict[str, int]] = {}
+        for k, i in self.key_ids.items():
+            if " " in k:
+                head, _, after = k.partition(" ")
+                self.pairs.setdefault(head, {})[after] = i
+        # sure[i]: rule i holds wherever its one clause is met (see _sure), so as a candidate
+        # it is a match without a test (transforms.rules.found)
+        self.sure = bytes(_sure(node, self.read) for node in nodes)
+        # no stem or prefix keys (a small rule set of plain words, as most configs are):
         # an article's word keys are its tokens that are keys, a set lookup each; the
         # per-token cache pays off only when a token gives several keys, and on news that
         # keeps bringing new words it filled one entry per new word
         tk = self.token_keys
-        self.words_only = not (tk.stems or tk.prefix_lengths or self.uses_pairs)
+        self.words_only = not (tk.stems or tk.prefix_lengths)
         self.seen = [0] * (len(keys) + 1)  # by key number: articles seen with the key
         self.articles = 0  # seen by candidates()
         self.observed = 0  # of which counted in `seen`
@@ -338,29 +353,21 @@ class Presearch:
     def numbers(self, view: ArticleView) -> set[int]:
         """The numbers of the article's keys that some rule requires: its tokens, their stems
         and the prefixes they start with (each token's are looked up once and kept, as news
-        reuses its words), title words, word pairs, tags."""
-        fields = (
-            (view.title, view.text, view.author) if self.uses_author else (view.title, view.text)
-        )
-        info = self.token_keys
-        tokens = set().union(*[fv.vocab for fv in fields])
+        reuses its words), title words, word pairs, tags. The tokens are the view's
+        `vocab_of` the fields read, which the rules' own tests read again."""
+        tokens = view.vocab_of(self.read)
         get = self.key_ids.get
         if self.words_only:  # a token's only key is itself: no cache to fill for new words
-            ids = self.key_ids
-            numbers: set[int] = {ids[t] for t in tokens if t in ids}
-            if self.uses_title:
-                numbers.update([get(TITLE + token) for token in view.title.vocab])
+            numbers: set[int] = set(map(get, tokens))
         else:
-            found = list(map(info.__getitem__, tokens))
-            numbers = set().union(*[each[0] for each in found])
-            if self.uses_title:
-                numbers.update([info[token][1] for token in view.title.vocab])
-        if self.uses_pairs:  # "w1 w2" for two tokens side by side that some phrase requires
-            heads = {t: each[2] for t, each in zip(tokens, found) if each[2] is not None}
-            if heads:
-                for fv in fields:
-                    toks = fv.tokens
-                    numbers.update([heads[a].get(b) for a, b in zip(toks, toks[1:]) if a in heads])
+            numbers = set().union(*map(self.token_keys.__getitem__, tokens))
+        if self.title_ids:
+            numbers.update(map(self.title_ids.get, view.title.vocab))
+        heads = self.pairs  # "w1 w2" for two tokens side by side that some phrase requires
+        if heads and not heads.keys().isdisjoint(tokens):
+            for name in self.read:
+                toks = view.fields[name].tokens
+                numbers.update([heads[a].get(b) for a, b in zip(toks, toks[1:]) if a in heads])
         numbers.update(map(get, [f"{TAG}t:{t}" for t in view.topics]))
         for e in view.entities:
             numbers.add(get(f"{TAG}e:{e.id}"))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import NamedTuple
 
 from wirewatch.transforms.errors import Problem
 from wirewatch.transforms.model import Hit, Match, TaggedArticle
 from wirewatch.transforms.rules.bind import Vocabulary, bind
 from wirewatch.transforms.rules.collector import collector_paused
 from wirewatch.transforms.rules.errors import QueryError, RuleError
+from wirewatch.transforms.rules.found import Found, holding
 from wirewatch.transforms.rules.onepass import OnePass
 from wirewatch.transforms.rules.presearch import Presearch
 from wirewatch.transforms.rules.query import Node
@@ -43,16 +43,6 @@ class CompiledRule:
         return parse(self.config.query)
 
 
-class Found(NamedTuple):
-    """A rule that holds for an article, before it becomes a Match: the rule's index in the
-    RuleSet and its raw evidence tuples. Building the pydantic Match and its Hits was a quarter
-    of matching 100,000 rules, so it waits until something needs the model (`RuleSet.model`):
-    a caller that only counts or filters by rule never pays for it."""
-
-    index: int
-    evidence: list
-
-
 class RuleSet:
     """Compiled rules. `find` uses the presearch index; `find_naive` evaluates every rule
     (the baseline the index must agree with, and what the benchmark compares against);
@@ -68,26 +58,19 @@ class RuleSet:
         return len(self.rules)
 
     def find(self, tagged: TaggedArticle) -> list[Found]:
+        """The rules that hold, in order, as light tuples (see transforms.rules.found)."""
         view = ArticleView(tagged)
-        return self._evaluate(view, self.presearch.candidates(view))
+        presearch = self.presearch
+        return holding(self.nodes, view, presearch.candidates(view), presearch.sure)
 
     def find_naive(self, tagged: TaggedArticle) -> list[Found]:
-        return self._evaluate(ArticleView(tagged), range(len(self.rules)))
+        return holding(self.nodes, ArticleView(tagged), range(len(self.rules)))
 
     def match(self, tagged: TaggedArticle) -> list[Match]:
         return [self.model(found, tagged) for found in self.find(tagged)]
 
     def match_naive(self, tagged: TaggedArticle) -> list[Match]:
         return [self.model(found, tagged) for found in self.find_naive(tagged)]
-
-    def _evaluate(self, view: ArticleView, indexes) -> list[Found]:
-        found = []
-        nodes = self.nodes
-        for i in indexes:
-            evidence = nodes[i].eval(view)  # None exactly when the rule does not hold
-            if evidence is not None:
-                found.append(_new(Found, (i, evidence)))  # Found(i, evidence), in one C call
-        return found
 
     def model(self, found: Found, tagged: TaggedArticle) -> Match:
         """The Match with its evidence as Hits: each distinct hit once, by field and position.
@@ -105,8 +88,6 @@ class RuleSet:
             hits=hits,
         )
 
-
-_new = tuple.__new__
 
 # field, start, term, then end and detail: hits that tie on the first three (two type:PERSON
 # hits) keep one order whatever the process's string hashing did to the set they came from

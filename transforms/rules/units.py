@@ -37,7 +37,7 @@ class Stemmed:
     stem: str
 
     def occurs(self, fv: FieldView) -> bool:
-        return self.stem in fv.stem_vocab()
+        return self.stem in fv.stems()
 
     def at(self, fv: FieldView, pos: int) -> bool:
         return fv.tokens[pos] in fv.stem_vocab().get(self.stem, ())

@@ -30,6 +30,7 @@ class FieldView:
         "vocab",
         "_spans",
         "_index",
+        "_stems",
         "_stem_vocab",
         "_stem_positions",
         "_prefixes",
@@ -47,6 +48,7 @@ class FieldView:
         self.tokens, self._spans = tokens, spans
         self.vocab = set(tokens)
         self._index: dict[str, list[int]] | None = None
+        self._stems: set[str] | None = None
         self._stem_vocab: dict[str, tuple[str, ...] | list[str]] | None = None
         self._joined: str | None = None
         self._stem_positions: dict[str, list[int]] = {}
@@ -71,6 +73,12 @@ class FieldView:
         if self._joined is None:
             self._joined = " " + " ".join(self.tokens) + " "
         return self._joined
+
+    def stems(self) -> set[str]:
+        """The distinct stems: all a stemmed word's yes/no needs (one lookup a token)."""
+        if self._stems is None:
+            self._stems = set(map(_STEMS.__getitem__, self.vocab))
+        return self._stems
 
     def stem_vocab(self) -> dict[str, tuple[str, ...] | list[str]]:
         """The distinct stems, each with the distinct tokens that have it: all a stemmed word
@@ -145,6 +153,9 @@ def _author_field(authors: tuple[str, ...]) -> FieldView:
     return FieldView("", tokens, spans)
 
 
+_NO_AUTHORS = FieldView("", [], [])  # shared: an empty field's answers are the same for all
+
+
 class ArticleView:
     """What rules read: text fields by name, topic scores, entities, feed and language."""
 
@@ -153,7 +164,7 @@ class ArticleView:
         self.tagged = tagged
         self.title = FieldView(article.title)
         self.text = FieldView(article.summary)
-        self.author = _author_field(article.authors)
+        self.author = _author_field(article.authors) if article.authors else _NO_AUTHORS
         self.fields = {"title": self.title, "text": self.text, "author": self.author}
         # the distinct tokens of some fields together, by the fields' names (see vocab_of)
         self._vocabs: dict[tuple[str, ...], set[str] | frozenset[str]] = {}
@@ -161,13 +172,20 @@ class ArticleView:
         for topic in tagged.topics:
             self.topics[topic.id] = max(topic.score, self.topics.get(topic.id, topic.score))
         self.entities: tuple[EntityTag, ...] = tagged.entities
-        # per tag kind: (id, the value a threshold compares, the detail its evidence shows)
-        self.tag_values: dict[str, tuple[tuple[str, float, str], ...]] = {
-            "topic": tuple((tid, score, f"{score:.2f}") for tid, score in self.topics.items()),
-            "entity": tuple((e.id, e.count, e.name) for e in self.entities),
-        }
+        self._tag_values: dict[str, tuple[tuple[str, float, str], ...]] | None = None
         self.feed = article.feed_id.casefold()
         self.lang = (article.language or "").casefold().replace("_", "-")
+
+    @property
+    def tag_values(self) -> dict[str, tuple[tuple[str, float, str], ...]]:
+        """Per tag kind: (id, the value a threshold compares, the detail its evidence shows).
+        Made when a tag rule is tested: most articles are matched by words alone."""
+        if self._tag_values is None:
+            self._tag_values = {
+                "topic": tuple((t, score, f"{score:.2f}") for t, score in self.topics.items()),
+                "entity": tuple((e.id, e.count, e.name) for e in self.entities),
+            }
+        return self._tag_values
 
     def field(self, name: str) -> FieldView:
         return self.fields[name]
@@ -179,6 +197,15 @@ class ArticleView:
         if found is None:
             fields = self.fields
             found = self._vocabs[names] = set().union(*[fields[name].vocab for name in names])
+        return found
+
+    def stems_of(self, names: tuple[str, ...]) -> set[str]:
+        """The stems of the tokens of any of the fields `names` (as vocab_of)."""
+        key = ("stems", *names)
+        found = self._vocabs.get(key)
+        if found is None:
+            fields = self.fields
+            found = self._vocabs[key] = set().union(*[fields[name].stems() for name in names])
         return found
 
     def topic_labels(self) -> dict[str, str]:

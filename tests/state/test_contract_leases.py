@@ -236,6 +236,32 @@ def test_concurrent_digest_claims_hand_each_group_to_one_caller(connect):
     assert sorted(claimed) == [f"g{i:02}" for i in range(30)]  # each group exactly once
 
 
+def test_a_flusher_claims_the_held_alerts_so_no_other_sends_them_while_it_does(
+    store, connect, clock
+):
+    for key in ("h1", "h2"):
+        store.claim_alert(key, "slack", f'"{key}"', Lease("a", LEASE))
+        store.save_group("g", "slack", GroupState(due_at=T0), Hold(key))
+        clock.advance(seconds=1)
+    store.claim_alert("other", "slack", "{}", Lease("a", LEASE))
+    store.save_group("g2", "slack", GroupState(due_at=T0), Hold("other"))
+    other = connect()
+    claimed = store.claim_held("g", Lease("flusher", LEASE))
+    assert [(r.key, r.payload, r.status, r.lease_owner) for r in claimed] == [
+        ("h1", '"h1"', "sending", "flusher"),
+        ("h2", '"h2"', "sending", "flusher"),
+    ]
+    assert other.claim_held("g", Lease("second", LEASE)) == []  # a second flusher: nothing
+    assert other.held_alerts("g") == [] and [r.key for r in other.held_alerts("g2")] == ["other"]
+    assert other.claim_alert("h1", "slack", "{}", Lease("second", LEASE)) is False
+    clock.advance(seconds=LEASE - 1)
+    store.renew_leases("flusher", clock.now + timedelta(seconds=LEASE))  # a slow digest
+    clock.advance(seconds=LEASE - 1)
+    assert other.expired_claims("slack", clock.now) == []
+    clock.advance(seconds=1)  # the flusher died: each alert is re-offered, none is lost
+    assert [r.key for r in other.expired_claims("slack", clock.now)] == ["h1", "h2"]
+
+
 # --- ownership --------------------------------------------------------------------------------
 def test_the_owner_of_a_store_reads_and_writes_as_before(store, connect):
     store.acquire_owner("w1")

@@ -336,6 +336,14 @@ class LedgerStore(Protocol):
         """Alerts waiting in a digest group, oldest first."""
         ...
 
+    def claim_held(self, group_key: str, lease: Lease) -> list[AlertRecord]:
+        """`held_alerts`, claimed for sending in one atomic step: each goes to 'sending' under
+        `lease` (updated_at stays the time it was held), so a second flusher of the group (its
+        group claim ran out, or `run --once` released it) finds nothing to send again;
+        `renew_leases` keeps them while a slow digest goes out, and a flusher that dies leaves
+        them to expire and be re-offered one by one (`expired_claims`), never lost."""
+        ...
+
     def story_alert(self, story_id: str, rule_id: str, sink: str) -> tuple[str, str | None] | None:
         """(alert key, Slack ts or None) of the story's first alert for this rule and sink."""
         ...

@@ -528,6 +528,16 @@ class PostgresStore(PgSinkHealth):
             (group_key,),
         )
 
+    def claim_held(self, group_key: str, lease: Lease) -> list[AlertRecord]:
+        until = self._clock() + timedelta(seconds=lease.seconds)
+        rows = self._all(
+            "WITH claimed AS (UPDATE alerts SET status='sending', lease_owner=%s, lease_until=%s "
+            f"WHERE group_key=%s AND status='held' RETURNING {ALERT_COLUMNS}) "
+            "SELECT * FROM claimed ORDER BY updated_at, key",
+            (lease.owner, until, group_key),
+        )
+        return [alert(r) for r in rows]
+
     # --- digest groups ---------------------------------------------------------------------------
     def group_state(self, group_key: str) -> GroupState:
         row = self._one("SELECT state FROM groups WHERE group_key=%s", (group_key,))

@@ -142,6 +142,17 @@ class SqliteLeases:
             )
 
     # --- digest claims ------------------------------------------------------------------------
+    def claim_held(self: SqliteStore, group_key: str, lease: Lease) -> list[AlertRecord]:
+        until = self._clock() + timedelta(seconds=lease.seconds)
+        with self._write():
+            held = self.held_alerts(group_key)
+            self._db.executemany(
+                "UPDATE alerts SET status='sending', lease_owner=?, lease_until=? WHERE key=?",
+                [(lease.owner, iso(until), record.key) for record in held],
+            )
+        claimed = {"status": "sending", "lease_owner": lease.owner, "lease_until": until}
+        return [record.model_copy(update=claimed) for record in held]
+
     def claim_due_groups(
         self: SqliteStore, sink: str, now: datetime, lease_seconds: float
     ) -> list[str]:

@@ -35,10 +35,10 @@ TAG = "\x02"
 PREFIX = "\x03"
 TITLE = "\x04"  # a word the title must have: `title:wall` requires "\x04wall", not "wall"
 
-# A clause: keys (sorted) of which the article must have at least one. Tuples of strings, not
-# frozensets: the cyclic collector stops walking a tuple of strings, and 100,000 rules make
-# a few hundred thousand of them.
-Clause = tuple[str, ...]
+# A clause: keys of which the article must have at least one. In the index, each key is a
+# number (`_Numbers`) and a clause a sorted tuple of them, not a frozenset: the cyclic collector
+# stops walking a tuple of ints, and 100,000 rules make a few hundred thousand of them.
+Clause = tuple[int, ...]
 Clauses = list[Clause]  # all must meet the article's keys; [] = nothing known
 MAX_PRODUCT = 16  # an OR's clauses are distributed over its branches up to this many
 
@@ -70,48 +70,68 @@ def cost(clause: Clause, key_cost=_key_cost) -> float:
     return sum(key_cost(k) for k in clause)
 
 
-def _unit_clauses(unit: u.Unit, fields: tuple[str, ...]) -> Clauses:
+class _Numbers(dict):
+    """key -> its number, from 1 in the order keys are first asked for (0: no key); `costs[n]`:
+    key n's `_key_cost`. Each leaf's keys are numbered once, however many rules share it: the
+    rules' clauses are then tuples of numbers, which planning reads as arrays."""
+
+    def __init__(self):
+        super().__init__()
+        self.costs = [0.0]
+
+    def __missing__(self, key: str) -> int:
+        number = self[key] = len(self.costs)
+        self.costs.append(_key_cost(key))
+        return number
+
+
+def _unit_clauses(unit: u.Unit, fields: tuple[str, ...], numbers: _Numbers) -> Clauses:
     if not unit.leaves:
         return [()]
     title = fields == ("title",)
-    clauses = [(_leaf_key(leaf, title),) for leaf in unit.leaves]
+    clauses = [(numbers[_leaf_key(leaf, title)],) for leaf in unit.leaves]
     if unit.joined is not None:  # an exact phrase: each two of its words stand side by side
         tokens = unit.joined.split()
-        clauses += [(f"{a} {b}",) for a, b in zip(tokens, tokens[1:])]
+        clauses += [(numbers[f"{a} {b}"],) for a, b in zip(tokens, tokens[1:])]
     return clauses
 
 
-def required(node) -> Clauses:
-    """The clauses an article must each meet for `node` to hold (see the module doc)."""
-    return _required(node, {})
+def required(node) -> list[tuple[str, ...]]:
+    """The clauses an article must each meet for `node` to hold (see the module doc), as
+    sorted tuples of keys."""
+    numbers = _Numbers()
+    clauses = _required(node, {}, numbers)
+    keys = ["", *numbers]  # by number
+    return [tuple(sorted([keys[n] for n in clause])) for clause in clauses]
 
 
-def _required(node, leaves: dict) -> Clauses:
-    """`required`, with the clauses of leaf nodes memoized in `leaves` by identity (bind
-    shares one node per term across rules)."""
+def _required(node, leaves: dict, numbers: _Numbers) -> Clauses:
+    """`required`, in key numbers, with the clauses of leaf nodes memoized in `leaves` by
+    identity (bind shares one node per term across rules)."""
     kind = type(node)
     if kind is m.AndNode:
         out: Clauses = []
         for child in node.children:
-            out += _required(child, leaves)
+            found = leaves.get(id(child))  # a leaf seen before (most are): no call
+            out += found[1] if found is not None else _required(child, leaves, numbers)
         return list(dict.fromkeys(out))
     if kind is m.OrNode:
         options = []
         for child in node.children:
-            clauses = _required(child, leaves)
+            clauses = _required(child, leaves, numbers)
             if not clauses:
                 return []
             options.append(clauses)
-        return _either(options)
+        return _either(options, numbers.costs)
     if kind is m.NotNode:
         return []
     found = leaves.get(id(node))
     if found is None:
-        found = leaves[id(node)] = (node, _leaf_clauses(node))
+        found = leaves[id(node)] = (node, _leaf_clauses(node, numbers))
     return found[1]
 
 
-def _either(options: list[Clauses]) -> Clauses:
+def _either(options: list[Clauses], costs: list[float]) -> Clauses:
     """The clauses of an OR whose branches require `options`: an article that meets a branch
     meets each of its clauses, so for every choice of one clause per branch, their union is
     required (`title:wall OR "border fence"~3` requires {title:wall, border} and {title:wall,
@@ -122,26 +142,36 @@ def _either(options: list[Clauses]) -> Clauses:
     if size == 1:  # one clause per branch (the commonest case): their union
         return [tuple(sorted(set().union(*[clauses[0] for clauses in options])))]
     if size > MAX_PRODUCT:
-        options = [[min(clauses, key=cost)] for clauses in options]
+        cost = costs.__getitem__
+        options = [[min(clauses, key=lambda c: sum(map(cost, c)))] for clauses in options]
     return list(dict.fromkeys(tuple(sorted(set().union(*choice))) for choice in product(*options)))
 
 
-def _leaf_clauses(node) -> Clauses:
-    if isinstance(node, m.AnyWordNode):
-        title = node.fields == ("title",)
-        return [tuple(sorted({TITLE + t if title else t for t in node.tokens}))]
+def _leaf_clauses(node, numbers: _Numbers) -> Clauses:
+    kind = type(node)
+    if kind is m.AnyWordNode:
+        keys = [TITLE + t for t in node.tokens] if node.fields == ("title",) else node.tokens
+        return [tuple(sorted({numbers[k] for k in keys}))]
+    if kind is m.WordNode:  # the one-leaf units, without going through the unit
+        return [(numbers[TITLE + node.token if node.fields == ("title",) else node.token],)]
+    if kind is m.StemNode:
+        return [(numbers[STEM + node.stem],)]
+    if kind is m.PrefixNode:
+        return [(numbers[PREFIX + node.prefix],)]
     if isinstance(node, m.TextNode):
-        return _unit_clauses(node.unit, node.fields)
+        return _unit_clauses(node.unit, node.fields, numbers)
     if isinstance(node, m.NearNode):
-        return _unit_clauses(node.left, node.fields) + _unit_clauses(node.right, node.fields)
+        return _unit_clauses(node.left, node.fields, numbers) + _unit_clauses(
+            node.right, node.fields, numbers
+        )
     if isinstance(node, m.TagNode):  # the keys "t:topic" and "e:entity"
-        return [tuple(sorted(f"{TAG}{node.field[0]}:{i}" for i in node.ids))]
+        return [tuple(sorted({numbers[f"{TAG}{node.field[0]}:{i}"] for i in node.ids}))]
     if isinstance(node, m.TypeNode):
-        return [(f"{TAG}y:{node.type}",)]
+        return [(numbers[f"{TAG}y:{node.type}"],)]
     if isinstance(node, m.FeedNode):
-        return [] if node.prefix else [(f"{TAG}f:{node.value}",)]
+        return [] if node.prefix else [(numbers[f"{TAG}f:{node.value}"],)]
     if isinstance(node, m.LangNode):
-        return [] if node.prefix else [(f"{TAG}l:{node.value.split('-')[0]}",)]
+        return [] if node.prefix else [(numbers[f"{TAG}l:{node.value.split('-')[0]}"],)]
     if isinstance(node, m.NeverNode):
         return [()]
     raise TypeError(f"no presearch rule for {type(node).__name__}")
@@ -177,6 +207,23 @@ class _TokenKeys(dict):
         return value
 
 
+def _sums(values, offsets, lengths):
+    """Each clause's cost: its keys' `values` (an array of them, clause after clause, from
+    `offsets`, `lengths` long) added one at a time in order, as a loop over the clause would
+    (numpy's own sums round in another order, and a tie between two clauses' costs would then
+    go another way)."""
+    import numpy as np
+
+    out = np.zeros(len(lengths))
+    rows = np.arange(len(lengths))
+    at = 0
+    while len(rows):
+        rows = rows[lengths[rows] > at]
+        out[rows] += values[offsets[rows] + at]
+        at += 1
+    return out
+
+
 class Plan:
     """One choice of anchor per rule, and the index it gives. Immutable once built, so a
     re-plan swaps it in one assignment while other threads keep reading the old one.
@@ -189,63 +236,53 @@ class Plan:
     per key: 100,000 rules give an article some 70 anchors and 200 checks, each a few reads of
     memory no cache holds when every anchor had its own dict and arrays."""
 
-    def __init__(self, rules: list, key_cost, max_checks: int, ids: dict[str, int]):
+    def __init__(self, rules: list, key_costs, max_checks: int, ids: dict[str, int]):
+        """`rules`: each rule's clauses, in key numbers; `key_costs`: an array, each key's cost
+        by its number. Built for all rules at once, in arrays (a Python step per rule was
+        most of the cost of planning 100,000 rules): each rule's clauses ranked by cost
+        (stably: of two equally costly, the one written first), the best its anchor, the next
+        its first check, the rest up to `max_checks` kept in `more`; an entry per anchor key
+        and key of the first check (0 when there is none) of each rule, in rule order."""
         import numpy as np
 
-        anchors: list[int] = []  # per entry: the anchor key's number, the check's, the rule
-        checks: list[int] = []
-        owners: list[int] = []
-        more: dict[int, tuple[tuple[int, ...], ...]] = {}  # checks after the first, by rule
-        always: list[int] = []
-        key_costs: dict[str, float] = {}  # memos: 100,000 rules name each key many times
-        clause_costs: dict[int, float] = {}  # by id: the clauses are shared and kept alive
+        intp = np.intp
+        flat = list(chain.from_iterable(rules))  # every clause, rule after rule
+        counts = np.fromiter(map(len, rules), intp, len(rules))  # clauses per rule
+        lengths = np.fromiter(map(len, flat), intp, len(flat))  # keys per clause
+        offsets = np.cumsum(lengths) - lengths  # where each clause's keys start in `keys`
+        keys = np.fromiter(chain.from_iterable(flat), intp, int(lengths.sum()))
+        costs = _sums(key_costs[keys], offsets, lengths)
+        ranked = np.lexsort((costs, np.repeat(np.arange(len(rules)), counts)))
+        first_of = np.cumsum(counts) - counts  # each rule's first place in `ranked`
 
-        def costs(clause: Clause) -> float:
-            found = clause_costs.get(id(clause))
-            if found is None:
-                found = 0.0
-                for k in clause:
-                    c = key_costs.get(k)
-                    if c is None:
-                        c = key_costs[k] = key_cost(k)
-                    found += c
-                clause_costs[id(clause)] = found
-            return found
+        live = np.flatnonzero(counts)
+        best = ranked[first_of[live]]
+        paired = counts[live] > 1  # a first check for each anchor key, else 0
+        second = np.where(paired, ranked[np.minimum(first_of[live] + 1, len(flat) - 1)], 0)
+        widths = np.where(paired, lengths[second], 1)  # keys of the first check
+        per_rule = lengths[best] * widths  # entries per rule: anchor keys times check keys
+        at = np.arange(int(per_rule.sum())) - np.repeat(np.cumsum(per_rule) - per_rule, per_rule)
+        width = np.repeat(widths, per_rule)
+        anchors = keys[np.repeat(offsets[best], per_rule) + at // width]
+        checks = keys[np.repeat(offsets[second], per_rule) + at % width]
+        checks[~np.repeat(paired, per_rule)] = 0
 
-        nothing = (0,)
-        for i, clauses in enumerate(rules):
-            n = len(clauses)
-            if n == 1:
-                best, first = clauses[0], nothing
-            elif n == 2:  # most rules: no sort
-                best, first = clauses
-                if costs(first) < costs(best):
-                    best, first = first, best
-                first = [ids[k] for k in first]
-            elif n:
-                ordered = sorted(clauses, key=costs)
-                best, first = ordered[0], [ids[k] for k in ordered[1]]
-                more[i] = tuple([tuple([ids[k] for k in c]) for c in ordered[2 : 1 + max_checks]])
-            else:
-                always.append(i)
-                continue
-            width = len(first)
-            for k in best:
-                anchors += [ids[k]] * width
-                checks += first
-            owners += [i] * (len(best) * width)
+        more: dict[int, tuple[Clause, ...]] = {}  # checks after the first, by rule
+        deep = counts > 2
+        order, firsts, sizes = ranked.tolist(), first_of.tolist(), counts.tolist()
+        for i in np.flatnonzero(deep).tolist():
+            later = order[firsts[i] + 2 : firsts[i] + min(sizes[i], 1 + max_checks)]
+            more[i] = tuple([flat[c] for c in later])
         size = len(ids) + 2  # key numbers 1..len(ids); 0 and len(ids) + 1 stand for none
-        by_key = np.array(anchors, dtype=np.intp)
-        order = np.argsort(by_key, kind="stable")
-        self.starts = np.zeros(size + 1, dtype=np.intp)
-        self.widths = np.bincount(by_key, minlength=size)
+        order = np.argsort(anchors, kind="stable")
+        self.starts = np.zeros(size + 1, dtype=intp)
+        self.widths = np.bincount(anchors, minlength=size)
         np.cumsum(self.widths, out=self.starts[1:])
-        self.checks = np.array(checks, dtype=np.intp)[order]
-        self.owners = np.array(owners, dtype=np.intp)[order]
+        self.checks = checks[order]
+        self.owners = np.repeat(live, per_rule)[order]
         self.none = size - 1
-        self.has_more = np.zeros(len(rules), dtype=bool)
-        self.has_more[list(more)] = True
-        self.more, self.always = more, tuple(always)
+        self.has_more = deep
+        self.more, self.always = more, tuple(np.flatnonzero(counts == 0).tolist())
         self._ids = ids
         self.np = np
 
@@ -315,15 +352,16 @@ class Presearch:
     SAMPLE = 8
 
     def __init__(self, nodes: list):
+        import numpy as np
+
         # id(leaf node) -> (the node, its clauses): each leaf once however many rules share it
         leaves: dict[int, tuple[object, Clauses]] = {}
-        self.clauses = [tuple(_required(node, leaves)) for node in nodes]
-        self.clause_keys = keys = frozenset(
-            k for _, clauses in leaves.values() for clause in clauses for k in clause
-        )
-        # each key a number from 1 (0: no key): the index is flat arrays by number
-        self.key_ids = dict(zip(keys, range(1, len(keys) + 1)))
-        self.plan = Plan(self.clauses, _key_cost, self.MAX_CHECKS, self.key_ids)
+        numbers = _Numbers()  # each key a number from 1 (0: no key): the index is flat arrays
+        self.clauses = [tuple(_required(node, leaves, numbers)) for node in nodes]
+        self.key_ids = dict(numbers)
+        self.clause_keys = keys = frozenset(numbers)
+        self.prior = np.array(numbers.costs)  # each key's `_key_cost`, by number
+        self.plan = Plan(self.clauses, self.prior, self.MAX_CHECKS, self.key_ids)
         # author tokens are keys only if some leaf that can be required searches that field
         self.uses_author = any(
             "author" in getattr(node, "fields", ()) for node, _ in leaves.values()
@@ -399,11 +437,12 @@ class Presearch:
             self.replan()
 
     def replan(self) -> None:
-        n = self.observed + 1
-        seen, ids = self.seen, self.key_ids
-
-        def observed(key: str) -> float:  # a pair seen as rarely as its words is the rarer
-            return (seen[ids[key]] + _key_cost(key) / (8 if " " in key else 4)) / n
-
+        """Anchors by the observed frequencies: a key's cost is the share of articles seen with
+        it, plus a quarter of its prior (an eighth for a pair: a pair seen as rarely as its
+        words is the rarer)."""
+        np = self.plan.np
+        pairs = np.fromiter([" " in k for k in self.key_ids], bool, len(self.key_ids))
+        shares = np.concatenate(([4], np.where(pairs, 8, 4)))  # by key number (0: none)
+        observed = (np.array(self.seen) + self.prior / shares) / (self.observed + 1)
         with collector_paused():  # a full collection would walk the whole rule set (1 s)
-            self.plan = Plan(self.clauses, observed, self.MAX_CHECKS, ids)
+            self.plan = Plan(self.clauses, observed, self.MAX_CHECKS, self.key_ids)

@@ -5,7 +5,9 @@ its delivery longer than that, the claim must be renewed while the process lives
 worker (a second `run --once`, or a watch loop) takes the claim over as a dead worker's and
 sends the alert a second time. And two `run --once` processes that poll the same feed at the
 same moment (each polls every feed, by design) send each alert once: the ledger's claims and the
-story index's lock decide, not the feed schedule.
+story index's lock decide, not the feed schedule. A digest one run is sending is not sent again
+by another run that releases held bursts (`release_bursts` makes a claimed group due again when
+`group_wait` is longer than the group's claim): the digest's alerts are claimed in the ledger.
 """
 
 from __future__ import annotations
@@ -192,3 +194,46 @@ def test_two_runs_polling_the_same_feeds_at_once_send_each_alert_once(tmp_path, 
         texts = slack.texts()
         assert len(texts) == 12, texts
         assert len(set(texts)) == 12, sorted(texts)
+
+
+DIGEST = """
+feeds:
+{feeds}
+rules:
+  - {{id: quake, query: 'earthquake'}}
+routes:
+  - {{sinks: [hook], group_wait: 600}}
+sinks:
+  hook: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01,
+         max_retries: 0, pace: 0, timeout: 300}}
+dead_letters: "{dead}"
+lease_seconds: 60
+"""
+
+
+def test_a_digest_being_sent_is_not_released_and_sent_again_by_another_run(tmp_path, pg_url):
+    """The first run holds a burst and sends it as one digest (its group claimed for
+    lease_seconds); while Slack holds that digest, a second run must not take the claimed
+    group for a burst of its own to release (group_wait is longer than the claim) and send
+    the digest again."""
+    with FeedServer() as feeds, HoldingSlackServer() as slack:
+        feeds.feeds["/wire.xml"] = (200, {}, rss(headline("a"), headline("b")))
+        config = tmp_path / "wirewatch.yaml"
+        listed = f'  - {{id: wire, url: "{feeds.url("/wire.xml")}", backfill_hours: null}}'
+        config.write_text(DIGEST.format(feeds=listed, dead=tmp_path / "dead.jsonl"))
+        log = tmp_path / "once.log"
+        slack.hold(1, accept=True)  # the digest
+        first = once(config, pg_url, slack.webhook_url, log)
+        try:
+            wait_held(slack, first, log)
+            assert finished(once(config, pg_url, slack.webhook_url, log), log) == 0
+            slack.release.set()
+            assert finished(first, log) == 0
+        finally:
+            slack.release.set()
+            if first.poll() is None:
+                os.killpg(first.pid, 9)
+                first.wait()
+        assert len(slack.received) == 1, slack.texts()
+        with open_store(pg_url) as store:
+            assert len(store.alerts("sent")) == 2

@@ -9,10 +9,12 @@ Several workers (processes or hosts) share one ledger, so a claim is a lease: wh
 holds an alert in 'sending', no other sends it; a worker that dies mid-send leaves the claim to
 expire, and the next cycle on any worker re-offers it from its stored payload
 (`reoffer_expired`), so it is never silently dropped. Due digests are claimed the same way, one
-flusher per group. The one window left: a crash after the sink accepted a message and before
-'sent' is written sends that alert again after the lease (at-least-once in that window of a
-few milliseconds, never lost), except on a sink that can tell what it already holds (a JSONL
-file: `written`), whose re-offered alerts are recorded sent without a second copy.
+flusher per group, and so are the alerts a digest sends (`claim_held`): a second flusher of the
+group finds none, and a flusher that dies leaves them to be re-offered. The one window left: a
+crash after the sink accepted a message and before 'sent' is written sends that alert again
+after the lease (at-least-once in that window of a few milliseconds, never lost), except on a
+sink that can tell what it already holds (a JSONL file: `written`), whose re-offered alerts are
+recorded sent without a second copy.
 
 Batches (`offer_all`): a sink that writes locally (`batches`: a JSONL file) takes a cycle's new
 alerts BATCH at a time, each batch in one store transaction and one `sink.batch()`: the lines
@@ -300,8 +302,12 @@ class Dispatcher:
                 state = self.store.group_state(key).model_copy(update={"due_at": health.down_until})
                 self.store.save_group(key, sink_name, state)
             return outcomes
+        lease = Lease(self.owner, self.config.lease_seconds)
         for key in self.store.claim_due_groups(sink_name, now, self.config.lease_seconds):
-            alerts = [Alert.model_validate_json(r.payload) for r in self.store.held_alerts(key)]
+            # claimed in the ledger too: no second flusher sends them while this one does
+            alerts = [
+                Alert.model_validate_json(r.payload) for r in self.store.claim_held(key, lease)
+            ]
             if alerts:
                 sent = self._send(alerts, _send_held)
                 if len(alerts) > 1:  # one digest message: the run summary counts them apart

@@ -12,7 +12,9 @@ by another run that releases held bursts (`release_bursts` makes a claimed group
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -32,20 +34,6 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE = 5  # seconds: the shortest lease the config allows
-
-CONFIG = """
-feeds:
-{feeds}
-rules:
-  - {{id: quake, query: 'earthquake'}}
-routes:
-  - {{sinks: [hook], group_wait: 0, max_alerts: 1000}}
-sinks:
-  hook: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01,
-         max_retries: 0, pace: 0, timeout: 300}}
-dead_letters: "{dead}"
-lease_seconds: {lease}
-"""
 
 
 def rss(*titles: str, feed: str = "wire") -> bytes:
@@ -68,14 +56,26 @@ def headline(seed: str) -> str:
     return "Earthquake " + " ".join(words)
 
 
-def write_config(tmp_path: Path, feeds: FeedServer, paths: list[str]) -> Path:
-    listed = "\n".join(
-        f'  - {{id: {p.strip("/").split(".")[0]}, url: "{feeds.url(p)}", backfill_hours: null}}'
-        for p in paths
-    )
-    config = tmp_path / "wirewatch.yaml"
-    config.write_text(CONFIG.format(feeds=listed, dead=tmp_path / "dead.jsonl", lease=LEASE))
-    return config
+def write_config(
+    tmp_path: Path, feeds: FeedServer, paths: list[str], *, group_wait=0, lease=LEASE
+) -> Path:
+    """One rule, one Slack sink that never retries (a retry would be a second copy of its
+    own) and waits as long as the test holds a request."""
+    hook = {"type": "slack", "webhook_url": "${E2E_SLACK_WEBHOOK}", "max_retries": 0}
+    config = {
+        "feeds": [
+            {"id": p.strip("/").split(".")[0], "url": feeds.url(p), "backfill_hours": None}
+            for p in paths
+        ],
+        "rules": [{"id": "quake", "query": "earthquake"}],
+        "routes": [{"sinks": ["hook"], "group_wait": group_wait, "max_alerts": 1000}],
+        "sinks": {"hook": {**hook, "retry_backoff": 0.01, "pace": 0, "timeout": 300}},
+        "dead_letters": str(tmp_path / "dead.jsonl"),
+        "lease_seconds": lease,
+    }
+    path = tmp_path / "wirewatch.yaml"
+    path.write_text(json.dumps(config))  # JSON is YAML
+    return path
 
 
 def once(config: Path, state: str, slack_url: str, log: Path) -> subprocess.Popen:
@@ -96,16 +96,35 @@ def finished(proc: subprocess.Popen, log: Path) -> int:
     try:
         return proc.wait(WAIT)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.wait()
         pytest.fail(f"run --once did not finish:\n{log.read_text()[-3000:]}")
 
 
-def wait_held(slack: HoldingSlackServer, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + WAIT
-    while not slack.holding.wait(0.05):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"the alert never reached Slack:\n{log.read_text()[-3000:]}")
+@contextlib.contextmanager
+def killed_at_exit(procs: list[subprocess.Popen]):
+    """The processes, killed (their whole group) if still running when the block ends."""
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@contextlib.contextmanager
+def held_run(config: Path, pg_url: str, slack: HoldingSlackServer, log: Path):
+    """A `run --once` whose first Slack request Slack holds open: yields it once held; the
+    request is released (accepted) when the block ends, if the block did not release it."""
+    slack.hold(1, accept=True)
+    with killed_at_exit([once(config, pg_url, slack.webhook_url, log)]) as (proc,):
+        try:
+            deadline = time.monotonic() + WAIT
+            while not slack.holding.wait(0.05):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"nothing reached Slack:\n{log.read_text()[-3000:]}")
+            yield proc
+        finally:
+            slack.release.set()
 
 
 def second_worker(kind: str, config: Path, pg_url: str, slack_url: str, log: Path) -> int:
@@ -113,7 +132,8 @@ def second_worker(kind: str, config: Path, pg_url: str, slack_url: str, log: Pat
     second `run --once` to its end, or a watch loop until it has nothing left to do (its
     first tick re-offers every expired claim), then stopped."""
     if kind == "once":
-        return finished(once(config, pg_url, slack_url, log), log)
+        with killed_at_exit([once(config, pg_url, slack_url, log)]) as (proc,):
+            return finished(proc, log)
     env = {**os.environ, "E2E_SLACK_WEBHOOK": slack_url, "PYTHONPATH": str(ROOT)}
     watch = Watch(config, pg_url, log, env, ())
     try:
@@ -130,10 +150,7 @@ def test_a_claim_held_by_a_slow_send_is_renewed_and_never_sent_twice(tmp_path, p
         feeds.feeds["/wire.xml"] = (200, {}, rss("Earthquake off the coast"))
         config = write_config(tmp_path, feeds, ["/wire.xml"])
         log = tmp_path / "once.log"
-        slack.hold(1, accept=True)  # Slack keeps the first delivery open until released
-        first = once(config, pg_url, slack.webhook_url, log)
-        try:
-            wait_held(slack, first, log)
+        with held_run(config, pg_url, slack, log) as first:
             with open_store(pg_url) as store:
                 [claim] = store.alerts("sending")
             # The claim's first lease runs out (on the store's clock, this machine's): the one
@@ -143,11 +160,6 @@ def test_a_claim_held_by_a_slow_send_is_renewed_and_never_sent_twice(tmp_path, p
             assert second_worker(second, config, pg_url, slack.webhook_url, log) == 0
             slack.release.set()
             assert finished(first, log) == 0
-        finally:
-            slack.release.set()
-            if first.poll() is None:
-                os.killpg(first.pid, 9)
-                first.wait()
         assert slack.texts() == ["[quake] Earthquake off the coast https://example.org/wire/0"]
         with open_store(pg_url) as store:
             assert [a.status for a in store.alerts("sent")] == ["sent"]
@@ -183,32 +195,12 @@ def test_two_runs_polling_the_same_feeds_at_once_send_each_alert_once(tmp_path, 
         config = write_config(tmp_path, feeds, paths)
         log = tmp_path / "once.log"
         runs = [once(config, pg_url, slack.webhook_url, log) for _ in range(2)]
-        try:
+        with killed_at_exit(runs):
             assert [finished(proc, log) for proc in runs] == [0, 0]
-        finally:
-            for proc in runs:
-                if proc.poll() is None:
-                    os.killpg(proc.pid, 9)
-                    proc.wait()
         assert feeds.broken == 0  # both runs fetched every feed together
         texts = slack.texts()
         assert len(texts) == 12, texts
         assert len(set(texts)) == 12, sorted(texts)
-
-
-DIGEST = """
-feeds:
-{feeds}
-rules:
-  - {{id: quake, query: 'earthquake'}}
-routes:
-  - {{sinks: [hook], group_wait: 600}}
-sinks:
-  hook: {{type: slack, webhook_url: "${{E2E_SLACK_WEBHOOK}}", retry_backoff: 0.01,
-         max_retries: 0, pace: 0, timeout: 300}}
-dead_letters: "{dead}"
-lease_seconds: 60
-"""
 
 
 def test_a_digest_being_sent_is_not_released_and_sent_again_by_another_run(tmp_path, pg_url):
@@ -218,22 +210,12 @@ def test_a_digest_being_sent_is_not_released_and_sent_again_by_another_run(tmp_p
     the digest again."""
     with FeedServer() as feeds, HoldingSlackServer() as slack:
         feeds.feeds["/wire.xml"] = (200, {}, rss(headline("a"), headline("b")))
-        config = tmp_path / "wirewatch.yaml"
-        listed = f'  - {{id: wire, url: "{feeds.url("/wire.xml")}", backfill_hours: null}}'
-        config.write_text(DIGEST.format(feeds=listed, dead=tmp_path / "dead.jsonl"))
+        config = write_config(tmp_path, feeds, ["/wire.xml"], group_wait=600, lease=60)
         log = tmp_path / "once.log"
-        slack.hold(1, accept=True)  # the digest
-        first = once(config, pg_url, slack.webhook_url, log)
-        try:
-            wait_held(slack, first, log)
-            assert finished(once(config, pg_url, slack.webhook_url, log), log) == 0
+        with held_run(config, pg_url, slack, log) as first:  # the digest, held open
+            assert second_worker("once", config, pg_url, slack.webhook_url, log) == 0
             slack.release.set()
             assert finished(first, log) == 0
-        finally:
-            slack.release.set()
-            if first.poll() is None:
-                os.killpg(first.pid, 9)
-                first.wait()
         assert len(slack.received) == 1, slack.texts()
         with open_store(pg_url) as store:
             assert len(store.alerts("sent")) == 2

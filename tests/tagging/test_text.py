@@ -17,6 +17,12 @@ def test_fold_of_text_mixing_other_scripts_keeps_their_letters_lower_cased():
     assert fold("Αθήνα") == "αθηνα"
 
 
+def test_latin_1_signs_that_fold_to_no_ascii_letter_take_the_per_character_path():
+    # Latin-1 folds by one byte table; µ and ½ do not fold to one ASCII character, so a text
+    # with them is folded character by character, to the same result as any other.
+    assert fold("Â£5m, µ ½ café — “Né”") == "a 5m  \u03bc ½ cafe    ne "  # µ: Greek mu
+
+
 @given(st.text())
 def test_fold_keeps_length_so_offsets_need_no_map(text):
     assert len(fold(text)) == len(text)

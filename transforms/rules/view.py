@@ -8,6 +8,7 @@ cost to a few microseconds. Stems and prefix lookups are computed only if a rule
 from __future__ import annotations
 
 from bisect import bisect_left
+from functools import cached_property
 from typing import Iterable, TypeVar
 
 from wirewatch.transforms.model import EntityTag, TaggedArticle
@@ -172,20 +173,17 @@ class ArticleView:
         for topic in tagged.topics:
             self.topics[topic.id] = max(topic.score, self.topics.get(topic.id, topic.score))
         self.entities: tuple[EntityTag, ...] = tagged.entities
-        self._tag_values: dict[str, tuple[tuple[str, float, str], ...]] | None = None
         self.feed = article.feed_id.casefold()
         self.lang = (article.language or "").casefold().replace("_", "-")
 
-    @property
+    @cached_property
     def tag_values(self) -> dict[str, tuple[tuple[str, float, str], ...]]:
         """Per tag kind: (id, the value a threshold compares, the detail its evidence shows).
         Made when a tag rule is tested: most articles are matched by words alone."""
-        if self._tag_values is None:
-            self._tag_values = {
-                "topic": tuple((t, score, f"{score:.2f}") for t, score in self.topics.items()),
-                "entity": tuple((e.id, e.count, e.name) for e in self.entities),
-            }
-        return self._tag_values
+        return {
+            "topic": tuple((t, score, f"{score:.2f}") for t, score in self.topics.items()),
+            "entity": tuple((e.id, e.count, e.name) for e in self.entities),
+        }
 
     def field(self, name: str) -> FieldView:
         return self.fields[name]

@@ -295,6 +295,8 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                 self._depth = depth
                 for statement in commit:
                     self._db.execute(statement)
+                if depth == 0:
+                    self._committed = self._transactions  # sqlite_stories.py asks
 
     @contextmanager
     def _faults(self) -> Iterator[None]:

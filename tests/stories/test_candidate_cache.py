@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
+
 from tests.stories.conftest import T0, make
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.band_index import BandIndex, unpack_bands
@@ -18,6 +20,7 @@ from wirewatch.transforms.state.interface import StoryEntry, StoryMatch
 from wirewatch.transforms.state.rows import split_set
 from wirewatch.transforms.state.sqlite_stories import UNFILINGS_KEPT
 from wirewatch.transforms.stories import StoryIndex, StorySettings
+from wirewatch.transforms.stories.index import prepare
 
 START = T0.timestamp()
 EVER = (START - 1e7, START + 1e7)
@@ -144,3 +147,61 @@ def test_two_processes_assign_and_prune_as_an_index_without_the_cache(tmp_path):
     assert sum(not a.is_new for a in cached) > 20  # copies and updates, not only new stories
     with open_store(tmp_path / "cached") as store:  # and prunes that took articles out
         assert store._unfilings()[-1][0] > 3
+
+
+def _statements(store) -> list[str]:
+    """Statements the store's connection runs from now on."""
+    ran: list[str] = []
+    store._db.set_trace_callback(ran.append)
+    return ran
+
+
+def test_a_bundle_saved_while_nobody_else_wrote_is_learnt_at_its_commit(tmp_path):
+    """No sync, no mark and no check of what was stored since: the file's data_version says
+    no other connection committed, and the index takes the bundle's rows when it commits."""
+    store = process(tmp_path)
+    index = StoryIndex(store, StorySettings(), clock=lambda: T0)
+    index.assign(make("a", "Central bank raises rates for first time in a decade"))
+    ran = _statements(store)
+    b = make("b", "Central bank raises interest rates for first time")
+    assert not index.assign(b).is_new
+    asked = [s for s in ran if s.startswith("SELECT") and "stories_bandsets" in s]
+    assert asked == []  # neither read back nor looked for: known
+    bands = prepare(b, (), index.settings).bands
+    found = store.story_candidates(bands, *EVER)
+    assert [m.article_id for m in found] == ["a", "b"] and found == on_file(store, bands, *EVER)
+    assert store.story_mark() == store.next_story_seq() - 1
+
+
+def test_a_save_rolled_back_is_never_learnt(tmp_path):
+    store = process(tmp_path)
+    store.save_stories([(entry("kept", START), [1])], [])
+    assert len(store.story_candidates([1], *EVER)) == 1  # learnt: the file is now quiet
+    mark = store.story_mark()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.lock_stories()
+        assert store.story_changes(mark, [1]) == []
+        store.save_stories([(entry("gone", START), [1])], [])
+        raise RuntimeError
+    assert store.story_candidates([1], *EVER) == on_file(store, [1], *EVER)
+    assert [m.article_id for m in store.story_candidates([1], *EVER)] == ["kept"]
+    assert store.story_mark() == mark
+    with store.transaction():  # the next save takes the next seq, and is learnt
+        assert store.story_changes(store.story_mark(), [1]) == []
+        store.save_stories([(entry("next", START), [1])], [])
+    assert [m.article_id for m in store.story_candidates([1], *EVER)] == ["kept", "next"]
+    assert store.story_candidates([1], *EVER) == on_file(store, [1], *EVER)
+
+
+def test_another_process_committing_ends_the_quiet(tmp_path):
+    mine, other = process(tmp_path), process(tmp_path)
+    mine.save_stories([(entry("a", START), [1])], [])
+    mark = mine.story_mark()
+    with mine.transaction():
+        assert mine.story_changes(mark, [1]) == []
+        mine.save_stories([(entry("b", START), [1])], [])
+    other.save_stories([(entry("c", START), [1])], [])  # after mine's commit
+    assert [m.article_id for m in mine.story_candidates([1], *EVER)] == ["a", "b", "c"]
+    assert mine.story_mark() == other.story_mark() == mine.next_story_seq() - 1
+    with mine.transaction():  # a draft marked before c sees c as stored since
+        assert [c.article_id for c in mine.story_changes(mark + 1, [1])] == ["c"]

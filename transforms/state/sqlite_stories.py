@@ -73,9 +73,14 @@ UNFILINGS_KEPT = 8
 process that missed more than this many between two look-ups learns the index again."""
 _STORED_SINCE = "SELECT seq, article_id, story_id, url_key FROM stories_articles WHERE seq > ?"
 _HIGHEST = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)"
-_HEAD = f"SELECT ({_HIGHEST[7:]}), ({_UNFILED_LOG})"
-"""The highest bucket seq ever given (below what the index learnt: the file went back) and
-the unfilings' log, in one statement."""
+_HEAD = (
+    f"SELECT ({_HIGHEST[7:]}), ({_UNFILED_LOG}), "
+    "coalesce((SELECT max(seq) FROM stories_articles), 0)"
+)
+"""The highest bucket seq ever given (below what the index learnt: the file went back), the
+unfilings' log and the highest article seq, in one statement."""
+_VERSION = "PRAGMA data_version"
+"""Changes whenever another connection commits to the file (never for this one's own)."""
 _NEXT_SEQ = (
     "SELECT max(coalesce((SELECT max(seq) FROM stories_articles), 0), coalesce((SELECT seq "
     "FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)) + 1"
@@ -112,7 +117,13 @@ class SqliteStories:
     readonly: bool
     _bands: BandIndex | None = None
     _transactions = 0  # outermost transactions begun (sqlite.py counts them)
+    _committed = 0  # the last of them that committed (sqlite.py sets it)
     _filed_in = -1  # the transaction in which this store last filed buckets
+    _quiet: tuple[int, int, int, int] | None = None
+    """(data_version, total_changes, index.last, mark) when the index held exactly what the
+    file held and `mark` was its highest seq (`_is_quiet`)."""
+    _unchanged = -1  # the transaction whose story_changes found the file as `_quiet` says
+    _saved: tuple | None = None  # a save waiting for its commit (`_settle`)
 
     if TYPE_CHECKING:
 
@@ -169,33 +180,81 @@ class SqliteStories:
         if self._bands is None:
             self.prepare_stories()
         index = self._bands
-        with self._lock, index.lock:
+        with self._lock:
             if self._filed_in == self._transactions and self._db.in_transaction:
-                return self._candidates_filed_here(index, bands, lo, hi)
-            self._learn(index)
-            filed = index.lookup(bands)
-            rows = index.rows
-            found = []
-            for seq in sorted(filed):
-                row = rows.get(seq)
-                if row is not None and lo <= row[2] <= hi:
-                    # tuple.__new__, not StoryMatch(...): its Python-level __new__ per row
-                    a, s, p, f, t, w, e = row
-                    found.append(
-                        _new(StoryMatch, (a, s, p, f, t, w, split_set(e), frozenset(filed[seq])))
-                    )
-            return found
+                with index.lock:
+                    return self._candidates_filed_here(index, bands, lo, hi)
+            version = self._version()
+            quiet = self._is_quiet(version)
+            with index.lock:
+                if not quiet:
+                    self._learn(index, version)
+                return self._found(index, bands, lo, hi)
 
-    def _learn(self, index: BandIndex) -> None:
+    def _found(self, index: BandIndex, bands: Sequence[int], lo: float, hi: float):
+        """The indexed candidates under `bands` published in [lo, hi], in seq order."""
+        filed = index.lookup(bands)
+        rows = index.rows
+        found = []
+        for seq in sorted(filed):
+            row = rows.get(seq)
+            if row is not None and lo <= row[2] <= hi:
+                # tuple.__new__, not StoryMatch(...): its Python-level __new__ per row
+                a, s, p, f, t, w, e = row
+                found.append(
+                    _new(StoryMatch, (a, s, p, f, t, w, split_set(e), frozenset(filed[seq])))
+                )
+        return found
+
+    def _version(self) -> int:
+        return self._db.execute(_VERSION).fetchone()[0]
+
+    def _is_quiet(self, version: int) -> bool:
+        """Whether the file holds what it held when `_quiet` was taken: no other connection
+        committed since (`version`, PRAGMA data_version, read now), this one wrote nothing
+        but its own saves, which the index learnt when they committed (`_settle`), and the
+        index learnt nothing else. Then the index needs no sync, the mark is known, and no
+        article was stored since it: three statements a bundle fewer, and none of its own
+        rows read back."""
+        self._settle()
+        quiet = self._quiet
+        return (
+            quiet is not None
+            and quiet[0] == version
+            and quiet[1] == self._db.total_changes
+            and quiet[2] == self._bands.last
+        )
+
+    def _settle(self) -> None:
+        """A save made while the file was quiet, once its transaction ended: committed, its
+        rows join the index as a sync would have learnt them (nobody else wrote since: the
+        write lock was held); rolled back, nothing is known any more."""
+        saved = self._saved
+        if saved is None or (self._db.in_transaction and self._transactions == saved[0]):
+            return
+        self._saved = None
+        transaction, changes, mark, last, bandsets, rows = saved
+        quiet, index = self._quiet, self._bands
+        self._quiet = None
+        if self._committed != transaction or quiet is None:
+            return
+        with index.lock:
+            if index.last == last:
+                index.add(bandsets)
+                index.rows.update(rows)
+                self._quiet = (quiet[0], changes, index.last, mark)
+
+    def _learn(self, index: BandIndex, version: int | None = None) -> None:
         """Bring the index up to what the file holds: the rows stored since it last learnt,
         then the unfilings since (read after the rows: an unfiling between the two reads is
         then applied too, and one before them changes nothing). Seqs only grow, and every
         unfiling is logged (prune_stories), so `index.rows` is exactly the indexed articles
-        under the buckets it learnt."""
+        under the buckets it learnt. `version`: the file's data_version, read before; the
+        state learnt is then `_quiet` (only ever used while that version stands)."""
         while True:
             last = index.last
             rows = self._db.execute(_NEW_ROWS, (last,)).fetchall()
-            highest, log = self._db.execute(_HEAD).fetchone()
+            highest, log, articles = self._db.execute(_HEAD).fetchone()
             if highest < last:
                 index.reset()  # the file went back (a backup restored): learn it again
                 continue
@@ -208,6 +267,9 @@ class SqliteStories:
                     cached[seq] = (a, s, p, f, t, w, e)
             if (index.unfiled >= 0 and log == index.log) or index.unfile(_entries(log)):
                 index.log = log  # applied: the same text next time has nothing new
+                if version is not None and not self._db.in_transaction:
+                    mark = max(highest, articles)
+                    self._quiet = (version, self._db.total_changes, index.last, mark)
                 return
             index.reset()  # missed too many unfilings, or the file went back
 
@@ -235,10 +297,27 @@ class SqliteStories:
         ]
 
     def story_mark(self) -> int:
-        return self.next_story_seq() - 1
+        """The highest seq stored. Outside a transaction the index is brought up to it here
+        (so the draft's look-ups need no sync), or it is known without asking (`_is_quiet`)."""
+        with self._lock:
+            index = self._bands
+            if index is None or self._db.in_transaction:
+                return self.next_story_seq() - 1
+            version = self._version()
+            if self._is_quiet(version):
+                return self._quiet[3]
+            mark = self.next_story_seq() - 1  # before the sync: what the draft may rely on
+            with index.lock:
+                self._learn(index, version)
+            return mark
 
     def story_changes(self, since: int, bands: Collection[int]) -> list[interface.StoryChange]:
         with self._lock:
+            if self._bands is not None and self._db.in_transaction:
+                quiet = self._quiet
+                if self._is_quiet(self._version()) and quiet[3] == since:
+                    self._unchanged = self._transactions  # save_stories may count on it
+                    return []
             rows = self._db.execute(_STORED_SINCE, (since,)).fetchall()
             if not rows:
                 return []
@@ -262,16 +341,38 @@ class SqliteStories:
         """The members get the next seqs in order (the write lock is held), so they go in as
         one statement each, not one per member; their buckets as one row each, appended."""
         with self._write():
+            quiet = self._quiet
+            known = (
+                self._unchanged == self._transactions
+                and quiet is not None
+                and quiet[1] == self._db.total_changes
+                and quiet[2] == self._bands.last
+            )
             self._filed_in = self._transactions
             self._db.executemany(_CLUSTER_GROWTH, clusters)
-            seqs = range(self.next_story_seq(), 1 << 62)
+            first = quiet[3] + 1 if known else self.next_story_seq()
+            values = [(seq, *entry_values(e)) for seq, (e, _) in enumerate(members, first)]
+            self._db.executemany(_INSERT_ENTRY, values)
+            bandsets = [
+                (seq, pack_bands(bands)) for seq, (_, bands) in enumerate(members, first) if bands
+            ]
             self._db.executemany(
-                _INSERT_ENTRY, [(seq, *entry_values(e)) for seq, (e, _) in zip(seqs, members)]
+                "INSERT INTO stories_bandsets (seq, bands) VALUES (?, ?)", bandsets
             )
-            self._db.executemany(
-                "INSERT INTO stories_bandsets (seq, bands) VALUES (?, ?)",
-                [(seq, pack_bands(bands)) for seq, (_, bands) in zip(seqs, members) if bands],
-            )
+            if known and members:
+                # once committed, the index learns these as a sync would (`_settle`): the
+                # candidate row of each filed article, as _NEW_ROWS reads it
+                rows = {v[0]: (v[1], v[2], v[7], v[14], v[15], v[16], v[13]) for v in values}
+                cached = {seq: rows[seq] for seq, _ in bandsets}
+                last = first + len(members) - 1
+                self._saved = (
+                    self._transactions,
+                    self._db.total_changes,
+                    last,
+                    quiet[2],
+                    bandsets,
+                    cached,
+                )
 
     def next_story_seq(self) -> int:
         return self._db.execute(_NEXT_SEQ).fetchone()[0]

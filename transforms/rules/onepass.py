@@ -61,6 +61,7 @@ class OnePass:
         self.vocab = vocab
         self.memos: tuple[dict, dict] = ({}, {})  # without and with stems: term -> node
         self.chunks: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self.single: dict[str, str] = {}  # a chunk that is one token -> its kind
         self.values: list[str] = []
         self.kinds: list[str | None] = []
         self.at = 0
@@ -99,7 +100,7 @@ class OnePass:
             raise _Reject  # an unclosed quote
         values: list[str] = []
         kinds: list[str | None] = []
-        chunks = self.chunks
+        single = self.single
         phrase = False
         for part in parts:
             if phrase:
@@ -108,15 +109,29 @@ class OnePass:
             else:
                 if "(" in part or ")" in part:
                     part = part.replace("(", " ( ").replace(")", " ) ")
-                for chunk in part.split():
-                    found = chunks.get(chunk)
-                    if found is None:
-                        found = chunks[chunk] = _chunk(chunk)
-                    values += found[0]
-                    kinds += found[1]
+                chunks = part.split()
+                found = list(map(single.get, chunks))  # each chunk's kind, in C
+                if None in found:  # a chunk of several tokens, or one not read before
+                    self.read_chunks(chunks, values, kinds)
+                else:
+                    values += chunks
+                    kinds += found
             phrase = not phrase
         kinds.append(None)
         return values, kinds
+
+    def read_chunks(self, chunks: list[str], values: list[str], kinds: list[str | None]) -> None:
+        """The tokens of `chunks`, added to `values` and `kinds`; a chunk that is one token
+        goes into `single` (its kind by its text), which `tokens` reads for a whole run."""
+        memo = self.chunks
+        for chunk in chunks:
+            found = memo.get(chunk)
+            if found is None:
+                found = memo[chunk] = _chunk(chunk)
+                if found[0] == (chunk,):
+                    self.single[chunk] = found[1][0]
+            values += found[0]
+            kinds += found[1]
 
     def tok(self, at: int) -> Tok:
         """The token at `at` as the builder takes it. Its position is a dummy: positions only
@@ -250,7 +265,9 @@ class OnePass:
         if kind == "LPAR":
             self.at += 1
             inner = self.or_expr()
-            self.take("RPAR")
+            if self.kinds[self.at] != "RPAR":
+                raise _Reject
+            self.at += 1
             return inner
         if kind == "FIELD":
             return self.field()

@@ -5,11 +5,12 @@ eagerly gives."""
 import random
 
 from tests.rules.helpers import config, tagged
-from tests.rules.test_presearch import VOCAB
+from tests.rules.test_presearch import ENTITY_IDS, TYPES, VOCAB
 from wirewatch.transforms.rules.ruleset import compile_rules
 from wirewatch.transforms.rules.schema import RuleConfig
 from wirewatch.transforms.rules.view import ArticleView
 
+TOPICS = ["immigration", "immigration.border", "economy"]
 SHAPES = [  # query, stem, vouched for without an author rule in the set, with one
     ("wall", False, True, False),
     ("wall OR border OR oil", False, True, False),
@@ -20,9 +21,17 @@ SHAPES = [  # query, stem, vouched for without an author rule in the set, with o
     ("talks", True, True, False),
     ("talks OR deported", True, True, False),
     ("title:talks", True, False, False),  # a stem's key is not by field
-    ("wall AND border", False, False, False),
+    ("wall AND (border OR oil)", False, True, False),
+    ("title:wall AND tal*", False, True, False),
+    ("topic:immigration AND wall", False, True, False),
+    ("entity:pemex AND type:PERSON AND title:oil", False, True, True),
+    ("topic:immigration>=0.5 AND wall", False, False, False),  # a threshold: keys do not say
+    ("mexico nieto trade tariff oil border", False, False, False),  # 6 clauses: 5 are checked
+    ("(wall AND oil) OR border", False, False, False),
     ('"border wall"', False, False, False),
+    ("wall NEAR/2 border", False, False, False),
     ("wall OR NOT oil", False, False, False),
+    ("feed:wire AND wall", False, False, False),
 ]
 
 
@@ -31,7 +40,7 @@ def _rules(with_author: bool) -> list[RuleConfig]:
     return rules + [RuleConfig(id="by", query="author:graham")] if with_author else rules
 
 
-def test_the_presearch_vouches_for_words_and_ors_of_words_in_the_fields_it_reads():
+def test_the_presearch_vouches_for_the_rules_its_keys_decide():
     for with_author in (False, True):
         sure = compile_rules(config(*_rules(with_author))).presearch.sure
         expected = [row[3] if with_author else row[2] for row in SHAPES]
@@ -50,6 +59,8 @@ def test_found_equals_eager_evaluation_of_every_rule():
             article = tagged(
                 " ".join(rng.choice(words) for _ in range(rng.randint(0, 8))),
                 " ".join(rng.choice(words) for _ in range(rng.randint(0, 30))),
+                topics={t: rng.choice([0.2, 0.9]) for t in rng.sample(TOPICS, rng.randint(0, 2))},
+                entities={e: (e, rng.choice(TYPES), 1) for e in rng.sample(ENTITY_IDS, 1)},
                 authors=tuple(rng.sample(["Dave Graham", "Ana Peña"], rng.randint(0, 2))),
                 ident=f"a{n}",
             )

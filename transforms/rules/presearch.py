@@ -321,19 +321,29 @@ class Plan:
         return sorted(found)
 
 
-def _sure(node, read: tuple[str, ...]) -> bool:
-    """Whether `node` holds for every article that has a key of its one clause: a word or an
-    OR of words searched in exactly the fields whose tokens give the article its word keys
-    (`read`; a word's title key is read from the title), a stemmed word in `read` (its key is
-    not by field), or an OR of such."""
+def _exact(node, read: tuple[str, ...]) -> bool:
+    """Whether `node` holds exactly when the article has a key of each of its clauses: a word
+    or an OR of words searched in the fields whose tokens give an article its word keys
+    (`read`) or in the title (it has title keys); a stemmed word or a prefix searched in `read`
+    (their keys are not by field); a topic or entity without a threshold, a type; an OR of
+    such leaves (one clause, their keys), an AND of such nodes (their clauses)."""
     kind = type(node)
     if kind is m.WordNode or kind is m.AnyWordNode:
         return node.fields == read or node.fields == ("title",)
-    if kind is m.StemNode:
+    if kind is m.StemNode or kind is m.PrefixNode:
         return node.fields == read
+    if kind is m.TagNode:
+        return node.op is None
+    if kind is m.TypeNode:
+        return True
     if kind is m.OrNode:
-        return all(_sure(child, read) for child in node.children)
+        return all(type(c) not in _JOINS and _exact(c, read) for c in node.children)
+    if kind is m.AndNode:
+        return all(_exact(c, read) for c in node.children)
     return False
+
+
+_JOINS = (m.AndNode, m.OrNode)
 
 
 class Presearch:
@@ -375,9 +385,13 @@ class Presearch:
             if " " in k:
                 head, _, after = k.partition(" ")
                 self.pairs.setdefault(head, {})[after] = i
-        # sure[i]: rule i holds wherever its one clause is met (see _sure), so as a candidate
-        # it is a match without a test (transforms.rules.found)
-        self.sure = bytes(_sure(node, self.read) for node in nodes)
+        # sure[i]: rule i holds wherever its clauses are met (see _exact) and a candidate has
+        # met them all, so as a candidate it is a match without a test (rules/found.py)
+        most = 1 + self.MAX_CHECKS  # the clauses a candidate met: its anchor and the checked
+        self.sure = bytes(
+            len(clauses) <= most and _exact(node, self.read)
+            for node, clauses in zip(nodes, self.clauses)
+        )
         # no stem or prefix keys (a small rule set of plain words, as most configs are):
         # an article's word keys are its tokens that are keys, a set lookup each; the
         # per-token cache pays off only when a token gives several keys, and on news that

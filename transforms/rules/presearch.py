@@ -185,9 +185,10 @@ def anchor(node) -> frozenset[str] | None:
 
 class _TokenKeys(dict):
     """token -> the numbers of the keys a token gives an article wherever it occurs (itself,
-    its stem, each prefix it starts with), as a tuple: an article's are chained into one set
-    in C. Filled on first use: one lookup per distinct token of an article instead of one per
-    key, and no prefix scan. Cleared past `limit`, as StemCache."""
+    its stem, each prefix it starts with), as a frozenset: an article's are merged set into
+    set, with the hashes they store (half the cost of chaining tuples into one set). Filled on
+    first use: one lookup per distinct token of an article instead of one per key, and no
+    prefix scan. Cleared past `limit`, as StemCache."""
 
     def __init__(self, ids: dict[str, int], keys: frozenset[str], limit: int = 500_000):
         super().__init__()
@@ -195,7 +196,7 @@ class _TokenKeys(dict):
         self.stems = any(k[:1] == STEM for k in keys)
         self.prefix_lengths = sorted({len(k) - 1 for k in keys if k[:1] == PREFIX})
 
-    def __missing__(self, token: str) -> tuple[int, ...]:
+    def __missing__(self, token: str) -> frozenset[int]:
         if len(self) >= self.limit:
             self.clear()
         ids = self.ids
@@ -203,7 +204,7 @@ class _TokenKeys(dict):
         if self.stems:
             found.append(ids.get(STEM + stem(token)))
         found += [ids.get(PREFIX + token[:n]) for n in self.prefix_lengths if n <= len(token)]
-        value = self[token] = tuple(filter(None, found))
+        value = self[token] = frozenset(filter(None, found))
         return value
 
 
@@ -412,7 +413,7 @@ class Presearch:
         if self.words_only:  # a token's only key is itself: no cache to fill for new words
             numbers: set[int] = set(map(get, tokens))
         else:
-            numbers = set(chain.from_iterable(map(self.token_keys.__getitem__, tokens)))
+            numbers = set().union(*map(self.token_keys.__getitem__, tokens))
         if self.title_ids:
             numbers.update(map(self.title_ids.get, view.title.vocab))
         heads = self.pairs  # "w1 w2" for two tokens side by side that some phrase requires

@@ -1,5 +1,7 @@
 """`trusted` must build what `model_construct` builds (it copies pydantic's own steps)."""
 
+import pytest
+
 from wirewatch.transforms.model import EntityTag, TaggedArticle, TopicTag
 from wirewatch.transforms.tagging.trusted import trusted
 
@@ -46,3 +48,16 @@ def test_tags_from_the_tagger_carry_every_field_in_order(small_tagger):
     validated = TaggedArticle(article=source, topics=tagged.topics, entities=tagged.entities)
     assert tagged == validated
     assert tagged.model_dump_json() == validated.model_dump_json()
+
+
+def test_models_share_one_fields_set_so_only_frozen_ones_are_built():
+    from pydantic import BaseModel
+
+    class Loose(BaseModel):
+        x: int = 0
+
+    with pytest.raises(TypeError, match="frozen"):  # it could change the set all share
+        trusted(Loose, {"x": 1})
+    one = trusted(TopicTag, {"id": "a", "label": "A", "score": 0.5, "evidence": ()})
+    two = one.model_copy(update={"score": 0.6})
+    assert two.model_fields_set == one.model_fields_set == set(TopicTag.model_fields)

@@ -5,7 +5,7 @@ its own, or the caller's open one). The decisions (fingerprints, LSH buckets, th
 or update) stay in stories/index.py; here are only the look-ups and writes, each one statement
 or a few inside one transaction. Bucket look-ups go through the process's in-memory index of
 the file's `stories_bandsets` rows and their candidates' rows (band_index.py), brought up to
-date before each one.
+date before each one (or known to be: `_is_quiet`).
 Sets of strings are stored joined by a unit separator, feature hashes as opaque blobs.
 """
 

@@ -7,6 +7,7 @@ the run-and-summarise half, which the watch driver also uses to re-run a graph i
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import datetime, timezone
 from typing import Callable, Mapping
@@ -95,7 +96,11 @@ def run_cycle(
     def execute() -> PipelineResult:
         pipeline = make_pipeline(options, runner)
         letters = dead_letter_path(config, state_dir)
-        build_cycle(pipeline, config, feeds, state_dir, letters, polled)
+        try:
+            build_cycle(pipeline, config, feeds, state_dir, letters, polled)
+        except BaseException:  # only run() removes the temp folder Beam made for the pipeline
+            shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)
+            raise
         return pipeline.run()
 
     if not isinstance(options, PipelineOptions):

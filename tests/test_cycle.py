@@ -1,0 +1,28 @@
+"""run_cycle's own housekeeping (the cycle itself is tested stage by stage and end to end)."""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+
+from wirewatch.pipelines import cycle
+from wirewatch.transforms.config.loader import load_config
+
+
+def test_a_cycle_whose_graph_fails_to_build_leaves_no_beam_temp_folder(tmp_path, monkeypatch):
+    """Beam makes a temp folder for every Pipeline and only run() removes it."""
+    config_file = tmp_path / "wirewatch.yaml"
+    config_file.write_text("feeds: [{id: a, url: 'http://127.0.0.1:9/a.xml'}]\n")
+    config = load_config(str(config_file))
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+    def broken_build(*args):
+        raise RuntimeError("a bug while building the graph")
+
+    monkeypatch.setattr(cycle, "build_cycle", broken_build)
+    with pytest.raises(RuntimeError, match="a bug while building"):
+        cycle.run_cycle(config, config.feeds, str(tmp_path / "state"), [])
+    assert list(temp.iterdir()) == []

@@ -139,3 +139,21 @@ def test_compile_rules_errors_are_the_two_pass_errors():
     assert len(problems) == 2
     assert "column 7: unknown topic 'imigration'" in problems[0]
     assert "column 1: this '(' is never closed" in problems[1]
+
+
+def test_a_shape_read_before_makes_each_query_its_own_node():
+    """Queries of one shape (the same token kinds) share a recipe, never a term or a verdict:
+    a word the builder rejects, an unknown topic or a bad ~n fails its query alone."""
+    reader = OnePass(VOCAB)
+    same_shapes = [
+        ["wall OR fence", "de*port OR fence", "gate OR wall*"],
+        ["topic:immigration AND wall", "topic:imigration AND wall", "title:wall AND fence"],
+        ['"a b"~3 NEAR c', '"a b"~300 OR c', '"a b"~3 OR c', '"" OR c'],
+        ["a NEAR/3 b", "a NEAR/0 b", "a* NEAR/3 b", "a NEAR/3 title"],
+        ["(a OR b) c", "(a* OR b) c", "(a OR b) c*"],
+    ]
+    for queries in same_shapes:
+        for query in queries:
+            for stem in (False, True):
+                fast, slow = reader.compile(query, stem), two_pass(query, stem)
+                assert fast == slow or (fast is None and slow is not None), query

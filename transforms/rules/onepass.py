@@ -1,14 +1,19 @@
 """Read a query straight into its executable node: one pass instead of parse, then bind.
 
 Why: compiling 100,000 rules the two-pass way builds a query tree (a node and a span per term)
-only for `bind` to walk it once and drop it, and reads every word again however many rules name
-it. This reader walks the grammar as `transforms.rules.descent` does, over the same tokens, but
-keeps a memo of bound terms by their text: a rule set names the same words many times, and a
-term read before costs one dict lookup. A term read for the first time is made by the code the
-two-pass way runs: `bind`'s term_node from the parts of the Term syntax's builder would make
-(`_parts`; the builder itself, then `bind`, where it has anything to check), and the joins
-(AND, OR, NOT, NEAR, groups) are made as `bind` makes them, so the node is the one the two-pass
-way makes.
+only for `bind` to walk it once and drop it, reads every word again however many rules name it,
+and walks the grammar again for every rule, though a rule set has few shapes (`w OR w OR w`,
+`w AND (w OR w)`, ...). This reader reads the query's tokens and then makes its node with the
+*recipe* of its shape: what a query's node is made of depends on its token kinds alone, never
+on its words, so `_Writer` walks the grammar as `transforms.rules.descent` does over the kinds
+only, once per shape, and writes the Python expression that makes the node from the token
+texts (e.g. `And((word(0), Or((word(3), word(5)))))`); it is compiled once and every rule of that
+shape is one call of it. The terms are made by OnePass's helpers, which keep a memo of bound
+terms by their text: a rule set names the same words many times, and a term read before costs
+one dict lookup. A term read for the first time is made by the code the two-pass way runs:
+`bind`'s term_node from the parts of the Term syntax's builder would make (`_parts`; the builder
+itself, then `bind`, where it has anything to check), and the joins (AND, OR, NOT, NEAR,
+groups) are made as `bind` makes them, so the node is the one the two-pass way makes.
 
 It vouches only for a query it reads to the end without any complaint. On anything else (a
 syntax error, a builder's or bind's problem, `field:( ... )`, nesting that might be too deep) it
@@ -27,29 +32,12 @@ from wirewatch.transforms.rules.query import TEXT_FIELDS
 _TERM_START = frozenset({"NOT", "MINUS", "PLUS", "LPAR", "FIELD", "WORD", "PHRASE"})
 _SIDES = ("WORD", "PHRASE")  # of a NEAR made straight from its parts
 _AFTER = ("NEAR", "SLOP")  # after its right side: a chained NEAR, a ~n (the builder's errors)
+_JOINS = {"And": m.AndNode, "Or": either, "Not": m.NotNode}  # what a recipe calls them
+_UNSEEN = object()
 
 
 class _Reject(Exception):
     """Not a query this reader vouches for: the two-pass way reads it."""
-
-
-class _And(list):
-    """The bound children of an AND not yet made a node: `a AND (b AND c)` is one AndNode of
-    three (the parser flattens it so), so a group's AND waits to see where it lands."""
-
-
-class _Or(list):
-    """The same for OR (see _And)."""
-
-
-def _seal(item):
-    """The node for a reader result (an AND or OR is made a node where it stops growing)."""
-    kind = type(item)
-    if kind is _And:
-        return m.AndNode(tuple(item))
-    if kind is _Or:
-        return either(tuple(item))
-    return item
 
 
 class OnePass:
@@ -62,6 +50,7 @@ class OnePass:
         self.memos: tuple[dict, dict] = ({}, {})  # without and with stems: term -> node
         self.chunks: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self.single: dict[str, str] = {}  # a chunk that is one token -> its kind
+        self.recipes: dict[tuple, object] = {}  # token kinds -> recipe, or None (_recipe)
         self.values: list[str] = []
         self.kinds: list[str | None] = []
         self.at = 0
@@ -72,12 +61,16 @@ class OnePass:
         if len(query) > syntax.MAX_DEPTH and _depth_bound(query) > syntax.MAX_DEPTH:
             return None
         try:
-            self.values, self.kinds = self.tokens(query)
-            self.at, self.use_stems, self.memo = 0, use_stems, self.memos[use_stems]
-            node = self.or_expr()
-            if self.kinds[self.at] is not None:
+            values, kinds = self.values, self.kinds = self.tokens(query)
+            shape = tuple(kinds)
+            recipe = self.recipes.get(shape, _UNSEEN)
+            if recipe is _UNSEEN:
+                recipe = self.recipes[shape] = _recipe(kinds)
+            if recipe is None:
                 return None
-            return _seal(node)
+            self.use_stems, memo = use_stems, self.memos[use_stems]
+            self.memo = memo
+            return recipe(values, memo.get, self.word, self.phrase, self.field, self.near)
         except Exception:  # noqa: BLE001  (any doubt: the two-pass way reads it and says why)
             return None
 
@@ -174,77 +167,48 @@ class OnePass:
             return None
         return term_node(parts[0], field, parts[1], parts[2], parts[3], self.use_stems)
 
-    def or_expr(self):
-        first = self.and_expr()
-        if self.kinds[self.at] != "_OR":
-            return first
-        children = _Or()
-        child = first
-        while True:
-            if type(child) is _Or:
-                children += child
-            elif type(child) is _And:
-                children.append(m.AndNode(tuple(child)))
-            else:
-                children.append(child)
-            if self.kinds[self.at] != "_OR":
-                return children
-            self.at += 1
-            child = self.and_expr()
+    def phrase(self, at: int):
+        """The node of the PHRASE at `at` (and its ~n)."""
+        values = self.values
+        key = (values[at], values[at + 1] if self.kinds[at + 1] == "SLOP" else None)
+        node = self.memo.get(key)
+        if node is None:
+            node = self.made(at, None)
+            if node is None:
+                self.at = at
+                node = self.bound(syntax._FAST.build.value(*self.value()))
+            self.memo[key] = node
+        return node
 
-    def and_expr(self):
-        kinds = self.kinds
-        children = None
-        while True:
-            at = self.at
-            kind = kinds[at]
-            if kind == "WORD" and kinds[at + 1] != "NEAR":  # the commonest term: a bare word
-                self.at = at + 1
-                child = self.memo.get(self.values[at]) or self.word(at)
-            else:
-                child = self.not_expr()
-            kind = kinds[self.at]
-            if children is None:
-                if kind not in _TERM_START and kind != "_AND":
-                    return child
-                children = _And()
-            if type(child) is _And:
-                children += child
-            elif type(child) is _Or:
-                children.append(either(tuple(child)))
-            else:
-                children.append(child)
-            if kind == "_AND":
-                self.at += 1
-            elif kind not in _TERM_START:
-                return children
-
-    def not_expr(self):
-        at = self.at
-        kind = self.kinds[at]
-        if kind == "WORD" and self.kinds[at + 1] != "NEAR":
-            self.at = at + 1
-            return self.word(at)
-        if kind == "NOT" or kind == "MINUS":
-            self.at = at + 1
-            return m.NotNode(_seal(self.not_expr()))
-        if kind == "PLUS":  # `+a` is `a`
-            self.at = at + 1
-            return self.not_expr()
-        if kind != "WORD":  # (a word here is a side of NEAR)
-            node = self.primary()
-            if self.kinds[self.at] != "NEAR":
-                return node
-            self.at = at  # a NEAR: read its sides again
-        node = self.near(at)
-        if node is not None:
-            return node
-        items = [self.term()]
-        while self.kinds[self.at] == "NEAR":
-            items += [self.take("NEAR"), self.term()]
-        return self.bound(syntax._FAST.build.near_expr(*items))
+    def field(self, start: int):
+        """The node of `field:value` or `topic:ID>=0.5` at `start` (`_Writer` made sure of its
+        kinds; `field:( ... )` is left to the two-pass way)."""
+        end = _term_end(self.kinds, start)
+        key = ("field", *self.values[start:end])
+        node = self.memo.get(key)
+        if node is None:
+            name = self.values[start].lower()
+            if name in TEXT_FIELDS and self.kinds[end - 2] != "CMP":  # a text field's Term
+                node = self.made(start + 2, name)
+            if node is None:
+                self.at = start
+                node = self.bound(self.term())
+            self.memo[key] = node
+        return node
 
     def near(self, at: int):
+        """The node of the NEAR whose first side is at `at`: made straight from the parts of
+        two words or phrases (`near_made`), else by the builder from the query terms."""
+        node = self.near_made(at)
+        if node is None:
+            self.at = at
+            items = [self.term()]
+            while self.kinds[self.at] == "NEAR":
+                items += [self.take("NEAR"), self.term()]
+            node = self.bound(syntax._FAST.build.near_expr(*items))
+        return node
+
+    def near_made(self, at: int):
         """`a NEAR/n b` of two words or phrases (no ~n, no field), made straight from their
         parts; None for any other NEAR (the builder checks and makes those)."""
         kinds, values = self.kinds, self.values
@@ -257,65 +221,7 @@ class OnePass:
         left, right = _parts(values[at], None), _parts(values[at + 2], None)
         if left is None or right is None or not 1 <= distance <= syntax.MAX_DISTANCE:
             return None
-        self.at = at + 3
         return near_node(left, right, distance, None, self.use_stems)
-
-    def primary(self):
-        kind = self.kinds[self.at]
-        if kind == "LPAR":
-            self.at += 1
-            inner = self.or_expr()
-            if self.kinds[self.at] != "RPAR":
-                raise _Reject
-            self.at += 1
-            return inner
-        if kind == "FIELD":
-            return self.field()
-        if kind == "WORD":
-            self.at += 1
-            return self.word(self.at - 1)
-        if kind != "PHRASE":
-            raise _Reject
-        at = self.at
-        self.at += 2 if self.kinds[at + 1] == "SLOP" else 1
-        key = (self.values[at], self.values[at + 1] if self.at == at + 2 else None)
-        node = self.memo.get(key)
-        if node is None:
-            node = self.made(at, None)
-            if node is None:
-                self.at = at
-                node = self.bound(syntax._FAST.build.value(*self.value()))
-            self.memo[key] = node
-        return node
-
-    def field(self):
-        """`field:value`, `topic:ID>=0.5`; `field:( ... )` is left to the two-pass way."""
-        kinds, start = self.kinds, self.at
-        if kinds[start + 1] != "_COLON":
-            raise _Reject
-        at = start + 2
-        if kinds[at] == "WORD":
-            at += 1
-        elif kinds[at] == "PHRASE":
-            at += 2 if kinds[at + 1] == "SLOP" else 1
-        else:
-            raise _Reject
-        if kinds[at] == "CMP":
-            if kinds[at + 1] != "WORD":
-                raise _Reject
-            at += 2
-        key = ("field", *self.values[start:at])
-        node = self.memo.get(key)
-        if node is None:
-            name = self.values[start].lower()
-            if name in TEXT_FIELDS and kinds[at - 2] != "CMP":  # a text field's Term
-                node = self.made(start + 2, name)
-            if node is None:
-                self.at = start
-                node = self.bound(self.term())
-            self.memo[key] = node
-        self.at = at
-        return node
 
     def value(self) -> tuple[Tok, ...]:
         """A word, or a phrase with its ~n: the tokens, for the builder's `value`."""
@@ -336,6 +242,149 @@ class OnePass:
             cmp = self.take("CMP")
             return build.field_value(name, term, cmp, self.take("WORD"))
         return build.field_value(name, term)
+
+
+def _recipe(kinds: list[str | None]):
+    """The recipe of a query shape: a function of the query's token texts and OnePass's term
+    helpers that makes its node; None where the grammar rejects these kinds (the two-pass way
+    then says why). Compiled from the expression `_Writer` writes: only token numbers and the
+    helpers' and joins' names go into it, never a query's text."""
+    writer = _Writer(kinds)
+    try:
+        made = writer.or_expr()
+    except _Reject:
+        return None
+    if kinds[writer.at] is not None:
+        return None
+    source = f"lambda v, get, word, phrase, field, near: {_sealed(made)}"
+    return eval(source, dict(_JOINS))  # only numbers and fixed names: see the docstring
+
+
+def _sealed(made: tuple[str, object]) -> str:
+    """The expression of a `_Writer` result: an AND or OR is made a node where it stops
+    growing."""
+    how, what = made
+    if how == "and":
+        return f"And(({', '.join(what)},))"
+    if how == "or":
+        return f"Or(({', '.join(what)},))"
+    return what
+
+
+class _Writer:
+    """The grammar's descent (transforms.rules.descent) over token kinds alone, writing the
+    expression of the node instead of making it. Each method answers ("node", expression),
+    or ("and" / "or", [expressions]) for a join that may still grow: `a AND (b AND c)` is one
+    AND of three children, as the parser flattens it, so a group's AND waits to see where it
+    lands."""
+
+    def __init__(self, kinds: list[str | None]):
+        self.kinds = kinds
+        self.at = 0
+
+    def or_expr(self) -> tuple[str, object]:
+        first = self.and_expr()
+        if self.kinds[self.at] != "_OR":
+            return first
+        children: list[str] = []
+        child = first
+        while True:
+            if child[0] == "or":
+                children += child[1]
+            else:
+                children.append(_sealed(child))
+            if self.kinds[self.at] != "_OR":
+                return ("or", children)
+            self.at += 1
+            child = self.and_expr()
+
+    def and_expr(self) -> tuple[str, object]:
+        kinds = self.kinds
+        children = None
+        while True:
+            child = self.not_expr()
+            kind = kinds[self.at]
+            if children is None:
+                if kind not in _TERM_START and kind != "_AND":
+                    return child
+                children = []
+            if child[0] == "and":
+                children += child[1]
+            else:
+                children.append(_sealed(child))
+            if kind == "_AND":
+                self.at += 1
+            elif kind not in _TERM_START:
+                return ("and", children)
+
+    def not_expr(self) -> tuple[str, object]:
+        kinds, at = self.kinds, self.at
+        kind = kinds[at]
+        if kind == "WORD" and kinds[at + 1] != "NEAR":
+            self.at = at + 1
+            return ("node", f"(get(v[{at}]) or word({at}))")
+        if kind == "NOT" or kind == "MINUS":
+            self.at = at + 1
+            return ("node", f"Not({_sealed(self.not_expr())})")
+        if kind == "PLUS":  # `+a` is `a`
+            self.at = at + 1
+            return self.not_expr()
+        if kind != "WORD":  # (a word here is a side of NEAR)
+            made = self.primary()
+            if kinds[self.at] != "NEAR":
+                return made
+        end = _term_end(kinds, at)  # a NEAR: its sides are query terms
+        while end is not None and kinds[end] == "NEAR":
+            end = _term_end(kinds, end + 1)
+        if end is None:
+            raise _Reject
+        self.at = end
+        return ("node", f"near({at})")
+
+    def primary(self) -> tuple[str, object]:
+        kinds, at = self.kinds, self.at
+        kind = kinds[at]
+        if kind == "LPAR":
+            self.at = at + 1
+            inner = self.or_expr()
+            if kinds[self.at] != "RPAR":
+                raise _Reject
+            self.at += 1
+            return inner
+        if kind == "FIELD":
+            end = _term_end(kinds, at)
+            if end is None:
+                raise _Reject
+            self.at = end
+            return ("node", f"field({at})")
+        if kind == "WORD":
+            self.at = at + 1
+            return ("node", f"(get(v[{at}]) or word({at}))")
+        if kind != "PHRASE":
+            raise _Reject
+        self.at = at + (2 if kinds[at + 1] == "SLOP" else 1)
+        return ("node", f"phrase({at})")
+
+
+def _term_end(kinds: list[str | None], at: int) -> int | None:
+    """Where the query term at `at` ends (a word, a phrase and its ~n, or `field:` either,
+    with `CMP WORD` after a field's), as OnePass.term reads it; None if it is not one."""
+    field = kinds[at] == "FIELD"
+    if field:
+        if kinds[at + 1] != "_COLON":
+            return None
+        at += 2
+    if kinds[at] == "WORD":
+        at += 1
+    elif kinds[at] == "PHRASE":
+        at += 2 if kinds[at + 1] == "SLOP" else 1
+    else:
+        return None
+    if field and kinds[at] == "CMP":
+        if kinds[at + 1] != "WORD":
+            return None
+        at += 2
+    return at
 
 
 def _parts(value: str, slop: str | None) -> tuple[str, bool, bool, int | None] | None:

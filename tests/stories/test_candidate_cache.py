@@ -205,3 +205,20 @@ def test_another_process_committing_ends_the_quiet(tmp_path):
     assert mine.story_mark() == other.story_mark() == mine.next_story_seq() - 1
     with mine.transaction():  # a draft marked before c sees c as stored since
         assert [c.article_id for c in mine.story_changes(mark + 1, [1])] == ["c"]
+
+
+def test_a_draft_sees_what_another_draft_of_this_process_saved_after_its_mark(tmp_path):
+    """Two drafts of one process took the same mark; the second saved and committed first.
+    The first must be told of that save, even though the file stayed quiet throughout."""
+    store = process(tmp_path)
+    store.save_stories([(entry("kept", START), [1])], [])
+    assert len(store.story_candidates([1], *EVER)) == 1  # learnt: the file is now quiet
+    first_mark = store.story_mark()
+    with store.transaction():  # the second draft
+        store.lock_stories()
+        assert store.story_changes(store.story_mark(), [1]) == []
+        store.save_stories([(entry("second", START), [1])], [])
+    with store.transaction():  # the first draft, saving on its older mark
+        store.lock_stories()
+        changes = store.story_changes(first_mark, [1])
+    assert [c.article_id for c in changes] == ["second"]

@@ -314,8 +314,8 @@ class SqliteStories:
     def story_changes(self, since: int, bands: Collection[int]) -> list[interface.StoryChange]:
         with self._lock:
             if self._bands is not None and self._db.in_transaction:
-                quiet = self._quiet
-                if self._is_quiet(self._version()) and quiet[3] == since:
+                # the mark after _is_quiet: its _settle may have moved it past `since`
+                if self._is_quiet(self._version()) and self._quiet[3] == since:
                     self._unchanged = self._transactions  # save_stories may count on it
                     return []
             rows = self._db.execute(_STORED_SINCE, (since,)).fetchall()

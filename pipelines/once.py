@@ -82,11 +82,10 @@ def _cycle(config: Config, feeds, location: str, beam_args: list[str], polled=No
     return run_cycle(config, feeds, location, beam_args, polled=polled)
 
 
-def preflight(config) -> None:
-    """Compile rules and tagger (`config`: a Config or its Ref) before a pipeline is built, so
-    a bad config fails before anything runs. Both go into the per-process cache the pipeline's
-    MatchRules and TagArticles then read; the worker zygote builds the same for its workers
-    (zygote.py `warm`). (A `run --once` that starts no pipeline compiles nothing.)"""
+def preflight(config: Config) -> None:
+    """Compile rules and tagger before a pipeline is built, so a bad config fails before
+    anything runs. Both go into the per-process cache the pipeline's MatchRules and
+    TagArticles then read. (A `run --once` that starts no pipeline compiles nothing.)"""
     from wirewatch.transforms.beam_support.rulesets import ruleset_for
     from wirewatch.transforms.beam_support.taggers import tagger_for
 

@@ -303,9 +303,11 @@ class Server:
             with open(path, "rb") as handed:
                 config_ref = pickle.load(handed)  # decoded into the cache, by its key
             os.unlink(path)
-            from wirewatch.pipelines.once import preflight
+            from wirewatch.transforms.beam_support.rulesets import ruleset_for
+            from wirewatch.transforms.beam_support.taggers import tagger_for
 
-            preflight(config_ref)  # what the driver builds before a pipeline, built here once
+            ruleset_for(config_ref)
+            tagger_for(config_ref)
         except Exception as error:  # noqa: BLE001 - the workers then build it, as before
             print(f"wirewatch: worker zygote: not warmed: {error}", file=sys.stderr)
         if threading.active_count() > 1:  # forking now would copy another thread's locks

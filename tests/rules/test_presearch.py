@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from tests.rules.helpers import ENTITIES, TAXONOMY, config, tagged
 from wirewatch.transforms.rules import match as m
-from wirewatch.transforms.rules.presearch import anchor
 from wirewatch.transforms.rules.query import And, Near, Not, Or, Tag, Term
 from wirewatch.transforms.rules.ruleset import compile_rules
 from wirewatch.transforms.rules.schema import RuleConfig
@@ -226,8 +225,8 @@ def test_presearch_skips_rules_that_cannot_match():
 
 def test_replanning_moves_anchors_to_keys_seen_rarely():
     ruleset = compile_rules(config("mexico AND deportations"))  # prior: longer is rarer
-    assert anchor(ruleset.rules[0].node) == {"deportations"}
     presearch = ruleset.presearch
+    assert presearch.plan.anchors == {"deportations"}
     from wirewatch.transforms.rules.view import ArticleView
 
     for i in range(20):
@@ -239,8 +238,9 @@ def test_replanning_moves_anchors_to_keys_seen_rarely():
 
 def test_anchors():
     def anchor_of(query, stem=False):
-        ruleset = compile_rules(config(RuleConfig(id="x", query=query, stem=stem)))
-        return anchor(ruleset.rules[0].node)
+        """The one rule's anchor keys in the first plan; None: it is evaluated always."""
+        plan = compile_rules(config(RuleConfig(id="x", query=query, stem=stem))).presearch.plan
+        return None if plan.always else plan.anchors
 
     assert anchor_of("wall") == {"wall"}
     assert anchor_of("wall AND deportation") == {"deportation"}  # the rarer-looking word

@@ -66,10 +66,6 @@ def _key_cost(key: str) -> float:
     return 1.0 / max(len(key.lstrip(STEM)), 1)
 
 
-def cost(clause: Clause, key_cost=_key_cost) -> float:
-    return sum(key_cost(k) for k in clause)
-
-
 class _Numbers(dict):
     """key -> its number, from 1 in the order keys are first asked for (0: no key); `costs[n]`:
     key n's `_key_cost`. Each leaf's keys are numbered once, however many rules share it: the
@@ -96,18 +92,10 @@ def _unit_clauses(unit: u.Unit, fields: tuple[str, ...], numbers: _Numbers) -> C
     return clauses
 
 
-def required(node) -> list[tuple[str, ...]]:
-    """The clauses an article must each meet for `node` to hold (see the module doc), as
-    sorted tuples of keys."""
-    numbers = _Numbers()
-    clauses = _required(node, {}, numbers)
-    keys = ["", *numbers]  # by number
-    return [tuple(sorted([keys[n] for n in clause])) for clause in clauses]
-
-
 def _required(node, leaves: dict, numbers: _Numbers) -> Clauses:
-    """`required`, in key numbers, with the clauses of leaf nodes memoized in `leaves` by
-    identity (bind shares one node per term across rules)."""
+    """The clauses an article must each meet for `node` to hold (see the module doc), in key
+    numbers, with the clauses of leaf nodes memoized in `leaves` by identity (bind shares one
+    node per term across rules)."""
     kind = type(node)
     if kind is m.AndNode:
         out: Clauses = []
@@ -142,8 +130,8 @@ def _either(options: list[Clauses], costs: list[float]) -> Clauses:
     if size == 1:  # one clause per branch (the commonest case): their union
         return [tuple(sorted(set().union(*[clauses[0] for clauses in options])))]
     if size > MAX_PRODUCT:
-        cost = costs.__getitem__
-        options = [[min(clauses, key=lambda c: sum(map(cost, c)))] for clauses in options]
+        cost_of = costs.__getitem__
+        options = [[min(clauses, key=lambda c: sum(map(cost_of, c)))] for clauses in options]
     return list(dict.fromkeys(tuple(sorted(set().union(*choice))) for choice in product(*options)))
 
 
@@ -175,12 +163,6 @@ def _leaf_clauses(node, numbers: _Numbers) -> Clauses:
     if isinstance(node, m.NeverNode):
         return [()]
     raise TypeError(f"no presearch rule for {type(node).__name__}")
-
-
-def anchor(node) -> frozenset[str] | None:
-    """The rule's indexed key set (its most selective clause); None: always evaluated."""
-    clauses = required(node)
-    return frozenset(min(clauses, key=cost)) if clauses else None
 
 
 class _TokenKeys(dict):
@@ -370,7 +352,7 @@ class Presearch:
         numbers = _Numbers()  # each key a number from 1 (0: no key): the index is flat arrays
         self.clauses = [tuple(_required(node, leaves, numbers)) for node in nodes]
         self.key_ids = dict(numbers)
-        self.clause_keys = keys = frozenset(numbers)
+        keys = frozenset(numbers)
         self.prior = np.array(numbers.costs)  # each key's `_key_cost`, by number
         self.plan = Plan(self.clauses, self.prior, self.MAX_CHECKS, self.key_ids)
         # author tokens are keys only if some leaf that can be required searches that field

@@ -13,13 +13,13 @@ join a copy or an update, and returns what to write and what each article got.
 
 from __future__ import annotations
 
-import struct
 from collections import defaultdict
 from itertools import chain
 from typing import Iterable, NamedTuple, Sequence
 
 from wirewatch.transforms.model import Article
 from wirewatch.transforms.state import interface
+from wirewatch.transforms.state.band_index import int_array
 from wirewatch.transforms.state.interface import (
     StoryCluster,
     StoryEntry,
@@ -153,13 +153,15 @@ def _best_pairs(
         return _one_by_one(ordered, candidates, published, pairs, s)
     import numpy as np  # here: importing this module must not cost numpy's import
 
-    article = _ints([i for i, _ in pairs])
-    known = _ints([k for _, k in pairs])
+    article = int_array([i for i, _ in pairs])
+    known = int_array([k for _, k in pairs])
     full = _Hashes([c.full_fp for c in candidates], [p.fp.full for p in ordered])
     title = _Hashes([c.title_fp for c in candidates], [p.fp.title for p in ordered])
     stored, words = len(candidates), s.min_title_words
     score = full.jaccard(article, known, stored)
-    title_words = _ints([c.title_words for c in candidates] + [p.fp.title_words for p in ordered])
+    title_words = int_array(
+        [c.title_words for c in candidates] + [p.fp.title_words for p in ordered]
+    )
     titled = (title_words[article + stored] >= words) & (title_words[known] >= words)
     by_title = title.jaccard(article, known, stored)
     use_title = titled & (by_title > score)
@@ -217,17 +219,6 @@ def _one_by_one(ordered, candidates, published, pairs, s) -> dict[int, tuple[flo
     return best
 
 
-def _ints(values: list[int], code: str = "q"):
-    """A numpy array of Python ints, packed at once (numpy's own conversion looks at every
-    item's type first: about twice the cost)."""
-    import numpy as np
-
-    return np.frombuffer(struct.pack(f"<{len(values)}{code}", *values), dtype=_DTYPES[code])
-
-
-_DTYPES = {"q": "<i8", "I": "<u4"}
-
-
 def _view(blob: bytes) -> memoryview:
     """A `pack`ed blob's hashes, as a sequence of ints over its bytes."""
     return memoryview(blob).cast("I")
@@ -241,9 +232,9 @@ class _Hashes:
         import numpy as np
 
         stored = np.frombuffer(b"".join(blobs), dtype=np.uint32)
-        mine = _ints(list(chain.from_iterable(sets)), "I")
+        mine = int_array(list(chain.from_iterable(sets)), "I")
         self.values = np.concatenate((stored, mine)).astype(np.uint64)
-        self.sizes = _ints([len(b) >> 2 for b in blobs] + list(map(len, sets)))
+        self.sizes = int_array([len(b) >> 2 for b in blobs] + list(map(len, sets)))
         self.starts = np.cumsum(self.sizes) - self.sizes
         owner = np.repeat(np.arange(len(sets), dtype=np.uint64), self.sizes[len(blobs) :])
         self.keys = np.sort((owner << np.uint64(32)) | self.values[len(stored) :])

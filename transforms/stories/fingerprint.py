@@ -130,7 +130,7 @@ class MinHasher:
     laid end to end (features x num_perm): about 10 µs per signature whatever the number of
     features, where folding them one by one in pure Python (packed integers compared lane-wise,
     SWAR) cost about 5 µs per feature, 0.16 ms per article. Deterministic across processes
-    (unlike `hash()`). An accumulator (`update`'s `acc`) is the array of minima so far.
+    (unlike `hash()`).
     """
 
     def __init__(self, num_perm: int):
@@ -180,23 +180,11 @@ class MinHasher:
         rows = rows & 0x7FFFFFFF
         return (rows[:first].min(axis=0) if first else None), rows.min(axis=0)
 
-    def update(self, acc, feats: Iterable[str], own: set[int]):
-        """Fold features into the running minimum `acc` (None: none yet); add their hashes to
-        `own`."""
-        import numpy as np
-
-        least = self.minima(self.lanes(feats, own), 0)[1]
-        return acc if least is None else least if acc is None else np.minimum(acc, least)
-
-    def signature(self, acc) -> tuple[int, ...] | None:
-        if acc is None:
-            return None
-        return tuple(acc.tolist())
-
-    def packed(self, acc) -> bytes | None:
-        """The signature as the bytes `lsh.band_keys` splits into bands: no Python int per
-        value (making 72 of them and packing them again cost more than the minima)."""
-        return None if acc is None else acc.astype("<u4", copy=False).tobytes()
+    def packed(self, minima) -> bytes | None:
+        """The signature (`minima`'s, None: no features) as the bytes `lsh.band_keys` splits
+        into bands: no Python int per value (making 72 of them and packing them again cost
+        more than the minima)."""
+        return None if minima is None else minima.astype("<u4", copy=False).tobytes()
 
 
 _OWN, _LANES = itemgetter(0), itemgetter(1)

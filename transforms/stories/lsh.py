@@ -22,23 +22,18 @@ from __future__ import annotations
 import hashlib
 import struct
 from functools import lru_cache
-from typing import Sequence
 
 
-def band_keys(signature: Sequence[int] | bytes, *, kind: str, bands: int, rows: int) -> list[int]:
-    """The keys of a signature: its values, or those packed as little-endian 32-bit words
+def band_keys(signature: bytes, *, kind: str, bands: int, rows: int) -> list[int]:
+    """The keys of a signature, its values packed as little-endian 32-bit words
     (`MinHasher.packed`, what `fingerprint` gives)."""
-    values = len(signature) // 4 if isinstance(signature, bytes) else len(signature)
+    values = len(signature) // 4
     if values < bands * rows:
         raise ValueError(
             f"signature has {values} values; {bands} bands x {rows} rows need {bands * rows}"
         )
-    hashers, pack, split, keys = _banding(kind, bands, rows)
-    packed = (
-        signature[: 4 * bands * rows]
-        if isinstance(signature, bytes)
-        else pack(*signature[: bands * rows])
-    )
+    hashers, split, keys = _banding(kind, bands, rows)
+    packed = signature[: 4 * bands * rows]
     # a copy of each band's salted hasher (half the cost of making one), fed its band's bytes,
     # digested, the digests unpacked at once: each step one map over the bands, so no Python
     # code runs per band (a loop of copy, update, digest cost a quarter more)
@@ -55,7 +50,7 @@ _COPY, _UPDATE, _DIGEST = _BLAKE2B.copy, _BLAKE2B.update, _BLAKE2B.digest
 @lru_cache(maxsize=8)
 def _banding(kind: str, bands: int, rows: int) -> tuple:
     """(one salted, personalised BLAKE2b per band position, copied for every signature; the
-    signature's packing; its split into one bytes per band; the digests' unpacking). The keys
+    signature's split into one bytes per band; the digests' unpacking). The keys
     are stored (the index's buckets): tests/stories/test_parts.py pins them."""
     salt = kind.encode("utf-8")
     hashers = tuple(
@@ -64,7 +59,6 @@ def _banding(kind: str, bands: int, rows: int) -> tuple:
     )
     return (
         hashers,
-        struct.Struct(f"<{bands * rows}I").pack,
         struct.Struct(f"{4 * rows}s" * bands).unpack,
         struct.Struct(f"<{bands}q").unpack,
     )

@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import uuid
 from contextlib import AbstractContextManager
+from operator import itemgetter
 from typing import TYPE_CHECKING, Collection, Iterable, Sequence
 
 from wirewatch.transforms.state import interface
@@ -51,8 +52,20 @@ Raised, never lowered."""
 _LIST = "IN (SELECT value FROM json_each(?))"
 """A list of any length as one parameter (a JSON array): a bundle asks for thousands of
 buckets at once, more than SQLite allows parameters in one statement."""
+_CANDIDATE = (
+    "article_id",
+    "story_id",
+    "published",
+    "full_fp",
+    "title_fp",
+    "title_words",
+    "entities",
+)
+"""A candidate's columns: its row in the index (`index.rows`), the start of a StoryMatch."""
+_CANDIDATE_ROW = itemgetter(*[1 + StoryEntry._fields.index(c) for c in _CANDIDATE])
+"""A candidate's row from the values save_stories inserts (its seq, then `entry_values`)."""
 CANDIDATES = (
-    "SELECT seq, article_id, story_id, published, full_fp, title_fp, title_words, entities "
+    f"SELECT seq, {', '.join(_CANDIDATE)} "
     f"FROM stories_articles WHERE seq {_LIST} AND indexed = 1 AND published BETWEEN ? AND ? "
     "ORDER BY seq"
 )
@@ -62,8 +75,8 @@ through its key). `indexed = 1`: the index may still hold rows pruned since."""
 _LINKS = f"{STORY_LINK_SELECT} {_LIST}"
 _NEW_BANDSETS = "SELECT seq, bands FROM stories_bandsets WHERE seq > ? ORDER BY seq"
 _NEW_ROWS = (
-    "SELECT b.seq, b.bands, a.article_id, a.story_id, a.published, a.full_fp, a.title_fp, "
-    "a.title_words, a.entities, a.indexed FROM stories_bandsets b "
+    f"SELECT b.seq, b.bands, {', '.join(f'a.{c}' for c in _CANDIDATE)}, a.indexed "
+    "FROM stories_bandsets b "
     "LEFT JOIN stories_articles a ON a.seq = b.seq WHERE b.seq > ? ORDER BY b.seq"
 )
 """The bucket rows stored since the index last learnt, with their candidates' rows."""
@@ -218,9 +231,13 @@ class SqliteStories:
         rows read back."""
         self._settle()
         quiet = self._quiet
+        return self._stands(quiet) and quiet[0] == version
+
+    def _stands(self, quiet: tuple[int, int, int, int] | None) -> bool:
+        """Whether `quiet` (a `_quiet`) still holds as far as this connection knows without
+        asking the file: it wrote nothing since, and the index learnt nothing else."""
         return (
             quiet is not None
-            and quiet[0] == version
             and quiet[1] == self._db.total_changes
             and quiet[2] == self._bands.last
         )
@@ -260,11 +277,11 @@ class SqliteStories:
                 continue
             index.add([row[:2] for row in rows])
             cached = index.rows
-            for seq, _, a, s, p, f, t, w, e, indexed in rows:
-                if indexed:  # else pruned past retention (another process's shorter one)
+            for row in rows:
+                if row[-1]:  # indexed; else pruned past retention (another process's shorter one)
                     # only strings, bytes and numbers: the garbage collector stops tracking
                     # such a tuple, so 50,000 of them do not slow every full collection
-                    cached[seq] = (a, s, p, f, t, w, e)
+                    cached[row[0]] = row[2:-1]
             if (index.unfiled >= 0 and log == index.log) or index.unfile(_entries(log)):
                 index.log = log  # applied: the same text next time has nothing new
                 if version is not None and not self._db.in_transaction:
@@ -342,12 +359,7 @@ class SqliteStories:
         one statement each, not one per member; their buckets as one row each, appended."""
         with self._write():
             quiet = self._quiet
-            known = (
-                self._unchanged == self._transactions
-                and quiet is not None
-                and quiet[1] == self._db.total_changes
-                and quiet[2] == self._bands.last
-            )
+            known = self._unchanged == self._transactions and self._stands(quiet)
             self._filed_in = self._transactions
             self._db.executemany(_CLUSTER_GROWTH, clusters)
             first = quiet[3] + 1 if known else self.next_story_seq()
@@ -362,7 +374,7 @@ class SqliteStories:
             if known and members:
                 # once committed, the index learns these as a sync would (`_settle`): the
                 # candidate row of each filed article, as _NEW_ROWS reads it
-                rows = {v[0]: (v[1], v[2], v[7], v[14], v[15], v[16], v[13]) for v in values}
+                rows = {v[0]: _CANDIDATE_ROW(v) for v in values}
                 cached = {seq: rows[seq] for seq, _ in bandsets}
                 last = first + len(members) - 1
                 self._saved = (

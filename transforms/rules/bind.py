@@ -130,22 +130,17 @@ def _label(text: str, prefix: bool) -> str:
 @lru_cache(maxsize=100_000)
 def _unit(text: str, phrase: bool, prefix: bool, slop: int | None, use_stems: bool) -> u.Unit:
     """Cached, as `term_node` is: a rule set names the same words many times over."""
-    if not prefix and _plain(text):  # a word or phrase of its own folded tokens (most are)
-        tokens = text.split()
+    plain = not prefix and _plain(text)  # a word or phrase of its own folded tokens (most are)
+    if plain or not (phrase or prefix or "*" in text):  # or any word without a '*': no loop
+        tokens = text.split() if plain else words(text)
         leaves = tuple(
             [u.Stemmed(stem(t)) if use_stems and t.isalpha() else u.Exact(t) for t in tokens]
         )
-        if len(leaves) == 1:
+        if len(leaves) < 2:
             return u.Unit(leaves, None, None)
         if slop is not None or use_stems and any(type(x) is u.Stemmed for x in leaves):
             return u.Unit(leaves, slop, None)
         return u.Unit(leaves, None, f" {' '.join(tokens)} ")
-    if not phrase and not prefix and "*" not in text:  # a word: most often a single token
-        tokens = words(text)
-        if len(tokens) == 1:
-            token = tokens[0]
-            leaf = u.Stemmed(stem(token)) if use_stems and token.isalpha() else u.Exact(token)
-            return u.Unit((leaf,), None, None)
     leaves: list[u.Leaf] = []
     raw_words = text.split() if phrase else [text + ("*" if prefix else "")]
     for raw in raw_words:

@@ -30,8 +30,6 @@ from wirewatch.pipelines.arguments import (
     unknown_argument,
     usage_error,
 )
-from wirewatch.pipelines.logs import configure_logging
-from wirewatch.transforms.config import find_config
 from wirewatch.transforms.errors import WirewatchError
 
 
@@ -126,12 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     # httpx imports its own command-line client when it can (rich, click, pygments: a tenth
     # of a second of CPU, more than httpx itself); wirewatch never runs it: make that fail.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-    configure_logging()  # before parsing: checking Beam options imports Beam, which logs
     argv = sys.argv[1:] if argv is None else list(argv)
-    if named_command(argv) == "run":  # its worker zygote imports while this one parses
+    if named_command(argv) == "run":  # its worker zygote imports while this one does
         from wirewatch.pipelines import zygote
 
         zygote.start_early(argv)
+    # imported after the zygote started: the config models and logging's secret scrubbing
+    # take 0.4 s, which the zygote, the first thing workers wait for, need not wait out
+    from wirewatch.pipelines.logs import configure_logging
+    from wirewatch.transforms.config import find_config
+
+    configure_logging()  # before parsing: checking Beam options imports Beam, which logs
     try:
         module, args = parse(argv)
         if args.verbose:

@@ -17,6 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
 from wirewatch.pipelines import zygote
+from wirewatch.pipelines.collector import collecting_only_what_follows
 from wirewatch.pipelines.options import make_pipeline, parallel_bundles, runs_in_process
 from wirewatch.pipelines.state import local_dir
 from wirewatch.pipelines.summary import CycleSummary, summarize
@@ -109,7 +110,8 @@ def run_cycle(
     release = keep_in_process(config) if runs_in_process(options) else lambda: None
     zygote.warm(config)  # its workers then find the tagger and rules built
     try:
-        return measure_cycle(execute, state_dir, feeds)
+        with collecting_only_what_follows():  # its garbage collections walk only its objects
+            return measure_cycle(execute, state_dir, feeds)
     finally:
         release()
 

@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 
+from wirewatch.pipelines.collector import collect_only_what_follows
 from wirewatch.pipelines.logs import WORKER_LOG_LEVEL
 
 
@@ -58,6 +59,9 @@ def serve(argv: list[str]) -> None:
         os.environ["PIPELINE_OPTIONS"] = with_log_level(
             os.environ["PIPELINE_OPTIONS"], os.environ.get(WORKER_LOG_LEVEL)
         )
+    # what exists now (Beam, wirewatch, in a zygote's fork the config's tagger and rules)
+    # lives as long as this worker: its garbage collections need not walk it (collector.py)
+    collect_only_what_follows()
     sdk_worker_main.main(argv)
 
 

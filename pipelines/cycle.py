@@ -17,7 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
 from wirewatch.pipelines import zygote
-from wirewatch.pipelines.collector import collecting_only_what_follows
+from wirewatch.pipelines.collector import collecting_less_often
 from wirewatch.pipelines.options import make_pipeline, parallel_bundles, runs_in_process
 from wirewatch.pipelines.state import local_dir
 from wirewatch.pipelines.summary import CycleSummary, summarize
@@ -110,8 +110,7 @@ def run_cycle(
     release = keep_in_process(config) if runs_in_process(options) else lambda: None
     zygote.warm(config)  # its workers then find the tagger and rules built
     try:
-        with collecting_only_what_follows():  # its garbage collections walk only its objects
-            return measure_cycle(execute, state_dir, feeds)
+        return measure_cycle(execute, state_dir, feeds)
     finally:
         release()
 
@@ -122,8 +121,9 @@ def measure_cycle(
     """Run `execute` to the end; its counters plus the store's outcomes since it started."""
     since = datetime.now(timezone.utc)
     started = time.monotonic()
-    result = execute()
-    result.wait_until_finish()
+    with collecting_less_often():  # collector.py: a cycle makes millions of objects
+        result = execute()
+        result.wait_until_finish()
     seconds = time.monotonic() - started
     with open_store(state_dir) as store:
         return summarize(result, seconds, store, [f.id for f in feeds], since)

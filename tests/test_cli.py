@@ -201,3 +201,21 @@ def test_run_starts_its_worker_zygote_before_importing_the_config_models(tmp_pat
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_command_exits_with_mains_code_after_the_atexit_handlers_and_a_flush(tmp_path):
+    """`command` skips the interpreter's teardown (a second of freeing a cycle's heap), not
+    what an exit must do: the atexit handlers run (the zygote's stop, logging's flush), what
+    was printed arrives, and the exit code is main's."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        f"sys.argv = ['wirewatch', 'check', '--config', {str(tmp_path / 'missing.yaml')!r}]\n"
+        "from wirewatch.pipelines.cli import command\n"
+        "command()\n"
+        "print('not reached')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stdout == "atexit ran\n"
+    assert "missing.yaml" in result.stderr and "Traceback" not in result.stderr

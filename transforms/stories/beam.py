@@ -1,25 +1,28 @@
 """Beam wrapper for story clustering: every tagged article gets its story id and kind.
 
 Three steps. `Prepare` (fingerprints, buckets, URL key, headline markers: most of the CPU) runs
-per article wherever the article is, so with several workers it spreads like tagging.
+per article wherever the article is, so with several workers it spreads like tagging; `Pack`
+then pickles each article with its features into batches (`Batch`: why).
 When the runner runs several bundles at once (`parts` > 1: worker processes or threads),
 `Partition` then looks at the whole cycle once, through a sketch of each article (id, time,
 URL key, buckets: not its fingerprints), and splits it into `parts` groups of articles that
 share nothing a decision looks at (partition.py). Each group is decided in publication order
-on whichever worker gets it, drafted without the store's lock and saved under it (index.py):
-two copies of a new story arriving in the same cycle are in one group and see each other, the
-order decides which is "first", and the result is what deciding the whole cycle at once gives.
+on whichever worker gets it (its articles picked out of the cycle's batches), drafted without
+the store's lock and saved under it (index.py): two copies of a new story arriving in the
+same cycle are in one group and see each other, the order decides which is "first", and the
+result is what deciding the whole cycle at once gives.
 With one bundle at a time (the in-process engine) the cycle is one group, as it always was:
-no partition step, one draft and one commit per cycle.
-"""
+no partition step, one draft and one commit per cycle."""
 
 from __future__ import annotations
 
 import pickle
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import apache_beam as beam
-from apache_beam.pvalue import AsSingleton, PCollection
+from apache_beam.pvalue import AsIter, PCollection, TaggedOutput
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.config import Config
@@ -31,15 +34,20 @@ from wirewatch.transforms.stories.index import prepare
 from wirewatch.transforms.stories.partition import Sketch, partition
 
 Pair = tuple[TaggedArticle, Prepared]
-Packed = tuple[str, bytes]  # the article's id, its Pair pickled
+BATCH = 1000  # pairs per element on their way from Prepare to Assign
 
 
-def _pack(pair: Pair) -> Packed:
-    """Why: between Prepare and Assign the pair crosses two stage boundaries (to the re-keying
-    step, then grouped by part), and every crossing decoded and encoded it with Beam's
-    per-field coders: 86 µs an article in the re-keying step alone, which only needs the id.
-    Pickled once here, it travels as bytes and is decoded once, where its story is decided."""
-    return pair[0].article.id, pickle.dumps(pair, pickle.HIGHEST_PROTOCOL)
+class Batch(NamedTuple):
+    """Up to BATCH pairs, each pickled, with their articles' ids.
+
+    Why: between Prepare and Assign a cycle's articles cross stage boundaries, and on each
+    the local engine's driver decodes every element and encodes it again, as the workers do
+    on both sides: per element, that was about a second of a 10,000-article cycle with two
+    workers. A batch crosses as one element, pickled once; each pair stays pickled until
+    its story is decided."""
+
+    ids: list[str]
+    pairs: list[bytes]
 
 
 def _prepare(tagged: TaggedArticle, settings: StorySettings) -> Pair:
@@ -47,16 +55,43 @@ def _prepare(tagged: TaggedArticle, settings: StorySettings) -> Pair:
     return tagged, prepare(tagged.article, tagged.entities, settings)._replace(article=None)
 
 
-def _sketch(pair: Pair) -> tuple[int, Sketch]:
-    """Under the one key the whole cycle meets at."""
-    tagged, prepared = pair
-    return 0, Sketch.of(prepared._replace(article=tagged.article))
+class _PackDoFn(beam.DoFn):
+    """Pairs into Batches (pickled). With `sketches`, also each batch's sketches (pickled,
+    SKETCHES) under the one key the whole cycle meets at, for Partition."""
 
+    SKETCHES = "sketches"
 
-def _in_part(packed: Packed, parts: dict[str, int]) -> tuple[int, bytes]:
-    """Keyed by its part (`parts` has every article of the cycle, or is empty: one part)."""
-    article_id, pair = packed
-    return parts[article_id] if parts else 0, pair
+    def __init__(self, sketches: bool):
+        super().__init__()
+        self.with_sketches = sketches
+
+    def start_bundle(self) -> None:
+        self.batch, self.sketches = Batch([], []), []
+
+    def process(self, pair: Pair) -> Iterable[bytes | TaggedOutput]:
+        tagged, prepared = pair
+        if self.with_sketches:
+            self.sketches.append(Sketch.of(prepared._replace(article=tagged.article)))
+        self.batch.ids.append(tagged.article.id)
+        self.batch.pairs.append(pickle.dumps(pair, pickle.HIGHEST_PROTOCOL))
+        if len(self.batch.pairs) >= BATCH:
+            yield from self._take()
+
+    def finish_bundle(self) -> Iterable[WindowedValue]:
+        if self.batch.pairs:
+            for element in self._take():
+                if isinstance(element, TaggedOutput):
+                    yield TaggedOutput(element.tag, GlobalWindows.windowed_value(element.value))
+                else:
+                    yield GlobalWindows.windowed_value(element)
+
+    def _take(self) -> Iterable[bytes | TaggedOutput]:
+        batch, sketches = self.batch, self.sketches
+        self.batch, self.sketches = Batch([], []), []
+        yield pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
+        if sketches:
+            packed = pickle.dumps(sketches, pickle.HIGHEST_PROTOCOL)
+            yield TaggedOutput(self.SKETCHES, (0, packed))
 
 
 class _IndexDoFn(StoreDoFn):
@@ -72,27 +107,58 @@ class _IndexDoFn(StoreDoFn):
 
 
 class _PartitionDoFn(_IndexDoFn):
-    def process(self, keyed: tuple[int, Iterable[Sketch]], parts: int) -> Iterable[dict[str, int]]:
-        _, sketches = keyed
-        sketches = list(sketches)
-        part_of = partition(self.index.components(sketches), parts)
-        yield {s.article_id: part for s, part in zip(sketches, part_of)}
+    """The whole cycle's sketches in; out, the ids of each part's articles, keyed by part."""
+
+    def process(
+        self, keyed: tuple[int, Iterable[bytes]], parts: int
+    ) -> Iterable[tuple[int, list[str]]]:
+        sketches = [sketch for packed in keyed[1] for sketch in pickle.loads(packed)]
+        in_part: list[list[str]] = [[] for _ in range(parts)]
+        for part, sketch in zip(partition(self.index.components(sketches), parts), sketches):
+            in_part[part].append(sketch.article_id)
+        for part, ids in enumerate(in_part):
+            if ids:
+                yield part, ids
 
 
 class _AssignDoFn(_IndexDoFn):
+    """One part's pairs in (its batches), decided together; out, its articles with their
+    stories."""
+
     def __init__(self, config: Config, state_dir: str):
         super().__init__(config, state_dir)
         self.count = Counters("stories_new", "stories_copy", "stories_update")
 
     def process(self, keyed: tuple[int, Iterable[bytes]]) -> Iterable[TaggedArticle]:
-        _, packed = keyed
-        pairs: list[Pair] = [pickle.loads(pair) for pair in packed]
+        batches = (pickle.loads(packed) for packed in keyed[1])
+        return self._assign([pickle.loads(pair) for batch in batches for pair in batch.pairs])
+
+    def _assign(self, pairs: list[Pair]) -> Iterable[TaggedArticle]:
         assignments = self.index.assign_prepared(
             [prepared._replace(article=tagged.article) for tagged, prepared in pairs]
         )
         for (item, _), story in zip(pairs, assignments):
             self.count[f"stories_{story.kind}"].inc()
             yield item.model_copy(update={"story_id": story.story_id, "story_kind": story.kind})
+
+
+class _AssignPartDoFn(_AssignDoFn):
+    """One part's ids in (Partition's lists), its pairs picked from the whole cycle's
+    batches (a side input, read once, as bytes: only the part's pairs are decoded).
+
+    Why not group the batches by part: only a worker that has read a batch can split it, and
+    that re-keying step moved every pair through the driver twice more (a stage of its own:
+    half a second of a 10,000-article cycle, mostly moving bytes)."""
+
+    def process(
+        self, keyed: tuple[int, Iterable[list[str]]], batches: Iterable[bytes]
+    ) -> Iterable[TaggedArticle]:
+        wanted = {article_id for ids in keyed[1] for article_id in ids}
+        pairs = []
+        for packed in batches:
+            batch = pickle.loads(packed)
+            pairs += [pickle.loads(p) for i, p in zip(batch.ids, batch.pairs) if i in wanted]
+        return self._assign(pairs)
 
 
 class AssignStories(beam.PTransform):
@@ -103,20 +169,26 @@ class AssignStories(beam.PTransform):
         self.config, self.state_dir, self.parts = config, state_dir, parts
 
     def expand(self, tagged: PCollection[TaggedArticle]) -> PCollection[TaggedArticle]:
-        prepared = tagged | "Prepare" >> beam.Map(_prepare, self.config.stories)
-        packed = prepared | "Pack" >> beam.Map(_pack)
-        if self.parts == 1:
-            keyed = packed | "InOnePart" >> beam.Map(_in_part, {})
-        else:
-            part_of = (
-                prepared
-                | "Sketch" >> beam.Map(_sketch)
-                | "WholeCycle" >> beam.GroupByKey()
-                | "Partition" >> beam.ParDo(_PartitionDoFn(self.config, self.state_dir), self.parts)
+        config, state_dir = self.config, self.state_dir
+        packed = (
+            tagged
+            | "Prepare" >> beam.Map(_prepare, config.stories)
+            | "Pack"
+            >> beam.ParDo(_PackDoFn(sketches=self.parts > 1)).with_outputs(
+                _PackDoFn.SKETCHES, main="batches"
             )
-            keyed = packed | "InPart" >> beam.Map(_in_part, AsSingleton(part_of, default_value={}))
+        )
+        if self.parts == 1:
+            return (
+                packed.batches
+                | "InOnePart" >> beam.Map(lambda batch: (0, batch))
+                | "ByPart" >> beam.GroupByKey()
+                | "Assign" >> beam.ParDo(_AssignDoFn(config, state_dir))
+            )
         return (
-            keyed
+            packed[_PackDoFn.SKETCHES]
+            | "WholeCycle" >> beam.GroupByKey()
+            | "Partition" >> beam.ParDo(_PartitionDoFn(config, state_dir), self.parts)
             | "ByPart" >> beam.GroupByKey()
-            | "Assign" >> beam.ParDo(_AssignDoFn(self.config, self.state_dir))
+            | "Assign" >> beam.ParDo(_AssignPartDoFn(config, state_dir), AsIter(packed.batches))
         )

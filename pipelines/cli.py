@@ -177,14 +177,12 @@ def command() -> None:
     freeing it object by object (a last full collection, then every module) took 1.1 s of a
     cold 10,000-article `run --once` (bench/scale.py --cold), in every mode, and frees nothing
     the system would not. What an exit must do still happens, in the interpreter's order:
-    threads that are not daemons finish, the atexit handlers run (the worker zygote's stop,
+    threads that are not daemons finish (a thread pool left open is told to end first, or
+    its idle workers would wait forever), the atexit handlers run (the worker zygote's stop,
     logging's flush), and stdout and stderr are flushed. Stores are closed by then: every
     command closes what it opens."""
     code = main()
-    current = threading.current_thread()
-    for thread in threading.enumerate():
-        if thread is not current and not thread.daemon:
-            thread.join()
+    threading._shutdown()  # as at a normal exit: its exit hooks (idle pools), then the joins
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

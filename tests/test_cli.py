@@ -219,3 +219,23 @@ def test_the_command_exits_with_mains_code_after_the_atexit_handlers_and_a_flush
     assert result.returncode == 2
     assert result.stdout == "atexit ran\n"
     assert "missing.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_command_exits_when_main_left_a_thread_pool_open():
+    """A failed fetch can leave a pool's idle workers waiting (they are not daemons): the
+    command still ends, as the interpreter's own exit would, and with main's code."""
+    code = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "import wirewatch.pipelines.cli as cli\n"
+        "def main():\n"
+        "    global pool  # still referenced: its idle workers are never woken by its collection\n"
+        "    pool = ThreadPoolExecutor(2)\n"
+        "    pool.submit(lambda: None).result()\n"
+        "    return 3\n"
+        "cli.main = main\n"
+        "cli.command()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 3, result.stderr

@@ -76,10 +76,12 @@ class CycleFetch:
             until = max(at for at, _ in self._lanes) + self.settings.connect_timeout + GRACE
             wait([lane for _, lane in self._lanes], timeout=max(0.0, until - self.clock()))
         done: dict[int, FeedFetch] = {}
-        for _, lane in self._lanes:
-            if lane.done():
-                done.update(lane.result())  # a bug in fetch_one raises here, as it should
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            for _, lane in self._lanes:
+                if lane.done():
+                    done.update(lane.result())  # a bug in fetch_one raises here, as it should
+        finally:  # raised or not: an open pool's idle threads would hold up the process's exit
+            self._pool.shutdown(wait=False, cancel_futures=True)
         for index, feed in enumerate(self._feeds):
             yield done.get(index) or self._late(feed, f"still fetching after the {self.deadline}")
 

@@ -96,3 +96,14 @@ def test_two_workers_deciding_parts_of_a_cycle_at_once_get_what_one_bundle_gets(
 
     assert_that(tagged | AssignStories(Config(), str(tmp_path / "parts"), parts=2), same)
     pipeline.run().wait_until_finish()
+
+
+def test_windowed_articles_are_refused_when_the_graph_is_built(tmp_path):
+    """A cycle's stories are decided together, in the global window; Pack sends its last
+    batch from finish_bundle, where an element's own window is gone."""
+    from apache_beam.transforms.window import FixedWindows
+
+    pipeline = BeamTestPipeline(runner=FnApiRunner())
+    tagged = pipeline | beam.Create([]) | beam.WindowInto(FixedWindows(60))
+    with pytest.raises(ValueError, match="global window"):
+        tagged | AssignStories(Config(), str(tmp_path))

@@ -170,6 +170,11 @@ class AssignStories(beam.PTransform):
         self.config, self.state_dir, self.parts = config, state_dir, parts
 
     def expand(self, tagged: PCollection[TaggedArticle]) -> PCollection[TaggedArticle]:
+        if not tagged.windowing.is_default():  # Pack's last batch goes out in finish_bundle
+            raise ValueError(
+                "AssignStories: expected articles in the global window (a cycle's stories are "
+                f"decided together), got {tagged.windowing.windowfn!r}"
+            )
         config, state_dir = self.config, self.state_dir
         packed = (
             tagged

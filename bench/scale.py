@@ -17,7 +17,7 @@ the PostgreSQL server's own CPU are printed: on a shared machine the wall times 
 comparable within one run.
 
     python bench/scale.py --cold [--feeds 5] [--items 2000] [--repeat 3] [--base TREE]
-                          [--profile] [--idle N]
+                          [--profile] [--stages] [--idle N]
 
 Beam workers instead of `wirewatch run` workers (issue 18 item 4): one cold `run --once` over
 the backlog on a fresh SQLite store, in-process and with `--direct_num_workers 2
@@ -31,6 +31,10 @@ after meet the same load. `--profile` runs the in-process cycle under cProfile o
 (slower: use it for the share, not for wall times) and prints Beam's share of the cycle's
 CPU: everything but the time inside wirewatch's own stage code that Beam calls (the DoFns,
 the mapped functions), i.e. coders, pickling, bundle machinery and building the pipeline.
+`--stages` prints each run's stages as the driver ran them (from the process's start, their
+walls) with each worker process's wall and CPU in them (stage_hook/: a patch of Beam's local
+engine loaded through PYTHONPATH; it slows a run a little, so compare its walls with each
+other, not with runs without it).
 `--idle N` then runs a watch loop of N cycles with nothing new in each mode and reports the
 median cycle (after the first two, which build the graphs): with worker processes, what a
 cycle costs before any work, i.e. starting its workers.
@@ -244,6 +248,9 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="--cold: also run this checkout's code")
     parser.add_argument("--profile", action="store_true", help="--cold: Beam's CPU share")
     parser.add_argument(
+        "--stages", action="store_true", help="--cold: each run's stages, their walls and CPU"
+    )
+    parser.add_argument(
         "--idle",
         type=int,
         default=0,
@@ -286,9 +293,17 @@ def cold(args) -> None:
                         (folder / "profile").mkdir()
                         path = f"{HOOK_DIR}{os.pathsep}{path}"
                         os.environ[PROFILE_ENV] = str(folder / "profile")
+                    if args.stages:
+                        (folder / "stages").mkdir()
+                        path = f"{STAGE_HOOK_DIR}{os.pathsep}{path}"
+                        os.environ[STAGES_ENV] = str(folder / "stages")
                     load = os.getloadavg()[0]
                     state = f"sqlite:///{folder / 'state.sqlite3'}"
+                    started = time.monotonic()
                     r = cold_cycle(state, config, folder, beam_args, path)
+                    if args.stages:
+                        print(f"  run {run + 1}: {name}, stage by stage:")
+                        print(stage_table(folder / "stages", started, r["seconds"]), flush=True)
                     if args.idle:
                         ids = [f"f{i}" for i in range(args.feeds)]
                         idle = idle_cycles(state, config, folder, ids, args.idle, beam_args, path)
@@ -339,6 +354,62 @@ def python_path(tree: Path, tmp: Path, label: str) -> str:
 
 PROFILE_ENV = "SCALE_BENCH_PROFILE"
 HOOK_DIR = Path(__file__).resolve().parent / "profile_hook"
+STAGES_ENV = "SCALE_BENCH_STAGES"
+STAGE_HOOK_DIR = Path(__file__).resolve().parent / "stage_hook"
+
+
+def stage_table(folder: Path, started: float, seconds: float) -> str:
+    """What stage_hook/ wrote for one run: each stage the driver ran (from the process's
+    start, its wall) and, per worker process, the wall and CPU of its bundles in that stage
+    (a bundle belongs to the stage it started in: one clock for all processes). In process
+    the driver is the worker."""
+    stages, bundles = [], {}
+    for dump in sorted(folder.glob("stages-*.txt")):
+        pid = dump.stem.split("-")[1]
+        for line in dump.read_text().splitlines():
+            kind, start, wall, rest = line.split("\t", 3)
+            if kind == "stage":
+                stages.append((float(start), float(wall), rest))
+            else:
+                bundles.setdefault(pid, []).append((float(start), float(wall), float(rest)))
+    stages.sort()
+    workers = sorted(bundles)
+    rows = [
+        f"    {'from start':>10} {'wall s':>7}  "
+        + "  ".join(f"{'worker ' + w:>17}" for w in workers)
+        + "  stage"
+    ]
+    for start, wall, name in stages:
+        cells = []
+        for pid in workers:
+            mine = [(w, c) for s, w, c in bundles[pid] if start <= s < start + wall]
+            if mine:
+                cells.append(
+                    f"{sum(w for w, _ in mine):>7.2f} / {sum(c for _, c in mine):>5.2f} cpu"
+                )
+            else:
+                cells.append(f"{'':>17}")
+        rows.append(
+            f"    {start - started:>10.2f} {wall:>7.2f}  "
+            + "  ".join(cells)
+            + f"  {_stage_label(name)}"
+        )
+    end = max((start + wall for start, wall, _ in stages), default=started)
+    rows.append(
+        f"    {end - started:>10.2f} {started + seconds - end:>7.2f}  after the last stage, to the exit"
+    )
+    return "\n".join(rows)
+
+
+def _stage_label(name: str) -> str:
+    """The first two steps of a fused stage's name, e.g. DropSeen/GroupDuplicates/Read + KeepFirst."""
+    import re
+
+    steps = re.findall(
+        r"ref_AppliedPTransform_([^()+]+?)_\d+|\(([\w/]+/(?:Read|Write)(?:/\d+)?)\)", name
+    )
+    labels = list(dict.fromkeys(re.sub(r"-(ParDo|FlatMap|Map)-.*$", "", a or b) for a, b in steps))
+    return " + ".join(labels[:3]) + (" ..." if len(labels) > 3 else "")
 
 
 def beam_share(folder: Path) -> float:

@@ -46,6 +46,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import signal
 import statistics
@@ -402,9 +403,7 @@ def stage_table(folder: Path, started: float, seconds: float) -> str:
 
 
 def _stage_label(name: str) -> str:
-    """The first two steps of a fused stage's name, e.g. DropSeen/GroupDuplicates/Read + KeepFirst."""
-    import re
-
+    """A fused stage's first three steps, e.g. DropSeen/GroupDuplicates/Read + DropSeen-KeepFirst."""
     steps = re.findall(
         r"ref_AppliedPTransform_([^()+]+?)_\d+|\(([\w/]+/(?:Read|Write)(?:/\d+)?)\)", name
     )

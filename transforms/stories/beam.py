@@ -17,7 +17,7 @@ no partition step, one draft and one commit per cycle."""
 from __future__ import annotations
 
 import pickle
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import apache_beam as beam
 from apache_beam.pvalue import AsIter, PCollection, TaggedOutput
@@ -76,21 +76,18 @@ class _PackDoFn(beam.DoFn):
         if len(self.batch.pairs) >= BATCH:
             yield from self._take()
 
-    def finish_bundle(self) -> Iterable[WindowedValue]:
+    def finish_bundle(self) -> Iterable[WindowedValue | TaggedOutput]:
         if self.batch.pairs:
-            for element in self._take():
-                if isinstance(element, TaggedOutput):
-                    yield TaggedOutput(element.tag, GlobalWindows.windowed_value(element.value))
-                else:
-                    yield GlobalWindows.windowed_value(element)
+            yield from self._take(GlobalWindows.windowed_value)
 
-    def _take(self) -> Iterable[bytes | TaggedOutput]:
+    def _take(self, wrap: Callable = lambda value: value) -> Iterable:
+        """The batch held so far (and its sketches), each value `wrap`ped."""
         batch, sketches = self.batch, self.sketches
         self.batch, self.sketches = Batch([], []), []
-        yield pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
+        yield wrap(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
         if sketches:
             packed = pickle.dumps(sketches, pickle.HIGHEST_PROTOCOL)
-            yield TaggedOutput(self.SKETCHES, (0, packed))
+            yield TaggedOutput(self.SKETCHES, wrap((0, packed)))
 
 
 class _IndexDoFn(StoreDoFn):

@@ -24,7 +24,9 @@ the backlog on a fresh SQLite store, in-process and with `--direct_num_workers 2
 --direct_running_mode multi_processing`; the process's wall time, the cycle's own seconds and
 the CPU of the process and its Beam workers. Target: 2 Beam workers >= 1.5x faster (wall);
 `per run` is the median of each run's own ratio (its in-process run just before it), which
-this VM's drifting speed disturbs less than the ratio of the two medians.
+this VM's drifting speed disturbs less than the ratio of the two medians; `range` is the lowest
+and highest of those ratios (on this VM the same code's ratios spread over 1.33-1.58 in one
+day, so compare sets of 5 or more).
 `--base TREE` (a checkout of another commit, e.g. `git worktree add /tmp/base START`) runs the
 same scenarios on that code too, alternating with this tree's in every repeat, so before and
 after meet the same load. `--profile` runs the in-process cycle under cProfile on CPU time
@@ -320,13 +322,18 @@ def cold(args) -> None:
                         flush=True,
                     )
     print(f"\ncold cycle: {backlog} articles in {args.feeds} feeds; median of {args.repeat} runs")
-    print(f"{'scenario':<21}{'wall s':>8}{'cycle s':>9}{'CPU s':>8}{'speed-up':>10}{'per run':>9}")
+    print(
+        f"{'scenario':<21}{'wall s':>8}{'cycle s':>9}{'CPU s':>8}{'speed-up':>10}{'per run':>9}"
+        f"{'range':>13}"
+    )
     for name, rows in results.items():
         same_code = results[name.replace("2 Beam workers", "in-process")]
         base = statistics.median(r["seconds"] for r in same_code)
         # each run's ratio against the in-process run just before it: this VM's speed drifts
         # by a fifth within minutes, which the ratio of two medians does not cancel
-        paired = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(same_code, rows))
+        ratios = [a["seconds"] / b["seconds"] for a, b in zip(same_code, rows)]
+        paired = statistics.median(ratios)
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}x"
         seconds = statistics.median(r["seconds"] for r in rows)
         cycle = statistics.median(r["cycle"] for r in rows)
         cpu = statistics.median(r["cpu"] for r in rows)
@@ -336,7 +343,7 @@ def cold(args) -> None:
         )
         print(
             f"{name:<21}{seconds:>8.1f}{cycle:>9.1f}{cpu:>8.1f}{base / seconds:>9.2f}x"
-            f"{paired:>8.2f}x{share}"
+            f"{paired:>8.2f}x{spread:>13}{share}"
         )
 
 

@@ -25,7 +25,7 @@ the backlog on a fresh SQLite store, in-process and with `--direct_num_workers 2
 the CPU of the process and its Beam workers. Target: 2 Beam workers >= 1.5x faster (wall);
 `per run` is the median of each run's own ratio (its in-process run just before it), which
 this VM's drifting speed disturbs less than the ratio of the two medians; `range` is the lowest
-and highest of those ratios (on this VM the same code's ratios spread over 1.33-1.58 in one
+and highest of those ratios (on this VM the same code's ratios spread over 1.22-1.58 in one
 day, so compare sets of 5 or more).
 `--base TREE` (a checkout of another commit, e.g. `git worktree add /tmp/base START`) runs the
 same scenarios on that code too, alternating with this tree's in every repeat, so before and

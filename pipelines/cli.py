@@ -123,9 +123,6 @@ def sub_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
 
 
 def main(argv: list[str] | None = None) -> int:
-    # httpx imports its own command-line client when it can (rich, click, pygments: a tenth
-    # of a second of CPU, more than httpx itself); wirewatch never runs it: make that fail.
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     argv = sys.argv[1:] if argv is None else list(argv)
     if named_command(argv) == "run":  # its worker zygote imports while this one does
         from wirewatch.pipelines import zygote

@@ -26,15 +26,15 @@ TITLES = [
 
 def test_articles_sharing_a_bucket_a_url_an_id_or_a_stored_story_are_one_component():
     sketches = [
-        Sketch("a", 0, None, (1, 2)),
-        Sketch("b", 0, None, (2, 3)),  # a bucket with a
-        Sketch("c", 0, "n.example/x", (4,)),
-        Sketch("d", 0, "n.example/x", (5,)),  # a URL key with c
-        Sketch("e", 0, None, (6,)),
-        Sketch("e", 0, None, (7,)),  # its own id again
-        Sketch("f", 0, None, (8,)),
-        Sketch("g", 0, "n.example/y", (9,)),  # f and g may both join stored story s-1
-        Sketch("h", 0, None, (10,)),  # alone
+        Sketch.made("a", 0, None, (1, 2)),
+        Sketch.made("b", 0, None, (2, 3)),  # a bucket with a
+        Sketch.made("c", 0, "n.example/x", (4,)),
+        Sketch.made("d", 0, "n.example/x", (5,)),  # a URL key with c
+        Sketch.made("e", 0, None, (6,)),
+        Sketch.made("e", 0, None, (7,)),  # its own id again
+        Sketch.made("f", 0, None, (8,)),
+        Sketch.made("g", 0, "n.example/y", (9,)),  # f and g may both join stored story s-1
+        Sketch.made("h", 0, None, (10,)),  # alone
     ]
     by_band, by_url = stored_stories(
         [StoryMatch("old", "s-1", 0.0, bands=frozenset({8}))],
@@ -159,8 +159,8 @@ def connected(sketches, by_band, by_url) -> list[list[int]]:
     obviously right."""
 
     def things(s):
-        own = {("a", s.article_id), *(("b", b) for b in s.bands)}
-        own |= {("s", story) for b in s.bands for story in by_band.get(b, ())}
+        own = {("a", s.article_id), *(("b", b) for b in s.buckets())}
+        own |= {("s", story) for b in s.buckets() for story in by_band.get(b, ())}
         if s.url:
             own |= {("u", s.url), *(("s", story) for story in by_url.get(s.url, ()))}
         return own
@@ -189,7 +189,7 @@ def test_components_walking_only_shared_buckets_are_the_components_of_everything
     components are still those of every bucket, URL, id and stored story."""
     rng = random.Random(seed)
     sketches = [
-        Sketch(
+        Sketch.made(
             f"a{rng.randrange(40)}",
             float(i),
             rng.choice([None, *(f"u{k}" for k in range(30))]),
@@ -197,7 +197,7 @@ def test_components_walking_only_shared_buckets_are_the_components_of_everything
         )
         for i in range(60)
     ]
-    used = sorted({b for s in sketches for b in s.bands})
+    used = sorted({b for s in sketches for b in s.buckets()})
     by_band = {b: {f"s{rng.randrange(5)}"} for b in rng.sample(used, 40)}
     by_url = {f"u{k}": {f"s{rng.randrange(5)}"} for k in rng.sample(range(30), 3)}
     assert components(sketches, by_band, by_url) == connected(sketches, by_band, by_url)

@@ -156,8 +156,10 @@ class BandIndex:
         import numpy as np
 
         found: dict[int, set[int]] = {}
+        keys, recent = self._keys, self._recent
+        if not keys.size and not recent:  # a cold index: 480,000 buckets made a set for nothing
+            return found
         unique = set(bands)
-        keys = self._keys
         if keys.size and unique:
             asked = int_array(unique)
             # each key's block (its top bits) holds a few keys in a row: the key is compared
@@ -188,7 +190,6 @@ class BandIndex:
                 pairs = [*pairs, *spans]
             for band, seq in pairs:
                 found.setdefault(seq, set()).add(band)
-        recent = self._recent
         if recent:
             for band in recent.keys() & unique:
                 for seq in _seqs(recent[band]):

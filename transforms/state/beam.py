@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple
 
 import apache_beam as beam
-from apache_beam.pvalue import AsIter, PCollection
+from apache_beam.pvalue import AsIter, PCollection, TaggedOutput
 from apache_beam.utils.windowed_value import WindowedValue
 
 from wirewatch.transforms.beam_support.metrics import NS, Counters
@@ -103,7 +103,9 @@ class WriteDeadLetters(beam.PTransform):
 
 class _ClaimDoFn(BundleStoreDoFn):
     """Claims a bundle's alerts in the ledger under `owner` (one transaction), then passes
-    them on."""
+    them on, and a marker (CLAIMED: None) once they are claimed."""
+
+    CLAIMED = "claimed"
 
     def __init__(self, location: str, lease_seconds: float, owner: str):
         super().__init__(location)
@@ -119,6 +121,7 @@ class _ClaimDoFn(BundleStoreDoFn):
                 alert = held.value
                 self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json(), lease)
         yield from pending
+        yield TaggedOutput(self.CLAIMED, pending[-1].with_value(None))
 
 
 class _CommitDoFn(StoreDoFn):
@@ -129,7 +132,7 @@ class _CommitDoFn(StoreDoFn):
         self.hashes: dict[str, str] = {}
         self.states: list[FeedState] = []
 
-    def process(self, item: dict[str, str] | FeedState, claimed: Iterable[Alert]) -> Iterable[None]:
+    def process(self, item: dict[str, str] | FeedState, claimed: Iterable[None]) -> Iterable[None]:
         if isinstance(item, FeedState):
             self.states.append(item)
         else:  # a new, edited or backfill article's seen keys with its content hash
@@ -186,8 +189,10 @@ class CommitCycle(beam.PTransform):
         alerts, to_commit = pcolls
         claimed = alerts | "Claim" >> beam.ParDo(
             _ClaimDoFn(self.location, self.lease_seconds, self.owner)
-        )
+        ).with_outputs(_ClaimDoFn.CLAIMED, main="alerts")
         # Side inputs as barriers: a stage reading one starts only when it is complete (never
-        # iterated, so nothing is read; cheaper than counting it first).
-        committed = to_commit | "Commit" >> beam.ParDo(_CommitDoFn(self.location), AsIter(claimed))
-        return Committed(claimed, committed)
+        # iterated, so nothing is read; cheaper than counting it first). The markers, not the
+        # alerts: a side input is written out whole, and the alerts were encoded twice.
+        markers = AsIter(claimed[_ClaimDoFn.CLAIMED])
+        committed = to_commit | "Commit" >> beam.ParDo(_CommitDoFn(self.location), markers)
+        return Committed(claimed.alerts, committed)

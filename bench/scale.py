@@ -40,6 +40,12 @@ other, not with runs without it).
 `--idle N` then runs a watch loop of N cycles with nothing new in each mode and reports the
 median cycle (after the first two, which build the graphs): with worker processes, what a
 cycle costs before any work, i.e. starting its workers.
+Every `--cold` run also prints what this machine's cores give two processes (a pure-Python
+loop alone, then two copies at once, 5 times before the runs and 5 after): on this 2-vCPU VM
+anywhere from 1.2x to 2.1x in one minute, median 1.6-2.0x. With `--stages` it prints the
+in-process run's serial seconds (the start, the commit and deliver stages, the exit: one
+worker runs them however many there are) and the speed-up 2 workers could at best reach with
+them (Amdahl), on 2 full cores and on the measured ones.
 """
 
 from __future__ import annotations
@@ -281,6 +287,7 @@ def cold(args) -> None:
         del modes["2 Beam workers"]
     trees = {"": ROOT} | ({"base ": args.base.resolve()} if args.base else {})
     results: dict[str, list[dict]] = {}
+    scalings = core_scaling()
     with FeedServer() as server, tempfile.TemporaryDirectory() as tmp:
         build_feeds(server, args.feeds, args.items)
         config = write_config(Path(tmp), server, args.feeds)
@@ -307,6 +314,7 @@ def cold(args) -> None:
                     if args.stages:
                         print(f"  run {run + 1}: {name}, stage by stage:")
                         print(stage_table(folder / "stages", started, r["seconds"]), flush=True)
+                        r["serial"] = serial_seconds(folder / "stages", started, r["seconds"])
                     if args.idle:
                         ids = [f"f{i}" for i in range(args.feeds)]
                         idle = idle_cycles(state, config, folder, ids, args.idle, beam_args, path)
@@ -321,6 +329,7 @@ def cold(args) -> None:
                         f"{r['cycle']:.1f} s), {r['cpu']:.1f} s CPU{share}, load average {load:.1f}",
                         flush=True,
                     )
+    scalings += core_scaling()
     print(f"\ncold cycle: {backlog} articles in {args.feeds} feeds; median of {args.repeat} runs")
     print(
         f"{'scenario':<21}{'wall s':>8}{'cycle s':>9}{'CPU s':>8}{'speed-up':>10}{'per run':>9}"
@@ -345,6 +354,22 @@ def cold(args) -> None:
             f"{name:<21}{seconds:>8.1f}{cycle:>9.1f}{cpu:>8.1f}{base / seconds:>9.2f}x"
             f"{paired:>8.2f}x{spread:>13}{share}"
         )
+    scaling = statistics.median(scalings)
+    print(
+        f"\nthis machine: 2 processes of a pure-Python loop get {scaling:.2f}x the throughput "
+        f"of one (median of {len(scalings)}, before and after the runs; range "
+        f"{min(scalings):.2f}-{max(scalings):.2f}x)"
+    )
+    for name, rows in results.items():
+        if "serial" in rows[0] and "2 Beam workers" not in name:
+            total = statistics.median(r["seconds"] for r in rows)
+            serial = statistics.median(r["serial"] for r in rows)
+            print(
+                f"{name}: {serial:.1f} of {total:.1f} s run on one worker whatever the number "
+                f"(start, commit, deliver, exit): 2 workers can at best be "
+                f"{amdahl(total, serial, 2):.2f}x faster on 2 full cores, "
+                f"{amdahl(total, serial, scaling):.2f}x on this machine's"
+            )
 
 
 def python_path(tree: Path, tmp: Path, label: str) -> str:
@@ -371,16 +396,7 @@ def stage_table(folder: Path, started: float, seconds: float) -> str:
     start, its wall) and, per worker process, the wall and CPU of its bundles in that stage
     (a bundle belongs to the stage it started in: one clock for all processes). In process
     the driver is the worker."""
-    stages, bundles = [], {}
-    for dump in sorted(folder.glob("stages-*.txt")):
-        pid = dump.stem.split("-")[1]
-        for line in dump.read_text().splitlines():
-            kind, start, wall, rest = line.split("\t", 3)
-            if kind == "stage":
-                stages.append((float(start), float(wall), rest))
-            else:
-                bundles.setdefault(pid, []).append((float(start), float(wall), float(rest)))
-    stages.sort()
+    stages, bundles = read_stages(folder)
     workers = sorted(bundles)
     rows = [
         f"    {'from start':>10} {'wall s':>7}  "
@@ -407,6 +423,65 @@ def stage_table(folder: Path, started: float, seconds: float) -> str:
         f"    {end - started:>10.2f} {started + seconds - end:>7.2f}  after the last stage, to the exit"
     )
     return "\n".join(rows)
+
+
+def read_stages(folder: Path) -> tuple[list, dict]:
+    """stage_hook/'s dumps: the stages (start, wall, name) in order, and per worker process
+    its bundles (start, wall, CPU)."""
+    stages, bundles = [], {}
+    for dump in sorted(folder.glob("stages-*.txt")):
+        pid = dump.stem.split("-")[1]
+        for line in dump.read_text().splitlines():
+            kind, start, wall, rest = line.split("\t", 3)
+            if kind == "stage":
+                stages.append((float(start), float(wall), rest))
+            else:
+                bundles.setdefault(pid, []).append((float(start), float(wall), float(rest)))
+    return sorted(stages), bundles
+
+
+SERIAL_STAGES = ("CommitCycle-Commit", "Deliver-Send", "WriteDeadLetters-Write")
+"""The stages that run on one worker whatever the number of workers (one commit, one sink)."""
+
+
+def serial_seconds(folder: Path, started: float, seconds: float) -> float:
+    """Of an in-process run (stage_hook/'s dumps): the seconds no number of workers shares
+    out: the start until the first stage, the single-worker stages, and the exit."""
+    stages, _ = read_stages(folder)
+    if not stages:
+        return 0.0
+    single = sum(wall for _, wall, name in stages if any(s in name for s in SERIAL_STAGES))
+    end = max(start + wall for start, wall, _ in stages)
+    return (stages[0][0] - started) + single + (started + seconds - end)
+
+
+def amdahl(total: float, serial: float, scaling: float) -> float:
+    """The best speed-up of a run of `total` seconds, `serial` of them on one core, when
+    the rest runs `scaling` times as fast."""
+    return total / (serial + (total - serial) / scaling)
+
+
+def _spin(work: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(work):
+        total += i * i % 7
+    return time.perf_counter() - started
+
+
+def core_scaling(repeat: int = 5, work: int = 8_000_000) -> list[float]:
+    """How much throughput two processes get from this machine's cores against one: a
+    pure-Python loop alone, then two copies at once (2 x alone / the slower copy), per
+    repeat. On a quiet 2-core machine about 2; on a VM whose second core is shared, less."""
+    import multiprocessing
+
+    scalings = []
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        for _ in range(repeat):
+            [alone] = pool.map(_spin, [work], chunksize=1)
+            both = pool.map(_spin, [work, work], chunksize=1)
+            scalings.append(2 * alone / max(both))
+    return scalings
 
 
 def _stage_label(name: str) -> str:

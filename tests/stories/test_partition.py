@@ -11,7 +11,7 @@ from tests.stories.test_index import LEAD
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.interface import StoryMatch
 from wirewatch.transforms.stories import StoryIndex, StorySettings
-from wirewatch.transforms.stories.index import prepare
+from wirewatch.transforms.stories.index import Siblings, prepare
 from wirewatch.transforms.stories.partition import Sketch, components, partition, stored_stories
 
 SETTINGS = StorySettings()
@@ -135,6 +135,66 @@ def test_a_draft_is_saved_as_drafted_when_only_unrelated_articles_came_meanwhile
         assert (result.story_id, result.kind) == ("s-a", "new")
         assert calls == [1]
         assert slow.story_of("a") == result
+
+
+def bands_tested(store) -> list[int]:
+    """How many buckets each of the store's `story_changes` calls tested (wraps the real
+    store's method)."""
+    calls = []
+    changes = store.story_changes
+
+    def counted(since, bands):
+        calls.append(len(bands))
+        return changes(since, bands)
+
+    store.story_changes = counted
+    return calls
+
+
+def test_parts_of_one_partition_skip_testing_each_others_buckets(location, tmp_path, clock):
+    """Two parts drafted at once, committed one after the other: the second sees only the
+    first's articles stored since the partition's mark, and saves its draft without testing
+    their buckets; every article gets what deciding the whole cycle at once gives."""
+    cycle = backlog(7)
+    with (
+        open_store(location) as one,
+        open_store(location) as two,
+        open_store(tmp_path / "whole") as other,
+    ):
+        first, second = StoryIndex(one, clock=clock), StoryIndex(two, clock=clock)
+        expected = StoryIndex(other, clock=clock).assign_many(cycle)
+        prepared = [prepare(a, (), SETTINGS) for a in cycle]
+        mark = one.story_mark()
+        parts = partition(first.components([Sketch.of(p) for p in prepared]), 2)
+        ids = [{a.id for a, part in zip(cycle, parts) if part == k} for k in (0, 1)]
+        assert ids[0] and ids[1] and not ids[0] & ids[1]
+        drafts = [
+            index.draft([p for p, part in zip(prepared, parts) if part == k])
+            for k, index in enumerate((first, second))
+        ]
+        tested = bands_tested(two)
+        got = {}
+        for k, index in enumerate((first, second)):
+            siblings = Siblings(mark, frozenset(ids[1 - k]))
+            for p, result in zip(drafts[k].prepared, index.commit(drafts[k], siblings)):
+                got.setdefault(p.article.id, result)
+        assert tested == [0]  # the first's rows, by id only
+        assert [got[a.id] for a in cycle] == expected
+
+
+def test_a_part_commits_after_the_full_test_when_someone_else_stored_since_the_partition(
+    location, clock
+):
+    title = "Central bank raises rates for first time in decade"
+    with open_store(location) as one, open_store(location) as two:
+        part, other = StoryIndex(one, clock=clock), StoryIndex(two, clock=clock)
+        mark = one.story_mark()
+        calls = counting(part)
+        draft = part.draft([prepare(make("late", title, LEAD, hours=1), (), SETTINGS)])
+        early = other.assign(make("early", title, LEAD, feed="other"))  # not a sibling
+        [late] = part.commit(draft, Siblings(mark, frozenset({"a-sibling"})))
+        assert (late.story_id, late.kind) == (early.story_id, "copy")
+        assert calls == [1, 1]  # drafted, then decided again under the lock
 
 
 def test_articles_joining_one_stored_story_by_different_paths_stay_together(store, clock):

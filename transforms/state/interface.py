@@ -425,7 +425,7 @@ class StoryStore(Protocol):
 
     def story_changes(self, since: int, bands: Collection[int]) -> list[StoryChange]:
         """The articles stored after the mark `since`, each once, saying whether it is filed
-        under any of `bands`."""
+        under any of `bands` (none given: never)."""
         ...
 
     def story_heads(self, story_ids: Iterable[str]) -> dict[str, StoryHead]:

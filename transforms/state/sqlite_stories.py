@@ -336,8 +336,8 @@ class SqliteStories:
                     self._unchanged = self._transactions  # save_stories may count on it
                     return []
             rows = self._db.execute(_STORED_SINCE, (since,)).fetchall()
-            if not rows:
-                return []
+            if not rows or not bands:
+                return [interface.StoryChange(*row[1:], False) for row in rows]
             asked = set(bands)
             banded = {
                 seq

@@ -30,7 +30,7 @@ from wirewatch.transforms.model import TaggedArticle
 from wirewatch.transforms.state.beam import StoreDoFn
 from wirewatch.transforms.stories import StoryIndex, StorySettings
 from wirewatch.transforms.stories.batch import Prepared
-from wirewatch.transforms.stories.index import prepare
+from wirewatch.transforms.stories.index import Siblings, prepare
 from wirewatch.transforms.stories.partition import Sketch, partition
 
 Pair = tuple[TaggedArticle, Prepared]
@@ -103,18 +103,20 @@ class _IndexDoFn(StoreDoFn):
 
 
 class _PartitionDoFn(_IndexDoFn):
-    """The whole cycle's sketches in; out, the ids of each part's articles, keyed by part."""
+    """The whole cycle's sketches in; out, keyed by part, the store's mark from before the
+    partition looked at it and the ids of the part's articles."""
 
     def process(
         self, keyed: tuple[int, Iterable[bytes]], parts: int
-    ) -> Iterable[tuple[int, list[str]]]:
+    ) -> Iterable[tuple[int, tuple[int, list[str]]]]:
         sketches = [sketch for packed in keyed[1] for sketch in pickle.loads(packed)]
+        mark = self.store.story_mark()  # before components() reads: what they all saw
         in_part: list[list[str]] = [[] for _ in range(parts)]
         for part, sketch in zip(partition(self.index.components(sketches), parts), sketches):
             in_part[part].append(sketch.article_id)
         for part, ids in enumerate(in_part):
             if ids:
-                yield part, ids
+                yield part, (mark, ids)
 
 
 class _AssignDoFn(_IndexDoFn):
@@ -129,9 +131,11 @@ class _AssignDoFn(_IndexDoFn):
         batches = (pickle.loads(packed) for packed in keyed[1])
         return self._assign([pickle.loads(pair) for batch in batches for pair in batch.pairs])
 
-    def _assign(self, pairs: list[Pair]) -> Iterable[TaggedArticle]:
+    def _assign(
+        self, pairs: list[Pair], siblings: Siblings | None = None
+    ) -> Iterable[TaggedArticle]:
         assignments = self.index.assign_prepared(
-            [prepared._replace(article=tagged.article) for tagged, prepared in pairs]
+            [prepared._replace(article=tagged.article) for tagged, prepared in pairs], siblings
         )
         for (item, _), story in zip(pairs, assignments):
             self.count[f"stories_{story.kind}"].inc()
@@ -149,14 +153,16 @@ class _AssignPartDoFn(_AssignDoFn):
     about 0.3 s of waiting instead."""
 
     def process(
-        self, keyed: tuple[int, Iterable[list[str]]], batches: Iterable[bytes]
+        self, keyed: tuple[int, Iterable[tuple[int, list[str]]]], batches: Iterable[bytes]
     ) -> Iterable[TaggedArticle]:
-        wanted = {article_id for ids in keyed[1] for article_id in ids}
+        [(mark, ids)] = keyed[1]  # one per part
+        wanted, others = set(ids), set()
         pairs = []
         for packed in batches:
             batch = pickle.loads(packed)
             pairs += [pickle.loads(p) for i, p in zip(batch.ids, batch.pairs) if i in wanted]
-        return self._assign(pairs)
+            others.update(batch.ids)
+        return self._assign(pairs, Siblings(mark, frozenset(others - wanted)))
 
 
 class AssignStories(beam.PTransform):

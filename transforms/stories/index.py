@@ -179,6 +179,14 @@ def _stale(draft: Draft, changes: Iterable[StoryChange]) -> bool:
     )
 
 
+class Siblings(NamedTuple):
+    """The other parts of a cycle's partition (partition.py), as one part's commit sees them:
+    the store's mark from before the partition looked at it, and their article ids."""
+
+    mark: int
+    ids: frozenset[str]
+
+
 class StoryIndex:
     """`assign(article, entities)` -> StoryAssignment; `members()`, `recent()` for listing."""
 
@@ -214,9 +222,12 @@ class StoryIndex:
             ]
         )
 
-    def assign_prepared(self, prepared: list[Prepared]) -> list[StoryAssignment]:
-        """`assign_many` of articles already prepared (`prepare`, with these settings)."""
-        return self.commit(self.draft(prepared))
+    def assign_prepared(
+        self, prepared: list[Prepared], siblings: Siblings | None = None
+    ) -> list[StoryAssignment]:
+        """`assign_many` of articles already prepared (`prepare`, with these settings);
+        `siblings`: when they are one part of a partition (`commit`)."""
+        return self.commit(self.draft(prepared), siblings)
 
     def draft(self, prepared: list[Prepared]) -> Draft:
         """Decide without the lock, on what the store holds now (its mark): the slow part,
@@ -231,20 +242,36 @@ class StoryIndex:
         decided = self._decide(todo, bands) if todo else _NOTHING
         return Draft(prepared, mark, links, todo, bands, decided)
 
-    def commit(self, draft: Draft) -> list[StoryAssignment]:
+    def commit(self, draft: Draft, siblings: Siblings | None = None) -> list[StoryAssignment]:
         """Save the draft's decisions under the story lock, if nothing they depend on was
         stored since its mark (another worker's copy of one of its stories, a link of one of
-        its articles); else decide again under the lock, as if there had been no draft."""
+        its articles); else decide again under the lock, as if there had been no draft.
+
+        With `siblings` (the draft is one part of a partition), when everything stored since
+        the partition's mark is theirs, nothing is looked at: the partition found the parts
+        sharing nothing in what the store held at that mark, and nobody else stored anything
+        since. That skips testing each of their buckets against the draft's (0.13-0.23 s
+        under the lock for the second of two 5,000-article parts)."""
         store = self._store
         with store.transaction():
             store.lock_stories()
-            if draft.todo and _stale(draft, store.story_changes(draft.mark, draft.bands)):
+            if draft.todo and self._changed(draft, siblings):
                 draft = self._draft(draft.prepared, draft.mark)
             links, decided = draft.links, draft.decided
             if draft.todo:
                 store.save_stories(decided.members, decided.clusters)
                 links = {**links, **decided.links}
         return [_assignment(links[p.article.id]) for p in draft.prepared]
+
+    def _changed(self, draft: Draft, siblings: Siblings | None) -> bool:
+        """Under the lock: whether the draft is stale (`_stale`), unless only its siblings
+        stored anything since the partition looked."""
+        store = self._store
+        if siblings is not None and siblings.mark <= draft.mark:
+            stored = store.story_changes(siblings.mark, ())
+            if all(change.article_id in siblings.ids for change in stored):
+                return False
+        return _stale(draft, store.story_changes(draft.mark, draft.bands))
 
     def components(self, sketches: Sequence[Sketch]) -> list[list[int]]:
         """The articles (positions in `sketches`) whose stories can be decided apart, as

@@ -93,17 +93,23 @@ def test_groups_decided_apart_get_what_one_bundle_gets(seed, location, tmp_path,
             assert grouped.members(story) == whole.members(story)
 
 
-def counting(index: StoryIndex) -> list[int]:
-    """How many times the index decides (wraps its own method; the store is real)."""
+def recording(owner, name: str, what) -> list:
+    """`what(*args)` of every call of `owner`'s method `name`, which still runs (the store and
+    the index are real)."""
     calls = []
-    decide = index._decide
+    method = getattr(owner, name)
 
-    def counted(ordered, bands):
-        calls.append(len(ordered))
-        return decide(ordered, bands)
+    def recorded(*args):
+        calls.append(what(*args))
+        return method(*args)
 
-    index._decide = counted
+    setattr(owner, name, recorded)
     return calls
+
+
+def counting(index: StoryIndex) -> list[int]:
+    """How many articles each time the index decides."""
+    return recording(index, "_decide", lambda ordered, bands: len(ordered))
 
 
 def test_a_draft_overtaken_by_a_copy_stored_meanwhile_is_decided_again(location, clock):
@@ -138,17 +144,8 @@ def test_a_draft_is_saved_as_drafted_when_only_unrelated_articles_came_meanwhile
 
 
 def bands_tested(store) -> list[int]:
-    """How many buckets each of the store's `story_changes` calls tested (wraps the real
-    store's method)."""
-    calls = []
-    changes = store.story_changes
-
-    def counted(since, bands):
-        calls.append(len(bands))
-        return changes(since, bands)
-
-    store.story_changes = counted
-    return calls
+    """How many buckets each of the store's `story_changes` calls tested."""
+    return recording(store, "story_changes", lambda since, bands: len(bands))
 
 
 def test_parts_of_one_partition_skip_testing_each_others_buckets(location, tmp_path, clock):

@@ -15,9 +15,9 @@ backlog of unrelated articles spreads evenly; a cycle that is one big story stay
 
 from __future__ import annotations
 
-import struct
 from typing import TYPE_CHECKING, Collection, Iterable, NamedTuple, Sequence
 
+from wirewatch.transforms.state.band_index import pack_bands, unpack_bands
 from wirewatch.transforms.state.interface import StoryMatch, UrlMatches
 from wirewatch.transforms.stories.batch import Prepared
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 class Sketch(NamedTuple):
     """What partitioning needs of an article (not its fingerprints). Its buckets travel packed
-    (8-byte little-endian integers): a cycle's 480,000 of them as Python ints cost the
+    as the store files them (band_index.pack_bands): a cycle's 480,000 of them as Python ints cost the
     partition step a tenth of a second to unpickle and as much again to put in one array."""
 
     article_id: str
@@ -43,10 +43,10 @@ class Sketch(NamedTuple):
     def made(
         cls, article_id: str, published: float, url: str | None, bands: Sequence[int]
     ) -> Sketch:
-        return cls(article_id, published, url, struct.pack(f"<{len(bands)}q", *bands))
+        return cls(article_id, published, url, pack_bands(bands))
 
     def buckets(self) -> tuple[int, ...]:
-        return struct.unpack(f"<{len(self.bands) // 8}q", self.bands)
+        return unpack_bands(self.bands)
 
 
 def stored_stories(

@@ -106,13 +106,16 @@ def run_cycle(
 
     if not isinstance(options, PipelineOptions):
         options = PipelineOptions(options)
-    # in this process the config travels by key (beam_support/cache.py)
-    release = keep_in_process(config) if runs_in_process(options) else lambda: None
+    polled = polled if polled is not None else {}
+    # in this process the config and the polled bodies travel by key (beam_support/cache.py)
+    kept = [config, polled] if runs_in_process(options) else []
+    releases = [keep_in_process(value) for value in kept]
     zygote.warm(config)  # its workers then find the tagger and rules built
     try:
         return measure_cycle(execute, state_dir, feeds)
     finally:
-        release()
+        for release in releases:
+            release()
 
 
 def measure_cycle(

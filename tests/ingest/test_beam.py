@@ -181,6 +181,38 @@ def test_fetch_feeds_leaves_no_per_feed_counters(server, tmp_path):
     assert [n for n in names if "feed-zz" in n[0] + n[1] or n[0] == f"{NS}.feed"] == []
 
 
+def test_polled_bodies_never_go_into_the_fetch_dofns_pickle_whole(tmp_path):
+    """`run --once` hands the cycle the bodies its look polled (megabytes when feeds are
+    busy). Beam bz2-compresses a DoFn at level 9 every time it pickles one, several times a
+    run: the bodies travel by key in this process and zlib-compressed elsewhere (a Ref), and
+    the fetch stage still finds them."""
+    import time
+
+    from apache_beam.internal import pickler
+
+    from wirewatch.transforms.beam_support import cache
+    from wirewatch.transforms.ingest.beam import _FetchDoFn
+
+    body = feeds.rss(*(feeds.item(f"g{i}", f"Story number {i}") for i in range(3000)))
+    polled = {
+        "wire": FetchResult(url="https://wire.invalid/rss", status="ok", outcome="ok", body=body)
+    }
+
+    def pickled() -> bytes:
+        return pickler.dumps(_FetchDoFn(CONFIG, str(tmp_path), time.time, cache.ref(polled)))
+
+    elsewhere = pickled()
+    release = cache.keep_in_process(polled)
+    try:
+        here = pickled()
+        assert len(here) < 10_000 < len(body)  # the key alone
+        assert pickler.loads(here).polled.value["wire"].body == body
+    finally:
+        release()
+    assert len(elsewhere) < len(body) / 3  # the zlib blob, not the body
+    assert pickler.loads(elsewhere).polled.value["wire"].body == body
+
+
 def test_fetch_feeds_fails_at_construction_without_a_config():
     with pytest.raises(TypeError, match="expected a wirewatch.transforms.config.Config"):
         FetchFeeds({"fetch": {}}, "/tmp/state")

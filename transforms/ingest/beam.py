@@ -19,7 +19,7 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 from apache_beam.utils.windowed_value import WindowedValue
 
-from wirewatch.transforms.beam_support.cache import fingerprint, shared
+from wirewatch.transforms.beam_support.cache import Ref, fingerprint, ref, shared
 from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.ingest.cycle_fetch import CycleFetch, FeedFetch
@@ -67,10 +67,12 @@ class _FetchDoFn(StoreDoFn):
         config: Config,
         state_dir: str,
         clock: Callable[[], float],
-        polled: Mapping[str, FetchResult],
+        polled: Ref[dict[str, FetchResult]],
     ):
         super().__init__(state_dir)
-        self.settings, self.clock, self.polled = config.fetch, clock, dict(polled)
+        # a Ref (beam_support/cache.py): Beam bz2-compresses a DoFn at level 9 each time it
+        # pickles one, and polled bodies are megabytes when many feeds are busy
+        self.settings, self.clock, self.polled = config.fetch, clock, polled
         # feeds per status, and one per declared outcome (a fixed set in fetch.py): fetch_timeout
         self.count = Counters(
             *(f"feeds_{status}" for status in ("ok", "not_modified", "failed", "late")),
@@ -105,7 +107,7 @@ class _FetchDoFn(StoreDoFn):
     def _fetch_one(
         self, states: dict[str, FeedState], feed: FeedConfig, seconds: float
     ) -> FetchResult:
-        polled = self.polled.get(feed.id)
+        polled = self.polled.value.get(feed.id)
         if polled is not None:
             return polled
         return fetch_feed(feed, states[feed.id], self.settings, self.client, seconds)
@@ -173,7 +175,7 @@ class FetchFeeds(beam.PTransform):
                 f"with a 'fetch' section, got {type(config).__name__}"
             )
         self.config, self.state_dir, self.clock = config, state_dir, clock
-        self.polled = polled or {}
+        self.polled = polled if polled is not None else {}
         self.lanes = lanes(config.feeds, config.fetch.per_host)
 
     def expand(self, feeds: beam.PCollection[FeedConfig]) -> beam.pvalue.DoOutputsTuple:
@@ -183,7 +185,7 @@ class FetchFeeds(beam.PTransform):
             | "GroupByLane" >> beam.GroupByKey()
             | "Fetch"
             >> beam.ParDo(
-                _FetchDoFn(self.config, self.state_dir, self.clock, self.polled)
+                _FetchDoFn(self.config, self.state_dir, self.clock, ref(self.polled))
             ).with_outputs(self.DEAD, self.FEED_STATE, main=self.MAIN)
         )
 

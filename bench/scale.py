@@ -17,7 +17,7 @@ the PostgreSQL server's own CPU are printed: on a shared machine the wall times 
 comparable within one run.
 
     python bench/scale.py --cold [--feeds 5] [--items 2000] [--repeat 3] [--base TREE]
-                          [--profile] [--stages] [--idle N]
+                          [--profile] [--stages] [--idle N] [--busy]
 
 Beam workers instead of `wirewatch run` workers (issue 18 item 4): one cold `run --once` over
 the backlog on a fresh SQLite store, in-process and with `--direct_num_workers 2
@@ -37,6 +37,9 @@ the mapped functions), i.e. coders, pickling, bundle machinery and building the 
 walls) with each worker process's wall and CPU in them (stage_hook/: a patch of Beam's local
 engine loaded through PYTHONPATH; it slows a run a little, so compare its walls with each
 other, not with runs without it).
+`--busy`: the feeds are not on their first poll. Each run first takes a 1-item backlog (untimed),
+then the full one: `run --once`'s look polls every feed, finds each busy and hands its body to
+the cycle (pipelines/nothing_new.py), the usual shape of a scheduled `run --once`.
 `--idle N` then runs a watch loop of N cycles with nothing new in each mode and reports the
 median cycle (after the first two, which build the graphs): with worker processes, what a
 cycle costs before any work, i.e. starting its workers.
@@ -261,6 +264,9 @@ def main() -> None:
         "--stages", action="store_true", help="--cold: each run's stages, their walls and CPU"
     )
     parser.add_argument(
+        "--busy", action="store_true", help="--cold: feeds polled before (look hands bodies over)"
+    )
+    parser.add_argument(
         "--idle",
         type=int,
         default=0,
@@ -310,6 +316,11 @@ def cold(args) -> None:
                         os.environ[STAGES_ENV] = str(folder / "stages")
                     load = os.getloadavg()[0]
                     state = f"sqlite:///{folder / 'state.sqlite3'}"
+                    if args.busy:  # polled once before: no first poll
+                        build_feeds(server, args.feeds, 1)
+                        cold_cycle(state, config, folder, beam_args, paths[label])  # no hooks
+                        (folder / "worker0.log").unlink()
+                        build_feeds(server, args.feeds, args.items)
                     started = time.monotonic()
                     r = cold_cycle(state, config, folder, beam_args, path)
                     if args.stages:

@@ -153,6 +153,37 @@ def test_an_edited_entry_goes_through_the_cycle(filled, server):
     assert summary.get("articles_edited") == 1 and summary.get("alerts_sent") == 1
 
 
+def test_a_busy_body_is_told_by_its_first_entries_and_a_quiet_one_by_all(
+    tmp_path, server, monkeypatch
+):
+    """The look builds the first LOOK_AHEAD entries the pre-scan keeps; if all are seen after
+    all (a feed that re-issues its guids keeps its links), the whole body decides: quiet when
+    every entry is seen, busy for a new entry further down."""
+    from wirewatch.pipelines import nothing_new
+
+    monkeypatch.setattr(nothing_new, "LOOK_AHEAD", 2)
+
+    def body(guids: str, links: str) -> bytes:
+        items = "".join(
+            f"<item><title>Harvest report {link}</title><guid>{guid}</guid>"
+            f"<link>https://example.org/{link}</link></item>"
+            for guid, link in zip(guids.split(), links.split())
+        )
+        return f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
+
+    config, state = config_of(tmp_path, server), str(tmp_path / "state")
+    server.feeds["/b.xml"] = (200, {}, body("a1 a2 a3 a4", "l1 l2 l3 l4"))
+    assert run_once(config, state, []).get("articles_new") == 6  # 2 in a, 4 in b
+
+    server.feeds["/b.xml"] = (200, {}, body("b1 b2 b3 b4", "l1 l2 l3 l4"))
+    quiet = run_once(config, state, [])
+    assert quiet.pipelines == 0 and quiet.get("articles_seen") == 4
+
+    server.feeds["/b.xml"] = (200, {}, body("c1 c2 c3 c4 n", "l1 l2 l3 l4 new"))
+    busy = run_once(config, state, [])
+    assert busy.pipelines == 1 and busy.get("articles_new") == 1
+
+
 def test_a_feed_whose_last_poll_failed_is_left_to_the_cycle(filled, server):
     config, state = filled
     server.feeds["/b.xml"] = (500, {}, b"down")

@@ -229,6 +229,24 @@ def test_charset_disagreement_uses_byte_cuts_and_matches_the_full_parse():
     assert fast.fast_path and fast.articles == full.articles[1:]
 
 
+@pytest.mark.parametrize("malformed", [False, True], ids=["tree", "byte_spans"])
+def test_keep_at_most_builds_the_first_kept_entries_and_holds_back_the_rest(malformed):
+    """run --once's look asks only whether something is new: the first entries the pre-scan
+    keeps (seen ones are cut as always, and do not count), the rest held back."""
+    body = feeds.rss(*(feeds.item(f"g{i}", f"Story {i}") for i in range(12)))
+    if malformed:  # not well-formed: the byte-span pre-scan
+        body = body.replace(b"<channel>", b"<channel>\n<<<<<<< HEAD\n")
+    full = parse(body)
+    seen = {full.articles[0].id, full.articles[2].id}
+    first = parse(body, seen_of=seen.intersection, keep_at_most=3)
+    assert first.articles == [full.articles[i] for i in (1, 3, 4)]
+    assert (first.skipped_seen, first.held_back) == (2, 7)
+    whole = parse(body, seen_of=seen.intersection)
+    assert whole.articles == full.articles[1:2] + full.articles[3:] and whole.held_back == 0
+    with pytest.raises(ValueError, match="at least 1"):
+        parse(body, seen_of=seen.intersection, keep_at_most=0)
+
+
 def test_store_failures_propagate():
     def broken(_):
         raise RuntimeError("store down")

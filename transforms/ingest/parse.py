@@ -68,6 +68,9 @@ class ParseResult(BaseModel):
     version: str = ""
     title: str = ""
     fast_path: bool = False
+    held_back: int = 0
+    """Entries left out only because `keep_at_most` were kept: then this is not the body's
+    whole result, only enough of it to tell whether something is new."""
 
     def counters(self) -> dict[str, int]:
         """Named counts for metrics and the run summary (dead letters by reason)."""
@@ -94,13 +97,27 @@ def parse_feed(
     fetched_at: datetime | None = None,
     seen_of: SeenOf | None = None,
     from_tree: bool = True,
+    keep_at_most: int | None = None,
 ) -> ParseResult:
     """Parse one feed body. `seen_of(article_ids)` (the subset the store has seen) lets
     already-stored entries skip parsing; it is called once per body in the common case.
     `from_tree=False` has feedparser read every entry instead of building RSS entries from the
-    pre-scan's tree: the reference the tree path is proven equal to."""
+    pre-scan's tree: the reference the tree path is proven equal to. `keep_at_most` (with
+    `seen_of`): build only the first that many entries the pre-scan keeps, and count the rest
+    as `held_back` (run --once's look: is anything new, not what)."""
+    if keep_at_most is not None and keep_at_most < 1:
+        raise ValueError(f"keep_at_most={keep_at_most}: expected at least 1")
     lookup = SeenLookup(_StoreQuery(seen_of)) if seen_of is not None else None
-    return _run(body, _Job.of(feed_id, feed_url, headers, fetched_at, lookup, from_tree=from_tree))
+    job = _Job.of(
+        feed_id,
+        feed_url,
+        headers,
+        fetched_at,
+        lookup,
+        from_tree=from_tree,
+        keep_at_most=keep_at_most,
+    )
+    return _run(body, job)
 
 
 def parse_feed_by_feedparser(body: bytes, **where) -> ParseResult:
@@ -149,9 +166,12 @@ class _Job:
     lookup: SeenLookup | None
     source: str
     from_tree: bool  # new RSS entries may be built from the lxml tree (tree_entry)
+    keep_at_most: int | None  # prescan.KnownEntries
 
     @classmethod
-    def of(cls, feed_id, feed_url, headers, fetched_at, lookup, *, from_tree: bool) -> _Job:
+    def of(
+        cls, feed_id, feed_url, headers, fetched_at, lookup, *, from_tree: bool, keep_at_most=None
+    ) -> _Job:
         return cls(
             feed_id=feed_id,
             feed_url=feed_url,
@@ -160,6 +180,7 @@ class _Job:
             lookup=lookup,
             source=feed_id or feed_url,
             from_tree=from_tree,
+            keep_at_most=keep_at_most,
         )
 
 
@@ -262,20 +283,24 @@ def _from_tree(scan: prescan.Scan, base: str | None, job: _Job) -> ParseResult |
 
 
 def _add_cut(result: ParseResult, scan) -> ParseResult:
-    """Count the entries the pre-scan cut (seen before, or repeated) into the result."""
+    """Count the entries the pre-scan cut (seen before, or repeated, or held back) into the
+    result."""
     result.entries += scan.skipped + scan.duplicates
     result.skipped_seen += scan.skipped
     result.duplicates += scan.duplicates
+    result.held_back += scan.held_back
     return result
 
 
 def _prescan(data: bytes, base: str | None, job: _Job) -> prescan.Scan | None:
     """The tree pre-scan for well-formed UTF-8 XML, the byte-span one for everything else."""
-    feed_id, lookup, charset = job.feed_id, job.lookup, response.charset(job.headers)
+    where = {"feed_id": job.feed_id, "base": base, "lookup": job.lookup}
     try:
-        return prescan.select_new(data, feed_id=feed_id, base=base, lookup=lookup, charset=charset)
+        return prescan.select_new(
+            data, **where, charset=response.charset(job.headers), keep_at_most=job.keep_at_most
+        )
     except prescan.UseByteScan:
-        return select_new_lenient(data, feed_id=feed_id, base=base, lookup=lookup)
+        return select_new_lenient(data, **where, keep_at_most=job.keep_at_most)
 
 
 def _parse_json(body: bytes, job: _Job) -> ParseResult:

@@ -62,13 +62,15 @@ class KnownEntries:
     in this feed. Shared by the lxml scan and the byte scan so both count the same way.
 
     A scan first predicts every entry's id (`ident`), asks about all of them at once (`ask`),
-    then decides entry by entry, in document order (`cut`).
+    then decides entry by entry, in document order (`cut`). With `keep_at_most`, the entries
+    after that many kept ones are cut too (`held_back`): enough to tell whether anything is
+    new (run --once's look), not a whole parse.
     """
 
-    def __init__(self, feed_id: str, lookup: SeenLookup):
-        self.feed_id, self.lookup = feed_id, lookup
+    def __init__(self, feed_id: str, lookup: SeenLookup, keep_at_most: int | None = None):
+        self.feed_id, self.lookup, self.keep_at_most = feed_id, lookup, keep_at_most
         self.seen_ids: set[str] = set()
-        self.skipped = self.duplicates = 0
+        self.skipped = self.duplicates = self.kept = self.held_back = 0
 
     def ident(self, key: str | None) -> str | None:
         """The article id a predicted key gives (None: no prediction, the entry stays)."""
@@ -80,15 +82,18 @@ class KnownEntries:
     def cut(self, ident: str | None, element=None) -> bool:
         """Cut a seen entry whose raw title and summary hash as stored (`entry_digest`); an
         edited one, or one stored without a hash, stays for feedparser and DropSeen."""
-        if ident is None:
-            return False
-        if ident in self.seen_ids:
-            self.duplicates += 1
+        if ident is not None:
+            if ident in self.seen_ids:
+                self.duplicates += 1
+                return True
+            if self.lookup.unchanged(ident, lambda: entry_digest(element)):
+                self.seen_ids.add(ident)
+                self.skipped += 1
+                return True
+        if self.keep_at_most is not None and self.kept >= self.keep_at_most:
+            self.held_back += 1
             return True
-        if self.lookup.unchanged(ident, lambda: entry_digest(element)):
-            self.seen_ids.add(ident)
-            self.skipped += 1
-            return True
+        self.kept += 1
         return False
 
 
@@ -110,6 +115,7 @@ class Scan:
     version: str
     root: Any = None
     kept_entries: tuple = ()
+    held_back: int = 0  # cut only for KnownEntries.keep_at_most
 
     @classmethod
     def of_tree(cls, data: bytes, root, shape, known: KnownEntries | None = None) -> Scan:
@@ -117,7 +123,10 @@ class Scan:
         version, entries, ttl = shape
         kept = tuple(element for element in entries if element.getparent() is not None)
         skipped, duplicates = (known.skipped, known.duplicates) if known else (0, 0)
-        return cls(data, len(entries), len(kept), skipped, duplicates, ttl, version, root, kept)
+        held_back = known.held_back if known else 0
+        return cls(
+            data, len(entries), len(kept), skipped, duplicates, ttl, version, root, kept, held_back
+        )
 
     @cached_property
     def envelope(self) -> bytes:
@@ -152,17 +161,19 @@ def select_new(
     base: str | None,
     lookup: SeenLookup,
     charset: str | None = None,
+    keep_at_most: int | None = None,
 ) -> Scan | None:
     """The envelope holding only entries not yet seen, or None to fall back to a full parse.
 
-    `charset` is the HTTP Content-Type charset, if any. Raises UseByteScan (see there).
+    `charset` is the HTTP Content-Type charset, if any; `keep_at_most`: see KnownEntries.
+    Raises UseByteScan (see there).
     """
     tree = _read(data, charset)
     if tree is None:
         return None
     root, (version, entries, ttl) = tree
     tracks_base = b"base=" in data
-    known = KnownEntries(feed_id, lookup)
+    known = KnownEntries(feed_id, lookup, keep_at_most)
     idents = [
         known.ident(predict_key(element, _base_of(element, base) if tracks_base else (base or "")))
         for element in entries

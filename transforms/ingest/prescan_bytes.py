@@ -45,7 +45,12 @@ _TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>")
 
 
 def select_new_lenient(
-    data: bytes, *, feed_id: str, base: str | None, lookup: SeenLookup
+    data: bytes,
+    *,
+    feed_id: str,
+    base: str | None,
+    lookup: SeenLookup,
+    keep_at_most: int | None = None,
 ) -> Scan | None:
     """Like prescan.select_new for a malformed document, or None for a full lenient parse."""
     if b"base=" in data:
@@ -61,7 +66,7 @@ def select_new_lenient(
     wrapper_open = (declaration.group(0) if declaration else b"") + _wrapper(head)
     wrapper_close = b"</wirewatch-envelope>"
     candidates: list[tuple[int, int, str | None]] = []  # span start, end, predicted id
-    known = KnownEntries(feed_id, lookup)
+    known = KnownEntries(feed_id, lookup, keep_at_most)
     total = 0
     pos = root.end()
     clean = True
@@ -91,6 +96,7 @@ def select_new_lenient(
         kept=total - len(cuts),
         skipped=known.skipped,
         duplicates=known.duplicates,
+        held_back=known.held_back,
         ttl=_ttl(head),
         version=_version(root.group(0), b"netscape" in data[: root.start()].lower()),
     )

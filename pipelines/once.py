@@ -72,13 +72,17 @@ def _run_once(config: Config, location: str, beam_args: list[str]) -> CycleSumma
 
 def _cycle(config: Config, feeds, location: str, beam_args: list[str], polled=None) -> CycleSummary:
     """One Beam cycle over `feeds` (`polled`: their results from the look, not fetched
-    again): the rules are compiled (and checked) first."""
+    again): the rules are compiled (and checked) first, then handed to the worker zygote, if
+    one runs, which builds them too while this process imports the cycle's code (its first
+    workers waited 0.15-0.5 s for that build when it was handed over just before the run)."""
+    from wirewatch.pipelines import zygote
     from wirewatch.pipelines.logs import quiet_beam_logging
 
+    preflight(config)  # no Beam import
+    zygote.warm(config)
     quiet_beam_logging()  # before the first Beam import
     from wirewatch.pipelines.cycle import run_cycle
 
-    preflight(config)
     return run_cycle(config, feeds, location, beam_args, polled=polled)
 
 

@@ -68,6 +68,7 @@ def run(args) -> int:
         from wirewatch.pipelines.watch import watch
 
         preflight(config)
+        zygote.warm(config)  # its workers' tagger and rules, built while this process goes on
         service = listening(
             args.listen, args.interval or min((f.interval for f in config.feeds), default=300)
         )

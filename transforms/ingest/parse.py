@@ -170,7 +170,15 @@ class _Job:
 
     @classmethod
     def of(
-        cls, feed_id, feed_url, headers, fetched_at, lookup, *, from_tree: bool, keep_at_most=None
+        cls,
+        feed_id,
+        feed_url,
+        headers,
+        fetched_at,
+        lookup,
+        *,
+        from_tree: bool,
+        keep_at_most: int | None = None,
     ) -> _Job:
         return cls(
             feed_id=feed_id,

@@ -28,8 +28,8 @@ this VM's drifting speed disturbs less than the ratio of the two medians; `range
 and highest of those ratios (on this VM the same code's ratios spread over 1.22-1.58 in one
 day, so compare sets of 5 or more).
 `--base TREE` (a checkout of another commit, e.g. `git worktree add /tmp/base START`) runs the
-same scenarios on that code too, alternating with this tree's in every repeat, so before and
-after meet the same load. `--profile` runs the in-process cycle under cProfile on CPU time
+same scenarios on that code too, alternating with this tree's in every repeat (and going
+first in every other repeat), so before and after meet the same load. `--profile` runs the in-process cycle under cProfile on CPU time
 (slower: use it for the share, not for wall times) and prints Beam's share of the cycle's
 CPU: everything but the time inside wirewatch's own stage code that Beam calls (the DoFns,
 the mapped functions), i.e. coders, pickling, bundle machinery and building the pipeline.
@@ -300,7 +300,9 @@ def cold(args) -> None:
         config = write_config(Path(tmp), server, args.feeds)
         paths = {label: python_path(tree, Path(tmp), label) for label, tree in trees.items()}
         for run in range(args.repeat):
-            for label in trees:
+            # the trees take turns going first: later runs of a repeat met a slower machine
+            # often enough that the second tree lost in process on the same code
+            for label in list(trees)[:: 1 if run % 2 == 0 else -1]:
                 for mode, beam_args in modes.items():
                     name = f"{label}{mode}"
                     folder = Path(tmp) / f"{name.replace(' ', '-')}-{run}"

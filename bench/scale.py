@@ -29,7 +29,10 @@ and highest of those ratios (on this VM the same code's ratios spread over 1.22-
 day, so compare sets of 5 or more).
 `--base TREE` (a checkout of another commit, e.g. `git worktree add /tmp/base START`) runs the
 same scenarios on that code too, alternating with this tree's in every repeat (and going
-first in every other repeat), so before and after meet the same load. `--profile` runs the in-process cycle under cProfile on CPU time
+first in every other repeat), so before and after meet the same load, and prints the median
+of each run's difference from base's run of the same mode in the same repeat. `--only workers`
+(or `in-process`) runs one mode: for a change that touches only that mode, twice the pairs
+in the same time (no per-run ratio then). `--profile` runs the in-process cycle under cProfile on CPU time
 (slower: use it for the share, not for wall times) and prints Beam's share of the cycle's
 CPU: everything but the time inside wirewatch's own stage code that Beam calls (the DoFns,
 the mapped functions), i.e. coders, pickling, bundle machinery and building the pipeline.
@@ -259,6 +262,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--base", type=Path, help="--cold: also run this checkout's code")
+    parser.add_argument(
+        "--only",
+        choices=["in-process", "workers"],
+        help="--cold: run that mode alone (with --base: a change that touches only that mode)",
+    )
     parser.add_argument("--profile", action="store_true", help="--cold: Beam's CPU share")
     parser.add_argument(
         "--stages", action="store_true", help="--cold: each run's stages, their walls and CPU"
@@ -290,8 +298,10 @@ def cold(args) -> None:
             "multi_processing",
         ),
     }
-    if args.profile:
+    if args.profile or args.only == "in-process":
         del modes["2 Beam workers"]
+    if args.only == "workers":
+        del modes["in-process"]
     trees = {"": ROOT} | ({"base ": args.base.resolve()} if args.base else {})
     results: dict[str, list[dict]] = {}
     scalings = core_scaling()
@@ -350,24 +360,27 @@ def cold(args) -> None:
         f"{'range':>13}"
     )
     for name, rows in results.items():
-        same_code = results[name.replace("2 Beam workers", "in-process")]
-        base = statistics.median(r["seconds"] for r in same_code)
-        # each run's ratio against the in-process run just before it: this VM's speed drifts
-        # by a fifth within minutes, which the ratio of two medians does not cancel
-        ratios = [a["seconds"] / b["seconds"] for a, b in zip(same_code, rows)]
-        paired = statistics.median(ratios)
-        spread = f"{min(ratios):.2f}-{max(ratios):.2f}x"
         seconds = statistics.median(r["seconds"] for r in rows)
+        ratio = ""
+        same_code = results.get(name.replace("2 Beam workers", "in-process"))
+        if same_code:  # not with --only workers
+            base = statistics.median(r["seconds"] for r in same_code)
+            # each run's ratio against the in-process run just before it: this VM's speed
+            # drifts by a fifth within minutes, which the ratio of two medians does not cancel
+            ratios = [a["seconds"] / b["seconds"] for a, b in zip(same_code, rows)]
+            ratio = (
+                f"{base / seconds:>9.2f}x{statistics.median(ratios):>8.2f}x"
+                f"{f'{min(ratios):.2f}-{max(ratios):.2f}x':>13}"
+            )
         cycle = statistics.median(r["cycle"] for r in rows)
         cpu = statistics.median(r["cpu"] for r in rows)
         share = f"  Beam {statistics.median(r['beam'] for r in rows):.0%}" if args.profile else ""
         share += (
             f"  idle cycle {statistics.median(r['idle'] for r in rows):.2f} s" if args.idle else ""
         )
-        print(
-            f"{name:<21}{seconds:>8.1f}{cycle:>9.1f}{cpu:>8.1f}{base / seconds:>9.2f}x"
-            f"{paired:>8.2f}x{spread:>13}{share}"
-        )
+        print(f"{name:<21}{seconds:>8.1f}{cycle:>9.1f}{cpu:>8.1f}{ratio}{share}")
+    if args.base:
+        print(against_base(results))
     scaling = statistics.median(scalings)
     print(
         f"\nthis machine: 2 processes of a pure-Python loop get {scaling:.2f}x the throughput "
@@ -384,6 +397,23 @@ def cold(args) -> None:
                 f"{amdahl(total, serial, 2):.2f}x faster on 2 full cores, "
                 f"{amdahl(total, serial, scaling):.2f}x on this machine's"
             )
+
+
+def against_base(results: dict[str, list[dict]]) -> str:
+    """This tree's runs against base's run of the same mode in the same repeat (they ran one
+    after the other, in turns): the median difference and how often this tree was faster.
+    A change of a few tenths of a second shows here long before it shows in the medians."""
+    lines = ["\nthis tree against base, run by run in the same repeat:"]
+    for name, rows in results.items():
+        if name.startswith("base "):
+            continue
+        walls = [a["seconds"] - b["seconds"] for a, b in zip(rows, results[f"base {name}"])]
+        cpus = [a["cpu"] - b["cpu"] for a, b in zip(rows, results[f"base {name}"])]
+        lines.append(
+            f"  {name}: {statistics.median(walls):+.2f} s wall (faster in "
+            f"{sum(w < 0 for w in walls)} of {len(walls)}), {statistics.median(cpus):+.2f} s CPU"
+        )
+    return "\n".join(lines)
 
 
 def python_path(tree: Path, tmp: Path, label: str) -> str:

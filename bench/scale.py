@@ -30,10 +30,11 @@ day, so compare sets of 5 or more).
 `--base TREE` (a checkout of another commit, e.g. `git worktree add /tmp/base START`) runs the
 same scenarios on that code too, alternating with this tree's in every repeat (and going
 first in every other repeat), so before and after meet the same load, and prints the median
-of each run's difference from base's run of the same mode in the same repeat. `--only workers`
-(or `in-process`) runs one mode: for a change that touches only that mode, twice the pairs
-in the same time (no per-run ratio then). `--profile` runs the in-process cycle under cProfile on CPU time
-(slower: use it for the share, not for wall times) and prints Beam's share of the cycle's
+of each run's difference from base's run of the same mode in the same repeat. `--only
+workers` (or `in-process`) runs one mode: for a change that touches only that mode, twice the
+pairs in the same time (no per-run ratio then). `--profile` runs the in-process cycle under
+cProfile on CPU time (slower: use it for the share, not for wall times) and prints Beam's
+share of the cycle's
 CPU: everything but the time inside wirewatch's own stage code that Beam calls (the DoFns,
 the mapped functions), i.e. coders, pickling, bundle machinery and building the pipeline.
 `--stages` prints each run's stages as the driver ran them (from the process's start, their
@@ -402,7 +403,8 @@ def cold(args) -> None:
 def against_base(results: dict[str, list[dict]]) -> str:
     """This tree's runs against base's run of the same mode in the same repeat (they ran one
     after the other, in turns): the median difference and how often this tree was faster.
-    A change of a few tenths of a second shows here long before it shows in the medians."""
+    Two runs a minute apart meet a more nearly equal machine than two medians of runs spread
+    over the whole set."""
     lines = ["\nthis tree against base, run by run in the same repeat:"]
     for name, rows in results.items():
         if name.startswith("base "):

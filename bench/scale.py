@@ -34,9 +34,9 @@ of each run's difference from base's run of the same mode in the same repeat. `-
 workers` (or `in-process`) runs one mode: for a change that touches only that mode, twice the
 pairs in the same time (no per-run ratio then). `--profile` runs the in-process cycle under
 cProfile on CPU time (slower: use it for the share, not for wall times) and prints Beam's
-share of the cycle's
-CPU: everything but the time inside wirewatch's own stage code that Beam calls (the DoFns,
-the mapped functions), i.e. coders, pickling, bundle machinery and building the pipeline.
+share of the cycle's CPU: everything but the time inside wirewatch's own stage code that Beam
+calls (the DoFns, the mapped functions), i.e. coders, pickling, bundle machinery and building
+the pipeline.
 `--stages` prints each run's stages as the driver ran them (from the process's start, their
 walls) with each worker process's wall and CPU in them (stage_hook/: a patch of Beam's local
 engine loaded through PYTHONPATH; it slows a run a little, so compare its walls with each

@@ -110,9 +110,11 @@ def run_cycle(
     # in this process the config and the polled bodies travel by key (beam_support/cache.py);
     # none polled: the graph may be re-run later (the watch loop's), so nothing is kept
     kept = [config, *([polled] if polled else [])] if runs_in_process(options) else []
-    releases = [keep_in_process(value) for value in kept]
-    zygote.warm(config)  # its workers then find the tagger and rules built
-    try:
+    releases = []
+    try:  # each hold taken is released, even if a later one cannot be taken
+        for value in kept:
+            releases.append(keep_in_process(value))
+        zygote.warm(config)  # its workers then find the tagger and rules built
         return measure_cycle(execute, state_dir, feeds)
     finally:
         for release in releases:

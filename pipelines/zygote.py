@@ -83,25 +83,29 @@ class Zygote:
     def __init__(self, process: subprocess.Popen, folder: str):
         self.process, self.folder = process, folder
         self.socket = socket_in(folder)
-        self.warmed: set[str] = set()  # config keys handed over
+        self.warmed: str | None = None  # the key of the config the zygote holds built
+        self.handed = 0  # hand-overs so far: each gets a file of its own, read once
 
     def warm(self, config) -> None:
-        """Hand `config` over to be built before the next forks (once per config). Never
-        blocks: the config goes into a file, its name down the pipe."""
+        """Hand `config` over to be built before the next forks, unless it is the one the
+        zygote holds (it keeps only the last one: a reload back to an earlier config is handed
+        over again). Never blocks: the config goes into a file, its name down the pipe."""
         from wirewatch.transforms.beam_support.cache import ref
 
         config_ref = ref(config)
-        if config_ref.key in self.warmed or self.process.poll() is not None:
+        if config_ref.key == self.warmed or self.process.poll() is not None:
             return
-        self.warmed.add(config_ref.key)
-        path = os.path.join(self.folder, f"config-{config_ref.key}")
+        self.handed += 1
+        path = os.path.join(self.folder, f"config-{config_ref.key}-{self.handed}")
         try:
             with open(f"{path}.part", "wb") as out:
                 pickle.dump(config_ref, out, pickle.HIGHEST_PROTOCOL)
             os.replace(f"{path}.part", path)
             os.write(self.process.stdin.fileno(), f"{WARM_COMMAND} {path}\n".encode())
         except (OSError, ValueError, pickle.PicklingError, RuntimeError) as error:
-            log.debug(f"worker zygote: not warmed ({error})")
+            log.debug(f"worker zygote: not warmed ({error})")  # the next cycle tries again
+        else:
+            self.warmed = config_ref.key
 
     @classmethod
     def start(cls) -> Zygote:

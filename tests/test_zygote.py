@@ -290,6 +290,38 @@ def test_a_reloaded_config_replaces_the_last_one_in_the_zygote(zygote, tmp_path)
         assert out.splitlines()[0] == built, err
 
 
+def test_a_config_reloaded_back_is_handed_over_again(zygote, tmp_path):
+    """The zygote holds the last config's build only, so A, B, then A again must build A
+    again there, or every worker of every later cycle builds it itself."""
+    from wirewatch.pipelines.zygote import Zygote
+    from wirewatch.transforms.beam_support.cache import ref
+    from wirewatch.transforms.config.loader import load_config
+
+    first = load_config(str(SHIPPED_CONFIG))
+    reloaded = first.model_copy(update={"lease_seconds": first.lease_seconds + 1})
+    handle = Zygote(zygote, str(tmp_path))
+    for config in (first, reloaded, first):
+        handle.warm(config)
+    proc = client(zygote.socket, tmp_path, WARMED=ref(first).key)
+    out, err = proc.communicate(timeout=120)
+    assert out.splitlines()[0] == "built rules tagger", err
+
+
+def test_a_hand_over_that_failed_is_tried_again(zygote, tmp_path):
+    from wirewatch.pipelines.zygote import Zygote
+    from wirewatch.transforms.beam_support.cache import ref
+    from wirewatch.transforms.config.loader import load_config
+
+    config = load_config(str(SHIPPED_CONFIG))
+    handle = Zygote(zygote, str(tmp_path / "gone"))  # no such folder: the file cannot be written
+    handle.warm(config)
+    handle.folder = str(tmp_path)
+    handle.warm(config)
+    proc = client(zygote.socket, tmp_path, WARMED=ref(config).key)
+    out, err = proc.communicate(timeout=120)
+    assert out.splitlines()[0] == "built rules tagger", err
+
+
 def test_wirewatch_run_starts_its_zygote_before_it_imports_beam(tmp_path):
     """The zygote's imports (about 2 s of CPU) overlap the driver's own Beam import too."""
     probe = textwrap.dedent(

@@ -95,7 +95,9 @@ _kept: dict[str, list] = {}  # Ref key -> [keep_in_process holders, its full Ref
 
 def ref(value: T) -> Ref[T]:
     """`Ref(value)`, made once per object: several DoFns holding the same Config share one
-    encoding (the object is kept alive here, so its id is not reused)."""
+    encoding (the object is kept alive here, so its id is not reused). The encoding is taken
+    now: treat `value` as frozen from here on, or other processes get what it was then while
+    this one sees it as it is."""
     if isinstance(value, Ref):
         return value
     with _lock:

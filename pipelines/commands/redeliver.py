@@ -33,9 +33,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from wirewatch.pipelines.watch import keeping_leases
+    from wirewatch.transforms.state import open_store
+    from wirewatch.transforms.state.owner import claim_owner
+
     config = load_config(args.config)
-    with owning(resolve_state(config, args.state, args.state_dir)) as store:
-        return _redeliver(args, config, store)
+    location = resolve_state(config, args.state, args.state_dir)
+    with owning(location) as store, open_store(location) as keeper:
+        # its claims are renewed while it sends, as a cycle's are: one send with its retries
+        # can outlast lease_seconds, and a watch worker would take the claim for a dead one's
+        with keeping_leases(keeper, claim_owner(), config.lease_seconds, beat=False):
+            return _redeliver(args, config, store)
 
 
 def _redeliver(args, config, store) -> int:
@@ -49,9 +57,15 @@ def _redeliver(args, config, store) -> int:
     records = [
         r for r in store.alerts("dead", args.since) + stuck if not args.sink or r.sink == args.sink
     ]
+    alerts = [Alert.model_validate_json(record.payload) for record in records]
+    # a stuck claim's line may be in its file already (killed inside a batch): not again
+    written = (
+        set()
+        if args.dry_run
+        else dispatcher.written_of(a for a in alerts if a.sink in config.sinks)
+    )
     results = {"sent": 0, "already_sent": 0, "dead": 0, "unknown_sink": 0}
-    for record in records:
-        alert = Alert.model_validate_json(record.payload)
+    for record, alert in zip(records, alerts):
         if args.dry_run:
             error = record.error and redact(record.error)  # recorded before redaction?
             print(json.dumps({"key": record.key, "sink": record.sink, "error": error}))
@@ -60,7 +74,7 @@ def _redeliver(args, config, store) -> int:
             results["unknown_sink"] += 1
             print(f"skip {record.key}: sink '{record.sink}' is no longer in {config.source}")
             continue
-        outcome = dispatcher.redeliver(alert)
+        outcome = dispatcher.redeliver(alert, written)
         results[outcome.status] += 1
         if outcome.status == "dead":
             print(f"still failing {record.key}: {outcome.dead_letter.reason}")

@@ -160,3 +160,65 @@ def test_a_sink_that_does_not_batch_gets_one_alert_at_a_time(connect, tmp_path):
     assert [o.status for o in d.offer_all(batch)] == ["sent"] * 3
     assert sink.sent == [a.key for a in batch]
     assert d.reoffer_expired("file") == []
+
+
+def test_redeliver_after_a_kill_inside_a_batch_writes_each_alert_once(tmp_path, monkeypatch):
+    """`wirewatch redeliver` takes a dead process's claims at once (it owns the embedded
+    store): the ones whose lines reached the file are recorded sent, not written again."""
+    from wirewatch.pipelines.cli import main
+
+    monkeypatch.setattr(dispatch, "BATCH", 8)
+    state, path, batch = tmp_path / "state", tmp_path / "alerts.jsonl", alerts(12)
+    with open_store(state) as store:
+        for a in batch:
+            assert store.claim_alert(a.key, a.sink, a.model_dump_json(), Lease("A", 60))
+        dying = DyingSink(path, lines=10)  # batch one (8) commits; two lines of batch two
+        with pytest.raises(SystemExit):
+            Dispatcher(config(), store, lambda name: dying, owner="A").offer_all(batch)
+        dying.close()
+    settings = tmp_path / "wirewatch.yaml"
+    settings.write_text(f"sinks:\n  file: {{type: jsonl, path: '{path}'}}\n")
+    assert main(["redeliver", "--config", str(settings), "--state", str(state)]) == 0
+    assert sorted(keys_in(path)) == sorted(a.key for a in batch)  # each alert once
+    with open_store(state) as store:
+        assert len(store.alerts("sent")) == 12
+
+
+FULL_DISK = """
+import resource, signal, sys
+from pathlib import Path
+from tests.sinks.test_batch import alerts, file_sink
+
+path = Path(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+sink = file_sink(path)
+a0, a1 = alerts(2)
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (100, hard))  # a0's line does not fit
+try:
+    sink.send(a0)
+except OSError as error:
+    print("a0 failed:", error.strerror)
+resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # room again
+sink.send(a1)
+sink.close()
+"""
+
+
+def test_a_line_that_could_not_be_written_never_reaches_the_file_later(tmp_path):
+    """A full disk fails an alert (it is recorded dead); the next line must not carry it in
+    after all, or a redeliver of the dead alert writes it twice."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "alerts.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("a0 failed:")
+    assert keys_in(path) == [alerts(2)[1].key]  # a1 only, on a line of its own

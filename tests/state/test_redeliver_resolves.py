@@ -50,3 +50,40 @@ def test_redelivered_alerts_resolve_their_dead_letters(tmp_path, monkeypatch, ca
     assert main(["state", *state_dir]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "dead_letters: 2" in lines and "dead_letters_resolved: 2" in lines
+
+
+def test_redeliver_keeps_its_claim_while_a_send_outlasts_the_lease(tmp_path, monkeypatch):
+    """A send (with its retries) can last longer than lease_seconds: the command renews its
+    claims as a cycle does, or a watch worker would take the claim for a dead process's and
+    send the alert again."""
+    import threading
+    import time
+    from datetime import datetime, timezone
+
+    from wirewatch.transforms.state import Lease
+
+    with SlackServer() as slack:
+        monkeypatch.setenv("T_HOOK", slack.webhook_url)
+        config = tmp_path / "c.yaml"
+        config.write_text(
+            "lease_seconds: 5\nsinks:\n  hook: {type: slack, webhook_url: '${T_HOOK}'}\n"
+        )
+        state = tmp_path / "state"
+        dead = alert(sink="hook", title="Story", id="a0")
+        with open_store(state) as store:
+            assert store.claim_alert(dead.key, dead.sink, dead.model_dump_json(), Lease("A", 60))
+            store.finish_alert(dead.key, "dead", 1, "HTTP 503")
+        slack.fail_next(slack.WEBHOOK_PATH, 200, body=b"ok", delay=7)  # slower than the lease
+        codes = []
+        command = threading.Thread(
+            target=lambda: codes.append(
+                main(["redeliver", "--config", str(config), "--state-dir", str(state)])
+            )
+        )
+        command.start()
+        time.sleep(6)
+        with open_store(state) as store:
+            expired = store.expired_claims(None, datetime.now(timezone.utc))
+        command.join(30)
+        assert codes == [0]
+        assert expired == []  # still its claim, renewed, while the send went on

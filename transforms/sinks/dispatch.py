@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from typing import Callable, Literal
+from typing import Callable, Collection, Iterable, Literal
 
 from pydantic import BaseModel
 
@@ -319,12 +319,24 @@ class Dispatcher:
             self.store.save_group(key, sink_name, flushed)
         return outcomes
 
-    def redeliver(self, alert: Alert) -> Outcome:
+    def redeliver(self, alert: Alert, written: Collection[str] = ()) -> Outcome:
         """A dead alert, resent on its own (no flood control: a person asked for it, or it
-        waited out its sink's outage and goes out as it would have then)."""
+        waited out its sink's outage and goes out as it would have then). `written`: keys its
+        sink already holds (`written_of`), only recorded sent: a process killed inside a
+        batch left them claimed after their lines reached the file."""
         if not self._claim(alert):
             return _outcome(alert, "already_sent")
+        if alert.key in written:
+            return self._record_written(alert)
         return self._send([alert], _send_one)[0]
+
+    def written_of(self, alerts: Iterable[Alert]) -> set[str]:
+        """The keys of these alerts that their sinks say they already hold (each sink that
+        can tell reads its record once)."""
+        by_sink: dict[str, list[str]] = {}
+        for alert in alerts:
+            by_sink.setdefault(alert.sink, []).append(alert.key)
+        return {key for sink, keys in by_sink.items() for key in self._written(sink, keys)}
 
     def _send(
         self, alerts: list[Alert], send: Callable[[Sink, list[Alert]], None]

@@ -26,7 +26,7 @@ class JsonlSink:
         self.name = name
         self.path = Path(config.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = None
+        self._fd: int | None = None
         self._batching = False
 
     def send(self, alert: Alert) -> None:
@@ -69,28 +69,38 @@ class JsonlSink:
         return found & wanted
 
     def _write(self, line: str) -> None:
-        if self._file is None:
-            self._file = self._open()
-        self._file.write(line + "\n")
-        self._file.flush()
+        """The whole line reaches the file, or none of it: a write that fails (a full disk)
+        is cut off again, so an alert recorded dead never turns up in the file later (a
+        buffered file kept the bytes it could not write and wrote them with the next line)."""
+        if self._fd is None:
+            self._fd = self._open()
+        data = (line + "\n").encode()
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            done = 0
+            while done < len(data):
+                done += os.write(self._fd, data[done:])
+        except OSError:
+            os.ftruncate(self._fd, start)
+            raise
         if not self._batching:
             self._sync()
 
-    def _open(self):
+    def _open(self) -> int:
         """Append; after a line cut short by a crash, from a new line (each line stays JSON)."""
-        out = open(self.path, "a", encoding="utf-8")
-        if out.tell() and not _ends_with_newline(self.path):
-            out.write("\n")
-        return out
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        if os.lseek(fd, 0, os.SEEK_END) and not _ends_with_newline(self.path):
+            os.write(fd, b"\n")
+        return fd
 
     def _sync(self) -> None:
-        if self._file is not None:
-            os.fsync(self._file.fileno())
+        if self._fd is not None:
+            os.fsync(self._fd)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -68,6 +68,19 @@ def test_cap_per_window_then_one_digest_of_the_overflow(setup):
     assert dispatcher.flush_due("s") == []  # nothing is sent twice
 
 
+def test_a_held_alert_whose_group_lost_its_due_time_still_goes_out(setup):
+    """Two workers can cross on one group: one flushes and saves "nothing held" while the
+    other holds an alert in it. The next flush sends the held alert (late, not never)."""
+    from wirewatch.transforms.routing.flood import GroupState
+
+    dispatcher, sink, clock = setup(max_alerts=1, group_interval=300)
+    assert [dispatcher.offer(routed(f"a{i}")).status for i in range(2)] == ["sent", "held"]
+    [key] = dispatcher.store.due_groups("s", T0 + timedelta(hours=1))
+    dispatcher.store.save_group(key, "s", GroupState())  # the crossing flush's save
+    assert [o.status for o in dispatcher.flush_due("s")] == ["sent"]
+    assert sink.messages == [("single", "a0"), ("single", "a1")]  # a digest of one
+
+
 def test_groups_are_separate(setup):
     dispatcher, sink, _ = setup(max_alerts=1, group_interval=300)
     assert dispatcher.offer(routed("a", group="entity:Mexico")).status == "sent"

@@ -225,6 +225,19 @@ def test_a_claimed_group_is_not_due_until_its_lease_ends(store, connect):
     assert other.claim_due_groups("hook", now, LEASE) == ["hook"]
 
 
+def test_a_group_holding_alerts_without_a_due_time_is_due(store, connect):
+    """Two workers' read-and-save of one group can cross: a flush that found nothing held
+    saves "no due time" over the other's hold. The held alert must still go out."""
+    store.claim_alert("h", "slack", '"h"', Lease("a", LEASE))
+    store.save_group("orphan", "slack", GroupState(due_at=T0 + timedelta(hours=1)), Hold("h"))
+    store.save_group("orphan", "slack", GroupState())  # the crossing flush's save
+    store.save_group("empty", "slack", GroupState())  # flushed, nothing held: not due
+    now = T0 + timedelta(minutes=1)
+    assert store.claim_due_groups("slack", now, LEASE) == ["orphan"]
+    assert connect().claim_due_groups("slack", now, LEASE) == []  # claimed, as any due group
+    assert [r.key for r in store.claim_held("orphan", Lease("flusher", LEASE))] == ["h"]
+
+
 def test_concurrent_digest_claims_hand_each_group_to_one_caller(connect):
     first = connect()
     for i in range(30):

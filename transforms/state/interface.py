@@ -383,7 +383,9 @@ class GroupStore(Protocol):
         the saved GroupState's `due_at`) moves to now + `lease_seconds`, atomically with the
         read, so a concurrent caller does not see it due, and a flusher that dies mid-flush
         hands the group back when that time comes. The flusher ends the claim by saving the
-        flushed group state (`save_group`). Earliest due first."""
+        flushed group state (`save_group`). Earliest due first. Also due: a group that holds
+        alerts but has no due time (two workers' saves of one group crossed: a flush's
+        "nothing held" over a hold), taken as due `now`, so its alerts go out, late, not never."""
         ...
 
     def next_group_due(self) -> datetime | None:

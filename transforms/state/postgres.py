@@ -159,6 +159,15 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+_DUE_OR_ORPHANED = (
+    "(due_at <= %(now)s OR (due_at IS NULL AND EXISTS (SELECT 1 FROM alerts a "
+    "WHERE a.group_key = groups.group_key AND a.status = 'held')))"
+)
+"""A group is due when its time has come, or when it holds alerts but no due time: two
+workers' read-and-save of one group can cross (a flush saving "nothing held" over another's
+hold), and such alerts would otherwise wait for good. Flushed at the next cycle, not lost."""
+
+
 class PostgresStore(PgSinkHealth):
     """Open with `PostgresStore(url)`; cheap after the first (the pool is per process and URL).
 
@@ -574,8 +583,8 @@ class PostgresStore(PgSinkHealth):
         ago is re-checked on its new version and is no longer due."""
         until = now + timedelta(seconds=lease_seconds)
         rows = self._all(
-            "WITH due AS (SELECT group_key, due_at FROM groups WHERE sink=%(sink)s "
-            "AND due_at IS NOT NULL AND due_at <= %(now)s ORDER BY due_at, group_key "
+            "WITH due AS (SELECT group_key, COALESCE(due_at, %(now)s) AS due_at FROM groups "
+            f"WHERE sink=%(sink)s AND {_DUE_OR_ORPHANED} ORDER BY 2, group_key "
             "FOR UPDATE SKIP LOCKED) "
             "UPDATE groups g SET due_at=%(until)s, "
             "state=jsonb_set(g.state::jsonb, '{due_at}', to_jsonb(%(until_text)s::text))::text "

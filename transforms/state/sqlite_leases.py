@@ -161,9 +161,11 @@ class SqliteLeases:
             keys = [
                 r[0]
                 for r in self._db.execute(
-                    "SELECT group_key FROM groups WHERE sink=? AND due_at IS NOT NULL "
-                    "AND due_at<=? ORDER BY due_at, group_key",
-                    (sink, iso(now)),
+                    "SELECT group_key FROM groups WHERE sink=:sink AND (due_at<=:now OR "
+                    "(due_at IS NULL AND EXISTS (SELECT 1 FROM alerts a WHERE "
+                    "a.group_key = groups.group_key AND a.status = 'held'))) "
+                    "ORDER BY COALESCE(due_at, :now), group_key",
+                    {"sink": sink, "now": iso(now)},
                 )
             ]
             self._db.executemany(

@@ -94,11 +94,16 @@ _HEAD = (
 unfilings' log and the highest article seq, in one statement."""
 _VERSION = "PRAGMA data_version"
 """Changes whenever another connection commits to the file (never for this one's own)."""
+_SEQ_FLOOR = (
+    "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'stories_seq_floor'), 0)"
+)
 _NEXT_SEQ = (
     "SELECT max(coalesce((SELECT max(seq) FROM stories_articles), 0), coalesce((SELECT seq "
-    "FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)) + 1"
+    f"FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0), {_SEQ_FLOOR}) + 1"
 )
-"""The next seq: above every article and every bucket row ever stored (never one reused)."""
+"""The next seq: above every article and every bucket row ever stored (never one reused: a
+draft's mark names what it saw). An article without buckets has no bucket row, so the highest
+article seq a prune removes is kept as the floor (`prune_stories`)."""
 _UNFILING = (
     "FROM stories_bandsets WHERE seq IN "
     "(SELECT seq FROM stories_articles WHERE indexed = 1 AND published < ?)"
@@ -395,6 +400,10 @@ class SqliteStories:
         article (stories_bandsets), counted as the entries they hold."""
         counts = {}
         with self._write():
+            self._db.execute(  # before anything goes: no seq is given twice (_NEXT_SEQ)
+                "INSERT OR REPLACE INTO meta VALUES ('stories_seq_floor', "
+                f"max(coalesce((SELECT max(seq) FROM stories_articles), 0), {_SEQ_FLOOR}))"
+            )
             counts["band_entries"] = self._db.execute(_UNFILED, (index_before,)).fetchone()[0]
             if self._db.execute(_UNFILE, (index_before,)).rowcount:
                 self._log_unfiling(index_before)

@@ -91,6 +91,24 @@ def test_the_seq_of_a_pruned_article_without_buckets_is_not_given_again(tmp_path
         assert store.next_story_seq() > mark
 
 
+def test_an_index_emptied_by_another_store_just_before_a_look_up_is_learnt_again(tmp_path):
+    """The file looked quiet, then another store of it in this process pruned and emptied the
+    index they share (forget), before this one's look-up took the index's lock."""
+    with open_store(tmp_path) as store:
+        store.prepare_stories()
+        store.save_stories([(entry("a"), [1, 2])], [])
+        assert found(store, [2]) == ["a"]
+        quiet = store._is_quiet
+
+        def quiet_then_emptied(version):
+            answer = quiet(version)
+            store._bands.reset()  # what another store's forget does once a quarter is gone
+            return answer
+
+        store._is_quiet = quiet_then_emptied
+        assert found(store, [2]) == ["a"]
+
+
 def test_the_index_starts_again_from_the_file_once_a_quarter_is_pruned(tmp_path):
     with open_store(tmp_path) as store:
         store.prepare_stories()

@@ -205,7 +205,9 @@ class SqliteStories:
             version = self._version()
             quiet = self._is_quiet(version)
             with index.lock:
-                if not quiet:
+                # asked again under the index's lock: another store of the file in this
+                # process may have pruned meanwhile and emptied the index they share (forget)
+                if not quiet or not self._stands(self._quiet):
                     self._learn(index, version)
                 return self._found(index, bands, lo, hi)
 

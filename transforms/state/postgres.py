@@ -53,6 +53,7 @@ from wirewatch.transforms.state.rows import (
     CLUSTER_COLUMNS,
     ENTRY_COLUMNS,
     FEED_COLUMNS,
+    ORPHANED_GROUP,
     STORY_HEAD_SELECT,
     STORY_LINK_SELECT,
     STORY_TABLES,
@@ -157,15 +158,6 @@ def _now() -> datetime:
 
 def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-_DUE_OR_ORPHANED = (
-    "(due_at <= %(now)s OR (due_at IS NULL AND EXISTS (SELECT 1 FROM alerts a "
-    "WHERE a.group_key = groups.group_key AND a.status = 'held')))"
-)
-"""A group is due when its time has come, or when it holds alerts but no due time: two
-workers' read-and-save of one group can cross (a flush saving "nothing held" over another's
-hold), and such alerts would otherwise wait for good. Flushed at the next cycle, not lost."""
 
 
 class PostgresStore(PgSinkHealth):
@@ -584,7 +576,8 @@ class PostgresStore(PgSinkHealth):
         until = now + timedelta(seconds=lease_seconds)
         rows = self._all(
             "WITH due AS (SELECT group_key, COALESCE(due_at, %(now)s) AS due_at FROM groups "
-            f"WHERE sink=%(sink)s AND {_DUE_OR_ORPHANED} ORDER BY 2, group_key "
+            f"WHERE sink=%(sink)s AND (due_at <= %(now)s OR {ORPHANED_GROUP}) "
+            "ORDER BY 2, group_key "
             "FOR UPDATE SKIP LOCKED) "
             "UPDATE groups g SET due_at=%(until)s, "
             "state=jsonb_set(g.state::jsonb, '{due_at}', to_jsonb(%(until_text)s::text))::text "

@@ -23,6 +23,14 @@ from wirewatch.transforms.state.interface import (
 
 SEP = "\x1f"
 
+ORPHANED_GROUP = (
+    "(due_at IS NULL AND EXISTS (SELECT 1 FROM alerts a "
+    "WHERE a.group_key = groups.group_key AND a.status = 'held'))"
+)
+"""A digest group that holds alerts but has no due time (a condition on `groups`), taken as due
+by `claim_due_groups`: two workers' read-and-save of one group can cross (a flush saving
+"nothing held" over another's hold), and its alerts would otherwise wait for good."""
+
 FEED_FIELDS = (
     "etag",
     "last_modified",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from wirewatch.transforms.state.interface import AlertRecord, Lease, SinkHealth, WorkerInfo
 from wirewatch.transforms.state.owner import OwnerLock
-from wirewatch.transforms.state.rows import ALERT_COLUMNS, alert
+from wirewatch.transforms.state.rows import ALERT_COLUMNS, ORPHANED_GROUP, alert
 
 if TYPE_CHECKING:
     from wirewatch.transforms.state.sqlite import SqliteStore
@@ -161,10 +161,8 @@ class SqliteLeases:
             keys = [
                 r[0]
                 for r in self._db.execute(
-                    "SELECT group_key FROM groups WHERE sink=:sink AND (due_at<=:now OR "
-                    "(due_at IS NULL AND EXISTS (SELECT 1 FROM alerts a WHERE "
-                    "a.group_key = groups.group_key AND a.status = 'held'))) "
-                    "ORDER BY COALESCE(due_at, :now), group_key",
+                    f"SELECT group_key FROM groups WHERE sink=:sink AND (due_at<=:now OR "
+                    f"{ORPHANED_GROUP}) ORDER BY COALESCE(due_at, :now), group_key",
                     {"sink": sink, "now": iso(now)},
                 )
             ]

@@ -161,7 +161,7 @@ class SqliteLeases:
             keys = [
                 r[0]
                 for r in self._db.execute(
-                    f"SELECT group_key FROM groups WHERE sink=:sink AND (due_at<=:now OR "
+                    "SELECT group_key FROM groups WHERE sink=:sink AND (due_at<=:now OR "
                     f"{ORPHANED_GROUP}) ORDER BY COALESCE(due_at, :now), group_key",
                     {"sink": sink, "now": iso(now)},
                 )

@@ -73,6 +73,20 @@ def test_finishing_ends_the_lease_and_a_dead_alert_is_claimed_by_anyone(store, c
     assert store.alert("k").lease_owner == "b"
 
 
+def test_a_late_finish_of_a_lapsed_claim_does_not_undo_sent(store, connect, clock):
+    """a's send outlasted its lease; b took the claim and sent; a's late 'dead' comes after."""
+    other = connect()
+    assert store.claim_alert("k", "slack", "{}", Lease("a", LEASE))
+    clock.advance(seconds=LEASE)
+    assert other.claim_alert("k", "slack", "{}", Lease("b", LEASE))
+    other.finish_alert("k", "sent", 1)
+    store.finish_alert("k", "dead", 5, "timed out", deferred=True)
+    record = store.alert("k")
+    assert (record.status, record.error, record.deferred_at) == ("sent", None, None)
+    assert store.deferred_alerts("slack", T0) == []
+    assert connect().claim_alert("k", "slack", "{}", Lease("c", LEASE)) is False
+
+
 def test_expired_claims_lists_exactly_the_expired_oldest_first(store, connect, clock):
     store.claim_alert("first", "slack", "{}", Lease("a", LEASE))
     clock.advance(seconds=1)

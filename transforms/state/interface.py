@@ -310,7 +310,10 @@ class LedgerStore(Protocol):
         'sent' also resolves the alert's open delivery dead letters (sets their resolved_at):
         a redelivery, or the re-offer of an expired claim, closed them. `deferred` ('dead'
         only): it failed for a reason that passes by itself; `deferred_at` keeps the time it
-        first did (set now if unset). Any other outcome clears `deferred_at`."""
+        first did (set now if unset). Any other outcome clears `deferred_at`. An alert already
+        'sent' stays as it is: a worker whose claim lapsed mid-send may finish late, after
+        another worker took the claim and sent it, and its 'dead' must not undo that 'sent'
+        (the cycle after would send the alert again)."""
         ...
 
     def deferred_alerts(self, sink: str, since: datetime) -> list[AlertRecord]:

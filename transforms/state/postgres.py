@@ -489,7 +489,7 @@ class PostgresStore(PgSinkHealth):
             "WITH done AS (UPDATE alerts SET status=%(status)s, attempts=attempts+%(attempts)s, "
             "error=%(error)s, updated_at=%(now)s, lease_owner=NULL, lease_until=NULL, "
             "deferred_at=CASE WHEN %(deferred)s THEN COALESCE(alerts.deferred_at, %(now)s) END "
-            "WHERE key=%(key)s RETURNING key, status) "
+            "WHERE key=%(key)s AND status <> 'sent' RETURNING key, status) "
             "UPDATE dead_letters SET resolved_at=%(now)s WHERE resolved_at IS NULL "
             "AND alert_key IN (SELECT key FROM done WHERE status = 'sent')",
             {

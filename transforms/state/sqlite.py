@@ -456,7 +456,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                 "UPDATE alerts SET status=?, attempts=attempts+?, error=?, updated_at=?, "
                 "lease_owner=NULL, lease_until=NULL, "
                 "deferred_at=CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(deferred_at, ?) END "
-                "WHERE key=?",
+                "WHERE key=? AND status <> 'sent'",  # sent stays sent (interface.py)
                 (status, attempts, error, self._now(), deferred_at, deferred_at, key),
             )
             if status == "sent":

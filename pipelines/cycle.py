@@ -106,7 +106,6 @@ def run_cycle(
 
     if not isinstance(options, PipelineOptions):
         options = PipelineOptions(options)
-    polled = polled if polled is not None else {}
     # in this process the config and the polled bodies travel by key (beam_support/cache.py);
     # none polled: the graph may be re-run later (the watch loop's), so nothing is kept
     kept = [config, *([polled] if polled else [])] if runs_in_process(options) else []

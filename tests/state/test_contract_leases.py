@@ -87,6 +87,33 @@ def test_a_late_finish_of_a_lapsed_claim_does_not_undo_sent(store, connect, cloc
     assert connect().claim_alert("k", "slack", "{}", Lease("c", LEASE)) is False
 
 
+def test_a_late_dead_of_a_lapsed_claim_leaves_another_owners_claim_alone(store, connect, clock):
+    """a's send outlasted its lease and failed; b took the claim and is sending: a's 'dead'
+    would let c redeliver it beside b."""
+    other = connect()
+    assert store.claim_alert("k", "slack", "{}", Lease("a", LEASE))
+    clock.advance(seconds=LEASE)
+    assert other.claim_alert("k", "slack", "{}", Lease("b", LEASE))
+    store.finish_alert("k", "dead", 1, "HTTP 500", deferred=True, owner="a")
+    record = store.alert("k")
+    assert (record.status, record.lease_owner, record.error) == ("sending", "b", None)
+    assert store.deferred_alerts("slack", T0) == []
+    assert connect().claim_alert("k", "slack", "{}", Lease("c", LEASE)) is False
+    other.finish_alert("k", "dead", 1, "HTTP 503", deferred=True, owner="b")  # b's own: written
+    assert (store.alert("k").status, store.alert("k").error) == ("dead", "HTTP 503")
+
+
+def test_a_lapsed_claims_own_outcome_and_any_sent_are_written(store, connect, clock):
+    assert store.claim_alert("mine", "slack", "{}", Lease("a", LEASE))
+    assert store.claim_alert("k", "slack", "{}", Lease("a", LEASE))
+    clock.advance(seconds=LEASE)  # lapsed, nobody took them
+    store.finish_alert("mine", "dead", 1, "HTTP 500", owner="a")
+    assert store.alert("mine").status == "dead"
+    assert connect().claim_alert("k", "slack", "{}", Lease("b", LEASE))
+    store.finish_alert("k", "sent", 1, owner="a")  # a's send went out after all
+    assert store.alert("k").status == "sent"
+
+
 def test_expired_claims_lists_exactly_the_expired_oldest_first(store, connect, clock):
     store.claim_alert("first", "slack", "{}", Lease("a", LEASE))
     clock.advance(seconds=1)

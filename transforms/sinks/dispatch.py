@@ -392,7 +392,9 @@ class Dispatcher:
         outcomes = []
         for alert in alerts:
             attempts = 0 if skipped else 1
-            self.store.finish_alert(alert.key, "dead", attempts, reason, deferred=deferred)
+            self.store.finish_alert(
+                alert.key, "dead", attempts, reason, deferred=deferred, owner=self.owner
+            )
             letter = DeadLetter.of(
                 "deliver",
                 f"sink:{alert.sink}",

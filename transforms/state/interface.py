@@ -304,16 +304,27 @@ class LedgerStore(Protocol):
         ...
 
     def finish_alert(
-        self, key: str, status: str, attempts: int, error: str | None = None, deferred: bool = False
+        self,
+        key: str,
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        deferred: bool = False,
+        owner: str | None = None,
     ) -> None:
         """Set the outcome; `attempts` adds to the stored count. Ends the claim's lease.
         'sent' also resolves the alert's open delivery dead letters (sets their resolved_at):
         a redelivery, or the re-offer of an expired claim, closed them. `deferred` ('dead'
         only): it failed for a reason that passes by itself; `deferred_at` keeps the time it
-        first did (set now if unset). Any other outcome clears `deferred_at`. An alert already
-        'sent' stays as it is: a worker whose claim lapsed mid-send may finish late, after
-        another worker took the claim and sent it, and its 'dead' must not undo that 'sent'
-        (the cycle after would send the alert again)."""
+        first did (set now if unset). Any other outcome clears `deferred_at`.
+
+        A worker whose claim lapsed mid-send may finish late, after another worker took the
+        claim. So an alert already 'sent' stays as it is (a late 'dead' must not undo it: the
+        cycle after would send the alert again), and, given the finishing `owner` (the name its
+        claim was taken under), an outcome other than 'sent' is not written while another
+        owner holds the alert in 'sending' (that owner is sending it now; a 'dead' would let
+        a third worker redeliver it meanwhile). 'sent' is written whoever finishes: it went
+        out. Without `owner`, only the first rule applies."""
         ...
 
     def deferred_alerts(self, sink: str, since: datetime) -> list[AlertRecord]:

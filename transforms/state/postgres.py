@@ -63,6 +63,7 @@ from wirewatch.transforms.state.rows import (
     feed,
     feed_upsert,
     feed_values,
+    finishable,
     prune_steps,
     prune_story_steps,
     split_set,
@@ -482,14 +483,21 @@ class PostgresStore(PgSinkHealth):
         return row is not None
 
     def finish_alert(
-        self, key: str, status: str, attempts: int, error: str | None = None, deferred: bool = False
+        self,
+        key: str,
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        deferred: bool = False,
+        owner: str | None = None,
     ) -> None:
         """One statement: the outcome, and when 'sent', the alert's open dead letters resolved."""
         self._execute(
             "WITH done AS (UPDATE alerts SET status=%(status)s, attempts=attempts+%(attempts)s, "
             "error=%(error)s, updated_at=%(now)s, lease_owner=NULL, lease_until=NULL, "
             "deferred_at=CASE WHEN %(deferred)s THEN COALESCE(alerts.deferred_at, %(now)s) END "
-            "WHERE key=%(key)s AND status <> 'sent' RETURNING key, status) "
+            f"WHERE key=%(key)s AND {finishable('%(status)s::text', '%(owner)s::text')} "
+            "RETURNING key, status) "
             "UPDATE dead_letters SET resolved_at=%(now)s WHERE resolved_at IS NULL "
             "AND alert_key IN (SELECT key FROM done WHERE status = 'sent')",
             {
@@ -499,6 +507,7 @@ class PostgresStore(PgSinkHealth):
                 "now": self._clock(),
                 "key": key,
                 "deferred": deferred and status == "dead",
+                "owner": owner,
             },
         )
 

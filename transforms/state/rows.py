@@ -31,6 +31,19 @@ ORPHANED_GROUP = (
 by `claim_due_groups`: two workers' read-and-save of one group can cross (a flush saving
 "nothing held" over another's hold), and its alerts would otherwise wait for good."""
 
+
+def finishable(status: str, owner: str) -> str:
+    """The condition on `alerts` under which `finish_alert` writes its outcome, with the
+    backend's placeholders for the new status and the finishing owner: never over 'sent', and
+    an outcome other than 'sent' never over a claim another owner holds in 'sending' (a worker
+    whose lease lapsed must not mark 'dead', and so offer for redelivery, an alert another
+    worker is sending now). 'sent' is always written: the alert went out, whoever sent it."""
+    return (
+        f"(status <> 'sent' AND ({owner} IS NULL OR {status} = 'sent' OR status <> 'sending' "
+        f"OR lease_owner IS NULL OR lease_owner = {owner}))"
+    )
+
+
 FEED_FIELDS = (
     "etag",
     "last_modified",

@@ -41,6 +41,7 @@ from wirewatch.transforms.state.rows import (
     feed,
     feed_upsert,
     feed_values,
+    finishable,
     prune_steps,
 )
 from wirewatch.transforms.state.sqlite_copy import SqliteCopy
@@ -448,16 +449,30 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
             return True
 
     def finish_alert(
-        self, key: str, status: str, attempts: int, error: str | None = None, deferred: bool = False
+        self,
+        key: str,
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        deferred: bool = False,
+        owner: str | None = None,
     ) -> None:
         deferred_at = iso(self._clock()) if deferred and status == "dead" else None
         with self._write():
             self._db.execute(
-                "UPDATE alerts SET status=?, attempts=attempts+?, error=?, updated_at=?, "
-                "lease_owner=NULL, lease_until=NULL, "
-                "deferred_at=CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(deferred_at, ?) END "
-                "WHERE key=? AND status <> 'sent'",  # sent stays sent (interface.py)
-                (status, attempts, error, self._now(), deferred_at, deferred_at, key),
+                "UPDATE alerts SET status=:status, attempts=attempts+:attempts, error=:error, "
+                "updated_at=:now, lease_owner=NULL, lease_until=NULL, deferred_at=CASE WHEN "
+                ":deferred_at IS NULL THEN NULL ELSE COALESCE(deferred_at, :deferred_at) END "
+                f"WHERE key=:key AND {finishable(':status', ':owner')}",
+                {
+                    "status": status,
+                    "attempts": attempts,
+                    "error": error,
+                    "now": self._now(),
+                    "deferred_at": deferred_at,
+                    "key": key,
+                    "owner": owner,
+                },
             )
             if status == "sent":
                 self._db.execute(

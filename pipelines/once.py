@@ -105,10 +105,11 @@ def release_bursts(store: StateStore, config: Config, now: datetime) -> int:
     for sink in sorted(active_sinks(config)):
         for key in store.due_groups(sink, now + timedelta(seconds=longest)):
             route = _route_of(key, sink, config)
-            state = store.group_state(key)
-            if route is None or state.due_at is None:
+            if route is None:
                 continue
-            if state.due_at <= now + timedelta(seconds=route.group_wait):
+            with store.locked_group(key) as state:
+                if state.due_at is None or state.due_at > now + timedelta(seconds=route.group_wait):
+                    continue
                 store.save_group(key, sink, state.model_copy(update={"due_at": now}))
                 released += 1
     return released

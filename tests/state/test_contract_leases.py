@@ -5,6 +5,7 @@ workers are two connections to one store, with the store's clock moved by the te
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 from tests.state.conftest import T0
@@ -314,6 +315,31 @@ def test_a_flusher_claims_the_held_alerts_so_no_other_sends_them_while_it_does(
     assert other.expired_claims("slack", clock.now) == []
     clock.advance(seconds=1)  # the flusher died: each alert is re-offered, none is lost
     assert [r.key for r in other.expired_claims("slack", clock.now)] == ["h1", "h2"]
+
+
+def test_a_locked_group_is_one_read_decide_save_across_workers(connect):
+    """Two workers each count 8 alerts in one group: a decision read under the lock sees the
+    other's save, so no count is lost (without it, both read the same count and one save
+    overwrites the other)."""
+
+    def count(store, i):
+        for _ in range(8):
+            with store.locked_group("g") as state:
+                time.sleep(0.01)  # the decision, while the other worker tries to read
+                counted = state.model_copy(update={"sent_in_window": state.sent_in_window + 1})
+                store.save_group("g", "slack", counted)
+
+    stores = [connect(), connect()]
+    run_together(stores, count)
+    assert stores[0].group_state("g").sent_in_window == 16
+
+
+def test_a_locked_group_joins_the_callers_transaction(store, connect):
+    with store.transaction():
+        with store.locked_group("g") as state:
+            store.save_group("g", "slack", state.model_copy(update={"sent_in_window": 3}))
+        assert store.group_state("g").sent_in_window == 3  # saved in the open transaction
+    assert connect().group_state("g").sent_in_window == 3
 
 
 # --- ownership --------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ group finds none, and a flusher that dies leaves them to be re-offered. The one 
 crash after the sink accepted a message and before 'sent' is written sends that alert again
 after the lease (at-least-once in that window of a few milliseconds, never lost), except on a
 sink that can tell what it already holds (a JSONL file: `written`), whose re-offered alerts are
-recorded sent without a second copy.
+recorded sent without a second copy. Flood control's read-decide-save of a group runs under
+the store's lock on that group (`locked_group`), so two workers' decisions on one group never
+cross (a window slot counted twice, a hold saved over by a flush).
 
 Batches (`offer_all`): a sink that writes locally (`batches`: a JSONL file) takes a cycle's new
 alerts BATCH at a time, each batch in one store transaction and one `sink.batch()`: the lines
@@ -250,11 +252,10 @@ class Dispatcher:
             return self._another_source(alert, route, thread_ts=first[1])
         if route is not None:
             key = group_key(alert)
-            decision = decide(
-                route, alert.match.severity, self.store.group_state(key), self.clock(), alert.key
-            )
-            hold = Hold(alert.key) if decision.action == "hold" else None
-            self.store.save_group(key, alert.sink, decision.state, hold)
+            with self.store.locked_group(key) as state:  # no other worker decides in between
+                decision = decide(route, alert.match.severity, state, self.clock(), alert.key)
+                hold = Hold(alert.key) if decision.action == "hold" else None
+                self.store.save_group(key, alert.sink, decision.state, hold)
             if hold:
                 return _outcome(alert, "held")
         return self._send([alert], _send_one)[0]
@@ -284,12 +285,12 @@ class Dispatcher:
             return self._send([alert], lambda s, a: s.reply(a[0], thread_ts))[0]
         story = alert.match.article.story_id
         key = story_group_key(alert)
-        state = self.store.group_state(key)
-        if state.due_at is None:
-            wait = route.group_interval if route is not None else 300
-            state = state.model_copy(update={"due_at": self.clock() + timedelta(seconds=wait)})
         folded = alert.model_copy(update={"group": f"more sources for story {story}"})
-        self.store.save_group(key, alert.sink, state, Hold(alert.key, folded.model_dump_json()))
+        with self.store.locked_group(key) as state:
+            if state.due_at is None:
+                wait = route.group_interval if route is not None else 300
+                state = state.model_copy(update={"due_at": self.clock() + timedelta(seconds=wait)})
+            self.store.save_group(key, alert.sink, state, Hold(alert.key, folded.model_dump_json()))
         return _outcome(alert, "held")
 
     def flush_due(self, sink_name: str) -> list[Outcome]:
@@ -299,8 +300,9 @@ class Dispatcher:
         health = self.store.sink_health(sink_name)
         if self._down(health):  # due again when the sink is back (the watch loop wakes then)
             for key in self.store.claim_due_groups(sink_name, now, self.config.lease_seconds):
-                state = self.store.group_state(key).model_copy(update={"due_at": health.down_until})
-                self.store.save_group(key, sink_name, state)
+                with self.store.locked_group(key) as state:
+                    due = state.model_copy(update={"due_at": health.down_until})
+                    self.store.save_group(key, sink_name, due)
             return outcomes
         lease = Lease(self.owner, self.config.lease_seconds)
         for key in self.store.claim_due_groups(sink_name, now, self.config.lease_seconds):
@@ -313,10 +315,11 @@ class Dispatcher:
                 if len(alerts) > 1:  # one digest message: the run summary counts them apart
                     sent = [o.model_copy(update={"digested": o.status == "sent"}) for o in sent]
                 outcomes += sent
-            flushed = after_flush(GroupState(), now)
-            if self.store.held_alerts(key):  # another worker held one here while we flushed
-                flushed = flushed.model_copy(update={"due_at": now})  # it goes out next cycle
-            self.store.save_group(key, sink_name, flushed)
+            with self.store.locked_group(key):  # no hold saved between the check and the save
+                flushed = after_flush(GroupState(), now)
+                if self.store.held_alerts(key):  # another worker held one here while we sent
+                    flushed = flushed.model_copy(update={"due_at": now})  # out next cycle
+                self.store.save_group(key, sink_name, flushed)
         return outcomes
 
     def redeliver(self, alert: Alert, written: Collection[str] = ()) -> Outcome:

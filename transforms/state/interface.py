@@ -388,6 +388,15 @@ class GroupStore(Protocol):
         (status 'held', and `hold.payload` replaces its payload when given)."""
         ...
 
+    def locked_group(self, group_key: str) -> AbstractContextManager[GroupState]:
+        """The group's state, read under a lock on the group that is held until the block
+        ends (with the caller's transaction, if one is open): another worker's
+        `locked_group` of the same key waits, so a read-decide-`save_group` inside the block
+        is one step. Without it two workers' decisions on one group cross: both count the
+        same window slot (one more alert than max_alerts goes out), or a flush saves "nothing
+        held" over the hold another worker just saved."""
+        ...
+
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         """Keys of the sink's groups whose digest is due at `now`, earliest first."""
         ...
@@ -398,8 +407,9 @@ class GroupStore(Protocol):
         read, so a concurrent caller does not see it due, and a flusher that dies mid-flush
         hands the group back when that time comes. The flusher ends the claim by saving the
         flushed group state (`save_group`). Earliest due first. Also due: a group that holds
-        alerts but has no due time (two workers' saves of one group crossed: a flush's
-        "nothing held" over a hold), taken as due `now`, so its alerts go out, late, not never."""
+        alerts but has no due time (two saves of one group crossed outside `locked_group`: a
+        flush's "nothing held" over a hold), taken as due `now`, so its alerts go out, late,
+        not never."""
         ...
 
     def next_group_due(self) -> datetime | None:

@@ -88,3 +88,4 @@ ALTER TABLE seen ADD COLUMN IF NOT EXISTS hash TEXT;
 META = "CREATE TABLE IF NOT EXISTS wirewatch_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 MIGRATION_LOCK = 0x77697265  # advisory lock id ("wire"): one migrating worker at a time
 STORY_LOCK = 0x73746F72  # advisory lock id ("stor"): story assignment is serial across workers
+GROUP_LOCKS = 0x67727570  # advisory lock space ("grup") of locked_group: (GROUP_LOCKS, hash of key)

@@ -571,6 +571,19 @@ class PostgresStore(PgSinkHealth):
                     (group_key, self._clock(), hold.payload, hold.key),
                 )
 
+    @contextmanager
+    def locked_group(self, group_key: str) -> Iterator[GroupState]:
+        """A transaction-scoped advisory lock on the key's hash (the group's row may not
+        exist yet), in the caller's transaction or one of its own."""
+        if getattr(self._local, "conn", None) is None:
+            with self.transaction(), self.locked_group(group_key) as state:
+                yield state
+            return
+        self._execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (pg_schema.GROUP_LOCKS, group_key)
+        )
+        yield self.group_state(group_key)
+
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         rows = self._all(
             "SELECT group_key FROM groups WHERE sink=%s AND due_at IS NOT NULL AND due_at <= %s "

@@ -28,8 +28,9 @@ ORPHANED_GROUP = (
     "WHERE a.group_key = groups.group_key AND a.status = 'held'))"
 )
 """A digest group that holds alerts but has no due time (a condition on `groups`), taken as due
-by `claim_due_groups`: two workers' read-and-save of one group can cross (a flush saving
-"nothing held" over another's hold), and its alerts would otherwise wait for good."""
+by `claim_due_groups`. The dispatcher saves groups under `locked_group`, so its own saves do not
+cross; this is the net for a save that did (a store written by a version without the lock: a
+flush saving "nothing held" over another's hold), whose alerts would otherwise wait for good."""
 
 
 def finishable(status: str, owner: str) -> str:

@@ -547,6 +547,11 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                     (group_key, self._now(), hold.payload, hold.key),
                 )
 
+    @contextmanager
+    def locked_group(self, group_key: str) -> Iterator[GroupState]:
+        with self._write():  # the file's write lock (BEGIN IMMEDIATE), or the caller's
+            yield self.group_state(group_key)
+
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         return [
             r[0]

@@ -104,11 +104,24 @@ def test_a_late_dead_of_a_lapsed_claim_leaves_another_owners_claim_alone(store, 
     assert (store.alert("k").status, store.alert("k").error) == ("dead", "HTTP 503")
 
 
+def test_a_late_dead_of_a_lapsed_claim_leaves_another_owners_hold_alone(store, connect, clock):
+    """a's claim lapsed mid-send; b re-offered the alert and flood control held it: a's late
+    'dead' would take it out of b's group (its digest would never carry it)."""
+    other = connect()
+    assert store.claim_alert("k", "slack", "{}", Lease("a", LEASE))
+    clock.advance(seconds=LEASE)
+    assert other.claim_alert("k", "slack", "{}", Lease("b", LEASE))
+    other.save_group("g", "slack", GroupState(due_at=T0 + timedelta(hours=1)), Hold("k"))
+    assert store.finish_alert("k", "dead", 1, "HTTP 400", owner="a") is False
+    assert store.alert("k").status == "held"
+    assert [r.key for r in other.held_alerts("g")] == ["k"]
+
+
 def test_a_lapsed_claims_own_outcome_and_any_sent_are_written(store, connect, clock):
     assert store.claim_alert("mine", "slack", "{}", Lease("a", LEASE))
     assert store.claim_alert("k", "slack", "{}", Lease("a", LEASE))
     clock.advance(seconds=LEASE)  # lapsed, nobody took them
-    store.finish_alert("mine", "dead", 1, "HTTP 500", owner="a")
+    assert store.finish_alert("mine", "dead", 1, "HTTP 500", owner="a") is True
     assert store.alert("mine").status == "dead"
     assert connect().claim_alert("k", "slack", "{}", Lease("b", LEASE))
     store.finish_alert("k", "sent", 1, owner="a")  # a's send went out after all
@@ -332,6 +345,25 @@ def test_a_locked_group_is_one_read_decide_save_across_workers(connect):
     stores = [connect(), connect()]
     run_together(stores, count)
     assert stores[0].group_state("g").sent_in_window == 16
+
+
+def test_a_group_is_not_claimed_for_a_flush_while_another_worker_decides_on_it(store, connect):
+    """b decides under locked_group while a flusher claims the group: b's save of the due time
+    it read must not hand the group out again while the first flusher still sends."""
+    flusher, third = connect(), connect()
+    store.claim_alert("h1", "slack", "{}", Lease("x", LEASE))
+    store.save_group("g", "slack", GroupState(due_at=T0 - timedelta(seconds=1)), Hold("h1"))
+    store.claim_alert("h2", "slack", "{}", Lease("b", LEASE))
+    claimed: list = []
+    with store.locked_group("g") as state:
+        claiming = threading.Thread(
+            target=lambda: claimed.append(flusher.claim_due_groups("slack", T0, LEASE))
+        )
+        claiming.start()
+        time.sleep(0.5)
+        store.save_group("g", "slack", state, Hold("h2"))  # decide(): held, due as read
+    claiming.join(30)
+    assert claimed[0] + third.claim_due_groups("slack", T0, LEASE) == ["g"]  # once
 
 
 def test_a_locked_group_joins_the_callers_transaction(store, connect):

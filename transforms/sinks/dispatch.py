@@ -395,9 +395,11 @@ class Dispatcher:
         outcomes = []
         for alert in alerts:
             attempts = 0 if skipped else 1
-            self.store.finish_alert(
+            if not self.store.finish_alert(
                 alert.key, "dead", attempts, reason, deferred=deferred, owner=self.owner
-            )
+            ):  # another worker holds or finished it: no dead letter for it from us
+                outcomes.append(_outcome(alert, "already_sent"))
+                continue
             letter = DeadLetter.of(
                 "deliver",
                 f"sink:{alert.sink}",

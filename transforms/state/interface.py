@@ -311,8 +311,9 @@ class LedgerStore(Protocol):
         error: str | None = None,
         deferred: bool = False,
         owner: str | None = None,
-    ) -> None:
-        """Set the outcome; `attempts` adds to the stored count. Ends the claim's lease.
+    ) -> bool:
+        """Set the outcome; `attempts` adds to the stored count. Ends the claim's lease. True
+        when the outcome was written (see below for when it is not).
         'sent' also resolves the alert's open delivery dead letters (sets their resolved_at):
         a redelivery, or the re-offer of an expired claim, closed them. `deferred` ('dead'
         only): it failed for a reason that passes by itself; `deferred_at` keeps the time it
@@ -321,9 +322,10 @@ class LedgerStore(Protocol):
         A worker whose claim lapsed mid-send may finish late, after another worker took the
         claim. So an alert already 'sent' stays as it is (a late 'dead' must not undo it: the
         cycle after would send the alert again), and, given the finishing `owner` (the name its
-        claim was taken under), an outcome other than 'sent' is not written while another
-        owner holds the alert in 'sending' (that owner is sending it now; a 'dead' would let
-        a third worker redeliver it meanwhile). 'sent' is written whoever finishes: it went
+        claim was taken under), an outcome other than 'sent' is written only over that owner's
+        own claim ('sending' under its name): not while another owner holds the alert (it
+        is sending it now; a 'dead' would let a third worker redeliver it meanwhile), nor
+        over a hold another worker saved since. 'sent' is written whoever finishes: it went
         out. Without `owner`, only the first rule applies."""
         ...
 
@@ -391,10 +393,12 @@ class GroupStore(Protocol):
     def locked_group(self, group_key: str) -> AbstractContextManager[GroupState]:
         """The group's state, read under a lock on the group that is held until the block
         ends (with the caller's transaction, if one is open): another worker's
-        `locked_group` of the same key waits, so a read-decide-`save_group` inside the block
-        is one step. Without it two workers' decisions on one group cross: both count the
-        same window slot (one more alert than max_alerts goes out), or a flush saves "nothing
-        held" over the hold another worker just saved."""
+        `locked_group` of the same key waits, and `claim_due_groups` does not hand the group
+        out meanwhile, so a read-decide-`save_group` inside the block is one step. Without it
+        two workers' decisions on one group cross: both count the same window slot (one more
+        alert than max_alerts goes out), a flush saves "nothing held" over the hold another
+        worker just saved, or a hold saves back a due time a flusher's claim had moved on (a
+        second flusher then claims the group while the first still sends)."""
         ...
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:

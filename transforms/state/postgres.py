@@ -490,16 +490,17 @@ class PostgresStore(PgSinkHealth):
         error: str | None = None,
         deferred: bool = False,
         owner: str | None = None,
-    ) -> None:
+    ) -> bool:
         """One statement: the outcome, and when 'sent', the alert's open dead letters resolved."""
-        self._execute(
+        row = self._one(
             "WITH done AS (UPDATE alerts SET status=%(status)s, attempts=attempts+%(attempts)s, "
             "error=%(error)s, updated_at=%(now)s, lease_owner=NULL, lease_until=NULL, "
             "deferred_at=CASE WHEN %(deferred)s THEN COALESCE(alerts.deferred_at, %(now)s) END "
             f"WHERE key=%(key)s AND {finishable('%(status)s::text', '%(owner)s::text')} "
-            "RETURNING key, status) "
+            "RETURNING key, status), resolved AS ("
             "UPDATE dead_letters SET resolved_at=%(now)s WHERE resolved_at IS NULL "
-            "AND alert_key IN (SELECT key FROM done WHERE status = 'sent')",
+            "AND alert_key IN (SELECT key FROM done WHERE status = 'sent')) "
+            "SELECT count(*) FROM done",
             {
                 "status": status,
                 "attempts": attempts,
@@ -510,6 +511,7 @@ class PostgresStore(PgSinkHealth):
                 "owner": owner,
             },
         )
+        return row[0] > 0
 
     def expired_claims(self, sink: str | None, now: datetime) -> list[AlertRecord]:
         return self._alerts(
@@ -582,7 +584,9 @@ class PostgresStore(PgSinkHealth):
         self._execute(
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (pg_schema.GROUP_LOCKS, group_key)
         )
-        yield self.group_state(group_key)
+        # the row too: claim_due_groups (FOR UPDATE SKIP LOCKED) passes over it meanwhile
+        row = self._one("SELECT state FROM groups WHERE group_key=%s FOR UPDATE", (group_key,))
+        yield GroupState.model_validate_json(row[0]) if row else GroupState()
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         rows = self._all(

@@ -35,13 +35,14 @@ flush saving "nothing held" over another's hold), whose alerts would otherwise w
 
 def finishable(status: str, owner: str) -> str:
     """The condition on `alerts` under which `finish_alert` writes its outcome, with the
-    backend's placeholders for the new status and the finishing owner: never over 'sent', and
-    an outcome other than 'sent' never over a claim another owner holds in 'sending' (a worker
+    backend's placeholders for the new status and the finishing owner: never over 'sent', and,
+    given an owner, an outcome other than 'sent' only over that owner's own claim (a worker
     whose lease lapsed must not mark 'dead', and so offer for redelivery, an alert another
-    worker is sending now). 'sent' is always written: the alert went out, whoever sent it."""
+    worker is sending now, or take one out of the digest group another worker held it in).
+    'sent' is always written: the alert went out, whoever sent it."""
     return (
-        f"(status <> 'sent' AND ({owner} IS NULL OR {status} = 'sent' OR status <> 'sending' "
-        f"OR lease_owner IS NULL OR lease_owner = {owner}))"
+        f"(status <> 'sent' AND ({owner} IS NULL OR {status} = 'sent' OR (status = 'sending' "
+        f"AND (lease_owner IS NULL OR lease_owner = {owner}))))"
     )
 
 

@@ -456,10 +456,10 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         error: str | None = None,
         deferred: bool = False,
         owner: str | None = None,
-    ) -> None:
+    ) -> bool:
         deferred_at = iso(self._clock()) if deferred and status == "dead" else None
         with self._write():
-            self._db.execute(
+            written = self._db.execute(
                 "UPDATE alerts SET status=:status, attempts=attempts+:attempts, error=:error, "
                 "updated_at=:now, lease_owner=NULL, lease_until=NULL, deferred_at=CASE WHEN "
                 ":deferred_at IS NULL THEN NULL ELSE COALESCE(deferred_at, :deferred_at) END "
@@ -480,6 +480,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                     "WHERE alert_key=? AND resolved_at IS NULL",
                     (self._now(), key),
                 )
+        return written.rowcount > 0
 
     def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
         rows = self._db.execute(

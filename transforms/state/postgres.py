@@ -377,18 +377,23 @@ class PostgresStore(PgSinkHealth):
         )
 
     def renew_leases(self, worker: str, until: datetime) -> None:
+        """Rows another transaction holds are skipped (SKIP LOCKED), not waited for: they
+        are this worker's delivery batch's or cycle commit's, which hold them to their end
+        while this renewal would hold the rows it took first; each waiting for the other, one
+        was aborted as a deadlock (the batch: a failed delivery). A skipped row is renewed
+        by the next renewal, a third of a lease later, or was just claimed again."""
         params = {"worker": worker, "until": until, "now": self._clock()}
         with self.transaction(), self._cursor() as cur:
-            cur.execute(
-                "UPDATE feeds SET lease_until=%(until)s WHERE lease_owner=%(worker)s "
-                "AND lease_until > %(now)s",
-                params,
-            )
-            cur.execute(
-                "UPDATE alerts SET lease_until=%(until)s WHERE status='sending' "
-                "AND lease_owner=%(worker)s AND lease_until > %(now)s",
-                params,
-            )
+            for table, key, mine in (
+                ("feeds", "feed_id", ""),
+                ("alerts", "key", "status='sending' AND "),
+            ):
+                cur.execute(
+                    f"UPDATE {table} SET lease_until=%(until)s WHERE {key} IN (SELECT {key} "
+                    f"FROM {table} WHERE {mine}lease_owner=%(worker)s AND lease_until > %(now)s "
+                    "FOR UPDATE SKIP LOCKED)",
+                    params,
+                )
 
     def heartbeat(self, worker: str, host: str, pid: int) -> None:
         self._execute(

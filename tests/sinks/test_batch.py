@@ -7,12 +7,14 @@ writes only the rest, so the file holds each alert once."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.factories import alert
 from tests.state.conftest import BACKENDS, Clock
+from tests.state.test_contract_leases import run_together
 from wirewatch.transforms.config import Config, RouteConfig
 from wirewatch.transforms.config import JsonlSink as JsonlSinkConfig
 from wirewatch.transforms.sinks import dispatch
@@ -160,6 +162,35 @@ def test_a_sink_that_does_not_batch_gets_one_alert_at_a_time(connect, tmp_path):
     assert [o.status for o in d.offer_all(batch)] == ["sent"] * 3
     assert sink.sent == [a.key for a in batch]
     assert d.reoffer_expired("file") == []
+
+
+def test_two_workers_batches_meeting_groups_in_opposite_orders_both_deliver(connect, tmp_path):
+    """Worker A's batch meets groups g1 then g2, B's g2 then g1, at the same time: each holds
+    a group to the end of its batch, so taken in the alerts' order each would wait for the
+    other (PostgreSQL: a deadlock, one batch failed)."""
+
+    class SlowSink(JsonlSink):  # a slow disk: the two batches overlap
+        def send(self, a):
+            time.sleep(0.05)
+            super().send(a)
+
+    def deliver(store, i):
+        worker = "AB"[i]
+        groups = ["g1", "g2"] if worker == "A" else ["g2", "g1"]
+        batch = [
+            a.model_copy(update={"key": f"{worker}|{a.key}", "group": group})
+            for a, group in zip(alerts(2), groups)
+        ]
+        path = tmp_path / f"{worker}.jsonl"
+        sink = SlowSink("file", JsonlSinkConfig(type="jsonl", path=str(path)))
+        d = Dispatcher(config(), store, lambda name: sink, clock=clock, owner=worker)
+        for a in batch:  # claimed at the cycle's commit
+            assert store.claim_alert(a.key, a.sink, a.model_dump_json(), Lease(worker, 120))
+        return [o.status for o in d.offer_all(batch)]
+
+    clock = Clock()
+    stores = [connect(clock), connect(clock)]
+    assert run_together(stores, deliver) == [["sent", "sent"], ["sent", "sent"]]
 
 
 def test_redeliver_after_a_kill_inside_a_batch_writes_each_alert_once(tmp_path, monkeypatch):

@@ -158,9 +158,26 @@ class Dispatcher:
             return [self.offer(alert) for alert in alerts]
         outcomes: list[Outcome] = []
         for start in range(0, len(alerts), BATCH):
+            batch = alerts[start : start + BATCH]
             with self.store.transaction(), sink.batch():  # the fsync ends before the commit
-                outcomes += [self.offer(alert) for alert in alerts[start : start + BATCH]]
+                self._lock_groups(batch)
+                outcomes += [self.offer(alert) for alert in batch]
         return outcomes
+
+    def _lock_groups(self, batch: list[Alert]) -> None:
+        """Every group the batch may decide on, locked first and in one order (sorted keys):
+        each lock is held to the end of the batch's transaction, and two workers' batches that
+        took them in their alerts' order could each wait for the other (PostgreSQL aborts one
+        as a deadlock). Now the second waits for the first batch to end."""
+        keys = {group_key(a) for a in batch if 0 <= a.route < len(self.config.routes)}
+        keys |= {
+            story_group_key(a)
+            for a in batch
+            if a.match.article.story_id and a.match.article.story_kind == "copy"
+        }
+        for key in sorted(keys):
+            with self.store.locked_group(key):
+                pass
 
     def _batching_sink(self, name: str) -> Sink | None:
         """The sink if it batches; None if not, or if it cannot be built (then each alert

@@ -392,7 +392,7 @@ class GroupStore(Protocol):
 
     def locked_group(self, group_key: str) -> AbstractContextManager[GroupState]:
         """The group's state, read under a lock on the group that is held until the block
-        ends (with the caller's transaction, if one is open): another worker's
+        ends (inside the caller's transaction: until that transaction ends): another worker's
         `locked_group` of the same key waits, and `claim_due_groups` does not hand the group
         out meanwhile, so a read-decide-`save_group` inside the block is one step. Without it
         two workers' decisions on one group cross: both count the same window slot (one more

@@ -220,6 +220,12 @@ class PostgresStore(PgSinkHealth):
         try:
             with self._pool.connection(timeout=CONNECT_TIMEOUT + 5) as conn:
                 yield conn
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+            raise StoreUnavailable(
+                self.location,
+                f"the state store aborted a transaction: {_reason(exc)}",
+                "nothing to do if it is rare: the cycle is retried; if it repeats, report it",
+            ) from None
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(
                 self.location,

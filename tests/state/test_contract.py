@@ -16,6 +16,7 @@ from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
 from wirewatch.transforms.state import FeedState, Hold, StateStore
 from wirewatch.transforms.state.interface import (
+    StoryChain,
     StoryChange,
     StoryCluster,
     StoryEntry,
@@ -497,6 +498,21 @@ def test_prune_unfiles_then_forgets(stories):
         "stories_articles": 1,
         "stories_bands": 1,
     }
+
+
+def test_the_story_chain_is_one_per_store_kept_with_its_transaction(stories, connect):
+    assert stories.story_chain() is None
+    with stories.transaction():
+        stories.lock_stories()
+        stories.save_story_chain(StoryChain("t1", 0, 3))
+    assert connect().story_chain() == StoryChain("t1", 0, 3)
+    with stories.transaction():
+        stories.save_story_chain(StoryChain("t1", 0, 7))  # the next part extends it
+    with pytest.raises(Boom):
+        with stories.transaction():
+            stories.save_story_chain(StoryChain("t2", 7, 9))
+            raise Boom
+    assert connect().story_chain() == ("t1", 0, 7)
 
 
 def test_story_writes_roll_back_with_their_transaction(stories):

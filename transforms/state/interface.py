@@ -192,6 +192,17 @@ class StoryChange(NamedTuple):
     shares_band: bool  # filed under one of the bands asked about
 
 
+class StoryChain(NamedTuple):
+    """A run of story saves made only by the parts of one partition, one after another: its
+    `token`, the store's mark when the partition looked (`start`) and after the last part
+    saved (`end`). A part that finds the chain ending at the store's mark now knows nothing
+    but its siblings was stored since the partition looked (stories/index.py)."""
+
+    token: str
+    start: int
+    end: int
+
+
 class StoryLink(NamedTuple):
     """The stored assignment of an article id (what re-assigning it returns)."""
 
@@ -451,6 +462,15 @@ class StoryStore(Protocol):
         """A mark of what is stored now: every article stored after it has a higher seq
         (`story_changes`). Needs no lock: decisions are made on what the mark saw, then
         checked under the lock against what came after."""
+        ...
+
+    def story_chain(self) -> StoryChain | None:
+        """The chain `save_story_chain` saved last, or None."""
+        ...
+
+    def save_story_chain(self, chain: StoryChain) -> None:
+        """Keep `chain` (one per store, replacing the one before), in the caller's transaction
+        (under the story lock, with the saves it accounts for)."""
         ...
 
     def story_changes(self, since: int, bands: Collection[int]) -> list[StoryChange]:

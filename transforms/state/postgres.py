@@ -37,6 +37,7 @@ from wirewatch.transforms.state.interface import (
     Lease,
     Retention,
     StoreUnavailable,
+    StoryChain,
     StoryChange,
     StoryCluster,
     StoryEntry,
@@ -58,6 +59,8 @@ from wirewatch.transforms.state.rows import (
     STORY_LINK_SELECT,
     STORY_TABLES,
     alert,
+    chain_of,
+    chain_value,
     entry,
     entry_values,
     feed,
@@ -685,6 +688,17 @@ class PostgresStore(PgSinkHealth):
 
     def story_mark(self) -> int:
         return self._one("SELECT coalesce(max(seq), 0) FROM stories_articles")[0]
+
+    def story_chain(self) -> StoryChain | None:
+        row = self._one("SELECT value FROM wirewatch_meta WHERE key = 'stories_chain'")
+        return chain_of(row[0]) if row else None
+
+    def save_story_chain(self, chain: StoryChain) -> None:
+        self._execute(
+            "INSERT INTO wirewatch_meta VALUES ('stories_chain', %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (chain_value(chain),),
+        )
 
     def story_changes(self, since: int, bands: Collection[int]) -> list[StoryChange]:
         rows = self._all(

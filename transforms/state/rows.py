@@ -15,6 +15,7 @@ from wirewatch.transforms.state.interface import (
     AlertRecord,
     FeedState,
     Retention,
+    StoryChain,
     StoryEntry,
     StoryHead,
     StoryMatch,
@@ -44,6 +45,17 @@ def finishable(status: str, owner: str) -> str:
         f"(status <> 'sent' AND ({owner} IS NULL OR {status} = 'sent' OR (status = 'sending' "
         f"AND (lease_owner IS NULL OR lease_owner = {owner}))))"
     )
+
+
+def chain_of(value: str) -> StoryChain:
+    """A StoryChain from its meta value (`chain_value`)."""
+    token, start, end = value.split(" ")
+    return StoryChain(token, int(start), int(end))
+
+
+def chain_value(chain: StoryChain) -> str:
+    """How a StoryChain is kept in the meta table: 'token start end'."""
+    return " ".join(map(str, chain))
 
 
 FEED_FIELDS = (

@@ -34,6 +34,8 @@ from wirewatch.transforms.state.rows import (
     STORY_HEAD_SELECT,
     STORY_LINK_SELECT,
     STORY_TABLES,
+    chain_of,
+    chain_value,
     entry,
     entry_values,
     prune_story_steps,
@@ -334,6 +336,17 @@ class SqliteStories:
             with index.lock:
                 self._learn(index, version)
             return mark
+
+    def story_chain(self) -> interface.StoryChain | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'stories_chain'").fetchone()
+        return chain_of(row[0]) if row else None
+
+    def save_story_chain(self, chain: interface.StoryChain) -> None:
+        with self._write():
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('stories_chain', ?)",
+                (chain_value(chain),),
+            )
 
     def story_changes(self, since: int, bands: Collection[int]) -> list[interface.StoryChange]:
         with self._lock:

@@ -17,6 +17,7 @@ no partition step, one draft and one commit per cycle."""
 from __future__ import annotations
 
 import pickle
+import uuid
 from typing import Callable, Iterable, NamedTuple
 
 import apache_beam as beam
@@ -103,20 +104,22 @@ class _IndexDoFn(StoreDoFn):
 
 
 class _PartitionDoFn(_IndexDoFn):
-    """The whole cycle's sketches in; out, keyed by part, the store's mark from before the
-    partition looked at it and the ids of the part's articles."""
+    """The whole cycle's sketches in; out, keyed by part, its Siblings (the store's mark from
+    before the partition looked at it, and a token of this partition's own) and the ids of
+    the part's articles."""
 
     def process(
         self, keyed: tuple[int, Iterable[bytes]], parts: int
-    ) -> Iterable[tuple[int, tuple[int, list[str]]]]:
+    ) -> Iterable[tuple[int, tuple[Siblings, list[str]]]]:
         sketches = [sketch for packed in keyed[1] for sketch in pickle.loads(packed)]
         mark = self.store.story_mark()  # before components() reads: what they all saw
+        siblings = Siblings(mark, uuid.uuid4().hex)
         in_part: list[list[str]] = [[] for _ in range(parts)]
         for part, sketch in zip(partition(self.index.components(sketches), parts), sketches):
             in_part[part].append(sketch.article_id)
         for part, ids in enumerate(in_part):
             if ids:
-                yield part, (mark, ids)
+                yield part, (siblings, ids)
 
 
 class _AssignDoFn(_IndexDoFn):
@@ -153,16 +156,14 @@ class _AssignPartDoFn(_AssignDoFn):
     about 0.3 s of waiting instead."""
 
     def process(
-        self, keyed: tuple[int, Iterable[tuple[int, list[str]]]], batches: Iterable[bytes]
+        self, keyed: tuple[int, Iterable[tuple[Siblings, list[str]]]], batches: Iterable[bytes]
     ) -> Iterable[TaggedArticle]:
-        [(mark, ids)] = keyed[1]  # one per part
-        wanted, others = set(ids), set()
-        pairs = []
+        [(siblings, ids)] = keyed[1]  # one per part
+        wanted, pairs = set(ids), []
         for packed in batches:
             batch = pickle.loads(packed)
             pairs += [pickle.loads(p) for i, p in zip(batch.ids, batch.pairs) if i in wanted]
-            others.update(batch.ids)
-        return self._assign(pairs, Siblings(mark, frozenset(others - wanted)))
+        return self._assign(pairs, siblings)
 
 
 class AssignStories(beam.PTransform):

@@ -35,6 +35,7 @@ from typing import Callable, Iterable, NamedTuple, Sequence
 from wirewatch.transforms.model import Article, EntityTag, utc_now
 from wirewatch.transforms.state.interface import (
     StateStore,
+    StoryChain,
     StoryChange,
     StoryCluster,
     StoryEntry,
@@ -179,12 +180,23 @@ def _stale(draft: Draft, changes: Iterable[StoryChange]) -> bool:
     )
 
 
+def _chained(store: StateStore, siblings: Siblings, draft: Draft) -> bool:
+    """Under the lock: whether nothing but the siblings' saves came after the partition's
+    mark (nothing at all, or the chain of their saves ends at the store's mark now), and the
+    draft saw that mark."""
+    if siblings.mark > draft.mark:
+        return False
+    now = store.story_mark()
+    return now == siblings.mark or store.story_chain() == (siblings.token, siblings.mark, now)
+
+
 class Siblings(NamedTuple):
     """The other parts of a cycle's partition (partition.py), as one part's commit sees them:
-    the store's mark from before the partition looked at it, and their article ids."""
+    the store's mark from before the partition looked at it, and the partition's token, under
+    which the parts chain their saves (`StoryChain`)."""
 
     mark: int
-    ids: frozenset[str]
+    token: str
 
 
 class StoryIndex:
@@ -247,31 +259,29 @@ class StoryIndex:
         stored since its mark (another worker's copy of one of its stories, a link of one of
         its articles); else decide again under the lock, as if there had been no draft.
 
-        With `siblings` (the draft is one part of a partition), when everything stored since
-        the partition's mark is theirs, nothing is looked at: the partition found the parts
-        sharing nothing in what the store held at that mark, and nobody else stored anything
-        since. That skips testing each of their buckets against the draft's (0.13-0.23 s
-        under the lock for the second of two 5,000-article parts)."""
+        With `siblings` (the draft is one part of a partition), when only they stored anything
+        since the partition's mark, nothing is looked at: the partition found the parts sharing
+        nothing in what the store held at that mark, and nobody else stored anything since.
+        That skips testing each of their buckets against the draft's (0.13-0.23 s under the
+        lock for the second of two 5,000-article parts). Only they: the parts chain their
+        saves in the store (`StoryChain`), so a save by anyone else breaks the chain, even of
+        an article with a sibling's id (another process's version of it, which can share
+        buckets with this draft where the sibling's did not)."""
         store = self._store
         with store.transaction():
             store.lock_stories()
-            if draft.todo and self._changed(draft, siblings):
-                draft = self._draft(draft.prepared, draft.mark)
+            chained = bool(draft.todo) and siblings is not None and _chained(store, siblings, draft)
+            if draft.todo and not chained:
+                if _stale(draft, store.story_changes(draft.mark, draft.bands)):
+                    draft = self._draft(draft.prepared, draft.mark)
             links, decided = draft.links, draft.decided
             if draft.todo:
                 store.save_stories(decided.members, decided.clusters)
                 links = {**links, **decided.links}
+                if chained:
+                    chain = StoryChain(siblings.token, siblings.mark, store.story_mark())
+                    store.save_story_chain(chain)
         return [_assignment(links[p.article.id]) for p in draft.prepared]
-
-    def _changed(self, draft: Draft, siblings: Siblings | None) -> bool:
-        """Under the lock: whether the draft is stale (`_stale`), unless only its siblings
-        stored anything since the partition looked."""
-        store = self._store
-        if siblings is not None and siblings.mark <= draft.mark:
-            stored = store.story_changes(siblings.mark, ())
-            if all(change.article_id in siblings.ids for change in stored):
-                return False
-        return _stale(draft, store.story_changes(draft.mark, draft.bands))
 
     def components(self, sketches: Sequence[Sketch]) -> list[list[int]]:
         """The articles (positions in `sketches`) whose stories can be decided apart, as

@@ -4,6 +4,8 @@ target is refused unless merging, and the copy reads back the same through the i
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -115,6 +117,33 @@ def test_a_merge_adds_only_what_the_target_lacks(sqlite_url, pg_url):
         copied = copy_store(source, target, merge=True)
         assert (copied["seen"], copied["dead_letters"]) == (1, 1)
         assert target.seen(["a", "b", "z"]) == {"a", "b", "z"}
+
+
+def test_a_merge_into_a_live_store_loads_stories_under_the_story_lock(sqlite_url, pg_url):
+    """Every story save takes the story lock, so seqs come in commit order; a merge's story
+    rows taken before a worker's commit and committed after it would sit below what that
+    commit's mark (and the parts' chain) says was seen."""
+    with open_store(sqlite_url) as source:
+        source.prepare_stories()
+        found(source, entry("a", "s-a", 100.0), [1])
+        rows = list(source.dump_rows("stories_articles"))
+    with open_store(pg_url) as worker, open_store(pg_url) as target:
+        locked, waited = threading.Event(), []
+
+        def commit_slowly():
+            with worker.transaction():
+                worker.lock_stories()
+                locked.set()
+                time.sleep(0.5)
+
+        committing = threading.Thread(target=commit_slowly)
+        committing.start()
+        locked.wait(10)
+        started = time.monotonic()
+        target.load_rows("stories_articles", rows, {})
+        waited.append(time.monotonic() - started)
+        committing.join(10)
+        assert waited[0] >= 0.3
 
 
 def test_the_command_prints_rows_per_table_and_refuses_a_full_target(

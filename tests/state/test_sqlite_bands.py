@@ -91,6 +91,22 @@ def test_the_seq_of_a_pruned_article_without_buckets_is_not_given_again(tmp_path
         assert store.next_story_seq() > mark
 
 
+def test_a_quiet_stores_mark_counts_the_seq_floor(tmp_path):
+    """After such a prune, a store that knows its file unchanged (`_quiet`) gave a mark below
+    the floor, and the next article stored at the floor's seq looked stored before the mark:
+    a draft at that mark never saw it."""
+    with open_store(tmp_path) as store, open_store(tmp_path) as other:
+        store.prepare_stories()
+        old = T0.timestamp() - 10
+        store.save_stories([(entry("with", published=old), [5]), (entry("bare", old), [])], [])
+        floor = store.story_mark()  # the bare one's seq
+        store.prune_stories(index_before=T0.timestamp(), keep_after=T0.timestamp())
+        other.prepare_stories()
+        assert [other.story_mark(), other.story_mark()] == [floor, floor]  # learnt, then quiet
+        store.save_stories([(entry("next"), [6])], [])
+        assert [c.article_id for c in other.story_changes(other.story_mark() - 1, ())] == ["next"]
+
+
 def test_an_index_emptied_by_another_store_just_before_a_look_up_is_learnt_again(tmp_path):
     """The file looked quiet, then another store of it in this process pruned and emptied the
     index they share (forget), before this one's look-up took the index's lock."""

@@ -210,6 +210,18 @@ def test_another_process_storing_a_siblings_article_id_is_not_taken_for_the_sibl
         assert (late.story_id, late.kind) == (early.story_id, "copy")
 
 
+def test_a_second_run_of_one_part_gets_what_the_first_stored(location, clock):
+    """Two runs of one part (a bundle retried while its first attempt still ran) drafted at
+    the same mark: the first's saves are not a sibling's, and the second returns them."""
+    title = "Central bank raises rates for first time in decade"
+    with open_store(location) as one, open_store(location) as two, open_store(location) as three:
+        first, second = StoryIndex(two, clock=clock), StoryIndex(three, clock=clock)
+        siblings = Siblings(one.story_mark(), "partition-1")
+        part = [prepare(make("late", title, LEAD, hours=1), (), SETTINGS)]
+        drafts = [first.draft(part), second.draft(part)]
+        assert first.commit(drafts[0], siblings) == second.commit(drafts[1], siblings)
+
+
 def test_articles_joining_one_stored_story_by_different_paths_stay_together(store, clock):
     """X joins the stored story by its text, Y by its URL: they share nothing but the story,
     whose head decides copy or update. Apart, whichever went first would be the update."""
@@ -275,3 +287,75 @@ def test_components_walking_only_shared_buckets_are_the_components_of_everything
     by_url = {f"u{k}": {f"s{rng.randrange(5)}"} for k in rng.sample(range(30), 3)}
     assert components(sketches, by_band, by_url) == connected(sketches, by_band, by_url)
     assert components(sketches) == connected(sketches, {}, {})
+
+
+def other_writers(rng: random.Random, cycle_ids: list[str], batches: int) -> list[list]:
+    """Batches another process stores meanwhile: fresh articles and its own versions of the
+    cycle's (ids the parts also hold), some sharing a URL."""
+    out = []
+    for b in range(batches):
+        batch = []
+        for j in range(rng.randrange(1, 4)):
+            title = rng.choice(TITLES)
+            if rng.random() < 0.5:
+                title = title.replace(" in ", " at ").replace("closes", "shuts")
+            article_id = rng.choice(cycle_ids) if rng.random() < 0.4 else f"o{b}-{j}"
+            link = (
+                f"https://n.example/{TITLES.index(rng.choice(TITLES))}/{rng.randrange(2)}"
+                if rng.random() < 0.2
+                else None
+            )
+            hours = rng.randrange(60) / 2
+            batch.append(make(article_id, title, feed="w", hours=hours, link=link))
+        out.append(batch)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_parts_decide_as_one_at_a_time_with_other_writers_interleaved(
+    seed, location, tmp_path, clock
+):
+    """2-3 parts drafted and committed in a random order, with another process storing
+    between any two steps (also between the partition's mark and its look): every commit
+    gets what a store deciding each part afresh, in commit order, gets."""
+    rng = random.Random(seed)
+    cycle = backlog(seed + 100)
+    others = other_writers(rng, sorted({a.id for a in cycle}), rng.randrange(1, 4))
+    with (
+        open_store(location) as one,
+        open_store(location) as writer_store,
+        open_store(tmp_path / "reference") as reference_store,
+        open_store(location) as p0,
+        open_store(location) as p1,
+        open_store(location) as p2,
+    ):
+        writer = StoryIndex(writer_store, clock=clock)
+        reference = StoryIndex(reference_store, clock=clock)
+        for index in (writer, reference):
+            index.assign_many(backlog(seed)[:8])
+        prepared = [prepare(a, (), SETTINGS) for a in cycle]
+        siblings = Siblings(one.story_mark(), f"partition-{seed}")
+        if rng.random() < 0.3 and len(others) > 1:
+            batch = others.pop(0)
+            assert writer.assign_many(batch) == reference.assign_many(batch)
+        looked = StoryIndex(one, clock=clock).components([Sketch.of(p) for p in prepared])
+        parts = partition(looked, rng.choice([2, 3]))
+        in_part = [[p for p, k in zip(prepared, parts) if k == n] for n in range(3)]
+        in_part = [ps for ps in in_part if ps]
+        indexes = [StoryIndex(s, clock=clock) for s in (p0, p1, p2)][: len(in_part)]
+        steps = [("draft", k) for k in range(len(in_part))] + [
+            ("other", i) for i in range(len(others))
+        ]
+        rng.shuffle(steps)
+        for k in range(len(in_part)):  # each commit somewhere after its draft
+            at = steps.index(("draft", k))
+            steps.insert(rng.randrange(at + 1, len(steps) + 1), ("commit", k))
+        drafts = {}
+        for step, k in steps:
+            if step == "draft":
+                drafts[k] = indexes[k].draft(in_part[k])
+            elif step == "other":
+                assert writer.assign_many(others[k]) == reference.assign_many(others[k])
+            else:
+                got = indexes[k].commit(drafts[k], siblings)
+                assert got == reference.assign_prepared(in_part[k]), steps

@@ -823,6 +823,8 @@ class PostgresStore(PgSinkHealth):
         """Insert what the store lacks (natural keys decide); returns how many were new."""
         columns = TABLES[table]
         with self.transaction(), self._cursor() as cur:
+            if table in STORY_TABLES:  # seqs in commit order, as every story save keeps them
+                self.lock_stories()
             if table == "stories_articles":
                 return self._load_story_articles(cur, rows, seq_map)
             if table == "stories_bands":

@@ -88,17 +88,17 @@ UNFILINGS_KEPT = 8
 process that missed more than this many between two look-ups learns the index again."""
 _STORED_SINCE = "SELECT seq, article_id, story_id, url_key FROM stories_articles WHERE seq > ?"
 _HIGHEST = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0)"
-_HEAD = (
-    f"SELECT ({_HIGHEST[7:]}), ({_UNFILED_LOG}), "
-    "coalesce((SELECT max(seq) FROM stories_articles), 0)"
-)
-"""The highest bucket seq ever given (below what the index learnt: the file went back), the
-unfilings' log and the highest article seq, in one statement."""
-_VERSION = "PRAGMA data_version"
-"""Changes whenever another connection commits to the file (never for this one's own)."""
 _SEQ_FLOOR = (
     "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'stories_seq_floor'), 0)"
 )
+_HEAD = (
+    f"SELECT ({_HIGHEST[7:]}), ({_UNFILED_LOG}), "
+    f"coalesce((SELECT max(seq) FROM stories_articles), 0), {_SEQ_FLOOR}"
+)
+"""The highest bucket seq ever given (below what the index learnt: the file went back), the
+unfilings' log, the highest article seq and the seq floor, in one statement."""
+_VERSION = "PRAGMA data_version"
+"""Changes whenever another connection commits to the file (never for this one's own)."""
 _NEXT_SEQ = (
     "SELECT max(coalesce((SELECT max(seq) FROM stories_articles), 0), coalesce((SELECT seq "
     f"FROM sqlite_sequence WHERE name = 'stories_bandsets'), 0), {_SEQ_FLOOR}) + 1"
@@ -280,7 +280,7 @@ class SqliteStories:
         while True:
             last = index.last
             rows = self._db.execute(_NEW_ROWS, (last,)).fetchall()
-            highest, log, articles = self._db.execute(_HEAD).fetchone()
+            highest, log, articles, floor = self._db.execute(_HEAD).fetchone()
             if highest < last:
                 index.reset()  # the file went back (a backup restored): learn it again
                 continue
@@ -294,7 +294,7 @@ class SqliteStories:
             if (index.unfiled >= 0 and log == index.log) or index.unfile(_entries(log)):
                 index.log = log  # applied: the same text next time has nothing new
                 if version is not None and not self._db.in_transaction:
-                    mark = max(highest, articles)
+                    mark = max(highest, articles, floor)  # as next_story_seq() - 1
                     self._quiet = (version, self._db.total_changes, index.last, mark)
                 return
             index.reset()  # missed too many unfilings, or the file went back

@@ -182,12 +182,15 @@ def _stale(draft: Draft, changes: Iterable[StoryChange]) -> bool:
 
 def _chained(store: StateStore, siblings: Siblings, draft: Draft) -> bool:
     """Under the lock: whether nothing but the siblings' saves came after the partition's
-    mark (nothing at all, or the chain of their saves ends at the store's mark now), and the
-    draft saw that mark."""
+    mark (nothing at all, or the chain of their saves ends at the store's mark now), the
+    draft saw that mark, and none of its articles has been stored since (a second run of
+    this same part, which the chain would take for a sibling)."""
     if siblings.mark > draft.mark:
         return False
     now = store.story_mark()
-    return now == siblings.mark or store.story_chain() == (siblings.token, siblings.mark, now)
+    if now != siblings.mark and store.story_chain() != (siblings.token, siblings.mark, now):
+        return False
+    return not store.story_links(p.article.id for p in draft.todo)
 
 
 class Siblings(NamedTuple):

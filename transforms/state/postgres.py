@@ -566,7 +566,10 @@ class PostgresStore(PgSinkHealth):
 
     # --- digest groups ---------------------------------------------------------------------------
     def group_state(self, group_key: str) -> GroupState:
-        row = self._one("SELECT state FROM groups WHERE group_key=%s", (group_key,))
+        return self._group_state(group_key)
+
+    def _group_state(self, group_key: str, lock: str = "") -> GroupState:
+        row = self._one(f"SELECT state FROM groups WHERE group_key=%s {lock}", (group_key,))
         return GroupState.model_validate_json(row[0]) if row else GroupState()
 
     def save_group(
@@ -599,8 +602,7 @@ class PostgresStore(PgSinkHealth):
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (pg_schema.GROUP_LOCKS, group_key)
         )
         # the row too: claim_due_groups (FOR UPDATE SKIP LOCKED) passes over it meanwhile
-        row = self._one("SELECT state FROM groups WHERE group_key=%s FOR UPDATE", (group_key,))
-        yield GroupState.model_validate_json(row[0]) if row else GroupState()
+        yield self._group_state(group_key, lock="FOR UPDATE")
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         rows = self._all(

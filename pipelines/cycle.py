@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import timedelta
 from typing import Callable, Mapping
 
 import apache_beam as beam
@@ -124,11 +124,12 @@ def measure_cycle(
     execute: Callable[[], PipelineResult], state_dir: str, feeds: list[FeedConfig]
 ) -> CycleSummary:
     """Run `execute` to the end; its counters plus the store's outcomes since it started."""
-    since = datetime.now(timezone.utc)
     started = time.monotonic()
     with collecting_less_often():  # collector.py: a cycle makes millions of objects
         result = execute()
         result.wait_until_finish()
     seconds = time.monotonic() - started
     with open_store(state_dir) as store:
+        # when it started on the store's clock, which stamps the outcomes
+        since = store.now() - timedelta(seconds=time.monotonic() - started)
         return summarize(result, seconds, store, [f.id for f in feeds], since)

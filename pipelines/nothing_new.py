@@ -147,7 +147,7 @@ def _sort(look: Look, store: StateStore, feed, previous, fetched, late) -> str |
 
     look.count(f"feeds_{fetched.status}")
     look.count(f"fetch_{fetched.outcome}")
-    look.states.append(state_after_fetch(previous, feed, fetched, datetime.now(timezone.utc)))
+    look.states.append(state_after_fetch(previous, feed, fetched, store.now()))
     return None
 
 

@@ -19,7 +19,7 @@ compiling the rules (its summary says `pipelines: 0`); `wirewatch check` still v
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from wirewatch.pipelines import nothing_new
 from wirewatch.pipelines.summary import CycleSummary, cycle_outcomes
@@ -46,15 +46,15 @@ def run_once(config: Config, location: str, beam_args: list[str]) -> CycleSummar
 
 
 def _run_once(config: Config, location: str, beam_args: list[str]) -> CycleSummary:
-    started = datetime.now(timezone.utc)
     with open_store(location) as store:
+        started = store.now()  # the store's clock: outcomes are stamped by it
         look = nothing_new.look(config, store)
         quiet = nothing_new.commit(look, store, started)
         busy = [f for f in config.feeds if f.id in look.busy]
         why = [f"feed {f.id}: {look.busy[f.id]}" for f in busy]
         if not busy:
-            waits = nothing_new.waiting(store, config, datetime.now(timezone.utc))
-            released = release_bursts(store, config, datetime.now(timezone.utc))
+            waits = nothing_new.waiting(store, config, store.now())
+            released = release_bursts(store, config, store.now())
             why += [waits] if waits else []
             why += [f"{released} held digest groups end their wait now"] if released else []
     if not why:
@@ -63,7 +63,7 @@ def _run_once(config: Config, location: str, beam_args: list[str]) -> CycleSumma
     log.debug(f"starting the cycle pipeline: {'; '.join(why)}")
     summary = quiet.then(_cycle(config, busy, location, beam_args, look.polled))
     with open_store(location) as store:
-        if not release_bursts(store, config, datetime.now(timezone.utc)):
+        if not release_bursts(store, config, store.now()):
             return summary
     flushed = _cycle(config, [], location, beam_args)
     with open_store(location) as store:

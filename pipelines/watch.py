@@ -150,8 +150,13 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    def __init__(self, store: StateStore | None = None):
+        self.store = store
+
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        """The store's clock (StateStore.now): due times, leases and heartbeats are compared
+        with what other hosts wrote in it. Without a store, this host's."""
+        return self.store.now() if self.store is not None else datetime.now(timezone.utc)
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -355,7 +360,6 @@ def watch(
     (pipelines/service.py) gets each cycle's outcome for /metrics and /readyz. `reload` reads
     and validates the config file again on SIGHUP (raises WirewatchError; None: SIGHUP keeps
     its default action)."""
-    clock = clock or SystemClock()
     settings = Settings(config, interval, reload)
     signals = Signals()
     signals.install(reload=reload is not None)
@@ -365,7 +369,9 @@ def watch(
             with owning(state_dir) as store:
                 if service is not None:
                     service.probe = store.next_group_due  # a cheap read: does the store answer?
-                loop = _Loop(settings, store, signals, clock, service, json_lines)
+                loop = _Loop(
+                    settings, store, signals, clock or SystemClock(store), service, json_lines
+                )
                 return loop.run(
                     lambda: runner_factory(settings.config, state_dir, beam_args), cycles
                 )
@@ -375,7 +381,7 @@ def watch(
             log.warning(f"{exc}; retrying in {wait:.0f} s")
             signals.wake.clear()  # an earlier SIGHUP must not turn the back-off into a spin
             if not signals.stop.is_set():
-                clock.wait(signals.wake, wait)
+                (clock or SystemClock()).wait(signals.wake, wait)
             if signals.stop.is_set():
                 return 0
 
@@ -488,7 +494,7 @@ def keeping_leases(
     def renew() -> None:
         while not finished.wait(seconds / 3):
             try:
-                store.renew_leases(worker, datetime.now(timezone.utc) + timedelta(seconds=seconds))
+                store.renew_leases(worker, store.now() + timedelta(seconds=seconds))
                 if beat:
                     store.heartbeat(worker, socket.gethostname(), os.getpid())
             except Exception:  # noqa: BLE001  (the store is down: the cycle fails on its own)

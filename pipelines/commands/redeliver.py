@@ -13,7 +13,7 @@ older than `auto_redeliver_hours`. A person asked, so it tries a sink even while
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 
 from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
 from wirewatch.transforms.config import load_config
@@ -53,7 +53,7 @@ def _redeliver(args, config, store) -> int:
     dispatcher = Dispatcher(
         config, store, lambda name: build_sink(name, config.sinks[name]), try_down_sinks=True
     )
-    stuck = store.expired_claims(None, datetime.now(timezone.utc))  # their sender died
+    stuck = store.expired_claims(None, store.now())  # their sender died
     records = [
         r for r in store.alerts("dead", args.since) + stuck if not args.sink or r.sink == args.sink
     ]

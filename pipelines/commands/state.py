@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from wirewatch.pipelines.state import add_state_arguments, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.errors import Problem, WirewatchError
-from wirewatch.transforms.model import utc_now
 from wirewatch.transforms.secrets import redact
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.copy import copy_store
@@ -91,7 +90,7 @@ def run(args) -> int:
         if args.dead_letters
         else []
     )
-    now = utc_now()
+    now = store.now()  # heartbeats and leases are in the store's clock
     report["claims_expired"] = len(store.expired_claims(None, now))
     workers = store.workers()
     store.close()

@@ -115,7 +115,7 @@ class _FetchDoFn(StoreDoFn):
     def finish_bundle(self) -> Iterable[WindowedValue | TaggedOutput]:
         pending, self.pending = self.pending, []
         results = self.fetching.results()
-        now = datetime.now(timezone.utc)
+        now = self.store.now()  # next due times are compared in the store's clock
         for (previous, window, timestamp), fetched in zip(pending, results):
             for tag, value in self._route(previous, fetched, now):
                 held = WindowedValue(value, timestamp, [window])

@@ -50,7 +50,7 @@ from typing import Callable, Collection, Iterable, Literal
 from pydantic import BaseModel
 
 from wirewatch.transforms.config import Config
-from wirewatch.transforms.model import Alert, DeadLetter, utc_now
+from wirewatch.transforms.model import Alert, DeadLetter
 from wirewatch.transforms.routing.flood import (
     GroupState,
     after_flush,
@@ -111,14 +111,15 @@ class Dispatcher:
         config: Config,
         store: StateStore,
         build_sink: Callable[[str], Sink],
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] | None = None,
         owner: str | None = None,
         *,
         try_down_sinks: bool = False,
         resume_budget: float = RESUME_BUDGET_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ):
-        self.config, self.store, self.clock = config, store, clock
+        # the store's clock by default: a shared store's leases and due times are its server's
+        self.config, self.store, self.clock = config, store, clock or store.now
         self.owner = owner or claim_owner()
         self._build, self.sinks = build_sink, {}
         self.try_down_sinks = try_down_sinks

@@ -21,7 +21,9 @@ Contract notes a backend must keep (tests/state/test_contract.py checks them on 
 - Times in the story methods are unix seconds (floats); everything else takes aware datetimes.
 - Leases (alert claims, feed leases, digest claims) end at a time the store computes from its
   own clock (or the `now` passed in), so the expiry is decided by one clock per store; a lease
-  that ran out is taken over, never waited for. A lease is what lets several workers share one
+  that ran out is taken over, never waited for. Callers take that `now` from `store.now()`,
+  never from their host: a shared store's clock is its server's (server_clock.py), so hosts
+  whose clocks disagree still agree on whose lease has ended. A lease is what lets several workers share one
   store: the holder of a live lease does the work, a dead holder's work comes back after it.
 
 No SQL here, no Beam: the models are plain data.
@@ -648,6 +650,11 @@ class StateStore(
 
     def transaction(self) -> AbstractContextManager[None]:
         """One atomic unit of writes (see the module docstring for nesting)."""
+        ...
+
+    def now(self) -> datetime:
+        """The store's clock (aware, UTC): what its leases, heartbeats and stamps are timed by.
+        Anything compared with them (a lease's end, a digest's due time, "since") reads this."""
         ...
 
     def counts(self) -> dict[str, int]:

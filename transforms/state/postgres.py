@@ -74,6 +74,7 @@ from wirewatch.transforms.state.rows import (
     story_urls,
     story_urls_select,
 )
+from wirewatch.transforms.state.server_clock import ServerClock
 from wirewatch.transforms.state.shared_handles import SharedHandles
 
 CONNECT_TIMEOUT = 5
@@ -156,10 +157,6 @@ def _reason(exc: BaseException) -> str:
     return first.removeprefix("connection failed: ")
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -167,15 +164,16 @@ def worker_identity() -> str:
 class PostgresStore(PgSinkHealth):
     """Open with `PostgresStore(url)`; cheap after the first (the pool is per process and URL).
 
-    `clock` (default: wall time) stamps every write and decides what `prune_seen` forgets, as
-    in the SQLite store: times are parameters, never the server's now(), so tests control them.
+    `clock` stamps every write, times every lease and decides what `prune_seen` forgets; by
+    default the server's clock (server_clock.py: hosts sharing the store need not agree on
+    the time). Times are parameters, never the server's now() in SQL, so tests pass a clock.
     A transaction holds one pooled connection per thread; methods called inside it join it.
     """
 
     def __init__(self, url: str, *, clock: Callable[[], datetime] = None):
         self.url = url
         self.location = redact_url(url)
-        self._clock = clock or _now
+        self._clock = clock or ServerClock(self._server_time)
         self._pool = None
         self._local = threading.local()
         self._pool = _pools.acquire(url, lambda: _open_pool(url))
@@ -306,6 +304,12 @@ class PostgresStore(PgSinkHealth):
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(pg_schema.SCHEMA_VERSION),),
             )
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def _server_time(self) -> datetime:
+        return self._one("SELECT clock_timestamp()")[0].astimezone(timezone.utc)
 
     def schema_version(self) -> int:
         with self._cursor() as cur:

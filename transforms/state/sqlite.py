@@ -217,6 +217,9 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         except _Probe:
             pass
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def _now(self) -> str:
         return self._clock().isoformat()
 

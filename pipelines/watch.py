@@ -421,8 +421,9 @@ class _Loop:
                     if service is not None:
                         service.interval = readiness_interval(settings)
             config, feeds = settings.config, settings.feeds
-            now, started = clock.now(), False
+            started = False
             try:
+                now = clock.now()  # the store's: asking it can fail like any store call
                 if clock.monotonic() - last_prune >= PRUNE_EVERY:
                     prune(store, config, now)
                     last_prune = clock.monotonic()

@@ -7,18 +7,24 @@ ended ones, and one running behind waited an hour past a dead worker's lease."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 import psycopg
+import pytest
 import time_machine
 
 from tests.factories import alert
-from wirewatch.pipelines.watch import SystemClock, lease_feeds, live_workers
+from tests.state.conftest import T0
+from tests.test_watch_loop import FakeRunner, config_with
+from wirewatch.pipelines.watch import SystemClock, keeping_leases, lease_feeds, live_workers, watch
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.sinks.dispatch import Dispatcher
-from wirewatch.transforms.state import Lease, open_store
-from wirewatch.transforms.state.server_clock import ServerClock
+from wirewatch.transforms.state import Lease, StoreUnavailable, open_store
+from wirewatch.transforms.state.server_clock import Reading, ServerClock
 
 HOUR = timedelta(hours=1)
 
@@ -86,24 +92,78 @@ def test_a_host_whose_clock_runs_behind_takes_a_dead_workers_claim_when_it_ends(
     assert recorder.sent == [offered.key]
 
 
-def test_the_server_is_asked_once_then_again_after_the_reread_interval():
-    asked = []
-
-    def read() -> datetime:
-        asked.append(1)
-        return datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(days=len(asked))
-
-    clock = ServerClock(read, reread=3600)
-    first = clock()
-    time.sleep(0.05)
-    later = clock()
-    assert len(asked) == 1 and timedelta(seconds=0.04) < later - first < timedelta(seconds=1)
-    assert ServerClock(read, reread=0)().date().day == 3  # stale at once: asked again
-
-
-def test_a_claims_lease_ends_on_the_stores_clock(store, clock):
-    """Every backend: the store's `now` is the clock its leases are computed by."""
+def test_keeping_leases_renews_a_claim_to_the_servers_time_on_a_host_running_behind(pg_url):
     offered = alert(sink="rec")
-    assert store.now() == clock.now
-    assert store.claim_alert(offered.key, "rec", offered.model_dump_json(), Lease("a", 60))
-    assert store.alert(offered.key).lease_until == store.now() + timedelta(seconds=60)
+    with a_host_clock_off_by(-HOUR), open_store(pg_url) as store:
+        assert store.claim_alert(offered.key, "rec", offered.model_dump_json(), Lease("a", 3))
+        with keeping_leases(store, "a", 3):
+            time.sleep(1.6)  # renewed once, a third of the lease in
+            lease_until = store.alert(offered.key).lease_until
+    assert lease_until > server_time(pg_url) + timedelta(seconds=1)
+
+
+def test_the_watch_loop_on_a_host_running_ahead_leaves_another_workers_feeds_alone(pg_url):
+    """watch() itself, on its default clock: it ticks, finds both feeds leased by a live
+    worker elsewhere, and polls nothing until SIGTERM."""
+    fake, config = FakeRunner([]), config_with("a", "b")
+    with open_store(pg_url) as other:
+        other.heartbeat("other", "elsewhere", 1)
+        assert other.lease_due_feeds(["a", "b"], Lease("other", 60), other.now()) == ["a", "b"]
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stop = threading.Timer(2.5, os.kill, (os.getpid(), signal.SIGTERM))
+    try:
+        with a_host_clock_off_by(HOUR):
+            stop.start()
+            assert watch(config, pg_url, [], runner_factory=fake.factory, cycles=1) == 0
+    finally:
+        stop.cancel()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert fake.calls == []
+
+
+class Server:
+    """A stand-in server for ServerClock: its time, how often it was asked, and whether it
+    answers."""
+
+    def __init__(self):
+        self.asked, self.up = 0, True
+
+    def read(self, elapsed) -> Reading:
+        self.asked += 1
+        if not self.up:
+            raise StoreUnavailable("db", "lost the connection to the state store", "retry")
+        return Reading(T0 + timedelta(days=self.asked), elapsed())
+
+
+def test_the_server_is_read_once_then_again_after_the_reread_interval():
+    server, clock = Server(), ServerClock(reread=3600)
+    first = clock.now(server.read)
+    time.sleep(0.05)
+    later = clock.now(server.read)
+    assert server.asked == 1 and timedelta(seconds=0.04) < later - first < timedelta(seconds=1)
+    stale_at_once = ServerClock(reread=0)
+    stale_at_once.now(server.read)
+    assert stale_at_once.now(server.read).date() == (T0 + timedelta(days=3)).date()
+
+
+def test_a_failed_reread_keeps_the_last_reading_and_tries_again_later():
+    server, clock = Server(), ServerClock(reread=0, retry=3600)
+    first = clock.now(server.read)
+    server.up = False
+    assert clock.now(server.read) - first < timedelta(seconds=1)  # the last reading, carried
+    assert clock.now(server.read) - first < timedelta(seconds=1)
+    assert server.asked == 2  # not asked again until `retry` passed
+
+
+def test_a_clock_that_never_read_the_server_fails_with_it():
+    server = Server()
+    server.up = False
+    with pytest.raises(StoreUnavailable):
+        ServerClock().now(server.read)
+
+
+def test_stores_of_one_database_share_one_reading(pg_url):
+    with open_store(pg_url) as first, open_store(pg_url) as second:
+        a, b = first.now(), second.now()
+        assert timedelta(0) <= b - a < timedelta(seconds=1)

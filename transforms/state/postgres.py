@@ -74,7 +74,7 @@ from wirewatch.transforms.state.rows import (
     story_urls,
     story_urls_select,
 )
-from wirewatch.transforms.state.server_clock import ServerClock
+from wirewatch.transforms.state.server_clock import Reading, ServerClock
 from wirewatch.transforms.state.shared_handles import SharedHandles
 
 CONNECT_TIMEOUT = 5
@@ -108,7 +108,8 @@ _INSERT_MEMBERS = (
 )
 """A batch's members in order (seq follows it)."""
 
-_pools: SharedHandles = SharedHandles(lambda pool: pool.close())  # url -> its pool
+_pools: SharedHandles = SharedHandles(lambda shared: shared[0].close())
+"""url -> its pool and its server clock (server_clock.py: one reading per process and URL)"""
 
 
 def _check_reachable(url: str) -> None:
@@ -173,10 +174,10 @@ class PostgresStore(PgSinkHealth):
     def __init__(self, url: str, *, clock: Callable[[], datetime] = None):
         self.url = url
         self.location = redact_url(url)
-        self._clock = clock or ServerClock(self._server_time)
         self._pool = None
         self._local = threading.local()
-        self._pool = _pools.acquire(url, lambda: _open_pool(url))
+        self._pool, server_clock = _pools.acquire(url, lambda: (_open_pool(url), ServerClock()))
+        self._clock = clock or (lambda: server_clock.now(self._read_server_clock))
         try:
             self._migrate()
         except BaseException:
@@ -308,8 +309,16 @@ class PostgresStore(PgSinkHealth):
     def now(self) -> datetime:
         return self._clock()
 
-    def _server_time(self) -> datetime:
-        return self._one("SELECT clock_timestamp()")[0].astimezone(timezone.utc)
+    def _read_server_clock(self, elapsed: Callable[[], float]) -> Reading:
+        """The server's time, stamped with `elapsed` around the query alone (not the wait
+        for a connection, nor a reconnect's retries)."""
+
+        def run(cur) -> Reading:
+            before = elapsed()
+            server = cur.execute("SELECT clock_timestamp()").fetchone()[0]
+            return Reading(server.astimezone(timezone.utc), (before + elapsed()) / 2)
+
+        return self._statement(run)
 
     def schema_version(self) -> int:
         with self._cursor() as cur:
@@ -360,11 +369,12 @@ class PostgresStore(PgSinkHealth):
         ids = sorted(set(feed_ids))
         if not ids or limit is not None and limit <= 0:
             return []
+        stamp = self._clock()
         with self.transaction(), self._cursor() as cur:
             cur.execute(
                 "INSERT INTO feeds (feed_id, updated_at) SELECT unnest(%s::text[]), %s "
                 "ON CONFLICT DO NOTHING",
-                (ids, self._clock()),
+                (ids, stamp),
             )
             rows = cur.execute(
                 "UPDATE feeds SET lease_owner=%(worker)s, lease_until=%(until)s "
@@ -579,19 +589,20 @@ class PostgresStore(PgSinkHealth):
     def save_group(
         self, group_key: str, sink: str, state: GroupState, hold: Hold | None = None
     ) -> None:
+        now = self._clock()  # before the cursor: a reading takes no second connection
         with self._cursor() as cur:  # one transaction: the caller's, or its own
             cur.execute(
                 "INSERT INTO groups (group_key, sink, state, due_at, updated_at) "
                 "VALUES (%s,%s,%s,%s,%s) ON CONFLICT (group_key) DO UPDATE "
                 "SET sink=excluded.sink, state=excluded.state, due_at=excluded.due_at, "
                 "updated_at=excluded.updated_at",
-                (group_key, sink, state.model_dump_json(), state.due_at, self._clock()),
+                (group_key, sink, state.model_dump_json(), state.due_at, now),
             )
             if hold:
                 cur.execute(
                     "UPDATE alerts SET status='held', group_key=%s, updated_at=%s, "
                     "payload=COALESCE(%s, payload) WHERE key=%s",
-                    (group_key, self._clock(), hold.payload, hold.key),
+                    (group_key, now, hold.payload, hold.key),
                 )
 
     @contextmanager

@@ -21,8 +21,8 @@ held the lock throughout: two workers cannot both found a story for the same art
 re-assigning an article id returns what was stored (idempotent after a crash). Bundles that
 share nothing (partition.py) never redo each other's work.
 
-Pruning runs by the index clock (`clock`, default wall time; tests and the bench pass their
-own): band entries of articles published more than `window_hours` ago go, memberships and
+Pruning runs by the index clock (`clock`, default the store's: on a shared store every host
+prunes by the server's time; tests and the bench pass their own): band entries of articles published more than `window_hours` ago go, memberships and
 stories after `retain_hours`.
 """
 
@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Callable, Iterable, NamedTuple, Sequence
 
-from wirewatch.transforms.model import Article, EntityTag, utc_now
+from wirewatch.transforms.model import Article, EntityTag
 from wirewatch.transforms.state.interface import (
     StateStore,
     StoryChain,
@@ -210,11 +210,11 @@ class StoryIndex:
         store: StateStore,
         settings: StorySettings | None = None,
         *,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] | None = None,
     ):
         self._store = store
         self.settings = settings or StorySettings()
-        self._clock = clock
+        self._clock = clock or store.now
         self._last_prune: datetime | None = None
         store.prepare_stories()
 

@@ -23,7 +23,8 @@ from tests.test_watch_loop import FakeRunner, config_with
 from wirewatch.pipelines.watch import SystemClock, keeping_leases, lease_feeds, live_workers, watch
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.sinks.dispatch import Dispatcher
-from wirewatch.transforms.state import Lease, StoreUnavailable, open_store
+from wirewatch.transforms.state import Lease, StoreUnavailable, open_store, postgres
+from wirewatch.transforms.state.postgres import PostgresStore
 from wirewatch.transforms.state.server_clock import Reading, ServerClock
 
 HOUR = timedelta(hours=1)
@@ -163,7 +164,53 @@ def test_a_clock_that_never_read_the_server_fails_with_it():
         ServerClock().now(server.read)
 
 
-def test_stores_of_one_database_share_one_reading(pg_url):
+def test_stores_of_one_database_share_one_reading(pg_url, monkeypatch):
+    reads = []
+    read = PostgresStore._read_server_clock
+    monkeypatch.setattr(
+        PostgresStore, "_read_server_clock", lambda self, e: reads.append(1) or read(self, e)
+    )
     with open_store(pg_url) as first, open_store(pg_url) as second:
         a, b = first.now(), second.now()
-        assert timedelta(0) <= b - a < timedelta(seconds=1)
+    assert len(reads) == 1 and timedelta(0) <= b - a < timedelta(seconds=1)
+
+
+def test_before_the_first_reading_no_thread_waits_for_another(pg_url):
+    """Each asks for itself: one holding a pooled connection while it waited for another's
+    reading could leave that one without a connection to read on."""
+    clock, second_read, waits = ServerClock(), threading.Event(), []
+
+    def slow(elapsed) -> Reading:  # the first thread's reading waits for the second's
+        waits.append(second_read.wait(10))
+        return Reading(T0, elapsed())
+
+    def fast(elapsed) -> Reading:
+        second_read.set()
+        return Reading(T0 + HOUR, elapsed())
+
+    first = threading.Thread(target=clock.now, args=(slow,))
+    first.start()
+    time.sleep(0.1)
+    assert clock.now(fast) - T0 - HOUR < timedelta(seconds=1)
+    first.join()
+    assert waits == [True]  # the second read while the first was still reading
+    assert clock.now(slow) - T0 - HOUR < timedelta(seconds=1)  # the newer reading stays
+
+
+def test_a_reading_that_fails_inside_a_transaction_leaves_it_usable(pg_url, monkeypatch):
+    """The re-read runs in the caller's transaction; had its failure aborted it, the
+    heartbeat below would fail (and the cycle with it) for a reading it could do without."""
+    monkeypatch.setattr(postgres, "ServerClock", lambda: ServerClock(reread=0))
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA broken")
+        conn.execute(
+            "CREATE FUNCTION broken.clock_timestamp() RETURNS timestamptz LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'no clock here'; END $$"
+        )
+    with open_store(pg_url) as store:
+        before = store.now()
+        with store.transaction():
+            store._execute("SET LOCAL search_path = broken, pg_catalog, public")
+            assert store.now() - before < timedelta(seconds=5)  # the last reading, carried
+            store.heartbeat("a", "host-a", 1)
+        assert [w.worker for w in store.workers()] == ["a"]

@@ -318,7 +318,12 @@ class PostgresStore(PgSinkHealth):
             server = cur.execute("SELECT clock_timestamp()").fetchone()[0]
             return Reading(server.astimezone(timezone.utc), (before + elapsed()) / 2)
 
-        return self._statement(run)
+        if getattr(self._local, "conn", None) is None:
+            return self._statement(run)
+        # in the caller's transaction: a savepoint, so a reading that fails (and is then
+        # done without: server_clock.py) leaves the transaction usable
+        with self.transaction(), self._cursor() as cur:
+            return run(cur)
 
     def schema_version(self) -> int:
         with self._cursor() as cur:

@@ -46,35 +46,45 @@ Read = Callable[[Callable[[], float]], Reading]
 
 class ServerClock:
     """`now(read)`: the server's time now. `read` is the calling store's own way to ask (in
-    the caller's transaction, if any: never a second connection of the pool)."""
+    the caller's transaction, if any: never a second connection of the pool).
+
+    No thread ever waits for another's reading: while a re-read runs, the others go on with
+    the last reading; before the first, each thread asks for itself (a thread waiting for
+    another's first reading while holding a pooled connection could starve the pool)."""
 
     def __init__(self, reread: float = REREAD, retry: float = RETRY):
         self._reread, self._retry = reread, retry
         self._reading: Reading | None = None
         self._next = float("-inf")  # when (`elapsed`) to read again
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held only by a re-read, and to store a reading
 
     def now(self, read: Read) -> datetime:
         reading = self._reading
-        if reading is None or elapsed() >= self._next:
-            reading = self._read(read, reading)
+        if reading is None:
+            reading = self._first(read)
+        elif elapsed() >= self._next:
+            reading = self._reread_or_keep(read, reading)
         return reading.server + timedelta(seconds=elapsed() - reading.at)
 
-    def _read(self, read: Read, seen: Reading | None) -> Reading:
-        # with a reading, a thread that finds another one reading goes on with it
-        if not self._lock.acquire(blocking=seen is None):
+    def _first(self, read: Read) -> Reading:
+        fresh = read(elapsed)  # fails like any store call: there is nothing to fall back on
+        with self._lock:
+            if self._reading is None or fresh.at > self._reading.at:
+                self._reading, self._next = fresh, fresh.at + self._reread
+        return fresh
+
+    def _reread_or_keep(self, read: Read, seen: Reading) -> Reading:
+        if not self._lock.acquire(blocking=False):  # another thread is reading
             return seen
         try:
-            if self._reading is not seen:  # another thread read while this one waited
+            if self._reading is not seen or elapsed() < self._next:  # read, or failed, since
                 return self._reading
             try:
-                self._reading = read(elapsed)
-            except Exception:
-                if seen is None:
-                    raise
+                fresh = read(elapsed)
+            except Exception:  # noqa: BLE001 - the last reading still holds, to milliseconds
                 self._next = elapsed() + self._retry
                 return seen
-            self._next = self._reading.at + self._reread
-            return self._reading
+            self._reading, self._next = fresh, fresh.at + self._reread
+            return fresh
         finally:
             self._lock.release()

@@ -23,8 +23,9 @@ Contract notes a backend must keep (tests/state/test_contract.py checks them on 
   own clock (or the `now` passed in), so the expiry is decided by one clock per store; a lease
   that ran out is taken over, never waited for. Callers take that `now` from `store.now()`,
   never from their host: a shared store's clock is its server's (server_clock.py), so hosts
-  whose clocks disagree still agree on whose lease has ended. A lease is what lets several workers share one
-  store: the holder of a live lease does the work, a dead holder's work comes back after it.
+  whose clocks disagree still agree on whose lease has ended. A lease is what lets several
+  workers share one store: the holder of a live lease does the work, a dead holder's work
+  comes back after it.
 
 No SQL here, no Beam: the models are plain data.
 """

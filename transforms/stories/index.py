@@ -22,8 +22,8 @@ re-assigning an article id returns what was stored (idempotent after a crash). B
 share nothing (partition.py) never redo each other's work.
 
 Pruning runs by the index clock (`clock`, default the store's: on a shared store every host
-prunes by the server's time; tests and the bench pass their own): band entries of articles published more than `window_hours` ago go, memberships and
-stories after `retain_hours`.
+prunes by the server's time; tests and the bench pass their own): band entries of articles
+published more than `window_hours` ago go, memberships and stories after `retain_hours`.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 from tests.state.conftest import T0
+from wirewatch.transforms.model import DeadLetter
 from wirewatch.transforms.routing.flood import GroupState
 from wirewatch.transforms.state import FeedState, Hold, Lease
 from wirewatch.transforms.state.interface import CLAIM_LEASE_SECONDS, WorkerInfo
@@ -372,6 +373,113 @@ def test_a_locked_group_joins_the_callers_transaction(store, connect):
             store.save_group("g", "slack", state.model_copy(update={"sent_in_window": 3}))
         assert store.group_state("g").sent_in_window == 3  # saved in the open transaction
     assert connect().group_state("g").sent_in_window == 3
+
+
+# --- many at once: what one claim, outcome or lock does, for a batch in one step ------------
+def test_claim_alerts_grants_each_what_claim_alert_would(store, connect, clock):
+    other = connect()
+    other.claim_alert("theirs", "slack", "{}", Lease("b", LEASE))
+    store.claim_alert("mine", "slack", '"first"', Lease("a", LEASE))
+    for key, outcome in (("sent", "sent"), ("dead", "dead")):
+        store.claim_alert(key, "slack", "{}", Lease("a", LEASE))
+        store.finish_alert(key, outcome, 1)
+    store.claim_alert("held", "slack", "{}", Lease("a", LEASE))
+    store.save_group("g", "slack", GroupState(due_at=T0), Hold("held"))
+    clock.advance(seconds=1)
+    asked = [
+        (key, "slack", f'"{key}"')
+        for key in ("new", "mine", "theirs", "sent", "dead", "held", "new")
+    ]
+    assert store.claim_alerts(asked, Lease("a", LEASE)) == {"new", "mine", "dead"}
+    until = T0 + timedelta(seconds=1 + LEASE)
+    claims = {r.key: (r.payload, r.lease_owner, r.lease_until) for r in store.alerts("sending")}
+    assert claims == {
+        "theirs": ("{}", "b", T0 + timedelta(seconds=LEASE)),
+        "mine": ('"first"', "a", until),  # renewed, the first payload kept
+        "dead": ("{}", "a", until),
+        "new": ('"new"', "a", until),
+    }
+    assert store.claim_alerts([], Lease("a", LEASE)) == set()
+
+
+def test_finish_alerts_writes_each_outcome_finish_alert_would(store, connect, clock):
+    other = connect()
+    for key in ("k1", "k2", "lapsed"):
+        store.claim_alert(key, "slack", "{}", Lease("a", LEASE))
+    store.finish_alert("k2", "dead", 1, "HTTP 500", deferred=True)
+    store.add_dead_letters([DeadLetter.of("deliver", "sink:slack", "HTTP 500", detail="k2")])
+    clock.advance(seconds=LEASE)
+    other.claim_alert("lapsed", "slack", "{}", Lease("b", LEASE))  # a's claim lapsed
+    assert store.finish_alerts(["k1", "lapsed"], "dead", 1, "HTTP 400", owner="a") == {"k1"}
+    assert (store.alert("lapsed").status, store.alert("k1").error) == ("sending", "HTTP 400")
+    assert store.finish_alerts(["k1", "k2", "lapsed"], "sent", 2) == {"k1", "k2", "lapsed"}
+    assert {r.key: r.attempts for r in store.alerts("sent")} == {"k1": 3, "k2": 3, "lapsed": 2}
+    assert store.counts()["dead_letters_resolved"] == 1  # k2's, closed by its 'sent'
+    assert store.finish_alerts(["k1"], "dead", 1, "late") == set()  # 'sent' stays
+    assert store.finish_alerts([], "sent", 1) == set()
+
+
+def test_record_story_alerts_keeps_the_first_of_each_triple(store):
+    store.record_story_alert("s", "r", "slack", "k0", None)
+    store.record_story_alerts(
+        [
+            ("s", "r", "slack", "k1", "1.0"),  # not the first: k0 was
+            ("s", "r", "hook", "k2", None),
+            ("s", "r", "hook", "k3", "2.0"),  # k2 came first in the batch
+            ("t", "r", "slack", "k4", "3.0"),
+        ]
+    )
+    assert store.story_alert("s", "r", "slack") == ("k0", None)
+    assert store.story_alert("s", "r", "hook") == ("k2", None)
+    assert store.story_alert("t", "r", "slack") == ("k4", "3.0")
+    store.record_story_alerts([])
+
+
+def test_save_group_holds_several_alerts_at_once(store):
+    for key in ("h1", "h2"):
+        store.claim_alert(key, "slack", f'"{key}"')
+    store.save_group("g", "slack", GroupState(due_at=T0), Hold("h1"), Hold("h2", '"new"'))
+    assert [(r.key, r.payload) for r in store.held_alerts("g")] == [("h1", '"h1"'), ("h2", '"new"')]
+    assert store.group_state("g") == GroupState(due_at=T0)
+
+
+def test_locked_groups_reads_every_group_and_locks_each(store, connect):
+    """The states of every key (fresh where none is saved); another worker's locked_group of
+    any of them waits for the block to end."""
+    store.save_group("b", "slack", GroupState(sent_in_window=2))
+    other, waited = connect(), []
+    with store.locked_groups(["c", "b", "a", "b"]) as states:
+        assert states == {"a": GroupState(), "b": GroupState(sent_in_window=2), "c": GroupState()}
+
+        def count_b():
+            with other.locked_group("b") as state:
+                waited.append(state.sent_in_window)
+                other.save_group("b", "slack", GroupState(sent_in_window=state.sent_in_window + 1))
+
+        counting = threading.Thread(target=count_b)
+        counting.start()
+        time.sleep(0.5)
+        assert waited == []  # still waiting for the lock
+        store.save_group("b", "slack", GroupState(sent_in_window=5))
+    counting.join(30)
+    assert waited == [5] and store.group_state("b").sent_in_window == 6
+    with store.locked_groups([]) as states:
+        assert states == {}
+
+
+def test_locked_groups_taken_in_opposite_orders_never_deadlock(connect):
+    keys = [f"g{i:02}" for i in range(20)]
+
+    def count(store, i):
+        for _ in range(5):
+            with store.transaction(), store.locked_groups(keys[:: 1 if i else -1]) as states:
+                for key in keys:
+                    bumped = GroupState(sent_in_window=states[key].sent_in_window + 1)
+                    store.save_group(key, "slack", bumped)
+
+    stores = [connect(), connect()]
+    run_together(stores, count)
+    assert {stores[0].group_state(key).sent_in_window for key in keys} == {10}
 
 
 # --- ownership --------------------------------------------------------------------------------

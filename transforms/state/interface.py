@@ -317,6 +317,13 @@ class LedgerStore(Protocol):
         by every caller that names none: only a single process may rely on it."""
         ...
 
+    def claim_alerts(
+        self, alerts: Iterable[tuple[str, str, str]], lease: Lease = Lease()
+    ) -> set[str]:
+        """`claim_alert` for each (key, sink, payload), as one atomic step: the keys whose
+        claim took. What a batch of alerts costs in one round trip instead of one each."""
+        ...
+
     def finish_alert(
         self,
         key: str,
@@ -341,6 +348,19 @@ class LedgerStore(Protocol):
         is sending it now; a 'dead' would let a third worker redeliver it meanwhile), nor
         over a hold another worker saved since. 'sent' is written whoever finishes: it went
         out. Without `owner`, only the first rule applies."""
+        ...
+
+    def finish_alerts(
+        self,
+        keys: Iterable[str],
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        deferred: bool = False,
+        owner: str | None = None,
+    ) -> set[str]:
+        """`finish_alert` for each key, as one atomic step: the keys whose outcome was
+        written."""
         ...
 
     def deferred_alerts(self, sink: str, since: datetime) -> list[AlertRecord]:
@@ -384,6 +404,10 @@ class LedgerStore(Protocol):
         """Remember the story's first alert; a later call for the same triple changes nothing."""
         ...
 
+    def record_story_alerts(self, records: Iterable[tuple[str, str, str, str, str | None]]) -> None:
+        """`record_story_alert` for each (story_id, rule_id, sink, alert_key, ts), in order."""
+        ...
+
     def story_thread(self, story_id: str, sink: str) -> str | None:
         """The Slack ts of the story's first message on this sink, whichever rule sent it (the
         smallest ts recorded), or None: where an edited entry's new alert goes, as a reply."""
@@ -397,11 +421,9 @@ class GroupStore(Protocol):
         """The saved state, or a fresh GroupState()."""
         ...
 
-    def save_group(
-        self, group_key: str, sink: str, state: GroupState, hold: Hold | None = None
-    ) -> None:
-        """Save a group's state; with `hold`, that claimed alert now waits in the group
-        (status 'held', and `hold.payload` replaces its payload when given)."""
+    def save_group(self, group_key: str, sink: str, state: GroupState, *holds: Hold) -> None:
+        """Save a group's state; each claimed alert of `holds` now waits in the group (status
+        'held', and `hold.payload` replaces its payload when given)."""
         ...
 
     def locked_group(self, group_key: str) -> AbstractContextManager[GroupState]:
@@ -413,6 +435,14 @@ class GroupStore(Protocol):
         alert than max_alerts goes out), a flush saves "nothing held" over the hold another
         worker just saved, or a hold saves back a due time a flusher's claim had moved on (a
         second flusher then claims the group while the first still sends)."""
+        ...
+
+    def locked_groups(
+        self, group_keys: Iterable[str]
+    ) -> AbstractContextManager[dict[str, GroupState]]:
+        """`locked_group` for several groups at once: every key's state, each group locked as
+        `locked_group` locks it, the locks taken in key order (two callers that took them in
+        other orders could each wait for the other)."""
         ...
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:

@@ -492,28 +492,42 @@ class PostgresStore(PgSinkHealth):
         return alert(row) if row else None
 
     def claim_alert(self, key: str, sink: str, payload: str, lease: Lease = Lease()) -> bool:
-        """One statement: the conflicting row is locked, the WHERE decides on its latest
-        version, and the row comes back only to the one caller whose claim took."""
+        return key in self.claim_alerts([(key, sink, payload)], lease)
+
+    def claim_alerts(
+        self, alerts: Iterable[tuple[str, str, str]], lease: Lease = Lease()
+    ) -> set[str]:
+        """One statement: each conflicting row is locked, the WHERE decides on its latest
+        version, and a key comes back only to the one caller whose claim took. Rows are
+        claimed in key order, so two workers claiming overlapping sets lock them in one order
+        (and never wait for each other in a cycle)."""
+        first: dict[str, tuple[str, str]] = {}
+        for key, sink, payload in alerts:
+            first.setdefault(key, (sink, payload))  # one row per key: ON CONFLICT needs that
+        if not first:
+            return set()
+        keys = sorted(first)
         now = self._clock()
-        row = self._one(
+        rows = self._all(
             "INSERT INTO alerts (key, sink, status, attempts, payload, updated_at, lease_owner, "
-            "lease_until) VALUES (%(key)s, %(sink)s, 'sending', 0, %(payload)s, %(now)s, "
-            "%(owner)s, %(until)s) ON CONFLICT (key) DO UPDATE SET status='sending', "
+            "lease_until) SELECT k, s, 'sending', 0, p, %(now)s, %(owner)s, %(until)s "
+            "FROM unnest(%(keys)s::text[], %(sinks)s::text[], %(payloads)s::text[]) AS c(k, s, p) "
+            "ORDER BY k ON CONFLICT (key) DO UPDATE SET status='sending', "
             "updated_at=excluded.updated_at, lease_owner=excluded.lease_owner, "
             "lease_until=excluded.lease_until "
             "WHERE alerts.status NOT IN ('sent', 'held') AND NOT (alerts.status = 'sending' "
             "AND alerts.lease_until IS NOT NULL AND alerts.lease_until > %(now)s "
             "AND alerts.lease_owner IS DISTINCT FROM %(owner)s) RETURNING key",
             {
-                "key": key,
-                "sink": sink,
-                "payload": payload,
+                "keys": keys,
+                "sinks": [first[k][0] for k in keys],
+                "payloads": [first[k][1] for k in keys],
                 "now": now,
                 "owner": lease.owner,
                 "until": now + timedelta(seconds=lease.seconds),
             },
         )
-        return row is not None
+        return {row[0] for row in rows}
 
     def finish_alert(
         self,
@@ -524,27 +538,42 @@ class PostgresStore(PgSinkHealth):
         deferred: bool = False,
         owner: str | None = None,
     ) -> bool:
-        """One statement: the outcome, and when 'sent', the alert's open dead letters resolved."""
-        row = self._one(
+        return key in self.finish_alerts([key], status, attempts, error, deferred, owner)
+
+    def finish_alerts(
+        self,
+        keys: Iterable[str],
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        deferred: bool = False,
+        owner: str | None = None,
+    ) -> set[str]:
+        """One statement: the outcomes, and when 'sent', the alerts' open dead letters
+        resolved."""
+        keys = sorted(set(keys))  # rows locked in one order, as claim_alerts does
+        if not keys:
+            return set()
+        rows = self._all(
             "WITH done AS (UPDATE alerts SET status=%(status)s, attempts=attempts+%(attempts)s, "
             "error=%(error)s, updated_at=%(now)s, lease_owner=NULL, lease_until=NULL, "
             "deferred_at=CASE WHEN %(deferred)s THEN COALESCE(alerts.deferred_at, %(now)s) END "
-            f"WHERE key=%(key)s AND {finishable('%(status)s::text', '%(owner)s::text')} "
+            f"WHERE key = ANY(%(keys)s) AND {finishable('%(status)s::text', '%(owner)s::text')} "
             "RETURNING key, status), resolved AS ("
             "UPDATE dead_letters SET resolved_at=%(now)s WHERE resolved_at IS NULL "
             "AND alert_key IN (SELECT key FROM done WHERE status = 'sent')) "
-            "SELECT count(*) FROM done",
+            "SELECT key FROM done",
             {
                 "status": status,
                 "attempts": attempts,
                 "error": error,
                 "now": self._clock(),
-                "key": key,
+                "keys": keys,
                 "deferred": deferred and status == "dead",
                 "owner": owner,
             },
         )
-        return row[0] > 0
+        return {row[0] for row in rows}
 
     def expired_claims(self, sink: str | None, now: datetime) -> list[AlertRecord]:
         return self._alerts(
@@ -585,15 +614,10 @@ class PostgresStore(PgSinkHealth):
 
     # --- digest groups ---------------------------------------------------------------------------
     def group_state(self, group_key: str) -> GroupState:
-        return self._group_state(group_key)
-
-    def _group_state(self, group_key: str, lock: str = "") -> GroupState:
-        row = self._one(f"SELECT state FROM groups WHERE group_key=%s {lock}", (group_key,))
+        row = self._one("SELECT state FROM groups WHERE group_key=%s", (group_key,))
         return GroupState.model_validate_json(row[0]) if row else GroupState()
 
-    def save_group(
-        self, group_key: str, sink: str, state: GroupState, hold: Hold | None = None
-    ) -> None:
+    def save_group(self, group_key: str, sink: str, state: GroupState, *holds: Hold) -> None:
         now = self._clock()  # before the cursor: a reading takes no second connection
         with self._cursor() as cur:  # one transaction: the caller's, or its own
             cur.execute(
@@ -603,26 +627,44 @@ class PostgresStore(PgSinkHealth):
                 "updated_at=excluded.updated_at",
                 (group_key, sink, state.model_dump_json(), state.due_at, now),
             )
-            if hold:
-                cur.execute(
+            if holds:
+                cur.executemany(
                     "UPDATE alerts SET status='held', group_key=%s, updated_at=%s, "
                     "payload=COALESCE(%s, payload) WHERE key=%s",
-                    (group_key, now, hold.payload, hold.key),
+                    [(group_key, now, hold.payload, hold.key) for hold in holds],
                 )
 
     @contextmanager
     def locked_group(self, group_key: str) -> Iterator[GroupState]:
-        """A transaction-scoped advisory lock on the key's hash (the group's row may not
-        exist yet), in the caller's transaction or one of its own."""
+        with self.locked_groups([group_key]) as states:
+            yield states[group_key]
+
+    @contextmanager
+    def locked_groups(self, group_keys: Iterable[str]) -> Iterator[dict[str, GroupState]]:
+        """Transaction-scoped advisory locks on the keys' hashes (a group's row may not exist
+        yet), taken in key order, then the rows; in the caller's transaction or one of its
+        own."""
         if getattr(self._local, "conn", None) is None:
-            with self.transaction(), self.locked_group(group_key) as state:
-                yield state
+            with self.transaction(), self.locked_groups(group_keys) as states:
+                yield states
+            return
+        keys = sorted(set(group_keys))
+        if not keys:
+            yield {}
             return
         self._execute(
-            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (pg_schema.GROUP_LOCKS, group_key)
+            "SELECT count(pg_advisory_xact_lock(%s, hashtext(k))) "
+            "FROM (SELECT k FROM unnest(%s::text[]) AS k ORDER BY k) AS in_order",
+            (pg_schema.GROUP_LOCKS, keys),
         )
-        # the row too: claim_due_groups (FOR UPDATE SKIP LOCKED) passes over it meanwhile
-        yield self._group_state(group_key, lock="FOR UPDATE")
+        # the rows too: claim_due_groups (FOR UPDATE SKIP LOCKED) passes over them meanwhile
+        rows = self._all(
+            "SELECT group_key, state FROM groups WHERE group_key = ANY(%s) "
+            "ORDER BY group_key FOR UPDATE",
+            (keys,),
+        )
+        saved = {key: GroupState.model_validate_json(state) for key, state in rows}
+        yield {key: saved.get(key, GroupState()) for key in keys}
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         rows = self._all(
@@ -663,10 +705,16 @@ class PostgresStore(PgSinkHealth):
     def record_story_alert(
         self, story_id: str, rule_id: str, sink: str, alert_key: str, ts: str | None
     ) -> None:
-        self._execute(
-            "INSERT INTO story_alerts VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-            (story_id, rule_id, sink, alert_key, ts),
-        )
+        self.record_story_alerts([(story_id, rule_id, sink, alert_key, ts)])
+
+    def record_story_alerts(self, records: Iterable[tuple[str, str, str, str, str | None]]) -> None:
+        records = list(records)
+        if records:
+            self._execute(
+                "INSERT INTO story_alerts SELECT * FROM unnest(%s::text[], %s::text[], "
+                "%s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+                tuple(map(list, zip(*records))),
+            )
 
     def story_thread(self, story_id: str, sink: str) -> str | None:
         return self._one(

@@ -428,28 +428,30 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         return alert(row) if row else None
 
     def claim_alert(self, key: str, sink: str, payload: str, lease: Lease = Lease()) -> bool:
+        return key in self.claim_alerts([(key, sink, payload)], lease)
+
+    def claim_alerts(
+        self, alerts: Iterable[tuple[str, str, str]], lease: Lease = Lease()
+    ) -> set[str]:
         now = self._clock()
-        with self._write():  # BEGIN IMMEDIATE: no other writer between the check and the set
-            row = self._db.execute(
-                "SELECT status, lease_owner, lease_until FROM alerts WHERE key=?", (key,)
-            ).fetchone()
-            if not claimable(row, lease.owner, iso(now)):
-                return False
-            self._db.execute(
-                "INSERT INTO alerts (key, sink, status, attempts, payload, updated_at, "
-                "lease_owner, lease_until) VALUES (?,?,'sending',0,?,?,?,?) ON CONFLICT(key) DO "
-                "UPDATE SET status='sending', updated_at=excluded.updated_at, "
-                "lease_owner=excluded.lease_owner, lease_until=excluded.lease_until",
-                (
-                    key,
-                    sink,
-                    payload,
-                    now.isoformat(),
-                    lease.owner,
-                    iso(now + timedelta(seconds=lease.seconds)),
-                ),
-            )
-            return True
+        until = iso(now + timedelta(seconds=lease.seconds))
+        claimed = set()
+        with self._write():  # BEGIN IMMEDIATE: no other writer between the checks and the sets
+            for key, sink, payload in alerts:
+                row = self._db.execute(
+                    "SELECT status, lease_owner, lease_until FROM alerts WHERE key=?", (key,)
+                ).fetchone()
+                if not claimable(row, lease.owner, iso(now)):
+                    continue
+                self._db.execute(
+                    "INSERT INTO alerts (key, sink, status, attempts, payload, updated_at, "
+                    "lease_owner, lease_until) VALUES (?,?,'sending',0,?,?,?,?) ON CONFLICT(key) "
+                    "DO UPDATE SET status='sending', updated_at=excluded.updated_at, "
+                    "lease_owner=excluded.lease_owner, lease_until=excluded.lease_until",
+                    (key, sink, payload, now.isoformat(), lease.owner, until),
+                )
+                claimed.add(key)
+        return claimed
 
     def finish_alert(
         self,
@@ -460,30 +462,47 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         deferred: bool = False,
         owner: str | None = None,
     ) -> bool:
+        return key in self.finish_alerts([key], status, attempts, error, deferred, owner)
+
+    def finish_alerts(
+        self,
+        keys: Iterable[str],
+        status: str,
+        attempts: int,
+        error: str | None = None,
+        deferred: bool = False,
+        owner: str | None = None,
+    ) -> set[str]:
+        now = self._now()
         deferred_at = iso(self._clock()) if deferred and status == "dead" else None
+        finished = set()
         with self._write():
-            written = self._db.execute(
-                "UPDATE alerts SET status=:status, attempts=attempts+:attempts, error=:error, "
-                "updated_at=:now, lease_owner=NULL, lease_until=NULL, deferred_at=CASE WHEN "
-                ":deferred_at IS NULL THEN NULL ELSE COALESCE(deferred_at, :deferred_at) END "
-                f"WHERE key=:key AND {finishable(':status', ':owner')}",
-                {
-                    "status": status,
-                    "attempts": attempts,
-                    "error": error,
-                    "now": self._now(),
-                    "deferred_at": deferred_at,
-                    "key": key,
-                    "owner": owner,
-                },
-            )
-            if status == "sent":
-                self._db.execute(
+            for key in keys:
+                written = self._db.execute(
+                    "UPDATE alerts SET status=:status, attempts=attempts+:attempts, "
+                    "error=:error, updated_at=:now, lease_owner=NULL, lease_until=NULL, "
+                    "deferred_at=CASE WHEN :deferred_at IS NULL THEN NULL "
+                    "ELSE COALESCE(deferred_at, :deferred_at) END "
+                    f"WHERE key=:key AND {finishable(':status', ':owner')}",
+                    {
+                        "status": status,
+                        "attempts": attempts,
+                        "error": error,
+                        "now": now,
+                        "deferred_at": deferred_at,
+                        "key": key,
+                        "owner": owner,
+                    },
+                )
+                if written.rowcount:
+                    finished.add(key)
+            if status == "sent" and finished:
+                self._db.executemany(
                     "UPDATE dead_letters SET resolved_at=? "
                     "WHERE alert_key=? AND resolved_at IS NULL",
-                    (self._now(), key),
+                    [(now, key) for key in finished],
                 )
-        return written.rowcount > 0
+        return finished
 
     def alerts(self, status: str, since: datetime | None = None) -> list[AlertRecord]:
         rows = self._db.execute(
@@ -511,11 +530,11 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
     def record_story_alert(
         self, story_id: str, rule_id: str, sink: str, alert_key: str, ts: str | None
     ) -> None:
+        self.record_story_alerts([(story_id, rule_id, sink, alert_key, ts)])
+
+    def record_story_alerts(self, records: Iterable[tuple[str, str, str, str, str | None]]) -> None:
         with self._write():
-            self._db.execute(
-                "INSERT OR IGNORE INTO story_alerts VALUES (?,?,?,?,?)",
-                (story_id, rule_id, sink, alert_key, ts),
-            )
+            self._db.executemany("INSERT OR IGNORE INTO story_alerts VALUES (?,?,?,?,?)", records)
 
     def story_thread(self, story_id: str, sink: str) -> str | None:
         return self._db.execute(
@@ -529,9 +548,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         ).fetchone()
         return GroupState.model_validate_json(row[0]) if row else GroupState()
 
-    def save_group(
-        self, group_key: str, sink: str, state: GroupState, hold: Hold | None = None
-    ) -> None:
+    def save_group(self, group_key: str, sink: str, state: GroupState, *holds: Hold) -> None:
         with self._write():
             self._db.execute(
                 "INSERT OR REPLACE INTO groups (group_key, sink, state, due_at, updated_at) "
@@ -544,17 +561,21 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                     self._now(),
                 ),
             )
-            if hold:
-                self._db.execute(
-                    "UPDATE alerts SET status='held', group_key=?, updated_at=?, "
-                    "payload=COALESCE(?, payload) WHERE key=?",
-                    (group_key, self._now(), hold.payload, hold.key),
-                )
+            self._db.executemany(
+                "UPDATE alerts SET status='held', group_key=?, updated_at=?, "
+                "payload=COALESCE(?, payload) WHERE key=?",
+                [(group_key, self._now(), hold.payload, hold.key) for hold in holds],
+            )
 
     @contextmanager
     def locked_group(self, group_key: str) -> Iterator[GroupState]:
+        with self.locked_groups([group_key]) as states:
+            yield states[group_key]
+
+    @contextmanager
+    def locked_groups(self, group_keys: Iterable[str]) -> Iterator[dict[str, GroupState]]:
         with self._write():  # the file's write lock (BEGIN IMMEDIATE), or the caller's
-            yield self.group_state(group_key)
+            yield {key: self.group_state(key) for key in sorted(set(group_keys))}
 
     def due_groups(self, sink: str, now: datetime) -> list[str]:
         return [

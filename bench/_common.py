@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -49,3 +50,17 @@ def config_from_args(path: str | None, ner: bool = False):
             )
         return config
     return shipped_config(ner=ner)
+
+
+def shim(checkout: Path) -> Path:
+    """A folder whose `wirewatch/` maps the import names to `checkout`'s folders, ahead of
+    this venv's editable install on sys.path."""
+    name = hashlib.sha256(str(checkout.resolve()).encode()).hexdigest()[:16]  # not hash(): per run
+    folder = Path(tempfile.gettempdir()) / f"wirewatch-bench-shim-{name}"
+    package = folder / "wirewatch"
+    package.mkdir(parents=True, exist_ok=True)
+    for name in ("configs", "pipelines", "transforms"):
+        link = package / name
+        if not link.exists():
+            link.symlink_to(checkout.resolve() / name)
+    return folder

@@ -22,7 +22,6 @@ after an edit.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import shutil
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
+from bench._common import shim  # noqa: E402
 from bench.rules import make_rules, make_world  # noqa: E402
 
 
@@ -77,20 +77,6 @@ def run_once(
     if process.returncode not in (0, 1):
         raise SystemExit(f"run --once failed ({process.returncode}):\n{error[-2000:]}")
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode
-
-
-def shim(checkout: Path) -> Path:
-    """A folder whose `wirewatch/` maps the import names to `checkout`'s folders, ahead of
-    this venv's editable install on sys.path."""
-    name = hashlib.sha256(str(checkout.resolve()).encode()).hexdigest()[:16]  # not hash(): per run
-    folder = Path(tempfile.gettempdir()) / f"wirewatch-bench-shim-{name}"
-    package = folder / "wirewatch"
-    package.mkdir(parents=True, exist_ok=True)
-    for name in ("configs", "pipelines", "transforms"):
-        link = package / name
-        if not link.exists():
-            link.symlink_to(checkout.resolve() / name)
-    return folder
 
 
 def main(argv=None) -> int:

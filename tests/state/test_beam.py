@@ -99,14 +99,14 @@ def test_a_cycle_that_dies_before_its_alerts_are_claimed_commits_nothing(tmp_pat
     assert what_is_committed(location) == (0, (None, None))
 
 
-def test_a_bundle_of_alerts_is_claimed_in_one_transaction_under_the_workers_name(tmp_path):
+def test_a_bundle_of_alerts_is_claimed_in_one_step_under_the_workers_name(tmp_path):
     fn = _ClaimDoFn(str(tmp_path), lease_seconds=60, owner="host-a:1")
     fn.setup()
     fn.store = counting = CountingTransactions(fn.store)
     fn.start_bundle()
     for a in ALERTS:
         assert fn.process(a, timestamp=0, window=GlobalWindow()) is None
-    assert list(fn.finish_bundle()) and counting.opened == 1
+    assert list(fn.finish_bundle()) and counting.claim_steps == 1  # claim_alerts: atomic
     # the Dispatcher of the same worker takes each claim again; another worker cannot
     for a in ALERTS:
         assert fn.store.alert(a.key).lease_owner == "host-a:1"
@@ -116,14 +116,18 @@ def test_a_bundle_of_alerts_is_claimed_in_one_transaction_under_the_workers_name
 
 
 class CountingTransactions:
-    """Wraps a store and counts the outermost transactions it opens."""
+    """Wraps a store and counts the outermost transactions it opens, and its claim steps."""
 
     def __init__(self, store):
-        self.inner, self.opened = store, 0
+        self.inner, self.opened, self.claim_steps = store, 0, 0
 
     def transaction(self):
         self.opened += 1
         return self.inner.transaction()
+
+    def claim_alerts(self, alerts, lease):
+        self.claim_steps += 1
+        return self.inner.claim_alerts(alerts, lease)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

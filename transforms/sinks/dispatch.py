@@ -21,7 +21,9 @@ cross (a window slot counted twice, a hold saved over by a flush).
 Batches (`offer_all`): a sink that writes locally (`batches`: a JSONL file) takes a cycle's new
 alerts BATCH at a time, each batch in one store transaction and one `sink.batch()`: the lines
 are written as they go, fsynced once when the batch ends, and only then is the transaction
-(claims, flood-control groups, 'sent' records, story threads) committed. Crash windows:
+(claims, flood-control groups, 'sent' records, story threads) committed. Inside it the batch
+does its store work through a BatchLedger (batch_ledger.py): the claims, the group reads, the
+outcomes and story records each in one statement for the whole batch. Crash windows:
 - killed inside a batch: the transaction rolls back, so the batch's alerts are as the cycle's
   commit left them (claimed, 'sending'); their claims expire and `reoffer_expired` records
   those whose lines the file holds as sent (`written`) and sends only the others: each alert
@@ -44,8 +46,9 @@ the order they first failed, before the cycle's new alerts, through the same cla
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Callable, Collection, Iterable, Literal
+from typing import Callable, Collection, Iterable, Iterator, Literal
 
 from pydantic import BaseModel
 
@@ -60,6 +63,7 @@ from wirewatch.transforms.routing.flood import (
 )
 from wirewatch.transforms.secrets import redact
 from wirewatch.transforms.sinks.base import DeliveryError, Sink, SinkParked
+from wirewatch.transforms.sinks.batch_ledger import BatchLedger
 from wirewatch.transforms.sinks.health import (
     after_failure,
     after_park,
@@ -161,24 +165,29 @@ class Dispatcher:
         for start in range(0, len(alerts), BATCH):
             batch = alerts[start : start + BATCH]
             with self.store.transaction(), sink.batch():  # the fsync ends before the commit
-                self._lock_groups(batch)
-                outcomes += [self.offer(alert) for alert in batch]
+                with self._batched(batch):
+                    outcomes += [self.offer(alert) for alert in batch]
         return outcomes
 
-    def _lock_groups(self, batch: list[Alert]) -> None:
-        """Every group the batch may decide on, locked first and in one order (sorted keys):
-        each lock is held to the end of the batch's transaction, and two workers' batches that
-        took them in their alerts' order could each wait for the other (PostgreSQL aborts one
-        as a deadlock). Now the second waits for the first batch to end."""
+    @contextmanager
+    def _batched(self, batch: list[Alert]) -> Iterator[None]:
+        """The batch's store work through a BatchLedger (batch_ledger.py). Every group the
+        batch may decide on is locked when it opens, in one order (sorted keys), and held to
+        the end of its transaction: two workers' batches that took them in their alerts'
+        order could each wait for the other (PostgreSQL aborts one as a deadlock). Now the
+        second waits for the first batch to end."""
         keys = {group_key(a) for a in batch if 0 <= a.route < len(self.config.routes)}
         keys |= {
             story_group_key(a)
             for a in batch
             if a.match.article.story_id and a.match.article.story_kind == "copy"
         }
-        for key in sorted(keys):
-            with self.store.locked_group(key):
-                pass
+        store, lease = self.store, Lease(self.owner, self.config.lease_seconds)
+        try:
+            with BatchLedger.open(store, batch, keys, lease) as self.store:
+                yield
+        finally:
+            self.store = store
 
     def _batching_sink(self, name: str) -> Sink | None:
         """The sink if it batches; None if not, or if it cannot be built (then each alert
@@ -272,9 +281,9 @@ class Dispatcher:
             key = group_key(alert)
             with self.store.locked_group(key) as state:  # no other worker decides in between
                 decision = decide(route, alert.match.severity, state, self.clock(), alert.key)
-                hold = Hold(alert.key) if decision.action == "hold" else None
-                self.store.save_group(key, alert.sink, decision.state, hold)
-            if hold:
+                holds = [Hold(alert.key)] if decision.action == "hold" else []
+                self.store.save_group(key, alert.sink, decision.state, *holds)
+            if holds:
                 return _outcome(alert, "held")
         return self._send([alert], _send_one)[0]
 

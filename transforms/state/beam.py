@@ -102,7 +102,7 @@ class WriteDeadLetters(beam.PTransform):
 
 
 class _ClaimDoFn(BundleStoreDoFn):
-    """Claims a bundle's alerts in the ledger under `owner` (one transaction), then passes
+    """Claims a bundle's alerts in the ledger under `owner` (one statement), then passes
     them on, and a marker (CLAIMED: None) once they are claimed."""
 
     CLAIMED = "claimed"
@@ -116,10 +116,10 @@ class _ClaimDoFn(BundleStoreDoFn):
         if not pending:
             return
         lease = Lease(self.owner, self.lease_seconds)
-        with self.store.transaction():
-            for held in pending:
-                alert = held.value
-                self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json(), lease)
+        claims = (
+            (held.value.key, held.value.sink, held.value.model_dump_json()) for held in pending
+        )
+        self.store.claim_alerts(claims, lease)  # one statement: one transaction
         yield from pending
         yield TaggedOutput(self.CLAIMED, pending[-1].with_value(None))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,35 @@ def test_a_batch_ends_as_one_alert_at_a_time_does(connect, tmp_path, monkeypatch
     statuses = results["batch"][0]
     assert statuses[-1] == "already_sent" and statuses[1:4] == ["held"] * 3  # the copies
     assert results["batch"][-1][0]  # s1 went out first: its copies found it
+
+
+class Ticking(Clock):
+    """A real clock's property: each reading is a little later than the one before."""
+
+    def __call__(self):
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+
+def test_a_batchs_digest_keeps_the_order_its_alerts_were_held_in(connect, tmp_path):
+    """A batch saves its holds together when it ends; each keeps the time it was held, so
+    the digest lists them as one alert at a time would, not by key."""
+    order = {}
+    for mode in ("one", "batch"):
+        clock, path = Ticking(), tmp_path / f"{mode}.jsonl"
+        store = connect(clock)
+        d = Dispatcher(config(1), store, lambda name, path=path: file_sink(path), clock=clock)
+        batch = [  # keys that sort in the reverse of the order the alerts arrive in
+            a.model_copy(update={"key": f"{mode}|{99 - i:02}", "group": mode})
+            for i, a in enumerate(alerts(6))
+        ]
+        outcomes = [d.offer(a) for a in batch] if mode == "one" else d.offer_all(batch)
+        assert [o.status for o in outcomes] == ["sent"] + ["held"] * 5
+        clock.advance(seconds=600)
+        d.flush_due("file")
+        digest = json.loads(path.read_text().splitlines()[-1])
+        order[mode] = [a["key"].split("|")[1] for a in digest["alerts"]]
+    assert order["batch"] == order["one"] == ["98", "97", "96", "95", "94"]
 
 
 class CountingStore:

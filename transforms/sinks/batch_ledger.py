@@ -5,16 +5,18 @@ A batch runs in one store transaction, with every flood-control group it may dec
 from its start and its alerts claimed by this worker, so no other worker changes those rows
 until it commits. What the batch reads of them it can therefore read once, and what it writes
 it can write when it ends, in one statement each:
-- its alerts are claimed together when it opens (`claim_alerts`); `claim_alert` of one of them
-  is then granted without a statement, once;
+- its alerts are claimed together when it opens (`claim_alerts`); `claim_alert` of one of
+  them is then granted without a statement, once. On PostgreSQL their rows stay locked to the
+  end (another worker's late outcome for one of them waits that long);
 - its groups are read together under their locks (`locked_groups`); each group it changes is
-  saved once at the end, with the alerts it now holds;
-- the sink's health is read once (a failure's new health is saved at once, and kept);
+  saved once at the end, with the alerts it now holds, each stamped with the time it was held;
+- the sink's health is read once (a failure's new health is saved at once, and kept), so
+  another worker's news of the sink reaches the batch's later alerts one batch late at most;
 - its 'sent' outcomes and the stories' first alerts are written together at the end.
 
-Any other call, or one outside what was read at the start, first writes what is pending and
-then goes to the store, so every read sees what the batch did before it, as one alert at a
-time would. Nothing is written early either: the writes still join the batch's transaction,
+Any other store call, or one outside what was read at the start, first writes what is pending
+and then goes to the store, so every read sees what the batch did before it, as one alert at
+a time would. Nothing is written early either: the writes still join the batch's transaction,
 which commits after the sink's fsync (dispatch.py's crash windows hold as they were).
 
 `python bench/deliver.py --base <checkout of f5f2d11>`, 2,553 alerts to a JSONL file (medians
@@ -50,8 +52,10 @@ class BatchLedger:
     def open(
         cls, store: StateStore, alerts: list[Alert], group_keys: Iterable[str], lease: Lease
     ) -> Iterator[BatchLedger]:
-        """The groups locked first, then the alerts claimed: the order one alert at a time
-        takes them in too, so two workers' batches wait for each other, never in a cycle."""
+        """The groups locked first, then the alerts claimed, each in key order: two batches
+        take their locks in one order, so they wait for each other, never in a cycle. (An
+        alert offered on its own holds no lock while it waits for its group: its claim has
+        committed by then.)"""
         with store.locked_groups(group_keys) as groups:
             claims = ((alert.key, alert.sink, alert.model_dump_json()) for alert in alerts)
             ledger = cls(store, store.claim_alerts(claims, lease), dict(groups))
@@ -76,7 +80,9 @@ class BatchLedger:
     def save_group(self, group_key: str, sink: str, state: GroupState, *holds: Hold) -> None:
         self._groups[group_key] = state
         _, held = self._changed.get(group_key, (sink, []))
-        self._changed[group_key] = (sink, held + list(holds))
+        now = self._store.now()  # each hold's own time: a digest lists them in this order
+        held += [hold if hold.at else hold._replace(at=now) for hold in holds]
+        self._changed[group_key] = (sink, held)
 
     def sink_health(self, sink: str) -> SinkHealth:
         if sink not in self._health:

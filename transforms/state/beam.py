@@ -102,7 +102,7 @@ class WriteDeadLetters(beam.PTransform):
 
 
 class _ClaimDoFn(BundleStoreDoFn):
-    """Claims a bundle's alerts in the ledger under `owner` (one statement), then passes
+    """Claims a bundle's alerts in the ledger under `owner` (one atomic step), then passes
     them on, and a marker (CLAIMED: None) once they are claimed."""
 
     CLAIMED = "claimed"
@@ -119,7 +119,7 @@ class _ClaimDoFn(BundleStoreDoFn):
         claims = (
             (held.value.key, held.value.sink, held.value.model_dump_json()) for held in pending
         )
-        self.store.claim_alerts(claims, lease)  # one statement: one transaction
+        self.store.claim_alerts(claims, lease)  # one atomic step (on PostgreSQL one statement)
         yield from pending
         yield TaggedOutput(self.CLAIMED, pending[-1].with_value(None))
 

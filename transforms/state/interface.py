@@ -72,11 +72,14 @@ class Lease(NamedTuple):
 
 
 class Hold(NamedTuple):
-    """A claimed alert that now waits in a digest group (`save_group`): its ledger key, and the
-    payload that replaces the stored one (None keeps it)."""
+    """A claimed alert that now waits in a digest group (`save_group`): its ledger key, the
+    payload that replaces the stored one (None keeps it), and when it was held (None: the
+    store's now). The time orders a digest: a batch saves its holds together at its end
+    (batch_ledger.py), each with the time flood control decided it."""
 
     key: str
     payload: str | None = None
+    at: datetime | None = None
 
 
 class AlertRecord(BaseModel):

@@ -553,7 +553,8 @@ class PostgresStore(PgSinkHealth):
     ) -> set[str]:
         """One statement: the outcomes, and when 'sent', the alerts' open dead letters
         resolved."""
-        keys = sorted(set(keys))  # rows locked in one order, as claim_alerts does
+        keys = sorted(set(keys))  # (an UPDATE locks rows in scan order: a batch's own claims
+        # locked them already)
         if not keys:
             return set()
         rows = self._all(
@@ -633,7 +634,7 @@ class PostgresStore(PgSinkHealth):
                 cur.executemany(
                     "UPDATE alerts SET status='held', group_key=%s, updated_at=%s, "
                     "payload=COALESCE(%s, payload) WHERE key=%s",
-                    [(group_key, now, hold.payload, hold.key) for hold in holds],
+                    [(group_key, hold.at or now, hold.payload, hold.key) for hold in holds],
                 )
 
     @contextmanager

@@ -564,7 +564,10 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
             self._db.executemany(
                 "UPDATE alerts SET status='held', group_key=?, updated_at=?, "
                 "payload=COALESCE(?, payload) WHERE key=?",
-                [(group_key, self._now(), hold.payload, hold.key) for hold in holds],
+                [
+                    (group_key, (hold.at or self._clock()).isoformat(), hold.payload, hold.key)
+                    for hold in holds
+                ],
             )
 
     @contextmanager

@@ -553,8 +553,7 @@ class PostgresStore(PgSinkHealth):
     ) -> set[str]:
         """One statement: the outcomes, and when 'sent', the alerts' open dead letters
         resolved."""
-        keys = sorted(set(keys))  # (an UPDATE locks rows in scan order: a batch's own claims
-        # locked them already)
+        keys = list(set(keys))
         if not keys:
             return set()
         rows = self._all(

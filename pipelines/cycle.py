@@ -18,7 +18,12 @@ from apache_beam.runners.runner import PipelineResult, PipelineRunner
 
 from wirewatch.pipelines import zygote
 from wirewatch.pipelines.collector import collecting_less_often
-from wirewatch.pipelines.options import make_pipeline, parallel_bundles, runs_in_process
+from wirewatch.pipelines.options import (
+    make_pipeline,
+    parallel_bundles,
+    runs_in_process,
+    workers_on_this_machine,
+)
 from wirewatch.pipelines.state import local_dir
 from wirewatch.pipelines.summary import CycleSummary, summarize
 from wirewatch.transforms.beam_support.cache import keep_in_process
@@ -59,10 +64,13 @@ def build_cycle(
     )
     parsed = fetched.fetched | "ParseFeeds" >> ParseFeeds(state_dir)
     articles = parsed.articles | "DropSeen" >> DropSeen(state_dir)
+    options = pipeline.options
+    # worker processes on this machine hand the story batches over through files
+    exchange = zygote.exchange_folder() if workers_on_this_machine(options) else None
     alerts = (
         articles
         | "TagArticles" >> TagArticles(config)
-        | "AssignStories" >> AssignStories(config, state_dir, parallel_bundles(pipeline.options))
+        | "AssignStories" >> AssignStories(config, state_dir, parallel_bundles(options), exchange)
         | "MatchRules" >> MatchRules(config)
         | "RouteAlerts" >> RouteAlerts(config)
     )
@@ -125,9 +133,12 @@ def measure_cycle(
 ) -> CycleSummary:
     """Run `execute` to the end; its counters plus the store's outcomes since it started."""
     started = time.monotonic()
-    with collecting_less_often():  # collector.py: a cycle makes millions of objects
-        result = execute()
-        result.wait_until_finish()
+    try:
+        with collecting_less_often():  # collector.py: a cycle makes millions of objects
+            result = execute()
+            result.wait_until_finish()
+    finally:
+        zygote.clear_exchange()  # what its workers handed each other through files
     seconds = time.monotonic() - started
     with open_store(state_dir) as store:
         # when it started on the store's clock, which stamps the outcomes

@@ -71,6 +71,12 @@ def runs_in_process(options: PipelineOptions) -> bool:
     return is_local(options) and mode != "multi_processing"
 
 
+def workers_on_this_machine(options: PipelineOptions) -> bool:
+    """The local engine with worker processes: several processes, one machine, one disk."""
+    mode = options.view_as(DirectOptions).direct_running_mode
+    return is_local(options) and mode == "multi_processing"
+
+
 def parallel_bundles(options: PipelineOptions) -> int:
     """How many bundles of one stage run at once: the local engine's `direct_num_workers` (0:
     one per core); another runner spreads bundles over workers we cannot count here, so a

@@ -72,6 +72,7 @@ WARM += tuple(f"wirewatch.transforms.state.{store}" for store in ("sqlite", "pos
 every worker of every cycle (where installed: jinja2 and psycopg are extras). Importing
 starts no thread and opens no connection."""
 WARM_COMMAND = "warm"
+EXCHANGE = "exchange"
 
 
 class Zygote:
@@ -181,6 +182,22 @@ def warm(config) -> None:
     """Let this process's zygote, if it runs, build what workers build from `config`."""
     if _running:
         _running[0].warm(config)
+
+
+def exchange_folder() -> str | None:
+    """A folder for what one stage's workers hand the next stage's through files (the story
+    batches, transforms/stories/beam.py), in the zygote's folder, which goes when the zygote
+    does (or, if it was killed, when the next zygote starts: `remove_stale`). None where no
+    zygote can run. The folder is made on first write; `clear_exchange` removes it."""
+    zygote = _started()
+    return None if zygote is None else os.path.join(zygote.folder, EXCHANGE)
+
+
+def clear_exchange() -> None:
+    """Remove what the last run left in the exchange folder. A process runs one pipeline at a
+    time, so nothing still needs it."""
+    if _running:
+        shutil.rmtree(os.path.join(_running[0].folder, EXCHANGE), ignore_errors=True)
 
 
 def start_early(beam_args: list[str]) -> None:

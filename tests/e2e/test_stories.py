@@ -5,9 +5,12 @@ Two different stories about the same people on the same day stay two alerts.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.loopback import FeedServer, SlackServer
+from wirewatch.pipelines import zygote
 from wirewatch.pipelines.cli import main
 
 pytestmark = pytest.mark.e2e
@@ -85,10 +88,18 @@ sinks:
         yield slack, config, tmp_path
 
 
-def test_three_copies_make_one_alert_and_two_thread_replies(world):
+@pytest.mark.parametrize(
+    "beam_args",
+    [(), ("--direct_num_workers=2", "--direct_running_mode=multi_processing")],
+    ids=["in_process", "two_processes"],  # two parts, their batches handed over in files
+)
+def test_three_copies_make_one_alert_and_two_thread_replies(world, beam_args):
     slack, config, tmp = world
     args = ["run", "--once", "--config", str(config), "--state-dir", str(tmp / "state")]
+    args += beam_args
     assert main(args) == 0
+    if beam_args:  # the files the story batches went through are gone with the run
+        assert not Path(zygote.exchange_folder()).exists()
     top = [m for m in slack.received if not m.get("thread_ts")]
     replies = [m for m in slack.received if m.get("thread_ts")]
     assert [m["text"].split("] ")[1].split(" https")[0] for m in top] == [

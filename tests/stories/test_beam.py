@@ -71,9 +71,13 @@ def test_assign_stories_in_publication_order_across_runs(tmp_path):
     assert counters == {"stories_copy": 1}
 
 
-def test_two_workers_deciding_parts_of_a_cycle_at_once_get_what_one_bundle_gets(tmp_path):
+@pytest.mark.parametrize("through_files", [False, True], ids=["side_input", "exchange_folder"])
+def test_two_workers_deciding_parts_of_a_cycle_at_once_get_what_one_bundle_gets(
+    tmp_path, through_files
+):
     """The cycle is split into parts that two worker threads draft at the same time on one
-    store; every article gets the story and kind that assigning the whole cycle at once gives."""
+    store; every article gets the story and kind that assigning the whole cycle at once gives,
+    whether the parts get their batches in the side input or through files."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from tests.stories.test_partition import backlog
@@ -94,8 +98,10 @@ def test_two_workers_deciding_parts_of_a_cycle_at_once_get_what_one_bundle_gets(
         if got != expected:
             raise BeamAssertException(f"{got} != {expected}")
 
-    assert_that(tagged | AssignStories(Config(), str(tmp_path / "parts"), parts=2), same)
+    exchange = str(tmp_path / "exchange") if through_files else None
+    assert_that(tagged | AssignStories(Config(), str(tmp_path / "parts"), 2, exchange), same)
     pipeline.run().wait_until_finish()
+    assert any((tmp_path / "exchange").glob("*.batch")) == through_files  # one per bundle
 
 
 def test_windowed_articles_are_refused_when_the_graph_is_built(tmp_path):

@@ -7,6 +7,7 @@ the run-and-summarise half, which the watch driver also uses to re-run a graph i
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from datetime import timedelta
@@ -26,7 +27,7 @@ from wirewatch.pipelines.options import (
 )
 from wirewatch.pipelines.state import local_dir
 from wirewatch.pipelines.summary import CycleSummary, summarize
-from wirewatch.transforms.beam_support.cache import keep_in_process
+from wirewatch.transforms.beam_support.cache import keep_in_process, keep_on_this_machine, respool
 from wirewatch.transforms.config import Config, FeedConfig
 from wirewatch.transforms.ingest.beam import DropSeen, FetchFeeds, ParseFeeds
 from wirewatch.transforms.ingest.dedupe import seen_hashes
@@ -114,13 +115,14 @@ def run_cycle(
 
     if not isinstance(options, PipelineOptions):
         options = PipelineOptions(options)
-    # in this process the config and the polled bodies travel by key (beam_support/cache.py);
-    # none polled: the graph may be re-run later (the watch loop's), so nothing is kept
-    kept = [config, *([polled] if polled else [])] if runs_in_process(options) else []
+    # the config and the polled bodies travel by key in this process, and by key and file to
+    # worker processes on this machine (beam_support/cache.py)
+    keep = keeping(options)
+    kept = [config, *([polled] if polled else [])] if keep else []
     releases = []
     try:  # each hold taken is released, even if a later one cannot be taken
         for value in kept:
-            releases.append(keep_in_process(value))
+            releases.append(keep(value))
         zygote.warm(config)  # its workers then find the tagger and rules built
         return measure_cycle(execute, state_dir, feeds)
     finally:
@@ -128,10 +130,20 @@ def run_cycle(
             release()
 
 
+def keeping(options: PipelineOptions) -> Callable[[object], Callable[[], None]] | None:
+    """How a graph run with `options` may carry what it keeps (beam_support/cache.py): in this
+    process, in files in the workers' shared folder on this machine, or not at all."""
+    if runs_in_process(options):
+        return keep_in_process
+    folder = zygote.shared_folder() if workers_on_this_machine(options) else None
+    return None if folder is None else functools.partial(keep_on_this_machine, folder=folder)
+
+
 def measure_cycle(
     execute: Callable[[], PipelineResult], state_dir: str, feeds: list[FeedConfig]
 ) -> CycleSummary:
     """Run `execute` to the end; its counters plus the store's outcomes since it started."""
+    respool()  # a graph run again: the files it names, if their folder went meanwhile
     started = time.monotonic()
     try:
         with collecting_less_often():  # collector.py: a cycle makes millions of objects

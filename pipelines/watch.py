@@ -272,25 +272,26 @@ class CycleRunner:
 
     On the in-process engine (no --runner) each distinct cycle graph is built, translated and
     validated once, then its runner-API form is re-run: the graph only depends on the config,
-    the state directory and which feeds are due, never on the clock. When every stage runs in
-    this process, the config travels through the graph by key (beam_support/cache.py,
-    `keep_in_process`). Other runners get a fresh pipeline every cycle (`run_cycle`), as
-    `run --once` does.
+    the state directory and which feeds are due, never on the clock. The config travels
+    through the graph by key when every stage runs in this process, and by key and file when
+    the workers are processes on this machine (`cycle.keeping`). Other runners get a fresh
+    pipeline every cycle (`run_cycle`), as `run --once` does.
     """
 
     def __init__(self, config: Config, state_dir: str, beam_args: list[str]):
         quiet_beam_logging()  # before the first Beam import
         from apache_beam.options.pipeline_options import PipelineOptions
 
-        from wirewatch.pipelines.options import is_local, runs_in_process
-        from wirewatch.transforms.beam_support.cache import keep_in_process
+        from wirewatch.pipelines.cycle import keeping
+        from wirewatch.pipelines.options import is_local
 
         self.config, self.state_dir, self.beam_args = config, state_dir, beam_args
         self.options = PipelineOptions(beam_args)
         self.local = is_local(self.options)
         self.graphs: OrderedDict[tuple[str, ...], tuple] = OrderedDict()
-        if runs_in_process(self.options):
-            weakref.finalize(self, keep_in_process(config))
+        keep = keeping(self.options)
+        if keep:  # for as long as this runner's graphs may run again
+            weakref.finalize(self, keep(config))
 
     def run(self, feeds: list[FeedConfig]) -> CycleSummary:
         from wirewatch.pipelines.cycle import measure_cycle, run_cycle

@@ -184,13 +184,20 @@ def warm(config) -> None:
         _running[0].warm(config)
 
 
+def shared_folder() -> str | None:
+    """The zygote's folder: for files this process and its workers share on this machine
+    (beam_support/cache.py `keep_on_this_machine`). It goes when the zygote does (or, if it
+    was killed, when the next zygote starts: `remove_stale`). None where no zygote can run."""
+    zygote = _started()
+    return None if zygote is None else zygote.folder
+
+
 def exchange_folder() -> str | None:
     """A folder for what one stage's workers hand the next stage's through files (the story
-    batches, transforms/stories/beam.py), in the zygote's folder, which goes when the zygote
-    does (or, if it was killed, when the next zygote starts: `remove_stale`). None where no
-    zygote can run. The folder is made on first write; `clear_exchange` removes it."""
-    zygote = _started()
-    return None if zygote is None else os.path.join(zygote.folder, EXCHANGE)
+    batches, transforms/stories/beam.py), in the shared folder. It is made on first write;
+    `clear_exchange` removes it after each run."""
+    folder = shared_folder()
+    return None if folder is None else os.path.join(folder, EXCHANGE)
 
 
 def clear_exchange() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import shutil
+import zlib
 
 import pytest
 
@@ -69,3 +71,39 @@ def test_a_value_kept_in_process_pickles_as_its_key_until_released():
     assert len(pickle.dumps(worker_cache.ref(data))) == full  # travels whole again
     with pytest.raises(RuntimeError, match="kept for the process that built the graph"):
         pickle.loads(blob)  # a graph built for this process, run after its runner is gone
+
+
+def test_a_value_kept_on_this_machine_pickles_as_its_key_and_file_until_released(tmp_path):
+    """Worker processes forked from a warmed zygote find the value by its key; any other
+    process reads it from the file, which goes when the last holder releases it."""
+    data = {"taxonomy": [str(n) for n in range(10_000)]}
+    full = len(pickle.dumps(worker_cache.ref(data)))
+    release = worker_cache.keep_on_this_machine(data, str(tmp_path))
+    blob = pickle.dumps(worker_cache.ref(data))
+    assert len(blob) < 300 < full  # the key and a path
+    assert pickle.loads(blob).value is data  # this process: by its key
+    [file] = tmp_path.glob("*.ref")
+    again = worker_cache.keep_on_this_machine(data, str(tmp_path))  # a second holder
+
+    worker_cache.forget_values()  # as in a fresh worker process: decoded from the file
+    elsewhere = pickle.loads(blob)
+    assert elsewhere.value == data and elsewhere.value is not data
+
+    release()
+    assert file.exists()
+    again()
+    assert not file.exists()  # the last holder released it
+    assert len(pickle.dumps(worker_cache.ref(data))) == full  # travels whole again
+    worker_cache.forget_values()
+    with pytest.raises(RuntimeError, match="kept for the run that built the graph"):
+        pickle.loads(blob)  # a graph run again after its holder released the value
+
+
+def test_a_kept_file_whose_folder_went_is_written_again_before_a_run(tmp_path):
+    data = {"taxonomy": [str(n) for n in range(10_000)]}
+    release = worker_cache.keep_on_this_machine(data, str(tmp_path / "shared"))
+    [file] = (tmp_path / "shared").glob("*.ref")
+    shutil.rmtree(tmp_path / "shared")  # the zygote's folder went, a cached graph names it
+    worker_cache.respool()
+    assert pickle.loads(zlib.decompress(file.read_bytes())) == data
+    release()

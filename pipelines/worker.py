@@ -46,8 +46,10 @@ def prepare() -> None:
     from apache_beam.runners.worker import sdk_worker_main  # noqa: F401
 
     from wirewatch.transforms.beam_support.dofn_specs import remember_dofn_specs
+    from wirewatch.transforms.beam_support.state_sampler import prompt_state_sampler
 
     remember_dofn_specs()
+    prompt_state_sampler()
 
 
 def serve(argv: list[str]) -> None:

@@ -33,6 +33,7 @@ from apache_beam.transforms.environments import SubprocessSDKEnvironment
 from wirewatch.pipelines.arguments import LOCAL_RUNNERS, suggest, unknown_argument, usage_error
 from wirewatch.pipelines.zygote import worker_command
 from wirewatch.transforms.beam_support.dofn_specs import remember_dofn_specs
+from wirewatch.transforms.beam_support.option_views import remember_option_views
 from wirewatch.transforms.beam_support.state_sampler import prompt_state_sampler
 
 BEAM_WORKER = f"{sys.executable} -m apache_beam.runners.worker.sdk_worker_main"
@@ -48,6 +49,7 @@ class LocalEngine(FnApiRunner):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         remember_dofn_specs()
+        remember_option_views()
         prompt_state_sampler()
 
     @property

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.loopback import FeedServer, SlackServer
-from wirewatch.pipelines import zygote
+from wirewatch.pipelines import cycle, zygote
 from wirewatch.pipelines.cli import main
 
 pytestmark = pytest.mark.e2e
@@ -88,17 +88,26 @@ sinks:
         yield slack, config, tmp_path
 
 
+TWO_PROCESSES = ("--direct_num_workers=2", "--direct_running_mode=multi_processing")
+
+
 @pytest.mark.parametrize(
-    "beam_args",
-    [(), ("--direct_num_workers=2", "--direct_running_mode=multi_processing")],
-    ids=["in_process", "two_processes"],  # two parts, their batches handed over in files
+    ("beam_args", "portable"),
+    [((), False), (TWO_PROCESSES, False), (TWO_PROCESSES, True)],
+    # two parts, their batches handed over in files; or as a distributed runner gets them
+    # (a side input, and the config whole in each DoFn), in the same worker processes
+    ids=["in_process", "two_processes", "two_processes-portable"],
 )
-def test_three_copies_make_one_alert_and_two_thread_replies(world, beam_args):
+def test_three_copies_make_one_alert_and_two_thread_replies(
+    world, beam_args, portable, monkeypatch
+):
+    if portable:  # the workers are taken for another machine's: no shortcut through files
+        monkeypatch.setattr(cycle, "workers_on_this_machine", lambda options: False)
     slack, config, tmp = world
     args = ["run", "--once", "--config", str(config), "--state-dir", str(tmp / "state")]
     args += beam_args
     assert main(args) == 0
-    if beam_args:  # the files the story batches went through are gone with the run
+    if beam_args and not portable:  # the files the story batches went through are gone
         assert not Path(zygote.exchange_folder()).exists()
     top = [m for m in slack.received if not m.get("thread_ts")]
     replies = [m for m in slack.received if m.get("thread_ts")]

@@ -153,15 +153,14 @@ def _restored(key: str, blob: bytes | None, path: str | None, read: Callable[[],
 def keep_in_process(value: T) -> Callable[[], None]:
     """From now on `ref(value)` pickles as its key alone, valid in this process only; call the
     function returned once no graph built meanwhile will run again."""
-    return _keep(value, lambda full: _form_of(full, None))
+    return _keep(value, None)
 
 
 def keep_on_this_machine(value: T, folder: str) -> Callable[[], None]:
     """From now on `ref(value)` pickles as its key and the path of a file in `folder` holding
     its encoding (written now); call the function returned once no graph built meanwhile will
     run again, and the file goes. `respool` writes it again if the folder went meanwhile."""
-    path = os.path.join(folder, f"{ref(value).key}.ref")
-    release = _keep(value, lambda full: _form_of(full, path))
+    release = _keep(value, folder)
     respool()
     return release
 
@@ -179,18 +178,16 @@ def respool() -> None:
             os.replace(f"{path}.part", path)  # a reader never sees half of it
 
 
-def _form_of(full: Ref, path: str | None) -> Ref:
-    """`full` as graphs get it while kept: no blob, and the file holding it (or none)."""
-    kept = Ref.__new__(Ref)
-    kept.value, kept.key, kept._blob, kept._path = full.value, full.key, None, path
-    return kept
-
-
-def _keep(value: T, form: Callable[[Ref], Ref]) -> Callable[[], None]:
+def _keep(value: T, folder: str | None) -> Callable[[], None]:
+    """Hold `value` kept: graphs get its Ref without the blob, and with the path of a file in
+    `folder` holding it (None: no file, this process only)."""
     full = ref(value)
     with _lock:
         if full.key not in _kept:
-            _kept[full.key] = [0, full, form(full)]
+            kept = Ref.__new__(Ref)
+            kept.value, kept.key, kept._blob = value, full.key, None
+            kept._path = os.path.join(folder, f"{full.key}.ref") if folder else None
+            _kept[full.key] = [0, full, kept]
         entry = _kept[full.key]  # holders, the full Ref, the kept Ref
         entry[0] += 1
         _remember(_by_id, id(value), entry[2])

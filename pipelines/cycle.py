@@ -63,9 +63,10 @@ def build_cycle(
         | "FeedsDue" >> beam.Create(feeds, reshuffle=False)
         | "FetchFeeds" >> FetchFeeds(config, state_dir, polled=polled)
     )
-    parsed = fetched.fetched | "ParseFeeds" >> ParseFeeds(state_dir)
-    articles = parsed.articles | "DropSeen" >> DropSeen(state_dir)
     options = pipeline.options
+    shares = 1 if runs_in_process(options) else parallel_bundles(options)
+    parsed = fetched.fetched | "ParseFeeds" >> ParseFeeds(state_dir, shares)
+    articles = parsed.articles | "DropSeen" >> DropSeen(state_dir)
     # worker processes on this machine hand the story batches over through files
     exchange = zygote.exchange_folder() if workers_on_this_machine(options) else None
     alerts = (

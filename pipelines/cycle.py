@@ -63,10 +63,9 @@ def build_cycle(
         | "FeedsDue" >> beam.Create(feeds, reshuffle=False)
         | "FetchFeeds" >> FetchFeeds(config, state_dir, polled=polled)
     )
-    options = pipeline.options
-    shares = 1 if runs_in_process(options) else parallel_bundles(options)
-    parsed = fetched.fetched | "ParseFeeds" >> ParseFeeds(state_dir, shares)
+    parsed = fetched.fetched | "ParseFeeds" >> ParseFeeds(state_dir)
     articles = parsed.articles | "DropSeen" >> DropSeen(state_dir)
+    options = pipeline.options
     # worker processes on this machine hand the story batches over through files
     exchange = zygote.exchange_folder() if workers_on_this_machine(options) else None
     alerts = (

@@ -12,9 +12,6 @@ import pytest
 
 from tests.loopback import FeedServer, SlackServer
 from wirewatch.pipelines.cli import main
-from wirewatch.transforms.ingest.beam import SHARE_FROM_BYTES
-from wirewatch.transforms.ingest.parse import parse_feed
-from wirewatch.transforms.state import open_store
 
 pytestmark = pytest.mark.e2e
 
@@ -193,44 +190,3 @@ sinks: {{file: {{type: jsonl, path: "{tmp_path / "alerts.jsonl"}"}}}}
         "Earthquake damages bridges across central Chile",
         "Earthquake drill held at Istanbul schools today",
     ]
-
-
-def test_a_large_body_is_parsed_in_shares_on_two_workers(tmp_path):
-    """On 2 workers a body over SHARE_FROM_BYTES is parsed in 2 shares side by side (prescan.
-    Share): every matching entry alerts once, every entry is marked seen, and the body's ttl
-    is saved."""
-    matching = {f"g{i}" for i in range(0, 1000, 7)}
-    items = "".join(
-        f"<item><title>{'Earthquake' if f'g{i}' in matching else 'Report'} number {i}</title>"
-        f"<link>https://example.org/{i}</link><guid>g{i}</guid>"
-        f"<pubDate>Thu, 26 Nov 2026 09:40:00 GMT</pubDate><description>{'filler ' * 30}"
-        "</description></item>"
-        for i in range(1000)
-    )
-    body = (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Big</title>'
-        f"<link>https://example.org/</link><ttl>90</ttl>{items}</channel></rss>"
-    ).encode()
-    assert len(body) >= SHARE_FROM_BYTES
-    alerts = tmp_path / "alerts.jsonl"
-    with FeedServer() as feeds:
-        feeds.feeds = {"/big.xml": (200, {"Content-Type": "application/rss+xml"}, body)}
-        config = tmp_path / "wirewatch.yaml"
-        config.write_text(
-            f'feeds:\n  - {{id: big, url: "{feeds.url("/big.xml")}", backfill_hours: null}}\n'
-            "rules:\n  - {id: quake, query: earthquake}\n"
-            "routes:\n  - {sinks: [file], group_wait: 0, max_alerts: 1000}\n"
-            f'sinks:\n  file: {{type: jsonl, path: "{alerts}"}}\n'
-        )
-        args = ("--direct_num_workers=2", "--direct_running_mode=multi_processing")
-        assert run_once(config, tmp_path / "state", *args) == 0
-        sent = [
-            json.loads(line)["match"]["article"]["article"]["title"]
-            for line in alerts.read_text().splitlines()
-        ]
-        assert sorted(sent) == sorted(f"Earthquake number {i[1:]}" for i in matching)
-        parsed = parse_feed(body, feed_id="big", feed_url=feeds.url("/big.xml"))
-        ids = [article.id for article in parsed.articles]
-    with open_store(tmp_path / "state") as store:
-        assert store.feed_state("big").ttl_minutes == 90  # share 0 saved it
-        assert len(store.seen_hashes(ids)) == len(ids) == 1000

@@ -24,7 +24,6 @@ from tests.ingest import feeds
 from tests.loopback import FeedServer
 from wirewatch.transforms.beam_support.metrics import NS
 from wirewatch.transforms.config import Config, FeedConfig, FetchSettings
-from wirewatch.transforms.ingest import beam as ingest_beam
 from wirewatch.transforms.ingest.beam import (
     DropSeen,
     FetchFeeds,
@@ -36,7 +35,6 @@ from wirewatch.transforms.ingest.dedupe import content_hash, seen_hashes, seen_k
 from wirewatch.transforms.ingest.fetch import FetchResult
 from wirewatch.transforms.ingest.ids import article_id, entry_key
 from wirewatch.transforms.ingest.parse import parse_feed
-from wirewatch.transforms.ingest.prescan import Share
 from wirewatch.transforms.state.beam import StoreDoFn
 from wirewatch.transforms.state.sqlite import FeedState
 
@@ -227,10 +225,7 @@ def fetched(feed: FeedConfig, body: bytes, first_poll: bool):
     return feed, FetchResult(url=feed.url, status="ok", outcome="ok", body=body), first_poll
 
 
-@pytest.mark.parametrize("shares", [1, 2])
-def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path, monkeypatch, shares):
-    """The same with every body dealt into 2 shares (as for 2 workers, if they were large)."""
-    monkeypatch.setattr(ingest_beam, "SHARE_FROM_BYTES", 0)
+def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path):
     recent, old = NOW - timedelta(hours=1), NOW - timedelta(days=3)
     wire = FeedConfig(id="wire", url="https://wire.example.com/rss", backfill_hours=24)
     everything = FeedConfig(id="all", url="https://all.example.com/rss", backfill_hours=None)
@@ -252,7 +247,7 @@ def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path, monkeypatch, s
     ]
 
     p = pipeline()
-    out = p | beam.Create(inputs) | ParseFeeds(str(tmp_path), shares)
+    out = p | beam.Create(inputs) | ParseFeeds(str(tmp_path))
     assert_that(
         out[ParseFeeds.MAIN] | "Main" >> beam.Map(lambda a: (a.feed_id, a.guid)),
         equal_to([("wire", "new"), ("all", "older"), ("known", "k1"), ("known", "k2")]),
@@ -276,12 +271,10 @@ def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path, monkeypatch, s
         assert store.feed_state("known").ttl_minutes == 45  # <ttl> kept for the schedule
 
 
-@pytest.mark.parametrize("shares", [None, 2])
-def test_parse_cuts_only_entries_seen_with_the_same_text(tmp_path, shares):
-    """One store question per body (per share): an entry seen with the hash of its text is
-    cut (and its key refreshed at the end of the bundle, once however many shares asked); an
-    edited one, one stored before hashes, and a new one are handed on for DropSeen to
-    decide."""
+def test_parse_cuts_only_entries_seen_with_the_same_text(tmp_path):
+    """One store question per body: an entry seen with the hash of its text is cut (and its
+    key refreshed at the end of the bundle); an edited one, one stored before hashes, and a
+    new one are handed on for DropSeen to decide."""
     feed = FeedConfig(id="f", url="https://f.example.com/rss")
     body = feeds.rss(*(rss_item(f"g{i}", NOW) for i in range(8)))
     unchanged = {ident("f", f"g{i}"): text_hash(f"Story g{i}", f"About Story g{i}") for i in (0, 1)}
@@ -296,12 +289,11 @@ def test_parse_cuts_only_entries_seen_with_the_same_text(tmp_path, shares):
     fn.store.touch_seen = touched.append
     try:
         fn.start_bundle()
-        dealt = [Share(index, shares) for index in range(shares)] if shares else [None]
-        out = [a for share in dealt for a in fn.process((fetched(feed, body, False), share, NOW))]
+        out = list(fn.process(fetched(feed, body, False)))
         fn.finish_bundle()
     finally:
         fn.teardown()
-    assert len(counting.questions) == len(dealt)
+    assert len(counting.questions) == 1
     assert sorted(a.guid for a in out) == [f"g{i}" for i in range(2, 8)]
     assert touched == [sorted([*unchanged, ident("f", "g2"), ident("f", "g3")])]
 

@@ -98,3 +98,15 @@ def test_an_edited_entry_is_never_cut():
         other = text_hash("an older headline", "")
         result = parse(body, seen_of=store_of({a.id: other for a in full}))
         assert result.articles == full
+
+
+@pytest.mark.parametrize("from_tree", [True, False], ids=["tree", "feedparser"])
+def test_an_entry_dead_letter_names_its_place_in_the_document(from_tree):
+    """Not its place among the entries the cut left: here 3 seen entries come before it."""
+    items = [feeds.item(f"g{i}") for i in range(3)]
+    body = feeds.rss(*items, feeds.item("new"), '<item><guid isPermaLink="false">x</guid></item>')
+    stored = {a.id: content_hash(a) for a in parse(body).articles if a.guid != "new"}
+    for seen_of in (None, store_of(stored)):
+        result = parse(body, seen_of=seen_of, from_tree=from_tree)
+        [dead] = result.dead_letters
+        assert dead.detail == "entry 4: entry has no title, no summary and no link"

@@ -42,7 +42,6 @@ from wirewatch.transforms.ingest.fetch import (
     make_client,
 )
 from wirewatch.transforms.ingest.parse import parse_feed
-from wirewatch.transforms.ingest.prescan import Share
 from wirewatch.transforms.ingest.schedule import state_after_fetch
 from wirewatch.transforms.model import Article, DeadLetter
 from wirewatch.transforms.state.beam import BundleStoreDoFn, StoreDoFn
@@ -56,16 +55,6 @@ if TYPE_CHECKING:
 Fetched = tuple[FeedConfig, FetchResult, bool]
 """A feed that answered with content: the feed, the fetch result, and whether this was its
 first poll (the parse stage then applies the backfill window)."""
-
-Dealt = tuple[Fetched, Share | None, datetime]
-"""A body to parse: the whole of it (no share) or one share, and when it was dealt (every
-share's articles carry this one `fetched_at`)."""
-
-SHARE_FROM_BYTES = 256 << 10
-"""A body at least this large is parsed in shares side by side, one per worker (prescan.Share;
-a cold backlog of 5 feeds on 2 workers otherwise parses 3 bodies on one, 2 on the other).
-Feeds of everyday size (tens of entries, under 200 KB) stay whole: each share pays the
-pre-scan of the whole body, which is most of a poll's parse when few entries are new."""
 
 
 class _FetchDoFn(StoreDoFn):
@@ -218,8 +207,7 @@ class _ParseDoFn(StoreDoFn):
     def _seen_of(self, article_ids: list[str]) -> dict[str, str | None]:
         """parse_feed's lookup (one store read per body): each seen id with its stored hash."""
         found = self.store.seen_hashes(article_ids)
-        if self.touching:  # every share asks about every id; share 0 refreshes them
-            self.still_listed.update(found)
+        self.still_listed.update(found)
         return found
 
     def finish_bundle(self) -> None:
@@ -230,14 +218,14 @@ class _ParseDoFn(StoreDoFn):
         self.still_listed = set()
 
     def process(
-        self, dealt: Dealt
+        self, fetched: Fetched
     ) -> Iterable[
         Article
         | TaggedOutput[Literal["dead"], DeadLetter]
         | TaggedOutput[Literal["backfill"], Article]
     ]:
-        (feed, result, first_poll), share, now = dealt
-        self.touching = share is None or share.answers_for_body
+        feed, result, first_poll = fetched
+        now = datetime.now(timezone.utc)
         # The pre-scan cuts an entry only when its id is seen AND its raw title and summary
         # hash as stored (seen_of answers each seen id's hash): an edited entry, or one stored
         # before hashes, is parsed and DropSeen decides (new / edited / adopt).
@@ -248,7 +236,6 @@ class _ParseDoFn(StoreDoFn):
             headers=result.headers,
             fetched_at=now,
             seen_of=self._seen_of,
-            share=share,
         )
         if parsed.ttl:
             self.store.save_feed_ttl(feed.id, parsed.ttl)
@@ -272,48 +259,20 @@ class ParseFeeds(beam.PTransform):
     """Fetched -> `articles` (Article), DEAD (DeadLetter: a broken feed or entry), and BACKFILL
     (Article): the backlog found on a feed's first poll, older than its backfill window; it is
     marked seen, not alerted.
-
-    `shares` > 1 (workers in other processes): a large body is dealt into that many shares,
-    grouped apart so the workers parse them side by side (SHARE_FROM_BYTES); one more stage.
     """
 
     MAIN = "articles"
     DEAD = "dead"
     BACKFILL = "backfill"
 
-    def __init__(self, state_dir: str, shares: int = 1):
+    def __init__(self, state_dir: str):
         super().__init__()
-        self.state_dir, self.shares = state_dir, shares
+        self.state_dir = state_dir
 
     def expand(self, fetched: beam.PCollection[Fetched]) -> beam.pvalue.DoOutputsTuple:
-        if self.shares > 1:
-            dealt = (
-                fetched
-                | "Deal" >> beam.FlatMap(_dealt, self.shares)
-                | "GroupByShare" >> beam.GroupByKey()
-                | "Shares" >> beam.FlatMap(_values)
-            )
-        else:
-            dealt = fetched | "Whole" >> beam.Map(_whole)
-        return dealt | "Parse" >> beam.ParDo(_ParseDoFn(self.state_dir)).with_outputs(
+        return fetched | "Parse" >> beam.ParDo(_ParseDoFn(self.state_dir)).with_outputs(
             self.DEAD, self.BACKFILL, main=self.MAIN
         )
-
-
-def _dealt(fetched: Fetched, shares: int) -> Iterable[tuple[tuple[str, int], Dealt]]:
-    """The body's shares, each under its own key (one share when the body is small)."""
-    count = shares if len(fetched[1].body) >= SHARE_FROM_BYTES else 1
-    now = datetime.now(timezone.utc)
-    for index in range(count):
-        yield (fetched[0].id, index), (fetched, Share(index, count) if count > 1 else None, now)
-
-
-def _values(keyed: tuple[object, Iterable]) -> Iterable:
-    return keyed[1]
-
-
-def _whole(fetched: Fetched) -> Dealt:
-    return fetched, None, datetime.now(timezone.utc)
 
 
 class _DropSeenDoFn(BundleStoreDoFn):

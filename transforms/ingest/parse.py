@@ -98,20 +98,15 @@ def parse_feed(
     seen_of: SeenOf | None = None,
     from_tree: bool = True,
     keep_at_most: int | None = None,
-    share: prescan.Share | None = None,
 ) -> ParseResult:
     """Parse one feed body. `seen_of(article_ids)` (the subset the store has seen) lets
     already-stored entries skip parsing; it is called once per body in the common case.
     `from_tree=False` has feedparser read every entry instead of building RSS entries from the
     pre-scan's tree: the reference the tree path is proven equal to. `keep_at_most` (with
     `seen_of`): build only the first that many entries the pre-scan keeps, and count the rest
-    as `held_back` (run --once's look: is anything new, not what). `share` (with `seen_of`):
-    build only that share of the new entries (prescan.Share: several workers parse one large
-    body side by side); the shares' results together are the whole parse's."""
+    as `held_back` (run --once's look: is anything new, not what)."""
     if keep_at_most is not None and keep_at_most < 1:
         raise ValueError(f"keep_at_most={keep_at_most}: expected at least 1")
-    if share is not None and seen_of is None:
-        raise ValueError("share: deals what the pre-scan keeps, which needs seen_of")
     lookup = SeenLookup(_StoreQuery(seen_of)) if seen_of is not None else None
     job = _Job.of(
         feed_id,
@@ -121,12 +116,8 @@ def parse_feed(
         lookup,
         from_tree=from_tree,
         keep_at_most=keep_at_most,
-        share=share,
     )
-    result = _run(body, job)
-    if not job.answers_for_body:
-        result.ttl = None  # share 0 saves it
-    return result
+    return _run(body, job)
 
 
 def parse_feed_by_feedparser(body: bytes, **where) -> ParseResult:
@@ -176,11 +167,6 @@ class _Job:
     source: str
     from_tree: bool  # new RSS entries may be built from the lxml tree (tree_entry)
     keep_at_most: int | None  # prescan.KnownEntries
-    share: prescan.Share | None
-
-    @property
-    def answers_for_body(self) -> bool:
-        return self.share is None or self.share.answers_for_body
 
     @classmethod
     def of(
@@ -193,7 +179,6 @@ class _Job:
         *,
         from_tree: bool,
         keep_at_most: int | None = None,
-        share: prescan.Share | None = None,
     ) -> _Job:
         return cls(
             feed_id=feed_id,
@@ -204,16 +189,11 @@ class _Job:
             source=feed_id or feed_url,
             from_tree=from_tree,
             keep_at_most=keep_at_most,
-            share=share,
         )
 
 
 def _parse(body: bytes, job: _Job) -> ParseResult:
-    """The share (if any) that does not answer for the body builds only what the tree
-    pre-scan dealt it; everything else about the body is share 0's (prescan.Share)."""
     body = to_utf8_if_wide(body)
-    if not job.answers_for_body and (looks_empty(body) or looks_binary(body) or looks_json(body)):
-        return ParseResult()
     if looks_empty(body) or looks_binary(body):
         return ParseResult(dead_letters=[_dead(job.source, *not_a_feed_reason(body), body)])
     if looks_json(body):
@@ -226,8 +206,6 @@ def _parse_xml(body: bytes, job: _Job) -> ParseResult:
     data = sanitize(body)
     base = response.base_url(job.feed_url, job.headers)
     scan = _prescan(data, base, job) if job.lookup else None
-    if not job.answers_for_body and (scan is None or scan.root is None):
-        return ParseResult()  # not dealt into shares: share 0 reads it all
     if scan is not None and scan.kept == 0 and not _ANY_ENTRY.search(scan.envelope):
         return _add_cut(ParseResult(ttl=scan.ttl, version=scan.version, fast_path=True), scan)
     tree = scan if scan is not None else _whole_tree(data, job)
@@ -328,15 +306,9 @@ def _prescan(data: bytes, base: str | None, job: _Job) -> prescan.Scan | None:
     where = {"feed_id": job.feed_id, "base": base, "lookup": job.lookup}
     try:
         return prescan.select_new(
-            data,
-            **where,
-            charset=response.charset(job.headers),
-            keep_at_most=job.keep_at_most,
-            share=job.share,
+            data, **where, charset=response.charset(job.headers), keep_at_most=job.keep_at_most
         )
     except prescan.UseByteScan:
-        if not job.answers_for_body:
-            return None
         return select_new_lenient(data, **where, keep_at_most=job.keep_at_most)
 
 

@@ -18,11 +18,10 @@ pre-scan (prescan_bytes) must be used instead.
 from __future__ import annotations
 
 import codecs
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
@@ -65,20 +64,11 @@ class KnownEntries:
     A scan first predicts every entry's id (`ident`), asks about all of them at once (`ask`),
     then decides entry by entry, in document order (`cut`). With `keep_at_most`, the entries
     after that many kept ones are cut too (`held_back`): enough to tell whether anything is
-    new (run --once's look), not a whole parse. With a `share` (index, count), only every
-    count-th new entry from the index-th on is kept: the body's share that one of `count`
-    parses builds (see `Share`).
+    new (run --once's look), not a whole parse.
     """
 
-    def __init__(
-        self,
-        feed_id: str,
-        lookup: SeenLookup,
-        keep_at_most: int | None = None,
-        share: Share | None = None,
-    ):
+    def __init__(self, feed_id: str, lookup: SeenLookup, keep_at_most: int | None = None):
         self.feed_id, self.lookup, self.keep_at_most = feed_id, lookup, keep_at_most
-        self.share = share
         self.seen_ids: set[str] = set()
         self.skipped = self.duplicates = self.kept = self.held_back = 0
 
@@ -100,34 +90,11 @@ class KnownEntries:
                 self.seen_ids.add(ident)
                 self.skipped += 1
                 return True
-        if self.share is not None and not self.share.holds(ident):
-            return True  # another share's: no count here (each share counts its own)
         if self.keep_at_most is not None and self.kept >= self.keep_at_most:
             self.held_back += 1
             return True
         self.kept += 1
         return False
-
-
-class Share(NamedTuple):
-    """One of `count` parses of the same body, the `index`-th (from 0). Each builds the new
-    entries whose predicted id falls to it (by a hash: shares come out even however the new
-    entries cluster, and every copy of one id falls to the same share, whose parse keeps the
-    first as a whole parse would). Share 0 alone answers for the body as a whole: its cut
-    entries, its ttl, entries without a predicted id, and bodies the tree pre-scan cannot
-    read (those it parses in full; the other shares build nothing of them)."""
-
-    index: int
-    count: int
-
-    @property
-    def answers_for_body(self) -> bool:
-        return self.index == 0
-
-    def holds(self, ident: str | None) -> bool:
-        if ident is None:
-            return self.answers_for_body
-        return zlib.crc32(ident.encode()) % self.count == self.index
 
 
 @dataclass(frozen=True)
@@ -159,8 +126,6 @@ class Scan:
         positions = tuple(i for i, element in enumerate(entries) if element.getparent() is not None)
         kept = tuple(entries[i] for i in positions)
         skipped, duplicates = (known.skipped, known.duplicates) if known else (0, 0)
-        if known and known.share and not known.share.answers_for_body:
-            skipped = duplicates = 0  # share 0 counts them
         held_back = known.held_back if known else 0
         return cls(
             data,
@@ -210,19 +175,18 @@ def select_new(
     lookup: SeenLookup,
     charset: str | None = None,
     keep_at_most: int | None = None,
-    share: Share | None = None,
 ) -> Scan | None:
     """The envelope holding only entries not yet seen, or None to fall back to a full parse.
 
-    `charset` is the HTTP Content-Type charset, if any; `keep_at_most` and `share`: see
-    KnownEntries. Raises UseByteScan (see there).
+    `charset` is the HTTP Content-Type charset, if any; `keep_at_most`: see KnownEntries.
+    Raises UseByteScan (see there).
     """
     tree = _read(data, charset)
     if tree is None:
         return None
     root, (version, entries, ttl) = tree
     tracks_base = b"base=" in data
-    known = KnownEntries(feed_id, lookup, keep_at_most, share)
+    known = KnownEntries(feed_id, lookup, keep_at_most)
     idents = [
         known.ident(predict_key(element, _base_of(element, base) if tracks_base else (base or "")))
         for element in entries

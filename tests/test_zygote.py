@@ -31,6 +31,9 @@ STAND_IN = textwrap.dedent(
                 from wirewatch.transforms.beam_support import cache
                 built = [kind for kind, key in cache._objects if key == os.environ["WARMED"]]
                 print("built", *sorted(built), flush=True)
+            if os.environ.get("IMPORTED"):  # which of these the zygote imported before this fork
+                names = os.environ["IMPORTED"].split()
+                print("imported", *[name for name in names if name in sys.modules], flush=True)
             print("worker", os.getpid(), os.environ.get("GREETING"), os.getcwd(), flush=True)
             print("on stderr", file=sys.stderr, flush=True)
             if os.environ.get("HOLD"):
@@ -340,3 +343,19 @@ def test_wirewatch_run_starts_its_zygote_before_it_imports_beam(tmp_path):
         timeout=120,
     )
     assert out.stdout.splitlines()[0] == "started; Beam imported: False", out.stderr
+
+
+def test_an_idle_zygote_imports_what_the_stages_import_late(zygote, tmp_path):
+    """After it serves (a `run --once` driver asks for workers about when the zygote is
+    ready), whenever nothing waits: later workers then have them imported."""
+    from wirewatch.pipelines.zygote import WARM
+
+    names = " ".join(name for name in WARM if name.startswith("wirewatch"))
+    deadline = time.monotonic() + 30
+    while True:
+        out, _ = client(zygote.socket, tmp_path, IMPORTED=names).communicate(timeout=30)
+        imported = next(line.split()[1:] for line in out.splitlines() if line.startswith("imp"))
+        if imported == names.split() or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert imported == names.split()

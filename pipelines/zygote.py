@@ -339,6 +339,7 @@ class Server:
         """Build the Tagger and rules of the config in `path` into this process's cache (a
         failure only means workers build them themselves, as without this)."""
         from wirewatch.transforms.beam_support import cache
+        from wirewatch.transforms.errors import WirewatchError
 
         cache.clear()  # a reloaded config replaces the last: workers never need an older one
         try:
@@ -350,6 +351,8 @@ class Server:
 
             ruleset_for(config_ref)
             tagger_for(config_ref)
+        except WirewatchError:  # a config that does not compile: the driver's check says so
+            pass
         except Exception as error:  # noqa: BLE001 - the workers then build it, as before
             print(f"wirewatch: worker zygote: not warmed: {error}", file=sys.stderr)
         self.stop_if_threaded("warming")

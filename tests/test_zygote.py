@@ -359,3 +359,29 @@ def test_an_idle_zygote_imports_what_the_stages_import_late(zygote, tmp_path):
             break
         time.sleep(0.2)
     assert imported == names.split()
+
+
+def test_a_config_that_does_not_compile_leaves_the_zygote_quiet(tmp_path):
+    """`wirewatch run` hands the config over as soon as it is read, before its own check:
+    a rule that does not compile is the driver's one-line error, not a second one here."""
+    from wirewatch.pipelines.zygote import Zygote
+    from wirewatch.transforms.config import Config
+
+    script = tmp_path / "stand_in.py"
+    script.write_text(STAND_IN)
+    sock = str(tmp_path / "zygote")
+    proc = subprocess.Popen(
+        [sys.executable, str(script), sock],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().startswith("ready")
+    Zygote(proc, str(tmp_path)).warm(Config(rules=[{"id": "x", "query": "a AND"}]))
+    worker = client(sock, tmp_path, WARMED="any")
+    out, _ = worker.communicate(timeout=60)
+    assert out.splitlines()[0] == "built"  # it served on, unwarmed
+    proc.stdin.close()
+    assert proc.wait(timeout=10) == 0
+    assert proc.stderr.read() == ""

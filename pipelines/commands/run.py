@@ -62,13 +62,15 @@ def run(args) -> int:
     config = load_config(args.config)
     if args.json:
         config = alerts_to_stderr(config)
+    # the workers' tagger and rules, built in the zygote while this process looks at the
+    # feeds and compiles the same for its own check
+    zygote.warm(config)
     location = resolve_state(config, args.state, args.state_dir)
     if not args.once:
         from wirewatch.pipelines.once import preflight
         from wirewatch.pipelines.watch import watch
 
         preflight(config)
-        zygote.warm(config)  # its workers' tagger and rules, built while this process goes on
         service = listening(
             args.listen, args.interval or min((f.interval for f in config.feeds), default=300)
         )

@@ -49,8 +49,8 @@ STAND_IN = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def zygote(tmp_path):
+def stand_in(tmp_path, **popen) -> subprocess.Popen:
+    """A zygote serving the stand-in worker, ready; its socket path as `.socket`."""
     script = tmp_path / "stand_in.py"
     script.write_text(STAND_IN)
     sock = str(tmp_path / "zygote")
@@ -59,9 +59,16 @@ def zygote(tmp_path):
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        **popen,
     )
     assert proc.stdout.readline().startswith("ready")
     proc.socket = sock
+    return proc
+
+
+@pytest.fixture
+def zygote(tmp_path):
+    proc = stand_in(tmp_path)
     yield proc
     if proc.poll() is None:
         proc.stdin.close()
@@ -367,19 +374,9 @@ def test_a_config_that_does_not_compile_leaves_the_zygote_quiet(tmp_path):
     from wirewatch.pipelines.zygote import Zygote
     from wirewatch.transforms.config import Config
 
-    script = tmp_path / "stand_in.py"
-    script.write_text(STAND_IN)
-    sock = str(tmp_path / "zygote")
-    proc = subprocess.Popen(
-        [sys.executable, str(script), sock],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout.readline().startswith("ready")
+    proc = stand_in(tmp_path, stderr=subprocess.PIPE)
     Zygote(proc, str(tmp_path)).warm(Config(rules=[{"id": "x", "query": "a AND"}]))
-    worker = client(sock, tmp_path, WARMED="any")
+    worker = client(proc.socket, tmp_path, WARMED="any")
     out, _ = worker.communicate(timeout=60)
     assert out.splitlines()[0] == "built"  # it served on, unwarmed
     proc.stdin.close()

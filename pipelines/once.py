@@ -73,15 +73,13 @@ def _run_once(config: Config, location: str, beam_args: list[str]) -> CycleSumma
 def _cycle(config: Config, feeds, location: str, beam_args: list[str], polled=None) -> CycleSummary:
     """One Beam cycle over `feeds` (`polled`: their results from the look, not fetched
     again): the rules are compiled (and checked) first. The worker zygote, if one runs, was
-    handed the config as soon as it was read (commands/run.py) and builds them too, while
-    this process looks at the feeds, compiles and imports the cycle's code (its first workers
-    waited 0.15-0.5 s for that build when it was handed over just before the run, and still
-    about 0.2 s when handed over after this check)."""
-    from wirewatch.pipelines import zygote
+    handed the config as soon as it was read (commands/run.py; run_cycle hands over any
+    other) and builds them too, while this process looks at the feeds, compiles and imports
+    the cycle's code (its first workers waited 0.15-0.5 s for that build when it was handed
+    over just before the run, and still about 0.2 s when handed over after this check)."""
     from wirewatch.pipelines.logs import quiet_beam_logging
 
     preflight(config)  # no Beam import
-    zygote.warm(config)
     quiet_beam_logging()  # before the first Beam import
     from wirewatch.pipelines.cycle import run_cycle
 

@@ -426,7 +426,9 @@ class GroupStore(Protocol):
 
     def save_group(self, group_key: str, sink: str, state: GroupState, *holds: Hold) -> None:
         """Save a group's state; each claimed alert of `holds` now waits in the group (status
-        'held', and `hold.payload` replaces its payload when given)."""
+        'held', and `hold.payload` replaces its payload when given). An alert no longer in
+        'sending' is left as it is: its claim lapsed and another worker sent or held it since
+        (a held 'sent' alert would go out again in the group's digest)."""
         ...
 
     def locked_group(self, group_key: str) -> AbstractContextManager[GroupState]:

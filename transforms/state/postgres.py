@@ -632,7 +632,7 @@ class PostgresStore(PgSinkHealth):
             if holds:
                 cur.executemany(
                     "UPDATE alerts SET status='held', group_key=%s, updated_at=%s, "
-                    "payload=COALESCE(%s, payload) WHERE key=%s",
+                    "payload=COALESCE(%s, payload) WHERE key=%s AND status='sending'",
                     [(group_key, hold.at or now, hold.payload, hold.key) for hold in holds],
                 )
 

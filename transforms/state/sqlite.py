@@ -563,7 +563,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
             )
             self._db.executemany(
                 "UPDATE alerts SET status='held', group_key=?, updated_at=?, "
-                "payload=COALESCE(?, payload) WHERE key=?",
+                "payload=COALESCE(?, payload) WHERE key=? AND status='sending'",
                 [
                     (group_key, (hold.at or self._clock()).isoformat(), hold.payload, hold.key)
                     for hold in holds

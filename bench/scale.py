@@ -26,7 +26,10 @@ the CPU of the process and its Beam workers. Target: 2 Beam workers >= 1.5x fast
 `per run` is the median of each run's own ratio (its in-process run just before it), which
 this VM's drifting speed disturbs less than the ratio of the two medians; `range` is the lowest
 and highest of those ratios (on this VM the same code's ratios spread over 1.22-1.58 in one
-day, so compare sets of 5 or more).
+day, so compare sets of 5 or more). `cycle per run` is the same per-run ratio of the cycles'
+own seconds (the JSON row's: the Beam run from its start to its end, without the process's
+start-up, i.e. imports, config and rules, nor its exit): what a cold cycle costs inside a
+running watch loop. The target is on the process's wall time.
 `--base TREE` (a checkout of another commit, e.g. `git worktree add /tmp/base START`) runs the
 same scenarios on that code too, alternating with this tree's in every repeat (and going
 first in every other repeat), so before and after meet the same load, and prints the median
@@ -358,7 +361,7 @@ def cold(args) -> None:
     print(f"\ncold cycle: {backlog} articles in {args.feeds} feeds; median of {args.repeat} runs")
     print(
         f"{'scenario':<21}{'wall s':>8}{'cycle s':>9}{'CPU s':>8}{'speed-up':>10}{'per run':>9}"
-        f"{'range':>13}"
+        f"{'range':>13}{'cycle per run':>15}"
     )
     for name, rows in results.items():
         seconds = statistics.median(r["seconds"] for r in rows)
@@ -369,9 +372,10 @@ def cold(args) -> None:
             # each run's ratio against the in-process run just before it: this VM's speed
             # drifts by a fifth within minutes, which the ratio of two medians does not cancel
             ratios = [a["seconds"] / b["seconds"] for a, b in zip(same_code, rows)]
+            cycles = [a["cycle"] / b["cycle"] for a, b in zip(same_code, rows)]
             ratio = (
                 f"{base / seconds:>9.2f}x{statistics.median(ratios):>8.2f}x"
-                f"{f'{min(ratios):.2f}-{max(ratios):.2f}x':>13}"
+                f"{f'{min(ratios):.2f}-{max(ratios):.2f}x':>13}{statistics.median(cycles):>14.2f}x"
             )
         cycle = statistics.median(r["cycle"] for r in rows)
         cpu = statistics.median(r["cpu"] for r in rows)

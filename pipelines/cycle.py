@@ -37,6 +37,7 @@ from wirewatch.transforms.rules.beam import MatchRules
 from wirewatch.transforms.sinks.beam import Deliver
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.beam import CommitCycle, WriteDeadLetters
+from wirewatch.transforms.state.sqlite import DEAD_LETTERS
 from wirewatch.transforms.stories.beam import AssignStories
 from wirewatch.transforms.tagging.beam import TagArticles
 
@@ -44,7 +45,7 @@ from wirewatch.transforms.tagging.beam import TagArticles
 def dead_letter_path(config: Config, location: str) -> str:
     """The config's dead-letter file, else dead-letters.jsonl beside the store (a shared
     store has no folder here: then the user state directory)."""
-    return config.dead_letters or f"{local_dir(location)}/dead-letters.jsonl"
+    return config.dead_letters or f"{local_dir(location)}/{DEAD_LETTERS}"
 
 
 def build_cycle(

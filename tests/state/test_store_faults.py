@@ -162,6 +162,35 @@ def test_an_existing_state_directory_and_files_with_wider_modes_are_tightened(tm
     assert {p.name: mode(p) for p in state.iterdir()} == {p.name: 0o600 for p in state.iterdir()}
 
 
+@pytest.mark.parametrize("other", ["notes.txt", None])
+def test_a_folder_that_is_not_the_stores_alone_keeps_its_mode(tmp_path, other):
+    """`--state-dir ~`, `.`, `/tmp` or `/etc`: a folder holding other things (or a shared,
+    sticky one) is never chmodded, even by root, to whom every folder is its own. Only the
+    store's own files become 0600."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    if other:
+        (folder / other).write_text("mine")
+        mode_before = 0o755
+    else:
+        mode_before = 0o1777  # an empty shared folder: sticky, like /tmp
+    folder.chmod(mode_before)
+    open_store(folder).close()
+    assert stat.S_IMODE(os.stat(folder).st_mode) == mode_before
+    assert mode(folder / FILENAME) == 0o600
+
+
+def test_a_file_given_as_the_state_directory_is_left_alone_and_one_line(tmp_path):
+    """It was chmodded 0700 (/etc/passwd as root: no user could be looked up any more)."""
+    afile = tmp_path / "passwd"
+    afile.write_text("root:x:0:0")
+    afile.chmod(0o644)
+    with pytest.raises(StoreFault, match="the state directory is a file") as raised:
+        open_store(afile)
+    assert "give --state-dir (or state_dir:) a folder" in str(raised.value)
+    assert mode(afile) == 0o644
+
+
 def test_the_folder_of_a_sqlite_url_keeps_its_mode_and_the_file_is_0600(tmp_path):
     """A sqlite URL's folder may be shared (a home directory, /srv): never chmod it."""
     folder = tmp_path / "shared"

@@ -33,7 +33,8 @@ _PERM, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 8, 10, 11, 13
 class StoreFault(WirewatchError):
     """The state file is damaged, read-only, unreadable or from a newer wirewatch. `kind`
     says which for callers that can do something about one (`state` opens a read-only file
-    read-only): "damaged", "read-only" or "newer"."""
+    read-only): "damaged", "read-only", "newer" or "not a folder" (a file given as the
+    state directory)."""
 
     label = "state store error"
 

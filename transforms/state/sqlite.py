@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 from contextlib import contextmanager
@@ -49,9 +50,10 @@ from wirewatch.transforms.state.sqlite_leases import SqliteLeases, claimable, is
 from wirewatch.transforms.state.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from wirewatch.transforms.state.sqlite_stories import SqliteStories
 
-__all__ = ["FILENAME", "SCHEMA_VERSION", "AlertRecord", "FeedState", "SqliteStore"]
+__all__ = ["DEAD_LETTERS", "FILENAME", "SCHEMA_VERSION", "AlertRecord", "FeedState", "SqliteStore"]
 
 FILENAME = "state.sqlite3"
+DEAD_LETTERS = "dead-letters.jsonl"  # beside the database, unless the config names another
 """The file a state directory holds (`--state-dir DIR` means DIR/state.sqlite3)."""
 
 _CHUNK = 500  # keys per `IN (...)`: far below SQLite's limit on host parameters
@@ -75,25 +77,41 @@ def _utc_now() -> datetime:
 
 
 def private_files(path: Path, private_dir: bool = False) -> None:
-    """The store's folder 0700 when it is created (or is a state directory we own), the
-    database file 0600 before SQLite first writes it: SQLite gives the -wal and -shm files
-    the database file's mode. A file or state directory with wider modes is tightened."""
+    """The store's folder 0700 when it is created (or is a state directory that holds only
+    the store's files), the database file 0600 before SQLite first writes it: SQLite gives
+    the -wal and -shm files the database file's mode. Those files, and such a state
+    directory, are tightened when their modes are wider."""
     folder = path.parent
     if not folder.exists():
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    elif private_dir:
-        _tighten(folder, 0o700)
+    elif private_dir and _holds_only_the_store(folder, path.name):
+        _tighten(folder, 0o700, stat.S_ISDIR)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        _tighten(name, 0o600)
+        _tighten(name, 0o600, stat.S_ISREG)
 
 
-def _tighten(path: Path, mode: int) -> None:
-    """chmod `path` to `mode` if it grants more and is ours; anything else is left alone."""
+def _holds_only_the_store(folder: Path, database: str) -> bool:
+    """Is `folder` a state directory of its own: nothing in it but the database and the files
+    named after it (-wal, -shm, .lock, kept copies) and the dead letters? Any other folder
+    given as one (a home directory, a project, /tmp, /etc) is not ours to chmod, whoever
+    runs wirewatch: to root every folder looks like its own."""
     try:
-        st = path.stat()
-        if st.st_mode & 0o777 & ~mode and st.st_uid == os.geteuid():
+        names = os.listdir(folder)
+        if folder.stat().st_mode & stat.S_ISVTX:  # a shared one, like /tmp
+            return False
+    except OSError:
+        return False
+    return all(name.startswith(database) or name == DEAD_LETTERS for name in names)
+
+
+def _tighten(path: Path, mode: int, kind: Callable[[int], bool]) -> None:
+    """chmod `path` to `mode` if it is of this `kind` (not a link to one), grants more and is
+    ours; anything else is left alone."""
+    try:
+        st = path.lstat()
+        if kind(st.st_mode) and st.st_mode & 0o777 & ~mode and st.st_uid == os.geteuid():
             path.chmod(mode)
     except OSError:
         pass
@@ -118,6 +136,13 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
 
 def _fault(exc: BaseException, location: str) -> BaseException:
     """The StoreFault for an error at open (an OSError: the file or folder cannot be made)."""
+    if isinstance(exc, NotADirectoryError):
+        return StoreFault(
+            location,
+            "the state directory is a file",
+            "give --state-dir (or state_dir:) a folder, or a sqlite:///PATH URL for the file",
+            kind="not a folder",
+        )
     if isinstance(exc, OSError):
         return read_only(location, f"cannot create the state file: {exc.strerror or exc}")
     fault: WirewatchError | None = fault_of(exc, location)

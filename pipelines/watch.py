@@ -413,6 +413,7 @@ class _Loop:
         worker = worker_name()  # the name owning() gave this process
         done, failures, last_prune, last_reoffer = 0, 0, float("-inf"), float("-inf")
         idle_logged = None  # the next due time the last "idle" line named
+        owed = False  # a failed cycle's leases, not yet given back (the store failed too)
         while not signals.stop.is_set() and (cycles is None or done < cycles):
             signals.wake.clear()
             if signals.reload.is_set():
@@ -425,6 +426,9 @@ class _Loop:
             started = False
             try:
                 now = clock.now()  # the store's: asking it can fail like any store call
+                if owed:  # before this cycle's lease keeper would renew its claims
+                    store.release_leases(worker)
+                    owed = False
                 if clock.monotonic() - last_prune >= PRUNE_EVERY:
                     prune(store, config, now)
                     last_prune = clock.monotonic()
@@ -448,7 +452,7 @@ class _Loop:
             except Exception as exc:  # noqa: BLE001  (the cycle's commit did not happen)
                 if (fault := fault_behind(exc, store)) is not None:  # waiting cannot mend it
                     raise fault from None
-                _give_back(store, worker)
+                owed = not _give_back(store, worker)
                 if signals.stop.is_set():
                     log.warning(
                         f"cycle {done} abandoned ({type(exc).__name__}); the next "
@@ -521,13 +525,17 @@ def _log_idle(logged: datetime | None, now: datetime, wait: float) -> datetime |
     return logged
 
 
-def _give_back(store: StateStore, worker: str) -> None:
-    """A failed cycle's feeds are due again at once, for any worker (best effort: when the
-    store itself failed, the leases simply expire)."""
+def _give_back(store: StateStore, worker: str) -> bool:
+    """A failed cycle's feeds are due again at once, for any worker, and the alerts it had
+    claimed and not finished are re-offered by the next delivery to their sink (nothing of
+    the cycle is sending any more: Beam stopped its workers before the failure reached us).
+    False when the store failed too: the next cycle gives them back first, or its lease
+    keeper would renew those claims for as long as this process lives."""
     try:
         store.release_leases(worker)
     except Exception:  # noqa: BLE001
-        pass
+        return False
+    return True
 
 
 def _last_line(exc: Exception) -> str:

@@ -166,6 +166,22 @@ def test_a_failing_cycle_is_logged_and_retried_not_fatal(run_watch, capsys):
     assert clock.waits == [watch_module.FAILED_CYCLE_BACKOFF[0]]
 
 
+def test_a_failed_cycles_claims_are_given_back_to_the_next_delivery(run_watch, tmp_path):
+    """Not left to the lease: every later cycle of this process would renew them (its lease
+    keeper renews what this worker holds), and they would never be re-offered."""
+    from wirewatch.transforms.state.owner import worker_name
+
+    class ClaimsThenFails(FakeRunner):
+        def run(self, feeds):
+            with open_store(tmp_path) as store:
+                store.claim_alert("k", "slack", "{}", Lease(worker_name(), 120))
+            return super().run(feeds)
+
+    assert run_watch(ClaimsThenFails(["raise"]), cycles=1) == 1
+    with open_store(tmp_path) as store:
+        assert [r.key for r in store.expired_claims("slack", store.now())] == ["k"]
+
+
 def test_failed_cycles_back_off_exponentially_up_to_the_cap(run_watch):
     clock = FakeClock()
     assert run_watch(FakeRunner(["raise"] * 9), clock, cycles=9) == 1

@@ -32,3 +32,19 @@ def test_an_ended_lease_is_not_revived_by_renewing(store, connect, clock):
     store.renew_leases("w1", clock.now + timedelta(seconds=LEASE))
     assert connect().lease_due_feeds(["f"], Lease("w2", LEASE), clock.now) == ["f"]
     assert [r.key for r in store.expired_claims("slack", clock.now)] == ["k"]
+
+
+def test_released_claims_are_expired_at_once_and_not_renewed(store, connect, clock):
+    """A failed cycle gives its claims back: they are re-offered now, and the worker's next
+    cycle, which renews what it holds, does not take them back into its lease."""
+    other = connect()
+    store.claim_alert("mine", "slack", "{}", Lease("w1", LEASE))
+    other.claim_alert("theirs", "slack", "{}", Lease("w2", LEASE))
+    assert store.claim_alert("done", "slack", "{}", Lease("w1", LEASE))
+    store.finish_alert("done", "sent", 1)
+    store.release_leases("w1")
+    assert [r.key for r in other.expired_claims("slack", clock.now)] == ["mine"]
+    store.renew_leases("w1", clock.now + timedelta(seconds=LEASE))
+    assert [r.key for r in other.expired_claims(None, clock.now)] == ["mine"]
+    assert other.claim_alert("mine", "slack", "{}", Lease("w2", LEASE)) is True
+    assert store.alert("done").status == "sent"

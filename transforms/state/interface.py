@@ -571,7 +571,11 @@ class WorkerStore(Protocol):
         ...
 
     def release_leases(self, worker: str) -> None:
-        """End every feed lease `worker` holds (a cycle that failed: others may poll now)."""
+        """End every lease `worker` holds, on feeds (others may poll them now) and on alert
+        claims in 'sending' (each is an expired claim now, re-offered by the next delivery to
+        its sink, which first asks the sink what it already holds). For a worker that sends
+        nothing any more: its cycle failed, or it died. A claim left to run out instead would
+        be renewed by each later cycle of a worker that lives on (`renew_leases`)."""
         ...
 
     def renew_leases(self, worker: str, until: datetime) -> None:

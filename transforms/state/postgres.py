@@ -400,9 +400,17 @@ class PostgresStore(PgSinkHealth):
         return sorted(r[0] for r in rows)
 
     def release_leases(self, worker: str) -> None:
-        self._execute(
-            "UPDATE feeds SET lease_owner=NULL, lease_until=NULL WHERE lease_owner=%s", (worker,)
-        )
+        params = {"worker": worker, "now": self._clock()}
+        with self.transaction(), self._cursor() as cur:
+            cur.execute(
+                "UPDATE feeds SET lease_owner=NULL, lease_until=NULL WHERE lease_owner=%(worker)s",
+                params,
+            )
+            cur.execute(
+                "UPDATE alerts SET lease_until=%(now)s WHERE status='sending' "
+                "AND lease_owner=%(worker)s AND lease_until > %(now)s",
+                params,
+            )
 
     def renew_leases(self, worker: str, until: datetime) -> None:
         """Rows another transaction holds are skipped (SKIP LOCKED), not waited for: they

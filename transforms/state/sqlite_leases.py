@@ -122,10 +122,16 @@ class SqliteLeases:
         return sorted(leased)
 
     def release_leases(self: SqliteStore, worker: str) -> None:
+        now = iso(self._clock())
         with self._write():
             self._db.execute(
                 "UPDATE feeds SET lease_owner=NULL, lease_until=NULL WHERE lease_owner=?",
                 (worker,),
+            )
+            self._db.execute(
+                "UPDATE alerts SET lease_until=? WHERE status='sending' AND lease_owner=? "
+                "AND lease_until > ?",
+                (now, worker, now),
             )
 
     def renew_leases(self: SqliteStore, worker: str, until: datetime) -> None:

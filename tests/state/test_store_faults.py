@@ -180,6 +180,29 @@ def test_a_folder_that_is_not_the_stores_alone_keeps_its_mode(tmp_path, other):
     assert mode(folder / FILENAME) == 0o600
 
 
+def test_tightening_a_read_only_store_leaves_it_read_only(tmp_path):
+    """Group and others lose their bits; the owner gains none (0444 became 0600, and
+    `wirewatch state` then wrote to a store it had said it would only show)."""
+    state = tmp_path / "state"
+    filled_store(state)
+    for path in state.iterdir():
+        path.chmod(0o444)
+    state.chmod(0o555)
+    try:
+        open_store(state, readonly=True).close()
+        assert mode(state) == 0o555  # read-only: nothing is changed
+        try:
+            open_store(state).close()  # tightens (then cannot write, unless it is root)
+        except StoreFault:
+            pass
+        assert mode(state) == 0o500
+        assert {p.name: mode(p) for p in state.iterdir()} == {
+            p.name: 0o400 for p in state.iterdir()
+        }
+    finally:
+        state.chmod(0o755)
+
+
 def test_a_file_given_as_the_state_directory_is_left_alone_and_one_line(tmp_path):
     """It was chmodded 0700 (/etc/passwd as root: no user could be looked up any more)."""
     afile = tmp_path / "passwd"

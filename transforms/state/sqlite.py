@@ -107,12 +107,14 @@ def _holds_only_the_store(folder: Path, database: str) -> bool:
 
 
 def _tighten(path: Path, mode: int, kind: Callable[[int], bool]) -> None:
-    """chmod `path` to `mode` if it is of this `kind` (not a link to one), grants more and is
-    ours; anything else is left alone."""
+    """Take from `path` the permissions `mode` does not grant, if it is of this `kind` (not a
+    link to one) and ours; anything else is left alone. Only taken: a read-only file or
+    folder stays read-only (`wirewatch state` shows it without writing)."""
     try:
         st = path.lstat()
-        if kind(st.st_mode) and st.st_mode & 0o777 & ~mode and st.st_uid == os.geteuid():
-            path.chmod(mode)
+        now = st.st_mode & 0o777
+        if kind(st.st_mode) and now & ~mode and st.st_uid == os.geteuid():
+            path.chmod(now & mode)
     except OSError:
         pass
 

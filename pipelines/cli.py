@@ -130,10 +130,12 @@ def main(argv: list[str] | None = None) -> int:
         zygote.start_early(argv)
     # imported after the zygote started: the config models and logging's secret scrubbing
     # take 0.4 s, which the zygote, the first thing workers wait for, need not wait out
+    from wirewatch.pipelines import interrupts
     from wirewatch.pipelines.logs import configure_logging
     from wirewatch.transforms.config import find_config
 
     configure_logging()  # before parsing: checking Beam options imports Beam, which logs
+    interrupts.install()
     try:
         module, args = parse(argv)
         if args.verbose:
@@ -155,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        if not interrupts.interrupted():
+            raise
+        print("interrupted", file=sys.stderr)  # Beam re-raised the Ctrl-C as its own error
         return 130
 
 

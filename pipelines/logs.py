@@ -17,6 +17,7 @@ import os
 import sys
 import time
 
+from wirewatch.pipelines import interrupts
 from wirewatch.transforms.secrets import redact_logs
 
 LOG_FORMATS = ("text", "json")
@@ -94,6 +95,15 @@ class _JsonFormatter(_UtcFormatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class _OnlyOursOnceInterrupted(logging.Filter):
+    """After Ctrl-C (or the watch loop's stop signal, which worker processes got too), only
+    wirewatch's own lines: Beam's tracebacks of its dying workers, threads and channels say
+    nothing the one line "interrupted" does not (pipelines/interrupts.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.startswith("wirewatch") or not interrupts.quiet()
+
+
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever `sys.stderr` is now (a test's capture, a replaced stream), not to
     the stream it saw when logging was configured."""
@@ -132,6 +142,7 @@ def configure_logging(level: int = logging.WARNING, log_format: str | None = Non
     )
     handler.addFilter(_WorkerRecord())
     handler.addFilter(_DropApitoolsWarning())
+    handler.addFilter(_OnlyOursOnceInterrupted())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("wirewatch").setLevel(min(level, logging.INFO))
     os.environ[WORKER_LOG_LEVEL] = logging.getLevelName(level)  # for pipelines/worker.py

@@ -42,6 +42,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
+from wirewatch.pipelines.interrupts import interrupt, interrupted, stopping
 from wirewatch.pipelines.logs import quiet_beam_logging
 from wirewatch.pipelines.state import fault_behind, owning, process_running, worker_name
 from wirewatch.pipelines.summary import CycleSummary
@@ -189,8 +190,9 @@ class Signals:
     def _stop(self, signum, frame):
         if self.stop.is_set():
             log.warning("aborting")
-            raise KeyboardInterrupt
+            interrupt()  # raises KeyboardInterrupt; if Beam re-raises it, the loop still knows
         log.warning("stopping after the current cycle (signal again to abort)")
+        stopping()
         self.stop.set()
         self.wake.set()
 
@@ -452,6 +454,8 @@ class _Loop:
             except Exception as exc:  # noqa: BLE001  (the cycle's commit did not happen)
                 if (fault := fault_behind(exc, store)) is not None:  # waiting cannot mend it
                     raise fault from None
+                if interrupted():  # the abort, re-raised by Beam: exit 130, as documented
+                    raise KeyboardInterrupt from None
                 owed = not _give_back(store, worker)
                 if signals.stop.is_set():
                     log.warning(

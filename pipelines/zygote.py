@@ -430,6 +430,8 @@ class Server:
             code = 0
         except SystemExit as exit:
             code = exit.code if isinstance(exit.code, int) else 1
+        except KeyboardInterrupt:  # Ctrl-C reached the process group: the driver says so
+            code = 130
         except BaseException:  # noqa: BLE001 - as an uncaught exception in a fresh worker
             import traceback
 

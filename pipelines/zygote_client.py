@@ -15,6 +15,7 @@ Kept free of wirewatch imports on purpose: it runs without site-packages.
 
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -62,6 +63,9 @@ def main() -> None:
     if conn is None:
         python = sys.executable
         os.execv(python, [python, "-m", "wirewatch.pipelines.worker"])
+    # Ctrl-C in a terminal signals the whole process group: the worker and the driver act on
+    # it; this relay only waits for the worker's exit code (it printed a traceback instead)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(exit_code(conn))
 
 

@@ -203,6 +203,22 @@ def test_tightening_a_read_only_store_leaves_it_read_only(tmp_path):
         state.chmod(0o755)
 
 
+def test_a_lock_file_that_cannot_be_opened_is_one_line_and_exit_2(tmp_path, config, capsys):
+    """A traceback before (PermissionError from os.open): another user's folder or a 0444
+    lock file. Root may open anything, so a folder in its place stands for those here."""
+    state = tmp_path / "state"
+    filled_store(state)
+    (state / f"{FILENAME}.lock").mkdir()
+    assert main(["run", "--once", "--config", str(config), "--state-dir", str(state)]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith(f"state store error: {state / FILENAME}: cannot open the lock file ")
+    assert err.endswith(
+        "Fix: make the file and its folder writable by the user running "
+        "wirewatch (chown/chmod); `wirewatch state` can still show a read-only "
+        "store"
+    )
+
+
 def test_a_file_given_as_the_state_directory_is_left_alone_and_one_line(tmp_path):
     """It was chmodded 0700 (/etc/passwd as root: no user could be looked up any more)."""
     afile = tmp_path / "passwd"

@@ -21,6 +21,7 @@ import socket
 import time
 from pathlib import Path
 
+from wirewatch.transforms.state.faults import read_only
 from wirewatch.transforms.state.interface import StoreBusy
 from wirewatch.transforms.state.shared_handles import SharedHandles
 
@@ -67,7 +68,12 @@ class OwnerLock:
             _held.release(key)
 
     def _lock(self, worker: str) -> int:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # not writable by us (another user's folder or file)
+            raise read_only(
+                self.location, f"cannot open the lock file {self.path}: {exc.strerror or exc}"
+            ) from None
         try:
             if os.fstat(fd).st_mode & 0o077:  # an older wirewatch made it 0644
                 os.fchmod(fd, 0o600)

@@ -291,3 +291,15 @@ def test_secrets_from_files_relative_to_the_config_and_only_delivery_needs_them(
     path.write_text("sinks:\n  bot: {type: slack, token: '${X}', token_file: t, channel: c}\n")
     with pytest.raises(ConfigError, match="gives both token and token_file. Fix: keep one"):
         load_config(path)
+
+
+def test_dead_letters_naming_a_folder_is_a_config_error(tmp_path, capsys):
+    """It loaded, then every cycle failed at its first dead letter, with Beam's traceback."""
+    (tmp_path / "letters").mkdir()
+    path = tmp_path / "c.yaml"
+    path.write_text("dead_letters: letters\nrules:\n  - {id: r, query: x}\n")
+    assert main(["check", "--config", str(path)]) == 2
+    assert (
+        f"config error: {path}: dead_letters: {tmp_path}/letters is a folder. Fix: name a "
+        f"file, e.g. {tmp_path}/letters/dead-letters.jsonl"
+    ) in capsys.readouterr().err.splitlines()

@@ -4,6 +4,8 @@ naming a sink that does not exist, a duplicate id) that loads fine and silently 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from wirewatch.transforms.config.messages import did_you_mean
 from wirewatch.transforms.config.models import Config
 from wirewatch.transforms.errors import Problem
@@ -69,7 +71,23 @@ def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> l
             for r in route.rules
             if r not in rule_ids
         ]
-    return problems + bounds_check(config)
+    return problems + bounds_check(config) + _dead_letters_check(config)
+
+
+def _dead_letters_check(config: Config) -> list[Problem]:
+    """`dead_letters:` naming a folder loads fine, then every cycle failed when it wrote its
+    first dead letter (IsADirectoryError, with Beam's traceback)."""
+    path = config.dead_letters
+    if not path or not Path(path).is_dir():
+        return []
+    return [
+        Problem(
+            config.source,
+            "dead_letters",
+            f"{path} is a folder",
+            f"name a file, e.g. {Path(path) / 'dead-letters.jsonl'}",
+        )
+    ]
 
 
 # Upper bounds for the settings whose models live with their stage (stories, tagging): a value

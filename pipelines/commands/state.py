@@ -28,6 +28,7 @@ from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.copy import copy_store
 from wirewatch.transforms.state.faults import StoreFault
 from wirewatch.transforms.state.interface import WorkerInfo
+from wirewatch.transforms.state.location import sqlite_path
 
 NAME = "state"
 HELP = (
@@ -145,6 +146,17 @@ def copy(args) -> int:
     source_location = args.source or resolve_state(
         load_config(args.config, require_secrets=False), args.state, args.state_dir
     )
+    source_file = sqlite_path(source_location)
+    if source_file is not None and not source_file.exists():  # it copied 0 rows, exit 0
+        raise WirewatchError(
+            [
+                Problem(
+                    file="state copy",
+                    message=f"--from {source_location}: there is no state file {source_file}",
+                    fix="check the path (an absolute one takes four slashes: sqlite:////PATH)",
+                )
+            ]
+        )
     with open_readable(source_location) as source, open_store(args.target, check=True) as target:
         copied = copy_store(source, target, merge=args.merge)
         names = source.location, target.location

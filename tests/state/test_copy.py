@@ -188,3 +188,15 @@ def test_a_copy_moves_every_table_but_those_it_leaves_out_on_purpose(backend, re
         tables = tables_of(store)
     assert set(TABLES) <= tables
     assert tables - set(TABLES) <= set(LEFT_OUT), "a new table: copy it, or say why not"
+
+
+def test_copying_from_a_store_that_does_not_exist_is_refused(tmp_path, capsys):
+    """It made an empty store there, copied 0 rows and exited 0 (so did the README's own
+    example, whose three-slash URL meant a relative path)."""
+    missing = f"sqlite:///{tmp_path}/nowhere/state.sqlite3"  # tmp_path is absolute: 4 slashes
+    target = f"sqlite:///{tmp_path / 'to.sqlite3'}"
+    assert main(["state", "copy", "--from", missing, "--to", target]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith(f"error: state copy: --from {missing}: there is no state file ")
+    assert err.endswith("Fix: check the path (an absolute one takes four slashes: sqlite:////PATH)")
+    assert not (tmp_path / "nowhere").exists()

@@ -14,6 +14,7 @@ import sys
 
 from wirewatch.pipelines.tooling.inputs import add_files_argument
 from wirewatch.transforms.config import load_config
+from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.sinks.console import wants_colour
 
 NAME = "try-rule"
@@ -46,7 +47,6 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from wirewatch.pipelines.tooling.inputs import Loaded, make_tagger, read_source
     from wirewatch.pipelines.tooling.never import matches_everything, never_matches
-    from wirewatch.transforms.errors import Problem
     from wirewatch.transforms.rules.bind import Vocabulary
     from wirewatch.transforms.rules.ruleset import RuleSet, compile_rule
     from wirewatch.transforms.rules.schema import RuleConfig
@@ -105,6 +105,16 @@ def _backtest(config, rule, ruleset, tag, args) -> bool:
 
     from wirewatch.pipelines.tooling.backtest import run_backtest
 
+    if not Path(args.archive).exists():  # a FileNotFoundError traceback before
+        raise WirewatchError(
+            [
+                Problem(
+                    file=args.archive,
+                    message="--archive: no such file or folder",
+                    fix="give a folder of saved feed snapshots, or one snapshot file",
+                )
+            ]
+        )
     report = run_backtest(
         Path(args.archive),
         config,

@@ -306,3 +306,13 @@ def test_a_backtest_does_not_import_beam(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.splitlines()[0].startswith("3 alerts would have been sent")
     assert out.stdout.splitlines()[-1] == "False"
+
+
+def test_an_archive_that_does_not_exist_is_one_line_and_exit_2(tmp_path, capsys):
+    """A FileNotFoundError traceback before."""
+    missing = tmp_path / "nonexistent"
+    assert main(["try-rule", "earthquake", "--archive", str(missing)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: {missing}: --archive: no such file or folder. Fix: give a folder of saved "
+        "feed snapshots, or one snapshot file"
+    )

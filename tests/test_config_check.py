@@ -253,8 +253,9 @@ def test_commands_that_deliver_refuse_to_start_without_a_secret(command, no_secr
     err = capsys.readouterr().err
     assert err.splitlines()[0] == (
         f"config error: {path}: sinks.slack.webhook_url: environment variable SLACK_WEBHOOK_URL "
-        "is not set. Fix: export SLACK_WEBHOOK_URL=... or write ${SLACK_WEBHOOK_URL:-} to make "
-        "it optional"
+        "is not set. Fix: export SLACK_WEBHOOK_URL=..., or write ${SLACK_WEBHOOK_URL:-} for an empty "
+        "default (a sink's secret: mark the sink `optional: true` too, or it refuses the empty "
+        "value)"
     )
 
 

@@ -104,7 +104,10 @@ def test_init_writes_a_starter_that_checks_and_its_schema(tmp_path, capsys):
     )
     assert json.loads(schema.read_text()) == json.loads(builtin_schema().read_text())
     out = capsys.readouterr().out
-    assert out.startswith(f"wrote {config} and {schema}; next: wirewatch check --config {config}")
+    assert out.strip() == (
+        f"wrote {config} and {schema}; next: wirewatch check --config {config}, then "
+        f"wirewatch run --once --config {config}"
+    )
     assert main(["check", "--config", str(config)]) == 0
     assert main(["init", str(target), "--force"]) == 0
 

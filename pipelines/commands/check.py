@@ -136,7 +136,13 @@ def run(args) -> int:
         return 2
     if args.show:
         print(json.dumps(shown(config, report.inspection, args.full), indent=2, default=str))
-    status = [f"{len(report.problems)} problem(s)"] if report.problems else ["ok"]
+    status = (
+        [f"{len(report.problems)} problem(s)"]
+        if report.problems
+        else ["not ok (--strict: warnings fail)"]
+        if failed
+        else ["ok"]
+    )
     status += [f"{len(report.warnings)} warning(s)"] if report.warnings else []
     print(f"{config.source}: {', '.join(status)} ({_counts_text(config)})")
     return 2 if failed else 0

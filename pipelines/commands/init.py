@@ -44,6 +44,8 @@ def run(args) -> int:
         fix = "pass a DIR this user can write"
         problem = Problem(str(where), message=f"cannot write: {exc.strerror}", fix=fix)
         raise WirewatchError([problem]) from None
-    check = "wirewatch check" + ("" if folder.resolve() == Path.cwd() else f" --config {config}")
-    print(f"wrote {config} and {schema}; next: {check}, then wirewatch run --once")
+    named = "" if folder.resolve() == Path.cwd() else f" --config {config}"  # found unnamed
+    print(
+        f"wrote {config} and {schema}; next: wirewatch check{named}, then wirewatch run --once{named}"
+    )
     return 0

@@ -104,8 +104,8 @@ def test_problems_are_the_same_on_a_hit(tmp_path, cache, monkeypatch):
             load_config(path)
         assert [str(p) for p in err.value.problems] == [
             f"{path}: sinks.chat.webhook_url: environment variable WIREWATCH_TEST_HOOK is not "
-            "set. Fix: export WIREWATCH_TEST_HOOK=... or write ${WIREWATCH_TEST_HOOK:-} to make "
-            "it optional"
+            "set. Fix: export WIREWATCH_TEST_HOOK=..., or write ${WIREWATCH_TEST_HOOK:-} for an empty default "
+            "(a sink's secret: mark the sink `optional: true` too, or it refuses the empty value)"
         ]
 
 

@@ -65,7 +65,8 @@ def _resolve_env_ref(value: Any, unset: Any = None) -> Any:
             return unset
         raise ValueError(
             f"environment variable {name} is not set. "
-            f"Fix: export {name}=... or write ${{{name}:-}} to make it optional"
+            f"Fix: export {name}=..., or write ${{{name}:-}} for an empty default (a sink's "
+            "secret: mark the sink `optional: true` too, or it refuses the empty value)"
         )
     return resolved
 

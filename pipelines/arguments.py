@@ -32,6 +32,20 @@ def usage_error(prog: str, message: str, fix: str = "") -> UsageError:
     return UsageError([Problem(prog, message=message, fix=fix or f"see '{prog} --help'")])
 
 
+def at_least(least: float, kind: type = int):
+    """An argparse `type`: a number of `kind` no smaller than `least`. Why: `state
+    --prune-days -1` forgot every seen article, `run --interval -5` polled every second."""
+
+    def number(text: str):
+        value = kind(text)  # a ValueError: argparse's "invalid int value: 'x'"
+        if not value >= least:  # nan too
+            raise argparse.ArgumentTypeError(f"{text} is too small: at least {least}")
+        return value
+
+    number.__name__ = kind.__name__  # the type argparse names in that message
+    return number
+
+
 def suggest(word: str, choices) -> str:
     """' (did you mean 'X'?)' for the closest of `choices`, or ''."""
     close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.7)

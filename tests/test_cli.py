@@ -239,3 +239,25 @@ def test_the_command_exits_when_main_left_a_thread_pool_open():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 3, result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["state", "--prune-days", "-1"], "argument --prune-days: -1 is too small: at least 1"),
+        (["state", "--prune-days", "x"], "argument --prune-days: invalid int value: 'x'"),
+        (["run", "--interval", "-5"], "argument --interval: -5 is too small: at least 0.1"),
+        (["run", "--cycles", "0"], "argument --cycles: 0 is too small: at least 1"),
+        (["stories", "--limit", "-1"], "argument --limit: -1 is too small: at least 1"),
+    ],
+)
+def test_a_count_or_period_out_of_range_is_a_usage_error(argv, said, tmp_path, capsys):
+    """`state --prune-days -1` forgot every seen article; `run --interval -5` polled every
+    second; `run --cycles 0` did nothing and said nothing. The store is not even opened."""
+    state = tmp_path / "state"
+    assert main([*argv, "--state-dir", str(state)]) == 2
+    command = argv[0]
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"usage error: wirewatch {command}: {said}. Fix: see 'wirewatch {command} --help'"
+    )
+    assert not state.exists()

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from wirewatch.pipelines.arguments import usage_error
+from wirewatch.pipelines.arguments import at_least, usage_error
 from wirewatch.pipelines.logs import LOG_FORMATS, configure_logging
 from wirewatch.pipelines.state import add_state_arguments, owning, resolve_state
 from wirewatch.transforms.config import Config, ConfigError, load_config
@@ -35,10 +35,10 @@ def add_arguments(parser) -> None:
     add_state_arguments(parser)
     parser.add_argument(
         "--interval",
-        type=float,
+        type=at_least(0.1, float),
         help="watch: poll every feed every N seconds (overrides each feed's interval)",
     )
-    parser.add_argument("--cycles", type=int, help="watch: stop after N cycles")
+    parser.add_argument("--cycles", type=at_least(1), help="watch: stop after N cycles")
     parser.add_argument(
         "--log-format",
         choices=LOG_FORMATS,

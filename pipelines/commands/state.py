@@ -20,6 +20,7 @@ import json
 import sys
 from datetime import datetime, timedelta
 
+from wirewatch.pipelines.arguments import at_least
 from wirewatch.pipelines.state import add_state_arguments, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.errors import Problem, WirewatchError
@@ -60,10 +61,12 @@ def add_arguments(parser) -> None:
         "--merge", action="store_true", help="copy: add to a target that already holds data"
     )
     parser.add_argument("--yes", action="store_true", help="reset: do it without asking")
-    parser.add_argument("--prune-days", type=int, help="forget seen articles older than N days")
+    parser.add_argument(
+        "--prune-days", type=at_least(1), help="forget seen articles older than N days"
+    )
     parser.add_argument(
         "--dead-letters",
-        type=int,
+        type=at_least(0),
         default=0,
         metavar="N",
         help="also list the newest N dead letters",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from wirewatch.pipelines.arguments import at_least
 from wirewatch.pipelines.state import add_state_arguments, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.state import open_store
@@ -21,7 +22,7 @@ HELP = "list recent stories (clusters of near-duplicate articles) with their mem
 def add_arguments(parser) -> None:
     add_state_arguments(parser)
     limit = "newest N stories by latest member (default: 20)"
-    parser.add_argument("--limit", type=int, default=20, metavar="N", help=limit)
+    parser.add_argument("--limit", type=at_least(1), default=20, metavar="N", help=limit)
     parser.add_argument(
         "--merged", action="store_true", help="only stories with more than one member"
     )

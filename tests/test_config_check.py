@@ -304,3 +304,20 @@ def test_dead_letters_naming_a_folder_is_a_config_error(tmp_path, capsys):
         f"config error: {path}: dead_letters: {tmp_path}/letters is a folder. Fix: name a "
         f"file, e.g. {tmp_path}/letters/dead-letters.jsonl"
     ) in capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize("given", ["secret: '${WIREWATCH_TEST_EMPTY}'", "secret_file: empty.key"])
+def test_an_empty_webhook_signing_key_is_a_config_error(given, tmp_path, monkeypatch, capsys):
+    """Signing was silently off: alerts went out unsigned."""
+    monkeypatch.setenv("WIREWATCH_TEST_EMPTY", "")
+    (tmp_path / "empty.key").write_text("\n")
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "rules:\n  - {id: r, query: x}\nroutes:\n  - {sinks: [hook]}\nsinks:\n"
+        f"  hook: {{type: webhook, url: 'https://example.org/h', {given}}}\n"
+    )
+    assert main(["check", "--config", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"config error: {path}: sinks.hook: secret is empty: requests would go out unsigned. "
+        "Fix: give the receiver's key, or remove secret (and secret_file) to send unsigned"
+    )

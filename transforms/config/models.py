@@ -359,6 +359,19 @@ class WebhookSink(_HttpSink):
 
     _secret_files = ("secret",)
 
+    @model_validator(mode="after")
+    def _signing_key_given(self) -> WebhookSink:
+        """An empty key (a variable set to "", an empty secret_file) turned signing off
+        without a word: the receiver then rejects every alert, or takes forged ones."""
+        secret = self.secret
+        if secret is not None and not isinstance(secret, UnsetSecret):
+            if not secret.get_secret_value():
+                raise ValueError(
+                    "secret is empty: requests would go out unsigned. Fix: give the "
+                    "receiver's key, or remove secret (and secret_file) to send unsigned"
+                )
+        return self
+
 
 Sink = Annotated[Union[ConsoleSink, JsonlSink, SlackSink, WebhookSink], Field(discriminator="type")]
 

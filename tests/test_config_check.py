@@ -88,6 +88,15 @@ def test_check_json_lists_the_same_problems_as_structured_data(six, capsys):
         "message": "unknown field 'interva' (did you mean 'interval'?)",
         "fix": "remove it or correct the spelling",
     }
+    # the line of each field, where the YAML says (it was always null)
+    lines = six.read_text().splitlines()
+    assert "interva" in lines[first["line"] - 1]
+    included = [p for p in report["problems"] if p["file"].endswith("rules.yaml")]
+    more = (six.parent / "more" / "rules.yaml").read_text().splitlines()
+    assert [more[p["line"] - 1].strip() for p in included] == [
+        "query: 'topic:nosuchtopic'",
+        "- {id: inc2, query: storm, sevrity: info}",
+    ]
 
 
 def test_an_entry_left_out_for_its_own_problem_is_not_also_undefined(tmp_path, capsys):

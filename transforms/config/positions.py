@@ -51,6 +51,7 @@ class Positions:
         self._owner: dict[str, str] = {}  # field -> the first file that defines it
         self._unplaced: list[tuple[str, dict, int, Callable[[], dict[tuple, int]]]] = []
         self.lines: dict[Problem, int] = {}  # problems whose line their maker knew
+        self.placed: dict[Problem, int] = {}  # each ordered problem's line, when found
         self.routes = 0  # routes in the files read so far: the merged numbering
 
     def add_file(self, path: Path, raw: dict, lines: Callable[[], dict[tuple, int]]) -> None:
@@ -105,6 +106,7 @@ class Positions:
         for problem, _ in placed:
             self.files.setdefault(problem.file, len(self.files))
         placed.sort(key=lambda pair: (self.files[pair[0].file], pair[1]))  # stable
+        self.placed.update((problem, line) for problem, line in placed if line)
         return [problem for problem, _ in placed]
 
 

@@ -125,9 +125,9 @@ class CountingTransactions:
         self.opened += 1
         return self.inner.transaction()
 
-    def claim_alerts(self, alerts, lease):
+    def claim_alerts(self, alerts, lease, **kwargs):
         self.claim_steps += 1
-        return self.inner.claim_alerts(alerts, lease)
+        return self.inner.claim_alerts(alerts, lease, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

@@ -74,3 +74,51 @@ def test_a_hold_after_another_worker_sent_the_alert_does_not_hold_it_again(store
     clock.advance(seconds=7200)
     b.flush_due("rec")
     assert sorted(sink.sent) == sorted([first.key, x.key])
+
+
+def test_a_cycles_new_alert_does_not_take_over_a_dead_senders_claim(
+    store, connect, clock, tmp_path
+):
+    """a is killed inside a JSONL batch after the line reached the file, before the ledger's
+    commit: the alert stays 'sending'. Its entry is edited meanwhile, so b's cycle makes the
+    same key again. b's fresh claims (its commit's, its offer) leave the row alone, and the
+    re-offer of the expired claim asks the file first: one line, not two."""
+    from contextlib import contextmanager
+
+    from wirewatch.transforms.sinks.jsonl import JsonlSink
+
+    path = tmp_path / "out.jsonl"
+    config = Config(sinks={"file": {"type": "jsonl", "path": str(path)}})
+
+    class Killed(BaseException):
+        pass
+
+    class DiesBeforeTheCommit(JsonlSink):
+        @contextmanager
+        def batch(self):
+            with super().batch():
+                yield
+                raise Killed  # stands for SIGKILL after the lines, before the commit
+
+    x = alert(sink="file", id="x")
+    lease_a, lease_b = Lease("a", config.lease_seconds), Lease("b", config.lease_seconds)
+    assert store.claim_alerts([(x.key, x.sink, x.model_dump_json())], lease_a, fresh=True)
+    a = Dispatcher(config, store, lambda n: DiesBeforeTheCommit(n, config.sinks[n]), owner="a")
+    try:
+        a.offer_all([x])
+    except Killed:
+        pass
+    assert store.alert(x.key).status == "sending" and len(path.read_text().splitlines()) == 1
+    clock.advance(seconds=config.lease_seconds + 1)  # SQLite: the restart's owner lock does this
+
+    other = connect()
+    b = Dispatcher(config, other, lambda n: JsonlSink(n, config.sinks[n]), owner="b")
+    assert other.claim_alerts([(x.key, x.sink, x.model_dump_json())], lease_b, fresh=True) == set()
+    assert [o.status for o in b.offer_all([x])] == ["already_sent"]
+    assert [o.status for o in b.reoffer_expired("file")] == ["already_sent"]  # the file has it
+    assert other.alert(x.key).status == "sent"
+    assert len(path.read_text().splitlines()) == 1
+    # a live claim of one's own is still granted to a fresh claim (a retry inside one cycle)
+    y = alert(sink="file", id="y")
+    assert other.claim_alert(y.key, y.sink, y.model_dump_json(), lease_b, fresh=True)
+    assert other.claim_alert(y.key, y.sink, y.model_dump_json(), lease_b, fresh=True)

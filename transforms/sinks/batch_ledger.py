@@ -58,16 +58,18 @@ class BatchLedger:
         committed by then.)"""
         with store.locked_groups(group_keys) as groups:
             claims = ((alert.key, alert.sink, alert.model_dump_json()) for alert in alerts)
-            ledger = cls(store, store.claim_alerts(claims, lease), dict(groups))
+            ledger = cls(store, store.claim_alerts(claims, lease, fresh=True), dict(groups))
             yield ledger
             ledger.flush()
 
-    def claim_alert(self, key: str, sink: str, payload: str, lease: Lease = Lease()) -> bool:
+    def claim_alert(
+        self, key: str, sink: str, payload: str, lease: Lease = Lease(), *, fresh: bool = False
+    ) -> bool:
         if key in self._claimed:
             self._claimed.discard(key)  # once: a second offer of the key asks the store
             return True
         self.flush()
-        return self._store.claim_alert(key, sink, payload, lease)
+        return self._store.claim_alert(key, sink, payload, lease, fresh=fresh)
 
     @contextmanager
     def locked_group(self, group_key: str) -> Iterator[GroupState]:

@@ -139,16 +139,18 @@ class Dispatcher:
         for sink in self.sinks.values():
             sink.close()
 
-    def _claim(self, alert: Alert) -> bool:
-        """The ledger's claim, leased for the config's lease_seconds (longer than any send)."""
+    def _claim(self, alert: Alert, fresh: bool = False) -> bool:
+        """The ledger's claim, leased for the config's lease_seconds (longer than any send);
+        `fresh` for a cycle's new alert (claim_alert)."""
         lease = Lease(self.owner, self.config.lease_seconds)
-        return self.store.claim_alert(alert.key, alert.sink, alert.model_dump_json(), lease)
+        payload = alert.model_dump_json()
+        return self.store.claim_alert(alert.key, alert.sink, payload, lease, fresh=fresh)
 
     def offer(self, alert: Alert) -> Outcome:
         """A new alert: send it now, hold it for a digest, or skip it if it already went out
         (or another worker holds its claim: that worker sends it, or its claim expires and is
         re-offered)."""
-        if not self._claim(alert):
+        if not self._claim(alert, fresh=True):  # an expired claim: reoffer_expired's
             return _outcome(alert, "already_sent")
         return self._deliver_claimed(alert)
 

@@ -119,7 +119,7 @@ class _ClaimDoFn(BundleStoreDoFn):
         claims = (
             (held.value.key, held.value.sink, held.value.model_dump_json()) for held in pending
         )
-        self.store.claim_alerts(claims, lease)  # one atomic step (on PostgreSQL one statement)
+        self.store.claim_alerts(claims, lease, fresh=True)  # one atomic step
         yield from pending
         yield TaggedOutput(self.CLAIMED, pending[-1].with_value(None))
 

@@ -308,7 +308,9 @@ class LedgerStore(Protocol):
 
     def alert(self, key: str) -> AlertRecord | None: ...
 
-    def claim_alert(self, key: str, sink: str, payload: str, lease: Lease = Lease()) -> bool:
+    def claim_alert(
+        self, key: str, sink: str, payload: str, lease: Lease = Lease(), *, fresh: bool = False
+    ) -> bool:
         """Claim the alert for sending: True when the caller now holds the claim, and only then
         may it send. Granted when the key is new, 'dead' (redelivery), 'sending' under a lease
         that ended (lease_until <= now: its sender died), or 'sending' by this same `lease.owner`
@@ -317,11 +319,20 @@ class LedgerStore(Protocol):
         owner is sending it now). A granted claim sets status 'sending', the owner, and
         lease_until = now + `lease.seconds`; the stored payload stays the first one. Check
         and set are one atomic step in the database. The empty owner is one anonymous owner shared
-        by every caller that names none: only a single process may rely on it."""
+        by every caller that names none: only a single process may rely on it.
+        `fresh`: the claim of an alert a cycle made (its commit's, its first offer), which takes
+        a 'sending' row only while this owner's own lease on it lives. A row whose lease ended
+        is a sender's that died or failed, perhaps after its sink took the alert: that is
+        `expired_claims`' to re-offer, asking the sink what it holds first (an edited entry
+        made the same key again, and a JSONL sink got the line twice)."""
         ...
 
     def claim_alerts(
-        self, alerts: Iterable[tuple[str, str, str]], lease: Lease = Lease()
+        self,
+        alerts: Iterable[tuple[str, str, str]],
+        lease: Lease = Lease(),
+        *,
+        fresh: bool = False,
     ) -> set[str]:
         """`claim_alert` for each (key, sink, payload), as one atomic step: the keys whose
         claim took. What a batch of alerts costs in one round trip instead of one each."""

@@ -499,11 +499,17 @@ class PostgresStore(PgSinkHealth):
         row = self._one(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE key=%s", (key,))
         return alert(row) if row else None
 
-    def claim_alert(self, key: str, sink: str, payload: str, lease: Lease = Lease()) -> bool:
-        return key in self.claim_alerts([(key, sink, payload)], lease)
+    def claim_alert(
+        self, key: str, sink: str, payload: str, lease: Lease = Lease(), *, fresh: bool = False
+    ) -> bool:
+        return key in self.claim_alerts([(key, sink, payload)], lease, fresh=fresh)
 
     def claim_alerts(
-        self, alerts: Iterable[tuple[str, str, str]], lease: Lease = Lease()
+        self,
+        alerts: Iterable[tuple[str, str, str]],
+        lease: Lease = Lease(),
+        *,
+        fresh: bool = False,
     ) -> set[str]:
         """One statement: each conflicting row is locked, the WHERE decides on its latest
         version, and a key comes back only to the one caller whose claim took. Rows are
@@ -527,7 +533,10 @@ class PostgresStore(PgSinkHealth):
             "lease_until=excluded.lease_until "
             "WHERE alerts.status NOT IN ('sent', 'held') AND NOT (alerts.status = 'sending' "
             "AND alerts.lease_until IS NOT NULL AND alerts.lease_until > %(now)s "
-            "AND alerts.lease_owner IS DISTINCT FROM %(owner)s) RETURNING key",
+            "AND alerts.lease_owner IS DISTINCT FROM %(owner)s) "
+            "AND NOT (%(fresh)s AND alerts.status = 'sending' AND NOT (alerts.lease_owner "
+            "IS NOT DISTINCT FROM %(owner)s AND COALESCE(alerts.lease_until > %(now)s, false))) "
+            "RETURNING key",
             {
                 "keys": keys,
                 "sinks": [first[k][0] for k in keys],
@@ -535,6 +544,7 @@ class PostgresStore(PgSinkHealth):
                 "now": now,
                 "owner": lease.owner,
                 "until": now + timedelta(seconds=lease.seconds),
+                "fresh": fresh,
             },
         )
         return {row[0] for row in rows}

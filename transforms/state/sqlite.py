@@ -454,11 +454,17 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         row = self._db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE key=?", (key,)).fetchone()
         return alert(row) if row else None
 
-    def claim_alert(self, key: str, sink: str, payload: str, lease: Lease = Lease()) -> bool:
-        return key in self.claim_alerts([(key, sink, payload)], lease)
+    def claim_alert(
+        self, key: str, sink: str, payload: str, lease: Lease = Lease(), *, fresh: bool = False
+    ) -> bool:
+        return key in self.claim_alerts([(key, sink, payload)], lease, fresh=fresh)
 
     def claim_alerts(
-        self, alerts: Iterable[tuple[str, str, str]], lease: Lease = Lease()
+        self,
+        alerts: Iterable[tuple[str, str, str]],
+        lease: Lease = Lease(),
+        *,
+        fresh: bool = False,
     ) -> set[str]:
         now = self._clock()
         until = iso(now + timedelta(seconds=lease.seconds))
@@ -468,7 +474,7 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
                 row = self._db.execute(
                     "SELECT status, lease_owner, lease_until FROM alerts WHERE key=?", (key,)
                 ).fetchone()
-                if not claimable(row, lease.owner, iso(now)):
+                if not claimable(row, lease.owner, iso(now), fresh):
                     continue
                 self._db.execute(
                     "INSERT INTO alerts (key, sink, status, attempts, payload, updated_at, "

@@ -28,7 +28,7 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat()
 
 
-def claimable(row, owner: str, now: str) -> bool:
+def claimable(row, owner: str, now: str, fresh: bool = False) -> bool:
     """May `owner` claim an alert whose row holds (status, lease_owner, lease_until) at `now`?
     (None: no row yet.) The one rule of claim_alert, in Python for SQLite."""
     if row is None:
@@ -36,8 +36,11 @@ def claimable(row, owner: str, now: str) -> bool:
     status, holder, until = row
     if status in ("sent", "held"):
         return False
-    if status == "sending" and until is not None and until > now and holder != owner:
+    live = until is not None and until > now
+    if status == "sending" and live and holder != owner:
         return False  # another owner is sending it now
+    if status == "sending" and fresh and not (live and holder == owner):
+        return False  # a dead or failed sender's: expired_claims' to re-offer
     return True
 
 

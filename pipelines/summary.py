@@ -73,11 +73,20 @@ class CycleSummary(BaseModel):
                 f"({g('entries')} entries, {g('entries_skipped_seen')} skipped unparsed)",
                 f"  matches:      {g('matches')}",
                 f"  alerts:       {g('alerts_sent')} sent{digested}, {g('alerts_held')} held for a "
-                f"digest, {g('alerts_already_sent')} already sent, {g('alerts_dead')} dead",
+                f"digest, {g('alerts_already_sent')} already sent, {g('alerts_dead')} dead"
+                + self._deferred(),
                 f"  held:         {self._waiting()}",
                 f"  dead letters: {g('dead_letters')}",
             ]
         )
+
+    def _deferred(self) -> str:
+        """Dead for now only: their sink was down or asked to wait. Said apart, or a sink's
+        outage read as alerts lost."""
+        deferred = self.get("alerts_deferred")
+        if not deferred:
+            return ""
+        return f" ({deferred} of them wait for their sink: resent by themselves once it is back)"
 
     def _waiting(self) -> str:
         if not self.held:

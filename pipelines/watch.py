@@ -32,6 +32,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # run.py starts it; `run --once` asks this module what waits,
 log = logging.getLogger("wirewatch")  # its lines read "... wirewatch: cycle 3: ..."
 
 MAX_SLEEP = 5.0
+NEVER = datetime.max.replace(tzinfo=timezone.utc)  # the due time of nothing ever due
 LEASED_ELSEWHERE_WAIT = 1.0
 """How long to wait when feeds are due but other workers hold their leases (they are polling
 them now): asking the store again at once, 20 times a second, took the CPU of the very worker
@@ -117,14 +119,15 @@ def claims_due(store: StateStore, config: Config, now: datetime) -> bool:
 
 
 def seconds_until_next(feeds: list[FeedConfig], store: StateStore, now: datetime) -> float:
-    """Until the next feed (or held digest) is due; 0 if some feed was never polled."""
+    """Until the next feed (or held digest) is due; 0 if some feed was never polled; inf
+    when nothing ever falls due (no feeds, no digest waits)."""
     states = store.feed_states([f.id for f in feeds])
     times = [states[f.id].next_due for f in feeds]
     if any(t is None for t in times):
         return 0.0
     group_due = store.next_group_due()
     pending = [(t - now).total_seconds() for t in times + [group_due] if t is not None]
-    return max(0.0, min(pending)) if pending else MAX_SLEEP
+    return max(0.0, min(pending)) if pending else math.inf
 
 
 def idle_wait(until_next: float) -> float:
@@ -521,7 +524,12 @@ def keeping_leases(
 
 def _log_idle(logged: datetime | None, now: datetime, wait: float) -> datetime | None:
     """One line per idle wait, when the next due time changes (the loop wakes every few
-    seconds): a saved next-poll time from an earlier run would otherwise look like a hang."""
+    seconds): a saved next-poll time from an earlier run would otherwise look like a hang.
+    Nothing due at all is said once too (it named a made-up time every 5 s)."""
+    if wait == math.inf:
+        if logged != NEVER:
+            log.info("idle: nothing to poll (the config has no feeds) and no digest waits")
+        return NEVER
     due = (now + timedelta(seconds=wait)).replace(microsecond=0)
     if wait >= 1 and due != logged:
         log.info(f"idle: next feed or digest due at {due:%Y-%m-%dT%H:%M:%SZ} (in {wait:.0f} s)")

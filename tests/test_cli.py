@@ -104,7 +104,7 @@ def test_a_state_dir_that_cannot_be_created(capsys, cfg, tmp_path):
     """Under a regular file: no folder can be made there, on any machine (like /proc/nope)."""
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    line = fails(capsys, ["state", "--config", str(cfg), "--state-dir", str(blocker / "state")])
+    line = fails(capsys, ["redeliver", "--config", str(cfg), "--state-dir", str(blocker / "state")])
     assert line.startswith(f"state store error: {blocker / 'state'}")
     assert "Fix: " in line
 

@@ -141,3 +141,14 @@ def test_run_once_keeps_what_quiet_hours_hold_and_says_when_it_is_due(tmp_path):
         f"2 alerts wait for a digest; the first group is due at {summary.held_due}"
         in summary.render()
     )
+
+
+def test_alerts_that_wait_for_their_sink_are_said_apart_from_the_dead():
+    """A Slack outage read as '7 dead', though each goes out by itself once Slack is back."""
+    summary = CycleSummary(seconds=1.0, counters={"alerts_dead": 7, "alerts_deferred": 6})
+    assert (
+        "0 already sent, 7 dead (6 of them wait for their sink: resent by themselves once it "
+        "is back)" in summary.render()
+    )
+    assert summary.render().count("wait for their sink") == 1
+    assert "wait for their sink" not in CycleSummary(seconds=1.0).render()

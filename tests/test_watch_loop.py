@@ -89,6 +89,32 @@ def test_an_idle_driver_says_once_when_the_next_feed_is_due(tmp_path, run_watch,
     assert idle[0].endswith("idle: next feed or digest due at 2026-11-28T12:00:12Z (in 12 s)")
 
 
+def test_a_driver_with_no_feeds_says_once_that_nothing_is_due(tmp_path, capsys):
+    """It named a made-up due time every 5 s, forever."""
+
+    class StopsAfterThreeWaits(FakeClock):
+        def wait(self, stop, seconds):
+            super().wait(stop, seconds)
+            if len(self.waits) == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    configure_logging()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    clock = StopsAfterThreeWaits()
+    try:
+        code = watch_module.watch(
+            config_with(), str(tmp_path), [], runner_factory=FakeRunner([]).factory, clock=clock
+        )
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert code == 0 and clock.waits == [watch_module.MAX_SLEEP] * 3
+    idle = [line for line in capsys.readouterr().err.splitlines() if "idle:" in line]
+    assert [line.split("wirewatch: ", 1)[1] for line in idle] == [
+        "idle: nothing to poll (the config has no feeds) and no digest waits"
+    ]
+
+
 class FakeRunner:
     """Stands in for CycleRunner: records the feeds of each cycle, can raise or send a signal."""
 

@@ -81,7 +81,9 @@ def run(args) -> int:
 
         return repair_or_reset(args)
     config = load_config(args.config, require_secrets=False)
-    store = open_readable(resolve_state(config, args.state, args.state_dir))
+    location = resolve_state(config, args.state, args.state_dir)
+    must_exist(location, "state", "`wirewatch run` makes it; check --state-dir or --state")
+    store = open_readable(location)
     report = {"path": store.location, **store.counts()}
     if args.prune_days is not None:
         from wirewatch.transforms.stories import StoryIndex
@@ -120,6 +122,16 @@ def run(args) -> int:
     return 0
 
 
+def must_exist(location: str, what: str, fix: str) -> None:
+    """A SQLite store that is only to be read must be there: opening it makes an empty one,
+    which then reads as a store where nothing ever ran (a mistyped --state-dir)."""
+    path = sqlite_path(location)
+    if path is not None and not path.exists():
+        raise WirewatchError(
+            [Problem(file=what, message=f"{location}: there is no state file {path}", fix=fix)]
+        )
+
+
 def open_readable(location: str):
     """The store, checked; a read-only SQLite file is opened read-only (and said so)."""
     try:
@@ -149,17 +161,11 @@ def copy(args) -> int:
     source_location = args.source or resolve_state(
         load_config(args.config, require_secrets=False), args.state, args.state_dir
     )
-    source_file = sqlite_path(source_location)
-    if source_file is not None and not source_file.exists():  # it copied 0 rows, exit 0
-        raise WirewatchError(
-            [
-                Problem(
-                    file="state copy",
-                    message=f"--from {source_location}: there is no state file {source_file}",
-                    fix="check the path (an absolute one takes four slashes: sqlite:////PATH)",
-                )
-            ]
-        )
+    must_exist(  # it made an empty store there, copied 0 rows, exit 0
+        source_location,
+        "state copy: --from",
+        "check the path (an absolute one takes four slashes: sqlite:////PATH)",
+    )
     with open_readable(source_location) as source, open_store(args.target, check=True) as target:
         copied = copy_store(source, target, merge=args.merge)
         names = source.location, target.location

@@ -24,6 +24,7 @@ from tests.loopback import FeedServer
 from tests.state import test_store_faults
 from tests.state.test_store_faults import COMMANDS, filled_store, one_line
 from wirewatch.pipelines.cli import main
+from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.sqlite import FILENAME
 
 pytestmark = pytest.mark.e2e
@@ -156,7 +157,7 @@ BOTH_ONCE = Counter({"Earthquake one": 1, "Earthquake two": 1})
 
 def test_a_page_damaged_mid_cycle_then_repair_loses_and_doubles_nothing(tmp_path, world, capsys):
     feeds, args = world
-    assert main(["state", *args]) == 0  # the store exists before the cycle
+    open_store(tmp_path / "state").close()  # the store exists before the cycle
     path = tmp_path / "state" / FILENAME
     feeds.on_request = lambda: damage_table(path, "seen")
     capsys.readouterr()
@@ -196,7 +197,7 @@ def test_after_a_repair_that_lost_the_seen_keys_the_ledger_sends_nothing_again(
 
 def test_the_watch_loop_stops_on_a_damaged_page_with_one_line(tmp_path, world, capsys):
     feeds, args = world
-    assert main(["state", *args]) == 0
+    open_store(tmp_path / "state").close()
     feeds.on_request = lambda: damage_table(tmp_path / "state" / FILENAME, "seen")
     capsys.readouterr()
     assert main(["run", "--interval", "1", "--cycles", "3", *args]) == 2

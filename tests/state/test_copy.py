@@ -197,6 +197,6 @@ def test_copying_from_a_store_that_does_not_exist_is_refused(tmp_path, capsys):
     target = f"sqlite:///{tmp_path / 'to.sqlite3'}"
     assert main(["state", "copy", "--from", missing, "--to", target]) == 2
     err = capsys.readouterr().err.splitlines()[-1]
-    assert err.startswith(f"error: state copy: --from {missing}: there is no state file ")
+    assert err.startswith(f"error: state copy: --from: {missing}: there is no state file ")
     assert err.endswith("Fix: check the path (an absolute one takes four slashes: sqlite:////PATH)")
     assert not (tmp_path / "nowhere").exists()

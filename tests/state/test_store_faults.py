@@ -248,3 +248,14 @@ def test_a_store_opened_read_only_shows_everything_and_refuses_writes(tmp_path):
             store.mark_seen(["article-new"])
         assert refused.value.kind == "read-only"
     assert (tmp_path / FILENAME).read_bytes() == before
+
+
+def test_state_of_a_folder_where_nothing_ran_is_one_line_not_a_new_store(tmp_path, config, capsys):
+    """A mistyped --state-dir made an empty store there and showed all zeros, exit 0."""
+    typo = tmp_path / "stat"
+    assert main(["state", "--config", str(config), "--state-dir", str(typo)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: state: {typo}: there is no state file {typo / FILENAME}. Fix: `wirewatch run` "
+        "makes it; check --state-dir or --state"
+    )
+    assert not typo.exists()

@@ -261,3 +261,14 @@ def test_a_count_or_period_out_of_range_is_a_usage_error(argv, said, tmp_path, c
         f"usage error: wirewatch {command}: {said}. Fix: see 'wirewatch {command} --help'"
     )
     assert not state.exists()
+
+
+def test_redeliver_to_a_sink_the_config_lacks_is_a_usage_error(capsys, cfg, tmp_path):
+    """It said "redelivered 0, still dead 0, skipped 0", exit 0, for a typo."""
+    state = tmp_path / "state"
+    argv = ["redeliver", "--sink", "consol", "--config", str(cfg), "--state-dir", str(state)]
+    assert fails(capsys, argv) == (
+        f"usage error: wirewatch redeliver: --sink consol: {cfg} has no such sink (did you "
+        "mean 'console'?). Fix: one of: console"
+    )
+    assert not state.exists()

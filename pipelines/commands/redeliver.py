@@ -38,6 +38,16 @@ def run(args) -> int:
     from wirewatch.transforms.state.owner import claim_owner
 
     config = load_config(args.config)
+    if args.sink is not None and args.sink not in config.sinks:  # it said "redelivered 0"
+        from wirewatch.pipelines.arguments import usage_error
+        from wirewatch.transforms.config.messages import did_you_mean
+
+        raise usage_error(
+            "wirewatch redeliver",
+            f"--sink {args.sink}: {config.source} has no such sink"
+            f"{did_you_mean(args.sink, config.sinks)}",
+            f"one of: {', '.join(sorted(config.sinks)) or '(none)'}",
+        )
     location = resolve_state(config, args.state, args.state_dir)
     with owning(location) as store, open_store(location) as keeper:
         # its claims are renewed while it sends, as a cycle's are: one send with its retries

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from wirewatch.pipelines.cli import main
+from wirewatch.transforms.state import open_store
 
 SAMPLE = Path(__file__).resolve().parents[1] / "configs" / "samples" / "world-wire.xml"
 
@@ -210,6 +211,7 @@ def no_secrets(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "wirewatch.yaml"
     path.write_text(SECRETS.format(sample=SAMPLE))
+    open_store(tmp_path).close()  # `state` shows a store that exists
     return path, f"sqlite:///{tmp_path}/state.sqlite3"
 
 
@@ -330,3 +332,21 @@ def test_an_empty_webhook_signing_key_is_a_config_error(given, tmp_path, monkeyp
         f"config error: {path}: sinks.hook: secret is empty: requests would go out unsigned. "
         "Fix: give the receiver's key, or remove secret (and secret_file) to send unsigned"
     )
+
+
+def test_a_feed_url_the_fetch_always_refuses_is_a_config_error(tmp_path, capsys):
+    """`check` passed them; every poll then dead-lettered the feed as bad_url."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "feeds:\n  - {id: a, url: 'ftp://example.org/feed'}\n  - {id: b, url: 'http:///feed'}\n"
+        "  - {id: c, url: 'https://example.org/feed'}\nrules:\n  - {id: r, query: x}\n"
+    )
+    assert main(["check", "--config", str(path)]) == 2
+    fix = "Fix: write http(s)://HOST/PATH, or the path of a local feed file"
+    errors = capsys.readouterr().err.splitlines()
+    assert (
+        f"config error: {path}: feeds[a].url: only http(s) URLs and local files are "
+        f"fetched, not ftp:. {fix}" in errors
+    )
+    assert f"config error: {path}: feeds[b].url: the URL has no host. {fix}" in errors
+    assert not [line for line in errors if "feeds[c]" in line]

@@ -5,6 +5,7 @@ naming a sink that does not exist, a duplicate id) that loads fine and silently 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from wirewatch.transforms.config.messages import did_you_mean
 from wirewatch.transforms.config.models import Config
@@ -71,7 +72,31 @@ def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> l
             for r in route.rules
             if r not in rule_ids
         ]
-    return problems + bounds_check(config) + _dead_letters_check(config)
+    return problems + bounds_check(config) + _dead_letters_check(config) + _feed_url_check(config)
+
+
+def _feed_url_check(config: Config) -> list[Problem]:
+    """A feed URL the fetch refuses on every poll (`bad_url` dead letters) passed `check`:
+    `ftp://...`, `http:///feed`. Local files (absolute by now, or file://) are warnings.py's."""
+    problems = []
+    for feed in config.feeds:
+        if feed.url.startswith(("/", "file://")):
+            continue
+        try:
+            parts = urlsplit(feed.url)
+            why = (
+                f"only http(s) URLs and local files are fetched, not {parts.scheme}:"
+                if parts.scheme.lower() not in ("http", "https")
+                else None
+                if parts.hostname
+                else "the URL has no host"
+            )
+        except ValueError as exc:  # a bad port, brackets
+            why = f"not a URL: {exc}"
+        if why:
+            fix = "write http(s)://HOST/PATH, or the path of a local feed file"
+            problems.append(Problem(config.source, f"feeds[{feed.id}].url", why, fix))
+    return problems
 
 
 def _dead_letters_check(config: Config) -> list[Problem]:

@@ -350,3 +350,22 @@ def test_a_feed_url_the_fetch_always_refuses_is_a_config_error(tmp_path, capsys)
     )
     assert f"config error: {path}: feeds[b].url: the URL has no host. {fix}" in errors
     assert not [line for line in errors if "feeds[c]" in line]
+
+
+def test_a_silence_naming_nothing_the_config_defines_is_a_config_error(tmp_path, capsys):
+    """A typo in a silence muted nothing and passed check."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "feeds:\n  - {id: a, url: 'https://example.org/feed'}\nrules:\n  - {id: r, query: x}\n"
+        "routes:\n  - {sinks: [c]}\nsinks:\n  c: {type: console}\nsilences:\n"
+        "  - {entity: volkswagon, until: 2030-01-01}\n  - {rule: nosuchrule, until: 2030-01-01}\n"
+        "  - {entity: Volkswagen, topic: economy, feed: a, rule: r, until: 2030-01-01}\n"
+    )
+    assert main(["check", "--config", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"config error: {path}: silences[0].entity: unknown entity 'volkswagon' (did you mean "
+        "'volkswagen'?): it mutes nothing. Fix: name an entity the config defines (its id or "
+        "name)",
+        f"config error: {path}: silences[1].rule: unknown rule 'nosuchrule': it mutes nothing. "
+        "Fix: name a rule the config defines (its id)",
+    ]

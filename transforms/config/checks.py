@@ -59,6 +59,7 @@ def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> l
             for s in rule.sinks
             if s not in sinks
         ]
+    problems += _silences_check(config, ids, dropped, topic_ids, rule_ids)
     # a route left out for its own problem renumbers the rest: naming them would mislead
     for i, route in enumerate([] if "routes" in dropped else config.routes):
         owner = f"route {i}"
@@ -96,6 +97,33 @@ def _feed_url_check(config: Config) -> list[Problem]:
         if why:
             fix = "write http(s)://HOST/PATH, or the path of a local feed file"
             problems.append(Problem(config.source, f"feeds[{feed.id}].url", why, fix))
+    return problems
+
+
+def _silences_check(config, ids, dropped, topic_ids, rule_ids) -> list[Problem]:
+    """A silence naming a rule, entity, topic or feed the config lacks mutes nothing, and a
+    typo (`volkswagon`) let every alert it meant to stop through, without a word."""
+    entities = ids["entities"] | {e.name for e in config.entities}
+    known = {
+        "rule": rule_ids,
+        "entity": entities | dropped.get("entities", set()),
+        "topic": topic_ids,
+        "feed": ids["feeds"] | dropped.get("feeds", set()),
+    }
+    problems = []
+    for i, silence in enumerate(config.silences):
+        for kind, names in known.items():
+            name = getattr(silence, kind)
+            if name is not None and name not in names:
+                problems.append(
+                    Problem(
+                        config.source,
+                        f"silences[{i}].{kind}",
+                        f"unknown {kind} '{name}'{did_you_mean(name, names)}: it mutes nothing",
+                        f"name {'an' if kind == 'entity' else 'a'} {kind} the config defines"
+                        + (" (its id or name)" if kind == "entity" else " (its id)"),
+                    )
+                )
     return problems
 
 

@@ -85,7 +85,10 @@ def _poll_time(path: Path) -> datetime:
     stamp = _STAMP.search(path.stem)
     if stamp:
         return datetime.fromtimestamp(int(stamp.group(1)), timezone.utc)
-    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    except OSError:  # a link to nothing: read, it is an input error; it needs a place in line
+        return datetime.fromtimestamp(path.lstat().st_mtime, timezone.utc)
 
 
 Kind = str  # "top_level", "replies" (thread replies or more-sources), "updates", "digests"

@@ -86,11 +86,12 @@ def read_source(source: str) -> Loaded:
 
 def files_below(folder: Path) -> list[Path]:
     """The files in a folder and its subfolders, sorted, without hidden ones. Hidden is judged
-    only on the parts below `folder`, so a folder under ~/.cache (or given as '.') is read."""
+    only on the parts below `folder`, so a folder under ~/.cache (or given as '.') is read.
+    A link to nothing is listed too: reading it is then an input error, not a silent skip."""
     return [
         child
         for child in sorted(folder.rglob("*"))
-        if child.is_file()
+        if (child.is_file() or (child.is_symlink() and not child.exists()))
         and not any(part.startswith(".") for part in child.relative_to(folder).parts)
     ]
 

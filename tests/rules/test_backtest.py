@@ -316,3 +316,14 @@ def test_an_archive_that_does_not_exist_is_one_line_and_exit_2(tmp_path, capsys)
         f"error: {missing}: --archive: no such file or folder. Fix: give a folder of saved "
         "feed snapshots, or one snapshot file"
     )
+
+
+def test_a_link_to_nothing_in_the_archive_is_an_input_error(tmp_path, capsys):
+    """It was skipped without a word ("replayed 2 snapshots")."""
+    _, polls = history()
+    archive = tmp_path / "archive"
+    write_archive(archive, "wire", polls)
+    (archive / "wire" / "gone.xml").symlink_to(tmp_path / "nowhere.xml")
+    assert backtest(write_config(tmp_path), archive) == 1
+    err = capsys.readouterr().err
+    assert f"input error: {archive / 'wire' / 'gone.xml'}: cannot read:" in err

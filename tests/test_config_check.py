@@ -369,3 +369,21 @@ def test_a_silence_naming_nothing_the_config_defines_is_a_config_error(tmp_path,
         f"config error: {path}: silences[1].rule: unknown rule 'nosuchrule': it mutes nothing. "
         "Fix: name a rule the config defines (its id)",
     ]
+
+
+def test_a_yaml_flag_where_a_number_goes_is_a_config_error(tmp_path, capsys):
+    """pydantic reads true as 1: `interval: true` polled every second, `max_bytes: yes` took
+    one byte, and check said ok."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "feeds:\n  - {id: a, url: 'https://example.org/feed', interval: true}\n"
+        "fetch: {max_bytes: yes, per_host: on}\nrules:\n  - {id: r, query: x}\n"
+        "routes:\n  - {sinks: [c], max_alerts: false}\nsinks:\n  c: {type: console}\n"
+    )
+    assert main(["check", "--config", str(path)]) == 2
+    said = "true or false (yes, no, on, off) is not a number. Fix: write a number"
+    assert capsys.readouterr().err.splitlines() == [
+        f"config error: {path}: feeds[a]: interval: {said}",
+        f"config error: {path}: fetch: max_bytes, per_host: {said}",
+        f"config error: {path}: routes[0]: max_alerts: {said}",
+    ]

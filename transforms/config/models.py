@@ -18,7 +18,7 @@ import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -151,6 +151,33 @@ so it is treated as a secret all the same."""
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_flag_for_a_number(cls, data: Any) -> Any:
+        """YAML's true/yes/on is a bool, and pydantic reads a bool as 1 for a number:
+        `interval: true` polled every second, `max_bytes: true` took one byte."""
+        if not isinstance(data, dict):
+            return data
+        flags = [
+            name
+            for name, value in data.items()
+            if isinstance(value, bool)
+            and name in cls.model_fields
+            and _numeric(cls.model_fields[name].annotation)
+        ]
+        if flags:
+            raise ValueError(
+                f"{', '.join(flags)}: true or false (yes, no, on, off) is not a number. "
+                "Fix: write a number"
+            )
+        return data
+
+
+def _numeric(annotation: Any) -> bool:
+    """int or float, or either or None (the annotation pydantic keeps of Annotated[int, ...])."""
+    kinds = set(get_args(annotation)) - {type(None)} if get_args(annotation) else {annotation}
+    return bool(kinds) and kinds <= {int, float}
 
 
 Duration = duration(most=30 * DAY)

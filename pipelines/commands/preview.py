@@ -47,6 +47,7 @@ def run(args) -> int:
     from wirewatch.transforms.rules.schema import RuleConfig
 
     config = load_config(args.config, require_secrets=False)
+    rule_ids = [r.id for r in config.rules]
     rule = next((r for r in config.rules if r.id == args.rule), None) or RuleConfig(
         id="preview", query=args.rule
     )
@@ -62,8 +63,18 @@ def run(args) -> int:
     for message in messages(config, rule, matches):
         print_message(message, rule.id, as_json=args.json)
     if not matches:
-        print(f"no article matched {rule.id!r} ({rule.query})", file=sys.stderr)
+        hint = _as_query(args.rule, rule_ids) if rule.id == "preview" else ""
+        print(f"no article matched {rule.id!r} ({rule.query}){hint}", file=sys.stderr)
     return 0 if matches and not loaded.problems else 1
+
+
+def _as_query(given: str, rule_ids: list[str]) -> str:
+    """When a query that matched nothing looks like a mistyped rule id (`layoff` for the rule
+    `layoffs`), say so: it was read as a query without a word."""
+    from wirewatch.transforms.config.messages import did_you_mean
+
+    close = did_you_mean(given, rule_ids)
+    return f"; read as a query, not as a rule id{close}" if close else ""
 
 
 def messages(config, rule, matches) -> list[Message]:

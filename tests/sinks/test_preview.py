@@ -83,3 +83,14 @@ def test_without_group_wait_each_alert_is_its_own_message(tmp_path, capsys):
     assert "*The Wire*" in slack and "Strong earthquakes" in slack and "desk: world" in slack
     assert "Old story" in slack  # published days before "now", the preview's poll time
     assert lines[2]["payload"]["display"]["feed_name"] == "The Wire"
+
+
+def test_a_mistyped_rule_id_that_matches_nothing_says_it_was_read_as_a_query(tmp_path, capsys):
+    """`preview quak ...` (the rule is `quake`) matched nothing, without a word why."""
+    config = tmp_path / "wirewatch.yaml"
+    config.write_text(CONFIG.format(tmp=tmp_path, extra=""), encoding="utf-8")
+    assert main(["preview", "--config", str(config), "quak", _articles(tmp_path, 1)]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "no article matched 'preview' (quak); read as a query, not as a rule id (did you "
+        "mean 'quake'?)"
+    )

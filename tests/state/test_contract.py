@@ -261,6 +261,9 @@ def test_counts_show_what_the_store_holds(store):
     store.claim_alert("k1", "slack", "{}")
     store.finish_alert("k1", "sent", 1)
     store.claim_alert("k2", "slack", "{}")
+    for key, deferred in (("k3", True), ("k4", False)):  # Slack down; a 404: dead for good
+        store.claim_alert(key, "slack", "{}")
+        store.finish_alert(key, "dead", 1, "HTTP 503", deferred=deferred)
     counts = store.counts()
     assert counts["schema"] >= 1
     assert {k: v for k, v in counts.items() if k != "schema"} == {
@@ -270,6 +273,8 @@ def test_counts_show_what_the_store_holds(store):
         "dead_letters_resolved": 0,
         "alerts_sent": 1,
         "alerts_sending": 1,
+        "alerts_dead": 2,
+        "alerts_dead_deferred": 1,
     }
 
 

@@ -710,7 +710,9 @@ class StateStore(
 
     def counts(self) -> dict[str, int]:
         """Schema version, feeds, seen keys, dead letters (all, and `dead_letters_resolved`),
-        and alerts per status (`alerts_<status>`), for `wirewatch state`."""
+        alerts per status (`alerts_<status>`), and `alerts_dead_deferred`: the dead alerts that
+        only wait for their sink (resent by themselves once it is back), for `wirewatch
+        state`."""
         ...
 
     def close(self) -> None:

@@ -887,6 +887,10 @@ class PostgresStore(PgSinkHealth):
         )[0]
         for status, n in self._all("SELECT status, COUNT(*) FROM alerts GROUP BY status"):
             out[f"alerts_{status}"] = n
+        # of the dead, those that wait for their sink (resent once it is back)
+        out["alerts_dead_deferred"] = self._one(
+            "SELECT COUNT(*) FROM alerts WHERE status='dead' AND deferred_at IS NOT NULL"
+        )[0]
         return out
 
     # --- retention --------------------------------------------------------------------------------

@@ -674,4 +674,8 @@ class SqliteStore(SqliteStories, SqliteLeases, SqliteCopy):
         ).fetchone()[0]
         for status, n in self._db.execute("SELECT status, COUNT(*) FROM alerts GROUP BY status"):
             out[f"alerts_{status}"] = n
+        # of the dead, those that wait for their sink (resent once it is back)
+        out["alerts_dead_deferred"] = self._db.execute(
+            "SELECT COUNT(*) FROM alerts WHERE status='dead' AND deferred_at IS NOT NULL"
+        ).fetchone()[0]
         return out

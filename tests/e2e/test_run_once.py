@@ -125,7 +125,7 @@ def test_one_cycle_delivers_exactly_the_expected_alerts(world, beam_args, backen
     assert sorted(a["match"]["rule_id"] for a in alerts) == ["layoffs", "quake"]
 
     [dead] = [json.loads(line) for line in (tmp / "dead.jsonl").read_text().splitlines()]
-    assert (dead["stage"], dead["source"]) == ("parse", "broken")
+    assert (dead["stage"], dead["source"], dead["reason"]) == ("fetch", "broken", "not_a_feed")
     assert "Sign in" in dead["raw"] or "<!DOCTYPE html>" in dead["raw"]
 
     # A second cycle: everything was seen, nothing is sent again; the broken feed still fails.

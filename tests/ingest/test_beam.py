@@ -106,9 +106,11 @@ def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
     server.feeds["/known.xml"] = (200, {"ETag": '"k2"'}, body)
     server.feeds["/same.xml"] = (304, {}, b"")
     server.feeds["/down.xml"] = (503, {"Retry-After": "7200"}, b"busy")
-    new, known, same, down = (
+    page = b"<!DOCTYPE html><html><body>Please sign in</body></html>"  # a failed poll too
+    server.feeds["/login.xml"] = (200, {"ETag": '"p1"'}, page)
+    new, known, same, down, login = (
         FeedConfig(id=name, url=server.url(f"/{name}.xml"), interval=300)
-        for name in ("new", "known", "same", "down")
+        for name in ("new", "known", "same", "down", "login")
     )
     with Store(tmp_path) as store:
         store.save_feed_state(FeedState(feed_id="known", etag='"k1"', last_status="ok"))
@@ -117,7 +119,7 @@ def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
     started = datetime.now(timezone.utc)
 
     p = pipeline()
-    out = p | beam.Create([new, known, same, down]) | FetchFeeds(CONFIG, str(tmp_path))
+    out = p | beam.Create([new, known, same, down, login]) | FetchFeeds(CONFIG, str(tmp_path))
     assert_that(
         out[FetchFeeds.MAIN]
         | "Main" >> beam.Map(lambda f: (f[0].id, f[1].status, f[1].body, f[2])),
@@ -127,7 +129,17 @@ def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
     assert_that(
         out[FetchFeeds.DEAD]
         | "Dead" >> beam.Map(lambda d: (d.stage, d.source, d.reason, d.detail)),
-        equal_to([("fetch", "down", "http_error", f"{down.url}: HTTP 503 Service Unavailable")]),
+        equal_to(
+            [
+                ("fetch", "down", "http_error", f"{down.url}: HTTP 503 Service Unavailable"),
+                (
+                    "fetch",
+                    "login",
+                    "not_a_feed",
+                    f"{login.url}: an HTML page, not a feed (wrong URL, or a login/consent page?)",
+                ),
+            ]
+        ),
         label="dead",
     )
     assert_that(
@@ -140,6 +152,7 @@ def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
                 ("known", "ok", 0, '"k2"', True),
                 ("same", "not_modified", 0, '"s1"', True),
                 ("down", "failed", 3, None, True),
+                ("login", "failed", 1, None, True),  # backs off; its page's ETag not kept
             ]
         ),
         label="feed_state",
@@ -154,9 +167,15 @@ def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
     counts = run_and_count(p)
 
     sent = {path: headers.get("If-None-Match") for path, headers in server.requests}
-    assert sent == {"/new.xml": None, "/known.xml": '"k1"', "/same.xml": '"s1"', "/down.xml": None}
+    assert sent == {
+        "/new.xml": None,
+        "/known.xml": '"k1"',
+        "/same.xml": '"s1"',
+        "/down.xml": None,
+        "/login.xml": None,
+    }
     assert counts["feeds_ok"] == 2 and counts["feeds_not_modified"] == 1
-    assert counts["feeds_failed"] == 1
+    assert counts["feeds_failed"] == 2 and counts["fetch_not_a_feed"] == 1
     assert counts["fetch_ok"] == 2 and counts["fetch_not_modified"] == 1
     assert counts["fetch_http_error"] == 1
     with Store(tmp_path) as store:  # nothing is saved here: the commit stage saves FEED_STATE

@@ -34,6 +34,7 @@ from wirewatch.transforms.ingest.http_body import (
     read_capped,
 )
 from wirewatch.transforms.ingest.http_headers import max_age_seconds, retry_after_seconds
+from wirewatch.transforms.ingest.sniff import no_feed_at_all
 
 
 def _version() -> str:
@@ -68,6 +69,7 @@ Outcome = Literal[
     "bad_encoding",
     "protocol_error",
     "io_error",
+    "not_a_feed",
 ]
 """The precise result of a fetch, one metric each (`fetch_<outcome>`)."""
 
@@ -188,8 +190,9 @@ def fetch(
 
 def fetch_feed(feed: FeedConfig, previous, settings: FetchSettings, client, seconds: float):
     """`feed`'s poll: conditional on the validators its last poll stored (`previous`: its
-    FeedState), redirects as the feed allows, within the `seconds` left of the cycle."""
-    return fetch(
+    FeedState), redirects as the feed allows, within the `seconds` left of the cycle. A body
+    that cannot be a feed at all (sniff.no_feed_at_all) is a failed poll, `not_a_feed`."""
+    result = fetch(
         feed.url,
         settings,
         client=client,
@@ -197,6 +200,18 @@ def fetch_feed(feed: FeedConfig, previous, settings: FetchSettings, client, seco
         last_modified=previous.last_modified,
         allow_private=feed.allow_private,
         deadline=seconds,
+    )
+    why = no_feed_at_all(result.body) if result.status == "ok" else None
+    if why is None:
+        return result
+    return result.model_copy(  # its validators are a page's: the next poll asks in full
+        update={
+            "status": "failed",
+            "outcome": "not_a_feed",
+            "error": why,
+            "etag": None,
+            "last_modified": None,
+        }
     )
 
 

@@ -7,9 +7,29 @@ from __future__ import annotations
 
 import re
 
+from wirewatch.transforms.ingest.sanitize import to_utf8_if_wide
+
 _HTML = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
 _XML_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _CONTROLS = bytes([b for b in range(32) if b not in (9, 10, 11, 12, 13)])
+
+
+_HTML_PAGE = re.compile(rb"\s*(?:<!doctype\s+html|<html[\s>])", re.IGNORECASE)
+
+
+def no_feed_at_all(body: bytes) -> str | None:
+    """Why a fetched body cannot be a feed, judged on its first bytes: empty, binary, or an
+    HTML page from its first tag (a login or consent page, a wrong URL). The fetch counts it
+    as a failed poll, so the feed backs off and `wirewatch state` shows it failing (it was
+    'last ok, failures 0' while every poll was dead-lettered). None: the parser decides."""
+    body = to_utf8_if_wide(body)
+    if looks_empty(body):
+        return "the body is empty"
+    if looks_binary(body):
+        return "the body is binary data, not text"
+    if _HTML_PAGE.match(body.lstrip(b"\xef\xbb\xbf")):
+        return "an HTML page, not a feed (wrong URL, or a login/consent page?)"
+    return None
 
 
 def looks_empty(body: bytes) -> bool:

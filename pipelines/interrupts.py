@@ -23,14 +23,14 @@ def interrupt(signum=None, frame=None) -> None:
     """SIGINT's handler (and the watch loop's abort on a second stop signal): remember, then
     raise KeyboardInterrupt where the main thread is, as Python's own handler does."""
     _interrupted.set()
-    _quiet.set()
+    _go_quiet()
     raise KeyboardInterrupt
 
 
 def stopping() -> None:
     """A stop signal the watch loop heeds after its cycle; worker processes that got it too
     end the cycle now (the loop says so, in one line)."""
-    _quiet.set()
+    _go_quiet()
 
 
 def interrupted() -> bool:
@@ -49,8 +49,14 @@ def install() -> None:
     _quiet.clear()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, interrupt)
+
+
+def _go_quiet() -> None:
+    """From now on a thread that dies of the same signal (Beam's, as its workers go) prints
+    nothing; threads are left to whatever hook was there until then."""
+    global _print_thread_death
+    _quiet.set()
     if threading.excepthook is not _thread_died:
-        global _print_thread_death
         _print_thread_death = threading.excepthook
         threading.excepthook = _thread_died
 

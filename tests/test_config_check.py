@@ -305,16 +305,24 @@ def test_secrets_from_files_relative_to_the_config_and_only_delivery_needs_them(
         load_config(path)
 
 
+def failed_check(tmp_path, capsys, text: str) -> tuple[Path, list[str]]:
+    """`check` of a config holding `text`: it fails (exit 2); the file and stderr's lines."""
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert main(["check", "--config", str(path)]) == 2
+    return path, capsys.readouterr().err.splitlines()
+
+
 def test_dead_letters_naming_a_folder_is_a_config_error(tmp_path, capsys):
     """It loaded, then every cycle failed at its first dead letter, with Beam's traceback."""
     (tmp_path / "letters").mkdir()
-    path = tmp_path / "c.yaml"
-    path.write_text("dead_letters: letters\nrules:\n  - {id: r, query: x}\n")
-    assert main(["check", "--config", str(path)]) == 2
+    path, errors = failed_check(
+        tmp_path, capsys, "dead_letters: letters\nrules:\n  - {id: r, query: x}\n"
+    )
     assert (
         f"config error: {path}: dead_letters: {tmp_path}/letters is a folder. Fix: name a "
         f"file, e.g. {tmp_path}/letters/dead-letters.jsonl"
-    ) in capsys.readouterr().err.splitlines()
+    ) in errors
 
 
 @pytest.mark.parametrize("given", ["secret: '${WIREWATCH_TEST_EMPTY}'", "secret_file: empty.key"])
@@ -322,13 +330,13 @@ def test_an_empty_webhook_signing_key_is_a_config_error(given, tmp_path, monkeyp
     """Signing was silently off: alerts went out unsigned."""
     monkeypatch.setenv("WIREWATCH_TEST_EMPTY", "")
     (tmp_path / "empty.key").write_text("\n")
-    path = tmp_path / "c.yaml"
-    path.write_text(
+    path, errors = failed_check(
+        tmp_path,
+        capsys,
         "rules:\n  - {id: r, query: x}\nroutes:\n  - {sinks: [hook]}\nsinks:\n"
-        f"  hook: {{type: webhook, url: 'https://example.org/h', {given}}}\n"
+        f"  hook: {{type: webhook, url: 'https://example.org/h', {given}}}\n",
     )
-    assert main(["check", "--config", str(path)]) == 2
-    assert capsys.readouterr().err.splitlines()[0] == (
+    assert errors[0] == (
         f"config error: {path}: sinks.hook: secret is empty: requests would go out unsigned. "
         "Fix: give the receiver's key, or remove secret (and secret_file) to send unsigned"
     )
@@ -336,14 +344,13 @@ def test_an_empty_webhook_signing_key_is_a_config_error(given, tmp_path, monkeyp
 
 def test_a_feed_url_the_fetch_always_refuses_is_a_config_error(tmp_path, capsys):
     """`check` passed them; every poll then dead-lettered the feed as bad_url."""
-    path = tmp_path / "c.yaml"
-    path.write_text(
+    path, errors = failed_check(
+        tmp_path,
+        capsys,
         "feeds:\n  - {id: a, url: 'ftp://example.org/feed'}\n  - {id: b, url: 'http:///feed'}\n"
-        "  - {id: c, url: 'https://example.org/feed'}\nrules:\n  - {id: r, query: x}\n"
+        "  - {id: c, url: 'https://example.org/feed'}\nrules:\n  - {id: r, query: x}\n",
     )
-    assert main(["check", "--config", str(path)]) == 2
     fix = "Fix: write http(s)://HOST/PATH, or the path of a local feed file"
-    errors = capsys.readouterr().err.splitlines()
     assert (
         f"config error: {path}: feeds[a].url: only http(s) URLs and local files are "
         f"fetched, not ftp:. {fix}" in errors
@@ -354,15 +361,15 @@ def test_a_feed_url_the_fetch_always_refuses_is_a_config_error(tmp_path, capsys)
 
 def test_a_silence_naming_nothing_the_config_defines_is_a_config_error(tmp_path, capsys):
     """A typo in a silence muted nothing and passed check."""
-    path = tmp_path / "c.yaml"
-    path.write_text(
+    path, errors = failed_check(
+        tmp_path,
+        capsys,
         "feeds:\n  - {id: a, url: 'https://example.org/feed'}\nrules:\n  - {id: r, query: x}\n"
         "routes:\n  - {sinks: [c]}\nsinks:\n  c: {type: console}\nsilences:\n"
         "  - {entity: volkswagon, until: 2030-01-01}\n  - {rule: nosuchrule, until: 2030-01-01}\n"
-        "  - {entity: Volkswagen, topic: economy, feed: a, rule: r, until: 2030-01-01}\n"
+        "  - {entity: Volkswagen, topic: economy, feed: a, rule: r, until: 2030-01-01}\n",
     )
-    assert main(["check", "--config", str(path)]) == 2
-    assert capsys.readouterr().err.splitlines() == [
+    assert errors == [
         f"config error: {path}: silences[0].entity: unknown entity 'volkswagon' (did you mean "
         "'volkswagen'?): it mutes nothing. Fix: name an entity the config defines (its id or "
         "name)",
@@ -374,15 +381,15 @@ def test_a_silence_naming_nothing_the_config_defines_is_a_config_error(tmp_path,
 def test_a_yaml_flag_where_a_number_goes_is_a_config_error(tmp_path, capsys):
     """pydantic reads true as 1: `interval: true` polled every second, `max_bytes: yes` took
     one byte, and check said ok."""
-    path = tmp_path / "c.yaml"
-    path.write_text(
+    path, errors = failed_check(
+        tmp_path,
+        capsys,
         "feeds:\n  - {id: a, url: 'https://example.org/feed', interval: true}\n"
         "fetch: {max_bytes: yes, per_host: on}\nrules:\n  - {id: r, query: x}\n"
-        "routes:\n  - {sinks: [c], max_alerts: false}\nsinks:\n  c: {type: console}\n"
+        "routes:\n  - {sinks: [c], max_alerts: false}\nsinks:\n  c: {type: console}\n",
     )
-    assert main(["check", "--config", str(path)]) == 2
     said = "true or false (yes, no, on, off) is not a number. Fix: write a number"
-    assert capsys.readouterr().err.splitlines() == [
+    assert errors == [
         f"config error: {path}: feeds[a]: interval: {said}",
         f"config error: {path}: fetch: max_bytes, per_host: {said}",
         f"config error: {path}: routes[0]: max_alerts: {said}",

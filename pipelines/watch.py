@@ -505,13 +505,20 @@ def keeping_leases(
     finished = threading.Event()
 
     def renew() -> None:
+        failing = False
         while not finished.wait(seconds / 3):
             try:
                 store.renew_leases(worker, store.now() + timedelta(seconds=seconds))
                 if beat:
                     store.heartbeat(worker, socket.gethostname(), os.getpid())
-            except Exception:  # noqa: BLE001  (the store is down: the cycle fails on its own)
-                pass
+                failing = False
+            except Exception as exc:  # noqa: BLE001  (the store is down: the cycle fails on its own)
+                if not failing:  # once a streak: a lapsed lease lets another worker resend
+                    log.warning(
+                        f"cannot renew this worker's leases ({type(exc).__name__}: {exc}); "
+                        f"its feeds and alert claims lapse {seconds:g} s after the last renewal"
+                    )
+                failing = True
 
     thread = threading.Thread(target=renew, name="wirewatch-leases", daemon=True)
     thread.start()

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -482,3 +483,34 @@ def test_config_changes_name_what_a_reload_changed():
         "lease_seconds changed"
     )
     assert watch_module.config_changes(old, old) == "no changes"
+
+
+def test_a_lease_keeper_that_cannot_renew_says_so_once_a_streak(tmp_path, caplog):
+    """It was silent: the worker went on sending while its claims lapsed, and another worker
+    could take them over and send them again."""
+    from wirewatch.transforms.state import StoreUnavailable
+
+    class Down:
+        def __init__(self, store):
+            self.store, self.calls = store, 0
+
+        def renew_leases(self, worker, until):
+            self.calls += 1
+            if self.calls <= 3:
+                raise StoreUnavailable("db", "connection refused")
+            return self.store.renew_leases(worker, until)
+
+        def __getattr__(self, name):
+            return getattr(self.store, name)
+
+    with open_store(tmp_path) as store:
+        down = Down(store)
+        with caplog.at_level("WARNING", logger="wirewatch"):
+            with watch_module.keeping_leases(down, "w1", 0.03, beat=False):
+                while down.calls < 5:
+                    time.sleep(0.01)
+    warned = [r.getMessage() for r in caplog.records if "cannot renew" in r.getMessage()]
+    assert warned == [
+        "cannot renew this worker's leases (StoreUnavailable: db: connection refused); its "
+        "feeds and alert claims lapse 0.03 s after the last renewal"
+    ]

@@ -53,8 +53,9 @@ from wirewatch.transforms.state.sqlite_stories import SqliteStories
 __all__ = ["DEAD_LETTERS", "FILENAME", "SCHEMA_VERSION", "AlertRecord", "FeedState", "SqliteStore"]
 
 FILENAME = "state.sqlite3"
-DEAD_LETTERS = "dead-letters.jsonl"  # beside the database, unless the config names another
 """The file a state directory holds (`--state-dir DIR` means DIR/state.sqlite3)."""
+DEAD_LETTERS = "dead-letters.jsonl"
+"""The dead letters' file beside the database, unless the config names another."""
 
 _CHUNK = 500  # keys per `IN (...)`: far below SQLite's limit on host parameters
 T = TypeVar("T")

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 
 from wirewatch.pipelines.tooling.inputs import add_files_argument
-from wirewatch.transforms.config import load_config
+from wirewatch.transforms.config import ConfigError, load_config
 
 NAME = "preview"
 HELP = "print exactly what each sink would receive (Slack Block Kit, console text, JSON)"
@@ -52,7 +52,14 @@ def run(args) -> int:
         id="preview", query=args.rule
     )
     config = config.model_copy(update={"rules": [rule]})
-    ruleset = compile_rules(config)
+    try:
+        ruleset = compile_rules(config)
+    except ConfigError as error:
+        if rule.id != "preview":
+            raise
+        for problem in error.problems:  # the query is on the command line: no file, no field
+            print(f"error: {problem.explained()}", file=sys.stderr)  # as try-rule says it
+        return 2
     tag = make_tagger(config)
     loaded = Loaded()
     for source in args.files:

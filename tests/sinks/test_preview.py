@@ -94,3 +94,15 @@ def test_a_mistyped_rule_id_that_matches_nothing_says_it_was_read_as_a_query(tmp
         "no article matched 'preview' (quak); read as a query, not as a rule id (did you "
         "mean 'quake'?)"
     )
+
+
+def test_a_broken_query_on_the_command_line_is_not_blamed_on_the_config(tmp_path, capsys):
+    """It said `config error: wirewatch.yaml: rules[preview].query: ...`."""
+    config = tmp_path / "wirewatch.yaml"
+    config.write_text(CONFIG.format(tmp=tmp_path, extra=""), encoding="utf-8")
+    assert main(["preview", "--config", str(config), "quake (", _articles(tmp_path, 1)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: column 7: this '(' is never closed. Fix: add a ')'",
+        "    quake (",
+        "          ^",
+    ]

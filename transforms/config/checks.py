@@ -103,6 +103,8 @@ def _feed_url_check(config: Config) -> list[Problem]:
 def _silences_check(config, ids, dropped, topic_ids, rule_ids) -> list[Problem]:
     """A silence naming a rule, entity, topic or feed the config lacks mutes nothing, and a
     typo (`volkswagon`) let every alert it meant to stop through, without a word."""
+    if not config.silences:
+        return []
     entities = ids["entities"] | {e.name for e in config.entities}
     known = {
         "rule": rule_ids,

@@ -6,8 +6,9 @@ that only carries its text: `except KeyboardInterrupt` never saw it, and a Ctrl-
 --once` printed some 130 lines of traceback and exited 1. The handler here remembers that the
 user interrupted; the CLI then ends whatever exception follows as "interrupted", exit 130, and
 Beam's logged tracebacks are dropped (pipelines/logs.py), as is what Beam's threads print when
-their workers die of the same Ctrl-C (a terminal signals the whole process group). The watch loop's first
-stop signal (`stopping()`) quiets those too: with worker processes it ends the cycle.
+their workers die of the same Ctrl-C (a terminal signals the whole process group). The watch
+loop's first stop signal (`stopping()`) quiets those too: with worker processes it ends the
+cycle.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Iterator
 
 from wirewatch.transforms.config import Config
-from wirewatch.transforms.errors import WirewatchError
+from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.state import StateStore, open_store
 from wirewatch.transforms.state.faults import StoreFault
-from wirewatch.transforms.state.location import SQLITE_PREFIX
+from wirewatch.transforms.state.location import SQLITE_PREFIX, sqlite_path
 from wirewatch.transforms.state.owner import worker_name
 from wirewatch.transforms.state.sqlite import SqliteStore
 
@@ -32,6 +32,18 @@ def resolve_state(config: Config, url: str | None = None, state_dir: str | None 
     from platformdirs import user_state_dir
 
     return user_state_dir("wirewatch")
+
+
+def must_exist(
+    location: str, what: str, fix: str = "`wirewatch run` makes it; check --state-dir or --state"
+) -> None:
+    """A SQLite store that is only to be read must be there: opening it makes an empty one,
+    which then reads as a store where nothing ever ran (a mistyped --state-dir)."""
+    path = sqlite_path(location)
+    if path is not None and not path.exists():
+        raise WirewatchError(
+            [Problem(file=what, message=f"{location}: there is no state file {path}", fix=fix)]
+        )
 
 
 def local_dir(location: str) -> str:

@@ -21,7 +21,7 @@ import sys
 from datetime import datetime, timedelta
 
 from wirewatch.pipelines.arguments import at_least
-from wirewatch.pipelines.state import add_state_arguments, resolve_state
+from wirewatch.pipelines.state import add_state_arguments, must_exist, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.secrets import redact
@@ -29,7 +29,6 @@ from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.copy import copy_store
 from wirewatch.transforms.state.faults import StoreFault
 from wirewatch.transforms.state.interface import WorkerInfo
-from wirewatch.transforms.state.location import sqlite_path
 
 NAME = "state"
 HELP = (
@@ -82,7 +81,7 @@ def run(args) -> int:
         return repair_or_reset(args)
     config = load_config(args.config, require_secrets=False)
     location = resolve_state(config, args.state, args.state_dir)
-    must_exist(location, "state", "`wirewatch run` makes it; check --state-dir or --state")
+    must_exist(location, "state")
     store = open_readable(location)
     report = {"path": store.location, **store.counts()}
     if args.prune_days is not None:
@@ -120,16 +119,6 @@ def run(args) -> int:
             + redact(letter["reason"])
         )
     return 0
-
-
-def must_exist(location: str, what: str, fix: str) -> None:
-    """A SQLite store that is only to be read must be there: opening it makes an empty one,
-    which then reads as a store where nothing ever ran (a mistyped --state-dir)."""
-    path = sqlite_path(location)
-    if path is not None and not path.exists():
-        raise WirewatchError(
-            [Problem(file=what, message=f"{location}: there is no state file {path}", fix=fix)]
-        )
 
 
 def open_readable(location: str):

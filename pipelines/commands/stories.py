@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 
 from wirewatch.pipelines.arguments import at_least
-from wirewatch.pipelines.commands.state import must_exist
-from wirewatch.pipelines.state import add_state_arguments, resolve_state
+from wirewatch.pipelines.state import add_state_arguments, must_exist, resolve_state
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.stories import StoryIndex, StoryMember, StorySettings, StorySummary
@@ -34,7 +33,7 @@ def run(args) -> int:
     config = load_config(args.config, require_secrets=False)
     settings = getattr(config, "stories", None) or StorySettings()
     location = resolve_state(config, args.state, args.state_dir)
-    must_exist(location, "stories", "`wirewatch run` makes it; check --state-dir or --state")
+    must_exist(location, "stories")
     store = open_store(location, check=True)  # the index prepares its tables: not read-only
     try:
         index = StoryIndex(store, settings)

@@ -17,7 +17,7 @@ the PostgreSQL server's own CPU are printed: on a shared machine the wall times 
 comparable within one run.
 
     python bench/scale.py --cold [--feeds 5] [--items 2000] [--repeat 3] [--base TREE]
-                          [--profile] [--stages] [--idle N] [--busy]
+                          [--profile] [--stages] [--idle N] [--busy] [--pair]
 
 Beam workers instead of `wirewatch run` workers (issue 18 item 4): one cold `run --once` over
 the backlog on a fresh SQLite store, in-process and with `--direct_num_workers 2
@@ -56,6 +56,10 @@ anywhere from 1.2x to 2.1x in one minute, median 1.6-2.0x. With `--stages` it pr
 in-process run's serial seconds (the start, the commit and deliver stages, the exit: one
 worker runs them however many there are) and the speed-up 2 workers could at best reach with
 them (Amdahl), on 2 full cores and on the measured ones.
+`--pair`: after each in-process run, two in-process runs at once, each on its own store and
+sink; their throughput against the run alone is what this machine's cores give two processes
+doing the cycle's own work (not a loop), the most 2 workers could get from them. With
+`--stages` the bound is also given on that.
 """
 
 from __future__ import annotations
@@ -214,6 +218,24 @@ def cold_cycle(state: str, config: Path, folder: Path, beam_args=(), path=None) 
     return {"seconds": seconds, "cycle": rows[-1]["seconds"], "cpu": children_cpu() - cpu0}
 
 
+def paired_cycles(configs: list[Path], folder: Path, path=None) -> dict:
+    """Two in-process cold cycles at once, each on its own store and sink: the wall until both
+    have ended, and their CPU each. Set against one alone, what this machine's two cores give
+    two processes running the cycle's own work (start-up, parsing, tagging, stories, commits),
+    which is what 2 workers can hope for at best."""
+    cpu0, start = children_cpu(), time.monotonic()
+    procs = []
+    for k, config in enumerate(configs):
+        copy = folder / f"pair-{k}"
+        copy.mkdir()
+        state = f"sqlite:///{copy / 'state.sqlite3'}"
+        procs += [(copy, *start_workers(1, config, state, copy, ("--once", "--json"), path))]
+    for copy, proc in procs:
+        if proc.wait() != 0:
+            raise SystemExit(f"run --once failed ({proc.returncode}): see {copy}/worker0.log")
+    return {"seconds": time.monotonic() - start, "cpu": (children_cpu() - cpu0) / len(procs)}
+
+
 def idle_cycles(
     state: str,
     config: Path,
@@ -279,6 +301,11 @@ def main() -> None:
         "--busy", action="store_true", help="--cold: feeds polled before (look hands bodies over)"
     )
     parser.add_argument(
+        "--pair",
+        action="store_true",
+        help="--cold: also two in-process runs at once (what 2 cores give the cycle's work)",
+    )
+    parser.add_argument(
         "--idle",
         type=int,
         default=0,
@@ -312,6 +339,9 @@ def cold(args) -> None:
     with FeedServer() as server, tempfile.TemporaryDirectory() as tmp:
         build_feeds(server, args.feeds, args.items)
         config = write_config(Path(tmp), server, args.feeds)
+        if args.pair:  # the second copy writes its alerts to a file of its own
+            (Path(tmp) / "pair").mkdir()
+            configs = [config, write_config(Path(tmp) / "pair", server, args.feeds)]
         paths = {label: python_path(tree, Path(tmp), label) for label, tree in trees.items()}
         for run in range(args.repeat):
             # the trees take turns going first: later runs of a repeat met a slower machine
@@ -357,6 +387,15 @@ def cold(args) -> None:
                         f"{r['cycle']:.1f} s), {r['cpu']:.1f} s CPU{share}, load average {load:.1f}",
                         flush=True,
                     )
+                    if args.pair and mode == "in-process":
+                        pair = paired_cycles(configs, folder, paths[label])
+                        r["pair"] = 2 * r["seconds"] / pair["seconds"]
+                        print(
+                            f"  run {run + 1}: {label}two in-process runs at once: "
+                            f"{pair['seconds']:.1f} s wall, {pair['cpu']:.1f} s CPU each "
+                            f"({r['pair']:.2f}x the throughput of one)",
+                            flush=True,
+                        )
     scalings += core_scaling()
     print(f"\ncold cycle: {backlog} articles in {args.feeds} feeds; median of {args.repeat} runs")
     print(
@@ -393,6 +432,13 @@ def cold(args) -> None:
         f"{min(scalings):.2f}-{max(scalings):.2f}x)"
     )
     for name, rows in results.items():
+        if "pair" in rows[0]:
+            pairs = [r["pair"] for r in rows]
+            print(
+                f"{name}: two runs at once get {statistics.median(pairs):.2f}x the throughput "
+                f"of one (median of {len(pairs)}; range {min(pairs):.2f}-{max(pairs):.2f}x)"
+            )
+    for name, rows in results.items():
         if "serial" in rows[0] and "2 Beam workers" not in name:
             total = statistics.median(r["seconds"] for r in rows)
             serial = statistics.median(r["serial"] for r in rows)
@@ -401,6 +447,12 @@ def cold(args) -> None:
                 f"(start, commit, deliver, exit): 2 workers can at best be "
                 f"{amdahl(total, serial, 2):.2f}x faster on 2 full cores, "
                 f"{amdahl(total, serial, scaling):.2f}x on this machine's"
+                + (
+                    f", {amdahl(total, serial, statistics.median(r['pair'] for r in rows)):.2f}x "
+                    "on what two runs at once got"
+                    if "pair" in rows[0]
+                    else ""
+                )
             )
 
 

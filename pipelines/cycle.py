@@ -80,7 +80,7 @@ def build_cycle(
         articles | "NewSeen" >> beam.Map(seen_hashes),
         parsed.backfill | "BackfillSeen" >> beam.Map(seen_hashes),
     )
-    to_commit = (*seen, fetched.feed_state) | "ToCommit" >> beam.Flatten()
+    to_commit = (*seen, fetched.feed_state, parsed.feed_state) | "ToCommit" >> beam.Flatten()
     delivered = (
         (alerts, to_commit)
         | "CommitCycle" >> CommitCycle(state_dir, config.lease_seconds)

@@ -6,11 +6,12 @@ from wirewatch.transforms.beam_support.metrics import NS
 
 
 def run_and_count(pipeline) -> dict[str, int]:
-    """Run `pipeline` (its assert_that checks included); its NS counters by name."""
+    """Run `pipeline` (its assert_that checks included); its NS counters by name, summed over
+    the steps that count one, as the run summary does (pipelines/summary.py)."""
     result = pipeline.run()
     result.wait_until_finish()
-    return {
-        c.key.metric.name: c.committed
-        for c in result.metrics().query()["counters"]
-        if c.key.metric.namespace == NS
-    }
+    counts: dict[str, int] = {}
+    for c in result.metrics().query()["counters"]:
+        if c.key.metric.namespace == NS:
+            counts[c.key.metric.name] = counts.get(c.key.metric.name, 0) + c.committed
+    return counts

@@ -13,6 +13,7 @@ from email.utils import format_datetime
 
 import apache_beam as beam
 import pytest
+from apache_beam.pvalue import TaggedOutput
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -120,12 +121,14 @@ def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
 
     p = pipeline()
     out = p | beam.Create([new, known, same, down, login]) | FetchFeeds(CONFIG, str(tmp_path))
-    assert_that(
+    assert_that(  # with the state before the poll: ParseFeeds makes the one after it
         out[FetchFeeds.MAIN]
-        | "Main" >> beam.Map(lambda f: (f[0].id, f[1].status, f[1].body, f[2])),
-        equal_to([("new", "ok", body, True), ("known", "ok", body, False)]),
+        | "Main" >> beam.Map(lambda f: (f[0].id, f[1].status, f[1].body, f[2].etag)),
+        equal_to([("new", "ok", body, None), ("known", "ok", body, '"k1"')]),
         label="fetched",
     )
+    parsed = out[FetchFeeds.MAIN] | ParseFeeds(str(tmp_path))
+    states = (out[FetchFeeds.FEED_STATE], parsed[ParseFeeds.FEED_STATE]) | beam.Flatten()
     assert_that(
         out[FetchFeeds.DEAD]
         | "Dead" >> beam.Map(lambda d: (d.stage, d.source, d.reason, d.detail)),
@@ -143,7 +146,7 @@ def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
         label="dead",
     )
     assert_that(
-        out[FetchFeeds.FEED_STATE]
+        states
         | "States"
         >> beam.Map(lambda s: (s.feed_id, s.last_status, s.failures, s.etag, s.next_due > started)),
         equal_to(
@@ -182,7 +185,7 @@ def test_fetch_feeds_routes_ok_not_modified_and_failures(server, tmp_path):
         assert store.feed_state("new").last_status is None
 
 
-def test_fetch_feeds_leaves_no_per_feed_counters(server, tmp_path):
+def test_fetch_and_parse_leave_no_per_feed_counters(server, tmp_path):
     """Per-feed status comes from the saved feed states, not from one counter per feed."""
     server.feeds["/a.xml"] = (200, {}, feeds.rss())
     p = pipeline()
@@ -190,7 +193,7 @@ def test_fetch_feeds_leaves_no_per_feed_counters(server, tmp_path):
         p
         | beam.Create([FeedConfig(id="feed-zz", url=server.url("/a.xml"))])
         | FetchFeeds(CONFIG, str(tmp_path))
-    )
+    )[FetchFeeds.MAIN] | ParseFeeds(str(tmp_path))
     result = p.run()
     result.wait_until_finish()
     names = {
@@ -240,8 +243,10 @@ def test_fetch_feeds_fails_at_construction_without_a_config():
 # --- ParseFeeds ----------------------------------------------------------------------------
 
 
-def fetched(feed: FeedConfig, body: bytes, first_poll: bool):
-    return feed, FetchResult(url=feed.url, status="ok", outcome="ok", body=body), first_poll
+def fetched(feed: FeedConfig, body: bytes, first_poll: bool, **before):
+    """What FetchFeeds hands ParseFeeds: the feed, its ok fetch, its state before the poll."""
+    previous = FeedState(feed_id=feed.id, last_status=None if first_poll else "ok", **before)
+    return feed, FetchResult(url=feed.url, status="ok", outcome="ok", body=body), previous
 
 
 def test_parse_feeds_articles_dead_letters_and_backfill(tmp_path):
@@ -313,8 +318,64 @@ def test_parse_cuts_only_entries_seen_with_the_same_text(tmp_path):
     finally:
         fn.teardown()
     assert len(counting.questions) == 1
-    assert sorted(a.guid for a in out) == [f"g{i}" for i in range(2, 8)]
+    [state] = [o.value for o in out if isinstance(o, TaggedOutput)]
+    assert (state.feed_id, state.last_status) == ("f", "ok")
+    assert sorted(a.guid for a in out if not isinstance(a, TaggedOutput)) == [
+        f"g{i}" for i in range(2, 8)
+    ]
     assert touched == [sorted([*unchanged, ident("f", "g2"), ident("f", "g3")])]
+
+
+def test_a_body_no_feed_could_be_read_from_fails_its_poll(server, tmp_path):
+    """A body that only the parse finds is no feed (XML with another root, JSON that is not a
+    JSON Feed, malformed XML with nothing to salvage) failed its poll, as a page the fetch
+    already knows is none: it backs off and `wirewatch state` shows it failing (it showed
+    'last ok, failures 0' while every poll was dead-lettered). The body's validators are not
+    kept: the next poll asks with those of the last good one."""
+    sitemap = b'<?xml version="1.0"?><urlset><url><loc>https://x.example/a</loc></url></urlset>'
+    server.feeds["/odd"] = (200, {"ETag": '"page"'}, sitemap)
+    server.feeds["/json"] = (200, {"Content-Type": "application/json"}, b'{"hello": "world"}')
+    server.feeds["/good"] = (200, {}, feeds.rss(rss_item("a", NOW)))
+    odd, json, good = (FeedConfig(id=n, url=server.url(f"/{n}")) for n in ("odd", "json", "good"))
+    with Store(tmp_path) as store:
+        store.save_feed_state(FeedState(feed_id="odd", etag='"old"', last_status="ok"))
+    started = datetime.now(timezone.utc)
+
+    p = pipeline()
+    fetched = p | beam.Create([odd, json, good]) | FetchFeeds(CONFIG, str(tmp_path))
+    out = fetched[FetchFeeds.MAIN] | ParseFeeds(str(tmp_path))
+    assert_that(
+        out[ParseFeeds.FEED_STATE]
+        | "States"
+        >> beam.Map(
+            lambda s: (s.feed_id, s.last_status, s.failures, s.etag, s.last_error, s.next_due)
+        )
+        | "Shape" >> beam.Map(lambda t: (*t[:4], t[4] and t[4].split(" (")[0], t[5] > started)),
+        equal_to(
+            [
+                (
+                    "odd",
+                    "failed",
+                    1,
+                    '"old"',
+                    "XML whose root element <urlset> is not rss, feed or rdf:RDF",
+                    True,
+                ),
+                ("json", "failed", 1, None, "JSON that is not a JSON Feed", True),
+                ("good", "ok", 0, None, None, True),
+            ]
+        ),
+        label="feed_state",
+    )
+    assert_that(
+        out[ParseFeeds.DEAD] | "Dead" >> beam.Map(lambda d: (d.stage, d.source, d.reason)),
+        equal_to([("parse", "odd", "not_a_feed"), ("parse", "json", "not_a_feed")]),
+        label="dead",
+    )
+    counts = run_and_count(p)
+
+    assert counts["feeds_ok"] == 1 and counts["fetch_ok"] == 1
+    assert counts["feeds_failed"] == 2 and counts["fetch_not_a_feed"] == 2
 
 
 # --- DropSeen ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from tests.beam_counters import run_and_count
 from tests.ingest import feeds
 from tests.loopback import FeedServer
 from wirewatch.transforms.config import Config, FeedConfig, FetchSettings
-from wirewatch.transforms.ingest.beam import FetchFeeds
+from wirewatch.transforms.ingest.beam import FetchFeeds, ParseFeeds
 from wirewatch.transforms.ingest.cycle_fetch import CycleFetch
 from wirewatch.transforms.ingest.fetch import fetch, lane_of, lanes
 
@@ -108,8 +108,11 @@ def test_a_trickling_host_is_cut_at_the_cycle_deadline_and_its_feeds_stay_due(ho
         equal_to(["fast"]),
         label="fetched",
     )
+    parsed = out[FetchFeeds.MAIN] | ParseFeeds(str(tmp_path))  # an ok poll's state is made there
     assert_that(
-        out[FetchFeeds.FEED_STATE] | "States" >> beam.Map(lambda s: (s.feed_id, s.last_status)),
+        (out[FetchFeeds.FEED_STATE], parsed[ParseFeeds.FEED_STATE])
+        | beam.Flatten()
+        | "States" >> beam.Map(lambda s: (s.feed_id, s.last_status)),
         equal_to([("fast", "ok")]),
         label="feed_state",
     )

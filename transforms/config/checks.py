@@ -5,7 +5,6 @@ naming a sink that does not exist, a duplicate id) that loads fine and silently 
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from wirewatch.transforms.config.messages import did_you_mean
 from wirewatch.transforms.config.models import Config
@@ -79,25 +78,14 @@ def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> l
 def _feed_url_check(config: Config) -> list[Problem]:
     """A feed URL the fetch refuses on every poll (`bad_url` dead letters) passed `check`:
     `ftp://...`, `http:///feed`. Local files (absolute by now, or file://) are warnings.py's."""
-    problems = []
-    for feed in config.feeds:
-        if feed.url.startswith(("/", "file://")):
-            continue
-        try:
-            parts = urlsplit(feed.url)
-            why = (
-                f"only http(s) URLs and local files are fetched, not {parts.scheme}:"
-                if parts.scheme.lower() not in ("http", "https")
-                else None
-                if parts.hostname
-                else "the URL has no host"
-            )
-        except ValueError as exc:  # a bad port, brackets
-            why = f"not a URL: {exc}"
-        if why:
-            fix = "write http(s)://HOST/PATH, or the path of a local feed file"
-            problems.append(Problem(config.source, f"feeds[{feed.id}].url", why, fix))
-    return problems
+    from wirewatch.transforms.ingest.urls import url_problem
+
+    fix = "write http(s)://HOST/PATH, or the path of a local feed file"
+    return [
+        Problem(config.source, f"feeds[{feed.id}].url", why, fix)
+        for feed in config.feeds
+        if not feed.url.startswith(("/", "file://")) and (why := url_problem(feed.url))
+    ]
 
 
 def _silences_check(config, ids, dropped, topic_ids, rule_ids) -> list[Problem]:

@@ -4,7 +4,9 @@ The cores are fetch.py, parse.py, schedule.py and dedupe.py; these DoFns only op
 the state store in setup(), ask the store in batches, count outcomes, and route bad input to the
 DEAD output. Feed state (validators, schedule) is not written here: it is emitted as FEED_STATE
 and committed after delivery (see state/beam.py), so a crash never turns unprocessed items into
-a silent 304.
+a silent 304. A poll that brought a body gets its state once the body is read: a body from
+which no feed could be read at all is a failed poll (`not_a_feed`), like a page the fetch
+already knows is none.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from wirewatch.transforms.ingest.fetch import (
     lane_of,
     lanes,
     make_client,
+    not_a_feed,
 )
 from wirewatch.transforms.ingest.parse import parse_feed
 from wirewatch.transforms.ingest.schedule import state_after_fetch
@@ -52,9 +55,10 @@ if TYPE_CHECKING:
 
     from wirewatch.transforms.state.interface import FeedState
 
-Fetched = tuple[FeedConfig, FetchResult, bool]
-"""A feed that answered with content: the feed, the fetch result, and whether this was its
-first poll (the parse stage then applies the backfill window)."""
+Fetched = tuple[FeedConfig, FetchResult, "FeedState"]
+"""A feed that answered with content: the feed, the fetch result, and its state before this
+poll (the parse stage makes the state after it, and applies the backfill window on a first
+poll)."""
 
 
 class _FetchDoFn(StoreDoFn):
@@ -122,11 +126,15 @@ class _FetchDoFn(StoreDoFn):
                 yield held if tag is None else TaggedOutput(tag, held)
 
     def _route(self, previous: FeedState, fetched: FeedFetch, now: datetime):
-        """(tag, value) pairs for one feed: its state to commit (not when it was late: then it
-        stays due), a dead letter if it failed, the fetched content if it answered with some."""
+        """(tag, value) pairs for one feed: the fetched content if it answered with some (its
+        state is made once the body is read: ParseFeeds), else its state to commit (not when
+        it was late: then it stays due), and a dead letter if it failed."""
         feed, result, late = fetched
         self.count[f"feeds_{result.status}"].inc()
         self.count[f"fetch_{result.outcome}"].inc()
+        if result.status == "ok":
+            yield None, (feed, result, previous)
+            return
         if late:
             self.count.feeds_late.inc()
         else:
@@ -135,8 +143,6 @@ class _FetchDoFn(StoreDoFn):
             detail = f"{feed.url}: {result.error or 'fetch failed'}"
             letter = DeadLetter.of("fetch", feed.id, result.outcome, detail=detail, raw=result.body)
             yield FetchFeeds.DEAD, letter
-        elif result.status == "ok":
-            yield None, (feed, result, is_first_poll(previous))
 
 
 def _by_lane(
@@ -149,9 +155,9 @@ def _by_lane(
 
 
 class FetchFeeds(beam.PTransform):
-    """PCollection[FeedConfig] -> `fetched` (Fetched: feeds that answered with content),
-    DEAD (a DeadLetter per failed or late fetch) and FEED_STATE (the FeedState to commit, for
-    every feed but the late ones, which stay due). Hosts are fetched side by side, each at most
+    """PCollection[FeedConfig] -> `fetched` (Fetched: feeds that answered with content, for
+    ParseFeeds, which also makes their state), DEAD (a DeadLetter per failed or late fetch) and
+    FEED_STATE (the FeedState to commit of every other feed but the late ones, which stay due). Hosts are fetched side by side, each at most
     `fetch.per_host` at a time, until `fetch.cycle_deadline` after the cycle started (`clock`:
     wall-clock seconds, injectable for tests). `polled`: results this run already has (run
     --once's look polled the feed, pipelines/nothing_new.py), used instead of a second request.
@@ -194,6 +200,10 @@ class _ParseDoFn(StoreDoFn):
     def __init__(self, state_dir: str):
         super().__init__(state_dir)
         self.count = Counters(
+            "feeds_ok",
+            "feeds_failed",
+            "fetch_ok",
+            "fetch_not_a_feed",
             "entries",
             "entries_skipped_seen",
             "entries_duplicate_in_feed",
@@ -223,8 +233,9 @@ class _ParseDoFn(StoreDoFn):
         Article
         | TaggedOutput[Literal["dead"], DeadLetter]
         | TaggedOutput[Literal["backfill"], Article]
+        | TaggedOutput[Literal["feed_state"], FeedState]
     ]:
-        feed, result, first_poll = fetched
+        feed, result, previous = fetched
         now = datetime.now(timezone.utc)
         # The pre-scan cuts an entry only when its id is seen AND its raw title and summary
         # hash as stored (seen_of answers each seen id's hash): an edited entry, or one stored
@@ -237,15 +248,28 @@ class _ParseDoFn(StoreDoFn):
             fetched_at=now,
             seen_of=self._seen_of,
         )
+        count = self.count
+        if parsed.unreadable:  # the fetch's ok poll failed after all; its dead letter says why
+            letter = parsed.dead_letters[0]
+            why = letter.detail
+            result = not_a_feed(
+                result, why if letter.reason == "not_a_feed" else f"{letter.reason}: {why}"
+            )
+            count.feeds_ok.dec()
+            count.fetch_ok.dec()
+            count.feeds_failed.inc()
+            count.fetch_not_a_feed.inc()
+        state = state_after_fetch(previous, feed, result, self.store.now())
+        yield TaggedOutput(ParseFeeds.FEED_STATE, state)
         if parsed.ttl:
             self.store.save_feed_ttl(feed.id, parsed.ttl)
-        count = self.count
         count.entries.inc(parsed.entries)
         count.entries_skipped_seen.inc(parsed.skipped_seen)
         count.articles_parsed.inc(len(parsed.articles))
         count.entries_duplicate_in_feed.inc(parsed.duplicates)
         for letter in parsed.dead_letters:
             yield TaggedOutput(ParseFeeds.DEAD, letter)
+        first_poll = is_first_poll(previous)
         cutoff = backfill_cutoff(feed.backfill_hours, first_poll=first_poll, now=now)
         for article in parsed.articles:
             if is_backfill(article, cutoff):
@@ -256,14 +280,16 @@ class _ParseDoFn(StoreDoFn):
 
 
 class ParseFeeds(beam.PTransform):
-    """Fetched -> `articles` (Article), DEAD (DeadLetter: a broken feed or entry), and BACKFILL
+    """Fetched -> `articles` (Article), DEAD (DeadLetter: a broken feed or entry), BACKFILL
     (Article): the backlog found on a feed's first poll, older than its backfill window; it is
-    marked seen, not alerted.
+    marked seen, not alerted; and FEED_STATE (FeedState): each feed's state after its poll,
+    a failed one (`not_a_feed`) when no feed could be read from its body.
     """
 
     MAIN = "articles"
     DEAD = "dead"
     BACKFILL = "backfill"
+    FEED_STATE = "feed_state"
 
     def __init__(self, state_dir: str):
         super().__init__()
@@ -271,7 +297,7 @@ class ParseFeeds(beam.PTransform):
 
     def expand(self, fetched: beam.PCollection[Fetched]) -> beam.pvalue.DoOutputsTuple:
         return fetched | "Parse" >> beam.ParDo(_ParseDoFn(self.state_dir)).with_outputs(
-            self.DEAD, self.BACKFILL, main=self.MAIN
+            self.DEAD, self.BACKFILL, self.FEED_STATE, main=self.MAIN
         )
 
 

@@ -35,6 +35,7 @@ from wirewatch.transforms.ingest.http_body import (
 )
 from wirewatch.transforms.ingest.http_headers import max_age_seconds, retry_after_seconds
 from wirewatch.transforms.ingest.sniff import no_feed_at_all
+from wirewatch.transforms.ingest.urls import url_problem
 
 
 def _version() -> str:
@@ -202,9 +203,14 @@ def fetch_feed(feed: FeedConfig, previous, settings: FetchSettings, client, seco
         deadline=seconds,
     )
     why = no_feed_at_all(result.body) if result.status == "ok" else None
-    if why is None:
-        return result
-    return result.model_copy(  # its validators are a page's: the next poll asks in full
+    return result if why is None else not_a_feed(result, why)
+
+
+def not_a_feed(result: FetchResult, why: str) -> FetchResult:
+    """`result`, whose body is no feed, as the failed poll it is (`not_a_feed`): the feed backs
+    off and `wirewatch state` shows it failing. Its validators are a page's: dropped, so the
+    next poll asks in full."""
+    return result.model_copy(
         update={
             "status": "failed",
             "outcome": "not_a_feed",
@@ -216,15 +222,15 @@ def fetch_feed(feed: FeedConfig, previous, settings: FetchSettings, client, seco
 
 
 def _url_problem(url: str) -> str | None:
-    """Why httpx would refuse this URL (it raises plain ValueError/IDNA errors), else None."""
-    try:
-        if urlsplit(url).scheme.lower() not in ("http", "https"):
-            return f"only http, https and local paths are fetched, got {url!r}"
-        if not httpx.URL(url).host:  # .host also decodes IDNA, which raises for bad labels
-            return f"no host in URL {url!r}"
-    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:  # IDNA errors are UnicodeError
-        return f"invalid URL {url!r}: {exc}"
-    return None
+    """Why the fetch refuses this URL: `check`'s rule (urls.py), then what httpx refuses
+    besides (a bad IDNA label, a malformed address: it raises plain ValueError/IDNA errors)."""
+    problem = url_problem(url)
+    if problem is None:
+        try:
+            httpx.URL(url).host  # noqa: B018  .host also decodes IDNA, which raises for bad labels
+        except (httpx.InvalidURL, ValueError, UnicodeError) as exc:  # IDNA errors: UnicodeError
+            problem = f"not a URL: {exc}"
+    return problem and f"{problem} ({url!r})"
 
 
 def _is_local(url: str) -> bool:

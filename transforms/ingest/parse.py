@@ -71,6 +71,10 @@ class ParseResult(BaseModel):
     held_back: int = 0
     """Entries left out only because `keep_at_most` were kept: then this is not the body's
     whole result, only enough of it to tell whether something is new."""
+    unreadable: bool = False
+    """No feed could be read from the body at all (its one dead letter says why): an empty,
+    binary or HTML body, XML with another root, JSON that is not a JSON Feed, a parser bug.
+    The poll then failed, as one whose fetch got no feed fails (ingest/beam.py)."""
 
     def counters(self) -> dict[str, int]:
         """Named counts for metrics and the run summary (dead letters by reason)."""
@@ -132,9 +136,7 @@ def _run(body: bytes, job: _Job) -> ParseResult:
     except _StoreFailed as failed:  # infrastructure, not data: let the runner retry
         raise failed.__cause__ from None
     except Exception as exc:  # noqa: BLE001 - last line of defence: a bug must not lose the feed
-        return ParseResult(
-            dead_letters=[_dead(job.source, "parser_error", f"{type(exc).__name__}: {exc}", body)]
-        )
+        return _unreadable(job.source, "parser_error", f"{type(exc).__name__}: {exc}", body)
 
 
 class _StoreFailed(Exception):
@@ -195,7 +197,7 @@ class _Job:
 def _parse(body: bytes, job: _Job) -> ParseResult:
     body = to_utf8_if_wide(body)
     if looks_empty(body) or looks_binary(body):
-        return ParseResult(dead_letters=[_dead(job.source, *not_a_feed_reason(body), body)])
+        return _unreadable(job.source, *not_a_feed_reason(body), body)
     if looks_json(body):
         return _parse_json(body, job)
     return _parse_xml(body, job)
@@ -230,6 +232,7 @@ def _parse_xml(body: bytes, job: _Job) -> ParseResult:
         if parsed.get("bozo") and reason == "not_a_feed" and recovery.looks_like_feed_root(data):
             reason, detail = "malformed_xml", recovery.describe(parsed)
         result.dead_letters.append(_dead(job.source, reason, detail, body))
+        result.unreadable = True
         return result
     if parsed.get("bozo"):
         kept = recovery.salvage(parsed, scan.envelope if scan else data)
@@ -316,7 +319,7 @@ def _parse_json(body: bytes, job: _Job) -> ParseResult:
     try:
         doc = jsonfeed.load(body)
     except jsonfeed.NotJsonFeed as exc:
-        return ParseResult(dead_letters=[_dead(job.source, exc.reason, exc.detail, body)])
+        return _unreadable(job.source, exc.reason, exc.detail, body)
     info = jsonfeed.feed_info(doc)
     result = ParseResult(version="json1", title=info["title"])
     ctx = FeedContext(
@@ -416,6 +419,10 @@ def _entry_raw(entry) -> str:
     if not hasattr(entry, "get"):
         return repr(entry)[:RAW_BYTES]
     return repr({k: entry.get(k) for k in ("id", "title", "link") if entry.get(k)})[:RAW_BYTES]
+
+
+def _unreadable(source: str, reason: str, detail: str, raw: bytes) -> ParseResult:
+    return ParseResult(dead_letters=[_dead(source, reason, detail, raw)], unreadable=True)
 
 
 def _dead(source: str, reason: str, detail: str, raw: bytes | str) -> DeadLetter:

@@ -84,7 +84,7 @@ def build_cycle(
     delivered = (
         (alerts, to_commit)
         | "CommitCycle" >> CommitCycle(state_dir, config.lease_seconds)
-        | "Deliver" >> Deliver(config, state_dir)
+        | "Deliver" >> Deliver(config, state_dir, dead_letter_path)
     )
     (
         (fetched.dead, parsed.dead, delivered[Deliver.DEAD])

@@ -340,3 +340,31 @@ def test_a_line_that_could_not_be_written_never_reaches_the_file_later(tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("a0 failed:")
     assert keys_in(path) == [alerts(2)[1].key]  # a1 only, on a line of its own
+
+
+class FailingSyncSink(JsonlSink):
+    """The second batch's fsync fails (a full disk): its transaction rolls back."""
+
+    def __init__(self, path: Path):
+        super().__init__("file", JsonlSinkConfig(type="jsonl", path=str(path)))
+        self.syncs = 0
+
+    def _sync(self) -> None:
+        self.syncs += 1
+        if self.syncs == 2:
+            raise OSError(28, "No space left on device")
+        super()._sync()
+
+
+def test_a_failure_part_way_reports_only_the_committed_batches(connect, tmp_path, monkeypatch):
+    """What a delivery reached before it failed, for the dead letters it must still write
+    (sinks/beam.py): the batches committed before the failure, not the one it rolled back."""
+    monkeypatch.setattr(dispatch, "BATCH", 4)
+    store, batch = connect(Clock()), alerts(8)
+    sink = FailingSyncSink(tmp_path / "alerts.jsonl")
+    with pytest.raises(dispatch.DeliveryInterrupted) as cut:
+        Dispatcher(config(), store, lambda name: sink, owner="A").offer_all(batch)
+    sink.close()
+    assert isinstance(cut.value.__cause__, OSError)
+    assert [o.key for o in cut.value.outcomes] == [a.key for a in batch[:4]]
+    assert {store.alert(a.key) for a in batch[4:]} == {None}  # rolled back: never claimed

@@ -79,3 +79,35 @@ def test_a_failing_sink_sends_the_alert_to_the_dead_output(slack, tmp_path):
     )
     assert counters == {"alerts_dead": 1, "alerts_deferred": 1}  # 5xx: redelivered later
     assert slack.received == [] and slack.attempts[slack.WEBHOOK_PATH] == 2
+
+
+def test_a_delivery_that_fails_later_still_writes_the_dead_letters_it_recorded(
+    slack, tmp_path, monkeypatch
+):
+    """The sink gave up on a4 (recorded dead in the ledger), then the store failed while the
+    sink's due digests were claimed: the cycle fails, and Beam drops the bundle's outputs with
+    it. a4's dead letter was then in the ledger only, in no file a person reads; now the
+    delivery writes it to the dead-letter file and the store before the error goes on."""
+    import json
+    import sqlite3
+
+    from wirewatch.transforms.state.sqlite import SqliteStore
+
+    slack.fail_next(slack.WEBHOOK_PATH, 400, body=b"invalid_payload", times=1)  # permanent
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(SqliteStore, "claim_due_groups", locked)
+    a = routed("a4", "rule:other")
+    letters = tmp_path / "dead.jsonl"
+    pipeline = BeamTestPipeline(runner=FnApiRunner())
+    _ = pipeline | beam.Create([a]) | Deliver(config(), str(tmp_path), str(letters))
+    with pytest.raises(Exception, match="database is locked"):
+        pipeline.run().wait_until_finish()
+
+    [letter] = [json.loads(line) for line in letters.read_text().splitlines()]
+    assert (letter["stage"], letter["source"], letter["detail"]) == ("deliver", "sink:hook", a.key)
+    monkeypatch.undo()
+    with SqliteStore(tmp_path / "state.sqlite3") as store:
+        assert [d.detail for d in store.dead_letters()] == [a.key]

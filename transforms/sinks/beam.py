@@ -21,21 +21,25 @@ from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.model import Alert
 from wirewatch.transforms.routing.router import active_sinks
-from wirewatch.transforms.sinks.dispatch import Dispatcher, Outcome
+from wirewatch.transforms.sinks.dispatch import DeliveryInterrupted, Dispatcher, Outcome
 from wirewatch.transforms.sinks.registry import build_sink
-from wirewatch.transforms.state.beam import Committed, StoreDoFn
+from wirewatch.transforms.state.beam import Committed, StoreDoFn, write_dead_letters
 from wirewatch.transforms.state.owner import claim_owner
 
 
 class _DeliverSinkDoFn(StoreDoFn):
     """First the sink's deferred alerts once it is back (they failed or met it down in an
     earlier cycle), then all of its new alerts in order, then its alerts whose claim expired
-    (a worker died mid-send), then the sink's held groups that are due."""
+    (a worker died mid-send), then the sink's held groups that are due.
 
-    def __init__(self, config: Config, state_dir: str, owner: str):
+    If a step fails (the store, a bug), the cycle fails, and with it this bundle's outputs:
+    the dead letters of the alerts already recorded dead are then written here, at once
+    (`dead_letters`: the file), or they would be in the ledger and nowhere a person reads."""
+
+    def __init__(self, config: Config, state_dir: str, owner: str, dead_letters: str | None):
         super().__init__(state_dir)
         self.config_ref = ref(config)  # decoded once per process, not once per cycle
-        self.owner = owner
+        self.owner, self.dead_letters = owner, dead_letters
         # one per outcome status; deferred: dead until the sink is back; skipped: deferred
         # without a try; digested: sent inside a digest
         self.count = Counters(
@@ -66,10 +70,17 @@ class _DeliverSinkDoFn(StoreDoFn):
             map(pickle.loads, by_sink[name]),
             key=lambda a: (a.match.article.article.published, a.key),
         )
-        outcomes = self.dispatcher.resume(name)
-        outcomes += self.dispatcher.offer_all(ordered)
-        outcomes += self.dispatcher.reoffer_expired(name)
-        outcomes += self.dispatcher.flush_due(name)
+        dispatcher, outcomes = self.dispatcher, []
+        try:
+            outcomes += dispatcher.resume(name)
+            outcomes += dispatcher.offer_all(ordered)
+            outcomes += dispatcher.reoffer_expired(name)
+            outcomes += dispatcher.flush_due(name)
+        except DeliveryInterrupted as cut:
+            letters = [o.dead_letter for o in outcomes + cut.outcomes if o.dead_letter]
+            if letters and self.dead_letters:
+                write_dead_letters(self.store, self.dead_letters, letters)
+            raise cut.__cause__ from None
         count = self.count
         for outcome in outcomes:
             count[f"alerts_{outcome.status}"].inc()
@@ -94,7 +105,8 @@ def _keyed_by_sink(alert: Alert) -> tuple[str, bytes]:
 class Deliver(beam.PTransform):
     """PCollection[Alert], or CommitCycle's Committed (sending starts once its `done` is
     complete) -> OUTCOMES (one Outcome per alert offered or digest member sent) and DEAD (a
-    DeadLetter per alert its sink gave up on).
+    DeadLetter per alert its sink gave up on). `dead_letters`: the cycle's dead-letter file,
+    where a failed delivery writes the dead letters it had recorded (see _DeliverSinkDoFn).
 
     Every active sink gets its call each cycle, so held digests go out when due even in a
     cycle that brought no new alert for that sink.
@@ -103,9 +115,9 @@ class Deliver(beam.PTransform):
     OUTCOMES = "outcomes"
     DEAD = "dead"
 
-    def __init__(self, config: Config, state_dir: str):
+    def __init__(self, config: Config, state_dir: str, dead_letters: str | None = None):
         super().__init__()
-        self.config, self.state_dir = config, state_dir
+        self.config, self.state_dir, self.dead_letters = config, state_dir, dead_letters
         self.sinks = sorted(active_sinks(config))
         self.owner = claim_owner()  # the cycle's claims are taken under this name (CommitCycle)
 
@@ -115,7 +127,7 @@ class Deliver(beam.PTransform):
             alerts, done = alerts
             after = (AsIter(done),)  # a barrier: never iterated
         by_sink = alerts | "BySink" >> beam.Map(_keyed_by_sink)
-        send = _DeliverSinkDoFn(self.config, self.state_dir, self.owner)
+        send = _DeliverSinkDoFn(self.config, self.state_dir, self.owner, self.dead_letters)
         return (
             alerts.pipeline
             | "Sinks" >> beam.Create(self.sinks)

@@ -45,6 +45,7 @@ the order they first failed, before the cycle's new alerts, through the same cla
 
 from __future__ import annotations
 
+import functools
 import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -84,6 +85,32 @@ class Outcome(BaseModel):
     deferred: bool = False  # dead for now: redelivered by itself once the sink is back
     skipped: bool = False  # deferred without a try: the sink was down
     digested: bool = False  # sent as one of several alerts in a digest message
+
+
+class DeliveryInterrupted(Exception):
+    """A delivery call that failed part-way (its cause: the error). `outcomes`: those it
+    reached, whose ledger records are written (a batch the failure rolled back has none):
+    their dead letters must still be written, though the cycle fails."""
+
+    def __init__(self, outcomes: list[Outcome]):
+        super().__init__(f"delivery interrupted after {len(outcomes)} outcomes")
+        self.outcomes = outcomes
+
+
+def _collected(method: Callable[..., Iterator[Outcome]]) -> Callable[..., list[Outcome]]:
+    """A method yielding outcomes as their ledger records are written, as a list; if it
+    fails part-way, DeliveryInterrupted with those it reached."""
+
+    @functools.wraps(method)
+    def collect(*args, **kwargs) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        try:
+            outcomes.extend(method(*args, **kwargs))
+        except Exception as exc:
+            raise DeliveryInterrupted(outcomes) from exc
+        return outcomes
+
+    return collect
 
 
 BATCH = 256
@@ -154,22 +181,23 @@ class Dispatcher:
             return _outcome(alert, "already_sent")
         return self._deliver_claimed(alert)
 
-    def offer_all(self, alerts: list[Alert]) -> list[Outcome]:
+    @_collected
+    def offer_all(self, alerts: list[Alert]) -> Iterator[Outcome]:
         """A sink's new alerts, in order, each as `offer` decides; on a sink that `batches`,
         BATCH at a time in one store transaction and one sink batch (see the module's crash
         windows)."""
         if not alerts:
-            return []
+            return
         sink = self._batching_sink(alerts[0].sink)
         if sink is None:
-            return [self.offer(alert) for alert in alerts]
-        outcomes: list[Outcome] = []
+            yield from map(self.offer, alerts)
+            return
         for start in range(0, len(alerts), BATCH):
             batch = alerts[start : start + BATCH]
             with self.store.transaction(), sink.batch():  # the fsync ends before the commit
                 with self._batched(batch):
-                    outcomes += [self.offer(alert) for alert in batch]
-        return outcomes
+                    outcomes = [self.offer(alert) for alert in batch]
+            yield from outcomes  # committed
 
     @contextmanager
     def _batched(self, batch: list[Alert]) -> Iterator[None]:
@@ -200,7 +228,8 @@ class Dispatcher:
             return None
         return sink if getattr(sink, "batches", False) else None
 
-    def resume(self, sink_name: str) -> list[Outcome]:
+    @_collected
+    def resume(self, sink_name: str) -> Iterator[Outcome]:
         """The start of a sink's cycle. Once the sink is not down: its deferred alerts of the
         last auto_redeliver_hours, redelivered in the order they first failed (first of all,
         so the cycle's new alerts follow them). Stops at the first that fails again (the rest
@@ -211,8 +240,7 @@ class Dispatcher:
         self._behind.discard(sink_name)
         hours = getattr(self.config.sinks.get(sink_name), "auto_redeliver_hours", 0)
         if not hours or self._down(self.store.sink_health(sink_name)):
-            return []
-        outcomes = []
+            return
         since = self.clock() - timedelta(hours=hours)
         started = self._monotonic()
         for record in self.store.deferred_alerts(sink_name, since):
@@ -223,17 +251,16 @@ class Dispatcher:
             if outcome.status == "already_sent":
                 self._behind.add(sink_name)
                 break
-            outcomes.append(outcome)
+            yield outcome
             if outcome.deferred:
                 break
-        return outcomes
 
-    def reoffer_expired(self, sink_name: str) -> list[Outcome]:
+    @_collected
+    def reoffer_expired(self, sink_name: str) -> Iterator[Outcome]:
         """Alerts of this sink whose claim expired in 'sending' (their worker died between
         claim and outcome): claimed again, here, and delivered as a new offer would be;
         unless the sink already holds it (its worker died after the write: `written`), then
         it is only recorded sent."""
-        outcomes = []
         records = self.store.expired_claims(sink_name, self.clock())
         written = self._written(sink_name, [record.key for record in records])
         for record in records:
@@ -241,10 +268,9 @@ class Dispatcher:
             if not self._claim(alert):
                 continue
             if alert.key in written:
-                outcomes.append(self._record_written(alert))
+                yield self._record_written(alert)
             else:
-                outcomes.append(self._deliver_claimed(alert))
-        return outcomes
+                yield self._deliver_claimed(alert)
 
     def _written(self, sink_name: str, keys: list[str]) -> set[str]:
         """The keys the sink says it already holds; none if it cannot tell."""
@@ -322,9 +348,9 @@ class Dispatcher:
             self.store.save_group(key, alert.sink, state, Hold(alert.key, folded.model_dump_json()))
         return _outcome(alert, "held")
 
-    def flush_due(self, sink_name: str) -> list[Outcome]:
+    @_collected
+    def flush_due(self, sink_name: str) -> Iterator[Outcome]:
         """Send every group of this sink whose hold ended: one message (a digest if several)."""
-        outcomes: list[Outcome] = []
         now = self.clock()
         health = self.store.sink_health(sink_name)
         if self._down(health):  # due again when the sink is back (the watch loop wakes then)
@@ -332,7 +358,7 @@ class Dispatcher:
                 with self.store.locked_group(key) as state:
                     due = state.model_copy(update={"due_at": health.down_until})
                     self.store.save_group(key, sink_name, due)
-            return outcomes
+            return
         lease = Lease(self.owner, self.config.lease_seconds)
         for key in self.store.claim_due_groups(sink_name, now, self.config.lease_seconds):
             # claimed in the ledger too: no second flusher sends them while this one does
@@ -343,13 +369,12 @@ class Dispatcher:
                 sent = self._send(alerts, _send_held)
                 if len(alerts) > 1:  # one digest message: the run summary counts them apart
                     sent = [o.model_copy(update={"digested": o.status == "sent"}) for o in sent]
-                outcomes += sent
+                yield from sent
             with self.store.locked_group(key):  # no hold saved between the check and the save
                 flushed = after_flush(GroupState(), now)
                 if self.store.held_alerts(key):  # another worker held one here while we sent
                     flushed = flushed.model_copy(update={"due_at": now})  # out next cycle
                 self.store.save_group(key, sink_name, flushed)
-        return outcomes
 
     def redeliver(self, alert: Alert, written: Collection[str] = ()) -> Outcome:
         """A dead alert, resent on its own (no flood control: a person asked for it, or it

@@ -79,15 +79,19 @@ class _WriteDeadLettersDoFn(StoreDoFn):
         return ()
 
     def finish_bundle(self) -> None:
-        if not self.batch:
-            return
-        self.store.add_dead_letters(self.batch)
-        Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # owner only
-        with open(fd, "a", encoding="utf-8") as out:
-            for letter in self.batch:
-                out.write(json.dumps(letter.model_dump(mode="json")) + "\n")
+        if self.batch:
+            write_dead_letters(self.store, self.path, self.batch)
         self.batch = []
+
+
+def write_dead_letters(store: StateStore, path: str, letters: list[DeadLetter]) -> None:
+    """Into the store (for `redeliver`) and appended to the JSONL file at `path` (people's)."""
+    store.add_dead_letters(letters)
+    Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # owner only
+    with open(fd, "a", encoding="utf-8") as out:
+        for letter in letters:
+            out.write(json.dumps(letter.model_dump(mode="json")) + "\n")
 
 
 class WriteDeadLetters(beam.PTransform):

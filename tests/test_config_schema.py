@@ -50,6 +50,7 @@ BEYOND_THE_SCHEMA = {
     "duplicate_key",
     "include_device",
     "include_directory",
+    "include_duplicate_id",
     "include_duplicate_key",
     "include_missing",
     "missing_env",

@@ -127,7 +127,8 @@ def _inspect(main: Path, require_secrets: bool) -> Inspection:
     fragments = [_validate_fragment(p, r, problems, dropped, context) for p, r in raws]
     if fragments[0] is None:
         return nothing
-    config = _merge(main, [f for f in fragments if f is not None])
+    read = [(path, f) for (path, _), f in zip(raws, fragments) if f is not None]
+    config = _merge(main, _one_of_each(read, problems))
     builtin = _extend_builtin(config) if config.builtin_lists else {}
     problems += cross_check(config, dropped)
     found_warnings = config_warnings(config, dropped)
@@ -442,6 +443,56 @@ def _resolve_feed_url(config_path: Path, url: str) -> str:
         return url
     local = url[len("file://") :] if url.startswith("file://") else url
     return str((config_path.parent / local).resolve())
+
+
+_WITH_IDS = ("feeds", "taxonomy", "entities", "rules")
+
+
+def _one_of_each(
+    read: list[tuple[Path, ConfigFragment]], problems: list[Problem]
+) -> list[ConfigFragment]:
+    """The fragments with each id (and sink name) once, the first in reading order; a later
+    one is a problem of the file that gives it, naming where the first is. Why here, before
+    the merge: the merged config no longer knows which file gave which entry, so a rule id
+    given in the main file and an include had its include's query problems reported against
+    the main file, and a sink named in both was silently replaced by the include's."""
+    first: dict[tuple[str, str], Path] = {}
+    kept = []
+    for path, fragment in read:
+        update: dict[str, Any] = {}
+        for section in _WITH_IDS:
+            items = getattr(fragment, section)
+            update[section] = [
+                item
+                for item in items
+                if _first(first, (section, item.id), path, problems, f"{section}[{item.id}]")
+            ]
+        update["sinks"] = {
+            name: sink
+            for name, sink in fragment.sinks.items()
+            if _first(first, ("sinks", name), path, problems, f"sinks.{name}")
+        }
+        kept.append(fragment.model_copy(update=update))
+    return kept
+
+
+def _first(
+    first: dict[tuple[str, str], Path],
+    key: tuple[str, str],
+    path: Path,
+    problems: list[Problem],
+    field: str,
+) -> bool:
+    """Whether this is the first entry under `key` (noted then); else its problem is added."""
+    if key not in first:
+        first[key] = path
+        return True
+    section, name = key
+    where = "this file" if first[key] == path else str(first[key])
+    what = f"duplicate id '{name}'" if section in _WITH_IDS else f"sink '{name}' defined twice"
+    fix = f"give each entry of {section} its own id" if section in _WITH_IDS else "rename one"
+    problems.append(Problem(str(path), field, f"{what} (the first is in {where})", fix))
+    return False
 
 
 def _merge(main: Path, fragments: list[ConfigFragment]) -> Config:

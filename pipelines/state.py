@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -44,6 +45,19 @@ def must_exist(
         raise WirewatchError(
             [Problem(file=what, message=f"{location}: there is no state file {path}", fix=fix)]
         )
+
+
+def open_readable(location: str) -> StateStore:
+    """The store, checked, for a command that only reads it; a read-only SQLite file is opened
+    read-only (and said so), not refused."""
+    try:
+        return open_store(location, check=True)
+    except StoreFault as fault:
+        if fault.kind != "read-only":
+            raise
+    store = open_store(location, check=True, readonly=True)
+    print(f"note: {store.location} is read-only: showing it without writing", file=sys.stderr)
+    return store
 
 
 def local_dir(location: str) -> str:

@@ -17,17 +17,20 @@ of the old file beside it (transforms/state/sqlite_repair.py).
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime, timedelta
 
 from wirewatch.pipelines.arguments import at_least
-from wirewatch.pipelines.state import add_state_arguments, must_exist, resolve_state
+from wirewatch.pipelines.state import (
+    add_state_arguments,
+    must_exist,
+    open_readable,
+    resolve_state,
+)
 from wirewatch.transforms.config import load_config
 from wirewatch.transforms.errors import Problem, WirewatchError
 from wirewatch.transforms.secrets import redact
 from wirewatch.transforms.state import open_store
 from wirewatch.transforms.state.copy import copy_store
-from wirewatch.transforms.state.faults import StoreFault
 from wirewatch.transforms.state.interface import WorkerInfo
 
 NAME = "state"
@@ -119,18 +122,6 @@ def run(args) -> int:
             + redact(letter["reason"])
         )
     return 0
-
-
-def open_readable(location: str):
-    """The store, checked; a read-only SQLite file is opened read-only (and said so)."""
-    try:
-        return open_store(location, check=True)
-    except StoreFault as fault:
-        if fault.kind != "read-only":
-            raise
-    store = open_store(location, check=True, readonly=True)
-    print(f"note: {store.location} is read-only: showing it without writing", file=sys.stderr)
-    return store
 
 
 def worker_line(worker: WorkerInfo, now: datetime) -> str:

@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 
 from wirewatch.pipelines.arguments import at_least
-from wirewatch.pipelines.state import add_state_arguments, must_exist, resolve_state
+from wirewatch.pipelines.state import (
+    add_state_arguments,
+    must_exist,
+    open_readable,
+    resolve_state,
+)
 from wirewatch.transforms.config import load_config
-from wirewatch.transforms.state import open_store
 from wirewatch.transforms.stories import StoryIndex, StoryMember, StorySettings, StorySummary
 
 NAME = "stories"
@@ -34,7 +38,7 @@ def run(args) -> int:
     settings = getattr(config, "stories", None) or StorySettings()
     location = resolve_state(config, args.state, args.state_dir)
     must_exist(location, "stories")
-    store = open_store(location, check=True)  # the index prepares its tables: not read-only
+    store = open_readable(location)
     try:
         index = StoryIndex(store, settings)
         if args.story:

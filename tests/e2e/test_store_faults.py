@@ -83,6 +83,18 @@ def test_state_shows_a_read_only_file(read_only_store, config):
     assert "seen: 3000" in done.stdout and "alerts_sent: 50" in done.stdout
 
 
+def test_stories_shows_a_read_only_file(read_only_store, config):
+    """It was a traceback: the story index makes its tables when it opens, and this store has
+    none yet (a store with them was refused in one line). Now shown, read-only."""
+    done = wirewatch("stories", "--config", str(config), "--state-dir", str(read_only_store))
+    assert done.returncode == 0, done.stderr
+    assert (
+        one_line(done.stderr)
+        == f"note: {read_only_store / FILENAME} is read-only: showing it without writing"
+    )
+    assert done.stdout.strip() == "no stories"
+
+
 def test_state_shows_a_store_in_a_read_only_folder(tmp_path, config):
     """No -shm file can be made beside it: the file is read as immutable."""
     state = tmp_path / "state"

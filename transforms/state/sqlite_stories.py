@@ -151,7 +151,7 @@ class SqliteStories:
 
     def prepare_stories(self) -> None:
         with self._lock:  # statement by statement (no executescript: it would COMMIT an open tx)
-            for statement in filter(str.strip, STORY_SCHEMA.split(";")):
+            for statement in self._story_schema():
                 self._db.execute(statement)  # idempotent: IF NOT EXISTS
         pages = self._db.execute("PRAGMA cache_size").fetchone()[0]
         page_kib = self._db.execute("PRAGMA page_size").fetchone()[0] / 1024
@@ -159,6 +159,23 @@ class SqliteStories:
             self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         if self._bands is None:
             self._bands = self._band_index()
+
+    def _story_schema(self) -> list[str]:
+        """STORY_SCHEMA's statements. A read-only file cannot take them: one that has the
+        tables needs none, one from before any story gets them empty in the connection's own
+        TEMP schema (`wirewatch stories` then lists none, where it failed)."""
+        statements = [s for s in STORY_SCHEMA.split(";") if s.strip()]
+        if not self.readonly:
+            return statements
+        exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stories_articles'"
+        if self._db.execute(exists).fetchone():
+            return []
+        return [
+            s.replace("CREATE TABLE", "CREATE TEMP TABLE").replace(
+                "CREATE INDEX IF NOT EXISTS ", "CREATE INDEX IF NOT EXISTS temp."
+            )
+            for s in statements
+        ]
 
     def _band_index(self) -> BandIndex:
         """The process's bucket index of this file: shared through the id the file keeps in

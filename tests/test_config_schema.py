@@ -54,6 +54,7 @@ BEYOND_THE_SCHEMA = {
     "include_duplicate_key",
     "include_missing",
     "missing_env",
+    "route_left_out",
     "slack_without_credentials",
     "stories_bands_huge",
     "stories_num_perm",

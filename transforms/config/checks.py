@@ -45,8 +45,8 @@ def cross_check(config: Config, dropped: dict[str, set[str]] | None = None) -> l
             if s not in sinks
         ]
     problems += _silences_check(config, ids, dropped, topic_ids, rule_ids)
-    # a route left out for its own problem renumbers the rest: naming them would mislead
-    for i, route in enumerate([] if "routes" in dropped else config.routes):
+    for place, route in enumerate(config.routes):
+        i = place if route.number is None else route.number  # as written: some may be left out
         owner = f"route {i}"
         problems += [
             _undefined(src, f"routes[{i}].sinks", owner, "sink", s, sinks)

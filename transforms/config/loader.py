@@ -127,6 +127,11 @@ def _inspect(main: Path, require_secrets: bool) -> Inspection:
     fragments = [_validate_fragment(p, r, problems, dropped, context) for p, r in raws]
     if fragments[0] is None:
         return nothing
+    offset = 0  # routes are numbered across files, as written (positions.py does the same)
+    for (_, raw_file), fragment in zip(raws, fragments):
+        for i, route in enumerate(fragment.routes if fragment is not None else []):
+            route.number = offset + (i if route.number is None else route.number)
+        offset += len(raw_file["routes"]) if isinstance(raw_file.get("routes"), list) else 0
     read = [(path, f) for (path, _), f in zip(raws, fragments) if f is not None]
     config = _merge(main, _one_of_each(read, problems))
     builtin = _extend_builtin(config) if config.builtin_lists else {}
@@ -359,10 +364,15 @@ def _validate_fragment(
             if attempt == 0:
                 problems.extend(describe_error(path, raw, err) for err in errors)
                 data = copy.deepcopy(raw)
+                places = _route_places(data)  # before entries are left out
             if not _leave_out(data, [list(err["loc"]) for err in errors], dropped):
                 return None
     else:
         return None
+    if data is not raw:  # routes left out must not renumber the rest in check's problems
+        kept = data.get("routes") if isinstance(data.get("routes"), list) else []
+        for route, entry in zip(fragment.routes, kept):
+            route.number = places.get(id(entry))
     for feed in fragment.feeds:
         feed.url = _resolve_feed_url(path, feed.url)
     for sink in fragment.sinks.values():  # like every path: relative to the file naming it
@@ -377,6 +387,12 @@ def _validate_fragment(
             for texts in (examples.match, examples.no_match):
                 texts[:] = [_example_path(path, text) for text in texts]
     return fragment
+
+
+def _route_places(data: dict) -> dict[int, int]:
+    """Each route entry of `data` (by identity) -> its place among the routes as written."""
+    routes = data.get("routes")
+    return {id(route): i for i, route in enumerate(routes)} if isinstance(routes, list) else {}
 
 
 def _example_path(config_path: Path, text: str) -> str:

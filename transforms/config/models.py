@@ -27,6 +27,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationInfo,
     WithJsonSchema,
@@ -438,6 +439,19 @@ GroupField = Literal["rule", "story", "entity", "topic", "feed"]
 
 
 class RouteConfig(_Strict):
+    _number: int | None = PrivateAttr(default=None)
+
+    @property
+    def number(self) -> int | None:
+        """Its number as the files give it (set by loader.py; None: not loaded from files):
+        a route left out for its own problem does not renumber the rest in what `check`
+        names."""
+        return self._number
+
+    @number.setter
+    def number(self, value: int) -> None:
+        self._number = value
+
     rules: list[str] = Field(default_factory=list, description="rule ids; empty means every rule")
     severity: list[str] = Field(
         default_factory=list, description="rule severities; empty means every severity"

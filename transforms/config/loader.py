@@ -127,11 +127,7 @@ def _inspect(main: Path, require_secrets: bool) -> Inspection:
     fragments = [_validate_fragment(p, r, problems, dropped, context) for p, r in raws]
     if fragments[0] is None:
         return nothing
-    offset = 0  # routes are numbered across files, as written (positions.py does the same)
-    for (_, raw_file), fragment in zip(raws, fragments):
-        for i, route in enumerate(fragment.routes if fragment is not None else []):
-            route.number = offset + (i if route.number is None else route.number)
-        offset += len(raw_file["routes"]) if isinstance(raw_file.get("routes"), list) else 0
+    _number_routes([raw for _, raw in raws], fragments)
     read = [(path, f) for (path, _), f in zip(raws, fragments) if f is not None]
     config = _merge(main, _one_of_each(read, problems))
     builtin = _extend_builtin(config) if config.builtin_lists else {}
@@ -387,6 +383,16 @@ def _validate_fragment(
             for texts in (examples.match, examples.no_match):
                 texts[:] = [_example_path(path, text) for text in texts]
     return fragment
+
+
+def _number_routes(raws: list[dict], fragments: list[ConfigFragment | None]) -> None:
+    """Each route's number as written, across the files in reading order (positions.py
+    numbers them so too); within a file, its place as written (_validate_fragment)."""
+    offset = 0
+    for raw, fragment in zip(raws, fragments):
+        for i, route in enumerate(fragment.routes if fragment is not None else []):
+            route.number = offset + (i if route.number is None else route.number)
+        offset += len(raw["routes"]) if isinstance(raw.get("routes"), list) else 0
 
 
 def _route_places(data: dict) -> dict[int, int]:

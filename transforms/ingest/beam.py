@@ -157,8 +157,8 @@ def _by_lane(
 class FetchFeeds(beam.PTransform):
     """PCollection[FeedConfig] -> `fetched` (Fetched: feeds that answered with content, for
     ParseFeeds, which also makes their state), DEAD (a DeadLetter per failed or late fetch) and
-    FEED_STATE (the FeedState to commit of every other feed but the late ones, which stay due). Hosts are fetched side by side, each at most
-    `fetch.per_host` at a time, until `fetch.cycle_deadline` after the cycle started (`clock`:
+    FEED_STATE (the FeedState to commit of every other feed but the late ones, which stay
+    due). Hosts are fetched side by side, each at most `fetch.per_host` at a time, until `fetch.cycle_deadline` after the cycle started (`clock`:
     wall-clock seconds, injectable for tests). `polled`: results this run already has (run
     --once's look polled the feed, pipelines/nothing_new.py), used instead of a second request.
     """
@@ -250,11 +250,8 @@ class _ParseDoFn(StoreDoFn):
         )
         count = self.count
         if parsed.unreadable:  # the fetch's ok poll failed after all; its dead letter says why
-            letter = parsed.dead_letters[0]
-            why = letter.detail
-            result = not_a_feed(
-                result, why if letter.reason == "not_a_feed" else f"{letter.reason}: {why}"
-            )
+            reason, detail = parsed.dead_letters[0].reason, parsed.dead_letters[0].detail
+            result = not_a_feed(result, detail if reason == "not_a_feed" else f"{reason}: {detail}")
             count.feeds_ok.dec()
             count.fetch_ok.dec()
             count.feeds_failed.inc()

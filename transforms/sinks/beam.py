@@ -10,6 +10,7 @@ about half a second of its own).
 
 from __future__ import annotations
 
+import logging
 import pickle
 from typing import Iterable, Mapping
 
@@ -21,10 +22,12 @@ from wirewatch.transforms.beam_support.metrics import Counters
 from wirewatch.transforms.config import Config
 from wirewatch.transforms.model import Alert
 from wirewatch.transforms.routing.router import active_sinks
-from wirewatch.transforms.sinks.dispatch import DeliveryInterrupted, Dispatcher, Outcome
+from wirewatch.transforms.sinks.dispatch import Dispatcher, Outcome, reached
 from wirewatch.transforms.sinks.registry import build_sink
 from wirewatch.transforms.state.beam import Committed, StoreDoFn, write_dead_letters
 from wirewatch.transforms.state.owner import claim_owner
+
+log = logging.getLogger("wirewatch")
 
 
 class _DeliverSinkDoFn(StoreDoFn):
@@ -76,11 +79,11 @@ class _DeliverSinkDoFn(StoreDoFn):
             outcomes += dispatcher.offer_all(ordered)
             outcomes += dispatcher.reoffer_expired(name)
             outcomes += dispatcher.flush_due(name)
-        except DeliveryInterrupted as cut:
-            letters = [o.dead_letter for o in outcomes + cut.outcomes if o.dead_letter]
+        except Exception as error:
+            letters = [o.dead_letter for o in outcomes + reached(error) if o.dead_letter]
             if letters and self.dead_letters:
-                write_dead_letters(self.store, self.dead_letters, letters)
-            raise cut.__cause__ from None
+                self._write_at_once(name, letters)
+            raise
         count = self.count
         for outcome in outcomes:
             count[f"alerts_{outcome.status}"].inc()
@@ -93,6 +96,14 @@ class _DeliverSinkDoFn(StoreDoFn):
             if outcome.dead_letter is not None:
                 yield TaggedOutput(Deliver.DEAD, outcome.dead_letter)
             yield outcome
+
+    def _write_at_once(self, name: str, letters: list) -> None:
+        """The dead letters of a delivery that failed, written now; the failure goes on
+        whatever happens here (the store may be what failed: the file is written first)."""
+        try:
+            write_dead_letters(self.store, self.dead_letters, letters)
+        except Exception as lost:  # noqa: BLE001  say it; the delivery's own error is raised
+            log.error(f"sink {name}: {len(letters)} dead letters not all written: {lost}")
 
 
 def _keyed_by_sink(alert: Alert) -> tuple[str, bytes]:

@@ -87,19 +87,9 @@ class Outcome(BaseModel):
     digested: bool = False  # sent as one of several alerts in a digest message
 
 
-class DeliveryInterrupted(Exception):
-    """A delivery call that failed part-way (its cause: the error). `outcomes`: those it
-    reached, whose ledger records are written (a batch the failure rolled back has none):
-    their dead letters must still be written, though the cycle fails."""
-
-    def __init__(self, outcomes: list[Outcome]):
-        super().__init__(f"delivery interrupted after {len(outcomes)} outcomes")
-        self.outcomes = outcomes
-
-
 def _collected(method: Callable[..., Iterator[Outcome]]) -> Callable[..., list[Outcome]]:
-    """A method yielding outcomes as their ledger records are written, as a list; if it
-    fails part-way, DeliveryInterrupted with those it reached."""
+    """A method yielding outcomes as their ledger records are written, as a list. If it
+    fails part-way, its error goes on unchanged, carrying the outcomes it reached (`reached`)."""
 
     @functools.wraps(method)
     def collect(*args, **kwargs) -> list[Outcome]:
@@ -107,10 +97,18 @@ def _collected(method: Callable[..., Iterator[Outcome]]) -> Callable[..., list[O
         try:
             outcomes.extend(method(*args, **kwargs))
         except Exception as exc:
-            raise DeliveryInterrupted(outcomes) from exc
+            exc.wirewatch_reached = outcomes  # type: ignore[attr-defined]
+            raise
         return outcomes
 
     return collect
+
+
+def reached(error: BaseException) -> list[Outcome]:
+    """The outcomes a delivery call reached before it failed with `error`: their ledger
+    records are written (a batch the failure rolled back has none), so their dead letters must
+    be written too, though the cycle fails (sinks/beam.py)."""
+    return getattr(error, "wirewatch_reached", [])
 
 
 BATCH = 256

@@ -85,13 +85,14 @@ class _WriteDeadLettersDoFn(StoreDoFn):
 
 
 def write_dead_letters(store: StateStore, path: str, letters: list[DeadLetter]) -> None:
-    """Into the store (for `redeliver`) and appended to the JSONL file at `path` (people's)."""
-    store.add_dead_letters(letters)
+    """Appended to the JSONL file at `path` (people's), then into the store (`redeliver`'s).
+    The file first: it is on this machine, where the store may be what just failed."""
     Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # owner only
     with open(fd, "a", encoding="utf-8") as out:
         for letter in letters:
             out.write(json.dumps(letter.model_dump(mode="json")) + "\n")
+    store.add_dead_letters(letters)
 
 
 class WriteDeadLetters(beam.PTransform):
